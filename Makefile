@@ -1,0 +1,123 @@
+# coachd — build, run and test.
+#
+#   make            build ./coachd (warnings on; WERROR=1 turns them into errors)
+#   make run        install missing Debian packages, build, start on the defaults
+#   make test       every test: unit (cmocka), evaluations, end-to-end, browser,
+#                   all against the sanitizer build (ASan + UBSan)
+#   make asan       build the sanitizer variant only (build/asan/coachd)
+#   make bench      run the benchmarks under bench/
+#   make fuzz       build and run the libFuzzer drivers for a short while
+#
+# SANITIZER=address,undefined builds every object with those sanitizers into
+# build/asan/ so the normal and sanitized builds never mix.
+
+CC        ?= cc
+PKGS      := libevent libcurl sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+             -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing -Isrc
+ifeq ($(WERROR),1)
+CFLAGS    += -Werror
+endif
+LDLIBS    += $(PKG_LIBS) -lm
+
+ifneq ($(SANITIZER),)
+BUILD     := build/asan
+CFLAGS    += -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=$(SANITIZER)
+else
+BUILD     := build/release
+endif
+
+SRCS      := $(wildcard src/*.c)
+OBJS      := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
+LIBOBJS   := $(filter-out $(BUILD)/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+EVAL_SRCS := $(wildcard tests/eval/*.c)
+EVAL_BINS := $(patsubst tests/eval/%.c,$(BUILD)/tests/eval_%,$(EVAL_SRCS))
+
+PORT      ?= 8080
+ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all run test asan deps test-deps unit eval e2e browser bench fuzz clean check
+
+all: coachd
+
+coachd: $(BUILD)/coachd
+	@if [ "$(BUILD)" = build/release ]; then cp $< $@; fi
+
+$(BUILD)/coachd: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+
+# Unit tests #include the module sources they test (h2o style) so they can
+# reach static functions; each links only the libraries.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(SRCS) $(wildcard src/*.h) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests:
+	mkdir -p $@
+
+-include $(OBJS:.o=.d)
+
+deps:
+	@sh scripts/deps.sh build
+
+test-deps:
+	@sh scripts/deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory coachd
+	./coachd --port $(PORT)
+
+asan:
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined build/asan/coachd
+
+# The whole suite. The release build is compiled with -Werror as a gate, then
+# every test runs against the sanitizer build.
+test: test-deps
+	@$(MAKE) --no-print-directory WERROR=1 coachd
+	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=address,undefined check
+
+check: $(BUILD)/coachd $(UNIT_BINS) $(EVAL_BINS)
+	@echo "== unit tests ($(BUILD))"
+	@set -e; for t in $(UNIT_BINS); do $(ASAN_ENV) $$t; done
+	@echo "== evaluations"
+	@set -e; for t in $(EVAL_BINS); do $(ASAN_ENV) $$t; done
+	@echo "== end-to-end tests"
+	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/e2e/
+	@echo "== browser tests"
+	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do $(ASAN_ENV) $$t; done
+
+eval: $(EVAL_BINS)
+	@set -e; for t in $(EVAL_BINS); do $$t; done
+
+e2e: $(BUILD)/coachd
+	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/e2e/
+
+browser: $(BUILD)/coachd
+	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
+
+bench: deps coachd
+	@sh bench/run.sh
+
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory -f fuzz/Makefile run
+
+clean:
+	rm -rf build coachd

@@ -1,0 +1,43 @@
+/* util.h — small shared helpers: allocation, ids, UTF-8, time.
+ *
+ * Out-of-memory policy (decided once, here): every allocation in coachd goes
+ * through xmalloc/xcalloc/xrealloc/xstrdup, which abort() with a message when
+ * the allocator fails. A server that cannot allocate a few hundred bytes
+ * cannot make progress safely; Redis makes the same choice (zmalloc_oom). */
+#ifndef COACH_UTIL_H
+#define COACH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Writes a URL-safe random identifier of `bytes` random bytes (from the
+ * kernel's getrandom), encoded base64url without padding, into out (which
+ * must hold 4*bytes/3+2 chars). Returns 0, or -1 if randomness failed. */
+int util_random_id(char *out, size_t outlen, size_t bytes);
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
+ * code points above U+10FFFF, no NUL bytes), else 0. */
+int util_utf8_valid(const char *s, size_t len);
+
+/* Number of code points in well-formed UTF-8. */
+size_t util_utf8_len(const char *s, size_t len);
+
+/* Milliseconds on the monotonic clock / since the Unix epoch. */
+uint64_t util_now_ms(void);
+uint64_t util_wall_ms(void);
+
+/* ISO-8601 UTC timestamp with milliseconds ("2026-11-23T10:00:00.123Z")
+ * for a wall-clock time in ms. out must hold 25 bytes. */
+void util_iso8601(uint64_t wall_ms, char *out, size_t outlen);
+
+/* 1 when id is a plausible identifier we issued: 1..64 chars of
+ * [A-Za-z0-9_-]. Used to reject junk before touching the database. */
+int util_id_valid(const char *id);
+
+#endif
