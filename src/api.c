@@ -1,0 +1,436 @@
+/* api.c — routes.
+ *
+ *   GET    /healthz, /readyz
+ *   POST   /api/coach/sessions            (alias POST /api/coach/start)
+ *   GET    /api/coach/sessions/{id}
+ *   DELETE /api/coach/sessions/{id}
+ *   POST   /api/coach/sessions/{id}/messages        -> 202 + stream_url
+ *   GET    /api/coach/stream/{session_id}?question= (the seed's endpoint)
+ *   GET    /api/coach/messages/{id}/stream          (resume: Last-Event-ID)
+ *   POST   /api/coach/messages/{id}/cancel
+ *   GET    /, /app.js, ...                          (the chat page)
+ *
+ * Paths are split into at most five segments; ids are checked with
+ * util_id_valid before they reach the database. The access log gets the
+ * route pattern, never the path or the query. */
+#include "api.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "http.h"
+#include "kb.h"
+#include "sse.h"
+#include "store.h"
+#include "turn.h"
+#include "util.h"
+
+#define MAX_SEGS 6
+#define MAX_PATH 512
+
+struct route_in {
+    struct evhttp_request *req;
+    struct api_ctx *ctx;
+    enum evhttp_cmd_type cmd;
+    char *seg[MAX_SEGS];
+    int nseg;
+    const char *query;
+};
+
+static int method_ok(struct route_in *r, int allowed, const char *allow, const char *route)
+{
+    if (r->cmd & allowed) return 1;
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+    http_reply_error(r->req, 405, "method_not_allowed", "That method is not allowed here.", route);
+    return 0;
+}
+
+int api_check_question(const char *q, size_t len, const char **code, const char **message)
+{
+    size_t i = 0;
+    if (!util_utf8_valid(q, len)) {
+        *code = "invalid_utf8";
+        *message = "The question is not valid UTF-8 text.";
+        return 400;
+    }
+    while (i < len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r')) i++;
+    if (i == len) {
+        *code = "empty_question";
+        *message = "Please type a question.";
+        return 400;
+    }
+    if (util_utf8_len(q, len) > API_MAX_QUESTION_CHARS) {
+        *code = "question_too_long";
+        *message = "Questions can be up to 2,000 characters.";
+        return 413;
+    }
+    return 0;
+}
+
+/* Finds a query parameter and URL-decodes it (with '+' as space).
+ * Returns a new string and its length, or NULL. */
+static char *query_param(const char *query, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    if (!query) return NULL;
+    for (const char *p = query; p && *p; ) {
+        const char *amp = strchr(p, '&');
+        size_t seglen = amp ? (size_t)(amp - p) : strlen(p);
+        if (seglen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            char *raw = xstrndup(p + nl + 1, seglen - nl - 1);
+            size_t out = 0;
+            char *dec = evhttp_uridecode(raw, 1, &out);
+            free(raw);
+            if (!dec) return NULL;
+            *len = out;
+            return dec;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static const char *last_event_id(struct route_in *r, char **owned)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Last-Event-ID");
+    size_t len;
+    *owned = NULL;
+    if (h && *h) return h;
+    *owned = query_param(r->query, "last_event_id", &len);
+    return *owned;
+}
+
+/* ---------- health ---------- */
+
+static void route_health(struct route_in *r, int ready)
+{
+    const char *route = ready ? "/readyz" : "/healthz";
+    if (!method_ok(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD", route)) return;
+    if (!ready) {
+        http_reply_json(r->req, 200, json_pack("{s:s}", "status", "ok"), route);
+        return;
+    }
+    int db = store_ping(r->ctx->store);
+    int kb = r->ctx->kb && kb_count(r->ctx->kb) > 0;
+    int eng = r->ctx->engine->ready(r->ctx->engine);
+    int ok = db && kb && eng && !r->ctx->draining;
+    http_reply_json(r->req, ok ? 200 : 503,
+                    json_pack("{s:s, s:b, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
+                              "status", ok ? "ready" : "not_ready",
+                              "database", db,
+                              "knowledge_base", "loaded", kb, "passages",
+                              (json_int_t)(r->ctx->kb ? kb_count(r->ctx->kb) : 0),
+                              "engine", "name", r->ctx->engine->name, "ready", eng,
+                              "draining", r->ctx->draining),
+                    route);
+}
+
+/* ---------- sessions ---------- */
+
+static void route_create_session(struct route_in *r)
+{
+    const char *route = "/api/coach/sessions";
+    json_t *body, *name;
+    char id[32];
+    const char *pname = NULL;
+
+    if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
+    body = http_read_json(r->req, route);
+    if (!body) return;
+    name = json_object_get(body, "parent_name");
+    if (name && !json_is_null(name)) {
+        if (!json_is_string(name) || json_string_length(name) > 100) {
+            json_decref(body);
+            http_reply_error(r->req, 400, "invalid_parent_name",
+                             "parent_name must be a string of up to 100 characters.", route);
+            return;
+        }
+        pname = json_string_value(name);
+        if (!*pname) pname = NULL;
+    }
+    if (util_random_id(id, sizeof id, 16) ||
+        store_session_create(r->ctx->store, id, pname, util_wall_ms())) {
+        json_decref(body);
+        http_reply_error(r->req, 500, "storage_error", "The session could not be saved.", route);
+        return;
+    }
+    json_decref(body);
+    http_reply_json(r->req, 201, json_pack("{s:s}", "session_id", id), route);
+}
+
+static int check_session(struct route_in *r, const char *id, const char *route)
+{
+    int found;
+    if (!util_id_valid(id)) {
+        http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
+        return 0;
+    }
+    found = store_session_exists(r->ctx->store, id);
+    if (found < 0) {
+        http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
+        return 0;
+    }
+    if (!found) {
+        http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
+        return 0;
+    }
+    return 1;
+}
+
+static void route_session(struct route_in *r, const char *id)
+{
+    const char *route = "/api/coach/sessions/:id";
+    if (!method_ok(r, EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, "GET, DELETE", route)) return;
+    if (!util_id_valid(id)) {
+        http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
+        return;
+    }
+    if (r->cmd == EVHTTP_REQ_DELETE) {
+        int rc = store_session_delete(r->ctx->store, id);
+        if (rc < 0) {
+            http_reply_error(r->req, 500, "storage_error", "The session could not be deleted.", route);
+            return;
+        }
+        if (rc == 0) {
+            http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
+            return;
+        }
+        turn_cancel_session(id);   /* stops live answers; their save finds no row */
+        http_reply_empty(r->req, 204, route);
+        return;
+    }
+    int found;
+    json_t *s = store_session_get(r->ctx->store, id, &found);
+    if (found < 0) http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
+    else if (!found) http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
+    else http_reply_json(r->req, 200, s, route);
+}
+
+/* ---------- questions and streams ---------- */
+
+static struct turn *start_turn(struct route_in *r, const char *sid, const char *q, size_t len,
+                               const char *route)
+{
+    const char *code, *msg;
+    int status = api_check_question(q, len, &code, &msg);
+    struct turn *t;
+    if (status) {
+        http_reply_error(r->req, status, code, msg, route);
+        return NULL;
+    }
+    if (r->ctx->draining) {
+        http_reply_error(r->req, 503, "shutting_down", "The coach is restarting. Please try again shortly.", route);
+        return NULL;
+    }
+    t = turn_create(sid, q, len);
+    if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
+    return t;
+}
+
+static void route_post_message(struct route_in *r, const char *sid)
+{
+    const char *route = "/api/coach/sessions/:id/messages";
+    json_t *body, *q;
+    struct turn *t;
+    char url[128];
+
+    if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
+    if (!check_session(r, sid, route)) return;
+    body = http_read_json(r->req, route);
+    if (!body) return;
+    q = json_object_get(body, "question");
+    if (!json_is_string(q)) {
+        json_decref(body);
+        http_reply_error(r->req, 400, "invalid_question", "The body needs a \"question\" string.", route);
+        return;
+    }
+    t = start_turn(r, sid, json_string_value(q), json_string_length(q), route);
+    json_decref(body);
+    if (!t) return;
+    snprintf(url, sizeof url, "/api/coach/messages/%s/stream", turn_message_id(t));
+    http_reply_json(r->req, 202, json_pack("{s:s, s:s}", "message_id", turn_message_id(t),
+                                           "stream_url", url), route);
+}
+
+/* Resumes message mid from position `from`: from memory while the turn
+ * lives, else from the database. Returns 0 when it answered, -1 when the
+ * message is unknown (nothing sent). session may be NULL (any session). */
+static int resume(struct route_in *r, const char *mid, size_t from, const char *session,
+                  const char *route)
+{
+    struct turn *t = turn_find(mid);
+    char sid[80], status[32];
+    json_t *events = NULL;
+    int found;
+
+    if (t && (!session || strcmp(turn_session_id(t), session) == 0)) {
+        if (turn_is_finished(t) && from >= turn_event_count(t)) {
+            http_reply_empty(r->req, 204, route);
+            return 0;
+        }
+        if (from > turn_event_count(t)) from = turn_event_count(t);
+        sse_serve_turn(r->req, t, from, route);
+        return 0;
+    }
+    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
+    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
+        json_decref(events);
+        return -1;
+    }
+    if (strcmp(status, "pending") == 0 || from >= json_array_size(events)) {
+        /* finished with nothing left to send (or lost in a crash: pending
+         * rows become incomplete at start-up) */
+        json_decref(events);
+        http_reply_empty(r->req, 204, route);
+        return 0;
+    }
+    sse_serve_log(r->req, mid, events, from, route);
+    json_decref(events);
+    return 0;
+}
+
+static void route_seed_stream(struct route_in *r, const char *sid)
+{
+    const char *route = "/api/coach/stream/:session_id";
+    char *owned, mid[64];
+    const char *leid;
+    size_t seq, qlen = 0;
+    char *q;
+    struct turn *t;
+
+    if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
+    if (!check_session(r, sid, route)) return;
+    leid = last_event_id(r, &owned);
+    /* An EventSource reconnect carries Last-Event-ID: resume that turn
+     * instead of asking the question again. */
+    if (leid && turn_parse_event_id(leid, mid, sizeof mid, &seq) == 0 &&
+        resume(r, mid, seq, sid, route) == 0) {
+        free(owned);
+        return;
+    }
+    free(owned);
+    q = query_param(r->query, "question", &qlen);
+    if (!q) {
+        http_reply_error(r->req, 400, "empty_question", "Please type a question.", route);
+        return;
+    }
+    t = start_turn(r, sid, q, qlen, route);
+    free(q);
+    if (t) sse_serve_turn(r->req, t, 0, route);
+}
+
+static void route_message_stream(struct route_in *r, const char *mid)
+{
+    const char *route = "/api/coach/messages/:id/stream";
+    char *owned, lmid[64];
+    const char *leid;
+    size_t from = 0;
+
+    if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
+    if (!util_id_valid(mid)) {
+        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
+        return;
+    }
+    leid = last_event_id(r, &owned);
+    if (leid) {
+        if (turn_parse_event_id(leid, lmid, sizeof lmid, &from) || strcmp(lmid, mid) != 0) {
+            free(owned);
+            http_reply_error(r->req, 400, "invalid_last_event_id",
+                             "Last-Event-ID does not belong to this message.", route);
+            return;
+        }
+    }
+    free(owned);
+    if (resume(r, mid, from, NULL, route) != 0)
+        http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
+}
+
+static void route_cancel(struct route_in *r, const char *mid)
+{
+    const char *route = "/api/coach/messages/:id/cancel";
+    struct turn *t;
+    char sid[80], status[32];
+    json_t *events = NULL;
+    int found;
+
+    if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
+    if (!util_id_valid(mid)) {
+        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
+        return;
+    }
+    t = turn_find(mid);
+    if (t) {
+        turn_cancel(t);
+        http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status",
+                                               "stopped"), route);
+        return;
+    }
+    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
+    json_decref(events);
+    if (found <= 0) {
+        http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
+        return;
+    }
+    http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status", status), route);
+}
+
+/* ---------- dispatch ---------- */
+
+static int split_path(char *path, char **seg, int max)
+{
+    int n = 0;
+    for (char *save = NULL, *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if (n == max) return -1;
+        seg[n++] = s;
+    }
+    return n;
+}
+
+static int is(const struct route_in *r, int i, const char *s)
+{
+    return i < r->nseg && strcmp(r->seg[i], s) == 0;
+}
+
+void api_handle(struct evhttp_request *req, void *arg)
+{
+    struct route_in r = {.req = req, .ctx = arg, .cmd = evhttp_request_get_command(req)};
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *rawpath = uri ? evhttp_uri_get_path(uri) : NULL;
+    char path[MAX_PATH];
+
+    if (!rawpath || strlen(rawpath) >= sizeof path) {
+        http_reply_error(req, rawpath ? 414 : 400, "bad_path", "That address is not valid.", "-");
+        return;
+    }
+    r.query = evhttp_uri_get_query(uri);
+    snprintf(path, sizeof path, "%s", rawpath);
+    r.nseg = split_path(path, r.seg, MAX_SEGS);
+    if (r.nseg < 0) goto not_found;
+
+    if (r.nseg == 1 && is(&r, 0, "healthz")) { route_health(&r, 0); return; }
+    if (r.nseg == 1 && is(&r, 0, "readyz")) { route_health(&r, 1); return; }
+    if (is(&r, 0, "api")) {
+        if (!is(&r, 1, "coach")) goto not_found;
+        if (r.nseg == 3 && (is(&r, 2, "sessions") || is(&r, 2, "start")))
+            { route_create_session(&r); return; }
+        if (r.nseg == 4 && is(&r, 2, "sessions")) { route_session(&r, r.seg[3]); return; }
+        if (r.nseg == 5 && is(&r, 2, "sessions") && is(&r, 4, "messages"))
+            { route_post_message(&r, r.seg[3]); return; }
+        if (r.nseg == 4 && is(&r, 2, "stream")) { route_seed_stream(&r, r.seg[3]); return; }
+        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "stream"))
+            { route_message_stream(&r, r.seg[3]); return; }
+        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "cancel"))
+            { route_cancel(&r, r.seg[3]); return; }
+        goto not_found;
+    }
+    if (r.nseg <= 1 && (r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
+        http_serve_static(r.ctx->http, req, r.nseg ? r.seg[0] : "") == 0)
+        return;
+not_found:
+    http_reply_error(req, 404, "not_found", "There is nothing at that address.", "-");
+}

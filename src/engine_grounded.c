@@ -1,0 +1,351 @@
+/* engine_grounded.c — the embedded default engine: answers composed from
+ * the retrieved passages only, with no network and no key.
+ *
+ * An answer is: the topic's warm opening line; one orienting sentence from
+ * the best passage; three concrete steps drawn from the best passages
+ * (the steps that share most words with the question, de-duplicated, from
+ * passages that fit the child's age when one was given); and the "when to
+ * get help" line when a used passage has one. Every sentence after the
+ * opener carries an [n] marker for the passage it came from, and the
+ * citations are exactly those passages, numbered in order of first use.
+ * Composition is pure and deterministic; streaming is a timer that releases
+ * one word-sized chunk every pace_ms (all at once when pace is 0). */
+#include "engine.h"
+
+#include <ctype.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turn.h"
+#include "util.h"
+
+#define MAX_STEPS 3
+#define MAX_USED 3
+#define ANSWER_MAX 8192
+
+static const char no_match_text[] =
+    "I'm sorry, I don't have vetted guidance on that, so I'd rather not guess. "
+    "I can help with everyday parenting questions such as sleep, feeding, behaviour, "
+    "development, school, family changes and safety at home. For anything about your "
+    "child's health, your pediatrician, family doctor or health visitor is the best "
+    "person to ask.";
+
+/* ---------- composition ---------- */
+
+struct wordset { char w[64][24]; size_t n; };
+
+static void words_of(const char *s, struct wordset *ws)
+{
+    char cur[24];
+    size_t l = 0;
+    ws->n = 0;
+    for (const char *c = s;; c++) {
+        if (*c && isalnum((unsigned char)*c)) {
+            if (l < sizeof cur - 1) cur[l++] = (char)tolower((unsigned char)*c);
+            continue;
+        }
+        if (l >= 4 && ws->n < 64) {         /* skip short function words */
+            cur[l] = '\0';
+            /* crude stem: drop a trailing 's' so "naps" meets "nap" */
+            if (l > 4 && cur[l - 1] == 's') cur[l - 1] = '\0';
+            memcpy(ws->w[ws->n++], cur, sizeof cur);
+        }
+        l = 0;
+        if (!*c) break;
+    }
+}
+
+static size_t overlap(const struct wordset *a, const struct wordset *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t k = 0; k < b->n; k++)
+            if (strcmp(a->w[i], b->w[k]) == 0) { n++; break; }
+    return n;
+}
+
+static int similar(const char *x, const char *y)
+{
+    struct wordset a, b;
+    size_t o, u;
+    words_of(x, &a);
+    words_of(y, &b);
+    o = overlap(&a, &b);
+    u = a.n + b.n - o;
+    return u && o * 2 > u;                  /* Jaccard over 0.5 */
+}
+
+struct pick { size_t passage; const char *text; double score; };
+
+static int cmp_pick(const void *a, const void *b)
+{
+    const struct pick *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    if (x->passage != y->passage) return x->passage < y->passage ? -1 : 1;
+    return x->text < y->text ? -1 : x->text > y->text;
+}
+
+static void age_phrase(int months, char *out, size_t n)
+{
+    if (months < 0) out[0] = '\0';
+    else if (months == 0) snprintf(out, n, " with your newborn");
+    else if (months < 24) snprintf(out, n, " with your %d-month-old", months);
+    else snprintf(out, n, " with your %d-year-old", months / 12);
+}
+
+struct sb { char *s; size_t len, cap; };
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <stdarg.h>
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    int need;
+    for (;;) {
+        va_start(ap, fmt);
+        need = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (need < 0) return;
+        if (b->s && b->len + (size_t)need < b->cap) {
+            b->len += (size_t)need;
+            return;
+        }
+        b->cap = (b->len + (size_t)need + 1) * 2;
+        b->s = xrealloc(b->s, b->cap);
+    }
+}
+
+/* First sentence of a passage body (up to the first ". " / "! " / "? "). */
+static void first_sentence(const char *body, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; body[i]; i++)
+        if ((body[i] == '.' || body[i] == '!' || body[i] == '?') &&
+            (body[i + 1] == ' ' || body[i + 1] == '\0')) {
+            i++;
+            break;
+        }
+    if (i >= n) i = n - 1;
+    memcpy(out, body, i);
+    out[i] = '\0';
+}
+
+/* Strips one trailing '.' so a [n] marker can go before the full stop. */
+static int trailing_period(const char *s)
+{
+    size_t l = strlen(s);
+    return l && (s[l - 1] == '.' || s[l - 1] == '!' || s[l - 1] == '?');
+}
+
+void grounded_compose(const struct kb *kb, const char *question, size_t len,
+                      const struct kb_hit *hits, size_t nhits, int age_months,
+                      char **text, json_t **citations)
+{
+    struct pick picks[64], chosen[MAX_STEPS];
+    size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0;
+    int cite_no[MAX_USED] = {0}, next_no = 1;
+    struct wordset qw;
+    struct sb b = {0};
+    char *q = xstrndup(question, len), agebuf[48], sent[1024];
+    json_t *cit = json_array();
+
+    if (nhits == 0) {
+        *text = xstrdup(no_match_text);
+        *citations = cit;
+        free(q);
+        return;
+    }
+    words_of(q, &qw);
+    /* Passages good enough to draw from: the best and any close to it. */
+    for (size_t i = 0; i < nhits && nused < MAX_USED; i++)
+        if (i == 0 || hits[i].score >= hits[0].score * 0.5) used[nused++] = i;
+    for (size_t u = 0; u < nused; u++) {
+        const struct kb_passage *p = hits[used[u]].p;
+        for (size_t k = 0; k < p->nsteps && np < 64; k++) {
+            struct wordset sw;
+            words_of(p->steps[k], &sw);
+            /* Passage rank dominates; words shared with the question and
+             * an early position in the passage's list break the tie. */
+            double s = hits[used[u]].score / hits[0].score * 10.0 +
+                       (double)overlap(&qw, &sw) * 1.5 - (double)k * 0.4;
+            picks[np++] = (struct pick){u, p->steps[k], s};
+        }
+    }
+    qsort(picks, np, sizeof picks[0], cmp_pick);
+    /* Take the best steps, at most two from one passage while others have
+     * steps left, never two that say nearly the same thing. */
+    for (int pass = 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
+        for (size_t i = 0; i < np && nchosen < MAX_STEPS; i++) {
+            size_t same = 0, dup = 0;
+            for (size_t c = 0; c < nchosen; c++) {
+                if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
+                if (chosen[c].passage == picks[i].passage) same++;
+            }
+            if (dup || (pass == 0 && same >= 2 && nused > 1)) continue;
+            chosen[nchosen++] = picks[i];
+        }
+    }
+    /* Number citations in order of first use: the orienting sentence comes
+     * from the best passage, so it is [1]. */
+    cite_no[0] = next_no++;
+    for (size_t c = 0; c < nchosen; c++)
+        if (!cite_no[chosen[c].passage]) cite_no[chosen[c].passage] = next_no++;
+
+    const struct kb_passage *best = hits[used[0]].p;
+    const char *opener = kb_topic_opener(kb, best->topics[0]);
+    sb_add(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    first_sentence(best->body, sent, sizeof sent);
+    if (trailing_period(sent)) {
+        char end = sent[strlen(sent) - 1];
+        sent[strlen(sent) - 1] = '\0';
+        sb_add(&b, "%s [1]%c\n\n", sent, end);
+    } else {
+        sb_add(&b, "%s [1]\n\n", sent);
+    }
+    age_phrase(age_months >= 0 && age_months >= best->age_lo && age_months <= best->age_hi
+                   ? age_months : -1, agebuf, sizeof agebuf);
+    sb_add(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
+    for (size_t c = 0; c < nchosen; c++) {
+        const char *s = chosen[c].text;
+        int no = cite_no[chosen[c].passage];
+        if (trailing_period(s))
+            sb_add(&b, "%zu. %.*s [%d]%c\n", c + 1, (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
+        else
+            sb_add(&b, "%zu. %s [%d]\n", c + 1, s, no);
+    }
+    /* When to get help: from the first used passage (by citation number)
+     * that has a line, so it is cited with a number already in the text. */
+    for (int no = 1; no < next_no; no++) {
+        for (size_t u = 0; u < nused; u++) {
+            const struct kb_passage *p = hits[used[u]].p;
+            if (cite_no[u] != no || !p->help) continue;
+            if (trailing_period(p->help))
+                sb_add(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
+                       p->help, no, p->help[strlen(p->help) - 1]);
+            else
+                sb_add(&b, "\n**When to get help:** %s [%d]", p->help, no);
+            no = next_no;
+            break;
+        }
+    }
+    /* Citations, in number order. */
+    for (int no = 1; no < next_no; no++)
+        for (size_t u = 0; u < nused; u++) {
+            const struct kb_passage *p = hits[used[u]].p;
+            if (cite_no[u] != no) continue;
+            json_array_append_new(cit, json_pack("{s:i, s:s, s:s, s:s}", "id", no,
+                                                 "source", p->source_short, "title", p->title,
+                                                 "url", p->url));
+        }
+    /* trim the trailing newline of the list when there is no help line */
+    while (b.len && b.s[b.len - 1] == '\n') b.s[--b.len] = '\0';
+    *text = b.s;
+    *citations = cit;
+    free(q);
+}
+
+size_t grounded_next_chunk(const char *text, size_t len, size_t off)
+{
+    size_t i = off;
+    while (i < len && !isspace((unsigned char)text[i])) i++;
+    while (i < len && isspace((unsigned char)text[i])) i++;
+    return i - off;
+}
+
+/* ---------- streaming ---------- */
+
+struct grounded {
+    struct event_base *base;
+    const struct kb *kb;
+    int pace_ms;
+};
+
+struct gjob {
+    struct turn *turn;
+    char *text;
+    size_t len, off;
+    json_t *citations;
+    struct event *timer;
+    int pace_ms;
+};
+
+static void gjob_free(struct gjob *j)
+{
+    if (!j) return;
+    if (j->timer) event_free(j->timer);
+    free(j->text);
+    json_decref(j->citations);
+    free(j);
+}
+
+static void gjob_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct gjob *j = arg;
+    do {
+        size_t n = grounded_next_chunk(j->text, j->len, j->off);
+        if (n == 0) break;
+        turn_emit_chunk(j->turn, j->text + j->off, n);
+        j->off += n;
+    } while (j->pace_ms == 0);
+    if (j->off < j->len) {
+        struct timeval tv = {j->pace_ms / 1000, (j->pace_ms % 1000) * 1000};
+        evtimer_add(j->timer, &tv);
+        return;
+    }
+    json_t *cit = j->citations;
+    struct turn *t = j->turn;
+    j->citations = NULL;
+    gjob_free(j);
+    turn_engine_done(t, TURN_COMPLETE, NULL, cit, NULL);
+}
+
+static int grounded_start(struct engine *e, const struct engine_request *rq, void **job)
+{
+    struct grounded *g = e->state;
+    struct gjob *j = xcalloc(1, sizeof *j);
+    struct timeval now = {0, 0};
+    j->turn = rq->turn;
+    j->pace_ms = g->pace_ms;
+    grounded_compose(g->kb, rq->question, rq->question_len, rq->hits, rq->nhits,
+                     rq->age_months, &j->text, &j->citations);
+    j->len = strlen(j->text);
+    j->timer = evtimer_new(g->base, gjob_tick, j);
+    evtimer_add(j->timer, &now);
+    *job = j;
+    return 0;
+}
+
+static void grounded_cancel(struct engine *e, void *job)
+{
+    gjob_free(job);
+}
+
+static int grounded_ready(struct engine *e)
+{
+    struct grounded *g = e->state;
+    return g->kb && kb_count(g->kb) > 0;
+}
+
+static void grounded_destroy(struct engine *e)
+{
+    free(e->state);
+    free(e);
+}
+
+struct engine *engine_grounded_new(struct event_base *base, const struct kb *kb, int pace_ms)
+{
+    struct engine *e = xcalloc(1, sizeof *e);
+    struct grounded *g = xcalloc(1, sizeof *g);
+    g->base = base;
+    g->kb = kb;
+    g->pace_ms = pace_ms;
+    e->name = "grounded";
+    e->state = g;
+    e->start = grounded_start;
+    e->cancel = grounded_cancel;
+    e->ready = grounded_ready;
+    e->destroy = grounded_destroy;
+    return e;
+}

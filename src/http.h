@@ -1,0 +1,64 @@
+/* http.h — the HTTP server around libevent's evhttp: listening, limits,
+ * connection accounting, access log, security headers, JSON replies and the
+ * static chat page. Routing lives in api.c.
+ *
+ * libevent 2.1 sets no limits by default; http_new sets them all: header
+ * size, body size, read/write timeouts, and a cap on concurrent connections
+ * answered with 503. */
+#ifndef COACH_HTTP_H
+#define COACH_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct event_base;
+struct evhttp_request;
+struct http_server;
+
+#define HTTP_MAX_BODY (16 * 1024)      /* JSON bodies we accept */
+#define HTTP_MAX_HEADERS (8 * 1024)
+
+struct http_options {
+    const char *bind;
+    int port;                          /* 0 = any free port */
+    int max_connections;
+    const char *web_dir;
+    int quiet;                         /* no access log */
+};
+
+typedef void (*http_handler)(struct evhttp_request *req, void *arg);
+
+/* Creates the server and binds. Returns NULL with a message in err. */
+struct http_server *http_new(struct event_base *base, const struct http_options *o,
+                             http_handler handler, void *arg, char *err, size_t errlen);
+int http_port(const struct http_server *s);
+/* Stops accepting new connections (graceful shutdown). */
+void http_stop_accepting(struct http_server *s);
+void http_free(struct http_server *s);
+size_t http_connection_count(void);
+
+/* Replies. Every reply carries the security headers; API replies also
+ * Cache-Control: no-store. `route` is the route pattern for the access log
+ * (never the raw path: ids and queries stay out of logs). body is stolen. */
+void http_reply_json(struct evhttp_request *req, int code, json_t *body, const char *route);
+void http_reply_error(struct evhttp_request *req, int code, const char *err_code,
+                      const char *message, const char *route);
+void http_reply_empty(struct evhttp_request *req, int code, const char *route);
+/* Serves a file of the web directory; returns 0, or -1 when there is none. */
+int http_serve_static(struct http_server *s, struct evhttp_request *req, const char *path);
+/* Adds the security headers (also used for SSE). */
+void http_security_headers(struct evhttp_request *req, int api);
+/* Writes one access-log line. */
+void http_log(struct evhttp_request *req, int code, const char *route);
+
+/* A hook called when the request's connection closes (at most one per
+ * connection; pass fn NULL to clear). Used by SSE subscribers. */
+typedef void (*http_close_fn)(void *arg);
+void http_on_close(struct evhttp_request *req, http_close_fn fn, void *arg);
+
+/* Reads a JSON object body (<= HTTP_MAX_BODY). Returns the object (new
+ * reference), or NULL after replying with the right 4xx. An empty body
+ * gives an empty object. */
+json_t *http_read_json(struct evhttp_request *req, const char *route);
+
+#endif

@@ -1,0 +1,933 @@
+/* kb.c — loading, validating and searching the knowledge base.
+ *
+ * Loading walks each directory for passages (*.md with a small front
+ * matter), topics (topics*.tsv: id, label, opener) and synonyms
+ * (synonyms*.tsv: phrase, expansion). Every problem is collected with its
+ * file and line instead of stopping at the first, so `coachd kb check` can
+ * show an operator the whole list at once; start-up refuses a knowledge base
+ * with any problem.
+ *
+ * Search is SQLite FTS5 (porter stemming, BM25 with column weights) over an
+ * in-memory table. Before the query reaches FTS5 the question is normalised
+ * the way parents write: lowercased and tokenised, stop words dropped,
+ * synonyms and slang expanded ("binky" adds "pacifier"), and words that are
+ * not in the knowledge base's vocabulary corrected to the nearest word that
+ * is (edit distance 1, or 2 for long words). Ages stated in the question
+ * ("my 3yo", "18 months") favour passages whose age range fits. */
+#include "kb.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+#define KB_MAX_FILE (256 * 1024)
+#define KB_MAX_QUERY_TERMS 40
+#define KB_CANDIDATES 40
+
+struct topic { char *id, *label, *opener; };
+struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
+struct vword { char *w; int count; };
+
+struct kb {
+    struct kb_passage *p;   size_t np, capp;
+    struct topic *t;        size_t nt, capt;
+    struct synonym *syn;    size_t nsyn, capsyn;
+    struct vword *vocab;    size_t nvocab;
+    sqlite3 *db;
+    sqlite3_stmt *search;
+    double min_score;
+};
+
+/* ---------- problems ---------- */
+
+static void problem(struct kb_problems *pr, const char *file, int line, const char *fmt, ...)
+{
+    char msg[512], full[1024];
+    va_list ap;
+    if (!pr) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0) snprintf(full, sizeof full, "%s:%d: %s", file, line, msg);
+    else snprintf(full, sizeof full, "%s: %s", file, msg);
+    if (pr->n == pr->cap) {
+        pr->cap = pr->cap ? pr->cap * 2 : 16;
+        pr->items = xrealloc(pr->items, pr->cap * sizeof *pr->items);
+    }
+    pr->items[pr->n++] = xstrdup(full);
+}
+
+void kb_problems_free(struct kb_problems *pr)
+{
+    if (!pr) return;
+    for (size_t i = 0; i < pr->n; i++) free(pr->items[i]);
+    free(pr->items);
+    memset(pr, 0, sizeof *pr);
+}
+
+/* ---------- small string helpers ---------- */
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s && isspace((unsigned char)*s)) s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    if (!f) return NULL;
+    buf = xmalloc(KB_MAX_FILE + 1);
+    n = fread(buf, 1, KB_MAX_FILE + 1, f);
+    fclose(f);
+    if (n > KB_MAX_FILE) {
+        free(buf);
+        errno = EFBIG;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Parses "[a, b, c]" or "a, b, c" into a NULL-free array of trimmed,
+ * non-empty strings. */
+static char **parse_list(char *v, size_t *n)
+{
+    char **out = NULL, *save = NULL;
+    size_t cap = 0;
+    *n = 0;
+    v = trim(v);
+    if (*v == '[') {
+        size_t l = strlen(v);
+        if (l && v[l - 1] == ']') v[l - 1] = '\0';
+        v++;
+    }
+    for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tok = trim(tok);
+        if (!*tok) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            out = xrealloc(out, cap * sizeof *out);
+        }
+        out[(*n)++] = xstrdup(tok);
+    }
+    return out;
+}
+
+static void free_list(const char *const *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free((void *)l[i]);
+    free((void *)l);
+}
+
+/* "18m", "3y" -> months; -1 if malformed. */
+static int parse_age_bound(const char *s, const char **end)
+{
+    long v;
+    char *e;
+    if (!isdigit((unsigned char)*s)) return -1;
+    v = strtol(s, &e, 10);
+    if (v < 0 || v > 300) return -1;
+    if (*e == 'y') v *= 12;
+    else if (*e != 'm') return -1;
+    *end = e + 1;
+    return (int)v;
+}
+
+static int parse_ages(const char *v, int *lo, int *hi)
+{
+    const char *p;
+    *lo = parse_age_bound(v, &p);
+    if (*lo < 0 || *p != '-') return -1;
+    *hi = parse_age_bound(p + 1, &p);
+    if (*hi < 0 || *p != '\0' || *hi < *lo) return -1;
+    return 0;
+}
+
+static int valid_url(const char *u)
+{
+    const char *host;
+    size_t i;
+    if (strncmp(u, "https://", 8) == 0) host = u + 8;
+    else if (strncmp(u, "http://", 7) == 0) host = u + 7;
+    else return 0;
+    for (i = 0; host[i] && host[i] != '/'; i++) {
+        char c = host[i];
+        if (!(isalnum((unsigned char)c) || c == '.' || c == '-' || c == ':')) return 0;
+    }
+    if (i < 4 || !memchr(host, '.', i)) return 0;
+    for (const char *c = u; *c; c++)
+        if (isspace((unsigned char)*c) || *c == '"' || *c == '<' || *c == '>') return 0;
+    return 1;
+}
+
+static int valid_id(const char *s)
+{
+    if (!*s || strlen(s) > 80) return 0;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-')) return 0;
+    return 1;
+}
+
+static int valid_date(const char *s)
+{
+    int y, m, d;
+    char extra;
+    return sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) == 3 && strlen(s) == 10 &&
+           y >= 2000 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+/* ---------- topics and synonyms ---------- */
+
+static const struct topic *find_topic(const struct kb *kb, const char *id)
+{
+    for (size_t i = 0; i < kb->nt; i++)
+        if (strcmp(kb->t[i].id, id) == 0) return &kb->t[i];
+    return NULL;
+}
+
+static void load_tsv(struct kb *kb, const char *path, int is_topics, struct kb_problems *pr)
+{
+    size_t len;
+    char *text = read_file(path, &len), *save = NULL;
+    int line = 0;
+    if (!text) {
+        problem(pr, path, 0, "cannot read: %s", strerror(errno));
+        return;
+    }
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *f[3] = {0};
+        int nf = 0;
+        line++;   /* blank lines are skipped by strtok_r; numbering is approximate then */
+        if (*l == '#' || !*trim(l)) continue;
+        for (char *c = l; nf < 3; ) {
+            f[nf++] = c;
+            c = strchr(c, '\t');
+            if (!c) break;
+            *c++ = '\0';
+        }
+        for (int i = 0; i < nf; i++) f[i] = trim(f[i]);
+        if (is_topics) {
+            if (nf != 3 || !valid_id(f[0]) || !*f[1] || !*f[2]) {
+                problem(pr, path, line, "expected: topic-id<TAB>Label<TAB>Opening sentence");
+                continue;
+            }
+            if (find_topic(kb, f[0])) {
+                problem(pr, path, line, "duplicate topic id '%s'", f[0]);
+                continue;
+            }
+            if (kb->nt == kb->capt) {
+                kb->capt = kb->capt ? kb->capt * 2 : 64;
+                kb->t = xrealloc(kb->t, kb->capt * sizeof *kb->t);
+            }
+            kb->t[kb->nt++] = (struct topic){xstrdup(f[0]), xstrdup(f[1]), xstrdup(f[2])};
+        } else {
+            if (nf != 2 || !*f[0] || !*f[1]) {
+                problem(pr, path, line, "expected: phrase<TAB>expansion");
+                continue;
+            }
+            for (char *c = f[0]; *c; c++) *c = (char)tolower((unsigned char)*c);
+            for (char *c = f[1]; *c; c++) *c = (char)tolower((unsigned char)*c);
+            if (kb->nsyn == kb->capsyn) {
+                kb->capsyn = kb->capsyn ? kb->capsyn * 2 : 128;
+                kb->syn = xrealloc(kb->syn, kb->capsyn * sizeof *kb->syn);
+            }
+            kb->syn[kb->nsyn++] = (struct synonym){xstrdup(f[0]), xstrdup(f[1])};
+        }
+    }
+    free(text);
+}
+
+/* ---------- passages ---------- */
+
+struct draft {
+    char *fm[9];
+    int fm_line[9];
+    const char *path;
+};
+
+static const char *const fm_keys[9] = {
+    "id", "title", "source", "source_short", "url", "topics", "ages", "keywords", "reviewed"
+};
+enum { F_ID, F_TITLE, F_SOURCE, F_SHORT, F_URL, F_TOPICS, F_AGES, F_KEYWORDS, F_REVIEWED };
+
+static void append_text(char **dst, const char *s)
+{
+    size_t a = *dst ? strlen(*dst) : 0, b = strlen(s);
+    *dst = xrealloc(*dst, a + b + 2);
+    if (a) (*dst)[a++] = ' ';
+    memcpy(*dst + a, s, b + 1);
+}
+
+static void passage_free_fields(struct kb_passage *p)
+{
+    free((void *)p->id); free((void *)p->title); free((void *)p->source);
+    free((void *)p->source_short); free((void *)p->url); free((void *)p->reviewed);
+    free_list(p->topics, p->ntopics);
+    free_list(p->keywords, p->nkeywords);
+    free((void *)p->body);
+    free_list(p->steps, p->nsteps);
+    free((void *)p->help);
+    free((void *)p->file);
+}
+
+/* Parses one passage file. On success appends to kb->p; problems are
+ * reported with line numbers and the passage is dropped. */
+static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr)
+{
+    size_t len, nsteps = 0, capsteps = 0;
+    char *text = read_file(path, &len), *line, *next;
+    struct kb_passage p = {0};
+    char **steps = NULL, *body = NULL, *help = NULL;
+    struct draft d = {.path = path};
+    int lineno = 0, state = 0, errors = 0, in_steps = 0;
+    size_t before = pr ? pr->n : 0;
+
+    if (!text) {
+        problem(pr, path, 0, "cannot read: %s", errno == EFBIG ? "file too large" : strerror(errno));
+        return;
+    }
+    if (!util_utf8_valid(text, len)) problem(pr, path, 0, "not valid UTF-8");
+    for (line = text; line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        lineno++;
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\r') line[l - 1] = '\0';
+        if (state == 0) {                       /* expect opening --- */
+            if (strcmp(trim(line), "---") != 0) {
+                problem(pr, path, lineno, "file must start with a '---' front matter line");
+                goto out;
+            }
+            state = 1;
+        } else if (state == 1) {                /* front matter */
+            char *colon, *key;
+            if (strcmp(trim(line), "---") == 0) { state = 2; continue; }
+            if (!*trim(line)) continue;
+            colon = strchr(line, ':');
+            if (!colon) {
+                problem(pr, path, lineno, "expected 'key: value' in front matter");
+                continue;
+            }
+            *colon = '\0';
+            key = trim(line);
+            int k = -1;
+            for (int i = 0; i < 9; i++) if (strcmp(key, fm_keys[i]) == 0) k = i;
+            if (k < 0) {
+                problem(pr, path, lineno, "unknown front matter field '%s'", key);
+                continue;
+            }
+            if (d.fm[k]) {
+                problem(pr, path, lineno, "field '%s' given twice", key);
+                continue;
+            }
+            d.fm[k] = xstrdup(trim(colon + 1));
+            d.fm_line[k] = lineno;
+        } else {                                /* body */
+            char *t = trim(line);
+            if (!*t) continue;
+            if (strncasecmp(t, "When to get help:", 17) == 0) {
+                if (help) problem(pr, path, lineno, "'When to get help:' given twice");
+                else if (!*trim(t + 17)) problem(pr, path, lineno, "empty 'When to get help:' line");
+                else help = xstrdup(trim(t + 17));
+                in_steps = 0;
+            } else if (strcasecmp(t, "Steps:") == 0) {
+                in_steps = 1;
+            } else if (in_steps && (t[0] == '-' || t[0] == '*') && t[1] == ' ') {
+                if (nsteps == capsteps) {
+                    capsteps = capsteps ? capsteps * 2 : 8;
+                    steps = xrealloc(steps, capsteps * sizeof *steps);
+                }
+                steps[nsteps++] = xstrdup(trim(t + 2));
+            } else if (in_steps) {
+                problem(pr, path, lineno, "expected a '- ' step line after 'Steps:'");
+            } else if (t[0] == '#' || t[0] == '<') {
+                problem(pr, path, lineno, "no headings or HTML in a passage body");
+            } else {
+                append_text(&body, t);
+            }
+        }
+    }
+    if (state < 2) {
+        problem(pr, path, lineno, "front matter is not closed with '---'");
+        goto out;
+    }
+    for (int k = 0; k < 9; k++) {
+        if (k == F_KEYWORDS) continue;
+        if (!d.fm[k] || !*d.fm[k]) problem(pr, path, d.fm_line[k] ? d.fm_line[k] : 1,
+                                           "missing field '%s'", fm_keys[k]);
+    }
+    if (pr && pr->n > before) goto out;
+    if (!valid_id(d.fm[F_ID]))
+        problem(pr, path, d.fm_line[F_ID], "id must be lowercase letters, digits and '-'");
+    if (kb_find(kb, d.fm[F_ID]))
+        problem(pr, path, d.fm_line[F_ID], "duplicate id '%s' (also in %s)", d.fm[F_ID],
+                kb_find(kb, d.fm[F_ID])->file);
+    if (!valid_url(d.fm[F_URL]))
+        problem(pr, path, d.fm_line[F_URL], "bad url '%s' (need http(s)://host/...)", d.fm[F_URL]);
+    if (parse_ages(d.fm[F_AGES], &p.age_lo, &p.age_hi))
+        problem(pr, path, d.fm_line[F_AGES], "bad ages '%s' (e.g. 6m-3y)", d.fm[F_AGES]);
+    if (!valid_date(d.fm[F_REVIEWED]))
+        problem(pr, path, d.fm_line[F_REVIEWED], "bad reviewed date '%s' (YYYY-MM-DD)",
+                d.fm[F_REVIEWED]);
+    p.topics = (const char *const *)parse_list(d.fm[F_TOPICS], &p.ntopics);
+    if (p.ntopics == 0) problem(pr, path, d.fm_line[F_TOPICS], "topics list is empty");
+    for (size_t i = 0; i < p.ntopics; i++)
+        if (!find_topic(kb, p.topics[i]))
+            problem(pr, path, d.fm_line[F_TOPICS], "unknown topic '%s'", p.topics[i]);
+    if (d.fm[F_KEYWORDS])
+        p.keywords = (const char *const *)parse_list(d.fm[F_KEYWORDS], &p.nkeywords);
+    if (!body) problem(pr, path, lineno, "empty body");
+    if (nsteps == 0) problem(pr, path, lineno, "no steps (add 'Steps:' and '- ' lines)");
+    if (pr && pr->n > before) goto out;
+
+    p.id = d.fm[F_ID]; d.fm[F_ID] = NULL;
+    p.title = d.fm[F_TITLE]; d.fm[F_TITLE] = NULL;
+    p.source = d.fm[F_SOURCE]; d.fm[F_SOURCE] = NULL;
+    p.source_short = d.fm[F_SHORT]; d.fm[F_SHORT] = NULL;
+    p.url = d.fm[F_URL]; d.fm[F_URL] = NULL;
+    p.reviewed = d.fm[F_REVIEWED]; d.fm[F_REVIEWED] = NULL;
+    p.body = body; body = NULL;
+    p.steps = (const char *const *)steps; p.nsteps = nsteps; steps = NULL; nsteps = 0;
+    p.help = help; help = NULL;
+    p.file = xstrdup(path);
+    if (kb->np == kb->capp) {
+        kb->capp = kb->capp ? kb->capp * 2 : 256;
+        kb->p = xrealloc(kb->p, kb->capp * sizeof *kb->p);
+    }
+    kb->p[kb->np++] = p;
+    memset(&p, 0, sizeof p);
+out:
+    (void)errors;
+    passage_free_fields(&p);
+    for (int k = 0; k < 9; k++) free(d.fm[k]);
+    free(body);
+    free(help);
+    free_list((const char *const *)steps, nsteps);
+    free(text);
+}
+
+/* ---------- directory walk ---------- */
+
+enum file_kind { FK_PASSAGE, FK_TOPICS, FK_SYNONYMS };
+
+struct pathlist { char **v; size_t n, cap; };
+
+static void pathlist_add(struct pathlist *l, const char *p)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = xstrdup(p);
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static void walk(const char *dir, struct pathlist lists[3], int depth, struct kb_problems *pr)
+{
+    DIR *d;
+    struct dirent *e;
+    if (depth > 8) return;
+    d = opendir(dir);
+    if (!d) {
+        problem(pr, dir, 0, "cannot open directory: %s", strerror(errno));
+        return;
+    }
+    while ((e = readdir(d))) {
+        char path[4096];
+        struct stat sb;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb)) continue;
+        if (S_ISDIR(sb.st_mode)) walk(path, lists, depth + 1, pr);
+        else if (!S_ISREG(sb.st_mode)) continue;
+        else if (strncmp(e->d_name, "topics", 6) == 0 && ends_with(e->d_name, ".tsv"))
+            pathlist_add(&lists[FK_TOPICS], path);
+        else if (strncmp(e->d_name, "synonyms", 8) == 0 && ends_with(e->d_name, ".tsv"))
+            pathlist_add(&lists[FK_SYNONYMS], path);
+        else if (ends_with(e->d_name, ".md") && strcasecmp(e->d_name, "README.md") != 0)
+            pathlist_add(&lists[FK_PASSAGE], path);
+    }
+    closedir(d);
+}
+
+/* ---------- vocabulary (for spelling correction) ---------- */
+
+static int cmp_vword(const void *a, const void *b)
+{
+    return strcmp(((const struct vword *)a)->w, ((const struct vword *)b)->w);
+}
+
+struct tokens { char *buf; char *t[256]; size_t n; };
+
+/* Lowercases ASCII letters and splits on anything that is not a letter or
+ * digit. Non-ASCII bytes are kept inside words (accents, other scripts).
+ * Letters and digits glued together ("3yo", "18mo") are split apart. */
+static void tokenize(const char *s, size_t len, struct tokens *tk)
+{
+    size_t o = 0;
+    tk->buf = xmalloc(len * 2 + 2);
+    tk->n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int word = isalnum(c) || c >= 0x80 || c == '\'';
+        if (c == '\'') continue;                 /* don't, i'm -> dont, im */
+        if (!word) {
+            if (o && tk->buf[o - 1] != ' ') tk->buf[o++] = ' ';
+            continue;
+        }
+        if (o && tk->buf[o - 1] != ' ' &&
+            (isdigit(c) != 0) != (isdigit((unsigned char)tk->buf[o - 1]) != 0) && c < 0x80)
+            tk->buf[o++] = ' ';
+        tk->buf[o++] = (char)tolower(c);
+    }
+    tk->buf[o] = '\0';
+    for (char *p = tk->buf, *save = NULL, *w = strtok_r(p, " ", &save); w && tk->n < 256;
+         w = strtok_r(NULL, " ", &save))
+        tk->t[tk->n++] = w;
+}
+
+static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char *s)
+{
+    struct tokens tk;
+    tokenize(s, strlen(s), &tk);
+    for (size_t i = 0; i < tk.n; i++) {
+        if (strlen(tk.t[i]) < 3 || isdigit((unsigned char)tk.t[i][0])) continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 4096;
+            *v = xrealloc(*v, *cap * sizeof **v);
+        }
+        (*v)[(*n)++] = (struct vword){xstrdup(tk.t[i]), 1};
+    }
+    free(tk.buf);
+}
+
+static void build_vocab(struct kb *kb)
+{
+    struct vword *v = NULL;
+    size_t n = 0, cap = 0, o = 0;
+    for (size_t i = 0; i < kb->np; i++) {
+        const struct kb_passage *p = &kb->p[i];
+        vocab_add_text(&v, &n, &cap, p->title);
+        vocab_add_text(&v, &n, &cap, p->body);
+        for (size_t k = 0; k < p->nsteps; k++) vocab_add_text(&v, &n, &cap, p->steps[k]);
+        for (size_t k = 0; k < p->nkeywords; k++) vocab_add_text(&v, &n, &cap, p->keywords[k]);
+    }
+    for (size_t i = 0; i < kb->nsyn; i++) {
+        vocab_add_text(&v, &n, &cap, kb->syn[i].phrase);
+        vocab_add_text(&v, &n, &cap, kb->syn[i].expansion);
+    }
+    for (size_t i = 0; i < kb->nt; i++) vocab_add_text(&v, &n, &cap, kb->t[i].label);
+    if (n) qsort(v, n, sizeof *v, cmp_vword);
+    for (size_t i = 0; i < n; i++) {          /* merge duplicates, counting */
+        if (o && strcmp(v[o - 1].w, v[i].w) == 0) {
+            v[o - 1].count++;
+            free(v[i].w);
+        } else {
+            v[o++] = v[i];
+        }
+    }
+    kb->vocab = v;
+    kb->nvocab = o;
+}
+
+static int vocab_has(const struct kb *kb, const char *w)
+{
+    struct vword key = {(char *)w, 0};
+    return kb->nvocab && bsearch(&key, kb->vocab, kb->nvocab, sizeof key, cmp_vword) != NULL;
+}
+
+/* Optimal-string-alignment distance, giving up above max. */
+static int edit_distance(const char *a, const char *b, int max)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    int d[34][34];
+    if (la > 32 || lb > 32 || abs(la - lb) > max) return max + 1;
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++) {
+        int rowmin = max + 1;
+        for (int j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+            if (v < rowmin) rowmin = v;
+        }
+        if (rowmin > max) return max + 1;
+    }
+    return d[la][lb];
+}
+
+/* The closest vocabulary word to an unknown word, or NULL. Ties go to the
+ * more frequent word, then the alphabetically first (deterministic). */
+static const char *vocab_correct(const struct kb *kb, const char *w)
+{
+    size_t len = strlen(w);
+    int max = len >= 8 ? 2 : 1, best_d = max + 1, best_c = 0;
+    const char *best = NULL;
+    if (len < 4) return NULL;
+    for (size_t i = 0; i < kb->nvocab; i++) {
+        const struct vword *v = &kb->vocab[i];
+        size_t vl = strlen(v->w);
+        if (vl + (size_t)max < len || vl > len + (size_t)max) continue;
+        if (v->w[0] != w[0] && max == 1) continue;
+        int dd = edit_distance(w, v->w, max);
+        if (dd < best_d || (dd == best_d && v->count > best_c)) {
+            best_d = dd;
+            best_c = v->count;
+            best = v->w;
+        }
+    }
+    return best_d <= max ? best : NULL;
+}
+
+/* ---------- index ---------- */
+
+static int build_index(struct kb *kb, struct kb_problems *pr)
+{
+    sqlite3_stmt *ins = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(":memory:", &kb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_exec(kb->db,
+            "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, body, steps,"
+            " tokenize = 'porter unicode61 remove_diacritics 2');"
+            "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(6.0, 5.0, 4.0, 1.5, 1.0)');",
+            NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, body, steps)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL);
+    for (size_t i = 0; i < kb->np; i++) {
+        const struct kb_passage *p = &kb->p[i];
+        char *kw = NULL, *topics = NULL, *steps = NULL;
+        for (size_t k = 0; k < p->nkeywords; k++) append_text(&kw, p->keywords[k]);
+        for (size_t k = 0; k < p->ntopics; k++) {
+            const struct topic *t = find_topic(kb, p->topics[k]);
+            append_text(&topics, t ? t->label : p->topics[k]);
+        }
+        for (size_t k = 0; k < p->nsteps; k++) append_text(&steps, p->steps[k]);
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(ins, 2, p->title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, kw ? kw : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 4, topics ? topics : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, p->body, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 6, steps ? steps : "", -1, SQLITE_TRANSIENT);
+        free(kw);
+        free(topics);
+        free(steps);
+        if (sqlite3_step(ins) != SQLITE_DONE) goto out;
+    }
+    sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1"
+                           " ORDER BY rank LIMIT ?2", -1, &kb->search, NULL) != SQLITE_OK)
+        goto out;
+    rc = 0;
+out:
+    if (rc) problem(pr, "knowledge base", 0, "cannot build search index: %s",
+                    kb->db ? sqlite3_errmsg(kb->db) : "out of memory");
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* ---------- public: load ---------- */
+
+int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_problems *pr)
+{
+    struct kb *kb = xcalloc(1, sizeof *kb);
+    struct pathlist lists[3] = {{0}};
+    struct kb_problems local = {0};
+    int rc = -1;
+    if (!pr) pr = &local;
+    size_t before = pr->n;
+
+    for (size_t i = 0; i < ndirs; i++) walk(dirs[i], lists, 0, pr);
+    for (int k = 0; k < 3; k++)
+        if (lists[k].n) qsort(lists[k].v, lists[k].n, sizeof(char *), cmpstr);
+    for (size_t i = 0; i < lists[FK_TOPICS].n; i++) load_tsv(kb, lists[FK_TOPICS].v[i], 1, pr);
+    for (size_t i = 0; i < lists[FK_SYNONYMS].n; i++) load_tsv(kb, lists[FK_SYNONYMS].v[i], 0, pr);
+    for (size_t i = 0; i < lists[FK_PASSAGE].n; i++) load_passage(kb, lists[FK_PASSAGE].v[i], pr);
+    if (kb->np == 0 && pr->n == before)
+        problem(pr, ndirs ? dirs[0] : "knowledge base", 0, "no passages found");
+    if (pr->n > before) goto out;
+    build_vocab(kb);
+    if (build_index(kb, pr)) goto out;
+    kb->min_score = KB_MIN_SCORE;
+    rc = 0;
+out:
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < lists[k].n; i++) free(lists[k].v[i]);
+        free(lists[k].v);
+    }
+    kb_problems_free(&local);
+    if (rc) {
+        kb_free(kb);
+        kb = NULL;
+    }
+    *out = kb;
+    return rc;
+}
+
+void kb_free(struct kb *kb)
+{
+    if (!kb) return;
+    for (size_t i = 0; i < kb->np; i++) passage_free_fields(&kb->p[i]);
+    free(kb->p);
+    for (size_t i = 0; i < kb->nt; i++) {
+        free(kb->t[i].id); free(kb->t[i].label); free(kb->t[i].opener);
+    }
+    free(kb->t);
+    for (size_t i = 0; i < kb->nsyn; i++) {
+        free(kb->syn[i].phrase); free(kb->syn[i].expansion);
+    }
+    free(kb->syn);
+    for (size_t i = 0; i < kb->nvocab; i++) free(kb->vocab[i].w);
+    free(kb->vocab);
+    sqlite3_finalize(kb->search);
+    if (kb->db) sqlite3_close(kb->db);
+    free(kb);
+}
+
+size_t kb_count(const struct kb *kb) { return kb->np; }
+void kb_set_min_score(struct kb *kb, double s) { kb->min_score = s; }
+size_t kb_topic_count(const struct kb *kb) { return kb->nt; }
+const struct kb_passage *kb_get(const struct kb *kb, size_t i) { return i < kb->np ? &kb->p[i] : NULL; }
+
+const struct kb_passage *kb_find(const struct kb *kb, const char *id)
+{
+    for (size_t i = 0; i < kb->np; i++)
+        if (strcmp(kb->p[i].id, id) == 0) return &kb->p[i];
+    return NULL;
+}
+
+const char *kb_topic_opener(const struct kb *kb, const char *topic)
+{
+    const struct topic *t = find_topic(kb, topic);
+    return t ? t->opener : NULL;
+}
+
+const char *kb_topic_label(const struct kb *kb, const char *topic)
+{
+    const struct topic *t = find_topic(kb, topic);
+    return t ? t->label : NULL;
+}
+
+/* ---------- age ---------- */
+
+static int number_word(const char *w)
+{
+    static const char *const words[] = {
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+        "seventeen", "eighteen", "nineteen", "twenty"
+    };
+    if (isdigit((unsigned char)w[0])) {
+        long v = strtol(w, NULL, 10);
+        return v >= 0 && v <= 240 ? (int)v : -1;
+    }
+    for (int i = 0; i <= 20; i++) if (strcmp(w, words[i]) == 0) return i;
+    if (strcmp(w, "a") == 0 || strcmp(w, "an") == 0) return 1;
+    return -1;
+}
+
+static int unit_months(const char *u)
+{
+    static const char *const years[] = {"y", "yo", "yr", "yrs", "year", "years", "yro", "yearold", NULL};
+    static const char *const months[] = {"m", "mo", "mos", "mth", "mths", "month", "months", "mon", "mnth", "mnths", NULL};
+    static const char *const weeks[] = {"w", "wk", "wks", "week", "weeks", "wo", NULL};
+    for (int i = 0; years[i]; i++) if (strcmp(u, years[i]) == 0) return 12;
+    for (int i = 0; months[i]; i++) if (strcmp(u, months[i]) == 0) return 1;
+    for (int i = 0; weeks[i]; i++) if (strcmp(u, weeks[i]) == 0) return 0;
+    return -1;
+}
+
+int kb_parse_age(const char *q, size_t len)
+{
+    static const struct { const char *w; int months; } stages[] = {
+        {"newborn", 0}, {"newborns", 0}, {"infant", 6}, {"toddler", 24}, {"toddlers", 24},
+        {"preschooler", 48}, {"preschoolers", 48}, {"tween", 132}, {"preteen", 132},
+        {"teen", 180}, {"teenager", 180}, {"teens", 180}, {"teenagers", 180},
+    };
+    struct tokens tk;
+    int age = -1;
+    tokenize(q, len, &tk);
+    for (size_t i = 0; i + 1 < tk.n && age < 0; i++) {
+        int n = number_word(tk.t[i]), u;
+        if (n < 0) continue;
+        u = unit_months(tk.t[i + 1]);
+        if (u < 0) continue;
+        /* "2 years ago", "3 months of crying" still usually describe the
+         * child; "for 2 weeks" does not: skip a preceding "for"/"past". */
+        if (i > 0 && (strcmp(tk.t[i - 1], "for") == 0 || strcmp(tk.t[i - 1], "past") == 0 ||
+                      strcmp(tk.t[i - 1], "last") == 0 || strcmp(tk.t[i - 1], "every") == 0))
+            continue;
+        if (i + 2 < tk.n && strcmp(tk.t[i + 2], "ago") == 0) continue;
+        age = u == 0 ? n / 4 : n * u;
+    }
+    for (size_t i = 0; i < tk.n && age < 0; i++)
+        for (size_t k = 0; k < sizeof stages / sizeof stages[0]; k++)
+            if (strcmp(tk.t[i], stages[k].w) == 0) {
+                age = stages[k].months;
+                break;
+            }
+    free(tk.buf);
+    return age > 240 ? -1 : age;
+}
+
+/* ---------- search ---------- */
+
+static int is_stopword(const char *w)
+{
+    static const char *const stop[] = {
+        "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "anyone",
+        "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do",
+        "does", "doing", "dont", "for", "from", "get", "gets", "getting", "got", "had", "has",
+        "have", "he", "her", "hers", "him", "his", "how", "i", "if", "im", "in", "into", "is",
+        "it", "its", "ive", "just", "know", "like", "me", "mine", "my", "of", "ok", "okay", "on",
+        "or", "our", "ours", "please", "pls", "plz", "really", "she", "should", "so", "some",
+        "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+        "to", "u", "ur", "us", "very", "was", "we", "were", "what", "whats", "when", "where",
+        "which", "who", "why", "will", "with", "would", "you", "your", "old", "year", "years",
+        "yo", "yr", "yrs", "mo", "month", "months", "week", "weeks", "hi", "hello", "thanks",
+        "help", "advice", "tips", "way", "ways", "best", "tell", "want", "need", "thing",
+        "things", "lot", "lots", "much", "many", "too", "only", "still", "even", "since",
+        "because", "bc", "b", "c", "anything", "something", "someone", "yes", "no", "not",
+        "cant", "wont", "isnt", "doesnt", "didnt", "keep", "keeps", "make", "around", "ever",
+        "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta", NULL
+    };
+    for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
+    return 0;
+}
+
+struct terms { char *v[KB_MAX_QUERY_TERMS]; size_t n; };
+
+static void add_term(struct terms *t, const char *w)
+{
+    if (t->n >= KB_MAX_QUERY_TERMS || strlen(w) < 2 || is_stopword(w)) return;
+    for (const char *c = w; *c; c++)
+        if (!(isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80)) return;
+    if (isdigit((unsigned char)w[0])) return;
+    for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
+    t->v[t->n++] = xstrdup(w);
+}
+
+static void add_expansion(struct terms *t, const char *exp)
+{
+    struct tokens tk;
+    tokenize(exp, strlen(exp), &tk);
+    for (size_t i = 0; i < tk.n; i++) add_term(t, tk.t[i]);
+    free(tk.buf);
+}
+
+/* Expands synonyms for single words and two-word phrases, corrects
+ * unknown words, and collects the distinct query terms. */
+static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
+{
+    for (size_t i = 0; i < tk->n; i++) {
+        const char *w = tk->t[i];
+        int matched = 0;
+        char pair[160];
+        if (i + 1 < tk->n) {
+            snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
+            for (size_t s = 0; s < kb->nsyn; s++)
+                if (strcmp(kb->syn[s].phrase, pair) == 0) add_expansion(out, kb->syn[s].expansion);
+        }
+        for (size_t s = 0; s < kb->nsyn; s++)
+            if (strcmp(kb->syn[s].phrase, w) == 0) {
+                add_expansion(out, kb->syn[s].expansion);
+                matched = 1;
+            }
+        if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+        if (!matched && !vocab_has(kb, w)) {
+            const char *fix = vocab_correct(kb, w);
+            if (fix) {
+                add_term(out, fix);
+                continue;
+            }
+        }
+        add_term(out, w);
+    }
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const struct kb_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return strcmp(x->p->id, y->p->id);
+}
+
+size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
+                 int *age_out)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct kb_hit cand[KB_CANDIDATES];
+    size_t nc = 0, n = 0;
+    char *match = NULL;
+    int age = kb_parse_age(q, len);
+
+    if (age_out) *age_out = age;
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    if (terms.n == 0) goto out;
+    for (size_t i = 0; i < terms.n; i++) {
+        char quoted[160];
+        snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms.v[i]);
+        append_text(&match, quoted);
+    }
+    sqlite3_reset(kb->search);
+    sqlite3_bind_text(kb->search, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int(kb->search, 2, KB_CANDIDATES);
+    while (nc < KB_CANDIDATES && sqlite3_step(kb->search) == SQLITE_ROW) {
+        size_t idx = (size_t)sqlite3_column_int64(kb->search, 0) - 1;
+        double score = sqlite3_column_double(kb->search, 1);
+        const struct kb_passage *p = &kb->p[idx];
+        if (age >= 0) {
+            if (age >= p->age_lo && age <= p->age_hi) score *= 1.15;
+            else score *= 0.7;
+        }
+        cand[nc++] = (struct kb_hit){p, score};
+    }
+    sqlite3_reset(kb->search);
+    if (nc == 0) goto out;
+    qsort(cand, nc, sizeof cand[0], cmp_hit);
+    if (cand[0].score < kb->min_score) goto out;
+    for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
+out:
+    for (size_t i = 0; i < terms.n; i++) free(terms.v[i]);
+    free(match);
+    free(tk.buf);
+    return n;
+}

@@ -1,0 +1,70 @@
+/* kb.h — the knowledge base: vetted passages loaded from Markdown files,
+ * indexed in an in-memory SQLite FTS5 table, and searched with BM25.
+ *
+ * A knowledge base is loaded once at start-up and is read-only afterwards;
+ * passages and their strings are owned by the struct kb and live until
+ * kb_free. See docs/knowledge-base.md for the file format. */
+#ifndef COACH_KB_H
+#define COACH_KB_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct kb_passage {
+    const char *id, *title, *source, *source_short, *url, *reviewed;
+    const char *const *topics;      size_t ntopics;
+    const char *const *keywords;    size_t nkeywords;
+    int age_lo, age_hi;             /* months, inclusive */
+    const char *body;               /* prose */
+    const char *const *steps;       size_t nsteps;
+    const char *help;               /* "When to get help" line, or NULL */
+    const char *file;
+};
+
+struct kb_hit {
+    const struct kb_passage *p;
+    double score;                   /* higher is better */
+};
+
+struct kb;
+
+/* Problems found while loading: each "file:line: message". */
+struct kb_problems {
+    char **items;
+    size_t n, cap;
+};
+void kb_problems_free(struct kb_problems *pr);
+
+/* Loads every *.md passage, topics*.tsv and synonyms*.tsv under each
+ * directory (recursively). Returns 0 and a kb, or -1 with every problem
+ * listed in pr (and *out NULL). pr may be NULL. */
+int kb_load(const char *const *dirs, size_t ndirs, struct kb **out,
+            struct kb_problems *pr);
+void kb_free(struct kb *kb);
+
+size_t kb_count(const struct kb *kb);
+size_t kb_topic_count(const struct kb *kb);
+const struct kb_passage *kb_get(const struct kb *kb, size_t i);
+const struct kb_passage *kb_find(const struct kb *kb, const char *id);
+
+/* The warm opening line and the label of a topic, or NULL. */
+const char *kb_topic_opener(const struct kb *kb, const char *topic);
+const char *kb_topic_label(const struct kb *kb, const char *topic);
+
+/* The child's age in months if the question states one ("my 3yo",
+ * "18 months", "six week old", "toddler"), else -1. Pure. */
+int kb_parse_age(const char *q, size_t len);
+
+/* Searches for passages that answer the question. Writes up to max hits,
+ * best first, and returns how many; 0 means no passage matches well enough
+ * (the coach then says it has no vetted guidance). *age_out (may be NULL)
+ * receives kb_parse_age. Not reentrant (one connection, one loop). */
+size_t kb_search(struct kb *kb, const char *q, size_t len,
+                 struct kb_hit *hits, size_t max, int *age_out);
+
+/* Score below which the best hit counts as "no good match" (calibrated on
+ * the shipped knowledge base; see docs/knowledge-base.md). */
+#define KB_MIN_SCORE 4.0
+void kb_set_min_score(struct kb *kb, double score);
+
+#endif

@@ -1,0 +1,270 @@
+/* main.c — coachd's entry point: the server, `coachd ask` and
+ * `coachd kb check`.
+ *
+ * Start-up order: configuration, safety policy, knowledge base, database
+ * (with crash recovery), engine, HTTP. Any failure stops start-up with a
+ * message naming the file and problem. Shutdown (SIGTERM/SIGINT): stop
+ * accepting, let running turns finish for up to --shutdown-s seconds, stop
+ * the rest (their partial answers are saved as 'stopped'), close every
+ * connection and the database, exit 0. */
+#include <event2/event.h>
+#include <event2/http.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "api.h"
+#include "config.h"
+#include "engine.h"
+#include "engine_openai.h"
+#include "http.h"
+#include "kb.h"
+#include "safety.h"
+#include "sse.h"
+#include "store.h"
+#include "turn.h"
+#include "util.h"
+
+static struct {
+    struct event_base *base;
+    struct http_server *http;
+    struct api_ctx api;
+    struct event *drain_ev;
+    uint64_t drain_deadline;
+    int draining;
+} app;
+
+static int load_kb(const struct config *cfg, struct kb **kb, int verbose)
+{
+    struct kb_problems pr = {0};
+    int rc = kb_load(cfg->kb_dirs, cfg->n_kb_dirs, kb, &pr);
+    for (size_t i = 0; i < pr.n; i++) fprintf(stderr, "%s\n", pr.items[i]);
+    if (rc) fprintf(stderr, "coachd: the knowledge base has %zu problem%s (see above); "
+                    "run `coachd kb check` after fixing them\n", pr.n, pr.n == 1 ? "" : "s");
+    else if (verbose)
+        fprintf(stderr, "coachd: knowledge base: %zu passages, %zu topics\n", kb_count(*kb),
+                kb_topic_count(*kb));
+    kb_problems_free(&pr);
+    return rc;
+}
+
+static int load_policy(const struct config *cfg, struct safety_policy **p)
+{
+    char err[512];
+    if (safety_policy_load(cfg->policy_path, cfg->locale, p, err, sizeof err)) {
+        fprintf(stderr, "coachd: safety policy: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- coachd kb check ---------- */
+
+static int cmd_kb_check(int argc, char **argv)
+{
+    const char *dirs[CONFIG_MAX_KB_DIRS];
+    size_t n = 0;
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    int rc;
+    for (int i = 3; i < argc && n < CONFIG_MAX_KB_DIRS; i++) dirs[n++] = argv[i];
+    if (n == 0) {
+        const char *env = getenv("COACH_KB");
+        dirs[n++] = env && *env ? env : "kb";
+    }
+    rc = kb_load(dirs, n, &kb, &pr);
+    for (size_t i = 0; i < pr.n; i++) printf("%s\n", pr.items[i]);
+    if (rc == 0)
+        printf("kb: ok: %zu passages, %zu topics\n", kb_count(kb), kb_topic_count(kb));
+    else
+        printf("kb: %zu problem%s\n", pr.n, pr.n == 1 ? "" : "s");
+    kb_problems_free(&pr);
+    kb_free(kb);
+    return rc ? 1 : 0;
+}
+
+/* ---------- coachd ask ---------- */
+
+static int cmd_ask(int argc, char **argv)
+{
+    struct config cfg;
+    struct kb *kb = NULL;
+    struct safety_policy *policy = NULL;
+    struct kb_hit hits[5];
+    const char *q, *rule = NULL;
+    int rc = 2, age;
+
+    if (argc < 3) {
+        fputs("usage: coachd ask \"question\" [--kb DIR] [--policy PATH] [--locale US|UK]\n", stderr);
+        return 2;
+    }
+    q = argv[2];
+    if (config_load(&cfg, argc, argv, 3)) return 2;
+    if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
+    safety_category c = safety_classify(policy, q, strlen(q), &rule);
+    if (c != SAFETY_NONE) {
+        json_t *r = safety_refusal_json(policy, c, rule);
+        printf("[refusal: %s]\n%s\n%s\n", safety_category_name(c),
+               json_string_value(json_object_get(r, "empathy")),
+               json_string_value(json_object_get(r, "message")));
+        json_t *res;
+        size_t i;
+        json_array_foreach(json_object_get(r, "resources"), i, res)
+            printf("- %s: %s %s\n", json_string_value(json_object_get(res, "name")),
+                   json_string_value(json_object_get(res, "phone")) ?: "",
+                   json_string_value(json_object_get(res, "url")) ?: "");
+        json_decref(r);
+        rc = 0;
+        goto out;
+    }
+    size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+    char *text;
+    json_t *cit, *ci;
+    size_t i;
+    grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+    printf("%s\n", text);
+    if (json_array_size(cit)) printf("\nSources:\n");
+    json_array_foreach(cit, i, ci)
+        printf("[%lld] %s: %s <%s>\n", json_integer_value(json_object_get(ci, "id")),
+               json_string_value(json_object_get(ci, "source")),
+               json_string_value(json_object_get(ci, "title")),
+               json_string_value(json_object_get(ci, "url")));
+    free(text);
+    json_decref(cit);
+    rc = 0;
+out:
+    kb_free(kb);
+    safety_policy_free(policy);
+    return rc;
+}
+
+/* ---------- server ---------- */
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    size_t running = turn_running_count();
+    if (running > 0 && util_now_ms() < app.drain_deadline) return;
+    if (running > 0) {
+        fprintf(stderr, "coachd: shutdown deadline reached; stopping %zu answer%s\n", running,
+                running == 1 ? "" : "s");
+        turn_cancel_all();
+    }
+    event_del(app.drain_ev);
+    event_base_loopexit(app.base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    const struct config *cfg = arg;
+    struct timeval tv = {0, 100 * 1000};
+    if (app.draining) {                 /* second signal: stop now */
+        turn_cancel_all();
+        event_base_loopexit(app.base, NULL);
+        return;
+    }
+    app.draining = 1;
+    app.api.draining = 1;
+    fprintf(stderr, "coachd: %s: finishing %zu running answer%s (up to %d s)\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", turn_running_count(),
+            turn_running_count() == 1 ? "" : "s", cfg->shutdown_s);
+    http_stop_accepting(app.http);
+    app.drain_deadline = util_now_ms() + (uint64_t)cfg->shutdown_s * 1000u;
+    app.drain_ev = event_new(app.base, -1, EV_PERSIST, drain_tick, NULL);
+    event_add(app.drain_ev, &tv);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int serve(int argc, char **argv)
+{
+    struct config cfg;
+    struct safety_policy *policy = NULL;
+    struct kb *kb = NULL;
+    struct store *store = NULL;
+    struct engine *engine = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+    char err[512];
+    int rc = 2, fixed;
+
+    rc = config_load(&cfg, argc, argv, 1);
+    if (rc) return rc < 0 ? 2 : 0;
+    rc = 1;
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    app.base = event_base_new();
+    if (!app.base) goto out;
+    if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 1)) goto out;
+    if (store_open(cfg.db_path, &store, err, sizeof err)) {
+        fprintf(stderr, "coachd: database: %s\n", err);
+        goto out;
+    }
+    fixed = store_recover(store);
+    if (fixed > 0)
+        fprintf(stderr, "coachd: marked %d answer%s interrupted by a crash as incomplete\n", fixed,
+                fixed == 1 ? "" : "s");
+    if (strcmp(cfg.engine, "openai") == 0) {
+        engine = engine_openai_new(app.base, &cfg, kb, policy, store, err, sizeof err);
+        if (!engine) {
+            fprintf(stderr, "coachd: openai engine: %s\n", err);
+            goto out;
+        }
+    } else {
+        engine = engine_grounded_new(app.base, kb, cfg.pace_ms);
+    }
+    turn_setup(&(struct turn_env){
+        .base = app.base, .store = store, .kb = kb, .policy = policy, .engine = engine,
+        .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
+    });
+    sse_init(app.base);
+    app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
+    app.http = http_new(app.base, &(struct http_options){
+                            .bind = cfg.bind, .port = cfg.port,
+                            .max_connections = cfg.max_connections,
+                            .web_dir = cfg.web_dir, .quiet = cfg.quiet},
+                        api_handle, &app.api, err, sizeof err);
+    if (!app.http) {
+        fprintf(stderr, "coachd: %s\n", err);
+        goto out;
+    }
+    app.api.http = app.http;
+    sigterm = evsignal_new(app.base, SIGTERM, on_signal, &cfg);
+    sigint = evsignal_new(app.base, SIGINT, on_signal, &cfg);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    fprintf(stderr, "coachd: engine %s, locale %s, database %s\n", engine->name, cfg.locale,
+            cfg.db_path);
+    fprintf(stderr, "coachd: listening on http://%s:%d\n", cfg.bind, http_port(app.http));
+    event_base_dispatch(app.base);
+    fprintf(stderr, "coachd: stopped\n");
+    rc = 0;
+out:
+    if (sigterm) event_free(sigterm);
+    if (sigint) event_free(sigint);
+    if (app.drain_ev) event_free(app.drain_ev);
+    http_free(app.http);          /* closes streams */
+    turn_free_all();
+    sse_shutdown();
+    if (engine) engine->destroy(engine);
+    store_close(store);
+    kb_free(kb);
+    safety_policy_free(policy);
+    if (app.base) event_base_free(app.base);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "kb") == 0 && strcmp(argv[2], "check") == 0)
+        return cmd_kb_check(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "ask") == 0) return cmd_ask(argc, argv);
+    return serve(argc, argv);
+}

@@ -1,0 +1,196 @@
+/* sse.c — one struct sub per streaming connection.
+ *
+ * A sub is a turn listener: frames from the turn go straight into the
+ * connection with evhttp_send_reply_chunk. Before each write the pending
+ * output of the connection is checked; above SSE_MAX_PENDING the sub is
+ * dropped: it leaves the turn and its connection is freed from a zero-delay
+ * event (never inside the turn's fan-out loop). The read timeout that evhttp
+ * puts on every connection would cut a long stream, so it is cleared here;
+ * a write timeout stays. A single timer pings quiet streams. */
+#include "sse.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "turn.h"
+#include "util.h"
+
+struct sub {
+    struct turn_listener l;
+    struct evhttp_request *req;
+    struct turn *turn;
+    uint64_t last_write;
+    struct event *drop_ev;
+    struct sub *prev, *next;
+};
+
+static struct event_base *sse_base;
+static struct event *ping_ev;
+static struct sub *subs;
+static size_t nsubs;
+
+size_t sse_count(void) { return nsubs; }
+
+static void sub_unlink(struct sub *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else subs = s->next;
+    if (s->next) s->next->prev = s->prev;
+    nsubs--;
+}
+
+static void sub_free(struct sub *s)
+{
+    sub_unlink(s);
+    if (s->drop_ev) event_free(s->drop_ev);
+    free(s);
+}
+
+/* The connection closed (client left, write error or drop). */
+static void sub_closed(void *arg)
+{
+    struct sub *s = arg;
+    s->req = NULL;
+    if (s->turn) turn_unsubscribe(s->turn, &s->l);
+    sub_free(s);
+}
+
+static void drop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sub *s = arg;
+    if (s->req) evhttp_connection_free(evhttp_request_get_connection(s->req));  /* -> sub_closed */
+}
+
+static void sub_drop(struct sub *s)
+{
+    if (s->turn) {
+        turn_unsubscribe(s->turn, &s->l);
+        s->turn = NULL;
+    }
+    if (!s->drop_ev) {
+        s->drop_ev = event_new(sse_base, -1, 0, drop_cb, s);
+        event_active(s->drop_ev, 0, 0);
+    }
+}
+
+static void sub_write(struct sub *s, const char *data, size_t len)
+{
+    struct evhttp_connection *evcon;
+    struct bufferevent *bev;
+    struct evbuffer *buf;
+    if (!s->req || s->drop_ev) return;
+    evcon = evhttp_request_get_connection(s->req);
+    bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    if (bev && evbuffer_get_length(bufferevent_get_output(bev)) + len > SSE_MAX_PENDING) {
+        sub_drop(s);
+        return;
+    }
+    buf = evbuffer_new();
+    evbuffer_add(buf, data, len);
+    evhttp_send_reply_chunk(s->req, buf);
+    evbuffer_free(buf);
+    s->last_write = util_now_ms();
+}
+
+static void on_event(void *arg, const char *frame, size_t len)
+{
+    sub_write(arg, frame, len);
+}
+
+/* The turn ended (or the stored log was replayed): finish the response.
+ * The connection may be reused for another request, so the close hook and
+ * the usual timeouts are restored. */
+static void on_end(void *arg)
+{
+    struct sub *s = arg;
+    s->turn = NULL;
+    if (s->req && !s->drop_ev) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(s->req);
+        struct timeval tv = {15, 0};
+        http_on_close(s->req, NULL, NULL);
+        if (evcon) bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), &tv, &tv);
+        evhttp_send_reply_end(s->req);
+        s->req = NULL;
+        sub_free(s);
+    }
+}
+
+static void ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t now = util_now_ms();
+    for (struct sub *s = subs, *nx; s; s = nx) {
+        nx = s->next;
+        if (now - s->last_write >= SSE_PING_MS) sub_write(s, ": ping\n\n", 8);
+    }
+}
+
+void sse_init(struct event_base *base)
+{
+    struct timeval tv = {5, 0};
+    sse_base = base;
+    ping_ev = event_new(base, -1, EV_PERSIST, ping_cb, NULL);
+    event_add(ping_ev, &tv);
+}
+
+void sse_shutdown(void)
+{
+    if (ping_ev) event_free(ping_ev);
+    ping_ev = NULL;
+}
+
+static struct sub *sub_start(struct evhttp_request *req, const char *route)
+{
+    struct sub *s = xcalloc(1, sizeof *s);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct timeval wtv = {30, 0};
+
+    s->req = req;
+    s->l.on_event = on_event;
+    s->l.on_end = on_end;
+    s->l.arg = s;
+    s->next = subs;
+    if (subs) subs->prev = s;
+    subs = s;
+    nsubs++;
+
+    http_security_headers(req, 1);
+    evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+    evhttp_add_header(h, "X-Accel-Buffering", "no");
+    http_log(req, 200, route);
+    evhttp_send_reply_start(req, 200, "OK");
+    if (evcon) bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wtv);
+    http_on_close(req, sub_closed, s);
+    sub_write(s, "retry: 2000\n\n", 13);
+    return s;
+}
+
+void sse_serve_turn(struct evhttp_request *req, struct turn *t, size_t from, const char *route)
+{
+    struct sub *s = sub_start(req, route);
+    s->turn = t;
+    turn_subscribe(t, &s->l, from);   /* may call on_end (and free s) at once */
+}
+
+void sse_serve_log(struct evhttp_request *req, const char *message_id, json_t *events,
+                   size_t from, const char *route)
+{
+    struct sub *s = sub_start(req, route);
+    for (size_t i = from; i < json_array_size(events); i++) {
+        const char *data = json_string_value(json_array_get(events, i));
+        size_t len;
+        char *frame;
+        if (!data) continue;
+        frame = turn_frame(message_id, i + 1, data, &len);
+        sub_write(s, frame, len);
+        free(frame);
+    }
+    if (s->drop_ev) return;           /* dropped while replaying */
+    on_end(s);
+}

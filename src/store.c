@@ -1,0 +1,463 @@
+/* store.c — SQLite persistence for sessions and messages.
+ *
+ * Schema versions are tracked with PRAGMA user_version and applied in order
+ * by migrate(); every statement is prepared once at open and reused.
+ * A question is committed (with a 'pending' answer row) before any answer
+ * text is produced, and the answer row is completed in a single UPDATE when
+ * the turn ends, so a crash loses nothing that was acknowledged: start-up
+ * turns leftover 'pending' rows into 'incomplete'. secure_delete is on so
+ * that a deleted conversation is overwritten, not just unlinked. */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+enum {
+    Q_SESSION_INSERT, Q_SESSION_EXISTS, Q_SESSION_GET, Q_MESSAGES_GET,
+    Q_SESSION_DELETE, Q_MSG_INSERT, Q_NEXT_SEQ, Q_TURN_FINISH, Q_ANSWER_EVENTS,
+    Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q__COUNT
+};
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_SESSION_INSERT] = "INSERT INTO sessions(id, parent_name, created_at) VALUES(?1, ?2, ?3)",
+    [Q_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE id = ?1",
+    [Q_SESSION_GET] = "SELECT created_at, parent_name FROM sessions WHERE id = ?1",
+    [Q_MESSAGES_GET] =
+        "SELECT id, role, content, citations, refusal, status, created_at "
+        "FROM messages WHERE session_id = ?1 ORDER BY seq",
+    [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
+    [Q_MSG_INSERT] =
+        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?1",
+    [Q_TURN_FINISH] =
+        "UPDATE messages SET content = ?2, status = ?3, citations = ?4, refusal = ?5, "
+        "events = ?6, engine = ?7, prompt_version = ?8, prompt_tokens = ?9, "
+        "completion_tokens = ?10, finished_at = ?11 WHERE id = ?1 AND role = 'assistant'",
+    [Q_ANSWER_EVENTS] =
+        "SELECT session_id, status, events FROM messages WHERE id = ?1 AND role = 'assistant'",
+    [Q_HISTORY] =
+        "SELECT role, content FROM (SELECT seq, role, content FROM messages "
+        "WHERE session_id = ?1 AND seq < (SELECT seq FROM messages WHERE id = ?2) - 1 "
+        "AND status != 'pending' AND refusal IS NULL AND content != '' "
+        "ORDER BY seq DESC LIMIT ?3) ORDER BY seq",
+    [Q_TOKENS_SESSION] =
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
+        "WHERE session_id = ?1",
+    [Q_TOKENS_SINCE] =
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
+        "WHERE finished_at >= ?1",
+    [Q_RECOVER] = "UPDATE messages SET status = 'incomplete' WHERE status = 'pending'",
+};
+
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE sessions("
+    "  id TEXT PRIMARY KEY,"
+    "  parent_name TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE messages("
+    "  id TEXT PRIMARY KEY,"
+    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
+    "  content TEXT NOT NULL DEFAULT '',"
+    "  citations TEXT,"
+    "  refusal TEXT,"
+    "  status TEXT NOT NULL,"
+    "  events TEXT,"
+    "  engine TEXT,"
+    "  prompt_version TEXT,"
+    "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  finished_at INTEGER);"
+    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
+    "CREATE INDEX messages_by_finish ON messages(finished_at);",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q__COUNT];
+};
+
+static int exec(struct store *st, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err) snprintf(err, errlen, "%s", msg ? msg : "sqlite error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int version = 0, target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > target) {
+        snprintf(err, errlen, "database schema v%d is newer than this coachd (v%d)",
+                 version, target);
+        return -1;
+    }
+    for (int v = version; v < target; v++) {
+        char sql[64];
+        if (exec(st, "BEGIN IMMEDIATE", err, errlen)) return -1;
+        if (exec(st, migrations[v], err, errlen)) {
+            exec(st, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if (exec(st, sql, err, errlen) || exec(st, "COMMIT", err, errlen)) {
+            exec(st, "ROLLBACK", NULL, 0);
+            return -1;
+        }
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+    return -1;
+}
+
+int store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+    struct store *st = xcalloc(1, sizeof *st);
+    int rc = -1;
+
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", err, errlen))
+        goto out;
+    if (migrate(st, err, errlen)) goto out;
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &st->q[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(st->db));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc) {
+        store_close(st);
+        st = NULL;
+    }
+    *out = st;
+    return rc;
+}
+
+void store_close(struct store *st)
+{
+    if (!st) return;
+    for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->q[i]);
+    if (st->db) {
+        sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        sqlite3_close(st->db);
+    }
+    free(st);
+}
+
+/* Returns the prepared statement, reset and unbound, ready to bind. */
+static sqlite3_stmt *stmt(struct store *st, int which)
+{
+    sqlite3_stmt *s = st->q[which];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static void log_sql_error(struct store *st, const char *what)
+{
+    fprintf(stderr, "coachd: store: %s: %s\n", what, sqlite3_errmsg(st->db));
+}
+
+int store_ping(struct store *st)
+{
+    sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
+    int ok;
+    sqlite3_bind_text(s, 1, "", -1, SQLITE_STATIC);
+    ok = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    return ok;
+}
+
+int store_recover(struct store *st)
+{
+    sqlite3_stmt *s = stmt(st, Q_RECOVER);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        log_sql_error(st, "recover");
+        return -1;
+    }
+    return sqlite3_changes(st->db);
+}
+
+int store_session_create(struct store *st, const char *id, const char *parent_name,
+                         uint64_t now_ms)
+{
+    sqlite3_stmt *s = stmt(st, Q_SESSION_INSERT);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (parent_name) sqlite3_bind_text(s, 2, parent_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)now_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        log_sql_error(st, "session create");
+        sqlite3_reset(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_session_exists(struct store *st, const char *id)
+{
+    sqlite3_stmt *s = stmt(st, Q_SESSION_EXISTS);
+    int rc;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    log_sql_error(st, "session exists");
+    return -1;
+}
+
+static json_t *json_column(sqlite3_stmt *s, int col)
+{
+    const char *txt = (const char *)sqlite3_column_text(s, col);
+    json_t *v;
+    if (!txt) return json_null();
+    v = json_loads(txt, 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *message_row(sqlite3_stmt *s)
+{
+    char when[32];
+    const char *status = (const char *)sqlite3_column_text(s, 5);
+    json_t *cit = json_column(s, 3);
+    util_iso8601((uint64_t)sqlite3_column_int64(s, 6), when, sizeof when);
+    if (json_is_null(cit)) {
+        json_decref(cit);
+        cit = json_array();
+    }
+    /* 'pending' rows are live turns: the API calls them streaming. */
+    if (status && strcmp(status, "pending") == 0) status = "streaming";
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}",
+                     "id", (const char *)sqlite3_column_text(s, 0),
+                     "role", (const char *)sqlite3_column_text(s, 1),
+                     "content", (const char *)sqlite3_column_text(s, 2),
+                     "citations", cit,
+                     "refusal", json_column(s, 4),
+                     "status", status ? status : "complete",
+                     "created_at", when);
+}
+
+json_t *store_session_get(struct store *st, const char *id, int *found)
+{
+    sqlite3_stmt *s = stmt(st, Q_SESSION_GET);
+    json_t *session = NULL, *msgs;
+    char when[32];
+    int rc;
+
+    *found = -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        *found = 0;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) goto fail;
+    util_iso8601((uint64_t)sqlite3_column_int64(s, 0), when, sizeof when);
+    session = json_pack("{s:s, s:s, s:o}", "session_id", id, "created_at", when,
+                        "parent_name", sqlite3_column_type(s, 1) == SQLITE_NULL
+                            ? json_null()
+                            : json_string((const char *)sqlite3_column_text(s, 1)));
+    sqlite3_reset(s);
+
+    msgs = json_array();
+    json_object_set_new(session, "messages", msgs);
+    s = stmt(st, Q_MESSAGES_GET);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) json_array_append_new(msgs, message_row(s));
+    if (rc != SQLITE_DONE) goto fail;
+    *found = 1;
+    goto out;
+fail:
+    log_sql_error(st, "session get");
+    json_decref(session);
+    session = NULL;
+out:
+    sqlite3_reset(s);
+    return session;
+}
+
+int store_session_delete(struct store *st, const char *id)
+{
+    sqlite3_stmt *s = stmt(st, Q_SESSION_DELETE);
+    int rc;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        log_sql_error(st, "session delete");
+        return -1;
+    }
+    return sqlite3_changes(st->db) > 0;
+}
+
+static int insert_message(struct store *st, const char *id, const char *session_id,
+                          sqlite3_int64 seq, const char *role, const char *content,
+                          const char *status, uint64_t now_ms)
+{
+    sqlite3_stmt *s = stmt(st, Q_MSG_INSERT);
+    int rc;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, seq);
+    sqlite3_bind_text(s, 4, role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, content, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)now_ms);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_turn_begin(struct store *st, const char *session_id,
+                     const char *user_msg_id, const char *answer_msg_id,
+                     const char *question, uint64_t now_ms)
+{
+    sqlite3_stmt *s;
+    sqlite3_int64 seq = 1;
+    int rc = -1;
+
+    if (exec(st, "BEGIN IMMEDIATE", NULL, 0)) goto fail;
+    s = stmt(st, Q_NEXT_SEQ);
+    sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (insert_message(st, user_msg_id, session_id, seq, "user", question, "complete", now_ms) ||
+        insert_message(st, answer_msg_id, session_id, seq + 1, "assistant", "", "pending", now_ms))
+        goto fail;
+    if (exec(st, "COMMIT", NULL, 0)) goto fail;
+    rc = 0;
+    goto out;
+fail:
+    log_sql_error(st, "turn begin");
+    exec(st, "ROLLBACK", NULL, 0);
+out:
+    return rc;
+}
+
+static void bind_json(sqlite3_stmt *s, int col, json_t *v)
+{
+    char *txt;
+    if (!v || json_is_null(v)) {
+        sqlite3_bind_null(s, col);
+        return;
+    }
+    txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    sqlite3_bind_text(s, col, txt, -1, free);
+}
+
+int store_turn_finish(struct store *st, const char *answer_msg_id,
+                      const struct store_turn_result *r, uint64_t now_ms)
+{
+    sqlite3_stmt *s = stmt(st, Q_TURN_FINISH);
+    int rc;
+    sqlite3_bind_text(s, 1, answer_msg_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->content ? r->content : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r->status, -1, SQLITE_STATIC);
+    bind_json(s, 4, r->citations);
+    bind_json(s, 5, r->refusal);
+    bind_json(s, 6, r->events);
+    sqlite3_bind_text(s, 7, r->engine, -1, SQLITE_STATIC);
+    if (r->prompt_version) sqlite3_bind_text(s, 8, r->prompt_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 9, r->prompt_tokens);
+    sqlite3_bind_int64(s, 10, r->completion_tokens);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)now_ms);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        log_sql_error(st, "turn finish");
+        return -1;
+    }
+    return sqlite3_changes(st->db) > 0 ? 0 : -1;
+}
+
+int store_answer_events(struct store *st, const char *answer_msg_id,
+                        char *session_out, size_t session_len,
+                        char *status_out, size_t status_len, json_t **events)
+{
+    sqlite3_stmt *s = stmt(st, Q_ANSWER_EVENTS);
+    int rc;
+    *events = NULL;
+    sqlite3_bind_text(s, 1, answer_msg_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(session_out, session_len, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(status_out, status_len, "%s", (const char *)sqlite3_column_text(s, 1));
+        *events = json_column(s, 2);
+        if (!json_is_array(*events)) {
+            json_decref(*events);
+            *events = json_array();
+        }
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    log_sql_error(st, "answer events");
+    return -1;
+}
+
+json_t *store_history(struct store *st, const char *session_id,
+                      const char *before_answer_id, int max_msgs)
+{
+    sqlite3_stmt *s = stmt(st, Q_HISTORY);
+    json_t *arr = json_array();
+    sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, before_answer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, max_msgs);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{s:s, s:s}",
+            "role", (const char *)sqlite3_column_text(s, 0),
+            "content", (const char *)sqlite3_column_text(s, 1)));
+    sqlite3_reset(s);
+    return arr;
+}
+
+static long scalar_long(struct store *st, sqlite3_stmt *s)
+{
+    long v = 0;
+    if (sqlite3_step(s) == SQLITE_ROW) v = (long)sqlite3_column_int64(s, 0);
+    else log_sql_error(st, "token sum");
+    sqlite3_reset(s);
+    return v;
+}
+
+long store_tokens_session(struct store *st, const char *session_id)
+{
+    sqlite3_stmt *s = stmt(st, Q_TOKENS_SESSION);
+    sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
+    return scalar_long(st, s);
+}
+
+long store_tokens_since(struct store *st, uint64_t since_ms)
+{
+    sqlite3_stmt *s = stmt(st, Q_TOKENS_SINCE);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)since_ms);
+    return scalar_long(st, s);
+}

@@ -1,0 +1,76 @@
+/* store.h — the embedded SQLite store: sessions, messages and each answer's
+ * event log.
+ *
+ * All calls are synchronous and run on the event-loop thread; SQLite in WAL
+ * mode with synchronous=NORMAL makes each commit durable against a process
+ * crash (SIGKILL) in well under a millisecond on local disk. JSON values
+ * passed in are borrowed; JSON values returned are new references owned by
+ * the caller (json_decref). Ids are validated by the callers (util_id_valid). */
+#ifndef COACH_STORE_H
+#define COACH_STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct store;
+
+/* Opens (creating or migrating) the database at path. Returns 0 or -1 with
+ * a message in err. */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+
+/* 1 when the database answers a trivial query. */
+int store_ping(struct store *st);
+
+/* Start-up recovery: answers left 'pending' by a crash become 'incomplete'.
+ * Returns the number of rows fixed, or -1. */
+int store_recover(struct store *st);
+
+int store_session_create(struct store *st, const char *id, const char *parent_name,
+                         uint64_t now_ms);
+/* 1 exists, 0 not found, -1 error. */
+int store_session_exists(struct store *st, const char *id);
+/* The session as the API returns it, or NULL (*found = 0 when it does not
+ * exist, -1 on error). */
+json_t *store_session_get(struct store *st, const char *id, int *found);
+/* 1 deleted, 0 not found, -1 error. Deletes the session's messages and
+ * event logs in the same transaction. */
+int store_session_delete(struct store *st, const char *id);
+
+/* Commits the parent's question and a 'pending' answer row in one
+ * transaction, before any answer text exists. */
+int store_turn_begin(struct store *st, const char *session_id,
+                     const char *user_msg_id, const char *answer_msg_id,
+                     const char *question, uint64_t now_ms);
+
+struct store_turn_result {
+    const char *content;          /* answer text (or refusal message) */
+    const char *status;           /* complete | incomplete | stopped */
+    json_t *citations;            /* array or NULL */
+    json_t *refusal;              /* object or NULL */
+    json_t *events;               /* array of event data strings (replay) */
+    const char *engine;
+    const char *prompt_version;   /* NULL for grounded */
+    long prompt_tokens, completion_tokens;
+};
+/* Finishes the answer row. Returns 0, or -1 (also when the row is gone,
+ * e.g. the session was deleted meanwhile: then nothing is written). */
+int store_turn_finish(struct store *st, const char *answer_msg_id,
+                      const struct store_turn_result *r, uint64_t now_ms);
+
+/* For replay of a finished answer: its session id, status and event array.
+ * Returns 1 found, 0 not found, -1 error. *events is a new reference. */
+int store_answer_events(struct store *st, const char *answer_msg_id,
+                        char *session_out, size_t session_len,
+                        char *status_out, size_t status_len, json_t **events);
+
+/* Session history for an engine prompt: the last max_msgs messages before
+ * the given answer, oldest first, as [{"role","content"}]. */
+json_t *store_history(struct store *st, const char *session_id,
+                      const char *before_answer_id, int max_msgs);
+
+/* Tokens used by a session, and since a wall-clock time (for budgets). */
+long store_tokens_session(struct store *st, const char *session_id);
+long store_tokens_since(struct store *st, uint64_t since_ms);
+
+#endif

@@ -1,0 +1,407 @@
+/* turn.c — turns, their event logs and their subscribers.
+ *
+ * Lifecycle: turn_create commits the question (store_turn_begin), then on
+ * the next loop iteration runs the pipeline: the safety layer first (a
+ * refusal is the first event and no retrieval or engine runs), then
+ * retrieval, then the engine. Every event is appended to the log as a ready
+ * SSE frame and fanned out to the listeners. finish() appends the final
+ * done event, saves the answer with its log in one UPDATE, tells the
+ * listeners the turn ended, and starts the linger timer; when it fires the
+ * turn is freed. One timer serves the running turn's grace period (no
+ * listener for grace_ms -> stopped) and the finished turn's linger. */
+#include "turn.h"
+
+#include <event2/event.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kb.h"
+#include "safety.h"
+#include "store.h"
+#include "util.h"
+
+#define TURN_MAX_ANSWER (64 * 1024)
+#define TURN_HITS 5
+
+struct turn {
+    char msg_id[32], user_msg_id[32], session_id[72];
+    char *question;
+    size_t qlen;
+    int finished;
+    int cancelled;
+    enum turn_status status;
+
+    char **frames;
+    size_t *frame_len, nframes, cap;
+    json_t *log;                         /* event data strings, saved for replay */
+
+    char *answer;
+    size_t alen, acap;
+    json_t *refusal;
+    struct kb_hit hits[TURN_HITS];
+    size_t nhits;
+
+    void *job;                           /* engine job while running */
+    struct event *start_ev;              /* runs the pipeline once */
+    struct event *timer;                 /* grace while running, linger after */
+    struct turn_listener *listeners;
+    size_t nlisteners;
+    int delivering;                      /* guard against re-entrant frees */
+    long prompt_tokens, completion_tokens;
+    const char *prompt_version;
+
+    struct turn *prev, *next;            /* all turns */
+};
+
+static struct turn_env env;
+static void *registry;                   /* tsearch tree keyed by msg_id */
+static struct turn *all_turns;
+
+static int cmp_turn(const void *a, const void *b)
+{
+    return strcmp(((const struct turn *)a)->msg_id, ((const struct turn *)b)->msg_id);
+}
+
+void turn_setup(const struct turn_env *e)
+{
+    env = *e;
+}
+
+/* ---------- event ids and frames ---------- */
+
+void turn_format_event_id(const char *message_id, size_t seq, char *out, size_t n)
+{
+    snprintf(out, n, "%s:%zu", message_id, seq);
+}
+
+int turn_parse_event_id(const char *id, char *message_id, size_t n, size_t *seq)
+{
+    const char *colon = id ? strrchr(id, ':') : NULL;
+    char *end;
+    unsigned long long v;
+    size_t ml;
+    if (!colon) return -1;
+    ml = (size_t)(colon - id);
+    if (ml == 0 || ml >= n) return -1;
+    memcpy(message_id, id, ml);
+    message_id[ml] = '\0';
+    if (!util_id_valid(message_id) || !colon[1]) return -1;
+    v = strtoull(colon + 1, &end, 10);
+    if (*end || v > 10000000ULL) return -1;
+    *seq = (size_t)v;
+    return 0;
+}
+
+char *turn_frame(const char *message_id, size_t seq, const char *data, size_t *len)
+{
+    char id[96];
+    size_t dl = strlen(data), n;
+    char *f;
+    turn_format_event_id(message_id, seq, id, sizeof id);
+    n = strlen(id) + dl + 16;
+    f = xmalloc(n);
+    *len = (size_t)snprintf(f, n, "id: %s\ndata: %s\n\n", id, data);
+    return f;
+}
+
+/* ---------- registry ---------- */
+
+static void registry_add(struct turn *t)
+{
+    tsearch(t, &registry, cmp_turn);
+    t->next = all_turns;
+    if (all_turns) all_turns->prev = t;
+    all_turns = t;
+}
+
+static void turn_free(struct turn *t)
+{
+    tdelete(t, &registry, cmp_turn);
+    if (t->prev) t->prev->next = t->next;
+    else all_turns = t->next;
+    if (t->next) t->next->prev = t->prev;
+    if (t->job && env.engine) env.engine->cancel(env.engine, t->job);
+    if (t->timer) event_free(t->timer);
+    if (t->start_ev) event_free(t->start_ev);
+    for (size_t i = 0; i < t->nframes; i++) free(t->frames[i]);
+    free(t->frames);
+    free(t->frame_len);
+    json_decref(t->log);
+    json_decref(t->refusal);
+    free(t->answer);
+    free(t->question);
+    free(t);
+}
+
+struct turn *turn_find(const char *message_id)
+{
+    struct turn key;
+    void *found;
+    if (!message_id || strlen(message_id) >= sizeof key.msg_id) return NULL;
+    strcpy(key.msg_id, message_id);
+    found = tfind(&key, &registry, cmp_turn);
+    return found ? *(struct turn **)found : NULL;
+}
+
+const char *turn_message_id(const struct turn *t) { return t->msg_id; }
+const char *turn_session_id(const struct turn *t) { return t->session_id; }
+const char *turn_question(const struct turn *t) { return t->question; }
+int turn_is_finished(const struct turn *t) { return t->finished; }
+size_t turn_event_count(const struct turn *t) { return t->nframes; }
+
+/* ---------- timers ---------- */
+
+static void arm(struct turn *t, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(t->timer, &tv);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *t = arg;
+    if (t->finished) {
+        if (t->nlisteners == 0) turn_free(t);
+        else arm(t, env.linger_ms);      /* still replaying to someone */
+        return;
+    }
+    if (t->nlisteners == 0) turn_cancel(t);   /* nobody watched for grace_ms */
+}
+
+/* ---------- event log and fan-out ---------- */
+
+static void append_event(struct turn *t, json_t *data)
+{
+    char *txt = json_dumps(data, JSON_COMPACT);
+    size_t seq = t->nframes + 1, len;
+    json_decref(data);
+    if (t->nframes == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->frames = xrealloc(t->frames, t->cap * sizeof *t->frames);
+        t->frame_len = xrealloc(t->frame_len, t->cap * sizeof *t->frame_len);
+    }
+    t->frames[t->nframes] = turn_frame(t->msg_id, seq, txt, &len);
+    t->frame_len[t->nframes] = len;
+    t->nframes++;
+    json_array_append_new(t->log, json_string(txt));
+    free(txt);
+
+    t->delivering++;
+    for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
+        nx = l->next_;
+        l->on_event(l->arg, t->frames[seq - 1], len);
+    }
+    t->delivering--;
+}
+
+void turn_emit_chunk(struct turn *t, const char *text, size_t len)
+{
+    if (t->finished || len == 0) return;
+    if (t->alen + len > TURN_MAX_ANSWER) return;   /* finish() marks it incomplete */
+    if (t->alen + len + 1 > t->acap) {
+        t->acap = (t->alen + len + 1) * 2;
+        t->answer = xrealloc(t->answer, t->acap);
+    }
+    memcpy(t->answer + t->alen, text, len);
+    t->alen += len;
+    t->answer[t->alen] = '\0';
+    append_event(t, json_pack("{s:s%}", "chunk", text, len));
+}
+
+static const char *status_name(enum turn_status s)
+{
+    return s == TURN_COMPLETE ? "complete" : s == TURN_STOPPED ? "stopped" : "incomplete";
+}
+
+/* Appends done, saves, and tells every listener the turn ended. */
+static void finish(struct turn *t, enum turn_status status, json_t *citations)
+{
+    struct store_turn_result r = {0};
+    json_t *done;
+
+    if (t->finished) {
+        json_decref(citations);
+        return;
+    }
+    if (!citations) citations = json_array();
+    done = json_pack("{s:b, s:s, s:O}", "done", 1, "message_id", t->msg_id, "citations", citations);
+    if (status == TURN_STOPPED) json_object_set_new(done, "stopped", json_true());
+    t->status = status;
+    append_event(t, done);
+    t->finished = 1;
+    t->job = NULL;
+
+    r.content = t->answer ? t->answer : "";
+    r.status = status_name(status);
+    r.citations = citations;
+    r.refusal = t->refusal;
+    r.events = t->log;
+    r.engine = t->refusal ? "safety" : env.engine->name;
+    r.prompt_version = t->prompt_version;
+    r.prompt_tokens = t->prompt_tokens;
+    r.completion_tokens = t->completion_tokens;
+    store_turn_finish(env.store, t->msg_id, &r, util_wall_ms());
+    json_decref(citations);
+
+    while (t->listeners) {
+        struct turn_listener *l = t->listeners;
+        turn_unsubscribe(t, l);
+        l->on_end(l->arg);
+    }
+    arm(t, env.linger_ms);
+}
+
+void turn_engine_done(struct turn *t, enum turn_status status, const char *error_msg,
+                      json_t *citations, const struct turn_usage *usage)
+{
+    if (t->finished) {
+        json_decref(citations);
+        return;
+    }
+    t->job = NULL;
+    if (usage) {
+        t->prompt_tokens = usage->prompt_tokens;
+        t->completion_tokens = usage->completion_tokens;
+        t->prompt_version = usage->prompt_version;
+    }
+    if (status == TURN_INCOMPLETE)
+        append_event(t, json_pack("{s:s, s:s}", "type", "error", "message",
+                                  error_msg ? error_msg : "The coach could not finish this answer."));
+    finish(t, status, citations);
+}
+
+void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
+{
+    for (size_t i = from; i < t->nframes; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
+    if (t->finished) {
+        l->on_end(l->arg);
+        return;
+    }
+    l->prev_ = NULL;
+    l->next_ = t->listeners;
+    if (t->listeners) t->listeners->prev_ = l;
+    t->listeners = l;
+    t->nlisteners++;
+    evtimer_del(t->timer);                 /* someone is watching again */
+}
+
+void turn_unsubscribe(struct turn *t, struct turn_listener *l)
+{
+    if (l->prev_) l->prev_->next_ = l->next_;
+    else if (t->listeners == l) t->listeners = l->next_;
+    else return;                           /* not subscribed */
+    if (l->next_) l->next_->prev_ = l->prev_;
+    l->prev_ = l->next_ = NULL;
+    t->nlisteners--;
+    if (t->nlisteners == 0 && !t->finished) arm(t, env.grace_ms);
+}
+
+void turn_cancel(struct turn *t)
+{
+    if (t->finished) return;
+    t->cancelled = 1;
+    if (t->job) {
+        env.engine->cancel(env.engine, t->job);
+        t->job = NULL;
+    }
+    finish(t, TURN_STOPPED, NULL);
+}
+
+void turn_cancel_session(const char *session_id)
+{
+    for (struct turn *t = all_turns; t; t = t->next)
+        if (strcmp(t->session_id, session_id) == 0) turn_cancel(t);
+}
+
+size_t turn_running_count(void)
+{
+    size_t n = 0;
+    for (struct turn *t = all_turns; t; t = t->next) n += !t->finished;
+    return n;
+}
+
+void turn_cancel_all(void)
+{
+    for (struct turn *t = all_turns; t; t = t->next) turn_cancel(t);
+}
+
+void turn_free_all(void)
+{
+    while (all_turns) turn_free(all_turns);
+}
+
+json_t *turn_history(const struct turn *t, int max_msgs)
+{
+    return store_history(env.store, t->session_id, t->msg_id, max_msgs);
+}
+
+/* ---------- the pipeline ---------- */
+
+static void run_pipeline(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *t = arg;
+    const char *rule = NULL;
+    safety_category c;
+    struct engine_request rq;
+    int age;
+
+    if (t->finished) return;               /* cancelled before it started */
+
+    c = safety_classify(env.policy, t->question, t->qlen, &rule);
+    if (c != SAFETY_NONE) {
+        json_t *r = safety_refusal_json(env.policy, c, rule);
+        const char *msg = json_string_value(json_object_get(r, "message"));
+        const char *emp = json_string_value(json_object_get(r, "empathy"));
+        char *content = NULL;
+        if (asprintf(&content, "%s %s", emp ? emp : "", msg ? msg : "") < 0) content = NULL;
+        t->answer = content;
+        t->alen = content ? strlen(content) : 0;
+        t->acap = t->alen + 1;
+        t->refusal = json_incref(r);
+        append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r));
+        finish(t, TURN_COMPLETE, NULL);
+        return;
+    }
+    t->nhits = kb_search(env.kb, t->question, t->qlen, t->hits, TURN_HITS, &age);
+    rq = (struct engine_request){
+        .turn = t, .question = t->question, .question_len = t->qlen,
+        .hits = t->hits, .nhits = t->nhits, .age_months = age,
+        .session_id = t->session_id, .message_id = t->msg_id,
+    };
+    if (env.engine->start(env.engine, &rq, &t->job) != 0) {
+        t->job = NULL;
+        turn_engine_done(t, TURN_INCOMPLETE, "The coach could not start an answer. Please try again.",
+                         NULL, NULL);
+    }
+}
+
+struct turn *turn_create(const char *session_id, const char *question, size_t len)
+{
+    struct turn *t = xcalloc(1, sizeof *t);
+    struct timeval now = {0, 0};
+
+    if (util_random_id(t->msg_id, sizeof t->msg_id, 16) ||
+        util_random_id(t->user_msg_id, sizeof t->user_msg_id, 16) ||
+        strlen(session_id) >= sizeof t->session_id) {
+        free(t);
+        return NULL;
+    }
+    snprintf(t->session_id, sizeof t->session_id, "%s", session_id);
+    t->question = xstrndup(question, len);
+    t->qlen = len;
+    if (store_turn_begin(env.store, session_id, t->user_msg_id, t->msg_id, t->question,
+                         util_wall_ms())) {
+        free(t->question);
+        free(t);
+        return NULL;
+    }
+    t->log = json_array();
+    t->timer = evtimer_new(env.base, timer_cb, t);
+    t->start_ev = evtimer_new(env.base, run_pipeline, t);
+    evtimer_add(t->start_ev, &now);
+    arm(t, env.grace_ms);                  /* until the first subscriber */
+    registry_add(t);
+    return t;
+}

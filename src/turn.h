@@ -1,0 +1,113 @@
+/* turn.h — a turn is one question and its answer; it is not a connection.
+ *
+ * Creating a turn commits the question, runs the pipeline (safety ->
+ * retrieval -> engine -> citations) and records everything it says in an
+ * append-only event log. Connections subscribe to a turn from any position
+ * of that log and are sent the backlog, then live events; any number can
+ * watch one turn, and the turn finishes and is saved whether anyone is
+ * watching or not. When it ends the log is stored with the answer, so a
+ * reconnect after the turn left memory is replayed from the database.
+ *
+ * Ownership: turns belong to the turn registry (this module). A turn stays
+ * in memory while running and for a linger period after it finished, then
+ * it is freed; callers hold a struct turn * only within one callback, or
+ * while subscribed (a subscriber is always told when the turn ends before
+ * the turn is freed). */
+#ifndef COACH_TURN_H
+#define COACH_TURN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+struct event_base;
+struct store;
+struct kb;
+struct safety_policy;
+struct config;
+
+enum turn_status { TURN_COMPLETE, TURN_INCOMPLETE, TURN_STOPPED };
+
+struct turn_env {
+    struct event_base *base;
+    struct store *store;
+    struct kb *kb;
+    const struct safety_policy *policy;
+    struct engine *engine;
+    int grace_ms;          /* cancel a running turn nobody watched this long */
+    int linger_ms;         /* keep a finished turn in memory this long */
+};
+
+/* Sets the pipeline's parts; call once before turn_create. */
+void turn_setup(const struct turn_env *env);
+
+struct turn;
+
+/* A subscriber. The turn calls on_event for each SSE frame ("id: ...\n
+ * data: ...\n\n", valid only during the call) and on_end once when the turn
+ * has ended and every frame was delivered; the listener has already been
+ * removed from the turn when on_end runs. */
+struct turn_listener {
+    void (*on_event)(void *arg, const char *frame, size_t len);
+    void (*on_end)(void *arg);
+    void *arg;
+    struct turn_listener *prev_, *next_;   /* private to turn.c */
+};
+
+/* Starts a turn for a validated question (UTF-8, 1..2000 chars). Returns
+ * the turn, or NULL if the question could not be committed. */
+struct turn *turn_create(const char *session_id, const char *question, size_t len);
+
+/* A live or lingering turn by its answer message id, or NULL. */
+struct turn *turn_find(const char *message_id);
+
+const char *turn_message_id(const struct turn *t);
+const char *turn_session_id(const struct turn *t);
+const char *turn_question(const struct turn *t);
+int turn_is_finished(const struct turn *t);
+size_t turn_event_count(const struct turn *t);
+
+/* Delivers frames [from, count) to l at once, then live ones. If the turn
+ * already ended, on_end follows the backlog immediately and l is not kept. */
+void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from);
+void turn_unsubscribe(struct turn *t, struct turn_listener *l);
+
+/* Stops a running turn: the engine is aborted, listeners get done with
+ * "stopped": true, the partial answer is saved as 'stopped'. Idempotent. */
+void turn_cancel(struct turn *t);
+
+/* Cancels every turn of a session (the session is being deleted). */
+void turn_cancel_session(const char *session_id);
+
+/* Graceful shutdown: count of running turns; turn_cancel_all stops them. */
+size_t turn_running_count(void);
+void turn_cancel_all(void);
+/* Frees every turn (at exit, after listeners are gone). */
+void turn_free_all(void);
+
+/* Formats an SSE event id for position seq of a message, and parses one
+ * back ("<message_id>:<seq>"). Parse returns 0 or -1. */
+void turn_format_event_id(const char *message_id, size_t seq, char *out, size_t n);
+int turn_parse_event_id(const char *id, char *message_id, size_t n, size_t *seq);
+
+/* Builds one SSE frame for a data object (compact JSON on one line). */
+char *turn_frame(const char *message_id, size_t seq, const char *data, size_t *len);
+
+/* ---- for engines ---- */
+void turn_emit_chunk(struct turn *t, const char *text, size_t len);
+
+struct turn_usage {
+    long prompt_tokens, completion_tokens;
+    const char *prompt_version;
+};
+/* Ends the engine's part. status: TURN_COMPLETE or TURN_INCOMPLETE (then
+ * error_msg, safe to show a parent, is sent as an error event). citations
+ * (stolen, may be NULL) go in the done event. usage may be NULL. */
+void turn_engine_done(struct turn *t, enum turn_status status, const char *error_msg,
+                      json_t *citations, const struct turn_usage *usage);
+
+/* The session history for prompts (new reference, may be empty). */
+json_t *turn_history(const struct turn *t, int max_msgs);
+
+#endif

@@ -1,0 +1,123 @@
+// Shared helpers for the end-to-end tests: start the real coachd binary on
+// a free port with a fresh database, speak HTTP to it, and read its
+// Server-Sent Events with a real streaming client.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = process.env.COACHD_BIN || join(ROOT, 'coachd');
+
+// Starts coachd; resolves to { port, base, db, proc, logs(), stop() }.
+export async function startServer(args = [], env = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'coachd-e2e-'));
+  const db = join(dir, 'coach.db');
+  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('coachd did not start:\n' + stderr)), 20000);
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`coachd exited ${code}:\n${stderr}`)); });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
+  return {
+    port, base, db, dir, proc, exited,
+    logs: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const r = await exited;
+      return r;
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export async function api(base, method, path, body, headers = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+    body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export async function newSession(base) {
+  const r = await api(base, 'POST', '/api/coach/sessions', {});
+  if (r.status !== 201) throw new Error('session: ' + r.status + ' ' + r.text);
+  return r.json.session_id;
+}
+
+// Parses an SSE byte stream (per the WHATWG rules we emit: "id:", "data:",
+// "retry:", comments). Returns { events: [{id, data}], comments, retry }.
+export function parseSSE(text) {
+  const events = [];
+  const comments = [];
+  let retry = null;
+  for (const block of text.split('\n\n')) {
+    if (!block.trim()) continue;
+    let id = null; const data = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) comments.push(line);
+      else if (line.startsWith('id: ')) id = line.slice(4);
+      else if (line.startsWith('data: ')) data.push(line.slice(6));
+      else if (line.startsWith('retry: ')) retry = Number(line.slice(7));
+    }
+    if (data.length) events.push({ id, data: JSON.parse(data.join('\n')) });
+  }
+  return { events, comments, retry };
+}
+
+// Opens a stream with node:http so we can read raw bytes and cut the
+// connection at any byte. opts: { headers, stopAfterBytes, stopWhen(text) }.
+// Resolves { status, headers, text, events, complete } where complete means
+// the server ended the response.
+export function stream(url, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: opts.headers || {} }, (res) => {
+      let text = '';
+      let done = false;
+      const finish = (complete) => {
+        if (done) return; done = true;
+        let parsed = { events: [], comments: [], retry: null };
+        const cut = text.lastIndexOf('\n\n');
+        try { parsed = parseSSE(cut >= 0 ? text.slice(0, cut + 2) : ''); } catch (e) { return reject(e); }
+        resolve({ status: res.statusCode, headers: res.headers, text, ...parsed, complete });
+      };
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+        if ((opts.stopAfterBytes && Buffer.byteLength(text) >= opts.stopAfterBytes) ||
+            (opts.stopWhen && opts.stopWhen(text))) {
+          if (opts.stopAfterBytes) text = Buffer.from(text).subarray(0, opts.stopAfterBytes).toString();
+          req.destroy();
+          finish(false);
+        }
+      });
+      res.on('end', () => finish(true));
+      res.on('error', () => finish(false));
+      res.on('close', () => finish(false));
+    });
+    req.on('error', (e) => { if (opts.stopAfterBytes || opts.stopWhen) return; reject(e); });
+    if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('timeout')));
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The answer text of a list of events (concatenated chunks).
+export const textOf = (events) => events.filter((e) => 'chunk' in e.data).map((e) => e.data.chunk).join('');

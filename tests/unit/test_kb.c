@@ -1,0 +1,324 @@
+/* test_kb.c — knowledge-base loading, validation (one test per kind of
+ * broken passage, as `coachd kb check` reports them), age parsing, query
+ * normalisation and search. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../src/util.c"
+#include "../../src/kb.c"
+
+static char tmpdir[256];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char topics[] =
+    "sleep\tSleep\tBedtime can be hard, and small steady habits help.\n"
+    "feeding\tFeeding\tMealtimes can be a worry.\n";
+
+static const char good[] =
+    "---\n"
+    "id: sleep-routine\n"
+    "title: A short bedtime routine\n"
+    "source: American Academy of Pediatrics\n"
+    "source_short: AAP\n"
+    "url: https://www.healthychildren.org/English/healthy-living/sleep/Pages/default.aspx\n"
+    "topics: [sleep]\n"
+    "ages: 1y-6y\n"
+    "keywords: [bedtime battle]\n"
+    "reviewed: 2026-11-20\n"
+    "---\n"
+    "Children sleep better with the same routine every night. Toddlers need 11 to 14 hours.\n"
+    "\n"
+    "Steps:\n"
+    "- Start the routine at the same time each night.\n"
+    "- Keep it to 20 to 30 minutes: bath, teeth, book, bed.\n"
+    "- Say goodnight once and keep visits short and boring.\n"
+    "\n"
+    "When to get help: Talk to your pediatrician if your child snores loudly every night.\n";
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/coachd-kb-test-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    write_file("topics.tsv", topics);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd);
+}
+
+/* Loads tmpdir with one passage file; returns the problem list. */
+static int load_one(const char *text, struct kb_problems *pr, struct kb **kb)
+{
+    const char *dirs[1] = {tmpdir};
+    write_file("p.md", text);
+    memset(pr, 0, sizeof *pr);
+    return kb_load(dirs, 1, kb, pr);
+}
+
+static char *replace(const char *src, const char *from, const char *to)
+{
+    const char *at = strstr(src, from);
+    size_t a, b, c;
+    char *out;
+    assert_non_null(at);
+    a = (size_t)(at - src); b = strlen(to); c = strlen(at + strlen(from));
+    out = xmalloc(a + b + c + 1);
+    memcpy(out, src, a);
+    memcpy(out + a, to, b);
+    memcpy(out + a + b, at + strlen(from), c + 1);
+    return out;
+}
+
+static void expect_problem(const char *from, const char *to, const char *needle)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    char *text = replace(good, from, to);
+    int rc = load_one(text, &pr, &kb), found = 0;
+    assert_int_equal(rc, -1);
+    assert_null(kb);
+    for (size_t i = 0; i < pr.n; i++) {
+        if (strstr(pr.items[i], needle)) found = 1;
+        assert_non_null(strstr(pr.items[i], "p.md"));   /* names the file */
+    }
+    if (!found) {
+        for (size_t i = 0; i < pr.n; i++) fprintf(stderr, "  got: %s\n", pr.items[i]);
+        fail_msg("expected a problem containing '%s'", needle);
+    }
+    kb_problems_free(&pr);
+    free(text);
+}
+
+static void test_good_passage_loads(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    assert_int_equal(load_one(good, &pr, &kb), 0);
+    assert_int_equal(pr.n, 0);
+    assert_int_equal(kb_count(kb), 1);
+    const struct kb_passage *p = kb_find(kb, "sleep-routine");
+    assert_non_null(p);
+    assert_string_equal(p->source_short, "AAP");
+    assert_int_equal(p->age_lo, 12);
+    assert_int_equal(p->age_hi, 72);
+    assert_int_equal(p->nsteps, 3);
+    assert_non_null(p->help);
+    assert_int_equal(p->nkeywords, 1);
+    assert_string_equal(kb_topic_opener(kb, "sleep"), "Bedtime can be hard, and small steady habits help.");
+    kb_free(kb);
+}
+
+static void test_missing_field(void **s) { expect_problem("source_short: AAP\n", "", "missing field 'source_short'"); }
+static void test_bad_url(void **s) { expect_problem("url: https://www.healthychildren.org", "url: htp://nowhere", "bad url"); }
+static void test_url_with_space(void **s) { expect_problem("url: https://www.healthychildren.org/English", "url: https://www.healthychildren.org/Eng lish", "bad url"); }
+static void test_unknown_topic(void **s) { expect_problem("topics: [sleep]", "topics: [sleep, astrology]", "unknown topic 'astrology'"); }
+static void test_empty_topics(void **s) { expect_problem("topics: [sleep]", "topics: []", "topics list is empty"); }
+static void test_bad_ages(void **s) { expect_problem("ages: 1y-6y", "ages: six-ten", "bad ages"); }
+static void test_reversed_ages(void **s) { expect_problem("ages: 1y-6y", "ages: 6y-1y", "bad ages"); }
+static void test_bad_date(void **s) { expect_problem("reviewed: 2026-11-20", "reviewed: yesterday", "bad reviewed date"); }
+static void test_bad_id(void **s) { expect_problem("id: sleep-routine", "id: Sleep Routine!", "id must be"); }
+static void test_unknown_field(void **s) { expect_problem("ages: 1y-6y\n", "ages: 1y-6y\nauthor: me\n", "unknown front matter field 'author'"); }
+static void test_duplicate_field(void **s) { expect_problem("ages: 1y-6y\n", "ages: 1y-6y\nages: 1y-2y\n", "given twice"); }
+static void test_no_front_matter(void **s) { expect_problem("---\nid:", "id:", "must start with a '---'"); }
+static void test_unclosed_front_matter(void **s) { expect_problem("reviewed: 2026-11-20\n---\n", "reviewed: 2026-11-20\n", "not closed"); }
+static void test_no_steps(void **s) { expect_problem("Steps:\n", "", "no steps"); }
+static void test_html_in_body(void **s) { expect_problem("Children sleep", "<script>x</script> Children sleep", "no headings or HTML"); }
+
+static void test_empty_body(void **state)
+{
+    const char *cut = strstr(good, "Children sleep");
+    const char *steps = strstr(good, "Steps:");
+    char *text = xmalloc(strlen(good) + 1);
+    size_t a = (size_t)(cut - good);
+    memcpy(text, good, a);
+    strcpy(text + a, steps);
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    assert_int_equal(load_one(text, &pr, &kb), -1);
+    int found = 0;
+    for (size_t i = 0; i < pr.n; i++) found |= strstr(pr.items[i], "empty body") != NULL;
+    assert_true(found);
+    kb_problems_free(&pr);
+    free(text);
+}
+
+static void test_duplicate_id(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    write_file("q.md", good);
+    assert_int_equal(load_one(good, &pr, &kb), -1);
+    int found = 0;
+    for (size_t i = 0; i < pr.n; i++) found |= strstr(pr.items[i], "duplicate id 'sleep-routine'") != NULL;
+    assert_true(found);
+    kb_problems_free(&pr);
+    char path[512];
+    snprintf(path, sizeof path, "%s/q.md", tmpdir);
+    unlink(path);
+}
+
+static void test_problem_has_line_number(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    char *text = replace(good, "ages: 1y-6y", "ages: 1y-");
+    assert_int_equal(load_one(text, &pr, &kb), -1);
+    assert_true(pr.n >= 1);
+    assert_non_null(strstr(pr.items[0], "p.md:8:"));
+    kb_problems_free(&pr);
+    free(text);
+}
+
+static void test_every_problem_reported(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    char *a = replace(good, "ages: 1y-6y", "ages: bad");
+    char *b = replace(a, "reviewed: 2026-11-20", "reviewed: never");
+    char *c = replace(b, "topics: [sleep]", "topics: [nope]");
+    assert_int_equal(load_one(c, &pr, &kb), -1);
+    assert_int_equal(pr.n, 3);
+    kb_problems_free(&pr);
+    free(a); free(b); free(c);
+}
+
+static void test_parse_age(void **state)
+{
+    static const struct { const char *q; int months; } cases[] = {
+        {"my 3 year old wont sleep", 36}, {"my 3yo wont sleep", 36}, {"3 yr old", 36},
+        {"my 18 month old bites", 18}, {"18mo bites", 18}, {"my 18m son", 18},
+        {"six week old baby", 1}, {"my two year old", 24}, {"teenager lying", 180},
+        {"toddler tantrum", 24}, {"newborn crying", 0}, {"for 2 weeks he has been", -1},
+        {"how do I handle bedtime", -1}, {"she is 10 years old", 120},
+        {"a 4-year-old", 48}, {"3 months ago we moved", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = kb_parse_age(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].months) fail_msg("'%s': got %d, want %d", cases[i].q, got, cases[i].months);
+    }
+}
+
+static void test_tokenize_splits_glued_numbers(void **state)
+{
+    struct tokens tk;
+    tokenize("My 3yo's   BINKY!!", 18, &tk);
+    assert_int_equal(tk.n, 4);
+    assert_string_equal(tk.t[0], "my");
+    assert_string_equal(tk.t[1], "3");
+    assert_string_equal(tk.t[2], "yos");
+    assert_string_equal(tk.t[3], "binky");
+    free(tk.buf);
+}
+
+static void test_edit_distance(void **state)
+{
+    assert_int_equal(edit_distance("tantrum", "tantrum", 2), 0);
+    assert_int_equal(edit_distance("tantrim", "tantrum", 2), 1);
+    assert_int_equal(edit_distance("teh", "the", 2), 1);          /* transposition */
+    assert_int_equal(edit_distance("bedtime", "naptime", 1), 2);   /* over max: max+1 */
+}
+
+static void test_search_synonyms_and_spelling(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    struct kb_hit hits[3];
+    int age;
+    write_file("synonyms.tsv", "binky\tpacifier\nnight night\tbedtime sleep\n");
+    /* BM25 needs a corpus: a few other passages give the terms weight */
+    static const char *const others[] = {"veg", "milk", "snack", "spoon", "cup", "fruit"};
+    for (size_t i = 0; i < 6; i++) {
+        char name[32], text[1024];
+        snprintf(name, sizeof name, "o%zu.md", i);
+        snprintf(text, sizeof text,
+                 "---\nid: feeding-%s\ntitle: Trying %s\nsource: NHS\nsource_short: NHS\n"
+                 "url: https://www.nhs.uk/start-for-life/\ntopics: [feeding]\nages: 6m-5y\n"
+                 "reviewed: 2026-11-20\n---\nOffer %s many times next to familiar food.\n\n"
+                 "Steps:\n- Offer a small portion of %s.\n- Eat it together.\n- Stay relaxed.\n",
+                 others[i], others[i], others[i], others[i]);
+        write_file(name, text);
+    }
+    assert_int_equal(load_one(good, &pr, &kb), 0);
+    kb_set_min_score(kb, 0.5);     /* a 7-passage corpus scores low */
+    /* misspelled: "bedtyme" -> "bedtime", "routeen" -> "routine" */
+    const char *q = "my 2yo bedtyme routeen pls";
+    size_t n = kb_search(kb, q, strlen(q), hits, 3, &age);
+    assert_true(n >= 1);
+    assert_string_equal(hits[0].p->id, "sleep-routine");
+    assert_int_equal(age, 24);
+    /* a two-word synonym phrase expands */
+    const char *q2 = "night night struggles";
+    assert_true(kb_search(kb, q2, strlen(q2), hits, 3, NULL) >= 1);
+    assert_string_equal(hits[0].p->id, "sleep-routine");
+    /* nothing in common: no hit rather than a wrong one */
+    const char *q3 = "how do I change a car tire";
+    assert_int_equal(kb_search(kb, q3, strlen(q3), hits, 3, NULL), 0);
+    /* only stop words */
+    const char *q4 = "what should I do";
+    assert_int_equal(kb_search(kb, q4, strlen(q4), hits, 3, NULL), 0);
+    /* FTS5 syntax in the question is data, not syntax */
+    const char *q5 = "bedtime\" OR title:* NEAR(";
+    kb_search(kb, q5, strlen(q5), hits, 3, NULL);
+    kb_free(kb);
+    char path[512];
+    snprintf(path, sizeof path, "%s/synonyms.tsv", tmpdir);
+    unlink(path);
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/o%zu.md", tmpdir, i);
+        unlink(path);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_passage_loads),
+        cmocka_unit_test(test_missing_field),
+        cmocka_unit_test(test_bad_url),
+        cmocka_unit_test(test_url_with_space),
+        cmocka_unit_test(test_unknown_topic),
+        cmocka_unit_test(test_empty_topics),
+        cmocka_unit_test(test_bad_ages),
+        cmocka_unit_test(test_reversed_ages),
+        cmocka_unit_test(test_bad_date),
+        cmocka_unit_test(test_bad_id),
+        cmocka_unit_test(test_unknown_field),
+        cmocka_unit_test(test_duplicate_field),
+        cmocka_unit_test(test_no_front_matter),
+        cmocka_unit_test(test_unclosed_front_matter),
+        cmocka_unit_test(test_no_steps),
+        cmocka_unit_test(test_html_in_body),
+        cmocka_unit_test(test_empty_body),
+        cmocka_unit_test(test_duplicate_id),
+        cmocka_unit_test(test_problem_has_line_number),
+        cmocka_unit_test(test_every_problem_reported),
+        cmocka_unit_test(test_parse_age),
+        cmocka_unit_test(test_tokenize_splits_glued_numbers),
+        cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_search_synonyms_and_spelling),
+    };
+    return cmocka_run_group_tests_name("kb", tests, setup, teardown);
+}
