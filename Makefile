@@ -66,6 +66,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SRCS) $(wildcard src/*.h) | $(BUILD
 $(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
+$(BUILD)/bench_%: bench/%.c $(LIBOBJS) | $(BUILD)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
@@ -112,7 +115,7 @@ e2e: $(BUILD)/coachd
 browser: $(BUILD)/coachd
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
 
-bench: deps coachd
+bench: deps coachd $(BUILD)/bench_retrieval
 	@sh bench/run.sh
 
 fuzz:

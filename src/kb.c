@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <search.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@
 
 struct topic { char *id, *label, *opener; };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
-struct vword { char *w; int count; };
+struct vword { char *w; int count; size_t len; };
 
 struct kb {
     struct kb_passage *p;   size_t np, capp;
@@ -44,7 +45,15 @@ struct kb {
     sqlite3 *db;
     sqlite3_stmt *search;
     double min_score;
+    void *ids;              /* tsearch tree of struct idref, by id */
 };
+
+struct idref { const char *id; size_t idx; };
+
+static int cmp_idref(const void *a, const void *b)
+{
+    return strcmp(((const struct idref *)a)->id, ((const struct idref *)b)->id);
+}
 
 /* ---------- problems ---------- */
 
@@ -409,6 +418,10 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
         kb->capp = kb->capp ? kb->capp * 2 : 256;
         kb->p = xrealloc(kb->p, kb->capp * sizeof *kb->p);
     }
+    struct idref *ref = xmalloc(sizeof *ref);
+    ref->id = p.id;
+    ref->idx = kb->np;
+    tsearch(ref, &kb->ids, cmp_idref);
     kb->p[kb->np++] = p;
     memset(&p, 0, sizeof p);
 out:
@@ -521,7 +534,7 @@ static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char 
             *cap = *cap ? *cap * 2 : 4096;
             *v = xrealloc(*v, *cap * sizeof **v);
         }
-        (*v)[(*n)++] = (struct vword){xstrdup(tk.t[i]), 1};
+        (*v)[(*n)++] = (struct vword){xstrdup(tk.t[i]), 1, 0};
     }
     free(tk.buf);
 }
@@ -548,16 +561,49 @@ static void build_vocab(struct kb *kb)
             v[o - 1].count++;
             free(v[i].w);
         } else {
-            v[o++] = v[i];
+            v[o] = v[i];
+            v[o++].len = strlen(v[i].w);
         }
     }
     kb->vocab = v;
     kb->nvocab = o;
 }
 
+static int cmp_syn(const void *a, const void *b)
+{
+    return strcmp(((const struct synonym *)a)->phrase, ((const struct synonym *)b)->phrase);
+}
+
+/* Adds the expansions of every synonym entry for phrase (entries sorted by
+ * phrase; several files may expand the same phrase). Returns 1 if any. */
+static int expand_phrase(const struct kb *kb, const char *phrase, void (*add)(void *, const char *),
+                         void *arg)
+{
+    struct synonym key = {(char *)phrase, NULL};
+    const struct synonym *hit;
+    size_t i;
+    if (!kb->nsyn) return 0;
+    hit = bsearch(&key, kb->syn, kb->nsyn, sizeof key, cmp_syn);
+    if (!hit) return 0;
+    i = (size_t)(hit - kb->syn);
+    while (i > 0 && strcmp(kb->syn[i - 1].phrase, phrase) == 0) i--;
+    for (; i < kb->nsyn && strcmp(kb->syn[i].phrase, phrase) == 0; i++) add(arg, kb->syn[i].expansion);
+    return 1;
+}
+
+/* Occurrences of a word in the knowledge base (0 when unknown). */
+static int vocab_count(const struct kb *kb, const char *w)
+{
+    struct vword key = {(char *)w, 0, 0};
+    const struct vword *v;
+    if (!kb->nvocab) return 0;
+    v = bsearch(&key, kb->vocab, kb->nvocab, sizeof key, cmp_vword);
+    return v ? v->count : 0;
+}
+
 static int vocab_has(const struct kb *kb, const char *w)
 {
-    struct vword key = {(char *)w, 0};
+    struct vword key = {(char *)w, 0, 0};
     return kb->nvocab && bsearch(&key, kb->vocab, kb->nvocab, sizeof key, cmp_vword) != NULL;
 }
 
@@ -597,7 +643,7 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
     if (len < 4) return NULL;
     for (size_t i = 0; i < kb->nvocab; i++) {
         const struct vword *v = &kb->vocab[i];
-        size_t vl = strlen(v->w);
+        size_t vl = v->len;
         if (vl + (size_t)max < len || vl > len + (size_t)max) continue;
         if (v->w[0] != w[0] && max == 1) continue;
         int dd = edit_distance(w, v->w, max);
@@ -682,6 +728,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     if (kb->np == 0 && pr->n == before)
         problem(pr, ndirs ? dirs[0] : "knowledge base", 0, "no passages found");
     if (pr->n > before) goto out;
+    if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
     kb->min_score = KB_MIN_SCORE;
@@ -703,6 +750,8 @@ out:
 void kb_free(struct kb *kb)
 {
     if (!kb) return;
+    tdestroy(kb->ids, free);   /* before the id strings it points to */
+    kb->ids = NULL;
     for (size_t i = 0; i < kb->np; i++) passage_free_fields(&kb->p[i]);
     free(kb->p);
     for (size_t i = 0; i < kb->nt; i++) {
@@ -727,9 +776,9 @@ const struct kb_passage *kb_get(const struct kb *kb, size_t i) { return i < kb->
 
 const struct kb_passage *kb_find(const struct kb *kb, const char *id)
 {
-    for (size_t i = 0; i < kb->np; i++)
-        if (strcmp(kb->p[i].id, id) == 0) return &kb->p[i];
-    return NULL;
+    struct idref key = {id, 0};
+    void *found = tfind(&key, &kb->ids, cmp_idref);
+    return found ? &kb->p[(*(struct idref **)found)->idx] : NULL;
 }
 
 const char *kb_topic_opener(const struct kb *kb, const char *topic)
@@ -843,8 +892,9 @@ static void add_term(struct terms *t, const char *w)
     t->v[t->n++] = xstrdup(w);
 }
 
-static void add_expansion(struct terms *t, const char *exp)
+static void add_expansion(void *arg, const char *exp)
 {
+    struct terms *t = arg;
     struct tokens tk;
     tokenize(exp, strlen(exp), &tk);
     for (size_t i = 0; i < tk.n; i++) add_term(t, tk.t[i]);
@@ -861,14 +911,9 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         char pair[160];
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
-            for (size_t s = 0; s < kb->nsyn; s++)
-                if (strcmp(kb->syn[s].phrase, pair) == 0) add_expansion(out, kb->syn[s].expansion);
+            expand_phrase(kb, pair, add_expansion, out);
         }
-        for (size_t s = 0; s < kb->nsyn; s++)
-            if (strcmp(kb->syn[s].phrase, w) == 0) {
-                add_expansion(out, kb->syn[s].expansion);
-                matched = 1;
-            }
+        matched = expand_phrase(kb, w, add_expansion, out);
         if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
         if (!matched && !vocab_has(kb, w)) {
             const char *fix = vocab_correct(kb, w);
@@ -878,6 +923,28 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
             }
         }
         add_term(out, w);
+    }
+}
+
+/* Bounded work per query: FTS5 scores every document that contains any
+ * query term, so on a large knowledge base a few very common words would
+ * make each search scan most of the index. While the kept terms occur more
+ * than KB_POSTINGS_BUDGET times in all, drop the most common one (never
+ * below 3 terms). On the shipped knowledge base nothing is dropped. */
+#define KB_POSTINGS_BUDGET 20000
+static void prune_terms(const struct kb *kb, struct terms *t)
+{
+    long total = 0;
+    int counts[KB_MAX_QUERY_TERMS];
+    for (size_t i = 0; i < t->n; i++) total += counts[i] = vocab_count(kb, t->v[i]);
+    while (total > KB_POSTINGS_BUDGET && t->n > 3) {
+        size_t worst = 0;
+        for (size_t i = 1; i < t->n; i++) if (counts[i] > counts[worst]) worst = i;
+        total -= counts[worst];
+        free(t->v[worst]);
+        t->v[worst] = t->v[t->n - 1];
+        counts[worst] = counts[t->n - 1];
+        t->n--;
     }
 }
 
@@ -902,6 +969,7 @@ size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, 
     tokenize(q, len, &tk);
     query_terms(kb, &tk, &terms);
     if (terms.n == 0) goto out;
+    prune_terms(kb, &terms);
     for (size_t i = 0; i < terms.n; i++) {
         char quoted[160];
         snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms.v[i]);

@@ -52,10 +52,15 @@ static void sub_free(struct sub *s)
     free(s);
 }
 
-/* The connection closed (client left, write error or drop). */
+/* The connection closed (client left, write error or drop). When the peer
+ * went away mid-stream, libevent 2.1 detaches the unfinished request from
+ * the connection (evhttp_connection_incoming_fail) and leaves it to us to
+ * free; when the connection itself is being freed (shutdown, drop) the
+ * request is still attached and libevent frees it. */
 static void sub_closed(void *arg)
 {
     struct sub *s = arg;
+    if (s->req && !evhttp_request_get_connection(s->req)) evhttp_request_free(s->req);
     s->req = NULL;
     if (s->turn) turn_unsubscribe(s->turn, &s->l);
     sub_free(s);

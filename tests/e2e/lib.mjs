@@ -35,9 +35,15 @@ export async function startServer(args = [], env = {}) {
   return {
     port, base, db, dir, proc, exited,
     logs: () => stderr,
+    // Stops the server; with SIGTERM it must exit 0 with no sanitizer report
+    // (LeakSanitizer runs at exit in the sanitizer build).
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const r = await exited;
+      if (signal === 'SIGTERM') {
+        if (r.code !== 0 || /Sanitizer|runtime error/.test(stderr))
+          throw new Error(`coachd did not exit cleanly (code ${r.code}):\n${stderr.slice(-4000)}`);
+      }
       return r;
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },

@@ -1,0 +1,150 @@
+/* retrieval.c — retrieval latency benchmark.
+ *
+ * Measures kb_search latency (p50/p99) for the labelled parent questions on
+ * the shipped knowledge base, then on a synthetic knowledge base of 100,000
+ * passages generated into a temporary directory from a fixed vocabulary
+ * (deterministic: a fixed-seed xorshift generator), so the figure is
+ * repeatable. usage: bench_retrieval [--synthetic N] [--kb DIR] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kb.h"
+#include "util.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct qset { char **q; size_t n; };
+
+static void load_questions(struct qset *qs)
+{
+    static const char *const files[] = {"tests/retrieval/questions-a.tsv",
+                                        "tests/retrieval/questions-b.tsv",
+                                        "tests/retrieval/questions-c.tsv"};
+    char line[8192];
+    for (size_t i = 0; i < 3; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) continue;
+        while (fgets(line, sizeof line, f)) {
+            char *tab = strchr(line, '\t');
+            if (!tab) continue;
+            line[strcspn(line, "\r\n")] = '\0';
+            qs->q = xrealloc(qs->q, (qs->n + 1) * sizeof *qs->q);
+            qs->q[qs->n++] = xstrdup(tab + 1);
+        }
+        fclose(f);
+    }
+}
+
+static void measure(const char *label, struct kb *kb, const struct qset *qs, int rounds)
+{
+    size_t n = qs->n * (size_t)rounds, k = 0;
+    uint64_t *lat = xmalloc(n * sizeof *lat);
+    struct kb_hit hits[5];
+    for (int r = 0; r < rounds; r++)
+        for (size_t i = 0; i < qs->n; i++) {
+            uint64_t t0 = now_ns();
+            kb_search(kb, qs->q[i], strlen(qs->q[i]), hits, 5, NULL);
+            lat[k++] = now_ns() - t0;
+        }
+    qsort(lat, n, sizeof *lat, cmp_u64);
+    printf("%-34s passages %7zu  queries %6zu  p50 %8.1f us  p99 %8.1f us\n", label,
+           kb_count(kb), n, (double)lat[n / 2] / 1000.0, (double)lat[n * 99 / 100] / 1000.0);
+    free(lat);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Writes n synthetic passages into dir, in 100 subdirectories. Words come
+ * from the real knowledge base's passages so queries hit real terms. */
+static void synthesize(const struct kb *real, const char *dir, size_t n)
+{
+    char path[1024];
+    const char *words[4096];
+    size_t nw = 0;
+    for (size_t i = 0; i < kb_count(real) && nw < 4096; i++) {
+        const struct kb_passage *p = kb_get(real, i);
+        for (size_t s = 0; s < p->nsteps && nw < 4096; s++) words[nw++] = p->steps[s];
+    }
+    mkdir(dir, 0700);
+    for (size_t i = 0; i < n; i++) {
+        FILE *f;
+        if (i % 1000 == 0) {
+            snprintf(path, sizeof path, "%s/d%zu", dir, i / 1000);
+            mkdir(path, 0700);
+        }
+        snprintf(path, sizeof path, "%s/d%zu/p%zu.md", dir, i / 1000, i);
+        f = fopen(path, "w");
+        const struct kb_passage *src = kb_get(real, next() % kb_count(real));
+        fprintf(f, "---\nid: synthetic-%zu\ntitle: %s (variant %zu)\nsource: Synthetic\n"
+                   "source_short: SYN\nurl: https://example.org/p/%zu\ntopics: [%s]\n"
+                   "ages: 0m-18y\nreviewed: 2026-11-20\n---\n",
+                i, src->title, i, i, src->topics[0]);
+        fprintf(f, "%s %s\n\nSteps:\n", words[next() % nw], words[next() % nw]);
+        for (int s = 0; s < 3; s++) fprintf(f, "- %s\n", words[next() % nw]);
+        fclose(f);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *dirs[2] = {"kb", NULL};
+    size_t synthetic = 100000;
+    struct kb *kb = NULL, *big = NULL;
+    struct qset qs = {0};
+    char tmp[] = "/tmp/coachd-bench-kb-XXXXXX";
+    uint64_t t0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--synthetic") && i + 1 < argc) synthetic = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--kb") && i + 1 < argc) dirs[0] = argv[++i];
+    }
+    load_questions(&qs);
+    if (!qs.n || kb_load(dirs, 1, &kb, NULL)) {
+        fprintf(stderr, "bench_retrieval: run from the repository root (needs kb/ and tests/retrieval/)\n");
+        return 1;
+    }
+    measure("shipped knowledge base", kb, &qs, 20);
+    if (synthetic) {
+        if (!mkdtemp(tmp)) return 1;
+        t0 = now_ns();
+        synthesize(kb, tmp, synthetic);
+        dirs[1] = tmp;
+        printf("generated %zu synthetic passages in %.1f s\n", synthetic, (double)(now_ns() - t0) / 1e9);
+        t0 = now_ns();
+        if (kb_load(dirs, 2, &big, NULL)) {
+            fprintf(stderr, "bench_retrieval: synthetic knowledge base did not load\n");
+            return 1;
+        }
+        printf("loaded and indexed in %.1f s\n", (double)(now_ns() - t0) / 1e9);
+        measure("shipped + synthetic", big, &qs, 2);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd)) { /* best effort */ }
+    }
+    kb_free(kb);
+    kb_free(big);
+    for (size_t i = 0; i < qs.n; i++) free(qs.q[i]);
+    free(qs.q);
+    return 0;
+}
