@@ -50,7 +50,7 @@ ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 all: coachd
 
 coachd: $(BUILD)/coachd
-	@if [ "$(BUILD)" = build/release ]; then cp $< $@; fi
+	@if [ "$(BUILD)" = build/release ]; then cp $< $@.tmp && mv -f $@.tmp $@; fi
 
 $(BUILD)/coachd: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

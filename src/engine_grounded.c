@@ -79,6 +79,16 @@ static int similar(const char *x, const char *y)
 
 struct pick { size_t passage; const char *text; double score; };
 
+/* 1 when two passages share a topic: a weaker second passage is drawn on
+ * only when it is about the same thing as the best one. */
+static int shares_topic(const struct kb_passage *a, const struct kb_passage *b)
+{
+    for (size_t i = 0; i < a->ntopics; i++)
+        for (size_t k = 0; k < b->ntopics; k++)
+            if (strcmp(a->topics[i], b->topics[k]) == 0) return 1;
+    return 0;
+}
+
 static int cmp_pick(const void *a, const void *b)
 {
     const struct pick *x = a, *y = b;
@@ -160,7 +170,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     words_of(q, &qw);
     /* Passages good enough to draw from: the best and any close to it. */
     for (size_t i = 0; i < nhits && nused < MAX_USED; i++)
-        if (i == 0 || hits[i].score >= hits[0].score * 0.5) used[nused++] = i;
+        if (i == 0 || hits[i].score >= hits[0].score * 0.8 ||
+            (hits[i].score >= hits[0].score * 0.5 && shares_topic(hits[0].p, hits[i].p)))
+            used[nused++] = i;
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
@@ -174,8 +186,11 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
-    /* Take the best steps, at most two from one passage while others have
-     * steps left, never two that say nearly the same thing. */
+    /* Take the best steps, never two that say nearly the same thing, and at
+     * most two from one passage when another passage is nearly as good. */
+    int strong_other = 0;
+    for (size_t u = 1; u < nused; u++)
+        if (hits[used[u]].score >= hits[0].score * 0.8) strong_other = 1;
     for (int pass = 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
         for (size_t i = 0; i < np && nchosen < MAX_STEPS; i++) {
             size_t same = 0, dup = 0;
@@ -183,7 +198,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
                 if (chosen[c].passage == picks[i].passage) same++;
             }
-            if (dup || (pass == 0 && same >= 2 && nused > 1)) continue;
+            if (dup || (pass == 0 && same >= 2 && strong_other)) continue;
             chosen[nchosen++] = picks[i];
         }
     }

@@ -880,7 +880,10 @@ static int is_stopword(const char *w)
     return 0;
 }
 
-struct terms { char *v[KB_MAX_QUERY_TERMS]; size_t n; };
+/* Query terms; grp[i] is the question word a term came from (a synonym's
+ * expansion or a spelling fix shares its word's group), so coverage can ask
+ * "was this word of the question answered" once per word. */
+struct terms { char *v[KB_MAX_QUERY_TERMS]; int grp[KB_MAX_QUERY_TERMS]; size_t n; int cur; };
 
 static void add_term(struct terms *t, const char *w)
 {
@@ -889,6 +892,7 @@ static void add_term(struct terms *t, const char *w)
         if (!(isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80)) return;
     if (isdigit((unsigned char)w[0])) return;
     for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
+    t->grp[t->n] = t->cur;
     t->v[t->n++] = xstrdup(w);
 }
 
@@ -909,6 +913,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         const char *w = tk->t[i];
         int matched = 0;
         char pair[160];
+        out->cur = (int)i;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             expand_phrase(kb, pair, add_expansion, out);
@@ -943,9 +948,89 @@ static void prune_terms(const struct kb *kb, struct terms *t)
         total -= counts[worst];
         free(t->v[worst]);
         t->v[worst] = t->v[t->n - 1];
+        t->grp[worst] = t->grp[t->n - 1];
         counts[worst] = counts[t->n - 1];
         t->n--;
     }
+}
+
+/* A light suffix stemmer for coverage checks (FTS5's porter stemmer is not
+ * reachable from C): plural and -ing/-ed endings, in place. */
+static void stem(char *w)
+{
+    size_t l = strlen(w);
+    if (l > 4 && strcmp(w + l - 3, "ies") == 0) { strcpy(w + l - 3, "y"); return; }
+    if (l > 5 && strcmp(w + l - 3, "ing") == 0) { w[l - 3] = '\0'; return; }
+    if (l > 4 && strcmp(w + l - 2, "ed") == 0) { w[l - 2] = '\0'; return; }
+    if (l > 4 && strcmp(w + l - 2, "es") == 0 &&
+        (w[l - 3] == 's' || w[l - 3] == 'x' || w[l - 3] == 'h')) { w[l - 2] = '\0'; return; }
+    if (l > 3 && w[l - 1] == 's' && w[l - 2] != 's') w[l - 1] = '\0';
+}
+
+struct stemset { char *buf; char *w[2048]; size_t n; };
+
+static void stemset_add(struct stemset *ss, const char *text, char **cursor)
+{
+    struct tokens tk;
+    tokenize(text, strlen(text), &tk);
+    for (size_t i = 0; i < tk.n && ss->n < 2048; i++) {
+        size_t l = strlen(tk.t[i]);
+        memcpy(*cursor, tk.t[i], l + 1);
+        stem(*cursor);
+        ss->w[ss->n++] = *cursor;
+        *cursor += l + 1;
+    }
+    free(tk.buf);
+}
+
+static int stemset_has(const struct stemset *ss, const char *w)
+{
+    for (size_t i = 0; i < ss->n; i++) if (strcmp(ss->w[i], w) == 0) return 1;
+    return 0;
+}
+
+/* How much of the question a passage answers: the share of the question's
+ * words (weighted by rarity in the knowledge base) that the passage
+ * contains, through any of the word's synonyms. A high BM25 score reached
+ * through one generic word ("boy", "baby") has low coverage. */
+static double coverage(const struct kb *kb, const struct terms *t, const struct kb_passage *p)
+{
+    struct stemset ss = {0};
+    size_t total = strlen(p->title) + strlen(p->body) + 64;
+    double have = 0, all = 0, wgt[KB_MAX_QUERY_TERMS] = {0};
+    int hit[KB_MAX_QUERY_TERMS] = {0};
+    char *cursor;
+    for (size_t i = 0; i < p->nsteps; i++) total += strlen(p->steps[i]) + 1;
+    for (size_t i = 0; i < p->nkeywords; i++) total += strlen(p->keywords[i]) + 1;
+    for (size_t i = 0; i < p->ntopics; i++) {
+        const struct topic *tp = find_topic(kb, p->topics[i]);
+        if (tp) total += strlen(tp->label) + 1;
+    }
+    ss.buf = cursor = xmalloc(total * 2);
+    stemset_add(&ss, p->title, &cursor);
+    stemset_add(&ss, p->body, &cursor);
+    for (size_t i = 0; i < p->nsteps; i++) stemset_add(&ss, p->steps[i], &cursor);
+    for (size_t i = 0; i < p->nkeywords; i++) stemset_add(&ss, p->keywords[i], &cursor);
+    for (size_t i = 0; i < p->ntopics; i++) {
+        const struct topic *tp = find_topic(kb, p->topics[i]);
+        if (tp) stemset_add(&ss, tp->label, &cursor);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        char w[128];
+        int g = t->grp[i] % KB_MAX_QUERY_TERMS;
+        double idf = log(((double)kb->np + 1.0) / ((double)vocab_count(kb, t->v[i]) + 0.5));
+        if (idf < 0.1) idf = 0.1;
+        snprintf(w, sizeof w, "%s", t->v[i]);
+        stem(w);
+        if (idf > wgt[g]) wgt[g] = idf;
+        if (stemset_has(&ss, w)) hit[g] = 1;
+    }
+    for (int g = 0; g < KB_MAX_QUERY_TERMS; g++) {
+        all += wgt[g];
+        if (hit[g]) have += wgt[g];
+    }
+    free(ss.buf);
+    return all > 0 ? have / all : 0;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -991,7 +1076,11 @@ size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, 
     sqlite3_reset(kb->search);
     if (nc == 0) goto out;
     qsort(cand, nc, sizeof cand[0], cmp_hit);
+    /* "No good match": too weak a score, or a middling score reached
+     * through a small, common part of the question. */
     if (cand[0].score < kb->min_score) goto out;
+    if (cand[0].score < KB_CONFIDENT_SCORE && coverage(kb, &terms, cand[0].p) < KB_MIN_COVERAGE)
+        goto out;
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
 out:
     for (size_t i = 0; i < terms.n; i++) free(terms.v[i]);
