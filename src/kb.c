@@ -1078,9 +1078,11 @@ size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, 
     qsort(cand, nc, sizeof cand[0], cmp_hit);
     /* "No good match": too weak a score, or a middling score reached
      * through a small, common part of the question. */
-    if (cand[0].score < kb->min_score) goto out;
-    if (cand[0].score < KB_CONFIDENT_SCORE && coverage(kb, &terms, cand[0].p) < KB_MIN_COVERAGE)
-        goto out;
+    if (cand[0].score < KB_CONFIDENT_SCORE) {
+        double cov = coverage(kb, &terms, cand[0].p);
+        if (cov < KB_MIN_COVERAGE) goto out;
+        if (cand[0].score < kb->min_score && cov < KB_FULL_COVERAGE) goto out;
+    }
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
 out:
     for (size_t i = 0; i < terms.n; i++) free(terms.v[i]);

@@ -151,8 +151,11 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
                 running == 1 ? "" : "s");
         turn_cancel_all();
     }
+    /* Give the final events (done, stopped) a moment to reach the clients
+     * before connections are closed. */
+    struct timeval flush = {0, 300 * 1000};
     event_del(app.drain_ev);
-    event_base_loopexit(app.base, NULL);
+    event_base_loopexit(app.base, &flush);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -263,14 +263,29 @@ static void test_search_synonyms_and_spelling(void **state)
     }
     assert_int_equal(load_one(good, &pr, &kb), 0);
     kb_set_min_score(kb, 0.5);     /* a 7-passage corpus scores low */
-    /* misspelled: "bedtyme" -> "bedtime", "routeen" -> "routine" */
-    const char *q = "my 2yo bedtyme routeen pls";
+    /* misspelled: "bedtyme" -> "bedtime", "routene" -> "routine" */
+    const char *q = "my 2yo bedtyme routene pls";
     size_t n = kb_search(kb, q, strlen(q), hits, 3, &age);
     assert_true(n >= 1);
     assert_string_equal(hits[0].p->id, "sleep-routine");
     assert_int_equal(age, 24);
-    /* a two-word synonym phrase expands */
-    const char *q2 = "night night struggles";
+    /* a two-word synonym phrase and a one-word slang term expand */
+    {
+        struct tokens tk;
+        struct terms t = {0};
+        int has_bedtime = 0, has_pacifier = 0;
+        tokenize("night night with the binky", 26, &tk);
+        query_terms(kb, &tk, &t);
+        for (size_t i = 0; i < t.n; i++) {
+            has_bedtime |= strcmp(t.v[i], "bedtime") == 0;
+            has_pacifier |= strcmp(t.v[i], "pacifier") == 0;
+            free(t.v[i]);
+        }
+        free(tk.buf);
+        assert_true(has_bedtime);
+        assert_true(has_pacifier);
+    }
+    const char *q2 = "night night routine";
     assert_true(kb_search(kb, q2, strlen(q2), hits, 3, NULL) >= 1);
     assert_string_equal(hits[0].p->id, "sleep-routine");
     /* nothing in common: no hit rather than a wrong one */
