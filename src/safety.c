@@ -1,0 +1,1720 @@
+/* safety.c — deterministic safety classifier, refusal payloads, output hook.
+ *
+ * Three layers, each a pure function over data loaded once:
+ *
+ *  1. Normalisation (norm_*): the question is lowercased, punctuation becomes
+ *     spaces, apostrophe contractions are expanded from the policy's
+ *     "contractions" map, each word is looked up in the "spellings" map
+ *     (misspellings, txt-speak) and digits are split from letters ("5ml" ->
+ *     "5 ml"). The result is an array of {ptr,len} word tokens.
+ *
+ *  2. Matching (match_*): a pattern is a sequence of elements; each element
+ *     is a set of alternative phrases (a literal word, a prefix "suicid*", a
+ *     number range "#0..12", any one token "_", a word class "@ingest" or a
+ *     group "(a|b c|)") and may be preceded by a gap "~N" / "..." of up to N
+ *     skipped tokens. Only whole tokens are compared, so "therapist" never
+ *     matches "rapist". The matcher backtracks over gaps and alternatives;
+ *     a pathological 16 KB question takes tens of milliseconds, a normal one
+ *     well under one.
+ *
+ *  3. Policy (rules, masks, frames): masks blank out benign phrases ("choking
+ *     hazard", "kill germs") for chosen categories before rules run; a rule
+ *     fires when one of its patterns matches, one of its "requires" patterns
+ *     (if any) matches, none of its "unless" patterns matches and none of its
+ *     "unless_frames" (named contexts such as "asking how to prevent") is
+ *     active. Categories are tried in the fixed priority order
+ *     emergency > crisis > unsafe > medical > out_of_scope.
+ *
+ * All compiled policy data lives in one arena owned by the policy, so a
+ * policy is a single allocation tree freed by safety_policy_free. Loading
+ * validates everything and reports the first problem with its location. */
+#include "safety.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
+#define SAFETY_MAX_TOKENS  8192
+#define SAFETY_MAX_GAP     12
+#define SAFETY_NCAT        6
+#define ARENA_BLOCK        16384
+
+/* ---------------------------------------------------------------- types */
+
+/* A word token; num/isnum cache its numeric value (digits or number word). */
+struct tok { const char *s; size_t n; double num; int isnum; };
+
+/* Token array produced by normalisation; tokens point into buf (owned) or
+ * into policy-owned replacement strings. */
+struct toks { struct tok *v; size_t n, cap; char *buf; };
+
+/* What the matcher sees: tokens plus an optional mask (1 = blanked). */
+struct input { const struct tok *v; size_t n; const unsigned char *mask; };
+
+enum { ATOM_WORD, ATOM_PREFIX, ATOM_NUMBER, ATOM_ANY };
+struct atom { int kind; const char *s; size_t n; double lo, hi; };
+struct phrase { const struct atom *atoms; size_t n; };
+struct elem { const struct phrase *alts; size_t nalts; int gap; };
+struct pattern { const struct elem *elems; size_t n; const char *src; };
+struct patlist { const struct pattern *v; size_t n; };
+
+struct mapent { const char *key; const struct tok *out; size_t nout; };
+struct wclass {
+    const char *name;
+    json_t *members;               /* borrowed from the document while loading */
+    const struct phrase *alts;
+    size_t nalts;
+    int state;                     /* 0 new, 1 resolving, 2 done */
+};
+struct mask { const char *id; unsigned cats; struct patlist pats; };
+struct frame { const char *id; struct patlist pats, except; };
+struct rule {
+    const char *id;
+    safety_category cat;
+    struct patlist pats, requires, unless;
+    const size_t *frames;
+    size_t nframes;
+    const char *const *res;        /* rule-specific resource keys */
+    size_t nres;
+    int has_res;
+};
+struct resource { const char *key, *name, *phone, *url; };
+struct tmpl { const char *empathy, *message; };
+
+struct arena_block { struct arena_block *next; size_t used, cap; unsigned char data[]; };
+
+struct safety_policy {
+    struct arena_block *arena;
+    struct mapent *contr, *spell;
+    size_t ncontr, nspell;
+    struct wclass *classes;
+    size_t nclasses;
+    struct mask *masks;
+    size_t nmasks;
+    struct frame *frames;
+    size_t nframes;
+    struct rule *rules;
+    size_t nrules;
+    int default_gap;
+    struct tmpl tmpl[SAFETY_NCAT];
+    struct resource *res;          /* resources of the loaded locale */
+    size_t nres;
+    const char *const *catres[SAFETY_NCAT];
+    size_t ncatres[SAFETY_NCAT];
+    struct patlist hold, hold_if_medicine, medicine;
+    const char *referral;
+};
+
+static const char *const cat_names[SAFETY_NCAT] = {
+    "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope"
+};
+static const safety_category cat_priority[] = {
+    SAFETY_EMERGENCY, SAFETY_CRISIS, SAFETY_UNSAFE, SAFETY_MEDICAL,
+    SAFETY_OUT_OF_SCOPE
+};
+static const char *const required_resources[] = {
+    "emergency", "poison", "crisis", "child_abuse", "domestic_violence"
+};
+
+const char *safety_category_name(safety_category c)
+{
+    if ((int)c < 0 || (int)c >= SAFETY_NCAT)
+        return "none";
+    return cat_names[c];
+}
+
+/* Category by name, excluding "none"; -1 when unknown. */
+static int cat_from_name(const char *s)
+{
+    for (int i = 1; i < SAFETY_NCAT; i++)
+        if (strcmp(s, cat_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- arena */
+
+static void *arena_alloc(struct safety_policy *p, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct arena_block *b = p->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = xmalloc(sizeof *b + cap);
+        b->cap = cap;
+        b->used = 0;
+        b->next = p->arena;
+        p->arena = b;
+    }
+    void *r = b->data + b->used;
+    b->used += n;
+    memset(r, 0, n);
+    return r;
+}
+
+static char *arena_strndup(struct safety_policy *p, const char *s, size_t n)
+{
+    char *r = arena_alloc(p, n + 1);
+    memcpy(r, s, n);
+    r[n] = '\0';
+    return r;
+}
+
+static char *arena_strdup(struct safety_policy *p, const char *s)
+{
+    return arena_strndup(p, s, strlen(s));
+}
+
+void safety_policy_free(struct safety_policy *p)
+{
+    if (!p)
+        return;
+    struct arena_block *b = p->arena;
+    while (b) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(p);
+}
+
+/* -------------------------------------------------------- normalisation */
+
+static int is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static int is_digitc(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Appends s to out at *o. */
+static void put_str(char *out, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(out + *o, s, n);
+    *o += n;
+}
+
+/* One multibyte UTF-8 sequence at in[i..len): writes its normalised form and
+ * returns the bytes consumed. Curly apostrophes become ', vulgar fractions
+ * become numbers, Latin letters are kept (lowercased), the rest is a space. */
+static size_t clean_utf8(const unsigned char *in, size_t i, size_t len,
+                         char *out, size_t *o)
+{
+    unsigned char c = in[i];
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (need == 1 || i + need > len) {
+        out[(*o)++] = ' ';
+        return 1;
+    }
+    for (size_t k = 1; k < need; k++)
+        if ((in[i + k] & 0xC0) != 0x80) {
+            out[(*o)++] = ' ';
+            return 1;
+        }
+    unsigned char d = in[i + 1];
+    if ((c == 0xE2 && d == 0x80 && (in[i + 2] == 0x98 || in[i + 2] == 0x99))
+        || (c == 0xCA && d == 0xBC))
+        out[(*o)++] = '\'';
+    else if (c == 0xC2 && d == 0xBD)
+        put_str(out, o, " 0.5 ");
+    else if (c == 0xC2 && d == 0xBC)
+        put_str(out, o, " 0.25 ");
+    else if (c == 0xC2 && d == 0xBE)
+        put_str(out, o, " 0.75 ");
+    else if (need == 2 && c >= 0xC3 && c <= 0xC9) {
+        out[(*o)++] = (char)c;
+        out[(*o)++] = (char)((c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97)
+                             ? d + 0x20 : d);
+    } else
+        out[(*o)++] = ' ';
+    return need;
+}
+
+/* Lowercases and maps punctuation to spaces. A '.' survives only between
+ * digits (38.2) and a '/' only between word characters (b/c, mg/kg).
+ * out must hold 3*len+1 bytes. Returns the cleaned length. */
+static size_t norm_clean(const char *text, size_t len, char *out)
+{
+    const unsigned char *in = (const unsigned char *)text;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = in[i];
+        unsigned char next = i + 1 < len ? in[i + 1] : 0;
+        char prev = o ? out[o - 1] : ' ';
+        if (c >= 0x80) {
+            i += clean_utf8(in, i, len, out, &o);
+            continue;
+        }
+        if (isalpha(c))
+            out[o++] = (char)tolower(c);
+        else if (isdigit(c))
+            out[o++] = (char)c;
+        else if (c == '\'' || c == '`')
+            out[o++] = '\'';
+        else if (c == '.' && is_digitc(prev) && isdigit(next))
+            out[o++] = '.';
+        else if (c == '/' && is_word_byte((unsigned char)prev)
+                 && is_word_byte((unsigned char)tolower(next)))
+            out[o++] = '/';
+        else
+            out[o++] = ' ';
+        i++;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int tok_number(const struct tok *t, double *v);
+
+static void toks_push(struct toks *t, const char *s, size_t n)
+{
+    if (n == 0 || t->n >= SAFETY_MAX_TOKENS)
+        return;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 32;
+        t->v = xrealloc(t->v, t->cap * sizeof *t->v);
+    }
+    struct tok *k = &t->v[t->n++];
+    k->s = s;
+    k->n = n;
+    k->isnum = tok_number(k, &k->num);
+}
+
+static int map_cmp(const char *key, const char *s, size_t n)
+{
+    int r = strncmp(key, s, n);
+    if (r != 0)
+        return r;
+    return key[n] == '\0' ? 0 : 1;
+}
+
+/* Binary search in a map sorted by key (strcmp order). */
+static const struct mapent *map_find(const struct mapent *m, size_t count,
+                                     const char *s, size_t n)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = map_cmp(m[mid].key, s, n);
+        if (r == 0)
+            return &m[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Pushes a word, replaced by its spelling-map entry when it has one. */
+static void norm_lookup(const struct safety_policy *p, struct toks *t,
+                        const char *s, size_t n)
+{
+    const struct mapent *e = map_find(p->spell, p->nspell, s, n);
+    if (!e) {
+        toks_push(t, s, n);
+        return;
+    }
+    for (size_t i = 0; i < e->nout; i++)
+        toks_push(t, e->out[i].s, e->out[i].n);
+}
+
+/* Splits at digit/letter boundaries ("5ml", "2yo") and looks each part up. */
+static void norm_piece(const struct safety_policy *p, struct toks *t,
+                       const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 1; i <= n; i++) {
+        int boundary = i == n;
+        if (!boundary) {
+            int a = is_digitc(s[i - 1]) || s[i - 1] == '.';
+            int b = is_digitc(s[i]) || s[i] == '.';
+            boundary = a != b;
+        }
+        if (boundary) {
+            norm_lookup(p, t, s + start, i - start);
+            start = i;
+        }
+    }
+}
+
+/* A word without apostrophes: whole-word lookup first ("b/c"), then the
+ * slash-separated parts, then digit/letter pieces. */
+static void norm_word(const struct safety_policy *p, struct toks *t,
+                      const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    if (map_find(p->spell, p->nspell, s, n)) {
+        norm_lookup(p, t, s, n);
+        return;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '/') {
+            if (i > start)
+                norm_piece(p, t, s + start, i - start);
+            start = i + 1;
+        }
+    }
+}
+
+/* A raw word that may carry apostrophes (s is writable, owned by toks). */
+static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, size_t n)
+{
+    while (n && s[0] == '\'') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == '\'')
+        n--;
+    if (!memchr(s, '\'', n)) {
+        norm_word(p, t, s, n);
+        return;
+    }
+    const struct mapent *e = map_find(p->contr, p->ncontr, s, n);
+    if (e) {
+        for (size_t i = 0; i < e->nout; i++)
+            toks_push(t, e->out[i].s, e->out[i].n);
+        return;
+    }
+    if (n >= 2 && s[n - 2] == '\'' && s[n - 1] == 's')
+        n -= 2;                          /* possessive: "son's" -> "son" */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\'')
+            s[w++] = s[i];
+    norm_word(p, t, s, w);
+}
+
+/* Text -> tokens. t must be zeroed; free with toks_free. */
+static void norm_tokens(const struct safety_policy *p, const char *text,
+                        size_t len, struct toks *t)
+{
+    if (len > SAFETY_MAX_INPUT)
+        len = SAFETY_MAX_INPUT;
+    t->buf = xmalloc(3 * len + 1);
+    size_t n = norm_clean(text, len, t->buf);
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && t->buf[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < n && t->buf[i] != ' ')
+            i++;
+        if (i > start)
+            norm_raw(p, t, t->buf + start, i - start);
+    }
+}
+
+static void toks_free(struct toks *t)
+{
+    free(t->v);
+    free(t->buf);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------- matching */
+
+static const struct { const char *w; double v; } number_words[] = {
+    {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
+    {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
+    {"ten", 10}, {"eleven", 11}, {"twelve", 12}, {"thirteen", 13},
+    {"fourteen", 14}, {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17},
+    {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20}, {"thirty", 30},
+    {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"half", 0.5},
+    {"quarter", 0.25},
+};
+
+/* 1 and *v when the token is a number: digits with at most one '.', or a
+ * number word. */
+static int tok_number(const struct tok *t, double *v)
+{
+    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++)
+        if (map_cmp(number_words[i].w, t->s, t->n) == 0) {
+            *v = number_words[i].v;
+            return 1;
+        }
+    if (t->n == 0 || t->n > 15 || !is_digitc(t->s[0]))
+        return 0;
+    char buf[16];
+    int dots = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->s[i] == '.')
+            dots++;
+        else if (!is_digitc(t->s[i]))
+            return 0;
+        buf[i] = t->s[i];
+    }
+    if (dots > 1)
+        return 0;
+    buf[t->n] = '\0';
+    *v = strtod(buf, NULL);
+    return 1;
+}
+
+static int atom_match(const struct atom *a, const struct tok *t)
+{
+    switch (a->kind) {
+    case ATOM_WORD:
+        return t->n == a->n && t->s[0] == a->s[0] && memcmp(t->s, a->s, a->n) == 0;
+    case ATOM_PREFIX:
+        return t->n >= a->n && t->s[0] == a->s[0] && memcmp(t->s, a->s, a->n) == 0;
+    case ATOM_NUMBER:
+        return t->isnum && t->num >= a->lo && t->num <= a->hi;
+    case ATOM_ANY:
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 when the phrase matches the tokens starting at pos (an empty phrase
+ * always matches: it makes a group optional). */
+static int match_phrase(const struct phrase *ph, const struct input *in, size_t pos)
+{
+    if (pos + ph->n > in->n)
+        return 0;
+    for (size_t i = 0; i < ph->n; i++) {
+        if (in->mask && in->mask[pos + i])
+            return 0;
+        if (!atom_match(&ph->atoms[i], &in->v[pos + i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Matches elements ei.. of p at pos, allowing each element's gap. On success
+ * *end is one past the last token used. Backtracks over gaps and alternatives. */
+static int match_elems(const struct pattern *p, size_t ei, const struct input *in,
+                       size_t pos, size_t *end)
+{
+    if (ei == p->n) {
+        *end = pos;
+        return 1;
+    }
+    const struct elem *e = &p->elems[ei];
+    int gap = ei == 0 ? 0 : e->gap;
+    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++)
+        for (size_t a = 0; a < e->nalts; a++) {
+            const struct phrase *ph = &e->alts[a];
+            if (match_phrase(ph, in, pos + (size_t)g)
+                && match_elems(p, ei + 1, in, pos + (size_t)g + ph->n, end))
+                return 1;
+        }
+    return 0;
+}
+
+/* First match of p starting at or after from: [*start, *end). */
+static int match_find(const struct pattern *p, const struct input *in, size_t from,
+                      size_t *start, size_t *end)
+{
+    for (size_t s = from; s < in->n; s++)
+        if (match_elems(p, 0, in, s, end)) {
+            *start = s;
+            return 1;
+        }
+    return 0;
+}
+
+static int match_any(const struct patlist *l, const struct input *in)
+{
+    size_t s, e;
+    for (size_t i = 0; i < l->n; i++)
+        if (match_find(&l->v[i], in, 0, &s, &e))
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------- loading */
+
+struct loadctx {
+    struct safety_policy *p;
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int load_fail(struct loadctx *c, const char *fmt, ...)
+{
+    if (!c->err || c->errlen == 0)
+        return -1;
+    int n = snprintf(c->err, c->errlen, "%s: ", c->path);
+    if (n < 0 || (size_t)n >= c->errlen)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static json_t *get_member(struct loadctx *c, json_t *obj, const char *key,
+                          json_type type, const char *where)
+{
+    static const char *const tn[] = {"an object", "an array", "a string",
+                                     "an integer", "a number", "true", "false",
+                                     "null"};
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        load_fail(c, "%s: missing \"%s\"", where, key);
+        return NULL;
+    }
+    if (json_typeof(v) != type) {
+        load_fail(c, "%s: \"%s\" must be %s", where, key, tn[type]);
+        return NULL;
+    }
+    return v;
+}
+
+static const char *get_string(struct loadctx *c, json_t *obj, const char *key,
+                              const char *where)
+{
+    json_t *v = get_member(c, obj, key, JSON_STRING, where);
+    if (!v)
+        return NULL;
+    if (json_string_length(v) == 0) {
+        load_fail(c, "%s: \"%s\" is empty", where, key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* Splits a normalised replacement ("can not") into arena tokens. */
+static struct tok *split_words(struct safety_policy *p, const char *s, size_t *count)
+{
+    size_t n = 0, cap = 4;
+    struct tok *v = arena_alloc(p, cap * sizeof *v);
+    const char *q = s;
+    while (*q) {
+        while (*q == ' ')
+            q++;
+        const char *start = q;
+        while (*q && *q != ' ')
+            q++;
+        if (q == start)
+            break;
+        if (n == cap) {
+            struct tok *nv = arena_alloc(p, 2 * cap * sizeof *v);
+            memcpy(nv, v, n * sizeof *v);
+            v = nv;
+            cap *= 2;
+        }
+        v[n].s = arena_strndup(p, start, (size_t)(q - start));
+        v[n].n = (size_t)(q - start);
+        n++;
+    }
+    *count = n;
+    return v;
+}
+
+static int mapent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct mapent *)a)->key, ((const struct mapent *)b)->key);
+}
+
+/* 1 when s is made of normalised word characters only. */
+static int normalised_word(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+        if (!is_word_byte(*q) && *q != '.')
+            return 0;
+    return 1;
+}
+
+/* Loads one normalisation map. Keys of "contractions" must contain an
+ * apostrophe; keys of "spellings" must not. Values must be normalised. */
+static int load_map(struct loadctx *c, json_t *norm, const char *name,
+                    int want_apostrophe, struct mapent **out, size_t *count)
+{
+    char where[64];
+    snprintf(where, sizeof where, "normalise.%s", name);
+    json_t *m = get_member(c, norm, name, JSON_OBJECT, "normalise");
+    if (!m)
+        return -1;
+    size_t n = json_object_size(m), i = 0;
+    struct mapent *v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
+    const char *key;
+    json_t *val;
+    json_object_foreach(m, key, val) {
+        int has_ap = strchr(key, '\'') != NULL;
+        if (!*key || has_ap != want_apostrophe)
+            return load_fail(c, "%s: key \"%s\" %s", where, key, want_apostrophe
+                        ? "must contain an apostrophe" : "must not contain an apostrophe");
+        for (const char *q = key; *q; q++)
+            if (*q != '\'' && *q != '/' && !is_word_byte((unsigned char)*q))
+                return load_fail(c, "%s: key \"%s\" must be lowercase letters and digits", where, key);
+        if (!json_is_string(val) || json_string_length(val) == 0)
+            return load_fail(c, "%s: value for \"%s\" must be a non-empty string", where, key);
+        v[i].key = arena_strdup(c->p, key);
+        v[i].out = split_words(c->p, json_string_value(val), &v[i].nout);
+        for (size_t k = 0; k < v[i].nout; k++)
+            if (!normalised_word(v[i].out[k].s))
+                return load_fail(c, "%s: value for \"%s\" must be lowercase words", where, key);
+        i++;
+    }
+    qsort(v, n, sizeof *v, mapent_cmp);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* ---------------------------------------------------- pattern compiling */
+
+struct pbuild {                    /* growable arrays while compiling */
+    struct elem *elems;
+    size_t n, cap;
+};
+
+static int resolve_class(struct loadctx *c, size_t idx, int depth, const char *where);
+
+static const struct wclass *find_class(struct safety_policy *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < p->nclasses; i++)
+        if (map_cmp(p->classes[i].name, s, n) == 0)
+            return &p->classes[i];
+    return NULL;
+}
+
+/* One atom: word, prefix "abc*", number range "#lo..hi" or "_" (any one
+ * token). */
+static int parse_atom(struct loadctx *c, const char *s, size_t n,
+                      const char *where, struct atom *a)
+{
+    char w[128];
+    if (n == 0 || n >= sizeof w)
+        return load_fail(c, "%s: bad word in pattern", where);
+    if (n == 1 && s[0] == '_') {
+        a->kind = ATOM_ANY;
+        return 0;
+    }
+    memcpy(w, s, n);
+    w[n] = '\0';
+    if (w[0] == '#') {
+        char *dots = strstr(w, "..");
+        char *e1, *e2;
+        if (!dots)
+            return load_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
+        a->kind = ATOM_NUMBER;
+        *dots = '\0';                 /* "0..7": strtod would eat "0." */
+        a->lo = strtod(w + 1, &e1);
+        a->hi = strtod(dots + 2, &e2);
+        *dots = '.';
+        if (e1 != dots || *e2 || e1 == w + 1 || e2 == dots + 2 || a->lo > a->hi)
+            return load_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
+        return 0;
+    }
+    a->kind = ATOM_WORD;
+    if (w[n - 1] == '*') {
+        w[--n] = '\0';
+        a->kind = ATOM_PREFIX;
+        if (n < 3)
+            return load_fail(c, "%s: prefix \"%s*\" is shorter than 3 letters", where, w);
+    }
+    if (!normalised_word(w))
+        return load_fail(c, "%s: word \"%s\" is not normalised (lowercase letters and digits only)",
+                    where, w);
+    for (size_t i = 1; i < n; i++)
+        if ((is_digitc(w[i]) || w[i] == '.') != (is_digitc(w[i - 1]) || w[i - 1] == '.'))
+            return load_fail(c, "%s: word \"%s\" mixes digits and letters; text is split there, "
+                        "so write them as separate words", where, w);
+    const struct mapent *e = map_find(c->p->spell, c->p->nspell, w, n);
+    if (e && a->kind == ATOM_WORD)
+        return load_fail(c, "%s: word \"%s\" is rewritten by normalise.spellings, so it can never match",
+                    where, w);
+    a->s = arena_strndup(c->p, w, n);
+    a->n = n;
+    return 0;
+}
+
+/* Space-separated atoms of one phrase (no classes, no groups). */
+static int parse_phrase(struct loadctx *c, const char *s, size_t n,
+                        const char *where, struct phrase *ph)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+            count++;
+    struct atom *atoms = arena_alloc(c->p, (count ? count : 1) * sizeof *atoms);
+    size_t k = 0, i = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (i == start)
+            break;
+        if (s[start] == '@' || s[start] == '(' || s[start] == '~')
+            return load_fail(c, "%s: \"%.*s\" cannot appear inside a phrase", where,
+                        (int)(i - start), s + start);
+        if (parse_atom(c, s + start, i - start, where, &atoms[k++]) < 0)
+            return -1;
+    }
+    ph->atoms = atoms;
+    ph->n = k;
+    return 0;
+}
+
+/* Appends phrases to a growable list. */
+static void phrases_append(struct safety_policy *p, struct phrase **v, size_t *n,
+                           size_t *cap, const struct phrase *add, size_t nadd)
+{
+    if (*n + nadd > *cap) {
+        size_t ncap = (*cap ? *cap : 4);
+        while (ncap < *n + nadd)
+            ncap *= 2;
+        struct phrase *nv = arena_alloc(p, ncap * sizeof *nv);
+        if (*n)
+            memcpy(nv, *v, *n * sizeof *nv);
+        *v = nv;
+        *cap = ncap;
+    }
+    memcpy(*v + *n, add, nadd * sizeof *add);
+    *n += nadd;
+}
+
+/* A phrase that may hold inline groups ("#0..7 (year|years) old") is
+ * expanded into one phrase per combination (at most 64 per group level). */
+static int expand_phrase(struct loadctx *c, const char *s, size_t n, const char *where,
+                         int depth, struct phrase **v, size_t *count, size_t *cap)
+{
+    const char *open = memchr(s, '(', n);
+    if (!open) {
+        struct phrase ph;
+        if (parse_phrase(c, s, n, where, &ph) < 0)
+            return -1;
+        phrases_append(c->p, v, count, cap, &ph, 1);
+        return 0;
+    }
+    const char *close = memchr(open, ')', n - (size_t)(open - s));
+    if (!close || memchr(open + 1, '(', (size_t)(close - open - 1)) || depth > 4)
+        return load_fail(c, "%s: unbalanced or nested parentheses in \"%.*s\"", where, (int)n, s);
+    size_t pre = (size_t)(open - s), post = n - (size_t)(close - s) - 1;
+    int rc = 0;
+    char *buf = xmalloc(n + 2);          /* a group never grows the text */
+    const char *a = open + 1;
+    while (rc == 0 && a <= close) {
+        const char *bar = a;
+        while (bar < close && *bar != '|')
+            bar++;
+        size_t alen = (size_t)(bar - a), k = 0;
+        memcpy(buf, s, pre);
+        k = pre;
+        buf[k++] = ' ';
+        memcpy(buf + k, a, alen);
+        k += alen;
+        buf[k++] = ' ';
+        memcpy(buf + k, close + 1, post);
+        k += post;
+        if (*a == '@')
+            rc = load_fail(c, "%s: a class cannot appear inside a phrase group", where);
+        else
+            rc = expand_phrase(c, buf, k, where, depth + 1, v, count, cap);
+        a = bar + 1;
+    }
+    free(buf);
+    return rc;
+}
+
+/* One alternative: "@class" (spliced) or a phrase. */
+static int parse_alt(struct loadctx *c, const char *s, size_t n, const char *where,
+                     int depth, struct phrase **v, size_t *count, size_t *cap)
+{
+    while (n && s[0] == ' ') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == ' ')
+        n--;
+    if (n && s[0] == '@') {
+        if (memchr(s, ' ', n))
+            return load_fail(c, "%s: class \"%.*s\" must stand alone in its alternative",
+                        where, (int)n, s);
+        const struct wclass *k = find_class(c->p, s + 1, n - 1);
+        if (!k)
+            return load_fail(c, "%s: unknown class \"%.*s\"", where, (int)n, s);
+        size_t idx = (size_t)(k - c->p->classes);
+        if (resolve_class(c, idx, depth + 1, where) < 0)
+            return -1;
+        phrases_append(c->p, v, count, cap, k->alts, k->nalts);
+        return 0;
+    }
+    return expand_phrase(c, s, n, where, 0, v, count, cap);
+}
+
+/* "(a|b c|@k|)" -> alternatives (s points after '(' and n excludes ')'). */
+static int parse_group(struct loadctx *c, const char *s, size_t n, const char *where,
+                       struct elem *e)
+{
+    struct phrase *v = NULL;
+    size_t count = 0, cap = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '|')
+            continue;
+        if (parse_alt(c, s + start, i - start, where, 0, &v, &count, &cap) < 0)
+            return -1;
+        start = i + 1;
+    }
+    e->alts = v;
+    e->nalts = count;
+    return 0;
+}
+
+static struct elem *pb_push(struct loadctx *c, struct pbuild *b)
+{
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 8;
+        struct elem *nv = arena_alloc(c->p, ncap * sizeof *nv);
+        if (b->n)
+            memcpy(nv, b->elems, b->n * sizeof *nv);
+        b->elems = nv;
+        b->cap = ncap;
+    }
+    return &b->elems[b->n++];
+}
+
+/* Reads a gap token ("~N" or "...") at s; returns its size or -1. */
+static int parse_gap(struct loadctx *c, const char *s, size_t n, const char *where, int *gap)
+{
+    if (n == 3 && memcmp(s, "...", 3) == 0) {
+        *gap = c->p->default_gap;
+        return 0;
+    }
+    char buf[8];
+    if (n < 2 || n > 4)
+        return load_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s,
+                    SAFETY_MAX_GAP);
+    memcpy(buf, s + 1, n - 1);
+    buf[n - 1] = '\0';
+    char *end;
+    long g = strtol(buf, &end, 10);
+    if (*end || g < 1 || g > SAFETY_MAX_GAP)
+        return load_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s,
+                    SAFETY_MAX_GAP);
+    *gap = (int)g;
+    return 0;
+}
+
+/* Element starting at src[*i]: a group, a class, or one atom. */
+static int parse_element(struct loadctx *c, const char *src, size_t *i,
+                         const char *where, struct elem *e)
+{
+    size_t start = *i, len = strlen(src);
+    if (src[start] == '(') {
+        const char *close = strchr(src + start, ')');
+        const char *open2 = memchr(src + start + 1, '(', close ? (size_t)(close - src - start - 1) : 0);
+        if (!close || open2)
+            return load_fail(c, "%s: unbalanced or nested parentheses in \"%s\"", where, src);
+        *i = (size_t)(close - src) + 1;
+        return parse_group(c, src + start + 1, (size_t)(close - src) - start - 1, where, e);
+    }
+    while (*i < len && src[*i] != ' ' && src[*i] != '(')
+        (*i)++;
+    if (src[*i] == '(' || (*i < len && src[*i] == ')'))
+        return load_fail(c, "%s: unexpected parenthesis in \"%s\"", where, src);
+    struct phrase *v = NULL;
+    size_t count = 0, cap = 0;
+    if (parse_alt(c, src + start, *i - start, where, 0, &v, &count, &cap) < 0)
+        return -1;
+    e->alts = v;
+    e->nalts = count;
+    return 0;
+}
+
+/* 1 when the element can match zero tokens. */
+static int elem_optional(const struct elem *e)
+{
+    for (size_t a = 0; a < e->nalts; a++)
+        if (e->alts[a].n == 0)
+            return 1;
+    return 0;
+}
+
+static int compile_pattern(struct loadctx *c, const char *src, const char *where,
+                           struct pattern *out)
+{
+    struct pbuild b = {0};
+    size_t i = 0, len = strlen(src);
+    int gap = 0;
+    while (i < len) {
+        if (src[i] == ' ') {
+            i++;
+            continue;
+        }
+        if (src[i] == '~' || src[i] == '.') {
+            size_t s = i;
+            while (i < len && src[i] != ' ')
+                i++;
+            if (b.n == 0 || parse_gap(c, src + s, i - s, where, &gap) < 0)
+                return b.n == 0 ? load_fail(c, "%s: pattern \"%s\" starts with a gap", where, src) : -1;
+            continue;
+        }
+        struct elem *e = pb_push(c, &b);
+        if (parse_element(c, src, &i, where, e) < 0)
+            return -1;
+        e->gap = gap;
+        gap = 0;
+    }
+    if (b.n == 0)
+        return load_fail(c, "%s: empty pattern", where);
+    if (gap)
+        return load_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
+    if (elem_optional(&b.elems[0]))
+        return load_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
+    out->elems = b.elems;
+    out->n = b.n;
+    out->src = arena_strdup(c->p, src);
+    return 0;
+}
+
+/* A JSON array of pattern strings -> patlist. Missing and optional: empty. */
+static int load_patlist(struct loadctx *c, json_t *obj, const char *key, int required,
+                        const char *where, struct patlist *out)
+{
+    json_t *arr = json_object_get(obj, key);
+    memset(out, 0, sizeof *out);
+    if (!arr && !required)
+        return 0;
+    if (!json_is_array(arr) || (required && json_array_size(arr) == 0))
+        return load_fail(c, "%s: \"%s\" must be a non-empty array of patterns", where, key);
+    size_t n = json_array_size(arr);
+    struct pattern *v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        char w[256];
+        snprintf(w, sizeof w, "%s %s[%zu]", where, key, i);
+        json_t *s = json_array_get(arr, i);
+        if (!json_is_string(s))
+            return load_fail(c, "%s: pattern must be a string", w);
+        if (compile_pattern(c, json_string_value(s), w, &v[i]) < 0)
+            return -1;
+    }
+    out->v = v;
+    out->n = n;
+    return 0;
+}
+
+static int resolve_class(struct loadctx *c, size_t idx, int depth, const char *where)
+{
+    struct wclass *k = &c->p->classes[idx];
+    if (k->state == 2)
+        return 0;
+    if (k->state == 1 || depth > 8)
+        return load_fail(c, "%s: class \"@%s\" refers to itself", where, k->name);
+    k->state = 1;
+    char w[128];
+    snprintf(w, sizeof w, "classes.%s", k->name);
+    struct phrase *v = NULL;
+    size_t count = 0, cap = 0;
+    size_t n = json_array_size(k->members);
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_array_get(k->members, i);
+        if (!json_is_string(m) || json_string_length(m) == 0)
+            return load_fail(c, "%s[%zu]: members must be non-empty strings", w, i);
+        const char *s = json_string_value(m);
+        if (parse_alt(c, s, strlen(s), w, depth, &v, &count, &cap) < 0)
+            return -1;
+        if (count && v[count - 1].n == 0)
+            return load_fail(c, "%s[%zu]: empty member", w, i);
+    }
+    k->alts = v;
+    k->nalts = count;
+    k->state = 2;
+    return 0;
+}
+
+static int load_classes(struct loadctx *c, json_t *root)
+{
+    json_t *obj = get_member(c, root, "classes", JSON_OBJECT, "top level");
+    if (!obj)
+        return -1;
+    struct safety_policy *p = c->p;
+    p->nclasses = json_object_size(obj);
+    p->classes = arena_alloc(p, (p->nclasses ? p->nclasses : 1) * sizeof *p->classes);
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        if (!json_is_array(val) || json_array_size(val) == 0)
+            return load_fail(c, "classes.%s: must be a non-empty array of words or phrases", key);
+        p->classes[i].name = arena_strdup(p, key);
+        p->classes[i].members = val;
+        i++;
+    }
+    for (i = 0; i < p->nclasses; i++)
+        if (resolve_class(c, i, 0, "classes") < 0)
+            return -1;
+    return 0;
+}
+
+/* "categories": ["emergency", ...] -> bit set; all categories if absent. */
+static int load_cats(struct loadctx *c, json_t *obj, const char *where, unsigned *out)
+{
+    json_t *arr = json_object_get(obj, "categories");
+    if (!arr) {
+        *out = ~0u;
+        return 0;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return load_fail(c, "%s: \"categories\" must be a non-empty array", where);
+    *out = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        int k = s ? cat_from_name(s) : -1;
+        if (k < 0)
+            return load_fail(c, "%s: unknown category \"%s\"", where, s ? s : "(not a string)");
+        *out |= 1u << k;
+    }
+    return 0;
+}
+
+/* Every array of the policy ("masks", "frames", "rules") holds objects
+ * with a unique non-empty "id"; this checks the shape and builds "where". */
+static json_t *load_item(struct loadctx *c, json_t *arr, size_t i, const char *name,
+                         char *where, size_t wlen, const char **id)
+{
+    json_t *o = json_array_get(arr, i);
+    snprintf(where, wlen, "%s[%zu]", name, i);
+    if (!json_is_object(o)) {
+        load_fail(c, "%s: must be an object", where);
+        return NULL;
+    }
+    *id = get_string(c, o, "id", where);
+    if (!*id)
+        return NULL;
+    snprintf(where, wlen, "%s[%zu] \"%s\"", name, i, *id);
+    return o;
+}
+
+static int load_masks(struct loadctx *c, json_t *root)
+{
+    json_t *arr = json_object_get(root, "masks");
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return load_fail(c, "top level: \"masks\" must be an array");
+    struct safety_policy *p = c->p;
+    p->nmasks = json_array_size(arr);
+    p->masks = arena_alloc(p, (p->nmasks ? p->nmasks : 1) * sizeof *p->masks);
+    for (size_t i = 0; i < p->nmasks; i++) {
+        char where[160];
+        const char *id;
+        json_t *o = load_item(c, arr, i, "masks", where, sizeof where, &id);
+        if (!o || load_cats(c, o, where, &p->masks[i].cats) < 0
+            || load_patlist(c, o, "patterns", 1, where, &p->masks[i].pats) < 0)
+            return -1;
+        p->masks[i].id = arena_strdup(p, id);
+    }
+    return 0;
+}
+
+static int load_frames(struct loadctx *c, json_t *root)
+{
+    json_t *arr = json_object_get(root, "frames");
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return load_fail(c, "top level: \"frames\" must be an array");
+    struct safety_policy *p = c->p;
+    p->nframes = json_array_size(arr);
+    p->frames = arena_alloc(p, (p->nframes ? p->nframes : 1) * sizeof *p->frames);
+    for (size_t i = 0; i < p->nframes; i++) {
+        char where[160];
+        const char *id;
+        json_t *o = load_item(c, arr, i, "frames", where, sizeof where, &id);
+        if (!o || load_patlist(c, o, "patterns", 1, where, &p->frames[i].pats) < 0
+            || load_patlist(c, o, "except", 0, where, &p->frames[i].except) < 0)
+            return -1;
+        p->frames[i].id = arena_strdup(p, id);
+    }
+    return 0;
+}
+
+/* "unless_frames": names of frames -> indices. */
+static int load_rule_frames(struct loadctx *c, json_t *o, const char *where, struct rule *r)
+{
+    json_t *arr = json_object_get(o, "unless_frames");
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return load_fail(c, "%s: \"unless_frames\" must be an array of frame ids", where);
+    size_t n = json_array_size(arr);
+    size_t *v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        size_t k = 0;
+        while (s && k < c->p->nframes && strcmp(c->p->frames[k].id, s) != 0)
+            k++;
+        if (!s || k == c->p->nframes)
+            return load_fail(c, "%s: unknown frame \"%s\"", where, s ? s : "(not a string)");
+        v[i] = k;
+    }
+    r->frames = v;
+    r->nframes = n;
+    return 0;
+}
+
+/* A JSON array of strings -> arena string array. */
+static int load_strings(struct loadctx *c, json_t *arr, const char *where,
+                        const char *const **out, size_t *count)
+{
+    if (!json_is_array(arr))
+        return load_fail(c, "%s: must be an array of strings", where);
+    size_t n = json_array_size(arr);
+    const char **v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(arr, i);
+        if (!json_is_string(s) || json_string_length(s) == 0)
+            return load_fail(c, "%s[%zu]: must be a non-empty string", where, i);
+        v[i] = arena_strdup(c->p, json_string_value(s));
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+static int load_rule(struct loadctx *c, json_t *arr, size_t i, struct rule *r)
+{
+    char where[160];
+    const char *id, *cat;
+    json_t *o = load_item(c, arr, i, "rules", where, sizeof where, &id);
+    if (!o || !(cat = get_string(c, o, "category", where)))
+        return -1;
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(c->p->rules[k].id, id) == 0)
+            return load_fail(c, "%s: duplicate rule id", where);
+    int k = cat_from_name(cat);
+    if (k < 0)
+        return load_fail(c, "%s: unknown category \"%s\"", where, cat);
+    r->id = arena_strdup(c->p, id);
+    r->cat = (safety_category)k;
+    if (load_patlist(c, o, "patterns", 1, where, &r->pats) < 0
+        || load_patlist(c, o, "requires", 0, where, &r->requires) < 0
+        || load_patlist(c, o, "unless", 0, where, &r->unless) < 0
+        || load_rule_frames(c, o, where, r) < 0)
+        return -1;
+    json_t *res = json_object_get(o, "resources");
+    if (res) {
+        char w[200];
+        snprintf(w, sizeof w, "%s resources", where);
+        if (load_strings(c, res, w, &r->res, &r->nres) < 0)
+            return -1;
+        r->has_res = 1;
+    }
+    return 0;
+}
+
+static int load_rules(struct loadctx *c, json_t *root)
+{
+    json_t *arr = get_member(c, root, "rules", JSON_ARRAY, "top level");
+    if (!arr)
+        return -1;
+    struct safety_policy *p = c->p;
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return load_fail(c, "rules: no rules");
+    p->rules = arena_alloc(p, n * sizeof *p->rules);
+    for (size_t i = 0; i < n; i++) {
+        if (load_rule(c, arr, i, &p->rules[i]) < 0)
+            return -1;
+        p->nrules = i + 1;
+    }
+    return 0;
+}
+
+/* -------------------------------------------- locales and templates */
+
+/* https://host.tld[/path] with no spaces or quotes. */
+static int url_ok(const char *u)
+{
+    if (strncmp(u, "https://", 8) != 0)
+        return 0;
+    const char *h = u + 8, *q = h;
+    int dot = 0;
+    while (*q && *q != '/') {
+        if (*q == '.')
+            dot = 1;
+        else if (!isalnum((unsigned char)*q) && *q != '-')
+            return 0;
+        q++;
+    }
+    if (q == h || !dot || h[0] == '.' || q[-1] == '.')
+        return 0;
+    for (; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == '"' || *q == '<' || *q == '>' || *q == '\\')
+            return 0;
+    return 1;
+}
+
+static int phone_ok(const char *s)
+{
+    int digits = 0;
+    for (; *s; s++) {
+        if (isdigit((unsigned char)*s))
+            digits++;
+        else if (!strchr(" -+()", *s))
+            return 0;
+    }
+    return digits >= 3;
+}
+
+static int check_resource(struct loadctx *c, json_t *r, const char *where)
+{
+    const char *name, *phone, *url;
+    if (!json_is_object(r))
+        return load_fail(c, "%s: must be an object {\"name\",\"phone\",\"url\"}", where);
+    if (!(name = get_string(c, r, "name", where)) || !(phone = get_string(c, r, "phone", where))
+        || !(url = get_string(c, r, "url", where)))
+        return -1;
+    if (!phone_ok(phone))
+        return load_fail(c, "%s: phone \"%s\" must be digits, spaces, - + ( )", where, phone);
+    if (!url_ok(url))
+        return load_fail(c, "%s: bad URL \"%s\" (must be https://host/...)", where, url);
+    return 0;
+}
+
+/* Checks every resource of one locale and the required ones. */
+static int check_locale_resources(struct loadctx *c, const char *loc, json_t *res)
+{
+    char where[160];
+    const char *key;
+    json_t *val;
+    json_object_foreach(res, key, val) {
+        snprintf(where, sizeof where, "locales.%s.resources.%s", loc, key);
+        if (check_resource(c, val, where) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof required_resources / sizeof required_resources[0]; i++)
+        if (!json_object_get(res, required_resources[i]))
+            return load_fail(c, "locales.%s.resources: missing required resource \"%s\"",
+                        loc, required_resources[i]);
+    return 0;
+}
+
+/* Every resource key named by rules and category_resources must exist. */
+static int check_resource_refs(struct loadctx *c, const char *loc, json_t *res, json_t *catres)
+{
+    for (size_t i = 0; i < c->p->nrules; i++)
+        for (size_t k = 0; k < c->p->rules[i].nres; k++)
+            if (!json_object_get(res, c->p->rules[i].res[k]))
+                return load_fail(c, "rules \"%s\": resource \"%s\" is not defined in locales.%s.resources",
+                            c->p->rules[i].id, c->p->rules[i].res[k], loc);
+    const char *key;
+    json_t *val;
+    json_object_foreach(catres, key, val) {
+        if (cat_from_name(key) < 0)
+            return load_fail(c, "locales.%s.category_resources: unknown category \"%s\"", loc, key);
+        if (!json_is_array(val))
+            return load_fail(c, "locales.%s.category_resources.%s: must be an array", loc, key);
+        for (size_t i = 0; i < json_array_size(val); i++) {
+            const char *s = json_string_value(json_array_get(val, i));
+            if (!s || !json_object_get(res, s))
+                return load_fail(c, "locales.%s.category_resources.%s: resource \"%s\" is not defined",
+                            loc, key, s ? s : "(not a string)");
+        }
+    }
+    return 0;
+}
+
+/* Expands {key.field} (resources) and {term} (locale terms) in a template.
+ * Returns an arena string or NULL after load_fail(). */
+static const char *expand(struct loadctx *c, const char *tpl, json_t *res, json_t *terms,
+                          const char *where)
+{
+    size_t cap = strlen(tpl) * 2 + 256, o = 0;
+    char *out = xmalloc(cap);
+    const char *r = NULL;
+    for (const char *q = tpl; *q;) {
+        const char *val = NULL;
+        size_t adv = 1;
+        if (*q == '{') {
+            const char *end = strchr(q, '}');
+            char key[64];
+            if (!end || (size_t)(end - q - 1) >= sizeof key || end == q + 1) {
+                load_fail(c, "%s: unterminated or empty placeholder", where);
+                goto out;
+            }
+            memcpy(key, q + 1, (size_t)(end - q - 1));
+            key[end - q - 1] = '\0';
+            char *dot = strchr(key, '.');
+            if (dot) {
+                *dot = '\0';
+                val = json_string_value(json_object_get(json_object_get(res, key), dot + 1));
+            } else
+                val = json_string_value(json_object_get(terms, key));
+            if (!val) {
+                if (dot)
+                    *dot = '.';
+                load_fail(c, "%s: unknown placeholder {%s}", where, key);
+                goto out;
+            }
+            adv = (size_t)(end - q) + 1;
+        }
+        size_t add = val ? strlen(val) : 1;
+        if (o + add + 1 > cap) {
+            cap = (o + add + 1) * 2;
+            out = xrealloc(out, cap);
+        }
+        memcpy(out + o, val ? val : q, add);
+        o += add;
+        q += adv;
+    }
+    out[o] = '\0';
+    r = arena_strdup(c->p, out);
+out:
+    free(out);
+    return r;
+}
+
+/* Template field for a category: the locale override if any, else global. */
+static const char *template_field(struct loadctx *c, json_t *root, json_t *loc_obj,
+                                  const char *cat, const char *field, const char *where)
+{
+    json_t *ov = json_object_get(json_object_get(json_object_get(loc_obj, "templates"), cat), field);
+    if (ov) {
+        if (!json_is_string(ov) || json_string_length(ov) == 0) {
+            load_fail(c, "%s: override of %s.%s must be a non-empty string", where, cat, field);
+            return NULL;
+        }
+        return json_string_value(ov);
+    }
+    json_t *t = json_object_get(json_object_get(root, "templates"), cat);
+    if (!json_is_object(t)) {
+        load_fail(c, "templates: missing template for category \"%s\"", cat);
+        return NULL;
+    }
+    char w[96];
+    snprintf(w, sizeof w, "templates.%s", cat);
+    return get_string(c, t, field, w);
+}
+
+static int check_template_keys(struct loadctx *c, json_t *root)
+{
+    json_t *t = get_member(c, root, "templates", JSON_OBJECT, "top level");
+    if (!t)
+        return -1;
+    const char *key;
+    json_t *val;
+    json_object_foreach(t, key, val)
+        if (cat_from_name(key) < 0)
+            return load_fail(c, "templates: unknown category \"%s\"", key);
+    return 0;
+}
+
+/* Resolves the templates and referral of one locale; stores them when keep. */
+static int load_locale_texts(struct loadctx *c, json_t *root, const char *loc, json_t *lo,
+                             json_t *res, int keep)
+{
+    json_t *terms = json_object_get(lo, "terms");
+    char where[128];
+    for (int k = 1; k < SAFETY_NCAT; k++) {
+        static const char *const fields[] = {"empathy", "message"};
+        for (int f = 0; f < 2; f++) {
+            snprintf(where, sizeof where, "templates.%s.%s (locale %s)", cat_names[k], fields[f], loc);
+            const char *raw = template_field(c, root, lo, cat_names[k], fields[f], where);
+            const char *s = raw ? expand(c, raw, res, terms, where) : NULL;
+            if (!s)
+                return -1;
+            if (keep && f == 0)
+                c->p->tmpl[k].empathy = s;
+            else if (keep)
+                c->p->tmpl[k].message = s;
+        }
+    }
+    /* the referral: locales.X.referral overrides output.referral */
+    json_t *ref = json_object_get(lo, "referral");
+    if (!ref)
+        ref = json_object_get(json_object_get(root, "output"), "referral");
+    snprintf(where, sizeof where, "output.referral (locale %s)", loc);
+    if (!json_is_string(ref) || json_string_length(ref) == 0)
+        return load_fail(c, "%s: missing or not a non-empty string", where);
+    const char *s = expand(c, json_string_value(ref), res, terms, where);
+    if (!s)
+        return -1;
+    if (keep)
+        c->p->referral = s;
+    return 0;
+}
+
+/* Copies the selected locale's resources and category defaults. */
+static void keep_locale(struct loadctx *c, json_t *res, json_t *catres)
+{
+    struct safety_policy *p = c->p;
+    p->nres = json_object_size(res);
+    p->res = arena_alloc(p, (p->nres ? p->nres : 1) * sizeof *p->res);
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(res, key, val) {
+        p->res[i].key = arena_strdup(p, key);
+        p->res[i].name = arena_strdup(p, json_string_value(json_object_get(val, "name")));
+        p->res[i].phone = arena_strdup(p, json_string_value(json_object_get(val, "phone")));
+        p->res[i].url = arena_strdup(p, json_string_value(json_object_get(val, "url")));
+        i++;
+    }
+    json_object_foreach(catres, key, val) {
+        int k = cat_from_name(key);
+        char w[96];
+        snprintf(w, sizeof w, "category_resources.%s", key);
+        load_strings(c, val, w, &p->catres[k], &p->ncatres[k]);
+    }
+}
+
+static int load_locales(struct loadctx *c, json_t *root, const char *want)
+{
+    json_t *locs = get_member(c, root, "locales", JSON_OBJECT, "top level");
+    if (!locs || check_template_keys(c, root) < 0)
+        return -1;
+    if (!json_object_get(locs, want))
+        return load_fail(c, "locales: no locale \"%s\"", want);
+    const char *loc;
+    json_t *lo;
+    json_object_foreach(locs, loc, lo) {
+        char where[96];
+        snprintf(where, sizeof where, "locales.%s", loc);
+        if (!json_is_object(lo))
+            return load_fail(c, "%s: must be an object", where);
+        json_t *res = get_member(c, lo, "resources", JSON_OBJECT, where);
+        json_t *catres = res ? get_member(c, lo, "category_resources", JSON_OBJECT, where) : NULL;
+        if (!catres || check_locale_resources(c, loc, res) < 0
+            || check_resource_refs(c, loc, res, catres) < 0)
+            return -1;
+        int keep = strcmp(loc, want) == 0;
+        if (load_locale_texts(c, root, loc, lo, res, keep) < 0)
+            return -1;
+        if (keep)
+            keep_locale(c, res, catres);
+    }
+    return 0;
+}
+
+static int load_output(struct loadctx *c, json_t *root)
+{
+    json_t *o = get_member(c, root, "output", JSON_OBJECT, "top level");
+    if (!o)
+        return -1;
+    if (load_patlist(c, o, "hold", 1, "output", &c->p->hold) < 0
+        || load_patlist(c, o, "hold_if_medicine", 1, "output", &c->p->hold_if_medicine) < 0
+        || load_patlist(c, o, "medicine", 1, "output", &c->p->medicine) < 0)
+        return -1;
+    return 0;
+}
+
+static int load_document(struct loadctx *c, json_t *root, const char *locale)
+{
+    if (!json_is_object(root))
+        return load_fail(c, "top level: must be a JSON object");
+    json_t *norm = get_member(c, root, "normalise", JSON_OBJECT, "top level");
+    if (!norm)
+        return -1;
+    json_t *gap = json_object_get(root, "default_gap");
+    c->p->default_gap = 6;
+    if (gap) {
+        if (!json_is_integer(gap) || json_integer_value(gap) < 1
+            || json_integer_value(gap) > SAFETY_MAX_GAP)
+            return load_fail(c, "default_gap: must be an integer 1..%d", SAFETY_MAX_GAP);
+        c->p->default_gap = (int)json_integer_value(gap);
+    }
+    if (load_map(c, norm, "contractions", 1, &c->p->contr, &c->p->ncontr) < 0
+        || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell) < 0
+        || load_classes(c, root) < 0 || load_masks(c, root) < 0
+        || load_frames(c, root) < 0 || load_rules(c, root) < 0
+        || load_output(c, root) < 0 || load_locales(c, root, locale) < 0)
+        return -1;
+    return 0;
+}
+
+int safety_policy_load(const char *path, const char *locale,
+                       struct safety_policy **out, char *err, size_t errlen)
+{
+    struct loadctx c = { .path = path ? path : "(null)", .err = err, .errlen = errlen };
+    json_error_t jerr;
+    json_t *root = NULL;
+    int rc = -1;
+    *out = NULL;
+    if (errlen)
+        err[0] = '\0';
+    if (!path || !locale || !*locale) {
+        load_fail(&c, "no policy path or locale given");
+        goto out;
+    }
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        load_fail(&c, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    c.p = xcalloc(1, sizeof *c.p);
+    if (load_document(&c, root, locale) < 0)
+        goto out;
+    *out = c.p;
+    c.p = NULL;
+    rc = 0;
+out:
+    safety_policy_free(c.p);
+    json_decref(root);
+    return rc;
+}
+
+/* ------------------------------------------------------- classification */
+
+/* Blanks, per category, the spans matched by masks that apply to it. */
+static void apply_masks(const struct safety_policy *p, const struct input *plain,
+                        unsigned char *masks)
+{
+    for (size_t m = 0; m < p->nmasks; m++) {
+        const struct mask *mk = &p->masks[m];
+        for (size_t k = 0; k < mk->pats.n; k++) {
+            size_t from = 0, s, e;
+            while (from < plain->n && match_find(&mk->pats.v[k], plain, from, &s, &e)) {
+                for (int cat = 1; cat < SAFETY_NCAT; cat++)
+                    if (mk->cats & (1u << cat))
+                        memset(masks + (size_t)cat * plain->n + s, 1, e - s);
+                from = e > s ? e : s + 1;
+            }
+        }
+    }
+}
+
+/* Frames are evaluated at most once per question; cache: -1 unknown. */
+static int frame_active(const struct safety_policy *p, size_t f, const struct input *plain,
+                        signed char *cache)
+{
+    if (cache[f] < 0)
+        cache[f] = (signed char)(match_any(&p->frames[f].pats, plain)
+                                 && !match_any(&p->frames[f].except, plain));
+    return cache[f];
+}
+
+static int rule_fires(const struct safety_policy *p, const struct rule *r,
+                      const struct input *masked, const struct input *plain,
+                      signed char *cache)
+{
+    if (!match_any(&r->pats, masked))
+        return 0;
+    if (r->requires.n && !match_any(&r->requires, masked))
+        return 0;
+    if (match_any(&r->unless, plain))
+        return 0;
+    for (size_t i = 0; i < r->nframes; i++)
+        if (frame_active(p, r->frames[i], plain, cache))
+            return 0;
+    return 1;
+}
+
+/* The pure decision over a token array. */
+static const struct rule *classify_tokens(const struct safety_policy *p,
+                                          const struct tok *v, size_t n)
+{
+    const struct rule *hit = NULL;
+    struct input plain = { v, n, NULL };
+    unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
+    signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
+    memset(cache, -1, p->nframes ? p->nframes : 1);
+    apply_masks(p, &plain, masks);
+    for (size_t ci = 0; !hit && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
+        safety_category cat = cat_priority[ci];
+        struct input masked = { v, n, masks + (size_t)cat * n };
+        for (size_t i = 0; !hit && i < p->nrules; i++)
+            if (p->rules[i].cat == cat && rule_fires(p, &p->rules[i], &masked, &plain, cache))
+                hit = &p->rules[i];
+    }
+    free(cache);
+    free(masks);
+    return hit;
+}
+
+safety_category safety_classify(const struct safety_policy *p,
+                                const char *text, size_t len,
+                                const char **rule_id)
+{
+    struct toks t = {0};
+    const struct rule *hit = NULL;
+    if (rule_id)
+        *rule_id = NULL;
+    if (!p || !text || len == 0)
+        return SAFETY_NONE;
+    norm_tokens(p, text, len, &t);
+    if (t.n)
+        hit = classify_tokens(p, t.v, t.n);
+    toks_free(&t);
+    if (!hit)
+        return SAFETY_NONE;
+    if (rule_id)
+        *rule_id = hit->id;
+    return hit->cat;
+}
+
+/* --------------------------------------------------- refusal and output */
+
+static const struct resource *find_resource(const struct safety_policy *p, const char *key)
+{
+    for (size_t i = 0; i < p->nres; i++)
+        if (strcmp(p->res[i].key, key) == 0)
+            return &p->res[i];
+    return NULL;
+}
+
+static const struct rule *find_rule(const struct safety_policy *p, const char *id)
+{
+    for (size_t i = 0; id && i < p->nrules; i++)
+        if (strcmp(p->rules[i].id, id) == 0)
+            return &p->rules[i];
+    return NULL;
+}
+
+json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
+                            const char *rule_id)
+{
+    if (!p || (int)c <= 0 || (int)c >= SAFETY_NCAT)
+        return NULL;
+    const struct rule *r = find_rule(p, rule_id);
+    const char *const *keys = p->catres[c];
+    size_t nkeys = p->ncatres[c];
+    if (r && r->has_res && r->cat == c) {
+        keys = r->res;
+        nkeys = r->nres;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct resource *res = find_resource(p, keys[i]);
+        if (res)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", res->name,
+                                                 "phone", res->phone, "url", res->url));
+    }
+    return json_pack("{s:s,s:s,s:s,s:o}", "category", cat_names[c],
+                     "empathy", p->tmpl[c].empathy, "message", p->tmpl[c].message,
+                     "resources", arr);
+}
+
+int safety_output_hold(const struct safety_policy *p, const char *sentence, size_t len)
+{
+    struct toks t = {0};
+    int hold = 0;
+    if (!p || !sentence || len == 0)
+        return 0;
+    norm_tokens(p, sentence, len, &t);
+    struct input in = { t.v, t.n, NULL };
+    if (match_any(&p->hold, &in))
+        hold = 1;
+    else if (match_any(&p->hold_if_medicine, &in) && match_any(&p->medicine, &in))
+        hold = 1;
+    toks_free(&t);
+    return hold;
+}
+
+const char *safety_output_referral(const struct safety_policy *p)
+{
+    return p ? p->referral : NULL;
+}

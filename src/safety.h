@@ -1,0 +1,69 @@
+/* safety.h — the deterministic safety layer that runs before retrieval.
+ *
+ * Every question is normalised (lowercase, punctuation to spaces,
+ * contractions expanded, misspellings and txt-speak mapped), split into whole
+ * word tokens, and matched against the rules of an operator-editable policy
+ * file (policy/safety.json, described in docs/safety.md). Rules are word and
+ * phrase patterns with gaps and word classes, never substrings, so "social
+ * skills" does not contain "kill". The first category that fires wins, in the
+ * order emergency > crisis > unsafe > medical > out_of_scope; otherwise the
+ * question is SAFETY_NONE and goes on to retrieval.
+ *
+ * The policy also holds the refusal templates and the help-line resources of
+ * each locale, and the output hook that holds back model sentences that look
+ * like a medicine dose. Nothing here touches the network or logs text.
+ *
+ * Thread-safety: a loaded policy is immutable and may be shared read-only by
+ * any number of threads; every function below is pure with respect to it. */
+#ifndef COACH_SAFETY_H
+#define COACH_SAFETY_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+typedef enum {
+    SAFETY_NONE = 0, SAFETY_EMERGENCY, SAFETY_MEDICAL, SAFETY_CRISIS,
+    SAFETY_UNSAFE, SAFETY_OUT_OF_SCOPE
+} safety_category;
+
+struct safety_policy;  /* opaque; immutable after load, shared read-only */
+
+/* Loads and validates the policy file for one locale ("US", "UK").
+ * On failure returns -1 and writes a human-readable message (file, what is
+ * wrong, where) into err. *out is owned by the caller: safety_policy_free. */
+int safety_policy_load(const char *path, const char *locale,
+                       struct safety_policy **out, char *err, size_t errlen);
+
+/* Frees a policy from safety_policy_load. NULL is a no-op. */
+void safety_policy_free(struct safety_policy *p);
+
+/* Classifies a question (UTF-8, up to a few KB; bytes past 16 KB are not
+ * read). Pure and deterministic.
+ * rule_id (optional, may be NULL) receives a pointer to a policy-owned string
+ * naming the rule that fired, or NULL for SAFETY_NONE (for tests and eval;
+ * never log it together with the text). Valid while the policy lives. */
+safety_category safety_classify(const struct safety_policy *p,
+                                const char *text, size_t len,
+                                const char **rule_id);
+
+/* "emergency", "medical", "crisis", "unsafe", "out_of_scope", "none".
+ * Static string; "none" for out-of-range values. */
+const char *safety_category_name(safety_category c);
+
+/* The refusal payload for a category:
+ * {"category":"...","empathy":"...","message":"...","resources":[{"name","phone","url"}]}
+ * New reference owned by the caller (json_decref). rule_id may be NULL; if
+ * given, lets the policy pick rule-specific resources (e.g. poison control).
+ * Returns NULL for SAFETY_NONE (nothing to refuse). */
+json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
+                            const char *rule_id);
+
+/* Output hook: 1 if this sentence of model output must be held back (dose-like
+ * medicine instruction), else 0. Pass one complete sentence. */
+int safety_output_hold(const struct safety_policy *p, const char *sentence, size_t len);
+
+/* The sentence that replaces a held one (policy-owned string, already
+ * resolved for the policy's locale). */
+const char *safety_output_referral(const struct safety_policy *p);
+
+#endif
