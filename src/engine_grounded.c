@@ -298,12 +298,16 @@ static void gjob_free(struct gjob *j)
 static void gjob_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct gjob *j = arg;
+    /* One chunk per tick at a pace; at pace 0 the first chunk goes alone
+     * (so the loop writes it to the socket before the rest is produced),
+     * then everything else at once. */
+    int all = j->pace_ms == 0 && j->off > 0;
     do {
         size_t n = grounded_next_chunk(j->text, j->len, j->off);
         if (n == 0) break;
         turn_emit_chunk(j->turn, j->text + j->off, n);
         j->off += n;
-    } while (j->pace_ms == 0);
+    } while (all);
     if (j->off < j->len) {
         struct timeval tv = {j->pace_ms / 1000, (j->pace_ms % 1000) * 1000};
         evtimer_add(j->timer, &tv);

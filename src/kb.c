@@ -35,7 +35,7 @@
 
 struct topic { char *id, *label, *opener; };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
-struct vword { char *w; int count; size_t len; };
+struct vword { char *w; int count; size_t len; uint32_t letters; };
 
 struct kb {
     struct kb_passage *p;   size_t np, capp;
@@ -534,9 +534,19 @@ static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char 
             *cap = *cap ? *cap * 2 : 4096;
             *v = xrealloc(*v, *cap * sizeof **v);
         }
-        (*v)[(*n)++] = (struct vword){xstrdup(tk.t[i]), 1, 0};
+        (*v)[(*n)++] = (struct vword){xstrdup(tk.t[i]), 1, 0, 0};
     }
     free(tk.buf);
+}
+
+/* Which of a-z occur in a word: a cheap lower bound for edit distance
+ * (every letter one word has and the other lacks costs an edit). */
+static uint32_t letter_mask(const char *w)
+{
+    uint32_t m = 0;
+    for (; *w; w++)
+        if (*w >= 'a' && *w <= 'z') m |= 1u << (*w - 'a');
+    return m;
 }
 
 static void build_vocab(struct kb *kb)
@@ -562,7 +572,8 @@ static void build_vocab(struct kb *kb)
             free(v[i].w);
         } else {
             v[o] = v[i];
-            v[o++].len = strlen(v[i].w);
+            v[o].len = strlen(v[i].w);
+            v[o++].letters = letter_mask(v[i].w);
         }
     }
     kb->vocab = v;
@@ -594,7 +605,7 @@ static int expand_phrase(const struct kb *kb, const char *phrase, void (*add)(vo
 /* Occurrences of a word in the knowledge base (0 when unknown). */
 static int vocab_count(const struct kb *kb, const char *w)
 {
-    struct vword key = {(char *)w, 0, 0};
+    struct vword key = {(char *)w, 0, 0, 0};
     const struct vword *v;
     if (!kb->nvocab) return 0;
     v = bsearch(&key, kb->vocab, kb->nvocab, sizeof key, cmp_vword);
@@ -603,7 +614,7 @@ static int vocab_count(const struct kb *kb, const char *w)
 
 static int vocab_has(const struct kb *kb, const char *w)
 {
-    struct vword key = {(char *)w, 0, 0};
+    struct vword key = {(char *)w, 0, 0, 0};
     return kb->nvocab && bsearch(&key, kb->vocab, kb->nvocab, sizeof key, cmp_vword) != NULL;
 }
 
@@ -639,6 +650,7 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
 {
     size_t len = strlen(w);
     int max = len >= 8 ? 2 : 1, best_d = max + 1, best_c = 0;
+    uint32_t mask = letter_mask(w);
     const char *best = NULL;
     if (len < 4) return NULL;
     for (size_t i = 0; i < kb->nvocab; i++) {
@@ -646,6 +658,8 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
         size_t vl = v->len;
         if (vl + (size_t)max < len || vl > len + (size_t)max) continue;
         if (v->w[0] != w[0] && max == 1) continue;
+        if (__builtin_popcount(v->letters & ~mask) > max || __builtin_popcount(mask & ~v->letters) > max)
+            continue;
         int dd = edit_distance(w, v->w, max);
         if (dd < best_d || (dd == best_d && v->count > best_c)) {
             best_d = dd;
