@@ -115,7 +115,7 @@ async function idle() {
   const subs = opt('subs', 10000);
   const hold = opt('hold', 20);
   const perTurn = 1000;
-  const srv = await startServer(['--pace-ms', '5000', '--quiet', '--max-connections', String(subs + 1000)]);
+  const srv = await startServer(['--pace-ms', '5000', '--ping-s', '2', '--quiet', '--max-connections', String(subs + 1000)]);
   const sid = await newSession(srv.base);
   const turns = [];
   for (let i = 0; i < Math.ceil(subs / perTurn); i++) {
@@ -139,7 +139,7 @@ async function idle() {
   const pings = open.reduce((a, s) => a + (s.stats().pings > 0 ? 1 : 0), 0);
   console.log(`idle: ${subs} subscribers on ${turns.length} running answers, held ${hold + 3} s, errors ${errors}`);
   console.log(`idle: server RSS ${(rss0 / 1024).toFixed(1)} MiB -> ${(rss1 / 1024).toFixed(1)} MiB: ${((rss1 - rss0) * 1024 / subs / 1024).toFixed(2)} KiB per stream`);
-  console.log(`idle: subscribers that received a ping: ${pings}`);
+  console.log(`idle: subscribers that received a ping (--ping-s 2, chunks every 5 s): ${pings}`);
   console.log(`idle: new question first chunk while held  p50 ${fmt(pct(fresh, 0.5))}  p99 ${fmt(pct(fresh, 0.99))}`);
   for (const s of open) s.req.destroy();
   await srv.stop('SIGKILL');

@@ -25,6 +25,7 @@ struct config {
     int max_connections;
     int grace_s;                   /* turn cancelled when unwatched this long */
     int shutdown_s;                /* graceful-shutdown deadline */
+    int ping_s;                    /* ': ping' after this many quiet seconds */
     /* openai engine */
     const char *openai_base_url;
     const char *openai_api_key;    /* never logged */

@@ -31,6 +31,7 @@ struct sub {
 };
 
 static struct event_base *sse_base;
+static uint64_t ping_ms = 15000;
 static struct event *ping_ev;
 static struct sub *subs;
 static size_t nsubs;
@@ -131,14 +132,17 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
     uint64_t now = util_now_ms();
     for (struct sub *s = subs, *nx; s; s = nx) {
         nx = s->next;
-        if (now - s->last_write >= SSE_PING_MS) sub_write(s, ": ping\n\n", 8);
+        if (now - s->last_write >= ping_ms) sub_write(s, ": ping\n\n", 8);
     }
 }
 
-void sse_init(struct event_base *base)
+void sse_init(struct event_base *base, int ping)
 {
-    struct timeval tv = {5, 0};
+    /* one timer checks every stream a few times per ping period */
+    int check = ping / 3 < 5000 ? ping / 3 : 5000;
+    struct timeval tv = {check / 1000, (check % 1000) * 1000};
     sse_base = base;
+    ping_ms = (uint64_t)ping;
     ping_ev = event_new(base, -1, EV_PERSIST, ping_cb, NULL);
     event_add(ping_ev, &tv);
 }

@@ -18,9 +18,8 @@ struct evhttp_request;
 struct turn;
 
 #define SSE_MAX_PENDING (256 * 1024)
-#define SSE_PING_MS 15000
-
-void sse_init(struct event_base *base);
+/* ping_ms: a stream quiet this long gets a ': ping' comment. */
+void sse_init(struct event_base *base, int ping_ms);
 void sse_shutdown(void);
 
 /* Streams turn t from log position `from` (0 = from the start). */

@@ -174,3 +174,54 @@ test('unknown and malformed stream requests', async () => {
   assert.equal(bad.status, 400);
   assert.equal(bad.json.error.code, 'invalid_last_event_id');
 });
+
+test('a quiet stream gets ": ping" comments', async () => {
+  const quiet = await startServer(['--pace-ms', '2500', '--ping-s', '1']);
+  try {
+    const sid = await newSession(quiet.base);
+    const m = await ask(quiet, sid, 'bedtime routine for a 3 year old');
+    const s = await stream(quiet.base + m.stream_url, { stopWhen: (t) => t.includes(': ping') });
+    assert.match(s.text, /\n: ping\n\n/);
+  } finally {
+    await quiet.stop();
+    quiet.cleanup();
+  }
+});
+
+test('an answer nobody watches for the grace period is stopped and saved', async () => {
+  const g = await startServer(['--pace-ms', '300', '--grace-s', '1']);
+  try {
+    const sid = await newSession(g.base);
+    const m = await ask(g, sid, 'how do I help my 4 year old with fears of the dark');
+    const s = await stream(g.base + m.stream_url, { stopWhen: (t) => (t.match(/\n\n/g) || []).length >= 4 });
+    assert.ok(s.events.length >= 2);
+    // the browser is gone; within a few writes the server notices, then
+    // waits the 1 s grace period and stops the answer
+    let status = 'streaming';
+    for (let i = 0; i < 50 && status === 'streaming'; i++) {
+      await sleep(200);
+      const r = await api(g.base, 'GET', '/api/coach/sessions/' + sid);
+      status = r.json.messages[1].status;
+    }
+    assert.equal(status, 'stopped');
+  } finally {
+    await g.stop();
+    g.cleanup();
+  }
+});
+
+test('a watched answer outlives a dropped subscriber when another is still there', async () => {
+  const g = await startServer(['--pace-ms', '40', '--grace-s', '1']);
+  try {
+    const sid = await newSession(g.base);
+    const m = await ask(g, sid, 'how do I talk to my teen about vaping');
+    const keep = stream(g.base + m.stream_url);
+    await stream(g.base + m.stream_url, { stopWhen: (t) => (t.match(/\n\n/g) || []).length >= 3 });
+    const s = await keep;
+    assert.equal(s.events.at(-1).data.done, true);
+    assert.equal(s.events.at(-1).data.stopped, undefined);
+  } finally {
+    await g.stop();
+    g.cleanup();
+  }
+});
