@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs every coachd benchmark with one command (`make bench`). Figures go to
+# stdout; docs/benchmarks.md records them with the machine they came from.
+set -e
+cd "$(dirname "$0")/.."
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "== retrieval latency (bench/retrieval.c)"
+./build/release/bench_retrieval
+echo "== time to first chunk (bench/stream.mjs ttfc)"
+node bench/stream.mjs ttfc --n 2000
+echo "== 1,000 concurrent streams (bench/stream.mjs load)"
+node bench/stream.mjs load --streams 1000
+echo "== 10,000 idle subscribers (bench/stream.mjs idle)"
+node bench/stream.mjs idle --subs 10000 --hold 20
+if [ -x bench/relay.sh ] || [ -f bench/relay.sh ]; then
+  echo "== OpenAI-compatible relay (bench/relay.sh)"
+  sh bench/relay.sh
+fi
