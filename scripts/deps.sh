@@ -6,7 +6,7 @@ set -e
 what=${1:-build}
 pkgs="build-essential pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev"
 case "$what" in
-  test) pkgs="$pkgs libcmocka-dev chromium nodejs npm" ;;
+  test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm" ;;
   fuzz) pkgs="$pkgs clang" ;;
 esac
 missing=""

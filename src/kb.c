@@ -888,7 +888,10 @@ static int is_stopword(const char *w)
         "things", "lot", "lots", "much", "many", "too", "only", "still", "even", "since",
         "because", "bc", "b", "c", "anything", "something", "someone", "yes", "no", "not",
         "cant", "wont", "isnt", "doesnt", "didnt", "keep", "keeps", "make", "around", "ever",
-        "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta", NULL
+        "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
+        /* who the question is about says little about what it is about */
+        "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
+        "little", "one", "ones", NULL
     };
     for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
     return 0;
@@ -974,6 +977,7 @@ static void stem(char *w)
 {
     size_t l = strlen(w);
     if (l > 4 && strcmp(w + l - 3, "ies") == 0) { strcpy(w + l - 3, "y"); return; }
+    if (l > 6 && strcmp(w + l - 3, "ion") == 0) { w[l - 3] = '\0'; return; }
     if (l > 5 && strcmp(w + l - 3, "ing") == 0) { w[l - 3] = '\0'; return; }
     if (l > 4 && strcmp(w + l - 2, "ed") == 0) { w[l - 2] = '\0'; return; }
     if (l > 4 && strcmp(w + l - 2, "es") == 0 &&

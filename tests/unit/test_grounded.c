@@ -1,0 +1,210 @@
+/* test_grounded.c — the grounded engine on the shipped knowledge base: one
+ * everyday question per topic gets a relevant, cited, three-step answer whose
+ * [n] markers and citations agree, deterministically; chunking reassembles
+ * the text exactly. Run from the repository root (reads kb/). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/util.c"
+#include "../../src/kb.c"
+
+/* engine_grounded.c calls the turn module only when streaming; these tests
+ * use the pure composition functions, so the turn calls are stubbed. */
+#include "turn.h"
+void turn_emit_chunk(struct turn *t, const char *text, size_t len) { (void)t; (void)text; (void)len; }
+void turn_engine_done(struct turn *t, enum turn_status s, const char *e, json_t *c,
+                      const struct turn_usage *u) { (void)t; (void)s; (void)e; json_decref(c); (void)u; }
+#include "../../src/engine_grounded.c"
+
+static struct kb *kb;
+
+static const struct { const char *topic, *q; } cases[] = {
+    {"sleep-routines", "How do I handle bedtime?"},
+    {"sleep-routines", "Bedtime is hard. How do I handle bedtime?"},
+    {"night-waking", "my 10 month old still wakes up 3 times a night"},
+    {"naps", "how many naps does a 1 year old need"},
+    {"safe-sleep", "is it safe for my newborn to sleep on her tummy"},
+    {"crying-colic", "my 5 week old cries for hours every evening"},
+    {"breastfeeding", "how do i know my breastfed baby is getting enough milk"},
+    {"bottle-feeding", "how much formula should a 2 month old drink"},
+    {"starting-solids", "when can my baby start solid food"},
+    {"picky-eating", "my 4 year old refuses vegetables and only eats pasta"},
+    {"drinks", "how much juice can a toddler have"},
+    {"food-allergies", "when should we introduce peanuts to our baby"},
+    {"choking", "which foods are choking hazards for toddlers"},
+    {"teething-teeth", "when should my child first see a dentist"},
+    {"pacifiers-thumb", "how do i get my 3 year old to give up the dummy"},
+    {"potty-training", "how do i know my toddler is ready for potty training"},
+    {"bedwetting", "my 6 year old still wets the bed at night"},
+    {"fever", "how do i take my toddler's temperature"},
+    {"vaccines", "how can i make vaccine shots less scary for my 4 year old"},
+    {"colds-illness", "when should i keep my child home from school with a cold"},
+    {"car-seats", "when can my child switch to a booster seat"},
+    {"childproofing", "how do i childproof the kitchen for a crawling baby"},
+    {"water-safety", "how do i keep my toddler safe around the pool"},
+    {"sun-safety", "what sunscreen should i use on my 2 year old"},
+    {"physical-activity", "how much exercise does a school age child need"},
+    {"milestones", "what should my 12 month old be doing by now"},
+    {"language", "my 2 year old is not talking much yet"},
+    {"reading", "how do i get my 7 year old to enjoy reading"},
+    {"screen-time", "how much screen time is ok for a 3 year old"},
+    {"first-phones", "what age should my kid get their first phone"},
+    {"body-safety", "how do i teach my child about body safety and private parts"},
+    {"parent-stress", "i feel so stressed and burnt out as a parent"},
+    {"postpartum", "is it normal to feel weepy a week after giving birth"},
+    {"tantrums", "my 2 year old has meltdowns in the supermarket"},
+    {"hitting-biting", "my toddler hits other kids at playgroup"},
+    {"discipline", "what can i do instead of spanking"},
+    {"time-outs", "how long should a time out be for a 4 year old"},
+    {"whining-limits", "my kid whines all day when i say no"},
+    {"lying", "my 6 year old keeps lying to me"},
+    {"chores-independence", "what chores can a 5 year old do"},
+    {"siblings-new-baby", "how do i prepare my toddler for a new baby"},
+    {"imaginary-friends", "my daughter has an imaginary friend is that normal"},
+    {"shyness-friendships", "my son is very shy and struggles to make friends"},
+    {"separation-anxiety", "my toddler screams at daycare drop off"},
+    {"fears-nightmares", "my 4 year old is scared of the dark at bedtime"},
+    {"bullying", "my child is being bullied at school"},
+    {"school-homework", "how do i set up a homework routine"},
+    {"teens-communication", "how do i get my teenager to talk to me"},
+    {"divorce-family-change", "how do we tell the kids we are getting divorced"},
+    {"grief", "how do i explain death to a 5 year old"},
+};
+
+static int setup(void **state)
+{
+    const char *dirs[1] = {"kb"};
+    struct kb_problems pr = {0};
+    if (kb_load(dirs, 1, &kb, &pr)) {
+        for (size_t i = 0; i < pr.n; i++) fprintf(stderr, "%s\n", pr.items[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kb_free(kb);
+    return 0;
+}
+
+static int has_topic(const struct kb_passage *p, const char *topic)
+{
+    for (size_t i = 0; i < p->ntopics; i++) if (strcmp(p->topics[i], topic) == 0) return 1;
+    return 0;
+}
+
+/* Every [n] in the text is a citation id, and every citation is used. */
+static void check_markers(const char *text, json_t *cit)
+{
+    size_t n = json_array_size(cit);
+    int used[16] = {0};
+    for (const char *p = strchr(text, '['); p; p = strchr(p + 1, '[')) {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end != ']') continue;
+        assert_true(v >= 1 && (size_t)v <= n);
+        used[v] = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(cit, i);
+        assert_int_equal(json_integer_value(json_object_get(c, "id")), (json_int_t)(i + 1));
+        assert_true(used[i + 1]);
+        assert_non_null(json_string_value(json_object_get(c, "source")));
+        assert_non_null(json_string_value(json_object_get(c, "title")));
+        assert_int_equal(strncmp(json_string_value(json_object_get(c, "url")), "http", 4), 0);
+    }
+}
+
+static void test_every_topic_gets_a_cited_three_step_answer(void **state)
+{
+    int failures = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct kb_hit hits[5];
+        int age;
+        const char *q = cases[i].q;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        if (n == 0 || !has_topic(hits[0].p, cases[i].topic)) {
+            fprintf(stderr, "  off topic: '%s' -> %s (want %s)\n", q, n ? hits[0].p->id : "none",
+                    cases[i].topic);
+            failures++;
+            continue;
+        }
+        char *text, *again;
+        json_t *cit, *cit2;
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        grounded_compose(kb, q, strlen(q), hits, n, age, &again, &cit2);
+        assert_string_equal(text, again);                 /* deterministic */
+        assert_true(json_equal(cit, cit2));
+        assert_non_null(strstr(text, "\n1. "));
+        assert_non_null(strstr(text, "\n2. "));
+        assert_non_null(strstr(text, "\n3. "));
+        assert_true(json_array_size(cit) >= 1);
+        check_markers(text, cit);
+        assert_null(strchr(text, '<'));
+        free(text); free(again);
+        json_decref(cit); json_decref(cit2);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_no_match_has_no_citations(void **state)
+{
+    char *text;
+    json_t *cit;
+    grounded_compose(kb, "x", 1, NULL, 0, -1, &text, &cit);
+    assert_non_null(strstr(text, "vetted guidance"));
+    assert_int_equal(json_array_size(cit), 0);
+    free(text);
+    json_decref(cit);
+}
+
+static void test_chunks_reassemble_exactly(void **state)
+{
+    const char *t = "Hello  there,\nparent. [1]\n\n1. One step [2].";
+    size_t len = strlen(t), off = 0, chunks = 0;
+    char out[128] = {0};
+    while (off < len) {
+        size_t n = grounded_next_chunk(t, len, off);
+        assert_true(n > 0);
+        strncat(out, t + off, n);
+        off += n;
+        chunks++;
+    }
+    assert_string_equal(out, t);
+    assert_int_equal(chunks, 8);
+}
+
+static void test_age_phrase_only_when_it_fits(void **state)
+{
+    struct kb_hit hits[5];
+    int age;
+    const char *q = "my 3 year old has tantrums in the shop";
+    size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+    char *text;
+    json_t *cit;
+    assert_int_equal(age, 36);
+    assert_true(n > 0);
+    grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+    assert_non_null(strstr(text, "with your 3-year-old"));
+    free(text);
+    json_decref(cit);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_topic_gets_a_cited_three_step_answer),
+        cmocka_unit_test(test_no_match_has_no_citations),
+        cmocka_unit_test(test_chunks_reassemble_exactly),
+        cmocka_unit_test(test_age_phrase_only_when_it_fits),
+    };
+    return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
+}
