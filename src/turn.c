@@ -48,7 +48,7 @@ struct turn {
     struct event *timer;                 /* grace while running, linger after */
     struct turn_listener *listeners;
     size_t nlisteners;
-    int delivering;                      /* guard against re-entrant frees */
+    int overflow;                        /* answer hit TURN_MAX_ANSWER */
     long prompt_tokens, completion_tokens;
     const char *prompt_version;
 
@@ -188,18 +188,21 @@ static void append_event(struct turn *t, json_t *data)
     json_array_append_new(t->log, json_string(txt));
     free(txt);
 
-    t->delivering++;
+    /* A listener may leave during its own call (a slow client is dropped),
+     * so the next one is taken first. */
     for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
         nx = l->next_;
         l->on_event(l->arg, t->frames[seq - 1], len);
     }
-    t->delivering--;
 }
 
 void turn_emit_chunk(struct turn *t, const char *text, size_t len)
 {
     if (t->finished || len == 0) return;
-    if (t->alen + len > TURN_MAX_ANSWER) return;   /* finish() marks it incomplete */
+    if (t->overflow || t->alen + len > TURN_MAX_ANSWER) {
+        t->overflow = 1;                  /* the rest is dropped; saved as incomplete */
+        return;
+    }
     if (t->alen + len + 1 > t->acap) {
         t->acap = (t->alen + len + 1) * 2;
         t->answer = xrealloc(t->answer, t->acap);
@@ -265,6 +268,10 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
         t->prompt_tokens = usage->prompt_tokens;
         t->completion_tokens = usage->completion_tokens;
         t->prompt_version = usage->prompt_version;
+    }
+    if (t->overflow && status == TURN_COMPLETE) {
+        status = TURN_INCOMPLETE;
+        error_msg = "This answer was too long and was cut short.";
     }
     if (status == TURN_INCOMPLETE)
         append_event(t, json_pack("{s:s, s:s}", "type", "error", "message",
