@@ -1,13 +1,843 @@
-/* engine_openai.c — placeholder until the OpenAI-compatible engine lands:
- * selecting it fails start-up with a clear message. */
+/* engine_openai.c — the OpenAI-compatible streaming engine.
+ *
+ * One answer is one job: POST {base}/chat/completions with stream:true
+ * (body built by relay_request_json: system prompt, numbered passages, the
+ * session's recent turns, the question), parse the text/event-stream reply
+ * with upsse_, pass each content delta through the look-behind filter
+ * (relay_filter_: sentence-level dose check, out-of-range [n] removed) and
+ * hand what it releases to turn_emit_chunk at once.
+ *
+ * I/O is libcurl's multi-socket API on coachd's libevent loop, as in curl's
+ * docs/examples/hiperfifo.c: curl tells us which sockets to watch
+ * (on_socket) and when to wake it (on_curl_timer); libevent calls
+ * curl_multi_socket_action back; finished transfers are collected with
+ * curl_multi_info_read. No threads, no blocking calls. A job's own timer
+ * enforces the first-token, stall and total timeouts and the retry backoff;
+ * curl enforces the connect timeout. Cancel removes the easy handle from the
+ * multi (closing the connection) and frees the job at once — or, when it
+ * arrives from inside one of curl's callbacks, right after curl returns.
+ *
+ * Faults: a non-2xx status is never relayed; connect errors, 429 and 5xx
+ * are retried once before the first token (Retry-After up to 10 s, else
+ * 1 s), never after. Every failure ends with turn_engine_done(INCOMPLETE)
+ * and a message fit for a parent; the log gets one category line
+ * ("coachd: upstream: timeout (stall)"), never the key, the URL, curl's
+ * error text or the question. Budgets: when the session's or today's tokens
+ * are spent, the answer is composed by the grounded composer instead ("lite
+ * mode"), without calling the upstream. Design notes: docs/openai.md. */
 #include "engine_openai.h"
 
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "engine.h"
+#include "kb.h"
+#include "relay.h"
+#include "safety.h"
+#include "store.h"
+#include "turn.h"
+#include "upsse.h"
+#include "util.h"
+
+#define OA_MAX_RESPONSE (256u * 1024u)    /* upstream bytes per attempt */
+#define OA_MAX_ERROR_BODY (16u * 1024u)   /* of a non-2xx reply, then abort */
+#define OA_MAX_PROMPT (64 * 1024)
+#define OA_HISTORY_MSGS 20
+#define OA_HISTORY_CHARS (1500u * 4u)     /* ~1,500 tokens at 4 chars/token */
+#define OA_RETRY_CAP_MS 10000L
+#define OA_BACKOFF_MS 1000L
+#define OA_DAILY_CACHE_MS 5000u           /* re-read today's token sum this often */
+
+static const char lite_prefix[] =
+    "*The coach is in lite mode today:* this answer comes straight from the vetted "
+    "guides, without the AI model.\n\n";
+
+enum oa_fail {
+    F_NONE, F_CONNECT, F_NETWORK, F_TIMEOUT_FIRST, F_TIMEOUT_STALL, F_TIMEOUT_TOTAL,
+    F_RATE, F_HTTP, F_CUT, F_UPSTREAM, F_MALFORMED, F_TOO_LARGE, F_EMPTY
+};
+
+struct oa;
+
+/* A socket curl asked us to watch. */
+struct oa_sock {
+    curl_socket_t fd;
+    struct event *ev;
+    struct oa *oa;
+    struct oa_sock *prev, *next;
+};
+
+struct oa_job {
+    struct oa *oa;
+    struct turn *turn;                  /* NULL once cancelled */
+    const struct kb_hit *hits;          /* the request's, valid until done/cancel */
+    size_t nhits;
+    CURL *easy;
+    int in_multi;
+    char *body;
+    size_t body_len;
+    struct upsse *parser;
+    struct relay_filter *filter;
+    struct event *timer;                /* watchdog, backoff, lite tick */
+    int attempt, backoff;
+    uint64_t attempt_ms, last_byte_ms, retry_at_ms, deadline_ms;
+    char retry_after[40];
+    size_t bytes, err_bytes, delta_bytes;
+    int got_delta, saw_done, saw_finish, got_usage;
+    long prompt_tokens, completion_tokens;
+    enum oa_fail fail;
+    int cancelled, busy;
+    /* lite mode */
+    char *lite_text;
+    size_t lite_len;
+    json_t *lite_cit;
+    struct oa_job *prev, *next;
+};
+
+struct oa {
+    struct event_base *base;
+    const struct kb *kb;
+    const struct safety_policy *policy;
+    struct store *store;
+    CURLM *multi;
+    struct event *curl_timer;
+    struct curl_slist *headers;         /* shared by every transfer; holds the key */
+    char *url;
+    char *prompt;                       /* the file; prompt_body points into it */
+    const char *prompt_body;
+    char version[64];
+    const char *model;
+    int max_tokens;
+    double temperature;
+    long connect_ms, first_ms, stall_ms, total_ms;
+    long session_budget, daily_budget;
+    long daily_tokens;                  /* cached sum for today, plus our own since */
+    uint64_t daily_at_ms, daily_midnight;
+    int ready;
+    int in_curl;                        /* depth of curl_multi_socket_action */
+    size_t deferred;                    /* cancelled jobs not yet freed */
+    struct oa_job *jobs;
+    struct oa_sock *socks;
+};
+
+static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why);
+
+/* ---------- jobs: lifetime ---------- */
+
+static void job_link(struct oa *oa, struct oa_job *j)
+{
+    j->next = oa->jobs;
+    if (oa->jobs) oa->jobs->prev = j;
+    oa->jobs = j;
+}
+
+static void job_detach_transfer(struct oa_job *j)
+{
+    if (j->easy && j->in_multi) curl_multi_remove_handle(j->oa->multi, j->easy);
+    j->in_multi = 0;
+}
+
+static void job_destroy(struct oa_job *j)
+{
+    struct oa *oa = j->oa;
+    if (j->cancelled && oa->deferred) oa->deferred--;
+    if (j->prev) j->prev->next = j->next;
+    else oa->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
+    job_detach_transfer(j);
+    if (j->easy) curl_easy_cleanup(j->easy);
+    if (j->timer) event_free(j->timer);
+    upsse_free(j->parser);
+    relay_filter_free(j->filter);
+    free(j->body);
+    free(j->lite_text);
+    json_decref(j->lite_cit);
+    free(j);
+}
+
+/* Frees jobs cancelled while curl or the job itself was busy (the walk
+ * only happens when there is one: it runs after every socket event). */
+static void sweep(struct oa *oa)
+{
+    if (oa->deferred == 0) return;
+    for (struct oa_job *j = oa->jobs, *nx; j; j = nx) {
+        nx = j->next;
+        if (j->cancelled && !j->busy) job_destroy(j);
+    }
+}
+
+static void arm(struct oa_job *j, uint64_t at_ms)
+{
+    uint64_t now = util_now_ms(), d = at_ms > now ? at_ms - now : 0;
+    struct timeval tv = {(time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000)};
+    evtimer_add(j->timer, &tv);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* ---------- text out ---------- */
+
+static int hold_cb(void *ctx, const char *s, size_t len)
+{
+    return safety_output_hold(ctx, s, len);
+}
+
+static void emit_cb(void *ctx, const char *s, size_t len)
+{
+    struct oa_job *j = ctx;
+    if (j->turn) turn_emit_chunk(j->turn, s, len);
+}
+
+static void on_sse(void *ctx, const struct upsse_event *ev)
+{
+    struct oa_job *j = ctx;
+    if (!j->turn || j->fail) return;
+    switch (ev->type) {
+    case UPSSE_DELTA:
+        j->got_delta = 1;
+        j->delta_bytes += ev->len;
+        relay_filter_feed(j->filter, ev->text, ev->len);
+        break;
+    case UPSSE_FINISH:
+        j->saw_finish = 1;
+        break;
+    case UPSSE_USAGE:
+        j->got_usage = 1;
+        j->prompt_tokens = ev->prompt_tokens;
+        j->completion_tokens = ev->completion_tokens;
+        break;
+    case UPSSE_DONE:
+        j->saw_done = 1;
+        break;
+    case UPSSE_ERROR:
+        j->fail = ev->text && strncmp(ev->text, "malformed", 9) == 0 ? F_MALFORMED : F_UPSTREAM;
+        break;
+    }
+}
+
+/* ---------- curl callbacks (never call curl_multi_* or end a job here) ---------- */
+
+static int status_ok(long s) { return s >= 200 && s < 300; }
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+    struct oa_job *j = ud;
+    size_t len = size * n, v = 12, e;
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        j->retry_after[0] = '\0';      /* a new response (after 100 Continue) */
+    } else if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+        while (v < len && (buf[v] == ' ' || buf[v] == '\t')) v++;
+        e = len;
+        while (e > v && (buf[e - 1] == '\r' || buf[e - 1] == '\n' || buf[e - 1] == ' ')) e--;
+        if (e - v < sizeof j->retry_after) {
+            memcpy(j->retry_after, buf + v, e - v);
+            j->retry_after[e - v] = '\0';
+        }
+    }
+    return len;
+}
+
+static size_t on_write(char *buf, size_t size, size_t n, void *ud)
+{
+    struct oa_job *j = ud;
+    size_t len = size * n;
+    long status = 0;
+
+    if (j->cancelled || j->fail) return 0;               /* aborts the transfer */
+    j->last_byte_ms = util_now_ms();
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (!status_ok(status)) {                            /* never relayed */
+        j->err_bytes += len;
+        return j->err_bytes > OA_MAX_ERROR_BODY ? 0 : len;
+    }
+    j->bytes += len;
+    if (j->bytes > OA_MAX_RESPONSE) {
+        j->fail = F_TOO_LARGE;
+        return 0;
+    }
+    if (upsse_feed(j->parser, buf, len) < 0 && !j->fail) j->fail = F_MALFORMED;
+    return j->cancelled || j->fail ? 0 : len;
+}
+
+/* ---------- the multi-socket glue ---------- */
+
+static void sock_free(struct oa *oa, struct oa_sock *sk)
+{
+    if (sk->prev) sk->prev->next = sk->next;
+    else oa->socks = sk->next;
+    if (sk->next) sk->next->prev = sk->prev;
+    if (sk->ev) event_free(sk->ev);
+    free(sk);
+}
+
+static void transfer_done(struct oa_job *j, CURLcode res);
+
+static void check_multi_info(struct oa *oa)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(oa->multi, &left))) {
+        char *priv = NULL;
+        if (msg->msg != CURLMSG_DONE) continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        if (priv) transfer_done((struct oa_job *)(void *)priv, msg->data.result);
+    }
+}
+
+static void socket_action(struct oa *oa, curl_socket_t fd, int action)
+{
+    int running = 0;
+    oa->in_curl++;
+    curl_multi_socket_action(oa->multi, fd, action, &running);
+    oa->in_curl--;
+    check_multi_info(oa);
+    sweep(oa);
+}
+
+static void on_sock_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct oa_sock *sk = arg;           /* may be freed inside socket_action */
+    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    socket_action(sk->oa, fd, action);
+}
+
+static void on_curl_timer_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct oa *oa = userp;
+    struct oa_sock *sk = socketp;
+    short kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                 ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+
+    (void)easy;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (sk) sock_free(oa, sk);
+        return 0;
+    }
+    if (!sk) {
+        sk = xcalloc(1, sizeof *sk);
+        sk->fd = s;
+        sk->oa = oa;
+        sk->next = oa->socks;
+        if (oa->socks) oa->socks->prev = sk;
+        oa->socks = sk;
+        curl_multi_assign(oa->multi, s, sk);
+    }
+    if (sk->ev) event_free(sk->ev);
+    sk->ev = event_new(oa->base, s, kind, on_sock_event, sk);
+    event_add(sk->ev, NULL);
+    return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct oa *oa = userp;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    (void)multi;
+    if (timeout_ms < 0) evtimer_del(oa->curl_timer);
+    else evtimer_add(oa->curl_timer, &tv);
+    return 0;
+}
+
+/* ---------- attempts, retries, faults ---------- */
+
+static const char *fail_log(enum oa_fail f)
+{
+    switch (f) {
+    case F_CONNECT: return "connect failed";
+    case F_NETWORK: return "connection error";
+    case F_TIMEOUT_FIRST: return "timeout (first token)";
+    case F_TIMEOUT_STALL: return "timeout (stall)";
+    case F_TIMEOUT_TOTAL: return "timeout (total)";
+    case F_RATE: return "rate limited (429)";
+    case F_HTTP: return "http error";
+    case F_CUT: return "stream cut";
+    case F_UPSTREAM: return "error event";
+    case F_MALFORMED: return "malformed stream";
+    case F_TOO_LARGE: return "response too large";
+    case F_EMPTY: return "no answer text";
+    case F_NONE: break;
+    }
+    return "error";
+}
+
+static const char *fail_message(enum oa_fail f)
+{
+    switch (f) {
+    case F_CONNECT: case F_NETWORK: case F_HTTP:
+        return "The coach could not reach its answer service. Please try again in a moment.";
+    case F_TIMEOUT_FIRST: case F_TIMEOUT_STALL: case F_TIMEOUT_TOTAL:
+        return "The coach took too long to answer. Please try again in a moment.";
+    case F_RATE:
+        return "The coach is very busy right now. Please try again in a minute.";
+    case F_EMPTY:
+        return "The coach could not answer this time. Please try again.";
+    default:
+        return "The answer was interrupted. Please try again.";
+    }
+}
+
+static int attempt_start(struct oa_job *j)
+{
+    struct oa *oa = j->oa;
+    uint64_t now = util_now_ms();
+    j->attempt++;
+    j->backoff = 0;
+    j->attempt_ms = j->last_byte_ms = now;
+    j->retry_after[0] = '\0';
+    j->bytes = j->err_bytes = 0;
+    j->saw_done = j->saw_finish = j->got_usage = 0;
+    upsse_free(j->parser);
+    j->parser = upsse_new(on_sse, j, 0);
+    /* curl's own total limit is a backstop a second after ours */
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
+                     (long)(j->deadline_ms > now ? j->deadline_ms - now : 1) + 1000L);
+    if (curl_multi_add_handle(oa->multi, j->easy) != CURLM_OK) return -1;
+    j->in_multi = 1;
+    arm(j, min_u64(now + (uint64_t)oa->first_ms, j->deadline_ms));
+    return 0;
+}
+
+/* Before the first token, once: connect errors, 429 and 5xx. Returns 1 when
+ * a retry was scheduled. */
+static int maybe_retry(struct oa_job *j, enum oa_fail why, long status)
+{
+    uint64_t now = util_now_ms();
+    long delay;
+    if (j->attempt > 1 || j->got_delta) return 0;
+    if (!(why == F_CONNECT || why == F_NETWORK || why == F_RATE || (why == F_HTTP && status >= 500)))
+        return 0;
+    delay = relay_retry_after_ms(j->retry_after[0] ? j->retry_after : NULL, time(NULL),
+                                 OA_RETRY_CAP_MS);
+    if (delay < 0) delay = OA_BACKOFF_MS;
+    if (now + (uint64_t)delay >= j->deadline_ms) return 0;
+    job_detach_transfer(j);
+    if (why == F_HTTP || why == F_RATE)
+        fprintf(stderr, "coachd: upstream: http %ld, retrying in %ld ms\n", status, delay);
+    else
+        fprintf(stderr, "coachd: upstream: %s, retrying in %ld ms\n", fail_log(why), delay);
+    j->backoff = 1;
+    j->retry_at_ms = now + (uint64_t)delay;
+    arm(j, j->retry_at_ms);
+    return 1;
+}
+
+static enum oa_fail classify(struct oa_job *j, CURLcode res)
+{
+    curl_off_t connect_us = 0;
+    switch (res) {
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return F_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        curl_easy_getinfo(j->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+        return connect_us == 0 ? F_CONNECT : F_TIMEOUT_TOTAL;
+    default:
+        return j->bytes || j->err_bytes ? F_CUT : F_NETWORK;
+    }
+}
+
+/* A transfer left the multi (curl reported it done). */
+static void transfer_done(struct oa_job *j, CURLcode res)
+{
+    long status = 0;
+    enum oa_fail why;
+
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    job_detach_transfer(j);
+    if (j->cancelled) {
+        job_destroy(j);
+        return;
+    }
+    if (status && !status_ok(status) && !j->fail) {
+        why = status == 429 ? F_RATE : F_HTTP;
+        if (maybe_retry(j, why, status)) return;
+        fprintf(stderr, "coachd: upstream: http %ld%s\n", status,
+                status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
+        job_end(j, TURN_INCOMPLETE, why);
+        return;
+    }
+    if (res != CURLE_OK && !j->fail) {
+        why = classify(j, res);
+        if (maybe_retry(j, why, status)) return;
+        job_end(j, TURN_INCOMPLETE, why);
+        return;
+    }
+    j->busy++;
+    upsse_finish(j->parser);           /* a last event without its blank line */
+    j->busy--;
+    if (j->cancelled) {
+        job_destroy(j);
+        return;
+    }
+    if (j->fail) job_end(j, TURN_INCOMPLETE, j->fail);
+    else if ((j->saw_done || j->saw_finish) && j->got_delta) job_end(j, TURN_COMPLETE, F_NONE);
+    else job_end(j, TURN_INCOMPLETE, j->got_delta ? F_CUT : F_EMPTY);
+}
+
+static void on_job_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct oa_job *j = arg;
+    struct oa *oa = j->oa;
+    uint64_t now = util_now_ms(), wd;
+
+    (void)fd;
+    (void)what;
+    if (j->lite_text) {                 /* lite mode: stream it all now */
+        size_t off = 0, n;
+        json_t *cit = j->lite_cit;
+        struct turn *t = j->turn;
+        j->busy++;
+        while ((n = grounded_next_chunk(j->lite_text, j->lite_len, off)) > 0 && j->turn) {
+            turn_emit_chunk(j->turn, j->lite_text + off, n);
+            off += n;
+        }
+        j->busy--;
+        if (j->cancelled) {
+            job_destroy(j);
+            return;
+        }
+        j->lite_cit = NULL;
+        job_destroy(j);
+        turn_engine_done(t, TURN_COMPLETE, NULL, cit, NULL);
+        return;
+    }
+    if (now >= j->deadline_ms) {
+        job_end(j, TURN_INCOMPLETE, F_TIMEOUT_TOTAL);
+        return;
+    }
+    if (j->backoff) {
+        if (now < j->retry_at_ms) {
+            arm(j, min_u64(j->retry_at_ms, j->deadline_ms));
+        } else if (attempt_start(j) != 0) {
+            job_end(j, TURN_INCOMPLETE, F_NETWORK);
+        }
+        return;
+    }
+    wd = j->got_delta ? j->last_byte_ms + (uint64_t)oa->stall_ms
+                      : j->attempt_ms + (uint64_t)oa->first_ms;
+    if (now >= wd) {
+        job_end(j, TURN_INCOMPLETE, j->got_delta ? F_TIMEOUT_STALL : F_TIMEOUT_FIRST);
+        return;
+    }
+    arm(j, min_u64(wd, j->deadline_ms));   /* bytes came meanwhile: sleep on */
+}
+
+/* Ends the job: flushes the filter, builds citations and usage, frees the
+ * job, then tells the turn. Never called from inside a curl callback. */
+static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
+{
+    struct oa *oa = j->oa;
+    struct turn *t = j->turn;
+    json_t *cit = NULL;
+    struct turn_usage u = {0, 0, oa->version};
+
+    job_detach_transfer(j);
+    j->busy++;
+    relay_filter_finish(j->filter);
+    j->busy--;
+    if (j->cancelled) {
+        job_destroy(j);
+        return;
+    }
+    if (st == TURN_COMPLETE || relay_filter_released(j->filter) > 0)
+        cit = relay_citations(j->hits, j->nhits, relay_filter_cited(j->filter));
+    /* Upstream counts when it sent them; else an estimate (4 chars/token) so
+     * budgets still see the spend of cut answers. */
+    if (j->got_usage && j->prompt_tokens >= 0) u.prompt_tokens = j->prompt_tokens;
+    else if (j->bytes) u.prompt_tokens = (long)(j->body_len / 4);
+    if (j->got_usage && j->completion_tokens >= 0) u.completion_tokens = j->completion_tokens;
+    else u.completion_tokens = (long)((j->delta_bytes + 3) / 4);
+    oa->daily_tokens += u.prompt_tokens + u.completion_tokens;
+    if (st != TURN_COMPLETE && why != F_HTTP && why != F_RATE)
+        fprintf(stderr, "coachd: upstream: %s\n", fail_log(why));
+    job_destroy(j);
+    turn_engine_done(t, st, st == TURN_COMPLETE ? NULL : fail_message(why), cit, &u);
+}
+
+/* ---------- the engine interface ---------- */
+
+/* Today's tokens: summed by the store at most every OA_DAILY_CACHE_MS (the
+ * sum scans today's answers), with this engine's own usage added between. */
+static long daily_tokens(struct oa *oa)
+{
+    uint64_t now = util_now_ms(), midnight = relay_utc_midnight_ms(util_wall_ms());
+    if (oa->daily_at_ms == 0 || midnight != oa->daily_midnight ||
+        now - oa->daily_at_ms >= OA_DAILY_CACHE_MS) {
+        oa->daily_tokens = store_tokens_since(oa->store, midnight);
+        oa->daily_at_ms = now;
+        oa->daily_midnight = midnight;
+    }
+    return oa->daily_tokens;
+}
+
+static int over_budget(struct oa *oa, const struct engine_request *rq)
+{
+    if (!oa->store) return 0;
+    if (oa->session_budget > 0 &&
+        store_tokens_session(oa->store, rq->session_id) >= oa->session_budget)
+        return 1;
+    return oa->daily_budget > 0 && daily_tokens(oa) >= oa->daily_budget;
+}
+
+static int start_lite(struct oa *oa, struct oa_job *j, const struct engine_request *rq)
+{
+    char *text;
+    size_t plen = strlen(lite_prefix), tlen;
+    struct timeval now = {0, 0};
+    grounded_compose(oa->kb, rq->question, rq->question_len, rq->hits, rq->nhits,
+                     rq->age_months, &text, &j->lite_cit);
+    tlen = strlen(text);
+    j->lite_text = xmalloc(plen + tlen + 1);
+    memcpy(j->lite_text, lite_prefix, plen);
+    memcpy(j->lite_text + plen, text, tlen + 1);
+    j->lite_len = plen + tlen;
+    free(text);
+    evtimer_add(j->timer, &now);
+    return 0;
+}
+
+static CURL *new_easy(struct oa *oa, struct oa_job *j)
+{
+    CURL *e = curl_easy_init();
+    if (!e) return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, oa->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, oa->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "coachd");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, oa->connect_ms);
+    return e;
+}
+
+static int oa_start(struct engine *e, const struct engine_request *rq, void **job)
+{
+    struct oa *oa = e->state;
+    struct oa_job *j = xcalloc(1, sizeof *j);
+    json_t *hist, *trimmed, *req;
+
+    j->oa = oa;
+    j->turn = rq->turn;
+    j->hits = rq->hits;
+    j->nhits = rq->nhits;
+    j->timer = evtimer_new(oa->base, on_job_timer, j);
+    job_link(oa, j);
+    if (over_budget(oa, rq)) {
+        start_lite(oa, j, rq);
+        *job = j;
+        return 0;
+    }
+    hist = turn_history(rq->turn, OA_HISTORY_MSGS);
+    trimmed = relay_history_trim(hist, OA_HISTORY_CHARS);
+    json_decref(hist);
+    req = relay_request_json(&(struct relay_request){
+        .model = oa->model, .max_tokens = oa->max_tokens, .temperature = oa->temperature,
+        .system_prompt = oa->prompt_body, .hits = rq->hits, .nhits = rq->nhits,
+        .age_months = rq->age_months, .history = trimmed,
+        .question = rq->question, .question_len = rq->question_len});
+    json_decref(trimmed);
+    j->body = req ? json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(req);
+    if (!j->body) goto fail;
+    j->body_len = strlen(j->body);
+    j->filter = relay_filter_new(rq->nhits, hold_cb, (void *)oa->policy,
+                                 safety_output_referral(oa->policy), emit_cb, j);
+    j->easy = new_easy(oa, j);
+    j->deadline_ms = util_now_ms() + (uint64_t)oa->total_ms;
+    if (!j->easy || attempt_start(j) != 0) goto fail;
+    *job = j;
+    return 0;
+fail:
+    fprintf(stderr, "coachd: upstream: could not start a request\n");
+    job_destroy(j);
+    return -1;
+}
+
+static void oa_cancel(struct engine *e, void *job)
+{
+    struct oa *oa = e->state;
+    struct oa_job *j = job;
+    if (!j) return;
+    j->turn = NULL;
+    j->cancelled = 1;
+    oa->deferred++;
+    if (oa->in_curl || j->busy) return;   /* freed as soon as curl returns */
+    job_destroy(j);
+}
+
+static int oa_ready(struct engine *e)
+{
+    struct oa *oa = e->state;
+    return oa->ready;
+}
+
+static void oa_destroy(struct engine *e)
+{
+    struct oa *oa = e->state;
+    while (oa->jobs) job_destroy(oa->jobs);
+    if (oa->multi) curl_multi_cleanup(oa->multi);
+    while (oa->socks) sock_free(oa, oa->socks);
+    if (oa->curl_timer) event_free(oa->curl_timer);
+    for (struct curl_slist *h = oa->headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));        /* the key */
+    curl_slist_free_all(oa->headers);
+    free(oa->url);
+    free(oa->prompt);
+    free(oa);
+    free(e);
+    curl_global_cleanup();
+}
+
+/* ---------- set-up ---------- */
+
+/* {base}/chat/completions for an http(s) base URL with a host; -1 if the
+ * base is not one. Never echoes the URL (it may hold credentials). */
+static int make_url(const char *base, char **out, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    size_t n;
+    int rc = -1;
+
+    if (!u || curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+        snprintf(err, errlen, "OPENAI_BASE_URL is not a valid URL");
+        goto out;
+    }
+    if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "OPENAI_BASE_URL must start with http:// or https://");
+        goto out;
+    }
+    n = strlen(base);
+    while (n && base[n - 1] == '/') n--;
+    *out = xmalloc(n + sizeof "/chat/completions");
+    memcpy(*out, base, n);
+    memcpy(*out + n, "/chat/completions", sizeof "/chat/completions");
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int load_prompt(struct oa *oa, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    if (!f) {
+        snprintf(err, errlen, "cannot read the system prompt %s: %s", path, strerror(errno));
+        return -1;
+    }
+    oa->prompt = xmalloc(OA_MAX_PROMPT + 1);
+    n = fread(oa->prompt, 1, OA_MAX_PROMPT + 1, f);
+    fclose(f);
+    if (n == 0 || n > OA_MAX_PROMPT || !util_utf8_valid(oa->prompt, n)) {
+        snprintf(err, errlen, "the system prompt %s must be 1 byte to %d KiB of UTF-8 text",
+                 path, OA_MAX_PROMPT / 1024);
+        return -1;
+    }
+    oa->prompt[n] = '\0';
+    relay_prompt_split(oa->prompt, oa->version, sizeof oa->version, &oa->prompt_body);
+    return 0;
+}
+
+static int make_headers(struct oa *oa, const char *key)
+{
+    char *auth = NULL;
+    struct curl_slist *h = NULL, *t;
+    const char *fixed[] = {"Content-Type: application/json", "Accept: text/event-stream",
+                           "Expect:"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if (!(t = curl_slist_append(h, fixed[i]))) goto fail;
+        h = t;
+    }
+    if (key && *key) {
+        if (asprintf(&auth, "Authorization: Bearer %s", key) < 0) goto fail;
+        t = curl_slist_append(h, auth);
+        explicit_bzero(auth, strlen(auth));
+        free(auth);
+        if (!t) goto fail;
+        h = t;
+    }
+    oa->headers = h;
+    return 0;
+fail:
+    curl_slist_free_all(h);
+    return -1;
+}
 
 struct engine *engine_openai_new(struct event_base *base, const struct config *cfg,
                                  const struct kb *kb, const struct safety_policy *policy,
                                  struct store *store, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "the openai engine is not available in this build yet");
+    struct engine *e = xcalloc(1, sizeof *e);
+    struct oa *oa = xcalloc(1, sizeof *oa);
+
+    e->name = "openai";
+    e->state = oa;
+    e->start = oa_start;
+    e->cancel = oa_cancel;
+    e->ready = oa_ready;
+    e->destroy = oa_destroy;
+    oa->base = base;
+    oa->kb = kb;
+    oa->policy = policy;
+    oa->store = store;
+    oa->model = cfg->model;
+    oa->max_tokens = cfg->max_tokens;
+    oa->temperature = cfg->temperature;
+    oa->connect_ms = cfg->connect_timeout_s * 1000L;
+    oa->first_ms = cfg->first_token_timeout_s * 1000L;
+    oa->stall_ms = cfg->stall_timeout_s * 1000L;
+    oa->total_ms = cfg->total_timeout_s * 1000L;
+    oa->session_budget = cfg->session_token_budget;
+    oa->daily_budget = cfg->daily_token_budget;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "libcurl could not initialise");
+        free(oa);
+        free(e);
+        return NULL;
+    }
+    if (make_url(cfg->openai_base_url, &oa->url, err, errlen) ||
+        load_prompt(oa, cfg->prompt_path, err, errlen))
+        goto fail;
+    if (make_headers(oa, cfg->openai_api_key) || !(oa->multi = curl_multi_init())) {
+        snprintf(err, errlen, "libcurl could not initialise");
+        goto fail;
+    }
+    oa->curl_timer = evtimer_new(base, on_curl_timer_event, oa);
+    curl_multi_setopt(oa->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(oa->multi, CURLMOPT_SOCKETDATA, oa);
+    curl_multi_setopt(oa->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(oa->multi, CURLMOPT_TIMERDATA, oa);
+    oa->ready = 1;
+    fprintf(stderr, "coachd: openai engine: model %s, prompt %s\n", oa->model, oa->version);
+    return e;
+fail:
+    oa_destroy(e);
     return NULL;
 }

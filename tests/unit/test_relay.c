@@ -1,0 +1,600 @@
+/* test_relay.c — table tests for the openai engine's pure policy
+ * (src/relay.c): citation markers, sentence ends, dose patterns, the
+ * look-behind filter (held dose sentences, out-of-range markers, long runs,
+ * every split point), Retry-After, history trimming, the request body, the
+ * prompt's version line and citations. The filter is driven with a fake
+ * hold rule ("ibuprofen" and a digit in the same sentence) so these tests
+ * do not depend on the policy file; test_engine_openai.c uses the real one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/util.c"
+#include "../../src/relay.c"
+
+/* ---------- markers ---------- */
+
+struct mark_case { const char *in; size_t k; const char *out; uint64_t cited; };
+
+static const struct mark_case mark_cases[] = {
+    {"Keep a routine [1].", 2, "Keep a routine [1].", RELAY_BIT(1)},
+    {"rhythm [9].", 2, "rhythm.", 0},
+    {"a [0] b", 2, "a b", 0},
+    {"[1][9]", 2, "[1]", RELAY_BIT(1)},
+    {"x [9][1].", 2, "x [1].", RELAY_BIT(1)},
+    {"calm [1, 9].", 2, "calm [1].", RELAY_BIT(1)},
+    {"calm [9, 2].", 2, "calm [2].", RELAY_BIT(2)},
+    {"calm [1,2,9].", 2, "calm [1,2].", RELAY_BIT(1) | RELAY_BIT(2)},
+    {"calm [1, 2].", 2, "calm [1, 2].", RELAY_BIT(1) | RELAY_BIT(2)},
+    {"calm [1, 1].", 2, "calm [1].", RELAY_BIT(1)},
+    {"[9] Keep", 2, "Keep", 0},
+    {"line\n[9] Keep", 2, "line\nKeep", 0},
+    {"in [2023] we", 2, "in [2023] we", 0},       /* 4 digits: not a marker */
+    {"[a] [1 [] [1,] [", 2, "[a] [1 [] [1,] [", 0},
+    {"ok [3]", 3, "ok [3]", RELAY_BIT(3)},
+    {"ok [4]", 3, "ok", 0},
+    {"see [1].", 0, "see.", 0},
+    {"[5][6] both", 5, "[5] both", RELAY_BIT(5)},
+    {"no markers at all", 5, "no markers at all", 0},
+};
+
+static void test_fix_markers_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof mark_cases / sizeof mark_cases[0]; i++) {
+        const struct mark_case *c = &mark_cases[i];
+        size_t len = strlen(c->in);
+        char *out = malloc(len + 1);       /* exactly len: ASan checks "never grows" */
+        uint64_t cited = 0;
+        size_t n = relay_fix_markers(c->in, len, c->k, out, &cited);
+        out[n] = '\0';
+        if (strcmp(out, c->out) != 0 || cited != c->cited)
+            fail_msg("case %zu: '%s' k=%zu -> '%s' cited=%llx, want '%s' %llx", i, c->in, c->k,
+                     out, (unsigned long long)cited, c->out, (unsigned long long)c->cited);
+        free(out);
+    }
+}
+
+/* ---------- sentence ends and doses ---------- */
+
+struct end_case { const char *s; size_t from, end; };
+
+static const struct end_case end_cases[] = {
+    {"Hello. World", 0, 7},
+    {"Hello.", 0, 0},                       /* the next byte decides */
+    {"Hello.\nNext", 0, 7},
+    {"line\nmore", 0, 5},
+    {"1. Keep a calm routine", 0, 0},       /* list number */
+    {"Use e.g. this one", 0, 0},            /* abbreviation */
+    {"Ask Dr. Lee first. Then", 0, 19},
+    {"Wait... then", 0, 8},
+    {"Done!) Next", 0, 7},
+    {"He said \xE2\x80\x9Cstop.\xE2\x80\x9D Then", 0, 20},
+    {"Give 2.5 ml", 0, 0},
+    {"\xE4\xB8\xAD\xE6\x96\x87\xE3\x80\x82\xE4\xB8\x8B", 0, 9},
+    {"routine [1]. 2. Dim the lights", 0, 13},
+    {"A. B. C", 3, 6},
+    {"Is it ok? Yes", 0, 10},
+    {"**Stop.** Now", 0, 10},
+};
+
+static void test_sentence_end_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof end_cases / sizeof end_cases[0]; i++) {
+        const struct end_case *c = &end_cases[i];
+        size_t e = relay_sentence_end(c->s, strlen(c->s), c->from);
+        if (e != c->end) fail_msg("case %zu '%s': end %zu, want %zu", i, c->s, e, c->end);
+    }
+}
+
+static void test_has_dose(void **state)
+{
+    static const struct { const char *s; int want; } cases[] = {
+        {"Give 5 ml of", 1}, {"5ml", 1}, {"2.5 mg/kg", 1}, {"1 teaspoon", 1},
+        {"3 Tablets", 1}, {"2-3 drops", 1}, {"5 \xC2\xB5g", 1}, {"100 ml of water", 1},
+        {"10-15 ML", 1}, {"2 puffs", 1}, {"two teaspoons", 0}, {"10 minutes", 0},
+        {"3 years old", 0}, {"5 going", 0}, {"age 2", 0}, {"every 6 hours", 0},
+        {"mg without a number", 0}, {"", 0}, {"room 12g", 1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (relay_has_dose(cases[i].s, strlen(cases[i].s)) != cases[i].want)
+            fail_msg("'%s': want %d", cases[i].s, cases[i].want);
+}
+
+/* ---------- the filter ---------- */
+
+#define REFERRAL "[[REFERRAL]]"
+
+struct sink {
+    char out[16384];
+    size_t len;
+    int emits;
+};
+
+static int fake_hold(void *ctx, const char *s, size_t len)
+{
+    int digit = 0;
+    (void)ctx;
+    for (size_t i = 0; i < len; i++) digit |= s[i] >= '0' && s[i] <= '9';
+    return digit && memmem(s, len, "ibuprofen", 9) != NULL;
+}
+
+static void sink_emit(void *ctx, const char *s, size_t len)
+{
+    struct sink *k = ctx;
+    assert_true(len > 0);
+    assert_true(k->len + len < sizeof k->out);
+    memcpy(k->out + k->len, s, len);
+    k->len += len;
+    k->out[k->len] = '\0';
+    k->emits++;
+}
+
+static struct relay_filter *mk(struct sink *k, size_t nsources)
+{
+    memset(k, 0, sizeof *k);
+    return relay_filter_new(nsources, fake_hold, NULL, REFERRAL, sink_emit, k);
+}
+
+/* Feeds s split at the given offsets (sorted, ending with (size_t)-1). */
+static void feed_split(struct relay_filter *f, const char *s, const size_t *cuts)
+{
+    size_t at = 0, len = strlen(s);
+    for (; *cuts != (size_t)-1 && *cuts <= len; cuts++) {
+        relay_filter_feed(f, s + at, *cuts - at);
+        at = *cuts;
+    }
+    relay_filter_feed(f, s + at, len - at);
+    relay_filter_finish(f);
+}
+
+static void run(const char *s, size_t k, const size_t *cuts, struct sink *out, uint64_t *cited)
+{
+    struct relay_filter *f = mk(out, k);
+    feed_split(f, s, cuts);
+    if (cited) *cited = relay_filter_cited(f);
+    assert_int_equal(relay_filter_pending(f), 0);
+    assert_int_equal(relay_filter_released(f), out->len);
+    relay_filter_free(f);
+}
+
+static void test_filter_releases_at_sentence_ends(void **state)
+{
+    struct sink k;
+    struct relay_filter *f = mk(&k, 2);
+    (void)state;
+    relay_filter_feed(f, "I hear you, bed", 15);
+    assert_int_equal(k.emits, 0);                        /* no sentence end yet */
+    relay_filter_feed(f, "time is hard. Keep", 18);
+    assert_int_equal(k.emits, 1);
+    assert_string_equal(k.out, "I hear you, bedtime is hard. ");
+    relay_filter_feed(f, " a routine [1]", 14);
+    assert_int_equal(k.emits, 1);
+    relay_filter_finish(f);
+    assert_string_equal(k.out, "I hear you, bedtime is hard. Keep a routine [1]");
+    assert_int_equal(k.emits, 2);
+    assert_int_equal(relay_filter_cited(f), RELAY_BIT(1));
+    relay_filter_free(f);
+}
+
+static const char dose_text[] =
+    "Fevers are common and usually pass in a few days [1]. "
+    "Give 5 ml of infant ibuprofen every 6 hours. "
+    "Offer fluids often and let your child rest [2].";
+
+static void test_filter_holds_dose_sentence_every_split(void **state)
+{
+    const size_t len = strlen(dose_text);
+    const char *want = "Fevers are common and usually pass in a few days [1]. " REFERRAL " "
+                       "Offer fluids often and let your child rest [2].";
+    (void)state;
+    for (size_t a = 0; a <= len; a++) {
+        size_t cuts[] = {a, (size_t)-1};
+        struct sink k;
+        uint64_t cited;
+        run(dose_text, 2, cuts, &k, &cited);
+        if (strcmp(k.out, want) != 0) fail_msg("split at %zu: '%s'", a, k.out);
+        assert_null(strstr(k.out, "5 ml"));
+        assert_int_equal(cited, RELAY_BIT(1) | RELAY_BIT(2));
+    }
+    /* one byte at a time */
+    struct sink k;
+    struct relay_filter *f = mk(&k, 2);
+    for (size_t i = 0; i < len; i++) relay_filter_feed(f, dose_text + i, 1);
+    relay_filter_finish(f);
+    assert_string_equal(k.out, want);
+    assert_int_equal(relay_filter_held(f), 1);
+    relay_filter_free(f);
+}
+
+static void test_filter_removes_out_of_range_markers(void **state)
+{
+    const char *text = "Keep a calm routine [1]. Children settle with a steady rhythm [9].";
+    const size_t len = strlen(text);
+    (void)state;
+    for (size_t a = 0; a <= len; a++) {
+        for (size_t b = a; b <= len; b += 7) {
+            size_t cuts[] = {a, b, (size_t)-1};
+            struct sink k;
+            uint64_t cited;
+            run(text, 2, cuts, &k, &cited);
+            if (strcmp(k.out, "Keep a calm routine [1]. Children settle with a steady rhythm.") != 0)
+                fail_msg("split %zu/%zu: '%s'", a, b, k.out);
+            assert_int_equal(cited, RELAY_BIT(1));
+        }
+    }
+}
+
+static void test_filter_referral_once(void **state)
+{
+    struct sink k;
+    size_t none[] = {(size_t)-1};
+    (void)state;
+    run("Give 5 ml ibuprofen. Or 2 ibuprofen tablets. Rest [1].", 1, none, &k, NULL);
+    assert_string_equal(k.out, REFERRAL " " "Rest [1].");
+}
+
+static void test_filter_one_emit_per_feed(void **state)
+{
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    relay_filter_feed(f, "A is so. B is so. C is so. D", 28);
+    assert_int_equal(k.emits, 1);
+    assert_string_equal(k.out, "A is so. B is so. C is so. ");
+    relay_filter_free(f);
+}
+
+static char *words(size_t nbytes, const char *word)
+{
+    size_t wl = strlen(word);
+    char *s = calloc(1, nbytes + wl + 1);
+    while (strlen(s) < nbytes) strcat(s, word);
+    return s;
+}
+
+static void test_filter_long_run_released_at_word(void **state)
+{
+    char *run_text = words(300, "calm words ");
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    relay_filter_feed(f, run_text, strlen(run_text));
+    assert_int_equal(k.emits, 1);                        /* released without an end */
+    assert_true(k.len > RELAY_LONG_RUN);
+    assert_int_equal(k.out[k.len - 1], ' ');
+    relay_filter_finish(f);
+    assert_string_equal(k.out, run_text);
+    relay_filter_free(f);
+    free(run_text);
+}
+
+static void test_filter_long_run_with_dose_waits(void **state)
+{
+    char *tail = words(400, "and then some more ");
+    char text[1024];
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    snprintf(text, sizeof text, "take 5 ml %s", tail);
+    relay_filter_feed(f, text, strlen(text));
+    assert_int_equal(k.emits, 0);                        /* dose-like: not released early */
+    relay_filter_feed(f, "ibuprofen now. Rest.", 20);
+    assert_string_equal(k.out, REFERRAL " ");
+    relay_filter_finish(f);
+    assert_string_equal(k.out, REFERRAL " Rest.");
+    relay_filter_free(f);
+    free(tail);
+}
+
+static void test_filter_hard_cap(void **state)
+{
+    char *text = words(RELAY_HARD_CAP + 100, "5 ml of water ");
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    relay_filter_feed(f, text, RELAY_HARD_CAP - 10);
+    assert_int_equal(k.emits, 0);
+    relay_filter_feed(f, text + RELAY_HARD_CAP - 10, strlen(text) - (RELAY_HARD_CAP - 10));
+    assert_int_equal(k.emits, 1);                        /* checked whole, allowed */
+    assert_string_equal(k.out, text);
+    relay_filter_free(f);
+    free(text);
+}
+
+static void test_filter_held_after_released_head(void **state)
+{
+    /* the head (no digit) goes out early; the whole sentence is held when
+     * it ends, so only its tail is replaced and "5 ml" never goes out */
+    char *head = words(250, "you can give your child some of the ");
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    relay_filter_feed(f, head, strlen(head));
+    assert_int_equal(k.emits, 1);
+    relay_filter_feed(f, "ibuprofen 5 ml now. Rest [1].", 29);
+    relay_filter_finish(f);
+    assert_null(strstr(k.out, "5 ml"));
+    assert_non_null(strstr(k.out, REFERRAL));
+    assert_non_null(strstr(k.out, "Rest [1]."));
+    assert_int_equal(relay_filter_held(f), 1);
+    relay_filter_free(f);
+    free(head);
+}
+
+static void test_filter_word_cut_avoids_numbers_and_markers(void **state)
+{
+    char text[512];
+    char *pad = words(190, "abc ");
+    struct sink k;
+    struct relay_filter *f = mk(&k, 3);
+    (void)state;
+    /* the last blanks come after "12" and inside "[1, 2]" */
+    snprintf(text, sizeof text, "%sup to 12 [1, 2] more", pad);
+    relay_filter_feed(f, text, strlen(text));
+    assert_int_equal(k.emits, 1);
+    assert_int_equal(k.len, strlen(pad) + strlen("up to "));
+    relay_filter_finish(f);
+    assert_string_equal(k.out, text);
+    assert_int_equal(relay_filter_cited(f), RELAY_BIT(1) | RELAY_BIT(2));
+    relay_filter_free(f);
+    free(pad);
+}
+
+static void test_filter_unterminated_dose_tail(void **state)
+{
+    struct sink k;
+    size_t none[] = {(size_t)-1};
+    (void)state;
+    run("Offer water [1]. Then 5 ml of", 1, none, &k, NULL);     /* cut mid-sentence */
+    assert_string_equal(k.out, "Offer water [1]. " REFERRAL);
+    run("Offer 100 ml of water.", 1, none, &k, NULL);            /* complete, allowed */
+    assert_string_equal(k.out, "Offer 100 ml of water.");
+    run("Rest well [1]", 1, none, &k, NULL);                     /* no dose: released */
+    assert_string_equal(k.out, "Rest well [1]");
+}
+
+static void test_filter_no_hold_fn_and_empty(void **state)
+{
+    struct sink k;
+    struct relay_filter *f;
+    (void)state;
+    memset(&k, 0, sizeof k);
+    f = relay_filter_new(1, NULL, NULL, NULL, sink_emit, &k);
+    relay_filter_finish(f);
+    assert_int_equal(k.emits, 0);
+    relay_filter_feed(f, "Give 5 ml ibuprofen. ok", 23);
+    relay_filter_finish(f);
+    assert_string_equal(k.out, "Give 5 ml ibuprofen. ok");
+    relay_filter_free(f);
+    relay_filter_free(NULL);
+}
+
+/* ---------- Retry-After ---------- */
+
+static void test_retry_after(void **state)
+{
+    struct tm tm = {0};
+    time_t when;
+    (void)state;
+    assert_int_equal(relay_retry_after_ms("1", 0, 10000), 1000);
+    assert_int_equal(relay_retry_after_ms("  5 \r\n", 0, 10000), 5000);
+    assert_int_equal(relay_retry_after_ms("120", 0, 10000), 10000);
+    assert_int_equal(relay_retry_after_ms("0", 0, 10000), 0);
+    assert_int_equal(relay_retry_after_ms("99999999999999", 0, 10000), 10000);
+    assert_int_equal(relay_retry_after_ms("abc", 0, 10000), -1);
+    assert_int_equal(relay_retry_after_ms("1.5", 0, 10000), -1);
+    assert_int_equal(relay_retry_after_ms("", 0, 10000), -1);
+    assert_int_equal(relay_retry_after_ms(NULL, 0, 10000), -1);
+    strptime("Wed, 21 Oct 2015 07:28:00 GMT", "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    when = timegm(&tm);
+    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 3, 10000), 3000);
+    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when + 60, 10000), 0);
+    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 600, 10000), 10000);
+}
+
+/* ---------- history ---------- */
+
+static json_t *msg(const char *role, const char *content)
+{
+    return json_pack("{s:s, s:s}", "role", role, "content", content);
+}
+
+static void test_history_trim(void **state)
+{
+    json_t *h = json_array(), *t;
+    (void)state;
+    json_array_append_new(h, msg("user", "0123456789"));
+    json_array_append_new(h, msg("assistant", "abcdefghij"));
+    json_array_append_new(h, msg("user", "second q.."));
+    json_array_append_new(h, msg("assistant", "Do this [1]."));
+
+    t = relay_history_trim(h, 25);                  /* 12 + 10 fit, 10 more do not */
+    assert_int_equal(json_array_size(t), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "content")), "second q..");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 1), "content")), "Do this.");
+    json_decref(t);
+
+    t = relay_history_trim(h, 35);                  /* would start with an assistant */
+    assert_int_equal(json_array_size(t), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "role")), "user");
+    json_decref(t);
+
+    t = relay_history_trim(h, 1000);
+    assert_int_equal(json_array_size(t), 4);
+    json_decref(t);
+
+    t = relay_history_trim(h, 0);
+    assert_int_equal(json_array_size(t), 0);
+    json_decref(t);
+
+    json_array_append_new(h, json_pack("{s:s, s:i}", "role", "user", "content", 3));
+    json_array_append_new(h, msg("system", "sneaky"));
+    json_array_append_new(h, msg("user", "last"));
+    t = relay_history_trim(h, 1000);
+    assert_int_equal(json_array_size(t), 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 4), "content")), "last");
+    json_decref(t);
+
+    t = relay_history_trim(NULL, 100);
+    assert_int_equal(json_array_size(t), 0);
+    json_decref(t);
+    json_decref(h);
+}
+
+/* ---------- request, prompt, citations ---------- */
+
+static const char *const steps_a[] = {"Start the routine at the same time.", "Dim the lights."};
+static const struct kb_passage pa = {
+    .id = "sleep-a", .title = "Bedtime routines", .source = "American Academy of Pediatrics",
+    .source_short = "AAP", .url = "https://example.org/a", .body = "A routine helps.",
+    .steps = steps_a, .nsteps = 2, .help = "Talk to your doctor if sleep stays hard.",
+};
+static const struct kb_passage pb = {
+    .id = "sleep-b", .title = "Wake times", .source = "NHS", .source_short = "NHS",
+    .url = "https://example.org/b", .body = "Keep the same wake time.",
+};
+
+static void test_request_json(void **state)
+{
+    struct kb_hit hits[2] = {{&pa, 9.0}, {&pb, 5.0}};
+    json_t *hist = json_array(), *req, *msgs;
+    char *dump;
+    const char *q = "How do I handle bedtime?XXX";
+    (void)state;
+    json_array_append_new(hist, msg("user", "earlier"));
+    json_array_append_new(hist, msg("assistant", "earlier answer"));
+    req = relay_request_json(&(struct relay_request){
+        .model = "m1", .max_tokens = 700, .temperature = 0.3, .system_prompt = "You are a coach.",
+        .hits = hits, .nhits = 2, .age_months = 30, .history = hist,
+        .question = q, .question_len = 24});
+    assert_non_null(req);
+    assert_string_equal(json_string_value(json_object_get(req, "model")), "m1");
+    assert_true(json_is_true(json_object_get(req, "stream")));
+    assert_true(json_is_true(json_object_get(json_object_get(req, "stream_options"), "include_usage")));
+    assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 700);
+    msgs = json_object_get(req, "messages");
+    assert_int_equal(json_array_size(msgs), 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "content")),
+                        "You are a coach.");
+    const char *p = json_string_value(json_object_get(json_array_get(msgs, 1), "content"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 1), "role")), "system");
+    assert_non_null(strstr(p, "[1] Bedtime routines (source: American Academy of Pediatrics)\nA routine helps."));
+    assert_non_null(strstr(p, "- Start the routine at the same time.\n- Dim the lights.\n"));
+    assert_non_null(strstr(p, "When to get help: Talk to your doctor"));
+    assert_non_null(strstr(p, "[2] Wake times (source: NHS)\nKeep the same wake time."));
+    assert_null(strstr(p, "[3]"));
+    assert_non_null(strstr(p, "30 months"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 2), "content")), "earlier");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 4), "role")), "user");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 4), "content")),
+                        "How do I handle bedtime?");
+    dump = json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    assert_non_null(strstr(dump, "\"temperature\":0.3"));
+    free(dump);
+    json_decref(req);
+    json_decref(hist);
+
+    /* no passages: a note instead, no numbers; no history */
+    req = relay_request_json(&(struct relay_request){
+        .model = "m", .max_tokens = 16, .temperature = 0, .system_prompt = "S",
+        .hits = NULL, .nhits = 0, .age_months = -1, .history = NULL, .question = "hi",
+        .question_len = 2});
+    msgs = json_object_get(req, "messages");
+    assert_int_equal(json_array_size(msgs), 3);
+    p = json_string_value(json_object_get(json_array_get(msgs, 1), "content"));
+    assert_non_null(strstr(p, "No vetted passage"));
+    assert_null(strstr(p, "[1]"));
+    assert_null(strstr(p, "months"));
+    json_decref(req);
+}
+
+static void test_prompt_split(void **state)
+{
+    char v[16];
+    const char *body;
+    (void)state;
+    assert_int_equal(relay_prompt_split("version: coach-1\nBody here", v, sizeof v, &body), 1);
+    assert_string_equal(v, "coach-1");
+    assert_string_equal(body, "Body here");
+    assert_int_equal(relay_prompt_split("Version:   x  \r\n\nBody", v, sizeof v, &body), 1);
+    assert_string_equal(v, "x");
+    assert_string_equal(body, "Body");
+    assert_int_equal(relay_prompt_split("You are a coach.", v, sizeof v, &body), 0);
+    assert_string_equal(v, "unversioned");
+    assert_string_equal(body, "You are a coach.");
+    assert_int_equal(relay_prompt_split("version:\nBody", v, sizeof v, &body), 0);
+    assert_string_equal(body, "version:\nBody");
+    assert_int_equal(relay_prompt_split("version: a-very-long-version-name\nB", v, sizeof v, &body), 1);
+    assert_string_equal(v, "a-very-long-ver");
+    assert_int_equal(relay_prompt_split("version: only", v, sizeof v, &body), 1);
+    assert_string_equal(body, "");
+}
+
+static void test_citations(void **state)
+{
+    struct kb_hit hits[2] = {{&pa, 9.0}, {&pb, 5.0}};
+    json_t *c;
+    (void)state;
+    c = relay_citations(hits, 2, RELAY_BIT(2));
+    assert_int_equal(json_array_size(c), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0), "id")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "source")), "NHS");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "title")), "Wake times");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "url")), "https://example.org/b");
+    json_decref(c);
+    c = relay_citations(hits, 2, 0);                 /* none cited: all given */
+    assert_int_equal(json_array_size(c), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "source")), "AAP");
+    json_decref(c);
+    c = relay_citations(hits, 2, RELAY_BIT(1) | RELAY_BIT(9));   /* 9 is out of range */
+    assert_int_equal(json_array_size(c), 1);
+    json_decref(c);
+    c = relay_citations(NULL, 0, 0);
+    assert_int_equal(json_array_size(c), 0);
+    json_decref(c);
+}
+
+static void test_midnight(void **state)
+{
+    (void)state;
+    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 5 + 123), 86400000ULL * 5);
+    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 5), 86400000ULL * 5);
+    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 6 - 1), 86400000ULL * 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fix_markers_table),
+        cmocka_unit_test(test_sentence_end_table),
+        cmocka_unit_test(test_has_dose),
+        cmocka_unit_test(test_filter_releases_at_sentence_ends),
+        cmocka_unit_test(test_filter_holds_dose_sentence_every_split),
+        cmocka_unit_test(test_filter_removes_out_of_range_markers),
+        cmocka_unit_test(test_filter_referral_once),
+        cmocka_unit_test(test_filter_one_emit_per_feed),
+        cmocka_unit_test(test_filter_long_run_released_at_word),
+        cmocka_unit_test(test_filter_long_run_with_dose_waits),
+        cmocka_unit_test(test_filter_hard_cap),
+        cmocka_unit_test(test_filter_held_after_released_head),
+        cmocka_unit_test(test_filter_word_cut_avoids_numbers_and_markers),
+        cmocka_unit_test(test_filter_unterminated_dose_tail),
+        cmocka_unit_test(test_filter_no_hold_fn_and_empty),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_history_trim),
+        cmocka_unit_test(test_request_json),
+        cmocka_unit_test(test_prompt_split),
+        cmocka_unit_test(test_citations),
+        cmocka_unit_test(test_midnight),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
