@@ -512,7 +512,8 @@ static void on_job_timer(evutil_socket_t fd, short what, void *arg)
         }
         j->lite_cit = NULL;
         job_destroy(j);
-        turn_engine_done(t, TURN_COMPLETE, NULL, cit, NULL);
+        struct turn_usage lite = {0, 0, NULL, "grounded-lite"};
+        turn_engine_done(t, TURN_COMPLETE, NULL, cit, &lite);
         return;
     }
     if (now >= j->deadline_ms) {
@@ -543,7 +544,7 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
     struct oa *oa = j->oa;
     struct turn *t = j->turn;
     json_t *cit = NULL;
-    struct turn_usage u = {0, 0, oa->version};
+    struct turn_usage u = {0, 0, oa->version, NULL};
 
     job_detach_transfer(j);
     j->busy++;

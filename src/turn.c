@@ -51,6 +51,7 @@ struct turn {
     int overflow;                        /* answer hit TURN_MAX_ANSWER */
     long prompt_tokens, completion_tokens;
     const char *prompt_version;
+    const char *engine_name;             /* NULL: the configured engine */
 
     struct turn *prev, *next;            /* all turns */
 };
@@ -241,7 +242,7 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     r.citations = citations;
     r.refusal = t->refusal;
     r.events = t->log;
-    r.engine = t->refusal ? "safety" : env.engine->name;
+    r.engine = t->refusal ? "safety" : t->engine_name ? t->engine_name : env.engine->name;
     r.prompt_version = t->prompt_version;
     r.prompt_tokens = t->prompt_tokens;
     r.completion_tokens = t->completion_tokens;
@@ -268,6 +269,7 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
         t->prompt_tokens = usage->prompt_tokens;
         t->completion_tokens = usage->completion_tokens;
         t->prompt_version = usage->prompt_version;
+        t->engine_name = usage->engine;
     }
     if (t->overflow && status == TURN_COMPLETE) {
         status = TURN_INCOMPLETE;

@@ -100,6 +100,8 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len);
 struct turn_usage {
     long prompt_tokens, completion_tokens;
     const char *prompt_version;
+    const char *engine;     /* saved engine name when not the configured
+                               engine's (e.g. "grounded-lite"); may be NULL */
 };
 /* Ends the engine's part. status: TURN_COMPLETE or TURN_INCOMPLETE (then
  * error_msg, safe to show a parent, is sent as an error event). citations

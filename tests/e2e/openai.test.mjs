@@ -11,7 +11,7 @@
 // referral; a spent budget answers in lite mode without calling upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -441,6 +441,13 @@ test('budget: with --session-token-budget 1 the second answer is lite mode, no u
   const m = await saved(s2.base, first.sid);
   assert.equal(m.status, 'complete');
   assert.equal(m.content, second.text);
+  // saved with the engine that really answered, and the model's prompt
+  // version and token counts on the model's answer
+  const rows = execFileSync('sqlite3', [s2.db,
+    "SELECT engine, coalesce(prompt_version, '-'), prompt_tokens + completion_tokens > 0 FROM messages WHERE role = 'assistant' ORDER BY created_at, seq"],
+  { encoding: 'utf8' }).trim().split('\n');
+  assert.match(rows[0], /^openai\|coach-[0-9-]+\|1$/);
+  assert.equal(rows[1], 'grounded-lite|-|0');
   // a new session has its own budget: the model answers again
   const third = await ask(s2.base, Q());
   assert.equal(third.text, expected(await passagesSent()));
