@@ -175,3 +175,40 @@ test('oversized headers are rejected, and the server keeps serving', async () =>
   const r = await api(srv.base, 'GET', '/healthz');
   assert.equal(r.status, 200);
 });
+
+test('over --max-connections, requests get a JSON 503 and the connection closes', async () => {
+  const small = await startServer(['--max-connections', '3']);
+  const socks = [];
+  const get = (sock) => new Promise((resolve) => {
+    let data = '';
+    sock.on('data', (d) => { data += d; if (data.includes('\r\n\r\n') && /\}\n?$/.test(data)) resolve(data); });
+    sock.on('close', () => resolve(data));
+    sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      await new Promise((r) => s.on('connect', r));
+      socks.push(s);
+      assert.match(await get(s), /^HTTP\/1\.1 200/);     // kept alive: still counted
+    }
+    const extra = net.connect(small.port, '127.0.0.1');
+    await new Promise((r) => extra.on('connect', r));
+    const res = await get(extra);
+    assert.match(res, /^HTTP\/1\.1 503/);
+    assert.match(res, /"code":"overloaded"/);
+    extra.destroy();
+    // once the others leave, new connections are served again
+    for (const s of socks) s.destroy();
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      status = (await api(small.base, 'GET', '/healthz')).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200);
+  } finally {
+    for (const s of socks) s.destroy();
+    await small.stop();
+    small.cleanup();
+  }
+});
