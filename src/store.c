@@ -398,6 +398,27 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
     return sqlite3_changes(st->db) > 0 ? 0 : -1;
 }
 
+int store_batch_begin(struct store *st)
+{
+    char err[256];
+    if (exec(st, "BEGIN IMMEDIATE", err, sizeof err)) {
+        fprintf(stderr, "coachd: store: begin: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int store_batch_commit(struct store *st)
+{
+    char err[256];
+    if (exec(st, "COMMIT", err, sizeof err)) {
+        fprintf(stderr, "coachd: store: commit: %s\n", err);
+        exec(st, "ROLLBACK", NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
 int store_answer_events(struct store *st, const char *answer_msg_id,
                         char *session_out, size_t session_len,
                         char *status_out, size_t status_len, json_t **events)

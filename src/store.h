@@ -58,6 +58,11 @@ struct store_turn_result {
 int store_turn_finish(struct store *st, const char *answer_msg_id,
                       const struct store_turn_result *r, uint64_t now_ms);
 
+/* Groups the writes between begin and commit into one transaction (used
+ * to save answers that end in the same loop iteration together). */
+int store_batch_begin(struct store *st);
+int store_batch_commit(struct store *st);
+
 /* For replay of a finished answer: its session id, status and event array.
  * Returns 1 found, 0 not found, -1 error. *events is a new reference. */
 int store_answer_events(struct store *st, const char *answer_msg_id,

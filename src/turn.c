@@ -5,8 +5,11 @@
  * refusal is the first event and no retrieval or engine runs), then
  * retrieval, then the engine. Every event is appended to the log as a ready
  * SSE frame and fanned out to the listeners. finish() appends the final
- * done event, saves the answer with its log in one UPDATE, tells the
- * listeners the turn ended, and starts the linger timer; when it fires the
+ * done event to the log but holds it back, and queues the turn for saving;
+ * the save runs once per loop iteration for every turn that ended in it,
+ * in one transaction (a third of the cost of one commit each), and only then
+ * is done delivered, so a client never sees done for an answer that is not
+ * yet in the database. Then the linger timer starts; when it fires the
  * turn is freed. One timer serves the running turn's grace period (no
  * listener for grace_ms -> stopped) and the finished turn's linger. */
 #include "turn.h"
@@ -29,12 +32,16 @@ struct turn {
     char msg_id[32], user_msg_id[32], session_id[72];
     char *question;
     size_t qlen;
-    int finished;
+    int ended;                           /* finish() ran: saving or saved */
+    int finished;                        /* saved, done delivered */
     int cancelled;
     enum turn_status status;
 
     char **frames;
     size_t *frame_len, nframes, cap;
+    size_t nvisible;                     /* frames listeners may see */
+    json_t *citations;                   /* held between finish and save */
+    struct turn *save_next;              /* pending-save list */
     json_t *log;                         /* event data strings, saved for replay */
 
     char *answer;
@@ -59,6 +66,10 @@ struct turn {
 static struct turn_env env;
 static void *registry;                   /* tsearch tree keyed by msg_id */
 static struct turn *all_turns;
+static struct turn *to_save;             /* ended, waiting for the batch save */
+static struct event *save_ev;
+
+static void save_pending(evutil_socket_t fd, short what, void *arg);
 
 static int cmp_turn(const void *a, const void *b)
 {
@@ -68,6 +79,8 @@ static int cmp_turn(const void *a, const void *b)
 void turn_setup(const struct turn_env *e)
 {
     env = *e;
+    if (save_ev) event_free(save_ev);
+    save_ev = event_new(env.base, -1, 0, save_pending, NULL);
 }
 
 /* ---------- event ids and frames ---------- */
@@ -131,6 +144,7 @@ static void turn_free(struct turn *t)
     free(t->frame_len);
     json_decref(t->log);
     json_decref(t->refusal);
+    json_decref(t->citations);
     free(t->answer);
     free(t->question);
     free(t);
@@ -150,7 +164,7 @@ const char *turn_message_id(const struct turn *t) { return t->msg_id; }
 const char *turn_session_id(const struct turn *t) { return t->session_id; }
 const char *turn_question(const struct turn *t) { return t->question; }
 int turn_is_finished(const struct turn *t) { return t->finished; }
-size_t turn_event_count(const struct turn *t) { return t->nframes; }
+size_t turn_event_count(const struct turn *t) { return t->nvisible; }
 
 /* ---------- timers ---------- */
 
@@ -173,7 +187,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------- event log and fan-out ---------- */
 
-static void append_event(struct turn *t, json_t *data)
+/* Appends an event to the log; with deliver, listeners get it now (and it
+ * becomes visible to new subscribers), else it waits for deliver_held(). */
+static void append_event(struct turn *t, json_t *data, int deliver)
 {
     char *txt = json_dumps(data, JSON_COMPACT);
     size_t seq = t->nframes + 1, len;
@@ -188,7 +204,8 @@ static void append_event(struct turn *t, json_t *data)
     t->nframes++;
     json_array_append_new(t->log, json_string(txt));
     free(txt);
-
+    if (!deliver) return;
+    t->nvisible = t->nframes;
     /* A listener may leave during its own call (a slow client is dropped),
      * so the next one is taken first. */
     for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
@@ -197,9 +214,20 @@ static void append_event(struct turn *t, json_t *data)
     }
 }
 
+static void deliver_held(struct turn *t)
+{
+    for (size_t i = t->nvisible; i < t->nframes; i++) {
+        t->nvisible = i + 1;
+        for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
+            nx = l->next_;
+            l->on_event(l->arg, t->frames[i], t->frame_len[i]);
+        }
+    }
+}
+
 void turn_emit_chunk(struct turn *t, const char *text, size_t len)
 {
-    if (t->finished || len == 0) return;
+    if (t->ended || len == 0) return;
     if (t->overflow || t->alen + len > TURN_MAX_ANSWER) {
         t->overflow = 1;                  /* the rest is dropped; saved as incomplete */
         return;
@@ -211,7 +239,7 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len)
     memcpy(t->answer + t->alen, text, len);
     t->alen += len;
     t->answer[t->alen] = '\0';
-    append_event(t, json_pack("{s:s%}", "chunk", text, len));
+    append_event(t, json_pack("{s:s%}", "chunk", text, len), 1);
 }
 
 static const char *status_name(enum turn_status s)
@@ -219,13 +247,12 @@ static const char *status_name(enum turn_status s)
     return s == TURN_COMPLETE ? "complete" : s == TURN_STOPPED ? "stopped" : "incomplete";
 }
 
-/* Appends done, saves, and tells every listener the turn ended. */
+/* Appends done (held back), and queues the turn for the batch save. */
 static void finish(struct turn *t, enum turn_status status, json_t *citations)
 {
-    struct store_turn_result r = {0};
     json_t *done;
 
-    if (t->finished) {
+    if (t->ended) {
         json_decref(citations);
         return;
     }
@@ -233,13 +260,22 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     done = json_pack("{s:b, s:s, s:O}", "done", 1, "message_id", t->msg_id, "citations", citations);
     if (status == TURN_STOPPED) json_object_set_new(done, "stopped", json_true());
     t->status = status;
-    append_event(t, done);
-    t->finished = 1;
+    t->ended = 1;
     t->job = NULL;
+    t->citations = citations;
+    append_event(t, done, 0);
+    evtimer_del(t->timer);
+    t->save_next = to_save;
+    to_save = t;
+    event_active(save_ev, 0, 0);
+}
 
+static void save_one(struct turn *t)
+{
+    struct store_turn_result r = {0};
     r.content = t->answer ? t->answer : "";
-    r.status = status_name(status);
-    r.citations = citations;
+    r.status = status_name(t->status);
+    r.citations = t->citations;
     r.refusal = t->refusal;
     r.events = t->log;
     r.engine = t->refusal ? "safety" : t->engine_name ? t->engine_name : env.engine->name;
@@ -247,20 +283,38 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     r.prompt_tokens = t->prompt_tokens;
     r.completion_tokens = t->completion_tokens;
     store_turn_finish(env.store, t->msg_id, &r, util_wall_ms());
-    json_decref(citations);
+}
 
-    while (t->listeners) {
-        struct turn_listener *l = t->listeners;
-        turn_unsubscribe(t, l);
-        l->on_end(l->arg);
+/* Saves every turn that ended since the last call in one transaction, then
+ * delivers their done events and ends their listeners. */
+static void save_pending(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *list = to_save;
+    int batch;
+    to_save = NULL;
+    if (!list) return;
+    batch = list->save_next != NULL && store_batch_begin(env.store) == 0;
+    for (struct turn *t = list; t; t = t->save_next) save_one(t);
+    if (batch) store_batch_commit(env.store);
+    while (list) {
+        struct turn *t = list;
+        list = t->save_next;
+        t->save_next = NULL;
+        t->finished = 1;
+        deliver_held(t);
+        while (t->listeners) {
+            struct turn_listener *l = t->listeners;
+            turn_unsubscribe(t, l);
+            l->on_end(l->arg);
+        }
+        arm(t, env.linger_ms);
     }
-    arm(t, env.linger_ms);
 }
 
 void turn_engine_done(struct turn *t, enum turn_status status, const char *error_msg,
                       json_t *citations, const struct turn_usage *usage)
 {
-    if (t->finished) {
+    if (t->ended) {
         json_decref(citations);
         return;
     }
@@ -277,13 +331,13 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
     }
     if (status == TURN_INCOMPLETE)
         append_event(t, json_pack("{s:s, s:s}", "type", "error", "message",
-                                  error_msg ? error_msg : "The coach could not finish this answer."));
+                                  error_msg ? error_msg : "The coach could not finish this answer."), 1);
     finish(t, status, citations);
 }
 
 void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
 {
-    for (size_t i = from; i < t->nframes; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
+    for (size_t i = from; i < t->nvisible; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
     if (t->finished) {
         l->on_end(l->arg);
         return;
@@ -304,12 +358,12 @@ void turn_unsubscribe(struct turn *t, struct turn_listener *l)
     if (l->next_) l->next_->prev_ = l->prev_;
     l->prev_ = l->next_ = NULL;
     t->nlisteners--;
-    if (t->nlisteners == 0 && !t->finished) arm(t, env.grace_ms);
+    if (t->nlisteners == 0 && !t->ended) arm(t, env.grace_ms);
 }
 
 void turn_cancel(struct turn *t)
 {
-    if (t->finished) return;
+    if (t->ended) return;
     t->cancelled = 1;
     if (t->job) {
         env.engine->cancel(env.engine, t->job);
@@ -327,7 +381,7 @@ void turn_cancel_session(const char *session_id)
 size_t turn_running_count(void)
 {
     size_t n = 0;
-    for (struct turn *t = all_turns; t; t = t->next) n += !t->finished;
+    for (struct turn *t = all_turns; t; t = t->next) n += !t->ended;
     return n;
 }
 
@@ -338,7 +392,10 @@ void turn_cancel_all(void)
 
 void turn_free_all(void)
 {
+    save_pending(-1, 0, NULL);            /* nothing ended is left unsaved */
     while (all_turns) turn_free(all_turns);
+    if (save_ev) event_free(save_ev);
+    save_ev = NULL;
 }
 
 json_t *turn_history(const struct turn *t, int max_msgs)
@@ -356,7 +413,7 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
     struct engine_request rq;
     int age;
 
-    if (t->finished) return;               /* cancelled before it started */
+    if (t->ended) return;                  /* cancelled before it started */
 
     c = safety_classify(env.policy, t->question, t->qlen, &rule);
     if (c != SAFETY_NONE) {
@@ -369,7 +426,7 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
         t->alen = content ? strlen(content) : 0;
         t->acap = t->alen + 1;
         t->refusal = json_incref(r);
-        append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r));
+        append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
         finish(t, TURN_COMPLETE, NULL);
         return;
     }
