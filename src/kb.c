@@ -587,7 +587,7 @@ static int cmp_syn(const void *a, const void *b)
 
 /* Adds the expansions of every synonym entry for phrase (entries sorted by
  * phrase; several files may expand the same phrase). Returns 1 if any. */
-static int expand_phrase(const struct kb *kb, const char *phrase, void (*add)(void *, const char *),
+static int syn_expand(const struct kb *kb, const char *phrase, void (*add)(void *, const char *),
                          void *arg)
 {
     struct synonym key = {(char *)phrase, NULL};
@@ -933,9 +933,9 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         out->cur = (int)i;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
-            expand_phrase(kb, pair, add_expansion, out);
+            syn_expand(kb, pair, add_expansion, out);
         }
-        matched = expand_phrase(kb, w, add_expansion, out);
+        matched = syn_expand(kb, w, add_expansion, out);
         if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
         if (!matched && !vocab_has(kb, w)) {
             const char *fix = vocab_correct(kb, w);

@@ -97,6 +97,8 @@ int turn_parse_event_id(const char *id, char *message_id, size_t n, size_t *seq)
     unsigned long long v;
     size_t ml;
     if (!colon) return -1;
+    for (const char *d = colon + 1; *d; d++)
+        if (*d < '0' || *d > '9') return -1;   /* digits only: no sign, no space */
     ml = (size_t)(colon - id);
     if (ml == 0 || ml >= n) return -1;
     memcpy(message_id, id, ml);
@@ -191,6 +193,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
  * becomes visible to new subscribers), else it waits for deliver_held(). */
 static void append_event(struct turn *t, json_t *data, int deliver)
 {
+    if (!data) return;    /* json_pack refused it (e.g. invalid UTF-8): drop */
     char *txt = json_dumps(data, JSON_COMPACT);
     size_t seq = t->nframes + 1, len;
     json_decref(data);
@@ -228,6 +231,7 @@ static void deliver_held(struct turn *t)
 void turn_emit_chunk(struct turn *t, const char *text, size_t len)
 {
     if (t->ended || len == 0) return;
+    if (!util_utf8_valid(text, len)) return;   /* engines send whole characters */
     if (t->overflow || t->alen + len > TURN_MAX_ANSWER) {
         t->overflow = 1;                  /* the rest is dropped; saved as incomplete */
         return;
@@ -267,7 +271,8 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     evtimer_del(t->timer);
     t->save_next = to_save;
     to_save = t;
-    event_active(save_ev, 0, 0);
+    if (save_ev) event_active(save_ev, 0, 0);
+    else save_pending(-1, 0, NULL);       /* after turn_free_all: save now */
 }
 
 static void save_one(struct turn *t)

@@ -135,10 +135,10 @@ void util_iso8601(uint64_t wall_ms, char *out, size_t outlen)
 {
     time_t secs = (time_t)(wall_ms / 1000);
     struct tm tm;
-    char base[32];
     gmtime_r(&secs, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03uZ", base, (unsigned)(wall_ms % 1000));
+    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+             (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+             tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (unsigned)(wall_ms % 1000));
 }
 
 int util_id_valid(const char *id)
