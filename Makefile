@@ -66,6 +66,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SRCS) $(wildcard src/*.h) | $(BUILD
 $(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
+# A test client for the slow-reader test (plain C, no project code).
+$(BUILD)/tests/slowclient: tests/e2e/slowclient.c | $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $@ $<
+
 $(BUILD)/bench_%: bench/%.c $(LIBOBJS) | $(BUILD)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
@@ -93,13 +97,14 @@ test: test-deps
 	@$(MAKE) --no-print-directory WERROR=1 coachd
 	@$(MAKE) --no-print-directory WERROR=1 SANITIZER=address,undefined check
 
-check: $(BUILD)/coachd $(UNIT_BINS) $(EVAL_BINS)
+check: $(BUILD)/coachd $(UNIT_BINS) $(EVAL_BINS) $(BUILD)/tests/slowclient
 	@echo "== unit tests ($(BUILD))"
 	@set -e; for t in $(UNIT_BINS); do $(ASAN_ENV) $$t; done
 	@echo "== evaluations"
 	@set -e; for t in $(EVAL_BINS); do $(ASAN_ENV) $$t; done
 	@echo "== end-to-end tests"
-	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/e2e/
+	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd SLOWCLIENT=$(CURDIR)/$(BUILD)/tests/slowclient \
+		node --test --test-concurrency=1 tests/e2e/
 	@echo "== browser tests"
 	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
 
@@ -109,8 +114,9 @@ unit: $(UNIT_BINS)
 eval: $(EVAL_BINS)
 	@set -e; for t in $(EVAL_BINS); do $$t; done
 
-e2e: $(BUILD)/coachd
-	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/e2e/
+e2e: $(BUILD)/coachd $(BUILD)/tests/slowclient
+	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd SLOWCLIENT=$(CURDIR)/$(BUILD)/tests/slowclient \
+		node --test --test-concurrency=1 tests/e2e/
 
 browser: $(BUILD)/coachd
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/

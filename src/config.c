@@ -15,7 +15,7 @@ enum {
     OPT_PORT = 256, OPT_BIND, OPT_DB, OPT_ENGINE, OPT_PACE, OPT_KB, OPT_WEB,
     OPT_POLICY, OPT_LOCALE, OPT_MAXCONN, OPT_GRACE, OPT_SHUTDOWN, OPT_MODEL,
     OPT_PROMPT, OPT_MAXTOK, OPT_TEMP, OPT_CONNTO, OPT_FIRSTTO, OPT_STALLTO,
-    OPT_TOTALTO, OPT_SBUDGET, OPT_DBUDGET, OPT_QUIET, OPT_PING, OPT_HELP
+    OPT_TOTALTO, OPT_SBUDGET, OPT_DBUDGET, OPT_QUIET, OPT_PING, OPT_SBUF, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +43,7 @@ static const struct option long_opts[] = {
     {"daily-token-budget", required_argument, NULL, OPT_DBUDGET},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"ping-s", required_argument, NULL, OPT_PING},
+    {"stream-buffer-kb", required_argument, NULL, OPT_SBUF},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}
 };
@@ -76,6 +77,9 @@ void config_usage(FILE *out)
 "                           (COACH_SHUTDOWN_S, default 10)\n"
 "  --ping-s N               send ': ping' on a stream quiet for N s\n"
 "                           (COACH_PING_S, default 15)\n"
+"  --stream-buffer-kb N     unsent output per stream before a client that\n"
+"                           does not keep up is dropped (it can resume)\n"
+"                           (COACH_STREAM_BUFFER_KB, default 256)\n"
 "  --quiet                  no access log (COACH_QUIET=1)\n"
 "\n"
 "OpenAI-compatible engine (--engine openai):\n"
@@ -195,6 +199,7 @@ static int apply(struct config *cfg, int opt, const char *v, int from_env)
     case OPT_SBUDGET: return parse_long("session-token-budget", v, 0, 1000000000L, &cfg->session_token_budget);
     case OPT_DBUDGET: return parse_long("daily-token-budget", v, 0, 100000000000L, &cfg->daily_token_budget);
     case OPT_PING: return parse_int("ping-s", v, 1, 3600, &cfg->ping_s);
+    case OPT_SBUF: return parse_int("stream-buffer-kb", v, 1, 65536, &cfg->stream_buffer_kb);
     case OPT_QUIET: cfg->quiet = (v && strcmp(v, "0") != 0); return 0;
     }
     return -1;
@@ -211,7 +216,7 @@ static const struct { const char *env; int opt; } env_map[] = {
     {"COACH_FIRST_TOKEN_TIMEOUT_S", OPT_FIRSTTO}, {"COACH_STALL_TIMEOUT_S", OPT_STALLTO},
     {"COACH_TOTAL_TIMEOUT_S", OPT_TOTALTO}, {"COACH_SESSION_TOKEN_BUDGET", OPT_SBUDGET},
     {"COACH_DAILY_TOKEN_BUDGET", OPT_DBUDGET}, {"COACH_QUIET", OPT_QUIET},
-    {"COACH_PING_S", OPT_PING},
+    {"COACH_PING_S", OPT_PING}, {"COACH_STREAM_BUFFER_KB", OPT_SBUF},
 };
 
 static void set_defaults(struct config *cfg)
@@ -229,6 +234,7 @@ static void set_defaults(struct config *cfg)
     cfg->grace_s = 30;
     cfg->shutdown_s = 10;
     cfg->ping_s = 15;
+    cfg->stream_buffer_kb = 256;
     cfg->openai_base_url = "https://api.openai.com/v1";
     cfg->model = "gpt-4o-mini";
     cfg->prompt_path = "prompts/system.md";

@@ -26,6 +26,7 @@ struct config {
     int grace_s;                   /* turn cancelled when unwatched this long */
     int shutdown_s;                /* graceful-shutdown deadline */
     int ping_s;                    /* ': ping' after this many quiet seconds */
+    int stream_buffer_kb;          /* unsent output before a slow client is dropped */
     /* openai engine */
     const char *openai_base_url;
     const char *openai_api_key;    /* never logged */

@@ -227,7 +227,7 @@ static int serve(int argc, char **argv)
         .base = app.base, .store = store, .kb = kb, .policy = policy, .engine = engine,
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
-    sse_init(app.base, cfg.ping_s * 1000);
+    sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
     app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
     app.http = http_new(app.base, &(struct http_options){
                             .bind = cfg.bind, .port = cfg.port,

@@ -2,7 +2,7 @@
  *
  * A sub is a turn listener: frames from the turn go straight into the
  * connection with evhttp_send_reply_chunk. Before each write the pending
- * output of the connection is checked; above SSE_MAX_PENDING the sub is
+ * output of the connection is checked; above max_pending the sub is
  * dropped: it leaves the turn and its connection is freed from a zero-delay
  * event (never inside the turn's fan-out loop). The read timeout that evhttp
  * puts on every connection would cut a long stream, so it is cleared here;
@@ -26,12 +26,15 @@ struct sub {
     struct evhttp_request *req;
     struct turn *turn;
     uint64_t last_write;
+    size_t allowance;        /* backlog bytes: a resume may exceed the limit by these */
+    int replaying;           /* writing the backlog: no limit check */
     struct event *drop_ev;
     struct sub *prev, *next;
 };
 
 static struct event_base *sse_base;
 static uint64_t ping_ms = 15000;
+static size_t max_pending = 256 * 1024;
 static struct event *ping_ev;
 static struct sub *subs;
 static size_t nsubs;
@@ -93,7 +96,10 @@ static void sub_write(struct sub *s, const char *data, size_t len)
     if (!s->req || s->drop_ev) return;
     evcon = evhttp_request_get_connection(s->req);
     bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    if (bev && evbuffer_get_length(bufferevent_get_output(bev)) + len > SSE_MAX_PENDING) {
+    if (s->replaying) {
+        s->allowance += len;
+    } else if (bev && evbuffer_get_length(bufferevent_get_output(bev)) + len >
+                          max_pending + s->allowance) {
         sub_drop(s);
         return;
     }
@@ -136,8 +142,9 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void sse_init(struct event_base *base, int ping)
+void sse_init(struct event_base *base, int ping, size_t pending)
 {
+    max_pending = pending;
     /* one timer checks every stream a few times per ping period */
     int check = ping / 3 < 5000 ? ping / 3 : 5000;
     struct timeval tv = {check / 1000, (check % 1000) * 1000};
@@ -184,13 +191,18 @@ void sse_serve_turn(struct evhttp_request *req, struct turn *t, size_t from, con
 {
     struct sub *s = sub_start(req, route);
     s->turn = t;
-    turn_subscribe(t, &s->l, from);   /* may call on_end (and free s) at once */
+    /* The backlog is written in one go (bounded by the turn's log); only
+     * live events are held to the limit, plus the backlog's size. */
+    s->replaying = 1;
+    if (turn_subscribe(t, &s->l, from))   /* 0: ended, on_end freed s */
+        s->replaying = 0;
 }
 
 void sse_serve_log(struct evhttp_request *req, const char *message_id, json_t *events,
                    size_t from, const char *route)
 {
     struct sub *s = sub_start(req, route);
+    s->replaying = 1;
     for (size_t i = from; i < json_array_size(events); i++) {
         const char *data = json_string_value(json_array_get(events, i));
         size_t len;

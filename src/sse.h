@@ -3,7 +3,7 @@
  *
  * Each stream starts with headers (text/event-stream, no-store,
  * X-Accel-Buffering: no) and a `retry:` line, gets a `: ping` comment after
- * 15 s of quiet, and keeps at most SSE_MAX_PENDING bytes unsent: a client
+ * 15 s of quiet, and keeps at most max_pending bytes unsent (256 KiB): a client
  * that cannot keep up is disconnected (it can resume with Last-Event-ID)
  * so memory stays flat. The request is owned by libevent; this module only
  * holds it until the stream ends or the connection closes. */
@@ -17,9 +17,9 @@ struct event_base;
 struct evhttp_request;
 struct turn;
 
-#define SSE_MAX_PENDING (256 * 1024)
-/* ping_ms: a stream quiet this long gets a ': ping' comment. */
-void sse_init(struct event_base *base, int ping_ms);
+/* ping_ms: a stream quiet this long gets a ': ping' comment.
+ * max_pending: unsent bytes per stream before the client is dropped. */
+void sse_init(struct event_base *base, int ping_ms, size_t max_pending);
 void sse_shutdown(void);
 
 /* Streams turn t from log position `from` (0 = from the start). */

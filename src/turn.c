@@ -340,12 +340,12 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
     finish(t, status, citations);
 }
 
-void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
+int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
 {
     for (size_t i = from; i < t->nvisible; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
     if (t->finished) {
         l->on_end(l->arg);
-        return;
+        return 0;
     }
     l->prev_ = NULL;
     l->next_ = t->listeners;
@@ -353,6 +353,7 @@ void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
     t->listeners = l;
     t->nlisteners++;
     evtimer_del(t->timer);                 /* someone is watching again */
+    return 1;
 }
 
 void turn_unsubscribe(struct turn *t, struct turn_listener *l)

@@ -68,9 +68,10 @@ const char *turn_question(const struct turn *t);
 int turn_is_finished(const struct turn *t);
 size_t turn_event_count(const struct turn *t);
 
-/* Delivers frames [from, count) to l at once, then live ones. If the turn
- * already ended, on_end follows the backlog immediately and l is not kept. */
-void turn_subscribe(struct turn *t, struct turn_listener *l, size_t from);
+/* Delivers frames [from, count) to l at once, then live ones. Returns 1
+ * when l is subscribed; 0 when the turn had already ended: then on_end
+ * followed the backlog immediately and l is not kept. */
+int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from);
 void turn_unsubscribe(struct turn *t, struct turn_listener *l);
 
 /* Stops a running turn: the engine is aborted, listeners get done with

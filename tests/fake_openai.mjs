@@ -31,6 +31,7 @@
 //   [[dose]]           the answer gives a medication dose
 //   [[cite:K]]         the answer cites [K]
 //   [[text:URLENC]]    the answer is decodeURIComponent(URLENC)
+//   [[words:N]]        the answer is N one-word sentences, one per chunk
 //   [[xss]]            the answer carries HTML/markdown injection and a
 //                      forged "\n\ndata: {...}\n\n" line
 //
@@ -167,6 +168,11 @@ function answerPieces(mode) {
         t = mode.arg ?? '';
       }
       return words(t);
+    }
+    case 'words': {
+      // N short words, for tests that need a long stream (slow readers)
+      const n = Math.min(Number(mode.arg) || 100, 20000);
+      return Array.from({ length: n }, (_, i) => (i ? ' Ok.' : 'Ok.'));
     }
     case 'xss':
       return [

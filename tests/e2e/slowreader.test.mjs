@@ -1,0 +1,69 @@
+// A client that stops reading is dropped once its unsent output passes
+// --stream-buffer-kb, so what the server holds for it stays bounded (the
+// per-stream memory itself is measured in bench/); the answer goes on for
+// everyone else, and the dropped client can resume from its last event id.
+// Uses the fake OpenAI upstream ([[words:N]] gives a long stream) and
+// build/*/tests/slowclient (a C client with a tiny receive buffer).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { startServer, api, newSession, stream, textOf, ROOT } from './lib.mjs';
+
+const SLOW = process.env.SLOWCLIENT || join(ROOT, 'build', 'release', 'tests', 'slowclient');
+
+function startFake() {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [join(ROOT, 'tests', 'fake_openai.mjs'), '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^listening (\d+)\n/.exec(buf);
+      if (m) resolve({ proc, port: Number(m[1]) });
+    });
+    proc.on('exit', (code) => reject(new Error(`fake exited ${code}`)));
+  });
+}
+
+test('a reader that never reads is dropped; others finish; it can resume', { skip: !existsSync(SLOW) && 'slowclient not built' }, async () => {
+  const fake = await startFake();
+  const srv = await startServer(['--engine', 'openai', '--stream-buffer-kb', '4', '--grace-s', '30'],
+    { OPENAI_BASE_URL: `http://127.0.0.1:${fake.port}/v1`, OPENAI_API_KEY: '' });
+  try {
+    const sid = await newSession(srv.base);
+    const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
+      { question: 'tell me about bedtime routines [[words:1000]]' });
+    assert.equal(r.status, 202);
+    // the slow client subscribes first and sleeps 4 s before reading
+    const slow = new Promise((resolve, reject) => {
+      const p = spawn(SLOW, [String(srv.port), r.json.stream_url, '4000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error('slowclient ' + code))));
+    });
+    await new Promise((res) => setTimeout(res, 300));
+    const normal = await stream(srv.base + r.json.stream_url);
+    assert.equal(normal.events.at(-1).data.done, true, 'the reading client gets the whole answer');
+    const words = textOf(normal.events).split(' ').length;
+    assert.ok(words >= 900, `a long answer (${words} words)`);
+    const s = await slow;
+    assert.equal(s.done, 0, 'the slow client was cut before done');
+    assert.equal(s.eof, 1, 'the server closed its connection');
+    assert.ok(s.bytes < 64 * 1024, `what it was sent stayed bounded (${s.bytes} bytes)`);
+    // it resumes where it was cut, and gets the rest exactly once
+    assert.match(s.last_id, /:\d+$/);
+    const rest = await stream(srv.base + r.json.stream_url, { headers: { 'Last-Event-ID': s.last_id } });
+    const next = Number(s.last_id.split(':')[1]) + 1;
+    assert.equal(Number(rest.events[0].id.split(':')[1]), next);
+    assert.equal(rest.events.at(-1).data.done, true);
+  } catch (e) {
+    console.error(srv.logs());
+    throw e;
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+    fake.proc.kill();
+  }
+});
