@@ -105,28 +105,6 @@ static void age_phrase(int months, char *out, size_t n)
     else snprintf(out, n, " with your %d-year-old", months / 12);
 }
 
-struct sb { char *s; size_t len, cap; };
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-    va_list ap;
-    int need;
-    for (;;) {
-        va_start(ap, fmt);
-        need = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (need < 0) return;
-        if (b->s && b->len + (size_t)need < b->cap) {
-            b->len += (size_t)need;
-            return;
-        }
-        b->cap = (b->len + (size_t)need + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-}
-
 /* First sentence of a passage body (up to the first ". " / "! " / "? "). */
 static void first_sentence(const char *body, char *out, size_t n)
 {
@@ -157,7 +135,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0;
     int cite_no[MAX_USED] = {0}, next_no = 1;
     struct wordset qw;
-    struct sb b = {0};
+    struct strbuf b = {0};
     char *q = xstrndup(question, len), agebuf[48], sent[1024];
     json_t *cit = json_array();
 
@@ -210,25 +188,25 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
 
     const struct kb_passage *best = hits[used[0]].p;
     const char *opener = kb_topic_opener(kb, best->topics[0]);
-    sb_add(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
     first_sentence(best->body, sent, sizeof sent);
     if (trailing_period(sent)) {
         char end = sent[strlen(sent) - 1];
         sent[strlen(sent) - 1] = '\0';
-        sb_add(&b, "%s [1]%c\n\n", sent, end);
+        strbuf_printf(&b, "%s [1]%c\n\n", sent, end);
     } else {
-        sb_add(&b, "%s [1]\n\n", sent);
+        strbuf_printf(&b, "%s [1]\n\n", sent);
     }
     age_phrase(age_months >= 0 && age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
-    sb_add(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
+    strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
     for (size_t c = 0; c < nchosen; c++) {
         const char *s = chosen[c].text;
         int no = cite_no[chosen[c].passage];
         if (trailing_period(s))
-            sb_add(&b, "%zu. %.*s [%d]%c\n", c + 1, (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
+            strbuf_printf(&b, "%zu. %.*s [%d]%c\n", c + 1, (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
         else
-            sb_add(&b, "%zu. %s [%d]\n", c + 1, s, no);
+            strbuf_printf(&b, "%zu. %s [%d]\n", c + 1, s, no);
     }
     /* When to get help: from the first used passage (by citation number)
      * that has a line, so it is cited with a number already in the text. */
@@ -237,10 +215,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             const struct kb_passage *p = hits[used[u]].p;
             if (cite_no[u] != no || !p->help) continue;
             if (trailing_period(p->help))
-                sb_add(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
+                strbuf_printf(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
                        p->help, no, p->help[strlen(p->help) - 1]);
             else
-                sb_add(&b, "\n**When to get help:** %s [%d]", p->help, no);
+                strbuf_printf(&b, "\n**When to get help:** %s [%d]", p->help, no);
             no = next_no;
             break;
         }

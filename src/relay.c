@@ -27,70 +27,48 @@
 
 #include "util.h"
 
-/* ---------- a small growable string ---------- */
-
-struct buf {
-    char *s;
-    size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    if (s) buf_add(b, s, strlen(s));
-}
 
 /* ---------- request ---------- */
 
 char *relay_passages_text(const struct kb_hit *hits, size_t n, int age_months)
 {
-    struct buf b = {0};
+    struct strbuf b = {0};
     char num[64];
 
     if (n == 0) {
-        buf_str(&b, "No vetted passage matched this question. Say that you do not have "
+        strbuf_str(&b, "No vetted passage matched this question. Say that you do not have "
                     "vetted guidance on it, do not cite anything, and suggest the child's "
                     "doctor or health visitor when it concerns health.");
     } else {
-        buf_str(&b, "Vetted passages for this question. Use only these, and cite them "
+        strbuf_str(&b, "Vetted passages for this question. Use only these, and cite them "
                     "by number as [n]:\n");
     }
     for (size_t i = 0; i < n; i++) {
         const struct kb_passage *p = hits[i].p;
         snprintf(num, sizeof num, "\n[%zu] ", i + 1);
-        buf_str(&b, num);
-        buf_str(&b, p->title);
-        buf_str(&b, " (source: ");
-        buf_str(&b, p->source ? p->source : p->source_short);
-        buf_str(&b, ")\n");
-        buf_str(&b, p->body);
-        buf_str(&b, "\n");
-        if (p->nsteps) buf_str(&b, "Steps:\n");
+        strbuf_str(&b, num);
+        strbuf_str(&b, p->title);
+        strbuf_str(&b, " (source: ");
+        strbuf_str(&b, p->source ? p->source : p->source_short);
+        strbuf_str(&b, ")\n");
+        strbuf_str(&b, p->body);
+        strbuf_str(&b, "\n");
+        if (p->nsteps) strbuf_str(&b, "Steps:\n");
         for (size_t k = 0; k < p->nsteps; k++) {
-            buf_str(&b, "- ");
-            buf_str(&b, p->steps[k]);
-            buf_str(&b, "\n");
+            strbuf_str(&b, "- ");
+            strbuf_str(&b, p->steps[k]);
+            strbuf_str(&b, "\n");
         }
         if (p->help) {
-            buf_str(&b, "When to get help: ");
-            buf_str(&b, p->help);
-            buf_str(&b, "\n");
+            strbuf_str(&b, "When to get help: ");
+            strbuf_str(&b, p->help);
+            strbuf_str(&b, "\n");
         }
     }
     if (age_months >= 0) {
         snprintf(num, sizeof num, "\nThe child's age, from the question: %d month%s.",
                  age_months, age_months == 1 ? "" : "s");
-        buf_str(&b, num);
+        strbuf_str(&b, num);
     }
     return b.s;
 }
@@ -352,11 +330,11 @@ struct relay_filter {
     int referral_sent;
     relay_emit_fn emit;
     void *emit_ctx;
-    struct buf pend;          /* received, not yet released */
-    struct buf ctx;           /* released head of the unfinished sentence */
+    struct strbuf pend;          /* received, not yet released */
+    struct strbuf ctx;           /* released head of the unfinished sentence */
     int ctx_held;             /* that head's sentence was already held */
-    struct buf out;           /* released by the current call */
-    struct buf scratch;
+    struct strbuf out;           /* released by the current call */
+    struct strbuf scratch;
     uint64_t cited;
     size_t released, held;
     char last;                /* last byte released */
@@ -394,7 +372,7 @@ size_t relay_filter_pending(const struct relay_filter *f) { return f->pend.len; 
 static void out_add(struct relay_filter *f, const char *s, size_t n)
 {
     if (n == 0) return;
-    buf_add(&f->out, s, n);
+    strbuf_add(&f->out, s, n);
     f->released += n;
     f->last = s[n - 1];
 }
@@ -412,7 +390,7 @@ static void out_blanks(struct relay_filter *f, const char *s, size_t n)
  * character start. */
 static void ctx_add(struct relay_filter *f, const char *s, size_t n)
 {
-    buf_add(&f->ctx, s, n);
+    strbuf_add(&f->ctx, s, n);
     if (f->ctx.len > RELAY_CTX_MAX) {
         size_t drop = f->ctx.len - RELAY_CTX_MAX;
         while (drop < f->ctx.len && ((unsigned char)f->ctx.s[drop] & 0xC0) == 0x80) drop++;
@@ -426,8 +404,8 @@ static int check_holds(struct relay_filter *f, const char *s, size_t n)
 {
     if (!f->hold) return 0;
     f->scratch.len = 0;
-    if (f->ctx.len) buf_add(&f->scratch, f->ctx.s, f->ctx.len);
-    buf_add(&f->scratch, s, n);
+    if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
+    strbuf_add(&f->scratch, s, n);
     return f->hold(f->hold_ctx, f->scratch.s, f->scratch.len) != 0;
 }
 
@@ -518,7 +496,7 @@ static void flush(struct relay_filter *f)
 void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
 {
     size_t end, cut;
-    if (len) buf_add(&f->pend, s, len);
+    if (len) strbuf_add(&f->pend, s, len);
     while (f->pend.len) {
         end = last_end(f->pend.s, f->pend.len);
         if (end) {

@@ -28,6 +28,17 @@ int util_utf8_valid(const char *s, size_t len);
 /* Number of code points in well-formed UTF-8. */
 size_t util_utf8_len(const char *s, size_t len);
 
+/* A growable string. s is NUL-terminated once anything was added and is
+ * owned by the struct: free(b.s) when done. Start from {0}. */
+struct strbuf {
+    char *s;
+    size_t len, cap;
+};
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+void strbuf_str(struct strbuf *b, const char *s);          /* NULL adds nothing */
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Milliseconds on the monotonic clock / since the Unix epoch. */
 uint64_t util_now_ms(void);
 uint64_t util_wall_ms(void);
