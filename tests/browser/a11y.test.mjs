@@ -5,21 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, startServer, openPage, startSession, ask, waitFinished, lastAnswer, axeScan, gate,
+  browserSuite, openPage, startSession, ask, waitFinished, lastAnswer, axeScan, gate,
   noHorizontalScroll, STREAM_GLOB,
 } from './helpers.mjs';
 
-let srv;
-let browser;
-before(async () => {
-  srv = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+const ctx = browserSuite();
 
 async function chatWithAnswerAndRefusal(page) {
   await startSession(page, 'Sam');
@@ -31,7 +21,7 @@ async function chatWithAnswerAndRefusal(page) {
 }
 
 test('axe: no serious or critical violations on the start view', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   await p.page.locator('#start-view').waitFor();
   assert.deepEqual(await axeScan(p.page), []);
   await p.check();
@@ -39,7 +29,7 @@ test('axe: no serious or critical violations on the start view', async () => {
 });
 
 test('axe: no serious or critical violations on a chat with an answer and a refusal', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   await chatWithAnswerAndRefusal(p.page);
   assert.deepEqual(await axeScan(p.page), []);
   // and with the delete dialog open
@@ -51,7 +41,7 @@ test('axe: no serious or critical violations on a chat with an answer and a refu
 });
 
 test('labels, live regions and names are in place', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   assert.equal(await page.locator('label[for="parent-name"]').count(), 1);
   assert.equal(await page.locator('label[for="question"]').count(), 1);
@@ -68,7 +58,7 @@ test('labels, live regions and names are in place', async () => {
 });
 
 test('mobile 360x740: no horizontal scroll on the start view and a full chat', async () => {
-  const p = await openPage(browser, srv.base, { viewport: { width: 360, height: 740 } });
+  const p = await openPage(ctx.browser, ctx.srv.base, { viewport: { width: 360, height: 740 } });
   const { page } = p;
   await page.locator('#start-view').waitFor();
   assert.ok(await noHorizontalScroll(page) <= 360);
@@ -83,7 +73,7 @@ test('mobile 360x740: no horizontal scroll on the start view and a full chat', a
 });
 
 test('prefers-reduced-motion stops the dots and the cursor', async () => {
-  const p = await openPage(browser, srv.base, { reducedMotion: 'reduce' });
+  const p = await openPage(ctx.browser, ctx.srv.base, { reducedMotion: 'reduce' });
   const { page } = p;
   await startSession(page);
   const hold = gate();
@@ -107,7 +97,7 @@ test('prefers-reduced-motion stops the dots and the cursor', async () => {
   await waitFinished(page);
   await p.close();
 
-  const q = await openPage(browser, srv.base);
+  const q = await openPage(ctx.browser, ctx.srv.base);
   await startSession(q.page);
   const hold2 = gate();
   await q.page.route(STREAM_GLOB, async (route) => { await hold2.wait; await route.continue(); }, { times: 1 });

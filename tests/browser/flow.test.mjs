@@ -5,24 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, startServer, api, openPage, startSession, ask, waitFinished, lastAnswer, answerText,
+  browserSuite, api, openPage, startSession, ask, waitFinished, lastAnswer, answerText,
   sessionIdOf, savedSession, gate, STREAM_GLOB,
 } from './helpers.mjs';
 
-let srv;
-let browser;
-before(async () => {
-  srv = await startServer(['--pace-ms', '40']);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+const ctx = browserSuite(['--pace-ms', '40']);
 
 test('start session: the welcome view, then the chat, remembered by id', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await page.locator('#start-view').waitFor();
   assert.equal(await page.locator('#chat-view').isVisible(), false);
@@ -35,7 +25,7 @@ test('start session: the welcome view, then the chat, remembered by id', async (
   assert.match(await page.locator('#chat-title').innerText(), /Hi, Robin\./);
   const id = await sessionIdOf(page);
   assert.match(id, /^[A-Za-z0-9_-]{16,}$/);
-  const s = await api(srv.base, 'GET', '/api/coach/sessions/' + id);
+  const s = await api(ctx.srv.base, 'GET', '/api/coach/sessions/' + id);
   assert.equal(s.status, 200);
   assert.equal(s.json.parent_name, 'Robin');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'question');
@@ -45,7 +35,7 @@ test('start session: the welcome view, then the chat, remembered by id', async (
 });
 
 test('bedtime answer: dots, then growing text with a cursor, then a cited answer', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   const hold = gate();
@@ -78,7 +68,7 @@ test('bedtime answer: dots, then growing text with a cursor, then a cited answer
   assert.equal(await page.locator('#question').isDisabled(), false);
   assert.equal(await page.locator('#stop-btn').isVisible(), false);
 
-  const saved = await savedSession(srv.base, page);
+  const saved = await savedSession(ctx.srv.base, page);
   const msg = saved.messages.at(-1);
   assert.equal(msg.status, 'complete');
   assert.ok(msg.citations.length >= 1);
@@ -114,7 +104,7 @@ test('bedtime answer: dots, then growing text with a cursor, then a cited answer
 });
 
 test('stop mid-answer: stopped status, partial text kept (live, saved and after reload)', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await ask(page, 'My toddler has tantrums every day, what can I do?');
@@ -130,7 +120,7 @@ test('stop mid-answer: stopped status, partial text kept (live, saved and after 
   assert.match(await ans.locator('.note').innerText(), /Stopped/);
   assert.equal(await page.locator('#question').isDisabled(), false);
 
-  const saved = (await savedSession(srv.base, page)).messages.at(-1);
+  const saved = (await savedSession(ctx.srv.base, page)).messages.at(-1);
   assert.equal(saved.status, 'stopped');
   assert.ok(saved.content.length > 0);
 
@@ -145,7 +135,7 @@ test('stop mid-answer: stopped status, partial text kept (live, saved and after 
 });
 
 test('reload restores the conversation from the server', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page, 'Alex');
   await ask(page, 'How many naps does a toddler need?');
@@ -168,7 +158,7 @@ test('reload restores the conversation from the server', async () => {
 });
 
 test('reload while an answer streams resumes it without duplicated text', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await ask(page, 'How do I handle bedtime?');
@@ -180,7 +170,7 @@ test('reload while an answer streams resumes it without duplicated text', async 
   await page.locator('#chat-view').waitFor();
   assert.equal(await waitFinished(page), 'complete');
   const live = await answerText(lastAnswer(page));
-  const saved = (await savedSession(srv.base, page)).messages.at(-1);
+  const saved = (await savedSession(ctx.srv.base, page)).messages.at(-1);
   assert.equal(saved.status, 'complete');
   await page.reload();
   await page.locator('#chat-view').waitFor();
@@ -192,7 +182,7 @@ test('reload while an answer streams resumes it without duplicated text', async 
 });
 
 test('delete conversation: confirm dialog, DELETE, back to the start view', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await ask(page, 'How can I help my child with picky eating?');
@@ -204,7 +194,7 @@ test('delete conversation: confirm dialog, DELETE, back to the start view', asyn
   assert.equal(await page.locator('#confirm-dialog').evaluate((d) => d.open), true);
   await page.click('#confirm-cancel');
   assert.equal(await page.locator('#confirm-dialog').isVisible(), false);
-  assert.equal((await api(srv.base, 'GET', '/api/coach/sessions/' + id)).status, 200, 'kept');
+  assert.equal((await api(ctx.srv.base, 'GET', '/api/coach/sessions/' + id)).status, 200, 'kept');
 
   await page.click('#delete-btn');
   await page.click('#confirm-ok');
@@ -212,7 +202,7 @@ test('delete conversation: confirm dialog, DELETE, back to the start view', asyn
   assert.equal(await page.locator('#chat-view').isVisible(), false);
   assert.equal(await sessionIdOf(page), null);
   assert.equal(await page.locator('.msg').count(), 0);
-  assert.equal((await api(srv.base, 'GET', '/api/coach/sessions/' + id)).status, 404);
+  assert.equal((await api(ctx.srv.base, 'GET', '/api/coach/sessions/' + id)).status, 404);
   await page.reload();
   await page.locator('#start-view').waitFor();
   await p.check();
@@ -220,11 +210,11 @@ test('delete conversation: confirm dialog, DELETE, back to the start view', asyn
 });
 
 test('a session deleted elsewhere: the page forgets it and shows the start view', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   const id = await sessionIdOf(page);
-  assert.equal((await api(srv.base, 'DELETE', '/api/coach/sessions/' + id)).status, 204);
+  assert.equal((await api(ctx.srv.base, 'DELETE', '/api/coach/sessions/' + id)).status, 204);
   await page.reload();
   await page.locator('#start-view').waitFor();
   assert.equal(await sessionIdOf(page), null);
@@ -233,7 +223,7 @@ test('a session deleted elsewhere: the page forgets it and shows the start view'
 });
 
 test('keyboard only: Tab to fields, Enter to start and send, Shift+Enter for a new line', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await page.locator('#start-view').waitFor();
   await page.keyboard.press('Tab');
@@ -279,7 +269,7 @@ test('keyboard only: Tab to fields, Enter to start and send, Shift+Enter for a n
 });
 
 test('a question over 2,000 characters: the server message is shown and the text kept', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   const long = 'Why does my child '.repeat(130);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServer, api, ROOT } from '../e2e/lib.mjs';
 
@@ -14,6 +15,23 @@ export { startServer, api, ROOT };
 export const SHOTS = join(ROOT, 'docs', 'screenshots');
 export const AXE_PATH = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 export const STREAM_GLOB = '**/api/coach/messages/*/stream*';
+
+// Registers before/after hooks for a test file: coachd started with args
+// and one Chromium, both stopped at the end. Returns an object whose srv and
+// browser are set once the before hook has run.
+export function browserSuite(args = []) {
+  const ctx = { srv: null, browser: null };
+  before(async () => {
+    ctx.srv = await startServer(args);
+    ctx.browser = await launch();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.srv?.stop();
+    ctx.srv?.cleanup();
+  });
+  return ctx;
+}
 
 export function launch() {
   return chromium.launch({

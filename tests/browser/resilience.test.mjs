@@ -6,26 +6,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, startServer, openPage, startSession, ask, waitFinished, lastAnswer, answerText,
+  browserSuite, openPage, startSession, ask, waitFinished, lastAnswer, answerText,
   savedSession, gate, sseBody, midOfStreamUrl, STREAM_GLOB,
 } from './helpers.mjs';
 
-let srv;
-let browser;
-before(async () => {
-  srv = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+const ctx = browserSuite();
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' };
 
 test('error event: "The coach could not answer" with Retry, and Retry asks again', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   const posts = [];
@@ -59,7 +49,7 @@ test('error event: "The coach could not answer" with Retry, and Retry asks again
 });
 
 test('dropped stream: "Reconnecting..." then the answer completes once, resumed by Last-Event-ID', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   const resume = gate();
@@ -104,7 +94,7 @@ test('dropped stream: "Reconnecting..." then the answer completes once, resumed 
   const firstId = /^id: (.+)$/m.exec(resumed)[1];
   assert.equal(firstId, `${mid}:${cutAt + 1}`, 'the server resumed after the last event seen');
   const live = await answerText(ans);
-  const saved = (await savedSession(srv.base, page)).messages.at(-1);
+  const saved = (await savedSession(ctx.srv.base, page)).messages.at(-1);
   assert.equal(saved.status, 'complete');
   await page.reload();
   await page.locator('#chat-view').waitFor();
@@ -114,7 +104,7 @@ test('dropped stream: "Reconnecting..." then the answer completes once, resumed 
 });
 
 test('a stream that answers 204 (already finished): the saved answer is loaded', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await page.route(STREAM_GLOB, async (route) => {
@@ -123,7 +113,7 @@ test('a stream that answers 204 (already finished): the saved answer is loaded',
   }, { times: 1 });
   await ask(page, 'How do I handle bedtime?');
   assert.equal(await waitFinished(page), 'complete');
-  const saved = (await savedSession(srv.base, page)).messages.at(-1);
+  const saved = (await savedSession(ctx.srv.base, page)).messages.at(-1);
   const ans = lastAnswer(page);
   assert.equal(await ans.locator('a.badge').count(), saved.citations.length);
   assert.ok(saved.citations.length >= 1);
@@ -133,7 +123,7 @@ test('a stream that answers 204 (already finished): the saved answer is loaded',
 });
 
 test('XSS: hostile answer text and citations render as inert text', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await page.route(STREAM_GLOB, async (route) => {
@@ -192,7 +182,7 @@ test('XSS: hostile answer text and citations render as inert text', async () => 
 });
 
 test('XSS: a hostile refusal keeps phone links to digits and web links to http(s)', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await page.route(STREAM_GLOB, async (route) => {
@@ -226,7 +216,7 @@ test('XSS: a hostile refusal keeps phone links to digits and web links to http(s
 });
 
 test('the question goes in the POST body, never in a URL', async () => {
-  const p = await openPage(browser, srv.base);
+  const p = await openPage(ctx.browser, ctx.srv.base);
   const { page } = p;
   await startSession(page);
   await ask(page, 'How do I handle bedtime secretword?');

@@ -5,24 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  launch, startServer, openPage, startSession, ask, waitFinished, lastAnswer, gate, shot,
+  browserSuite, openPage, startSession, ask, waitFinished, lastAnswer, gate, shot,
   STREAM_GLOB,
 } from './helpers.mjs';
 
-let srv;
-let browser;
-before(async () => {
-  srv = await startServer(['--pace-ms', '40']);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+const ctx = browserSuite(['--pace-ms', '40']);
 
 test('desktop states: start, dots, streaming, answer, refusal', async () => {
-  const p = await openPage(browser, srv.base, { reducedMotion: 'reduce' });
+  const p = await openPage(ctx.browser, ctx.srv.base, { reducedMotion: 'reduce' });
   const { page } = p;
   await page.locator('#start-view').waitFor();
   await page.fill('#parent-name', 'Sam');
@@ -63,7 +53,7 @@ test('desktop states: start, dots, streaming, answer, refusal', async () => {
 });
 
 test('mobile state: 360x740 with an answer and a refusal', async () => {
-  const p = await openPage(browser, srv.base, { viewport: { width: 360, height: 740 }, reducedMotion: 'reduce' });
+  const p = await openPage(ctx.browser, ctx.srv.base, { viewport: { width: 360, height: 740 }, reducedMotion: 'reduce' });
   const { page } = p;
   await startSession(page, 'Sam');
   await ask(page, 'How do I handle bedtime?');
