@@ -44,8 +44,7 @@ struct turn {
     struct turn *save_next;              /* pending-save list */
     json_t *log;                         /* event data strings, saved for replay */
 
-    char *answer;
-    size_t alen, acap;
+    struct strbuf answer;                /* the text so far */
     json_t *refusal;
     struct kb_hit hits[TURN_HITS];
     size_t nhits;
@@ -147,7 +146,7 @@ static void turn_free(struct turn *t)
     json_decref(t->log);
     json_decref(t->refusal);
     json_decref(t->citations);
-    free(t->answer);
+    free(t->answer.s);
     free(t->question);
     free(t);
 }
@@ -232,17 +231,11 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len)
 {
     if (t->ended || len == 0) return;
     if (!util_utf8_valid(text, len)) return;   /* engines send whole characters */
-    if (t->overflow || t->alen + len > TURN_MAX_ANSWER) {
+    if (t->overflow || t->answer.len + len > TURN_MAX_ANSWER) {
         t->overflow = 1;                  /* the rest is dropped; saved as incomplete */
         return;
     }
-    if (t->alen + len + 1 > t->acap) {
-        t->acap = (t->alen + len + 1) * 2;
-        t->answer = xrealloc(t->answer, t->acap);
-    }
-    memcpy(t->answer + t->alen, text, len);
-    t->alen += len;
-    t->answer[t->alen] = '\0';
+    strbuf_add(&t->answer, text, len);
     append_event(t, json_pack("{s:s%}", "chunk", text, len), 1);
 }
 
@@ -278,7 +271,7 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
 static void save_one(struct turn *t)
 {
     struct store_turn_result r = {0};
-    r.content = t->answer ? t->answer : "";
+    r.content = t->answer.s ? t->answer.s : "";
     r.status = status_name(t->status);
     r.citations = t->citations;
     r.refusal = t->refusal;
@@ -426,11 +419,7 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
         json_t *r = safety_refusal_json(env.policy, c, rule);
         const char *msg = json_string_value(json_object_get(r, "message"));
         const char *emp = json_string_value(json_object_get(r, "empathy"));
-        char *content = NULL;
-        if (asprintf(&content, "%s %s", emp ? emp : "", msg ? msg : "") < 0) content = NULL;
-        t->answer = content;
-        t->alen = content ? strlen(content) : 0;
-        t->acap = t->alen + 1;
+        strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
         t->refusal = json_incref(r);
         append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
         finish(t, TURN_COMPLETE, NULL);
