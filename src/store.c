@@ -6,12 +6,26 @@
  * text is produced, and the answer row is completed in a single UPDATE when
  * the turn ends, so a crash loses nothing that was acknowledged: start-up
  * turns leftover 'pending' rows into 'incomplete'. secure_delete is on so
- * that a deleted conversation is overwritten, not just unlinked. */
+ * that a deleted conversation is overwritten, not just unlinked.
+ *
+ * Checkpoints run on a thread of their own. In WAL mode with
+ * synchronous=NORMAL a commit is a write to the WAL without fsync, but
+ * SQLite's automatic checkpoint (copying the WAL back into the database,
+ * with fsync) runs inside whichever commit crosses 1,000 pages: on the
+ * event loop, holding every stream for milliseconds to tens of them. So the
+ * automatic checkpoint is replaced by a WAL hook that, past STORE_CKPT_PAGES,
+ * wakes a checkpointer thread with its own connection; it runs PASSIVE
+ * checkpoints, which never block the loop's writer. The thread also
+ * checkpoints every few seconds while idle. Nothing else leaves the loop. */
 #include "store.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -82,7 +96,95 @@ static const char *const migrations[] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
+    /* the checkpointer (only when the database is a WAL file) */
+    char *path;
+    pthread_t ckpt;
+    int ckpt_started;
+    pthread_mutex_t mu;           /* guards the fields below */
+    pthread_cond_t cv;
+    int ckpt_due, ckpt_stop;
+    unsigned long ckpt_done;      /* checkpoints that ran (store_checkpoints) */
 };
+
+/* Runs on the loop thread after each commit: wakes the checkpointer when
+ * the WAL has grown past STORE_CKPT_PAGES. Installing it switches SQLite's
+ * own automatic checkpoint off. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct store *st = arg;
+    (void)db; (void)name;
+    if (pages >= STORE_CKPT_PAGES) {
+        pthread_mutex_lock(&st->mu);
+        if (!st->ckpt_due) {
+            st->ckpt_due = 1;
+            pthread_cond_signal(&st->cv);
+        }
+        pthread_mutex_unlock(&st->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct store *st = arg;
+    sqlite3 *db = NULL;
+
+    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fprintf(stderr, "coachd: store: checkpointer cannot open the database; the WAL will grow\n");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 1000);
+    /* a connection only finds the WAL once it has read the database; until
+     * then a checkpoint quietly does nothing */
+    sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    pthread_mutex_lock(&st->mu);
+    while (!st->ckpt_stop) {
+        if (!st->ckpt_due) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += STORE_CKPT_IDLE_S;
+            if (pthread_cond_timedwait(&st->cv, &st->mu, &until) == ETIMEDOUT) st->ckpt_due = 1;
+            continue;
+        }
+        st->ckpt_due = 0;
+        pthread_mutex_unlock(&st->mu);
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&st->mu);
+        st->ckpt_done++;
+    }
+    pthread_mutex_unlock(&st->mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Starts the checkpointer when the database is a WAL file. */
+static void ckpt_start(struct store *st, const char *path)
+{
+    sqlite3_stmt *s = NULL;
+    int wal = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (!wal) return;
+    st->path = xstrdup(path);
+    sqlite3_wal_hook(st->db, wal_hook, st);
+    if (pthread_create(&st->ckpt, NULL, ckpt_main, st) == 0) {
+        st->ckpt_started = 1;
+        return;
+    }
+    sqlite3_wal_autocheckpoint(st->db, 1000);     /* no thread: SQLite's own */
+}
+
+unsigned long store_checkpoints(struct store *st)
+{
+    unsigned long n;
+    pthread_mutex_lock(&st->mu);
+    n = st->ckpt_done;
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
 
 static int exec(struct store *st, const char *sql, char *err, size_t errlen)
 {
@@ -132,6 +234,8 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
     struct store *st = xcalloc(1, sizeof *st);
     int rc = -1;
 
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -150,6 +254,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
             goto out;
         }
     }
+    ckpt_start(st, path);
     rc = 0;
 out:
     if (rc) {
@@ -163,6 +268,16 @@ out:
 void store_close(struct store *st)
 {
     if (!st) return;
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->mu);
+        st->ckpt_stop = 1;
+        pthread_cond_signal(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->ckpt, NULL);
+    }
+    free(st->path);
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->q[i]);
     if (st->db) {
         sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);

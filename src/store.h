@@ -3,7 +3,8 @@
  *
  * All calls are synchronous and run on the event-loop thread; SQLite in WAL
  * mode with synchronous=NORMAL makes each commit durable against a process
- * crash (SIGKILL) in well under a millisecond on local disk. JSON values
+ * crash (SIGKILL) in well under a millisecond on local disk. Checkpoints
+ * (the part that fsyncs) run on a background thread the store owns. JSON values
  * passed in are borrowed; JSON values returned are new references owned by
  * the caller (json_decref). Ids are validated by the callers (util_id_valid). */
 #ifndef COACH_STORE_H
@@ -14,10 +15,17 @@
 
 struct store;
 
+/* The checkpointer runs when the WAL passes this many pages, and every
+ * STORE_CKPT_IDLE_S seconds regardless. */
+#define STORE_CKPT_PAGES 1000
+#define STORE_CKPT_IDLE_S 5
+
 /* Opens (creating or migrating) the database at path. Returns 0 or -1 with
  * a message in err. */
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+/* Checkpoints the background thread has run so far (for tests). */
+unsigned long store_checkpoints(struct store *st);
 
 /* 1 when the database answers a trivial query. */
 int store_ping(struct store *st);

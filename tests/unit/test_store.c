@@ -472,6 +472,46 @@ static void test_batch(void **state)
     assert_int_equal(store_turn_begin(f->st, "s1", "u3", "a3", "q3", 3), 0);
 }
 
+/* The WAL is checkpointed by the store's own thread, not inside a commit
+ * on the caller's thread: past STORE_CKPT_PAGES the hook wakes it, and the
+ * pages end up in the database file. */
+static void test_background_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = 64 * 1024;
+    char *text = xmalloc(big + 1), uid[16], aid[16];
+    int waited = 0;
+
+    memset(text, 'x', big);
+    text[big] = '\0';
+    assert_int_equal(store_checkpoints(f->st), 0);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1000), 0);
+    /* 80 answers of 64 KiB: about 1,300 pages of WAL */
+    for (int i = 0; i < 80; i++) {
+        snprintf(uid, sizeof uid, "u%d", i);
+        snprintf(aid, sizeof aid, "a%d", i);
+        assert_int_equal(store_turn_begin(f->st, "s1", uid, aid, "q", (uint64_t)i), 0);
+        finish(f->st, aid, text, "complete", 0, 0, (uint64_t)i);
+    }
+    while (store_checkpoints(f->st) == 0 && waited < 10000) {
+        usleep(10000);
+        waited += 10;
+    }
+    assert_true(store_checkpoints(f->st) > 0);
+    /* the answers reached the database file itself (the store's connection
+     * is still open, so nothing else checkpointed) */
+    {
+        FILE *db = fopen(f->path, "rb");
+        long size;
+        assert_non_null(db);
+        fseek(db, 0, SEEK_END);
+        size = ftell(db);
+        fclose(db);
+        assert_true(size >= 2L * 1024 * 1024);     /* a fresh file is a few KiB */
+    }
+    free(text);
+}
+
 /* ---------- history ---------- */
 
 static void test_history(void **state)
@@ -606,6 +646,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_other_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
