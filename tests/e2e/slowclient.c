@@ -3,7 +3,8 @@
  * only then drains what the server sent. It prints one JSON line:
  * {"bytes":N,"done":0|1,"eof":0|1,"last_id":"..."} so a test can tell a
  * stream that was cut (the server dropped a client that could not keep up)
- * from one that was delivered whole.
+ * from one that was delivered whole. With SLOWCLIENT_OUT=FILE the raw
+ * response (headers and chunked body) is also written to FILE.
  * usage: slowclient PORT PATH HOLD_MS */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -70,6 +71,10 @@ int main(int argc, char **argv)
         }
     }
     if (getenv("SLOWCLIENT_DUMP")) fwrite(buf, 1, n, stderr);
+    if (getenv("SLOWCLIENT_OUT")) {
+        FILE *f = fopen(getenv("SLOWCLIENT_OUT"), "wb");
+        if (!f || fwrite(buf, 1, n, f) != n || fclose(f)) return 1;
+    }
     printf("{\"bytes\":%zu,\"done\":%d,\"eof\":%d,\"last_id\":\"%s\"}\n", n,
            strstr(buf, "\"done\":true") != NULL, eof, id);
     free(buf);

@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { startServer, api, newSession, stream, textOf, ROOT } from './lib.mjs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { startServer, api, newSession, stream, textOf, parseSSE, ROOT } from './lib.mjs';
 
 const SLOW = process.env.SLOWCLIENT || join(ROOT, 'build', 'release', 'tests', 'slowclient');
 
@@ -26,6 +27,74 @@ function startFake() {
     proc.on('exit', (code) => reject(new Error(`fake exited ${code}`)));
   });
 }
+
+function runSlow(port, path, holdMs, env = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(SLOW, [String(port), path, String(holdMs)], { stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env } });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error('slowclient ' + code))));
+  });
+}
+
+// Strictly decodes an HTTP/1.1 chunked body: every size line, every CRLF.
+function dechunk(buf) {
+  const parts = [];
+  let at = 0;
+  for (;;) {
+    const nl = buf.indexOf('\r\n', at);
+    assert.ok(nl > at, `a chunk size line at byte ${at}`);
+    const size = parseInt(buf.subarray(at, nl).toString('latin1'), 16);
+    assert.ok(Number.isInteger(size), `a hex chunk size at byte ${at}`);
+    at = nl + 2;
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(buf.subarray(at, at + size));
+    assert.equal(buf.subarray(at + size, at + size + 2).toString('latin1'), '\r\n', `CRLF after the chunk at ${at}`);
+    at += size + 2;
+  }
+}
+
+// Frames are written straight to the socket while it takes them; when it
+// is full the rest of a frame (cut anywhere, even inside the chunk header)
+// waits in libevent's buffer. A reader that falls behind and then catches
+// up must get exactly the stream a prompt reader got: same events, same
+// order, valid chunked framing.
+test('a reader that falls behind, then catches up, gets every event once and in order', { skip: !existsSync(SLOW) && 'slowclient not built' }, async () => {
+  const fake = await startFake();
+  const srv = await startServer(['--engine', 'openai', '--grace-s', '30'],
+    { OPENAI_BASE_URL: `http://127.0.0.1:${fake.port}/v1`, OPENAI_API_KEY: '' });
+  const dir = mkdtempSync(join(os.tmpdir(), 'coachd-slow-'));
+  try {
+    const sid = await newSession(srv.base);
+    const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
+      { question: 'tell me about bedtime routines [[words:1000]]' });
+    assert.equal(r.status, 202);
+    const out = join(dir, 'raw');
+    const slow = runSlow(srv.port, r.json.stream_url, 1500, { SLOWCLIENT_OUT: out });
+    await new Promise((res) => setTimeout(res, 200));
+    const normal = await stream(srv.base + r.json.stream_url);
+    assert.equal(normal.events.at(-1).data.done, true);
+    const s = await slow;
+    assert.equal(s.done, 1, 'the slow reader got to the end');
+    const raw = readFileSync(out);
+    const head = raw.indexOf('\r\n\r\n');
+    assert.match(raw.subarray(0, head).toString(), /transfer-encoding: chunked/i);
+    const body = dechunk(raw.subarray(head + 4));
+    const got = parseSSE(body.toString('utf8')).events;
+    assert.ok(got.length > 900, `a long stream (${got.length} events)`);
+    assert.deepEqual(got.map((e) => e.id), normal.events.map((e) => e.id));
+    assert.deepEqual(got.map((e) => e.data), normal.events.map((e) => e.data));
+  } catch (e) {
+    console.error(srv.logs());
+    throw e;
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+    fake.proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a reader that never reads is dropped; others finish; it can resume', { skip: !existsSync(SLOW) && 'slowclient not built' }, async () => {
   const fake = await startFake();
