@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 # soft limit to the hard one, the node processes need it from here
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 20000 2>/dev/null || true
 echo "open files: $(ulimit -n)"
-make --no-print-directory WERROR=1 coachd >/dev/null
+make --no-print-directory WERROR=1 coachd build/release/bench_relayload >/dev/null
 exec node bench/relay.mjs "$@"
