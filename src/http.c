@@ -315,6 +315,11 @@ struct http_server *http_new(struct event_base *base, const struct http_options 
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         evutil_socket_t fd = evhttp_bound_socket_get_fd(s->sock);
+        /* libevent listens with a backlog of 128: when more parents than
+         * that connect at once, the kernel drops their SYNs and they retry
+         * a second later. Calling listen() again raises it (capped by
+         * net.core.somaxconn). */
+        listen(fd, HTTP_LISTEN_BACKLOG);
         if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
             if (ss.ss_family == AF_INET) s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
             else if (ss.ss_family == AF_INET6) s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);

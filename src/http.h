@@ -17,6 +17,7 @@ struct http_server;
 
 #define HTTP_MAX_BODY (16 * 1024)      /* JSON bodies we accept */
 #define HTTP_MAX_HEADERS (8 * 1024)
+#define HTTP_LISTEN_BACKLOG 4096       /* connections waiting to be accepted */
 
 struct http_options {
     const char *bind;
