@@ -28,6 +28,28 @@ function startFake() {
   });
 }
 
+// Runs fn(srv) against coachd --engine openai on the fake upstream, with a
+// 1,000-word answer already asked; prints the server's log on failure.
+async function withLongAnswer(args, fn) {
+  const fake = await startFake();
+  const srv = await startServer(['--engine', 'openai', '--grace-s', '30', ...args],
+    { OPENAI_BASE_URL: `http://127.0.0.1:${fake.port}/v1`, OPENAI_API_KEY: '' });
+  try {
+    const sid = await newSession(srv.base);
+    const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
+      { question: 'tell me about bedtime routines [[words:1000]]' });
+    assert.equal(r.status, 202);
+    await fn(srv, r.json.stream_url);
+  } catch (e) {
+    console.error(srv.logs());
+    throw e;
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+    fake.proc.kill();
+  }
+}
+
 function runSlow(port, path, holdMs, env = {}) {
   return new Promise((resolve, reject) => {
     const p = spawn(SLOW, [String(port), path, String(holdMs)], { stdio: ['ignore', 'pipe', 'inherit'],
@@ -61,59 +83,36 @@ function dechunk(buf) {
 // up must get exactly the stream a prompt reader got: same events, same
 // order, valid chunked framing.
 test('a reader that falls behind, then catches up, gets every event once and in order', { skip: !existsSync(SLOW) && 'slowclient not built' }, async () => {
-  const fake = await startFake();
-  const srv = await startServer(['--engine', 'openai', '--grace-s', '30'],
-    { OPENAI_BASE_URL: `http://127.0.0.1:${fake.port}/v1`, OPENAI_API_KEY: '' });
   const dir = mkdtempSync(join(os.tmpdir(), 'coachd-slow-'));
   try {
-    const sid = await newSession(srv.base);
-    const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
-      { question: 'tell me about bedtime routines [[words:1000]]' });
-    assert.equal(r.status, 202);
-    const out = join(dir, 'raw');
-    const slow = runSlow(srv.port, r.json.stream_url, 1500, { SLOWCLIENT_OUT: out });
-    await new Promise((res) => setTimeout(res, 200));
-    const normal = await stream(srv.base + r.json.stream_url);
-    assert.equal(normal.events.at(-1).data.done, true);
-    const s = await slow;
-    assert.equal(s.done, 1, 'the slow reader got to the end');
-    const raw = readFileSync(out);
-    const head = raw.indexOf('\r\n\r\n');
-    assert.match(raw.subarray(0, head).toString(), /transfer-encoding: chunked/i);
-    const body = dechunk(raw.subarray(head + 4));
-    const got = parseSSE(body.toString('utf8')).events;
-    assert.ok(got.length > 900, `a long stream (${got.length} events)`);
-    assert.deepEqual(got.map((e) => e.id), normal.events.map((e) => e.id));
-    assert.deepEqual(got.map((e) => e.data), normal.events.map((e) => e.data));
-  } catch (e) {
-    console.error(srv.logs());
-    throw e;
+    await withLongAnswer([], async (srv, url) => {
+      const out = join(dir, 'raw');
+      const slow = runSlow(srv.port, url, 1500, { SLOWCLIENT_OUT: out });
+      await new Promise((res) => setTimeout(res, 200));
+      const normal = await stream(srv.base + url);
+      assert.equal(normal.events.at(-1).data.done, true);
+      const s = await slow;
+      assert.equal(s.done, 1, 'the slow reader got to the end');
+      const raw = readFileSync(out);
+      const head = raw.indexOf('\r\n\r\n');
+      assert.match(raw.subarray(0, head).toString(), /transfer-encoding: chunked/i);
+      const body = dechunk(raw.subarray(head + 4));
+      const got = parseSSE(body.toString('utf8')).events;
+      assert.ok(got.length > 900, `a long stream (${got.length} events)`);
+      assert.deepEqual(got.map((e) => e.id), normal.events.map((e) => e.id));
+      assert.deepEqual(got.map((e) => e.data), normal.events.map((e) => e.data));
+    });
   } finally {
-    await srv.stop();
-    srv.cleanup();
-    fake.proc.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('a reader that never reads is dropped; others finish; it can resume', { skip: !existsSync(SLOW) && 'slowclient not built' }, async () => {
-  const fake = await startFake();
-  const srv = await startServer(['--engine', 'openai', '--stream-buffer-kb', '4', '--grace-s', '30'],
-    { OPENAI_BASE_URL: `http://127.0.0.1:${fake.port}/v1`, OPENAI_API_KEY: '' });
-  try {
-    const sid = await newSession(srv.base);
-    const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
-      { question: 'tell me about bedtime routines [[words:1000]]' });
-    assert.equal(r.status, 202);
+  await withLongAnswer(['--stream-buffer-kb', '4'], async (srv, url) => {
     // the slow client subscribes first and sleeps 4 s before reading
-    const slow = new Promise((resolve, reject) => {
-      const p = spawn(SLOW, [String(srv.port), r.json.stream_url, '4000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      p.stdout.on('data', (d) => { out += d; });
-      p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error('slowclient ' + code))));
-    });
+    const slow = runSlow(srv.port, url, 4000);
     await new Promise((res) => setTimeout(res, 300));
-    const normal = await stream(srv.base + r.json.stream_url);
+    const normal = await stream(srv.base + url);
     assert.equal(normal.events.at(-1).data.done, true, 'the reading client gets the whole answer');
     const words = textOf(normal.events).split(' ').length;
     assert.ok(words >= 900, `a long answer (${words} words)`);
@@ -123,16 +122,9 @@ test('a reader that never reads is dropped; others finish; it can resume', { ski
     assert.ok(s.bytes < 64 * 1024, `what it was sent stayed bounded (${s.bytes} bytes)`);
     // it resumes where it was cut, and gets the rest exactly once
     assert.match(s.last_id, /:\d+$/);
-    const rest = await stream(srv.base + r.json.stream_url, { headers: { 'Last-Event-ID': s.last_id } });
+    const rest = await stream(srv.base + url, { headers: { 'Last-Event-ID': s.last_id } });
     const next = Number(s.last_id.split(':')[1]) + 1;
     assert.equal(Number(rest.events[0].id.split(':')[1]), next);
     assert.equal(rest.events.at(-1).data.done, true);
-  } catch (e) {
-    console.error(srv.logs());
-    throw e;
-  } finally {
-    await srv.stop();
-    srv.cleanup();
-    fake.proc.kill();
-  }
+  });
 });
