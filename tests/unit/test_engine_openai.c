@@ -525,93 +525,80 @@ static void test_normal_answer(void **state)
     srv_stop();
 }
 
-static void test_500_is_retried_once(void **state)
-{
+/* The common shape of a fault test: the fake in `mode`, one question on a
+ * default engine, run to its end (5 s at most); then the test checks r.t
+ * and calls run_end(). */
+struct run {
     char url[64];
-    void *job;
     struct config c;
     struct engine *e;
     struct turn *t;
+    void *job;
+};
+
+static void run_mode(struct run *r, const char *mode)
+{
+    srv_start(mode);
+    r->c = test_config(r->url, sizeof r->url, S.port);
+    r->e = new_engine(&r->c);
+    r->t = ask(r->e, &r->job, NULL);
+    run_until(r->t, NULL, 5000);
+}
+
+static void run_end(struct run *r)
+{
+    turn_free_stub(r->t);
+    r->e->destroy(r->e);
+    srv_stop();
+}
+
+static void test_500_is_retried_once(void **state)
+{
+    struct run r;
     uint64_t t0 = util_now_ms();
     (void)state;
-    srv_start("500");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 5000);
-    assert_true(t->done);
-    assert_int_equal(t->status, TURN_INCOMPLETE);
+    run_mode(&r, "500");
+    assert_true(r.t->done);
+    assert_int_equal(r.t->status, TURN_INCOMPLETE);
     assert_int_equal(S.requests, 2);
     assert_true(util_now_ms() - t0 >= 1000);       /* 1 s backoff */
-    assert_int_equal(t->len, 0);                   /* the error body is never relayed */
-    assert_null(t->cit);
-    assert_null(strstr(t->err, "internals"));
-    assert_null(strstr(t->err, "500"));
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
+    assert_int_equal(r.t->len, 0);                 /* the error body is never relayed */
+    assert_null(r.t->cit);
+    assert_null(strstr(r.t->err, "internals"));
+    assert_null(strstr(r.t->err, "500"));
+    run_end(&r);
 }
 
 static void test_429_then_success(void **state)
 {
-    char url[64];
-    void *job;
-    struct config c;
-    struct engine *e;
-    struct turn *t;
+    struct run r;
     (void)state;
-    srv_start("429once");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 5000);
-    assert_int_equal(t->status, TURN_COMPLETE);
+    run_mode(&r, "429once");
+    assert_int_equal(r.t->status, TURN_COMPLETE);
     assert_int_equal(S.requests, 2);
-    assert_non_null(strstr(t->text, "Keep a calm routine [1]."));
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
+    assert_non_null(strstr(r.t->text, "Keep a calm routine [1]."));
+    run_end(&r);
 }
 
 static void test_dose_is_held(void **state)
 {
-    char url[64];
-    void *job;
-    struct config c;
-    struct engine *e;
-    struct turn *t;
+    struct run r;
     (void)state;
-    srv_start("dose");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 5000);
-    assert_int_equal(t->status, TURN_COMPLETE);
-    assert_string_equal(t->text, "Fevers pass [1]. Please ask your pharmacist about doses. Offer fluids [2].");
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
+    run_mode(&r, "dose");
+    assert_int_equal(r.t->status, TURN_COMPLETE);
+    assert_string_equal(r.t->text, "Fevers pass [1]. Please ask your pharmacist about doses. Offer fluids [2].");
+    run_end(&r);
 }
 
 static void test_out_of_range_citation(void **state)
 {
-    char url[64];
-    void *job;
-    struct config c;
-    struct engine *e;
-    struct turn *t;
+    struct run r;
     (void)state;
-    srv_start("cite9");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 5000);
-    assert_int_equal(t->status, TURN_COMPLETE);
-    assert_string_equal(t->text, "Keep a calm routine [1]. A steady rhythm.");
-    assert_int_equal(cited_ids(t), 1 << 1);
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
+    run_mode(&r, "cite9");
+    assert_int_equal(r.t->status, TURN_COMPLETE);
+    assert_string_equal(r.t->text, "Keep a calm routine [1]. A steady rhythm.");
+    assert_int_equal(cited_ids(r.t), 1 << 1);
+    run_end(&r);
 }
 
 static void test_timeouts_and_cut(void **state)
