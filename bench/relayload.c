@@ -578,12 +578,21 @@ static void window_cb(evutil_socket_t fd, short what, void *arg)
     evtimer_add(self, &tv);
 }
 
+static void print_q(double v, const char *sep)
+{
+    if (isnan(v)) printf("null%s", sep);      /* no samples: JSON has no NaN */
+    else printf("%.3f%s", v, sep);
+}
+
 static void print_samples(const char *name, struct samples *s)
 {
     qsort(s->v, s->n, sizeof *s->v, cmp_d);
-    printf("\"%s\":{\"n\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
-           name, s->n, quant(s, 0.5), quant(s, 0.9), quant(s, 0.99), quant(s, 0.999),
-           s->n ? s->v[s->n - 1] : NAN);
+    printf("\"%s\":{\"n\":%zu,\"p50\":", name, s->n);
+    print_q(quant(s, 0.5), ",\"p90\":");
+    print_q(quant(s, 0.9), ",\"p99\":");
+    print_q(quant(s, 0.99), ",\"p999\":");
+    print_q(quant(s, 0.999), ",\"max\":");
+    print_q(s->n ? s->v[s->n - 1] : NAN, "}");
 }
 
 static void run(const char *target, int port, int n, const char *mode, double seconds)
