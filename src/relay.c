@@ -77,12 +77,20 @@ json_t *relay_request_json(const struct relay_request *r)
 {
     json_t *msgs = json_array(), *m;
     char *passages = relay_passages_text(r->hits, r->nhits, r->age_months);
+    struct strbuf sys = {0};
     size_t i;
 
-    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content",
-                                          r->system_prompt ? r->system_prompt : ""));
-    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", passages));
+    /* One system message: several chat templates (some Mistral and Gemma
+     * templates under llama.cpp's --jinja, for example) refuse a second. */
+    if (r->system_prompt && *r->system_prompt) {
+        strbuf_str(&sys, r->system_prompt);
+        while (sys.len && (sys.s[sys.len - 1] == '\n' || sys.s[sys.len - 1] == ' ')) sys.s[--sys.len] = '\0';
+        strbuf_str(&sys, "\n\n");
+    }
+    strbuf_str(&sys, passages);
     free(passages);
+    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", sys.s));
+    free(sys.s);
     json_array_foreach(r->history, i, m) json_array_append(msgs, m);
     json_array_append_new(msgs, json_pack("{s:s, s:s%}", "role", "user", "content",
                                           r->question, r->question_len));

@@ -48,8 +48,8 @@ struct relay_request {
 };
 
 /* The chat-completions body: model, stream:true, stream_options
- * {include_usage:true}, max_tokens, temperature and messages = [system
- * prompt, system message with the numbered passages, history..., the
+ * {include_usage:true}, max_tokens, temperature and messages = [one system
+ * message: the prompt, a blank line, the numbered passages; history...; the
  * question as the last user message]. */
 json_t *relay_request_json(const struct relay_request *r);
 

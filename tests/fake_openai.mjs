@@ -128,10 +128,13 @@ function validate(body) {
   if (typeof body.model !== 'string' || !body.model) return "'model' is required";
   if (!Array.isArray(body.messages) || body.messages.length === 0)
     return "'messages' must be a non-empty array";
-  for (const m of body.messages) {
+  for (const [i, m] of body.messages.entries()) {
     if (!m || typeof m.role !== 'string') return "each message needs a 'role'";
     if (typeof m.content !== 'string' && !Array.isArray(m.content))
       return "each message needs a 'content'";
+    // as strict chat templates (llama.cpp --jinja with some Mistral and
+    // Gemma templates) do: one system message, and only at the start
+    if (m.role === 'system' && i > 0) return 'System message must be at the beginning.';
   }
   if (body.stream !== true) return "this fake only streams: 'stream' must be true";
   return null;

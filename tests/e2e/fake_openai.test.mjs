@@ -213,6 +213,9 @@ test('400 on a body that is not a streaming chat request', async () => {
     JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
     JSON.stringify({ messages: [{ role: 'user', content: 'x' }], stream: true }),
     JSON.stringify({ model: 'm', messages: [], stream: true }),
+    // a second system message, refused as strict chat templates do
+    JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'system', content: 'a' },
+      { role: 'system', content: 'b' }, { role: 'user', content: 'x' }] }),
   ]) {
     const res = await request('', { body });
     assert.equal(res.status, 400, body);

@@ -76,7 +76,7 @@ async function fakeStats() {
 // (retrieval decides, and the knowledge base may change).
 async function passagesSent() {
   const b = (await fakeStats()).last_request.body;
-  return (b.messages[1].content.match(/^\[\d+\] /gm) || []).length;
+  return (b.messages[0].content.match(/^\[\d+\] /gm) || []).length;
 }
 
 // Opens an SSE stream and parses it as it arrives: { events (live), done, waitFor }.
@@ -239,13 +239,13 @@ test('the upstream request: stream, usage, prompt, numbered passages, question, 
   assert.equal(b.messages[0].role, 'system');
   assert.match(b.messages[0].content, /parenting coach/);
   assert.doesNotMatch(b.messages[0].content, /^version:/m);
-  assert.equal(b.messages[1].role, 'system');
-  assert.match(b.messages[1].content, /^\[1\] .+\(source: .+\)$/m);
-  assert.match(b.messages[1].content, /^\[2\] /m);
+  // the passages follow the prompt in the same, single system message
+  assert.match(b.messages[0].content, /^\[1\] .+\(source: .+\)$/m);
+  assert.match(b.messages[0].content, /^\[2\] /m);
   assert.deepEqual(b.messages.at(-1), { role: 'user', content: Q() });
-  assert.equal(b.messages.length, 3, 'a new session has no history');
+  assert.equal(b.messages.length, 2, 'a new session has no history');
   // the titles sent are the titles cited
-  for (const c of r.done.citations) assert.ok(b.messages[1].content.includes(`[${c.id}] ${c.title}`));
+  for (const c of r.done.citations) assert.ok(b.messages[0].content.includes(`[${c.id}] ${c.title}`));
 });
 
 test('the second question carries the session history (so the first answer was saved)', async () => {
@@ -254,12 +254,12 @@ test('the second question carries the session history (so the first answer was s
   const second = await ask(srv.base, q2, first.sid);
   assert.equal(second.text, expected(await passagesSent()));
   const msgs = (await fakeStats()).last_request.body.messages;
-  assert.equal(msgs.length, 5);
-  assert.deepEqual(msgs[2], { role: 'user', content: Q() });
-  assert.equal(msgs[3].role, 'assistant');
+  assert.equal(msgs.length, 4);
+  assert.deepEqual(msgs[1], { role: 'user', content: Q() });
+  assert.equal(msgs[2].role, 'assistant');
   // the earlier answer, with its [n] markers taken out (they named other passages)
-  assert.equal(msgs[3].content, first.text.replace(/ \[\d\]/g, ''));
-  assert.deepEqual(msgs[4], { role: 'user', content: q2 });
+  assert.equal(msgs[2].content, first.text.replace(/ \[\d\]/g, ''));
+  assert.deepEqual(msgs[3], { role: 'user', content: q2 });
 });
 
 test('[[slow:50]] still streams: the first chunk arrives long before the end', async () => {

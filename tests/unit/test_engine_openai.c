@@ -515,11 +515,11 @@ static void test_normal_answer(void **state)
     assert_true(json_is_true(json_object_get(json_object_get(S.last_body, "stream_options"), "include_usage")));
     assert_string_equal(json_string_value(json_object_get(S.last_body, "model")), "fake-model");
     msgs = json_object_get(S.last_body, "messages");
-    assert_int_equal(json_array_size(msgs), 5);
+    assert_int_equal(json_array_size(msgs), 4);
     assert_non_null(strstr(json_string_value(json_object_get(json_array_get(msgs, 0), "content")), "parenting coach"));
-    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(msgs, 1), "content")), "[2] Wake times"));
-    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 3), "content")), "earlier answer.");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 4), "content")), "How do I handle bedtime?");
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(msgs, 0), "content")), "[2] Wake times"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 2), "content")), "earlier answer.");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 3), "content")), "How do I handle bedtime?");
     turn_free_stub(t);
     e->destroy(e);
     srv_stop();
