@@ -70,6 +70,10 @@ $(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) | $(BUILD)/tests
 $(BUILD)/tests/slowclient: tests/e2e/slowclient.c | $(BUILD)/tests
 	$(CC) $(CFLAGS) -o $@ $<
 
+# The relay load generator is plain libevent: none of coachd's objects.
+$(BUILD)/bench_relayload: bench/relayload.c | $(BUILD)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS) -lm
+
 $(BUILD)/bench_%: bench/%.c $(LIBOBJS) | $(BUILD)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 

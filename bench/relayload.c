@@ -244,7 +244,7 @@ enum { TARGET_COACHD, TARGET_PEER };
 enum { PH_IDLE, PH_SESSION, PH_STREAM };
 
 struct parent {
-    int idx, fd, phase;
+    int fd, phase;
     struct event *ev, *start;
     char sid[64];
     /* response parsing */
@@ -610,7 +610,6 @@ static void run(const char *target, int port, int n, const char *mode, double se
     R.seconds = seconds;
     R.p = calloc((size_t)n, sizeof *R.p);
     for (int i = 0; i < n; i++) {
-        R.p[i].idx = i;
         R.p[i].fd = -1;
         R.p[i].buf = malloc(CL_BUF_MAX);
         R.p[i].start = evtimer_new(base, start_cb, &R.p[i]);
@@ -637,7 +636,6 @@ static void run(const char *target, int port, int n, const char *mode, double se
             event_base_dispatch(base);
             R.sessions_only = 0;
         }
-        R.stopping = 0;
         R.remaining = n;
         R.t0 = wall_now();
         for (int i = 0; i < n; i++) ask(&R.p[i]);

@@ -83,8 +83,9 @@ json_t *relay_request_json(const struct relay_request *r)
     /* One system message: several chat templates (some Mistral and Gemma
      * templates under llama.cpp's --jinja, for example) refuse a second. */
     if (r->system_prompt && *r->system_prompt) {
-        strbuf_str(&sys, r->system_prompt);
-        while (sys.len && (sys.s[sys.len - 1] == '\n' || sys.s[sys.len - 1] == ' ')) sys.s[--sys.len] = '\0';
+        size_t n = strlen(r->system_prompt);
+        while (n && (r->system_prompt[n - 1] == '\n' || r->system_prompt[n - 1] == ' ')) n--;
+        strbuf_add(&sys, r->system_prompt, n);
         strbuf_str(&sys, "\n\n");
     }
     strbuf_str(&sys, passages);

@@ -10,9 +10,9 @@
  * bytes stay in order. Before each write the pending output is checked;
  * above max_pending the sub is dropped: it leaves the turn and its
  * connection is freed from a zero-delay event (never inside the turn's
- * fan-out loop). The read timeout that evhttp
- * puts on every connection would cut a long stream, so it is cleared here;
- * a write timeout stays. A single timer pings quiet streams. */
+ * fan-out loop). The read timeout that evhttp puts on every connection
+ * would cut a long stream, so it is cleared here; a write timeout stays. A
+ * single timer pings quiet streams. */
 #include "sse.h"
 
 #include <event2/buffer.h>
@@ -237,14 +237,14 @@ static struct sub *sub_start(struct evhttp_request *req, const char *route)
     }
     if (evcon) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+        evutil_socket_t fd = bufferevent_getfd(bev);
         int sndbuf = SSE_SNDBUF;
         bufferevent_set_timeouts(bev, NULL, &wtv);
         /* Write-through fills the kernel's send buffer before anything is
          * held here, and Linux grows that buffer on its own (to megabytes
          * on loopback). A stream needs little: a fixed size keeps what a
          * client that stopped reading costs in the kernel bounded too. */
-        if (bufferevent_getfd(bev) >= 0)
-            setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
     http_on_close(req, sub_closed, s);
     sub_write(s, "retry: 2000\n\n", 13);

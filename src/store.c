@@ -97,7 +97,6 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
     /* the checkpointer (only when the database is a WAL file) */
-    char *path;
     pthread_t ckpt;
     int ckpt_started;
     pthread_mutex_t mu;           /* guards the fields below */
@@ -129,7 +128,8 @@ static void *ckpt_main(void *arg)
     struct store *st = arg;
     sqlite3 *db = NULL;
 
-    if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    /* the main connection's file name stays valid: it closes after the join */
+    if (sqlite3_open_v2(sqlite3_db_filename(st->db, "main"), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         fprintf(stderr, "coachd: store: checkpointer cannot open the database; the WAL will grow\n");
         sqlite3_close(db);
         return NULL;
@@ -159,7 +159,7 @@ static void *ckpt_main(void *arg)
 }
 
 /* Starts the checkpointer when the database is a WAL file. */
-static void ckpt_start(struct store *st, const char *path)
+static void ckpt_start(struct store *st)
 {
     sqlite3_stmt *s = NULL;
     int wal = 0;
@@ -168,7 +168,6 @@ static void ckpt_start(struct store *st, const char *path)
         wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
     if (!wal) return;
-    st->path = xstrdup(path);
     sqlite3_wal_hook(st->db, wal_hook, st);
     if (pthread_create(&st->ckpt, NULL, ckpt_main, st) == 0) {
         st->ckpt_started = 1;
@@ -254,7 +253,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
             goto out;
         }
     }
-    ckpt_start(st, path);
+    ckpt_start(st);
     rc = 0;
 out:
     if (rc) {
@@ -275,7 +274,6 @@ void store_close(struct store *st)
         pthread_mutex_unlock(&st->mu);
         pthread_join(st->ckpt, NULL);
     }
-    free(st->path);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->q[i]);
