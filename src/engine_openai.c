@@ -188,6 +188,11 @@ static int hold_cb(void *ctx, const char *s, size_t len)
     return safety_output_hold(ctx, s, len);
 }
 
+static int number_cb(void *ctx, const char *word, size_t len, int partial)
+{
+    return safety_output_number(ctx, word, len, partial);
+}
+
 static void emit_cb(void *ctx, const char *s, size_t len)
 {
     struct oa_job *j = ctx;
@@ -663,7 +668,7 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
     json_decref(req);
     if (!j->body) goto fail;
     j->body_len = strlen(j->body);
-    j->filter = relay_filter_new(rq->nhits, hold_cb, (void *)oa->policy,
+    j->filter = relay_filter_new(rq->nhits, hold_cb, number_cb, (void *)oa->policy,
                                  safety_output_referral(oa->policy), emit_cb, j);
     j->easy = new_easy(oa, j);
     j->deadline_ms = util_now_ms() + (uint64_t)oa->total_ms;

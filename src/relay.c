@@ -3,20 +3,25 @@
  * passages, a history trimmed to a budget) and what the parent is shown
  * (the look-behind filter).
  *
- * The filter is the one place model text is delayed. Text is released up to
- * the last sentence end once each complete sentence passed the dose check
- * (safety_output_hold through the hold callback); a held sentence becomes
- * the referral line. Out-of-range [n] markers are removed before anything is
- * released, and the numbers of released markers are the answer's
- * citations. A sentence may not end for a long time (a list without full
- * stops, a language without blanks): after RELAY_LONG_RUN bytes the run is
- * released at a word boundary — never right after a word with a digit, never
- * inside a [..] marker — unless it has a digit followed by a dose unit; then
- * it waits for its end, up to RELAY_HARD_CAP bytes, and is checked whole.
- * The released head of an unfinished sentence is kept (RELAY_CTX_MAX bytes)
- * so that the whole sentence is checked when it ends; if it is held then,
- * only its tail can be replaced, which is why runs with dose numbers are
- * never released early. */
+ * The filter is the one place model text is delayed, and only from a
+ * sentence's first number on. A parent sees the answer word by word: each
+ * delta goes out at once up to its last whole word, and a trailing fragment
+ * too unless it could still grow into a number word ("tw") or is an
+ * unfinished [n] marker. A dose needs an amount, so from the sentence's first
+ * number (digits or a number word, as the safety policy reads them; not a
+ * "2." list number starting a sentence) the rest waits for its end.
+ * Every complete sentence — the released head kept in ctx plus the waiting
+ * rest — then passes the dose check (safety_output_hold through the hold
+ * callback); a held sentence loses everything not yet shown, which is
+ * replaced by "… " and the referral line, once per answer. Out-of-range [n]
+ * markers are removed before anything is released, and the numbers of
+ * released markers are the answer's citations. A waiting run may not end
+ * for a long time (a list without full stops, a language without blanks):
+ * after RELAY_LONG_RUN bytes it is released at a word boundary — never right
+ * after a word with a digit, never inside a [..] marker — unless it has a
+ * digit followed by a dose unit; then it waits for its end, up to
+ * RELAY_HARD_CAP bytes, and is checked whole. The released head of an
+ * unfinished sentence is kept (RELAY_CTX_MAX bytes) for that check. */
 #include "relay.h"
 
 #include <ctype.h>
@@ -334,6 +339,7 @@ int relay_has_dose(const char *s, size_t len)
 struct relay_filter {
     size_t nsources;
     relay_hold_fn hold;
+    relay_number_fn number;
     void *hold_ctx;
     const char *referral;
     int referral_sent;
@@ -342,6 +348,8 @@ struct relay_filter {
     struct strbuf pend;          /* received, not yet released */
     struct strbuf ctx;           /* released head of the unfinished sentence */
     int ctx_held;             /* that head's sentence was already held */
+    int open_end;             /* the head ends "...days.": the next byte says
+                               * whether its sentence ended there */
     struct strbuf out;           /* released by the current call */
     struct strbuf scratch;
     uint64_t cited;
@@ -349,13 +357,15 @@ struct relay_filter {
     char last;                /* last byte released */
 };
 
-struct relay_filter *relay_filter_new(size_t nsources, relay_hold_fn hold_fn, void *hold_ctx,
+struct relay_filter *relay_filter_new(size_t nsources, relay_hold_fn hold_fn,
+                                      relay_number_fn number_fn, void *hold_ctx,
                                       const char *referral, relay_emit_fn emit_fn,
                                       void *emit_ctx)
 {
     struct relay_filter *f = xcalloc(1, sizeof *f);
     f->nsources = nsources > RELAY_MAX_SOURCES ? RELAY_MAX_SOURCES : nsources;
     f->hold = hold_fn;
+    f->number = number_fn;
     f->hold_ctx = hold_ctx;
     f->referral = referral ? referral : "";
     f->emit = emit_fn;
@@ -418,18 +428,33 @@ static int check_holds(struct relay_filter *f, const char *s, size_t n)
     return f->hold(f->hold_ctx, f->scratch.s, f->scratch.len) != 0;
 }
 
-/* One piece of text: a whole sentence (complete) or the head of one.
- * force_hold: hold it without asking (an unterminated dose-like tail). */
-static void release(struct relay_filter *f, const char *s, size_t n, int complete, int force_hold)
+/* release() flags: the piece ends its sentence; hold it without asking (an
+ * unterminated dose-like tail); release it unchecked (number-free words,
+ * checked with the whole sentence at its end). */
+#define REL_COMPLETE  1
+#define REL_HOLD      2
+#define REL_UNCHECKED 4
+
+/* One piece of text: a whole sentence, the rest of one, or its head. */
+static void release(struct relay_filter *f, const char *s, size_t n, int flags)
 {
     char *fixed = xmalloc(n + 1);
     uint64_t cited = 0;
     size_t fl = relay_fix_markers(s, n, f->nsources, fixed, &cited), ws = fl;
+    int complete = flags & REL_COMPLETE;
 
     while (ws > 0 && isspace((unsigned char)fixed[ws - 1])) ws--;   /* trailing blanks */
-    if (!f->ctx_held && (force_hold || check_holds(f, fixed, fl))) {
+    if (!f->ctx_held && ((flags & REL_HOLD) ||
+                         (!(flags & REL_UNCHECKED) && check_holds(f, fixed, fl)))) {
+        size_t lead = 0;                  /* leading blanks: ". Give" held */
+        while (lead < ws && isspace((unsigned char)fixed[lead])) lead++;
+        out_blanks(f, fixed, lead);
         f->held++;
         f->ctx_held = 1;
+        if (f->ctx.len) {                 /* its head is out: mark the cut */
+            if (!isspace((unsigned char)f->last)) out_add(f, " ", 1);
+            out_add(f, "\xE2\x80\xA6 ", 4);
+        }
         if (!f->referral_sent && *f->referral) {
             out_add(f, f->referral, strlen(f->referral));
             f->referral_sent = 1;
@@ -456,7 +481,7 @@ static void release_sentences(struct relay_filter *f, size_t end)
     while (at < end) {
         size_t e = relay_sentence_end(f->pend.s, end, at);
         if (e == 0 || e > end) e = end;
-        release(f, f->pend.s + at, e - at, 1, 0);
+        release(f, f->pend.s + at, e - at, REL_COMPLETE);
         at = e;
     }
 }
@@ -496,6 +521,110 @@ static size_t last_end(const char *s, size_t len)
     return last;
 }
 
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The length of a [n] marker starting at s (closed, whatever its numbers),
+ * -1 when s[0..len) may still become one, 0 when it cannot. */
+static long marker_ahead(const char *s, size_t len)
+{
+    size_t i = 1;
+    for (; i < len && i < 24; i++) {
+        char c = s[i];
+        if (c == ']') return i > 1 ? (long)i + 1 : 0;
+        if (!isdigit((unsigned char)c) && c != ',' && c != ' ') return 0;
+    }
+    return i == len ? -1 : 0;
+}
+
+/* 1 when the word s[0..n), first in its sentence, is a list number: "2.",
+ * "10)", "**3.**". */
+static int list_number(const char *s, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && s[i] == '*') i++;
+    while (i < n && isdigit((unsigned char)s[i])) i++, d++;
+    if (d == 0 || d > 2 || i >= n || (s[i] != '.' && s[i] != ')')) return 0;
+    for (i++; i < n && s[i] == '*'; i++) {}
+    return i == n;
+}
+
+/* 1 when the word w (markers blanked out) is, or with partial may become, a
+ * number. */
+static int word_number(struct relay_filter *f, const char *w, size_t n, int partial)
+{
+    if (f->number) return f->number(f->hold_ctx, w, n, partial);
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)w[i])) return 1;
+    return 0;
+}
+
+static int terminated(const char *s, size_t n);
+
+/* Releases the unfinished sentence in pend word by word, up to its first
+ * number or an unfinished marker: a word is released with the blanks before
+ * it, and a final fragment only when it cannot grow into a number or a
+ * marker. Without a hold callback only unfinished markers wait. */
+static void release_words(struct relay_filter *f)
+{
+    const char *p = f->pend.s;
+    size_t len = f->pend.len, at = 0, cut = 0;
+
+    while (at < len) {
+        size_t ws = at, we;
+        int first;
+        while (ws < len && is_blank(p[ws])) ws++;
+        if (ws == len) break;                    /* blanks go with the next word */
+        first = at == 0 && f->ctx.len == 0;      /* the sentence's first word */
+        /* the word, markers included: a [n] may hold a blank ("[1, 2]") */
+        we = ws;
+        while (we < len && !is_blank(p[we])) {
+            if (p[we] == '[') {
+                long m = marker_ahead(p + we, len - we);
+                if (m < 0) goto done;                /* "[1" may still close */
+                if (m > 0) { we += (size_t)m; continue; }
+            }
+            we++;
+        }
+        if (f->hold && !(first && list_number(p + ws, we - ws))) {
+            char word[64];
+            size_t wn = 0;
+            int partial = we == len;
+            for (size_t i = ws; i < we && wn < sizeof word; ) {
+                long m = p[i] == '[' ? marker_ahead(p + i, we - i) : 0;
+                if (m > 0) { word[wn++] = ' '; i += (size_t)m; continue; }
+                word[wn++] = p[i++];
+            }
+            /* a word too long to copy is not read for a number: wait */
+            if (wn == sizeof word || word_number(f, word, wn, partial)) break;
+        }
+        cut = at = we;
+    }
+done:
+    if (cut == 0) return;
+    release(f, p, cut, REL_UNCHECKED);
+    f->open_end = cut == len && terminated(p, cut);
+    pend_shift(f, cut);
+}
+
+/* After a head that ended "...days.", a blank ends its sentence unless the
+ * '.' was not an end ("e.g."): forget the head, as a complete sentence
+ * would. Its words had no number, so no hold rule can want them back. */
+static void close_open_end(struct relay_filter *f)
+{
+    size_t from;
+    if (!f->open_end || f->pend.len == 0) return;
+    f->open_end = 0;
+    if (!is_blank(f->pend.s[0]) || f->ctx.len == 0) return;
+    f->scratch.len = 0;
+    from = f->ctx.len > 64 ? f->ctx.len - 64 : 0;
+    strbuf_add(&f->scratch, f->ctx.s + from, f->ctx.len - from);
+    strbuf_add(&f->scratch, " ", 1);
+    if (relay_sentence_end(f->scratch.s, f->scratch.len, 0) == f->scratch.len) {
+        f->ctx.len = 0;
+        f->ctx_held = 0;
+    }
+}
+
 static void flush(struct relay_filter *f)
 {
     if (f->out.len && f->emit) f->emit(f->emit_ctx, f->out.s, f->out.len);
@@ -506,6 +635,7 @@ void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
 {
     size_t end, cut;
     if (len) strbuf_add(&f->pend, s, len);
+    close_open_end(f);
     while (f->pend.len) {
         end = last_end(f->pend.s, f->pend.len);
         if (end) {
@@ -513,10 +643,11 @@ void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
             pend_shift(f, end);
             continue;
         }
+        release_words(f);
         if (f->pend.len <= RELAY_LONG_RUN) break;
         if (relay_has_dose(f->pend.s, f->pend.len)) {
             if (f->pend.len < RELAY_HARD_CAP) break;
-            release(f, f->pend.s, f->pend.len, 1, 0);   /* checked whole */
+            release(f, f->pend.s, f->pend.len, REL_COMPLETE);   /* checked whole */
             f->pend.len = 0;
             break;
         }
@@ -525,7 +656,7 @@ void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
             if (f->pend.len < RELAY_HARD_CAP) break;
             cut = f->pend.len;     /* no blank at all: the whole run (whole UTF-8) */
         }
-        release(f, f->pend.s, cut, 0, 0);
+        release(f, f->pend.s, cut, 0);
         pend_shift(f, cut);
     }
     flush(f);
@@ -551,8 +682,9 @@ void relay_filter_finish(struct relay_filter *f)
 {
     relay_filter_feed(f, NULL, 0);
     if (f->pend.len) {
-        release(f, f->pend.s, f->pend.len, 1,
-                !terminated(f->pend.s, f->pend.len) && relay_has_dose(f->pend.s, f->pend.len));
+        release(f, f->pend.s, f->pend.len,
+                REL_COMPLETE | (!terminated(f->pend.s, f->pend.len) &&
+                                relay_has_dose(f->pend.s, f->pend.len) ? REL_HOLD : 0));
         f->pend.len = 0;
     }
     flush(f);

@@ -23,11 +23,13 @@
 #define RELAY_MAX_SOURCES 63
 #define RELAY_BIT(n) (UINT64_C(1) << (n))
 
-/* The look-behind: a run without a sentence end is released at a word
- * boundary after RELAY_LONG_RUN bytes, unless it has a digit followed by a
- * dose unit; then it waits for its sentence end up to RELAY_HARD_CAP bytes
- * and is checked whole. RELAY_CTX_MAX bounds the already-released head of an
- * unfinished sentence kept to check the sentence as a whole. */
+/* The look-behind: the words of a sentence go out as they come until its
+ * first number; from there it waits for its end. A waiting run without a
+ * sentence end is released at a word boundary after RELAY_LONG_RUN bytes,
+ * unless it has a digit followed by a dose unit; then it waits for its
+ * sentence end up to RELAY_HARD_CAP bytes and is checked whole.
+ * RELAY_CTX_MAX bounds the already-released head of an unfinished sentence
+ * kept to check the sentence as a whole. */
 #define RELAY_LONG_RUN 200
 #define RELAY_HARD_CAP 2048
 #define RELAY_CTX_MAX 1024
@@ -102,23 +104,31 @@ int relay_has_dose(const char *s, size_t len);
 /* ---- the look-behind filter ---- */
 
 /* hold: 1 when a sentence must be held back (safety_output_hold).
+ * number: 1 when a blank-free word is (or, partial, may grow into) a number
+ * (safety_output_number); both get hold_ctx.
  * emit: receives released text (valid only during the call). */
 typedef int (*relay_hold_fn)(void *ctx, const char *s, size_t len);
+typedef int (*relay_number_fn)(void *ctx, const char *word, size_t len, int partial);
 typedef void (*relay_emit_fn)(void *ctx, const char *s, size_t len);
 
 struct relay_filter;
 
 /* A filter for one answer given nsources passages. referral (borrowed, must
  * outlive the filter) replaces the first held sentence; later held sentences
- * are dropped. Never NULL. */
-struct relay_filter *relay_filter_new(size_t nsources, relay_hold_fn hold_fn, void *hold_ctx,
+ * are dropped. hold_fn NULL: nothing is held and text goes out as it comes
+ * (markers still fixed). number_fn NULL: a word with an ASCII digit is a
+ * number. Never NULL. */
+struct relay_filter *relay_filter_new(size_t nsources, relay_hold_fn hold_fn,
+                                      relay_number_fn number_fn, void *hold_ctx,
                                       const char *referral, relay_emit_fn emit_fn,
                                       void *emit_ctx);
 
 /* Feeds model text (valid UTF-8). Every complete sentence is checked and
- * released (fixed markers; held ones replaced), then a long run is released
- * at a word boundary as described above. emit runs at most once per call,
- * with everything released by it. */
+ * released (fixed markers; held ones replaced); the unfinished sentence is
+ * released word by word up to its first number (a list number starting
+ * the sentence does not count) or an unfinished [n] marker; the rest waits for
+ * its sentence end, or is released as a long run as described above. emit
+ * runs at most once per call, with everything released by it. */
 void relay_filter_feed(struct relay_filter *f, const char *s, size_t len);
 
 /* End of the text: the rest goes through the same check; an unterminated

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
 #define SAFETY_MAX_TOKENS  8192
@@ -1712,6 +1713,37 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
         hold = 1;
     toks_free(&t);
     return hold;
+}
+
+/* 1 when the letters at the end of s are a proper prefix of a number word
+ * ("tw" may become "twenty"). */
+static int number_word_ahead(const char *s, size_t len)
+{
+    size_t st = len;
+    while (st > 0 && isalpha((unsigned char)s[st - 1]))
+        st--;
+    if (st == len)
+        return 0;
+    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++) {
+        const char *w = number_words[i].w;
+        if (strlen(w) > len - st && strncasecmp(w, s + st, len - st) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int safety_output_number(const struct safety_policy *p, const char *word, size_t len,
+                         int partial)
+{
+    struct toks t = {0};
+    int num = 0;
+    if (!p || !word || len == 0)
+        return 0;
+    norm_tokens(p, word, len, &t);
+    for (size_t i = 0; i < t.n && !num; i++)
+        num = t.v[i].isnum;
+    toks_free(&t);
+    return num || (partial && number_word_ahead(word, len));
 }
 
 const char *safety_output_referral(const struct safety_policy *p)

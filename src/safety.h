@@ -62,6 +62,16 @@ json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
  * medicine instruction), else 0. Pass one complete sentence. */
 int safety_output_hold(const struct safety_policy *p, const char *sentence, size_t len);
 
+/* 1 when word (one blank-free piece of model text) is a number as the hold
+ * rules read numbers (digits, "5ml", "twenty", "half", "½"), else 0. With
+ * partial, the word may still grow (more text may follow it directly), so it
+ * also counts when its letters could become a number word ("tw", "fi"). The
+ * openai engine shows a sentence word by word until its first number and
+ * checks the whole sentence at its end, so an amount is never shown before
+ * that check: a held sentence loses everything from its first number on. */
+int safety_output_number(const struct safety_policy *p, const char *word, size_t len,
+                         int partial);
+
 /* The sentence that replaces a held one (policy-owned string, already
  * resolved for the policy's locale). */
 const char *safety_output_referral(const struct safety_policy *p);

@@ -324,14 +324,17 @@ test('[[hang]] -> error after the first-token timeout, upstream closed', async (
   assert.ok(await until(() => tap.stats.aborted > aborted), 'coachd closed the upstream request');
 });
 
-test('[[hang-after:2]] -> error after the stall timeout, partial saved', async () => {
-  const r = await ask(srv.base, Q('[[hang-after:2]]'));
+test('[[hang-after:3]] -> the words came out one by one before the stall; error; partial saved', async () => {
+  const r = await ask(srv.base, Q('[[hang-after:3]]'));
   assertKindError(r);
   assert.match(r.errors[0].data.message, /too long/);
-  assert.equal(r.text, 'I hear');
+  // each delta was relayed as it came, mid-sentence, not held for the
+  // sentence end (which never came) and flushed with the error
+  assert.deepEqual(chunksOf(r.events).map((e) => e.data.chunk), ['I', ' hear', ' you,']);
+  assert.equal(r.text, 'I hear you,');
   const m = await saved(srv.base, r.sid);
   assert.equal(m.status, 'incomplete');
-  assert.equal(m.content, 'I hear');
+  assert.equal(m.content, 'I hear you,');
 });
 
 test('[[error-event]] -> error, partial saved', async () => {

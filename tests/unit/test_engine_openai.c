@@ -99,6 +99,15 @@ int safety_output_hold(const struct safety_policy *p, const char *s, size_t len)
     return memmem(s, len, "ibuprofen", 9) != NULL;
 }
 
+int safety_output_number(const struct safety_policy *p, const char *w, size_t len, int partial)
+{
+    (void)p;
+    (void)partial;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] >= '0' && w[i] <= '9') return 1;
+    return 0;
+}
+
 const char *safety_output_referral(const struct safety_policy *p)
 {
     (void)p;
@@ -586,7 +595,9 @@ static void test_dose_is_held(void **state)
     (void)state;
     run_mode(&r, "dose");
     assert_int_equal(r.t->status, TURN_COMPLETE);
-    assert_string_equal(r.t->text, "Fevers pass [1]. Please ask your pharmacist about doses. Offer fluids [2].");
+    /* "Give" was shown before the number came; the rest is replaced */
+    assert_string_equal(r.t->text, "Fevers pass [1]. Give \xE2\x80\xA6 Please ask your pharmacist "
+                                   "about doses. Offer fluids [2].");
     run_end(&r);
 }
 

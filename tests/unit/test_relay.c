@@ -127,6 +127,21 @@ static int fake_hold(void *ctx, const char *s, size_t len)
     return digit && memmem(s, len, "ibuprofen", 9) != NULL;
 }
 
+/* Numbers as the policy reads them, for a few words: digits, "five",
+ * "twenty", and their beginnings when the word may still grow. */
+static int fake_number(void *ctx, const char *w, size_t len, int partial)
+{
+    static const char *const nw[] = {"five", "twenty"};
+    (void)ctx;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] >= '0' && w[i] <= '9') return 1;
+    for (size_t i = 0; i < 2; i++)
+        if ((len == strlen(nw[i]) || (partial && len < strlen(nw[i]))) &&
+            strncasecmp(w, nw[i], len) == 0)
+            return 1;
+    return 0;
+}
+
 static void sink_emit(void *ctx, const char *s, size_t len)
 {
     struct sink *k = ctx;
@@ -141,7 +156,7 @@ static void sink_emit(void *ctx, const char *s, size_t len)
 static struct relay_filter *mk(struct sink *k, size_t nsources)
 {
     memset(k, 0, sizeof *k);
-    return relay_filter_new(nsources, fake_hold, NULL, REFERRAL, sink_emit, k);
+    return relay_filter_new(nsources, fake_hold, fake_number, NULL, REFERRAL, sink_emit, k);
 }
 
 /* Feeds s split at the given offsets (sorted, ending with (size_t)-1). */
@@ -166,22 +181,60 @@ static void run(const char *s, size_t k, const size_t *cuts, struct sink *out, u
     relay_filter_free(f);
 }
 
-static void test_filter_releases_at_sentence_ends(void **state)
+/* Feeds one piece and returns what it released (the sink's new bytes). */
+static const char *step(struct relay_filter *f, struct sink *k, const char *piece)
+{
+    static char got[512];
+    size_t before = k->len;
+    relay_filter_feed(f, piece, strlen(piece));
+    snprintf(got, sizeof got, "%s", k->out + before);
+    return got;
+}
+
+static void test_filter_streams_words(void **state)
 {
     struct sink k;
     struct relay_filter *f = mk(&k, 2);
     (void)state;
-    relay_filter_feed(f, "I hear you, bed", 15);
-    assert_int_equal(k.emits, 0);                        /* no sentence end yet */
-    relay_filter_feed(f, "time is hard. Keep", 18);
-    assert_int_equal(k.emits, 1);
-    assert_string_equal(k.out, "I hear you, bedtime is hard. ");
-    relay_filter_feed(f, " a routine [1]", 14);
-    assert_int_equal(k.emits, 1);
+    /* each word goes out with the piece that brings it; blanks go with
+     * the next word; a fragment goes out when it cannot become a number */
+    assert_string_equal(step(f, &k, "I"), "I");
+    assert_string_equal(step(f, &k, " hear"), " hear");
+    assert_string_equal(step(f, &k, " you, bed"), " you, bed");
+    assert_string_equal(step(f, &k, "time "), "time");
+    assert_string_equal(step(f, &k, "is hard"), " is hard");
+    assert_string_equal(step(f, &k, "."), ".");
+    assert_string_equal(step(f, &k, " Keep"), " Keep");
+    /* a marker waits until it closes, then goes out fixed */
+    assert_string_equal(step(f, &k, " a routine ["), " a routine");
+    assert_string_equal(step(f, &k, "1"), "");
+    assert_string_equal(step(f, &k, "] at night"), " [1] at night");
+    /* "tw" may become "twenty": it waits for the next piece */
+    assert_string_equal(step(f, &k, " and tw"), " and");
+    assert_string_equal(step(f, &k, "ice a day"), " twice a day");
     relay_filter_finish(f);
-    assert_string_equal(k.out, "I hear you, bedtime is hard. Keep a routine [1]");
-    assert_int_equal(k.emits, 2);
+    assert_string_equal(k.out, "I hear you, bedtime is hard. Keep a routine [1] at night and "
+                               "twice a day");
     assert_int_equal(relay_filter_cited(f), RELAY_BIT(1));
+    relay_filter_free(f);
+}
+
+static void test_filter_waits_from_first_number(void **state)
+{
+    struct sink k;
+    struct relay_filter *f = mk(&k, 2);
+    (void)state;
+    assert_string_equal(step(f, &k, "Most toddlers need about"), "Most toddlers need about");
+    assert_string_equal(step(f, &k, " 12"), "");
+    assert_string_equal(step(f, &k, " hours of sleep"), "");   /* waits for the end */
+    assert_string_equal(step(f, &k, " [2]. Naps"), " 12 hours of sleep [2]. Naps");
+    /* a list number at a line start is not an amount */
+    assert_string_equal(step(f, &k, " help.\n2. Keep"), " help.\n2. Keep");
+    assert_string_equal(step(f, &k, " calm. 3."), " calm. 3.");
+    assert_string_equal(step(f, &k, " Keep it 2 ways"), " Keep it");
+    relay_filter_finish(f);
+    assert_string_equal(k.out, "Most toddlers need about 12 hours of sleep [2]. Naps help.\n"
+                               "2. Keep calm. 3. Keep it 2 ways");
     relay_filter_free(f);
 }
 
@@ -190,18 +243,53 @@ static const char dose_text[] =
     "Give 5 ml of infant ibuprofen every 6 hours. "
     "Offer fluids often and let your child rest [2].";
 
+/* A sentence's end seen only after its last word went out: the next
+ * sentence is checked on its own, but "e.g." ends nothing. */
+static void test_filter_end_after_released_word(void **state)
+{
+    struct sink k;
+    struct relay_filter *f = mk(&k, 1);
+    (void)state;
+    assert_string_equal(step(f, &k, "Try ibuprofen."), "Try ibuprofen.");
+    assert_string_equal(step(f, &k, " 5 ml now."), "");
+    relay_filter_finish(f);
+    assert_string_equal(k.out, "Try ibuprofen. 5 ml now.");   /* two sentences */
+    relay_filter_free(f);
+
+    f = mk(&k, 1);
+    assert_string_equal(step(f, &k, "Try ibuprofen, e.g."), "Try ibuprofen, e.g.");
+    assert_string_equal(step(f, &k, " 5 ml now."), "");
+    relay_filter_finish(f);
+    assert_string_equal(k.out, "Try ibuprofen, e.g. \xE2\x80\xA6 " REFERRAL);   /* one */
+    assert_int_equal(relay_filter_held(f), 1);
+    relay_filter_free(f);
+}
+
 static void test_filter_holds_dose_sentence_every_split(void **state)
 {
     const size_t len = strlen(dose_text);
-    const char *want = "Fevers are common and usually pass in a few days [1]. " REFERRAL " "
-                       "Offer fluids often and let your child rest [2].";
+    /* "Give" goes out before its sentence's first number; the rest of the
+     * sentence is held at its end */
+    const char *want = "Fevers are common and usually pass in a few days [1]. Give \xE2\x80\xA6 "
+                       REFERRAL " Offer fluids often and let your child rest [2].";
+    /* unless the number came in the same piece as "Give" */
+    const char *want_whole = "Fevers are common and usually pass in a few days [1]. "
+                             REFERRAL " Offer fluids often and let your child rest [2].";
+    const size_t give = strstr(dose_text, "Give") - dose_text,
+                 send = strstr(dose_text, "hours. ") - dose_text + 7;
     (void)state;
     for (size_t a = 0; a <= len; a++) {
         size_t cuts[] = {a, (size_t)-1};
         struct sink k;
         uint64_t cited;
+        char head[256];
+        /* the part of "Give" that came before the number goes out */
+        snprintf(head, sizeof head, "Fevers are common and usually pass in a few days [1]. "
+                 "%.*s \xE2\x80\xA6 " REFERRAL " Offer fluids often and let your child rest [2].",
+                 (int)((a < give + 4 ? a : give + 4) - give), dose_text + give);
         run(dose_text, 2, cuts, &k, &cited);
-        if (strcmp(k.out, want) != 0) fail_msg("split at %zu: '%s'", a, k.out);
+        if (strcmp(k.out, a > give && a < send ? head : want_whole) != 0)
+            fail_msg("split at %zu: '%s'", a, k.out);
         assert_null(strstr(k.out, "5 ml"));
         assert_int_equal(cited, RELAY_BIT(1) | RELAY_BIT(2));
     }
@@ -249,7 +337,7 @@ static void test_filter_one_emit_per_feed(void **state)
     (void)state;
     relay_filter_feed(f, "A is so. B is so. C is so. D", 28);
     assert_int_equal(k.emits, 1);
-    assert_string_equal(k.out, "A is so. B is so. C is so. ");
+    assert_string_equal(k.out, "A is so. B is so. C is so. D");
     relay_filter_free(f);
 }
 
@@ -269,8 +357,7 @@ static void test_filter_long_run_released_at_word(void **state)
     (void)state;
     relay_filter_feed(f, run_text, strlen(run_text));
     assert_int_equal(k.emits, 1);                        /* released without an end */
-    assert_true(k.len > RELAY_LONG_RUN);
-    assert_int_equal(k.out[k.len - 1], ' ');
+    assert_int_equal(k.len, strlen(run_text) - 1);       /* the blank goes with a word */
     relay_filter_finish(f);
     assert_string_equal(k.out, run_text);
     relay_filter_free(f);
@@ -286,11 +373,11 @@ static void test_filter_long_run_with_dose_waits(void **state)
     (void)state;
     snprintf(text, sizeof text, "take 5 ml %s", tail);
     relay_filter_feed(f, text, strlen(text));
-    assert_int_equal(k.emits, 0);                        /* dose-like: not released early */
+    assert_string_equal(k.out, "take");                  /* dose-like: not released early */
     relay_filter_feed(f, "ibuprofen now. Rest.", 20);
-    assert_string_equal(k.out, REFERRAL " ");
+    assert_string_equal(k.out, "take \xE2\x80\xA6 " REFERRAL " Rest.");
     relay_filter_finish(f);
-    assert_string_equal(k.out, REFERRAL " Rest.");
+    assert_string_equal(k.out, "take \xE2\x80\xA6 " REFERRAL " Rest.");
     relay_filter_free(f);
     free(tail);
 }
@@ -337,11 +424,12 @@ static void test_filter_word_cut_avoids_numbers_and_markers(void **state)
     struct sink k;
     struct relay_filter *f = mk(&k, 3);
     (void)state;
-    /* the last blanks come after "12" and inside "[1, 2]" */
-    snprintf(text, sizeof text, "%sup to 12 [1, 2] more", pad);
+    /* the run waits from "12"; past RELAY_LONG_RUN it is cut at a word,
+     * where the last blanks come after "12" and inside "[1, 2]" */
+    snprintf(text, sizeof text, "Up to 12 %sup to 12 [1, 2] more", pad);
     relay_filter_feed(f, text, strlen(text));
     assert_int_equal(k.emits, 1);
-    assert_int_equal(k.len, strlen(pad) + strlen("up to "));
+    assert_int_equal(k.len, strlen(text) - strlen("12 [1, 2] more"));
     relay_filter_finish(f);
     assert_string_equal(k.out, text);
     assert_int_equal(relay_filter_cited(f), RELAY_BIT(1) | RELAY_BIT(2));
@@ -355,7 +443,7 @@ static void test_filter_unterminated_dose_tail(void **state)
     size_t none[] = {(size_t)-1};
     (void)state;
     run("Offer water [1]. Then 5 ml of", 1, none, &k, NULL);     /* cut mid-sentence */
-    assert_string_equal(k.out, "Offer water [1]. " REFERRAL);
+    assert_string_equal(k.out, "Offer water [1]. Then \xE2\x80\xA6 " REFERRAL);
     run("Offer 100 ml of water.", 1, none, &k, NULL);            /* complete, allowed */
     assert_string_equal(k.out, "Offer 100 ml of water.");
     run("Rest well [1]", 1, none, &k, NULL);                     /* no dose: released */
@@ -368,7 +456,7 @@ static void test_filter_no_hold_fn_and_empty(void **state)
     struct relay_filter *f;
     (void)state;
     memset(&k, 0, sizeof k);
-    f = relay_filter_new(1, NULL, NULL, NULL, sink_emit, &k);
+    f = relay_filter_new(1, NULL, NULL, NULL, NULL, sink_emit, &k);
     relay_filter_finish(f);
     assert_int_equal(k.emits, 0);
     relay_filter_feed(f, "Give 5 ml ibuprofen. ok", 23);
@@ -580,7 +668,9 @@ int main(void)
         cmocka_unit_test(test_fix_markers_table),
         cmocka_unit_test(test_sentence_end_table),
         cmocka_unit_test(test_has_dose),
-        cmocka_unit_test(test_filter_releases_at_sentence_ends),
+        cmocka_unit_test(test_filter_streams_words),
+        cmocka_unit_test(test_filter_waits_from_first_number),
+        cmocka_unit_test(test_filter_end_after_released_word),
         cmocka_unit_test(test_filter_holds_dose_sentence_every_split),
         cmocka_unit_test(test_filter_removes_out_of_range_markers),
         cmocka_unit_test(test_filter_referral_once),

@@ -12,6 +12,7 @@
 
 #include "../../src/util.c"
 #include "../../src/safety.c"
+#include "../../src/relay.c"
 
 #include <unistd.h>
 
@@ -473,6 +474,89 @@ static void test_output_hold(void **state)
     assert_non_null(strstr(safety_output_referral(uk), "GP"));
 }
 
+static int number(const char *w, int partial)
+{
+    return safety_output_number(us, w, strlen(w), partial);
+}
+
+static void test_output_number(void **state)
+{
+    (void)state;
+    const char *yes[] = {"5", "5ml", "1.25ml", "(2)", "twenty", "Two", "half", "\xC2\xBD",
+                         "twenty-five", "10mg/kg", NULL};
+    const char *no[] = {"routine", "the", "on", "often", "[", "bedtime,", "once", NULL};
+    for (size_t i = 0; yes[i]; i++)
+        if (!number(yes[i], 0)) fail_msg("'%s' is a number", yes[i]);
+    for (size_t i = 0; no[i]; i++)
+        if (number(no[i], 0)) fail_msg("'%s' is not a number", no[i]);
+    /* a word that may still grow: its letters may become a number word */
+    assert_true(number("tw", 1));
+    assert_true(number("on", 1));      /* "one" */
+    assert_true(number("H", 1));       /* "half" */
+    assert_false(number("the", 1));
+    assert_false(number("bed", 1));
+    assert_false(number("", 1));
+    assert_false(safety_output_number(NULL, "5", 1, 0));
+}
+
+struct shown { char s[1024]; size_t n; };
+
+static void shown_emit(void *ctx, const char *s, size_t len)
+{
+    struct shown *o = ctx;
+    assert_true(o->n + len < sizeof o->s);
+    memcpy(o->s + o->n, s, len);
+    o->n += len;
+    o->s[o->n] = '\0';
+}
+
+static int hold_cb(void *ctx, const char *s, size_t len) { return safety_output_hold(ctx, s, len); }
+static int number_cb(void *ctx, const char *w, size_t len, int partial)
+{
+    return safety_output_number(ctx, w, len, partial);
+}
+
+/* The streaming guarantee with the shipped policy: a held sentence, fed in
+ * pieces of every size, shows at most its number-free head, never its
+ * amount, and always the referral. */
+static void test_output_streamed_hold(void **state)
+{
+    (void)state;
+    const char *held[] = {
+        "Give 5 ml of infant ibuprofen.", "Infant Tylenol is 160 mg per 5 mL.",
+        "The usual dose is 10 mg/kg.", "You can give 1.25ml of Calpol every 4-6 hours.",
+        "Give half a teaspoon of children's Motrin.",
+        "Repeat the acetaminophen every six hours if needed.",
+        "Two tablets at bedtime usually work.", NULL};
+    for (size_t i = 0; held[i]; i++) {
+        const char *s = held[i];
+        size_t len = strlen(s), first = 0;
+        /* where the amount starts: the first word that is a number */
+        while (first < len) {
+            size_t e = first;
+            while (e < len && s[e] != ' ') e++;
+            if (number_cb(us, s + first, e - first, 0)) break;
+            first = e + 1;
+        }
+        assert_true(first < len);
+        for (size_t piece = 1; piece <= len; piece++) {
+            struct shown o = {0};
+            struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
+                                                      safety_output_referral(us), shown_emit, &o);
+            for (size_t at = 0; at < len; at += piece)
+                relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
+            relay_filter_finish(f);
+            const char *ref = strstr(o.s, safety_output_referral(us)),
+                       *cut = strstr(o.s, " \xE2\x80\xA6 ");
+            size_t head = cut ? (size_t)(cut - o.s) : 0;
+            if (!ref || ref != (cut ? cut + 5 : o.s) || head > first ||
+                strncmp(o.s, s, head) != 0)
+                fail_msg("'%s' in pieces of %zu showed '%s'", s, piece, o.s);
+            relay_filter_free(f);
+        }
+    }
+}
+
 /* --------------------------------------------------------- validation */
 
 /* Loads the real policy, applies one mutation, writes it to a temp file
@@ -605,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_category_names),
         cmocka_unit_test(test_refusal_json),
         cmocka_unit_test(test_output_hold),
+        cmocka_unit_test(test_output_number),
+        cmocka_unit_test(test_output_streamed_hold),
         cmocka_unit_test(test_policy_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
