@@ -60,7 +60,7 @@ static const char lite_prefix[] =
 
 enum oa_fail {
     F_NONE, F_CONNECT, F_NETWORK, F_TIMEOUT_FIRST, F_TIMEOUT_STALL, F_TIMEOUT_TOTAL,
-    F_RATE, F_HTTP, F_CUT, F_UPSTREAM, F_MALFORMED, F_TOO_LARGE, F_EMPTY
+    F_RATE, F_HTTP, F_CUT, F_UPSTREAM, F_MALFORMED, F_TOO_LARGE, F_EMPTY, F_LENGTH
 };
 
 struct oa;
@@ -90,6 +90,7 @@ struct oa_job {
     char retry_after[40];
     size_t bytes, err_bytes, delta_bytes;
     int got_delta, saw_done, saw_finish, got_usage;
+    int cut_length;                /* finish_reason "length": max_tokens hit */
     long prompt_tokens, completion_tokens;
     enum oa_fail fail;
     int cancelled, busy;
@@ -211,6 +212,7 @@ static void on_sse(void *ctx, const struct upsse_event *ev)
         break;
     case UPSSE_FINISH:
         j->saw_finish = 1;
+        j->cut_length = ev->len == 6 && memcmp(ev->text, "length", 6) == 0;
         break;
     case UPSSE_USAGE:
         j->got_usage = 1;
@@ -374,6 +376,7 @@ static const char *fail_log(enum oa_fail f)
     case F_MALFORMED: return "malformed stream";
     case F_TOO_LARGE: return "response too large";
     case F_EMPTY: return "no answer text";
+    case F_LENGTH: return "answer cut at --max-tokens";
     case F_NONE: break;
     }
     return "error";
@@ -390,6 +393,9 @@ static const char *fail_message(enum oa_fail f)
         return "The coach is very busy right now. Please try again in a minute.";
     case F_EMPTY:
         return "The coach could not answer this time. Please try again.";
+    case F_LENGTH:
+        return "This answer reached its length limit and stops here. Please try again, "
+               "or ask a follow-up to hear more.";
     default:
         return "The answer was interrupted. Please try again.";
     }
@@ -404,7 +410,7 @@ static int attempt_start(struct oa_job *j)
     j->attempt_ms = j->last_byte_ms = now;
     j->retry_after[0] = '\0';
     j->bytes = j->err_bytes = 0;
-    j->saw_done = j->saw_finish = j->got_usage = 0;
+    j->saw_done = j->saw_finish = j->got_usage = j->cut_length = 0;
     upsse_free(j->parser);
     j->parser = upsse_new(on_sse, j, 0);
     /* curl's own total limit is a backstop a second after ours */
@@ -489,6 +495,8 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         return;
     }
     if (j->fail) job_end(j, TURN_INCOMPLETE, j->fail);
+    else if ((j->saw_done || j->saw_finish) && j->got_delta && j->cut_length)
+        job_end(j, TURN_INCOMPLETE, F_LENGTH);
     else if ((j->saw_done || j->saw_finish) && j->got_delta) job_end(j, TURN_COMPLETE, F_NONE);
     else job_end(j, TURN_INCOMPLETE, j->got_delta ? F_CUT : F_EMPTY);
 }
@@ -559,7 +567,9 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
         job_destroy(j);
         return;
     }
-    if (st == TURN_COMPLETE || relay_filter_released(j->filter) > 0)
+    /* a whole answer that cited nothing rests on all it was given; a cut
+     * one only on what it cited before the cut */
+    if (st == TURN_COMPLETE || relay_filter_cited(j->filter))
         cit = relay_citations(j->hits, j->nhits, relay_filter_cited(j->filter));
     /* Upstream counts when it sent them; else an estimate (4 chars/token) so
      * budgets still see the spend of cut answers. */

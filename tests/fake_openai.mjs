@@ -26,6 +26,8 @@
 //   [[error-event]]    `data: {"error":{"message":"upstream exploded"}}` midway,
 //                      then the response ends (no finish chunk, no [DONE])
 //   [[crlf]]           \r\n line endings (events end \r\n\r\n)
+//   [[length:N]]       N content chunks, then finish_reason "length" (the
+//                      max_tokens cut), usage and [DONE]
 //   [[llama]]          llama.cpp style: `timings` (and usage, when asked for)
 //                      in the finish chunk instead of a separate usage chunk
 //   [[dose]]           the answer gives a medication dose
@@ -256,7 +258,9 @@ async function stream(req, res, body, mode) {
   if (stop(0)) return;
 
   const midway = Math.floor(pieces.length / 2);
-  for (let i = 0; i < pieces.length; i++) {
+  const npieces = mode.name === 'length' ? Math.min(limit || 1, pieces.length) : pieces.length;
+  const finish = mode.name === 'length' ? 'length' : 'stop';
+  for (let i = 0; i < npieces; i++) {
     await pause();
     if (closed) return;
     if (i === midway && mode.name === 'malformed')
@@ -285,9 +289,9 @@ async function stream(req, res, body, mode) {
       },
     };
     if (usageWanted) extra.usage = usage;
-    await send(JSON.stringify(chunk({}, 'stop', extra)));
+    await send(JSON.stringify(chunk({}, finish, extra)));
   } else {
-    await send(JSON.stringify(chunk({}, 'stop')));
+    await send(JSON.stringify(chunk({}, finish)));
     if (usageWanted)
       await send(
         JSON.stringify({

@@ -281,6 +281,20 @@ test('[[cut:3]] -> error then done, the partial answer saved as incomplete', asy
   const m = await saved(srv.base, r.sid);
   assert.equal(m.status, 'incomplete');
   assert.equal(m.content, r.text);
+  // "I hear you," cited nothing before the cut: no passage is claimed
+  assert.deepEqual(r.done.citations, []);
+});
+
+test('[[length:13]] -> a reply cut by max_tokens says so and is saved incomplete', async () => {
+  const r = await ask(srv.base, Q('[[length:13]]'));
+  assertKindError(r);
+  assert.match(r.errors[0].data.message, /length limit/);
+  assert.ok(expected(await passagesSent()).startsWith(r.text), `partial text: ${r.text}`);
+  assert.ok(r.text.includes('[1]'), r.text);
+  assert.deepEqual(r.done.citations.map((c) => c.id), [1], 'only what it cited before the cut');
+  const m = await saved(srv.base, r.sid);
+  assert.equal(m.status, 'incomplete');
+  assert.equal(m.content, r.text);
 });
 
 test('[[status:500]] -> error after exactly one retry, nothing relayed', async () => {
