@@ -7,6 +7,8 @@
 #   make asan       build the sanitizer variant only (build/asan/coachd)
 #   make bench      run the benchmarks under bench/
 #   make fuzz       build and run the libFuzzer drivers for a short while
+#   make test-llama the openai engine against the real llama.cpp server with a
+#                   tiny hand-built model (root; see tests/llama/README.md)
 #
 # SANITIZER=address,undefined builds every object with those sanitizers into
 # build/asan/ so the normal and sanitized builds never mix.
@@ -45,7 +47,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test asan deps test-deps unit eval e2e browser bench fuzz clean check
+.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check
 
 all: coachd
 
@@ -124,6 +126,11 @@ e2e: $(BUILD)/coachd $(BUILD)/tests/slowclient
 
 browser: $(BUILD)/coachd
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
+
+# coachd --engine openai against llama.cpp's llama-server (Debian sid chroot in
+# build/llama-sid, made on first use; LLAMA_SID, COACHD_BIN override).
+test-llama:
+	@bash tests/llama/run.sh
 
 bench: deps coachd $(BUILD)/bench_retrieval
 	@sh bench/run.sh
