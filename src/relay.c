@@ -201,8 +201,10 @@ static int parse_marker(const char *s, size_t len, struct marker *m)
     }
 }
 
-size_t relay_fix_markers(const char *in, size_t len, size_t nsources, char *out,
-                         uint64_t *cited)
+/* after_blank: what was shown before in[0] ends with a blank, or nothing
+ * was, so a marker dropped there takes the blank after it. */
+static size_t fix_markers(const char *in, size_t len, size_t nsources, char *out,
+                          uint64_t *cited, int after_blank)
 {
     size_t i = 0, o = 0;
     struct marker m;
@@ -234,12 +236,18 @@ size_t relay_fix_markers(const char *in, size_t len, size_t nsources, char *out,
             if (cited) *cited |= seen;
         } else if (o > 0 && out[o - 1] == ' ' && !(end < len && in[end] == '[')) {
             o--;                   /* "rhythm [9]." -> "rhythm." */
-        } else if ((o == 0 || out[o - 1] == '\n') && end < len && in[end] == ' ') {
+        } else if ((o == 0 ? after_blank : out[o - 1] == '\n') && end < len && in[end] == ' ') {
             end++;                 /* "[9] Keep" at a line start -> "Keep" */
         }
         i = end;
     }
     return o;
+}
+
+size_t relay_fix_markers(const char *in, size_t len, size_t nsources, char *out,
+                         uint64_t *cited)
+{
+    return fix_markers(in, len, nsources, out, cited, 1);
 }
 
 /* ---------- sentences ---------- */
@@ -440,7 +448,8 @@ static void release(struct relay_filter *f, const char *s, size_t n, int flags)
 {
     char *fixed = xmalloc(n + 1);
     uint64_t cited = 0;
-    size_t fl = relay_fix_markers(s, n, f->nsources, fixed, &cited), ws = fl;
+    size_t fl = fix_markers(s, n, f->nsources, fixed, &cited,
+                            f->released == 0 || isspace((unsigned char)f->last)), ws = fl;
     int complete = flags & REL_COMPLETE;
 
     while (ws > 0 && isspace((unsigned char)fixed[ws - 1])) ws--;   /* trailing blanks */
@@ -585,6 +594,9 @@ static void release_words(struct relay_filter *f)
             }
             we++;
         }
+        /* "[9]" as the last thing: a "[1]" right after it decides whether
+         * the blank before it goes when it is dropped */
+        if (we == len && p[we - 1] == ']') break;
         if (f->hold && !(first && list_number(p + ws, we - ws))) {
             char word[64];
             size_t wn = 0;
@@ -683,7 +695,7 @@ void relay_filter_finish(struct relay_filter *f)
     relay_filter_feed(f, NULL, 0);
     if (f->pend.len) {
         release(f, f->pend.s, f->pend.len,
-                REL_COMPLETE | (!terminated(f->pend.s, f->pend.len) &&
+                REL_COMPLETE | (f->hold && !terminated(f->pend.s, f->pend.len) &&
                                 relay_has_dose(f->pend.s, f->pend.len) ? REL_HOLD : 0));
         f->pend.len = 0;
     }

@@ -1,0 +1,145 @@
+/* fuzz_filter.c — libFuzzer driver for the openai engine's look-behind
+ * filter (relay_filter_* in src/relay.c).
+ *
+ * Input layout: byte 0 picks how many pieces to cut the text into (bits
+ * 0-3: 1..16), whether a hold callback is installed (bit 4) and how many
+ * passages the answer was given (bits 5-7: 0..7); bytes 1-2 seed the
+ * generator that picks the cut points; the rest is the model text, used
+ * only when it is valid UTF-8 (the filter's contract). Cuts fall on
+ * character starts, as deltas do.
+ *
+ * Checked for every input: each emit is non-empty, valid UTF-8; after
+ * finish nothing is pending and the bytes released equal the bytes
+ * emitted. Without a hold callback, the text shown must not depend on how
+ * it was cut: fed in pieces and one character at a time it equals the text
+ * fed whole, except for where a blank next to a dropped out-of-range marker
+ * ends up ("a. [9]. b" whole keeps "a. . b", by characters "a.. b"), so
+ * spaces and tabs are left out of that comparison. With the hold callback
+ * (a sentence with a digit and "dose" is held) the contract is checked,
+ * and the referral appears at most once. Leaks and memory errors are
+ * ASan's job. */
+#include "relay.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REFERRAL "[[REFERRAL]]"
+
+struct sink {
+    char *s;
+    size_t len, cap;
+};
+
+static void sink_emit(void *ctx, const char *s, size_t len)
+{
+    struct sink *k = ctx;
+    if (len == 0 || !util_utf8_valid(s, len)) abort();
+    if (k->len + len + 1 > k->cap) {
+        k->cap = (k->len + len + 1) * 2;
+        k->s = xrealloc(k->s, k->cap);
+    }
+    memcpy(k->s + k->len, s, len);
+    k->len += len;
+    k->s[k->len] = '\0';
+}
+
+static int hold(void *ctx, const char *s, size_t len)
+{
+    int digit = 0;
+    (void)ctx;
+    for (size_t i = 0; i < len; i++) digit |= s[i] >= '0' && s[i] <= '9';
+    return digit && memmem(s, len, "dose", 4) != NULL;
+}
+
+/* 1 when a and b are equal once spaces and tabs are removed. */
+static int same_words(const struct sink *a, const struct sink *b)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < a->len && (a->s[i] == ' ' || a->s[i] == '\t')) i++;
+        while (j < b->len && (b->s[j] == ' ' || b->s[j] == '\t')) j++;
+        if (i == a->len || j == b->len) return i == a->len && j == b->len;
+        if (a->s[i++] != b->s[j++]) return 0;
+    }
+}
+
+static uint32_t next_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static size_t char_start(const char *s, size_t len, size_t at)
+{
+    while (at < len && ((unsigned char)s[at] & 0xC0) == 0x80) at++;
+    return at;
+}
+
+/* Feeds text cut as asked (pieces == 0: one character at a time). */
+static void run(const char *text, size_t len, int with_hold, size_t nsrc, unsigned pieces,
+                uint32_t seed, struct sink *out)
+{
+    struct relay_filter *f = relay_filter_new(nsrc, with_hold ? hold : NULL, NULL, NULL,
+                                              REFERRAL, sink_emit, out);
+    size_t at = 0;
+    memset(out, 0, sizeof *out);
+    if (pieces == 0) {
+        while (at < len) {
+            size_t e = char_start(text, len, at + 1);
+            relay_filter_feed(f, text + at, e - at);
+            at = e;
+        }
+    } else {
+        uint32_t x = seed | 1;
+        for (unsigned p = 1; p < pieces && at < len; p++) {
+            size_t e = char_start(text, len, at + next_rand(&x) % (len - at + 1));
+            relay_filter_feed(f, text + at, e - at);
+            at = e;
+        }
+        relay_filter_feed(f, text + at, len - at);
+    }
+    relay_filter_finish(f);
+    if (relay_filter_pending(f) != 0 || relay_filter_released(f) != out->len) abort();
+    relay_filter_free(f);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct sink whole, cut, bytes;
+    const char *text;
+    size_t len, nsrc;
+    unsigned pieces;
+    int with_hold;
+    uint32_t seed;
+
+    if (size < 3) return 0;
+    pieces = (data[0] & 15u) + 1;
+    with_hold = (data[0] >> 4) & 1;
+    nsrc = data[0] >> 5;
+    seed = (uint32_t)data[1] << 8 | data[2];
+    text = (const char *)data + 3;
+    len = size - 3;
+    if (!util_utf8_valid(text, len) || memchr(text, '\0', len)) return 0;
+
+    run(text, len, with_hold, nsrc, 1, seed, &whole);
+    run(text, len, with_hold, nsrc, pieces, seed, &cut);
+    run(text, len, with_hold, nsrc, 0, seed, &bytes);
+    if (!with_hold) {
+        if (!same_words(&whole, &cut) || !same_words(&whole, &bytes)) abort();
+    } else {
+        const char *r = cut.s ? strstr(cut.s, REFERRAL) : NULL;
+        if (r && strstr(r + 1, REFERRAL) && !memmem(text, len, REFERRAL, strlen(REFERRAL)))
+            abort();
+    }
+    free(whole.s);
+    free(cut.s);
+    free(bytes.s);
+    return 0;
+}
