@@ -89,6 +89,7 @@ struct oa_job {
     uint64_t attempt_ms, last_byte_ms, retry_at_ms, deadline_ms;
     char retry_after[40];
     size_t bytes, err_bytes, delta_bytes;
+    char err_head[1024];           /* the start of a non-2xx body, for its type */
     int got_delta, saw_done, saw_finish, got_usage;
     int cut_length;                /* finish_reason "length": max_tokens hit */
     long prompt_tokens, completion_tokens;
@@ -260,6 +261,11 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
     j->last_byte_ms = util_now_ms();
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
     if (!status_ok(status)) {                            /* never relayed */
+        if (j->err_bytes < sizeof j->err_head - 1) {
+            size_t k = sizeof j->err_head - 1 - j->err_bytes;
+            memcpy(j->err_head + j->err_bytes, buf, len < k ? len : k);
+            j->err_head[j->err_bytes + (len < k ? len : k)] = '\0';
+        }
         j->err_bytes += len;
         return j->err_bytes > OA_MAX_ERROR_BODY ? 0 : len;
     }
@@ -410,6 +416,7 @@ static int attempt_start(struct oa_job *j)
     j->attempt_ms = j->last_byte_ms = now;
     j->retry_after[0] = '\0';
     j->bytes = j->err_bytes = 0;
+    j->err_head[0] = '\0';
     j->saw_done = j->saw_finish = j->got_usage = j->cut_length = 0;
     upsse_free(j->parser);
     j->parser = upsse_new(on_sse, j, 0);
@@ -462,6 +469,24 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
 }
 
 /* A transfer left the multi (curl reported it done). */
+/* The error's type or code from an OpenAI-style error body
+ * ({"error":{"type":...,"code":...}}), when it is a short identifier; ""
+ * otherwise. Its message is never read: it may quote the prompt. */
+static void error_kind(const char *body, char *out, size_t cap)
+{
+    json_t *root = json_loads(body, 0, NULL), *e = json_object_get(root, "error"), *v;
+    const char *k = NULL;
+    out[0] = '\0';
+    v = json_object_get(e, "type");
+    if (json_is_string(v)) k = json_string_value(v);
+    v = json_object_get(e, "code");
+    if (!k && json_is_string(v)) k = json_string_value(v);
+    if (k && *k && strlen(k) < cap && strspn(k, "abcdefghijklmnopqrstuvwxyz"
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(k))
+        snprintf(out, cap, "%s", k);
+    json_decref(root);
+}
+
 static void transfer_done(struct oa_job *j, CURLcode res)
 {
     long status = 0;
@@ -476,7 +501,9 @@ static void transfer_done(struct oa_job *j, CURLcode res)
     if (status && !status_ok(status) && !j->fail) {
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
-        fprintf(stderr, "coachd: upstream: http %ld%s\n", status,
+        char kind[64];
+        error_kind(j->err_head, kind, sizeof kind);
+        fprintf(stderr, "coachd: upstream: http %ld%s%s%s\n", status, *kind ? " " : "", kind,
                 status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
         job_end(j, TURN_INCOMPLETE, why);
         return;

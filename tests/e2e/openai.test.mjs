@@ -304,6 +304,18 @@ test('[[status:500]] -> error after exactly one retry, nothing relayed', async (
   assert.equal(chunksOf(r.events).length, 0);
   assert.equal((await fakeStats()).requests, before_ + 2);
   assert.equal((await saved(srv.base, r.sid)).status, 'incomplete');
+  // the operator sees the error's type, never its message
+  assert.match(srv.logs(), /upstream: http 500 server_error\n/);
+  assert.doesNotMatch(srv.logs(), /had an error while processing/);
+});
+
+test('[[status:400]] -> no retry; the log names the error type', async () => {
+  const before_ = (await fakeStats()).requests;
+  const r = await ask(srv.base, Q(`[[status:400]] ${Math.random()}`));
+  assertKindError(r);
+  assert.equal((await fakeStats()).requests, before_ + 1);
+  assert.match(srv.logs(), /upstream: http 400 invalid_request_error\n/);
+  assert.doesNotMatch(srv.logs(), /Request failed with status/);
 });
 
 test('[[fail-once:429]] with [[retry-after:1]] succeeds on the retry', async () => {
