@@ -1,8 +1,9 @@
 // peer_relay.mjs — the relay a team might write instead of coachd's C
 // engine, for bench/relay.mjs to compare against: Node's fetch to the
 // upstream, the same SSE framing out ("id:" + one `data: {"chunk":...}` per
-// release, then done), and the same sentence look-behind (text released up
-// to the last sentence end, a dose-like sentence replaced). No retrieval,
+// release, then done), and the same look-behind in a simpler form (words go
+// out as they come until the sentence has a digit; from there the rest waits
+// for the sentence end and a dose-like rest is replaced). No retrieval,
 // database or safety classifier: only the relay's own work.
 //   UPSTREAM=http://127.0.0.1:PORT/v1 node bench/peer_relay.mjs [port]  -> "listening <port>"
 import http from 'node:http';
@@ -47,6 +48,7 @@ http.createServer(async (req, res) => {
         pending += content;
         const end = lastEnd(pending);
         if (end >= 0) { release(pending.slice(0, end + 2)); pending = pending.slice(end + 2); }
+        if (pending && !/\d/.test(pending)) { send({ chunk: pending }); pending = ''; }
       }
     }
     release(pending);

@@ -4,9 +4,12 @@
  *   - a fake OpenAI-compatible upstream (POST .../chat/completions, chunked
  *     HTTP/1.1 with keep-alive) that streams --chunks content deltas, one
  *     every --interval-ms after --first-ms, then a finish chunk, a usage
- *     chunk and [DONE]. Every delta carries the wall-clock time taken just
- *     before its send(): "s<i>@<sec.usec>. ", and the first one also the
- *     time the request was complete: "r<sec.usec> ".
+ *     chunk and [DONE]. Every delta is one word, as a model's tokens are,
+ *     and carries the wall-clock time taken just before its send():
+ *     " w<i>x<usec>", numbers written in letters (a-p for the hex digits
+ *     0-f) so that, like most words, it holds no number a dose check would
+ *     wait on; every SENTENCE_WORDS-th word ends with ". ". The first also
+ *     carries the time the request was complete: "r<usec>".
  *   - N clients ("parents") that ask the relay under test for answers over
  *     SSE and read them with recvmsg() and SO_TIMESTAMPNS, so each chunk's
  *     arrival time is the kernel's, not this loop's. A chunk's relay time
@@ -50,12 +53,37 @@
 static struct event_base *base;
 static int opt_chunks = 200, opt_interval_ms = 30, opt_first_ms = 100;
 
+#define SENTENCE_WORDS 15
+static double epoch;          /* stamps are microseconds since this */
+
 static double wall_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+/* v in hex with the letters a-p for 0-f (at least one letter). */
+static void letters(char *out, size_t cap, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do tmp[n++] = (char)('a' + (v & 15)); while ((v >>= 4) && n < sizeof tmp);
+    for (size_t i = 0; i < n && i + 1 < cap; i++) out[i] = tmp[n - 1 - i];
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* Reads letters a-p at s (before e); returns the first byte after them, or
+ * NULL when there is none. */
+static const char *unletters(const char *s, const char *e, unsigned long long *v)
+{
+    const char *q = s;
+    *v = 0;
+    while (q < e && *q >= 'a' && *q <= 'p') *v = (*v << 4) | (unsigned)(*q++ - 'a');
+    return q > s ? q : NULL;
+}
+
+static unsigned long long stamp(double t) { return (unsigned long long)((t - epoch) * 1e6); }
 
 static int set_nonblock(int fd)
 {
@@ -143,10 +171,17 @@ static void up_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd; (void)what;
 
     if (u->next < opt_chunks) {
-        char text[96];
+        char text[96], li[24], lt[24], lr[24];
         double t = wall_now();
-        if (u->next == 0) snprintf(text, sizeof text, "r%.6f s0@%.6f. ", u->t_req, t);
-        else snprintf(text, sizeof text, "s%d@%.6f. ", u->next, t);
+        const char *end = u->next % SENTENCE_WORDS == SENTENCE_WORDS - 1 ? ". " : "";
+        letters(li, sizeof li, (unsigned long long)u->next);
+        letters(lt, sizeof lt, stamp(t));
+        if (u->next == 0) {
+            letters(lr, sizeof lr, stamp(u->t_req));
+            snprintf(text, sizeof text, "r%s w%sx%s%s", lr, li, lt, end);
+        } else {
+            snprintf(text, sizeof text, " w%sx%s%s", li, lt, end);
+        }
         snprintf(json, sizeof json, "{\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
                  "\"delta\":{\"content\":\"%s\"},\"finish_reason\":null}]}", text);
         if (up_send_frame(u, json)) goto gone;
@@ -336,27 +371,21 @@ static void on_event(struct parent *p, const char *s, size_t len, double at)
     if (memmem(s, len, "\"done\":true", 11)) p->done = 1;
     c = memmem(s, len, "\"chunk\":", 8);
     if (!c) return;
-    for (const char *q = c; q < e; q++) {
-        if (*q == 'r' && q + 1 < e && q[1] >= '0' && q[1] <= '9' && (q == s || q[-1] == '"')) {
-            /* r<t_req> s0@<t_sent>. */
-            char *end;
-            double treq = strtod(q + 1, &end), ts;
-            if (end + 4 < e && end[0] == ' ' && end[1] == 's' && end[2] == '0' && end[3] == '@') {
-                ts = strtod(end + 4, NULL);
-                if (p->t_sent >= R.win_from && p->t_sent < R.win_to)
-                    sample_add(&R.ttft, ((at - p->t_sent) - (ts - treq)) * 1e3);
-            }
-        }
-        if (*q == 's' && q + 1 < e && q[1] >= '0' && q[1] <= '9' &&
-            (q == s || q[-1] == ' ' || q[-1] == '"')) {
-            char *end;
-            strtol(q + 1, &end, 10);
-            if (*end == '@') {
-                double ts = strtod(end + 1, &end);
-                p->chunks++;
-                if (ts >= R.win_from && ts < R.win_to) sample_add(&R.lat, (at - ts) * 1e3);
-                q = end - 1;
-            }
+    for (const char *q = c + 8; q < e; q++) {
+        unsigned long long v, w;
+        const char *end;
+        /* r<t_req> w<0>x<t_sent>: the first word */
+        if (*q == 'r' && q[-1] == '"' && (end = unletters(q + 1, e, &v)) && end + 1 < e &&
+            end[0] == ' ' && end[1] == 'w' && (end = unletters(end + 2, e, &w)) && *end == 'x' &&
+            unletters(end + 1, e, &w) && p->t_sent >= R.win_from && p->t_sent < R.win_to)
+            sample_add(&R.ttft, ((at - p->t_sent) - (double)(w - v) / 1e6) * 1e3);
+        /* w<i>x<t_sent>: every word */
+        if (*q == 'w' && (q[-1] == ' ' || q[-1] == '"') && (end = unletters(q + 1, e, &v)) &&
+            *end == 'x' && (end = unletters(end + 1, e, &w))) {
+            double ts = epoch + (double)w / 1e6;
+            p->chunks++;
+            if (ts >= R.win_from && ts < R.win_to) sample_add(&R.lat, (at - ts) * 1e3);
+            q = end - 1;
         }
     }
 }
@@ -668,6 +697,7 @@ int main(int argc, char **argv)
     char line[256];
     int lfd, one = 1;
 
+    epoch = floor(wall_now());
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--chunks") == 0) opt_chunks = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--interval-ms") == 0) opt_interval_ms = atoi(argv[i + 1]);
