@@ -532,17 +532,24 @@ static size_t last_end(const char *s, size_t len)
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/* The length of a [n] marker starting at s (closed, whatever its numbers),
+/* The length of a [n] marker starting at s (as parse_marker reads them),
  * -1 when s[0..len) may still become one, 0 when it cannot. */
 static long marker_ahead(const char *s, size_t len)
 {
-    size_t i = 1;
-    for (; i < len && i < 24; i++) {
-        char c = s[i];
-        if (c == ']') return i > 1 ? (long)i + 1 : 0;
-        if (!isdigit((unsigned char)c) && c != ',' && c != ' ') return 0;
+    size_t i = 1, d, n = 0;
+    for (;;) {
+        if (n) {
+            if (i >= len) return -1;
+            if (s[i] != ',') return 0;
+            for (i++; i < len && s[i] == ' '; i++) {}
+        }
+        for (d = 0; i + d < len && d < 4 && isdigit((unsigned char)s[i + d]); d++) {}
+        if (i + d >= len) return d <= 3 ? -1 : 0;
+        if (d == 0 || d > 3 || n == MARK_MAX_NUMS) return 0;
+        n++;
+        i += d;
+        if (s[i] == ']') return (long)i + 1;
     }
-    return i == len ? -1 : 0;
 }
 
 /* 1 when the word s[0..n), first in its sentence, is a list number: "2.",
@@ -619,8 +626,10 @@ done:
 }
 
 /* After a head that ended "...days.", a blank ends its sentence unless the
- * '.' was not an end ("e.g."): forget the head, as a complete sentence
- * would. Its words had no number, so no hold rule can want them back. */
+ * '.' was not an end ("e.g."). The sentence, all shown, still gets its
+ * check: its words had no number, so nothing is left to hide, but a hold
+ * rule that needs none ("mg per kg") adds the referral after it. Then the
+ * head is forgotten, as after a complete sentence. */
 static void close_open_end(struct relay_filter *f)
 {
     size_t from;
@@ -631,10 +640,17 @@ static void close_open_end(struct relay_filter *f)
     from = f->ctx.len > 64 ? f->ctx.len - 64 : 0;
     strbuf_add(&f->scratch, f->ctx.s + from, f->ctx.len - from);
     strbuf_add(&f->scratch, " ", 1);
-    if (relay_sentence_end(f->scratch.s, f->scratch.len, 0) == f->scratch.len) {
-        f->ctx.len = 0;
-        f->ctx_held = 0;
+    if (relay_sentence_end(f->scratch.s, f->scratch.len, 0) != f->scratch.len) return;
+    if (f->hold && !f->ctx_held && check_holds(f, "", 0)) {
+        f->held++;
+        if (!f->referral_sent && *f->referral) {
+            out_add(f, " ", 1);
+            out_add(f, f->referral, strlen(f->referral));
+            f->referral_sent = 1;
+        }
     }
+    f->ctx.len = 0;
+    f->ctx_held = 0;
 }
 
 static void flush(struct relay_filter *f)

@@ -557,6 +557,28 @@ static void test_output_streamed_hold(void **state)
     }
 }
 
+/* A hold rule that needs no number ("mg per kg"): the sentence has no
+ * amount to hide, so it may be shown whole, but the referral follows it
+ * however the text was cut. */
+static void test_output_streamed_numberless_hold(void **state)
+{
+    (void)state;
+    const char *s = "Doctors work it out in mg per kg. Rest helps.";
+    size_t len = strlen(s);
+    assert_true(hold("Doctors work it out in mg per kg."));
+    for (size_t piece = 1; piece <= len; piece++) {
+        struct shown o = {0};
+        struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
+                                                  safety_output_referral(us), shown_emit, &o);
+        for (size_t at = 0; at < len; at += piece)
+            relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
+        relay_filter_finish(f);
+        if (!strstr(o.s, safety_output_referral(us)) || !strstr(o.s, "Rest helps."))
+            fail_msg("pieces of %zu showed '%s'", piece, o.s);
+        relay_filter_free(f);
+    }
+}
+
 /* --------------------------------------------------------- validation */
 
 /* Loads the real policy, applies one mutation, writes it to a temp file
@@ -691,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_output_hold),
         cmocka_unit_test(test_output_number),
         cmocka_unit_test(test_output_streamed_hold),
+        cmocka_unit_test(test_output_streamed_numberless_hold),
         cmocka_unit_test(test_policy_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
