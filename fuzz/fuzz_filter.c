@@ -30,22 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REFERRAL "[[REFERRAL]]"
 
-struct sink {
-    char *s;
-    size_t len, cap;
-};
-
 static void sink_emit(void *ctx, const char *s, size_t len)
 {
-    struct sink *k = ctx;
     if (len == 0 || !util_utf8_valid(s, len)) abort();
-    if (k->len + len + 1 > k->cap) {
-        k->cap = (k->len + len + 1) * 2;
-        k->s = xrealloc(k->s, k->cap);
-    }
-    memcpy(k->s + k->len, s, len);
-    k->len += len;
-    k->s[k->len] = '\0';
+    strbuf_add(ctx, s, len);
 }
 
 static int hold(void *ctx, const char *s, size_t len)
@@ -57,7 +45,7 @@ static int hold(void *ctx, const char *s, size_t len)
 }
 
 /* 1 when a and b are equal once spaces and tabs are removed. */
-static int same_words(const struct sink *a, const struct sink *b)
+static int same_words(const struct strbuf *a, const struct strbuf *b)
 {
     size_t i = 0, j = 0;
     for (;;) {
@@ -84,7 +72,7 @@ static size_t char_start(const char *s, size_t len, size_t at)
 
 /* Feeds text cut as asked (pieces == 0: one character at a time). */
 static void run(const char *text, size_t len, int with_hold, size_t nsrc, unsigned pieces,
-                uint32_t seed, struct sink *out)
+                uint32_t seed, struct strbuf *out)
 {
     struct relay_filter *f = relay_filter_new(nsrc, with_hold ? hold : NULL, NULL, NULL,
                                               REFERRAL, sink_emit, out);
@@ -112,7 +100,7 @@ static void run(const char *text, size_t len, int with_hold, size_t nsrc, unsign
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sink whole, cut, bytes;
+    struct strbuf whole, cut, bytes;
     const char *text;
     size_t len, nsrc;
     unsigned pieces;

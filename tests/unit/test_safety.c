@@ -516,6 +516,20 @@ static int number_cb(void *ctx, const char *w, size_t len, int partial)
     return safety_output_number(ctx, w, len, partial);
 }
 
+/* What a parent is shown when the model writes s in pieces of `piece`
+ * bytes, through the openai engine's filter with the shipped policy. */
+static void streamed(const char *s, size_t piece, struct shown *o)
+{
+    size_t len = strlen(s);
+    struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
+                                              safety_output_referral(us), shown_emit, o);
+    memset(o, 0, sizeof *o);
+    for (size_t at = 0; at < len; at += piece)
+        relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
+    relay_filter_finish(f);
+    relay_filter_free(f);
+}
+
 /* The streaming guarantee with the shipped policy: a held sentence, fed in
  * pieces of every size, shows at most its number-free head, never its
  * amount, and always the referral. */
@@ -540,19 +554,14 @@ static void test_output_streamed_hold(void **state)
         }
         assert_true(first < len);
         for (size_t piece = 1; piece <= len; piece++) {
-            struct shown o = {0};
-            struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
-                                                      safety_output_referral(us), shown_emit, &o);
-            for (size_t at = 0; at < len; at += piece)
-                relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
-            relay_filter_finish(f);
+            struct shown o;
+            streamed(s, piece, &o);
             const char *ref = strstr(o.s, safety_output_referral(us)),
                        *cut = strstr(o.s, " \xE2\x80\xA6 ");
             size_t head = cut ? (size_t)(cut - o.s) : 0;
             if (!ref || ref != (cut ? cut + 5 : o.s) || head > first ||
                 strncmp(o.s, s, head) != 0)
                 fail_msg("'%s' in pieces of %zu showed '%s'", s, piece, o.s);
-            relay_filter_free(f);
         }
     }
 }
@@ -567,15 +576,10 @@ static void test_output_streamed_numberless_hold(void **state)
     size_t len = strlen(s);
     assert_true(hold("Doctors work it out in mg per kg."));
     for (size_t piece = 1; piece <= len; piece++) {
-        struct shown o = {0};
-        struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
-                                                  safety_output_referral(us), shown_emit, &o);
-        for (size_t at = 0; at < len; at += piece)
-            relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
-        relay_filter_finish(f);
+        struct shown o;
+        streamed(s, piece, &o);
         if (!strstr(o.s, safety_output_referral(us)) || !strstr(o.s, "Rest helps."))
             fail_msg("pieces of %zu showed '%s'", piece, o.s);
-        relay_filter_free(f);
     }
 }
 
