@@ -468,7 +468,6 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
     }
 }
 
-/* A transfer left the multi (curl reported it done). */
 /* The error's type or code from an OpenAI-style error body
  * ({"error":{"type":...,"code":...}}), when it is a short identifier; ""
  * otherwise. Its message is never read: it may quote the prompt. */
@@ -487,10 +486,12 @@ static void error_kind(const char *body, char *out, size_t cap)
     json_decref(root);
 }
 
+/* A transfer left the multi (curl reported it done). */
 static void transfer_done(struct oa_job *j, CURLcode res)
 {
     long status = 0;
     enum oa_fail why;
+    char kind[64];
 
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
     job_detach_transfer(j);
@@ -501,7 +502,6 @@ static void transfer_done(struct oa_job *j, CURLcode res)
     if (status && !status_ok(status) && !j->fail) {
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
-        char kind[64];
         error_kind(j->err_head, kind, sizeof kind);
         fprintf(stderr, "coachd: upstream: http %ld%s%s%s\n", status, *kind ? " " : "", kind,
                 status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
