@@ -102,6 +102,13 @@ static int cmd_ask(int argc, char **argv)
     }
     q = argv[2];
     if (config_load(&cfg, argc, argv, 3)) return 2;
+    if (strcmp(cfg.engine, "grounded") != 0) {
+        /* the openai engine streams through a turn on the server's loop */
+        fprintf(stderr, "coachd ask: answers with the grounded composer only; to try the %s "
+                "engine, start coachd --engine %s and ask through the page or "
+                "GET /api/coach/stream/{session_id}?question=...\n", cfg.engine, cfg.engine);
+        return 2;
+    }
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
     safety_category c = safety_classify(policy, q, strlen(q), &rule);
     if (c != SAFETY_NONE) {

@@ -11,11 +11,11 @@
 // referral; a spent budget answers in lite mode without calling upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startServer, api, newSession, sleep, ROOT } from './lib.mjs';
+import { startServer, api, newSession, sleep, ROOT, BIN } from './lib.mjs';
 
 const KEY = 'sk-test-secret';
 const DEFAULT_ANSWER =
@@ -295,6 +295,14 @@ test('[[length:13]] -> a reply cut by max_tokens says so and is saved incomplete
   const m = await saved(srv.base, r.sid);
   assert.equal(m.status, 'incomplete');
   assert.equal(m.content, r.text);
+});
+
+test('coachd ask --engine openai says it answers with the grounded composer only (exit 2)', () => {
+  const r = spawnSync(BIN, ['ask', 'How do I handle bedtime?', '--engine', 'openai'],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OPENAI_BASE_URL: fakeBase + '/v1' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /grounded composer only/);
+  assert.equal(r.stdout, '');
 });
 
 test('[[status:500]] -> error after exactly one retry, nothing relayed', async () => {
