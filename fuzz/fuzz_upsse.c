@@ -52,7 +52,8 @@ static void on_event(void *ctx, const struct upsse_event *ev)
     char head[64];
     int n;
 
-    if (ev->type == UPSSE_DELTA || ev->type == UPSSE_FINISH || ev->type == UPSSE_ERROR) {
+    if (ev->type == UPSSE_DELTA || ev->type == UPSSE_REASONING || ev->type == UPSSE_FINISH ||
+        ev->type == UPSSE_ERROR) {
         check(ev->text != NULL && ev->len > 0, "text event without text");
         check(util_utf8_valid(ev->text, ev->len), "event text is not valid UTF-8");
     } else {

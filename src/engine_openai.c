@@ -91,6 +91,7 @@ struct oa_job {
     size_t bytes, err_bytes, delta_bytes;
     char err_head[1024];           /* the start of a non-2xx body, for its type */
     int got_delta, saw_done, saw_finish, got_usage;
+    int got_thought;               /* reasoning deltas: the model is working */
     int cut_length;                /* finish_reason "length": max_tokens hit */
     long prompt_tokens, completion_tokens;
     enum oa_fail fail;
@@ -210,6 +211,10 @@ static void on_sse(void *ctx, const struct upsse_event *ev)
         j->got_delta = 1;
         j->delta_bytes += ev->len;
         relay_filter_feed(j->filter, ev->text, ev->len);
+        break;
+    case UPSSE_REASONING:             /* never shown; counts as the first token */
+        j->got_thought = 1;
+        j->delta_bytes += ev->len;
         break;
     case UPSSE_FINISH:
         j->saw_finish = 1;
@@ -417,7 +422,7 @@ static int attempt_start(struct oa_job *j)
     j->retry_after[0] = '\0';
     j->bytes = j->err_bytes = 0;
     j->err_head[0] = '\0';
-    j->saw_done = j->saw_finish = j->got_usage = j->cut_length = 0;
+    j->saw_done = j->saw_finish = j->got_usage = j->cut_length = j->got_thought = 0;
     upsse_free(j->parser);
     j->parser = upsse_new(on_sse, j, 0);
     /* curl's own total limit is a backstop a second after ours */
@@ -568,10 +573,11 @@ static void on_job_timer(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    wd = j->got_delta ? j->last_byte_ms + (uint64_t)oa->stall_ms
-                      : j->attempt_ms + (uint64_t)oa->first_ms;
+    wd = j->got_delta || j->got_thought ? j->last_byte_ms + (uint64_t)oa->stall_ms
+                                        : j->attempt_ms + (uint64_t)oa->first_ms;
     if (now >= wd) {
-        job_end(j, TURN_INCOMPLETE, j->got_delta ? F_TIMEOUT_STALL : F_TIMEOUT_FIRST);
+        job_end(j, TURN_INCOMPLETE,
+                j->got_delta || j->got_thought ? F_TIMEOUT_STALL : F_TIMEOUT_FIRST);
         return;
     }
     arm(j, min_u64(wd, j->deadline_ms));   /* bytes came meanwhile: sleep on */
@@ -593,6 +599,10 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
     if (j->cancelled) {
         job_destroy(j);
         return;
+    }
+    if (st == TURN_COMPLETE && relay_filter_released(j->filter) == 0) {
+        st = TURN_INCOMPLETE;              /* e.g. only a <think> block came */
+        why = F_EMPTY;
     }
     /* a whole answer that cited nothing rests on all it was given; a cut
      * one only on what it cited before the cut */

@@ -358,6 +358,8 @@ struct relay_filter {
     int ctx_held;             /* that head's sentence was already held */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
+    int think;                /* THINK_*: a leading <think>...</think> */
+    struct strbuf thought;       /* inside it: the last bytes, for a split </think> */
     struct strbuf out;           /* released by the current call */
     struct strbuf scratch;
     uint64_t cited;
@@ -388,6 +390,7 @@ void relay_filter_free(struct relay_filter *f)
     free(f->ctx.s);
     free(f->out.s);
     free(f->scratch.s);
+    free(f->thought.s);
     free(f);
 }
 
@@ -653,6 +656,62 @@ static void close_open_end(struct relay_filter *f)
     f->ctx_held = 0;
 }
 
+/* A thinking model served without a reasoning parser (Ollama and llama.cpp
+ * with some templates) writes its thoughts into the content as a leading
+ * "<think>...</think>". That block is never shown. */
+enum { THINK_UNDECIDED, THINK_INSIDE, THINK_AFTER, THINK_TEXT };
+#define THINK_OPEN "<think>"
+#define THINK_CLOSE "</think>"
+
+/* Takes new text while the answer may still start with, or is inside, a
+ * think block; what is answer text goes to pend. */
+static void think_feed(struct relay_filter *f, const char *s, size_t len)
+{
+    size_t i = 0, rest, cl = strlen(THINK_CLOSE);
+    const char *c;
+
+    if (f->think == THINK_AFTER) {        /* the blanks after </think> go too */
+        while (len && is_blank(*s)) s++, len--;
+        if (len) {
+            f->think = THINK_TEXT;
+            strbuf_add(&f->pend, s, len);
+        }
+        return;
+    }
+    if (f->think == THINK_UNDECIDED) {
+        if (len) strbuf_add(&f->pend, s, len);
+        while (i < f->pend.len && is_blank(f->pend.s[i])) i++;
+        rest = f->pend.len - i;
+        if (rest == 0) return;
+        if (rest < strlen(THINK_OPEN)) {
+            if (memcmp(f->pend.s + i, THINK_OPEN, rest) != 0) f->think = THINK_TEXT;
+            return;
+        }
+        if (memcmp(f->pend.s + i, THINK_OPEN, strlen(THINK_OPEN)) != 0) {
+            f->think = THINK_TEXT;
+            return;
+        }
+        f->think = THINK_INSIDE;
+        f->thought.len = 0;
+        strbuf_add(&f->thought, f->pend.s + i + strlen(THINK_OPEN), rest - strlen(THINK_OPEN));
+        f->pend.len = 0;
+    } else if (len) {
+        strbuf_add(&f->thought, s, len);
+    }
+    c = memmem(f->thought.s, f->thought.len, THINK_CLOSE, cl);
+    if (!c) {                              /* keep what may begin </think> */
+        size_t keep = f->thought.len < cl ? f->thought.len : cl - 1;
+        memmove(f->thought.s, f->thought.s + f->thought.len - keep, keep);
+        f->thought.len = keep;
+        return;
+    }
+    i = (size_t)(c - f->thought.s) + cl;
+    f->think = THINK_AFTER;
+    f->pend.len = 0;
+    think_feed(f, f->thought.s + i, f->thought.len - i);
+    f->thought.len = 0;
+}
+
 static void flush(struct relay_filter *f)
 {
     if (f->out.len && f->emit) f->emit(f->emit_ctx, f->out.s, f->out.len);
@@ -662,7 +721,12 @@ static void flush(struct relay_filter *f)
 void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
 {
     size_t end, cut;
-    if (len) strbuf_add(&f->pend, s, len);
+    if (f->think != THINK_TEXT) {
+        think_feed(f, s, len);
+        if (f->think != THINK_TEXT) return;   /* nothing to show yet */
+    } else if (len) {
+        strbuf_add(&f->pend, s, len);
+    }
     close_open_end(f);
     while (f->pend.len) {
         end = last_end(f->pend.s, f->pend.len);
@@ -708,6 +772,8 @@ static int terminated(const char *s, size_t n)
 
 void relay_filter_finish(struct relay_filter *f)
 {
+    if (f->think == THINK_INSIDE) f->pend.len = 0;   /* only thoughts came */
+    f->think = THINK_TEXT;                           /* "<thi" at the end is text */
     relay_filter_feed(f, NULL, 0);
     if (f->pend.len) {
         release(f, f->pend.s, f->pend.len,

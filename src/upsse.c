@@ -134,9 +134,8 @@ static long count_of(json_t *v)
     return (long)n;
 }
 
-/* Maps one parsed chunk to events, in the order DELTA, FINISH, USAGE.
- * Unknown fields (timings, system_fingerprint, reasoning_content, ...) are
- * ignored. */
+/* Maps one parsed chunk to events, in the order REASONING, DELTA, FINISH,
+ * USAGE. Unknown fields (timings, system_fingerprint, ...) are ignored. */
 static void chunk_events(struct upsse *p, json_t *root)
 {
     json_t *choices = json_object_get(root, "choices");
@@ -148,6 +147,10 @@ static void chunk_events(struct upsse *p, json_t *root)
         json_t *delta = json_object_get(c0, "delta");
         json_t *content = json_object_get(delta, "content");
         json_t *finish = json_object_get(c0, "finish_reason");
+        json_t *thought = json_object_get(delta, "reasoning_content");
+        if (!json_is_string(thought)) thought = json_object_get(delta, "reasoning");
+        if (json_is_string(thought) && json_string_length(thought) > 0)
+            emit(p, UPSSE_REASONING, json_string_value(thought), json_string_length(thought));
         if (json_is_string(content) && json_string_length(content) > 0)
             emit(p, UPSSE_DELTA, json_string_value(content), json_string_length(content));
         if (json_is_string(finish) && json_string_length(finish) > 0)

@@ -20,6 +20,9 @@
 
 enum upsse_type {
     UPSSE_DELTA,   /* choices[0].delta.content, non-empty */
+    UPSSE_REASONING, /* choices[0].delta.reasoning_content (llama.cpp, vLLM,
+                        LM Studio) or .reasoning (Ollama, OpenRouter): a
+                        thinking model's thoughts, non-empty; never shown */
     UPSSE_FINISH,  /* choices[0].finish_reason, a non-empty string */
     UPSSE_USAGE,   /* a non-null "usage" object in any chunk */
     UPSSE_DONE,    /* data: [DONE] */
@@ -29,6 +32,7 @@ enum upsse_type {
 struct upsse_event {
     enum upsse_type type;
     const char *text; size_t len;   /* DELTA: content (UTF-8, not NUL-terminated);
+                                       REASONING: the thought text;
                                        ERROR: message; FINISH: finish_reason.
                                        NULL/0 for USAGE and DONE. Always valid
                                        UTF-8 without NUL bytes when non-NULL. */

@@ -28,6 +28,10 @@
 //   [[crlf]]           \r\n line endings (events end \r\n\r\n)
 //   [[length:N]]       N content chunks, then finish_reason "length" (the
 //                      max_tokens cut), usage and [DONE]
+//   [[think]]          a thinking model without a reasoning parser: the
+//                      content starts with "<think>...</think>"
+//   [[reasoning:MS]]   a thinking model with one: delta.reasoning_content
+//                      every 100 ms for MS ms before the first content
 //   [[llama]]          llama.cpp style: `timings` (and usage, when asked for)
 //                      in the finish chunk instead of a separate usage chunk
 //   [[dose]]           the answer gives a medication dose
@@ -163,6 +167,8 @@ function answerPieces(mode) {
   switch (mode.name) {
     case 'dose':
       return words(DOSE_ANSWER);
+    case 'think':
+      return words('<think>\nThe parent wants help with bedtime. Stay calm.\n</think>\n\n' + DEFAULT_ANSWER);
     case 'cite':
       return words(`Keep a calm routine [1]. Children settle with a steady rhythm [${mode.arg ?? '9'}].`);
     case 'text': {
@@ -245,6 +251,14 @@ async function stream(req, res, body, mode) {
     'X-Request-Id': 'req_' + randomBytes(8).toString('hex'),
   });
   await send(JSON.stringify(chunk({ role: 'assistant', content: '' }, null)));
+
+  if (mode.name === 'reasoning') {
+    const until = Date.now() + (Number(mode.arg) || 0);
+    while (Date.now() < until && !closed) {
+      await send(JSON.stringify(chunk({ reasoning_content: ' thinking it over' }, null)));
+      await sleep(100);
+    }
+  }
 
   // [[cut:N]] / [[hang-after:N]]: true once N content chunks are out.
   const limit = Number(mode.arg);

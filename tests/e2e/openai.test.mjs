@@ -305,6 +305,23 @@ test('coachd ask --engine openai says it answers with the grounded composer only
   assert.equal(r.stdout, '');
 });
 
+test('[[think]] -> a leading <think> block is never shown or saved', async () => {
+  const r = await ask(srv.base, Q('[[think]]'));
+  assert.equal(r.errors.length, 0);
+  assert.equal(r.text, expected(await passagesSent()));
+  assert.ok(!/think|Stay calm/.test(r.raw), 'no thought reached the parent');
+  assert.equal((await saved(srv.base, r.sid)).content, r.text);
+});
+
+test('[[reasoning:3000]] -> thoughts for longer than the first-token timeout, then the answer', async () => {
+  // the first-token timeout is 2 s here: reasoning deltas show the model is working
+  const r = await ask(srv.base, Q('[[reasoning:3000]]'));
+  assert.equal(r.errors.length, 0, JSON.stringify(r.errors));
+  assert.equal(r.text, expected(await passagesSent()));
+  assert.ok(!r.raw.includes('thinking it over'), 'no thought reached the parent');
+  assert.equal((await saved(srv.base, r.sid)).status, 'complete');
+});
+
 test('[[status:500]] -> error after exactly one retry, nothing relayed', async () => {
   const before_ = (await fakeStats()).requests;
   const r = await ask(srv.base, Q(`[[status:500]] ${Math.random()}`));

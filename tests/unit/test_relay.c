@@ -295,6 +295,34 @@ static void test_filter_cut_independent(void **state)
     }
 }
 
+/* A leading <think>...</think> (a thinking model without a reasoning
+ * parser) is never shown, however the text is cut. */
+static void test_filter_drops_think_block(void **state)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        {"<think>\nThe parent asks about bedtime. Maybe 5 ml?\n</think>\n\nKeep a routine [1].",
+         "Keep a routine [1]."},
+        {"  <think></think>Keep a routine.", "Keep a routine."},
+        {"<thinking is fun> Keep.", "<thinking is fun> Keep."},   /* not the tag */
+        {"Keep <think> as a word.", "Keep <think> as a word."},   /* only at the start */
+        {"<think>only thoughts", ""},
+        {"<thi", "<thi"},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const size_t len = strlen(cases[c].in);
+        for (size_t a = 0; a <= len; a++) {
+            for (size_t b = a; b <= len; b += 3) {
+                size_t cuts[] = {a, b, (size_t)-1};
+                struct sink k;
+                run(cases[c].in, 1, cuts, &k, NULL);
+                if (strcmp(k.out, cases[c].want) != 0)
+                    fail_msg("case %zu split %zu/%zu: '%s'", c, a, b, k.out);
+            }
+        }
+    }
+}
+
 static void test_filter_holds_dose_sentence_every_split(void **state)
 {
     const size_t len = strlen(dose_text);
@@ -707,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_end_after_released_word),
         cmocka_unit_test(test_filter_cut_independent),
+        cmocka_unit_test(test_filter_drops_think_block),
         cmocka_unit_test(test_filter_holds_dose_sentence_every_split),
         cmocka_unit_test(test_filter_removes_out_of_range_markers),
         cmocka_unit_test(test_filter_referral_once),

@@ -25,6 +25,7 @@
 
 #define D(s)     "D:" s "\x1e"
 #define F(s)     "F:" s "\x1e"
+#define R(s)     "R:" s "\x1e"
 #define E(s)     "E:" s "\x1e"
 #define U(p, c)  "U:" #p "/" #c "\x1e"
 #define DONE_    "X\x1e"
@@ -63,6 +64,12 @@ static void record(void *ctx, const struct upsse_event *ev)
         assert_true(ev->len > 0);
         assert_true(util_utf8_valid(ev->text, ev->len));
         log_str(l, "D:");
+        log_add(l, ev->text, ev->len);
+        break;
+    case UPSSE_REASONING:
+        assert_true(ev->len > 0);
+        assert_true(util_utf8_valid(ev->text, ev->len));
+        log_str(l, "R:");
         log_add(l, ev->text, ev->len);
         break;
     case UPSSE_FINISH:
@@ -215,7 +222,7 @@ static const char vllm_stream[] =
     "\"usage\":{\"prompt_tokens\":40,\"total_tokens\":42,\"completion_tokens\":2}}\n\n"
     "data: [DONE]\n\n";
 
-/* LM Studio, with a reasoning model's reasoning_content (ignored) */
+/* LM Studio, with a reasoning model's reasoning_content (reported apart) */
 #define LMS_PRE "data: {\"id\":\"chatcmpl-lms\",\"object\":\"chat.completion.chunk\",\"created\":1732350004," \
     "\"model\":\"deepseek-r1-distill-qwen-7b\",\"system_fingerprint\":\"deepseek-r1-distill-qwen-7b\"," \
     "\"choices\":[{\"index\":0,\"delta\":"
@@ -227,6 +234,16 @@ static const char lmstudio_stream[] =
     LMS_PRE "{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n"
     "data: [DONE]\n\n";
 
+/* Ollama's OpenAI endpoint with a thinking model: "reasoning" */
+static const char ollama_reasoning_stream[] =
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen3\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"reasoning\":\"Hmm\"},"
+    "\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen3\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Yes\"},"
+    "\"finish_reason\":null}]}\n\n"
+    "data: [DONE]\n\n";
+
 #define CHUNK(content) "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" content "\"},\"finish_reason\":null}]}"
 
 static const struct sse_case cases[] = {
@@ -235,7 +252,9 @@ static const struct sse_case cases[] = {
     { "llama.cpp timings", llamacpp_stream, D("Dim") D(" the lights") F("stop") U(12, 3) DONE_, 0 },
     { "vllm continuous usage", vllm_stream,
       U(40, 0) D("Same") U(40, 1) D(" wake") F("length") U(40, 2) U(40, 2) DONE_, 0 },
-    { "lm studio reasoning", lmstudio_stream, D("Name") D(" the feeling") F("stop") DONE_, 0 },
+    { "lm studio reasoning", lmstudio_stream,
+      R("The parent asks") D("Name") D(" the feeling") F("stop") DONE_, 0 },
+    { "ollama reasoning", ollama_reasoning_stream, R("Hmm") D("Yes") DONE_, 0 },
     { "crlf",
       "data: " CHUNK("a") "\r\n\r\ndata: " CHUNK("b") "\r\n\r\ndata: [DONE]\r\n\r\n",
       D("a") D("b") DONE_, 0 },
