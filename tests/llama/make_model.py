@@ -16,8 +16,10 @@ sampling at any sane temperature yields ANSWER_PIECES in order, one token
 each, then stops. The pieces are SentencePiece-style ("\u2581" = space).
 
 Usage (inside a Debian sid chroot with python3-gguf and python3-numpy):
-    python3 make_model.py OUT.gguf OUT.json
-OUT.json gets the answer, its pieces and the vocabulary size.
+    python3 make_model.py OUT.gguf OUT.json [--think]
+OUT.json gets the answer, its pieces and the vocabulary size. With --think
+the model is a "thinking" one: THINK_PIECES ("<think>...</think>") come
+first, as a reasoning model served without a reasoning parser writes them.
 """
 import json
 import sys
@@ -52,6 +54,13 @@ ANSWER_PIECES = [
     SP + "with", SP + "your" + SP + "child's", SP + "doc", "tor" + SP + "[", "7].",
 ]
 
+# What a thinking model writes before its answer (with a dose-like number,
+# which must never reach a parent either way).
+THINK_PIECES = [
+    "<think>", "\nThe" + SP + "parent", SP + "asks" + SP + "about", SP + "bedtime;",
+    SP + "maybe" + SP + "5" + SP + "ml" + SP + "of" + SP + "melatonin?", "\n</think>\n\n",
+]
+
 # ChatML, strict: a system message anywhere but first is an error, as in
 # several Mistral and Gemma templates. llama-server renders it with its own
 # Jinja engine (--jinja).
@@ -78,14 +87,16 @@ def check_pieces(pieces):
             raise SystemExit(f"piece {p!r} is shorter than 3 characters")
         if p in seen:
             raise SystemExit(f"piece {p!r} appears twice; merge it with a neighbour")
-        if p.startswith("<") and p.endswith(">"):
+        if p.startswith("<") and p.endswith(">") and p not in ("<think>",):
             raise SystemExit(f"piece {p!r} looks like a special token")
         seen.add(p)
 
 
 def main():
     out_gguf, out_json = sys.argv[1], sys.argv[2]
-    check_pieces(ANSWER_PIECES)
+    think = sys.argv[3:] == ["--think"]
+    pieces = (THINK_PIECES if think else []) + ANSWER_PIECES
+    check_pieces(pieces)
 
     tokens, types = [], []
 
@@ -103,7 +114,7 @@ def main():
     im_start = add("<|im_start|>", T.CONTROL)
     im_end = add("<|im_end|>", T.CONTROL)
     first_piece = len(tokens)
-    for p in ANSWER_PIECES:
+    for p in pieces:
         add(p, T.NORMAL)
     n_vocab = len(tokens)
     n_embd = ((n_vocab + 63) // 64) * 64
@@ -117,7 +128,7 @@ def main():
     for i in range(n_vocab):
         if i >= first_piece:
             k = i - first_piece
-            nxt = first_piece + k + 1 if k + 1 < len(ANSWER_PIECES) else im_end
+            nxt = first_piece + k + 1 if k + 1 < len(pieces) else im_end
         else:
             nxt = first_piece
         out[nxt, i] = MARGIN
@@ -168,11 +179,13 @@ def main():
     del eos2
 
     answer = "".join(ANSWER_PIECES).replace(SP, " ")
+    thought = "".join(THINK_PIECES).replace(SP, " ") if think else ""
     with open(out_json, "w", encoding="utf-8") as f:
-        json.dump({"answer": answer, "pieces": [p.replace(SP, " ") for p in ANSWER_PIECES],
+        json.dump({"answer": answer, "thought": thought,
+                   "pieces": [p.replace(SP, " ") for p in pieces],
                    "n_vocab": n_vocab, "n_embd": n_embd, "n_ctx_train": N_CTX}, f,
                   ensure_ascii=False, indent=1)
-    print(f"wrote {out_gguf}: {n_vocab} tokens ({len(ANSWER_PIECES)} answer pieces), "
+    print(f"wrote {out_gguf}: {n_vocab} tokens ({len(pieces)} answer pieces), "
           f"n_embd {n_embd}, 1 layer")
 
 

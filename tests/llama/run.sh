@@ -79,18 +79,21 @@ trap 'exit 130' INT TERM
 say "building the model"
 cp tests/llama/make_model.py "$WORK/"
 chroot "$SID" python3 "$IN/make_model.py" "$IN/model.gguf" "$IN/model.json"
+chroot "$SID" python3 "$IN/make_model.py" "$IN/think.gguf" "$IN/think.json" --think
 
 free_port() {
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# start_llama NAME CTX: starts llama-server, sets LLAMA_PORT and LLAMA_LASTPID
+# start_llama NAME CTX [MODEL [ARGS...]]: starts llama-server, sets LLAMA_PORT
+# and LLAMA_LASTPID
 start_llama() {
-    local name=$1 ctx=$2
+    local name=$1 ctx=$2 model=${3:-model}
+    shift 2; [ $# -gt 0 ] && shift
     LLAMA_PORT=$(free_port)
     mkdir -p "$WORK/prompts-$name"
-    chroot "$SID" llama-server -m "$IN/model.gguf" --host 127.0.0.1 --port "$LLAMA_PORT" \
-        --jinja -c "$ctx" -np 1 -t "$THREADS" --log-prompts-dir "$IN/prompts-$name" \
+    chroot "$SID" llama-server -m "$IN/$model.gguf" --host 127.0.0.1 --port "$LLAMA_PORT" \
+        --jinja -c "$ctx" -np 1 -t "$THREADS" --log-prompts-dir "$IN/prompts-$name" "$@" \
         >"$WORK/llama-$name.log" 2>&1 &
     LLAMA_LASTPID=$!
     PIDS+=("$LLAMA_LASTPID")
@@ -110,6 +113,12 @@ start_llama main 16384
 MAIN_PORT=$LLAMA_PORT MAIN_PID=$LLAMA_LASTPID
 start_llama small 256
 SMALL_PORT=$LLAMA_PORT
+# The thinking model, served without a reasoning parser (its thoughts come in
+# the content) and with one (they come as reasoning_content).
+start_llama think-raw 16384 think --reasoning-format none
+THINK_RAW_PORT=$LLAMA_PORT
+start_llama think-parsed 16384 think --reasoning-format deepseek
+THINK_PARSED_PORT=$LLAMA_PORT
 
 # ---- 4-6. the checks ------------------------------------------------------------
 # The last case SIGKILLs the main llama-server; bash's "Killed" job notice
@@ -118,7 +127,8 @@ rc=0
 exec 3>&2 2>/dev/null
 COACHD_BIN=$COACHD_BIN LLAMA_URL=http://127.0.0.1:$MAIN_PORT LLAMA_PID=$MAIN_PID \
 LLAMA_SMALL_URL=http://127.0.0.1:$SMALL_PORT LLAMA_PROMPTS_DIR=$WORK/prompts-main \
-MODEL_JSON=$WORK/model.json WORK=$WORK \
+MODEL_JSON=$WORK/model.json WORK=$WORK THINK_JSON=$WORK/think.json \
+LLAMA_THINK_RAW_URL=http://127.0.0.1:$THINK_RAW_PORT LLAMA_THINK_PARSED_URL=http://127.0.0.1:$THINK_PARSED_PORT \
     node tests/llama/check.mjs 2>&3 || rc=$?
 kill -0 "$MAIN_PID" 2>/dev/null || wait "$MAIN_PID" || true
 exec 2>&3 3>&-
