@@ -1,7 +1,8 @@
 /* slowclient.c — a test client that asks for a stream and then does not
  * read it: its receive buffer is set tiny before connecting, it sleeps, and
  * only then drains what the server sent. It prints one JSON line:
- * {"bytes":N,"done":0|1,"eof":0|1,"last_id":"..."} so a test can tell a
+ * {"bytes":N,"done":0|1,"eof":0|1,"last_id":"..."} (the id of the last
+ * complete event) so a test can tell a
  * stream that was cut (the server dropped a client that could not keep up)
  * from one that was delivered whole. With SLOWCLIENT_OUT=FILE the raw
  * response (headers and chunked body) is also written to FILE.
@@ -60,8 +61,12 @@ int main(int argc, char **argv)
         if (n == CAP) break;
     }
     buf[n] = '\0';
+    /* the id of the last whole event: a client that is dropped may get the
+     * last frame cut anywhere, and an SSE client never dispatches (or
+     * remembers the id of) an event that did not end with a blank line */
     const char *last = NULL;
-    for (const char *p = strstr(buf, "\nid: "); p; p = strstr(p + 1, "\nid: ")) last = p + 5;
+    for (const char *p = strstr(buf, "\nid: "); p; p = strstr(p + 1, "\nid: "))
+        if (strstr(p + 1, "\n\n")) last = p + 5;
     char id[128] = "";
     if (last) {
         size_t l = strcspn(last, "\n");
