@@ -90,6 +90,7 @@ struct oa_job {
     char retry_after[40];
     size_t bytes, err_bytes, delta_bytes;
     char err_head[1024];           /* the start of a non-2xx body, for its type */
+    int compat;                    /* RELAY_COMPAT_* this job's body uses */
     int got_delta, saw_done, saw_finish, got_usage;
     int got_thought;               /* reasoning deltas: the model is working */
     int cut_length;                /* finish_reason "length": max_tokens hit */
@@ -123,6 +124,7 @@ struct oa {
     long daily_tokens;                  /* cached sum for today, plus our own since */
     uint64_t daily_at_ms, daily_midnight;
     int ready;
+    int compat;                         /* RELAY_COMPAT_* learned from 400s */
     int in_curl;                        /* depth of curl_multi_socket_action */
     size_t deferred;                    /* cancelled jobs not yet freed */
     struct oa_job *jobs;
@@ -491,6 +493,38 @@ static void error_kind(const char *body, char *out, size_t cap)
     json_decref(root);
 }
 
+/* An HTTP 400 that names a parameter this model does not take (OpenAI's
+ * gpt-5 and o-series: max_tokens, temperature): rewrites the body, learns it
+ * for every later answer, and asks again at once. Returns 1 when it did;
+ * each variant is tried once per job. */
+static int maybe_adapt(struct oa_job *j, long status)
+{
+    struct oa *oa = j->oa;
+    int bit = status == 400 ? relay_compat_from_error(j->err_head, strlen(j->err_head)) : 0;
+    json_t *req;
+    char *body;
+
+    if (!bit || (j->compat & bit) || j->got_delta) return 0;
+    req = json_loads(j->body, 0, NULL);
+    if (!req) return 0;
+    j->compat |= bit;
+    oa->compat |= bit;
+    relay_request_compat(req, j->compat);
+    body = json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(req);
+    if (!body) return 0;
+    free(j->body);
+    j->body = body;
+    j->body_len = strlen(body);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
+    fprintf(stderr, "coachd: upstream: http 400: the model takes no %s; asking again %s\n",
+            bit == RELAY_COMPAT_NO_TEMPERATURE ? "temperature" : "max_tokens",
+            bit == RELAY_COMPAT_NO_TEMPERATURE ? "without it" : "with max_completion_tokens");
+    j->attempt--;                      /* not a fault: keep the one retry */
+    return attempt_start(j) == 0;
+}
+
 /* A transfer left the multi (curl reported it done). */
 static void transfer_done(struct oa_job *j, CURLcode res)
 {
@@ -504,6 +538,7 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         job_destroy(j);
         return;
     }
+    if (status && !status_ok(status) && !j->fail && maybe_adapt(j, status)) return;
     if (status && !status_ok(status) && !j->fail) {
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
@@ -705,8 +740,9 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
     hist = turn_history(rq->turn, OA_HISTORY_MSGS);
     trimmed = relay_history_trim(hist, OA_HISTORY_CHARS);
     json_decref(hist);
+    j->compat = oa->compat;
     req = relay_request_json(&(struct relay_request){
-        .model = oa->model, .max_tokens = oa->max_tokens, .temperature = oa->temperature,
+        .compat = j->compat, .model = oa->model, .max_tokens = oa->max_tokens, .temperature = oa->temperature,
         .system_prompt = oa->prompt_body, .hits = rq->hits, .nhits = rq->nhits,
         .age_months = rq->age_months, .history = trimmed,
         .question = rq->question, .question_len = rq->question_len});

@@ -100,9 +100,35 @@ json_t *relay_request_json(const struct relay_request *r)
     json_array_foreach(r->history, i, m) json_array_append(msgs, m);
     json_array_append_new(msgs, json_pack("{s:s, s:s%}", "role", "user", "content",
                                           r->question, r->question_len));
-    return json_pack("{s:s, s:b, s:{s:b}, s:i, s:f, s:o}", "model", r->model, "stream", 1,
-                     "stream_options", "include_usage", 1, "max_tokens", r->max_tokens,
-                     "temperature", r->temperature, "messages", msgs);
+    json_t *req = json_pack("{s:s, s:b, s:{s:b}, s:i, s:f, s:o}", "model", r->model, "stream", 1,
+                            "stream_options", "include_usage", 1, "max_tokens", r->max_tokens,
+                            "temperature", r->temperature, "messages", msgs);
+    relay_request_compat(req, r->compat);
+    return req;
+}
+
+void relay_request_compat(json_t *req, int compat)
+{
+    json_t *max = json_object_get(req, "max_tokens");
+    if ((compat & RELAY_COMPAT_MAX_COMPLETION_TOKENS) && max) {
+        json_object_set(req, "max_completion_tokens", max);
+        json_object_del(req, "max_tokens");
+    }
+    if (compat & RELAY_COMPAT_NO_TEMPERATURE) json_object_del(req, "temperature");
+}
+
+int relay_compat_from_error(const char *body, size_t len)
+{
+    json_t *root = json_loadb(body, len, 0, NULL), *e = json_object_get(root, "error");
+    const char *param = json_string_value(json_object_get(e, "param"));
+    const char *code = json_string_value(json_object_get(e, "code"));
+    int bit = 0;
+    if (param && code && strncmp(code, "unsupported_", 12) == 0) {
+        if (strcmp(param, "max_tokens") == 0) bit = RELAY_COMPAT_MAX_COMPLETION_TOKENS;
+        else if (strcmp(param, "temperature") == 0) bit = RELAY_COMPAT_NO_TEMPERATURE;
+    }
+    json_decref(root);
+    return bit;
 }
 
 json_t *relay_history_trim(const json_t *history, size_t max_chars)

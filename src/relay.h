@@ -36,7 +36,14 @@
 
 /* ---- the request ---- */
 
+/* Request variants some servers need, learned from their 400 answers:
+ * OpenAI's newer models (gpt-5, o-series) refuse max_tokens (they take
+ * max_completion_tokens) and any temperature but the default. */
+#define RELAY_COMPAT_MAX_COMPLETION_TOKENS 1
+#define RELAY_COMPAT_NO_TEMPERATURE 2
+
 struct relay_request {
+    int compat;                         /* RELAY_COMPAT_* bits */
     const char *model;
     int max_tokens;
     double temperature;
@@ -48,6 +55,15 @@ struct relay_request {
     const char *question;
     size_t question_len;
 };
+
+/* Rewrites a request body for compat: max_tokens becomes
+ * max_completion_tokens, temperature is left out. Idempotent. */
+void relay_request_compat(json_t *req, int compat);
+
+/* The RELAY_COMPAT_* bit an HTTP 400 error body asks for: its error.param is
+ * "max_tokens" or "temperature" and its code says unsupported
+ * ("unsupported_parameter", "unsupported_value"); 0 for anything else. */
+int relay_compat_from_error(const char *body, size_t len);
 
 /* The chat-completions body: model, stream:true, stream_options
  * {include_usage:true}, max_tokens, temperature and messages = [one system

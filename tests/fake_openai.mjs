@@ -41,6 +41,11 @@
 //   [[xss]]            the answer carries HTML/markdown injection and a
 //                      forged "\n\ndata: {...}\n\n" line
 //
+// A model named gpt-5* or o3* behaves as OpenAI's newer models do: HTTP 400
+// for max_tokens (param "max_tokens", code "unsupported_parameter"; they
+// take max_completion_tokens) and for a temperature other than 1 (param
+// "temperature", code "unsupported_value").
+//
 // GET /__stats -> {"requests": N, "last_request": {method, path, headers,
 // has_auth, body}} (authorization shown as "Bearer <redacted>"); POST
 // /__reset zeroes it. N counts chat-completion requests only. Nothing is
@@ -373,6 +378,16 @@ async function completions(req, res) {
     return sendJson(res, 400, openaiError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error'));
   const problem = validate(body);
   if (problem) return sendJson(res, 400, openaiError(400, problem, 'invalid_request_error'));
+  if (/^(gpt-5|o3)/.test(body.model)) {
+    const refuse = (message, param, code) =>
+      sendJson(res, 400, { error: { message, type: 'invalid_request_error', param, code } });
+    if ('max_tokens' in body)
+      return refuse("Unsupported parameter: 'max_tokens' is not supported with this model. " +
+        "Use 'max_completion_tokens' instead.", 'max_tokens', 'unsupported_parameter');
+    if ('temperature' in body && body.temperature !== 1)
+      return refuse(`Unsupported value: 'temperature' does not support ${body.temperature} with this ` +
+        'model. Only the default (1) value is supported.', 'temperature', 'unsupported_value');
+  }
 
   const mode = chooseMode(req, body);
   const retry = mode.retryAfter !== null ? { 'Retry-After': String(mode.retryAfter) } : {};

@@ -322,6 +322,25 @@ test('[[reasoning:3000]] -> thoughts for longer than the first-token timeout, th
   assert.equal((await saved(srv.base, r.sid)).status, 'complete');
 });
 
+test("a gpt-5 model: max_tokens and temperature refused (400) -> learned, asked again, answered", async () => {
+  const s = await start(['--model', 'gpt-5-mini']);
+  const before_ = (await fakeStats()).requests;
+  const r = await ask(s.base, Q());
+  assert.equal(r.errors.length, 0, JSON.stringify(r.errors));
+  assert.equal(r.text, expected(await passagesSent()));
+  assert.equal((await fakeStats()).requests, before_ + 3, 'max_tokens, then temperature, then the answer');
+  const body = (await fakeStats()).last_request.body;
+  assert.equal(body.max_completion_tokens, 700);
+  assert.ok(!('max_tokens' in body) && !('temperature' in body));
+  assert.match(s.logs(), /the model takes no max_tokens; asking again with max_completion_tokens/);
+  assert.match(s.logs(), /the model takes no temperature; asking again without it/);
+  assert.doesNotMatch(s.logs(), /Unsupported/);
+  // learned: the next answer is right the first time
+  const again = await ask(s.base, Q(), r.sid);
+  assert.equal(again.errors.length, 0);
+  assert.equal((await fakeStats()).requests, before_ + 4);
+});
+
 test('[[status:500]] -> error after exactly one retry, nothing relayed', async () => {
   const before_ = (await fakeStats()).requests;
   const r = await ask(srv.base, Q(`[[status:500]] ${Math.random()}`));

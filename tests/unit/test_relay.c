@@ -614,6 +614,40 @@ static const struct kb_passage pb = {
     .url = "https://example.org/b", .body = "Keep the same wake time.",
 };
 
+static void test_request_compat(void **state)
+{
+    static const struct { const char *body; int bit; } errs[] = {
+        {"{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\",\"type\":"
+         "\"invalid_request_error\",\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}",
+         RELAY_COMPAT_MAX_COMPLETION_TOKENS},
+        {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_value\"}}",
+         RELAY_COMPAT_NO_TEMPERATURE},
+        {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_parameter\"}}",
+         RELAY_COMPAT_NO_TEMPERATURE},
+        {"{\"error\":{\"param\":\"max_tokens\",\"code\":\"integer_below_min_value\"}}", 0},
+        {"{\"error\":{\"param\":\"messages\",\"code\":\"unsupported_value\"}}", 0},
+        {"{\"error\":{\"message\":\"x\",\"type\":\"exceed_context_size_error\"}}", 0},
+        {"not json", 0},
+        {"", 0},
+    };
+    json_t *req;
+    (void)state;
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
+        if (relay_compat_from_error(errs[i].body, strlen(errs[i].body)) != errs[i].bit)
+            fail_msg("case %zu", i);
+    req = json_pack("{s:s, s:i, s:f}", "model", "m", "max_tokens", 700, "temperature", 0.3);
+    relay_request_compat(req, 0);
+    assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 700);
+    relay_request_compat(req, RELAY_COMPAT_MAX_COMPLETION_TOKENS);
+    assert_null(json_object_get(req, "max_tokens"));
+    assert_int_equal(json_integer_value(json_object_get(req, "max_completion_tokens")), 700);
+    assert_non_null(json_object_get(req, "temperature"));
+    relay_request_compat(req, RELAY_COMPAT_MAX_COMPLETION_TOKENS | RELAY_COMPAT_NO_TEMPERATURE);
+    assert_null(json_object_get(req, "temperature"));
+    assert_int_equal(json_integer_value(json_object_get(req, "max_completion_tokens")), 700);
+    json_decref(req);
+}
+
 static void test_request_json(void **state)
 {
     struct kb_hit hits[2] = {{&pa, 9.0}, {&pb, 5.0}};
@@ -750,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_history_trim),
         cmocka_unit_test(test_request_json),
+        cmocka_unit_test(test_request_compat),
         cmocka_unit_test(test_prompt_split),
         cmocka_unit_test(test_citations),
         cmocka_unit_test(test_midnight),
