@@ -60,7 +60,7 @@ static const char lite_prefix[] =
 
 enum oa_fail {
     F_NONE, F_CONNECT, F_NETWORK, F_TIMEOUT_FIRST, F_TIMEOUT_STALL, F_TIMEOUT_TOTAL,
-    F_RATE, F_HTTP, F_CUT, F_UPSTREAM, F_MALFORMED, F_TOO_LARGE, F_EMPTY, F_LENGTH
+    F_RATE, F_HTTP, F_CUT, F_UPSTREAM, F_MALFORMED, F_TOO_LARGE, F_EMPTY, F_LENGTH, F_TLS
 };
 
 struct oa;
@@ -390,6 +390,8 @@ static const char *fail_log(enum oa_fail f)
     case F_TOO_LARGE: return "response too large";
     case F_EMPTY: return "no answer text";
     case F_LENGTH: return "answer cut at --max-tokens";
+    case F_TLS: return "TLS handshake or certificate check failed (an https URL to a plain "
+                       "http server? is the ca-certificates package installed?)";
     case F_NONE: break;
     }
     return "error";
@@ -398,7 +400,7 @@ static const char *fail_log(enum oa_fail f)
 static const char *fail_message(enum oa_fail f)
 {
     switch (f) {
-    case F_CONNECT: case F_NETWORK: case F_HTTP:
+    case F_CONNECT: case F_NETWORK: case F_HTTP: case F_TLS:
         return "The coach could not reach its answer service. Please try again in a moment.";
     case F_TIMEOUT_FIRST: case F_TIMEOUT_STALL: case F_TIMEOUT_TOTAL:
         return "The coach took too long to answer. Please try again in a moment.";
@@ -470,6 +472,9 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
     case CURLE_OPERATION_TIMEDOUT:
         curl_easy_getinfo(j->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
         return connect_us == 0 ? F_CONNECT : F_TIMEOUT_TOTAL;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_CERTPROBLEM:
+        return F_TLS;
     default:
         return j->bytes || j->err_bytes ? F_CUT : F_NETWORK;
     }

@@ -341,6 +341,15 @@ test("a gpt-5 model: max_tokens and temperature refused (400) -> learned, asked 
   assert.equal((await fakeStats()).requests, before_ + 4);
 });
 
+test('an https URL to a plain http server -> a kind error; the log says TLS, no retry', async () => {
+  const s = await start([], { OPENAI_BASE_URL: fakeBase.replace('http://', 'https://') + '/v1' });
+  const r = await ask(s.base, Q());
+  assertKindError(r);
+  assert.match(r.errors[0].data.message, /could not reach/);
+  assert.match(s.logs(), /upstream: TLS handshake or certificate check failed/);
+  assert.doesNotMatch(s.logs(), /retrying/);
+});
+
 test('[[status:500]] -> error after exactly one retry, nothing relayed', async () => {
   const before_ = (await fakeStats()).requests;
   const r = await ask(srv.base, Q(`[[status:500]] ${Math.random()}`));
