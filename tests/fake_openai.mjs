@@ -37,7 +37,8 @@
 //   [[dose]]           the answer gives a medication dose
 //   [[cite:K]]         the answer cites [K]
 //   [[text:URLENC]]    the answer is decodeURIComponent(URLENC)
-//   [[words:N]]        the answer is N one-word sentences, one per chunk
+//   [[words:N]]        the answer is N one-word sentences, one per chunk;
+//   [[words:N@MS]]     the same, the first after MS ms
 //   [[xss]]            the answer carries HTML/markdown injection and a
 //                      forged "\n\ndata: {...}\n\n" line
 //
@@ -187,7 +188,7 @@ function answerPieces(mode) {
     }
     case 'words': {
       // N short words, for tests that need a long stream (slow readers)
-      const n = Math.min(Number(mode.arg) || 100, 20000);
+      const n = Math.min(parseInt(mode.arg, 10) || 100, 20000);
       return Array.from({ length: n }, (_, i) => (i ? ' Ok.' : 'Ok.'));
     }
     case 'xss':
@@ -257,6 +258,8 @@ async function stream(req, res, body, mode) {
   });
   await send(JSON.stringify(chunk({ role: 'assistant', content: '' }, null)));
 
+  if (mode.name === 'words' && /@\d+$/.test(mode.arg || ''))
+    await sleep(Number(mode.arg.split('@')[1]));
   if (mode.name === 'reasoning') {
     const until = Date.now() + (Number(mode.arg) || 0);
     while (Date.now() < until && !closed) {

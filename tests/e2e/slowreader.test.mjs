@@ -29,7 +29,11 @@ function startFake() {
 }
 
 // Runs fn(srv) against coachd --engine openai on the fake upstream, with a
-// 1,000-word answer already asked; prints the server's log on failure.
+// 1,000-word answer already asked; prints the server's log on failure. The
+// words start after 1 s, so the clients subscribe while the answer is live:
+// a subscriber that comes after the end gets the backlog, which is bounded
+// by the answer's size, not by --stream-buffer-kb (a CI run once lost that
+// race: the whole answer was relayed before the slow client had connected).
 async function withLongAnswer(args, fn) {
   const fake = await startFake();
   const srv = await startServer(['--engine', 'openai', '--grace-s', '30', ...args],
@@ -37,7 +41,7 @@ async function withLongAnswer(args, fn) {
   try {
     const sid = await newSession(srv.base);
     const r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
-      { question: 'tell me about bedtime routines [[words:1000]]' });
+      { question: 'tell me about bedtime routines [[words:1000@1000]]' });
     assert.equal(r.status, 202);
     await fn(srv, r.json.stream_url);
   } catch (e) {
