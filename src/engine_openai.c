@@ -269,9 +269,9 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
     if (!status_ok(status)) {                            /* never relayed */
         if (j->err_bytes < sizeof j->err_head - 1) {
-            size_t k = sizeof j->err_head - 1 - j->err_bytes;
-            memcpy(j->err_head + j->err_bytes, buf, len < k ? len : k);
-            j->err_head[j->err_bytes + (len < k ? len : k)] = '\0';
+            size_t room = sizeof j->err_head - 1 - j->err_bytes, k = len < room ? len : room;
+            memcpy(j->err_head + j->err_bytes, buf, k);
+            j->err_head[j->err_bytes + k] = '\0';
         }
         j->err_bytes += len;
         return j->err_bytes > OA_MAX_ERROR_BODY ? 0 : len;
@@ -480,36 +480,18 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
     }
 }
 
-/* The error's type or code from an OpenAI-style error body
- * ({"error":{"type":...,"code":...}}), when it is a short identifier; ""
- * otherwise. Its message is never read: it may quote the prompt. */
-static void error_kind(const char *body, char *out, size_t cap)
-{
-    json_t *root = json_loads(body, 0, NULL), *e = json_object_get(root, "error"), *v;
-    const char *k = NULL;
-    out[0] = '\0';
-    v = json_object_get(e, "type");
-    if (json_is_string(v)) k = json_string_value(v);
-    v = json_object_get(e, "code");
-    if (!k && json_is_string(v)) k = json_string_value(v);
-    if (k && *k && strlen(k) < cap && strspn(k, "abcdefghijklmnopqrstuvwxyz"
-                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(k))
-        snprintf(out, cap, "%s", k);
-    json_decref(root);
-}
-
 /* An HTTP 400 that names a parameter this model does not take (OpenAI's
  * gpt-5 and o-series: max_tokens, temperature): rewrites the body, learns it
- * for every later answer, and asks again at once. Returns 1 when it did;
- * each variant is tried once per job. */
-static int maybe_adapt(struct oa_job *j, long status)
+ * for every later answer, and asks again at once. bit: what the error body
+ * asked for (relay_upstream_error). Returns 1 when it did; each variant is
+ * tried once per job. */
+static int maybe_adapt(struct oa_job *j, long status, int bit)
 {
     struct oa *oa = j->oa;
-    int bit = status == 400 ? relay_compat_from_error(j->err_head, strlen(j->err_head)) : 0;
     json_t *req;
     char *body;
 
-    if (!bit || (j->compat & bit) || j->got_delta) return 0;
+    if (status != 400 || !bit || (j->compat & bit) || j->got_delta) return 0;
     req = json_loads(j->body, 0, NULL);
     if (!req) return 0;
     j->compat |= bit;
@@ -536,6 +518,7 @@ static void transfer_done(struct oa_job *j, CURLcode res)
     long status = 0;
     enum oa_fail why;
     char kind[64];
+    int bit;
 
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
     job_detach_transfer(j);
@@ -543,11 +526,11 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         job_destroy(j);
         return;
     }
-    if (status && !status_ok(status) && !j->fail && maybe_adapt(j, status)) return;
     if (status && !status_ok(status) && !j->fail) {
+        bit = relay_upstream_error(j->err_head, strlen(j->err_head), kind, sizeof kind);
+        if (maybe_adapt(j, status, bit)) return;
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
-        error_kind(j->err_head, kind, sizeof kind);
         fprintf(stderr, "coachd: upstream: http %ld%s%s%s\n", status, *kind ? " " : "", kind,
                 status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
         job_end(j, TURN_INCOMPLETE, why);

@@ -117,12 +117,18 @@ void relay_request_compat(json_t *req, int compat)
     if (compat & RELAY_COMPAT_NO_TEMPERATURE) json_object_del(req, "temperature");
 }
 
-int relay_compat_from_error(const char *body, size_t len)
+int relay_upstream_error(const char *body, size_t len, char *kind, size_t cap)
 {
     json_t *root = json_loadb(body, len, 0, NULL), *e = json_object_get(root, "error");
     const char *param = json_string_value(json_object_get(e, "param"));
     const char *code = json_string_value(json_object_get(e, "code"));
+    const char *k = json_string_value(json_object_get(e, "type"));
     int bit = 0;
+    if (!k) k = code;
+    kind[0] = '\0';
+    if (k && *k && strlen(k) < cap && strspn(k, "abcdefghijklmnopqrstuvwxyz"
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(k))
+        snprintf(kind, cap, "%s", k);
     if (param && code && strncmp(code, "unsupported_", 12) == 0) {
         if (strcmp(param, "max_tokens") == 0) bit = RELAY_COMPAT_MAX_COMPLETION_TOKENS;
         else if (strcmp(param, "temperature") == 0) bit = RELAY_COMPAT_NO_TEMPERATURE;

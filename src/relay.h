@@ -60,10 +60,13 @@ struct relay_request {
  * max_completion_tokens, temperature is left out. Idempotent. */
 void relay_request_compat(json_t *req, int compat);
 
-/* The RELAY_COMPAT_* bit an HTTP 400 error body asks for: its error.param is
+/* Reads an OpenAI-style error body ({"error":{"type","code","param",...}})
+ * without its message, which may quote the prompt. kind (cap bytes) gets
+ * error.type, else error.code, when it is a short identifier, else "".
+ * Returns the RELAY_COMPAT_* bit the error asks for: error.param is
  * "max_tokens" or "temperature" and its code says unsupported
  * ("unsupported_parameter", "unsupported_value"); 0 for anything else. */
-int relay_compat_from_error(const char *body, size_t len);
+int relay_upstream_error(const char *body, size_t len, char *kind, size_t cap);
 
 /* The chat-completions body: model, stream:true, stream_options
  * {include_usage:true}, max_tokens, temperature and messages = [one system

@@ -616,25 +616,33 @@ static const struct kb_passage pb = {
 
 static void test_request_compat(void **state)
 {
-    static const struct { const char *body; int bit; } errs[] = {
+    static const struct { const char *body; int bit; const char *kind; } errs[] = {
         {"{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\",\"type\":"
          "\"invalid_request_error\",\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}",
-         RELAY_COMPAT_MAX_COMPLETION_TOKENS},
+         RELAY_COMPAT_MAX_COMPLETION_TOKENS, "invalid_request_error"},
         {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_value\"}}",
-         RELAY_COMPAT_NO_TEMPERATURE},
+         RELAY_COMPAT_NO_TEMPERATURE, "unsupported_value"},
         {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_parameter\"}}",
-         RELAY_COMPAT_NO_TEMPERATURE},
-        {"{\"error\":{\"param\":\"max_tokens\",\"code\":\"integer_below_min_value\"}}", 0},
-        {"{\"error\":{\"param\":\"messages\",\"code\":\"unsupported_value\"}}", 0},
-        {"{\"error\":{\"message\":\"x\",\"type\":\"exceed_context_size_error\"}}", 0},
-        {"not json", 0},
-        {"", 0},
+         RELAY_COMPAT_NO_TEMPERATURE, "unsupported_parameter"},
+        {"{\"error\":{\"param\":\"max_tokens\",\"code\":\"integer_below_min_value\"}}", 0,
+         "integer_below_min_value"},
+        {"{\"error\":{\"param\":\"messages\",\"code\":\"unsupported_value\"}}", 0,
+         "unsupported_value"},
+        {"{\"error\":{\"message\":\"x\",\"type\":\"exceed_context_size_error\"}}", 0,
+         "exceed_context_size_error"},
+        /* a type that is not an identifier is not logged */
+        {"{\"error\":{\"type\":\"my prompt said: hello\"}}", 0, ""},
+        {"not json", 0, ""},
+        {"", 0, ""},
     };
     json_t *req;
+    char kind[64];
     (void)state;
-    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
-        if (relay_compat_from_error(errs[i].body, strlen(errs[i].body)) != errs[i].bit)
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        if (relay_upstream_error(errs[i].body, strlen(errs[i].body), kind, sizeof kind) != errs[i].bit)
             fail_msg("case %zu", i);
+        if (strcmp(kind, errs[i].kind) != 0) fail_msg("case %zu: kind '%s'", i, kind);
+    }
     req = json_pack("{s:s, s:i, s:f}", "model", "m", "max_tokens", 700, "temperature", 0.3);
     relay_request_compat(req, 0);
     assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 700);

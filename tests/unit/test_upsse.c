@@ -60,27 +60,14 @@ static void record(void *ctx, const struct upsse_event *ev)
 
     switch (ev->type) {
     case UPSSE_DELTA:
+    case UPSSE_REASONING:
+    case UPSSE_FINISH:
+    case UPSSE_ERROR:
         /* invariants the engine relies on */
         assert_true(ev->len > 0);
         assert_true(util_utf8_valid(ev->text, ev->len));
-        log_str(l, "D:");
-        log_add(l, ev->text, ev->len);
-        break;
-    case UPSSE_REASONING:
-        assert_true(ev->len > 0);
-        assert_true(util_utf8_valid(ev->text, ev->len));
-        log_str(l, "R:");
-        log_add(l, ev->text, ev->len);
-        break;
-    case UPSSE_FINISH:
-        assert_true(ev->len > 0);
-        log_str(l, "F:");
-        log_add(l, ev->text, ev->len);
-        break;
-    case UPSSE_ERROR:
-        assert_true(ev->len > 0);
-        assert_true(util_utf8_valid(ev->text, ev->len));
-        log_str(l, "E:");
+        log_str(l, ev->type == UPSSE_DELTA ? "D:" : ev->type == UPSSE_REASONING ? "R:"
+                   : ev->type == UPSSE_FINISH ? "F:" : "E:");
         log_add(l, ev->text, ev->len);
         break;
     case UPSSE_USAGE:
