@@ -45,6 +45,7 @@ struct turn {
     json_t *log;                         /* event data strings, saved for replay */
 
     struct strbuf answer;                /* the text so far */
+    struct strbuf chunk_json;            /* scratch for one chunk's JSON */
     json_t *refusal;
     struct kb_hit hits[TURN_HITS];
     size_t nhits;
@@ -111,13 +112,26 @@ int turn_parse_event_id(const char *id, char *message_id, size_t n, size_t *seq)
 
 char *turn_frame(const char *message_id, size_t seq, const char *data, size_t *len)
 {
-    char id[96];
-    size_t dl = strlen(data), n;
-    char *f;
-    turn_format_event_id(message_id, seq, id, sizeof id);
-    n = strlen(id) + dl + 16;
-    f = xmalloc(n);
-    *len = (size_t)snprintf(f, n, "id: %s\ndata: %s\n\n", id, data);
+    return turn_frame_n(message_id, seq, data, strlen(data), len);
+}
+
+/* Built with memcpy, not snprintf: this runs once per streamed token. */
+char *turn_frame_n(const char *message_id, size_t seq, const char *data, size_t dl, size_t *len)
+{
+    char num[24];
+    size_t ml = strlen(message_id), nl = 0, n;
+    char *f, *w;
+    do num[sizeof num - ++nl] = (char)('0' + seq % 10); while ((seq /= 10) && nl < sizeof num);
+    n = 4 + ml + 1 + nl + 7 + dl + 2;           /* "id: " m ":" seq "\ndata: " data "\n\n" */
+    f = w = xmalloc(n + 1);
+    memcpy(w, "id: ", 4), w += 4;
+    memcpy(w, message_id, ml), w += ml;
+    *w++ = ':';
+    memcpy(w, num + sizeof num - nl, nl), w += nl;
+    memcpy(w, "\ndata: ", 7), w += 7;
+    memcpy(w, data, dl), w += dl;
+    memcpy(w, "\n\n", 3);                      /* with the terminating NUL */
+    *len = n;
     return f;
 }
 
@@ -147,6 +161,7 @@ static void turn_free(struct turn *t)
     json_decref(t->refusal);
     json_decref(t->citations);
     free(t->answer.s);
+    free(t->chunk_json.s);
     free(t->question);
     free(t);
 }
@@ -188,24 +203,21 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------- event log and fan-out ---------- */
 
-/* Appends an event to the log; with deliver, listeners get it now (and it
- * becomes visible to new subscribers), else it waits for deliver_held(). */
-static void append_event(struct turn *t, json_t *data, int deliver)
+/* Appends an event, given as its JSON text, to the log; with deliver,
+ * listeners get it now (and it becomes visible to new subscribers), else
+ * it waits for deliver_held(). */
+static void append_json_text(struct turn *t, const char *txt, size_t tl, int deliver)
 {
-    if (!data) return;    /* json_pack refused it (e.g. invalid UTF-8): drop */
-    char *txt = json_dumps(data, JSON_COMPACT);
     size_t seq = t->nframes + 1, len;
-    json_decref(data);
     if (t->nframes == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 64;
         t->frames = xrealloc(t->frames, t->cap * sizeof *t->frames);
         t->frame_len = xrealloc(t->frame_len, t->cap * sizeof *t->frame_len);
     }
-    t->frames[t->nframes] = turn_frame(t->msg_id, seq, txt, &len);
+    t->frames[t->nframes] = turn_frame_n(t->msg_id, seq, txt, tl, &len);
     t->frame_len[t->nframes] = len;
     t->nframes++;
-    json_array_append_new(t->log, json_string(txt));
-    free(txt);
+    json_array_append_new(t->log, json_stringn_nocheck(txt, tl));
     if (!deliver) return;
     t->nvisible = t->nframes;
     /* A listener may leave during its own call (a slow client is dropped),
@@ -214,6 +226,23 @@ static void append_event(struct turn *t, json_t *data, int deliver)
         nx = l->next_;
         l->on_event(l->arg, t->frames[seq - 1], len);
     }
+}
+
+/* The same for an event given as a JSON value (its reference is taken). */
+static void append_event(struct turn *t, json_t *data, int deliver)
+{
+    char *txt;
+    if (!data) return;    /* json_pack refused it (e.g. invalid UTF-8): drop */
+    txt = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    if (txt) append_json_text(t, txt, strlen(txt), deliver);
+    free(txt);
+}
+
+static int dump_to_strbuf(const char *buf, size_t size, void *data)
+{
+    strbuf_add(data, buf, size);
+    return 0;
 }
 
 static void deliver_held(struct turn *t)
@@ -236,7 +265,16 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len)
         return;
     }
     strbuf_add(&t->answer, text, len);
-    append_event(t, json_pack("{s:s%}", "chunk", text, len), 1);
+    /* {"chunk":"..."} with only the string through jansson's encoder: the
+     * object json_pack would build costs more than the escaping. */
+    json_t *js = json_stringn_nocheck(text, len);   /* checked above */
+    strbuf_add(&t->chunk_json, "{\"chunk\":", 9);
+    if (js && json_dump_callback(js, dump_to_strbuf, &t->chunk_json, JSON_ENCODE_ANY) == 0) {
+        strbuf_add(&t->chunk_json, "}", 1);
+        append_json_text(t, t->chunk_json.s, t->chunk_json.len, 1);
+    }
+    t->chunk_json.len = 0;
+    json_decref(js);
 }
 
 static const char *status_name(enum turn_status s)

@@ -92,8 +92,12 @@ void turn_free_all(void);
 void turn_format_event_id(const char *message_id, size_t seq, char *out, size_t n);
 int turn_parse_event_id(const char *id, char *message_id, size_t n, size_t *seq);
 
-/* Builds one SSE frame for a data object (compact JSON on one line). */
+/* Builds one SSE frame for a data object (compact JSON on one line):
+ * "id: <message_id>:<seq>\ndata: <data>\n\n". The caller frees the result;
+ * *len is its length without the terminating NUL. The _n form takes the
+ * data's length. */
 char *turn_frame(const char *message_id, size_t seq, const char *data, size_t *len);
+char *turn_frame_n(const char *message_id, size_t seq, const char *data, size_t dl, size_t *len);
 
 /* ---- for engines ---- */
 void turn_emit_chunk(struct turn *t, const char *text, size_t len);

@@ -352,6 +352,13 @@ static void test_frame_format(void **state)
     assert_string_equal(f, "id: abcDEF-_:1234567\ndata: {}\n\n");
     assert_int_equal(len, strlen(f));
     free(f);
+    f = turn_frame_n("m", 0, "{}xyz", 2, &len);
+    assert_string_equal(f, "id: m:0\ndata: {}\n\n");
+    assert_int_equal(len, strlen(f));
+    free(f);
+    f = turn_frame("m", (size_t)-1, "1", &len);
+    assert_string_equal(f, "id: m:18446744073709551615\ndata: 1\n\n");
+    free(f);
 }
 
 /* ---------- whole turns with the grounded engine ---------- */
@@ -1014,6 +1021,42 @@ static void test_invalid_utf8_chunk_dropped(void **state)
     json_decref(row);
 }
 
+/* A chunk's frame is the compact JSON of {"chunk": text}, byte for byte
+ * what jansson's object dump gives, for text that needs escaping (the
+ * emit path encodes only the string, not an object). */
+static void test_chunk_frame_escaping(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "plain words ", "\"quoted\" and \\back\\slash", "line\none\r\ttab",
+        "\x01\x1f control", "</script><b>", "caf\xC3\xA9 \xF0\x9F\x98\xB4 \xE2\x80\xA8", "/slash/",
+    };
+    char sid[32], mid[32];
+    struct rec *r = rec_new();
+    struct turn *t = scripted_turn(sid, sizeof sid, r);
+    size_t before;
+
+    snprintf(mid, sizeof mid, "%s", turn_message_id(t));
+    for (int i = 0; i < LOOP_LIMIT && !S.started; i++) event_base_loop(F.base, EVLOOP_ONCE);
+    before = r->n;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_t *o = json_pack("{s:s}", "chunk", texts[i]);
+        char *want = json_dumps(o, JSON_COMPACT), id[64];
+        size_t flen;
+        char *frame;
+        turn_format_event_id(mid, before + i + 1, id, sizeof id);
+        frame = turn_frame(mid, before + i + 1, want, &flen);
+        turn_emit_chunk(t, texts[i], strlen(texts[i]));
+        assert_int_equal(r->n, before + i + 1);
+        assert_string_equal(r->frames[before + i], frame);
+        free(frame);
+        free(want);
+        json_decref(o);
+    }
+    turn_engine_done(t, TURN_COMPLETE, NULL, NULL, NULL);
+    run_until(&r->ended);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
@@ -1038,6 +1081,7 @@ int main(void)
         T(test_engine_cancelled_on_turn_cancel),
         T(test_answer_overflow),
         T(test_invalid_utf8_chunk_dropped),
+        T(test_chunk_frame_escaping),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
