@@ -43,6 +43,7 @@
 #include "store.h"
 #include "turn.h"
 #include "upsse.h"
+#include "jtext.h"
 #include "util.h"
 
 #define OA_MAX_RESPONSE (256u * 1024u)    /* upstream bytes per attempt */
@@ -497,7 +498,7 @@ static int maybe_adapt(struct oa_job *j, long status, int bit)
     j->compat |= bit;
     oa->compat |= bit;
     relay_request_compat(req, j->compat);
-    body = json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    body = jtext_dump(req, NULL);
     json_decref(req);
     if (!body) return 0;
     free(j->body);
@@ -735,10 +736,9 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
         .age_months = rq->age_months, .history = trimmed,
         .question = rq->question, .question_len = rq->question_len});
     json_decref(trimmed);
-    j->body = req ? json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    j->body = req ? jtext_dump(req, &j->body_len) : NULL;   /* 10-15 KB: see jtext.h */
     json_decref(req);
     if (!j->body) goto fail;
-    j->body_len = strlen(j->body);
     j->filter = relay_filter_new(rq->nhits, hold_cb, number_cb, (void *)oa->policy,
                                  safety_output_referral(oa->policy), emit_cb, j);
     j->easy = new_easy(oa, j);

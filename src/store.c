@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jtext.h"
 #include "util.h"
 
 enum {
@@ -482,7 +483,7 @@ static void bind_json(sqlite3_stmt *s, int col, json_t *v)
         sqlite3_bind_null(s, col);
         return;
     }
-    txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    txt = jtext_dump(v, NULL);   /* an answer's event log is large: see jtext.h */
     sqlite3_bind_text(s, col, txt, -1, free);
 }
 
