@@ -15,8 +15,9 @@
 // Run through bench/relay.sh (raises ulimit -n, builds), or:
 //   node bench/relay.mjs [--n 1,100,1000] [--chunks 200] [--interval-ms 30] [--first-ms 100]
 //                        [--seconds 10] [--modes steady,burst] [--json out.json]
+//                        [--relays coachd,peer] (measure only one of them) [--pm-qos auto|0|1]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ import readline from 'node:readline';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = { n: '1,100,1000', chunks: '200', 'interval-ms': '30', 'first-ms': '100', seconds: '10',
   modes: 'steady,burst', coachd: join(ROOT, 'coachd'), load: join(ROOT, 'build/release/bench_relayload'),
-  json: '', pin: 'auto', args: '' };
+  json: '', pin: 'auto', args: '', relays: 'coachd,peer', 'pm-qos': 'auto' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const NS = opt.n.split(',').map(Number);
 const MODES = opt.modes.split(',');
@@ -36,6 +37,25 @@ const children = [];
 const NCPU = os.cpus().length;
 const PIN = opt.pin === 'auto' ? NCPU >= 2 && spawnSync('taskset', ['-V']).status === 0 : opt.pin === '1';
 const RELAY_CPU = String(NCPU - 1), LOAD_CPUS = NCPU > 2 ? `0-${NCPU - 2}` : '0';
+// With --pm-qos (default when /dev/cpu_dma_latency is writable, i.e. root)
+// the run holds a CPU-latency request of 0 us, as tuned's
+// latency-performance profile does: idle CPUs poll instead of halting. On
+// a VM a halted vCPU takes 0.3-1 ms to wake when a packet arrives, which
+// otherwise dominates every figure below saturation (docs/openai.md).
+function pmQos() {
+  if (opt['pm-qos'] === '0') return false;
+  try {
+    const fd = openSync('/dev/cpu_dma_latency', 'w');   // held open until exit
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(0);
+    writeSync(fd, b);
+    return true;
+  } catch (e) {
+    if (opt['pm-qos'] === '1') throw e;
+    return false;
+  }
+}
+const PM_QOS = pmQos();
 const pinned = (cpus, cmd, args) => (PIN ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args]);
 
 function start(cmd, args, env, pattern, stream = 'stdout') {
@@ -62,7 +82,7 @@ function cpuMs(pid) {
 
 function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  return { nproc: os.cpus().length, pinned: PIN, cpu: cpu ? cpu[1] : os.cpus()[0]?.model,
+  return { nproc: os.cpus().length, pinned: PIN, pm_qos_0us: PM_QOS, cpu: cpu ? cpu[1] : os.cpus()[0]?.model,
     mem_gib: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, kernel: os.release() };
 }
 
@@ -83,15 +103,17 @@ async function main() {
     const peer = await start(...pinned(RELAY_CPU, process.execPath, [join(ROOT, 'bench/peer_relay.mjs')]),
       { UPSTREAM: base }, /listening (\d+)/);
     console.log(PIN ? `pinned: relays on CPU ${RELAY_CPU}, relayload on CPU ${LOAD_CPUS}` : 'not pinned');
+    console.log(PM_QOS ? 'CPU latency request: 0 us (idle CPUs poll)' : 'CPU latency request: none (idle CPUs may halt)');
     console.log(`each answer: ${opt.chunks} deltas, one every ${opt['interval-ms']} ms after ${opt['first-ms']} ms`);
     const targets = [{ name: 'coachd', port: coachd.port, pid: coachd.proc.pid },
-      { name: 'peer', port: peer.port, pid: peer.proc.pid }];
+      { name: 'peer', port: peer.port, pid: peer.proc.pid }].filter((t) => opt.relays.split(',').includes(t.name));
     const ask = async (t, n, mode, secs) => {
-      const cpu0 = cpuMs(t.pid);
+      const cpu0 = cpuMs(t.pid), wall0 = Date.now();
       load.proc.stdin.write(`run ${t.name} ${t.port} ${n} ${mode} ${secs}\n`);
       const { value } = await lines.next();
       const r = JSON.parse(value);
       r.relay_cpu_ms = cpuMs(t.pid) - cpu0;
+      r.relay_cpu_share = +(r.relay_cpu_ms / (Date.now() - wall0)).toFixed(2);   // of one core, whole run
       return r;
     };
     for (const t of targets) await ask(t, 10, 'burst', 0);              // warm-up
@@ -107,9 +129,10 @@ async function main() {
             `answers ${r.complete}/${r.answered}${r.errors ? ` (${r.errors} errors)` : ''}  ` +
             `chunk relay p50 ${f(r.chunk_ms.p50)} p99 ${f(r.chunk_ms.p99)} p99.9 ${f(r.chunk_ms.p999)} ` +
             `max ${f(r.chunk_ms.max)} ms (${r.chunk_ms.n})  TTFT added p50 ${f(r.ttft_added_ms.p50)} ` +
-            `p99 ${f(r.ttft_added_ms.p99)} ms  relay CPU ${r.relay_cpu_ms} ms`);
+            `p99 ${f(r.ttft_added_ms.p99)} ms  relay CPU ${r.relay_cpu_ms} ms (${Math.round(r.relay_cpu_share * 100)}% of a core)`);
         }
         const [c, p] = pair;
+        if (!p) continue;
         console.log(`       ratio coachd/peer: chunk p50 ${(c.chunk_ms.p50 / p.chunk_ms.p50).toFixed(2)} ` +
           `p99 ${(c.chunk_ms.p99 / p.chunk_ms.p99).toFixed(2)}, TTFT added p50 ` +
           `${(c.ttft_added_ms.p50 / p.ttft_added_ms.p50).toFixed(2)} p99 ` +
@@ -118,7 +141,7 @@ async function main() {
     }
     const hwm = (pid) => Number(/VmHWM:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
     const peak_rss_mib = Object.fromEntries(targets.map((t) => [t.name, +hwm(t.pid).toFixed(1)]));
-    console.log(`peak RSS: coachd ${peak_rss_mib.coachd} MiB, peer ${peak_rss_mib.peer} MiB`);
+    console.log(`peak RSS: ${Object.entries(peak_rss_mib).map(([k, v]) => `${k} ${v} MiB`).join(", ")}`);
     const out = { machine: machine(), settings: { chunks: +opt.chunks, interval_ms: +opt['interval-ms'],
       first_ms: +opt['first-ms'], seconds: +opt.seconds }, results, peak_rss_mib };
     console.log(JSON.stringify(out.machine));
