@@ -530,9 +530,41 @@ static void streamed(const char *s, size_t piece, struct shown *o)
     relay_filter_free(f);
 }
 
-/* The streaming guarantee with the shipped policy: a held sentence, fed in
- * pieces of every size, shows at most its number-free head, never its
- * amount, and always the referral. */
+/* Where a sentence's amount starts: the offset of its first word that is a
+ * number, or its length when it has none. */
+static size_t first_number(const char *s)
+{
+    size_t len = strlen(s), first = 0;
+    while (first < len) {
+        size_t e = first;
+        while (e < len && s[e] != ' ') e++;
+        if (number_cb(us, s + first, e - first, 0)) break;
+        first = e + 1;
+    }
+    return first < len ? first : len;
+}
+
+/* A held sentence streamed in pieces of `piece` bytes shows at most its
+ * number-free head, never its amount, and always the referral. */
+static void check_streamed_hold(const char *s, size_t piece)
+{
+    struct shown o;
+    size_t first = first_number(s);
+    streamed(s, piece, &o);
+    const char *ref = strstr(o.s, safety_output_referral(us)),
+               *cut = strstr(o.s, " \xE2\x80\xA6 ");
+    size_t head = cut ? (size_t)(cut - o.s) : 0;
+    if (first == strlen(s)) {            /* no amount: shown whole, then the referral */
+        if (!ref || strncmp(o.s, s, strlen(s)) != 0)
+            fail_msg("'%s' in pieces of %zu showed '%s'", s, piece, o.s);
+        return;
+    }
+    if (!ref || ref != (cut ? cut + 5 : o.s) || head > first || strncmp(o.s, s, head) != 0)
+        fail_msg("'%s' in pieces of %zu showed '%s'", s, piece, o.s);
+}
+
+/* The streaming guarantee with the shipped policy, for pieces of every
+ * size. */
 static void test_output_streamed_hold(void **state)
 {
     (void)state;
@@ -543,27 +575,42 @@ static void test_output_streamed_hold(void **state)
         "Repeat the acetaminophen every six hours if needed.",
         "Two tablets at bedtime usually work.", NULL};
     for (size_t i = 0; held[i]; i++) {
-        const char *s = held[i];
-        size_t len = strlen(s), first = 0;
-        /* where the amount starts: the first word that is a number */
-        while (first < len) {
-            size_t e = first;
-            while (e < len && s[e] != ' ') e++;
-            if (number_cb(us, s + first, e - first, 0)) break;
-            first = e + 1;
-        }
-        assert_true(first < len);
-        for (size_t piece = 1; piece <= len; piece++) {
-            struct shown o;
-            streamed(s, piece, &o);
-            const char *ref = strstr(o.s, safety_output_referral(us)),
-                       *cut = strstr(o.s, " \xE2\x80\xA6 ");
-            size_t head = cut ? (size_t)(cut - o.s) : 0;
-            if (!ref || ref != (cut ? cut + 5 : o.s) || head > first ||
-                strncmp(o.s, s, head) != 0)
-                fail_msg("'%s' in pieces of %zu showed '%s'", s, piece, o.s);
-        }
+        assert_true(first_number(held[i]) < strlen(held[i]));
+        for (size_t piece = 1; piece <= strlen(held[i]); piece++) check_streamed_hold(held[i], piece);
     }
+}
+
+/* tests/safety/output.tsv: model-style sentences labelled hold or pass,
+ * for both locales, and each held one streamed in a few piece sizes. */
+static void test_output_sentences(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/safety/output.tsv", "r");
+    char line[1024];
+    size_t n = 0, nhold = 0;
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t'), *text;
+        int want;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0') continue;
+        assert_non_null(tab);
+        *tab = '\0';
+        text = tab + 1;
+        want = strcmp(line, "hold") == 0;
+        assert_true(want || strcmp(line, "pass") == 0);
+        if (safety_output_hold(us, text, strlen(text)) != want ||
+            safety_output_hold(uk, text, strlen(text)) != want)
+            fail_msg("%s expected: %s", line, text);
+        if (want) {
+            static const size_t pieces[] = {1, 2, 3, 5, 8, 13, 1024};
+            for (size_t k = 0; k < sizeof pieces / sizeof *pieces; k++) check_streamed_hold(text, pieces[k]);
+            nhold++;
+        }
+        n++;
+    }
+    fclose(f);
+    assert_true(n >= 80 && nhold >= 30);
 }
 
 /* A hold rule that needs no number ("mg per kg"): the sentence has no
@@ -717,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_output_hold),
         cmocka_unit_test(test_output_number),
         cmocka_unit_test(test_output_streamed_hold),
+        cmocka_unit_test(test_output_sentences),
         cmocka_unit_test(test_output_streamed_numberless_hold),
         cmocka_unit_test(test_policy_validation),
     };
