@@ -17,11 +17,12 @@
 //                        [--seconds 10] [--modes steady,burst] [--json out.json]
 //                        [--relays coachd,peer] (measure only one of them) [--pm-qos auto|0|1]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
+import { holdCpuLatency, describe } from './pmqos.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = { n: '1,100,1000', chunks: '200', 'interval-ms': '30', 'first-ms': '100', seconds: '10',
@@ -38,24 +39,8 @@ const NCPU = os.cpus().length;
 const PIN = opt.pin === 'auto' ? NCPU >= 2 && spawnSync('taskset', ['-V']).status === 0 : opt.pin === '1';
 const RELAY_CPU = String(NCPU - 1), LOAD_CPUS = NCPU > 2 ? `0-${NCPU - 2}` : '0';
 // With --pm-qos (default when /dev/cpu_dma_latency is writable, i.e. root)
-// the run holds a CPU-latency request of 0 us, as tuned's
-// latency-performance profile does: idle CPUs poll instead of halting. On
-// a VM a halted vCPU takes 0.3-1 ms to wake when a packet arrives, which
-// otherwise dominates every figure below saturation (docs/openai.md).
-function pmQos() {
-  if (opt['pm-qos'] === '0') return false;
-  try {
-    const fd = openSync('/dev/cpu_dma_latency', 'w');   // held open until exit
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(0);
-    writeSync(fd, b);
-    return true;
-  } catch (e) {
-    if (opt['pm-qos'] === '1') throw e;
-    return false;
-  }
-}
-const PM_QOS = pmQos();
+// idle CPUs poll instead of halting for the whole run (bench/pmqos.mjs).
+const PM_QOS = holdCpuLatency(opt['pm-qos']);
 const pinned = (cpus, cmd, args) => (PIN ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args]);
 
 function start(cmd, args, env, pattern, stream = 'stdout') {
@@ -103,7 +88,7 @@ async function main() {
     const peer = await start(...pinned(RELAY_CPU, process.execPath, [join(ROOT, 'bench/peer_relay.mjs')]),
       { UPSTREAM: base }, /listening (\d+)/);
     console.log(PIN ? `pinned: relays on CPU ${RELAY_CPU}, relayload on CPU ${LOAD_CPUS}` : 'not pinned');
-    console.log(PM_QOS ? 'CPU latency request: 0 us (idle CPUs poll)' : 'CPU latency request: none (idle CPUs may halt)');
+    console.log(describe(PM_QOS));
     console.log(`each answer: ${opt.chunks} deltas, one every ${opt['interval-ms']} ms after ${opt['first-ms']} ms`);
     const targets = [{ name: 'coachd', port: coachd.port, pid: coachd.proc.pid },
       { name: 'peer', port: peer.port, pid: peer.proc.pid }].filter((t) => opt.relays.split(',').includes(t.name));

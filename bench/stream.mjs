@@ -8,9 +8,12 @@
 // Each mode starts its own coachd (./coachd, or $COACHD_BIN) on a free port
 // with a fresh database, and prints one summary block. Client and server
 // share the machine's cores, so figures include the client's own cost.
+// As root the run holds a 0 us CPU-latency request (bench/pmqos.mjs) so
+// idle cores poll; --pm-qos 0 lets them halt.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { startServer, api, newSession, sleep } from '../tests/e2e/lib.mjs';
+import { holdCpuLatency, describe } from './pmqos.mjs';
 
 const args = process.argv.slice(2);
 const mode = args[0] || 'ttfc';
@@ -18,6 +21,10 @@ const opt = (name, def) => {
   const i = args.indexOf('--' + name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
+{
+  const i = args.indexOf('--pm-qos');
+  console.log(describe(holdCpuLatency(i >= 0 ? args[i + 1] : 'auto')));
+}
 const agent = new http.Agent({ keepAlive: true, maxSockets: 20000 });
 const pct = (arr, p) => {
   const s = [...arr].sort((a, b) => a - b);
