@@ -440,7 +440,7 @@ static const struct { const char *w; double v; } number_words[] = {
 static int tok_number(const struct tok *t, double *v)
 {
     for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++)
-        if (map_cmp(number_words[i].w, t->s, t->n) == 0) {
+        if (t->n && number_words[i].w[0] == t->s[0] && map_cmp(number_words[i].w, t->s, t->n) == 0) {
             *v = number_words[i].v;
             return 1;
         }
@@ -1732,6 +1732,46 @@ static int number_word_ahead(const char *s, size_t len)
     return 0;
 }
 
+/* An ASCII byte that norm_clean() turns into a blank wherever it stands
+ * next to letters or other such bytes: everything but letters, digits and
+ * the apostrophes (a '.' or '/' survives only between digits or word
+ * bytes). */
+static int blank_byte(unsigned char c)
+{
+    return c < 0x80 && !isalnum(c) && c != '\'' && c != '`';
+}
+
+/* safety_output_number's common case without allocating: ASCII letters,
+ * perhaps with punctuation around them ("bedtime,", "(often)"). Gives what
+ * the full tokenizer would: the word's spelling-map replacement, or the
+ * word itself, holds a number. -1 when the word is not of that shape. */
+static int letters_number(const struct safety_policy *p, const char *w, size_t len)
+{
+    char buf[32];
+    size_t a = 0, b = len, n;
+    const struct mapent *e;
+    struct tok t;
+    double v;
+
+    while (a < b && blank_byte((unsigned char)w[a])) a++;
+    while (b > a && blank_byte((unsigned char)w[b - 1])) b--;
+    n = b - a;
+    if (n == 0) return 0;                     /* punctuation only: no token */
+    if (n > sizeof buf) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalpha((unsigned char)w[a + i])) return -1;
+        buf[i] = (char)tolower((unsigned char)w[a + i]);
+    }
+    e = map_find(p->spell, p->nspell, buf, n);
+    if (!e) {
+        t = (struct tok){buf, n, 0, 0};
+        return tok_number(&t, &v);
+    }
+    for (size_t i = 0; i < e->nout; i++)
+        if (tok_number(&e->out[i], &v)) return 1;
+    return 0;
+}
+
 int safety_output_number(const struct safety_policy *p, const char *word, size_t len,
                          int partial)
 {
@@ -1739,6 +1779,10 @@ int safety_output_number(const struct safety_policy *p, const char *word, size_t
     int num = 0;
     if (!p || !word || len == 0)
         return 0;
+    num = letters_number(p, word, len);
+    if (num >= 0)
+        return num || (partial && number_word_ahead(word, len));
+    num = 0;
     norm_tokens(p, word, len, &t);
     for (size_t i = 0; i < t.n && !num; i++)
         num = t.v[i].isnum;

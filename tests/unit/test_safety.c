@@ -499,6 +499,64 @@ static void test_output_number(void **state)
     assert_false(safety_output_number(NULL, "5", 1, 0));
 }
 
+/* The allocation-free path of safety_output_number (letters_number) gives
+ * the full tokenizer's answer for every word of the labelled questions and
+ * output sentences, with punctuation and capitals around them. */
+static int number_full(const struct safety_policy *p, const char *w, size_t len)
+{
+    struct toks t = {0};
+    int num = 0;
+    norm_tokens(p, w, len, &t);
+    for (size_t i = 0; i < t.n && !num; i++) num = t.v[i].isnum;
+    toks_free(&t);
+    return num;
+}
+
+static void test_output_number_fast_path(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"tests/safety/labelled.tsv", "tests/safety/output.tsv"};
+    static const char *const wraps[][2] = {{"", ""}, {"(", ")"}, {"", ","}, {"\"", ".\""},
+                                           {"", "!?"}, {"*", "*:"}, {"", "/"}, {"-", "-"}};
+    const char *extra[] = {"Twenty", "HALF", "Quarter", "once", "twice", "couple", "dozen",
+                           "a", "I", "tw", "twentyfive", "onesie", "none", "zero", NULL};
+    size_t checked = 0, fast = 0;
+    for (size_t fi = 0; fi < 2; fi++) {
+        FILE *f = fopen(files[fi], "r");
+        char line[2048];
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+            for (char *w = strtok(line, " \t\r\n"); w; w = strtok(NULL, " \t\r\n")) {
+                for (size_t k = 0; k < sizeof wraps / sizeof *wraps; k++) {
+                    char buf[128];
+                    int n = snprintf(buf, sizeof buf, "%s%s%s", wraps[k][0], w, wraps[k][1]);
+                    if (n <= 0 || (size_t)n >= sizeof buf) continue;
+                    int quick = letters_number(us, buf, (size_t)n);
+                    if (quick < 0) continue;
+                    fast++;
+                    if (quick != number_full(us, buf, (size_t)n))
+                        fail_msg("'%s': fast path says %d", buf, quick);
+                }
+                checked++;
+            }
+        }
+        fclose(f);
+    }
+    for (size_t i = 0; extra[i]; i++) {
+        int quick = letters_number(us, extra[i], strlen(extra[i]));
+        assert_true(quick >= 0);
+        assert_int_equal(quick, number_full(us, extra[i], strlen(extra[i])));
+        assert_int_equal(quick, number_full(uk, extra[i], strlen(extra[i])));
+    }
+    assert_true(checked > 5000 && fast > checked);
+    /* not of the shape: the full path answers */
+    assert_int_equal(letters_number(us, "5ml", 3), -1);
+    assert_int_equal(letters_number(us, "don't", 5), -1);
+    assert_int_equal(letters_number(us, "caf\xC3\xA9", 5), -1);
+    assert_int_equal(letters_number(us, "mg/kg", 5), -1);
+    assert_int_equal(letters_number(us, "..", 2), 0);
+}
+
 struct shown { char s[1024]; size_t n; };
 
 static void shown_emit(void *ctx, const char *s, size_t len)
@@ -765,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_output_number),
         cmocka_unit_test(test_output_streamed_hold),
         cmocka_unit_test(test_output_sentences),
+        cmocka_unit_test(test_output_number_fast_path),
         cmocka_unit_test(test_output_streamed_numberless_hold),
         cmocka_unit_test(test_policy_validation),
     };
