@@ -53,14 +53,23 @@ struct tok { const char *s; size_t n; double num; int isnum; };
  * into policy-owned replacement strings. */
 struct toks { struct tok *v; size_t n, cap; char *buf; };
 
-/* What the matcher sees: tokens plus an optional mask (1 = blanked). */
-struct input { const struct tok *v; size_t n; const unsigned char *mask; };
+/* The distinct words of an input, hashed, so a pattern whose anchor word
+ * is absent is skipped without a scan (see anchor_present). slot[i] holds
+ * a token index + 1, or 0 when free; mask + 1 slots, a power of two. */
+struct tokset { const struct tok *v; uint32_t *slot; size_t mask; };
+
+/* What the matcher sees: tokens plus an optional mask (1 = blanked), and
+ * optionally their word set. */
+struct input { const struct tok *v; size_t n; const unsigned char *mask; const struct tokset *ws; };
 
 enum { ATOM_WORD, ATOM_PREFIX, ATOM_NUMBER, ATOM_ANY };
 struct atom { int kind; const char *s; size_t n; double lo, hi; };
 struct phrase { const struct atom *atoms; size_t n; };
 struct elem { const struct phrase *alts; size_t nalts; int gap; };
-struct pattern { const struct elem *elems; size_t n; const char *src; };
+/* anchor: an element every match must use with a non-empty alternative
+ * whose first atom is a word or prefix, so a match needs one of those
+ * words in the input; the one with the fewest alternatives, or NULL. */
+struct pattern { const struct elem *elems; size_t n; const char *src; const struct elem *anchor; };
 struct patlist { const struct pattern *v; size_t n; };
 
 struct mapent { const char *key; const struct tok *out; size_t nout; };
@@ -425,6 +434,10 @@ static void toks_free(struct toks *t)
 
 /* ------------------------------------------------------------- matching */
 
+/* Set by the unit tests to compare every decision with and without the
+ * anchor-word index; always 0 in coachd. */
+static int safety_no_index;
+
 static const struct { const char *w; double v; } number_words[] = {
     {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
     {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
@@ -525,11 +538,74 @@ static int match_find(const struct pattern *p, const struct input *in, size_t fr
     return 0;
 }
 
+static uint32_t tok_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;                 /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* Builds ws over v[0..n); slots has room for cap entries (a power of two
+ * at least 2n). */
+static void tokset_init(struct tokset *ws, const struct tok *v, size_t n, uint32_t *slots, size_t cap)
+{
+    ws->v = v;
+    ws->slot = slots;
+    ws->mask = cap - 1;
+    memset(slots, 0, cap * sizeof *slots);
+    for (size_t i = 0; i < n; i++) {
+        size_t h = tok_hash(v[i].s, v[i].n) & ws->mask;
+        for (;; h = (h + 1) & ws->mask) {
+            uint32_t k = slots[h];
+            if (!k) {
+                slots[h] = (uint32_t)i + 1;
+                break;
+            }
+            if (v[k - 1].n == v[i].n && memcmp(v[k - 1].s, v[i].s, v[i].n) == 0)
+                break;                        /* already in */
+        }
+    }
+}
+
+static size_t tokset_cap(size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    return cap;
+}
+
+static int tokset_has(const struct tokset *ws, const char *s, size_t n)
+{
+    for (size_t h = tok_hash(s, n) & ws->mask;; h = (h + 1) & ws->mask) {
+        uint32_t k = ws->slot[h];
+        if (!k) return 0;
+        if (ws->v[k - 1].n == n && memcmp(ws->v[k - 1].s, s, n) == 0) return 1;
+    }
+}
+
+/* 0 when no word of the input can start the pattern's anchor element, so
+ * the pattern cannot match (masks only remove matches); else 1. */
+static int anchor_present(const struct pattern *p, const struct input *in)
+{
+    const struct elem *e = p->anchor;
+    if (!e || !in->ws) return 1;
+    for (size_t a = 0; a < e->nalts; a++) {
+        const struct atom *at = &e->alts[a].atoms[0];
+        if (at->kind == ATOM_WORD) {
+            if (tokset_has(in->ws, at->s, at->n)) return 1;
+        } else {
+            for (size_t i = 0; i < in->n; i++)
+                if (atom_match(at, &in->v[i])) return 1;
+        }
+    }
+    return 0;
+}
+
 static int match_any(const struct patlist *l, const struct input *in)
 {
     size_t s, e;
     for (size_t i = 0; i < l->n; i++)
-        if (match_find(&l->v[i], in, 0, &s, &e))
+        if (anchor_present(&l->v[i], in) && match_find(&l->v[i], in, 0, &s, &e))
             return 1;
     return 0;
 }
@@ -978,6 +1054,15 @@ static int compile_pattern(struct loadctx *c, const char *src, const char *where
     out->elems = b.elems;
     out->n = b.n;
     out->src = arena_strdup(c->p, src);
+    out->anchor = NULL;
+    for (size_t k = 0; k < b.n; k++) {
+        const struct elem *e = &b.elems[k];
+        int ok = e->nalts > 0;
+        for (size_t a = 0; ok && a < e->nalts; a++)
+            ok = e->alts[a].n > 0 && (e->alts[a].atoms[0].kind == ATOM_WORD ||
+                                      e->alts[a].atoms[0].kind == ATOM_PREFIX);
+        if (ok && (!out->anchor || e->nalts < out->anchor->nalts)) out->anchor = e;
+    }
     return 0;
 }
 
@@ -1578,6 +1663,8 @@ static void apply_masks(const struct safety_policy *p, const struct input *plain
         const struct mask *mk = &p->masks[m];
         for (size_t k = 0; k < mk->pats.n; k++) {
             size_t from = 0, s, e;
+            if (!anchor_present(&mk->pats.v[k], plain))
+                continue;
             while (from < plain->n && match_find(&mk->pats.v[k], plain, from, &s, &e)) {
                 for (int cat = 1; cat < SAFETY_NCAT; cat++)
                     if (mk->cats & (1u << cat))
@@ -1619,20 +1706,26 @@ static const struct rule *classify_tokens(const struct safety_policy *p,
                                           const struct tok *v, size_t n)
 {
     const struct rule *hit = NULL;
-    struct input plain = { v, n, NULL };
+    struct tokset ws;
+    uint32_t stack[256], *slots = stack;
+    size_t cap = tokset_cap(n);
+    if (cap > sizeof stack / sizeof *stack) slots = xmalloc(cap * sizeof *slots);
+    tokset_init(&ws, v, n, slots, cap);
+    struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
     memset(cache, -1, p->nframes ? p->nframes : 1);
     apply_masks(p, &plain, masks);
     for (size_t ci = 0; !hit && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
         safety_category cat = cat_priority[ci];
-        struct input masked = { v, n, masks + (size_t)cat * n };
+        struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
         for (size_t i = 0; !hit && i < p->nrules; i++)
             if (p->rules[i].cat == cat && rule_fires(p, &p->rules[i], &masked, &plain, cache))
                 hit = &p->rules[i];
     }
     free(cache);
     free(masks);
+    if (slots != stack) free(slots);
     return hit;
 }
 
@@ -1706,11 +1799,17 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
     if (!p || !sentence || len == 0)
         return 0;
     norm_tokens(p, sentence, len, &t);
-    struct input in = { t.v, t.n, NULL };
+    struct tokset ws;
+    uint32_t stack[256], *slots = stack;
+    size_t cap = tokset_cap(t.n);
+    if (cap > sizeof stack / sizeof *stack) slots = xmalloc(cap * sizeof *slots);
+    tokset_init(&ws, t.v, t.n, slots, cap);
+    struct input in = { t.v, t.n, NULL, safety_no_index ? NULL : &ws };
     if (match_any(&p->hold, &in))
         hold = 1;
     else if (match_any(&p->hold_if_medicine, &in) && match_any(&p->medicine, &in))
         hold = 1;
+    if (slots != stack) free(slots);
     toks_free(&t);
     return hold;
 }

@@ -73,8 +73,16 @@ static int pat_matches(const char *pattern, const char *text)
     if (compile_pattern(&c, pattern, "test", &pat) < 0)
         fail_msg("pattern \"%s\" did not compile: %s", pattern, err);
     norm_tokens(us, text, strlen(text), &t);
-    struct input in = { t.v, t.n, NULL };
+    struct input in = { t.v, t.n, NULL, NULL };
     int r = match_find(&pat, &in, 0, &s, &e);
+    /* the anchor-word index never rules out a pattern that matches */
+    uint32_t slots[1024];
+    struct tokset ws;
+    assert_true(tokset_cap(t.n) <= 1024);
+    tokset_init(&ws, t.v, t.n, slots, tokset_cap(t.n));
+    in.ws = &ws;
+    if (r && !anchor_present(&pat, &in))
+        fail_msg("the index ruled out \"%s\" on \"%s\"", pattern, text);
     toks_free(&t);
     return r;
 }
@@ -557,6 +565,49 @@ static void test_output_number_fast_path(void **state)
     assert_int_equal(letters_number(us, "..", 2), 0);
 }
 
+/* The anchor-word index changes no decision: every question and output
+ * sentence in the shipped sets gets the same category, rule and hold with
+ * it as without it, in both locales. */
+static void test_index_changes_nothing(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"tests/safety/labelled.tsv", "tests/safety/blind.tsv",
+                                        "tests/safety/blind2.tsv", "tests/safety/output.tsv"};
+    const struct safety_policy *pols[] = {us, uk};
+    size_t n = 0, fired = 0;
+    for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
+        FILE *f = fopen(files[fi], "r");
+        char line[2048];
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+            char *tab = strchr(line, '\t');
+            const char *text = tab ? tab + 1 : line;
+            size_t len;
+            if (line[0] == '#') continue;
+            line[strcspn(line, "\r\n")] = '\0';
+            len = strlen(text);
+            for (size_t k = 0; k < 2; k++) {
+                const char *r1 = NULL, *r2 = NULL;
+                safety_no_index = 0;
+                safety_category c1 = safety_classify(pols[k], text, len, &r1);
+                int h1 = safety_output_hold(pols[k], text, len);
+                safety_no_index = 1;
+                safety_category c2 = safety_classify(pols[k], text, len, &r2);
+                int h2 = safety_output_hold(pols[k], text, len);
+                safety_no_index = 0;
+                if (c1 != c2 || r1 != r2 || h1 != h2)
+                    fail_msg("index changed the decision on \"%s\": %s/%s vs %s/%s, hold %d vs %d",
+                             text, safety_category_name(c1), r1 ? r1 : "-",
+                             safety_category_name(c2), r2 ? r2 : "-", h1, h2);
+                fired += c1 != SAFETY_NONE;
+            }
+            n++;
+        }
+        fclose(f);
+    }
+    assert_true(n > 900 && fired > 500);
+}
+
 struct shown { char s[1024]; size_t n; };
 
 static void shown_emit(void *ctx, const char *s, size_t len)
@@ -824,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_output_streamed_hold),
         cmocka_unit_test(test_output_sentences),
         cmocka_unit_test(test_output_number_fast_path),
+        cmocka_unit_test(test_index_changes_nothing),
         cmocka_unit_test(test_output_streamed_numberless_hold),
         cmocka_unit_test(test_policy_validation),
     };
