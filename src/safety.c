@@ -56,7 +56,7 @@ struct toks { struct tok *v; size_t n, cap; char *buf; };
 /* The distinct words of an input, hashed, so a pattern whose anchor word
  * is absent is skipped without a scan (see anchor_present). slot[i] holds
  * a token index + 1, or 0 when free; mask + 1 slots, a power of two. */
-struct tokset { const struct tok *v; uint32_t *slot; size_t mask; };
+struct tokset { const struct tok *v; uint32_t *slot; size_t mask; uint32_t stack[256]; };
 
 /* What the matcher sees: tokens plus an optional mask (1 = blanked), and
  * optionally their word set. */
@@ -545,20 +545,22 @@ static uint32_t tok_hash(const char *s, size_t n)
     return h;
 }
 
-/* Builds ws over v[0..n); slots has room for cap entries (a power of two
- * at least 2n). */
-static void tokset_init(struct tokset *ws, const struct tok *v, size_t n, uint32_t *slots, size_t cap)
+/* Builds ws over v[0..n): in its own stack for up to 128 words, else in
+ * an allocation that tokset_free releases. */
+static void tokset_init(struct tokset *ws, const struct tok *v, size_t n)
 {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
     ws->v = v;
-    ws->slot = slots;
+    ws->slot = cap <= sizeof ws->stack / sizeof *ws->stack ? ws->stack : xmalloc(cap * sizeof *ws->slot);
     ws->mask = cap - 1;
-    memset(slots, 0, cap * sizeof *slots);
+    memset(ws->slot, 0, cap * sizeof *ws->slot);
     for (size_t i = 0; i < n; i++) {
         size_t h = tok_hash(v[i].s, v[i].n) & ws->mask;
         for (;; h = (h + 1) & ws->mask) {
-            uint32_t k = slots[h];
+            uint32_t k = ws->slot[h];
             if (!k) {
-                slots[h] = (uint32_t)i + 1;
+                ws->slot[h] = (uint32_t)i + 1;
                 break;
             }
             if (v[k - 1].n == v[i].n && memcmp(v[k - 1].s, v[i].s, v[i].n) == 0)
@@ -567,11 +569,9 @@ static void tokset_init(struct tokset *ws, const struct tok *v, size_t n, uint32
     }
 }
 
-static size_t tokset_cap(size_t n)
+static void tokset_free(struct tokset *ws)
 {
-    size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    return cap;
+    if (ws->slot != ws->stack) free(ws->slot);
 }
 
 static int tokset_has(const struct tokset *ws, const char *s, size_t n)
@@ -1707,10 +1707,7 @@ static const struct rule *classify_tokens(const struct safety_policy *p,
 {
     const struct rule *hit = NULL;
     struct tokset ws;
-    uint32_t stack[256], *slots = stack;
-    size_t cap = tokset_cap(n);
-    if (cap > sizeof stack / sizeof *stack) slots = xmalloc(cap * sizeof *slots);
-    tokset_init(&ws, v, n, slots, cap);
+    tokset_init(&ws, v, n);
     struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
@@ -1725,7 +1722,7 @@ static const struct rule *classify_tokens(const struct safety_policy *p,
     }
     free(cache);
     free(masks);
-    if (slots != stack) free(slots);
+    tokset_free(&ws);
     return hit;
 }
 
@@ -1800,16 +1797,13 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
         return 0;
     norm_tokens(p, sentence, len, &t);
     struct tokset ws;
-    uint32_t stack[256], *slots = stack;
-    size_t cap = tokset_cap(t.n);
-    if (cap > sizeof stack / sizeof *stack) slots = xmalloc(cap * sizeof *slots);
-    tokset_init(&ws, t.v, t.n, slots, cap);
+    tokset_init(&ws, t.v, t.n);
     struct input in = { t.v, t.n, NULL, safety_no_index ? NULL : &ws };
     if (match_any(&p->hold, &in))
         hold = 1;
     else if (match_any(&p->hold_if_medicine, &in) && match_any(&p->medicine, &in))
         hold = 1;
-    if (slots != stack) free(slots);
+    tokset_free(&ws);
     toks_free(&t);
     return hold;
 }
