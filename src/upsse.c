@@ -15,7 +15,7 @@
  * The chunk JSON is parsed with cJSON, not the jansson used everywhere
  * else: this is the one parse per upstream token, and on a 240-byte OpenAI
  * chunk jansson costs about 48,000 instructions to cJSON's 14,000 (see
- * docs/openai.md). cJSON is more lenient than jansson, so parse_chunk()
+ * docs/upstream-sse.md). cJSON is more lenient than jansson, so parse_chunk()
  * first holds the input to jansson's rules where they differ: valid UTF-8
  * throughout, no \u0000 escape (cJSON strings end at their first NUL, so a
  * length would be lost), nothing but blanks after the value.
