@@ -263,16 +263,21 @@ static void load_tsv(struct kb *kb, const char *path, int is_topics, struct kb_p
 
 /* ---------- passages ---------- */
 
+#define FM_N 11
 struct draft {
-    char *fm[9];
-    int fm_line[9];
+    char *fm[FM_N];
+    int fm_line[FM_N];
     const char *path;
 };
 
-static const char *const fm_keys[9] = {
-    "id", "title", "source", "source_short", "url", "topics", "ages", "keywords", "reviewed"
+static const char *const fm_keys[FM_N] = {
+    "id", "title", "source", "source_short", "url", "topics", "ages", "keywords", "reviewed",
+    "asks", "url_checked"
 };
-enum { F_ID, F_TITLE, F_SOURCE, F_SHORT, F_URL, F_TOPICS, F_AGES, F_KEYWORDS, F_REVIEWED };
+enum { F_ID, F_TITLE, F_SOURCE, F_SHORT, F_URL, F_TOPICS, F_AGES, F_KEYWORDS, F_REVIEWED,
+       F_ASKS, F_URL_CHECKED };
+/* Fields a passage may leave out. */
+static int fm_optional(int k) { return k == F_KEYWORDS || k == F_ASKS || k == F_URL_CHECKED; }
 
 static void append_text(char **dst, const char *s)
 {
@@ -288,6 +293,7 @@ static void passage_free_fields(struct kb_passage *p)
     free((void *)p->source_short); free((void *)p->url); free((void *)p->reviewed);
     free_list(p->topics, p->ntopics);
     free_list(p->keywords, p->nkeywords);
+    free_list(p->asks, p->nasks);
     free((void *)p->body);
     free_list(p->steps, p->nsteps);
     free((void *)p->help);
@@ -301,7 +307,9 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
     size_t len, nsteps = 0, capsteps = 0;
     char *text = read_file(path, &len), *line, *next;
     struct kb_passage p = {0};
-    char **steps = NULL, *body = NULL, *help = NULL;
+    char **steps = NULL, *body = NULL, *help = NULL, **asks = NULL;
+    size_t nasks = 0, capasks = 0;
+    int in_asks = 0;
     struct draft d = {.path = path};
     int lineno = 0, state = 0, errors = 0, in_steps = 0;
     size_t before = pr ? pr->n : 0;
@@ -327,6 +335,17 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
             char *colon, *key;
             if (strcmp(trim(line), "---") == 0) { state = 2; continue; }
             if (!*trim(line)) continue;
+            if (in_asks && (line[0] == ' ' || line[0] == '\t') && trim(line)[0] == '-') {
+                char *a = trim(trim(line) + 1);    /* "  - how do I ..." */
+                if (!*a) { problem(pr, path, lineno, "empty 'asks' item"); continue; }
+                if (nasks == capasks) {
+                    capasks = capasks ? capasks * 2 : 8;
+                    asks = xrealloc(asks, capasks * sizeof *asks);
+                }
+                asks[nasks++] = xstrdup(a);
+                continue;
+            }
+            in_asks = 0;
             colon = strchr(line, ':');
             if (!colon) {
                 problem(pr, path, lineno, "expected 'key: value' in front matter");
@@ -335,7 +354,7 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
             *colon = '\0';
             key = trim(line);
             int k = -1;
-            for (int i = 0; i < 9; i++) if (strcmp(key, fm_keys[i]) == 0) k = i;
+            for (int i = 0; i < FM_N; i++) if (strcmp(key, fm_keys[i]) == 0) k = i;
             if (k < 0) {
                 problem(pr, path, lineno, "unknown front matter field '%s'", key);
                 continue;
@@ -346,6 +365,11 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
             }
             d.fm[k] = xstrdup(trim(colon + 1));
             d.fm_line[k] = lineno;
+            if (k == F_ASKS) {
+                if (*d.fm[k]) problem(pr, path, lineno,
+                                      "'asks' is a list: one '  - question' line each below it");
+                in_asks = 1;
+            }
         } else {                                /* body */
             char *t = trim(line);
             if (!*t) continue;
@@ -375,8 +399,8 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
         problem(pr, path, lineno, "front matter is not closed with '---'");
         goto out;
     }
-    for (int k = 0; k < 9; k++) {
-        if (k == F_KEYWORDS) continue;
+    for (int k = 0; k < FM_N; k++) {
+        if (fm_optional(k)) continue;
         if (!d.fm[k] || !*d.fm[k]) problem(pr, path, d.fm_line[k] ? d.fm_line[k] : 1,
                                            "missing field '%s'", fm_keys[k]);
     }
@@ -400,6 +424,13 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
             problem(pr, path, d.fm_line[F_TOPICS], "unknown topic '%s'", p.topics[i]);
     if (d.fm[F_KEYWORDS])
         p.keywords = (const char *const *)parse_list(d.fm[F_KEYWORDS], &p.nkeywords);
+    if (d.fm[F_URL_CHECKED] && strcmp(d.fm[F_URL_CHECKED], "true") != 0 &&
+        strcmp(d.fm[F_URL_CHECKED], "false") != 0)
+        problem(pr, path, d.fm_line[F_URL_CHECKED], "url_checked must be true or false");
+    p.url_checked = d.fm[F_URL_CHECKED] && strcmp(d.fm[F_URL_CHECKED], "true") == 0;
+    if (d.fm[F_ASKS] && nasks == 0)
+        problem(pr, path, d.fm_line[F_ASKS], "'asks' has no '  - question' lines");
+    if (nasks > 12) problem(pr, path, d.fm_line[F_ASKS], "more than 12 asks");
     if (!body) problem(pr, path, lineno, "empty body");
     if (nsteps == 0) problem(pr, path, lineno, "no steps (add 'Steps:' and '- ' lines)");
     if (pr && pr->n > before) goto out;
@@ -413,6 +444,7 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
     p.body = body; body = NULL;
     p.steps = (const char *const *)steps; p.nsteps = nsteps; steps = NULL; nsteps = 0;
     p.help = help; help = NULL;
+    p.asks = (const char *const *)asks; p.nasks = nasks; asks = NULL; nasks = 0;
     p.file = xstrdup(path);
     if (kb->np == kb->capp) {
         kb->capp = kb->capp ? kb->capp * 2 : 256;
@@ -427,11 +459,29 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
 out:
     (void)errors;
     passage_free_fields(&p);
-    for (int k = 0; k < 9; k++) free(d.fm[k]);
+    for (int k = 0; k < FM_N; k++) free(d.fm[k]);
     free(body);
     free(help);
+    free_list((const char *const *)asks, nasks);
     free_list((const char *const *)steps, nsteps);
     free(text);
+}
+
+int kb_url_is_index(const char *url)
+{
+    const char *p = strstr(url, "://"), *q, *last;
+    size_t segs = 0;
+    if (!p) return 1;
+    p = strchr(p + 3, '/');
+    if (!p || !p[1]) return 1;
+    q = p + strcspn(p, "?#");
+    last = p;
+    for (const char *c = p; c < q; c++)
+        if (*c == '/' && c + 1 < q) { segs++; last = c + 1; }
+    if (segs <= 1 && (q - p) < 12) return 1;
+    if (strncasecmp(last, "default.aspx", 12) == 0 || strncasecmp(last, "index.htm", 9) == 0)
+        return 1;
+    return 0;
 }
 
 /* ---------- directory walk ---------- */

@@ -14,6 +14,8 @@ struct kb_passage {
     const char *id, *title, *source, *source_short, *url, *reviewed;
     const char *const *topics;      size_t ntopics;
     const char *const *keywords;    size_t nkeywords;
+    const char *const *asks;        size_t nasks;   /* example parent questions */
+    int url_checked;                /* 1: the url was confirmed to say this */
     int age_lo, age_hi;             /* months, inclusive */
     const char *body;               /* prose */
     const char *const *steps;       size_t nsteps;
@@ -41,6 +43,11 @@ void kb_problems_free(struct kb_problems *pr);
 int kb_load(const char *const *dirs, size_t ndirs, struct kb **out,
             struct kb_problems *pr);
 void kb_free(struct kb *kb);
+
+/* 1 when a URL names a site's or section's index rather than a page for a
+ * claim: no path, a one-segment path, or an index file such as
+ * ".../Pages/default.aspx" or ".../index.html". Pure. */
+int kb_url_is_index(const char *url);
 
 size_t kb_count(const struct kb *kb);
 size_t kb_topic_count(const struct kb *kb);

@@ -76,8 +76,22 @@ static int cmd_kb_check(int argc, char **argv)
     }
     rc = kb_load(dirs, n, &kb, &pr);
     for (size_t i = 0; i < pr.n; i++) printf("%s\n", pr.items[i]);
-    if (rc == 0)
+    if (rc == 0) {
+        size_t checked = 0, index_pages = 0, noasks = 0;
+        for (size_t i = 0; i < kb_count(kb); i++) {
+            const struct kb_passage *p = kb_get(kb, i);
+            if (p->url_checked) checked++;
+            else printf("%s: unchecked url %s\n", p->file, p->url);
+            if (kb_url_is_index(p->url)) {
+                index_pages++;
+                printf("%s: url is an index page, not a page for this claim: %s\n", p->file, p->url);
+            }
+            if (p->nasks < 3) noasks++;
+        }
+        printf("kb: urls: %zu checked, %zu unchecked, %zu index pages; %zu passages with "
+               "fewer than 3 asks\n", checked, kb_count(kb) - checked, index_pages, noasks);
         printf("kb: ok: %zu passages, %zu topics\n", kb_count(kb), kb_topic_count(kb));
+    }
     else
         printf("kb: %zu problem%s\n", pr.n, pr.n == 1 ? "" : "s");
     kb_problems_free(&pr);
