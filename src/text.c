@@ -119,7 +119,10 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             /* a sentence ends after the last word: . ! ? newline 。 ！ ？ */
             if (n && n <= max && (c == '.' || c == '!' || c == '?' || c == '\n' ||
                                   cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F))
-                out[n - 1].flags |= TEXT_SENT_END;
+                out[n - 1].flags |= TEXT_SENT_END | TEXT_CLAUSE_END;
+            else if (n && n <= max && (c == ',' || c == ';' || c == ':' || c == '(' || c == ')' ||
+                                       c == '-' || cp == 0x2013 || cp == 0x2014))
+                out[n - 1].flags |= TEXT_CLAUSE_END;
             break;
         case C_APOS:
             if (in && cur.nlen && cur.norm[cur.nlen - 1] != '\'') {

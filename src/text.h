@@ -21,7 +21,8 @@ enum {
     TEXT_DIGIT    = 1u << 1,        /* has a digit */
     TEXT_NUMBER   = 1u << 2,        /* reads as a number: .num is valid */
     TEXT_SENT_END = 1u << 3,        /* a sentence ends right after this word */
-    TEXT_APOS     = 1u << 4         /* had an apostrophe inside ("can't") */
+    TEXT_APOS     = 1u << 4,        /* had an apostrophe inside ("can't") */
+    TEXT_CLAUSE_END = 1u << 5       /* a clause ends after it: , ; : ( ) or a dash, or a sentence end */
 };
 
 struct text_word {
