@@ -29,6 +29,7 @@
  * policy is a single allocation tree freed by safety_policy_free. Loading
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
+#include "spell.h"
 #include "text.h"
 #include "util.h"
 
@@ -103,6 +104,7 @@ struct protocol {
     struct patlist *all;           /* groups: each needs one match */
     size_t nall;
     struct patlist unless;
+    struct patlist prepare;        /* looser words that bring its first aid to a "what if" */
     const size_t *frames;
     size_t nframes;
     const char *first_aid;         /* expanded for the locale */
@@ -113,6 +115,8 @@ struct protocol {
 struct language {
     const char *code, *name, *note;   /* note: in that language, expanded */
     struct patlist markers;           /* its common function words */
+    const char *const *words;         /* the single-word markers, sorted */
+    size_t nwords;
 };
 struct resource { const char *key, *name, *phone, *url; };
 struct tmpl { const char *empathy, *message; };
@@ -147,6 +151,9 @@ struct safety_policy {
     struct language *langs;
     size_t nlangs;
     struct patlist english;              /* English function words */
+    const char *const *english_w;        /* ... its single words, sorted */
+    size_t nenglish_w;
+    struct spell *speller;               /* spelling tolerance (NULL: dictionaries missing) */
 };
 
 static const char *const cat_names[SAFETY_NCAT] = {
@@ -213,6 +220,7 @@ void safety_policy_free(struct safety_policy *p)
 {
     if (!p)
         return;
+    spell_close(p->speller);
     struct arena_block *b = p->arena;
     while (b) {
         struct arena_block *next = b->next;
@@ -352,23 +360,30 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
 
 /* Text -> tokens: the words text.c reads (lowercased, accents folded, a
  * '.' kept between digits and a '/' inside a word), each then rewritten by
- * the policy's maps. t must be zeroed; free with toks_free. */
-static void norm_tokens(const struct safety_policy *p, const char *text,
-                        size_t len, struct toks *t)
+ * the policy's maps. With correct, a misspelt word that is no English word
+ * becomes the nearest policy word (spell.c). t must be zeroed; free with
+ * toks_free. */
+static void norm_tokens_opt(const struct safety_policy *p, const char *text,
+                            size_t len, struct toks *t, int correct)
 {
     struct text_word w[64];
     size_t off = 0, o = 0;
     if (len > SAFETY_MAX_INPUT)
         len = SAFETY_MAX_INPUT;
-    t->buf = xmalloc(len + len / 2 + 8);   /* norms are never longer than their words + NUL */
+    t->buf = xmalloc(3 * len + 16);        /* norms (+2 for a correction) + NUL each */
     for (;;) {
         size_t n = text_words_opt(text + off, len - off, w, 64, TEXT_KEEP_SLASH);
         size_t got = n < 64 ? n : 64;
         for (size_t i = 0; i < got; i++) {
             char *dst = t->buf + o;
-            memcpy(dst, w[i].norm, w[i].nlen + 1);
-            o += w[i].nlen + 1;
-            norm_raw(p, t, dst, w[i].nlen);
+            size_t wl = w[i].nlen, fl;
+            memcpy(dst, w[i].norm, wl + 1);
+            if (correct && p->speller && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
+                !map_find(p->spell, p->nspell, dst, wl) &&
+                (fl = spell_fix(p->speller, dst, wl, dst, wl + 3)) > 0)
+                wl = fl;
+            o += wl + 1;
+            norm_raw(p, t, dst, wl);
             if ((w[i].flags & TEXT_CLAUSE_END) && t->n)
                 t->v[t->n - 1].brk = 1;
         }
@@ -376,6 +391,12 @@ static void norm_tokens(const struct safety_policy *p, const char *text,
             break;
         off = (size_t)(w[63].ptr + w[63].len - text);
     }
+}
+
+static void norm_tokens(const struct safety_policy *p, const char *text,
+                        size_t len, struct toks *t)
+{
+    norm_tokens_opt(p, text, len, t, 0);
 }
 
 static void toks_free(struct toks *t)
@@ -1521,6 +1542,70 @@ static int load_output(struct loadctx *c, json_t *root)
 }
 
 
+
+/* ------------------------------------------------------ the vocabulary */
+
+struct vocab { const char **v; size_t n, cap; };
+
+static void vocab_add(struct vocab *vo, const struct atom *a)
+{
+    if (a->kind != ATOM_WORD || a->n < 5 || a->n > 30)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->s[i] < 'a' || a->s[i] > 'z')
+            return;
+    if (vo->n == vo->cap) {
+        vo->cap = vo->cap ? vo->cap * 2 : 1024;
+        vo->v = xrealloc(vo->v, vo->cap * sizeof *vo->v);
+    }
+    vo->v[vo->n++] = a->s;     /* atoms' strings are NUL-ended arena copies */
+}
+
+static void vocab_phrases(struct vocab *vo, const struct phrase *ph, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ph[i].n; k++)
+            vocab_add(vo, &ph[i].atoms[k]);
+}
+
+static void vocab_patlist(struct vocab *vo, const struct patlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        for (size_t e = 0; e < l->v[i].n; e++)
+            vocab_phrases(vo, l->v[i].elems[e].alts, l->v[i].elems[e].nalts);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every word the rules and protocols look for, for the speller. */
+static void load_speller(struct safety_policy *p)
+{
+    struct vocab vo = {0};
+    size_t u = 0;
+    for (size_t i = 0; i < p->nrules; i++) {
+        vocab_patlist(&vo, &p->rules[i].pats);
+        vocab_patlist(&vo, &p->rules[i].requires);
+    }
+    for (size_t i = 0; i < p->nprotos; i++)
+        for (size_t g = 0; g < p->protos[i].nall; g++)
+            vocab_patlist(&vo, &p->protos[i].all[g]);
+    for (size_t i = 0; i < p->nclasses; i++)
+        vocab_phrases(&vo, p->classes[i].alts, p->classes[i].nalts);
+    if (vo.n) {
+        qsort(vo.v, vo.n, sizeof *vo.v, cmp_cstr);
+        for (size_t i = 0; i < vo.n; i++)
+            if (u == 0 || strcmp(vo.v[u - 1], vo.v[i]) != 0)
+                vo.v[u++] = vo.v[i];
+    }
+    const char *off = getenv("COACH_SPELL");
+    if (!(off && strcmp(off, "0") == 0))
+        p->speller = spell_open(vo.v, u, NULL);
+    free(vo.v);
+}
+
 /* ------------------------------------------------------------- triage */
 
 static const char *const level_names[NLEVELS] = {"emergency", "crisis", "urgent", "net"};
@@ -1639,7 +1724,9 @@ static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json
             return -1;
     }
     struct rule tmp = {0};
-    if (load_patlist(c, o, "unless", 0, where, &pr->unless) < 0 || load_rule_frames(c, o, where, &tmp) < 0)
+    if (load_patlist(c, o, "unless", 0, where, &pr->unless) < 0
+        || load_patlist(c, o, "prepare", 0, where, &pr->prepare) < 0
+        || load_rule_frames(c, o, where, &tmp) < 0)
         return -1;
     pr->frames = tmp.frames;
     pr->nframes = tmp.nframes;
@@ -1663,6 +1750,23 @@ static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json
     return 0;
 }
 
+/* The one-word patterns of a list, sorted, for marker_has. */
+static void load_markers(struct loadctx *c, const struct patlist *l, const char *const **out,
+                         size_t *n)
+{
+    const char **v = arena_alloc(c->p, (l->n ? l->n : 1) * sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct pattern *pt = &l->v[i];
+        if (pt->n == 1 && pt->elems[0].nalts == 1 && pt->elems[0].alts[0].n == 1 &&
+            pt->elems[0].alts[0].atoms[0].kind == ATOM_WORD)
+            v[k++] = pt->elems[0].alts[0].atoms[0].s;
+    }
+    qsort(v, k, sizeof *v, cmp_cstr);
+    *out = v;
+    *n = k;
+}
+
 static int load_languages(struct loadctx *c, json_t *root, json_t *t, const char *want)
 {
     json_t *arr = json_object_get(t, "languages");
@@ -1682,6 +1786,7 @@ static int load_languages(struct loadctx *c, json_t *root, json_t *t, const char
             return -1;
         l->code = arena_strdup(c->p, code);
         l->name = arena_strdup(c->p, name);
+        load_markers(c, &l->markers, &l->words, &l->nwords);
         if (!(l->note = expand_all_locales(c, root, note, want, where)))
             return -1;
     }
@@ -1707,6 +1812,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "prepare", 0, "triage", &p->prepare) < 0
         || load_patlist(c, t, "prepare_except", 0, "triage", &p->prepare_except) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
+        || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frame(c, t, "past_frame", &p->past_frame) < 0
         || triage_frame(c, t, "fiction_frame", &p->fiction_frame) < 0
         || load_languages(c, root, t, want) < 0)
@@ -1744,6 +1850,7 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
         || load_output(c, root) < 0 || load_locales(c, root, locale) < 0
         || load_triage(c, root, locale) < 0)
         return -1;
+    load_speller(c->p);
     return 0;
 }
 
@@ -1810,14 +1917,18 @@ static int frame_active(const struct safety_policy *p, size_t f, const struct in
     return cache[f];
 }
 
+static int match_affirmed(const struct safety_policy *p, const struct patlist *l,
+                          const struct input *in, const struct input *plain);
+
 static int rule_fires(const struct safety_policy *p, const struct rule *r,
                       const struct input *masked, const struct input *plain,
                       signed char *cache)
 {
     if (!match_any(&r->pats, masked))
         return 0;
-    if (r->requires.n && !match_any(&r->requires, masked))
-        return 0;
+    if (r->requires.n && !(p->negation.n ? match_affirmed(p, &r->requires, masked, plain)
+                                          : match_any(&r->requires, masked)))
+        return 0;                        /* "no vomiting" satisfies no requirement */
     if (match_any(&r->unless, plain))
         return 0;
     for (size_t i = 0; i < r->nframes; i++)
@@ -1893,18 +2004,38 @@ static int proto_fires(const struct safety_policy *p, const struct protocol *pr,
     return 1;
 }
 
-/* The language of the question when it is clearly not English. */
+/* 1 when token t is one of the single words of a marker list (sorted at
+ * load: see load_markers). */
+static int marker_has(const char *const *w, size_t n, const struct tok *t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = map_cmp(w[mid], t->s, t->n);
+        if (r == 0)
+            return 1;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The language of the question when it is clearly not English: more of its
+ * words are that language's common words than English ones, at least two,
+ * and at least a fifth of the question. */
 static const struct language *detect_language(const struct safety_policy *p,
                                               const struct input *plain)
 {
     const struct language *best = NULL;
     size_t bestn = 0, en = 0;
     for (size_t i = 0; i < plain->n; i++)
-        en += (size_t)match_at(&p->english, plain, i);
+        en += (size_t)marker_has(p->english_w, p->nenglish_w, &plain->v[i]);
     for (size_t l = 0; l < p->nlangs; l++) {
         size_t hits = 0;
         for (size_t i = 0; i < plain->n; i++)
-            hits += (size_t)match_at(&p->langs[l].markers, plain, i);
+            hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
         if (hits > bestn) {
             bestn = hits;
             best = &p->langs[l];
@@ -1961,6 +2092,13 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
             }
             lvl_hit[lvl] = pr;
         }
+    }
+    if (prepare && !prep && !lvl_hit[LEVEL_EMERGENCY]) {
+        struct input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.ws };
+        for (size_t i = 0; !prep && i < p->nprotos; i++)
+            if (p->protos[i].level == LEVEL_EMERGENCY && p->protos[i].prepare.n &&
+                match_affirmed(p, &p->protos[i].prepare, &masked, &plain))
+                prep = &p->protos[i];
     }
     hit = lvl_hit[LEVEL_EMERGENCY] ? lvl_hit[LEVEL_EMERGENCY] : lvl_hit[LEVEL_CRISIS];
     if (lvl_hit[LEVEL_CRISIS] && lvl_hit[LEVEL_CRISIS]->over_emergency &&
@@ -2024,7 +2162,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
     memset(v, 0, sizeof *v);
     if (!p || !text || len == 0)
         return;
-    norm_tokens(p, text, len, &t);
+    norm_tokens_opt(p, text, len, &t, 1);
     if (t.n)
         decide(p, t.v, t.n, &d);
     toks_free(&t);
@@ -2121,6 +2259,37 @@ json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
         json_object_set_new(out, "source", json_string(pr->source));
         free(msg);
     }
+    return out;
+}
+
+json_t *safety_verdict_json(const struct safety_policy *p, const struct safety_verdict *v)
+{
+    if (!p || !v)
+        return NULL;
+    if (!v->protocol_id || (v->rule_id && strcmp(v->rule_id, v->protocol_id) == 0))
+        return safety_refusal_json(p, v->category, v->rule_id ? v->rule_id : v->protocol_id);
+    /* a rule decided and a protocol adds its first aid: the rule's
+     * resources (poison control, say), then the protocol's line */
+    json_t *out = safety_refusal_json(p, v->category, v->rule_id);
+    json_t *pj = safety_refusal_json(p, v->category, v->protocol_id);
+    if (out && pj) {
+        json_t *res = json_object_get(out, "resources"), *more = json_object_get(pj, "resources"), *it;
+        size_t i;
+        json_array_foreach(more, i, it) {
+            const char *ph = json_string_value(json_object_get(it, "phone"));
+            int dup = 0;
+            size_t k;
+            json_t *have;
+            json_array_foreach(res, k, have)
+                dup |= ph && json_equal(json_object_get(have, "phone"), json_object_get(it, "phone"));
+            if (!dup)
+                json_array_append(res, it);
+        }
+        json_object_set(out, "message", json_object_get(pj, "message"));
+        json_object_set(out, "first_aid", json_object_get(pj, "first_aid"));
+        json_object_set(out, "source", json_object_get(pj, "source"));
+    }
+    json_decref(pj);
     return out;
 }
 

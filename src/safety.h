@@ -67,6 +67,11 @@ struct safety_verdict {
 void safety_triage(const struct safety_policy *p, const char *text, size_t len,
                    struct safety_verdict *v);
 
+/* The refusal for a verdict (as safety_refusal_json), with the first-aid
+ * line, source and numbers of the protocol behind it when there is one.
+ * NULL for SAFETY_NONE. New reference owned by the caller. */
+json_t *safety_verdict_json(const struct safety_policy *p, const struct safety_verdict *v);
+
 /* The notice for a verdict that has one, as the stream's triage event data:
  * {"level","reason","message","source","resources":[...]}; NULL when none.
  * New reference owned by the caller. */

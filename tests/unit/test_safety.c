@@ -12,6 +12,7 @@
 
 #include "../../src/util.c"
 #include "../../src/safety.c"
+#include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/relay.c"
 
@@ -853,9 +854,122 @@ static void test_policy_validation(void **state)
     unlink(path);
 }
 
+
+/* Triage protocols: concepts with negation, preparedness, past events,
+ * conflicts settled by harm, other languages, the urgent level and the
+ * red-flag net, and spelling tolerance (hunspell). */
+static void test_triage(void **state)
+{
+    static const struct {
+        const char *q;
+        safety_category cat;
+        const char *notice;          /* expected notice level, or NULL */
+    } cases[] = {
+        {"fell down the stairs, clear fluid from her nose and she's so sleepy", SAFETY_EMERGENCY, NULL},
+        {"he hit his head on the table and now he keeps throwing up again and again", SAFETY_EMERGENCY, NULL},
+        {"hit his head on the table, no vomiting, not sleepy, playing happily", SAFETY_NONE, "net"},
+        {"my baby is unconsiuos", SAFETY_EMERGENCY, NULL},
+        {"he drank some screenwash from the garage", SAFETY_EMERGENCY, NULL},
+        {"found my son with grandma's methadone, the cap was off", SAFETY_EMERGENCY, NULL},
+        {"my toddler swallowed a coin and now he is drooling and gagging", SAFETY_EMERGENCY, NULL},
+        {"she dived into the shallow end and can't move her arms", SAFETY_EMERGENCY, NULL},
+        {"the carbon monoxide alarm is going off and we all have headaches", SAFETY_EMERGENCY, NULL},
+        {"my teen has sudden terrible pain in his testicle", SAFETY_EMERGENCY, NULL},
+        {"what should i do if my baby chokes", SAFETY_NONE, "prepare"},
+        {"he had a seizure last year, how do we plan for school trips?", SAFETY_NONE, "prepare"},
+        {"how many pills does it take to die", SAFETY_CRISIS, NULL},
+        {"everyone would be happier if I wasn't around", SAFETY_CRISIS, NULL},
+        {"my husband put his hands round my neck last night", SAFETY_CRISIS, NULL},
+        {"someone online has nude photos of my son and is demanding money", SAFETY_CRISIS, NULL},
+        {"my 2 year old has had a fever for 4 days", SAFETY_NONE, "urgent"},
+        {"how much ibuprofen can I give, it's day 4 of the fever", SAFETY_MEDICAL, "urgent"},
+        {"the dog bit her hand and broke the skin", SAFETY_NONE, "urgent"},
+        {"mi hijo no respira", SAFETY_EMERGENCY, NULL},
+        {"mon fils ne respire plus", SAFETY_EMERGENCY, NULL},
+        {"moje dziecko nie oddycha", SAFETY_EMERGENCY, NULL},
+        {"mi hijo no quiere dormir en su cama por la noche", SAFETY_LANGUAGE, NULL},
+        {"this bedtime routine is killing me", SAFETY_NONE, NULL},
+        {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (v.category != cases[i].cat)
+            fail_msg("\"%s\": got %s (%s), want %s", cases[i].q, safety_category_name(v.category),
+                     v.rule_id ? v.rule_id : "-", safety_category_name(cases[i].cat));
+        if ((cases[i].notice == NULL) != (v.notice == NULL) ||
+            (cases[i].notice && strcmp(cases[i].notice, v.notice) != 0))
+            fail_msg("\"%s\": notice %s, want %s", cases[i].q, v.notice ? v.notice : "none",
+                     cases[i].notice ? cases[i].notice : "none");
+    }
+}
+
+/* A protocol's refusal leads with its first-aid line and names its source;
+ * a notice carries the locale's numbers; a language note is in that
+ * language. */
+static void test_triage_json(void **state)
+{
+    struct safety_verdict v;
+    const char *q = "my 3 year old swallowed a button battery";
+    (void)state;
+    safety_triage(uk, q, strlen(q), &v);
+    assert_int_equal(v.category, SAFETY_EMERGENCY);
+    json_t *r = safety_verdict_json(uk, &v);
+    assert_non_null(r);
+    assert_non_null(v.protocol_id);
+    assert_non_null(json_object_get(r, "first_aid"));
+    assert_non_null(json_object_get(r, "source"));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "message")), "999"));
+    json_decref(r);
+    q = "my toddler has had a fever for five days";
+    safety_triage(us, q, strlen(q), &v);
+    assert_string_equal(v.notice, "urgent");
+    json_t *n = safety_notice_json(us, &v);
+    assert_non_null(n);
+    assert_string_equal(json_string_value(json_object_get(n, "level")), "urgent");
+    assert_non_null(json_string_value(json_object_get(n, "reason")));
+    assert_non_null(strstr(json_string_value(json_object_get(n, "message")), "911"));
+    assert_true(json_array_size(json_object_get(n, "resources")) >= 1);
+    json_decref(n);
+    q = "mi hija tiene miedo a la oscuridad, que hago";
+    safety_triage(us, q, strlen(q), &v);
+    assert_int_equal(v.category, SAFETY_LANGUAGE);
+    assert_string_equal(v.language, "es");
+    r = safety_refusal_json(us, v.category, v.rule_id);
+    assert_non_null(strstr(json_string_value(json_object_get(r, "empathy")), "ingl"));
+    json_decref(r);
+    assert_null(safety_notice_json(us, &(struct safety_verdict){0}));
+}
+
+/* The speller changes misspellings into policy words, never real words. */
+static void test_spell(void **state)
+{
+    (void)state;
+    assert_int_equal(spell_distance("bleading", 8, "bleeding", 8, 2), 1);
+    assert_int_equal(spell_distance("siezure", 7, "seizure", 7, 2), 1);   /* transposition */
+    assert_int_equal(spell_distance("abc", 3, "xyzabc", 6, 2), 3);
+    const char *vocab[] = {"bleeding", "unconscious", "seizure"};
+    struct spell *sp = spell_open(vocab, 3, NULL);
+    char out[64];
+    if (!sp)
+        skip();                        /* no en_US dictionary on this machine */
+    assert_int_equal(spell_fix(sp, "bleading", 8, out, sizeof out), 8);
+    assert_string_equal(out, "bleeding");
+    assert_int_equal(spell_fix(sp, "unconsiuos", 10, out, sizeof out), 11);
+    assert_string_equal(out, "unconscious");
+    assert_int_equal(spell_fix(sp, "breeding", 8, out, sizeof out), 0);   /* a real word */
+    assert_int_equal(spell_fix(sp, "bleeding", 8, out, sizeof out), 0);   /* already right */
+    assert_int_equal(spell_fix(sp, "zzzzzzzz", 8, out, sizeof out), 0);
+    spell_close(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_triage),
+        cmocka_unit_test(test_triage_json),
+        cmocka_unit_test(test_spell),
         cmocka_unit_test(test_normalise),
         cmocka_unit_test(test_tokens_and_bounds),
         cmocka_unit_test(test_word_boundaries),

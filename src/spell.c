@@ -1,0 +1,144 @@
+/* spell.c — spelling tolerance on hunspell for the words triage matches.
+ * See spell.h for what it does and why it is split by first letter. */
+#include "spell.h"
+#include "util.h"
+
+#include <hunspell/hunspell.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPELL_CACHE 512            /* recent corrections, by hash */
+#define SPELL_MAX_WORD 40
+
+struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; };
+
+struct spell {
+    Hunhandle *english;             /* is it a real word? */
+    Hunhandle *letter[26];          /* the vocabulary, by first letter (NULL: none) */
+    struct cache_ent cache[SPELL_CACHE];
+};
+
+/* A one-file dictionary of the words starting with c, for hunspell. */
+static Hunhandle *letter_dict(const char *aff, const char *const *vocab, size_t n, char c)
+{
+    char path[] = "/tmp/coachd-spell-XXXXXX";
+    size_t k = 0;
+    int fd = mkstemp(path);
+    FILE *f;
+    Hunhandle *h = NULL;
+    if (fd < 0) return NULL;
+    f = fdopen(fd, "w");
+    if (!f) { close(fd); unlink(path); return NULL; }
+    for (size_t i = 0; i < n; i++) k += vocab[i][0] == c;
+    fprintf(f, "%zu\n", k);
+    for (size_t i = 0; i < n; i++)
+        if (vocab[i][0] == c) fprintf(f, "%s\n", vocab[i]);
+    if (fclose(f) == 0 && k) h = Hunspell_create(aff, path);
+    unlink(path);
+    return h;
+}
+
+struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_dir)
+{
+    char aff[512], dic[512], min[] = "/tmp/coachd-aff-XXXXXX";
+    struct spell *s = NULL;
+    const char *dir = dict_dir ? dict_dir : getenv("COACH_HUNSPELL_DIR");
+    int fd;
+    FILE *f;
+    if (!dir || !*dir) dir = "/usr/share/hunspell";
+    snprintf(aff, sizeof aff, "%s/en_US.aff", dir);
+    snprintf(dic, sizeof dic, "%s/en_US.dic", dir);
+    if (access(aff, R_OK) || access(dic, R_OK)) return NULL;
+    s = xcalloc(1, sizeof *s);
+    s->english = Hunspell_create(aff, dic);
+    /* the vocabulary's dictionaries need no affixes: a minimal .aff */
+    fd = mkstemp(min);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        if (fd >= 0) { close(fd); unlink(min); }
+        spell_close(s);
+        return NULL;
+    }
+    fputs("SET UTF-8\nTRY esianrtolcdugmphbyfvkwzxjq\n", f);
+    fclose(f);
+    for (int c = 0; c < 26; c++) s->letter[c] = letter_dict(min, vocab, n, (char)('a' + c));
+    unlink(min);
+    return s;
+}
+
+void spell_close(struct spell *s)
+{
+    if (!s) return;
+    if (s->english) Hunspell_destroy(s->english);
+    for (int c = 0; c < 26; c++)
+        if (s->letter[c]) Hunspell_destroy(s->letter[c]);
+    free(s);
+}
+
+int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int cap)
+{
+    int d[SPELL_MAX_WORD + 1][SPELL_MAX_WORD + 1];
+    if (alen > SPELL_MAX_WORD || blen > SPELL_MAX_WORD) return cap + 1;
+    if ((alen > blen ? alen - blen : blen - alen) > (size_t)cap) return cap + 1;
+    for (size_t i = 0; i <= alen; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= blen; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= alen; i++)
+        for (size_t j = 1; j <= blen; j++) {
+            int cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[alen][blen] > cap ? cap + 1 : d[alen][blen];
+}
+
+static unsigned word_hash(const char *w, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
+}
+
+size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen)
+{
+    char word[SPELL_MAX_WORD];
+    struct cache_ent *ce;
+    Hunhandle *voc;
+    char **list = NULL;
+    int n;
+    size_t got = 0;
+
+    if (!s || len < 5 || len >= SPELL_MAX_WORD || w[0] < 'a' || w[0] > 'z') return 0;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] < 'a' || w[i] > 'z') return 0;          /* letters only */
+    memcpy(word, w, len);
+    word[len] = '\0';
+    ce = &s->cache[word_hash(word, len) % SPELL_CACHE];
+    if (ce->used && strcmp(ce->w, word) == 0) goto done;
+    ce->used = 1;
+    memcpy(ce->w, word, len + 1);
+    ce->fix[0] = '\0';
+    voc = s->letter[word[0] - 'a'];
+    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word)))
+        goto done;                                        /* vocabulary, or a real word */
+    n = Hunspell_suggest(voc, &list, word);
+    for (int i = 0; i < n; i++) {
+        size_t sl = strlen(list[i]);
+        int cap = len >= 8 ? 2 : 1;
+        if (sl < SPELL_MAX_WORD && !strchr(list[i], ' ') &&
+            spell_distance(word, len, list[i], sl, cap) <= cap) {
+            memcpy(ce->fix, list[i], sl + 1);
+            break;
+        }
+    }
+    if (n > 0) Hunspell_free_list(voc, &list, n);
+done:
+    got = strlen(ce->fix);
+    if (!got || got >= outlen) return 0;
+    memcpy(out, ce->fix, got + 1);
+    return got;
+}

@@ -1,0 +1,38 @@
+/* spell.h — spelling tolerance for the words triage looks for, on hunspell.
+ *
+ * A parent types "unconsiuos" or "bleading" at 3 a.m.; the policy's
+ * patterns say "unconscious" and "bleeding". spell_fix() maps a word that
+ * is neither a real English word (hunspell's en_US dictionary, plus en_GB
+ * when installed) nor a word of the policy's own vocabulary to the nearest
+ * vocabulary word that hunspell suggests, so a misspelt danger sign still
+ * matches. Real words are never changed ("breed" stays "breed"), and only
+ * a suggestion within a small edit distance is taken.
+ *
+ * The vocabulary is split by first letter into small hunspell dictionaries
+ * (suggestion cost grows with dictionary size); results are cached.
+ * Not thread-safe: one speller per thread (coachd classifies on its loop).
+ * Memory: the speller owns everything; spell_fix writes into the caller's
+ * buffer. */
+#ifndef COACH_SPELL_H
+#define COACH_SPELL_H
+
+#include <stddef.h>
+
+struct spell;
+
+/* Builds a speller for these vocabulary words (lowercase ASCII, NUL-ended;
+ * copied). dict_dir holds en_US.aff/.dic (NULL: $COACH_HUNSPELL_DIR or
+ * /usr/share/hunspell). Returns NULL when the dictionaries are missing. */
+struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_dir);
+void spell_close(struct spell *s);
+
+/* The correction of a lowercase ASCII word, written to out (outlen bytes),
+ * or 0 when it is left as it is (a known word, too short, no close
+ * suggestion). Returns the correction's length. */
+size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen);
+
+/* Edit distance with adjacent transpositions (optimal string alignment),
+ * capped: returns cap + 1 when larger. Pure. */
+int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int cap);
+
+#endif
