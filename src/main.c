@@ -107,7 +107,7 @@ static int cmd_ask(int argc, char **argv)
     struct kb *kb = NULL;
     struct safety_policy *policy = NULL;
     struct kb_hit hits[5];
-    const char *q, *rule = NULL;
+    const char *q;
     int rc = 2, age;
 
     if (argc < 3) {
@@ -124,9 +124,16 @@ static int cmd_ask(int argc, char **argv)
         return 2;
     }
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
-    safety_category c = safety_classify(policy, q, strlen(q), &rule);
+    struct safety_verdict v;
+    safety_triage(policy, q, strlen(q), &v);
+    safety_category c = v.category;
+    json_t *notice = safety_notice_json(policy, &v);
+    if (notice)
+        printf("[triage: %s] %s\n", json_string_value(json_object_get(notice, "level")),
+               json_string_value(json_object_get(notice, "message")));
+    json_decref(notice);
     if (c != SAFETY_NONE) {
-        json_t *r = safety_refusal_json(policy, c, rule);
+        json_t *r = safety_verdict_json(policy, &v);
         printf("[refusal: %s]\n%s\n%s\n", safety_category_name(c),
                json_string_value(json_object_get(r, "empathy")),
                json_string_value(json_object_get(r, "message")));

@@ -2081,9 +2081,12 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
         struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
-        for (size_t i = 0; !lvl_hit[lvl] && i < p->nprotos; i++) {
+        /* the most specific protocol that fires wins (the most concept
+         * groups: "honey + baby + floppy" over "floppy"), then file order */
+        for (size_t i = 0; i < p->nprotos; i++) {
             const struct protocol *pr = &p->protos[i];
-            if (pr->level != lvl || !proto_fires(p, pr, &masked, &plain, cache))
+            if (pr->level != lvl || (lvl_hit[lvl] && pr->nall <= lvl_hit[lvl]->nall) ||
+                !proto_fires(p, pr, &masked, &plain, cache))
                 continue;
             if (lvl == LEVEL_EMERGENCY && (prepare || past || story)) {
                 if (prepare && !prep)

@@ -41,7 +41,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE id = ?1",
     [Q_SESSION_GET] = "SELECT created_at, parent_name FROM sessions WHERE id = ?1",
     [Q_MESSAGES_GET] =
-        "SELECT id, role, content, citations, refusal, status, created_at "
+        "SELECT id, role, content, citations, refusal, status, created_at, triage "
         "FROM messages WHERE session_id = ?1 ORDER BY seq",
     [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
     [Q_MSG_INSERT] =
@@ -51,7 +51,8 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TURN_FINISH] =
         "UPDATE messages SET content = ?2, status = ?3, citations = ?4, refusal = ?5, "
         "events = ?6, engine = ?7, prompt_version = ?8, prompt_tokens = ?9, "
-        "completion_tokens = ?10, finished_at = ?11 WHERE id = ?1 AND role = 'assistant'",
+        "completion_tokens = ?10, finished_at = ?11, triage = ?12 "
+        "WHERE id = ?1 AND role = 'assistant'",
     [Q_ANSWER_EVENTS] =
         "SELECT session_id, status, events FROM messages WHERE id = ?1 AND role = 'assistant'",
     [Q_HISTORY] =
@@ -92,6 +93,8 @@ static const char *const migrations[] = {
     "  finished_at INTEGER);"
     "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
     "CREATE INDEX messages_by_finish ON messages(finished_at);",
+    /* v2: the triage notice shown before an answer (urgent, prepare, net) */
+    "ALTER TABLE messages ADD COLUMN triage TEXT;",
 };
 
 struct store {
@@ -369,14 +372,15 @@ static json_t *message_row(sqlite3_stmt *s)
     }
     /* 'pending' rows are live turns: the API calls them streaming. */
     if (status && strcmp(status, "pending") == 0) status = "streaming";
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o}",
                      "id", (const char *)sqlite3_column_text(s, 0),
                      "role", (const char *)sqlite3_column_text(s, 1),
                      "content", (const char *)sqlite3_column_text(s, 2),
                      "citations", cit,
                      "refusal", json_column(s, 4),
                      "status", status ? status : "complete",
-                     "created_at", when);
+                     "created_at", when,
+                     "triage", json_column(s, 7));
 }
 
 json_t *store_session_get(struct store *st, const char *id, int *found)
@@ -503,6 +507,7 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
     sqlite3_bind_int64(s, 9, r->prompt_tokens);
     sqlite3_bind_int64(s, 10, r->completion_tokens);
     sqlite3_bind_int64(s, 11, (sqlite3_int64)now_ms);
+    bind_json(s, 12, r->triage);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {

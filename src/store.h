@@ -56,6 +56,7 @@ struct store_turn_result {
     const char *status;           /* complete | incomplete | stopped */
     json_t *citations;            /* array or NULL */
     json_t *refusal;              /* object or NULL */
+    json_t *triage;               /* the triage notice shown before the answer, or NULL */
     json_t *events;               /* array of event data strings (replay) */
     const char *engine;
     const char *prompt_version;   /* NULL for grounded */

@@ -47,6 +47,7 @@ struct turn {
     struct strbuf answer;                /* the text so far */
     struct strbuf chunk_json;            /* scratch for one chunk's JSON */
     json_t *refusal;
+    json_t *triage;                 /* notice sent before the answer, or NULL */
     struct kb_hit hits[TURN_HITS];
     size_t nhits;
 
@@ -159,6 +160,7 @@ static void turn_free(struct turn *t)
     free(t->frame_len);
     json_decref(t->log);
     json_decref(t->refusal);
+    json_decref(t->triage);
     json_decref(t->citations);
     free(t->answer.s);
     free(t->chunk_json.s);
@@ -313,6 +315,7 @@ static void save_one(struct turn *t)
     r.status = status_name(t->status);
     r.citations = t->citations;
     r.refusal = t->refusal;
+    r.triage = t->triage;
     r.events = t->log;
     r.engine = t->refusal ? "safety" : t->engine_name ? t->engine_name : env.engine->name;
     r.prompt_version = t->prompt_version;
@@ -445,16 +448,19 @@ json_t *turn_history(const struct turn *t, int max_msgs)
 static void run_pipeline(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *t = arg;
-    const char *rule = NULL;
-    safety_category c;
+    struct safety_verdict v;
     struct engine_request rq;
     int age;
 
     if (t->ended) return;                  /* cancelled before it started */
 
-    c = safety_classify(env.policy, t->question, t->qlen, &rule);
-    if (c != SAFETY_NONE) {
-        json_t *r = safety_refusal_json(env.policy, c, rule);
+    safety_triage(env.policy, t->question, t->qlen, &v);
+    /* an urgent, preparedness or red-flag notice goes first, with a refusal
+     * or before the answer; a client that ignores it still gets the rest */
+    if ((t->triage = safety_notice_json(env.policy, &v)) != NULL)
+        append_event(t, json_pack("{s:s, s:O}", "type", "triage", "data", t->triage), 1);
+    if (v.category != SAFETY_NONE) {
+        json_t *r = safety_verdict_json(env.policy, &v);
         const char *msg = json_string_value(json_object_get(r, "message"));
         const char *emp = json_string_value(json_object_get(r, "empathy"));
         strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");

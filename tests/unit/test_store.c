@@ -116,10 +116,13 @@ static void finish(struct store *st, const char *mid, const char *content, const
 
 /* ---------- open and schema ---------- */
 
+/* The schema version a new database gets: one per migration. */
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
 static void test_open_creates_schema(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(query_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(f->path, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(query_int(f->path,
         "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('sessions','messages')"), 2);
     assert_int_equal(store_ping(f->st), 1);
@@ -148,7 +151,7 @@ static void test_reopen_idempotent(void **state)
     f->st = NULL;
     assert_int_equal(store_open(f->path, &again, err, sizeof err), 0);
     assert_non_null(again);
-    assert_int_equal(query_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(f->path, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(store_session_exists(again, "keepme"), 1);
     f->st = again;
 }
@@ -160,13 +163,16 @@ static void test_newer_schema_refused(void **state)
     char err[256] = "";
     store_close(f->st);
     f->st = NULL;
-    exec_sql(f->path, "PRAGMA user_version = 2");
+    char newer[64], vname[16];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d", SCHEMA_VERSION + 1);
+    snprintf(vname, sizeof vname, "v%d", SCHEMA_VERSION + 1);
+    exec_sql(f->path, newer);
     assert_int_equal(store_open(f->path, &st, err, sizeof err), -1);
     assert_null(st);
     assert_non_null(strstr(err, "newer"));
-    assert_non_null(strstr(err, "v2"));
+    assert_non_null(strstr(err, vname));
     /* the database was left as it was */
-    assert_int_equal(query_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(query_int(f->path, "PRAGMA user_version"), SCHEMA_VERSION + 1);
 }
 
 static void test_open_bad_path(void **state)
