@@ -146,7 +146,8 @@ struct safety_policy {
     struct protocol *protos;
     size_t nprotos;
     struct patlist negation, prepare, prepare_except;
-    size_t past_frame, fiction_frame;     /* frame index + 1, or 0 */
+    size_t past_frame;                   /* frame index + 1, or 0 */
+    struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
     struct language *langs;
     size_t nlangs;
@@ -1814,7 +1815,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frame(c, t, "past_frame", &p->past_frame) < 0
-        || triage_frame(c, t, "fiction_frame", &p->fiction_frame) < 0
+        || load_patlist(c, t, "story", 0, "triage", &p->story) < 0
         || load_languages(c, root, t, want) < 0)
         return -1;
     json_t *arr = get_member(c, t, "protocols", JSON_ARRAY, "triage");
@@ -2076,7 +2077,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
 
     int prepare = p->prepare.n && match_any(&p->prepare, &plain) && !match_any(&p->prepare_except, &plain);
     int past = p->past_frame && frame_active(p, p->past_frame - 1, &plain, cache);
-    int story = p->fiction_frame && frame_active(p, p->fiction_frame - 1, &plain, cache);
+    int story = p->story.n && match_any(&p->story, &plain);
     const struct protocol *lvl_hit[2] = {NULL, NULL};
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
@@ -2102,6 +2103,12 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
             if (p->protos[i].level == LEVEL_EMERGENCY && p->protos[i].prepare.n &&
                 match_affirmed(p, &p->protos[i].prepare, &masked, &plain))
                 prep = &p->protos[i];
+    }
+    /* a rule's emergency in a what-if question, a story or an event that
+     * is over becomes its first aid (no protocol fired for it) */
+    if (out->cat == SAFETY_EMERGENCY && !lvl_hit[LEVEL_EMERGENCY] && (prepare || past || story)) {
+        out->cat = SAFETY_NONE;
+        out->rule = NULL;
     }
     hit = lvl_hit[LEVEL_EMERGENCY] ? lvl_hit[LEVEL_EMERGENCY] : lvl_hit[LEVEL_CRISIS];
     if (lvl_hit[LEVEL_CRISIS] && lvl_hit[LEVEL_CRISIS]->over_emergency &&
