@@ -479,8 +479,10 @@ int kb_url_is_index(const char *url)
     for (const char *c = p; c < q; c++)
         if (*c == '/' && c + 1 < q) { segs++; last = c + 1; }
     if (segs <= 1 && (q - p) < 12) return 1;
-    if (strncasecmp(last, "default.aspx", 12) == 0 || strncasecmp(last, "index.htm", 9) == 0)
-        return 1;
+    if (strncasecmp(last, "default.aspx", 12) == 0)
+        return 1;                          /* ".../Pages/default.aspx": a section's index */
+    if (strncasecmp(last, "index.htm", 9) == 0 && segs <= 2)
+        return 1;                          /* a site's or top section's index.html */
     return 0;
 }
 
