@@ -891,7 +891,11 @@
       return;
     }
     const m = r.json.messages.find((x) => x && x.id === t.mid);
-    if (m && m.status === 'streaming') {
+    /* still running, or finished with a saved log: resume after the last
+     * event seen (a finished answer's tail is replayed once from its log) */
+    const fromLog = m && m.status !== 'streaming' && m.status !== 'incomplete' && t.seq > 0 && !t.triedLog;
+    if (m && (m.status === 'streaming' || fromLog)) {
+      if (fromLog) t.triedLog = true;
       const from = t.seq ? '?last_event_id=' + encodeURIComponent(t.mid + ':' + t.seq) : '';
       openStream(t, t.url.split('?')[0] + from);
       return;
