@@ -81,7 +81,6 @@
   let turn = null;         // the answer this tab is streaming, see startTurn
   let sending = false;     // a POST of a question is under way
   let queued = null;       // a question waiting for the current answer
-  let following = true;    // the parent is at the bottom: follow the answer
   let events = null;       // the session's event stream
   let reconcileDue = false;
   let pendingDelete = null;
@@ -182,8 +181,9 @@
   function toBottom() {
     window.scrollTo(0, document.documentElement.scrollHeight);
   }
-  function afterGrowth() {
-    if (following) toBottom();
+  /* stick: the parent was at the bottom just before the page grew */
+  function afterGrowth(stick) {
+    if (stick) toBottom();
     else if (turn) ui.jumpBtn.hidden = false;
   }
   /* Brings el fully on screen (between the header and the docked box). */
@@ -196,8 +196,7 @@
     else if (r.top < 0) window.scrollBy(0, r.top - 8);
   }
   window.addEventListener('scroll', () => {
-    following = atBottom();
-    if (following) ui.jumpBtn.hidden = true;
+    if (atBottom()) ui.jumpBtn.hidden = true;
   }, { passive: true });
 
   /* ---------- Markdown through markdown-it, copied through an allowlist ---------- */
@@ -800,7 +799,6 @@
   function setBusy(on) {
     ui.stopBtn.hidden = !on;
     ui.stopBtn.disabled = false;
-    if (!on) ui.jumpBtn.hidden = true;
   }
 
   function seqOf(id) {
@@ -829,7 +827,6 @@
       error: null, finished: false, es: null, attempt: 0, timer: null };
     p.question = question;
     turn = t;
-    following = atBottom();
     ui.announcer.replaceChildren();
     setBusy(true);
     showDots(p);
@@ -924,12 +921,13 @@
       t.seq = seq;
     }
     clearReconnecting(t);
+    const stick = atBottom();
     if (typeof data.chunk === 'string') {
       t.text += data.chunk;
       setState(t.p, 'streaming');
       renderBody(t.p, t.text, [], true);
       announceSentences(t, false);
-      afterGrowth();
+      afterGrowth(stick);
     } else if (data.type === 'triage' && data.data && typeof data.data === 'object') {
       t.triage = data.data;
       const box = renderTriage(t.p, t.triage, true);
@@ -942,7 +940,7 @@
         plain(str(t.refusal.empathy) + ' ' + str(t.refusal.message), false) + ' '));
       /* the call buttons must be on screen, wherever the parent was */
       if (box.classList.contains('urgent')) ensureVisible(box.querySelector('.resources') || box);
-      else afterGrowth();
+      else afterGrowth(stick);
     } else if (data.type === 'error') {
       t.error = str(data.message) || 'The coach could not answer.';
     } else if (data.done === true) {
@@ -964,7 +962,7 @@
   }
 
   function finish(t, m) {
-    const stick = following;
+    const stick = atBottom();
     const hadFocus = document.activeElement === ui.stopBtn;
     endTurn(t);
     if (!t.refusal) announceSentences(t, true);
@@ -977,6 +975,7 @@
      * scrolls only if the parent was following the answer */
     if (hadFocus) ui.question.focus();
     if (stick) toBottom();
+    else ui.jumpBtn.hidden = false;          // "Jump to latest" instead
     if (reconcileDue) reconcile();
     if (queued !== null) {
       const q = queued;
@@ -1030,7 +1029,6 @@
       addUser(question);
       startTurn(addAssistant(r.mid), r.mid, r.url, question);
       if (first) listAdd(session.id, question);
-      following = true;
       toBottom();
       if (reconcileDue) reconcile();
       return true;
@@ -1165,6 +1163,7 @@
 
   function leave() {
     if (turn) endTurn(turn);
+    ui.jumpBtn.hidden = true;
     setQueued(null);
     closeEvents();
     shown.clear();
@@ -1220,7 +1219,6 @@
     if (!keep) {
       openEvents();
       setHistoryOpen(false);
-      following = true;
       toBottom();
     }
   }
@@ -1349,7 +1347,6 @@
   });
   ui.stopBtn.addEventListener('click', stop);
   ui.jumpBtn.addEventListener('click', () => {
-    following = true;
     ui.jumpBtn.hidden = true;
     toBottom();
   });
