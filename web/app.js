@@ -755,7 +755,8 @@
     p.tail.replaceChildren();
     p.extra.replaceChildren();
     p.root.classList.remove('reconnecting');
-    if (m.triage && typeof m.triage === 'object') renderTriage(p, m.triage, false);
+    /* a notice shown live stays as it is (it was announced then) */
+    if (m.triage && typeof m.triage === 'object' && !p.triage.firstChild) renderTriage(p, m.triage, false);
     if (m.refusal && typeof m.refusal === 'object') renderRefusal(p, m.refusal);
     renderBody(p, str(m.content), cites, false);
     renderCites(p, cites);
