@@ -933,6 +933,7 @@
       t.triage = data.data;
       const box = renderTriage(t.p, t.triage, true);
       ensureVisible(box && box.querySelector('.resources'));
+      t.ensured = true;
     } else if (data.type === 'refusal' && data.data && typeof data.data === 'object') {
       t.refusal = data.data;
       if (!t.text) t.p.body.replaceChildren();
@@ -940,8 +941,10 @@
       ui.announcer.append(el('span', null,
         plain(str(t.refusal.empathy) + ' ' + str(t.refusal.message), false) + ' '));
       /* the call buttons must be on screen, wherever the parent was */
-      if (box.classList.contains('urgent')) ensureVisible(box.querySelector('.resources') || box);
-      else afterGrowth(stick);
+      if (box.classList.contains('urgent')) {
+        ensureVisible(box.querySelector('.resources') || box);
+        t.ensured = true;
+      } else afterGrowth(stick);
     } else if (data.type === 'error') {
       t.error = str(data.message) || 'The coach could not answer.';
     } else if (data.done === true) {
@@ -976,7 +979,7 @@
      * scrolls only if the parent was following the answer */
     if (hadFocus) ui.question.focus();
     if (stick) toBottom();
-    else ui.jumpBtn.hidden = false;          // "Jump to latest" instead
+    else if (!t.ensured) ui.jumpBtn.hidden = false;   // "Jump to latest" instead
     if (reconcileDue) reconcile();
     if (queued !== null) {
       const q = queued;
