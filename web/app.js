@@ -186,14 +186,19 @@
     if (stick) toBottom();
     else if (turn) ui.jumpBtn.hidden = false;
   }
-  /* Brings el fully on screen (between the header and the docked box). */
-  function ensureVisible(node) {
-    if (!node) return;
-    const r = node.getBoundingClientRect();
-    const dock = $('dock').getBoundingClientRect();
-    const limit = Math.min(window.innerHeight, dock.top) - 8;
-    if (r.bottom > limit) window.scrollBy(0, Math.min(r.bottom - limit, r.top - 8));
-    else if (r.top < 0) window.scrollBy(0, r.top - 8);
+  /* Brings box on screen above the docked question box: all of it when it
+   * fits, else as much as fits ending with must (the call buttons). */
+  function ensureVisible(box, must) {
+    if (!box) return;
+    const limit = Math.min(window.innerHeight, $('dock').getBoundingClientRect().top) - 8;
+    const r = box.getBoundingClientRect();
+    if (r.height <= limit - 8) {
+      if (r.bottom > limit) window.scrollBy(0, r.bottom - limit);
+      else if (r.top < 0) window.scrollBy(0, r.top - 8);
+      return;
+    }
+    const m = (must || box).getBoundingClientRect();
+    if (m.bottom > limit || m.top < 0) window.scrollBy(0, m.bottom - limit);
   }
   window.addEventListener('scroll', () => {
     if (atBottom()) ui.jumpBtn.hidden = true;
@@ -932,7 +937,7 @@
     } else if (data.type === 'triage' && data.data && typeof data.data === 'object') {
       t.triage = data.data;
       const box = renderTriage(t.p, t.triage, true);
-      ensureVisible(box && box.querySelector('.resources'));
+      ensureVisible(box, box && box.querySelector('.resources'));
       t.ensured = true;
     } else if (data.type === 'refusal' && data.data && typeof data.data === 'object') {
       t.refusal = data.data;
@@ -942,7 +947,7 @@
         plain(str(t.refusal.empathy) + ' ' + str(t.refusal.message), false) + ' '));
       /* the call buttons must be on screen, wherever the parent was */
       if (box.classList.contains('urgent')) {
-        ensureVisible(box.querySelector('.resources') || box);
+        ensureVisible(box, box.querySelector('.resources'));
         t.ensured = true;
       } else afterGrowth(stick);
     } else if (data.type === 'error') {

@@ -162,6 +162,8 @@ for (const size of SIZES) {
     const r = await call.boundingBox();
     const dockTop = await page.locator('#ask-form').evaluate((e) => e.getBoundingClientRect().top);
     assert.ok(r.y >= 0 && r.y + r.height <= dockTop, `call button at ${r.y}-${r.y + r.height}, box at ${dockTop}`);
+    const label = await lastAnswer(page).locator('.urgent-label').boundingBox();
+    assert.ok(label.y >= 0, 'the CALL NOW line is on screen too: ' + label.y);
     assert.match(await call.getAttribute('href'), /^tel:\d+$/);
     await p.check();
     await p.close();
