@@ -139,3 +139,21 @@ test('feedback: saved with the answer, changed, shown in the session; errors', a
   // the reason never reaches the log
   assert.equal(srv.logs().includes('Too general'), false);
 });
+
+test('event stream: a server shutting down with streams open exits cleanly', async () => {
+  const own = await startServer();
+  const sid = await newSession(own.base);
+  const reqs = [];
+  const got = await new Promise((resolve) => {
+    const req = http.get(`${own.base}/api/coach/sessions/${sid}/events`, (r) => {
+      r.once('data', () => resolve(true));
+      r.on('error', () => {});
+    });
+    req.on('error', () => {});
+    reqs.push(req);
+  });
+  assert.equal(got, true);
+  await own.stop();              // throws on a non-zero exit or a sanitizer report
+  own.cleanup();
+  for (const r of reqs) r.destroy();
+});
