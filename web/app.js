@@ -1162,6 +1162,7 @@
     ui.chatView.hidden = true;
     ui.newBtn.hidden = true;
     ui.startView.hidden = false;
+    document.body.classList.remove('in-chat');
     ui.startBtn.disabled = false;
     ui.startError.textContent = '';
     ui.startNotice.textContent = message || '';
@@ -1198,6 +1199,7 @@
     ui.loading.hidden = true;
     ui.startView.hidden = true;
     ui.chatView.hidden = false;
+    document.body.classList.add('in-chat');
     ui.newBtn.hidden = false;
     if (!keep) { ui.askError.textContent = ''; ui.chatNotice.textContent = ''; }
     setBusy(false);

@@ -339,10 +339,21 @@ for (const size of SIZES) {
     await waitFinished(page, 1);
     await ask(page, 'How do I handle bedtime battles?');
     await waitFinished(page, 2);
-    await page.evaluate(() => window.scrollTo(0, 300));
     const vh = size.viewport.height;
-    const form = await page.locator('#ask-form').boundingBox();
-    assert.ok(form.y + form.height <= vh && form.y + form.height >= vh - 30, `box bottom ${form.y + form.height} of ${vh}`);
+    for (const y of [0, 300, 1e6]) {
+      await page.evaluate((to) => window.scrollTo(0, to), y);
+      const dock = await page.locator('#dock').boundingBox();
+      const form = await page.locator('#ask-form').boundingBox();
+      assert.ok(Math.abs(dock.y + dock.height - vh) <= 2, `scrolled to ${y}: dock bottom ${dock.y + dock.height} of ${vh}`);
+      assert.ok(form.y >= vh / 2 && form.y + form.height <= vh, `the box is on screen at the bottom (${form.y})`);
+    }
+    // an empty conversation has it at the bottom too
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await page.waitForFunction(() => !document.querySelector('.msg'));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const empty = await page.locator('#dock').boundingBox();
+    assert.ok(Math.abs(empty.y + empty.height - vh) <= 2, 'empty conversation: dock bottom ' + (empty.y + empty.height));
+    await page.evaluate(() => window.scrollTo(0, 300));
     const items = await page.locator('.top-row > *, .top-actions > button:visible').evaluateAll((es) =>
       es.filter((e) => e.offsetParent).map((e) => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }));
     const head = await page.locator('header.top').boundingBox();
