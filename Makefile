@@ -7,6 +7,8 @@
 #   make asan       build the sanitizer variant only (build/asan/coachd)
 #   make bench      run the benchmarks under bench/
 #   make fuzz       build and run the libFuzzer drivers for a short while
+#   make vendor     refresh the page's vendored markdown-it (web/) from npm;
+#                   the copy is committed, so make run needs no npm
 #   make test-llama the openai engine against the real llama.cpp server with a
 #                   tiny hand-built model (root; see tests/llama/README.md)
 #
@@ -47,7 +49,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check
+.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check vendor
 
 all: coachd
 
@@ -138,6 +140,15 @@ bench: deps coachd $(BUILD)/bench_retrieval
 fuzz:
 	@sh scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory -f fuzz/Makefile run
+
+# markdown-it's browser build (self-contained: its dependencies are bundled),
+# its licence, and the version, from the exact version in package.json.
+vendor:
+	npm install --no-audit --no-fund
+	cp node_modules/markdown-it/dist/browser/markdown-it.umd.min.js web/markdown-it.min.js
+	for d in markdown-it entities linkify-it mdurl punycode.js uc.micro; do \
+	  printf '==== %s ====\n' $$d; cat node_modules/$$d/LICENSE*; echo; done > web/markdown-it.LICENSE.txt
+	node -e 'const p=require("./node_modules/markdown-it/package.json");require("fs").writeFileSync("web/markdown-it.VERSION.txt","markdown-it "+p.version+" ("+p.license+"), npm, dist/browser/markdown-it.umd.min.js; bundles its MIT/BSD-2 dependencies (entities, linkify-it, mdurl, punycode.js, uc.micro). Refresh with: make vendor\n")'
 
 clean:
 	rm -rf build coachd

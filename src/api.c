@@ -8,6 +8,8 @@
  *   GET    /api/coach/stream/{session_id}?question= (the seed's endpoint)
  *   GET    /api/coach/messages/{id}/stream          (resume: Last-Event-ID)
  *   POST   /api/coach/messages/{id}/cancel
+ *   GET    /api/coach/sessions/{id}/events          (events.c: new questions)
+ *   POST   /api/coach/messages/{id}/feedback        (helpful / not, reason)
  *   GET    /, /app.js, ...                          (the chat page)
  *
  * Paths are split into at most five segments; ids are checked with
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "events.h"
 #include "http.h"
 #include "kb.h"
 #include "sse.h"
@@ -201,6 +204,7 @@ static void route_session(struct route_in *r, const char *id)
             return;
         }
         turn_cancel_session(id);   /* stops live answers; their save finds no row */
+        events_deleted(id);
         http_reply_empty(r->req, 204, route);
         return;
     }
@@ -208,7 +212,10 @@ static void route_session(struct route_in *r, const char *id)
     json_t *s = store_session_get(r->ctx->store, id, &found);
     if (found < 0) http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
     else if (!found) http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
-    else http_reply_json(r->req, 200, s, route);
+    else if (store_feedback_attach(r->ctx->store, s)) {
+        json_decref(s);
+        http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
+    } else http_reply_json(r->req, 200, s, route);
 }
 
 /* ---------- questions and streams ---------- */
@@ -229,6 +236,7 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
     }
     t = turn_create(sid, q, len);
     if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
+    else events_message(sid, turn_message_id(t));   /* other tabs of the session */
     return t;
 }
 
@@ -379,6 +387,70 @@ static void route_cancel(struct route_in *r, const char *mid)
     http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status", status), route);
 }
 
+/* ---------- session events and feedback ---------- */
+
+static void route_session_events(struct route_in *r, const char *sid)
+{
+    const char *route = "/api/coach/sessions/:id/events";
+    if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
+    if (!check_session(r, sid, route)) return;
+    events_serve(r->req, sid, route);
+}
+
+/* Checks a feedback body: {"helpful": bool, "reason": optional string of
+ * up to API_MAX_REASON_CHARS}. Returns 0 with *helpful and *reason
+ * (borrowed from body, NULL when absent), or 400 with code and message. */
+int api_check_feedback(const json_t *body, int *helpful, const char **reason,
+                       const char **code, const char **message)
+{
+    json_t *h = json_object_get(body, "helpful"), *why = json_object_get(body, "reason");
+    *code = "invalid_feedback";
+    if (!json_is_boolean(h)) {
+        *message = "The body needs \"helpful\": true or false.";
+        return 400;
+    }
+    *helpful = json_is_true(h);
+    *reason = NULL;
+    if (why && !json_is_null(why)) {
+        if (!json_is_string(why) ||
+            util_utf8_len(json_string_value(why), json_string_length(why)) > API_MAX_REASON_CHARS) {
+            *message = "reason must be a string of up to 500 characters.";
+            return 400;
+        }
+        *reason = json_string_value(why);
+    }
+    return 0;
+}
+
+static void route_feedback(struct route_in *r, const char *mid)
+{
+    const char *route = "/api/coach/messages/:id/feedback";
+    const char *code, *msg, *reason;
+    json_t *body;
+    int helpful, status, rc;
+
+    if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
+    if (!util_id_valid(mid)) {
+        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
+        return;
+    }
+    body = http_read_json(r->req, route);
+    if (!body) return;
+    status = api_check_feedback(body, &helpful, &reason, &code, &msg);
+    if (status) {
+        json_decref(body);
+        http_reply_error(r->req, status, code, msg, route);
+        return;
+    }
+    rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
+    if (rc < 0) http_reply_error(r->req, 500, "storage_error", "The feedback could not be saved.", route);
+    else if (rc == 0) http_reply_error(r->req, 404, "message_not_found", "No answer with that id.", route);
+    else http_reply_json(r->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", mid,
+                                                "helpful", helpful, "reason",
+                                                reason && *reason ? reason : NULL), route);
+    json_decref(body);
+}
+
 /* ---------- dispatch ---------- */
 
 static int split_path(char *path, char **seg, int max)
@@ -426,6 +498,10 @@ void api_handle(struct evhttp_request *req, void *arg)
             { route_message_stream(&r, r.seg[3]); return; }
         if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "cancel"))
             { route_cancel(&r, r.seg[3]); return; }
+        if (r.nseg == 5 && is(&r, 2, "sessions") && is(&r, 4, "events"))
+            { route_session_events(&r, r.seg[3]); return; }
+        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "feedback"))
+            { route_feedback(&r, r.seg[3]); return; }
         goto not_found;
     }
     if (r.nseg <= 1 && (r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&

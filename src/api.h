@@ -6,6 +6,7 @@
 #ifndef COACH_API_H
 #define COACH_API_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct evhttp_request;
@@ -31,5 +32,13 @@ void api_handle(struct evhttp_request *req, void *arg);
 /* Validates a question: returns 0, or an HTTP status (400/413) with the
  * error code and message to send. Pure. */
 int api_check_question(const char *q, size_t len, const char **code, const char **message);
+
+#define API_MAX_REASON_CHARS 500
+
+/* Validates a feedback body {"helpful": bool, "reason"?: string}: returns 0
+ * with *helpful and *reason (borrowed from body; NULL when absent or null),
+ * or 400 with the error code and message. Pure. */
+int api_check_feedback(const json_t *body, int *helpful, const char **reason,
+                       const char **code, const char **message);
 
 #endif

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "engine.h"
 #include "engine_openai.h"
+#include "events.h"
 #include "http.h"
 #include "kb.h"
 #include "safety.h"
@@ -256,6 +257,7 @@ static int serve(int argc, char **argv)
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
+    events_init(app.base, cfg.ping_s * 1000);
     app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
     app.http = http_new(app.base, &(struct http_options){
                             .bind = cfg.bind, .port = cfg.port,
@@ -284,6 +286,7 @@ out:
     http_free(app.http);          /* closes streams */
     turn_free_all();
     sse_shutdown();
+    events_shutdown();
     if (engine) engine->destroy(engine);
     store_close(store);
     kb_free(kb);

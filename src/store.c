@@ -95,6 +95,13 @@ static const char *const migrations[] = {
     "CREATE INDEX messages_by_finish ON messages(finished_at);",
     /* v2: the triage notice shown before an answer (urgent, prepare, net) */
     "ALTER TABLE messages ADD COLUMN triage TEXT;",
+    /* v3: a parent's feedback on an answer (one row per answer, replaced
+     * when the parent changes it), deleted with the message */
+    "CREATE TABLE feedback("
+    "  message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+    "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
+    "  reason TEXT,"
+    "  created_at INTEGER NOT NULL);",
 };
 
 struct store {
@@ -600,4 +607,73 @@ long store_tokens_since(struct store *st, uint64_t since_ms)
     sqlite3_stmt *s = stmt(st, Q_TOKENS_SINCE);
     sqlite3_bind_int64(s, 1, (sqlite3_int64)since_ms);
     return scalar_long(st, s);
+}
+
+/* ---------- feedback ----------
+ * Rare writes and reads (a click on an answer, a page load), so these
+ * prepare their statements per call and need no slot in sql_text. */
+
+int store_feedback_set(struct store *st, const char *answer_msg_id, int helpful,
+                       const char *reason, uint64_t now_ms)
+{
+    static const char sql[] =
+        "INSERT INTO feedback(message_id, helpful, reason, created_at) "
+        "SELECT ?1, ?2, ?3, ?4 FROM messages WHERE id = ?1 AND role = 'assistant' "
+        "ON CONFLICT(message_id) DO UPDATE SET helpful = excluded.helpful, "
+        "reason = excluded.reason, created_at = excluded.created_at";
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(s, 1, answer_msg_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, helpful ? 1 : 0);
+    if (reason && *reason) sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 3);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)now_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) goto out;
+    rc = sqlite3_changes(st->db) > 0;
+out:
+    if (rc < 0) log_sql_error(st, "feedback set");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_feedback_attach(struct store *st, json_t *session)
+{
+    static const char sql[] =
+        "SELECT f.message_id, f.helpful, f.reason, f.created_at FROM feedback f "
+        "JOIN messages m ON m.id = f.message_id WHERE m.session_id = ?1";
+    json_t *msgs = json_object_get(session, "messages"), *m;
+    const char *sid = json_string_value(json_object_get(session, "session_id"));
+    sqlite3_stmt *s = NULL;
+    size_t i;
+    int rc = -1, step;
+
+    if (!sid || !json_is_array(msgs)) return -1;
+    json_array_foreach(msgs, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (role && strcmp(role, "assistant") == 0) json_object_set_new(m, "feedback", json_null());
+    }
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(s, 1, sid, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *mid = (const char *)sqlite3_column_text(s, 0);
+        char when[32];
+        util_iso8601((uint64_t)sqlite3_column_int64(s, 3), when, sizeof when);
+        json_array_foreach(msgs, i, m) {
+            const char *id = json_string_value(json_object_get(m, "id"));
+            if (!id || !mid || strcmp(id, mid) != 0) continue;
+            json_object_set_new(m, "feedback", json_pack("{s:b, s:o, s:s}",
+                "helpful", sqlite3_column_int(s, 1),
+                "reason", sqlite3_column_type(s, 2) == SQLITE_NULL
+                    ? json_null() : json_string((const char *)sqlite3_column_text(s, 2)),
+                "created_at", when));
+            break;
+        }
+    }
+    if (step == SQLITE_DONE) rc = 0;
+out:
+    if (rc < 0) log_sql_error(st, "feedback read");
+    sqlite3_finalize(s);
+    return rc;
 }

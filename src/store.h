@@ -87,4 +87,15 @@ json_t *store_history(struct store *st, const char *session_id,
 long store_tokens_session(struct store *st, const char *session_id);
 long store_tokens_since(struct store *st, uint64_t since_ms);
 
+/* A parent's feedback on an answer: helpful 1/0 and an optional reason
+ * (NULL or "" for none; UTF-8, checked by the caller), replacing any
+ * earlier feedback on it. Returns 1 saved, 0 when answer_msg_id is not an
+ * assistant message, -1 on error. */
+int store_feedback_set(struct store *st, const char *answer_msg_id, int helpful,
+                       const char *reason, uint64_t now_ms);
+/* Adds "feedback" ({"helpful","reason","created_at"} or null) to every
+ * assistant message of a session object as store_session_get returns it
+ * (borrowed, changed in place). Returns 0 or -1. */
+int store_feedback_attach(struct store *st, json_t *session);
+
 #endif

@@ -49,6 +49,10 @@ export async function openPage(browser, base, opts = {}) {
     viewport: opts.viewport || { width: 1000, height: 800 },
     bypassCSP: !!opts.bypassCSP,
     reducedMotion: opts.reducedMotion || 'no-preference',
+    colorScheme: opts.colorScheme || 'light',
+    permissions: opts.permissions || [],
+    hasTouch: !!opts.hasTouch,
+    isMobile: !!opts.isMobile,
   });
   await ctx.addInitScript(() => {
     window.__csp = [];
@@ -63,7 +67,7 @@ export async function openPage(browser, base, opts = {}) {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('request', (r) => requests.push(r.url()));
   page.on('dialog', (d) => { dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
-  await page.goto(base + '/');
+  if (opts.goto !== false) await page.goto(base + '/');
   return {
     ctx, page, errors, dialogs, requests,
     async check() {

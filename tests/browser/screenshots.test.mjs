@@ -1,6 +1,6 @@
 // Saves screenshots of the page's main states to docs/screenshots/ (start,
-// dots, streaming, answer, refusal, mobile), checking each state is really
-// on screen first. Reduced motion keeps the dots and cursor still so the
+// dots, streaming, answer, refusal, conversations, dark, mobile), checking
+// each state is really on screen first. Reduced motion keeps the dots and cursor still so the
 // pictures are stable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +48,21 @@ test('desktop states: start, dots, streaming, answer, refusal', async () => {
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
   await refusal.scrollIntoViewIfNeeded();
   await shot(page, 'refusal.png');
+
+  // a new conversation: suggested questions, and the earlier one in the list
+  await page.getByRole('button', { name: 'New conversation' }).click();
+  await page.waitForFunction(() => !document.querySelector('.msg'));
+  assert.equal(await page.getByRole('list', { name: 'Conversations' }).getByRole('link').count(), 1);
+  assert.ok((await page.locator('#suggestions button').count()) >= 4);
+  await shot(page, 'conversations.png');
+
+  // dark mode, from prefers-color-scheme
+  await page.getByRole('list', { name: 'Conversations' }).getByRole('link').first().click();
+  await page.locator('.msg.assistant[data-status="complete"]').first().waitFor();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.locator('.msg.assistant').first().evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(24, 22, 20)');
+  await shot(page, 'dark.png');
   await p.check();
   await p.close();
 });

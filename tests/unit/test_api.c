@@ -1,6 +1,7 @@
 /* test_api.c — the pure parts of the routes: question validation (empty,
  * whitespace, length counted in characters not bytes, invalid UTF-8 and
- * embedded NUL) and query-string parameter lookup and decoding.
+ * embedded NUL), query-string parameter lookup and decoding, feedback
+ * bodies, and the session event stream's announcement line.
  *
  * api.c is compiled here with the real modules it calls (http, sse, turn,
  * store, kb, safety), so the test links exactly as the server does; only
@@ -33,6 +34,7 @@
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"
+#include "../../src/events.c"
 #include "../../src/api.c"
 #pragma GCC diagnostic pop
 
@@ -257,6 +259,81 @@ static void test_query_param_prefix_not_confused(void **state)
     free(v);
 }
 
+
+/* ---------- api_check_feedback ---------- */
+
+static int fb(const char *text, int *helpful, const char **reason)
+{
+    json_t *body = json_loads(text, 0, NULL);
+    const char *code = NULL, *msg = NULL;
+    int status;
+    assert_non_null(body);
+    *helpful = -1;
+    status = api_check_feedback(body, helpful, reason, &code, &msg);
+    if (status) {
+        assert_string_equal(code, "invalid_feedback");
+        assert_true(strlen(msg) > 0);
+    }
+    json_decref(body);     /* *reason is not looked at after this */
+    return status;
+}
+
+static void test_feedback_body(void **state)
+{
+    (void)state;
+    int h;
+    const char *why;
+    assert_int_equal(fb("{\"helpful\":true}", &h, &why), 0);
+    assert_int_equal(h, 1);
+    assert_null(why);
+    assert_int_equal(fb("{\"helpful\":false,\"reason\":null}", &h, &why), 0);
+    assert_int_equal(h, 0);
+    assert_null(why);
+    assert_int_equal(fb("{\"helpful\":false,\"reason\":\"vague\"}", &h, &why), 0);
+    assert_non_null(why);
+    /* wrong types and missing fields */
+    assert_int_equal(fb("{}", &h, &why), 400);
+    assert_int_equal(fb("{\"helpful\":1}", &h, &why), 400);
+    assert_int_equal(fb("{\"helpful\":\"yes\"}", &h, &why), 400);
+    assert_int_equal(fb("{\"helpful\":true,\"reason\":5}", &h, &why), 400);
+}
+
+static void test_feedback_reason_length(void **state)
+{
+    (void)state;
+    int h;
+    const char *why, *code, *msg;
+    char *txt = xmalloc(4000);
+    json_t *body;
+    for (int n = 500; n <= 501; n++) {
+        size_t len = (size_t)sprintf(txt, "{\"helpful\":false,\"reason\":\"");
+        for (int i = 0; i < n; i++) len += (size_t)sprintf(txt + len, "\xC3\xA9");
+        sprintf(txt + len, "\"}");
+        body = json_loads(txt, 0, NULL);
+        assert_non_null(body);
+        assert_int_equal(api_check_feedback(body, &h, &why, &code, &msg), n == 500 ? 0 : 400);
+        json_decref(body);
+    }
+    free(txt);
+}
+
+/* ---------- events_message_json ---------- */
+
+static void test_events_message_json(void **state)
+{
+    (void)state;
+    char out[160];
+    size_t n = events_message_json("abc_DEF-123", out, sizeof out);
+    assert_string_equal(out, "{\"type\":\"message\",\"message_id\":\"abc_DEF-123\"}");
+    assert_int_equal(n, strlen(out));
+    /* anything that is not an id is refused, so nothing needs escaping */
+    assert_int_equal(events_message_json("a\"b", out, sizeof out), 0);
+    assert_int_equal(events_message_json("", out, sizeof out), 0);
+    assert_int_equal(events_message_json("a/b", out, sizeof out), 0);
+    /* too small a buffer */
+    assert_int_equal(events_message_json("abc", out, 20), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +347,9 @@ int main(void)
         cmocka_unit_test(test_query_param_missing),
         cmocka_unit_test(test_query_param_first_occurrence),
         cmocka_unit_test(test_query_param_prefix_not_confused),
+        cmocka_unit_test(test_feedback_body),
+        cmocka_unit_test(test_feedback_reason_length),
+        cmocka_unit_test(test_events_message_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,8 @@ static void test_open_creates_schema(void **state)
     struct fixture *f = *state;
     assert_int_equal(query_int(f->path, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(query_int(f->path,
-        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('sessions','messages')"), 2);
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+        "('sessions','messages','feedback')"), 3);
     assert_int_equal(store_ping(f->st), 1);
 }
 
@@ -636,6 +637,63 @@ static void test_tokens(void **state)
     assert_int_equal(store_tokens_since(f->st, 30001), 0);
 }
 
+
+/* ---------- feedback ---------- */
+
+static json_t *feedback_of(struct store *st, const char *sid, const char *mid)
+{
+    int found;
+    json_t *s = store_session_get(st, sid, &found), *m, *fb = NULL;
+    size_t i;
+    assert_int_equal(found, 1);
+    assert_int_equal(store_feedback_attach(st, s), 0);
+    json_array_foreach(json_object_get(s, "messages"), i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (strcmp(role, "user") == 0) assert_null(json_object_get(m, "feedback"));
+        else assert_non_null(json_object_get(m, "feedback"));   /* null or an object */
+        if (strcmp(json_string_value(json_object_get(m, "id")), mid) == 0)
+            fb = json_incref(json_object_get(m, "feedback"));
+    }
+    json_decref(s);
+    return fb;
+}
+
+static void test_feedback(void **state)
+{
+    struct fixture *f = *state;
+    json_t *fb;
+    assert_int_equal(store_session_create(f->st, "fbs", NULL, 1000), 0);
+    assert_int_equal(store_turn_begin(f->st, "fbs", "fbu1", "fba1", "Bedtime?", 1001), 0);
+    finish(f->st, "fba1", "Keep a routine.", "complete", 0, 0, 1002);
+
+    fb = feedback_of(f->st, "fbs", "fba1");
+    assert_true(json_is_null(fb));
+    json_decref(fb);
+
+    assert_int_equal(store_feedback_set(f->st, "fba1", 0, "Too vague", 2000), 1);
+    fb = feedback_of(f->st, "fbs", "fba1");
+    assert_true(json_is_false(json_object_get(fb, "helpful")));
+    assert_string_equal(json_string_value(json_object_get(fb, "reason")), "Too vague");
+    assert_non_null(json_string_value(json_object_get(fb, "created_at")));
+    json_decref(fb);
+
+    /* changed: one row, the newest wins; an empty reason is null */
+    assert_int_equal(store_feedback_set(f->st, "fba1", 1, "", 3000), 1);
+    fb = feedback_of(f->st, "fbs", "fba1");
+    assert_true(json_is_true(json_object_get(fb, "helpful")));
+    assert_true(json_is_null(json_object_get(fb, "reason")));
+    json_decref(fb);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM feedback"), 1);
+
+    /* only assistant messages take feedback */
+    assert_int_equal(store_feedback_set(f->st, "fbu1", 1, NULL, 3000), 0);
+    assert_int_equal(store_feedback_set(f->st, "nosuch", 1, NULL, 3000), 0);
+
+    /* deleting the session deletes its feedback */
+    assert_int_equal(store_session_delete(f->st, "fbs"), 1);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM feedback"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_other_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feedback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
