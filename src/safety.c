@@ -42,6 +42,7 @@
 
 #define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
 #define SAFETY_MAX_TOKENS  8192
+#define SAFETY_MAX_SPELL   6       /* hunspell suggestions per question (~0.3-2 ms each) */
 #define SAFETY_MAX_GAP     12
 #define SAFETY_NCAT        7
 #define ARENA_BLOCK        16384
@@ -369,6 +370,7 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
 {
     struct text_word w[64];
     size_t off = 0, o = 0;
+    int budget = SAFETY_MAX_SPELL;           /* hunspell look-ups per question */
     if (len > SAFETY_MAX_INPUT)
         len = SAFETY_MAX_INPUT;
     t->buf = xmalloc(3 * len + 16);        /* norms (+2 for a correction) + NUL each */
@@ -379,10 +381,10 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
             char *dst = t->buf + o;
             size_t wl = w[i].nlen, fl;
             memcpy(dst, w[i].norm, wl + 1);
-            if (correct && p->speller && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
+            if (correct && p->speller && wl >= 5 && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
                 !map_find(p->spell, p->nspell, dst, wl) &&
-                (fl = spell_fix(p->speller, dst, wl, dst, wl + 3)) > 0)
-                wl = fl;
+                (fl = spell_fix(p->speller, dst, wl, dst, wl + 3, &budget)) > 0)
+                wl = fl;                         /* at most SAFETY_MAX_SPELL suggestions */
             o += wl + 1;
             norm_raw(p, t, dst, wl);
             if ((w[i].flags & TEXT_CLAUSE_END) && t->n)

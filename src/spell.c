@@ -103,7 +103,8 @@ static unsigned word_hash(const char *w, size_t n)
     return h;
 }
 
-size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen)
+size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen,
+                 int *budget)
 {
     char word[SPELL_MAX_WORD];
     struct cache_ent *ce;
@@ -119,12 +120,14 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     word[len] = '\0';
     ce = &s->cache[word_hash(word, len) % SPELL_CACHE];
     if (ce->used && strcmp(ce->w, word) == 0) goto done;
+    voc = s->letter[word[0] - 'a'];
+    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word)))
+        return 0;                                         /* vocabulary, or a real word */
+    if (budget && *budget <= 0) return 0;
+    if (budget) (*budget)--;
     ce->used = 1;
     memcpy(ce->w, word, len + 1);
     ce->fix[0] = '\0';
-    voc = s->letter[word[0] - 'a'];
-    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word)))
-        goto done;                                        /* vocabulary, or a real word */
     n = Hunspell_suggest(voc, &list, word);
     for (int i = 0; i < n; i++) {
         size_t sl = strlen(list[i]);

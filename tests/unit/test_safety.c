@@ -954,13 +954,19 @@ static void test_spell(void **state)
     char out[64];
     if (!sp)
         skip();                        /* no en_US dictionary on this machine */
-    assert_int_equal(spell_fix(sp, "bleading", 8, out, sizeof out), 8);
+    assert_int_equal(spell_fix(sp, "bleading", 8, out, sizeof out, NULL), 8);
     assert_string_equal(out, "bleeding");
-    assert_int_equal(spell_fix(sp, "unconsiuos", 10, out, sizeof out), 11);
+    assert_int_equal(spell_fix(sp, "unconsiuos", 10, out, sizeof out, NULL), 11);
     assert_string_equal(out, "unconscious");
-    assert_int_equal(spell_fix(sp, "breeding", 8, out, sizeof out), 0);   /* a real word */
-    assert_int_equal(spell_fix(sp, "bleeding", 8, out, sizeof out), 0);   /* already right */
-    assert_int_equal(spell_fix(sp, "zzzzzzzz", 8, out, sizeof out), 0);
+    assert_int_equal(spell_fix(sp, "breeding", 8, out, sizeof out, NULL), 0);   /* a real word */
+    assert_int_equal(spell_fix(sp, "bleeding", 8, out, sizeof out, NULL), 0);   /* already right */
+    assert_int_equal(spell_fix(sp, "zzzzzzzz", 8, out, sizeof out, NULL), 0);
+    int budget = 0;                     /* no suggestion left: left as it is */
+    assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 0);
+    budget = 1;
+    assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 7);
+    assert_int_equal(budget, 0);
+    assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 7);  /* cached: free */
     spell_close(sp);
 }
 
