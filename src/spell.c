@@ -17,7 +17,8 @@ struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; }
 
 struct spell {
     Hunhandle *english;             /* is it a real word? */
-    Hunhandle *letter[26];          /* the vocabulary, by first letter (NULL: none) */
+    Hunhandle *letter[26];          /* the whole vocabulary, by first letter (NULL: none) */
+    Hunhandle *target[26];          /* its English words: what a word may become */
     struct cache_ent cache[SPELL_CACHE];
 };
 
@@ -63,7 +64,17 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
     }
     fputs("SET UTF-8\nTRY esianrtolcdugmphbyfvkwzxjq\n", f);
     fclose(f);
-    for (int c = 0; c < 26; c++) s->letter[c] = letter_dict(min, vocab, n, (char)('a' + c));
+    /* only English policy words: "cortes" (Spanish, cuts) must not become
+     * "cotes" (French, ribs) */
+    const char **eng = xmalloc((n ? n : 1) * sizeof *eng);
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        if (Hunspell_spell(s->english, vocab[i])) eng[ne++] = vocab[i];
+    for (int c = 0; c < 26; c++) {
+        s->letter[c] = letter_dict(min, vocab, n, (char)('a' + c));
+        s->target[c] = letter_dict(min, eng, ne, (char)('a' + c));
+    }
+    free(eng);
     unlink(min);
     return s;
 }
@@ -72,8 +83,10 @@ void spell_close(struct spell *s)
 {
     if (!s) return;
     if (s->english) Hunspell_destroy(s->english);
-    for (int c = 0; c < 26; c++)
+    for (int c = 0; c < 26; c++) {
         if (s->letter[c]) Hunspell_destroy(s->letter[c]);
+        if (s->target[c]) Hunspell_destroy(s->target[c]);
+    }
     free(s);
 }
 
@@ -123,6 +136,8 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     voc = s->letter[word[0] - 'a'];
     if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word)))
         return 0;                                         /* vocabulary, or a real word */
+    voc = s->target[word[0] - 'a'];
+    if (!voc) return 0;
     if (budget && *budget <= 0) return 0;
     if (budget) (*budget)--;
     ce->used = 1;

@@ -8,7 +8,9 @@
  * matches. Real words are never changed ("breed" stays "breed"), and only
  * a suggestion within a small edit distance is taken.
  *
- * The vocabulary is split by first letter into small hunspell dictionaries
+ * Only vocabulary words that are English words themselves are targets (the
+ * policy also holds Spanish, French and Polish words). The vocabulary is
+ * split by first letter into small hunspell dictionaries
  * (suggestion cost grows with dictionary size); results are cached.
  * Not thread-safe: one speller per thread (coachd classifies on its loop).
  * Memory: the speller owns everything; spell_fix writes into the caller's
