@@ -7,6 +7,7 @@
 #   make asan       build the sanitizer variant only (build/asan/coachd)
 #   make bench      run the benchmarks under bench/
 #   make fuzz       build and run the libFuzzer drivers for a short while
+#   make kb-links   check every knowledge-base URL over the network
 #   make vendor     refresh the page's vendored markdown-it (web/) from npm;
 #                   the copy is committed, so make run needs no npm
 #   make test-llama the openai engine against the real llama.cpp server with a
@@ -49,7 +50,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check vendor
+.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check kb-links vendor
 
 all: coachd
 
@@ -136,6 +137,10 @@ test-llama:
 
 bench: deps coachd $(BUILD)/bench_retrieval
 	@sh bench/run.sh
+
+# Every knowledge-base URL over the network (needs network; not in make test).
+kb-links:
+	@sh scripts/kb-links.sh kb
 
 fuzz:
 	@sh scripts/deps.sh fuzz
