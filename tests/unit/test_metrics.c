@@ -40,6 +40,8 @@ static size_t count_lines_with(const char *text, const char *needle)
     return n;
 }
 
+#define HTTP "coachd_http_requests_total{route=\""
+
 static int setup(void **state)
 {
     metrics_reset();
@@ -87,12 +89,12 @@ static void test_http_routes_bounded(void **state)
     metrics_http_request("/healthz", 42);       /* not an HTTP status */
     metrics_http_request("/healthz", 1000);
     t = render();
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"/api/coach/sessions/{id}\",code=\"200\"} 2"));
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"/api/coach/sessions/{id}\",code=\"404\"} 1"));
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"/api/coach/messages/{id}/stream\",code=\"200\"} 1"));
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"other\",code=\"404\"} 3"));
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"other\",code=\"400\"} 1"));
-    assert_true(has_line(t, "coachd_http_requests_total{route=\"/healthz\",code=\"other\"} 2"));
+    assert_true(has_line(t, HTTP "/api/coach/sessions/{id}\",code=\"200\"} 2"));
+    assert_true(has_line(t, HTTP "/api/coach/sessions/{id}\",code=\"404\"} 1"));
+    assert_true(has_line(t, HTTP "/api/coach/messages/{id}/stream\",code=\"200\"} 1"));
+    assert_true(has_line(t, HTTP "other\",code=\"404\"} 3"));
+    assert_true(has_line(t, HTTP "other\",code=\"400\"} 1"));
+    assert_true(has_line(t, HTTP "/healthz\",code=\"other\"} 2"));
     assert_null(strstr(t, "ouQ62"));
     assert_null(strstr(t, ":id"));
     free(t);
@@ -116,7 +118,7 @@ static void test_cardinality_is_fixed(void **state)
     u = render();
     after = count_lines_with(u, "\n");
     /* three http series (other x 200/201/202) and one ttft histogram */
-    assert_int_equal(after, before + 3 + N(ttft_le) + 3);
+    assert_int_equal(after, before + 3 + METRICS_N(mttft_le) + 3);
     assert_true(has_line(u, "coachd_refusals_total{category=\"other\"} 5000"));
     assert_true(has_line(u, "coachd_triage_notices_total{level=\"other\"} 5000"));
     assert_true(has_line(u, "coachd_upstream_errors_total{kind=\"other\"} 5000"));
