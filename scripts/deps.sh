@@ -6,7 +6,7 @@ set -e
 what=${1:-build}
 pkgs="build-essential pkg-config ca-certificates libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libcjson-dev libhunspell-dev hunspell-en-us"
 case "$what" in
-  test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm" ;;
+  test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm prometheus" ;;
   fuzz) pkgs="$pkgs clang" ;;
 esac
 missing=""

@@ -1,6 +1,7 @@
 /* api.c — routes.
  *
  *   GET    /healthz, /readyz
+ *   GET    /metrics                       (Prometheus text format; metrics.c)
  *   POST   /api/coach/sessions            (alias POST /api/coach/start)
  *   GET    /api/coach/sessions/{id}
  *   DELETE /api/coach/sessions/{id}
@@ -28,6 +29,7 @@
 #include "events.h"
 #include "http.h"
 #include "kb.h"
+#include "metrics.h"
 #include "sse.h"
 #include "store.h"
 #include "turn.h"
@@ -131,6 +133,29 @@ static void route_health(struct route_in *r, int ready)
                               "engine", "name", r->ctx->engine->name, "ready", eng,
                               "draining", r->ctx->draining),
                     route);
+}
+
+/* Prometheus text format 0.0.4. The gauges are read from their owners
+ * at scrape time; nothing in the output names a question or an id. */
+static void route_metrics(struct route_in *r)
+{
+    const char *route = "/metrics";
+    struct strbuf b = {0};
+    struct evbuffer *buf;
+    if (!method_ok(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD", route)) return;
+    metrics_set_gauge(METRICS_STREAMS_ACTIVE, (double)sse_count());
+    metrics_set_gauge(METRICS_TURNS_ACTIVE, (double)turn_running_count());
+    metrics_set_gauge(METRICS_CONNECTIONS, (double)http_connection_count());
+    http_log(r->req, 200, route);     /* counted before rendering: this scrape is in it */
+    metrics_render(&b);
+    buf = evbuffer_new();
+    evbuffer_add(buf, b.s, b.len);
+    free(b.s);
+    http_security_headers(r->req, 1);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(r->req, 200, NULL, buf);
+    evbuffer_free(buf);
 }
 
 /* ---------- sessions ---------- */
@@ -448,6 +473,7 @@ static void route_feedback(struct route_in *r, const char *mid)
     else http_reply_json(r->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", mid,
                                                 "helpful", helpful, "reason",
                                                 reason && *reason ? reason : NULL), route);
+    if (rc > 0) metrics_feedback(helpful);
     json_decref(body);
 }
 
@@ -486,6 +512,7 @@ void api_handle(struct evhttp_request *req, void *arg)
 
     if (r.nseg == 1 && is(&r, 0, "healthz")) { route_health(&r, 0); return; }
     if (r.nseg == 1 && is(&r, 0, "readyz")) { route_health(&r, 1); return; }
+    if (r.nseg == 1 && is(&r, 0, "metrics")) { route_metrics(&r); return; }
     if (is(&r, 0, "api")) {
         if (!is(&r, 1, "coach")) goto not_found;
         if (r.nseg == 3 && (is(&r, 2, "sessions") || is(&r, 2, "start")))

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "engine.h"
 #include "kb.h"
+#include "metrics.h"
 #include "relay.h"
 #include "safety.h"
 #include "store.h"
@@ -398,6 +399,20 @@ static const char *fail_log(enum oa_fail f)
     return "error";
 }
 
+/* The label of coachd_upstream_errors_total for a fault (http is split
+ * into http_4xx and http_5xx where the status is known). */
+static const char *fail_kind(enum oa_fail f)
+{
+    static const char *const k[] = {
+        [F_NONE] = "other", [F_CONNECT] = "connect", [F_NETWORK] = "network",
+        [F_TIMEOUT_FIRST] = "timeout_first", [F_TIMEOUT_STALL] = "timeout_stall",
+        [F_TIMEOUT_TOTAL] = "timeout_total", [F_RATE] = "rate_limited", [F_HTTP] = "http_4xx",
+        [F_CUT] = "cut", [F_UPSTREAM] = "upstream_error", [F_MALFORMED] = "malformed",
+        [F_TOO_LARGE] = "too_large", [F_EMPTY] = "empty", [F_LENGTH] = "length", [F_TLS] = "tls",
+    };
+    return (unsigned)f < sizeof k / sizeof k[0] && k[f] ? k[f] : "other";
+}
+
 static const char *fail_message(enum oa_fail f)
 {
     switch (f) {
@@ -534,6 +549,7 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         if (maybe_retry(j, why, status)) return;
         fprintf(stderr, "coachd: upstream: http %ld%s%s%s\n", status, *kind ? " " : "", kind,
                 status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
+        if (why == F_HTTP) metrics_upstream_error(status >= 500 ? "http_5xx" : "http_4xx");
         job_end(j, TURN_INCOMPLETE, why);
         return;
     }
@@ -641,6 +657,7 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
     oa->daily_tokens += u.prompt_tokens + u.completion_tokens;
     if (st != TURN_COMPLETE && why != F_HTTP && why != F_RATE)
         fprintf(stderr, "coachd: upstream: %s\n", fail_log(why));
+    if (st != TURN_COMPLETE && why != F_HTTP) metrics_upstream_error(fail_kind(why));
     job_destroy(j);
     turn_engine_done(t, st, st == TURN_COMPLETE ? NULL : fail_message(why), cit, &u);
 }
@@ -748,6 +765,7 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
     return 0;
 fail:
     fprintf(stderr, "coachd: upstream: could not start a request\n");
+    metrics_upstream_error("start");
     job_destroy(j);
     return -1;
 }

@@ -27,6 +27,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "metrics.h"
 #include "util.h"
 
 #define MAX_STATIC 32
@@ -118,6 +119,7 @@ void http_log(struct evhttp_request *req, int code, const char *route)
     const char *m = "OTHER";
     char when[32];
     for (unsigned i = 0; i < 9; i++) if ((unsigned)cmd == (1u << i)) m = methods[i];
+    metrics_http_request(route, code);
     if (log_quiet) return;
     util_iso8601(util_wall_ms(), when, sizeof when);
     fprintf(stderr, "%s %s %s %d\n", when, m, route ? route : "-", code);
@@ -274,6 +276,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     struct http_server *s = arg;
     struct conn *c = conn_of(req);
     if (c && nconns > (size_t)s->max_connections) {
+        metrics_inc(METRICS_CONNECTIONS_REJECTED);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         http_reply_error(req, 503, "overloaded", "The coach is busy. Please try again in a moment.",

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "jtext.h"
+#include "metrics.h"
 #include "util.h"
 
 enum {
@@ -518,6 +519,7 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
+        metrics_inc(METRICS_SAVE_FAILURES);
         log_sql_error(st, "turn finish");
         return -1;
     }
@@ -539,6 +541,7 @@ int store_batch_commit(struct store *st)
     char err[256];
     if (exec(st, "COMMIT", err, sizeof err)) {
         fprintf(stderr, "coachd: store: commit: %s\n", err);
+        metrics_inc(METRICS_SAVE_FAILURES);
         exec(st, "ROLLBACK", NULL, 0);
         return -1;
     }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kb.h"
+#include "metrics.h"
 #include "safety.h"
 #include "store.h"
 #include "util.h"
@@ -60,6 +61,7 @@ struct turn {
     long prompt_tokens, completion_tokens;
     const char *prompt_version;
     const char *engine_name;             /* NULL: the configured engine */
+    double created_s;                    /* metrics_now() at turn_create */
 
     struct turn *prev, *next;            /* all turns */
 };
@@ -266,6 +268,7 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len)
         t->overflow = 1;                  /* the rest is dropped; saved as incomplete */
         return;
     }
+    if (t->answer.len == 0) metrics_ttft(env.engine->name, metrics_now() - t->created_s);
     strbuf_add(&t->answer, text, len);
     /* {"chunk":"..."} with only the string through jansson's encoder: the
      * object json_pack would build costs more than the escaping. */
@@ -298,6 +301,7 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     if (status == TURN_STOPPED) json_object_set_new(done, "stopped", json_true());
     t->status = status;
     t->ended = 1;
+    metrics_observe(METRICS_TURN_SECONDS, metrics_now() - t->created_s);
     t->job = NULL;
     t->citations = citations;
     append_event(t, done, 0);
@@ -330,11 +334,13 @@ static void save_pending(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *list = to_save;
     int batch;
+    double t0 = metrics_now();
     to_save = NULL;
     if (!list) return;
     batch = list->save_next != NULL && store_batch_begin(env.store) == 0;
     for (struct turn *t = list; t; t = t->save_next) save_one(t);
     if (batch) store_batch_commit(env.store);
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
     while (list) {
         struct turn *t = list;
         list = t->save_next;
@@ -363,6 +369,7 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
         t->completion_tokens = usage->completion_tokens;
         t->prompt_version = usage->prompt_version;
         t->engine_name = usage->engine;
+        metrics_tokens(usage->prompt_tokens, usage->completion_tokens);
     }
     if (t->overflow && status == TURN_COMPLETE) {
         status = TURN_INCOMPLETE;
@@ -459,17 +466,21 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
      * or before the answer; a client that ignores it still gets the rest */
     if ((t->triage = safety_notice_json(env.policy, &v)) != NULL)
         append_event(t, json_pack("{s:s, s:O}", "type", "triage", "data", t->triage), 1);
+    if (t->triage) metrics_triage(v.notice);
     if (v.category != SAFETY_NONE) {
         json_t *r = safety_verdict_json(env.policy, &v);
         const char *msg = json_string_value(json_object_get(r, "message"));
         const char *emp = json_string_value(json_object_get(r, "empathy"));
         strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
         t->refusal = json_incref(r);
+        metrics_refusal(safety_category_name(v.category));
         append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
         finish(t, TURN_COMPLETE, NULL);
         return;
     }
+    double t_kb = metrics_now();
     t->nhits = kb_search(env.kb, t->question, t->qlen, t->hits, TURN_HITS, &age);
+    metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_kb);
     rq = (struct engine_request){
         .turn = t, .question = t->question, .question_len = t->qlen,
         .hits = t->hits, .nhits = t->nhits, .age_months = age,
@@ -496,12 +507,14 @@ struct turn *turn_create(const char *session_id, const char *question, size_t le
     snprintf(t->session_id, sizeof t->session_id, "%s", session_id);
     t->question = xstrndup(question, len);
     t->qlen = len;
+    t->created_s = metrics_now();
     if (store_turn_begin(env.store, session_id, t->user_msg_id, t->msg_id, t->question,
                          util_wall_ms())) {
         free(t->question);
         free(t);
         return NULL;
     }
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t->created_s);
     t->log = json_array();
     t->timer = evtimer_new(env.base, timer_cb, t);
     t->start_ev = evtimer_new(env.base, run_pipeline, t);

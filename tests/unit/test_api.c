@@ -22,6 +22,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "../../src/util.c"
+#include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/store.c"
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "../../src/util.c"
+#include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/upsse.c"
 #include "../../src/relay.c"

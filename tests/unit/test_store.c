@@ -20,6 +20,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "../../src/util.c"
+#include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/store.c"
 #pragma GCC diagnostic pop

@@ -26,6 +26,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "../../src/util.c"
+#include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/store.c"
 #define expand_phrase kb_expand_phrase_
