@@ -614,6 +614,11 @@
       lab.append(icon, 'Call now');
       box.append(lab);
     }
+    const res = Array.isArray(r.resources) ? r.resources : [];
+    /* in an emergency or a crisis the numbers come first, right under
+     * "Call now", so they are on a phone's screen with the label even when
+     * the first-aid text is long */
+    if (urgent && res.length) box.append(resourceList(res, urgent, 'Call now'));
     if (str(r.empathy)) {
       const e = el('p', 'empathy');
       richText(e, r.empathy, null);
@@ -624,8 +629,7 @@
       richText(m, r.message, null);
       box.append(m);
     }
-    const res = Array.isArray(r.resources) ? r.resources : [];
-    if (res.length) box.append(resourceList(res, urgent, urgent ? 'Call now' : 'Where to get help'));
+    if (!urgent && res.length) box.append(resourceList(res, urgent, 'Where to get help'));
     p.extra.replaceChildren(box);
     return box;
   }
