@@ -44,7 +44,7 @@ struct kb {
     struct vword *vocab;    size_t nvocab;
     sqlite3 *db;
     sqlite3_stmt *search;
-    double min_score;
+    double min_score, about_min, cover_min;
     void *ids;              /* tsearch tree of struct idref, by id */
 };
 
@@ -609,6 +609,7 @@ static void build_vocab(struct kb *kb)
         vocab_add_text(&v, &n, &cap, p->body);
         for (size_t k = 0; k < p->nsteps; k++) vocab_add_text(&v, &n, &cap, p->steps[k]);
         for (size_t k = 0; k < p->nkeywords; k++) vocab_add_text(&v, &n, &cap, p->keywords[k]);
+        for (size_t k = 0; k < p->nasks; k++) vocab_add_text(&v, &n, &cap, p->asks[k]);
     }
     for (size_t i = 0; i < kb->nsyn; i++) {
         vocab_add_text(&v, &n, &cap, kb->syn[i].phrase);
@@ -730,19 +731,20 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
                         NULL) != SQLITE_OK)
         goto out;
     if (sqlite3_exec(kb->db,
-            "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, body, steps,"
+            "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, asks, body, steps,"
             " tokenize = 'porter unicode61 remove_diacritics 2');"
-            "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(6.0, 5.0, 4.0, 1.5, 1.0)');",
+            "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(6.0, 5.0, 4.0, 3.0, 1.5, 1.0)');",
             NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, body, steps)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
         goto out;
     sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < kb->np; i++) {
         const struct kb_passage *p = &kb->p[i];
-        char *kw = NULL, *topics = NULL, *steps = NULL;
+        char *kw = NULL, *topics = NULL, *steps = NULL, *asks = NULL;
         for (size_t k = 0; k < p->nkeywords; k++) append_text(&kw, p->keywords[k]);
+        for (size_t k = 0; k < p->nasks; k++) append_text(&asks, p->asks[k]);
         for (size_t k = 0; k < p->ntopics; k++) {
             const struct topic *t = find_topic(kb, p->topics[k]);
             append_text(&topics, t ? t->label : p->topics[k]);
@@ -753,9 +755,11 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         sqlite3_bind_text(ins, 2, p->title, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 3, kw ? kw : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, topics ? topics : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(ins, 5, p->body, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 6, steps ? steps : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, asks ? asks : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 6, p->body, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 7, steps ? steps : "", -1, SQLITE_TRANSIENT);
         free(kw);
+        free(asks);
         free(topics);
         free(steps);
         if (sqlite3_step(ins) != SQLITE_DONE) goto out;
@@ -796,6 +800,8 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
     kb->min_score = KB_MIN_SCORE;
+    kb->about_min = KB_ABOUT_MIN;
+    kb->cover_min = KB_COVER_MIN;
     rc = 0;
 out:
     for (int k = 0; k < 3; k++) {
@@ -835,6 +841,11 @@ void kb_free(struct kb *kb)
 
 size_t kb_count(const struct kb *kb) { return kb->np; }
 void kb_set_min_score(struct kb *kb, double s) { kb->min_score = s; }
+void kb_set_thresholds(struct kb *kb, double about_min, double cover_min)
+{
+    kb->about_min = about_min;
+    kb->cover_min = cover_min;
+}
 size_t kb_topic_count(const struct kb *kb) { return kb->nt; }
 const struct kb_passage *kb_get(const struct kb *kb, size_t i) { return i < kb->np ? &kb->p[i] : NULL; }
 
@@ -921,6 +932,10 @@ int kb_parse_age(const char *q, size_t len)
 
 /* ---------- search ---------- */
 
+/* Words that say nothing about what a question is about: function words,
+ * "how old" words, who it is about ("my son"), and filler ("realistically",
+ * "honestly", "is it normal"). They never reach the query, so a passage has
+ * to share the question's concepts, not its padding. */
 static int is_stopword(const char *w)
 {
     static const char *const stop[] = {
@@ -941,16 +956,31 @@ static int is_stopword(const char *w)
         "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
         /* who the question is about says little about what it is about */
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
-        "little", "one", "ones", NULL
+        "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
+        "hubby", "dh", "dd", "ds", "mom", "mum", "dad", "mommy", "mummy", "daddy",
+        /* filler: how the parent feels about asking, not what they ask */
+        "realistically", "honestly", "actually", "basically", "literally", "seriously",
+        "truly", "totally", "definitely", "probably", "maybe", "perhaps", "guys", "anybody",
+        "everyone", "everybody", "wondering", "wonder", "question", "questions", "quick",
+        "concerned", "idea", "ideas", "suggestions", "suggestion", "normal", "fine", "right",
+        "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
+        "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
+        NULL
     };
     for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
     return 0;
 }
 
-/* Query terms; grp[i] is the question word a term came from (a synonym's
- * expansion or a spelling fix shares its word's group), so coverage can ask
- * "was this word of the question answered" once per word. */
-struct terms { char *v[KB_MAX_QUERY_TERMS]; int grp[KB_MAX_QUERY_TERMS]; size_t n; int cur; };
+/* Query terms; grp[i] is the concept (question word) a term came from: a
+ * synonym's expansion or a spelling fix shares its word's group, so
+ * coverage asks "was this concept of the question answered" once per word.
+ * Groups are numbered densely from 0. */
+struct terms {
+    char *v[KB_MAX_QUERY_TERMS];
+    int grp[KB_MAX_QUERY_TERMS];
+    size_t n;
+    int cur, ngrp;
+};
 
 static void add_term(struct terms *t, const char *w)
 {
@@ -959,6 +989,7 @@ static void add_term(struct terms *t, const char *w)
         if (!(isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80)) return;
     if (isdigit((unsigned char)w[0])) return;
     for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
+    if (t->cur == t->ngrp) t->ngrp++;   /* the first term of a new concept */
     t->grp[t->n] = t->cur;
     t->v[t->n++] = xstrdup(w);
 }
@@ -980,7 +1011,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         const char *w = tk->t[i];
         int matched = 0;
         char pair[160];
-        out->cur = (int)i;
+        out->cur = out->ngrp;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
@@ -996,6 +1027,12 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         }
         add_term(out, w);
     }
+}
+
+static void terms_free(struct terms *t)
+{
+    for (size_t i = 0; i < t->n; i++) free(t->v[i]);
+    t->n = 0;
 }
 
 /* Bounded work per query: FTS5 scores every document that contains any
@@ -1035,18 +1072,28 @@ static void stem(char *w)
     if (l > 3 && w[l - 1] == 's' && w[l - 2] != 's') w[l - 1] = '\0';
 }
 
-struct stemset { char *buf; char *w[2048]; size_t n; };
+#define STEMSET_MAX 2048
+struct stemset { char *buf; size_t used, cap; char *w[STEMSET_MAX]; size_t n; };
 
-static void stemset_add(struct stemset *ss, const char *text, char **cursor)
+static void stemset_add(struct stemset *ss, const char *text)
 {
     struct tokens tk;
     tokenize(text, strlen(text), &tk);
-    for (size_t i = 0; i < tk.n && ss->n < 2048; i++) {
+    for (size_t i = 0; i < tk.n && ss->n < STEMSET_MAX; i++) {
         size_t l = strlen(tk.t[i]);
-        memcpy(*cursor, tk.t[i], l + 1);
-        stem(*cursor);
-        ss->w[ss->n++] = *cursor;
-        *cursor += l + 1;
+        if (ss->used + l + 1 > ss->cap) {
+            /* grow by re-basing the pointers */
+            size_t ncap = (ss->cap + l + 1) * 2;
+            char *nb = xrealloc(ss->buf, ncap);
+            for (size_t k = 0; k < ss->n; k++) ss->w[k] = nb + (ss->w[k] - ss->buf);
+            ss->buf = nb;
+            ss->cap = ncap;
+        }
+        char *dst = ss->buf + ss->used;
+        memcpy(dst, tk.t[i], l + 1);
+        stem(dst);
+        ss->w[ss->n++] = dst;
+        ss->used += l + 1;
     }
     free(tk.buf);
 }
@@ -1057,48 +1104,75 @@ static int stemset_has(const struct stemset *ss, const char *w)
     return 0;
 }
 
-/* How much of the question a passage answers: the share of the question's
- * words (weighted by rarity in the knowledge base) that the passage
- * contains, through any of the word's synonyms. A high BM25 score reached
- * through one generic word ("boy", "baby") has low coverage. */
-static double coverage(const struct kb *kb, const struct terms *t, const struct kb_passage *p)
+/* Rarity weight of a term: a concept found in few passages says more. */
+static double term_weight(const struct kb *kb, const char *w)
 {
-    struct stemset ss = {0};
-    size_t total = strlen(p->title) + strlen(p->body) + 64;
-    double have = 0, all = 0, wgt[KB_MAX_QUERY_TERMS] = {0};
-    int hit[KB_MAX_QUERY_TERMS] = {0};
-    char *cursor;
-    for (size_t i = 0; i < p->nsteps; i++) total += strlen(p->steps[i]) + 1;
-    for (size_t i = 0; i < p->nkeywords; i++) total += strlen(p->keywords[i]) + 1;
+    double idf = log(((double)kb->np + 1.0) / ((double)vocab_count(kb, w) + 0.5));
+    return idf < 0.1 ? 0.1 : idf;
+}
+
+struct cover { double about, full, about_w, full_w; int key_about, key_full, n, na, nf; };
+
+/* How much of the question a passage answers: the share of the question's
+ * concepts (weighted by rarity) that the passage holds through any of the
+ * concept's terms, in its about-fields (title, keywords, asks, topic
+ * labels: what the passage is about) and anywhere in it. The key concept is
+ * the rarest one. A high BM25 score reached through one generic word
+ * ("boy", "names" in a body-safety passage) has low coverage. */
+static void coverage(const struct kb *kb, const struct terms *t, const struct kb_passage *p,
+                     struct cover *out)
+{
+    struct stemset about = {0}, body = {0};
+    double wgt[KB_MAX_QUERY_TERMS] = {0}, all = 0, ha = 0, hf = 0;
+    int hit_a[KB_MAX_QUERY_TERMS] = {0}, hit_f[KB_MAX_QUERY_TERMS] = {0}, key = -1;
+    stemset_add(&about, p->title);
+    for (size_t i = 0; i < p->nkeywords; i++) stemset_add(&about, p->keywords[i]);
+    for (size_t i = 0; i < p->nasks; i++) stemset_add(&about, p->asks[i]);
     for (size_t i = 0; i < p->ntopics; i++) {
         const struct topic *tp = find_topic(kb, p->topics[i]);
-        if (tp) total += strlen(tp->label) + 1;
+        if (tp) stemset_add(&about, tp->label);
     }
-    ss.buf = cursor = xmalloc(total * 2);
-    stemset_add(&ss, p->title, &cursor);
-    stemset_add(&ss, p->body, &cursor);
-    for (size_t i = 0; i < p->nsteps; i++) stemset_add(&ss, p->steps[i], &cursor);
-    for (size_t i = 0; i < p->nkeywords; i++) stemset_add(&ss, p->keywords[i], &cursor);
-    for (size_t i = 0; i < p->ntopics; i++) {
-        const struct topic *tp = find_topic(kb, p->topics[i]);
-        if (tp) stemset_add(&ss, tp->label, &cursor);
-    }
+    stemset_add(&body, p->body);
+    for (size_t i = 0; i < p->nsteps; i++) stemset_add(&body, p->steps[i]);
     for (size_t i = 0; i < t->n; i++) {
         char w[128];
-        int g = t->grp[i] % KB_MAX_QUERY_TERMS;
-        double idf = log(((double)kb->np + 1.0) / ((double)vocab_count(kb, t->v[i]) + 0.5));
-        if (idf < 0.1) idf = 0.1;
+        int g = t->grp[i];
+        double idf = term_weight(kb, t->v[i]);
         snprintf(w, sizeof w, "%s", t->v[i]);
         stem(w);
         if (idf > wgt[g]) wgt[g] = idf;
-        if (stemset_has(&ss, w)) hit[g] = 1;
+        if (stemset_has(&about, w)) hit_a[g] = hit_f[g] = 1;
+        else if (stemset_has(&body, w)) hit_f[g] = 1;
     }
-    for (int g = 0; g < KB_MAX_QUERY_TERMS; g++) {
+    for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
         all += wgt[g];
-        if (hit[g]) have += wgt[g];
+        if (hit_a[g]) ha += wgt[g];
+        if (hit_f[g]) hf += wgt[g];
+        if (key < 0 || wgt[g] > wgt[key]) key = g;
     }
-    free(ss.buf);
-    return all > 0 ? have / all : 0;
+    out->about_w = ha;
+    out->full_w = hf;
+    out->n = t->ngrp;
+    out->na = out->nf = 0;
+    for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
+        out->na += hit_a[g];
+        out->nf += hit_f[g];
+    }
+    out->about = all > 0 ? ha / all : 0;
+    out->full = all > 0 ? hf / all : 0;
+    out->key_about = key >= 0 && hit_a[key];
+    out->key_full = key >= 0 && hit_f[key];
+    free(about.buf);
+    free(body.buf);
+}
+
+/* 1 when two passages share a topic. */
+static int shares_topic(const struct kb_passage *a, const struct kb_passage *b)
+{
+    for (size_t i = 0; i < a->ntopics; i++)
+        for (size_t k = 0; k < b->ntopics; k++)
+            if (strcmp(a->topics[i], b->topics[k]) == 0) return 1;
+    return 0;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -1108,24 +1182,17 @@ static int cmp_hit(const void *a, const void *b)
     return strcmp(x->p->id, y->p->id);
 }
 
-size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
-                 int *age_out)
+/* Runs one FTS5 query for terms; writes up to KB_CANDIDATES candidates,
+ * best first, with the age factor applied. */
+static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_hit *cand)
 {
-    struct tokens tk;
-    struct terms terms = {0};
-    struct kb_hit cand[KB_CANDIDATES];
-    size_t nc = 0, n = 0;
     char *match = NULL;
-    int age = kb_parse_age(q, len);
-
-    if (age_out) *age_out = age;
-    tokenize(q, len, &tk);
-    query_terms(kb, &tk, &terms);
-    if (terms.n == 0) goto out;
-    prune_terms(kb, &terms);
-    for (size_t i = 0; i < terms.n; i++) {
+    size_t nc = 0;
+    if (terms->n == 0) return 0;
+    prune_terms(kb, terms);
+    for (size_t i = 0; i < terms->n; i++) {
         char quoted[160];
-        snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms.v[i]);
+        snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms->v[i]);
         append_text(&match, quoted);
     }
     sqlite3_reset(kb->search);
@@ -1142,19 +1209,186 @@ size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, 
         cand[nc++] = (struct kb_hit){p, score};
     }
     sqlite3_reset(kb->search);
-    if (nc == 0) goto out;
-    qsort(cand, nc, sizeof cand[0], cmp_hit);
-    /* "No good match": too weak a score, or a middling score reached
-     * through a small, common part of the question. */
-    if (cand[0].score < KB_CONFIDENT_SCORE) {
-        double cov = coverage(kb, &terms, cand[0].p);
-        if (cov < KB_MIN_COVERAGE) goto out;
-        if (cand[0].score < kb->min_score && cov < KB_FULL_COVERAGE) goto out;
+    free(match);
+    if (nc) qsort(cand, nc, sizeof cand[0], cmp_hit);
+    return nc;
+}
+
+static int is_match(const struct kb *kb, double score, const struct cover *c)
+{
+    return c->about >= kb->about_min || (c->full >= kb->cover_min && score >= kb->min_score);
+}
+
+/* The key concept as written: the run of concept words (joined by "for",
+ * "of", "a", "the") with the greatest total rarity, at most 5 words. */
+static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, size_t n)
+{
+    static const char *const joins[] = {"for", "of", "a", "an", "the", "on", "to", NULL};
+    double best = 0;
+    size_t bs = 0, be = 0;
+    out[0] = '\0';
+    for (size_t s = 0; s < tk->n; s++) {
+        double sum = 0;
+        size_t last = s;
+        const char *w = tk->t[s];
+        if (is_stopword(w) || strlen(w) < 2 || isdigit((unsigned char)w[0])) continue;
+        for (size_t e = s; e < tk->n && e < s + 6; e++) {
+            const char *x = tk->t[e];
+            int join = 0;
+            for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
+            if (join) continue;
+            if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
+            sum += term_weight(kb, x);
+            last = e;
+            if (sum > best) { best = sum; bs = s; be = last + 1; }
+        }
+    }
+    for (size_t i = bs; i < be; i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s", l ? " " : "", tk->t[i]);
+    }
+}
+
+/* Splits a question into its parts: sentences, and clauses after "also"
+ * or "and what about". Writes [start, end) byte ranges; returns how many. */
+#define KB_MAX_PARTS 3
+static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
+{
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= len && n < KB_MAX_PARTS; i++) {
+        int cut = i == len || q[i] == '?' || q[i] == ';' || q[i] == '\n' || q[i] == '!' ||
+                  (q[i] == '.' && (i + 1 == len || q[i + 1] == ' ') &&
+                   !(i > 0 && isdigit((unsigned char)q[i - 1]) && i + 1 < len &&
+                     isdigit((unsigned char)q[i + 1])));
+        size_t skip = 1;
+        if (!cut && i + 6 <= len && strncasecmp(q + i, " also ", 6) == 0) { cut = 1; skip = 6; }
+        if (!cut) continue;
+        if (i > start) { st[n] = start; en[n] = i; n++; }
+        start = i + skip;
+        if (skip > 1) i += skip - 1;
+    }
+    return n;
+}
+
+/* Concept count of one part (terms it would query). */
+static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct terms *t)
+{
+    struct tokens tk;
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, t);
+    free(tk.buf);
+    return (size_t)t->ngrp;
+}
+
+size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
+                    size_t max, struct kb_result *res)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct kb_hit cand[KB_CANDIDATES];
+    struct kb_result local;
+    struct cover cov = {0};
+    size_t nc = 0, n = 0;
+    int age = kb_parse_age(q, len);
+
+    if (age < 0) age = age_hint;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    res->age = age;
+    res->parts = 1;
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    key_phrase(kb, &tk, res->concept, sizeof res->concept);
+    if (terms.n == 0) {
+        res->empty = 1;
+        goto out;
+    }
+    nc = run_query(kb, &terms, age, cand);
+    if (nc == 0) {
+        res->nomatch = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
+        const char *tp = cand[i].p->topics[0];
+        int seen = 0;
+        for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
+        if (!seen) res->near[res->nnear++] = tp;
+    }
+    {
+        double on = 0, all = 0;
+        for (size_t i = 0; i < nc && i < 8; i++) {
+            all += cand[i].score;
+            if (shares_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+        }
+        res->consensus = all > 0 ? on / all : 0;
+    }
+    coverage(kb, &terms, cand[0].p, &cov);
+    res->score = cand[0].score;
+    res->about = cov.about;
+    res->cover = cov.full;
+    res->key_about = cov.key_about;
+    res->about_w = cov.about_w;
+    res->cover_w = cov.full_w;
+    res->concepts = cov.n;
+    res->concepts_about = cov.na;
+    res->concepts_cover = cov.nf;
+    for (size_t i = 0; i < tk.n; i++) {
+        const char *w = tk.t[i];
+        if (strlen(w) >= 3 && !is_stopword(w) && !isdigit((unsigned char)w[0]) &&
+            !vocab_has(kb, w))
+            res->unknown++;
+    }
+    if (!is_match(kb, cand[0].score, &cov)) {
+        res->nomatch = 1;
+        goto out;
     }
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
+    /* A question with several parts ("how much formula, and also when do
+     * naps stop?"): each part's best passage joins the top three when the
+     * whole question's ranking left it out. */
+    {
+        size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en), good = 0;
+        struct terms pt[KB_MAX_PARTS];
+        memset(pt, 0, sizeof pt);
+        for (size_t i = 0; i < np; i++)
+            if (part_terms(kb, q + st[i], en[i] - st[i], &pt[i]) >= 2) good++;
+        if (good >= 2 && max >= 2) {
+            res->parts = (int)good;
+            size_t slot = 1;
+            for (size_t i = 0; i < np; i++) {
+                struct kb_hit pc[KB_CANDIDATES];
+                struct cover pcov;
+                size_t pn;
+                if ((size_t)pt[i].ngrp < 2) continue;
+                pn = run_query(kb, &pt[i], age, pc);
+                if (!pn) continue;
+                coverage(kb, &pt[i], pc[0].p, &pcov);
+                if (!is_match(kb, pc[0].score, &pcov)) continue;
+                size_t at = n;
+                for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
+                if (at < 3) continue;               /* already near the top */
+                if (at == n && n < max) n++;        /* new: append, then move up */
+                else if (at == n) at = n - 1;
+                for (size_t k = at; k > slot; k--) hits[k] = hits[k - 1];
+                hits[slot] = pc[0];
+                hits[slot].score = hits[0].score * 0.9;
+                if (slot + 1 < 3) slot++;
+            }
+        }
+        for (size_t i = 0; i < KB_MAX_PARTS; i++) terms_free(&pt[i]);
+    }
 out:
-    for (size_t i = 0; i < terms.n; i++) free(terms.v[i]);
-    free(match);
+    res->nhits = n;
+    terms_free(&terms);
     free(tk.buf);
+    return n;
+}
+
+size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
+                 int *age_out)
+{
+    struct kb_result r;
+    size_t n = kb_search_ex(kb, q, len, -1, hits, max, &r);
+    if (age_out) *age_out = r.age;
     return n;
 }
