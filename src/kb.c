@@ -32,6 +32,8 @@
 #define KB_MAX_FILE (256 * 1024)
 #define KB_MAX_QUERY_TERMS 40
 #define KB_CANDIDATES 40
+/* BM25 column weights: title, keywords, topic labels, asks, body, steps */
+#define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 
 struct topic { char *id, *label, *opener; };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
@@ -44,7 +46,7 @@ struct kb {
     struct vword *vocab;    size_t nvocab;
     sqlite3 *db;
     sqlite3_stmt *search;
-    double min_score, about_min, cover_min;
+    struct kb_thresholds th;
     void *ids;              /* tsearch tree of struct idref, by id */
 };
 
@@ -733,9 +735,15 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
     if (sqlite3_exec(kb->db,
             "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, asks, body, steps,"
             " tokenize = 'porter unicode61 remove_diacritics 2');"
-            "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(6.0, 5.0, 4.0, 3.0, 1.5, 1.0)');",
-            NULL, NULL, NULL) != SQLITE_OK)
+            , NULL, NULL, NULL) != SQLITE_OK)
         goto out;
+    {
+        char rank[160];
+        const char *w = getenv("KB_BM25_EXPERIMENT");
+        snprintf(rank, sizeof rank, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(%s)');",
+                 w ? w : KB_BM25_WEIGHTS);
+        if (sqlite3_exec(kb->db, rank, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    }
     if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
         goto out;
@@ -799,9 +807,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
-    kb->min_score = KB_MIN_SCORE;
-    kb->about_min = KB_ABOUT_MIN;
-    kb->cover_min = KB_COVER_MIN;
+    kb->th = (struct kb_thresholds)KB_THRESHOLDS_DEFAULT;
     rc = 0;
 out:
     for (int k = 0; k < 3; k++) {
@@ -840,12 +846,8 @@ void kb_free(struct kb *kb)
 }
 
 size_t kb_count(const struct kb *kb) { return kb->np; }
-void kb_set_min_score(struct kb *kb, double s) { kb->min_score = s; }
-void kb_set_thresholds(struct kb *kb, double about_min, double cover_min)
-{
-    kb->about_min = about_min;
-    kb->cover_min = cover_min;
-}
+void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th) { kb->th = *th; }
+void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th) { *th = kb->th; }
 size_t kb_topic_count(const struct kb *kb) { return kb->nt; }
 const struct kb_passage *kb_get(const struct kb *kb, size_t i) { return i < kb->np ? &kb->p[i] : NULL; }
 
@@ -965,7 +967,10 @@ static int is_stopword(const char *w)
         "concerned", "idea", "ideas", "suggestions", "suggestion", "normal", "fine", "right",
         "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
         "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
-        NULL
+        /* contractions, as tokenised ("he's" -> "hes") */
+        "hes", "shes", "theyre", "theres", "youre", "id", "ill", "youll", "weve", "wed",
+        "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
+        "lets", "thats", "heres", "wheres", "whos", "hows", "whens", "aint", NULL
     };
     for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
     return 0;
@@ -1104,6 +1109,13 @@ static int stemset_has(const struct stemset *ss, const char *w)
     return 0;
 }
 
+static void syn_nop(void *arg, const char *exp) { (void)arg; (void)exp; }
+/* 1 when a word is a synonym phrase (slang the knowledge base expands). */
+static int syn_known(const struct kb *kb, const char *w)
+{
+    return syn_expand(kb, w, syn_nop, NULL);
+}
+
 /* Rarity weight of a term: a concept found in few passages says more. */
 static double term_weight(const struct kb *kb, const char *w)
 {
@@ -1214,9 +1226,14 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     return nc;
 }
 
-static int is_match(const struct kb *kb, double score, const struct cover *c)
+/* The no-match rule (kb.h): thresholds in kb->th. */
+static int is_match(const struct kb *kb, double score, const struct cover *c, double unknown_share)
 {
-    return c->about >= kb->about_min || (c->full >= kb->cover_min && score >= kb->min_score);
+    const struct kb_thresholds *t = &kb->th;
+    if (unknown_share > t->unknown_max) return 0;
+    return (c->about >= t->about_min && score >= t->about_score_min) ||
+           (c->full >= t->cover_min && score >= t->cover_score_min) ||
+           c->about_w >= t->about_weight_min;
 }
 
 /* The key concept as written: the run of concept words (joined by "for",
@@ -1303,6 +1320,20 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->empty = 1;
         goto out;
     }
+    {
+        double unk = 0, all = 0;
+        for (size_t i = 0; i < tk.n; i++) {
+            const char *w = tk.t[i];
+            if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+            double wt = term_weight(kb, w);
+            all += wt;
+            if (!vocab_has(kb, w) && !syn_known(kb, w)) {
+                res->unknown++;
+                unk += wt;
+            }
+        }
+        res->unknown_share = all > 0 ? unk / all : 0;
+    }
     nc = run_query(kb, &terms, age, cand);
     if (nc == 0) {
         res->nomatch = 1;
@@ -1332,13 +1363,8 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     res->concepts = cov.n;
     res->concepts_about = cov.na;
     res->concepts_cover = cov.nf;
-    for (size_t i = 0; i < tk.n; i++) {
-        const char *w = tk.t[i];
-        if (strlen(w) >= 3 && !is_stopword(w) && !isdigit((unsigned char)w[0]) &&
-            !vocab_has(kb, w))
-            res->unknown++;
-    }
-    if (!is_match(kb, cand[0].score, &cov)) {
+
+    if (!is_match(kb, cand[0].score, &cov, res->unknown_share)) {
         res->nomatch = 1;
         goto out;
     }
@@ -1363,7 +1389,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
                 coverage(kb, &pt[i], pc[0].p, &pcov);
-                if (!is_match(kb, pc[0].score, &pcov)) continue;
+                if (!is_match(kb, pc[0].score, &pcov, 0)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
                 if (at < 3) continue;               /* already near the top */

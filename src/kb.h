@@ -84,6 +84,8 @@ struct kb_result {
     double cover;                   /* the same over the whole passage */
     int key_about;                  /* the key concept is in those fields */
     double about_w, cover_w;        /* the same as rarity sums, not shares */
+    double unknown_share;           /* rarity share of the question's words
+                                       that are not in the knowledge base */
     double consensus;               /* share of the top candidates' score on
                                        the best one's topic */
     int concepts, concepts_about, concepts_cover, unknown;
@@ -106,16 +108,21 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
 size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);
 
-/* The no-match rule, chosen on labelled sets (docs/knowledge-base.md): the
- * best passage is a match when its about-fields (title, keywords, asks,
- * topic labels) hold at least KB_ABOUT_MIN of the question's concepts
- * (rarity-weighted), or the whole passage holds KB_COVER_MIN of them with a
- * BM25 score of at least the kb's min score. */
-#define KB_MIN_SCORE 3.0
-#define KB_ABOUT_MIN 0.5
-#define KB_COVER_MIN 0.75
-void kb_set_min_score(struct kb *kb, double score);
-/* For calibration (retrieval_eval --grid): overrides the two shares. */
-void kb_set_thresholds(struct kb *kb, double about_min, double cover_min);
+/* The no-match rule, chosen on labelled development sets (method and
+ * figures in docs/knowledge-base.md). The best passage is a match when
+ *   - at most unknown_max of the question's words (rarity-weighted) are
+ *     words the knowledge base never uses, and
+ *   - its about-fields (title, keywords, asks, topic labels) hold
+ *     about_min of the question's concepts with a BM25 score of at least
+ *     about_score_min, or the whole passage holds cover_min of them with a
+ *     score of at least cover_score_min, or its about-fields hold concepts
+ *     of total rarity about_weight_min. */
+struct kb_thresholds {
+    double about_min, about_score_min, cover_min, cover_score_min, about_weight_min,
+           unknown_max;
+};
+#define KB_THRESHOLDS_DEFAULT {0.5, 5.0, 0.3, 12.0, 4.0, 0.5}
+void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
+void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 
 #endif

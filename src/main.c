@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "convo.h"
 #include "engine.h"
 #include "engine_openai.h"
 #include "http.h"
@@ -124,8 +125,11 @@ static int cmd_ask(int argc, char **argv)
         return 2;
     }
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
-    safety_category c = safety_classify(policy, q, strlen(q), &rule);
-    if (c != SAFETY_NONE) {
+    struct convo_plan pl;
+    convo_plan(kb, policy, q, strlen(q), NULL, 0, &pl);
+    if (pl.kind == CONVO_REFUSE) {
+        safety_category c = pl.category;
+        rule = pl.rule;
         json_t *r = safety_refusal_json(policy, c, rule);
         printf("[refusal: %s]\n%s\n%s\n", safety_category_name(c),
                json_string_value(json_object_get(r, "empathy")),
@@ -140,8 +144,15 @@ static int cmd_ask(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+    if (pl.kind != CONVO_ANSWER) {
+        printf("%s%s\n", pl.kind == CONVO_NOMATCH ? "[nomatch]\n" : "", pl.reply);
+        rc = 0;
+        goto out;
+    }
+    size_t n = pl.nhits;
     char *text;
+    memcpy(hits, pl.hits, n * sizeof hits[0]);
+    age = pl.age;
     json_t *cit, *ci;
     size_t i;
     grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);

@@ -18,9 +18,10 @@
  *
  * usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F]
  *                     [--floor-relevance F] [--floor-nomatch F]
- *                     [--grid] FILE.tsv...
- * --grid prints hit@3, relevance and no-match over a grid of the no-match
- * thresholds (for calibration on development sets only). */
+ *                     [--open] [--dump] FILE.tsv...
+ * --open matches every question (ranking only); --dump prints each
+ * question's no-match features for tests/eval/fit_nomatch.py (calibration on
+ * development sets only). */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,12 +191,13 @@ int main(int argc, char **argv)
     const char *files[256];
     size_t nkb = 0, nf = 0;
     double floor_hit = -1, floor_rel = -1, floor_nm = -1;
-    int verbose = 0, bad = 0, grid = 0, dump = 0, rc = 0;
+    int verbose = 0, bad = 0, dump = 0, open_all = 0, rc = 0;
     struct kb *kb = NULL;
     struct kb_problems pr = {0};
     struct safety_policy *pol = NULL;
     char err[512] = "";
     glob_t gl = {0};
+    const struct kb_thresholds open_th = {0, 0, 0, 0, 0, 1e9};
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--kb") && i + 1 < argc && nkb < 8) kbdirs[nkb++] = argv[++i];
@@ -204,8 +206,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--floor-relevance") && i + 1 < argc) floor_rel = atof(argv[++i]);
         else if (!strcmp(argv[i], "--floor-nomatch") && i + 1 < argc) floor_nm = atof(argv[++i]);
         else if (!strcmp(argv[i], "-v")) verbose = 1;
-        else if (!strcmp(argv[i], "--grid")) grid = 1;
         else if (!strcmp(argv[i], "--dump")) dump = 1;
+        else if (!strcmp(argv[i], "--open")) open_all = 1;
         else if (nf < 256) files[nf++] = argv[i];
     }
     if (nf == 0) {
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
     }
     if (nf == 0) {
         fprintf(stderr, "usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F] "
-                        "[--floor-relevance F] [--floor-nomatch F] [--grid] FILE.tsv...\n");
+                        "[--floor-relevance F] [--floor-nomatch F] [--open] [--dump] FILE.tsv...\n");
         return 2;
     }
     if (kb_load(kbdirs, nkb ? nkb : 1, &kb, &pr)) {
@@ -231,12 +233,12 @@ int main(int argc, char **argv)
         return 1;
     }
     for (size_t i = 0; i < nf; i++) load_file(kb, files[i], &bad);
+    if (open_all) kb_set_thresholds(kb, &open_th);   /* ranking only */
     printf("answers: %zu passages, %zu topics, %zu questions\n", kb_count(kb), kb_topic_count(kb),
            nitems);
     if (dump) {
         /* one line of features per question, every threshold open */
-        kb_set_thresholds(kb, 0, 0);
-        kb_set_min_score(kb, 0);
+        kb_set_thresholds(kb, &open_th);
         for (size_t i = 0; i < nitems; i++) {
             struct kb_hit h[TOPK];
             struct kb_result r;
@@ -244,27 +246,10 @@ int main(int argc, char **argv)
             size_t nh = kb_search_ex(kb, it->q, strlen(it->q), -1, h, TOPK, &r);
             int ok = it->kind == K_NOMATCH ? 0 : it->kind == K_PASSAGE ? has_any_id(h, nh, it->label)
                      : nh && has_any_topic(h[0].p, it->label);
-            printf("dump\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%zu\t%.3f\n",
+            printf("dump\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%zu\t%.3f\t%.3f\n",
                    it->kind, ok, r.score, r.about, r.cover, r.about_w, r.cover_w, r.concepts,
-                   r.concepts_about, r.concepts_cover, r.unknown, r.key_about, nh, r.consensus);
+                   r.concepts_about, r.concepts_cover, r.unknown, r.key_about, nh, r.consensus, r.unknown_share);
         }
-        goto out;
-    }
-    if (grid) {
-        static const double abouts[] = {0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 2};
-        static const double covers[] = {0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0, 2};
-        static const double scores[] = {0, 3, 6, 10};
-        for (size_t a = 0; a < sizeof abouts / sizeof abouts[0]; a++)
-            for (size_t c = 0; c < sizeof covers / sizeof covers[0]; c++)
-                for (size_t s = 0; s < sizeof scores / sizeof scores[0]; s++) {
-                    struct tally t = {0};
-                    kb_set_thresholds(kb, abouts[a], covers[c]);
-                    kb_set_min_score(kb, scores[s]);
-                    for (size_t i = 0; i < nitems; i++) score_one(kb, pol, &items[i], &t, 0);
-                    printf("grid about %.2f cover %.2f score %4.1f: hit@3 %.1f relevance %.1f "
-                           "nomatch %.1f\n", abouts[a], covers[c], scores[s],
-                           pct(t.hit, t.hit_n), pct(t.rel, t.rel_n), pct(t.nm, t.nm_n));
-                }
         goto out;
     }
     {
