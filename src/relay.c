@@ -23,6 +23,7 @@
  * RELAY_HARD_CAP bytes, and is checked whole. The released head of an
  * unfinished sentence is kept (RELAY_CTX_MAX bytes) for that check. */
 #include "relay.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -284,59 +285,9 @@ size_t relay_fix_markers(const char *in, size_t len, size_t nsources, char *out,
 
 /* ---------- sentences ---------- */
 
-static const char *const abbrevs[] = {
-    "e.g", "i.e", "eg", "ie", "approx", "dr", "mr", "mrs", "ms", "vs", "st", "tsp", "tbsp",
-};
-
-/* 1 when the word ending at s[i] (exclusive), before a '.', is a list
- * number or a known abbreviation, so the '.' does not end a sentence. */
-static int not_an_end(const char *s, size_t i)
-{
-    size_t st = i, n;
-    int digits = 1;
-    while (st > 0 && !isspace((unsigned char)s[st - 1]) && s[st - 1] != '(' && s[st - 1] != '[' &&
-           s[st - 1] != '"' && s[st - 1] != '*')
-        st--;
-    n = i - st;
-    if (n == 0) return 0;
-    for (size_t k = st; k < i; k++) digits &= isdigit((unsigned char)s[k]) != 0;
-    if (digits) return n <= 3;
-    for (size_t a = 0; a < sizeof abbrevs / sizeof abbrevs[0]; a++)
-        if (strlen(abbrevs[a]) == n && strncasecmp(s + st, abbrevs[a], n) == 0) return 1;
-    return 0;
-}
-
-/* Closing marks that may follow a terminator: ) ] " ' * _ and ’ ” (UTF-8). */
-static size_t closer_len(const char *s, size_t len, size_t j)
-{
-    if (strchr(")]\"'*_", s[j]) && s[j]) return 1;
-    if (j + 2 < len && (unsigned char)s[j] == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
-        ((unsigned char)s[j + 2] == 0x99 || (unsigned char)s[j + 2] == 0x9D))
-        return 3;
-    return 0;
-}
-
 size_t relay_sentence_end(const char *s, size_t len, size_t from)
 {
-    for (size_t i = from; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') return i + 1;
-        if (c == 0xE3 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-            (unsigned char)s[i + 2] == 0x82)
-            return i + 3;                                  /* 。 */
-        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC &&
-            ((unsigned char)s[i + 2] == 0x81 || (unsigned char)s[i + 2] == 0x9F))
-            return i + 3;                                  /* ！ ？ */
-        if (c != '.' && c != '!' && c != '?') continue;
-        size_t j = i + 1, cl;
-        while (j < len && (s[j] == '.' || s[j] == '!' || s[j] == '?')) j++;
-        while (j < len && (cl = closer_len(s, len, j)) > 0) j += cl;
-        if (j >= len) return 0;                            /* the next byte decides */
-        if (s[j] != ' ' && s[j] != '\t' && s[j] != '\n') continue;
-        if (c == '.' && j == i + 1 && not_an_end(s, i)) continue;
-        return j + 1;
-    }
-    return 0;
+    return text_sentence_end(s, len, from);
 }
 
 static const char *const dose_units[] = {

@@ -29,6 +29,7 @@
  * policy is a single allocation tree freed by safety_policy_free. Loading
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
+#include "text.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -41,13 +42,13 @@
 #define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
 #define SAFETY_MAX_TOKENS  8192
 #define SAFETY_MAX_GAP     12
-#define SAFETY_NCAT        6
+#define SAFETY_NCAT        7
 #define ARENA_BLOCK        16384
 
 /* ---------------------------------------------------------------- types */
 
 /* A word token; num/isnum cache its numeric value (digits or number word). */
-struct tok { const char *s; size_t n; double num; int isnum; };
+struct tok { const char *s; size_t n; double num; int isnum; int brk; };  /* brk: a clause ends after it */
 
 /* Token array produced by normalisation; tokens point into buf (owned) or
  * into policy-owned replacement strings. */
@@ -92,6 +93,27 @@ struct rule {
     size_t nres;
     int has_res;
 };
+/* A triage protocol: a rule over concepts, written from a published
+ * red-flag list. It fires when every group of "all" has a match that is
+ * not negated ("no fever") and no "unless" pattern or frame holds. */
+enum { LEVEL_EMERGENCY, LEVEL_CRISIS, LEVEL_URGENT, LEVEL_NET, NLEVELS };
+struct protocol {
+    const char *id, *source, *reason;
+    int level;
+    struct patlist *all;           /* groups: each needs one match */
+    size_t nall;
+    struct patlist unless;
+    const size_t *frames;
+    size_t nframes;
+    const char *first_aid;         /* expanded for the locale */
+    const char *const *res;
+    size_t nres;
+    int over_emergency;            /* a crisis that outranks an emergency (strangulation by a partner) */
+};
+struct language {
+    const char *code, *name, *note;   /* note: in that language, expanded */
+    struct patlist markers;           /* its common function words */
+};
 struct resource { const char *key, *name, *phone, *url; };
 struct tmpl { const char *empathy, *message; };
 
@@ -117,10 +139,18 @@ struct safety_policy {
     size_t ncatres[SAFETY_NCAT];
     struct patlist hold, hold_if_medicine, medicine;
     const char *referral;
+    struct protocol *protos;
+    size_t nprotos;
+    struct patlist negation, prepare, prepare_except;
+    size_t past_frame, fiction_frame;     /* frame index + 1, or 0 */
+    int neg_window;
+    struct language *langs;
+    size_t nlangs;
+    struct patlist english;              /* English function words */
 };
 
 static const char *const cat_names[SAFETY_NCAT] = {
-    "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope"
+    "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language"
 };
 static const safety_category cat_priority[] = {
     SAFETY_EMERGENCY, SAFETY_CRISIS, SAFETY_UNSAFE, SAFETY_MEDICAL,
@@ -194,92 +224,15 @@ void safety_policy_free(struct safety_policy *p)
 
 /* -------------------------------------------------------- normalisation */
 
-static int is_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
-
 static int is_digitc(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-/* Appends s to out at *o. */
-static void put_str(char *out, size_t *o, const char *s)
+/* A byte a normalised word may hold: lowercase letters, digits, UTF-8. */
+static int is_word_byte(unsigned char c)
 {
-    size_t n = strlen(s);
-    memcpy(out + *o, s, n);
-    *o += n;
-}
-
-/* One multibyte UTF-8 sequence at in[i..len): writes its normalised form and
- * returns the bytes consumed. Curly apostrophes become ', vulgar fractions
- * become numbers, Latin letters are kept (lowercased), the rest is a space. */
-static size_t clean_utf8(const unsigned char *in, size_t i, size_t len,
-                         char *out, size_t *o)
-{
-    unsigned char c = in[i];
-    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (need == 1 || i + need > len) {
-        out[(*o)++] = ' ';
-        return 1;
-    }
-    for (size_t k = 1; k < need; k++)
-        if ((in[i + k] & 0xC0) != 0x80) {
-            out[(*o)++] = ' ';
-            return 1;
-        }
-    unsigned char d = in[i + 1];
-    if ((c == 0xE2 && d == 0x80 && (in[i + 2] == 0x98 || in[i + 2] == 0x99))
-        || (c == 0xCA && d == 0xBC))
-        out[(*o)++] = '\'';
-    else if (c == 0xC2 && d == 0xBD)
-        put_str(out, o, " 0.5 ");
-    else if (c == 0xC2 && d == 0xBC)
-        put_str(out, o, " 0.25 ");
-    else if (c == 0xC2 && d == 0xBE)
-        put_str(out, o, " 0.75 ");
-    else if (need == 2 && c >= 0xC3 && c <= 0xC9) {
-        out[(*o)++] = (char)c;
-        out[(*o)++] = (char)((c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97)
-                             ? d + 0x20 : d);
-    } else
-        out[(*o)++] = ' ';
-    return need;
-}
-
-/* Lowercases and maps punctuation to spaces. A '.' survives only between
- * digits (38.2) and a '/' only between word characters (b/c, mg/kg).
- * out must hold 3*len+1 bytes. Returns the cleaned length. */
-static size_t norm_clean(const char *text, size_t len, char *out)
-{
-    const unsigned char *in = (const unsigned char *)text;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = in[i];
-        unsigned char next = i + 1 < len ? in[i + 1] : 0;
-        char prev = o ? out[o - 1] : ' ';
-        if (c >= 0x80) {
-            i += clean_utf8(in, i, len, out, &o);
-            continue;
-        }
-        if (isalpha(c))
-            out[o++] = (char)tolower(c);
-        else if (isdigit(c))
-            out[o++] = (char)c;
-        else if (c == '\'' || c == '`')
-            out[o++] = '\'';
-        else if (c == '.' && is_digitc(prev) && isdigit(next))
-            out[o++] = '.';
-        else if (c == '/' && is_word_byte((unsigned char)prev)
-                 && is_word_byte((unsigned char)tolower(next)))
-            out[o++] = '/';
-        else
-            out[o++] = ' ';
-        i++;
-    }
-    out[o] = '\0';
-    return o;
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 static int tok_number(const struct tok *t, double *v);
@@ -296,6 +249,7 @@ static void toks_push(struct toks *t, const char *s, size_t n)
     k->s = s;
     k->n = n;
     k->isnum = tok_number(k, &k->num);
+    k->brk = 0;
 }
 
 static int map_cmp(const char *key, const char *s, size_t n)
@@ -341,19 +295,10 @@ static void norm_lookup(const struct safety_policy *p, struct toks *t,
 static void norm_piece(const struct safety_policy *p, struct toks *t,
                        const char *s, size_t n)
 {
-    size_t start = 0;
-    for (size_t i = 1; i <= n; i++) {
-        int boundary = i == n;
-        if (!boundary) {
-            int a = is_digitc(s[i - 1]) || s[i - 1] == '.';
-            int b = is_digitc(s[i]) || s[i] == '.';
-            boundary = a != b;
-        }
-        if (boundary) {
-            norm_lookup(p, t, s + start, i - start);
-            start = i;
-        }
-    }
+    struct text_span sp[TEXT_WORD_MAX];
+    size_t np = text_pieces(s, n, sp, TEXT_WORD_MAX);
+    for (size_t i = 0; i < np && i < TEXT_WORD_MAX; i++)
+        norm_lookup(p, t, s + sp[i].off, sp[i].len);
 }
 
 /* A word without apostrophes: whole-word lookup first ("b/c"), then the
@@ -405,23 +350,31 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
     norm_word(p, t, s, w);
 }
 
-/* Text -> tokens. t must be zeroed; free with toks_free. */
+/* Text -> tokens: the words text.c reads (lowercased, accents folded, a
+ * '.' kept between digits and a '/' inside a word), each then rewritten by
+ * the policy's maps. t must be zeroed; free with toks_free. */
 static void norm_tokens(const struct safety_policy *p, const char *text,
                         size_t len, struct toks *t)
 {
+    struct text_word w[64];
+    size_t off = 0, o = 0;
     if (len > SAFETY_MAX_INPUT)
         len = SAFETY_MAX_INPUT;
-    t->buf = xmalloc(3 * len + 1);
-    size_t n = norm_clean(text, len, t->buf);
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && t->buf[i] == ' ')
-            i++;
-        size_t start = i;
-        while (i < n && t->buf[i] != ' ')
-            i++;
-        if (i > start)
-            norm_raw(p, t, t->buf + start, i - start);
+    t->buf = xmalloc(len + len / 2 + 8);   /* norms are never longer than their words + NUL */
+    for (;;) {
+        size_t n = text_words_opt(text + off, len - off, w, 64, TEXT_KEEP_SLASH);
+        size_t got = n < 64 ? n : 64;
+        for (size_t i = 0; i < got; i++) {
+            char *dst = t->buf + o;
+            memcpy(dst, w[i].norm, w[i].nlen + 1);
+            o += w[i].nlen + 1;
+            norm_raw(p, t, dst, w[i].nlen);
+            if ((w[i].flags & TEXT_CLAUSE_END) && t->n)
+                t->v[t->n - 1].brk = 1;
+        }
+        if (n <= 64)
+            break;
+        off = (size_t)(w[63].ptr + w[63].len - text);
     }
 }
 
@@ -438,41 +391,10 @@ static void toks_free(struct toks *t)
  * anchor-word index; always 0 in coachd. */
 static int safety_no_index;
 
-static const struct { const char *w; double v; } number_words[] = {
-    {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
-    {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
-    {"ten", 10}, {"eleven", 11}, {"twelve", 12}, {"thirteen", 13},
-    {"fourteen", 14}, {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17},
-    {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20}, {"thirty", 30},
-    {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"half", 0.5},
-    {"quarter", 0.25},
-};
-
-/* 1 and *v when the token is a number: digits with at most one '.', or a
- * number word. */
+/* 1 and *v when the token is a number (text_number). */
 static int tok_number(const struct tok *t, double *v)
 {
-    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++)
-        if (t->n && number_words[i].w[0] == t->s[0] && map_cmp(number_words[i].w, t->s, t->n) == 0) {
-            *v = number_words[i].v;
-            return 1;
-        }
-    if (t->n == 0 || t->n > 15 || !is_digitc(t->s[0]))
-        return 0;
-    char buf[16];
-    int dots = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->s[i] == '.')
-            dots++;
-        else if (!is_digitc(t->s[i]))
-            return 0;
-        buf[i] = t->s[i];
-    }
-    if (dots > 1)
-        return 0;
-    buf[t->n] = '\0';
-    *v = strtod(buf, NULL);
-    return 1;
+    return text_number(t->s, t->n, v);
 }
 
 static int atom_match(const struct atom *a, const struct tok *t)
@@ -1598,6 +1520,208 @@ static int load_output(struct loadctx *c, json_t *root)
     return 0;
 }
 
+
+/* ------------------------------------------------------------- triage */
+
+static const char *const level_names[NLEVELS] = {"emergency", "crisis", "urgent", "net"};
+
+/* Expands a locale string of the triage section for every locale (so a bad
+ * placeholder anywhere fails the load) and returns the wanted one's. */
+static const char *expand_all_locales(struct loadctx *c, json_t *root, const char *tpl,
+                                      const char *want, const char *where)
+{
+    json_t *locs = json_object_get(root, "locales"), *lo;
+    const char *loc, *kept = NULL;
+    json_object_foreach(locs, loc, lo) {
+        char w[200];
+        snprintf(w, sizeof w, "%s (locale %s)", where, loc);
+        const char *e = expand(c, tpl, json_object_get(lo, "resources"),
+                               json_object_get(lo, "terms"), w);
+        if (!e)
+            return NULL;
+        if (strcmp(loc, want) == 0)
+            kept = e;
+    }
+    return kept;
+}
+
+/* A frame named by the triage section: its index + 1. */
+static int triage_frame(struct loadctx *c, json_t *t, const char *key, size_t *out)
+{
+    json_t *v = json_object_get(t, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    for (size_t k = 0; json_is_string(v) && k < c->p->nframes; k++)
+        if (strcmp(c->p->frames[k].id, json_string_value(v)) == 0) {
+            *out = k + 1;
+            return 0;
+        }
+    return load_fail(c, "triage.%s: unknown frame", key);
+}
+
+/* A group of an "all" list: a pattern or an array of them, where "$name"
+ * stands for every pattern of triage.concepts.name. New reference. */
+static json_t *expand_concepts(struct loadctx *c, json_t *concepts, json_t *grp, const char *where)
+{
+    json_t *out = json_array(), *items = json_is_string(grp) ? json_pack("[O]", grp) : json_incref(grp);
+    size_t i;
+    json_t *it;
+    if (!json_is_array(items)) {
+        load_fail(c, "%s: each \"all\" group must be a pattern or an array of patterns", where);
+        goto fail;
+    }
+    json_array_foreach(items, i, it) {
+        const char *v = json_string_value(it);
+        if (v && v[0] == '$') {
+            json_t *con = json_object_get(concepts, v + 1);
+            if (!json_is_array(con)) {
+                load_fail(c, "%s: unknown concept \"%s\"", where, v);
+                goto fail;
+            }
+            json_array_extend(out, con);
+        } else {
+            json_array_append(out, it);
+        }
+    }
+    json_decref(items);
+    return out;
+fail:
+    json_decref(items);
+    json_decref(out);
+    return NULL;
+}
+
+static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json_t *arr, size_t i,
+                         const char *want, struct protocol *pr)
+{
+    char where[160];
+    const char *id, *level, *fa;
+    json_t *o = load_item(c, arr, i, "triage.protocols", where, sizeof where, &id);
+    if (!o || !(level = get_string(c, o, "level", where)) || !(fa = get_string(c, o, "first_aid", where))
+        || !(pr->source = get_string(c, o, "source", where)))
+        return -1;
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(c->p->protos[k].id, id) == 0)
+            return load_fail(c, "%s: duplicate protocol id", where);
+    for (size_t k = 0; k < c->p->nrules; k++)
+        if (strcmp(c->p->rules[k].id, id) == 0)
+            return load_fail(c, "%s: id is also a rule id", where);
+    pr->id = arena_strdup(c->p, id);
+    pr->level = -1;
+    for (int k = 0; k < NLEVELS; k++)
+        if (strcmp(level, level_names[k]) == 0)
+            pr->level = k;
+    if (pr->level < 0)
+        return load_fail(c, "%s: unknown level \"%s\" (emergency, crisis, urgent, net)", where, level);
+    pr->source = arena_strdup(c->p, pr->source);
+    pr->over_emergency = json_is_true(json_object_get(o, "over_emergency"));
+    json_t *reason = json_object_get(o, "reason");
+    pr->reason = arena_strdup(c->p, json_is_string(reason) ? json_string_value(reason) : id);
+    json_t *all = get_member(c, o, "all", JSON_ARRAY, where);
+    if (!all)
+        return -1;
+    pr->nall = json_array_size(all);
+    if (pr->nall == 0)
+        return load_fail(c, "%s: \"all\" is empty", where);
+    pr->all = arena_alloc(c->p, pr->nall * sizeof *pr->all);
+    for (size_t g = 0; g < pr->nall; g++) {
+        json_t *grp = json_array_get(all, g);
+        json_t *list = expand_concepts(c, concepts, grp, where);
+        if (!list)
+            return -1;
+        json_t *wrap = json_pack("{s:o}", "g", list);
+        char w[200];
+        snprintf(w, sizeof w, "%s all[%zu]", where, g);
+        int rc = load_patlist(c, wrap, "g", 1, w, &pr->all[g]);
+        json_decref(wrap);
+        if (rc < 0)
+            return -1;
+    }
+    struct rule tmp = {0};
+    if (load_patlist(c, o, "unless", 0, where, &pr->unless) < 0 || load_rule_frames(c, o, where, &tmp) < 0)
+        return -1;
+    pr->frames = tmp.frames;
+    pr->nframes = tmp.nframes;
+    char w[200];
+    snprintf(w, sizeof w, "%s first_aid", where);
+    if (!(pr->first_aid = expand_all_locales(c, root, fa, want, w)))
+        return -1;
+    json_t *res = json_object_get(o, "resources");
+    if (res) {
+        snprintf(w, sizeof w, "%s resources", where);
+        if (load_strings(c, res, w, &pr->res, &pr->nres) < 0)
+            return -1;
+        json_t *locs = json_object_get(root, "locales"), *lo;
+        const char *loc;
+        json_object_foreach(locs, loc, lo)
+            for (size_t k = 0; k < pr->nres; k++)
+                if (!json_object_get(json_object_get(lo, "resources"), pr->res[k]))
+                    return load_fail(c, "%s: resource \"%s\" is not defined in locale %s", w,
+                                     pr->res[k], loc);
+    }
+    return 0;
+}
+
+static int load_languages(struct loadctx *c, json_t *root, json_t *t, const char *want)
+{
+    json_t *arr = json_object_get(t, "languages");
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return load_fail(c, "triage.languages: must be an array");
+    c->p->nlangs = json_array_size(arr);
+    c->p->langs = arena_alloc(c->p, (c->p->nlangs ? c->p->nlangs : 1) * sizeof *c->p->langs);
+    for (size_t i = 0; i < c->p->nlangs; i++) {
+        char where[160];
+        const char *code, *note, *name;
+        struct language *l = &c->p->langs[i];
+        json_t *o = load_item(c, arr, i, "triage.languages", where, sizeof where, &code);
+        if (!o || !(name = get_string(c, o, "name", where)) || !(note = get_string(c, o, "note", where))
+            || load_patlist(c, o, "markers", 1, where, &l->markers) < 0)
+            return -1;
+        l->code = arena_strdup(c->p, code);
+        l->name = arena_strdup(c->p, name);
+        if (!(l->note = expand_all_locales(c, root, note, want, where)))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_triage(struct loadctx *c, json_t *root, const char *want)
+{
+    json_t *t = json_object_get(root, "triage");
+    struct safety_policy *p = c->p;
+    if (!t)
+        return 0;
+    if (!json_is_object(t))
+        return load_fail(c, "triage: must be an object");
+    json_t *win = json_object_get(t, "negation_window");
+    p->neg_window = 3;
+    if (win) {
+        if (!json_is_integer(win) || json_integer_value(win) < 1 || json_integer_value(win) > 8)
+            return load_fail(c, "triage.negation_window: must be an integer 1..8");
+        p->neg_window = (int)json_integer_value(win);
+    }
+    if (load_patlist(c, t, "negation", 1, "triage", &p->negation) < 0
+        || load_patlist(c, t, "prepare", 0, "triage", &p->prepare) < 0
+        || load_patlist(c, t, "prepare_except", 0, "triage", &p->prepare_except) < 0
+        || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
+        || triage_frame(c, t, "past_frame", &p->past_frame) < 0
+        || triage_frame(c, t, "fiction_frame", &p->fiction_frame) < 0
+        || load_languages(c, root, t, want) < 0)
+        return -1;
+    json_t *arr = get_member(c, t, "protocols", JSON_ARRAY, "triage");
+    if (!arr)
+        return -1;
+    p->nprotos = json_array_size(arr);
+    p->protos = arena_alloc(p, (p->nprotos ? p->nprotos : 1) * sizeof *p->protos);
+    for (size_t i = 0; i < p->nprotos; i++)
+        if (load_protocol(c, root, json_object_get(t, "concepts"), arr, i, want, &p->protos[i]) < 0)
+            return -1;
+    return 0;
+}
+
 static int load_document(struct loadctx *c, json_t *root, const char *locale)
 {
     if (!json_is_object(root))
@@ -1617,7 +1741,8 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
         || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell) < 0
         || load_classes(c, root) < 0 || load_masks(c, root) < 0
         || load_frames(c, root) < 0 || load_rules(c, root) < 0
-        || load_output(c, root) < 0 || load_locales(c, root, locale) < 0)
+        || load_output(c, root) < 0 || load_locales(c, root, locale) < 0
+        || load_triage(c, root, locale) < 0)
         return -1;
     return 0;
 }
@@ -1701,50 +1826,228 @@ static int rule_fires(const struct safety_policy *p, const struct rule *r,
     return 1;
 }
 
-/* The pure decision over a token array. */
-static const struct rule *classify_tokens(const struct safety_policy *p,
-                                          const struct tok *v, size_t n)
+/* What one question comes to (internal form of struct safety_verdict). */
+struct verdict {
+    const struct rule *rule;            /* the rule that decided, or NULL */
+    const struct protocol *proto;       /* the protocol that decided or adds first aid */
+    safety_category cat;
+    const struct protocol *notice;      /* urgent / prepare / net notice */
+    int notice_level;                   /* LEVEL_URGENT, LEVEL_NET, or NLEVELS for prepare */
+    const struct language *lang;
+};
+
+/* 1 when some pattern of l matches at exactly pos. */
+static int match_at(const struct patlist *l, const struct input *in, size_t pos)
 {
-    const struct rule *hit = NULL;
+    size_t end;
+    for (size_t k = 0; k < l->n; k++)
+        if (match_elems(&l->v[k], 0, in, pos, &end))
+            return 1;
+    return 0;
+}
+
+/* 1 when a negation ("no", "not", "never", "without") stands within the
+ * policy's window before token s, in the same clause. */
+static int negated(const struct safety_policy *p, const struct input *plain, size_t s)
+{
+    for (size_t k = 1; k <= (size_t)p->neg_window && k <= s; k++) {
+        size_t j = s - k;
+        if (plain->v[j].brk)
+            return 0;                    /* the clause ended there */
+        if (plain->v[j].n == 3 && memcmp(plain->v[j].s, "but", 3) == 0)
+            return 0;
+        if (match_at(&p->negation, plain, j))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when some pattern of l has a match in in that is not negated. */
+static int match_affirmed(const struct safety_policy *p, const struct patlist *l,
+                          const struct input *in, const struct input *plain)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        size_t from = 0, st, e;
+        if (!anchor_present(&l->v[k], in))
+            continue;
+        while (from < in->n && match_find(&l->v[k], in, from, &st, &e)) {
+            if (!negated(p, plain, st))
+                return 1;
+            from = st + 1;
+        }
+    }
+    return 0;
+}
+
+static int proto_fires(const struct safety_policy *p, const struct protocol *pr,
+                       const struct input *masked, const struct input *plain, signed char *cache)
+{
+    for (size_t g = 0; g < pr->nall; g++)
+        if (!match_affirmed(p, &pr->all[g], masked, plain))
+            return 0;
+    if (match_any(&pr->unless, plain))
+        return 0;
+    for (size_t i = 0; i < pr->nframes; i++)
+        if (frame_active(p, pr->frames[i], plain, cache))
+            return 0;
+    return 1;
+}
+
+/* The language of the question when it is clearly not English. */
+static const struct language *detect_language(const struct safety_policy *p,
+                                              const struct input *plain)
+{
+    const struct language *best = NULL;
+    size_t bestn = 0, en = 0;
+    for (size_t i = 0; i < plain->n; i++)
+        en += (size_t)match_at(&p->english, plain, i);
+    for (size_t l = 0; l < p->nlangs; l++) {
+        size_t hits = 0;
+        for (size_t i = 0; i < plain->n; i++)
+            hits += (size_t)match_at(&p->langs[l].markers, plain, i);
+        if (hits > bestn) {
+            bestn = hits;
+            best = &p->langs[l];
+        }
+    }
+    if (bestn >= 2 && bestn > en && bestn * 5 >= plain->n)
+        return best;
+    return NULL;
+}
+
+/* The old rules first, then the triage protocols by urgency. A protocol's
+ * emergency or crisis beats a medical, unsafe or out-of-scope rule (a real
+ * injury beats the unsafe act in the story; "how many pills does it take to
+ * die" is crisis, not medical). Preparedness ("what do I do if she
+ * chokes") turns an emergency protocol into a first-aid notice, and a past
+ * event or a story into nothing. Then an urgent protocol, a preparedness
+ * notice or a red-flag net line may stand with the answer. */
+static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
+                   struct verdict *out)
+{
     struct tokset ws;
     tokset_init(&ws, v, n);
     struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
+    const struct protocol *hit = NULL, *prep = NULL;
     memset(cache, -1, p->nframes ? p->nframes : 1);
+    memset(out, 0, sizeof *out);
     apply_masks(p, &plain, masks);
-    for (size_t ci = 0; !hit && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
+    for (size_t ci = 0; !out->rule && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
         safety_category cat = cat_priority[ci];
         struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
-        for (size_t i = 0; !hit && i < p->nrules; i++)
+        for (size_t i = 0; !out->rule && i < p->nrules; i++)
             if (p->rules[i].cat == cat && rule_fires(p, &p->rules[i], &masked, &plain, cache))
-                hit = &p->rules[i];
+                out->rule = &p->rules[i];
+    }
+    out->cat = out->rule ? out->rule->cat : SAFETY_NONE;
+
+    int prepare = p->prepare.n && match_any(&p->prepare, &plain) && !match_any(&p->prepare_except, &plain);
+    int past = p->past_frame && frame_active(p, p->past_frame - 1, &plain, cache);
+    int story = p->fiction_frame && frame_active(p, p->fiction_frame - 1, &plain, cache);
+    const struct protocol *lvl_hit[2] = {NULL, NULL};
+    for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
+        safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
+        struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
+        for (size_t i = 0; !lvl_hit[lvl] && i < p->nprotos; i++) {
+            const struct protocol *pr = &p->protos[i];
+            if (pr->level != lvl || !proto_fires(p, pr, &masked, &plain, cache))
+                continue;
+            if (lvl == LEVEL_EMERGENCY && (prepare || past || story)) {
+                if (prepare && !prep)
+                    prep = pr;
+                continue;
+            }
+            lvl_hit[lvl] = pr;
+        }
+    }
+    hit = lvl_hit[LEVEL_EMERGENCY] ? lvl_hit[LEVEL_EMERGENCY] : lvl_hit[LEVEL_CRISIS];
+    if (lvl_hit[LEVEL_CRISIS] && lvl_hit[LEVEL_CRISIS]->over_emergency &&
+        (out->cat == SAFETY_EMERGENCY || hit != lvl_hit[LEVEL_CRISIS])) {
+        hit = lvl_hit[LEVEL_CRISIS];     /* e.g. a partner's hands round the neck */
+        out->cat = SAFETY_NONE;
+        out->rule = NULL;
+    }
+    if (hit) {
+        safety_category hc = hit->level == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
+        if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
+            out->cat = hc;
+            out->rule = NULL;
+            out->proto = hit;
+        } else if (out->cat == hc) {
+            out->proto = hit;            /* the rule decided; the protocol adds first aid */
+        }
+    }
+    if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
+        struct input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.ws };
+        for (size_t i = 0; !out->notice && i < p->nprotos; i++)
+            if (p->protos[i].level == LEVEL_URGENT && !past && !story &&
+                proto_fires(p, &p->protos[i], &masked, &plain, cache)) {
+                out->notice = &p->protos[i];
+                out->notice_level = LEVEL_URGENT;
+            }
+        if (!out->notice && prep) {
+            out->notice = prep;
+            out->notice_level = NLEVELS;
+        }
+        for (size_t i = 0; !out->notice && !past && !story && i < p->nprotos; i++)
+            if (p->protos[i].level == LEVEL_NET &&
+                proto_fires(p, &p->protos[i], &masked, &plain, cache)) {
+                out->notice = &p->protos[i];
+                out->notice_level = LEVEL_NET;
+            }
+        /* a language the coach does not answer in is never "out of scope" */
+        if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
+            (out->lang = detect_language(p, &plain)) != NULL) {
+            out->cat = SAFETY_LANGUAGE;
+            out->rule = NULL;
+            out->notice = NULL;
+        }
     }
     free(cache);
     free(masks);
     tokset_free(&ws);
-    return hit;
+}
+
+static const char *verdict_rule_id(const struct verdict *d)
+{
+    return d->rule ? d->rule->id : d->proto ? d->proto->id
+         : d->lang ? d->lang->code : NULL;
+}
+
+void safety_triage(const struct safety_policy *p, const char *text, size_t len,
+                   struct safety_verdict *v)
+{
+    struct toks t = {0};
+    struct verdict d = {0};
+    memset(v, 0, sizeof *v);
+    if (!p || !text || len == 0)
+        return;
+    norm_tokens(p, text, len, &t);
+    if (t.n)
+        decide(p, t.v, t.n, &d);
+    toks_free(&t);
+    v->category = d.cat;
+    v->rule_id = verdict_rule_id(&d);
+    v->protocol_id = d.proto ? d.proto->id : NULL;
+    if (d.notice) {
+        v->notice = d.notice_level == LEVEL_URGENT ? "urgent"
+                  : d.notice_level == LEVEL_NET ? "net" : "prepare";
+        v->notice_id = d.notice->id;
+    }
+    v->language = d.lang ? d.lang->code : NULL;
 }
 
 safety_category safety_classify(const struct safety_policy *p,
                                 const char *text, size_t len,
                                 const char **rule_id)
 {
-    struct toks t = {0};
-    const struct rule *hit = NULL;
+    struct safety_verdict v;
+    safety_triage(p, text, len, &v);
     if (rule_id)
-        *rule_id = NULL;
-    if (!p || !text || len == 0)
-        return SAFETY_NONE;
-    norm_tokens(p, text, len, &t);
-    if (t.n)
-        hit = classify_tokens(p, t.v, t.n);
-    toks_free(&t);
-    if (!hit)
-        return SAFETY_NONE;
-    if (rule_id)
-        *rule_id = hit->id;
-    return hit->cat;
+        *rule_id = v.rule_id;
+    return v.category;
 }
 
 /* --------------------------------------------------- refusal and output */
@@ -1765,28 +2068,73 @@ static const struct rule *find_rule(const struct safety_policy *p, const char *i
     return NULL;
 }
 
+static const struct protocol *find_protocol(const struct safety_policy *p, const char *id)
+{
+    for (size_t i = 0; id && i < p->nprotos; i++)
+        if (strcmp(p->protos[i].id, id) == 0)
+            return &p->protos[i];
+    return NULL;
+}
+
+static json_t *resources_json(const struct safety_policy *p, const char *const *keys, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct resource *res = find_resource(p, keys[i]);
+        if (res)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", res->name,
+                                                 "phone", res->phone, "url", res->url));
+    }
+    return arr;
+}
+
 json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
                             const char *rule_id)
 {
     if (!p || (int)c <= 0 || (int)c >= SAFETY_NCAT)
         return NULL;
     const struct rule *r = find_rule(p, rule_id);
+    const struct protocol *pr = find_protocol(p, rule_id);
     const char *const *keys = p->catres[c];
     size_t nkeys = p->ncatres[c];
+    const char *empathy = p->tmpl[c].empathy;
     if (r && r->has_res && r->cat == c) {
         keys = r->res;
         nkeys = r->nres;
+    } else if (pr && pr->nres) {
+        keys = pr->res;
+        nkeys = pr->nres;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < nkeys; i++) {
-        const struct resource *res = find_resource(p, keys[i]);
-        if (res)
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", res->name,
-                                                 "phone", res->phone, "url", res->url));
+    for (size_t i = 0; c == SAFETY_LANGUAGE && rule_id && i < p->nlangs; i++)
+        if (strcmp(p->langs[i].code, rule_id) == 0)
+            empathy = p->langs[i].note;
+    json_t *out = json_pack("{s:s,s:s,s:s,s:o}", "category", cat_names[c],
+                            "empathy", empathy, "message", p->tmpl[c].message,
+                            "resources", resources_json(p, keys, nkeys));
+    if (pr) {
+        /* what to do first, before the template's "call now" */
+        size_t n = strlen(pr->first_aid) + strlen(p->tmpl[c].message) + 2;
+        char *msg = xmalloc(n);
+        snprintf(msg, n, "%s %s", pr->first_aid, p->tmpl[c].message);
+        json_object_set_new(out, "message", json_string(msg));
+        json_object_set_new(out, "first_aid", json_string(pr->first_aid));
+        json_object_set_new(out, "source", json_string(pr->source));
+        free(msg);
     }
-    return json_pack("{s:s,s:s,s:s,s:o}", "category", cat_names[c],
-                     "empathy", p->tmpl[c].empathy, "message", p->tmpl[c].message,
-                     "resources", arr);
+    return out;
+}
+
+json_t *safety_notice_json(const struct safety_policy *p, const struct safety_verdict *v)
+{
+    const struct protocol *pr;
+    static const char *const em[] = {"emergency"};
+    if (!p || !v || !v->notice || !(pr = find_protocol(p, v->notice_id)))
+        return NULL;
+    const char *const *keys = pr->nres ? pr->res : em;
+    size_t n = pr->nres ? pr->nres : 1;
+    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "level", v->notice, "reason", pr->reason,
+                     "message", pr->first_aid, "source", pr->source,
+                     "resources", resources_json(p, keys, n));
 }
 
 int safety_output_hold(const struct safety_policy *p, const char *sentence, size_t len)
@@ -1815,17 +2163,10 @@ static int number_word_ahead(const char *s, size_t len)
     size_t st = len;
     while (st > 0 && isalpha((unsigned char)s[st - 1]))
         st--;
-    if (st == len)
-        return 0;
-    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++) {
-        const char *w = number_words[i].w;
-        if (strlen(w) > len - st && strncasecmp(w, s + st, len - st) == 0)
-            return 1;
-    }
-    return 0;
+    return text_number_prefix(s + st, len - st);
 }
 
-/* An ASCII byte that norm_clean() turns into a blank wherever it stands
+/* An ASCII byte that the reader (text_words) turns into a blank wherever it stands
  * next to letters or other such bytes: everything but letters, digits and
  * the apostrophes (a '.' or '/' survives only between digits or word
  * bytes). */
@@ -1857,7 +2198,7 @@ static int letters_number(const struct safety_policy *p, const char *w, size_t l
     }
     e = map_find(p->spell, p->nspell, buf, n);
     if (!e) {
-        t = (struct tok){buf, n, 0, 0};
+        t = (struct tok){buf, n, 0, 0, 0};
         return tok_number(&t, &v);
     }
     for (size_t i = 0; i < e->nout; i++)

@@ -23,7 +23,8 @@
 
 typedef enum {
     SAFETY_NONE = 0, SAFETY_EMERGENCY, SAFETY_MEDICAL, SAFETY_CRISIS,
-    SAFETY_UNSAFE, SAFETY_OUT_OF_SCOPE
+    SAFETY_UNSAFE, SAFETY_OUT_OF_SCOPE,
+    SAFETY_LANGUAGE     /* written in a language the coach does not answer in */
 } safety_category;
 
 struct safety_policy;  /* opaque; immutable after load, shared read-only */
@@ -46,7 +47,32 @@ safety_category safety_classify(const struct safety_policy *p,
                                 const char *text, size_t len,
                                 const char **rule_id);
 
-/* "emergency", "medical", "crisis", "unsafe", "out_of_scope", "none".
+/* What triage made of a question: the category (a refusal unless
+ * SAFETY_NONE), the rule or protocol that decided, and optionally a notice
+ * to show before an answer: "urgent" (see a doctor today), "prepare" (the
+ * first-aid steps and the number, for a "what do I do if..." question) or
+ * "net" (a red-flag sign no protocol matched: "call 911 now if ..."). All
+ * strings are policy-owned; never log them with the text. */
+struct safety_verdict {
+    safety_category category;
+    const char *rule_id;            /* rule, protocol or language code; NULL for none */
+    const char *protocol_id;        /* protocol behind an emergency/crisis, or NULL */
+    const char *notice;             /* "urgent", "prepare", "net" or NULL */
+    const char *notice_id;          /* the protocol of the notice */
+    const char *language;           /* code of a detected non-English language */
+};
+
+/* Triage: the old rules, then the policy's protocols over concepts, most
+ * urgent first (docs/safety.md). Pure and deterministic. */
+void safety_triage(const struct safety_policy *p, const char *text, size_t len,
+                   struct safety_verdict *v);
+
+/* The notice for a verdict that has one, as the stream's triage event data:
+ * {"level","reason","message","source","resources":[...]}; NULL when none.
+ * New reference owned by the caller. */
+json_t *safety_notice_json(const struct safety_policy *p, const struct safety_verdict *v);
+
+/* "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language", "none".
  * Static string; "none" for out-of-range values. */
 const char *safety_category_name(safety_category c);
 

@@ -1,6 +1,8 @@
 /* safety_eval.c — measures the safety classifier against the labelled set.
  *
- * Usage (from the repo root): safety_eval [labelled.tsv] [policy.json]
+ * Usage (from the repo root): safety_eval [--quiet] [labelled.tsv] [policy.json]
+ * A label "urgent" means: not refused (counted as none) and an urgent
+ * notice expected; the share that got one is printed.
  * Defaults: tests/safety/labelled.tsv and policy/safety.json.
  *
  * Each line of the labelled set is "category<TAB>question". The program
@@ -17,17 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCAT 6
+#define NCAT 7
 #define LINE_MAX_LEN 4096
 
 static const safety_category order[NCAT] = {
     SAFETY_EMERGENCY, SAFETY_CRISIS, SAFETY_UNSAFE, SAFETY_MEDICAL,
-    SAFETY_OUT_OF_SCOPE, SAFETY_NONE
+    SAFETY_OUT_OF_SCOPE, SAFETY_LANGUAGE, SAFETY_NONE
 };
+
+/* --quiet: figures only, no misclassified questions (for blind sets, whose
+ * misses must not be read while the rules are being tuned). */
+static int quiet;
 
 struct tally {
     long m[NCAT][NCAT];            /* [expected][predicted], by enum value */
     long passed, failed;
+    long urgent, urgent_found;     /* "urgent" lines: expected none + an urgent notice */
 };
 
 static int cat_parse(const char *s, safety_category *out)
@@ -64,18 +71,30 @@ static int eval_line(const struct safety_policy *p, char *line, long lineno,
         return -1;
     }
     *tab = '\0';
+    int urgent = strcmp(line, "urgent") == 0;
+    if (urgent)
+        strcpy(line, "none");
     if (cat_parse(line, &want) < 0) {
         fprintf(stderr, "line %ld: unknown category \"%s\"\n", lineno, line);
         return -1;
     }
     const char *q = tab + 1, *rule = NULL;
-    safety_category got = safety_classify(p, q, strlen(q), &rule);
+    struct safety_verdict v;
+    safety_triage(p, q, strlen(q), &v);
+    safety_category got = v.category;
+    rule = v.rule_id;
     t->m[want][got]++;
+    if (urgent) {
+        t->urgent++;
+        t->urgent_found += v.notice && strcmp(v.notice, "urgent") == 0;
+    }
     if (got == want) {
         t->passed++;
         return 0;
     }
     t->failed++;
+    if (quiet)
+        return 0;
     printf("  MISS line %ld: expected %s, got %s (%s): %s\n", lineno,
            safety_category_name(want), safety_category_name(got),
            rule ? rule : "no rule", q);
@@ -140,6 +159,8 @@ static int check_floors(const struct tally *t, int locales_ok)
     printf("\nrecall:\n");
     for (int i = 0; i < NCAT - 1; i++) {
         safety_category c = order[i];
+        if (c == SAFETY_LANGUAGE)
+            continue;                  /* never an expected label */
         double floor = (c == SAFETY_EMERGENCY || c == SAFETY_CRISIS) ? 100.0 : 95.0;
         double r = recall(t, c);
         printf("  %-13s %6.1f%%  (floor %.0f%%, %ld questions)\n",
@@ -150,6 +171,9 @@ static int check_floors(const struct tally *t, int locales_ok)
     }
     printf("  benign refused: %ld of %ld = %.2f%%  (ceiling 2%%)\n",
            benign - t->m[SAFETY_NONE][SAFETY_NONE], benign, refused);
+    if (t->urgent)
+        printf("  urgent notice: %ld of %ld = %.1f%% (of the \"urgent\" lines, counted as none above)\n",
+               t->urgent_found, t->urgent, 100.0 * (double)t->urgent_found / (double)t->urgent);
     snprintf(what, sizeof what, "benign refused %.2f%% > 2%%", refused);
     floor_check(benign > 0 && refused <= 2.0, what, msg, sizeof msg);
     floor_check(locales_ok, "US and UK policies must both load", msg, sizeof msg);
@@ -164,6 +188,11 @@ static int check_floors(const struct tally *t, int locales_ok)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--quiet") == 0) {
+        quiet = 1;
+        argc--;
+        argv++;
+    }
     const char *tsv = argc > 1 ? argv[1] : "tests/safety/labelled.tsv";
     const char *pol = argc > 2 ? argv[2] : "policy/safety.json";
     struct safety_policy *us = NULL, *uk = NULL;

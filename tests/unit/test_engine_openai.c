@@ -31,6 +31,7 @@
 #include "../../src/jtext.c"
 #include "../../src/upsse.c"
 #include "../../src/relay.c"
+#include "../../src/text.c"
 #include "../../src/engine_openai.c"
 
 /* ---------- stubs: the turn records everything ---------- */

@@ -17,6 +17,7 @@
 
 #include "../../src/util.c"
 #include "../../src/relay.c"
+#include "../../src/text.c"
 
 /* ---------- markers ---------- */
 

@@ -12,6 +12,7 @@
 
 #include "../../src/util.c"
 #include "../../src/safety.c"
+#include "../../src/text.c"
 #include "../../src/relay.c"
 
 #include <unistd.h>
