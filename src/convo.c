@@ -30,7 +30,7 @@
 
 /* Lowercase ASCII words of q (apostrophes dropped: "that's" -> "thats"),
  * at most max of up to 31 bytes each. Returns the count (capped). */
-static size_t simple_words(const char *q, size_t len, char w[][32], size_t max)
+static size_t cv_words(const char *q, size_t len, char w[][32], size_t max)
 {
     size_t n = 0, l = 0;
     for (size_t i = 0; i <= len; i++) {
@@ -49,7 +49,7 @@ static size_t simple_words(const char *q, size_t len, char w[][32], size_t max)
     return n;
 }
 
-static int in_list(const char *w, const char *const *list)
+static int cv_in_list(const char *w, const char *const *list)
 {
     for (size_t i = 0; list[i]; i++) if (strcmp(w, list[i]) == 0) return 1;
     return 0;
@@ -80,13 +80,13 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     size_t nw;
     int g = 0, t = 0, b = 0;
     if (len > 120) return 0;
-    nw = simple_words(q, len, w, 16);
+    nw = cv_words(q, len, w, 16);
     if (nw == 0 || nw > 12) return 0;
     for (size_t i = 0; i < nw; i++) {
-        if (in_list(w[i], greet)) g = 1;
-        else if (in_list(w[i], thank)) t = 1;
-        else if (in_list(w[i], bye)) b = 1;
-        else if (!in_list(w[i], pad)) return 0;
+        if (cv_in_list(w[i], greet)) g = 1;
+        else if (cv_in_list(w[i], thank)) t = 1;
+        else if (cv_in_list(w[i], bye)) b = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
     }
     /* "good night" is a goodbye; "good morning" a greeting */
     for (size_t i = 0; i + 1 < nw; i++)
@@ -121,7 +121,7 @@ int convo_leans_on_context(const char *q, size_t len)
                                        "them", "thats", "its", "hes", "shes", "theyre", "those",
                                        "these", "then", NULL};
     char w[24][32];
-    size_t nw = simple_words(q, len, w, 24);
+    size_t nw = cv_words(q, len, w, 24);
     if (nw == 0) return 0;
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
         size_t k = 0;
@@ -129,7 +129,7 @@ int convo_leans_on_context(const char *q, size_t len)
         if (k > 0 && (k == 3 || !starts[i][k])) return 1;
     }
     if (nw <= 6)
-        for (size_t i = 0; i < nw; i++) if (in_list(w[i], pron)) return 1;
+        for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], pron)) return 1;
     return 0;
 }
 
@@ -145,13 +145,13 @@ int convo_stated_age(const char *q, size_t len)
     if (age >= 0) return age;
     /* "she's 6", "he is 4 now", "just turned 3": a bare number after an
      * age verb, in a short message, is years */
-    nw = simple_words(q, len, w, 12);
+    nw = cv_words(q, len, w, 12);
     if (nw > 8) return -1;
     for (size_t i = 1; i < nw; i++) {
         char *end;
         long v = strtol(w[i], &end, 10);
         if (*end || end == w[i] || v < 1 || v > 18) continue;
-        if (in_list(w[i - 1], lead) && (i + 1 == nw || strcmp(w[i + 1], "now") == 0 ||
+        if (cv_in_list(w[i - 1], lead) && (i + 1 == nw || strcmp(w[i + 1], "now") == 0 ||
                                         strcmp(w[i + 1], "soon") == 0))
             return (int)v * 12;
     }
@@ -192,7 +192,7 @@ static const char clarify_text[] =
     "what is happening (what they do, how often, and since when)? Then I can point you to "
     "guidance that fits.";
 
-static void set_refusal(struct convo_plan *out, safety_category c, const char *rule)
+static void cv_refuse(struct convo_plan *out, safety_category c, const char *rule)
 {
     out->kind = CONVO_REFUSE;
     out->category = c;
@@ -201,13 +201,13 @@ static void set_refusal(struct convo_plan *out, safety_category c, const char *r
 
 /* "<question>. <earlier question>" in buf (the question first, so an age
  * or concept it states is read first); returns its length. */
-static size_t joined(const char *prev, const char *q, size_t len, char *buf, size_t n)
+static size_t cv_joined(const char *prev, const char *q, size_t len, char *buf, size_t n)
 {
     int w = snprintf(buf, n, "%.*s. %s", (int)len, q, prev);
     return w < 0 ? 0 : (size_t)w >= n ? n - 1 : (size_t)w;
 }
 
-static void search_into(struct kb *kb, const char *q, size_t len, int age_hint,
+static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
                         struct convo_plan *out)
 {
     out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
@@ -243,7 +243,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     if (c != SAFETY_NONE) {
         int fallback = c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0;
         if (!fallback) {
-            set_refusal(out, c, rule);
+            cv_refuse(out, c, rule);
             return;
         }
         if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
@@ -252,10 +252,10 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         }
         if (context) {
             const char *r2 = NULL;
-            size_t jl = joined(context, q, len, buf, sizeof buf);
+            size_t jl = cv_joined(context, q, len, buf, sizeof buf);
             safety_category c2 = safety_classify(policy, buf, jl, &r2);
             if (c2 != SAFETY_NONE) {
-                set_refusal(out, c2, r2);
+                cv_refuse(out, c2, r2);
                 return;
             }
             /* a follow-up: read it with the earlier question below */
@@ -268,7 +268,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;
             }
-            set_refusal(out, c, rule);
+            cv_refuse(out, c, rule);
             return;
         }
     } else if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
@@ -276,11 +276,11 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         return;
     }
 
-    search_into(kb, q, len, out->age, out);
+    cv_search(kb, q, len, out->age, out);
     if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
         struct convo_plan alone = *out;
-        size_t jl = joined(context, q, len, buf, sizeof buf);
-        search_into(kb, buf, jl, out->age, out);
+        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        cv_search(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0) {
             *out = alone;           /* reading it together made it worse */
         } else {

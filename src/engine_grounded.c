@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "turn.h"
 #include "util.h"
 
@@ -36,24 +37,19 @@ static const char no_match_text[] =
 
 struct wordset { char w[64][24]; size_t n; };
 
+/* The content words of s (four letters or more, porter-stemmed through
+ * text.h, as retrieval stems them), at most 64. */
 static void words_of(const char *s, struct wordset *ws)
 {
-    char cur[24];
-    size_t l = 0;
+    struct text_word w[128];
+    size_t n = text_words(s, strlen(s), w, 128);
     ws->n = 0;
-    for (const char *c = s;; c++) {
-        if (*c && isalnum((unsigned char)*c)) {
-            if (l < sizeof cur - 1) cur[l++] = (char)tolower((unsigned char)*c);
-            continue;
-        }
-        if (l >= 4 && ws->n < 64) {         /* skip short function words */
-            cur[l] = '\0';
-            /* crude stem: drop a trailing 's' so "naps" meets "nap" */
-            if (l > 4 && cur[l - 1] == 's') cur[l - 1] = '\0';
-            memcpy(ws->w[ws->n++], cur, sizeof cur);
-        }
-        l = 0;
-        if (!*c) break;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n && ws->n < 64; i++) {
+        if (w[i].nlen < 4 || !(w[i].flags & TEXT_ALPHA)) continue;
+        if (!text_stem(w[i].norm, w[i].nlen, ws->w[ws->n], sizeof ws->w[0]))
+            snprintf(ws->w[ws->n], sizeof ws->w[0], "%s", w[i].norm);
+        ws->n++;
     }
 }
 

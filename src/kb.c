@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "text.h"
 #include "util.h"
 
 #define KB_MAX_FILE (256 * 1024)
@@ -36,6 +37,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 
 struct topic { char *id, *label, *opener; };
+/* A passage's stems for coverage (see passage_stems). */
+struct pstems { uint32_t *about, *all; size_t nabout, nall; int built; };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
 struct vword { char *w; int count; size_t len; uint32_t letters; };
 
@@ -47,6 +50,7 @@ struct kb {
     sqlite3 *db;
     sqlite3_stmt *search;
     struct kb_thresholds th;
+    struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
 };
 
@@ -549,31 +553,32 @@ static int cmp_vword(const void *a, const void *b)
 
 struct tokens { char *buf; char *t[256]; size_t n; };
 
-/* Lowercases ASCII letters and splits on anything that is not a letter or
- * digit. Non-ASCII bytes are kept inside words (accents, other scripts).
- * Letters and digits glued together ("3yo", "18mo") are split apart. */
+/* The words of s through text.h (the one reader of parents' words):
+ * normalised (lowercased, accents folded), split at digit/letter
+ * boundaries ("3yo" -> "3" "yo"), with apostrophes dropped so "don't" and
+ * "dont" are one word. */
 static void tokenize(const char *s, size_t len, struct tokens *tk)
 {
-    size_t o = 0;
+    struct text_word w[256];
+    size_t nw = text_words(s, len, w, 256), o = 0;
+    if (nw > 256) nw = 256;
     tk->buf = xmalloc(len * 2 + 2);
     tk->n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int word = isalnum(c) || c >= 0x80 || c == '\'';
-        if (c == '\'') continue;                 /* don't, i'm -> dont, im */
-        if (!word) {
-            if (o && tk->buf[o - 1] != ' ') tk->buf[o++] = ' ';
-            continue;
+    for (size_t i = 0; i < nw; i++) {
+        struct text_span sp[8];
+        size_t np = text_pieces(w[i].norm, w[i].nlen, sp, 8);
+        if (np > 8) np = 8;
+        for (size_t k = 0; k < np && tk->n < 256; k++) {
+            char *dst = tk->buf + o;
+            size_t l = 0;
+            for (size_t c = 0; c < sp[k].len; c++)
+                if (w[i].norm[sp[k].off + c] != '\'') dst[l++] = w[i].norm[sp[k].off + c];
+            if (!l || o + l + 1 > len * 2 + 2) continue;
+            dst[l] = '\0';
+            tk->t[tk->n++] = dst;
+            o += l + 1;
         }
-        if (o && tk->buf[o - 1] != ' ' &&
-            (isdigit(c) != 0) != (isdigit((unsigned char)tk->buf[o - 1]) != 0) && c < 0x80)
-            tk->buf[o++] = ' ';
-        tk->buf[o++] = (char)tolower(c);
     }
-    tk->buf[o] = '\0';
-    for (char *p = tk->buf, *save = NULL, *w = strtok_r(p, " ", &save); w && tk->n < 256;
-         w = strtok_r(NULL, " ", &save))
-        tk->t[tk->n++] = w;
 }
 
 static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char *s)
@@ -794,6 +799,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     int rc = -1;
     if (!pr) pr = &local;
     size_t before = pr->n;
+    if (text_init()) problem(pr, "knowledge base", 0, "cannot open the stemmer (SQLite FTS5)");
 
     for (size_t i = 0; i < ndirs; i++) walk(dirs[i], lists, 0, pr);
     for (int k = 0; k < 3; k++)
@@ -808,6 +814,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
     kb->th = (struct kb_thresholds)KB_THRESHOLDS_DEFAULT;
+    kb->pst = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pst);
     rc = 0;
 out:
     for (int k = 0; k < 3; k++) {
@@ -830,6 +837,12 @@ void kb_free(struct kb *kb)
     kb->ids = NULL;
     for (size_t i = 0; i < kb->np; i++) passage_free_fields(&kb->p[i]);
     free(kb->p);
+    if (kb->pst)
+        for (size_t i = 0; i < kb->np; i++) {
+            free(kb->pst[i].about);
+            free(kb->pst[i].all);
+        }
+    free(kb->pst);
     for (size_t i = 0; i < kb->nt; i++) {
         free(kb->t[i].id); free(kb->t[i].label); free(kb->t[i].opener);
     }
@@ -872,20 +885,14 @@ const char *kb_topic_label(const struct kb *kb, const char *topic)
 
 /* ---------- age ---------- */
 
+/* A number word or numeral through text_number, "a"/"an" as one; -1 when
+ * none or out of range. */
 static int number_word(const char *w)
 {
-    static const char *const words[] = {
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-        "seventeen", "eighteen", "nineteen", "twenty"
-    };
-    if (isdigit((unsigned char)w[0])) {
-        long v = strtol(w, NULL, 10);
-        return v >= 0 && v <= 240 ? (int)v : -1;
-    }
-    for (int i = 0; i <= 20; i++) if (strcmp(w, words[i]) == 0) return i;
+    double v;
     if (strcmp(w, "a") == 0 || strcmp(w, "an") == 0) return 1;
-    return -1;
+    if (!text_number(w, strlen(w), &v) || v < 0 || v > 240 || v != (double)(int)v) return -1;
+    return (int)v;
 }
 
 static int unit_months(const char *u)
@@ -1063,50 +1070,84 @@ static void prune_terms(const struct kb *kb, struct terms *t)
     }
 }
 
-/* A light suffix stemmer for coverage checks (FTS5's porter stemmer is not
- * reachable from C): plural and -ing/-ed endings, in place. */
-static void stem(char *w)
+/* Stems of a passage for coverage: sorted, distinct 32-bit hashes of the
+ * porter stems (text_stem: exactly as FTS5 stems for BM25) of its
+ * about-fields (title, keywords, asks, topic labels) and of everything.
+ * Built the first time a passage is a top candidate, then kept. */
+
+static uint32_t stem_hash(const char *w, size_t len)
 {
-    size_t l = strlen(w);
-    if (l > 4 && strcmp(w + l - 3, "ies") == 0) { strcpy(w + l - 3, "y"); return; }
-    if (l > 6 && strcmp(w + l - 3, "ion") == 0) { w[l - 3] = '\0'; return; }
-    if (l > 5 && strcmp(w + l - 3, "ing") == 0) { w[l - 3] = '\0'; return; }
-    if (l > 4 && strcmp(w + l - 2, "ed") == 0) { w[l - 2] = '\0'; return; }
-    if (l > 4 && strcmp(w + l - 2, "es") == 0 &&
-        (w[l - 3] == 's' || w[l - 3] == 'x' || w[l - 3] == 'h')) { w[l - 2] = '\0'; return; }
-    if (l > 3 && w[l - 1] == 's' && w[l - 2] != 's') w[l - 1] = '\0';
+    char st[TEXT_WORD_MAX];
+    size_t sl = text_stem(w, len, st, sizeof st);
+    uint32_t h = 2166136261u;
+    if (!sl) { memcpy(st, w, len < sizeof st ? len : sizeof st - 1); sl = len < sizeof st ? len : sizeof st - 1; }
+    for (size_t i = 0; i < sl; i++) h = (h ^ (unsigned char)st[i]) * 16777619u;
+    return h;
 }
 
-#define STEMSET_MAX 2048
-struct stemset { char *buf; size_t used, cap; char *w[STEMSET_MAX]; size_t n; };
+struct hvec { uint32_t *v; size_t n, cap; };
 
-static void stemset_add(struct stemset *ss, const char *text)
+static void hvec_text(struct hvec *hv, const char *text)
 {
     struct tokens tk;
     tokenize(text, strlen(text), &tk);
-    for (size_t i = 0; i < tk.n && ss->n < STEMSET_MAX; i++) {
-        size_t l = strlen(tk.t[i]);
-        if (ss->used + l + 1 > ss->cap) {
-            /* grow by re-basing the pointers */
-            size_t ncap = (ss->cap + l + 1) * 2;
-            char *nb = xrealloc(ss->buf, ncap);
-            for (size_t k = 0; k < ss->n; k++) ss->w[k] = nb + (ss->w[k] - ss->buf);
-            ss->buf = nb;
-            ss->cap = ncap;
+    for (size_t i = 0; i < tk.n; i++) {
+        if (hv->n == hv->cap) {
+            hv->cap = hv->cap ? hv->cap * 2 : 256;
+            hv->v = xrealloc(hv->v, hv->cap * sizeof *hv->v);
         }
-        char *dst = ss->buf + ss->used;
-        memcpy(dst, tk.t[i], l + 1);
-        stem(dst);
-        ss->w[ss->n++] = dst;
-        ss->used += l + 1;
+        hv->v[hv->n++] = stem_hash(tk.t[i], strlen(tk.t[i]));
     }
     free(tk.buf);
 }
 
-static int stemset_has(const struct stemset *ss, const char *w)
+static int cmp_u32(const void *a, const void *b)
 {
-    for (size_t i = 0; i < ss->n; i++) if (strcmp(ss->w[i], w) == 0) return 1;
-    return 0;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void hvec_done(struct hvec *hv, uint32_t **out, size_t *n)
+{
+    size_t o = 0;
+    if (hv->n) qsort(hv->v, hv->n, sizeof *hv->v, cmp_u32);
+    for (size_t i = 0; i < hv->n; i++)
+        if (!o || hv->v[o - 1] != hv->v[i]) hv->v[o++] = hv->v[i];
+    *out = hv->v;
+    *n = o;
+}
+
+static const struct pstems *passage_stems(struct kb *kb, size_t idx)
+{
+    struct pstems *ps = &kb->pst[idx];
+    const struct kb_passage *p = &kb->p[idx];
+    struct hvec about = {0}, all = {0};
+    if (ps->built) return ps;
+    hvec_text(&about, p->title);
+    for (size_t i = 0; i < p->nkeywords; i++) hvec_text(&about, p->keywords[i]);
+    for (size_t i = 0; i < p->nasks; i++) hvec_text(&about, p->asks[i]);
+    for (size_t i = 0; i < p->ntopics; i++) {
+        const struct topic *tp = find_topic(kb, p->topics[i]);
+        if (tp) hvec_text(&about, tp->label);
+    }
+    for (size_t i = 0; i < about.n; i++) {      /* everything includes the about-fields */
+        if (all.n == all.cap) {
+            all.cap = all.cap ? all.cap * 2 : 256;
+            all.v = xrealloc(all.v, all.cap * sizeof *all.v);
+        }
+        all.v[all.n++] = about.v[i];
+    }
+    hvec_text(&all, p->body);
+    for (size_t i = 0; i < p->nsteps; i++) hvec_text(&all, p->steps[i]);
+    hvec_done(&about, &ps->about, &ps->nabout);
+    hvec_done(&all, &ps->all, &ps->nall);
+    ps->built = 1;
+    return ps;
+}
+
+static int has_hash(const uint32_t *v, size_t n, uint32_t h)
+{
+    return n && bsearch(&h, v, n, sizeof h, cmp_u32) != NULL;
 }
 
 static void syn_nop(void *arg, const char *exp) { (void)arg; (void)exp; }
@@ -1131,30 +1172,19 @@ struct cover { double about, full, about_w, full_w; int key_about, key_full, n, 
  * labels: what the passage is about) and anywhere in it. The key concept is
  * the rarest one. A high BM25 score reached through one generic word
  * ("boy", "names" in a body-safety passage) has low coverage. */
-static void coverage(const struct kb *kb, const struct terms *t, const struct kb_passage *p,
+static void coverage(struct kb *kb, const struct terms *t, const struct kb_passage *p,
                      struct cover *out)
 {
-    struct stemset about = {0}, body = {0};
+    const struct pstems *ps = passage_stems(kb, (size_t)(p - kb->p));
     double wgt[KB_MAX_QUERY_TERMS] = {0}, all = 0, ha = 0, hf = 0;
     int hit_a[KB_MAX_QUERY_TERMS] = {0}, hit_f[KB_MAX_QUERY_TERMS] = {0}, key = -1;
-    stemset_add(&about, p->title);
-    for (size_t i = 0; i < p->nkeywords; i++) stemset_add(&about, p->keywords[i]);
-    for (size_t i = 0; i < p->nasks; i++) stemset_add(&about, p->asks[i]);
-    for (size_t i = 0; i < p->ntopics; i++) {
-        const struct topic *tp = find_topic(kb, p->topics[i]);
-        if (tp) stemset_add(&about, tp->label);
-    }
-    stemset_add(&body, p->body);
-    for (size_t i = 0; i < p->nsteps; i++) stemset_add(&body, p->steps[i]);
     for (size_t i = 0; i < t->n; i++) {
-        char w[128];
         int g = t->grp[i];
         double idf = term_weight(kb, t->v[i]);
-        snprintf(w, sizeof w, "%s", t->v[i]);
-        stem(w);
+        uint32_t h = stem_hash(t->v[i], strlen(t->v[i]));
         if (idf > wgt[g]) wgt[g] = idf;
-        if (stemset_has(&about, w)) hit_a[g] = hit_f[g] = 1;
-        else if (stemset_has(&body, w)) hit_f[g] = 1;
+        if (has_hash(ps->about, ps->nabout, h)) hit_a[g] = hit_f[g] = 1;
+        else if (has_hash(ps->all, ps->nall, h)) hit_f[g] = 1;
     }
     for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
         all += wgt[g];
@@ -1174,8 +1204,6 @@ static void coverage(const struct kb *kb, const struct terms *t, const struct kb
     out->full = all > 0 ? hf / all : 0;
     out->key_about = key >= 0 && hit_a[key];
     out->key_full = key >= 0 && hit_f[key];
-    free(about.buf);
-    free(body.buf);
 }
 
 /* 1 when two passages share a topic. */

@@ -470,9 +470,10 @@ static size_t earlier_questions(struct turn *t, json_t **hist, const char **prev
 static void reply_without_engine(struct turn *t, const char *text)
 {
     size_t len = strlen(text), off = 0;
-    while (off < len) {
-        size_t n = grounded_next_chunk(text, len, off);
-        if (n == 0) break;
+    while (off < len) {                        /* a word and its spaces */
+        size_t n = 0;
+        while (off + n < len && text[off + n] != ' ') n++;
+        while (off + n < len && text[off + n] == ' ') n++;
         turn_emit_chunk(t, text + off, n);
         off += n;
     }

@@ -29,6 +29,7 @@
 #undef expand_phrase
 #include "../../src/safety.c"
 #include "../../src/text.c"
+#include "../../src/convo.c"
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"

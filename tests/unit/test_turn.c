@@ -34,6 +34,7 @@
 #include "../../src/safety.c"
 #include "../../src/text.c"
 #include "../../src/engine_grounded.c"
+#include "../../src/convo.c"
 #include "../../src/turn.c"
 #pragma GCC diagnostic pop
 
