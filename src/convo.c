@@ -158,6 +158,28 @@ int convo_stated_age(const char *q, size_t len)
     return -1;
 }
 
+/* 1 when q names something beyond question words, pronouns and
+ * attributes ("how long will it last?" names nothing; "what about naps?"
+ * names naps). */
+static int cv_has_own_concept(const char *q, size_t len)
+{
+    static const char *const empty[] = {
+        "what", "about", "how", "and", "if", "but", "so", "or", "then", "also", "why", "when",
+        "is", "it", "that", "this", "he", "she", "they", "him", "her", "them", "thats", "its",
+        "hes", "shes", "theyre", "will", "would", "should", "can", "could", "do", "does", "did",
+        "long", "last", "often", "much", "many", "old", "age", "soon", "early", "late", "normal",
+        "ok", "okay", "fine", "too", "the", "a", "an", "to", "be", "for", "of", "at", "in",
+        "on", "with", "still", "again", "more", "less", "else", "usually", "take", "stop",
+        "keep", "going", "happen", "happens", "mean", "means", "worry", "worried", "i", "we",
+        "my", "our", "you", "your", "right", "really", "now", "yet", "ever", "way", "wrong",
+        "same", "one", "ones", "time", "times", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++)
+        if (!cv_in_list(w[i], empty) && !(w[i][0] >= '0' && w[i][0] <= '9')) return 1;
+    return 0;
+}
+
 /* ---------- no match ---------- */
 
 void convo_nomatch_text(const char *concept, const char *const *near_labels, size_t nnear,
@@ -277,15 +299,23 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     }
 
     cv_search(kb, q, len, out->age, out);
+    /* A follow-up ("and if he bites?", "how long will it last?", "she's
+     * 6") is read with the question before it. The conversation's reading
+     * wins when its passage is about this question's own concept too, or
+     * when the question has no concept of its own; otherwise ("what about
+     * at the pool?") the question's own best passage does. */
     if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        int own = cv_has_own_concept(q, len);
         cv_search(kb, buf, jl, out->age, out);
-        if (out->nhits == 0 && alone.nhits > 0) {
+        if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
-        } else {
+        else if (own && alone.nhits > 0 && out->nhits > 0 &&
+                 kb_about_share(kb, out->hits[0].p, q, len) <= 0 && alone.res.key_about)
+            *out = alone;           /* a new concept the earlier topic lacks */
+        else
             out->followup = 1;
-        }
     }
     if (out->nhits > 0) {
         out->kind = CONVO_ANSWER;

@@ -959,7 +959,7 @@ static int is_stopword(const char *w)
         "which", "who", "why", "will", "with", "would", "you", "your", "old", "year", "years",
         "yo", "yr", "yrs", "mo", "month", "months", "week", "weeks", "hi", "hello", "thanks",
         "help", "advice", "tips", "way", "ways", "best", "tell", "want", "need", "thing",
-        "things", "lot", "lots", "much", "many", "too", "only", "still", "even", "since",
+        "things", "lot", "lots", "too", "only", "still", "even", "since",
         "because", "bc", "b", "c", "anything", "something", "someone", "yes", "no", "not",
         "cant", "wont", "isnt", "doesnt", "didnt", "keep", "keeps", "make", "around", "ever",
         "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
@@ -1436,6 +1436,19 @@ out:
     terms_free(&terms);
     free(tk.buf);
     return n;
+}
+
+double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct cover cov = {0};
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    if (terms.n) coverage(kb, &terms, p, &cov);
+    terms_free(&terms);
+    free(tk.buf);
+    return cov.about;
 }
 
 size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,

@@ -104,6 +104,10 @@ struct kb_result {
 size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
                     struct kb_hit *hits, size_t max, struct kb_result *res);
 
+/* The share (0..1, rarity-weighted) of q's concepts that passage p's
+ * about-fields (title, keywords, asks, topic labels) hold. */
+double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
+
 /* kb_search_ex without details; *age_out (may be NULL) gets the age. */
 size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);
