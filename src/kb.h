@@ -125,7 +125,7 @@ struct kb_thresholds {
     double about_min, about_score_min, cover_min, cover_score_min, about_weight_min,
            unknown_max;
 };
-#define KB_THRESHOLDS_DEFAULT {0.5, 5.0, 0.3, 12.0, 4.0, 0.5}
+#define KB_THRESHOLDS_DEFAULT {0.3, 8.0, 0.3, 15.0, 6.0, 0.5}
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 
