@@ -33,12 +33,21 @@
 #define KB_MAX_FILE (256 * 1024)
 #define KB_MAX_QUERY_TERMS 40
 #define KB_CANDIDATES 40
+#define KB_RERANK 12            /* candidates reranked by about-coverage */
+#define KB_RERANK_ABOUT 0.5     /* weight of that coverage */
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
-struct pstems { uint32_t *about, *all; size_t nabout, nall; int built; };
+struct pstems {
+    uint32_t *about, *all; size_t nabout, nall;
+    /* "units": the title, each ask and each keyword phrase, as weighted
+     * stems, for the question's similarity to the closest one */
+    uint32_t *uh; float *uw; size_t nu_items;
+    size_t *ustart; float *unorm; size_t nunits;
+    int built;
+};
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
 struct vword { char *w; int count; size_t len; uint32_t letters; };
 
@@ -744,9 +753,8 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         goto out;
     {
         char rank[160];
-        const char *w = getenv("KB_BM25_EXPERIMENT");
         snprintf(rank, sizeof rank, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(%s)');",
-                 w ? w : KB_BM25_WEIGHTS);
+                 KB_BM25_WEIGHTS);
         if (sqlite3_exec(kb->db, rank, NULL, NULL, NULL) != SQLITE_OK) goto out;
     }
     if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
@@ -841,6 +849,10 @@ void kb_free(struct kb *kb)
         for (size_t i = 0; i < kb->np; i++) {
             free(kb->pst[i].about);
             free(kb->pst[i].all);
+            free(kb->pst[i].uh);
+            free(kb->pst[i].uw);
+            free(kb->pst[i].ustart);
+            free(kb->pst[i].unorm);
         }
     free(kb->pst);
     for (size_t i = 0; i < kb->nt; i++) {
@@ -1117,6 +1129,8 @@ static void hvec_done(struct hvec *hv, uint32_t **out, size_t *n)
     *n = o;
 }
 
+static double term_weight(const struct kb *kb, const char *w);
+
 static const struct pstems *passage_stems(struct kb *kb, size_t idx)
 {
     struct pstems *ps = &kb->pst[idx];
@@ -1141,6 +1155,38 @@ static const struct pstems *passage_stems(struct kb *kb, size_t idx)
     for (size_t i = 0; i < p->nsteps; i++) hvec_text(&all, p->steps[i]);
     hvec_done(&about, &ps->about, &ps->nabout);
     hvec_done(&all, &ps->all, &ps->nall);
+    {
+        size_t nunits = 1 + p->nasks, cap = 64, k = 0;   /* the title and each ask */
+        ps->ustart = xmalloc((nunits + 1) * sizeof *ps->ustart);
+        ps->unorm = xmalloc(nunits * sizeof *ps->unorm);
+        ps->uh = xmalloc(cap * sizeof *ps->uh);
+        ps->uw = xmalloc(cap * sizeof *ps->uw);
+        for (size_t u = 0; u < nunits; u++) {
+            const char *text = u == 0 ? p->title : p->asks[u - 1];
+            struct tokens tk;
+            double norm = 0;
+            ps->ustart[u] = k;
+            tokenize(text, strlen(text), &tk);
+            for (size_t i = 0; i < tk.n; i++) {
+                const char *w = tk.t[i];
+                if (strlen(w) < 2 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+                if (k == cap) {
+                    cap *= 2;
+                    ps->uh = xrealloc(ps->uh, cap * sizeof *ps->uh);
+                    ps->uw = xrealloc(ps->uw, cap * sizeof *ps->uw);
+                }
+                ps->uh[k] = stem_hash(w, strlen(w));
+                ps->uw[k] = (float)term_weight(kb, w);
+                norm += (double)ps->uw[k];
+                k++;
+            }
+            free(tk.buf);
+            ps->unorm[u] = (float)sqrt(norm);
+        }
+        ps->ustart[nunits] = k;
+        ps->nunits = nunits;
+        ps->nu_items = k;
+    }
     ps->built = 1;
     return ps;
 }
@@ -1164,7 +1210,7 @@ static double term_weight(const struct kb *kb, const char *w)
     return idf < 0.1 ? 0.1 : idf;
 }
 
-struct cover { double about, full, about_w, full_w; int key_about, key_full, n, na, nf; };
+struct cover { double about, full, about_w, full_w, unit_sim; int key_about, key_full, n, na, nf; };
 
 /* How much of the question a passage answers: the share of the question's
  * concepts (weighted by rarity) that the passage holds through any of the
@@ -1202,12 +1248,40 @@ static void coverage(struct kb *kb, const struct terms *t, const struct kb_passa
     }
     out->about = all > 0 ? ha / all : 0;
     out->full = all > 0 ? hf / all : 0;
+    /* How alike the question and the closest unit (the title or one ask)
+     * are: the harmonic mean of the share of the question's concepts the
+     * unit holds and the share of the unit's words the question holds
+     * (rarity-weighted), so both sides must be mostly shared. */
+    out->unit_sim = 0;
+    {
+        uint32_t th[KB_MAX_QUERY_TERMS];
+        for (size_t i = 0; i < t->n; i++) th[i] = stem_hash(t->v[i], strlen(t->v[i]));
+        for (size_t u = 0; u < ps->nunits && all > 0; u++) {
+            double qside = 0, uside = 0;
+            int used[KB_MAX_QUERY_TERMS] = {0};
+            if (ps->unorm[u] <= 0) continue;
+            for (size_t k = ps->ustart[u]; k < ps->ustart[u + 1]; k++)
+                for (size_t i = 0; i < t->n; i++) {
+                    int g = t->grp[i];
+                    if (th[i] != ps->uh[k]) continue;
+                    uside += ps->uw[k];
+                    if (!used[g]) qside += wgt[g];
+                    used[g] = 1;
+                    break;
+                }
+            qside /= all;
+            uside /= ps->unorm[u];
+            if (uside > 1) uside = 1;
+            double f = qside + uside > 0 ? 2 * qside * uside / (qside + uside) : 0;
+            if (f > out->unit_sim) out->unit_sim = f;
+        }
+    }
     out->key_about = key >= 0 && hit_a[key];
     out->key_full = key >= 0 && hit_f[key];
 }
 
 /* 1 when two passages share a topic. */
-static int shares_topic(const struct kb_passage *a, const struct kb_passage *b)
+static int passages_share_topic(const struct kb_passage *a, const struct kb_passage *b)
 {
     for (size_t i = 0; i < a->ntopics; i++)
         for (size_t k = 0; k < b->ntopics; k++)
@@ -1246,7 +1320,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
             if (age >= p->age_lo && age <= p->age_hi) score *= 1.15;
             else score *= 0.7;
         }
-        cand[nc++] = (struct kb_hit){p, score};
+        cand[nc++] = (struct kb_hit){p, score, 0};
     }
     sqlite3_reset(kb->search);
     free(match);
@@ -1259,9 +1333,9 @@ static int is_match(const struct kb *kb, double score, const struct cover *c, do
 {
     const struct kb_thresholds *t = &kb->th;
     if (unknown_share > t->unknown_max) return 0;
-    return (c->about >= t->about_min && score >= t->about_score_min) ||
-           (c->full >= t->cover_min && score >= t->cover_score_min) ||
-           c->about_w >= t->about_weight_min;
+    return c->unit_sim >= t->unit_sim_min ||
+           (c->about >= t->about_min && score >= t->about_score_min) ||
+           (c->full >= t->cover_min && score >= t->cover_score_min);
 }
 
 /* The key concept as written: the run of concept words (joined by "for",
@@ -1355,7 +1429,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
             double wt = term_weight(kb, w);
             all += wt;
-            if (!vocab_has(kb, w) && !syn_known(kb, w)) {
+            if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
                 res->unknown++;
                 unk += wt;
             }
@@ -1367,6 +1441,19 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->nomatch = 1;
         goto out;
     }
+    /* Rerank the leading candidates by how much of the question their
+     * about-fields hold: a passage must be about the question's concepts,
+     * not only mention them. */
+    {
+        double lam = KB_RERANK_ABOUT;
+        size_t top = nc < KB_RERANK ? nc : KB_RERANK;
+        for (size_t i = 0; i < top && lam > 0; i++) {
+            struct cover c;
+            coverage(kb, &terms, cand[i].p, &c);
+            cand[i].score *= 1.0 + lam * c.about;
+        }
+        if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
+    }
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
@@ -1377,7 +1464,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         double on = 0, all = 0;
         for (size_t i = 0; i < nc && i < 8; i++) {
             all += cand[i].score;
-            if (shares_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+            if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
         }
         res->consensus = all > 0 ? on / all : 0;
     }
@@ -1387,6 +1474,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     res->cover = cov.full;
     res->key_about = cov.key_about;
     res->about_w = cov.about_w;
+    res->unit_sim = cov.unit_sim;
     res->cover_w = cov.full_w;
     res->concepts = cov.n;
     res->concepts_about = cov.na;
@@ -1426,6 +1514,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 for (size_t k = at; k > slot; k--) hits[k] = hits[k - 1];
                 hits[slot] = pc[0];
                 hits[slot].score = hits[0].score * 0.9;
+                hits[slot].part = (int)i + 1;
                 if (slot + 1 < 3) slot++;
             }
         }

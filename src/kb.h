@@ -26,6 +26,8 @@ struct kb_passage {
 struct kb_hit {
     const struct kb_passage *p;
     double score;                   /* higher is better */
+    int part;                       /* 0: for the whole question; k > 0: the
+                                       best passage for its k-th part */
 };
 
 struct kb;
@@ -83,6 +85,8 @@ struct kb_result {
                                        its title, keywords, asks, topics */
     double cover;                   /* the same over the whole passage */
     int key_about;                  /* the key concept is in those fields */
+    double unit_sim;                /* cosine with its closest title, ask or
+                                       keyword phrase */
     double about_w, cover_w;        /* the same as rarity sums, not shares */
     double unknown_share;           /* rarity share of the question's words
                                        that are not in the knowledge base */
@@ -113,19 +117,20 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);
 
 /* The no-match rule, chosen on labelled development sets (method and
- * figures in docs/knowledge-base.md). The best passage is a match when
- *   - at most unknown_max of the question's words (rarity-weighted) are
- *     words the knowledge base never uses, and
- *   - its about-fields (title, keywords, asks, topic labels) hold
+ * figures in docs/knowledge-base.md). The best passage is a match when at
+ * most unknown_max of the question's words (rarity-weighted) are words the
+ * knowledge base never uses, and
+ *   - the question is like one of its units (its title, one of its asks,
+ *     one keyword phrase): cosine of rarity-weighted stems >= unit_sim_min,
+ *   - or its about-fields (title, keywords, asks, topic labels) hold
  *     about_min of the question's concepts with a BM25 score of at least
- *     about_score_min, or the whole passage holds cover_min of them with a
- *     score of at least cover_score_min, or its about-fields hold concepts
- *     of total rarity about_weight_min. */
+ *     about_score_min,
+ *   - or the whole passage holds cover_min of them with a score of at least
+ *     cover_score_min. */
 struct kb_thresholds {
-    double about_min, about_score_min, cover_min, cover_score_min, about_weight_min,
-           unknown_max;
+    double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max;
 };
-#define KB_THRESHOLDS_DEFAULT {0.3, 8.0, 0.3, 15.0, 6.0, 0.5}
+#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 0.3}
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 

@@ -267,6 +267,7 @@ static void test_search_synonyms_and_spelling(void **state)
         struct kb_thresholds th;
         kb_get_thresholds(kb, &th);
         th.about_score_min = th.cover_score_min = 0.5;
+        th.unknown_max = 1.0;
         kb_set_thresholds(kb, &th);
     }
     /* misspelled: "bedtyme" -> "bedtime", "routene" -> "routine" */
