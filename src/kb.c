@@ -35,6 +35,7 @@
 #define KB_CANDIDATES 40
 #define KB_RERANK 12            /* candidates reranked by about-coverage */
 #define KB_RERANK_ABOUT 0.5     /* weight of that coverage */
+#define KB_RERANK_UNIT 0.0      /* weight of the likeness to a title or ask */
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 
@@ -1335,7 +1336,8 @@ static int is_match(const struct kb *kb, double score, const struct cover *c, do
     if (unknown_share > t->unknown_max) return 0;
     return c->unit_sim >= t->unit_sim_min ||
            (c->about >= t->about_min && score >= t->about_score_min) ||
-           (c->full >= t->cover_min && score >= t->cover_score_min);
+           (c->full >= t->cover_min && score >= t->cover_score_min) ||
+           (c->full >= t->full_min && score >= t->full_score_min);
 }
 
 /* The key concept as written: the run of concept words (joined by "for",
@@ -1450,7 +1452,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         for (size_t i = 0; i < top && lam > 0; i++) {
             struct cover c;
             coverage(kb, &terms, cand[i].p, &c);
-            cand[i].score *= 1.0 + lam * c.about;
+            cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
         }
         if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
     }

@@ -126,11 +126,13 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
  *     about_min of the question's concepts with a BM25 score of at least
  *     about_score_min,
  *   - or the whole passage holds cover_min of them with a score of at least
- *     cover_score_min. */
+ *     cover_score_min, or full_min of them with a score of at least
+ *     full_score_min (a short question fully answered). */
 struct kb_thresholds {
-    double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max;
+    double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max,
+           full_min, full_score_min;
 };
-#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 0.3}
+#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 0.3, 0.8, 10.0}
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 

@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     struct safety_policy *pol = NULL;
     char err[512] = "";
     glob_t gl = {0};
-    const struct kb_thresholds open_th = {0, 0, 0, 0, 0, 1e9};
+    const struct kb_thresholds open_th = {0, 0, 0, 0, 0, 1e9, 0, 0};
     struct kb_thresholds th_arg;
     int have_th = 0;
 
@@ -211,9 +211,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dump")) dump = 1;
         else if (!strcmp(argv[i], "--open")) open_all = 1;
         else if (!strcmp(argv[i], "--thresholds") && i + 1 < argc) {
-            have_th = sscanf(argv[++i], "%lf,%lf,%lf,%lf,%lf,%lf", &th_arg.unit_sim_min,
+            have_th = sscanf(argv[++i], "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &th_arg.unit_sim_min,
                              &th_arg.about_min, &th_arg.about_score_min, &th_arg.cover_min,
-                             &th_arg.cover_score_min, &th_arg.unknown_max) == 6;
+                             &th_arg.cover_score_min, &th_arg.unknown_max, &th_arg.full_min,
+                             &th_arg.full_score_min) == 8;
         }
         else if (nf < 256) files[nf++] = argv[i];
     }
