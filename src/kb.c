@@ -958,6 +958,11 @@ int kb_parse_age(const char *q, size_t len)
  * "how old" words, who it is about ("my son"), and filler ("realistically",
  * "honestly", "is it normal"). They never reach the query, so a passage has
  * to share the question's concepts, not its padding. */
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int is_stopword(const char *w)
 {
     static const char *const stop[] = {
@@ -992,8 +997,13 @@ static int is_stopword(const char *w)
         "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
         "lets", "thats", "heres", "wheres", "whos", "hows", "whens", "aint", NULL
     };
-    for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
-    return 0;
+    static const char *sorted[sizeof stop / sizeof stop[0]];
+    static size_t nsorted;
+    if (!nsorted) {                     /* once: a sorted copy for bsearch */
+        for (size_t i = 0; stop[i]; i++) sorted[nsorted++] = stop[i];
+        qsort(sorted, nsorted, sizeof sorted[0], cmp_cstr);
+    }
+    return bsearch(&w, sorted, nsorted, sizeof sorted[0], cmp_cstr) != NULL;
 }
 
 /* Query terms; grp[i] is the concept (question word) a term came from: a
@@ -1330,6 +1340,24 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
 }
 
 /* The no-match rule (kb.h): thresholds in kb->th. */
+/* The rarity share of a question's words the knowledge base never uses
+ * (not a word of it, a synonym, or a spelling away from one). */
+static double unknown_share(const struct kb *kb, const struct tokens *tk, int *count)
+{
+    double unk = 0, all = 0;
+    for (size_t i = 0; i < tk->n; i++) {
+        const char *w = tk->t[i];
+        if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+        double wt = term_weight(kb, w);
+        all += wt;
+        if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
+            if (count) (*count)++;
+            unk += wt;
+        }
+    }
+    return all > 0 ? unk / all : 0;
+}
+
 static int is_match(const struct kb *kb, double score, const struct cover *c, double unknown_share)
 {
     const struct kb_thresholds *t = &kb->th;
@@ -1370,17 +1398,15 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
     }
 }
 
-/* Splits a question into its parts: sentences, and clauses after "also"
- * or "and what about". Writes [start, end) byte ranges; returns how many. */
+/* Splits a question into its parts: at question marks and semicolons, and
+ * before "also" (a sentence that only tells the story is not a part).
+ * Writes [start, end) byte ranges; returns how many. */
 #define KB_MAX_PARTS 3
 static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
 {
     size_t n = 0, start = 0;
     for (size_t i = 0; i <= len && n < KB_MAX_PARTS; i++) {
-        int cut = i == len || q[i] == '?' || q[i] == ';' || q[i] == '\n' || q[i] == '!' ||
-                  (q[i] == '.' && (i + 1 == len || q[i + 1] == ' ') &&
-                   !(i > 0 && isdigit((unsigned char)q[i - 1]) && i + 1 < len &&
-                     isdigit((unsigned char)q[i + 1])));
+        int cut = i == len || q[i] == '?' || q[i] == ';';
         size_t skip = 1;
         if (!cut && i + 6 <= len && strncasecmp(q + i, " also ", 6) == 0) { cut = 1; skip = 6; }
         if (!cut) continue;
@@ -1424,20 +1450,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->empty = 1;
         goto out;
     }
-    {
-        double unk = 0, all = 0;
-        for (size_t i = 0; i < tk.n; i++) {
-            const char *w = tk.t[i];
-            if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
-            double wt = term_weight(kb, w);
-            all += wt;
-            if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
-                res->unknown++;
-                unk += wt;
-            }
-        }
-        res->unknown_share = all > 0 ? unk / all : 0;
-    }
+    res->unknown_share = unknown_share(kb, &tk, &res->unknown);
     nc = run_query(kb, &terms, age, cand);
     if (nc == 0) {
         res->nomatch = 1;
@@ -1483,7 +1496,32 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     res->concepts_cover = cov.nf;
 
     if (!is_match(kb, cand[0].score, &cov, res->unknown_share)) {
-        res->nomatch = 1;
+        /* A question in parts may still have one part we answer ("How do
+         * I handle bedtime? And what's a good baby name?"): its hits. */
+        size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
+        int found = 0;
+        for (size_t i = 0; np >= 2 && i < np && !found; i++) {
+            struct tokens ptk;
+            struct terms pt = {0};
+            struct cover pcov;
+            tokenize(q + st[i], en[i] - st[i], &ptk);
+            query_terms(kb, &ptk, &pt);
+            size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
+            if (pn) {
+                coverage(kb, &pt, cand[0].p, &pcov);
+                if (is_match(kb, cand[0].score, &pcov, unknown_share(kb, &ptk, NULL))) {
+                    found = 1;
+                    nc = pn;
+                }
+            }
+            terms_free(&pt);
+            free(ptk.buf);
+        }
+        if (!found) {
+            res->nomatch = 1;
+            goto out;
+        }
+        for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
         goto out;
     }
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
