@@ -132,7 +132,7 @@ struct kb_thresholds {
     double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max,
            full_min, full_score_min;
 };
-#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 0.3, 0.8, 10.0}
+#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 1.0, 0.8, 10.0}
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 
