@@ -225,7 +225,7 @@ int main(int argc, char **argv)
         /* regression floors just under today's figures (the issue's
          * targets, 95% and 90%, are not met yet: docs/knowledge-base.md) */
         if (floor_hit < 0) floor_hit = 0.80;
-        if (floor_nm < 0) floor_nm = 0.50;
+        if (floor_nm < 0) floor_nm = 0.45;
         if (floor_rel < 0) floor_rel = 0.94;
     }
     if (nf == 0) {
