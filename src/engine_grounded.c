@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "turn.h"
 #include "util.h"
 
@@ -36,24 +37,19 @@ static const char no_match_text[] =
 
 struct wordset { char w[64][24]; size_t n; };
 
+/* The content words of s (four letters or more, porter-stemmed through
+ * text.h, as retrieval stems them), at most 64. */
 static void words_of(const char *s, struct wordset *ws)
 {
-    char cur[24];
-    size_t l = 0;
+    struct text_word w[128];
+    size_t n = text_words(s, strlen(s), w, 128);
     ws->n = 0;
-    for (const char *c = s;; c++) {
-        if (*c && isalnum((unsigned char)*c)) {
-            if (l < sizeof cur - 1) cur[l++] = (char)tolower((unsigned char)*c);
-            continue;
-        }
-        if (l >= 4 && ws->n < 64) {         /* skip short function words */
-            cur[l] = '\0';
-            /* crude stem: drop a trailing 's' so "naps" meets "nap" */
-            if (l > 4 && cur[l - 1] == 's') cur[l - 1] = '\0';
-            memcpy(ws->w[ws->n++], cur, sizeof cur);
-        }
-        l = 0;
-        if (!*c) break;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n && ws->n < 64; i++) {
+        if (w[i].nlen < 4 || !(w[i].flags & TEXT_ALPHA)) continue;
+        if (!text_stem(w[i].norm, w[i].nlen, ws->w[ws->n], sizeof ws->w[0]))
+            snprintf(ws->w[ws->n], sizeof ws->w[0], "%s", w[i].norm);
+        ws->n++;
     }
 }
 
@@ -105,19 +101,91 @@ static void age_phrase(int months, char *out, size_t n)
     else snprintf(out, n, " with your %d-year-old", months / 12);
 }
 
-/* First sentence of a passage body (up to the first ". " / "! " / "? "). */
-static void first_sentence(const char *body, char *out, size_t n)
+/* 1 when the question asks for an amount, an age, a time or a limit
+ * ("how much", "how many", "how long", "how often", "what age", "when",
+ * "what temperature", "limit", "enough"). */
+static int asks_for_number(const char *q)
 {
+    static const char *const cues[] = {"how much", "how many", "how long", "how often", "how old",
+                                       "what age", "which age", "at what age", "when ", "how late",
+                                       "how early", "temperature", "temp ", "limit", "enough",
+                                       "how hot", "how warm", "how cold", "ounces", "ml ", NULL};
+    char low[512];
     size_t i = 0;
-    for (; body[i]; i++)
-        if ((body[i] == '.' || body[i] == '!' || body[i] == '?') &&
-            (body[i + 1] == ' ' || body[i + 1] == '\0')) {
-            i++;
-            break;
+    for (; q[i] && i < sizeof low - 2; i++) low[i] = (char)tolower((unsigned char)q[i]);
+    low[i++] = ' ';
+    low[i] = '\0';
+    for (int k = 0; cues[k]; k++) if (strstr(low, cues[k])) return 1;
+    return 0;
+}
+
+static int has_number(const char *s, size_t len)
+{
+    struct text_word w[96];
+    size_t n = text_words(s, len, w, 96);
+    if (n > 96) n = 96;
+    for (size_t i = 0; i < n; i++) if (w[i].flags & TEXT_NUMBER) return 1;
+    return 0;
+}
+
+/* The sentence of a passage body that best answers the question: words
+ * shared with the question count most; a question that asks for an
+ * amount, age or limit prefers a sentence with a number; an earlier
+ * sentence wins a tie. */
+static void best_sentence(const char *body, const struct wordset *qw, int want_number,
+                          char *out, size_t n)
+{
+    size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
+    double best = -1e9;
+    while (from < len) {
+        size_t end = text_sentence_end(body, len, from);
+        if (end == 0) end = len;
+        size_t off = from;
+        while (off < end && body[off] == ' ') off++;
+        size_t sl = end - off;
+        while (sl && body[off + sl - 1] == ' ') sl--;
+        if (sl > 0) {
+            char tmp[1024];
+            struct wordset sw;
+            snprintf(tmp, sizeof tmp, "%.*s", (int)sl, body + off);
+            words_of(tmp, &sw);
+            double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
+            if (want_number && has_number(body + off, sl)) sc += 3.0;
+            if (sc > best) {
+                best = sc;
+                best_off = off;
+                best_len = sl;
+            }
+            idx++;
         }
-    if (i >= n) i = n - 1;
-    memcpy(out, body, i);
-    out[i] = '\0';
+        from = end;
+    }
+    if (best_len >= n) best_len = n - 1;
+    memcpy(out, body + best_off, best_len);
+    out[best_len] = '\0';
+}
+
+/* The opening line: of the best passage's topics, the one whose label
+ * shares most words with the question (the primary topic on a tie), so a
+ * formula question does not open on breastfeeding. */
+static const char *choose_opener(const struct kb *kb, const struct kb_passage *p,
+                                 const struct wordset *qw)
+{
+    const char *best = NULL;
+    size_t best_ov = 0;
+    for (size_t i = 0; i < p->ntopics; i++) {
+        const char *op = kb_topic_opener(kb, p->topics[i]), *lab = kb_topic_label(kb, p->topics[i]);
+        struct wordset lw;
+        size_t ov;
+        if (!op || !lab) continue;
+        words_of(lab, &lw);
+        ov = overlap(qw, &lw);
+        if (!best || ov > best_ov) {
+            best = op;
+            best_ov = ov;
+        }
+    }
+    return best;
 }
 
 /* Strips one trailing '.' so a [n] marker can go before the full stop. */
@@ -147,10 +215,21 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
     words_of(q, &qw);
     /* Passages good enough to draw from: the best and any close to it. */
-    for (size_t i = 0; i < nhits && nused < MAX_USED; i++)
-        if (i == 0 || hits[i].score >= hits[0].score * 0.8 ||
-            (hits[i].score >= hits[0].score * 0.5 && shares_topic(hits[0].p, hits[i].p)))
+    /* Steps come only from passages on the question's topic (sharing one
+     * with the best passage) or, for a question in several parts, from a
+     * part's own best passage (kb_hit.part); and, when the child's age is known, only from passages for
+     * that age. */
+    for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
+        const struct kb_passage *p = hits[i].p;
+        int on_topic = shares_topic(hits[0].p, p);
+        int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+        if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
+                                    hits[i].part > 0)))
             used[nused++] = i;
+    }
+    /* The orienting sentence: the best passage's sentence that answers
+     * this question (an amount, age or limit first). */
+    best_sentence(hits[0].p->body, &qw, asks_for_number(q), sent, sizeof sent);
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
@@ -174,6 +253,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             size_t same = 0, dup = 0;
             for (size_t c = 0; c < nchosen; c++) {
                 if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
+            if (similar(sent, picks[i].text)) dup = 1;     /* says the summary again */
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass == 0 && same >= 2 && strong_other)) continue;
@@ -187,9 +267,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         if (!cite_no[chosen[c].passage]) cite_no[chosen[c].passage] = next_no++;
 
     const struct kb_passage *best = hits[used[0]].p;
-    const char *opener = kb_topic_opener(kb, best->topics[0]);
+    const char *opener = choose_opener(kb, best, &qw);
     strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
-    first_sentence(best->body, sent, sizeof sent);
+
     if (trailing_period(sent)) {
         char end = sent[strlen(sent) - 1];
         sent[strlen(sent) - 1] = '\0';
@@ -213,7 +293,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     for (int no = 1; no < next_no; no++) {
         for (size_t u = 0; u < nused; u++) {
             const struct kb_passage *p = hits[used[u]].p;
-            if (cite_no[u] != no || !p->help) continue;
+            /* the topic's own passage: never another topic's warning */
+            if (cite_no[u] != no || !p->help || !shares_topic(hits[used[0]].p, p)) continue;
             if (trailing_period(p->help))
                 strbuf_printf(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
                        p->help, no, p->help[strlen(p->help) - 1]);

@@ -27,13 +27,28 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "text.h"
 #include "util.h"
 
 #define KB_MAX_FILE (256 * 1024)
 #define KB_MAX_QUERY_TERMS 40
 #define KB_CANDIDATES 40
+#define KB_RERANK 12            /* candidates reranked by about-coverage */
+#define KB_RERANK_ABOUT 0.5     /* weight of that coverage */
+#define KB_RERANK_UNIT 0.0      /* weight of the likeness to a title or ask */
+/* BM25 column weights: title, keywords, topic labels, asks, body, steps */
+#define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 
 struct topic { char *id, *label, *opener; };
+/* A passage's stems for coverage (see passage_stems). */
+struct pstems {
+    uint32_t *about, *all; size_t nabout, nall;
+    /* "units": the title, each ask and each keyword phrase, as weighted
+     * stems, for the question's similarity to the closest one */
+    uint32_t *uh; float *uw; size_t nu_items;
+    size_t *ustart; float *unorm; size_t nunits;
+    int built;
+};
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
 struct vword { char *w; int count; size_t len; uint32_t letters; };
 
@@ -44,7 +59,8 @@ struct kb {
     struct vword *vocab;    size_t nvocab;
     sqlite3 *db;
     sqlite3_stmt *search;
-    double min_score;
+    struct kb_thresholds th;
+    struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
 };
 
@@ -549,31 +565,32 @@ static int cmp_vword(const void *a, const void *b)
 
 struct tokens { char *buf; char *t[256]; size_t n; };
 
-/* Lowercases ASCII letters and splits on anything that is not a letter or
- * digit. Non-ASCII bytes are kept inside words (accents, other scripts).
- * Letters and digits glued together ("3yo", "18mo") are split apart. */
+/* The words of s through text.h (the one reader of parents' words):
+ * normalised (lowercased, accents folded), split at digit/letter
+ * boundaries ("3yo" -> "3" "yo"), with apostrophes dropped so "don't" and
+ * "dont" are one word. */
 static void tokenize(const char *s, size_t len, struct tokens *tk)
 {
-    size_t o = 0;
+    struct text_word w[256];
+    size_t nw = text_words(s, len, w, 256), o = 0;
+    if (nw > 256) nw = 256;
     tk->buf = xmalloc(len * 2 + 2);
     tk->n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int word = isalnum(c) || c >= 0x80 || c == '\'';
-        if (c == '\'') continue;                 /* don't, i'm -> dont, im */
-        if (!word) {
-            if (o && tk->buf[o - 1] != ' ') tk->buf[o++] = ' ';
-            continue;
+    for (size_t i = 0; i < nw; i++) {
+        struct text_span sp[8];
+        size_t np = text_pieces(w[i].norm, w[i].nlen, sp, 8);
+        if (np > 8) np = 8;
+        for (size_t k = 0; k < np && tk->n < 256; k++) {
+            char *dst = tk->buf + o;
+            size_t l = 0;
+            for (size_t c = 0; c < sp[k].len; c++)
+                if (w[i].norm[sp[k].off + c] != '\'') dst[l++] = w[i].norm[sp[k].off + c];
+            if (!l || o + l + 1 > len * 2 + 2) continue;
+            dst[l] = '\0';
+            tk->t[tk->n++] = dst;
+            o += l + 1;
         }
-        if (o && tk->buf[o - 1] != ' ' &&
-            (isdigit(c) != 0) != (isdigit((unsigned char)tk->buf[o - 1]) != 0) && c < 0x80)
-            tk->buf[o++] = ' ';
-        tk->buf[o++] = (char)tolower(c);
     }
-    tk->buf[o] = '\0';
-    for (char *p = tk->buf, *save = NULL, *w = strtok_r(p, " ", &save); w && tk->n < 256;
-         w = strtok_r(NULL, " ", &save))
-        tk->t[tk->n++] = w;
 }
 
 static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char *s)
@@ -611,6 +628,7 @@ static void build_vocab(struct kb *kb)
         vocab_add_text(&v, &n, &cap, p->body);
         for (size_t k = 0; k < p->nsteps; k++) vocab_add_text(&v, &n, &cap, p->steps[k]);
         for (size_t k = 0; k < p->nkeywords; k++) vocab_add_text(&v, &n, &cap, p->keywords[k]);
+        for (size_t k = 0; k < p->nasks; k++) vocab_add_text(&v, &n, &cap, p->asks[k]);
     }
     for (size_t i = 0; i < kb->nsyn; i++) {
         vocab_add_text(&v, &n, &cap, kb->syn[i].phrase);
@@ -732,19 +750,25 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
                         NULL) != SQLITE_OK)
         goto out;
     if (sqlite3_exec(kb->db,
-            "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, body, steps,"
+            "CREATE VIRTUAL TABLE fts USING fts5(title, keywords, topics, asks, body, steps,"
             " tokenize = 'porter unicode61 remove_diacritics 2');"
-            "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(6.0, 5.0, 4.0, 1.5, 1.0)');",
-            NULL, NULL, NULL) != SQLITE_OK)
+            , NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, body, steps)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &ins, NULL) != SQLITE_OK)
+    {
+        char rank[160];
+        snprintf(rank, sizeof rank, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(%s)');",
+                 KB_BM25_WEIGHTS);
+        if (sqlite3_exec(kb->db, rank, NULL, NULL, NULL) != SQLITE_OK) goto out;
+    }
+    if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
         goto out;
     sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < kb->np; i++) {
         const struct kb_passage *p = &kb->p[i];
-        char *kw = NULL, *topics = NULL, *steps = NULL;
+        char *kw = NULL, *topics = NULL, *steps = NULL, *asks = NULL;
         for (size_t k = 0; k < p->nkeywords; k++) append_text(&kw, p->keywords[k]);
+        for (size_t k = 0; k < p->nasks; k++) append_text(&asks, p->asks[k]);
         for (size_t k = 0; k < p->ntopics; k++) {
             const struct topic *t = find_topic(kb, p->topics[k]);
             append_text(&topics, t ? t->label : p->topics[k]);
@@ -755,9 +779,11 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         sqlite3_bind_text(ins, 2, p->title, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 3, kw ? kw : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, topics ? topics : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(ins, 5, p->body, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 6, steps ? steps : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, asks ? asks : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 6, p->body, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 7, steps ? steps : "", -1, SQLITE_TRANSIENT);
         free(kw);
+        free(asks);
         free(topics);
         free(steps);
         if (sqlite3_step(ins) != SQLITE_DONE) goto out;
@@ -784,6 +810,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     int rc = -1;
     if (!pr) pr = &local;
     size_t before = pr->n;
+    if (text_init()) problem(pr, "knowledge base", 0, "cannot open the stemmer (SQLite FTS5)");
 
     for (size_t i = 0; i < ndirs; i++) walk(dirs[i], lists, 0, pr);
     for (int k = 0; k < 3; k++)
@@ -797,7 +824,8 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
-    kb->min_score = KB_MIN_SCORE;
+    kb->th = (struct kb_thresholds)KB_THRESHOLDS_DEFAULT;
+    kb->pst = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pst);
     rc = 0;
 out:
     for (int k = 0; k < 3; k++) {
@@ -820,6 +848,16 @@ void kb_free(struct kb *kb)
     kb->ids = NULL;
     for (size_t i = 0; i < kb->np; i++) passage_free_fields(&kb->p[i]);
     free(kb->p);
+    if (kb->pst)
+        for (size_t i = 0; i < kb->np; i++) {
+            free(kb->pst[i].about);
+            free(kb->pst[i].all);
+            free(kb->pst[i].uh);
+            free(kb->pst[i].uw);
+            free(kb->pst[i].ustart);
+            free(kb->pst[i].unorm);
+        }
+    free(kb->pst);
     for (size_t i = 0; i < kb->nt; i++) {
         free(kb->t[i].id); free(kb->t[i].label); free(kb->t[i].opener);
     }
@@ -836,7 +874,8 @@ void kb_free(struct kb *kb)
 }
 
 size_t kb_count(const struct kb *kb) { return kb->np; }
-void kb_set_min_score(struct kb *kb, double s) { kb->min_score = s; }
+void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th) { kb->th = *th; }
+void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th) { *th = kb->th; }
 size_t kb_topic_count(const struct kb *kb) { return kb->nt; }
 const struct kb_passage *kb_get(const struct kb *kb, size_t i) { return i < kb->np ? &kb->p[i] : NULL; }
 
@@ -861,20 +900,14 @@ const char *kb_topic_label(const struct kb *kb, const char *topic)
 
 /* ---------- age ---------- */
 
+/* A number word or numeral through text_number, "a"/"an" as one; -1 when
+ * none or out of range. */
 static int number_word(const char *w)
 {
-    static const char *const words[] = {
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-        "seventeen", "eighteen", "nineteen", "twenty"
-    };
-    if (isdigit((unsigned char)w[0])) {
-        long v = strtol(w, NULL, 10);
-        return v >= 0 && v <= 240 ? (int)v : -1;
-    }
-    for (int i = 0; i <= 20; i++) if (strcmp(w, words[i]) == 0) return i;
+    double v;
     if (strcmp(w, "a") == 0 || strcmp(w, "an") == 0) return 1;
-    return -1;
+    if (!text_number(w, strlen(w), &v) || v < 0 || v > 240 || v != (double)(int)v) return -1;
+    return (int)v;
 }
 
 static int unit_months(const char *u)
@@ -923,6 +956,15 @@ int kb_parse_age(const char *q, size_t len)
 
 /* ---------- search ---------- */
 
+/* Words that say nothing about what a question is about: function words,
+ * "how old" words, who it is about ("my son"), and filler ("realistically",
+ * "honestly", "is it normal"). They never reach the query, so a passage has
+ * to share the question's concepts, not its padding. */
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int is_stopword(const char *w)
 {
     static const char *const stop[] = {
@@ -937,22 +979,45 @@ static int is_stopword(const char *w)
         "which", "who", "why", "will", "with", "would", "you", "your", "old", "year", "years",
         "yo", "yr", "yrs", "mo", "month", "months", "week", "weeks", "hi", "hello", "thanks",
         "help", "advice", "tips", "way", "ways", "best", "tell", "want", "need", "thing",
-        "things", "lot", "lots", "much", "many", "too", "only", "still", "even", "since",
+        "things", "lot", "lots", "too", "only", "still", "even", "since",
         "because", "bc", "b", "c", "anything", "something", "someone", "yes", "no", "not",
         "cant", "wont", "isnt", "doesnt", "didnt", "keep", "keeps", "make", "around", "ever",
         "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
         /* who the question is about says little about what it is about */
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
-        "little", "one", "ones", NULL
+        "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
+        "hubby", "dh", "dd", "ds", "mom", "mum", "dad", "mommy", "mummy", "daddy",
+        /* filler: how the parent feels about asking, not what they ask */
+        "realistically", "honestly", "actually", "basically", "literally", "seriously",
+        "truly", "totally", "definitely", "probably", "maybe", "perhaps", "guys", "anybody",
+        "everyone", "everybody", "wondering", "wonder", "question", "questions", "quick",
+        "concerned", "idea", "ideas", "suggestions", "suggestion", "normal", "fine", "right",
+        "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
+        "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
+        /* contractions, as tokenised ("he's" -> "hes") */
+        "hes", "shes", "theyre", "theres", "youre", "id", "ill", "youll", "weve", "wed",
+        "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
+        "lets", "thats", "heres", "wheres", "whos", "hows", "whens", "aint", NULL
     };
-    for (int i = 0; stop[i]; i++) if (strcmp(w, stop[i]) == 0) return 1;
-    return 0;
+    static const char *sorted[sizeof stop / sizeof stop[0]];
+    static size_t nsorted;
+    if (!nsorted) {                     /* once: a sorted copy for bsearch */
+        for (size_t i = 0; stop[i]; i++) sorted[nsorted++] = stop[i];
+        qsort(sorted, nsorted, sizeof sorted[0], cmp_cstr);
+    }
+    return bsearch(&w, sorted, nsorted, sizeof sorted[0], cmp_cstr) != NULL;
 }
 
-/* Query terms; grp[i] is the question word a term came from (a synonym's
- * expansion or a spelling fix shares its word's group), so coverage can ask
- * "was this word of the question answered" once per word. */
-struct terms { char *v[KB_MAX_QUERY_TERMS]; int grp[KB_MAX_QUERY_TERMS]; size_t n; int cur; };
+/* Query terms; grp[i] is the concept (question word) a term came from: a
+ * synonym's expansion or a spelling fix shares its word's group, so
+ * coverage asks "was this concept of the question answered" once per word.
+ * Groups are numbered densely from 0. */
+struct terms {
+    char *v[KB_MAX_QUERY_TERMS];
+    int grp[KB_MAX_QUERY_TERMS];
+    size_t n;
+    int cur, ngrp;
+};
 
 static void add_term(struct terms *t, const char *w)
 {
@@ -961,6 +1026,7 @@ static void add_term(struct terms *t, const char *w)
         if (!(isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80)) return;
     if (isdigit((unsigned char)w[0])) return;
     for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
+    if (t->cur == t->ngrp) t->ngrp++;   /* the first term of a new concept */
     t->grp[t->n] = t->cur;
     t->v[t->n++] = xstrdup(w);
 }
@@ -982,7 +1048,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         const char *w = tk->t[i];
         int matched = 0;
         char pair[160];
-        out->cur = (int)i;
+        out->cur = out->ngrp;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
@@ -998,6 +1064,12 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         }
         add_term(out, w);
     }
+}
+
+static void terms_free(struct terms *t)
+{
+    for (size_t i = 0; i < t->n; i++) free(t->v[i]);
+    t->n = 0;
 }
 
 /* Bounded work per query: FTS5 scores every document that contains any
@@ -1023,84 +1095,211 @@ static void prune_terms(const struct kb *kb, struct terms *t)
     }
 }
 
-/* A light suffix stemmer for coverage checks (FTS5's porter stemmer is not
- * reachable from C): plural and -ing/-ed endings, in place. */
-static void stem(char *w)
+/* Stems of a passage for coverage: sorted, distinct 32-bit hashes of the
+ * porter stems (text_stem: exactly as FTS5 stems for BM25) of its
+ * about-fields (title, keywords, asks, topic labels) and of everything.
+ * Built the first time a passage is a top candidate, then kept. */
+
+static uint32_t stem_hash(const char *w, size_t len)
 {
-    size_t l = strlen(w);
-    if (l > 4 && strcmp(w + l - 3, "ies") == 0) { strcpy(w + l - 3, "y"); return; }
-    if (l > 6 && strcmp(w + l - 3, "ion") == 0) { w[l - 3] = '\0'; return; }
-    if (l > 5 && strcmp(w + l - 3, "ing") == 0) { w[l - 3] = '\0'; return; }
-    if (l > 4 && strcmp(w + l - 2, "ed") == 0) { w[l - 2] = '\0'; return; }
-    if (l > 4 && strcmp(w + l - 2, "es") == 0 &&
-        (w[l - 3] == 's' || w[l - 3] == 'x' || w[l - 3] == 'h')) { w[l - 2] = '\0'; return; }
-    if (l > 3 && w[l - 1] == 's' && w[l - 2] != 's') w[l - 1] = '\0';
+    char st[TEXT_WORD_MAX];
+    size_t sl = text_stem(w, len, st, sizeof st);
+    uint32_t h = 2166136261u;
+    if (!sl) { memcpy(st, w, len < sizeof st ? len : sizeof st - 1); sl = len < sizeof st ? len : sizeof st - 1; }
+    for (size_t i = 0; i < sl; i++) h = (h ^ (unsigned char)st[i]) * 16777619u;
+    return h;
 }
 
-struct stemset { char *buf; char *w[2048]; size_t n; };
+struct hvec { uint32_t *v; size_t n, cap; };
 
-static void stemset_add(struct stemset *ss, const char *text, char **cursor)
+static void hvec_text(struct hvec *hv, const char *text)
 {
     struct tokens tk;
     tokenize(text, strlen(text), &tk);
-    for (size_t i = 0; i < tk.n && ss->n < 2048; i++) {
-        size_t l = strlen(tk.t[i]);
-        memcpy(*cursor, tk.t[i], l + 1);
-        stem(*cursor);
-        ss->w[ss->n++] = *cursor;
-        *cursor += l + 1;
+    for (size_t i = 0; i < tk.n; i++) {
+        if (hv->n == hv->cap) {
+            hv->cap = hv->cap ? hv->cap * 2 : 256;
+            hv->v = xrealloc(hv->v, hv->cap * sizeof *hv->v);
+        }
+        hv->v[hv->n++] = stem_hash(tk.t[i], strlen(tk.t[i]));
     }
     free(tk.buf);
 }
 
-static int stemset_has(const struct stemset *ss, const char *w)
+static int cmp_u32(const void *a, const void *b)
 {
-    for (size_t i = 0; i < ss->n; i++) if (strcmp(ss->w[i], w) == 0) return 1;
-    return 0;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* How much of the question a passage answers: the share of the question's
- * words (weighted by rarity in the knowledge base) that the passage
- * contains, through any of the word's synonyms. A high BM25 score reached
- * through one generic word ("boy", "baby") has low coverage. */
-static double coverage(const struct kb *kb, const struct terms *t, const struct kb_passage *p)
+static void hvec_done(struct hvec *hv, uint32_t **out, size_t *n)
 {
-    struct stemset ss = {0};
-    size_t total = strlen(p->title) + strlen(p->body) + 64;
-    double have = 0, all = 0, wgt[KB_MAX_QUERY_TERMS] = {0};
-    int hit[KB_MAX_QUERY_TERMS] = {0};
-    char *cursor;
-    for (size_t i = 0; i < p->nsteps; i++) total += strlen(p->steps[i]) + 1;
-    for (size_t i = 0; i < p->nkeywords; i++) total += strlen(p->keywords[i]) + 1;
+    size_t o = 0;
+    if (hv->n) qsort(hv->v, hv->n, sizeof *hv->v, cmp_u32);
+    for (size_t i = 0; i < hv->n; i++)
+        if (!o || hv->v[o - 1] != hv->v[i]) hv->v[o++] = hv->v[i];
+    *out = hv->v;
+    *n = o;
+}
+
+static double term_weight(const struct kb *kb, const char *w);
+
+static const struct pstems *passage_stems(struct kb *kb, size_t idx)
+{
+    struct pstems *ps = &kb->pst[idx];
+    const struct kb_passage *p = &kb->p[idx];
+    struct hvec about = {0}, all = {0};
+    if (ps->built) return ps;
+    hvec_text(&about, p->title);
+    for (size_t i = 0; i < p->nkeywords; i++) hvec_text(&about, p->keywords[i]);
+    for (size_t i = 0; i < p->nasks; i++) hvec_text(&about, p->asks[i]);
     for (size_t i = 0; i < p->ntopics; i++) {
         const struct topic *tp = find_topic(kb, p->topics[i]);
-        if (tp) total += strlen(tp->label) + 1;
+        if (tp) hvec_text(&about, tp->label);
     }
-    ss.buf = cursor = xmalloc(total * 2);
-    stemset_add(&ss, p->title, &cursor);
-    stemset_add(&ss, p->body, &cursor);
-    for (size_t i = 0; i < p->nsteps; i++) stemset_add(&ss, p->steps[i], &cursor);
-    for (size_t i = 0; i < p->nkeywords; i++) stemset_add(&ss, p->keywords[i], &cursor);
-    for (size_t i = 0; i < p->ntopics; i++) {
-        const struct topic *tp = find_topic(kb, p->topics[i]);
-        if (tp) stemset_add(&ss, tp->label, &cursor);
+    for (size_t i = 0; i < about.n; i++) {      /* everything includes the about-fields */
+        if (all.n == all.cap) {
+            all.cap = all.cap ? all.cap * 2 : 256;
+            all.v = xrealloc(all.v, all.cap * sizeof *all.v);
+        }
+        all.v[all.n++] = about.v[i];
     }
+    hvec_text(&all, p->body);
+    for (size_t i = 0; i < p->nsteps; i++) hvec_text(&all, p->steps[i]);
+    hvec_done(&about, &ps->about, &ps->nabout);
+    hvec_done(&all, &ps->all, &ps->nall);
+    {
+        size_t nunits = 1 + p->nasks, cap = 64, k = 0;   /* the title and each ask */
+        ps->ustart = xmalloc((nunits + 1) * sizeof *ps->ustart);
+        ps->unorm = xmalloc(nunits * sizeof *ps->unorm);
+        ps->uh = xmalloc(cap * sizeof *ps->uh);
+        ps->uw = xmalloc(cap * sizeof *ps->uw);
+        for (size_t u = 0; u < nunits; u++) {
+            const char *text = u == 0 ? p->title : p->asks[u - 1];
+            struct tokens tk;
+            double norm = 0;
+            ps->ustart[u] = k;
+            tokenize(text, strlen(text), &tk);
+            for (size_t i = 0; i < tk.n; i++) {
+                const char *w = tk.t[i];
+                if (strlen(w) < 2 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+                if (k == cap) {
+                    cap *= 2;
+                    ps->uh = xrealloc(ps->uh, cap * sizeof *ps->uh);
+                    ps->uw = xrealloc(ps->uw, cap * sizeof *ps->uw);
+                }
+                ps->uh[k] = stem_hash(w, strlen(w));
+                ps->uw[k] = (float)term_weight(kb, w);
+                norm += (double)ps->uw[k];
+                k++;
+            }
+            free(tk.buf);
+            ps->unorm[u] = (float)sqrt(norm);
+        }
+        ps->ustart[nunits] = k;
+        ps->nunits = nunits;
+        ps->nu_items = k;
+    }
+    ps->built = 1;
+    return ps;
+}
+
+static int has_hash(const uint32_t *v, size_t n, uint32_t h)
+{
+    return n && bsearch(&h, v, n, sizeof h, cmp_u32) != NULL;
+}
+
+static void syn_nop(void *arg, const char *exp) { (void)arg; (void)exp; }
+/* 1 when a word is a synonym phrase (slang the knowledge base expands). */
+static int syn_known(const struct kb *kb, const char *w)
+{
+    return syn_expand(kb, w, syn_nop, NULL);
+}
+
+/* Rarity weight of a term: a concept found in few passages says more. */
+static double term_weight(const struct kb *kb, const char *w)
+{
+    double idf = log(((double)kb->np + 1.0) / ((double)vocab_count(kb, w) + 0.5));
+    return idf < 0.1 ? 0.1 : idf;
+}
+
+struct cover { double about, full, about_w, full_w, unit_sim; int key_about, key_full, n, na, nf; };
+
+/* How much of the question a passage answers: the share of the question's
+ * concepts (weighted by rarity) that the passage holds through any of the
+ * concept's terms, in its about-fields (title, keywords, asks, topic
+ * labels: what the passage is about) and anywhere in it. The key concept is
+ * the rarest one. A high BM25 score reached through one generic word
+ * ("boy", "names" in a body-safety passage) has low coverage. */
+static void coverage(struct kb *kb, const struct terms *t, const struct kb_passage *p,
+                     struct cover *out)
+{
+    const struct pstems *ps = passage_stems(kb, (size_t)(p - kb->p));
+    double wgt[KB_MAX_QUERY_TERMS] = {0}, all = 0, ha = 0, hf = 0;
+    int hit_a[KB_MAX_QUERY_TERMS] = {0}, hit_f[KB_MAX_QUERY_TERMS] = {0}, key = -1;
     for (size_t i = 0; i < t->n; i++) {
-        char w[128];
-        int g = t->grp[i] % KB_MAX_QUERY_TERMS;
-        double idf = log(((double)kb->np + 1.0) / ((double)vocab_count(kb, t->v[i]) + 0.5));
-        if (idf < 0.1) idf = 0.1;
-        snprintf(w, sizeof w, "%s", t->v[i]);
-        stem(w);
+        int g = t->grp[i];
+        double idf = term_weight(kb, t->v[i]);
+        uint32_t h = stem_hash(t->v[i], strlen(t->v[i]));
         if (idf > wgt[g]) wgt[g] = idf;
-        if (stemset_has(&ss, w)) hit[g] = 1;
+        if (has_hash(ps->about, ps->nabout, h)) hit_a[g] = hit_f[g] = 1;
+        else if (has_hash(ps->all, ps->nall, h)) hit_f[g] = 1;
     }
-    for (int g = 0; g < KB_MAX_QUERY_TERMS; g++) {
+    for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
         all += wgt[g];
-        if (hit[g]) have += wgt[g];
+        if (hit_a[g]) ha += wgt[g];
+        if (hit_f[g]) hf += wgt[g];
+        if (key < 0 || wgt[g] > wgt[key]) key = g;
     }
-    free(ss.buf);
-    return all > 0 ? have / all : 0;
+    out->about_w = ha;
+    out->full_w = hf;
+    out->n = t->ngrp;
+    out->na = out->nf = 0;
+    for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
+        out->na += hit_a[g];
+        out->nf += hit_f[g];
+    }
+    out->about = all > 0 ? ha / all : 0;
+    out->full = all > 0 ? hf / all : 0;
+    /* How alike the question and the closest unit (the title or one ask)
+     * are: the harmonic mean of the share of the question's concepts the
+     * unit holds and the share of the unit's words the question holds
+     * (rarity-weighted), so both sides must be mostly shared. */
+    out->unit_sim = 0;
+    {
+        uint32_t th[KB_MAX_QUERY_TERMS];
+        for (size_t i = 0; i < t->n; i++) th[i] = stem_hash(t->v[i], strlen(t->v[i]));
+        for (size_t u = 0; u < ps->nunits && all > 0; u++) {
+            double qside = 0, uside = 0;
+            int used[KB_MAX_QUERY_TERMS] = {0};
+            if (ps->unorm[u] <= 0) continue;
+            for (size_t k = ps->ustart[u]; k < ps->ustart[u + 1]; k++)
+                for (size_t i = 0; i < t->n; i++) {
+                    int g = t->grp[i];
+                    if (th[i] != ps->uh[k]) continue;
+                    uside += ps->uw[k];
+                    if (!used[g]) qside += wgt[g];
+                    used[g] = 1;
+                    break;
+                }
+            qside /= all;
+            uside /= ps->unorm[u];
+            if (uside > 1) uside = 1;
+            double f = qside + uside > 0 ? 2 * qside * uside / (qside + uside) : 0;
+            if (f > out->unit_sim) out->unit_sim = f;
+        }
+    }
+    out->key_about = key >= 0 && hit_a[key];
+    out->key_full = key >= 0 && hit_f[key];
+}
+
+/* 1 when two passages share a topic. */
+static int passages_share_topic(const struct kb_passage *a, const struct kb_passage *b)
+{
+    for (size_t i = 0; i < a->ntopics; i++)
+        for (size_t k = 0; k < b->ntopics; k++)
+            if (strcmp(a->topics[i], b->topics[k]) == 0) return 1;
+    return 0;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -1110,24 +1309,17 @@ static int cmp_hit(const void *a, const void *b)
     return strcmp(x->p->id, y->p->id);
 }
 
-size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
-                 int *age_out)
+/* Runs one FTS5 query for terms; writes up to KB_CANDIDATES candidates,
+ * best first, with the age factor applied. */
+static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_hit *cand)
 {
-    struct tokens tk;
-    struct terms terms = {0};
-    struct kb_hit cand[KB_CANDIDATES];
-    size_t nc = 0, n = 0;
     char *match = NULL;
-    int age = kb_parse_age(q, len);
-
-    if (age_out) *age_out = age;
-    tokenize(q, len, &tk);
-    query_terms(kb, &tk, &terms);
-    if (terms.n == 0) goto out;
-    prune_terms(kb, &terms);
-    for (size_t i = 0; i < terms.n; i++) {
+    size_t nc = 0;
+    if (terms->n == 0) return 0;
+    prune_terms(kb, terms);
+    for (size_t i = 0; i < terms->n; i++) {
         char quoted[160];
-        snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms.v[i]);
+        snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms->v[i]);
         append_text(&match, quoted);
     }
     sqlite3_reset(kb->search);
@@ -1141,22 +1333,260 @@ size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, 
             if (age >= p->age_lo && age <= p->age_hi) score *= 1.15;
             else score *= 0.7;
         }
-        cand[nc++] = (struct kb_hit){p, score};
+        cand[nc++] = (struct kb_hit){p, score, 0};
     }
     sqlite3_reset(kb->search);
-    if (nc == 0) goto out;
-    qsort(cand, nc, sizeof cand[0], cmp_hit);
-    /* "No good match": too weak a score, or a middling score reached
-     * through a small, common part of the question. */
-    if (cand[0].score < KB_CONFIDENT_SCORE) {
-        double cov = coverage(kb, &terms, cand[0].p);
-        if (cov < KB_MIN_COVERAGE) goto out;
-        if (cand[0].score < kb->min_score && cov < KB_FULL_COVERAGE) goto out;
+    free(match);
+    if (nc) qsort(cand, nc, sizeof cand[0], cmp_hit);
+    return nc;
+}
+
+/* The no-match rule (kb.h): thresholds in kb->th. */
+/* The rarity share of a question's words the knowledge base never uses
+ * (not a word of it, a synonym, or a spelling away from one). */
+static double unknown_share(const struct kb *kb, const struct tokens *tk, int *count)
+{
+    double unk = 0, all = 0;
+    for (size_t i = 0; i < tk->n; i++) {
+        const char *w = tk->t[i];
+        if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+        double wt = term_weight(kb, w);
+        all += wt;
+        if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
+            if (count) (*count)++;
+            unk += wt;
+        }
+    }
+    return all > 0 ? unk / all : 0;
+}
+
+static int is_match(const struct kb *kb, double score, const struct cover *c, double unknown_share)
+{
+    const struct kb_thresholds *t = &kb->th;
+    if (unknown_share > t->unknown_max) return 0;
+    return c->unit_sim >= t->unit_sim_min ||
+           (c->about >= t->about_min && score >= t->about_score_min) ||
+           (c->full >= t->cover_min && score >= t->cover_score_min) ||
+           (c->full >= t->full_min && score >= t->full_score_min);
+}
+
+/* The key concept as written: the run of concept words (joined by "for",
+ * "of", "a", "the") with the greatest total rarity, at most 5 words. */
+static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, size_t n)
+{
+    static const char *const joins[] = {"for", "of", "a", "an", "the", "on", "to", NULL};
+    double best = 0;
+    size_t bs = 0, be = 0;
+    out[0] = '\0';
+    for (size_t s = 0; s < tk->n; s++) {
+        double sum = 0;
+        size_t last = s;
+        const char *w = tk->t[s];
+        if (is_stopword(w) || strlen(w) < 2 || isdigit((unsigned char)w[0])) continue;
+        for (size_t e = s; e < tk->n && e < s + 6; e++) {
+            const char *x = tk->t[e];
+            int join = 0;
+            for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
+            if (join) continue;
+            if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
+            sum += term_weight(kb, x);
+            last = e;
+            if (sum > best) { best = sum; bs = s; be = last + 1; }
+        }
+    }
+    for (size_t i = bs; i < be; i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s", l ? " " : "", tk->t[i]);
+    }
+}
+
+/* Splits a question into its parts: at question marks and semicolons, and
+ * before "also" (a sentence that only tells the story is not a part).
+ * Writes [start, end) byte ranges; returns how many. */
+#define KB_MAX_PARTS 3
+static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
+{
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= len && n < KB_MAX_PARTS; i++) {
+        int cut = i == len || q[i] == '?' || q[i] == ';';
+        size_t skip = 1;
+        if (!cut && i + 6 <= len && strncasecmp(q + i, " also ", 6) == 0) { cut = 1; skip = 6; }
+        if (!cut) continue;
+        if (i > start) { st[n] = start; en[n] = i; n++; }
+        start = i + skip;
+        if (skip > 1) i += skip - 1;
+    }
+    return n;
+}
+
+/* Concept count of one part (terms it would query). */
+static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct terms *t)
+{
+    struct tokens tk;
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, t);
+    free(tk.buf);
+    return (size_t)t->ngrp;
+}
+
+size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
+                    size_t max, struct kb_result *res)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct kb_hit cand[KB_CANDIDATES];
+    struct kb_result local;
+    struct cover cov = {0};
+    size_t nc = 0, n = 0;
+    int age = kb_parse_age(q, len);
+
+    if (age < 0) age = age_hint;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    res->age = age;
+    res->parts = 1;
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    key_phrase(kb, &tk, res->concept, sizeof res->concept);
+    if (terms.n == 0) {
+        res->empty = 1;
+        goto out;
+    }
+    res->unknown_share = unknown_share(kb, &tk, &res->unknown);
+    nc = run_query(kb, &terms, age, cand);
+    if (nc == 0) {
+        res->nomatch = 1;
+        goto out;
+    }
+    /* Rerank the leading candidates by how much of the question their
+     * about-fields hold: a passage must be about the question's concepts,
+     * not only mention them. */
+    {
+        double lam = KB_RERANK_ABOUT;
+        size_t top = nc < KB_RERANK ? nc : KB_RERANK;
+        for (size_t i = 0; i < top && lam > 0; i++) {
+            struct cover c;
+            coverage(kb, &terms, cand[i].p, &c);
+            cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
+        }
+        if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
+    }
+    for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
+        const char *tp = cand[i].p->topics[0];
+        int seen = 0;
+        for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
+        if (!seen) res->near[res->nnear++] = tp;
+    }
+    {
+        double on = 0, all = 0;
+        for (size_t i = 0; i < nc && i < 8; i++) {
+            all += cand[i].score;
+            if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+        }
+        res->consensus = all > 0 ? on / all : 0;
+    }
+    coverage(kb, &terms, cand[0].p, &cov);
+    res->score = cand[0].score;
+    res->about = cov.about;
+    res->cover = cov.full;
+    res->key_about = cov.key_about;
+    res->about_w = cov.about_w;
+    res->unit_sim = cov.unit_sim;
+    res->cover_w = cov.full_w;
+    res->concepts = cov.n;
+    res->concepts_about = cov.na;
+    res->concepts_cover = cov.nf;
+
+    if (!is_match(kb, cand[0].score, &cov, res->unknown_share)) {
+        /* A question in parts may still have one part we answer ("How do
+         * I handle bedtime? And what's a good baby name?"): its hits. */
+        size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
+        int found = 0;
+        for (size_t i = 0; np >= 2 && i < np && !found; i++) {
+            struct tokens ptk;
+            struct terms pt = {0};
+            struct cover pcov;
+            tokenize(q + st[i], en[i] - st[i], &ptk);
+            query_terms(kb, &ptk, &pt);
+            size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
+            if (pn) {
+                coverage(kb, &pt, cand[0].p, &pcov);
+                if (is_match(kb, cand[0].score, &pcov, unknown_share(kb, &ptk, NULL))) {
+                    found = 1;
+                    nc = pn;
+                }
+            }
+            terms_free(&pt);
+            free(ptk.buf);
+        }
+        if (!found) {
+            res->nomatch = 1;
+            goto out;
+        }
+        for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
+        goto out;
     }
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
+    /* A question with several parts ("how much formula, and also when do
+     * naps stop?"): each part's best passage joins the top three when the
+     * whole question's ranking left it out. */
+    {
+        size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en), good = 0;
+        struct terms pt[KB_MAX_PARTS];
+        memset(pt, 0, sizeof pt);
+        for (size_t i = 0; i < np; i++)
+            if (part_terms(kb, q + st[i], en[i] - st[i], &pt[i]) >= 2) good++;
+        if (good >= 2 && max >= 2) {
+            res->parts = (int)good;
+            size_t slot = 1;
+            for (size_t i = 0; i < np; i++) {
+                struct kb_hit pc[KB_CANDIDATES];
+                struct cover pcov;
+                size_t pn;
+                if ((size_t)pt[i].ngrp < 2) continue;
+                pn = run_query(kb, &pt[i], age, pc);
+                if (!pn) continue;
+                coverage(kb, &pt[i], pc[0].p, &pcov);
+                if (!is_match(kb, pc[0].score, &pcov, 0)) continue;
+                size_t at = n;
+                for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
+                if (at < 3) continue;               /* already near the top */
+                if (at == n && n < max) n++;        /* new: append, then move up */
+                else if (at == n) at = n - 1;
+                for (size_t k = at; k > slot; k--) hits[k] = hits[k - 1];
+                hits[slot] = pc[0];
+                hits[slot].score = hits[0].score * 0.9;
+                hits[slot].part = (int)i + 1;
+                if (slot + 1 < 3) slot++;
+            }
+        }
+        for (size_t i = 0; i < KB_MAX_PARTS; i++) terms_free(&pt[i]);
+    }
 out:
-    for (size_t i = 0; i < terms.n; i++) free(terms.v[i]);
-    free(match);
+    res->nhits = n;
+    terms_free(&terms);
     free(tk.buf);
+    return n;
+}
+
+double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct cover cov = {0};
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    if (terms.n) coverage(kb, &terms, p, &cov);
+    terms_free(&terms);
+    free(tk.buf);
+    return cov.about;
+}
+
+size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
+                 int *age_out)
+{
+    struct kb_result r;
+    size_t n = kb_search_ex(kb, q, len, -1, hits, max, &r);
+    if (age_out) *age_out = r.age;
     return n;
 }

@@ -26,6 +26,8 @@ struct kb_passage {
 struct kb_hit {
     const struct kb_passage *p;
     double score;                   /* higher is better */
+    int part;                       /* 0: for the whole question; k > 0: the
+                                       best passage for its k-th part */
 };
 
 struct kb;
@@ -62,24 +64,76 @@ const char *kb_topic_label(const struct kb *kb, const char *topic);
  * "18 months", "six week old", "toddler"), else -1. Pure. */
 int kb_parse_age(const char *q, size_t len);
 
+/* What one search found, for the caller's answer and for calibration. */
+#define KB_NEAR_TOPICS 3
+struct kb_result {
+    size_t nhits;                   /* hits written; 0 with nomatch */
+    int age;                        /* kb_parse_age of the question */
+    int nomatch;                    /* 1: the question has concepts, and no
+                                       passage covers them well enough */
+    int empty;                      /* 1: no concept words at all ("what should I do") */
+    /* The nearest topics even when nothing matched (for "I can help with"
+     * suggestions), primary topic ids, best first. */
+    const char *near[KB_NEAR_TOPICS];
+    size_t nnear;
+    /* The question's key concept as the parent wrote it ("ear piercing"),
+     * NUL-ended; "" when none. */
+    char concept[96];
+    /* The best candidate's figures (before the no-match decision). */
+    double score;                   /* BM25 with the age factor */
+    double about;                   /* share of the question's concepts in
+                                       its title, keywords, asks, topics */
+    double cover;                   /* the same over the whole passage */
+    int key_about;                  /* the key concept is in those fields */
+    double unit_sim;                /* cosine with its closest title, ask or
+                                       keyword phrase */
+    double about_w, cover_w;        /* the same as rarity sums, not shares */
+    double unknown_share;           /* rarity share of the question's words
+                                       that are not in the knowledge base */
+    double consensus;               /* share of the top candidates' score on
+                                       the best one's topic */
+    int concepts, concepts_about, concepts_cover, unknown;
+                                    /* concept counts; unknown: words not
+                                       in the knowledge base at all */
+    int parts;                      /* parts the question was split into */
+};
+
 /* Searches for passages that answer the question. Writes up to max hits,
  * best first, and returns how many; 0 means no passage matches well enough
- * (the coach then says it has no vetted guidance). *age_out (may be NULL)
- * receives kb_parse_age. Not reentrant (one connection, one loop). */
+ * (the coach then says it has no vetted guidance). age_hint (months, or -1)
+ * is the child's age when the question itself states none (a conversation
+ * remembers it). res (may be NULL) gets
+ * the details; its pointers live as long as the kb. Not reentrant (one
+ * connection, one loop). */
+size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
+                    struct kb_hit *hits, size_t max, struct kb_result *res);
+
+/* The share (0..1, rarity-weighted) of q's concepts that passage p's
+ * about-fields (title, keywords, asks, topic labels) hold. */
+double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
+
+/* kb_search_ex without details; *age_out (may be NULL) gets the age. */
 size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);
 
-/* When the best hit counts as "no good match": under KB_CONFIDENT_SCORE, a
- * passage that covers less than KB_MIN_COVERAGE of the question's
- * (rarity-weighted) words, or a score under KB_MIN_SCORE without covering
- * most of the question. Deliberately conservative: lexical scores cannot
- * tell "a question we have no passage for" from "a rambling question about
- * a topic we cover", and refusing a real question is worse than citing a
- * loosely related passage. Calibration in docs/knowledge-base.md. */
-#define KB_MIN_SCORE 3.0
-#define KB_CONFIDENT_SCORE 10.0
-#define KB_MIN_COVERAGE 0.1
-#define KB_FULL_COVERAGE 0.6
-void kb_set_min_score(struct kb *kb, double score);
+/* The no-match rule, chosen on labelled development sets (method and
+ * figures in docs/knowledge-base.md). The best passage is a match when at
+ * most unknown_max of the question's words (rarity-weighted) are words the
+ * knowledge base never uses, and
+ *   - the question is like one of its units (its title, one of its asks,
+ *     one keyword phrase): cosine of rarity-weighted stems >= unit_sim_min,
+ *   - or its about-fields (title, keywords, asks, topic labels) hold
+ *     about_min of the question's concepts with a BM25 score of at least
+ *     about_score_min,
+ *   - or the whole passage holds cover_min of them with a score of at least
+ *     cover_score_min, or full_min of them with a score of at least
+ *     full_score_min (a short question fully answered). */
+struct kb_thresholds {
+    double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max,
+           full_min, full_score_min;
+};
+#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 1.0, 0.8, 10.0}
+void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
+void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "convo.h"
 #include "engine.h"
 #include "engine_openai.h"
 #include "events.h"
@@ -125,16 +126,16 @@ static int cmd_ask(int argc, char **argv)
         return 2;
     }
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
-    struct safety_verdict v;
-    safety_triage(policy, q, strlen(q), &v);
-    safety_category c = v.category;
-    json_t *notice = safety_notice_json(policy, &v);
+    struct convo_plan pl;
+    convo_plan(kb, policy, q, strlen(q), NULL, 0, &pl);
+    json_t *notice = safety_notice_json(policy, &pl.verdict);
     if (notice)
         printf("[triage: %s] %s\n", json_string_value(json_object_get(notice, "level")),
                json_string_value(json_object_get(notice, "message")));
     json_decref(notice);
-    if (c != SAFETY_NONE) {
-        json_t *r = safety_verdict_json(policy, &v);
+    if (pl.kind == CONVO_REFUSE) {
+        safety_category c = pl.category;
+        json_t *r = safety_verdict_json(policy, &pl.verdict);
         printf("[refusal: %s]\n%s\n%s\n", safety_category_name(c),
                json_string_value(json_object_get(r, "empathy")),
                json_string_value(json_object_get(r, "message")));
@@ -148,8 +149,15 @@ static int cmd_ask(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+    if (pl.kind != CONVO_ANSWER) {
+        printf("%s%s\n", pl.kind == CONVO_NOMATCH ? "[nomatch]\n" : "", pl.reply);
+        rc = 0;
+        goto out;
+    }
+    size_t n = pl.nhits;
     char *text;
+    memcpy(hits, pl.hits, n * sizeof hits[0]);
+    age = pl.age;
     json_t *cit, *ci;
     size_t i;
     grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);

@@ -1578,7 +1578,7 @@ static void vocab_patlist(struct vocab *vo, const struct patlist *l)
             vocab_phrases(vo, l->v[i].elems[e].alts, l->v[i].elems[e].nalts);
 }
 
-static int cmp_cstr(const void *a, const void *b)
+static int safety_cmp_words(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -1598,7 +1598,7 @@ static void load_speller(struct safety_policy *p)
     for (size_t i = 0; i < p->nclasses; i++)
         vocab_phrases(&vo, p->classes[i].alts, p->classes[i].nalts);
     if (vo.n) {
-        qsort(vo.v, vo.n, sizeof *vo.v, cmp_cstr);
+        qsort(vo.v, vo.n, sizeof *vo.v, safety_cmp_words);
         for (size_t i = 0; i < vo.n; i++)
             if (u == 0 || strcmp(vo.v[u - 1], vo.v[i]) != 0)
                 vo.v[u++] = vo.v[i];
@@ -1765,7 +1765,7 @@ static void load_markers(struct loadctx *c, const struct patlist *l, const char 
             pt->elems[0].alts[0].atoms[0].kind == ATOM_WORD)
             v[k++] = pt->elems[0].alts[0].atoms[0].s;
     }
-    qsort(v, k, sizeof *v, cmp_cstr);
+    qsort(v, k, sizeof *v, safety_cmp_words);
     *out = v;
     *n = k;
 }

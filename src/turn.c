@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convo.h"
 #include "kb.h"
 #include "metrics.h"
 #include "safety.h"
@@ -51,6 +52,7 @@ struct turn {
     json_t *triage;                 /* notice sent before the answer, or NULL */
     struct kb_hit hits[TURN_HITS];
     size_t nhits;
+    int nomatch;                         /* answered with the honest no-match */
 
     void *job;                           /* engine job while running */
     struct event *start_ev;              /* runs the pipeline once */
@@ -299,6 +301,7 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     if (!citations) citations = json_array();
     done = json_pack("{s:b, s:s, s:O}", "done", 1, "message_id", t->msg_id, "citations", citations);
     if (status == TURN_STOPPED) json_object_set_new(done, "stopped", json_true());
+    if (t->nomatch) json_object_set_new(done, "nomatch", json_true());
     t->status = status;
     t->ended = 1;
     metrics_observe(METRICS_TURN_SECONDS, metrics_now() - t->created_s);
@@ -452,40 +455,95 @@ json_t *turn_history(const struct turn *t, int max_msgs)
 
 /* ---------- the pipeline ---------- */
 
+/* convo hook (issue 14): the session's earlier questions, oldest first,
+ * for reading this one in its conversation. Strings point into *hist. */
+static size_t earlier_questions(struct turn *t, json_t **hist, const char **prev, size_t max)
+{
+    size_t n = 0, i;
+    json_t *m;
+    *hist = turn_history(t, 4 * CONVO_PREV_MAX);
+    json_array_foreach(*hist, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        const char *c = json_string_value(json_object_get(m, "content"));
+        if (!role || !c || strcmp(role, "user") != 0) continue;
+        if (n == max) {                        /* keep the newest max */
+            memmove(prev, prev + 1, (max - 1) * sizeof *prev);
+            n--;
+        }
+        prev[n++] = c;
+    }
+    return n;
+}
+
+/* convo hook (issue 14): small talk, a clarifying question or the honest
+ * no-match, streamed as word chunks with no engine and no citation. */
+static void reply_without_engine(struct turn *t, const char *text)
+{
+    size_t len = strlen(text), off = 0;
+    while (off < len) {                        /* a word and its spaces */
+        size_t n = 0;
+        while (off + n < len && text[off + n] != ' ') n++;
+        while (off + n < len && text[off + n] == ' ') n++;
+        turn_emit_chunk(t, text + off, n);
+        off += n;
+    }
+    t->engine_name = "convo";
+    finish(t, TURN_COMPLETE, NULL);
+}
+
 static void run_pipeline(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *t = arg;
-    struct safety_verdict v;
     struct engine_request rq;
-    int age;
+    struct convo_plan *pl;
+    const char *prev[CONVO_PREV_MAX];
+    json_t *hist = NULL;
+    size_t nprev;
 
     if (t->ended) return;                  /* cancelled before it started */
 
-    safety_triage(env.policy, t->question, t->qlen, &v);
+    /* Safety first, then the conversation (convo.h): the plan is the
+     * safety layer's decision, or small talk, a clarifying question, the
+     * honest no-match, or the passages for the question read with the
+     * session's earlier questions. */
+    pl = xmalloc(sizeof *pl);
+    nprev = earlier_questions(t, &hist, prev, CONVO_PREV_MAX);
+    double t_plan = metrics_now();
+    convo_plan(env.kb, env.policy, t->question, t->qlen, prev, nprev, pl);
+    metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_plan);   /* safety + retrieval */
+    json_decref(hist);
     /* an urgent, preparedness or red-flag notice goes first, with a refusal
      * or before the answer; a client that ignores it still gets the rest */
-    if ((t->triage = safety_notice_json(env.policy, &v)) != NULL)
+    if ((t->triage = safety_notice_json(env.policy, &pl->verdict)) != NULL) {
         append_event(t, json_pack("{s:s, s:O}", "type", "triage", "data", t->triage), 1);
-    if (t->triage) metrics_triage(v.notice);
-    if (v.category != SAFETY_NONE) {
-        json_t *r = safety_verdict_json(env.policy, &v);
+        metrics_triage(pl->verdict.notice);
+    }
+    if (pl->kind == CONVO_REFUSE) {
+        json_t *r = safety_verdict_json(env.policy, &pl->verdict);
         const char *msg = json_string_value(json_object_get(r, "message"));
         const char *emp = json_string_value(json_object_get(r, "empathy"));
+        metrics_refusal(safety_category_name(pl->category));
+        free(pl);
         strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
         t->refusal = json_incref(r);
-        metrics_refusal(safety_category_name(v.category));
         append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
         finish(t, TURN_COMPLETE, NULL);
         return;
     }
-    double t_kb = metrics_now();
-    t->nhits = kb_search(env.kb, t->question, t->qlen, t->hits, TURN_HITS, &age);
-    metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_kb);
+    if (pl->kind != CONVO_ANSWER) {
+        t->nomatch = pl->kind == CONVO_NOMATCH;
+        reply_without_engine(t, pl->reply);
+        free(pl);
+        return;
+    }
+    t->nhits = pl->nhits < TURN_HITS ? pl->nhits : TURN_HITS;
+    memcpy(t->hits, pl->hits, t->nhits * sizeof t->hits[0]);
     rq = (struct engine_request){
         .turn = t, .question = t->question, .question_len = t->qlen,
-        .hits = t->hits, .nhits = t->nhits, .age_months = age,
+        .hits = t->hits, .nhits = t->nhits, .age_months = pl->age,
         .session_id = t->session_id, .message_id = t->msg_id,
     };
+    free(pl);
     if (env.engine->start(env.engine, &rq, &t->job) != 0) {
         t->job = NULL;
         turn_engine_done(t, TURN_INCOMPLETE, "The coach could not start an answer. Please try again.",

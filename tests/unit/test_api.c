@@ -32,6 +32,7 @@
 #include "../../src/safety.c"
 #include "../../src/spell.c"
 #include "../../src/text.c"
+#include "../../src/convo.c"
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"

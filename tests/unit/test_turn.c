@@ -36,6 +36,7 @@
 #include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/engine_grounded.c"
+#include "../../src/convo.c"
 #include "../../src/turn.c"
 #pragma GCC diagnostic pop
 

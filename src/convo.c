@@ -1,0 +1,342 @@
+/* convo.c — reading a question as part of its conversation (see convo.h).
+ *
+ * Order of decisions for one question:
+ *   1. the safety layer on the question as typed; any refusal stands,
+ *      except the "no parenting words" fallback, which is reconsidered:
+ *      small talk gets a warm reply, a follow-up is classified again
+ *      together with the earlier questions, a vague first question gets a
+ *      clarifying question;
+ *   2. small talk (a message made only of greeting, thanks or goodbye
+ *      words);
+ *   3. retrieval of the question on its own, with the child's age from the
+ *      conversation when the question gives none; when that finds nothing
+ *      or the question leans on what came before ("what about naps?",
+ *      "she's 6"), the question is read again together with the latest
+ *      earlier question that had concepts of its own;
+ *   4. with no concept at all and nothing before it: a clarifying question;
+ *   5. below the no-match threshold: the honest no-match. */
+#include "convo.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
+
+/* ---------- words ---------- */
+
+/* Lowercase ASCII words of q (apostrophes dropped: "that's" -> "thats"),
+ * at most max of up to 31 bytes each. Returns the count (capped). */
+static size_t cv_words(const char *q, size_t len, char w[][32], size_t max)
+{
+    size_t n = 0, l = 0;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)q[i] : ' ';
+        if (c == '\'') continue;
+        if (isalnum(c) || c >= 0x80) {
+            if (l < 31 && n < max) w[n][l++] = (char)tolower(c);
+            continue;
+        }
+        if (l && n < max) {
+            w[n][l] = '\0';
+            n++;
+        }
+        l = 0;
+    }
+    return n;
+}
+
+static int cv_in_list(const char *w, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++) if (strcmp(w, list[i]) == 0) return 1;
+    return 0;
+}
+
+/* ---------- small talk ---------- */
+
+int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
+{
+    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", "morning",
+                                        "evening", "afternoon", "greetings", NULL};
+    static const char *const thank[] = {"thanks", "thank", "thx", "ty", "cheers", "ta", "helps",
+                                        "helped", "helpful", "useful", "perfect", "great",
+                                        "awesome", "brilliant", "lovely", "amazing", "appreciate",
+                                        "appreciated", "wonderful", "excellent", "nice", "cool",
+                                        "super", "fab", "fantastic", "sense", "noted", NULL};
+    static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", "later", NULL};
+    /* words that may stand around those without making it a question */
+    static const char *const pad[] = {
+        "good", "so", "much", "very", "that", "this", "thats", "really", "you", "a", "lot",
+        "for", "the", "info", "advice", "help", "oh", "wow", "ok", "okay", "i", "will", "try",
+        "it", "we", "ill", "well", "there", "all", "again", "makes", "got", "it", "yes", "yeah",
+        "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
+        "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
+        "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
+        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", NULL};
+    char w[16][32];
+    size_t nw;
+    int g = 0, t = 0, b = 0;
+    if (len > 120) return 0;
+    nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > 12) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], greet)) g = 1;
+        else if (cv_in_list(w[i], thank)) t = 1;
+        else if (cv_in_list(w[i], bye)) b = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
+    }
+    /* "good night" is a goodbye; "good morning" a greeting */
+    for (size_t i = 0; i + 1 < nw; i++)
+        if (strcmp(w[i], "good") == 0 && strcmp(w[i + 1], "night") == 0) b = 1;
+    if (t)
+        snprintf(reply, n, "You're very welcome. You're clearly putting real care into this. "
+                           "If anything else comes up, or you want to go over the next step, "
+                           "just ask.");
+    else if (b)
+        snprintf(reply, n, "Take care, and go gently on yourself. I'm here whenever another "
+                           "question comes up.");
+    else if (g)
+        snprintf(reply, n, "Hi! I'm here to help with everyday parenting questions: sleep, "
+                           "feeding, behaviour, development, school and family life. What's on "
+                           "your mind? Telling me your child's age helps me be specific.");
+    else
+        return 0;
+    return 1;
+}
+
+/* ---------- follow-ups ---------- */
+
+int convo_leans_on_context(const char *q, size_t len)
+{
+    static const char *const starts[][3] = {
+        {"what", "about", NULL}, {"how", "about", NULL}, {"and", NULL, NULL},
+        {"what", "if", NULL}, {"but", NULL, NULL}, {"same", "for", NULL}, {"also", NULL, NULL},
+        {"what", "else", NULL}, {"and", "what", NULL}, {"or", NULL, NULL}, {"so", NULL, NULL},
+        {"ok", "and", NULL}, {"then", NULL, NULL}, {"why", NULL, NULL},
+    };
+    static const char *const pron[] = {"it", "that", "this", "he", "she", "they", "him", "her",
+                                       "them", "thats", "its", "hes", "shes", "theyre", "those",
+                                       "these", "then", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    if (nw == 0) return 0;
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+        size_t k = 0;
+        while (k < 3 && starts[i][k] && k < nw && strcmp(w[k], starts[i][k]) == 0) k++;
+        if (k > 0 && (k == 3 || !starts[i][k])) return 1;
+    }
+    if (nw <= 6)
+        for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], pron)) return 1;
+    return 0;
+}
+
+/* ---------- age ---------- */
+
+int convo_stated_age(const char *q, size_t len)
+{
+    static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
+                                       "turning", "age", "aged", "shell", "hell", "be", NULL};
+    char w[12][32];
+    size_t nw;
+    int age = kb_parse_age(q, len);
+    if (age >= 0) return age;
+    /* "she's 6", "he is 4 now", "just turned 3": a bare number after an
+     * age verb, in a short message, is years */
+    nw = cv_words(q, len, w, 12);
+    if (nw > 8) return -1;
+    for (size_t i = 1; i < nw; i++) {
+        char *end;
+        long v = strtol(w[i], &end, 10);
+        if (*end || end == w[i] || v < 1 || v > 18) continue;
+        if (cv_in_list(w[i - 1], lead) && (i + 1 == nw || strcmp(w[i + 1], "now") == 0 ||
+                                        strcmp(w[i + 1], "soon") == 0))
+            return (int)v * 12;
+    }
+    return -1;
+}
+
+/* 1 when q names something beyond question words, pronouns and
+ * attributes ("how long will it last?" names nothing; "what about naps?"
+ * names naps). */
+static int cv_has_own_concept(const char *q, size_t len)
+{
+    static const char *const empty[] = {
+        "what", "about", "how", "and", "if", "but", "so", "or", "then", "also", "why", "when",
+        "is", "it", "that", "this", "he", "she", "they", "him", "her", "them", "thats", "its",
+        "hes", "shes", "theyre", "will", "would", "should", "can", "could", "do", "does", "did",
+        "long", "last", "often", "much", "many", "old", "age", "soon", "early", "late", "normal",
+        "ok", "okay", "fine", "too", "the", "a", "an", "to", "be", "for", "of", "at", "in",
+        "on", "with", "still", "again", "more", "less", "else", "usually", "take", "stop",
+        "keep", "going", "happen", "happens", "mean", "means", "worry", "worried", "i", "we",
+        "my", "our", "you", "your", "right", "really", "now", "yet", "ever", "way", "wrong",
+        "same", "one", "ones", "time", "times", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++)
+        if (!cv_in_list(w[i], empty) && !(w[i][0] >= '0' && w[i][0] <= '9')) return 1;
+    return 0;
+}
+
+/* ---------- no match ---------- */
+
+void convo_nomatch_text(const char *concept, const char *const *near_labels, size_t nnear,
+                        char *out, size_t n)
+{
+    size_t l;
+    if (concept && *concept)
+        snprintf(out, n, "I don't have vetted guidance on %s yet, so I'd rather not guess.",
+                 concept);
+    else
+        snprintf(out, n, "I don't have vetted guidance on that yet, so I'd rather not guess.");
+    l = strlen(out);
+    if (nnear > 0 && l + 64 < n) {
+        snprintf(out + l, n - l, " Topics I can help with that may be close: ");
+        for (size_t i = 0; i < nnear; i++) {
+            l = strlen(out);
+            snprintf(out + l, n - l, "%s%s", i == 0 ? "" : i + 1 == nnear ? " and " : ", ",
+                     near_labels[i]);
+        }
+        l = strlen(out);
+        snprintf(out + l, n - l, ".");
+    }
+    l = strlen(out);
+    snprintf(out + l, n - l, " For anything about your child's health, your pediatrician, "
+                             "family doctor or health visitor is the best person to ask.");
+}
+
+/* ---------- the plan ---------- */
+
+static const char clarify_text[] =
+    "I'd like to help with that. Could you tell me a little more: how old is your child, and "
+    "what is happening (what they do, how often, and since when)? Then I can point you to "
+    "guidance that fits.";
+
+static void cv_refuse(struct convo_plan *out, const struct safety_verdict *v)
+{
+    out->kind = CONVO_REFUSE;
+    out->category = v->category;
+    out->rule = v->rule_id;
+    if (v != &out->verdict) out->verdict = *v;
+}
+
+/* "<question>. <earlier question>" in buf (the question first, so an age
+ * or concept it states is read first); returns its length. */
+static size_t cv_joined(const char *prev, const char *q, size_t len, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "%.*s. %s", (int)len, q, prev);
+    return w < 0 ? 0 : (size_t)w >= n ? n - 1 : (size_t)w;
+}
+
+static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
+                        struct convo_plan *out)
+{
+    out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
+}
+
+void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
+                const char *const *prev, size_t nprev, struct convo_plan *out)
+{
+    const char *rule = NULL, *context = NULL;
+    char buf[4096];
+    int ctx_age = -1, age = convo_stated_age(q, len);
+    safety_category c;
+
+    memset(out, 0, sizeof *out);
+    out->age = -1;
+    /* The conversation: the latest age stated, and the latest earlier
+     * question that had concepts of its own. */
+    for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
+        const char *p = prev[i];
+        char dummy[8];
+        if (!p) continue;
+        if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
+        if (!context && !convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
+            struct kb_result r;
+            struct kb_hit h[1];
+            kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
+            if (!r.empty) context = p;
+        }
+    }
+    out->age = age >= 0 ? age : ctx_age;
+
+    safety_triage(policy, q, len, &out->verdict);
+    c = out->verdict.category;
+    rule = out->verdict.rule_id;
+    if (c != SAFETY_NONE) {
+        int fallback = c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0;
+        if (!fallback) {
+            cv_refuse(out, &out->verdict);
+            return;
+        }
+        if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+            out->kind = CONVO_SMALLTALK;
+            return;
+        }
+        if (context) {
+            struct safety_verdict v2;
+            size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+            safety_triage(policy, buf, jl, &v2);
+            if (v2.category != SAFETY_NONE) {
+                cv_refuse(out, &v2);
+                return;
+            }
+            /* a follow-up: read it with the earlier question below */
+        } else {
+            struct kb_result r;
+            struct kb_hit h[1];
+            kb_search_ex(kb, q, len, -1, h, 1, &r);
+            if (r.empty || r.nomatch) {
+                out->kind = CONVO_CLARIFY;
+                snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
+                return;
+            }
+            cv_refuse(out, &out->verdict);
+            return;
+        }
+    } else if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+        out->kind = CONVO_SMALLTALK;
+        return;
+    }
+
+    cv_search(kb, q, len, out->age, out);
+    /* A follow-up ("and if he bites?", "how long will it last?", "she's
+     * 6") is read with the question before it. The conversation's reading
+     * wins when its passage is about this question's own concept too, or
+     * when the question has no concept of its own; otherwise ("what about
+     * at the pool?") the question's own best passage does. */
+    if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
+        struct convo_plan alone = *out;
+        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        int own = cv_has_own_concept(q, len);
+        cv_search(kb, buf, jl, out->age, out);
+        if (out->nhits == 0 && alone.nhits > 0)
+            *out = alone;           /* reading it together made it worse */
+        else if (own && alone.nhits > 0 && out->nhits > 0 &&
+                 kb_about_share(kb, out->hits[0].p, q, len) <= 0 && alone.res.key_about)
+            *out = alone;           /* a new concept the earlier topic lacks */
+        else
+            out->followup = 1;
+    }
+    if (out->nhits > 0) {
+        out->kind = CONVO_ANSWER;
+        return;
+    }
+    if (out->res.empty && !context) {
+        out->kind = CONVO_CLARIFY;
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
+        return;
+    }
+    {
+        const char *labels[KB_NEAR_TOPICS];
+        size_t nl = 0;
+        for (size_t i = 0; i < out->res.nnear && nl < KB_NEAR_TOPICS; i++) {
+            const char *lab = kb_topic_label(kb, out->res.near[i]);
+            if (lab) labels[nl++] = lab;
+        }
+        out->kind = CONVO_NOMATCH;
+        convo_nomatch_text(out->res.concept, labels, nl, out->reply, sizeof out->reply);
+    }
+}
