@@ -1,10 +1,10 @@
 /* engine_openai.c — the OpenAI-compatible streaming engine.
  *
  * One answer is one job: POST {base}/chat/completions with stream:true
- * (body built by relay_request_json: system prompt, numbered passages, the
+ * (body built by prompt_request_json: system prompt, numbered passages, the
  * session's recent turns, the question), parse the text/event-stream reply
  * with upsse_, pass each content delta through the look-behind filter
- * (relay_filter_: sentence-level dose check, out-of-range [n] removed) and
+ * (filter_: sentence-level dose check, out-of-range [n] removed) and
  * hand what it releases to turn_emit_chunk at once.
  *
  * I/O is libcurl's multi-socket API on coachd's libevent loop, as in curl's
@@ -38,7 +38,8 @@
 #include "config.h"
 #include "engine.h"
 #include "kb.h"
-#include "relay.h"
+#include "filter.h"
+#include "prompt.h"
 #include "safety.h"
 #include "store.h"
 #include "turn.h"
@@ -84,14 +85,13 @@ struct oa_job {
     char *body;
     size_t body_len;
     struct upsse *parser;
-    struct relay_filter *filter;
+    struct filter *filter;
     struct event *timer;                /* watchdog, backoff, lite tick */
     int attempt, backoff;
     uint64_t attempt_ms, last_byte_ms, retry_at_ms, deadline_ms;
-    char retry_after[40];
     size_t bytes, err_bytes, delta_bytes;
     char err_head[1024];           /* the start of a non-2xx body, for its type */
-    int compat;                    /* RELAY_COMPAT_* this job's body uses */
+    int compat;                    /* PROMPT_COMPAT_* this job's body uses */
     int got_delta, saw_done, saw_finish, got_usage;
     int got_thought;               /* reasoning deltas: the model is working */
     int cut_length;                /* finish_reason "length": max_tokens hit */
@@ -125,7 +125,7 @@ struct oa {
     long daily_tokens;                  /* cached sum for today, plus our own since */
     uint64_t daily_at_ms, daily_midnight;
     int ready;
-    int compat;                         /* RELAY_COMPAT_* learned from 400s */
+    int compat;                         /* PROMPT_COMPAT_* learned from 400s */
     int in_curl;                        /* depth of curl_multi_socket_action */
     size_t deferred;                    /* cancelled jobs not yet freed */
     struct oa_job *jobs;
@@ -160,7 +160,7 @@ static void job_destroy(struct oa_job *j)
     if (j->easy) curl_easy_cleanup(j->easy);
     if (j->timer) event_free(j->timer);
     upsse_free(j->parser);
-    relay_filter_free(j->filter);
+    filter_free(j->filter);
     free(j->body);
     free(j->lite_text);
     json_decref(j->lite_cit);
@@ -189,16 +189,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* ---------- text out ---------- */
 
-static int hold_cb(void *ctx, const char *s, size_t len)
-{
-    return safety_output_hold(ctx, s, len);
-}
-
-static int number_cb(void *ctx, const char *word, size_t len, int partial)
-{
-    return safety_output_number(ctx, word, len, partial);
-}
-
 static void emit_cb(void *ctx, const char *s, size_t len)
 {
     struct oa_job *j = ctx;
@@ -213,7 +203,7 @@ static void on_sse(void *ctx, const struct upsse_event *ev)
     case UPSSE_DELTA:
         j->got_delta = 1;
         j->delta_bytes += ev->len;
-        relay_filter_feed(j->filter, ev->text, ev->len);
+        filter_feed(j->filter, ev->text, ev->len);
         break;
     case UPSSE_REASONING:             /* never shown; counts as the first token */
         j->got_thought = 1;
@@ -240,24 +230,6 @@ static void on_sse(void *ctx, const struct upsse_event *ev)
 /* ---------- curl callbacks (never call curl_multi_* or end a job here) ---------- */
 
 static int status_ok(long s) { return s >= 200 && s < 300; }
-
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
-{
-    struct oa_job *j = ud;
-    size_t len = size * n, v = 12, e;
-    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-        j->retry_after[0] = '\0';      /* a new response (after 100 Continue) */
-    } else if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
-        while (v < len && (buf[v] == ' ' || buf[v] == '\t')) v++;
-        e = len;
-        while (e > v && (buf[e - 1] == '\r' || buf[e - 1] == '\n' || buf[e - 1] == ' ')) e--;
-        if (e - v < sizeof j->retry_after) {
-            memcpy(j->retry_after, buf + v, e - v);
-            j->retry_after[e - v] = '\0';
-        }
-    }
-    return len;
-}
 
 static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 {
@@ -424,7 +396,6 @@ static int attempt_start(struct oa_job *j)
     j->attempt++;
     j->backoff = 0;
     j->attempt_ms = j->last_byte_ms = now;
-    j->retry_after[0] = '\0';
     j->bytes = j->err_bytes = 0;
     j->err_head[0] = '\0';
     j->saw_done = j->saw_finish = j->got_usage = j->cut_length = j->got_thought = 0;
@@ -439,6 +410,19 @@ static int attempt_start(struct oa_job *j)
     return 0;
 }
 
+/* The reply's Retry-After (delta-seconds or an HTTP date; libcurl reads
+ * both) in ms, capped at OA_RETRY_CAP_MS; OA_BACKOFF_MS without one. */
+static long retry_after_ms(struct oa_job *j)
+{
+    curl_off_t secs = 0;
+    struct curl_header *h;
+    if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &secs) != CURLE_OK) secs = 0;
+    if (secs > 0) return secs >= OA_RETRY_CAP_MS / 1000 ? OA_RETRY_CAP_MS : (long)secs * 1000;
+    /* 0 is also what libcurl says without the header */
+    return curl_easy_header(j->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK
+               ? 0 : OA_BACKOFF_MS;
+}
+
 /* Before the first token, once: connect errors, 429 and 5xx. Returns 1 when
  * a retry was scheduled. */
 static int maybe_retry(struct oa_job *j, enum oa_fail why, long status)
@@ -448,9 +432,7 @@ static int maybe_retry(struct oa_job *j, enum oa_fail why, long status)
     if (j->attempt > 1 || j->got_delta) return 0;
     if (!(why == F_CONNECT || why == F_NETWORK || why == F_RATE || (why == F_HTTP && status >= 500)))
         return 0;
-    delay = relay_retry_after_ms(j->retry_after[0] ? j->retry_after : NULL, time(NULL),
-                                 OA_RETRY_CAP_MS);
-    if (delay < 0) delay = OA_BACKOFF_MS;
+    delay = retry_after_ms(j);
     if (now + (uint64_t)delay >= j->deadline_ms) return 0;
     job_detach_transfer(j);
     if (why == F_HTTP || why == F_RATE)
@@ -484,7 +466,7 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
 /* An HTTP 400 that names a parameter this model does not take (OpenAI's
  * gpt-5 and o-series: max_tokens, temperature): rewrites the body, learns it
  * for every later answer, and asks again at once. bit: what the error body
- * asked for (relay_upstream_error). Returns 1 when it did; each variant is
+ * asked for (prompt_upstream_error). Returns 1 when it did; each variant is
  * tried once per job. */
 static int maybe_adapt(struct oa_job *j, long status, int bit)
 {
@@ -497,7 +479,7 @@ static int maybe_adapt(struct oa_job *j, long status, int bit)
     if (!req) return 0;
     j->compat |= bit;
     oa->compat |= bit;
-    relay_request_compat(req, j->compat);
+    prompt_request_compat(req, j->compat);
     body = jtext_dump(req, NULL);
     json_decref(req);
     if (!body) return 0;
@@ -507,8 +489,8 @@ static int maybe_adapt(struct oa_job *j, long status, int bit)
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
     fprintf(stderr, "coachd: upstream: http 400: the model takes no %s; asking again %s\n",
-            bit == RELAY_COMPAT_NO_TEMPERATURE ? "temperature" : "max_tokens",
-            bit == RELAY_COMPAT_NO_TEMPERATURE ? "without it" : "with max_completion_tokens");
+            bit == PROMPT_COMPAT_NO_TEMPERATURE ? "temperature" : "max_tokens",
+            bit == PROMPT_COMPAT_NO_TEMPERATURE ? "without it" : "with max_completion_tokens");
     j->attempt--;                      /* not a fault: keep the one retry */
     return attempt_start(j) == 0;
 }
@@ -528,7 +510,7 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         return;
     }
     if (status && !status_ok(status) && !j->fail) {
-        bit = relay_upstream_error(j->err_head, strlen(j->err_head), kind, sizeof kind);
+        bit = prompt_upstream_error(j->err_head, strlen(j->err_head), kind, sizeof kind);
         if (maybe_adapt(j, status, bit)) return;
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
@@ -618,20 +600,20 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
 
     job_detach_transfer(j);
     j->busy++;
-    relay_filter_finish(j->filter);
+    filter_finish(j->filter);
     j->busy--;
     if (j->cancelled) {
         job_destroy(j);
         return;
     }
-    if (st == TURN_COMPLETE && relay_filter_released(j->filter) == 0) {
+    if (st == TURN_COMPLETE && filter_released(j->filter) == 0) {
         st = TURN_INCOMPLETE;              /* e.g. only a <think> block came */
         why = F_EMPTY;
     }
     /* a whole answer that cited nothing rests on all it was given; a cut
      * one only on what it cited before the cut */
-    if (st == TURN_COMPLETE || relay_filter_cited(j->filter))
-        cit = relay_citations(j->hits, j->nhits, relay_filter_cited(j->filter));
+    if (st == TURN_COMPLETE || filter_cited(j->filter))
+        cit = prompt_citations(j->hits, j->nhits, filter_cited(j->filter));
     /* Upstream counts when it sent them; else an estimate (4 chars/token) so
      * budgets still see the spend of cut answers. */
     if (j->got_usage && j->prompt_tokens >= 0) u.prompt_tokens = j->prompt_tokens;
@@ -651,7 +633,7 @@ static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
  * sum scans today's answers), with this engine's own usage added between. */
 static long daily_tokens(struct oa *oa)
 {
-    uint64_t now = util_now_ms(), midnight = relay_utc_midnight_ms(util_wall_ms());
+    uint64_t now = util_now_ms(), midnight = prompt_utc_midnight_ms(util_wall_ms());
     if (oa->daily_at_ms == 0 || midnight != oa->daily_midnight ||
         now - oa->daily_at_ms >= OA_DAILY_CACHE_MS) {
         oa->daily_tokens = store_tokens_since(oa->store, midnight);
@@ -699,8 +681,6 @@ static CURL *new_easy(struct oa *oa, struct oa_job *j)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "coachd");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -727,10 +707,10 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
         return 0;
     }
     hist = turn_history(rq->turn, OA_HISTORY_MSGS);
-    trimmed = relay_history_trim(hist, OA_HISTORY_CHARS);
+    trimmed = prompt_history_trim(hist, OA_HISTORY_CHARS);
     json_decref(hist);
     j->compat = oa->compat;
-    req = relay_request_json(&(struct relay_request){
+    req = prompt_request_json(&(struct prompt_request){
         .compat = j->compat, .model = oa->model, .max_tokens = oa->max_tokens, .temperature = oa->temperature,
         .system_prompt = oa->prompt_body, .hits = rq->hits, .nhits = rq->nhits,
         .age_months = rq->age_months, .history = trimmed,
@@ -739,8 +719,7 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
     j->body = req ? jtext_dump(req, &j->body_len) : NULL;   /* 10-15 KB: see jtext.h */
     json_decref(req);
     if (!j->body) goto fail;
-    j->filter = relay_filter_new(rq->nhits, hold_cb, number_cb, (void *)oa->policy,
-                                 safety_output_referral(oa->policy), emit_cb, j);
+    j->filter = filter_new(oa->policy, rq->nhits, emit_cb, j);
     j->easy = new_easy(oa, j);
     j->deadline_ms = util_now_ms() + (uint64_t)oa->total_ms;
     if (!j->easy || attempt_start(j) != 0) goto fail;
@@ -838,7 +817,7 @@ static int load_prompt(struct oa *oa, const char *path, char *err, size_t errlen
         return -1;
     }
     oa->prompt[n] = '\0';
-    relay_prompt_split(oa->prompt, oa->version, sizeof oa->version, &oa->prompt_body);
+    prompt_split(oa->prompt, oa->version, sizeof oa->version, &oa->prompt_body);
     return 0;
 }
 
