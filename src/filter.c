@@ -447,6 +447,19 @@ static long marker_ahead(const char *s, size_t len)
     }
 }
 
+/* 1 when the word w ends with a marker that keeps a number ("[1]" of two
+ * sources), so nothing after it changes how it is shown. */
+static int kept_marker_end(const struct filter *f, const char *w, size_t n)
+{
+    struct marker m;
+    size_t at = n;
+    while (at > 0 && w[at - 1] != '[') at--;
+    if (at == 0 || !parse_marker(w + at - 1, n - at + 1, &m) || m.len != n - at + 1) return 0;
+    for (size_t k = 0; k < m.nnum; k++)
+        if (m.num[k] >= 1 && m.num[k] <= f->nsources) return 1;
+    return 0;
+}
+
 /* 1 when the word s[0..n), first in its sentence, is a list number: "2.",
  * "10)", "**3.**". */
 static int list_number(const char *s, size_t n)
@@ -556,8 +569,8 @@ static void release_words(struct filter *f)
             we++;
         }
         /* "[9]" as the last thing: a "[1]" right after it decides whether
-         * the blank before it goes when it is dropped */
-        if (we == len && p[we - 1] == ']') break;
+         * the blank before it goes when it is dropped (a kept one goes) */
+        if (we == len && p[we - 1] == ']' && !kept_marker_end(f, p + ws, we - ws)) break;
         if (!waiting && f->r.hold && !(first && list_number(p + ws, we - ws))) {
             after = 0;
             char word[64];
@@ -581,12 +594,12 @@ static void release_words(struct filter *f)
             /* "10 to": a range; the number after it decides */
             d = range_word(f, p + ws, we - ws) ? MAYBE : dose_ahead(f, we);
             /* "one chewable tablet": a unit a word or two after the number
-             * makes an amount; "3 years" cannot be one */
+             * makes an amount; "3 years" cannot be one, nor can a phrase
+             * that ended ("one starts,") */
             if (d != DOSE && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 0))
                 d = DOSE;
-            else if (d == NO_DOSE && ++after <= f->r.window && !listed(f->r.not_dose_words,
-                                                                    f->r.nnot_dose_words,
-                                                                    p + ws, we - ws))
+            else if (d == NO_DOSE && ++after <= f->r.window && !ispunct((unsigned char)p[we - 1]) &&
+                     !listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws))
                 d = MAYBE;
             if (d == DOSE) {
                 f->dose_wait = 1;
