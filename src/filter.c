@@ -33,6 +33,7 @@
 #include <strings.h>
 
 #include "safety.h"
+#include "text.h"
 #include "util.h"
 
 /* ---------- citation markers ---------- */
@@ -121,63 +122,6 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
                          uint64_t *cited)
 {
     return fix_markers(in, len, nsources, out, cited, 1);
-}
-
-/* ---------- sentences ---------- */
-
-static const char *const abbrevs[] = {
-    "e.g", "i.e", "eg", "ie", "approx", "dr", "mr", "mrs", "ms", "vs", "st", "tsp", "tbsp",
-};
-
-/* 1 when the word ending at s[i] (exclusive), before a '.', is a list
- * number or a known abbreviation, so the '.' does not end a sentence. */
-static int not_an_end(const char *s, size_t i)
-{
-    size_t st = i, n;
-    int digits = 1;
-    while (st > 0 && !isspace((unsigned char)s[st - 1]) && s[st - 1] != '(' && s[st - 1] != '[' &&
-           s[st - 1] != '"' && s[st - 1] != '*')
-        st--;
-    n = i - st;
-    if (n == 0) return 0;
-    for (size_t k = st; k < i; k++) digits &= isdigit((unsigned char)s[k]) != 0;
-    if (digits) return n <= 3;
-    for (size_t a = 0; a < sizeof abbrevs / sizeof abbrevs[0]; a++)
-        if (strlen(abbrevs[a]) == n && strncasecmp(s + st, abbrevs[a], n) == 0) return 1;
-    return 0;
-}
-
-/* Closing marks that may follow a terminator: ) ] " ' * _ and ’ ” (UTF-8). */
-static size_t closer_len(const char *s, size_t len, size_t j)
-{
-    if (strchr(")]\"'*_", s[j]) && s[j]) return 1;
-    if (j + 2 < len && (unsigned char)s[j] == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
-        ((unsigned char)s[j + 2] == 0x99 || (unsigned char)s[j + 2] == 0x9D))
-        return 3;
-    return 0;
-}
-
-size_t filter_sentence_end(const char *s, size_t len, size_t from)
-{
-    for (size_t i = from; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') return i + 1;
-        if (c == 0xE3 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-            (unsigned char)s[i + 2] == 0x82)
-            return i + 3;                                  /* 。 */
-        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC &&
-            ((unsigned char)s[i + 2] == 0x81 || (unsigned char)s[i + 2] == 0x9F))
-            return i + 3;                                  /* ！ ？ */
-        if (c != '.' && c != '!' && c != '?') continue;
-        size_t j = i + 1, cl;
-        while (j < len && (s[j] == '.' || s[j] == '!' || s[j] == '?')) j++;
-        while (j < len && (cl = closer_len(s, len, j)) > 0) j += cl;
-        if (j >= len) return 0;                            /* the next byte decides */
-        if (s[j] != ' ' && s[j] != '\t' && s[j] != '\n') continue;
-        if (c == '.' && j == i + 1 && not_an_end(s, i)) continue;
-        return j + 1;
-    }
-    return 0;
 }
 
 int filter_has_dose(const struct filter_rules *r, const char *s, size_t len)
@@ -383,7 +327,7 @@ static void release_sentences(struct filter *f, size_t end)
 {
     size_t at = 0;
     while (at < end) {
-        size_t e = filter_sentence_end(f->pend.s, end, at);
+        size_t e = text_sentence_end(f->pend.s, end, at);
         if (e == 0 || e > end) e = end;
         release(f, f->pend.s + at, e - at, REL_COMPLETE);
         at = e;
@@ -421,7 +365,7 @@ static size_t word_cut(const char *s, size_t len)
 static size_t last_end(const char *s, size_t len)
 {
     size_t at = 0, e, last = 0;
-    while ((e = filter_sentence_end(s, len, at)) != 0) last = at = e;
+    while ((e = text_sentence_end(s, len, at)) != 0) last = at = e;
     return last;
 }
 
@@ -476,10 +420,9 @@ static int list_number(const char *s, size_t n)
  * number. */
 static int word_number(struct filter *f, const char *w, size_t n, int partial)
 {
+    double v;
     if (f->r.number) return f->r.number(f->r.ctx, w, n, partial);
-    for (size_t i = 0; i < n; i++)
-        if (isdigit((unsigned char)w[i])) return 1;
-    return 0;
+    return text_number(w, n, &v) || (partial && text_number_prefix(w, n));
 }
 
 static int terminated(const char *s, size_t n);
@@ -652,7 +595,7 @@ static void close_open_end(struct filter *f)
     from = f->ctx.len > 64 ? f->ctx.len - 64 : 0;
     strbuf_add(&f->scratch, f->ctx.s + from, f->ctx.len - from);
     strbuf_add(&f->scratch, " ", 1);
-    if (filter_sentence_end(f->scratch.s, f->scratch.len, 0) != f->scratch.len) return;
+    if (text_sentence_end(f->scratch.s, f->scratch.len, 0) != f->scratch.len) return;
     check_shown_sentence(f);
 }
 
@@ -768,7 +711,7 @@ static int terminated(const char *s, size_t n)
     }
     if (n && s[n - 1] && strchr(".!?", s[n - 1])) return 1;
     return n >= 3 && ((unsigned char)s[n - 3] == 0xE3 || (unsigned char)s[n - 3] == 0xEF) &&
-           filter_sentence_end(s + n - 3, 3, 0) == 3;
+           text_sentence_end(s + n - 3, 3, 0) == 3;
 }
 
 void filter_finish(struct filter *f)

@@ -49,17 +49,6 @@ struct safety_policy;
 size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out,
                           uint64_t *cited);
 
-/* ---- sentences ---- */
-
-/* The end of the first sentence in s[from..len): the index just past its
- * boundary, or 0 when no boundary is known yet. Boundaries: a newline;
- * '.', '!' or '?' (then any closing quotes, brackets or emphasis marks)
- * followed by a blank — but not after a 1-3 digit list number ("2.") or a
- * short abbreviation ("e.g.", "approx.", "Dr."); the CJK full stop and
- * full-width ! and ?. A terminator at the very end is not yet a boundary:
- * the next byte decides. */
-size_t filter_sentence_end(const char *s, size_t len, size_t from);
-
 /* ---- the rules ---- */
 
 /* What the filter asks of the output policy; every member may be NULL.
@@ -77,7 +66,8 @@ size_t filter_sentence_end(const char *s, size_t len, size_t from);
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers
- * still fixed); with number NULL a word with an ASCII digit is a number. */
+ * still fixed); with number NULL a word is a number when text_number reads
+ * it as one (or, partial, text_number_prefix may grow it into one). */
 struct filter_rules {
     int (*hold)(void *ctx, const char *s, size_t len);
     int (*number)(void *ctx, const char *word, size_t len, int partial);

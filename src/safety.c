@@ -29,6 +29,7 @@
  * policy is a single allocation tree freed by safety_policy_free. Loading
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
+#include "text.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -198,92 +199,15 @@ void safety_policy_free(struct safety_policy *p)
 
 /* -------------------------------------------------------- normalisation */
 
-static int is_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
-
 static int is_digitc(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-/* Appends s to out at *o. */
-static void put_str(char *out, size_t *o, const char *s)
+/* A byte a normalised word may hold: lowercase letters, digits, UTF-8. */
+static int is_word_byte(unsigned char c)
 {
-    size_t n = strlen(s);
-    memcpy(out + *o, s, n);
-    *o += n;
-}
-
-/* One multibyte UTF-8 sequence at in[i..len): writes its normalised form and
- * returns the bytes consumed. Curly apostrophes become ', vulgar fractions
- * become numbers, Latin letters are kept (lowercased), the rest is a space. */
-static size_t clean_utf8(const unsigned char *in, size_t i, size_t len,
-                         char *out, size_t *o)
-{
-    unsigned char c = in[i];
-    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (need == 1 || i + need > len) {
-        out[(*o)++] = ' ';
-        return 1;
-    }
-    for (size_t k = 1; k < need; k++)
-        if ((in[i + k] & 0xC0) != 0x80) {
-            out[(*o)++] = ' ';
-            return 1;
-        }
-    unsigned char d = in[i + 1];
-    if ((c == 0xE2 && d == 0x80 && (in[i + 2] == 0x98 || in[i + 2] == 0x99))
-        || (c == 0xCA && d == 0xBC))
-        out[(*o)++] = '\'';
-    else if (c == 0xC2 && d == 0xBD)
-        put_str(out, o, " 0.5 ");
-    else if (c == 0xC2 && d == 0xBC)
-        put_str(out, o, " 0.25 ");
-    else if (c == 0xC2 && d == 0xBE)
-        put_str(out, o, " 0.75 ");
-    else if (need == 2 && c >= 0xC3 && c <= 0xC9) {
-        out[(*o)++] = (char)c;
-        out[(*o)++] = (char)((c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97)
-                             ? d + 0x20 : d);
-    } else
-        out[(*o)++] = ' ';
-    return need;
-}
-
-/* Lowercases and maps punctuation to spaces. A '.' survives only between
- * digits (38.2) and a '/' only between word characters (b/c, mg/kg).
- * out must hold 3*len+1 bytes. Returns the cleaned length. */
-static size_t norm_clean(const char *text, size_t len, char *out)
-{
-    const unsigned char *in = (const unsigned char *)text;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = in[i];
-        unsigned char next = i + 1 < len ? in[i + 1] : 0;
-        char prev = o ? out[o - 1] : ' ';
-        if (c >= 0x80) {
-            i += clean_utf8(in, i, len, out, &o);
-            continue;
-        }
-        if (isalpha(c))
-            out[o++] = (char)tolower(c);
-        else if (isdigit(c))
-            out[o++] = (char)c;
-        else if (c == '\'' || c == '`')
-            out[o++] = '\'';
-        else if (c == '.' && is_digitc(prev) && isdigit(next))
-            out[o++] = '.';
-        else if (c == '/' && is_word_byte((unsigned char)prev)
-                 && is_word_byte((unsigned char)tolower(next)))
-            out[o++] = '/';
-        else
-            out[o++] = ' ';
-        i++;
-    }
-    out[o] = '\0';
-    return o;
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 static int tok_number(const struct tok *t, double *v);
@@ -345,19 +269,10 @@ static void norm_lookup(const struct safety_policy *p, struct toks *t,
 static void norm_piece(const struct safety_policy *p, struct toks *t,
                        const char *s, size_t n)
 {
-    size_t start = 0;
-    for (size_t i = 1; i <= n; i++) {
-        int boundary = i == n;
-        if (!boundary) {
-            int a = is_digitc(s[i - 1]) || s[i - 1] == '.';
-            int b = is_digitc(s[i]) || s[i] == '.';
-            boundary = a != b;
-        }
-        if (boundary) {
-            norm_lookup(p, t, s + start, i - start);
-            start = i;
-        }
-    }
+    struct text_span sp[TEXT_WORD_MAX];
+    size_t np = text_pieces(s, n, sp, TEXT_WORD_MAX);
+    for (size_t i = 0; i < np && i < TEXT_WORD_MAX; i++)
+        norm_lookup(p, t, s + sp[i].off, sp[i].len);
 }
 
 /* A word without apostrophes: whole-word lookup first ("b/c"), then the
@@ -409,23 +324,29 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
     norm_word(p, t, s, w);
 }
 
-/* Text -> tokens. t must be zeroed; free with toks_free. */
+/* Text -> tokens: the words text.c reads (lowercased, accents folded, a
+ * '.' kept between digits and a '/' inside a word), each then rewritten by
+ * the policy's maps. t must be zeroed; free with toks_free. */
 static void norm_tokens(const struct safety_policy *p, const char *text,
                         size_t len, struct toks *t)
 {
+    struct text_word w[64];
+    size_t off = 0, o = 0;
     if (len > SAFETY_MAX_INPUT)
         len = SAFETY_MAX_INPUT;
-    t->buf = xmalloc(3 * len + 1);
-    size_t n = norm_clean(text, len, t->buf);
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && t->buf[i] == ' ')
-            i++;
-        size_t start = i;
-        while (i < n && t->buf[i] != ' ')
-            i++;
-        if (i > start)
-            norm_raw(p, t, t->buf + start, i - start);
+    t->buf = xmalloc(len + len / 2 + 8);   /* norms are never longer than their words + NUL */
+    for (;;) {
+        size_t n = text_words_opt(text + off, len - off, w, 64, TEXT_KEEP_SLASH);
+        size_t got = n < 64 ? n : 64;
+        for (size_t i = 0; i < got; i++) {
+            char *dst = t->buf + o;
+            memcpy(dst, w[i].norm, w[i].nlen + 1);
+            o += w[i].nlen + 1;
+            norm_raw(p, t, dst, w[i].nlen);
+        }
+        if (n <= 64)
+            break;
+        off = (size_t)(w[63].ptr + w[63].len - text);
     }
 }
 
@@ -442,41 +363,10 @@ static void toks_free(struct toks *t)
  * anchor-word index; always 0 in coachd. */
 static int safety_no_index;
 
-static const struct { const char *w; double v; } number_words[] = {
-    {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
-    {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
-    {"ten", 10}, {"eleven", 11}, {"twelve", 12}, {"thirteen", 13},
-    {"fourteen", 14}, {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17},
-    {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20}, {"thirty", 30},
-    {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"half", 0.5},
-    {"quarter", 0.25},
-};
-
-/* 1 and *v when the token is a number: digits with at most one '.', or a
- * number word. */
+/* 1 and *v when the token is a number (text_number). */
 static int tok_number(const struct tok *t, double *v)
 {
-    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++)
-        if (t->n && number_words[i].w[0] == t->s[0] && map_cmp(number_words[i].w, t->s, t->n) == 0) {
-            *v = number_words[i].v;
-            return 1;
-        }
-    if (t->n == 0 || t->n > 15 || !is_digitc(t->s[0]))
-        return 0;
-    char buf[16];
-    int dots = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->s[i] == '.')
-            dots++;
-        else if (!is_digitc(t->s[i]))
-            return 0;
-        buf[i] = t->s[i];
-    }
-    if (dots > 1)
-        return 0;
-    buf[t->n] = '\0';
-    *v = strtod(buf, NULL);
-    return 1;
+    return text_number(t->s, t->n, v);
 }
 
 static int atom_match(const struct atom *a, const struct tok *t)
@@ -1864,17 +1754,10 @@ static int number_word_ahead(const char *s, size_t len)
     size_t st = len;
     while (st > 0 && isalpha((unsigned char)s[st - 1]))
         st--;
-    if (st == len)
-        return 0;
-    for (size_t i = 0; i < sizeof number_words / sizeof number_words[0]; i++) {
-        const char *w = number_words[i].w;
-        if (strlen(w) > len - st && strncasecmp(w, s + st, len - st) == 0)
-            return 1;
-    }
-    return 0;
+    return text_number_prefix(s + st, len - st);
 }
 
-/* An ASCII byte that norm_clean() turns into a blank wherever it stands
+/* An ASCII byte that the reader (text_words) turns into a blank wherever it stands
  * next to letters or other such bytes: everything but letters, digits and
  * the apostrophes (a '.' or '/' survives only between digits or word
  * bytes). */

@@ -33,18 +33,37 @@ struct text_word {
     double num;                     /* when TEXT_NUMBER */
 };
 
-/* Splits s into words: runs of letters (any UTF-8 letter), digits and
- * inner apostrophes (' or U+2019, kept as '). A '.' or ',' between digits
- * stays in the word ("38.5", "1,000"). Glued digits and letters are split
- * ("3yo" -> "3" "yo", "5ml" -> "5" "ml"). ASCII and Latin-1/Latin
- * Extended-A letters are lowercased; other bytes of a UTF-8 letter are kept.
+/* Splits s into words: runs of letters (any UTF-8 letter outside the
+ * punctuation and symbol blocks), digits and inner apostrophes (', `,
+ * U+2018, U+2019, U+02BC, all kept as '; leading and trailing ones are
+ * dropped). A '.' between digits stays in the word ("38.5"). "½", "¼" and
+ * "¾" are words of their own, normalised to "0.5", "0.25", "0.75". ASCII
+ * letters are lowercased, and Latin-1 and Latin Extended-A letters are
+ * lowercased and lose their accents ("Convulsión" -> "convulsion",
+ * "łóżko" -> "lozko"); other scripts are kept as they are. Words are not
+ * split at digit/letter boundaries here: text_pieces does that.
  * Writes up to max words and returns how many there are in all (which may
  * be more than max). */
 size_t text_words(const char *s, size_t len, struct text_word *out, size_t max);
 
-/* The value of a number word or numeral: "3", "38.5", "1,000", "three",
- * "twenty", "a dozen" is not one word so "dozen" = 12, "half" = 0.5,
- * "½" = 0.5. Returns 1 and sets *val, or 0. Pure. */
+/* As text_words, with options: */
+enum {
+    TEXT_KEEP_SLASH = 1u << 0       /* a '/' between word characters stays ("b/c", "mg/kg") */
+};
+size_t text_words_opt(const char *s, size_t len, struct text_word *out, size_t max,
+                      unsigned opts);
+
+/* Splits a normalised word at digit/letter boundaries ("3yo" -> "3" "yo",
+ * "5ml" -> "5" "ml", "38.5c" -> "38.5" "c"); a '.' goes with the digits.
+ * Writes up to max {offset,length} pairs into w and returns how many
+ * pieces there are. Pure. */
+struct text_span { size_t off, len; };
+size_t text_pieces(const char *w, size_t len, struct text_span *out, size_t max);
+
+/* The value of a number word or numeral (normalised, lowercase): digits
+ * with at most one '.' ("3", "38.5"), "zero" to "twenty", the tens to
+ * "sixty", "half" = 0.5, "quarter" = 0.25. Returns 1 and sets *val, or 0.
+ * Pure. */
 int text_number(const char *w, size_t len, double *val);
 
 /* 1 when w, a word that may still be growing, could become a number word
@@ -52,9 +71,12 @@ int text_number(const char *w, size_t len, double *val);
 int text_number_prefix(const char *w, size_t len);
 
 /* Offset just past the end of the first sentence that ends in s[from..len):
- * after '.', '!', '?' or a newline, followed by a blank or the end, and not
- * a decimal point or an abbreviation such as "e.g." or "Dr.". 0 when no
- * sentence ends there. Pure. */
+ * a newline; '.', '!' or '?' (repeats and closing marks such as ) " ' ’ ”
+ * included) followed by a blank; or "。", "！", "？". A '.' after a list
+ * number ("2.") or an abbreviation ("e.g.", "Dr.", "tsp.") is no end.
+ * 0 when no sentence ends there. A terminator at the very end of s is not
+ * an end yet, since the next byte decides (text may arrive in pieces): for
+ * a whole text, what follows the last end is the last sentence. Pure. */
 size_t text_sentence_end(const char *s, size_t len, size_t from);
 
 /* Opens the stemmer; 0 on success. Idempotent. text_free() closes it. */

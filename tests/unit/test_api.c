@@ -28,6 +28,7 @@
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
+#include "../../src/text.c"
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"

@@ -32,6 +32,7 @@
 #include "../../src/upsse.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"
+#include "../../src/text.c"
 #include "../../src/engine_openai.c"
 
 /* ---------- stubs: the turn records everything ---------- */

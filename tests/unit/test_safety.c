@@ -14,6 +14,7 @@
 #include "../../src/safety.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"
+#include "../../src/text.c"
 
 #include <unistd.h>
 

@@ -32,6 +32,7 @@
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
+#include "../../src/text.c"
 #include "../../src/engine_grounded.c"
 #include "../../src/turn.c"
 #pragma GCC diagnostic pop

@@ -1,0 +1,360 @@
+/* text.c — one way to read a parent's words.
+ *
+ * Every module that reads a question or an answer (safety, retrieval, the
+ * grounded composer, the output filter) splits it here, so a word, a
+ * number, a stem and a sentence end mean the same thing everywhere. The
+ * splitter is a single pass over UTF-8 that yields slices of the input and
+ * a normalised copy of each word; numbers are read from the normalised
+ * form; stems come from FTS5's own porter tokenizer, reached through
+ * fts5_api.xFindTokenizer on a private in-memory SQLite connection, so a
+ * word stems exactly as the BM25 index stemmed it. See text.h. */
+#include "text.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+/* ------------------------------------------------------------ letters */
+
+/* Base letter of a Latin-1 Supplement or Latin Extended-A code point
+ * (U+00C0..U+017F), lowercase, or 0 when it is not a letter. */
+static const char latin1[64] = "aaaaaaaceeeeiiiidnooooo\0ouuuuyts" "aaaaaaaceeeeiiiidnooooo\0ouuuuyty";
+static char latin_base(unsigned cp)
+{
+    static const char exta[] =      /* U+0100..U+017F */
+        "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllll"
+        "nnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+    if (cp >= 0xC0 && cp <= 0xFF) return latin1[cp - 0xC0];
+    if (cp >= 0x100 && cp <= 0x17F) return exta[cp - 0x100];
+    return 0;
+}
+
+/* Decodes one UTF-8 sequence at s[i..len); returns its length (0 when
+ * malformed) and the code point. */
+static size_t utf8_dec(const unsigned char *s, size_t i, size_t len, unsigned *cp)
+{
+    unsigned char c = s[i];
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    unsigned v;
+    if (need == 0 || i + need > len || c >= 0xF8) return 0;
+    v = c & (0x3F >> (need - 1));
+    for (size_t k = 1; k < need; k++) {
+        if ((s[i + k] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i + k] & 0x3F);
+    }
+    *cp = v;
+    return need;
+}
+
+enum ck { C_SEP, C_ALNUM, C_APOS, C_FRAC, C_LETTER };
+
+/* What a code point is to the splitter. */
+static enum ck classify_cp(unsigned cp)
+{
+    if (cp == 0x2018 || cp == 0x2019 || cp == 0x02BC) return C_APOS;
+    if (cp == 0xBC || cp == 0xBD || cp == 0xBE) return C_FRAC;
+    if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7) return C_SEP;
+    if (cp >= 0x2000 && cp <= 0x2BFF) return C_SEP;     /* punctuation, symbols, arrows */
+    if (cp >= 0x3000 && cp <= 0x303F) return C_SEP;     /* CJK punctuation */
+    if (cp >= 0xFE00 && cp <= 0xFE6F) return C_SEP;
+    if (cp >= 0xFF00 && cp <= 0xFF20) return C_SEP;     /* fullwidth punctuation */
+    if (cp >= 0x1F000) return C_SEP;                    /* emoji */
+    return C_LETTER;
+}
+
+/* ------------------------------------------------------------- words */
+
+static void word_finish(struct text_word *w)
+{
+    while (w->nlen && w->norm[w->nlen - 1] == '\'') w->nlen--;   /* trailing ' */
+    w->norm[w->nlen] = '\0';
+    if (text_number(w->norm, w->nlen, &w->num)) w->flags |= TEXT_NUMBER;
+}
+
+static void norm_put(struct text_word *w, char c)
+{
+    if (w->nlen < TEXT_WORD_MAX - 1) w->norm[w->nlen++] = c;
+}
+
+size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_t max,
+                      unsigned opts)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = 0, i = 0;
+    struct text_word cur;
+    int in = 0;
+
+#define EMIT() do { if (in) { word_finish(&cur); if (n < max) out[n] = cur; n++; in = 0; } } while (0)
+#define START(at) do { if (!in) { memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
+
+    while (i < len) {
+        unsigned char c = s[i];
+        unsigned cp = c;
+        size_t step = 1;
+        enum ck k;
+        if (c >= 0x80) {
+            step = utf8_dec(s, i, len, &cp);
+            if (step == 0) { EMIT(); i++; continue; }
+            k = classify_cp(cp);
+        } else if (isalnum(c)) {
+            k = C_ALNUM;
+        } else if (c == '\'' || c == '`') {
+            k = C_APOS;
+        } else if (c == '.' && in && cur.nlen && isdigit((unsigned char)cur.norm[cur.nlen - 1]) &&
+                   i + 1 < len && isdigit(s[i + 1])) {
+            k = C_ALNUM;                                   /* 38.5 */
+        } else if (c == '/' && (opts & TEXT_KEEP_SLASH) && in && cur.nlen &&
+                   cur.norm[cur.nlen - 1] != '\'' && i + 1 < len &&
+                   (isalnum(s[i + 1]) || s[i + 1] >= 0x80)) {
+            k = C_ALNUM;                                   /* b/c, mg/kg */
+        } else {
+            k = C_SEP;
+        }
+        switch (k) {
+        case C_SEP:
+            EMIT();
+            /* a sentence ends after the last word: . ! ? newline 。 ！ ？ */
+            if (n && n <= max && (c == '.' || c == '!' || c == '?' || c == '\n' ||
+                                  cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F))
+                out[n - 1].flags |= TEXT_SENT_END;
+            break;
+        case C_APOS:
+            if (in && cur.nlen && cur.norm[cur.nlen - 1] != '\'') {
+                norm_put(&cur, '\'');
+                cur.flags |= TEXT_APOS;
+                cur.len = (size_t)(text + i + step - cur.ptr);
+            }
+            break;
+        case C_FRAC:
+            EMIT();
+            START(i);
+            {
+                const char *v = cp == 0xBD ? "0.5" : cp == 0xBC ? "0.25" : "0.75";
+                cur.nlen = strlen(v);
+                memcpy(cur.norm, v, cur.nlen + 1);
+            }
+            cur.flags = TEXT_DIGIT;
+            cur.len = step;
+            EMIT();
+            break;
+        case C_ALNUM:
+            START(i);
+            norm_put(&cur, (char)tolower(c));
+            cur.flags |= isdigit(c) ? TEXT_DIGIT : c == '.' || c == '/' ? 0 : TEXT_ALPHA;
+            cur.len = (size_t)(text + i + 1 - cur.ptr);
+            break;
+        case C_LETTER: {
+            char b = latin_base(cp);
+            START(i);
+            if (b) {
+                norm_put(&cur, b);
+                if (cp == 0xDF || cp == 0xC6 || cp == 0xE6) norm_put(&cur, cp == 0xDF ? 's' : 'e');
+            } else if (cur.nlen + step < TEXT_WORD_MAX) {
+                memcpy(cur.norm + cur.nlen, s + i, step);
+                cur.nlen += step;
+            }
+            cur.flags |= TEXT_ALPHA;
+            cur.len = (size_t)(text + i + step - cur.ptr);
+            break;
+        }
+        }
+        i += step;
+    }
+    EMIT();
+#undef EMIT
+#undef START
+    return n;
+}
+
+size_t text_words(const char *s, size_t len, struct text_word *out, size_t max)
+{
+    return text_words_opt(s, len, out, max, 0);
+}
+
+size_t text_pieces(const char *w, size_t len, struct text_span *out, size_t max)
+{
+    size_t n = 0, start = 0;
+    for (size_t i = 1; i <= len; i++) {
+        int boundary = i == len;
+        if (!boundary) {
+            int a = isdigit((unsigned char)w[i - 1]) || w[i - 1] == '.';
+            int b = isdigit((unsigned char)w[i]) || w[i] == '.';
+            boundary = a != b;
+        }
+        if (boundary) {
+            if (n < max) out[n] = (struct text_span){start, i - start};
+            n++;
+            start = i;
+        }
+    }
+    return n;
+}
+
+/* ----------------------------------------------------------- numbers */
+
+static const struct { const char *w; double v; } number_words[] = {
+    {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
+    {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
+    {"ten", 10}, {"eleven", 11}, {"twelve", 12}, {"thirteen", 13},
+    {"fourteen", 14}, {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17},
+    {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20}, {"thirty", 30},
+    {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"half", 0.5},
+    {"quarter", 0.25},
+};
+#define NNUMBER_WORDS (sizeof number_words / sizeof number_words[0])
+
+int text_number(const char *w, size_t len, double *val)
+{
+    char buf[16];
+    int dots = 0;
+    if (len == 0) return 0;
+    if (!isdigit((unsigned char)w[0])) {
+        for (size_t i = 0; i < NNUMBER_WORDS; i++)
+            if (number_words[i].w[0] == w[0] && strlen(number_words[i].w) == len &&
+                memcmp(number_words[i].w, w, len) == 0) {
+                *val = number_words[i].v;
+                return 1;
+            }
+        return 0;
+    }
+    if (len > 15) return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] == '.') dots++;
+        else if (!isdigit((unsigned char)w[i])) return 0;
+        buf[i] = w[i];
+    }
+    if (dots > 1) return 0;
+    buf[len] = '\0';
+    *val = strtod(buf, NULL);
+    return 1;
+}
+
+int text_number_prefix(const char *w, size_t len)
+{
+    if (len == 0) return 0;
+    for (size_t i = 0; i < NNUMBER_WORDS; i++)
+        if (strlen(number_words[i].w) > len && strncasecmp(number_words[i].w, w, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* --------------------------------------------------------- sentences */
+
+static const char *const abbrevs[] = {
+    "e.g", "i.e", "eg", "ie", "approx", "dr", "mr", "mrs", "ms", "vs", "st", "tsp", "tbsp",
+};
+
+/* 1 when the word ending at s[i] (exclusive), before a '.', is a list
+ * number or a known abbreviation, so the '.' does not end a sentence. */
+static int not_an_end(const char *s, size_t i)
+{
+    size_t st = i, n;
+    int digits = 1;
+    while (st > 0 && !isspace((unsigned char)s[st - 1]) && s[st - 1] != '(' && s[st - 1] != '[' &&
+           s[st - 1] != '"' && s[st - 1] != '*')
+        st--;
+    n = i - st;
+    if (n == 0) return 0;
+    for (size_t k = st; k < i; k++) digits &= isdigit((unsigned char)s[k]) != 0;
+    if (digits) return n <= 3;
+    for (size_t a = 0; a < sizeof abbrevs / sizeof abbrevs[0]; a++)
+        if (strlen(abbrevs[a]) == n && strncasecmp(s + st, abbrevs[a], n) == 0) return 1;
+    return 0;
+}
+
+/* Closing marks that may follow a terminator: ) ] " ' * _ and ’ ” (UTF-8). */
+static size_t closer_len(const char *s, size_t len, size_t j)
+{
+    if (s[j] && strchr(")]\"'*_", s[j])) return 1;
+    if (j + 2 < len && (unsigned char)s[j] == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
+        ((unsigned char)s[j + 2] == 0x99 || (unsigned char)s[j + 2] == 0x9D))
+        return 3;
+    return 0;
+}
+
+size_t text_sentence_end(const char *s, size_t len, size_t from)
+{
+    for (size_t i = from; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') return i + 1;
+        if (c == 0xE3 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+            (unsigned char)s[i + 2] == 0x82)
+            return i + 3;                                  /* 。 */
+        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC &&
+            ((unsigned char)s[i + 2] == 0x81 || (unsigned char)s[i + 2] == 0x9F))
+            return i + 3;                                  /* ！ ？ */
+        if (c != '.' && c != '!' && c != '?') continue;
+        size_t j = i + 1, cl;
+        while (j < len && (s[j] == '.' || s[j] == '!' || s[j] == '?')) j++;
+        while (j < len && (cl = closer_len(s, len, j)) > 0) j += cl;
+        if (j >= len) return 0;                            /* the next byte decides */
+        if (s[j] != ' ' && s[j] != '\t' && s[j] != '\n') continue;
+        if (c == '.' && j == i + 1 && not_an_end(s, i)) continue;
+        return j + 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ stemmer */
+
+static sqlite3 *stem_db;
+static fts5_tokenizer stem_api;
+static Fts5Tokenizer *stem_tok;
+
+int text_init(void)
+{
+    sqlite3_stmt *st = NULL;
+    fts5_api *api = NULL;
+    void *ud = NULL;
+    const char *args[] = {"unicode61", "remove_diacritics", "1"};
+    int rc = -1;
+
+    if (stem_tok) return 0;
+    if (sqlite3_open_v2(":memory:", &stem_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL))
+        goto out;
+    if (sqlite3_prepare_v2(stem_db, "SELECT fts5(?1)", -1, &st, NULL)) goto out;
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    if (!api || api->iVersion < 2) goto out;
+    if (api->xFindTokenizer(api, "porter", &ud, &stem_api) != SQLITE_OK) goto out;
+    if (stem_api.xCreate(ud, args, 3, &stem_tok) != SQLITE_OK) { stem_tok = NULL; goto out; }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    if (rc) text_free();
+    return rc;
+}
+
+void text_free(void)
+{
+    if (stem_tok) stem_api.xDelete(stem_tok);
+    stem_tok = NULL;
+    sqlite3_close(stem_db);
+    stem_db = NULL;
+}
+
+struct stem_out { char *out; size_t cap, len; int n; };
+
+static int stem_cb(void *ctx, int flags, const char *tok, int ntok, int s, int e)
+{
+    struct stem_out *o = ctx;
+    (void)flags; (void)s; (void)e;
+    if (o->n++ == 0 && ntok > 0 && (size_t)ntok < o->cap) {
+        memcpy(o->out, tok, (size_t)ntok);
+        o->out[ntok] = '\0';
+        o->len = (size_t)ntok;
+    }
+    return SQLITE_OK;
+}
+
+size_t text_stem(const char *w, size_t len, char *out, size_t outlen)
+{
+    struct stem_out o = {out, outlen, 0, 0};
+    if (!stem_tok || len == 0 || outlen == 0 || len > 200) return 0;
+    if (stem_api.xTokenize(stem_tok, &o, FTS5_TOKENIZE_DOCUMENT, w, (int)len, stem_cb) != SQLITE_OK)
+        return 0;
+    return o.len;
+}
