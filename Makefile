@@ -23,7 +23,9 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # extra warnings); the project's own flags are always added in FINAL_CFLAGS
 # and FINAL_LDFLAGS, so `make CFLAGS=-O0` cannot drop -std=c11, -D_GNU_SOURCE,
 # -Isrc, -pthread or the warnings.
-CFLAGS    ?= -O2 -g
+ifeq ($(origin CFLAGS),undefined)
+CFLAGS    := $(if $(SANITIZER),-O1,-O2) -g
+endif
 LDFLAGS   ?=
 STD_CFLAGS := -pthread -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
              -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing -Isrc
@@ -34,7 +36,7 @@ FINAL_LIBS := $(PKG_LIBS) -lm -pthread $(LDLIBS)
 
 ifneq ($(SANITIZER),)
 BUILD     := build/asan
-SAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=undefined
+SAN_CFLAGS := -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=$(SANITIZER)
 else
 BUILD     := build/release
