@@ -30,6 +30,7 @@
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
 #include "text.h"
+#include "url.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -1216,28 +1217,6 @@ static int load_rules(struct loadctx *c, json_t *root)
 
 /* -------------------------------------------- locales and templates */
 
-/* https://host.tld[/path] with no spaces or quotes. */
-static int url_ok(const char *u)
-{
-    if (strncmp(u, "https://", 8) != 0)
-        return 0;
-    const char *h = u + 8, *q = h;
-    int dot = 0;
-    while (*q && *q != '/') {
-        if (*q == '.')
-            dot = 1;
-        else if (!isalnum((unsigned char)*q) && *q != '-')
-            return 0;
-        q++;
-    }
-    if (q == h || !dot || h[0] == '.' || q[-1] == '.')
-        return 0;
-    for (; *q; q++)
-        if ((unsigned char)*q <= ' ' || *q == '"' || *q == '<' || *q == '>' || *q == '\\')
-            return 0;
-    return 1;
-}
-
 static int phone_ok(const char *s)
 {
     int digits = 0;
@@ -1260,7 +1239,7 @@ static int check_resource(struct loadctx *c, json_t *r, const char *where)
         return -1;
     if (!phone_ok(phone))
         return load_fail(c, "%s: phone \"%s\" must be digits, spaces, - + ( )", where, phone);
-    if (!url_ok(url))
+    if (!url_valid(url, URL_HTTPS_ONLY | URL_DOTTED_HOST))
         return load_fail(c, "%s: bad URL \"%s\" (must be https://host/...)", where, url);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "../../src/store.c"
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */
 #define expand_phrase kb_expand_phrase_
+#include "../../src/url.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"

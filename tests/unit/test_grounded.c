@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../src/util.c"
+#include "../../src/url.c"
 #include "../../src/kb.c"
 
 /* engine_grounded.c calls the turn module only when streaming; these tests

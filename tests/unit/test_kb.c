@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../src/util.c"
+#include "../../src/url.c"
 #include "../../src/kb.c"
 
 static char tmpdir[256];

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../src/util.c"
+#include "../../src/url.c"
 #include "../../src/safety.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"

@@ -29,6 +29,7 @@
 #include "../../src/jtext.c"
 #include "../../src/store.c"
 #define expand_phrase kb_expand_phrase_
+#include "../../src/url.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
