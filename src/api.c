@@ -31,14 +31,11 @@
 #include "util.h"
 
 #define MAX_SEGS 6
-#define MAX_PATH 512
 
 struct route_in {
     struct evhttp_request *req;
     struct api_ctx *ctx;
     enum evhttp_cmd_type cmd;
-    char *seg[MAX_SEGS];
-    int nseg;
     const char *query;
 };
 
@@ -72,27 +69,39 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
     return 0;
 }
 
-/* Finds a query parameter and URL-decodes it (with '+' as space).
- * Returns a new string and its length, or NULL. */
-static char *query_param(const char *query, const char *name, size_t *len)
+/* evhttp_parse_query_str keeps a value only up to an encoded NUL, so each
+ * "%00" is read as "%C0%80" (an overlong NUL, never valid UTF-8 and so
+ * never in a valid value) and turned back into a NUL after decoding. */
+char *api_query_param(const char *query, const char *name, size_t *len)
 {
-    size_t nl = strlen(name);
+    struct evkeyvalq q = {0};          /* evhttp_parse_query_str inits it */
+    struct strbuf raw = {0};
+    const char *v, *p, *nul;
+    char *out = NULL;
+    size_t o = 0;
+
     if (!query) return NULL;
-    for (const char *p = query; p && *p; ) {
-        const char *amp = strchr(p, '&');
-        size_t seglen = amp ? (size_t)(amp - p) : strlen(p);
-        if (seglen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            char *raw = xstrndup(p + nl + 1, seglen - nl - 1);
-            size_t out = 0;
-            char *dec = evhttp_uridecode(raw, 1, &out);
-            free(raw);
-            if (!dec) return NULL;
-            *len = out;
-            return dec;
-        }
-        p = amp ? amp + 1 : NULL;
+    for (p = query; (nul = strstr(p, "%00")); p = nul + 3) {
+        strbuf_add(&raw, p, (size_t)(nul - p));
+        strbuf_str(&raw, "%C0%80");
     }
-    return NULL;
+    strbuf_str(&raw, p);
+    if (evhttp_parse_query_str(raw.s, &q) == 0 && (v = evhttp_find_header(&q, name))) {
+        out = xstrdup(v);
+        for (size_t i = 0; out[i]; i++) {
+            if ((unsigned char)out[i] == 0xC0 && (unsigned char)out[i + 1] == 0x80) {
+                out[o++] = '\0';
+                i++;
+            } else {
+                out[o++] = out[i];
+            }
+        }
+        out[o] = '\0';
+        *len = o;
+    }
+    evhttp_clear_headers(&q);
+    free(raw.s);
+    return out;
 }
 
 static const char *last_event_id(struct route_in *r, char **owned)
@@ -101,7 +110,7 @@ static const char *last_event_id(struct route_in *r, char **owned)
     size_t len;
     *owned = NULL;
     if (h && *h) return h;
-    *owned = query_param(r->query, "last_event_id", &len);
+    *owned = api_query_param(r->query, "last_event_id", &len);
     return *owned;
 }
 
@@ -314,7 +323,7 @@ static void route_seed_stream(struct route_in *r, const char *sid)
         return;
     }
     free(owned);
-    q = query_param(r->query, "question", &qlen);
+    q = api_query_param(r->query, "question", &qlen);
     if (!q) {
         http_reply_error(r->req, 400, "empty_question", "Please type a question.", route);
         return;
@@ -391,9 +400,42 @@ static int split_path(char *path, char **seg, int max)
     return n;
 }
 
-static int is(const struct route_in *r, int i, const char *s)
+static int seg_is(char *const *seg, int n, int i, const char *s)
 {
-    return i < r->nseg && strcmp(r->seg[i], s) == 0;
+    return i < n && strcmp(seg[i], s) == 0;
+}
+
+int api_parse_route(const char *path, struct api_route *r)
+{
+    char *seg[MAX_SEGS];
+    int n;
+
+    r->kind = API_NOT_FOUND;
+    r->id = r->file = NULL;
+    if (strlen(path) >= sizeof r->buf) return -1;
+    snprintf(r->buf, sizeof r->buf, "%s", path);
+    n = split_path(r->buf, seg, MAX_SEGS);
+    if (n < 0) return 0;
+    if (n == 1 && seg_is(seg, n, 0, "healthz")) r->kind = API_HEALTH;
+    else if (n == 1 && seg_is(seg, n, 0, "readyz")) r->kind = API_READY;
+    else if (seg_is(seg, n, 0, "api")) {
+        if (!seg_is(seg, n, 1, "coach")) return 0;
+        if (n == 3 && (seg_is(seg, n, 2, "sessions") || seg_is(seg, n, 2, "start")))
+            r->kind = API_SESSIONS;
+        else if (n == 4 && seg_is(seg, n, 2, "sessions")) r->kind = API_SESSION;
+        else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages"))
+            r->kind = API_MESSAGES;
+        else if (n == 4 && seg_is(seg, n, 2, "stream")) r->kind = API_SEED_STREAM;
+        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "stream"))
+            r->kind = API_MESSAGE_STREAM;
+        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "cancel"))
+            r->kind = API_CANCEL;
+        if (r->kind != API_NOT_FOUND && r->kind != API_SESSIONS) r->id = seg[3];
+    } else if (n <= 1) {
+        r->kind = API_STATIC;
+        r->file = n ? seg[0] : "";
+    }
+    return 0;
 }
 
 void api_handle(struct evhttp_request *req, void *arg)
@@ -401,36 +443,29 @@ void api_handle(struct evhttp_request *req, void *arg)
     struct route_in r = {.req = req, .ctx = arg, .cmd = evhttp_request_get_command(req)};
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *rawpath = uri ? evhttp_uri_get_path(uri) : NULL;
-    char path[MAX_PATH];
+    struct api_route rt;
 
-    if (!rawpath || strlen(rawpath) >= sizeof path) {
+    if (!rawpath || api_parse_route(rawpath, &rt) != 0) {
         http_reply_error(req, rawpath ? 414 : 400, "bad_path", "That address is not valid.", "-");
         return;
     }
     r.query = evhttp_uri_get_query(uri);
-    snprintf(path, sizeof path, "%s", rawpath);
-    r.nseg = split_path(path, r.seg, MAX_SEGS);
-    if (r.nseg < 0) goto not_found;
-
-    if (r.nseg == 1 && is(&r, 0, "healthz")) { route_health(&r, 0); return; }
-    if (r.nseg == 1 && is(&r, 0, "readyz")) { route_health(&r, 1); return; }
-    if (is(&r, 0, "api")) {
-        if (!is(&r, 1, "coach")) goto not_found;
-        if (r.nseg == 3 && (is(&r, 2, "sessions") || is(&r, 2, "start")))
-            { route_create_session(&r); return; }
-        if (r.nseg == 4 && is(&r, 2, "sessions")) { route_session(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "sessions") && is(&r, 4, "messages"))
-            { route_post_message(&r, r.seg[3]); return; }
-        if (r.nseg == 4 && is(&r, 2, "stream")) { route_seed_stream(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "stream"))
-            { route_message_stream(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "cancel"))
-            { route_cancel(&r, r.seg[3]); return; }
-        goto not_found;
+    switch (rt.kind) {
+    case API_HEALTH: route_health(&r, 0); return;
+    case API_READY: route_health(&r, 1); return;
+    case API_SESSIONS: route_create_session(&r); return;
+    case API_SESSION: route_session(&r, rt.id); return;
+    case API_MESSAGES: route_post_message(&r, rt.id); return;
+    case API_SEED_STREAM: route_seed_stream(&r, rt.id); return;
+    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id); return;
+    case API_CANCEL: route_cancel(&r, rt.id); return;
+    case API_STATIC:
+        if ((r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
+            http_serve_static(r.ctx->http, req, rt.file) == 0)
+            return;
+        break;
+    case API_NOT_FOUND:
+        break;
     }
-    if (r.nseg <= 1 && (r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
-        http_serve_static(r.ctx->http, req, r.nseg ? r.seg[0] : "") == 0)
-        return;
-not_found:
     http_reply_error(req, 404, "not_found", "There is nothing at that address.", "-");
 }
