@@ -17,7 +17,9 @@
 
 #include "api.h"
 #include "config.h"
+#include "budget.h"
 #include "engine.h"
+#include "engine_grounded.h"
 #include "engine_openai.h"
 #include "http.h"
 #include "kb.h"
@@ -214,7 +216,8 @@ static int serve(int argc, char **argv)
     struct safety_policy *policy = NULL;
     struct kb *kb = NULL;
     struct store *store = NULL;
-    struct engine *engine = NULL;
+    struct engine *engine = NULL, *lite = NULL;
+    struct budget *budget = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     char err[512];
     int rc = 2, fixed;
@@ -236,16 +239,20 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "coachd: marked %d answer%s interrupted by a crash as incomplete\n", fixed,
                 fixed == 1 ? "" : "s");
     if (strcmp(cfg.engine, "openai") == 0) {
-        engine = engine_openai_new(app.base, &cfg, kb, policy, store, err, sizeof err);
+        engine = engine_openai_new(app.base, &cfg, policy, err, sizeof err);
         if (!engine) {
             fprintf(stderr, "coachd: openai engine: %s\n", err);
             goto out;
         }
+        /* lite mode: the grounded composer when the token budget is spent */
+        lite = engine_grounded_new(app.base, kb, 0);
+        budget = budget_new(store, cfg.session_token_budget, cfg.daily_token_budget);
     } else {
         engine = engine_grounded_new(app.base, kb, cfg.pace_ms);
     }
     turn_setup(&(struct turn_env){
         .base = app.base, .store = store, .kb = kb, .policy = policy, .engine = engine,
+        .lite = lite, .budget = budget,
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
@@ -278,6 +285,8 @@ out:
     turn_free_all();
     sse_shutdown();
     if (engine) engine->destroy(engine);
+    if (lite) lite->destroy(lite);
+    budget_free(budget);
     store_close(store);
     kb_free(kb);
     safety_policy_free(policy);

@@ -173,7 +173,7 @@ int prompt_split(const char *text, char *version, size_t vlen, const char **body
     return 1;
 }
 
-/* ---------- citations, budgets ---------- */
+/* ---------- citations ---------- */
 
 json_t *prompt_citations(const struct kb_hit *hits, size_t nhits, uint64_t cited)
 {
@@ -186,9 +186,4 @@ json_t *prompt_citations(const struct kb_hit *hits, size_t nhits, uint64_t cited
                                              p->source_short, "title", p->title, "url", p->url));
     }
     return arr;
-}
-
-uint64_t prompt_utc_midnight_ms(uint64_t wall_ms)
-{
-    return wall_ms - wall_ms % (86400u * 1000u);
 }

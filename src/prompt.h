@@ -77,7 +77,4 @@ int prompt_split(const char *text, char *version, size_t vlen, const char **body
  * source_short; every passage when cited is 0. */
 json_t *prompt_citations(const struct kb_hit *hits, size_t nhits, uint64_t cited);
 
-/* The start of the UTC day containing wall_ms (ms since the epoch). */
-uint64_t prompt_utc_midnight_ms(uint64_t wall_ms);
-
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "kb.h"
 #include "safety.h"
 #include "store.h"
@@ -27,6 +28,10 @@
 
 #define TURN_MAX_ANSWER (64 * 1024)
 #define TURN_HITS 5
+
+static const char lite_preface[] =
+    "*The coach is in lite mode today:* this answer comes straight from the vetted "
+    "guides, without the AI model.\n\n";
 
 struct turn {
     char msg_id[32], user_msg_id[32], session_id[72];
@@ -51,6 +56,9 @@ struct turn {
     size_t nhits;
 
     void *job;                           /* engine job while running */
+    struct engine *job_engine;           /* whose job: env.engine or env.lite */
+    struct engine_request rq;            /* the job's request (owned here) */
+    json_t *history;                     /* rq.history */
     struct event *start_ev;              /* runs the pipeline once */
     struct event *timer;                 /* grace while running, linger after */
     struct turn_listener *listeners;
@@ -151,13 +159,14 @@ static void turn_free(struct turn *t)
     if (t->prev) t->prev->next = t->next;
     else all_turns = t->next;
     if (t->next) t->next->prev = t->prev;
-    if (t->job && env.engine) env.engine->cancel(env.engine, t->job);
+    if (t->job && t->job_engine) t->job_engine->cancel(t->job_engine, t->job);
     if (t->timer) event_free(t->timer);
     if (t->start_ev) event_free(t->start_ev);
     for (size_t i = 0; i < t->nframes; i++) free(t->frames[i]);
     free(t->frames);
     free(t->frame_len);
     json_decref(t->log);
+    json_decref(t->history);
     json_decref(t->refusal);
     json_decref(t->citations);
     free(t->answer.s);
@@ -356,6 +365,7 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
     }
     t->job = NULL;
     if (usage) {
+        budget_add(env.budget, usage->prompt_tokens + usage->completion_tokens);
         t->prompt_tokens = usage->prompt_tokens;
         t->completion_tokens = usage->completion_tokens;
         t->prompt_version = usage->prompt_version;
@@ -403,7 +413,7 @@ void turn_cancel(struct turn *t)
     if (t->ended) return;
     t->cancelled = 1;
     if (t->job) {
-        env.engine->cancel(env.engine, t->job);
+        t->job_engine->cancel(t->job_engine, t->job);
         t->job = NULL;
     }
     finish(t, TURN_STOPPED, NULL);
@@ -442,38 +452,84 @@ json_t *turn_history(const struct turn *t, int max_msgs)
 
 /* ---------- the pipeline ---------- */
 
-static void run_pipeline(evutil_socket_t fd, short what, void *arg)
+/* How engines report (engine.h): straight into the turn. */
+static void on_engine_chunk(void *ctx, const char *text, size_t len)
 {
-    struct turn *t = arg;
+    turn_emit_chunk(ctx, text, len);
+}
+
+static void on_engine_done(void *ctx, enum engine_status status, const char *error_msg,
+                           json_t *citations, const struct engine_usage *u)
+{
+    struct turn *t = ctx;
+    struct turn_usage tu = {0, 0, NULL, t->engine_name};
+    if (u) tu = (struct turn_usage){u->prompt_tokens, u->completion_tokens, u->prompt_version,
+                                    t->engine_name};
+    turn_engine_done(t, status == ENGINE_COMPLETE ? TURN_COMPLETE : TURN_INCOMPLETE, error_msg,
+                     citations, u ? &tu : NULL);
+}
+
+/* Step 1, safety: a refusal is the first event and ends the turn (1). */
+static int step_safety(struct turn *t)
+{
     const char *rule = NULL;
-    safety_category c;
-    struct engine_request rq;
-    int age;
+    safety_category c = safety_classify(env.policy, t->question, t->qlen, &rule);
+    if (c == SAFETY_NONE) return 0;
+    json_t *r = safety_refusal_json(env.policy, c, rule);
+    const char *msg = json_string_value(json_object_get(r, "message"));
+    const char *emp = json_string_value(json_object_get(r, "empathy"));
+    strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
+    t->refusal = json_incref(r);
+    append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
+    finish(t, TURN_COMPLETE, NULL);
+    return 1;
+}
 
-    if (t->ended) return;                  /* cancelled before it started */
+/* Step 2, retrieval: up to TURN_HITS passages and the child's age. */
+static void step_retrieval(struct turn *t, int *age)
+{
+    t->nhits = kb_search(env.kb, t->question, t->qlen, t->hits, TURN_HITS, age);
+}
 
-    c = safety_classify(env.policy, t->question, t->qlen, &rule);
-    if (c != SAFETY_NONE) {
-        json_t *r = safety_refusal_json(env.policy, c, rule);
-        const char *msg = json_string_value(json_object_get(r, "message"));
-        const char *emp = json_string_value(json_object_get(r, "empathy"));
-        strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
-        t->refusal = json_incref(r);
-        append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
-        finish(t, TURN_COMPLETE, NULL);
-        return;
+/* Step 3, the engine: the configured one, or the grounded one in lite mode
+ * when the token budget is spent. It reports through on_engine_chunk and
+ * on_engine_done; the citations come with done and the save follows
+ * (finish). */
+static void step_engine(struct turn *t, int age)
+{
+    struct engine *e = env.engine;
+    const char *preface = NULL;
+    if (env.lite && budget_spent(env.budget, t->session_id)) {
+        e = env.lite;
+        preface = lite_preface;
+        t->engine_name = "grounded-lite";
     }
-    t->nhits = kb_search(env.kb, t->question, t->qlen, t->hits, TURN_HITS, &age);
-    rq = (struct engine_request){
-        .turn = t, .question = t->question, .question_len = t->qlen,
-        .hits = t->hits, .nhits = t->nhits, .age_months = age,
-        .session_id = t->session_id, .message_id = t->msg_id,
+    if (e->history_msgs > 0)
+        t->history = store_history(env.store, t->session_id, t->msg_id, e->history_msgs);
+    t->rq = (struct engine_request){
+        .question = t->question, .question_len = t->qlen, .hits = t->hits, .nhits = t->nhits,
+        .age_months = age, .history = t->history, .preface = preface,
+        .on_chunk = on_engine_chunk, .on_done = on_engine_done, .ctx = t,
     };
-    if (env.engine->start(env.engine, &rq, &t->job) != 0) {
+    t->job_engine = e;
+    if (e->start(e, &t->rq, &t->job) != 0) {
         t->job = NULL;
         turn_engine_done(t, TURN_INCOMPLETE, "The coach could not start an answer. Please try again.",
                          NULL, NULL);
     }
+}
+
+/* The pipeline: safety -> retrieval -> engine -> citations -> save (the
+ * last two when the engine is done: turn_engine_done, finish). */
+static void run_pipeline(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *t = arg;
+    int age = -1;
+
+    if (t->ended) return;                  /* cancelled before it started */
+    if (step_safety(t)) return;
+    step_retrieval(t, &age);
+    step_engine(t, age);
 }
 
 struct turn *turn_create(const char *session_id, const char *question, size_t len)

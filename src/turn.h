@@ -1,7 +1,8 @@
 /* turn.h — a turn is one question and its answer; it is not a connection.
  *
  * Creating a turn commits the question, runs the pipeline (safety ->
- * retrieval -> engine -> citations) and records everything it says in an
+ * retrieval -> engine, or lite mode when the budget is spent -> citations
+ * -> save) and records everything it says in an
  * append-only event log. Connections subscribe to a turn from any position
  * of that log and are sent the backlog, then live events; any number can
  * watch one turn, and the turn finishes and is saved whether anyone is
@@ -26,6 +27,7 @@ struct store;
 struct kb;
 struct safety_policy;
 struct config;
+struct budget;
 
 enum turn_status { TURN_COMPLETE, TURN_INCOMPLETE, TURN_STOPPED };
 
@@ -35,6 +37,8 @@ struct turn_env {
     struct kb *kb;
     const struct safety_policy *policy;
     struct engine *engine;
+    struct engine *lite;   /* answers when the budget is spent; may be NULL */
+    struct budget *budget; /* token budgets; may be NULL (none) */
     int grace_ms;          /* cancel a running turn nobody watched this long */
     int linger_ms;         /* keep a finished turn in memory this long */
 };

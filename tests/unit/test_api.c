@@ -30,6 +30,7 @@
 #undef expand_phrase
 #include "../../src/safety.c"
 #include "../../src/text.c"
+#include "../../src/budget.c"
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"

@@ -886,9 +886,9 @@ static void test_citations(void **state)
 static void test_midnight(void **state)
 {
     (void)state;
-    assert_int_equal(prompt_utc_midnight_ms(86400000ULL * 5 + 123), 86400000ULL * 5);
-    assert_int_equal(prompt_utc_midnight_ms(86400000ULL * 5), 86400000ULL * 5);
-    assert_int_equal(prompt_utc_midnight_ms(86400000ULL * 6 - 1), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 5 + 123), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 5), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 6 - 1), 86400000ULL * 5);
 }
 
 int main(void)

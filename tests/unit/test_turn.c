@@ -35,6 +35,7 @@
 #include "../../src/safety.c"
 #include "../../src/text.c"
 #include "../../src/engine_grounded.c"
+#include "../../src/budget.c"
 #include "../../src/turn.c"
 #pragma GCC diagnostic pop
 
@@ -846,7 +847,7 @@ static int script_start(struct engine *e, const struct engine_request *rq, void 
 {
     (void)e;
     if (S.fail_start) return -1;
-    S.turn = rq->turn;
+    S.turn = rq->ctx;
     S.started++;
     *job = &S.job;
     return 0;
