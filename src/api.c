@@ -266,40 +266,17 @@ static void route_post_message(struct route_in *r, const char *sid)
                                            "stream_url", url), route);
 }
 
-/* Resumes message mid from position `from`: from memory while the turn
- * lives, else from the database. Returns 0 when it answered, -1 when the
- * message is unknown (nothing sent). session may be NULL (any session). */
+/* Resumes message mid from position `from` (turn_open: from memory or
+ * from the database). Returns 0 when it answered, -1 when the message is
+ * unknown (nothing sent). session may be NULL (any session). */
 static int resume(struct route_in *r, const char *mid, size_t from, const char *session,
                   const char *route)
 {
-    struct turn *t = turn_find(mid);
-    char sid[80], status[32];
-    json_t *events = NULL;
-    int found;
-
-    if (t && (!session || strcmp(turn_session_id(t), session) == 0)) {
-        if (turn_is_finished(t) && from >= turn_event_count(t)) {
-            http_reply_empty(r->req, 204, route);
-            return 0;
-        }
-        if (from > turn_event_count(t)) from = turn_event_count(t);
-        sse_serve_turn(r->req, t, from, route);
-        return 0;
-    }
-    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
-    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
-        json_decref(events);
-        return -1;
-    }
-    if (strcmp(status, "pending") == 0 || from >= json_array_size(events)) {
-        /* finished with nothing left to send (or lost in a crash: pending
-         * rows become incomplete at start-up) */
-        json_decref(events);
-        http_reply_empty(r->req, 204, route);
-        return 0;
-    }
-    sse_serve_log(r->req, mid, events, from, route);
-    json_decref(events);
+    struct turn_replay rp;
+    int rc = turn_open(mid, from, session, &rp);
+    if (rc < 0) return -1;
+    if (rc == 0) http_reply_empty(r->req, 204, route);
+    else sse_serve(r->req, &rp, route);
     return 0;
 }
 
@@ -330,7 +307,8 @@ static void route_seed_stream(struct route_in *r, const char *sid)
     }
     t = start_turn(r, sid, q, qlen, route);
     free(q);
-    if (t) sse_serve_turn(r->req, t, 0, route);
+    if (t && resume(r, turn_message_id(t), 0, sid, route) != 0)
+        http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
 }
 
 static void route_message_stream(struct route_in *r, const char *mid)
@@ -362,26 +340,14 @@ static void route_message_stream(struct route_in *r, const char *mid)
 static void route_cancel(struct route_in *r, const char *mid)
 {
     const char *route = "/api/coach/messages/:id/cancel";
-    struct turn *t;
-    char sid[80], status[32];
-    json_t *events = NULL;
-    int found;
+    char status[32];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!util_id_valid(mid)) {
         http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
         return;
     }
-    t = turn_find(mid);
-    if (t) {
-        turn_cancel(t);
-        http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status",
-                                               "stopped"), route);
-        return;
-    }
-    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
-    json_decref(events);
-    if (found <= 0) {
+    if (turn_stop(mid, status, sizeof status) != 0) {
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
         return;
     }

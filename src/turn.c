@@ -450,6 +450,82 @@ json_t *turn_history(const struct turn *t, int max_msgs)
     return store_history(env.store, t->session_id, t->msg_id, max_msgs);
 }
 
+/* ---------- opening an answer for a reader ---------- */
+
+static void replay_clear(struct turn_replay *r)
+{
+    json_decref(r->events);
+    memset(r, 0, sizeof *r);
+}
+
+int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r)
+{
+    struct turn *t = turn_find(message_id);
+    char sid[80], status[32];
+    int found;
+
+    memset(r, 0, sizeof *r);
+    if (t && (!session || strcmp(t->session_id, session) == 0)) {
+        if (t->finished && from >= t->nvisible) return 0;
+        r->live = t;
+        r->from = from > t->nvisible ? t->nvisible : from;
+        return 1;
+    }
+    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, sizeof status,
+                                &r->events);
+    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
+        replay_clear(r);
+        return -1;
+    }
+    /* "pending" rows were lost in a crash (they become incomplete at
+     * start-up): nothing more will come */
+    if (strcmp(status, "pending") == 0 || from >= json_array_size(r->events)) {
+        replay_clear(r);
+        return 0;
+    }
+    snprintf(r->message_id, sizeof r->message_id, "%s", message_id);
+    r->from = from;
+    return 1;
+}
+
+int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l)
+{
+    if (r->live) {
+        struct turn *t = r->live;
+        size_t from = r->from;
+        replay_clear(r);
+        return turn_subscribe(t, l, from);
+    }
+    for (size_t i = r->from; i < json_array_size(r->events); i++) {
+        const char *data = json_string_value(json_array_get(r->events, i));
+        size_t len;
+        char *frame;
+        if (!data) continue;
+        frame = turn_frame(r->message_id, i + 1, data, &len);
+        l->on_event(l->arg, frame, len);
+        free(frame);
+    }
+    replay_clear(r);
+    l->on_end(l->arg);
+    return 0;
+}
+
+int turn_stop(const char *message_id, char *status, size_t n)
+{
+    struct turn *t = turn_find(message_id);
+    char sid[80];
+    json_t *events = NULL;
+    int found;
+    if (t) {
+        turn_cancel(t);
+        snprintf(status, n, "stopped");
+        return 0;
+    }
+    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, n, &events);
+    json_decref(events);
+    return found > 0 ? 0 : -1;
+}
+
 /* ---------- the pipeline ---------- */
 
 /* How engines report (engine.h): straight into the turn. */
