@@ -22,21 +22,30 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-CFLAGS    ?= -O2 -g
-CFLAGS    += -pthread -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+# Redis-style: CFLAGS and LDFLAGS are the caller's (optimisation, debug,
+# extra warnings); the project's own flags are always added in FINAL_CFLAGS
+# and FINAL_LDFLAGS, so `make CFLAGS=-O0` cannot drop -std=c11, -D_GNU_SOURCE,
+# -Isrc, -pthread or the warnings.
+ifeq ($(origin CFLAGS),undefined)
+CFLAGS    := $(if $(SANITIZER),-O1,-O2) -g
+endif
+LDFLAGS   ?=
+STD_CFLAGS := -pthread -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
              -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing -Isrc
 ifeq ($(WERROR),1)
-CFLAGS    += -Werror
+STD_CFLAGS += -Werror
 endif
-LDLIBS    += $(PKG_LIBS) -lm -pthread
+FINAL_LIBS := $(PKG_LIBS) -lm -pthread $(LDLIBS)
 
 ifneq ($(SANITIZER),)
 BUILD     := build/asan
-CFLAGS    += -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=undefined
-LDFLAGS   += -fsanitize=$(SANITIZER)
+SAN_CFLAGS := -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=$(SANITIZER)
 else
 BUILD     := build/release
 endif
+FINAL_CFLAGS  := $(STD_CFLAGS) $(SAN_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+FINAL_LDFLAGS := $(LDFLAGS) $(SAN_LDFLAGS) -pthread
 
 SRCS      := $(wildcard src/*.c)
 OBJS      := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
@@ -50,7 +59,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check kb-links vendor
+.PHONY: FORCE all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check kb-links vendor
 
 all: coachd
 
@@ -58,34 +67,43 @@ coachd: $(BUILD)/coachd
 	@if [ "$(BUILD)" = build/release ]; then cp $< $@.tmp && mv -f $@.tmp $@; fi
 
 $(BUILD)/coachd: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+# Every object is rebuilt when the flags change (Redis' .make-settings).
+$(BUILD)/.flags: FORCE | $(BUILD)
+	@echo '$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) $(FINAL_LIBS)' | cmp -s - $@ || \
+	  echo '$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) $(FINAL_LIBS)' > $@
+
+FORCE:
+
+# Header dependencies come from -MMD alone (the .d files included below).
+$(BUILD)/%.o: src/%.c $(BUILD)/.flags | $(BUILD)
+	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Unit tests #include the module sources they test (h2o style) so they can
 # reach static functions; each links only the libraries.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(SRCS) $(wildcard src/*.h) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LDLIBS) $(CMOCKA_LIBS)
+# Their dependencies (the included .c files and headers) come from -MMD too.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/.flags | $(BUILD)/tests
+	$(CC) $(FINAL_CFLAGS) -Itests/unit -MMD -MP $(FINAL_LDFLAGS) -o $@ $< $(FINAL_LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+$(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) $(BUILD)/.flags | $(BUILD)/tests
+	$(CC) $(FINAL_CFLAGS) -MMD -MP $(FINAL_LDFLAGS) -o $@ $< $(LIBOBJS) $(FINAL_LIBS)
 
 # A test client for the slow-reader test (plain C, no project code).
 $(BUILD)/tests/slowclient: tests/e2e/slowclient.c | $(BUILD)/tests
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $<
 
 # The relay load generator is plain libevent: none of coachd's objects.
 $(BUILD)/bench_relayload: bench/relayload.c | $(BUILD)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS) -lm
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(PKG_LIBS) -lm
 
 $(BUILD)/bench_%: bench/%.c $(LIBOBJS) | $(BUILD)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(LIBOBJS) $(FINAL_LIBS)
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(EVAL_BINS:=.d)
 
 deps:
 	@sh scripts/deps.sh build

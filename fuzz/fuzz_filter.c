@@ -1,5 +1,5 @@
 /* fuzz_filter.c — libFuzzer driver for the openai engine's look-behind
- * filter (relay_filter_* in src/relay.c).
+ * filter (filter_* in src/filter.c).
  *
  * Input layout: byte 0 picks how many pieces to cut the text into (bits
  * 0-3: 1..16), whether a hold callback is installed (bit 4) and how many
@@ -14,11 +14,12 @@
  * it was cut: fed in pieces and one character at a time it equals the text
  * fed whole, except for where a blank next to a dropped out-of-range marker
  * ends up ("a. [9]. b" whole keeps "a. . b", by characters "a.. b"), so
- * spaces and tabs are left out of that comparison. With the hold callback
- * (a sentence with a digit and "dose" is held) the contract is checked,
- * and the referral appears at most once. Leaks and memory errors are
- * ASan's job. */
-#include "relay.h"
+ * spaces and tabs are left out of that comparison. With the hold rules
+ * (the shipped policy, policy/safety.json, run from the repository root or
+ * named by SAFETY_POLICY) the contract is checked, and the referral
+ * appears at most once. Leaks and memory errors are ASan's job. */
+#include "filter.h"
+#include "safety.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -36,12 +37,24 @@ static void sink_emit(void *ctx, const char *s, size_t len)
     strbuf_add(ctx, s, len);
 }
 
-static int hold(void *ctx, const char *s, size_t len)
+static struct safety_policy *policy;
+static struct filter_rules rules;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    int digit = 0;
-    (void)ctx;
-    for (size_t i = 0; i < len; i++) digit |= s[i] >= '0' && s[i] <= '9';
-    return digit && memmem(s, len, "dose", 4) != NULL;
+    const char *path = getenv("SAFETY_POLICY");
+    char err[512];
+    (void)argc, (void)argv;
+    if (safety_policy_load(path && *path ? path : "policy/safety.json", "US", &policy, err,
+                           sizeof err)) {
+        fprintf(stderr, "fuzz_filter: %s\n", err);
+        abort();
+    }
+    rules = filter_rules_of(policy);
+    rules.referral = REFERRAL;
+    return 0;
 }
 
 /* 1 when a and b are equal once spaces and tabs are removed. */
@@ -74,28 +87,28 @@ static size_t char_start(const char *s, size_t len, size_t at)
 static void run(const char *text, size_t len, int with_hold, size_t nsrc, unsigned pieces,
                 uint32_t seed, struct strbuf *out)
 {
-    struct relay_filter *f = relay_filter_new(nsrc, with_hold ? hold : NULL, NULL, NULL,
-                                              REFERRAL, sink_emit, out);
+    static const struct filter_rules none = {.referral = REFERRAL};
+    struct filter *f = filter_new_rules(with_hold ? &rules : &none, nsrc, sink_emit, out);
     size_t at = 0;
     memset(out, 0, sizeof *out);
     if (pieces == 0) {
         while (at < len) {
             size_t e = char_start(text, len, at + 1);
-            relay_filter_feed(f, text + at, e - at);
+            filter_feed(f, text + at, e - at);
             at = e;
         }
     } else {
         uint32_t x = seed | 1;
         for (unsigned p = 1; p < pieces && at < len; p++) {
             size_t e = char_start(text, len, at + next_rand(&x) % (len - at + 1));
-            relay_filter_feed(f, text + at, e - at);
+            filter_feed(f, text + at, e - at);
             at = e;
         }
-        relay_filter_feed(f, text + at, len - at);
+        filter_feed(f, text + at, len - at);
     }
-    relay_filter_finish(f);
-    if (relay_filter_pending(f) != 0 || relay_filter_released(f) != out->len) abort();
-    relay_filter_free(f);
+    filter_finish(f);
+    if (filter_pending(f) != 0 || filter_released(f) != out->len) abort();
+    filter_free(f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

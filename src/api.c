@@ -36,14 +36,11 @@
 #include "util.h"
 
 #define MAX_SEGS 6
-#define MAX_PATH 512
 
 struct route_in {
     struct evhttp_request *req;
     struct api_ctx *ctx;
     enum evhttp_cmd_type cmd;
-    char *seg[MAX_SEGS];
-    int nseg;
     const char *query;
 };
 
@@ -77,27 +74,39 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
     return 0;
 }
 
-/* Finds a query parameter and URL-decodes it (with '+' as space).
- * Returns a new string and its length, or NULL. */
-static char *query_param(const char *query, const char *name, size_t *len)
+/* evhttp_parse_query_str keeps a value only up to an encoded NUL, so each
+ * "%00" is read as "%C0%80" (an overlong NUL, never valid UTF-8 and so
+ * never in a valid value) and turned back into a NUL after decoding. */
+char *api_query_param(const char *query, const char *name, size_t *len)
 {
-    size_t nl = strlen(name);
+    struct evkeyvalq q = {0};          /* evhttp_parse_query_str inits it */
+    struct strbuf raw = {0};
+    const char *v, *p, *nul;
+    char *out = NULL;
+    size_t o = 0;
+
     if (!query) return NULL;
-    for (const char *p = query; p && *p; ) {
-        const char *amp = strchr(p, '&');
-        size_t seglen = amp ? (size_t)(amp - p) : strlen(p);
-        if (seglen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            char *raw = xstrndup(p + nl + 1, seglen - nl - 1);
-            size_t out = 0;
-            char *dec = evhttp_uridecode(raw, 1, &out);
-            free(raw);
-            if (!dec) return NULL;
-            *len = out;
-            return dec;
-        }
-        p = amp ? amp + 1 : NULL;
+    for (p = query; (nul = strstr(p, "%00")); p = nul + 3) {
+        strbuf_add(&raw, p, (size_t)(nul - p));
+        strbuf_str(&raw, "%C0%80");
     }
-    return NULL;
+    strbuf_str(&raw, p);
+    if (evhttp_parse_query_str(raw.s, &q) == 0 && (v = evhttp_find_header(&q, name))) {
+        out = xstrdup(v);
+        for (size_t i = 0; out[i]; i++) {
+            if ((unsigned char)out[i] == 0xC0 && (unsigned char)out[i + 1] == 0x80) {
+                out[o++] = '\0';
+                i++;
+            } else {
+                out[o++] = out[i];
+            }
+        }
+        out[o] = '\0';
+        *len = o;
+    }
+    evhttp_clear_headers(&q);
+    free(raw.s);
+    return out;
 }
 
 static const char *last_event_id(struct route_in *r, char **owned)
@@ -106,7 +115,7 @@ static const char *last_event_id(struct route_in *r, char **owned)
     size_t len;
     *owned = NULL;
     if (h && *h) return h;
-    *owned = query_param(r->query, "last_event_id", &len);
+    *owned = api_query_param(r->query, "last_event_id", &len);
     return *owned;
 }
 
@@ -290,40 +299,17 @@ static void route_post_message(struct route_in *r, const char *sid)
                                            "stream_url", url), route);
 }
 
-/* Resumes message mid from position `from`: from memory while the turn
- * lives, else from the database. Returns 0 when it answered, -1 when the
- * message is unknown (nothing sent). session may be NULL (any session). */
+/* Resumes message mid from position `from` (turn_open: from memory or
+ * from the database). Returns 0 when it answered, -1 when the message is
+ * unknown (nothing sent). session may be NULL (any session). */
 static int resume(struct route_in *r, const char *mid, size_t from, const char *session,
                   const char *route)
 {
-    struct turn *t = turn_find(mid);
-    char sid[80], status[32];
-    json_t *events = NULL;
-    int found;
-
-    if (t && (!session || strcmp(turn_session_id(t), session) == 0)) {
-        if (turn_is_finished(t) && from >= turn_event_count(t)) {
-            http_reply_empty(r->req, 204, route);
-            return 0;
-        }
-        if (from > turn_event_count(t)) from = turn_event_count(t);
-        sse_serve_turn(r->req, t, from, route);
-        return 0;
-    }
-    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
-    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
-        json_decref(events);
-        return -1;
-    }
-    if (strcmp(status, "pending") == 0 || from >= json_array_size(events)) {
-        /* finished with nothing left to send (or lost in a crash: pending
-         * rows become incomplete at start-up) */
-        json_decref(events);
-        http_reply_empty(r->req, 204, route);
-        return 0;
-    }
-    sse_serve_log(r->req, mid, events, from, route);
-    json_decref(events);
+    struct turn_replay rp;
+    int rc = turn_open(mid, from, session, &rp);
+    if (rc < 0) return -1;
+    if (rc == 0) http_reply_empty(r->req, 204, route);
+    else sse_serve(r->req, &rp, route);
     return 0;
 }
 
@@ -347,14 +333,15 @@ static void route_seed_stream(struct route_in *r, const char *sid)
         return;
     }
     free(owned);
-    q = query_param(r->query, "question", &qlen);
+    q = api_query_param(r->query, "question", &qlen);
     if (!q) {
         http_reply_error(r->req, 400, "empty_question", "Please type a question.", route);
         return;
     }
     t = start_turn(r, sid, q, qlen, route);
     free(q);
-    if (t) sse_serve_turn(r->req, t, 0, route);
+    if (t && resume(r, turn_message_id(t), 0, sid, route) != 0)
+        http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
 }
 
 static void route_message_stream(struct route_in *r, const char *mid)
@@ -386,26 +373,14 @@ static void route_message_stream(struct route_in *r, const char *mid)
 static void route_cancel(struct route_in *r, const char *mid)
 {
     const char *route = "/api/coach/messages/:id/cancel";
-    struct turn *t;
-    char sid[80], status[32];
-    json_t *events = NULL;
-    int found;
+    char status[32];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!util_id_valid(mid)) {
         http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
         return;
     }
-    t = turn_find(mid);
-    if (t) {
-        turn_cancel(t);
-        http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status",
-                                               "stopped"), route);
-        return;
-    }
-    found = store_answer_events(r->ctx->store, mid, sid, sizeof sid, status, sizeof status, &events);
-    json_decref(events);
-    if (found <= 0) {
+    if (turn_stop(mid, status, sizeof status) != 0) {
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
         return;
     }
@@ -489,9 +464,47 @@ static int split_path(char *path, char **seg, int max)
     return n;
 }
 
-static int is(const struct route_in *r, int i, const char *s)
+static int seg_is(char *const *seg, int n, int i, const char *s)
 {
-    return i < r->nseg && strcmp(r->seg[i], s) == 0;
+    return i < n && strcmp(seg[i], s) == 0;
+}
+
+int api_parse_route(const char *path, struct api_route *r)
+{
+    char *seg[MAX_SEGS];
+    int n;
+
+    r->kind = API_NOT_FOUND;
+    r->id = r->file = NULL;
+    if (strlen(path) >= sizeof r->buf) return -1;
+    snprintf(r->buf, sizeof r->buf, "%s", path);
+    n = split_path(r->buf, seg, MAX_SEGS);
+    if (n < 0) return 0;
+    if (n == 1 && seg_is(seg, n, 0, "healthz")) r->kind = API_HEALTH;
+    else if (n == 1 && seg_is(seg, n, 0, "readyz")) r->kind = API_READY;
+    else if (n == 1 && seg_is(seg, n, 0, "metrics")) r->kind = API_METRICS;
+    else if (seg_is(seg, n, 0, "api")) {
+        if (!seg_is(seg, n, 1, "coach")) return 0;
+        if (n == 3 && (seg_is(seg, n, 2, "sessions") || seg_is(seg, n, 2, "start")))
+            r->kind = API_SESSIONS;
+        else if (n == 4 && seg_is(seg, n, 2, "sessions")) r->kind = API_SESSION;
+        else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages"))
+            r->kind = API_MESSAGES;
+        else if (n == 4 && seg_is(seg, n, 2, "stream")) r->kind = API_SEED_STREAM;
+        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "stream"))
+            r->kind = API_MESSAGE_STREAM;
+        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "cancel"))
+            r->kind = API_CANCEL;
+        else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "events"))
+            r->kind = API_SESSION_EVENTS;
+        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "feedback"))
+            r->kind = API_FEEDBACK;
+        if (r->kind != API_NOT_FOUND && r->kind != API_SESSIONS) r->id = seg[3];
+    } else if (n <= 1) {
+        r->kind = API_STATIC;
+        r->file = n ? seg[0] : "";
+    }
+    return 0;
 }
 
 void api_handle(struct evhttp_request *req, void *arg)
@@ -499,41 +512,32 @@ void api_handle(struct evhttp_request *req, void *arg)
     struct route_in r = {.req = req, .ctx = arg, .cmd = evhttp_request_get_command(req)};
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *rawpath = uri ? evhttp_uri_get_path(uri) : NULL;
-    char path[MAX_PATH];
+    struct api_route rt;
 
-    if (!rawpath || strlen(rawpath) >= sizeof path) {
+    if (!rawpath || api_parse_route(rawpath, &rt) != 0) {
         http_reply_error(req, rawpath ? 414 : 400, "bad_path", "That address is not valid.", "-");
         return;
     }
     r.query = evhttp_uri_get_query(uri);
-    snprintf(path, sizeof path, "%s", rawpath);
-    r.nseg = split_path(path, r.seg, MAX_SEGS);
-    if (r.nseg < 0) goto not_found;
-
-    if (r.nseg == 1 && is(&r, 0, "healthz")) { route_health(&r, 0); return; }
-    if (r.nseg == 1 && is(&r, 0, "readyz")) { route_health(&r, 1); return; }
-    if (r.nseg == 1 && is(&r, 0, "metrics")) { route_metrics(&r); return; }
-    if (is(&r, 0, "api")) {
-        if (!is(&r, 1, "coach")) goto not_found;
-        if (r.nseg == 3 && (is(&r, 2, "sessions") || is(&r, 2, "start")))
-            { route_create_session(&r); return; }
-        if (r.nseg == 4 && is(&r, 2, "sessions")) { route_session(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "sessions") && is(&r, 4, "messages"))
-            { route_post_message(&r, r.seg[3]); return; }
-        if (r.nseg == 4 && is(&r, 2, "stream")) { route_seed_stream(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "stream"))
-            { route_message_stream(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "cancel"))
-            { route_cancel(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "sessions") && is(&r, 4, "events"))
-            { route_session_events(&r, r.seg[3]); return; }
-        if (r.nseg == 5 && is(&r, 2, "messages") && is(&r, 4, "feedback"))
-            { route_feedback(&r, r.seg[3]); return; }
-        goto not_found;
+    switch (rt.kind) {
+    case API_HEALTH: route_health(&r, 0); return;
+    case API_READY: route_health(&r, 1); return;
+    case API_SESSIONS: route_create_session(&r); return;
+    case API_SESSION: route_session(&r, rt.id); return;
+    case API_MESSAGES: route_post_message(&r, rt.id); return;
+    case API_SEED_STREAM: route_seed_stream(&r, rt.id); return;
+    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id); return;
+    case API_CANCEL: route_cancel(&r, rt.id); return;
+    case API_METRICS: route_metrics(&r); return;
+    case API_SESSION_EVENTS: route_session_events(&r, rt.id); return;
+    case API_FEEDBACK: route_feedback(&r, rt.id); return;
+    case API_STATIC:
+        if ((r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
+            http_serve_static(r.ctx->http, req, rt.file) == 0)
+            return;
+        break;
+    case API_NOT_FOUND:
+        break;
     }
-    if (r.nseg <= 1 && (r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
-        http_serve_static(r.ctx->http, req, r.nseg ? r.seg[0] : "") == 0)
-        return;
-not_found:
     http_reply_error(req, 404, "not_found", "There is nothing at that address.", "-");
 }

@@ -41,4 +41,33 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
 int api_check_feedback(const json_t *body, int *helpful, const char **reason,
                        const char **code, const char **message);
 
+/* ---- parsing a request line (pure, table-tested and fuzzed) ---- */
+
+enum api_route_kind {
+    API_NOT_FOUND, API_HEALTH, API_READY, API_SESSIONS, API_SESSION, API_MESSAGES,
+    API_SEED_STREAM, API_MESSAGE_STREAM, API_CANCEL, API_STATIC,
+    API_METRICS, API_SESSION_EVENTS, API_FEEDBACK
+};
+
+#define API_MAX_PATH 512
+
+struct api_route {
+    enum api_route_kind kind;
+    const char *id;                 /* the path's id segment (into buf), or NULL */
+    const char *file;               /* API_STATIC: the one segment, "" for / */
+    char buf[API_MAX_PATH];
+};
+
+/* Matches a URL path ("/api/coach/sessions/abc/messages") to a route: at
+ * most six '/'-separated segments, empty ones ignored. Returns 0, or -1
+ * when the path is API_MAX_PATH bytes or longer (414). The route's strings
+ * point into r->buf. */
+int api_parse_route(const char *path, struct api_route *r);
+
+/* The URL-decoded value of query parameter name ('+' is a blank), read with
+ * evhttp_parse_query_str: a new string (caller frees) and its length, or
+ * NULL when absent. An encoded NUL ("%00") is kept in the value (*len
+ * counts it), so validation can refuse it. */
+char *api_query_param(const char *query, const char *name, size_t *len);
+
 #endif

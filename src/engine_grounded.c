@@ -10,7 +10,7 @@
  * citations are exactly those passages, numbered in order of first use.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
-#include "engine.h"
+#include "engine_grounded.h"
 
 #include <ctype.h>
 #include <event2/event.h>
@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "text.h"
-#include "turn.h"
 #include "util.h"
 
 #define MAX_STEPS 3
@@ -337,7 +336,7 @@ struct grounded {
 };
 
 struct gjob {
-    struct turn *turn;
+    const struct engine_request *rq;
     char *text;
     size_t len, off;
     json_t *citations;
@@ -364,7 +363,7 @@ static void gjob_tick(evutil_socket_t fd, short what, void *arg)
     do {
         size_t n = grounded_next_chunk(j->text, j->len, j->off);
         if (n == 0) break;
-        turn_emit_chunk(j->turn, j->text + j->off, n);
+        j->rq->on_chunk(j->rq->ctx, j->text + j->off, n);
         j->off += n;
     } while (all);
     if (j->off < j->len) {
@@ -373,10 +372,10 @@ static void gjob_tick(evutil_socket_t fd, short what, void *arg)
         return;
     }
     json_t *cit = j->citations;
-    struct turn *t = j->turn;
+    const struct engine_request *rq = j->rq;
     j->citations = NULL;
     gjob_free(j);
-    turn_engine_done(t, TURN_COMPLETE, NULL, cit, NULL);
+    rq->on_done(rq->ctx, ENGINE_COMPLETE, NULL, cit, NULL);
 }
 
 static int grounded_start(struct engine *e, const struct engine_request *rq, void **job)
@@ -384,10 +383,18 @@ static int grounded_start(struct engine *e, const struct engine_request *rq, voi
     struct grounded *g = e->state;
     struct gjob *j = xcalloc(1, sizeof *j);
     struct timeval now = {0, 0};
-    j->turn = rq->turn;
+    j->rq = rq;
     j->pace_ms = g->pace_ms;
     grounded_compose(g->kb, rq->question, rq->question_len, rq->hits, rq->nhits,
                      rq->age_months, &j->text, &j->citations);
+    if (rq->preface && *rq->preface) {     /* lite mode: its notice first */
+        size_t pl = strlen(rq->preface), tl = strlen(j->text);
+        char *both = xmalloc(pl + tl + 1);
+        memcpy(both, rq->preface, pl);
+        memcpy(both + pl, j->text, tl + 1);
+        free(j->text);
+        j->text = both;
+    }
     j->len = strlen(j->text);
     j->timer = evtimer_new(g->base, gjob_tick, j);
     evtimer_add(j->timer, &now);

@@ -1,17 +1,16 @@
 /* engine_openai.c — the OpenAI-compatible streaming engine.
  *
  * One answer is one job: POST {base}/chat/completions with stream:true
- * (body built by relay_request_json: system prompt, numbered passages, the
+ * (body built by prompt_request_json: system prompt, numbered passages, the
  * session's recent turns, the question), parse the text/event-stream reply
  * with upsse_, pass each content delta through the look-behind filter
- * (relay_filter_: sentence-level dose check, out-of-range [n] removed) and
- * hand what it releases to turn_emit_chunk at once.
+ * (filter_: sentence-level dose check, out-of-range [n] removed) and
+ * hand what it releases to the request's on_chunk at once. The engine only
+ * answers: history comes in the request, budgets and lite mode are the
+ * turn's (turn.c), and it reports through the request's callbacks.
  *
- * I/O is libcurl's multi-socket API on coachd's libevent loop, as in curl's
- * docs/examples/hiperfifo.c: curl tells us which sockets to watch
- * (on_socket) and when to wake it (on_curl_timer); libevent calls
- * curl_multi_socket_action back; finished transfers are collected with
- * curl_multi_info_read. No threads, no blocking calls. A job's own timer
+ * I/O is libcurl's multi-socket API on coachd's libevent loop (curlev.c,
+ * hiperfifo-style). No threads, no blocking calls. A job's own timer
  * enforces the first-token, stall and total timeouts and the retry backoff;
  * curl enforces the connect timeout. Cancel removes the easy handle from the
  * multi (closing the connection) and frees the job at once — or, when it
@@ -19,12 +18,11 @@
  *
  * Faults: a non-2xx status is never relayed; connect errors, 429 and 5xx
  * are retried once before the first token (Retry-After up to 10 s, else
- * 1 s), never after. Every failure ends with turn_engine_done(INCOMPLETE)
- * and a message fit for a parent; the log gets one category line
- * ("coachd: upstream: timeout (stall)"), never the key, the URL, curl's
- * error text or the question. Budgets: when the session's or today's tokens
- * are spent, the answer is composed by the grounded composer instead ("lite
- * mode"), without calling the upstream. Design notes: docs/openai.md. */
+ * 1 s; from CURLINFO_RETRY_AFTER), never after. Every failure ends with
+ * on_done(ENGINE_INCOMPLETE) and a message fit for a parent; the log gets
+ * one category line ("coachd: upstream: timeout (stall)"), never the key,
+ * the URL, curl's error text or the question. Design notes:
+ * docs/openai.md. */
 #include "engine_openai.h"
 
 #include <curl/curl.h>
@@ -36,13 +34,13 @@
 #include <strings.h>
 
 #include "config.h"
+#include "curlev.h"
 #include "engine.h"
 #include "kb.h"
+#include "filter.h"
 #include "metrics.h"
-#include "relay.h"
+#include "prompt.h"
 #include "safety.h"
-#include "store.h"
-#include "turn.h"
 #include "upsse.h"
 #include "jtext.h"
 #include "util.h"
@@ -50,15 +48,10 @@
 #define OA_MAX_RESPONSE (256u * 1024u)    /* upstream bytes per attempt */
 #define OA_MAX_ERROR_BODY (16u * 1024u)   /* of a non-2xx reply, then abort */
 #define OA_MAX_PROMPT (64 * 1024)
-#define OA_HISTORY_MSGS 20
+#define OA_HISTORY_MSGS 20                /* asked of the turn (engine.history_msgs) */
 #define OA_HISTORY_CHARS (1500u * 4u)     /* ~1,500 tokens at 4 chars/token */
 #define OA_RETRY_CAP_MS 10000L
 #define OA_BACKOFF_MS 1000L
-#define OA_DAILY_CACHE_MS 5000u           /* re-read today's token sum this often */
-
-static const char lite_prefix[] =
-    "*The coach is in lite mode today:* this answer comes straight from the vetted "
-    "guides, without the AI model.\n\n";
 
 enum oa_fail {
     F_NONE, F_CONNECT, F_NETWORK, F_TIMEOUT_FIRST, F_TIMEOUT_STALL, F_TIMEOUT_TOTAL,
@@ -67,52 +60,37 @@ enum oa_fail {
 
 struct oa;
 
-/* A socket curl asked us to watch. */
-struct oa_sock {
-    curl_socket_t fd;
-    struct event *ev;
-    struct oa *oa;
-    struct oa_sock *prev, *next;
-};
-
 struct oa_job {
     struct oa *oa;
-    struct turn *turn;                  /* NULL once cancelled */
+    const struct engine_request *rq;    /* NULL once cancelled */
     const struct kb_hit *hits;          /* the request's, valid until done/cancel */
     size_t nhits;
     CURL *easy;
+    struct curlev_req creq;             /* the easy's CURLOPT_PRIVATE */
     int in_multi;
     char *body;
     size_t body_len;
     struct upsse *parser;
-    struct relay_filter *filter;
-    struct event *timer;                /* watchdog, backoff, lite tick */
+    struct filter *filter;
+    struct event *timer;                /* watchdog, backoff */
     int attempt, backoff;
     uint64_t attempt_ms, last_byte_ms, retry_at_ms, deadline_ms;
-    char retry_after[40];
     size_t bytes, err_bytes, delta_bytes;
     char err_head[1024];           /* the start of a non-2xx body, for its type */
-    int compat;                    /* RELAY_COMPAT_* this job's body uses */
+    int compat;                    /* PROMPT_COMPAT_* this job's body uses */
     int got_delta, saw_done, saw_finish, got_usage;
     int got_thought;               /* reasoning deltas: the model is working */
     int cut_length;                /* finish_reason "length": max_tokens hit */
     long prompt_tokens, completion_tokens;
     enum oa_fail fail;
     int cancelled, busy;
-    /* lite mode */
-    char *lite_text;
-    size_t lite_len;
-    json_t *lite_cit;
     struct oa_job *prev, *next;
 };
 
 struct oa {
     struct event_base *base;
-    const struct kb *kb;
     const struct safety_policy *policy;
-    struct store *store;
-    CURLM *multi;
-    struct event *curl_timer;
+    struct curlev *curl;
     struct curl_slist *headers;         /* shared by every transfer; holds the key */
     char *url;
     char *prompt;                       /* the file; prompt_body points into it */
@@ -122,18 +100,14 @@ struct oa {
     int max_tokens;
     double temperature;
     long connect_ms, first_ms, stall_ms, total_ms;
-    long session_budget, daily_budget;
-    long daily_tokens;                  /* cached sum for today, plus our own since */
-    uint64_t daily_at_ms, daily_midnight;
     int ready;
-    int compat;                         /* RELAY_COMPAT_* learned from 400s */
-    int in_curl;                        /* depth of curl_multi_socket_action */
+    int compat;                         /* PROMPT_COMPAT_* learned from 400s */
     size_t deferred;                    /* cancelled jobs not yet freed */
     struct oa_job *jobs;
-    struct oa_sock *socks;
 };
 
-static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why);
+static void job_end(struct oa_job *j, enum engine_status st, enum oa_fail why);
+static void transfer_done(struct oa_job *j, CURLcode res);
 
 /* ---------- jobs: lifetime ---------- */
 
@@ -146,7 +120,7 @@ static void job_link(struct oa *oa, struct oa_job *j)
 
 static void job_detach_transfer(struct oa_job *j)
 {
-    if (j->easy && j->in_multi) curl_multi_remove_handle(j->oa->multi, j->easy);
+    if (j->easy && j->in_multi) curlev_remove(j->oa->curl, j->easy);
     j->in_multi = 0;
 }
 
@@ -161,10 +135,8 @@ static void job_destroy(struct oa_job *j)
     if (j->easy) curl_easy_cleanup(j->easy);
     if (j->timer) event_free(j->timer);
     upsse_free(j->parser);
-    relay_filter_free(j->filter);
+    filter_free(j->filter);
     free(j->body);
-    free(j->lite_text);
-    json_decref(j->lite_cit);
     free(j);
 }
 
@@ -179,6 +151,8 @@ static void sweep(struct oa *oa)
     }
 }
 
+static void sweep_cb(void *arg) { sweep(arg); }
+
 static void arm(struct oa_job *j, uint64_t at_ms)
 {
     uint64_t now = util_now_ms(), d = at_ms > now ? at_ms - now : 0;
@@ -190,31 +164,21 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* ---------- text out ---------- */
 
-static int hold_cb(void *ctx, const char *s, size_t len)
-{
-    return safety_output_hold(ctx, s, len);
-}
-
-static int number_cb(void *ctx, const char *word, size_t len, int partial)
-{
-    return safety_output_number(ctx, word, len, partial);
-}
-
 static void emit_cb(void *ctx, const char *s, size_t len)
 {
     struct oa_job *j = ctx;
-    if (j->turn) turn_emit_chunk(j->turn, s, len);
+    if (j->rq) j->rq->on_chunk(j->rq->ctx, s, len);
 }
 
 static void on_sse(void *ctx, const struct upsse_event *ev)
 {
     struct oa_job *j = ctx;
-    if (!j->turn || j->fail) return;
+    if (!j->rq || j->fail) return;
     switch (ev->type) {
     case UPSSE_DELTA:
         j->got_delta = 1;
         j->delta_bytes += ev->len;
-        relay_filter_feed(j->filter, ev->text, ev->len);
+        filter_feed(j->filter, ev->text, ev->len);
         break;
     case UPSSE_REASONING:             /* never shown; counts as the first token */
         j->got_thought = 1;
@@ -241,24 +205,6 @@ static void on_sse(void *ctx, const struct upsse_event *ev)
 /* ---------- curl callbacks (never call curl_multi_* or end a job here) ---------- */
 
 static int status_ok(long s) { return s >= 200 && s < 300; }
-
-static size_t on_header(char *buf, size_t size, size_t n, void *ud)
-{
-    struct oa_job *j = ud;
-    size_t len = size * n, v = 12, e;
-    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
-        j->retry_after[0] = '\0';      /* a new response (after 100 Continue) */
-    } else if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
-        while (v < len && (buf[v] == ' ' || buf[v] == '\t')) v++;
-        e = len;
-        while (e > v && (buf[e - 1] == '\r' || buf[e - 1] == '\n' || buf[e - 1] == ' ')) e--;
-        if (e - v < sizeof j->retry_after) {
-            memcpy(j->retry_after, buf + v, e - v);
-            j->retry_after[e - v] = '\0';
-        }
-    }
-    return len;
-}
 
 static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 {
@@ -287,91 +233,11 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
     return j->cancelled || j->fail ? 0 : len;
 }
 
-/* ---------- the multi-socket glue ---------- */
-
-static void sock_free(struct oa *oa, struct oa_sock *sk)
+/* A transfer ended (curlev, after curl returned). */
+static void on_transfer_done(void *arg, CURL *easy, CURLcode res)
 {
-    if (sk->prev) sk->prev->next = sk->next;
-    else oa->socks = sk->next;
-    if (sk->next) sk->next->prev = sk->prev;
-    if (sk->ev) event_free(sk->ev);
-    free(sk);
-}
-
-static void transfer_done(struct oa_job *j, CURLcode res);
-
-static void check_multi_info(struct oa *oa)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(oa->multi, &left))) {
-        char *priv = NULL;
-        if (msg->msg != CURLMSG_DONE) continue;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-        if (priv) transfer_done((struct oa_job *)(void *)priv, msg->data.result);
-    }
-}
-
-static void socket_action(struct oa *oa, curl_socket_t fd, int action)
-{
-    int running = 0;
-    oa->in_curl++;
-    curl_multi_socket_action(oa->multi, fd, action, &running);
-    oa->in_curl--;
-    check_multi_info(oa);
-    sweep(oa);
-}
-
-static void on_sock_event(evutil_socket_t fd, short what, void *arg)
-{
-    struct oa_sock *sk = arg;           /* may be freed inside socket_action */
-    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
-    socket_action(sk->oa, fd, action);
-}
-
-static void on_curl_timer_event(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    struct oa *oa = userp;
-    struct oa_sock *sk = socketp;
-    short kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-                 ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-
     (void)easy;
-
-    if (what == CURL_POLL_REMOVE) {
-        if (sk) sock_free(oa, sk);
-        return 0;
-    }
-    if (!sk) {
-        sk = xcalloc(1, sizeof *sk);
-        sk->fd = s;
-        sk->oa = oa;
-        sk->next = oa->socks;
-        if (oa->socks) oa->socks->prev = sk;
-        oa->socks = sk;
-        curl_multi_assign(oa->multi, s, sk);
-    }
-    if (sk->ev) event_free(sk->ev);
-    sk->ev = event_new(oa->base, s, kind, on_sock_event, sk);
-    event_add(sk->ev, NULL);
-    return 0;
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    struct oa *oa = userp;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    (void)multi;
-    if (timeout_ms < 0) evtimer_del(oa->curl_timer);
-    else evtimer_add(oa->curl_timer, &tv);
-    return 0;
+    transfer_done(arg, res);
 }
 
 /* ---------- attempts, retries, faults ---------- */
@@ -439,7 +305,6 @@ static int attempt_start(struct oa_job *j)
     j->attempt++;
     j->backoff = 0;
     j->attempt_ms = j->last_byte_ms = now;
-    j->retry_after[0] = '\0';
     j->bytes = j->err_bytes = 0;
     j->err_head[0] = '\0';
     j->saw_done = j->saw_finish = j->got_usage = j->cut_length = j->got_thought = 0;
@@ -448,10 +313,24 @@ static int attempt_start(struct oa_job *j)
     /* curl's own total limit is a backstop a second after ours */
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
                      (long)(j->deadline_ms > now ? j->deadline_ms - now : 1) + 1000L);
-    if (curl_multi_add_handle(oa->multi, j->easy) != CURLM_OK) return -1;
+    j->creq = (struct curlev_req){on_transfer_done, j};
+    if (curlev_add(oa->curl, j->easy, &j->creq) != 0) return -1;
     j->in_multi = 1;
     arm(j, min_u64(now + (uint64_t)oa->first_ms, j->deadline_ms));
     return 0;
+}
+
+/* The reply's Retry-After (delta-seconds or an HTTP date; libcurl reads
+ * both) in ms, capped at OA_RETRY_CAP_MS; OA_BACKOFF_MS without one. */
+static long retry_after_ms(struct oa_job *j)
+{
+    curl_off_t secs = 0;
+    struct curl_header *h;
+    if (curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &secs) != CURLE_OK) secs = 0;
+    if (secs > 0) return secs >= OA_RETRY_CAP_MS / 1000 ? OA_RETRY_CAP_MS : (long)secs * 1000;
+    /* 0 is also what libcurl says without the header */
+    return curl_easy_header(j->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK
+               ? 0 : OA_BACKOFF_MS;
 }
 
 /* Before the first token, once: connect errors, 429 and 5xx. Returns 1 when
@@ -463,9 +342,7 @@ static int maybe_retry(struct oa_job *j, enum oa_fail why, long status)
     if (j->attempt > 1 || j->got_delta) return 0;
     if (!(why == F_CONNECT || why == F_NETWORK || why == F_RATE || (why == F_HTTP && status >= 500)))
         return 0;
-    delay = relay_retry_after_ms(j->retry_after[0] ? j->retry_after : NULL, time(NULL),
-                                 OA_RETRY_CAP_MS);
-    if (delay < 0) delay = OA_BACKOFF_MS;
+    delay = retry_after_ms(j);
     if (now + (uint64_t)delay >= j->deadline_ms) return 0;
     job_detach_transfer(j);
     if (why == F_HTTP || why == F_RATE)
@@ -499,7 +376,7 @@ static enum oa_fail classify(struct oa_job *j, CURLcode res)
 /* An HTTP 400 that names a parameter this model does not take (OpenAI's
  * gpt-5 and o-series: max_tokens, temperature): rewrites the body, learns it
  * for every later answer, and asks again at once. bit: what the error body
- * asked for (relay_upstream_error). Returns 1 when it did; each variant is
+ * asked for (prompt_upstream_error). Returns 1 when it did; each variant is
  * tried once per job. */
 static int maybe_adapt(struct oa_job *j, long status, int bit)
 {
@@ -512,7 +389,7 @@ static int maybe_adapt(struct oa_job *j, long status, int bit)
     if (!req) return 0;
     j->compat |= bit;
     oa->compat |= bit;
-    relay_request_compat(req, j->compat);
+    prompt_request_compat(req, j->compat);
     body = jtext_dump(req, NULL);
     json_decref(req);
     if (!body) return 0;
@@ -522,8 +399,8 @@ static int maybe_adapt(struct oa_job *j, long status, int bit)
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)j->body_len);
     fprintf(stderr, "coachd: upstream: http 400: the model takes no %s; asking again %s\n",
-            bit == RELAY_COMPAT_NO_TEMPERATURE ? "temperature" : "max_tokens",
-            bit == RELAY_COMPAT_NO_TEMPERATURE ? "without it" : "with max_completion_tokens");
+            bit == PROMPT_COMPAT_NO_TEMPERATURE ? "temperature" : "max_tokens",
+            bit == PROMPT_COMPAT_NO_TEMPERATURE ? "without it" : "with max_completion_tokens");
     j->attempt--;                      /* not a fault: keep the one retry */
     return attempt_start(j) == 0;
 }
@@ -543,20 +420,20 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         return;
     }
     if (status && !status_ok(status) && !j->fail) {
-        bit = relay_upstream_error(j->err_head, strlen(j->err_head), kind, sizeof kind);
+        bit = prompt_upstream_error(j->err_head, strlen(j->err_head), kind, sizeof kind);
         if (maybe_adapt(j, status, bit)) return;
         why = status == 429 ? F_RATE : F_HTTP;
         if (maybe_retry(j, why, status)) return;
         fprintf(stderr, "coachd: upstream: http %ld%s%s%s\n", status, *kind ? " " : "", kind,
                 status == 401 || status == 403 ? " (check OPENAI_API_KEY)" : "");
         if (why == F_HTTP) metrics_upstream_error(status >= 500 ? "http_5xx" : "http_4xx");
-        job_end(j, TURN_INCOMPLETE, why);
+        job_end(j, ENGINE_INCOMPLETE, why);
         return;
     }
     if (res != CURLE_OK && !j->fail) {
         why = classify(j, res);
         if (maybe_retry(j, why, status)) return;
-        job_end(j, TURN_INCOMPLETE, why);
+        job_end(j, ENGINE_INCOMPLETE, why);
         return;
     }
     j->busy++;
@@ -566,11 +443,11 @@ static void transfer_done(struct oa_job *j, CURLcode res)
         job_destroy(j);
         return;
     }
-    if (j->fail) job_end(j, TURN_INCOMPLETE, j->fail);
+    if (j->fail) job_end(j, ENGINE_INCOMPLETE, j->fail);
     else if ((j->saw_done || j->saw_finish) && j->got_delta && j->cut_length)
-        job_end(j, TURN_INCOMPLETE, F_LENGTH);
-    else if ((j->saw_done || j->saw_finish) && j->got_delta) job_end(j, TURN_COMPLETE, F_NONE);
-    else job_end(j, TURN_INCOMPLETE, j->got_delta ? F_CUT : F_EMPTY);
+        job_end(j, ENGINE_INCOMPLETE, F_LENGTH);
+    else if ((j->saw_done || j->saw_finish) && j->got_delta) job_end(j, ENGINE_COMPLETE, F_NONE);
+    else job_end(j, ENGINE_INCOMPLETE, j->got_delta ? F_CUT : F_EMPTY);
 }
 
 static void on_job_timer(evutil_socket_t fd, short what, void *arg)
@@ -581,42 +458,22 @@ static void on_job_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (j->lite_text) {                 /* lite mode: stream it all now */
-        size_t off = 0, n;
-        json_t *cit = j->lite_cit;
-        struct turn *t = j->turn;
-        j->busy++;
-        while ((n = grounded_next_chunk(j->lite_text, j->lite_len, off)) > 0 && j->turn) {
-            turn_emit_chunk(j->turn, j->lite_text + off, n);
-            off += n;
-        }
-        j->busy--;
-        if (j->cancelled) {
-            job_destroy(j);
-            return;
-        }
-        j->lite_cit = NULL;
-        job_destroy(j);
-        struct turn_usage lite = {0, 0, NULL, "grounded-lite"};
-        turn_engine_done(t, TURN_COMPLETE, NULL, cit, &lite);
-        return;
-    }
     if (now >= j->deadline_ms) {
-        job_end(j, TURN_INCOMPLETE, F_TIMEOUT_TOTAL);
+        job_end(j, ENGINE_INCOMPLETE, F_TIMEOUT_TOTAL);
         return;
     }
     if (j->backoff) {
         if (now < j->retry_at_ms) {
             arm(j, min_u64(j->retry_at_ms, j->deadline_ms));
         } else if (attempt_start(j) != 0) {
-            job_end(j, TURN_INCOMPLETE, F_NETWORK);
+            job_end(j, ENGINE_INCOMPLETE, F_NETWORK);
         }
         return;
     }
     wd = j->got_delta || j->got_thought ? j->last_byte_ms + (uint64_t)oa->stall_ms
                                         : j->attempt_ms + (uint64_t)oa->first_ms;
     if (now >= wd) {
-        job_end(j, TURN_INCOMPLETE,
+        job_end(j, ENGINE_INCOMPLETE,
                 j->got_delta || j->got_thought ? F_TIMEOUT_STALL : F_TIMEOUT_FIRST);
         return;
     }
@@ -625,84 +482,43 @@ static void on_job_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Ends the job: flushes the filter, builds citations and usage, frees the
  * job, then tells the turn. Never called from inside a curl callback. */
-static void job_end(struct oa_job *j, enum turn_status st, enum oa_fail why)
+static void job_end(struct oa_job *j, enum engine_status st, enum oa_fail why)
 {
     struct oa *oa = j->oa;
-    struct turn *t = j->turn;
+    const struct engine_request *rq = j->rq;
     json_t *cit = NULL;
-    struct turn_usage u = {0, 0, oa->version, NULL};
+    struct engine_usage u = {0, 0, oa->version};
 
     job_detach_transfer(j);
     j->busy++;
-    relay_filter_finish(j->filter);
+    filter_finish(j->filter);
     j->busy--;
     if (j->cancelled) {
         job_destroy(j);
         return;
     }
-    if (st == TURN_COMPLETE && relay_filter_released(j->filter) == 0) {
-        st = TURN_INCOMPLETE;              /* e.g. only a <think> block came */
+    if (st == ENGINE_COMPLETE && filter_released(j->filter) == 0) {
+        st = ENGINE_INCOMPLETE;            /* e.g. only a <think> block came */
         why = F_EMPTY;
     }
     /* a whole answer that cited nothing rests on all it was given; a cut
      * one only on what it cited before the cut */
-    if (st == TURN_COMPLETE || relay_filter_cited(j->filter))
-        cit = relay_citations(j->hits, j->nhits, relay_filter_cited(j->filter));
+    if (st == ENGINE_COMPLETE || filter_cited(j->filter))
+        cit = prompt_citations(j->hits, j->nhits, filter_cited(j->filter));
     /* Upstream counts when it sent them; else an estimate (4 chars/token) so
      * budgets still see the spend of cut answers. */
     if (j->got_usage && j->prompt_tokens >= 0) u.prompt_tokens = j->prompt_tokens;
     else if (j->bytes) u.prompt_tokens = (long)(j->body_len / 4);
     if (j->got_usage && j->completion_tokens >= 0) u.completion_tokens = j->completion_tokens;
     else u.completion_tokens = (long)((j->delta_bytes + 3) / 4);
-    oa->daily_tokens += u.prompt_tokens + u.completion_tokens;
-    if (st != TURN_COMPLETE && why != F_HTTP && why != F_RATE)
+    if (st != ENGINE_COMPLETE && why != F_HTTP && why != F_RATE)
         fprintf(stderr, "coachd: upstream: %s\n", fail_log(why));
-    if (st != TURN_COMPLETE && why != F_HTTP) metrics_upstream_error(fail_kind(why));
+    if (st != ENGINE_COMPLETE && why != F_HTTP) metrics_upstream_error(fail_kind(why));
     job_destroy(j);
-    turn_engine_done(t, st, st == TURN_COMPLETE ? NULL : fail_message(why), cit, &u);
+    rq->on_done(rq->ctx, st, st == ENGINE_COMPLETE ? NULL : fail_message(why), cit, &u);
 }
 
 /* ---------- the engine interface ---------- */
-
-/* Today's tokens: summed by the store at most every OA_DAILY_CACHE_MS (the
- * sum scans today's answers), with this engine's own usage added between. */
-static long daily_tokens(struct oa *oa)
-{
-    uint64_t now = util_now_ms(), midnight = relay_utc_midnight_ms(util_wall_ms());
-    if (oa->daily_at_ms == 0 || midnight != oa->daily_midnight ||
-        now - oa->daily_at_ms >= OA_DAILY_CACHE_MS) {
-        oa->daily_tokens = store_tokens_since(oa->store, midnight);
-        oa->daily_at_ms = now;
-        oa->daily_midnight = midnight;
-    }
-    return oa->daily_tokens;
-}
-
-static int over_budget(struct oa *oa, const struct engine_request *rq)
-{
-    if (!oa->store) return 0;
-    if (oa->session_budget > 0 &&
-        store_tokens_session(oa->store, rq->session_id) >= oa->session_budget)
-        return 1;
-    return oa->daily_budget > 0 && daily_tokens(oa) >= oa->daily_budget;
-}
-
-static int start_lite(struct oa *oa, struct oa_job *j, const struct engine_request *rq)
-{
-    char *text;
-    size_t plen = strlen(lite_prefix), tlen;
-    struct timeval now = {0, 0};
-    grounded_compose(oa->kb, rq->question, rq->question_len, rq->hits, rq->nhits,
-                     rq->age_months, &text, &j->lite_cit);
-    tlen = strlen(text);
-    j->lite_text = xmalloc(plen + tlen + 1);
-    memcpy(j->lite_text, lite_prefix, plen);
-    memcpy(j->lite_text + plen, text, tlen + 1);
-    j->lite_len = plen + tlen;
-    free(text);
-    evtimer_add(j->timer, &now);
-    return 0;
-}
 
 static CURL *new_easy(struct oa *oa, struct oa_job *j)
 {
@@ -716,9 +532,6 @@ static CURL *new_easy(struct oa *oa, struct oa_job *j)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "coachd");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -730,24 +543,17 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
 {
     struct oa *oa = e->state;
     struct oa_job *j = xcalloc(1, sizeof *j);
-    json_t *hist, *trimmed, *req;
+    json_t *trimmed, *req;
 
     j->oa = oa;
-    j->turn = rq->turn;
+    j->rq = rq;
     j->hits = rq->hits;
     j->nhits = rq->nhits;
     j->timer = evtimer_new(oa->base, on_job_timer, j);
     job_link(oa, j);
-    if (over_budget(oa, rq)) {
-        start_lite(oa, j, rq);
-        *job = j;
-        return 0;
-    }
-    hist = turn_history(rq->turn, OA_HISTORY_MSGS);
-    trimmed = relay_history_trim(hist, OA_HISTORY_CHARS);
-    json_decref(hist);
+    trimmed = prompt_history_trim(rq->history, OA_HISTORY_CHARS);
     j->compat = oa->compat;
-    req = relay_request_json(&(struct relay_request){
+    req = prompt_request_json(&(struct prompt_request){
         .compat = j->compat, .model = oa->model, .max_tokens = oa->max_tokens, .temperature = oa->temperature,
         .system_prompt = oa->prompt_body, .hits = rq->hits, .nhits = rq->nhits,
         .age_months = rq->age_months, .history = trimmed,
@@ -756,8 +562,7 @@ static int oa_start(struct engine *e, const struct engine_request *rq, void **jo
     j->body = req ? jtext_dump(req, &j->body_len) : NULL;   /* 10-15 KB: see jtext.h */
     json_decref(req);
     if (!j->body) goto fail;
-    j->filter = relay_filter_new(rq->nhits, hold_cb, number_cb, (void *)oa->policy,
-                                 safety_output_referral(oa->policy), emit_cb, j);
+    j->filter = filter_new(oa->policy, rq->nhits, emit_cb, j);
     j->easy = new_easy(oa, j);
     j->deadline_ms = util_now_ms() + (uint64_t)oa->total_ms;
     if (!j->easy || attempt_start(j) != 0) goto fail;
@@ -775,10 +580,10 @@ static void oa_cancel(struct engine *e, void *job)
     struct oa *oa = e->state;
     struct oa_job *j = job;
     if (!j) return;
-    j->turn = NULL;
+    j->rq = NULL;
     j->cancelled = 1;
     oa->deferred++;
-    if (oa->in_curl || j->busy) return;   /* freed as soon as curl returns */
+    if (curlev_busy(oa->curl) || j->busy) return;   /* freed as soon as curl returns */
     job_destroy(j);
 }
 
@@ -792,9 +597,7 @@ static void oa_destroy(struct engine *e)
 {
     struct oa *oa = e->state;
     while (oa->jobs) job_destroy(oa->jobs);
-    if (oa->multi) curl_multi_cleanup(oa->multi);
-    while (oa->socks) sock_free(oa, oa->socks);
-    if (oa->curl_timer) event_free(oa->curl_timer);
+    curlev_free(oa->curl);
     for (struct curl_slist *h = oa->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));        /* the key */
     curl_slist_free_all(oa->headers);
@@ -856,7 +659,7 @@ static int load_prompt(struct oa *oa, const char *path, char *err, size_t errlen
         return -1;
     }
     oa->prompt[n] = '\0';
-    relay_prompt_split(oa->prompt, oa->version, sizeof oa->version, &oa->prompt_body);
+    prompt_split(oa->prompt, oa->version, sizeof oa->version, &oa->prompt_body);
     return 0;
 }
 
@@ -886,22 +689,20 @@ fail:
 }
 
 struct engine *engine_openai_new(struct event_base *base, const struct config *cfg,
-                                 const struct kb *kb, const struct safety_policy *policy,
-                                 struct store *store, char *err, size_t errlen)
+                                 const struct safety_policy *policy, char *err, size_t errlen)
 {
     struct engine *e = xcalloc(1, sizeof *e);
     struct oa *oa = xcalloc(1, sizeof *oa);
 
     e->name = "openai";
     e->state = oa;
+    e->history_msgs = OA_HISTORY_MSGS;
     e->start = oa_start;
     e->cancel = oa_cancel;
     e->ready = oa_ready;
     e->destroy = oa_destroy;
     oa->base = base;
-    oa->kb = kb;
     oa->policy = policy;
-    oa->store = store;
     oa->model = cfg->model;
     oa->max_tokens = cfg->max_tokens;
     oa->temperature = cfg->temperature;
@@ -909,8 +710,6 @@ struct engine *engine_openai_new(struct event_base *base, const struct config *c
     oa->first_ms = cfg->first_token_timeout_s * 1000L;
     oa->stall_ms = cfg->stall_timeout_s * 1000L;
     oa->total_ms = cfg->total_timeout_s * 1000L;
-    oa->session_budget = cfg->session_token_budget;
-    oa->daily_budget = cfg->daily_token_budget;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl could not initialise");
         free(oa);
@@ -920,15 +719,11 @@ struct engine *engine_openai_new(struct event_base *base, const struct config *c
     if (make_url(cfg->openai_base_url, &oa->url, err, errlen) ||
         load_prompt(oa, cfg->prompt_path, err, errlen))
         goto fail;
-    if (make_headers(oa, cfg->openai_api_key) || !(oa->multi = curl_multi_init())) {
+    if (make_headers(oa, cfg->openai_api_key) ||
+        !(oa->curl = curlev_new(base, sweep_cb, oa))) {
         snprintf(err, errlen, "libcurl could not initialise");
         goto fail;
     }
-    oa->curl_timer = evtimer_new(base, on_curl_timer_event, oa);
-    curl_multi_setopt(oa->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(oa->multi, CURLMOPT_SOCKETDATA, oa);
-    curl_multi_setopt(oa->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(oa->multi, CURLMOPT_TIMERDATA, oa);
     oa->ready = 1;
     fprintf(stderr, "coachd: openai engine: model %s, prompt %s\n", oa->model, oa->version);
     return e;

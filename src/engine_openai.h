@@ -7,15 +7,13 @@
 
 struct event_base;
 struct config;
-struct kb;
 struct safety_policy;
-struct store;
 struct engine;
 
 /* Creates the engine from the configuration (base URL, key, model,
- * timeouts, budgets, prompt file). Returns NULL with a message in err. */
+ * timeouts, prompt file); policy holds its output rules (filter.c).
+ * Returns NULL with a message in err. */
 struct engine *engine_openai_new(struct event_base *base, const struct config *cfg,
-                                 const struct kb *kb, const struct safety_policy *policy,
-                                 struct store *store, char *err, size_t errlen);
+                                 const struct safety_policy *policy, char *err, size_t errlen);
 
 #endif

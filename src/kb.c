@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "text.h"
+#include "url.h"
 #include "util.h"
 
 #define KB_MAX_FILE (256 * 1024)
@@ -183,23 +184,6 @@ static int parse_ages(const char *v, int *lo, int *hi)
     return 0;
 }
 
-static int valid_url(const char *u)
-{
-    const char *host;
-    size_t i;
-    if (strncmp(u, "https://", 8) == 0) host = u + 8;
-    else if (strncmp(u, "http://", 7) == 0) host = u + 7;
-    else return 0;
-    for (i = 0; host[i] && host[i] != '/'; i++) {
-        char c = host[i];
-        if (!(isalnum((unsigned char)c) || c == '.' || c == '-' || c == ':')) return 0;
-    }
-    if (i < 4 || !memchr(host, '.', i)) return 0;
-    for (const char *c = u; *c; c++)
-        if (isspace((unsigned char)*c) || *c == '"' || *c == '<' || *c == '>') return 0;
-    return 1;
-}
-
 static int valid_id(const char *s)
 {
     if (!*s || strlen(s) > 80) return 0;
@@ -316,25 +300,29 @@ static void passage_free_fields(struct kb_passage *p)
     free((void *)p->file);
 }
 
-/* Parses one passage file. On success appends to kb->p; problems are
- * reported with line numbers and the passage is dropped. */
-static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr)
+int kb_parse_passage(const char *src, size_t len, const char *path, const struct kb *kb,
+                     struct kb_passage *out, struct kb_problems *pr)
 {
-    size_t len, nsteps = 0, capsteps = 0;
-    char *text = read_file(path, &len), *line, *next;
+    size_t nsteps = 0, capsteps = 0;
+    char *text, *line, *next;
     struct kb_passage p = {0};
+    struct kb_problems local = {0};
+    int rc = -1;
     char **steps = NULL, *body = NULL, *help = NULL, **asks = NULL;
     size_t nasks = 0, capasks = 0;
     int in_asks = 0;
     struct draft d = {.path = path};
     int lineno = 0, state = 0, errors = 0, in_steps = 0;
-    size_t before = pr ? pr->n : 0;
+    size_t before;
 
-    if (!text) {
-        problem(pr, path, 0, "cannot read: %s", errno == EFBIG ? "file too large" : strerror(errno));
-        return;
-    }
-    if (!util_utf8_valid(text, len)) problem(pr, path, 0, "not valid UTF-8");
+    if (!pr) pr = &local;
+    before = pr->n;
+    memset(out, 0, sizeof *out);
+    text = xmalloc(len + 1);
+    memcpy(text, src, len);
+    text[len] = '\0';
+    if (!util_utf8_valid(text, len) || memchr(text, '\0', len))
+        problem(pr, path, 0, "not valid UTF-8");
     for (line = text; line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
@@ -420,13 +408,13 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
         if (!d.fm[k] || !*d.fm[k]) problem(pr, path, d.fm_line[k] ? d.fm_line[k] : 1,
                                            "missing field '%s'", fm_keys[k]);
     }
-    if (pr && pr->n > before) goto out;
+    if (pr->n > before) goto out;
     if (!valid_id(d.fm[F_ID]))
         problem(pr, path, d.fm_line[F_ID], "id must be lowercase letters, digits and '-'");
-    if (kb_find(kb, d.fm[F_ID]))
+    if (kb && kb_find(kb, d.fm[F_ID]))
         problem(pr, path, d.fm_line[F_ID], "duplicate id '%s' (also in %s)", d.fm[F_ID],
                 kb_find(kb, d.fm[F_ID])->file);
-    if (!valid_url(d.fm[F_URL]))
+    if (!url_valid(d.fm[F_URL], URL_DOTTED_HOST))
         problem(pr, path, d.fm_line[F_URL], "bad url '%s' (need http(s)://host/...)", d.fm[F_URL]);
     if (parse_ages(d.fm[F_AGES], &p.age_lo, &p.age_hi))
         problem(pr, path, d.fm_line[F_AGES], "bad ages '%s' (e.g. 6m-3y)", d.fm[F_AGES]);
@@ -435,7 +423,7 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
                 d.fm[F_REVIEWED]);
     p.topics = (const char *const *)parse_list(d.fm[F_TOPICS], &p.ntopics);
     if (p.ntopics == 0) problem(pr, path, d.fm_line[F_TOPICS], "topics list is empty");
-    for (size_t i = 0; i < p.ntopics; i++)
+    for (size_t i = 0; kb && i < p.ntopics; i++)
         if (!find_topic(kb, p.topics[i]))
             problem(pr, path, d.fm_line[F_TOPICS], "unknown topic '%s'", p.topics[i]);
     if (d.fm[F_KEYWORDS])
@@ -449,7 +437,7 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
     if (nasks > 12) problem(pr, path, d.fm_line[F_ASKS], "more than 12 asks");
     if (!body) problem(pr, path, lineno, "empty body");
     if (nsteps == 0) problem(pr, path, lineno, "no steps (add 'Steps:' and '- ' lines)");
-    if (pr && pr->n > before) goto out;
+    if (pr->n > before) goto out;
 
     p.id = d.fm[F_ID]; d.fm[F_ID] = NULL;
     p.title = d.fm[F_TITLE]; d.fm[F_TITLE] = NULL;
@@ -462,16 +450,9 @@ static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr
     p.help = help; help = NULL;
     p.asks = (const char *const *)asks; p.nasks = nasks; asks = NULL; nasks = 0;
     p.file = xstrdup(path);
-    if (kb->np == kb->capp) {
-        kb->capp = kb->capp ? kb->capp * 2 : 256;
-        kb->p = xrealloc(kb->p, kb->capp * sizeof *kb->p);
-    }
-    struct idref *ref = xmalloc(sizeof *ref);
-    ref->id = p.id;
-    ref->idx = kb->np;
-    tsearch(ref, &kb->ids, cmp_idref);
-    kb->p[kb->np++] = p;
+    *out = p;
     memset(&p, 0, sizeof p);
+    rc = 0;
 out:
     (void)errors;
     passage_free_fields(&p);
@@ -481,7 +462,43 @@ out:
     free_list((const char *const *)asks, nasks);
     free_list((const char *const *)steps, nsteps);
     free(text);
+    kb_problems_free(&local);
+    return rc;
 }
+
+void kb_passage_clear(struct kb_passage *p)
+{
+    passage_free_fields(p);
+    memset(p, 0, sizeof *p);
+}
+
+/* Reads and parses one passage file. On success appends to kb->p;
+ * problems are reported with line numbers and the passage is dropped. */
+static void load_passage(struct kb *kb, const char *path, struct kb_problems *pr)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    struct kb_passage p;
+    int rc;
+
+    if (!text) {
+        problem(pr, path, 0, "cannot read: %s", errno == EFBIG ? "file too large" : strerror(errno));
+        return;
+    }
+    rc = kb_parse_passage(text, len, path, kb, &p, pr);
+    free(text);
+    if (rc != 0) return;
+    if (kb->np == kb->capp) {
+        kb->capp = kb->capp ? kb->capp * 2 : 256;
+        kb->p = xrealloc(kb->p, kb->capp * sizeof *kb->p);
+    }
+    struct idref *ref = xmalloc(sizeof *ref);
+    ref->id = p.id;
+    ref->idx = kb->np;
+    tsearch(ref, &kb->ids, cmp_idref);
+    kb->p[kb->np++] = p;
+}
+
 
 int kb_url_is_index(const char *url)
 {

@@ -46,6 +46,16 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out,
             struct kb_problems *pr);
 void kb_free(struct kb *kb);
 
+/* Parses one passage (text[0..len), any bytes; the "---" front matter,
+ * the body, "Steps:" and "When to get help:"), named path in problems and
+ * in out->file. Pure: no file I/O. With kb (may be NULL) it also checks
+ * that the id is new and the topics known there. Returns 0 and fills *out
+ * (owned: kb_passage_clear frees it), or -1 with each problem added to pr
+ * (may be NULL) and *out empty. */
+int kb_parse_passage(const char *text, size_t len, const char *path, const struct kb *kb,
+                     struct kb_passage *out, struct kb_problems *pr);
+void kb_passage_clear(struct kb_passage *p);
+
 /* 1 when a URL names a site's or section's index rather than a page for a
  * claim: no path, a one-segment path, or an index file such as
  * ".../Pages/default.aspx" or ".../index.html". Pure. */

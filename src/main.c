@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "config.h"
+#include "budget.h"
 #include "convo.h"
 #include "engine.h"
+#include "engine_grounded.h"
 #include "engine_openai.h"
 #include "events.h"
 #include "http.h"
@@ -103,14 +106,81 @@ static int cmd_kb_check(int argc, char **argv)
 
 /* ---------- coachd ask ---------- */
 
+/* `coachd ask` runs the server's pipeline (turn.c: safety -> retrieval ->
+ * engine -> citations -> save) on a loop of its own, with the grounded
+ * engine and a throw-away database, and prints what a subscriber saw. */
+struct ask_out {
+    struct event_base *base;
+    struct strbuf text;
+    json_t *refusal, *citations;
+    json_t *triage;             /* the triage notice, if any */
+    int nomatch;
+};
+
+static void ask_on_event(void *arg, const char *frame, size_t len)
+{
+    struct ask_out *o = arg;
+    const char *d = strstr(frame, "\ndata: ");
+    json_t *j, *v;
+    if (!d) return;
+    d += 7;
+    j = json_loadb(d, len - (size_t)(d - frame), JSON_DISABLE_EOF_CHECK, NULL);
+    if ((v = json_object_get(j, "chunk"))) strbuf_add(&o->text, json_string_value(v), json_string_length(v));
+    else if ((v = json_object_get(j, "done"))) {
+        o->citations = json_incref(json_object_get(j, "citations"));
+        o->nomatch = json_is_true(json_object_get(j, "nomatch"));
+    } else if (json_object_get(j, "type") && strcmp(json_string_value(json_object_get(j, "type")), "triage") == 0)
+        o->triage = json_incref(json_object_get(j, "data"));
+    else if (json_object_get(j, "type") && strcmp(json_string_value(json_object_get(j, "type")), "refusal") == 0)
+        o->refusal = json_incref(json_object_get(j, "data"));
+    json_decref(j);
+}
+
+static void ask_on_end(void *arg)
+{
+    struct ask_out *o = arg;
+    event_base_loopbreak(o->base);
+}
+
+static void ask_print(const struct ask_out *o)
+{
+    json_t *res, *ci;
+    size_t i;
+    if (o->triage)
+        printf("[triage: %s] %s\n", json_string_value(json_object_get(o->triage, "level")),
+               json_string_value(json_object_get(o->triage, "message")));
+    if (o->refusal) {
+        printf("[refusal: %s]\n%s\n%s\n", json_string_value(json_object_get(o->refusal, "category")),
+               json_string_value(json_object_get(o->refusal, "empathy")),
+               json_string_value(json_object_get(o->refusal, "message")));
+        json_array_foreach(json_object_get(o->refusal, "resources"), i, res)
+            printf("- %s: %s %s\n", json_string_value(json_object_get(res, "name")),
+                   json_string_value(json_object_get(res, "phone")) ?: "",
+                   json_string_value(json_object_get(res, "url")) ?: "");
+        return;
+    }
+    printf("%s%s\n", o->nomatch ? "[nomatch]\n" : "", o->text.s ? o->text.s : "");
+    if (json_array_size(o->citations)) printf("\nSources:\n");
+    json_array_foreach(o->citations, i, ci)
+        printf("[%lld] %s: %s <%s>\n", json_integer_value(json_object_get(ci, "id")),
+               json_string_value(json_object_get(ci, "source")),
+               json_string_value(json_object_get(ci, "title")),
+               json_string_value(json_object_get(ci, "url")));
+}
+
 static int cmd_ask(int argc, char **argv)
 {
     struct config cfg;
     struct kb *kb = NULL;
     struct safety_policy *policy = NULL;
-    struct kb_hit hits[5];
+    struct store *store = NULL;
+    struct engine *engine = NULL;
+    struct ask_out o = {0};
+    struct turn_listener l = {.on_event = ask_on_event, .on_end = ask_on_end, .arg = &o};
+    char dir[] = "/tmp/coachd-ask-XXXXXX", db[64], sid[32], err[256];
     const char *q;
-    int rc = 2, age;
+    struct turn *t;
+    int rc = 2;
 
     if (argc < 3) {
         fputs("usage: coachd ask \"question\" [--kb DIR] [--policy PATH] [--locale US|UK]\n", stderr);
@@ -126,54 +196,40 @@ static int cmd_ask(int argc, char **argv)
         return 2;
     }
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 0)) goto out;
-    struct convo_plan pl;
-    convo_plan(kb, policy, q, strlen(q), NULL, 0, &pl);
-    json_t *notice = safety_notice_json(policy, &pl.verdict);
-    if (notice)
-        printf("[triage: %s] %s\n", json_string_value(json_object_get(notice, "level")),
-               json_string_value(json_object_get(notice, "message")));
-    json_decref(notice);
-    if (pl.kind == CONVO_REFUSE) {
-        safety_category c = pl.category;
-        json_t *r = safety_verdict_json(policy, &pl.verdict);
-        printf("[refusal: %s]\n%s\n%s\n", safety_category_name(c),
-               json_string_value(json_object_get(r, "empathy")),
-               json_string_value(json_object_get(r, "message")));
-        json_t *res;
-        size_t i;
-        json_array_foreach(json_object_get(r, "resources"), i, res)
-            printf("- %s: %s %s\n", json_string_value(json_object_get(res, "name")),
-                   json_string_value(json_object_get(res, "phone")) ?: "",
-                   json_string_value(json_object_get(res, "url")) ?: "");
-        json_decref(r);
-        rc = 0;
+    if (!mkdtemp(dir)) goto out;
+    snprintf(db, sizeof db, "%s/ask.db", dir);
+    o.base = event_base_new();
+    if (!o.base || store_open(db, &store, err, sizeof err) ||
+        util_random_id(sid, sizeof sid, 16) || store_session_create(store, sid, NULL, util_wall_ms()))
         goto out;
-    }
-    if (pl.kind != CONVO_ANSWER) {
-        printf("%s%s\n", pl.kind == CONVO_NOMATCH ? "[nomatch]\n" : "", pl.reply);
-        rc = 0;
-        goto out;
-    }
-    size_t n = pl.nhits;
-    char *text;
-    memcpy(hits, pl.hits, n * sizeof hits[0]);
-    age = pl.age;
-    json_t *cit, *ci;
-    size_t i;
-    grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
-    printf("%s\n", text);
-    if (json_array_size(cit)) printf("\nSources:\n");
-    json_array_foreach(cit, i, ci)
-        printf("[%lld] %s: %s <%s>\n", json_integer_value(json_object_get(ci, "id")),
-               json_string_value(json_object_get(ci, "source")),
-               json_string_value(json_object_get(ci, "title")),
-               json_string_value(json_object_get(ci, "url")));
-    free(text);
-    json_decref(cit);
+    engine = engine_grounded_new(o.base, kb, 0);
+    turn_setup(&(struct turn_env){.base = o.base, .store = store, .kb = kb, .policy = policy,
+                                  .engine = engine, .grace_ms = 60 * 1000, .linger_ms = 0});
+    t = turn_create(sid, q, strlen(q));
+    if (!t) goto out;
+    if (turn_subscribe(t, &l, 0)) event_base_dispatch(o.base);
+    ask_print(&o);
     rc = 0;
 out:
+    turn_free_all();
+    if (engine) engine->destroy(engine);
+    store_close(store);
+    if (o.base) event_base_free(o.base);
+    free(o.text.s);
+    json_decref(o.refusal);
+    json_decref(o.citations);
+    json_decref(o.triage);
     kb_free(kb);
     safety_policy_free(policy);
+    if (store || dir[sizeof dir - 2] != 'X') {
+        static const char *const ext[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            char f[80];
+            snprintf(f, sizeof f, "%s%s", db, ext[i]);
+            unlink(f);
+        }
+        rmdir(dir);
+    }
     return rc;
 }
 
@@ -230,7 +286,8 @@ static int serve(int argc, char **argv)
     struct safety_policy *policy = NULL;
     struct kb *kb = NULL;
     struct store *store = NULL;
-    struct engine *engine = NULL;
+    struct engine *engine = NULL, *lite = NULL;
+    struct budget *budget = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     char err[512];
     int rc = 2, fixed;
@@ -252,16 +309,20 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "coachd: marked %d answer%s interrupted by a crash as incomplete\n", fixed,
                 fixed == 1 ? "" : "s");
     if (strcmp(cfg.engine, "openai") == 0) {
-        engine = engine_openai_new(app.base, &cfg, kb, policy, store, err, sizeof err);
+        engine = engine_openai_new(app.base, &cfg, policy, err, sizeof err);
         if (!engine) {
             fprintf(stderr, "coachd: openai engine: %s\n", err);
             goto out;
         }
+        /* lite mode: the grounded composer when the token budget is spent */
+        lite = engine_grounded_new(app.base, kb, 0);
+        budget = budget_new(store, cfg.session_token_budget, cfg.daily_token_budget);
     } else {
         engine = engine_grounded_new(app.base, kb, cfg.pace_ms);
     }
     turn_setup(&(struct turn_env){
         .base = app.base, .store = store, .kb = kb, .policy = policy, .engine = engine,
+        .lite = lite, .budget = budget,
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
@@ -296,6 +357,8 @@ out:
     sse_shutdown();
     events_shutdown();
     if (engine) engine->destroy(engine);
+    if (lite) lite->destroy(lite);
+    budget_free(budget);
     store_close(store);
     kb_free(kb);
     safety_policy_free(policy);

@@ -31,6 +31,7 @@
 #include "safety.h"
 #include "spell.h"
 #include "text.h"
+#include "url.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -143,6 +144,10 @@ struct safety_policy {
     const char *const *catres[SAFETY_NCAT];
     size_t ncatres[SAFETY_NCAT];
     struct patlist hold, hold_if_medicine, medicine;
+    const char *const *dose_units, *const *continuations, *const *range_words;
+    const char *const *not_dose_words;
+    size_t ndose_units, ncontinuations, nrange_words, nnot_dose_words;
+    unsigned dose_window;
     const char *referral;
     struct protocol *protos;
     size_t nprotos;
@@ -1268,28 +1273,6 @@ static int load_rules(struct loadctx *c, json_t *root)
 
 /* -------------------------------------------- locales and templates */
 
-/* https://host.tld[/path] with no spaces or quotes. */
-static int url_ok(const char *u)
-{
-    if (strncmp(u, "https://", 8) != 0)
-        return 0;
-    const char *h = u + 8, *q = h;
-    int dot = 0;
-    while (*q && *q != '/') {
-        if (*q == '.')
-            dot = 1;
-        else if (!isalnum((unsigned char)*q) && *q != '-')
-            return 0;
-        q++;
-    }
-    if (q == h || !dot || h[0] == '.' || q[-1] == '.')
-        return 0;
-    for (; *q; q++)
-        if ((unsigned char)*q <= ' ' || *q == '"' || *q == '<' || *q == '>' || *q == '\\')
-            return 0;
-    return 1;
-}
-
 static int phone_ok(const char *s)
 {
     int digits = 0;
@@ -1312,7 +1295,7 @@ static int check_resource(struct loadctx *c, json_t *r, const char *where)
         return -1;
     if (!phone_ok(phone))
         return load_fail(c, "%s: phone \"%s\" must be digits, spaces, - + ( )", where, phone);
-    if (!url_ok(url))
+    if (!url_valid(url, URL_HTTPS_ONLY | URL_DOTTED_HOST))
         return load_fail(c, "%s: bad URL \"%s\" (must be https://host/...)", where, url);
     return 0;
 }
@@ -1532,6 +1515,34 @@ static int load_locales(struct loadctx *c, json_t *root, const char *want)
     return 0;
 }
 
+/* output.dose_units / output.dose_continuations: 1..max lowercase ASCII
+ * strings of up to 31 bytes, single words when one_word. */
+static int load_words(struct loadctx *c, json_t *o, const char *key, size_t max, int one_word,
+                      const char *const **out, size_t *n)
+{
+    char where[64];
+    json_t *arr = json_object_get(o, key);
+    snprintf(where, sizeof where, "output.%s", key);
+    if (!arr)
+        return load_fail(c, "%s: missing", where);
+    if (load_strings(c, arr, where, out, n) < 0)
+        return -1;
+    if (*n == 0 || *n > max)
+        return load_fail(c, "%s: must have 1 to %zu entries", where, max);
+    for (size_t i = 0; i < *n; i++) {
+        const char *w = (*out)[i];
+        size_t len = strlen(w);
+        int ok = len < 32 && w[0] != ' ' && w[len - 1] != ' ';
+        for (size_t k = 0; k < len && ok; k++)
+            ok = (islower((unsigned char)w[k]) || (!one_word && w[k] == ' ' && w[k + 1] != ' ')
+                  || (unsigned char)w[k] >= 0x80);
+        if (!ok)
+            return load_fail(c, "%s[%zu]: must be %s of lowercase letters, up to 31 bytes",
+                             where, i, one_word ? "one word" : "words");
+    }
+    return 0;
+}
+
 static int load_output(struct loadctx *c, json_t *root)
 {
     json_t *o = get_member(c, root, "output", JSON_OBJECT, "top level");
@@ -1539,8 +1550,25 @@ static int load_output(struct loadctx *c, json_t *root)
         return -1;
     if (load_patlist(c, o, "hold", 1, "output", &c->p->hold) < 0
         || load_patlist(c, o, "hold_if_medicine", 1, "output", &c->p->hold_if_medicine) < 0
-        || load_patlist(c, o, "medicine", 1, "output", &c->p->medicine) < 0)
+        || load_patlist(c, o, "medicine", 1, "output", &c->p->medicine) < 0
+        || load_words(c, o, "dose_units", 64, 1, &c->p->dose_units, &c->p->ndose_units) < 0
+        || load_words(c, o, "dose_continuations", 16, 0, &c->p->continuations,
+                      &c->p->ncontinuations) < 0
+        || load_words(c, o, "dose_ranges", 16, 1, &c->p->range_words, &c->p->nrange_words) < 0
+        || load_words(c, o, "not_dose_words", 128, 1, &c->p->not_dose_words,
+                      &c->p->nnot_dose_words) < 0)
         return -1;
+    json_t *win = json_object_get(o, "dose_window");
+    if (!json_is_integer(win) || json_integer_value(win) < 0 || json_integer_value(win) > 4)
+        return load_fail(c, "output.dose_window: must be an integer 0..4");
+    c->p->dose_window = (unsigned)json_integer_value(win);
+    for (size_t i = 0; i < c->p->ncontinuations; i++) {
+        char probe[96];
+        snprintf(probe, sizeof probe, "give 2 %s", c->p->continuations[i]);
+        if (!safety_output_hold(c->p, probe, strlen(probe)))
+            return load_fail(c, "output.dose_continuations[%zu]: \"%s\" after \"give 2\" "
+                             "is not held by the output rules", i, probe + 7);
+    }
     return 0;
 }
 
@@ -2408,4 +2436,44 @@ int safety_output_number(const struct safety_policy *p, const char *word, size_t
 const char *safety_output_referral(const struct safety_policy *p)
 {
     return p ? p->referral : NULL;
+}
+
+int safety_output_dose_unit(const struct safety_policy *p, const char *word, size_t len,
+                            int partial)
+{
+    if (!p || !word || len == 0)
+        return 0;
+    for (size_t u = 0; u < p->ndose_units; u++) {
+        const char *d = p->dose_units[u];
+        size_t dl = strlen(d);
+        if (dl == len && strncasecmp(word, d, len) == 0)
+            return 1;
+        if (partial && dl > len && strncasecmp(word, d, len) == 0)
+            return 1;
+        /* the plural: "ml" -> "mls", "tablet" -> "tablets" */
+        if (dl + 1 == len && (word[len - 1] == 's' || word[len - 1] == 'S')
+            && strncasecmp(word, d, dl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+size_t safety_output_not_dose_words(const struct safety_policy *p, const char *const **out,
+                                    unsigned *window)
+{
+    *out = p ? p->not_dose_words : NULL;
+    *window = p ? p->dose_window : 0;
+    return p ? p->nnot_dose_words : 0;
+}
+
+size_t safety_output_range_words(const struct safety_policy *p, const char *const **out)
+{
+    *out = p ? p->range_words : NULL;
+    return p ? p->nrange_words : 0;
+}
+
+size_t safety_output_continuations(const struct safety_policy *p, const char *const **out)
+{
+    *out = p ? p->continuations : NULL;
+    return p ? p->ncontinuations : 0;
 }

@@ -97,11 +97,33 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
  * rules read numbers (digits, "5ml", "twenty", "half", "½"), else 0. With
  * partial, the word may still grow (more text may follow it directly), so it
  * also counts when its letters could become a number word ("tw", "fi"). The
- * openai engine shows a sentence word by word until its first number and
- * checks the whole sentence at its end, so an amount is never shown before
- * that check: a held sentence loses everything from its first number on. */
+ * output filter (filter.c) waits at a number while it could still become a
+ * dose and checks the whole sentence at its end, so an amount is never
+ * shown before that check. */
 int safety_output_number(const struct safety_policy *p, const char *word, size_t len,
                          int partial);
+
+/* 1 when word (letters, any case) is one of output.dose_units or its
+ * plural ("ml", "Tablets"); with partial also when it is the beginning of
+ * one ("m", "tabl"). */
+int safety_output_dose_unit(const struct safety_policy *p, const char *word, size_t len,
+                            int partial);
+
+/* output.dose_continuations: what may follow a number to make a sentence a
+ * dose ("mg", "ml ibuprofen"); the load checks that each one after "give 2"
+ * is held. Sets *out (policy-owned) and returns the count. */
+size_t safety_output_continuations(const struct safety_policy *p, const char *const **out);
+
+/* output.not_dose_words: words that, right after a number, say it is no
+ * amount of medicine ("years", "minutes"); *window gets output.dose_window,
+ * how many other words after a number may still be followed by a unit.
+ * Sets *out (policy-owned) and returns the count. */
+size_t safety_output_not_dose_words(const struct safety_policy *p, const char *const **out,
+                                    unsigned *window);
+
+/* output.dose_ranges: words that join the two numbers of one amount ("to"
+ * in "10 to 15 mg"). Sets *out (policy-owned) and returns the count. */
+size_t safety_output_range_words(const struct safety_policy *p, const char *const **out);
 
 /* The sentence that replaces a held one (policy-owned string, already
  * resolved for the policy's locale). */

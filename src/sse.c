@@ -251,31 +251,13 @@ static struct sub *sub_start(struct evhttp_request *req, const char *route)
     return s;
 }
 
-void sse_serve_turn(struct evhttp_request *req, struct turn *t, size_t from, const char *route)
+void sse_serve(struct evhttp_request *req, struct turn_replay *r, const char *route)
 {
     struct sub *s = sub_start(req, route);
-    s->turn = t;
+    s->turn = r->live;
     /* The backlog is written in one go (bounded by the turn's log); only
      * live events are held to the limit, plus the backlog's size. */
     s->replaying = 1;
-    if (turn_subscribe(t, &s->l, from))   /* 0: ended, on_end freed s */
+    if (turn_replay_deliver(r, &s->l))    /* 0: ended, on_end freed s */
         s->replaying = 0;
-}
-
-void sse_serve_log(struct evhttp_request *req, const char *message_id, json_t *events,
-                   size_t from, const char *route)
-{
-    struct sub *s = sub_start(req, route);
-    s->replaying = 1;
-    for (size_t i = from; i < json_array_size(events); i++) {
-        const char *data = json_string_value(json_array_get(events, i));
-        size_t len;
-        char *frame;
-        if (!data) continue;
-        frame = turn_frame(message_id, i + 1, data, &len);
-        sub_write(s, frame, len);
-        free(frame);
-    }
-    if (s->drop_ev) return;           /* dropped while replaying */
-    on_end(s);
 }

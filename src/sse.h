@@ -15,20 +15,16 @@
 
 struct event_base;
 struct evhttp_request;
-struct turn;
+struct turn_replay;
 
 /* ping_ms: a stream quiet this long gets a ': ping' comment.
  * max_pending: unsent bytes per stream before the client is dropped. */
 void sse_init(struct event_base *base, int ping_ms, size_t max_pending);
 void sse_shutdown(void);
 
-/* Streams turn t from log position `from` (0 = from the start). */
-void sse_serve_turn(struct evhttp_request *req, struct turn *t, size_t from, const char *route);
-
-/* Streams a stored log (array of event data strings) of message_id from
- * position `from`, then ends. `events` is borrowed. */
-void sse_serve_log(struct evhttp_request *req, const char *message_id, json_t *events,
-                   size_t from, const char *route);
+/* Streams what turn_open found (r, emptied): a turn's backlog and live
+ * frames, or a stored log, then ends. */
+void sse_serve(struct evhttp_request *req, struct turn_replay *r, const char *route);
 
 size_t sse_count(void);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "convo.h"
 #include "kb.h"
 #include "metrics.h"
@@ -29,6 +30,10 @@
 
 #define TURN_MAX_ANSWER (64 * 1024)
 #define TURN_HITS 5
+
+static const char lite_preface[] =
+    "*The coach is in lite mode today:* this answer comes straight from the vetted "
+    "guides, without the AI model.\n\n";
 
 struct turn {
     char msg_id[32], user_msg_id[32], session_id[72];
@@ -55,6 +60,9 @@ struct turn {
     int nomatch;                         /* answered with the honest no-match */
 
     void *job;                           /* engine job while running */
+    struct engine *job_engine;           /* whose job: env.engine or env.lite */
+    struct engine_request rq;            /* the job's request (owned here) */
+    json_t *history;                     /* rq.history */
     struct event *start_ev;              /* runs the pipeline once */
     struct event *timer;                 /* grace while running, linger after */
     struct turn_listener *listeners;
@@ -156,13 +164,14 @@ static void turn_free(struct turn *t)
     if (t->prev) t->prev->next = t->next;
     else all_turns = t->next;
     if (t->next) t->next->prev = t->prev;
-    if (t->job && env.engine) env.engine->cancel(env.engine, t->job);
+    if (t->job && t->job_engine) t->job_engine->cancel(t->job_engine, t->job);
     if (t->timer) event_free(t->timer);
     if (t->start_ev) event_free(t->start_ev);
     for (size_t i = 0; i < t->nframes; i++) free(t->frames[i]);
     free(t->frames);
     free(t->frame_len);
     json_decref(t->log);
+    json_decref(t->history);
     json_decref(t->refusal);
     json_decref(t->triage);
     json_decref(t->citations);
@@ -368,6 +377,7 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
     }
     t->job = NULL;
     if (usage) {
+        budget_add(env.budget, usage->prompt_tokens + usage->completion_tokens);
         t->prompt_tokens = usage->prompt_tokens;
         t->completion_tokens = usage->completion_tokens;
         t->prompt_version = usage->prompt_version;
@@ -416,7 +426,7 @@ void turn_cancel(struct turn *t)
     if (t->ended) return;
     t->cancelled = 1;
     if (t->job) {
-        env.engine->cancel(env.engine, t->job);
+        t->job_engine->cancel(t->job_engine, t->job);
         t->job = NULL;
     }
     finish(t, TURN_STOPPED, NULL);
@@ -451,6 +461,82 @@ void turn_free_all(void)
 json_t *turn_history(const struct turn *t, int max_msgs)
 {
     return store_history(env.store, t->session_id, t->msg_id, max_msgs);
+}
+
+/* ---------- opening an answer for a reader ---------- */
+
+static void replay_clear(struct turn_replay *r)
+{
+    json_decref(r->events);
+    memset(r, 0, sizeof *r);
+}
+
+int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r)
+{
+    struct turn *t = turn_find(message_id);
+    char sid[80], status[32];
+    int found;
+
+    memset(r, 0, sizeof *r);
+    if (t && (!session || strcmp(t->session_id, session) == 0)) {
+        if (t->finished && from >= t->nvisible) return 0;
+        r->live = t;
+        r->from = from > t->nvisible ? t->nvisible : from;
+        return 1;
+    }
+    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, sizeof status,
+                                &r->events);
+    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
+        replay_clear(r);
+        return -1;
+    }
+    /* "pending" rows were lost in a crash (they become incomplete at
+     * start-up): nothing more will come */
+    if (strcmp(status, "pending") == 0 || from >= json_array_size(r->events)) {
+        replay_clear(r);
+        return 0;
+    }
+    snprintf(r->message_id, sizeof r->message_id, "%s", message_id);
+    r->from = from;
+    return 1;
+}
+
+int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l)
+{
+    if (r->live) {
+        struct turn *t = r->live;
+        size_t from = r->from;
+        replay_clear(r);
+        return turn_subscribe(t, l, from);
+    }
+    for (size_t i = r->from; i < json_array_size(r->events); i++) {
+        const char *data = json_string_value(json_array_get(r->events, i));
+        size_t len;
+        char *frame;
+        if (!data) continue;
+        frame = turn_frame(r->message_id, i + 1, data, &len);
+        l->on_event(l->arg, frame, len);
+        free(frame);
+    }
+    replay_clear(r);
+    l->on_end(l->arg);
+    return 0;
+}
+
+int turn_stop(const char *message_id, char *status, size_t n)
+{
+    struct turn *t = turn_find(message_id);
+    char sid[80];
+    json_t *events = NULL;
+    int found;
+    if (t) {
+        turn_cancel(t);
+        snprintf(status, n, "stopped");
+        return 0;
+    }
+    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, n, &events);
+    json_decref(events);
+    return found > 0 ? 0 : -1;
 }
 
 /* ---------- the pipeline ---------- */
@@ -491,29 +577,40 @@ static void reply_without_engine(struct turn *t, const char *text)
     finish(t, TURN_COMPLETE, NULL);
 }
 
-static void run_pipeline(evutil_socket_t fd, short what, void *arg)
+/* How engines report (engine.h): straight into the turn. */
+static void on_engine_chunk(void *ctx, const char *text, size_t len)
 {
-    struct turn *t = arg;
-    struct engine_request rq;
-    struct convo_plan *pl;
+    turn_emit_chunk(ctx, text, len);
+}
+
+static void on_engine_done(void *ctx, enum engine_status status, const char *error_msg,
+                           json_t *citations, const struct engine_usage *u)
+{
+    struct turn *t = ctx;
+    struct turn_usage tu = {0, 0, NULL, t->engine_name};
+    if (u) tu = (struct turn_usage){u->prompt_tokens, u->completion_tokens, u->prompt_version,
+                                    t->engine_name};
+    turn_engine_done(t, status == ENGINE_COMPLETE ? TURN_COMPLETE : TURN_INCOMPLETE, error_msg,
+                     citations, u ? &tu : NULL);
+}
+
+/* Steps 1 and 2, safety and retrieval in the conversation (convo.h): the
+ * plan is triage's decision, or small talk, a clarifying question, the
+ * honest no-match, or the passages for the question read with the
+ * session's earlier questions. A triage notice (urgent, prepare, net) goes
+ * first, with a refusal or before the answer; a client that ignores it
+ * still gets the rest. Returns 1 when the turn ended here. */
+static int step_plan(struct turn *t, int *age)
+{
+    struct convo_plan *pl = xmalloc(sizeof *pl);
     const char *prev[CONVO_PREV_MAX];
     json_t *hist = NULL;
-    size_t nprev;
-
-    if (t->ended) return;                  /* cancelled before it started */
-
-    /* Safety first, then the conversation (convo.h): the plan is the
-     * safety layer's decision, or small talk, a clarifying question, the
-     * honest no-match, or the passages for the question read with the
-     * session's earlier questions. */
-    pl = xmalloc(sizeof *pl);
-    nprev = earlier_questions(t, &hist, prev, CONVO_PREV_MAX);
+    size_t nprev = earlier_questions(t, &hist, prev, CONVO_PREV_MAX);
     double t_plan = metrics_now();
+
     convo_plan(env.kb, env.policy, t->question, t->qlen, prev, nprev, pl);
     metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_plan);   /* safety + retrieval */
     json_decref(hist);
-    /* an urgent, preparedness or red-flag notice goes first, with a refusal
-     * or before the answer; a client that ignores it still gets the rest */
     if ((t->triage = safety_notice_json(env.policy, &pl->verdict)) != NULL) {
         append_event(t, json_pack("{s:s, s:O}", "type", "triage", "data", t->triage), 1);
         metrics_triage(pl->verdict.notice);
@@ -523,32 +620,65 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
         const char *msg = json_string_value(json_object_get(r, "message"));
         const char *emp = json_string_value(json_object_get(r, "empathy"));
         metrics_refusal(safety_category_name(pl->category));
-        free(pl);
         strbuf_printf(&t->answer, "%s %s", emp ? emp : "", msg ? msg : "");
         t->refusal = json_incref(r);
         append_event(t, json_pack("{s:s, s:o}", "type", "refusal", "data", r), 1);
         finish(t, TURN_COMPLETE, NULL);
-        return;
+        free(pl);
+        return 1;
     }
     if (pl->kind != CONVO_ANSWER) {
         t->nomatch = pl->kind == CONVO_NOMATCH;
         reply_without_engine(t, pl->reply);
         free(pl);
-        return;
+        return 1;
     }
     t->nhits = pl->nhits < TURN_HITS ? pl->nhits : TURN_HITS;
     memcpy(t->hits, pl->hits, t->nhits * sizeof t->hits[0]);
-    rq = (struct engine_request){
-        .turn = t, .question = t->question, .question_len = t->qlen,
-        .hits = t->hits, .nhits = t->nhits, .age_months = pl->age,
-        .session_id = t->session_id, .message_id = t->msg_id,
-    };
+    *age = pl->age;
     free(pl);
-    if (env.engine->start(env.engine, &rq, &t->job) != 0) {
+    return 0;
+}
+
+/* Step 3, the engine: the configured one, or the grounded one in lite mode
+ * when the token budget is spent. It reports through on_engine_chunk and
+ * on_engine_done; the citations come with done and the save follows
+ * (finish). */
+static void step_engine(struct turn *t, int age)
+{
+    struct engine *e = env.engine;
+    const char *preface = NULL;
+    if (env.lite && budget_spent(env.budget, t->session_id)) {
+        e = env.lite;
+        preface = lite_preface;
+        t->engine_name = "grounded-lite";
+    }
+    if (e->history_msgs > 0)
+        t->history = store_history(env.store, t->session_id, t->msg_id, e->history_msgs);
+    t->rq = (struct engine_request){
+        .question = t->question, .question_len = t->qlen, .hits = t->hits, .nhits = t->nhits,
+        .age_months = age, .history = t->history, .preface = preface,
+        .on_chunk = on_engine_chunk, .on_done = on_engine_done, .ctx = t,
+    };
+    t->job_engine = e;
+    if (e->start(e, &t->rq, &t->job) != 0) {
         t->job = NULL;
         turn_engine_done(t, TURN_INCOMPLETE, "The coach could not start an answer. Please try again.",
                          NULL, NULL);
     }
+}
+
+/* The pipeline: safety and retrieval (in the conversation) -> engine ->
+ * citations -> save (the last two when the engine is done:
+ * turn_engine_done, finish). */
+static void run_pipeline(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *t = arg;
+    int age = -1;
+
+    if (t->ended) return;                  /* cancelled before it started */
+    if (step_plan(t, &age)) return;
+    step_engine(t, age);
 }
 
 struct turn *turn_create(const char *session_id, const char *question, size_t len)

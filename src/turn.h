@@ -1,7 +1,8 @@
 /* turn.h — a turn is one question and its answer; it is not a connection.
  *
  * Creating a turn commits the question, runs the pipeline (safety ->
- * retrieval -> engine -> citations) and records everything it says in an
+ * retrieval -> engine, or lite mode when the budget is spent -> citations
+ * -> save) and records everything it says in an
  * append-only event log. Connections subscribe to a turn from any position
  * of that log and are sent the backlog, then live events; any number can
  * watch one turn, and the turn finishes and is saved whether anyone is
@@ -26,6 +27,7 @@ struct store;
 struct kb;
 struct safety_policy;
 struct config;
+struct budget;
 
 enum turn_status { TURN_COMPLETE, TURN_INCOMPLETE, TURN_STOPPED };
 
@@ -35,6 +37,8 @@ struct turn_env {
     struct kb *kb;
     const struct safety_policy *policy;
     struct engine *engine;
+    struct engine *lite;   /* answers when the budget is spent; may be NULL */
+    struct budget *budget; /* token budgets; may be NULL (none) */
     int grace_ms;          /* cancel a running turn nobody watched this long */
     int linger_ms;         /* keep a finished turn in memory this long */
 };
@@ -73,6 +77,34 @@ size_t turn_event_count(const struct turn *t);
  * followed the backlog immediately and l is not kept. */
 int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from);
 void turn_unsubscribe(struct turn *t, struct turn_listener *l);
+
+/* ---- opening an answer for a reader (resume) ---- */
+
+/* What turn_open found: a live or lingering turn, or the stored log. */
+struct turn_replay {
+    struct turn *live;                  /* or NULL */
+    json_t *events;                     /* the stored log (owned), or NULL */
+    char message_id[32];
+    size_t from;
+};
+
+/* Opens answer message_id for a reader from position from ("send from
+ * seq+1" of a Last-Event-ID), only within session when it is not NULL:
+ * from memory while the turn lives, else from the database. Returns 1 when
+ * there is something to send (then turn_replay_deliver, in the same loop
+ * iteration), 0 when nothing is left (the answer ended, or was lost in a
+ * crash: 204), -1 when there is no such answer (nothing kept). */
+int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r);
+
+/* Delivers what turn_open found to l: a live turn's backlog and then its
+ * live frames (returns 1: l is subscribed, as turn_subscribe), or the
+ * stored frames and then l->on_end (returns 0). r is emptied. */
+int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l);
+
+/* Stops answer message_id (turn_cancel) when it runs, and writes its status
+ * ("stopped", or the stored one) to status. 0, or -1 when there is no such
+ * answer. */
+int turn_stop(const char *message_id, char *status, size_t n);
 
 /* Stops a running turn: the engine is aborted, listeners get done with
  * "stopped": true, the partial answer is saved as 'stopped'. Idempotent. */

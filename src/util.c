@@ -189,3 +189,8 @@ int util_id_valid(const char *id)
     }
     return n > 0;
 }
+
+uint64_t util_utc_midnight_ms(uint64_t wall_ms)
+{
+    return wall_ms - wall_ms % (86400u * 1000u);
+}

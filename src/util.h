@@ -42,6 +42,8 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 /* Milliseconds on the monotonic clock / since the Unix epoch. */
 uint64_t util_now_ms(void);
 uint64_t util_wall_ms(void);
+/* The start of the UTC day containing wall_ms (ms since the epoch). Pure. */
+uint64_t util_utc_midnight_ms(uint64_t wall_ms);
 
 /* ISO-8601 UTC timestamp with milliseconds ("2026-11-23T10:00:00.123Z")
  * for a wall-clock time in ms. out must hold 25 bytes. */

@@ -27,12 +27,14 @@
 #include "../../src/store.c"
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */
 #define expand_phrase kb_expand_phrase_
+#include "../../src/url.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
 #include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/convo.c"
+#include "../../src/budget.c"
 #include "../../src/turn.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"
@@ -156,7 +158,7 @@ static void test_question_invalid_utf8(void **state)
 static char *qp(const char *query, const char *name, size_t *len)
 {
     *len = 12345;
-    return query_param(query, name, len);
+    return api_query_param(query, name, len);
 }
 
 static void test_query_param_basic(void **state)
@@ -336,9 +338,50 @@ static void test_events_message_json(void **state)
     assert_int_equal(events_message_json("abc", out, 20), 0);
 }
 
+/* ---------- routes ---------- */
+
+static void test_parse_route(void **state)
+{
+    static const struct { const char *path; enum api_route_kind kind; const char *id; } cases[] = {
+        {"/healthz", API_HEALTH, NULL}, {"/readyz", API_READY, NULL},
+        {"//healthz/", API_HEALTH, NULL},
+        {"/api/coach/sessions", API_SESSIONS, NULL}, {"/api/coach/start", API_SESSIONS, NULL},
+        {"/api/coach/sessions/abc", API_SESSION, "abc"},
+        {"/api/coach/sessions/abc/messages", API_MESSAGES, "abc"},
+        {"/api/coach/stream/s1", API_SEED_STREAM, "s1"},
+        {"/api/coach/messages/m1/stream", API_MESSAGE_STREAM, "m1"},
+        {"/api/coach/messages/m1/cancel", API_CANCEL, "m1"},
+        {"/api/coach/messages/m1/other", API_NOT_FOUND, NULL},
+        {"/metrics", API_METRICS, NULL},
+        {"/api/coach/sessions/s2/events", API_SESSION_EVENTS, "s2"},
+        {"/api/coach/messages/m2/feedback", API_FEEDBACK, "m2"},
+        {"/api/other/sessions", API_NOT_FOUND, NULL}, {"/api", API_NOT_FOUND, NULL},
+        {"/a/b/c/d/e/f/g", API_NOT_FOUND, NULL},             /* seven segments */
+        {"/", API_STATIC, NULL}, {"/app.js", API_STATIC, NULL}, {"/x/y", API_NOT_FOUND, NULL},
+    };
+    struct api_route r;
+    char big[600];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(api_parse_route(cases[i].path, &r), 0);
+        if (r.kind != cases[i].kind) fail_msg("%s: kind %d", cases[i].path, (int)r.kind);
+        if (cases[i].id) assert_string_equal(r.id, cases[i].id);
+        else if (r.kind != API_STATIC) assert_null(r.id);
+    }
+    assert_int_equal(api_parse_route("/app.js", &r), 0);
+    assert_string_equal(r.file, "app.js");
+    assert_int_equal(api_parse_route("/", &r), 0);
+    assert_string_equal(r.file, "");
+    memset(big, 'a', sizeof big - 1);
+    big[0] = '/';
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(api_parse_route(big, &r), -1);     /* 414 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_route),
         cmocka_unit_test(test_question_ok),
         cmocka_unit_test(test_question_empty),
         cmocka_unit_test(test_question_length_ascii),

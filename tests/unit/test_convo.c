@@ -20,6 +20,7 @@
 #include "../../src/safety.c"
 #include "../../src/spell.c"
 #include "../../src/convo.c"
+#include "../../src/url.c"
 
 static struct kb *kb;
 static struct safety_policy *pol;

@@ -1,16 +1,17 @@
 /* test_engine_openai.c — the openai engine (src/engine_openai.c) in one
- * process: its set-up helpers (base URL, prompt file, headers, Retry-After
- * header capture), then whole answers on a real libevent loop with real
+ * process: its set-up helpers (base URL, prompt file, headers), then whole
+ * answers on a real libevent loop with real
  * libcurl against an evhttp fake upstream in this process: a normal stream,
  * 500 retried once, 429 with Retry-After, a held dose sentence, an
  * out-of-range [n], a first-token timeout, a stall, a cut, cancel
- * mid-stream (the upstream sees its connection close), lite mode on a spent
- * budget (no upstream request), a refused connection.
+ * mid-stream (the upstream sees its connection close), a refused
+ * connection. Lite mode on a spent budget is the turn's now: test_budget.c
+ * and tests/e2e/openai.test.mjs.
  *
- * The turn, the store, the safety policy and the grounded composer are
- * stubs here (the turn records what the engine tells it), so the engine's
- * calling contract is checked directly: chunks only before done, done
- * exactly once, nothing after cancel. The pure policy is in test_relay.c. */
+ * The safety policy is a stub here and the request's callbacks record
+ * what the engine reports, so the engine's calling contract is checked
+ * directly: chunks only before done, done exactly once, nothing after
+ * cancel. The pure policy is in test_relay.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,28 +32,30 @@
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/upsse.c"
-#include "../../src/relay.c"
+#include "../../src/filter.c"
+#include "../../src/prompt.c"
 #include "../../src/text.c"
+#include "../../src/curlev.c"
 #include "../../src/engine_openai.c"
 
-/* ---------- stubs: the turn records everything ---------- */
+/* ---------- the request's callbacks record everything ---------- */
 
 struct turn {
     char text[65536];
     size_t len;
     int nchunks, done;
-    enum turn_status status;
+    enum engine_status status;
     char err[256];
     json_t *cit;
     long pt, ct;
     const char *pv;
     json_t *history;
+    struct engine_request rq;          /* lives as long as the job */
 };
 
-static long stub_session_tokens, stub_daily_tokens;
-
-void turn_emit_chunk(struct turn *t, const char *text, size_t len)
+static void rec_chunk(void *ctx, const char *text, size_t len)
 {
+    struct turn *t = ctx;
     assert_false(t->done);                         /* never after done */
     assert_true(t->len + len < sizeof t->text);
     memcpy(t->text + t->len, text, len);
@@ -61,9 +64,10 @@ void turn_emit_chunk(struct turn *t, const char *text, size_t len)
     t->nchunks++;
 }
 
-void turn_engine_done(struct turn *t, enum turn_status status, const char *error_msg,
-                      json_t *citations, const struct turn_usage *usage)
+static void rec_done(void *ctx, enum engine_status status, const char *error_msg,
+                     json_t *citations, const struct engine_usage *usage)
 {
+    struct turn *t = ctx;
     assert_false(t->done);                         /* exactly once */
     t->done = 1;
     t->status = status;
@@ -74,26 +78,6 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
         t->ct = usage->completion_tokens;
         t->pv = usage->prompt_version;
     }
-}
-
-json_t *turn_history(const struct turn *t, int max_msgs)
-{
-    (void)max_msgs;
-    return t->history ? json_incref(t->history) : json_array();
-}
-
-long store_tokens_session(struct store *st, const char *session_id)
-{
-    (void)st;
-    (void)session_id;
-    return stub_session_tokens;
-}
-
-long store_tokens_since(struct store *st, uint64_t since_ms)
-{
-    (void)st;
-    assert_int_equal(since_ms % 86400000u, 0);      /* midnight UTC */
-    return stub_daily_tokens;
 }
 
 int safety_output_hold(const struct safety_policy *p, const char *s, size_t len)
@@ -111,27 +95,40 @@ int safety_output_number(const struct safety_policy *p, const char *w, size_t le
     return 0;
 }
 
+int safety_output_dose_unit(const struct safety_policy *p, const char *w, size_t len, int partial)
+{
+    (void)p;
+    return len == 2 && strncasecmp(w, "ml", 2) == 0 && !partial;
+}
+
+size_t safety_output_not_dose_words(const struct safety_policy *p, const char *const **out,
+                                    unsigned *window)
+{
+    (void)p;
+    *out = NULL;
+    *window = 0;
+    return 0;
+}
+
+size_t safety_output_range_words(const struct safety_policy *p, const char *const **out)
+{
+    (void)p;
+    *out = NULL;
+    return 0;
+}
+
+size_t safety_output_continuations(const struct safety_policy *p, const char *const **out)
+{
+    static const char *const c[] = {"ibuprofen"};
+    (void)p;
+    *out = c;
+    return 1;
+}
+
 const char *safety_output_referral(const struct safety_policy *p)
 {
     (void)p;
     return "Please ask your pharmacist about doses.";
-}
-
-void grounded_compose(const struct kb *kb, const char *question, size_t len,
-                      const struct kb_hit *hits, size_t nhits, int age_months,
-                      char **text, json_t **citations)
-{
-    (void)kb, (void)question, (void)len, (void)hits, (void)nhits, (void)age_months;
-    *text = xstrdup("Grounded answer from the guides [1].");
-    *citations = json_pack("[{s:i}]", "id", 1);
-}
-
-size_t grounded_next_chunk(const char *text, size_t len, size_t off)
-{
-    size_t i = off;
-    while (i < len && text[i] != ' ') i++;
-    while (i < len && text[i] == ' ') i++;
-    return i - off;
 }
 
 /* ---------- the fake upstream (evhttp on the same loop) ---------- */
@@ -324,9 +321,7 @@ static struct config test_config(char *url, size_t n, int port)
 static struct engine *new_engine(const struct config *c)
 {
     char err[256] = "";
-    static int dummy_store;
-    struct engine *e = engine_openai_new(S.base, c, NULL, NULL, (struct store *)(void *)&dummy_store,
-                                         err, sizeof err);
+    struct engine *e = engine_openai_new(S.base, c, NULL, err, sizeof err);
     if (!e) fail_msg("engine: %s", err);
     return e;
 }
@@ -355,11 +350,12 @@ static void run_until(struct turn *t, int *flag, int ms)
 static struct turn *ask(struct engine *e, void **job, json_t *history)
 {
     struct turn *t = calloc(1, sizeof *t);
-    struct engine_request rq = {
-        .turn = t, .question = "How do I handle bedtime?", .question_len = 24, .hits = hits,
-        .nhits = 2, .age_months = -1, .session_id = "s1", .message_id = "m1"};
     t->history = history;
-    assert_int_equal(e->start(e, &rq, job), 0);
+    t->rq = (struct engine_request){
+        .question = "How do I handle bedtime?", .question_len = 24, .hits = hits,
+        .nhits = 2, .age_months = -1, .history = history,
+        .on_chunk = rec_chunk, .on_done = rec_done, .ctx = t};
+    assert_int_equal(e->start(e, &t->rq, job), 0);
     assert_int_equal(t->nchunks, 0);               /* nothing from inside start() */
     assert_false(t->done);
     return t;
@@ -462,22 +458,6 @@ static void test_headers(void **state)
     curl_slist_free_all(oa.headers);
 }
 
-static void test_header_capture(void **state)
-{
-    struct oa_job j;
-    char l1[] = "HTTP/1.1 429 Too Many Requests\r\n", l2[] = "Retry-After:  7 \r\n",
-         l3[] = "retry-after: Wed, 21 Oct 2015 07:28:00 GMT\r\n", l4[] = "HTTP/1.1 200 OK\r\n";
-    (void)state;
-    memset(&j, 0, sizeof j);
-    assert_int_equal(on_header(l1, 1, strlen(l1), &j), strlen(l1));
-    on_header(l2, 1, strlen(l2), &j);
-    assert_string_equal(j.retry_after, "7");
-    on_header(l3, strlen(l3), 1, &j);
-    assert_string_equal(j.retry_after, "Wed, 21 Oct 2015 07:28:00 GMT");
-    on_header(l4, 1, strlen(l4), &j);                 /* a new response forgets it */
-    assert_string_equal(j.retry_after, "");
-}
-
 static void test_fail_messages_are_kind(void **state)
 {
     (void)state;
@@ -511,7 +491,7 @@ static void test_normal_answer(void **state)
     t = ask(e, &job, hist);
     run_until(t, NULL, 5000);
     assert_true(t->done);
-    assert_int_equal(t->status, TURN_COMPLETE);
+    assert_int_equal(t->status, ENGINE_COMPLETE);
     assert_string_equal(t->text, "I hear you, bedtime can be hard. 1. Keep a calm routine [1]. "
                                  "2. Dim the lights [2]. 3. Same wake time [1].");
     assert_true(t->nchunks >= 2);
@@ -571,7 +551,7 @@ static void test_500_is_retried_once(void **state)
     (void)state;
     run_mode(&r, "500");
     assert_true(r.t->done);
-    assert_int_equal(r.t->status, TURN_INCOMPLETE);
+    assert_int_equal(r.t->status, ENGINE_INCOMPLETE);
     assert_int_equal(S.requests, 2);
     assert_true(util_now_ms() - t0 >= 1000);       /* 1 s backoff */
     assert_int_equal(r.t->len, 0);                 /* the error body is never relayed */
@@ -586,7 +566,7 @@ static void test_429_then_success(void **state)
     struct run r;
     (void)state;
     run_mode(&r, "429once");
-    assert_int_equal(r.t->status, TURN_COMPLETE);
+    assert_int_equal(r.t->status, ENGINE_COMPLETE);
     assert_int_equal(S.requests, 2);
     assert_non_null(strstr(r.t->text, "Keep a calm routine [1]."));
     run_end(&r);
@@ -597,7 +577,7 @@ static void test_dose_is_held(void **state)
     struct run r;
     (void)state;
     run_mode(&r, "dose");
-    assert_int_equal(r.t->status, TURN_COMPLETE);
+    assert_int_equal(r.t->status, ENGINE_COMPLETE);
     /* "Give" was shown before the number came; the rest is replaced */
     assert_string_equal(r.t->text, "Fevers pass [1]. Give \xE2\x80\xA6 Please ask your pharmacist "
                                    "about doses. Offer fluids [2].");
@@ -609,7 +589,7 @@ static void test_out_of_range_citation(void **state)
     struct run r;
     (void)state;
     run_mode(&r, "cite9");
-    assert_int_equal(r.t->status, TURN_COMPLETE);
+    assert_int_equal(r.t->status, ENGINE_COMPLETE);
     assert_string_equal(r.t->text, "Keep a calm routine [1]. A steady rhythm.");
     assert_int_equal(cited_ids(r.t), 1 << 1);
     run_end(&r);
@@ -636,7 +616,7 @@ static void test_timeouts_and_cut(void **state)
         t = ask(e, &job, NULL);
         run_until(t, NULL, 5000);
         assert_true(t->done);
-        assert_int_equal(t->status, TURN_INCOMPLETE);
+        assert_int_equal(t->status, ENGINE_INCOMPLETE);
         if (!strstr(t->err, cases[i].msg)) fail_msg("%s: '%s'", cases[i].mode, t->err);
         assert_int_equal(S.requests, 1);                   /* never retried */
         if (cases[i].partial) {
@@ -679,84 +659,6 @@ static void test_cancel_mid_stream(void **state)
     srv_stop();
 }
 
-static void test_lite_mode_on_spent_budget(void **state)
-{
-    char url[64];
-    void *job;
-    struct config c;
-    struct engine *e;
-    struct turn *t;
-    (void)state;
-    srv_start("normal");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    stub_session_tokens = 1000;            /* == budget: spent */
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 2000);
-    stub_session_tokens = 0;
-    assert_int_equal(t->status, TURN_COMPLETE);
-    assert_int_equal(strncmp(t->text, lite_prefix, strlen(lite_prefix)), 0);
-    assert_non_null(strstr(t->text, "Grounded answer from the guides [1]."));
-    assert_int_equal(S.requests, 0);
-    assert_int_equal(json_array_size(t->cit), 1);
-    turn_free_stub(t);
-
-    c.session_token_budget = 0;            /* unlimited; the daily one is spent */
-    c.daily_token_budget = 50;
-    stub_daily_tokens = 50;
-    e->destroy(e);
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 2000);
-    stub_daily_tokens = 0;
-    assert_int_equal(strncmp(t->text, lite_prefix, strlen(lite_prefix)), 0);
-    assert_int_equal(S.requests, 0);
-    turn_free_stub(t);
-
-    /* under budget: the model answers, and its usage (11 + 7) counts at
-     * once although the store's sum is only re-read every 5 s */
-    e->destroy(e);
-    stub_daily_tokens = 49;
-    e = new_engine(&c);
-    t = ask(e, &job, NULL);
-    run_until(t, NULL, 5000);
-    assert_int_equal(S.requests, 1);
-    assert_int_equal(strncmp(t->text, "I hear you", 10), 0);
-    turn_free_stub(t);
-    t = ask(e, &job, NULL);                /* 49 + 18 >= 50: lite */
-    run_until(t, NULL, 2000);
-    stub_daily_tokens = 0;
-    assert_int_equal(S.requests, 1);
-    assert_int_equal(strncmp(t->text, lite_prefix, strlen(lite_prefix)), 0);
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
-}
-
-static void test_cancel_lite_before_tick(void **state)
-{
-    char url[64];
-    void *job;
-    struct config c;
-    struct engine *e;
-    struct turn *t;
-    int never = 0;
-    (void)state;
-    srv_start("normal");
-    c = test_config(url, sizeof url, S.port);
-    e = new_engine(&c);
-    stub_session_tokens = 5000;
-    t = ask(e, &job, NULL);
-    e->cancel(e, job);
-    run_until(NULL, &never, 100);
-    stub_session_tokens = 0;
-    assert_false(t->done);
-    assert_int_equal(t->nchunks, 0);
-    turn_free_stub(t);
-    e->destroy(e);
-    srv_stop();
-}
-
 static void test_connection_refused(void **state)
 {
     char url[64];
@@ -776,7 +678,7 @@ static void test_connection_refused(void **state)
     t0 = util_now_ms();
     t = ask(e, &job, NULL);
     run_until(t, NULL, 5000);
-    assert_int_equal(t->status, TURN_INCOMPLETE);
+    assert_int_equal(t->status, ENGINE_INCOMPLETE);
     assert_non_null(strstr(t->err, "could not reach"));
     assert_true(util_now_ms() - t0 >= 1000);        /* retried once after 1 s */
     turn_free_stub(t);
@@ -792,11 +694,11 @@ static void test_bad_config_fails_start_up(void **state)
     srv_start("normal");
     c = test_config(url, sizeof url, S.port);
     c.openai_base_url = "not a url";
-    assert_null(engine_openai_new(S.base, &c, NULL, NULL, NULL, err, sizeof err));
+    assert_null(engine_openai_new(S.base, &c, NULL, err, sizeof err));
     assert_non_null(strstr(err, "OPENAI_BASE_URL"));
     c = test_config(url, sizeof url, S.port);
     c.prompt_path = "/nonexistent.md";
-    assert_null(engine_openai_new(S.base, &c, NULL, NULL, NULL, err, sizeof err));
+    assert_null(engine_openai_new(S.base, &c, NULL, err, sizeof err));
     assert_non_null(strstr(err, "/nonexistent.md"));
     srv_stop();
 }
@@ -807,7 +709,6 @@ int main(void)
         cmocka_unit_test(test_make_url),
         cmocka_unit_test(test_prompt_file),
         cmocka_unit_test(test_headers),
-        cmocka_unit_test(test_header_capture),
         cmocka_unit_test(test_fail_messages_are_kind),
         cmocka_unit_test(test_normal_answer),
         cmocka_unit_test(test_500_is_retried_once),
@@ -816,8 +717,6 @@ int main(void)
         cmocka_unit_test(test_out_of_range_citation),
         cmocka_unit_test(test_timeouts_and_cut),
         cmocka_unit_test(test_cancel_mid_stream),
-        cmocka_unit_test(test_lite_mode_on_spent_budget),
-        cmocka_unit_test(test_cancel_lite_before_tick),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_bad_config_fails_start_up),
     };

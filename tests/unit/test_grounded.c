@@ -14,14 +14,11 @@
 
 #include "../../src/util.c"
 #include "../../src/text.c"
+#include "../../src/url.c"
 #include "../../src/kb.c"
 
-/* engine_grounded.c calls the turn module only when streaming; these tests
- * use the pure composition functions, so the turn calls are stubbed. */
-#include "turn.h"
-void turn_emit_chunk(struct turn *t, const char *text, size_t len) { (void)t; (void)text; (void)len; }
-void turn_engine_done(struct turn *t, enum turn_status s, const char *e, json_t *c,
-                      const struct turn_usage *u) { (void)t; (void)s; (void)e; json_decref(c); (void)u; }
+/* These tests use the pure composition functions; streaming reports
+ * through the request's callbacks (engine.h), tested in test_turn.c. */
 #include "../../src/engine_grounded.c"
 
 static struct kb *kb;

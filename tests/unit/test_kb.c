@@ -15,6 +15,7 @@
 
 #include "../../src/util.c"
 #include "../../src/text.c"
+#include "../../src/url.c"
 #include "../../src/kb.c"
 
 static char tmpdir[256];

@@ -1,10 +1,11 @@
 /* test_relay.c — table tests for the openai engine's pure policy
- * (src/relay.c): citation markers, sentence ends, dose patterns, the
+ * (src/filter.c, src/prompt.c): citation markers, sentence ends, dose patterns, the
  * look-behind filter (held dose sentences, out-of-range markers, long runs,
- * every split point), Retry-After, history trimming, the request body, the
+ * every split point), history trimming, the request body, the
  * prompt's version line and citations. The filter is driven with a fake
  * hold rule ("ibuprofen" and a digit in the same sentence) so these tests
  * do not depend on the policy file; test_engine_openai.c uses the real one. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,32 +17,48 @@
 #include <cmocka.h>
 
 #include "../../src/util.c"
-#include "../../src/relay.c"
+#include "../../src/url.c"
+#include "../../src/safety.c"
+#include "../../src/spell.c"
+#include "../../src/filter.c"
+#include "../../src/prompt.c"
 #include "../../src/text.c"
+
+/* The shipped policy (its output.dose_units are the units), loaded once. */
+static struct safety_policy *shipped;
+
+static struct safety_policy *shipped_policy(void)
+{
+    char err[512];
+    if (!shipped && safety_policy_load("policy/safety.json", "US", &shipped, err, sizeof err))
+        fail_msg("policy: %s", err);
+    return shipped;
+}
+
 
 /* ---------- markers ---------- */
 
 struct mark_case { const char *in; size_t k; const char *out; uint64_t cited; };
 
 static const struct mark_case mark_cases[] = {
-    {"Keep a routine [1].", 2, "Keep a routine [1].", RELAY_BIT(1)},
+    {"Keep a routine [1].", 2, "Keep a routine [1].", FILTER_BIT(1)},
     {"rhythm [9].", 2, "rhythm.", 0},
     {"a [0] b", 2, "a b", 0},
-    {"[1][9]", 2, "[1]", RELAY_BIT(1)},
-    {"x [9][1].", 2, "x [1].", RELAY_BIT(1)},
-    {"calm [1, 9].", 2, "calm [1].", RELAY_BIT(1)},
-    {"calm [9, 2].", 2, "calm [2].", RELAY_BIT(2)},
-    {"calm [1,2,9].", 2, "calm [1,2].", RELAY_BIT(1) | RELAY_BIT(2)},
-    {"calm [1, 2].", 2, "calm [1, 2].", RELAY_BIT(1) | RELAY_BIT(2)},
-    {"calm [1, 1].", 2, "calm [1].", RELAY_BIT(1)},
+    {"[1][9]", 2, "[1]", FILTER_BIT(1)},
+    {"x [9][1].", 2, "x [1].", FILTER_BIT(1)},
+    {"calm [1, 9].", 2, "calm [1].", FILTER_BIT(1)},
+    {"calm [9, 2].", 2, "calm [2].", FILTER_BIT(2)},
+    {"calm [1,2,9].", 2, "calm [1,2].", FILTER_BIT(1) | FILTER_BIT(2)},
+    {"calm [1, 2].", 2, "calm [1, 2].", FILTER_BIT(1) | FILTER_BIT(2)},
+    {"calm [1, 1].", 2, "calm [1].", FILTER_BIT(1)},
     {"[9] Keep", 2, "Keep", 0},
     {"line\n[9] Keep", 2, "line\nKeep", 0},
     {"in [2023] we", 2, "in [2023] we", 0},       /* 4 digits: not a marker */
     {"[a] [1 [] [1,] [", 2, "[a] [1 [] [1,] [", 0},
-    {"ok [3]", 3, "ok [3]", RELAY_BIT(3)},
+    {"ok [3]", 3, "ok [3]", FILTER_BIT(3)},
     {"ok [4]", 3, "ok", 0},
     {"see [1].", 0, "see.", 0},
-    {"[5][6] both", 5, "[5] both", RELAY_BIT(5)},
+    {"[5][6] both", 5, "[5] both", FILTER_BIT(5)},
     {"no markers at all", 5, "no markers at all", 0},
 };
 
@@ -53,7 +70,7 @@ static void test_fix_markers_table(void **state)
         size_t len = strlen(c->in);
         char *out = malloc(len + 1);       /* exactly len: ASan checks "never grows" */
         uint64_t cited = 0;
-        size_t n = relay_fix_markers(c->in, len, c->k, out, &cited);
+        size_t n = filter_fix_markers(c->in, len, c->k, out, &cited);
         out[n] = '\0';
         if (strcmp(out, c->out) != 0 || cited != c->cited)
             fail_msg("case %zu: '%s' k=%zu -> '%s' cited=%llx, want '%s' %llx", i, c->in, c->k,
@@ -90,7 +107,7 @@ static void test_sentence_end_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof end_cases / sizeof end_cases[0]; i++) {
         const struct end_case *c = &end_cases[i];
-        size_t e = relay_sentence_end(c->s, strlen(c->s), c->from);
+        size_t e = text_sentence_end(c->s, strlen(c->s), c->from);
         if (e != c->end) fail_msg("case %zu '%s': end %zu, want %zu", i, c->s, e, c->end);
     }
 }
@@ -104,9 +121,11 @@ static void test_has_dose(void **state)
         {"3 years old", 0}, {"5 going", 0}, {"age 2", 0}, {"every 6 hours", 0},
         {"mg without a number", 0}, {"", 0}, {"room 12g", 1},
     };
+    struct safety_policy *p = shipped_policy();
+    struct filter_rules r = filter_rules_of(p);
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (relay_has_dose(cases[i].s, strlen(cases[i].s)) != cases[i].want)
+        if (filter_has_dose(&r, cases[i].s, strlen(cases[i].s)) != cases[i].want)
             fail_msg("'%s': want %d", cases[i].s, cases[i].want);
 }
 
@@ -143,6 +162,25 @@ static int fake_number(void *ctx, const char *w, size_t len, int partial)
     return 0;
 }
 
+/* The fake policy: any number may still become a dose (an "ibuprofen"
+ * later in the sentence would make it one), so a sentence waits from its
+ * first number to its end. */
+static const char *const fake_continuations[] = {"ibuprofen"};
+
+/* Dose units are the shipped policy's (output.dose_units). */
+static int fake_dose_unit(void *ctx, const char *w, size_t len, int partial)
+{
+    (void)ctx;
+    return safety_output_dose_unit(shipped_policy(), w, len, partial);
+}
+
+static const struct filter_rules fake_rules = {
+    .hold = fake_hold, .number = fake_number, .dose_unit = fake_dose_unit,
+    .continuations = fake_continuations,
+    .ncontinuations = 1, .referral = REFERRAL,
+};
+static const struct filter_rules no_hold_rules = {.referral = REFERRAL};
+
 static void sink_emit(void *ctx, const char *s, size_t len)
 {
     struct sink *k = ctx;
@@ -154,48 +192,51 @@ static void sink_emit(void *ctx, const char *s, size_t len)
     k->emits++;
 }
 
-static struct relay_filter *mk(struct sink *k, size_t nsources)
+static struct filter *mk(struct sink *k, size_t nsources)
 {
     memset(k, 0, sizeof *k);
-    return relay_filter_new(nsources, fake_hold, fake_number, NULL, REFERRAL, sink_emit, k);
+    return filter_new_rules(&fake_rules, nsources, sink_emit, k);
 }
 
 /* Feeds s split at the given offsets (sorted, ending with (size_t)-1). */
-static void feed_split(struct relay_filter *f, const char *s, const size_t *cuts)
+static void feed_split(struct filter *f, const char *s, const size_t *cuts)
 {
     size_t at = 0, len = strlen(s);
     for (; *cuts != (size_t)-1 && *cuts <= len; cuts++) {
-        relay_filter_feed(f, s + at, *cuts - at);
+        filter_feed(f, s + at, *cuts - at);
         at = *cuts;
     }
-    relay_filter_feed(f, s + at, len - at);
-    relay_filter_finish(f);
+    filter_feed(f, s + at, len - at);
+    filter_finish(f);
 }
 
 static void run(const char *s, size_t k, const size_t *cuts, struct sink *out, uint64_t *cited)
 {
-    struct relay_filter *f = mk(out, k);
+    struct filter *f = mk(out, k);
     feed_split(f, s, cuts);
-    if (cited) *cited = relay_filter_cited(f);
-    assert_int_equal(relay_filter_pending(f), 0);
-    assert_int_equal(relay_filter_released(f), out->len);
-    relay_filter_free(f);
+    if (cited) *cited = filter_cited(f);
+    assert_int_equal(filter_pending(f), 0);
+    assert_int_equal(filter_released(f), out->len);
+    filter_free(f);
 }
 
 /* Feeds one piece and returns what it released (the sink's new bytes). */
-static const char *step(struct relay_filter *f, struct sink *k, const char *piece)
+static const char *step(struct filter *f, struct sink *k, const char *piece)
 {
     static char got[512];
     size_t before = k->len;
-    relay_filter_feed(f, piece, strlen(piece));
-    snprintf(got, sizeof got, "%s", k->out + before);
+    filter_feed(f, piece, strlen(piece));
+    size_t n = strlen(k->out + before);
+    if (n >= sizeof got) n = sizeof got - 1;
+    memcpy(got, k->out + before, n);
+    got[n] = '\0';
     return got;
 }
 
 static void test_filter_streams_words(void **state)
 {
     struct sink k;
-    struct relay_filter *f = mk(&k, 2);
+    struct filter *f = mk(&k, 2);
     (void)state;
     /* each word goes out with the piece that brings it; blanks go with
      * the next word; a fragment goes out when it cannot become a number */
@@ -213,17 +254,17 @@ static void test_filter_streams_words(void **state)
     /* "tw" may become "twenty": it waits for the next piece */
     assert_string_equal(step(f, &k, " and tw"), " and");
     assert_string_equal(step(f, &k, "ice a day"), " twice a day");
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, "I hear you, bedtime is hard. Keep a routine [1] at night and "
                                "twice a day");
-    assert_int_equal(relay_filter_cited(f), RELAY_BIT(1));
-    relay_filter_free(f);
+    assert_int_equal(filter_cited(f), FILTER_BIT(1));
+    filter_free(f);
 }
 
 static void test_filter_waits_from_first_number(void **state)
 {
     struct sink k;
-    struct relay_filter *f = mk(&k, 2);
+    struct filter *f = mk(&k, 2);
     (void)state;
     assert_string_equal(step(f, &k, "Most toddlers need about"), "Most toddlers need about");
     assert_string_equal(step(f, &k, " 12"), "");
@@ -233,10 +274,10 @@ static void test_filter_waits_from_first_number(void **state)
     assert_string_equal(step(f, &k, " help.\n2. Keep"), " help.\n2. Keep");
     assert_string_equal(step(f, &k, " calm. 3."), " calm. 3.");
     assert_string_equal(step(f, &k, " Keep it 2 ways"), " Keep it");
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, "Most toddlers need about 12 hours of sleep [2]. Naps help.\n"
                                "2. Keep calm. 3. Keep it 2 ways");
-    relay_filter_free(f);
+    filter_free(f);
 }
 
 static const char dose_text[] =
@@ -249,21 +290,21 @@ static const char dose_text[] =
 static void test_filter_end_after_released_word(void **state)
 {
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
     assert_string_equal(step(f, &k, "Try ibuprofen."), "Try ibuprofen.");
     assert_string_equal(step(f, &k, " 5 ml now."), "");
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, "Try ibuprofen. 5 ml now.");   /* two sentences */
-    relay_filter_free(f);
+    filter_free(f);
 
     f = mk(&k, 1);
     assert_string_equal(step(f, &k, "Try ibuprofen, e.g."), "Try ibuprofen, e.g.");
     assert_string_equal(step(f, &k, " 5 ml now."), "");
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, "Try ibuprofen, e.g. \xE2\x80\xA6 " REFERRAL);   /* one */
-    assert_int_equal(relay_filter_held(f), 1);
-    relay_filter_free(f);
+    assert_int_equal(filter_held(f), 1);
+    filter_free(f);
 }
 
 /* Found by fuzz/fuzz_filter.c: what is shown must not depend on the cut. */
@@ -283,16 +324,16 @@ static void test_filter_cut_independent(void **state)
     for (size_t i = 0; i < 2 * (sizeof cases / sizeof cases[0]); i++) {
         struct sink k;
         size_t c = i / 2;
-        struct relay_filter *f = mk(&k, cases[c].k);
+        struct filter *f = mk(&k, cases[c].k);
         if (i % 2) {                   /* and without a hold callback */
-            relay_filter_free(f);
-            f = relay_filter_new(cases[c].k, NULL, NULL, NULL, REFERRAL, sink_emit, &k);
+            filter_free(f);
+            f = filter_new_rules(&no_hold_rules, cases[c].k, sink_emit, &k);
         }
-        relay_filter_feed(f, cases[c].a, strlen(cases[c].a));
-        relay_filter_feed(f, cases[c].b, strlen(cases[c].b));
-        relay_filter_finish(f);
+        filter_feed(f, cases[c].a, strlen(cases[c].a));
+        filter_feed(f, cases[c].b, strlen(cases[c].b));
+        filter_finish(f);
         if (strcmp(k.out, cases[c].want) != 0) fail_msg("case %zu/%zu: '%s'", c, i % 2, k.out);
-        relay_filter_free(f);
+        filter_free(f);
     }
 }
 
@@ -350,16 +391,16 @@ static void test_filter_holds_dose_sentence_every_split(void **state)
         if (strcmp(k.out, a > give && a < send ? head : want_whole) != 0)
             fail_msg("split at %zu: '%s'", a, k.out);
         assert_null(strstr(k.out, "5 ml"));
-        assert_int_equal(cited, RELAY_BIT(1) | RELAY_BIT(2));
+        assert_int_equal(cited, FILTER_BIT(1) | FILTER_BIT(2));
     }
     /* one byte at a time */
     struct sink k;
-    struct relay_filter *f = mk(&k, 2);
-    for (size_t i = 0; i < len; i++) relay_filter_feed(f, dose_text + i, 1);
-    relay_filter_finish(f);
+    struct filter *f = mk(&k, 2);
+    for (size_t i = 0; i < len; i++) filter_feed(f, dose_text + i, 1);
+    filter_finish(f);
     assert_string_equal(k.out, want);
-    assert_int_equal(relay_filter_held(f), 1);
-    relay_filter_free(f);
+    assert_int_equal(filter_held(f), 1);
+    filter_free(f);
 }
 
 static void test_filter_removes_out_of_range_markers(void **state)
@@ -375,7 +416,7 @@ static void test_filter_removes_out_of_range_markers(void **state)
             run(text, 2, cuts, &k, &cited);
             if (strcmp(k.out, "Keep a calm routine [1]. Children settle with a steady rhythm.") != 0)
                 fail_msg("split %zu/%zu: '%s'", a, b, k.out);
-            assert_int_equal(cited, RELAY_BIT(1));
+            assert_int_equal(cited, FILTER_BIT(1));
         }
     }
 }
@@ -392,12 +433,12 @@ static void test_filter_referral_once(void **state)
 static void test_filter_one_emit_per_feed(void **state)
 {
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
-    relay_filter_feed(f, "A is so. B is so. C is so. D", 28);
+    filter_feed(f, "A is so. B is so. C is so. D", 28);
     assert_int_equal(k.emits, 1);
     assert_string_equal(k.out, "A is so. B is so. C is so. D");
-    relay_filter_free(f);
+    filter_free(f);
 }
 
 static char *words(size_t nbytes, const char *word)
@@ -412,14 +453,14 @@ static void test_filter_long_run_released_at_word(void **state)
 {
     char *run_text = words(300, "calm words ");
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
-    relay_filter_feed(f, run_text, strlen(run_text));
+    filter_feed(f, run_text, strlen(run_text));
     assert_int_equal(k.emits, 1);                        /* released without an end */
     assert_int_equal(k.len, strlen(run_text) - 1);       /* the blank goes with a word */
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, run_text);
-    relay_filter_free(f);
+    filter_free(f);
     free(run_text);
 }
 
@@ -428,31 +469,31 @@ static void test_filter_long_run_with_dose_waits(void **state)
     char *tail = words(400, "and then some more ");
     char text[1024];
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
     snprintf(text, sizeof text, "take 5 ml %s", tail);
-    relay_filter_feed(f, text, strlen(text));
+    filter_feed(f, text, strlen(text));
     assert_string_equal(k.out, "take");                  /* dose-like: not released early */
-    relay_filter_feed(f, "ibuprofen now. Rest.", 20);
+    filter_feed(f, "ibuprofen now. Rest.", 20);
     assert_string_equal(k.out, "take \xE2\x80\xA6 " REFERRAL " Rest.");
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, "take \xE2\x80\xA6 " REFERRAL " Rest.");
-    relay_filter_free(f);
+    filter_free(f);
     free(tail);
 }
 
 static void test_filter_hard_cap(void **state)
 {
-    char *text = words(RELAY_HARD_CAP + 100, "5 ml of water ");
+    char *text = words(FILTER_HARD_CAP + 100, "5 ml of water ");
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
-    relay_filter_feed(f, text, RELAY_HARD_CAP - 10);
+    filter_feed(f, text, FILTER_HARD_CAP - 10);
     assert_int_equal(k.emits, 0);
-    relay_filter_feed(f, text + RELAY_HARD_CAP - 10, strlen(text) - (RELAY_HARD_CAP - 10));
+    filter_feed(f, text + FILTER_HARD_CAP - 10, strlen(text) - (FILTER_HARD_CAP - 10));
     assert_int_equal(k.emits, 1);                        /* checked whole, allowed */
     assert_string_equal(k.out, text);
-    relay_filter_free(f);
+    filter_free(f);
     free(text);
 }
 
@@ -462,17 +503,17 @@ static void test_filter_held_after_released_head(void **state)
      * it ends, so only its tail is replaced and "5 ml" never goes out */
     char *head = words(250, "you can give your child some of the ");
     struct sink k;
-    struct relay_filter *f = mk(&k, 1);
+    struct filter *f = mk(&k, 1);
     (void)state;
-    relay_filter_feed(f, head, strlen(head));
+    filter_feed(f, head, strlen(head));
     assert_int_equal(k.emits, 1);
-    relay_filter_feed(f, "ibuprofen 5 ml now. Rest [1].", 29);
-    relay_filter_finish(f);
+    filter_feed(f, "ibuprofen 5 ml now. Rest [1].", 29);
+    filter_finish(f);
     assert_null(strstr(k.out, "5 ml"));
     assert_non_null(strstr(k.out, REFERRAL));
     assert_non_null(strstr(k.out, "Rest [1]."));
-    assert_int_equal(relay_filter_held(f), 1);
-    relay_filter_free(f);
+    assert_int_equal(filter_held(f), 1);
+    filter_free(f);
     free(head);
 }
 
@@ -481,18 +522,18 @@ static void test_filter_word_cut_avoids_numbers_and_markers(void **state)
     char text[512];
     char *pad = words(190, "abc ");
     struct sink k;
-    struct relay_filter *f = mk(&k, 3);
+    struct filter *f = mk(&k, 3);
     (void)state;
-    /* the run waits from "12"; past RELAY_LONG_RUN it is cut at a word,
+    /* the run waits from "12"; past FILTER_LONG_RUN it is cut at a word,
      * where the last blanks come after "12" and inside "[1, 2]" */
     snprintf(text, sizeof text, "Up to 12 %sup to 12 [1, 2] more", pad);
-    relay_filter_feed(f, text, strlen(text));
+    filter_feed(f, text, strlen(text));
     assert_int_equal(k.emits, 1);
     assert_int_equal(k.len, strlen(text) - strlen("12 [1, 2] more"));
-    relay_filter_finish(f);
+    filter_finish(f);
     assert_string_equal(k.out, text);
-    assert_int_equal(relay_filter_cited(f), RELAY_BIT(1) | RELAY_BIT(2));
-    relay_filter_free(f);
+    assert_int_equal(filter_cited(f), FILTER_BIT(1) | FILTER_BIT(2));
+    filter_free(f);
     free(pad);
 }
 
@@ -512,45 +553,131 @@ static void test_filter_unterminated_dose_tail(void **state)
 static void test_filter_no_hold_fn_and_empty(void **state)
 {
     struct sink k;
-    struct relay_filter *f;
+    struct filter *f;
     (void)state;
     memset(&k, 0, sizeof k);
-    f = relay_filter_new(1, NULL, NULL, NULL, NULL, sink_emit, &k);
-    relay_filter_finish(f);
+    f = filter_new_rules(NULL, 1, sink_emit, &k);
+    filter_finish(f);
     assert_int_equal(k.emits, 0);
-    relay_filter_feed(f, "Give 5 ml ibuprofen. ok", 23);
-    relay_filter_finish(f);
+    filter_feed(f, "Give 5 ml ibuprofen. ok", 23);
+    filter_finish(f);
     assert_string_equal(k.out, "Give 5 ml ibuprofen. ok");
     /* nothing held without a hold callback, not even a cut dose-like tail
      * (fuzz/fuzz_filter.c found that one) */
-    relay_filter_feed(f, " Then 5ml[", 10);                /* "5ml[" waits for "]" */
-    relay_filter_finish(f);
+    filter_feed(f, " Then 5ml[", 10);                /* "5ml[" waits for "]" */
+    filter_finish(f);
     assert_string_equal(k.out, "Give 5 ml ibuprofen. ok Then 5ml[");
-    relay_filter_free(f);
-    relay_filter_free(NULL);
+    filter_free(f);
+    filter_free(NULL);
 }
 
 /* ---------- Retry-After ---------- */
 
-static void test_retry_after(void **state)
+/* ---------- the relay figure ---------- */
+
+/* A model-sized delta starting at s[at]: a word with the blank before it,
+ * up to 3 digits, or one other byte (a UTF-8 character whole). */
+static size_t model_delta(const char *s, size_t len, size_t at)
 {
-    struct tm tm = {0};
-    time_t when;
+    size_t i = at;
+    if (s[i] == ' ' && i + 1 < len && s[i + 1] != ' ') i++;
+    if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
+        while (i < len && (isalpha((unsigned char)s[i]) || s[i] == '\'' ||
+                           (unsigned char)s[i] >= 0x80))
+            i++;
+    } else if (isdigit((unsigned char)s[i])) {
+        for (size_t d = 0; i < len && d < 3 && isdigit((unsigned char)s[i]); d++) i++;
+    } else {
+        i++;
+    }
+    return i - at;
+}
+
+/* Numbers that cannot become a dose no longer hold model text back: fed
+ * to the shipped policy's filter in model-sized deltas, most of the
+ * deltas of model-style answers with no dose in them
+ * (tests/filter/answers.txt) go out as their own event, and the text shown
+ * is the text sent. The deltas of a [n] marker (" [", "1", "]") are
+ * counted apart: the marker waits until it closes by design, since its
+ * numbers decide what is shown. The figures are in docs/openai.md. */
+static void test_filter_relays_deltas_of_dose_free_answers(void **state)
+{
+    FILE *fp = fopen("tests/filter/answers.txt", "r");
+    char line[4096];
+    size_t deltas = 0, own = 0, answers = 0, marker = 0, marker_own = 0;
+    int in_marker = 0;
     (void)state;
-    assert_int_equal(relay_retry_after_ms("1", 0, 10000), 1000);
-    assert_int_equal(relay_retry_after_ms("  5 \r\n", 0, 10000), 5000);
-    assert_int_equal(relay_retry_after_ms("120", 0, 10000), 10000);
-    assert_int_equal(relay_retry_after_ms("0", 0, 10000), 0);
-    assert_int_equal(relay_retry_after_ms("99999999999999", 0, 10000), 10000);
-    assert_int_equal(relay_retry_after_ms("abc", 0, 10000), -1);
-    assert_int_equal(relay_retry_after_ms("1.5", 0, 10000), -1);
-    assert_int_equal(relay_retry_after_ms("", 0, 10000), -1);
-    assert_int_equal(relay_retry_after_ms(NULL, 0, 10000), -1);
-    strptime("Wed, 21 Oct 2015 07:28:00 GMT", "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    when = timegm(&tm);
-    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 3, 10000), 3000);
-    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when + 60, 10000), 0);
-    assert_int_equal(relay_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 600, 10000), 10000);
+    assert_non_null(fp);
+    while (fgets(line, sizeof line, fp)) {
+        struct sink k;
+        struct filter *f;
+        size_t len = strcspn(line, "\n"), at = 0;
+        if (line[0] == '#' || len == 0) continue;
+        line[len++] = '\n';
+        line[len] = '\0';
+        memset(&k, 0, sizeof k);
+        f = filter_new(shipped_policy(), 2, sink_emit, &k);
+        while (at < len) {
+            size_t n = model_delta(line, len, at), before = k.len;
+            int o;
+            filter_feed(f, line + at, n);
+            o = k.len - before == n && memcmp(k.out + before, line + at, n) == 0;
+            /* the deltas of a [n] marker wait for it to close by design */
+            if (memchr(line + at, '[', n)) in_marker = 1;
+            if (in_marker) marker += 1, marker_own += o;
+            else deltas++, own += o;
+            if (memchr(line + at, ']', n)) in_marker = 0;
+            at += n;
+        }
+        filter_finish(f);
+        assert_int_equal(filter_held(f), 0);
+        assert_string_equal(k.out, line);
+        filter_free(f);
+        answers++;
+    }
+    fclose(fp);
+    print_message("relay figure: %zu of %zu deltas outside [n] markers (%.1f%%) of %zu answers "
+                  "as their own event; %zu of %zu in all (%.1f%%)\n", own, deltas,
+                  100.0 * (double)own / (double)deltas, answers, own + marker_own,
+                  deltas + marker, 100.0 * (double)(own + marker_own) / (double)(deltas + marker));
+    /* Issue 13 asked for 95%; on this corpus (one number every 12 deltas)
+     * 77.3% is measured, against 44.0% before: every number waits for at
+     * least the next word ("12" may be "12 mg"), a range for its second
+     * number. Held to what is measured, so a regression fails. */
+    assert_true(answers >= 10 && own * 1000 >= deltas * 772);
+}
+
+/* With the shipped policy a number waits only while the next words could
+ * still make it a dose. */
+static void test_filter_releases_numbers_that_are_no_dose(void **state)
+{
+    struct sink k;
+    struct filter *f = filter_new(shipped_policy(), 2, sink_emit, &k);
+    (void)state;
+    memset(&k, 0, sizeof k);
+    assert_string_equal(step(f, &k, "Most toddlers need"), "Most toddlers need");
+    assert_string_equal(step(f, &k, " 12"), "");             /* "12 mg"? */
+    assert_string_equal(step(f, &k, " hours"), " 12 hours");  /* no dose */
+    assert_string_equal(step(f, &k, " of"), " of");
+    assert_string_equal(step(f, &k, " sleep, and 3"), " sleep, and");
+    assert_string_equal(step(f, &k, " years"), " 3 years");
+    assert_string_equal(step(f, &k, " old"), " old");
+    assert_string_equal(step(f, &k, " sleep"), " sleep");
+    /* a range waits for its second number */
+    assert_string_equal(step(f, &k, " 10"), "");
+    assert_string_equal(step(f, &k, " to"), "");
+    assert_string_equal(step(f, &k, " 12"), "");
+    assert_string_equal(step(f, &k, " hours a night."), " 10 to 12 hours a night.");
+    /* a unit after a word or two makes an amount: it waits for the end */
+    assert_string_equal(step(f, &k, " Try one"), " Try");
+    assert_string_equal(step(f, &k, " chewable"), "");
+    assert_string_equal(step(f, &k, " tablet"), "");
+    assert_string_equal(step(f, &k, " of Tylenol"), "");
+    assert_string_equal(step(f, &k, " every four hours."), "");
+    filter_finish(f);
+    assert_int_equal(filter_held(f), 1);
+    assert_null(strstr(k.out, "chewable"));
+    filter_free(f);
 }
 
 /* ---------- history ---------- */
@@ -569,34 +696,34 @@ static void test_history_trim(void **state)
     json_array_append_new(h, msg("user", "second q.."));
     json_array_append_new(h, msg("assistant", "Do this [1]."));
 
-    t = relay_history_trim(h, 25);                  /* 12 + 10 fit, 10 more do not */
+    t = prompt_history_trim(h, 25);                  /* 12 + 10 fit, 10 more do not */
     assert_int_equal(json_array_size(t), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "content")), "second q..");
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 1), "content")), "Do this.");
     json_decref(t);
 
-    t = relay_history_trim(h, 35);                  /* would start with an assistant */
+    t = prompt_history_trim(h, 35);                  /* would start with an assistant */
     assert_int_equal(json_array_size(t), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "role")), "user");
     json_decref(t);
 
-    t = relay_history_trim(h, 1000);
+    t = prompt_history_trim(h, 1000);
     assert_int_equal(json_array_size(t), 4);
     json_decref(t);
 
-    t = relay_history_trim(h, 0);
+    t = prompt_history_trim(h, 0);
     assert_int_equal(json_array_size(t), 0);
     json_decref(t);
 
     json_array_append_new(h, json_pack("{s:s, s:i}", "role", "user", "content", 3));
     json_array_append_new(h, msg("system", "sneaky"));
     json_array_append_new(h, msg("user", "last"));
-    t = relay_history_trim(h, 1000);
+    t = prompt_history_trim(h, 1000);
     assert_int_equal(json_array_size(t), 5);
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 4), "content")), "last");
     json_decref(t);
 
-    t = relay_history_trim(NULL, 100);
+    t = prompt_history_trim(NULL, 100);
     assert_int_equal(json_array_size(t), 0);
     json_decref(t);
     json_decref(h);
@@ -620,11 +747,11 @@ static void test_request_compat(void **state)
     static const struct { const char *body; int bit; const char *kind; } errs[] = {
         {"{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\",\"type\":"
          "\"invalid_request_error\",\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}",
-         RELAY_COMPAT_MAX_COMPLETION_TOKENS, "invalid_request_error"},
+         PROMPT_COMPAT_MAX_COMPLETION_TOKENS, "invalid_request_error"},
         {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_value\"}}",
-         RELAY_COMPAT_NO_TEMPERATURE, "unsupported_value"},
+         PROMPT_COMPAT_NO_TEMPERATURE, "unsupported_value"},
         {"{\"error\":{\"param\":\"temperature\",\"code\":\"unsupported_parameter\"}}",
-         RELAY_COMPAT_NO_TEMPERATURE, "unsupported_parameter"},
+         PROMPT_COMPAT_NO_TEMPERATURE, "unsupported_parameter"},
         {"{\"error\":{\"param\":\"max_tokens\",\"code\":\"integer_below_min_value\"}}", 0,
          "integer_below_min_value"},
         {"{\"error\":{\"param\":\"messages\",\"code\":\"unsupported_value\"}}", 0,
@@ -640,18 +767,18 @@ static void test_request_compat(void **state)
     char kind[64];
     (void)state;
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
-        if (relay_upstream_error(errs[i].body, strlen(errs[i].body), kind, sizeof kind) != errs[i].bit)
+        if (prompt_upstream_error(errs[i].body, strlen(errs[i].body), kind, sizeof kind) != errs[i].bit)
             fail_msg("case %zu", i);
         if (strcmp(kind, errs[i].kind) != 0) fail_msg("case %zu: kind '%s'", i, kind);
     }
     req = json_pack("{s:s, s:i, s:f}", "model", "m", "max_tokens", 700, "temperature", 0.3);
-    relay_request_compat(req, 0);
+    prompt_request_compat(req, 0);
     assert_int_equal(json_integer_value(json_object_get(req, "max_tokens")), 700);
-    relay_request_compat(req, RELAY_COMPAT_MAX_COMPLETION_TOKENS);
+    prompt_request_compat(req, PROMPT_COMPAT_MAX_COMPLETION_TOKENS);
     assert_null(json_object_get(req, "max_tokens"));
     assert_int_equal(json_integer_value(json_object_get(req, "max_completion_tokens")), 700);
     assert_non_null(json_object_get(req, "temperature"));
-    relay_request_compat(req, RELAY_COMPAT_MAX_COMPLETION_TOKENS | RELAY_COMPAT_NO_TEMPERATURE);
+    prompt_request_compat(req, PROMPT_COMPAT_MAX_COMPLETION_TOKENS | PROMPT_COMPAT_NO_TEMPERATURE);
     assert_null(json_object_get(req, "temperature"));
     assert_int_equal(json_integer_value(json_object_get(req, "max_completion_tokens")), 700);
     json_decref(req);
@@ -666,7 +793,7 @@ static void test_request_json(void **state)
     (void)state;
     json_array_append_new(hist, msg("user", "earlier"));
     json_array_append_new(hist, msg("assistant", "earlier answer"));
-    req = relay_request_json(&(struct relay_request){
+    req = prompt_request_json(&(struct prompt_request){
         .model = "m1", .max_tokens = 700, .temperature = 0.3, .system_prompt = "You are a coach.",
         .hits = hits, .nhits = 2, .age_months = 30, .history = hist,
         .question = q, .question_len = 24});
@@ -700,7 +827,7 @@ static void test_request_json(void **state)
     json_decref(hist);
 
     /* no passages: a note instead, no numbers; no history */
-    req = relay_request_json(&(struct relay_request){
+    req = prompt_request_json(&(struct prompt_request){
         .model = "m", .max_tokens = 16, .temperature = 0, .system_prompt = "S",
         .hits = NULL, .nhits = 0, .age_months = -1, .history = NULL, .question = "hi",
         .question_len = 2});
@@ -719,20 +846,20 @@ static void test_prompt_split(void **state)
     char v[16];
     const char *body;
     (void)state;
-    assert_int_equal(relay_prompt_split("version: coach-1\nBody here", v, sizeof v, &body), 1);
+    assert_int_equal(prompt_split("version: coach-1\nBody here", v, sizeof v, &body), 1);
     assert_string_equal(v, "coach-1");
     assert_string_equal(body, "Body here");
-    assert_int_equal(relay_prompt_split("Version:   x  \r\n\nBody", v, sizeof v, &body), 1);
+    assert_int_equal(prompt_split("Version:   x  \r\n\nBody", v, sizeof v, &body), 1);
     assert_string_equal(v, "x");
     assert_string_equal(body, "Body");
-    assert_int_equal(relay_prompt_split("You are a coach.", v, sizeof v, &body), 0);
+    assert_int_equal(prompt_split("You are a coach.", v, sizeof v, &body), 0);
     assert_string_equal(v, "unversioned");
     assert_string_equal(body, "You are a coach.");
-    assert_int_equal(relay_prompt_split("version:\nBody", v, sizeof v, &body), 0);
+    assert_int_equal(prompt_split("version:\nBody", v, sizeof v, &body), 0);
     assert_string_equal(body, "version:\nBody");
-    assert_int_equal(relay_prompt_split("version: a-very-long-version-name\nB", v, sizeof v, &body), 1);
+    assert_int_equal(prompt_split("version: a-very-long-version-name\nB", v, sizeof v, &body), 1);
     assert_string_equal(v, "a-very-long-ver");
-    assert_int_equal(relay_prompt_split("version: only", v, sizeof v, &body), 1);
+    assert_int_equal(prompt_split("version: only", v, sizeof v, &body), 1);
     assert_string_equal(body, "");
 }
 
@@ -741,21 +868,21 @@ static void test_citations(void **state)
     struct kb_hit hits[2] = {{&pa, 9.0, 0}, {&pb, 5.0, 0}};
     json_t *c;
     (void)state;
-    c = relay_citations(hits, 2, RELAY_BIT(2));
+    c = prompt_citations(hits, 2, FILTER_BIT(2));
     assert_int_equal(json_array_size(c), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(c, 0), "id")), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "source")), "NHS");
     assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "title")), "Wake times");
     assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "url")), "https://example.org/b");
     json_decref(c);
-    c = relay_citations(hits, 2, 0);                 /* none cited: all given */
+    c = prompt_citations(hits, 2, 0);                 /* none cited: all given */
     assert_int_equal(json_array_size(c), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "source")), "AAP");
     json_decref(c);
-    c = relay_citations(hits, 2, RELAY_BIT(1) | RELAY_BIT(9));   /* 9 is out of range */
+    c = prompt_citations(hits, 2, FILTER_BIT(1) | FILTER_BIT(9));   /* 9 is out of range */
     assert_int_equal(json_array_size(c), 1);
     json_decref(c);
-    c = relay_citations(NULL, 0, 0);
+    c = prompt_citations(NULL, 0, 0);
     assert_int_equal(json_array_size(c), 0);
     json_decref(c);
 }
@@ -763,9 +890,9 @@ static void test_citations(void **state)
 static void test_midnight(void **state)
 {
     (void)state;
-    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 5 + 123), 86400000ULL * 5);
-    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 5), 86400000ULL * 5);
-    assert_int_equal(relay_utc_midnight_ms(86400000ULL * 6 - 1), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 5 + 123), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 5), 86400000ULL * 5);
+    assert_int_equal(util_utc_midnight_ms(86400000ULL * 6 - 1), 86400000ULL * 5);
 }
 
 int main(void)
@@ -776,6 +903,8 @@ int main(void)
         cmocka_unit_test(test_has_dose),
         cmocka_unit_test(test_filter_streams_words),
         cmocka_unit_test(test_filter_waits_from_first_number),
+        cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
+        cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_end_after_released_word),
         cmocka_unit_test(test_filter_cut_independent),
         cmocka_unit_test(test_filter_drops_think_block),
@@ -790,7 +919,6 @@ int main(void)
         cmocka_unit_test(test_filter_word_cut_avoids_numbers_and_markers),
         cmocka_unit_test(test_filter_unterminated_dose_tail),
         cmocka_unit_test(test_filter_no_hold_fn_and_empty),
-        cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_history_trim),
         cmocka_unit_test(test_request_json),
         cmocka_unit_test(test_request_compat),
@@ -798,5 +926,7 @@ int main(void)
         cmocka_unit_test(test_citations),
         cmocka_unit_test(test_midnight),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    safety_policy_free(shipped);
+    return rc;
 }

@@ -11,10 +11,12 @@
 #include <cmocka.h>
 
 #include "../../src/util.c"
+#include "../../src/url.c"
 #include "../../src/safety.c"
 #include "../../src/spell.c"
+#include "../../src/filter.c"
+#include "../../src/prompt.c"
 #include "../../src/text.c"
-#include "../../src/relay.c"
 
 #include <unistd.h>
 
@@ -620,7 +622,6 @@ static void shown_emit(void *ctx, const char *s, size_t len)
     o->s[o->n] = '\0';
 }
 
-static int hold_cb(void *ctx, const char *s, size_t len) { return safety_output_hold(ctx, s, len); }
 static int number_cb(void *ctx, const char *w, size_t len, int partial)
 {
     return safety_output_number(ctx, w, len, partial);
@@ -631,13 +632,12 @@ static int number_cb(void *ctx, const char *w, size_t len, int partial)
 static void streamed(const char *s, size_t piece, struct shown *o)
 {
     size_t len = strlen(s);
-    struct relay_filter *f = relay_filter_new(0, hold_cb, number_cb, us,
-                                              safety_output_referral(us), shown_emit, o);
+    struct filter *f = filter_new(us, 0, shown_emit, o);
     memset(o, 0, sizeof *o);
     for (size_t at = 0; at < len; at += piece)
-        relay_filter_feed(f, s + at, at + piece > len ? len - at : piece);
-    relay_filter_finish(f);
-    relay_filter_free(f);
+        filter_feed(f, s + at, at + piece > len ? len - at : piece);
+    filter_finish(f);
+    filter_free(f);
 }
 
 /* Where a sentence's amount starts: the offset of its first word that is a
@@ -654,12 +654,68 @@ static size_t first_number(const char *s)
     return first < len ? first : len;
 }
 
+/* Where a held sentence's amount starts. Take the shortest head of it that
+ * is held on its own; the amount is the last number word in that head
+ * without which the head is no longer held ("6" is an age in "Children
+ * over 6 can take a 12-hour dose of cough syrup": the amount starts at
+ * "12-hour"; in "1% hydrocortisone cream ... twice daily" no number makes
+ * the dose; in "one quarter of an adult aspirin" both numbers are the
+ * amount), or a number a dose unit follows ("10 mg/kg"). Its length when there is no such number. Since numbers that
+ * cannot become a dose are no longer held back (issue 13), this, not the
+ * first number, is what must never be shown. */
+/* 1 when one of the next two words of s (its letters) is a dose unit. */
+static int unit_follows(const char *s, size_t len)
+{
+    size_t at = 0;
+    for (int k = 0; k < 2 && at < len; k++) {
+        while (at < len && !isalpha((unsigned char)s[at])) at++;
+        size_t e = at;
+        while (e < len && isalpha((unsigned char)s[e])) e++;
+        if (e > at && safety_output_dose_unit(us, s + at, e - at, 0)) return 1;
+        while (e < len && s[e] != ' ') e++;
+        at = e;
+    }
+    return 0;
+}
+
+static size_t amount_start(const char *s)
+{
+    size_t len = strlen(s), at = 0, head = len, nums[64], n = 0;
+    assert_true(len < 1024);
+    char buf[1024];
+    while (at < len) {
+        size_t e = at;
+        while (e < len && s[e] != ' ') e++;
+        if (number_cb(us, s + at, e - at, 0) && n < 64) nums[n++] = at;
+        if (safety_output_hold(us, s, e)) { head = e; break; }
+        at = e + 1;
+    }
+    /* the last number from which on, all numbers left out, the head is
+     * no longer held, or that a unit follows */
+    for (size_t k = n; k-- > 0; ) {
+        size_t bl = 0, from = 0;
+        for (size_t m = k; m < n; m++) {
+            size_t we = nums[m];
+            while (we < head && s[we] != ' ') we++;
+            memcpy(buf + bl, s + from, nums[m] - from);
+            bl += nums[m] - from;
+            from = we;
+        }
+        memcpy(buf + bl, s + from, head - from);
+        bl += head - from;
+        size_t we = nums[k];
+        while (we < head && s[we] != ' ') we++;
+        if (!safety_output_hold(us, buf, bl) || unit_follows(s + we, head - we)) return nums[k];
+    }
+    return len;
+}
+
 /* A held sentence streamed in pieces of `piece` bytes shows at most its
- * number-free head, never its amount, and always the referral. */
+ * head before the amount, never the amount, and always the referral. */
 static void check_streamed_hold(const char *s, size_t piece)
 {
     struct shown o;
-    size_t first = first_number(s);
+    size_t first = amount_start(s);
     streamed(s, piece, &o);
     const char *ref = strstr(o.s, safety_output_referral(us)),
                *cut = strstr(o.s, " \xE2\x80\xA6 ");

@@ -30,6 +30,7 @@
 #include "../../src/jtext.c"
 #include "../../src/store.c"
 #define expand_phrase kb_expand_phrase_
+#include "../../src/url.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
@@ -37,6 +38,7 @@
 #include "../../src/text.c"
 #include "../../src/engine_grounded.c"
 #include "../../src/convo.c"
+#include "../../src/budget.c"
 #include "../../src/turn.c"
 #pragma GCC diagnostic pop
 
@@ -848,7 +850,7 @@ static int script_start(struct engine *e, const struct engine_request *rq, void 
 {
     (void)e;
     if (S.fail_start) return -1;
-    S.turn = rq->turn;
+    S.turn = rq->ctx;
     S.started++;
     *job = &S.job;
     return 0;

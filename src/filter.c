@@ -1,29 +1,30 @@
-/* relay.c — the openai engine's pure policy, kept apart from the sockets so
- * it can be table-tested: what the model is sent (request body, numbered
- * passages, a history trimmed to a budget) and what the parent is shown
- * (the look-behind filter).
+/* filter.c — the one output filter: what a parent is shown of a model's
+ * answer, driven by the output part of the safety policy.
  *
- * The filter is the one place model text is delayed, and only from a
- * sentence's first number on. A parent sees the answer word by word: each
- * delta goes out at once up to its last whole word, and a trailing fragment
- * too unless it could still grow into a number word ("tw") or is an
- * unfinished [n] marker. A dose needs an amount, so from the sentence's first
+ * The filter is the one place model text is delayed, and only while a
+ * number could still turn out to be a dose. A parent sees the answer word
+ * by word: each delta goes out at once up to its last whole word, and a
+ * trailing fragment too unless it could still grow into a number word
+ * ("tw") or is an unfinished [n] marker. A dose needs an amount, so at a
  * number (digits or a number word, as the safety policy reads them; not a
- * "2." list number starting a sentence) the rest waits for its end.
- * Every complete sentence — the released head kept in ctx plus the waiting
- * rest — then passes the dose check (safety_output_hold through the hold
- * callback); a held sentence loses everything not yet shown, which is
- * replaced by "… " and the referral line, once per answer. Out-of-range [n]
- * markers are removed before anything is released, and the numbers of
- * released markers are the answer's citations. A waiting run may not end
- * for a long time (a list without full stops, a language without blanks):
- * after RELAY_LONG_RUN bytes it is released at a word boundary — never right
- * after a word with a digit, never inside a [..] marker — unless it has a
- * digit followed by a dose unit; then it waits for its end, up to
- * RELAY_HARD_CAP bytes, and is checked whole. The released head of an
- * unfinished sentence is kept (RELAY_CTX_MAX bytes) for that check. */
-#include "relay.h"
-#include "text.h"
+ * "2." list number starting a sentence) the filter asks whether the
+ * sentence so far, with one of the policy's continuations after it ("mg",
+ * "ml ibuprofen", "hours ibuprofen"), would be held. While one would, the
+ * number and the words after it wait; when none would ("3 years", "10
+ * minutes of play"), they go out at once; when the sentence so far is
+ * itself held, the rest waits for its end. Every complete sentence — the
+ * released head kept in ctx plus the waiting rest — then passes the dose
+ * check (safety_output_hold); a held sentence loses everything not yet
+ * shown, which is replaced by "… " and the referral line, once per answer.
+ * Out-of-range [n] markers are removed before anything is released, and the
+ * numbers of released markers are the answer's citations. A waiting run may
+ * not end for a long time (a list without full stops, a language without
+ * blanks): after FILTER_LONG_RUN bytes it is released at a word boundary —
+ * never right after a word with a digit, never inside a [..] marker —
+ * unless it has a digit followed by a dose unit; then it waits for its end,
+ * up to FILTER_HARD_CAP bytes, and is checked whole. The released head of
+ * an unfinished sentence is kept (FILTER_CTX_MAX bytes) for that check. */
+#include "filter.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -31,169 +32,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "safety.h"
+#include "text.h"
 #include "util.h"
-
-
-/* ---------- request ---------- */
-
-char *relay_passages_text(const struct kb_hit *hits, size_t n, int age_months)
-{
-    struct strbuf b = {0};
-    char num[64];
-
-    if (n == 0) {
-        strbuf_str(&b, "No vetted passage matched this question. Say that you do not have "
-                    "vetted guidance on it, do not cite anything, and suggest the child's "
-                    "doctor or health visitor when it concerns health.");
-    } else {
-        strbuf_str(&b, "Vetted passages for this question. Use only these, and cite them "
-                    "by number as [n]:\n");
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct kb_passage *p = hits[i].p;
-        snprintf(num, sizeof num, "\n[%zu] ", i + 1);
-        strbuf_str(&b, num);
-        strbuf_str(&b, p->title);
-        strbuf_str(&b, " (source: ");
-        strbuf_str(&b, p->source ? p->source : p->source_short);
-        strbuf_str(&b, ")\n");
-        strbuf_str(&b, p->body);
-        strbuf_str(&b, "\n");
-        if (p->nsteps) strbuf_str(&b, "Steps:\n");
-        for (size_t k = 0; k < p->nsteps; k++) {
-            strbuf_str(&b, "- ");
-            strbuf_str(&b, p->steps[k]);
-            strbuf_str(&b, "\n");
-        }
-        if (p->help) {
-            strbuf_str(&b, "When to get help: ");
-            strbuf_str(&b, p->help);
-            strbuf_str(&b, "\n");
-        }
-    }
-    if (age_months >= 0) {
-        snprintf(num, sizeof num, "\nThe child's age, from the question: %d month%s.",
-                 age_months, age_months == 1 ? "" : "s");
-        strbuf_str(&b, num);
-    }
-    return b.s;
-}
-
-json_t *relay_request_json(const struct relay_request *r)
-{
-    json_t *msgs = json_array(), *m;
-    char *passages = relay_passages_text(r->hits, r->nhits, r->age_months);
-    struct strbuf sys = {0};
-    size_t i;
-
-    /* One system message: several chat templates (some Mistral and Gemma
-     * templates under llama.cpp's --jinja, for example) refuse a second. */
-    if (r->system_prompt && *r->system_prompt) {
-        size_t n = strlen(r->system_prompt);
-        while (n && (r->system_prompt[n - 1] == '\n' || r->system_prompt[n - 1] == ' ')) n--;
-        strbuf_add(&sys, r->system_prompt, n);
-        strbuf_str(&sys, "\n\n");
-    }
-    strbuf_str(&sys, passages);
-    free(passages);
-    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", sys.s));
-    free(sys.s);
-    json_array_foreach(r->history, i, m) json_array_append(msgs, m);
-    json_array_append_new(msgs, json_pack("{s:s, s:s%}", "role", "user", "content",
-                                          r->question, r->question_len));
-    json_t *req = json_pack("{s:s, s:b, s:{s:b}, s:i, s:f, s:o}", "model", r->model, "stream", 1,
-                            "stream_options", "include_usage", 1, "max_tokens", r->max_tokens,
-                            "temperature", r->temperature, "messages", msgs);
-    relay_request_compat(req, r->compat);
-    return req;
-}
-
-void relay_request_compat(json_t *req, int compat)
-{
-    json_t *max = json_object_get(req, "max_tokens");
-    if ((compat & RELAY_COMPAT_MAX_COMPLETION_TOKENS) && max) {
-        json_object_set(req, "max_completion_tokens", max);
-        json_object_del(req, "max_tokens");
-    }
-    if (compat & RELAY_COMPAT_NO_TEMPERATURE) json_object_del(req, "temperature");
-}
-
-int relay_upstream_error(const char *body, size_t len, char *kind, size_t cap)
-{
-    json_t *root = json_loadb(body, len, 0, NULL), *e = json_object_get(root, "error");
-    const char *param = json_string_value(json_object_get(e, "param"));
-    const char *code = json_string_value(json_object_get(e, "code"));
-    const char *k = json_string_value(json_object_get(e, "type"));
-    int bit = 0;
-    if (!k) k = code;
-    kind[0] = '\0';
-    if (k && *k && strlen(k) < cap && strspn(k, "abcdefghijklmnopqrstuvwxyz"
-                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(k))
-        snprintf(kind, cap, "%s", k);
-    if (param && code && strncmp(code, "unsupported_", 12) == 0) {
-        if (strcmp(param, "max_tokens") == 0) bit = RELAY_COMPAT_MAX_COMPLETION_TOKENS;
-        else if (strcmp(param, "temperature") == 0) bit = RELAY_COMPAT_NO_TEMPERATURE;
-    }
-    json_decref(root);
-    return bit;
-}
-
-json_t *relay_history_trim(const json_t *history, size_t max_chars)
-{
-    size_t n = json_array_size(history), start = n, total = 0;
-    json_t *out = json_array();
-
-    /* newest first until the budget is spent */
-    while (start > 0) {
-        json_t *c = json_object_get(json_array_get(history, start - 1), "content");
-        size_t len = json_is_string(c) ? json_string_length(c) : 0;
-        if (total + len > max_chars) break;
-        total += len;
-        start--;
-    }
-    for (size_t i = start; i < n; i++) {
-        json_t *m = json_array_get(history, i);
-        const char *role = json_string_value(json_object_get(m, "role"));
-        json_t *c = json_object_get(m, "content");
-        if (!role || !json_is_string(c)) continue;
-        if (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0) continue;
-        if (json_array_size(out) == 0 && strcmp(role, "user") != 0) continue;
-        if (strcmp(role, "assistant") == 0) {
-            size_t len = json_string_length(c);
-            char *fixed = xmalloc(len + 1);
-            len = relay_fix_markers(json_string_value(c), len, 0, fixed, NULL);
-            json_array_append_new(out, json_pack("{s:s, s:s%}", "role", role, "content",
-                                                 fixed, len));
-            free(fixed);
-        } else {
-            json_array_append_new(out, json_pack("{s:s, s:O}", "role", role, "content", c));
-        }
-    }
-    return out;
-}
-
-int relay_prompt_split(const char *text, char *version, size_t vlen, const char **body)
-{
-    const char *p = text, *eol, *v;
-    size_t n;
-
-    snprintf(version, vlen, "unversioned");
-    *body = text;
-    if (strncasecmp(p, "version:", 8) != 0) return 0;
-    eol = strchr(p, '\n');
-    if (!eol) eol = p + strlen(p);
-    v = p + 8;
-    while (v < eol && (*v == ' ' || *v == '\t')) v++;
-    n = (size_t)(eol - v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r')) n--;
-    if (n == 0) return 0;
-    if (n >= vlen) n = vlen - 1;
-    memcpy(version, v, n);
-    version[n] = '\0';
-    *body = *eol ? eol + 1 : eol;
-    while (**body == '\n' || **body == '\r') (*body)++;
-    return 1;
-}
 
 /* ---------- citation markers ---------- */
 
@@ -242,7 +83,7 @@ static size_t fix_markers(const char *in, size_t len, size_t nsources, char *out
     size_t i = 0, o = 0;
     struct marker m;
 
-    if (nsources > RELAY_MAX_SOURCES) nsources = RELAY_MAX_SOURCES;
+    if (nsources > FILTER_MAX_SOURCES) nsources = FILTER_MAX_SOURCES;
     while (i < len) {
         if (in[i] != '[' || !parse_marker(in + i, len - i, &m)) {
             out[o++] = in[i++];
@@ -252,8 +93,8 @@ static size_t fix_markers(const char *in, size_t len, size_t nsources, char *out
         uint64_t seen = 0;
         for (size_t k = 0; k < m.nnum; k++) {
             unsigned v = m.num[k];
-            if (v < 1 || v > nsources || (seen & RELAY_BIT(v))) continue;
-            seen |= RELAY_BIT(v);
+            if (v < 1 || v > nsources || (seen & FILTER_BIT(v))) continue;
+            seen |= FILTER_BIT(v);
             if (kept == 0) {
                 out[o++] = '[';
             } else {               /* the separator that preceded it */
@@ -277,38 +118,15 @@ static size_t fix_markers(const char *in, size_t len, size_t nsources, char *out
     return o;
 }
 
-size_t relay_fix_markers(const char *in, size_t len, size_t nsources, char *out,
+size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out,
                          uint64_t *cited)
 {
     return fix_markers(in, len, nsources, out, cited, 1);
 }
 
-/* ---------- sentences ---------- */
-
-size_t relay_sentence_end(const char *s, size_t len, size_t from)
+int filter_has_dose(const struct filter_rules *r, const char *s, size_t len)
 {
-    return text_sentence_end(s, len, from);
-}
-
-static const char *const dose_units[] = {
-    "ml", "millilitre", "milliliter", "mg", "milligram", "mcg", "\xC2\xB5g", "\xCE\xBCg",
-    "microgram", "g", "gram", "tsp", "teaspoon", "tbsp", "tablespoon", "spoon", "spoonful",
-    "tablet", "pill", "capsule", "drop", "cc", "iu", "unit", "puff", "dose", "sachet",
-};
-
-static int is_dose_unit(const char *w, size_t n)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t u = 0; u < sizeof dose_units / sizeof dose_units[0]; u++)
-            if (strlen(dose_units[u]) == n && strncasecmp(w, dose_units[u], n) == 0) return 1;
-        if (n < 2 || (w[n - 1] != 's' && w[n - 1] != 'S')) break;
-        n--;                                               /* plural */
-    }
-    return 0;
-}
-
-int relay_has_dose(const char *s, size_t len)
-{
+    if (!r || !r->dose_unit) return 0;
     for (size_t i = 0; i < len; i++) {
         if (!isdigit((unsigned char)s[i])) continue;
         size_t j = i + 1, w, gap = 0;
@@ -319,26 +137,57 @@ int relay_has_dose(const char *s, size_t len)
         while (j < len && (s[j] == ' ' || s[j] == '-') && gap < 2) j++, gap++;
         w = j;
         while (w < len && (isalpha((unsigned char)s[w]) || (unsigned char)s[w] >= 0x80)) w++;
-        if (w > j && is_dose_unit(s + j, w - j)) return 1;
+        if (w > j && r->dose_unit(r->ctx, s + j, w - j, 0)) return 1;
         i = j - 1 > i ? j - 1 : i;
     }
     return 0;
 }
 
+/* ---------- the rules of a safety policy ---------- */
+
+static int policy_hold(void *ctx, const char *s, size_t len)
+{
+    return safety_output_hold(ctx, s, len);
+}
+
+static int policy_number(void *ctx, const char *w, size_t len, int partial)
+{
+    return safety_output_number(ctx, w, len, partial);
+}
+
+static int policy_dose_unit(void *ctx, const char *w, size_t len, int partial)
+{
+    return safety_output_dose_unit(ctx, w, len, partial);
+}
+
+struct filter_rules filter_rules_of(const struct safety_policy *p)
+{
+    struct filter_rules r = {0};
+    r.hold = policy_hold;
+    r.number = policy_number;
+    r.dose_unit = policy_dose_unit;
+    r.ncontinuations = safety_output_continuations(p, &r.continuations);
+    r.nrange_words = safety_output_range_words(p, &r.range_words);
+    r.nnot_dose_words = safety_output_not_dose_words(p, &r.not_dose_words, &r.window);
+    r.referral = safety_output_referral(p);
+    r.ctx = (void *)p;
+    return r;
+}
+
 /* ---------- the look-behind filter ---------- */
 
-struct relay_filter {
+struct filter {
     size_t nsources;
-    relay_hold_fn hold;
-    relay_number_fn number;
-    void *hold_ctx;
-    const char *referral;
+    struct filter_rules r;
+    const char *referral;     /* r.referral or "" */
     int referral_sent;
-    relay_emit_fn emit;
+    filter_emit_fn emit;
     void *emit_ctx;
     struct strbuf pend;          /* received, not yet released */
     struct strbuf ctx;           /* released head of the unfinished sentence */
     int ctx_held;             /* that head's sentence was already held */
+    int dose_wait;            /* the unfinished sentence reads as a dose:
+                               * the rest waits for its end */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int think;                /* THINK_*: a leading <think>...</think> */
@@ -350,23 +199,26 @@ struct relay_filter {
     char last;                /* last byte released */
 };
 
-struct relay_filter *relay_filter_new(size_t nsources, relay_hold_fn hold_fn,
-                                      relay_number_fn number_fn, void *hold_ctx,
-                                      const char *referral, relay_emit_fn emit_fn,
-                                      void *emit_ctx)
+struct filter *filter_new_rules(const struct filter_rules *rules, size_t nsources,
+                                filter_emit_fn emit_fn, void *emit_ctx)
 {
-    struct relay_filter *f = xcalloc(1, sizeof *f);
-    f->nsources = nsources > RELAY_MAX_SOURCES ? RELAY_MAX_SOURCES : nsources;
-    f->hold = hold_fn;
-    f->number = number_fn;
-    f->hold_ctx = hold_ctx;
-    f->referral = referral ? referral : "";
+    struct filter *f = xcalloc(1, sizeof *f);
+    f->nsources = nsources > FILTER_MAX_SOURCES ? FILTER_MAX_SOURCES : nsources;
+    if (rules) f->r = *rules;
+    f->referral = f->r.referral ? f->r.referral : "";
     f->emit = emit_fn;
     f->emit_ctx = emit_ctx;
     return f;
 }
 
-void relay_filter_free(struct relay_filter *f)
+struct filter *filter_new(const struct safety_policy *policy, size_t nsources,
+                          filter_emit_fn emit_fn, void *emit_ctx)
+{
+    struct filter_rules r = filter_rules_of(policy);
+    return filter_new_rules(&r, nsources, emit_fn, emit_ctx);
+}
+
+void filter_free(struct filter *f)
 {
     if (!f) return;
     free(f->pend.s);
@@ -377,12 +229,12 @@ void relay_filter_free(struct relay_filter *f)
     free(f);
 }
 
-uint64_t relay_filter_cited(const struct relay_filter *f) { return f->cited; }
-size_t relay_filter_released(const struct relay_filter *f) { return f->released; }
-size_t relay_filter_held(const struct relay_filter *f) { return f->held; }
-size_t relay_filter_pending(const struct relay_filter *f) { return f->pend.len; }
+uint64_t filter_cited(const struct filter *f) { return f->cited; }
+size_t filter_released(const struct filter *f) { return f->released; }
+size_t filter_held(const struct filter *f) { return f->held; }
+size_t filter_pending(const struct filter *f) { return f->pend.len; }
 
-static void out_add(struct relay_filter *f, const char *s, size_t n)
+static void out_add(struct filter *f, const char *s, size_t n)
 {
     if (n == 0) return;
     strbuf_add(&f->out, s, n);
@@ -392,20 +244,20 @@ static void out_add(struct relay_filter *f, const char *s, size_t n)
 
 /* The blanks after a dropped sentence keep the layout (a list's newline)
  * without doubling a blank already released. */
-static void out_blanks(struct relay_filter *f, const char *s, size_t n)
+static void out_blanks(struct filter *f, const char *s, size_t n)
 {
     if (n == 0) return;
     if (memchr(s, '\n', n) ? f->last == '\n' : isspace((unsigned char)f->last)) return;
     out_add(f, s, n);
 }
 
-/* Keeps the last RELAY_CTX_MAX bytes of the released head, cut at a UTF-8
+/* Keeps the last FILTER_CTX_MAX bytes of the released head, cut at a UTF-8
  * character start. */
-static void ctx_add(struct relay_filter *f, const char *s, size_t n)
+static void ctx_add(struct filter *f, const char *s, size_t n)
 {
     strbuf_add(&f->ctx, s, n);
-    if (f->ctx.len > RELAY_CTX_MAX) {
-        size_t drop = f->ctx.len - RELAY_CTX_MAX;
+    if (f->ctx.len > FILTER_CTX_MAX) {
+        size_t drop = f->ctx.len - FILTER_CTX_MAX;
         while (drop < f->ctx.len && ((unsigned char)f->ctx.s[drop] & 0xC0) == 0x80) drop++;
         memmove(f->ctx.s, f->ctx.s + drop, f->ctx.len - drop);
         f->ctx.len -= drop;
@@ -413,13 +265,13 @@ static void ctx_add(struct relay_filter *f, const char *s, size_t n)
     }
 }
 
-static int check_holds(struct relay_filter *f, const char *s, size_t n)
+static int check_holds(struct filter *f, const char *s, size_t n)
 {
-    if (!f->hold) return 0;
+    if (!f->r.hold) return 0;
     f->scratch.len = 0;
     if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
     strbuf_add(&f->scratch, s, n);
-    return f->hold(f->hold_ctx, f->scratch.s, f->scratch.len) != 0;
+    return f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len) != 0;
 }
 
 /* release() flags: the piece ends its sentence; hold it without asking (an
@@ -430,7 +282,7 @@ static int check_holds(struct relay_filter *f, const char *s, size_t n)
 #define REL_UNCHECKED 4
 
 /* One piece of text: a whole sentence, the rest of one, or its head. */
-static void release(struct relay_filter *f, const char *s, size_t n, int flags)
+static void release(struct filter *f, const char *s, size_t n, int flags)
 {
     char *fixed = xmalloc(n + 1);
     uint64_t cited = 0;
@@ -465,23 +317,24 @@ static void release(struct relay_filter *f, const char *s, size_t n, int flags)
     if (complete) {
         f->ctx.len = 0;
         f->ctx_held = 0;
+        f->dose_wait = 0;
     }
     free(fixed);
 }
 
 /* Releases every sentence in pend[0..end), end being a boundary. */
-static void release_sentences(struct relay_filter *f, size_t end)
+static void release_sentences(struct filter *f, size_t end)
 {
     size_t at = 0;
     while (at < end) {
-        size_t e = relay_sentence_end(f->pend.s, end, at);
+        size_t e = text_sentence_end(f->pend.s, end, at);
         if (e == 0 || e > end) e = end;
         release(f, f->pend.s + at, e - at, REL_COMPLETE);
         at = e;
     }
 }
 
-static void pend_shift(struct relay_filter *f, size_t n)
+static void pend_shift(struct filter *f, size_t n)
 {
     memmove(f->pend.s, f->pend.s + n, f->pend.len - n);
     f->pend.len -= n;
@@ -512,7 +365,7 @@ static size_t word_cut(const char *s, size_t len)
 static size_t last_end(const char *s, size_t len)
 {
     size_t at = 0, e, last = 0;
-    while ((e = relay_sentence_end(s, len, at)) != 0) last = at = e;
+    while ((e = text_sentence_end(s, len, at)) != 0) last = at = e;
     return last;
 }
 
@@ -538,6 +391,19 @@ static long marker_ahead(const char *s, size_t len)
     }
 }
 
+/* 1 when the word w ends with a marker that keeps a number ("[1]" of two
+ * sources), so nothing after it changes how it is shown. */
+static int kept_marker_end(const struct filter *f, const char *w, size_t n)
+{
+    struct marker m;
+    size_t at = n;
+    while (at > 0 && w[at - 1] != '[') at--;
+    if (at == 0 || !parse_marker(w + at - 1, n - at + 1, &m) || m.len != n - at + 1) return 0;
+    for (size_t k = 0; k < m.nnum; k++)
+        if (m.num[k] >= 1 && m.num[k] <= f->nsources) return 1;
+    return 0;
+}
+
 /* 1 when the word s[0..n), first in its sentence, is a list number: "2.",
  * "10)", "**3.**". */
 static int list_number(const char *s, size_t n)
@@ -552,28 +418,86 @@ static int list_number(const char *s, size_t n)
 
 /* 1 when the word w (markers blanked out) is, or with partial may become, a
  * number. */
-static int word_number(struct relay_filter *f, const char *w, size_t n, int partial)
+static int word_number(struct filter *f, const char *w, size_t n, int partial)
 {
-    if (f->number) return f->number(f->hold_ctx, w, n, partial);
-    for (size_t i = 0; i < n; i++)
-        if (isdigit((unsigned char)w[i])) return 1;
-    return 0;
+    double v;
+    if (f->r.number) return f->r.number(f->r.ctx, w, n, partial);
+    return text_number(w, n, &v) || (partial && text_number_prefix(w, n));
 }
 
 static int terminated(const char *s, size_t n);
 
-/* Releases the unfinished sentence in pend word by word, up to its first
- * number or an unfinished marker: a word is released with the blanks before
- * it, and a final fragment only when it cannot grow into a number or a
- * marker. Without a hold callback only unfinished markers wait. */
-static void release_words(struct relay_filter *f)
+/* 1 when the fragment w, the last thing received, may still grow into a
+ * number, a dose unit or a word of a continuation ("m" -> "mg", "ti" ->
+ * "times"), so what it is cannot be known yet. */
+static int may_grow(struct filter *f, const char *w, size_t n)
+{
+    if (n >= 64 || word_number(f, w, n, 1)) return 1;
+    if (f->r.dose_unit && f->r.dose_unit(f->r.ctx, w, n, 1)) return 1;
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        const char *c = f->r.continuations[i];
+        while (*c) {
+            size_t cl = strcspn(c, " ");
+            if (cl > n && strncasecmp(c, w, n) == 0) return 1;
+            c += cl;
+            c += strspn(c, " ");
+        }
+    }
+    return 0;
+}
+
+/* 1 when w, punctuation around it left out, is one of list[0..n). */
+static int listed(const char *const *list, size_t n, const char *w, size_t len)
+{
+    while (len && ispunct((unsigned char)w[len - 1])) len--;
+    while (len && ispunct((unsigned char)*w)) w++, len--;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && strncasecmp(list[i], w, len) == 0) return 1;
+    return 0;
+}
+
+/* 1 when w is one of the policy's range words ("10 to 15 mg"). */
+static int range_word(const struct filter *f, const char *w, size_t n)
+{
+    return listed(f->r.range_words, f->r.nrange_words, w, n);
+}
+
+/* What the unfinished sentence (its released head and pend[0..end)) is:
+ * DOSE when it is held as it stands, MAYBE when one of the policy's
+ * continuations after it would make it held, NO_DOSE when none would. */
+enum { NO_DOSE, MAYBE, DOSE };
+
+static int dose_ahead(struct filter *f, size_t end)
+{
+    size_t base;
+    if (check_holds(f, f->pend.s, end)) return DOSE;
+    base = f->scratch.len;
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        f->scratch.len = base;
+        strbuf_add(&f->scratch, " ", 1);
+        strbuf_str(&f->scratch, f->r.continuations[i]);
+        if (f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) return MAYBE;
+    }
+    return NO_DOSE;
+}
+
+/* Releases the unfinished sentence in pend word by word: a word is
+ * released with the blanks before it, and a final fragment only when it
+ * cannot grow into a number or a marker. At a number the words wait while
+ * they could still become a dose and go out together as soon as they
+ * cannot (dose_ahead); once the sentence reads as a dose the rest waits
+ * for its end. Without a hold callback only unfinished markers wait. */
+static void release_words(struct filter *f)
 {
     const char *p = f->pend.s;
     size_t len = f->pend.len, at = 0, cut = 0;
+    int waiting = 0;                             /* from a number on */
+    unsigned after = 0;                          /* words since it */
 
+    if (f->dose_wait) return;
     while (at < len) {
         size_t ws = at, we;
-        int first;
+        int first, d;
         while (ws < len && is_blank(p[ws])) ws++;
         if (ws == len) break;                    /* blanks go with the next word */
         first = at == 0 && f->ctx.len == 0;      /* the sentence's first word */
@@ -588,9 +512,10 @@ static void release_words(struct relay_filter *f)
             we++;
         }
         /* "[9]" as the last thing: a "[1]" right after it decides whether
-         * the blank before it goes when it is dropped */
-        if (we == len && p[we - 1] == ']') break;
-        if (f->hold && !(first && list_number(p + ws, we - ws))) {
+         * the blank before it goes when it is dropped (a kept one goes) */
+        if (we == len && p[we - 1] == ']' && !kept_marker_end(f, p + ws, we - ws)) break;
+        if (!waiting && f->r.hold && !(first && list_number(p + ws, we - ws))) {
+            after = 0;
             char word[64];
             size_t wn = 0;
             int partial = we == len;
@@ -600,7 +525,32 @@ static void release_words(struct relay_filter *f)
                 word[wn++] = p[i++];
             }
             /* a word too long to copy is not read for a number: wait */
-            if (wn == sizeof word || word_number(f, word, wn, partial)) break;
+            if (wn == sizeof word) break;
+            if (word_number(f, word, wn, partial)) {
+                if (partial) break;              /* "5" may become "50" or "5ml" */
+                waiting = 1;
+            }
+        }
+        if (waiting) {
+            /* a fragment that may grow into a unit ("m" -> "mg") waits */
+            if (we == len && may_grow(f, p + ws, we - ws)) break;
+            /* "10 to": a range; the number after it decides */
+            d = range_word(f, p + ws, we - ws) ? MAYBE : dose_ahead(f, we);
+            /* "one chewable tablet": a unit a word or two after the number
+             * makes an amount; "3 years" cannot be one, nor can a phrase
+             * that ended ("one starts,") */
+            if (d != DOSE && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 0))
+                d = DOSE;
+            else if (d == NO_DOSE && ++after <= f->r.window && !ispunct((unsigned char)p[we - 1]) &&
+                     !listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws))
+                d = MAYBE;
+            if (d == DOSE) {
+                f->dose_wait = 1;
+                break;
+            }
+            at = we;
+            if (d == MAYBE) continue;            /* cut stays before the number */
+            waiting = 0;
         }
         cut = at = we;
     }
@@ -611,23 +561,13 @@ done:
     pend_shift(f, cut);
 }
 
-/* After a head that ended "...days.", a blank ends its sentence unless the
- * '.' was not an end ("e.g."). The sentence, all shown, still gets its
- * check: its words had no number, so nothing is left to hide, but a hold
- * rule that needs none ("mg per kg") adds the referral after it. Then the
- * head is forgotten, as after a complete sentence. */
-static void close_open_end(struct relay_filter *f)
+/* A sentence all shown (its words had no amount) still gets its check: a
+ * hold rule that needs no number ("mg per kg", "twice daily" with a
+ * medicine) adds the referral after it. Then the head is forgotten, as
+ * after a complete sentence. */
+static void check_shown_sentence(struct filter *f)
 {
-    size_t from;
-    if (!f->open_end || f->pend.len == 0) return;
-    f->open_end = 0;
-    if (!is_blank(f->pend.s[0]) || f->ctx.len == 0) return;
-    f->scratch.len = 0;
-    from = f->ctx.len > 64 ? f->ctx.len - 64 : 0;
-    strbuf_add(&f->scratch, f->ctx.s + from, f->ctx.len - from);
-    strbuf_add(&f->scratch, " ", 1);
-    if (relay_sentence_end(f->scratch.s, f->scratch.len, 0) != f->scratch.len) return;
-    if (f->hold && !f->ctx_held && check_holds(f, "", 0)) {
+    if (f->ctx.len && f->r.hold && !f->ctx_held && check_holds(f, "", 0)) {
         f->held++;
         if (!f->referral_sent && *f->referral) {
             out_add(f, " ", 1);
@@ -637,6 +577,26 @@ static void close_open_end(struct relay_filter *f)
     }
     f->ctx.len = 0;
     f->ctx_held = 0;
+    f->dose_wait = 0;
+}
+
+/* After a head that ended "...days.", a blank ends its sentence unless the
+ * '.' was not an end ("e.g."). The sentence, all shown, still gets its
+ * check: its words had no number, so nothing is left to hide, but a hold
+ * rule that needs none ("mg per kg") adds the referral after it. Then the
+ * head is forgotten, as after a complete sentence. */
+static void close_open_end(struct filter *f)
+{
+    size_t from;
+    if (!f->open_end || f->pend.len == 0) return;
+    f->open_end = 0;
+    if (!is_blank(f->pend.s[0]) || f->ctx.len == 0) return;
+    f->scratch.len = 0;
+    from = f->ctx.len > 64 ? f->ctx.len - 64 : 0;
+    strbuf_add(&f->scratch, f->ctx.s + from, f->ctx.len - from);
+    strbuf_add(&f->scratch, " ", 1);
+    if (text_sentence_end(f->scratch.s, f->scratch.len, 0) != f->scratch.len) return;
+    check_shown_sentence(f);
 }
 
 /* A thinking model served without a reasoning parser (Ollama and llama.cpp
@@ -648,7 +608,7 @@ enum { THINK_UNDECIDED, THINK_INSIDE, THINK_AFTER, THINK_TEXT };
 
 /* Takes new text while the answer may still start with, or is inside, a
  * think block; what is answer text goes to pend. */
-static void think_feed(struct relay_filter *f, const char *s, size_t len)
+static void think_feed(struct filter *f, const char *s, size_t len)
 {
     size_t i = 0, rest, cl = strlen(THINK_CLOSE);
     const char *c;
@@ -695,13 +655,13 @@ static void think_feed(struct relay_filter *f, const char *s, size_t len)
     f->thought.len = 0;
 }
 
-static void flush(struct relay_filter *f)
+static void flush(struct filter *f)
 {
     if (f->out.len && f->emit) f->emit(f->emit_ctx, f->out.s, f->out.len);
     f->out.len = 0;
 }
 
-void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
+void filter_feed(struct filter *f, const char *s, size_t len)
 {
     size_t end, cut;
     if (f->think != THINK_TEXT) {
@@ -719,20 +679,21 @@ void relay_filter_feed(struct relay_filter *f, const char *s, size_t len)
             continue;
         }
         release_words(f);
-        if (f->pend.len <= RELAY_LONG_RUN) break;
-        if (relay_has_dose(f->pend.s, f->pend.len)) {
-            if (f->pend.len < RELAY_HARD_CAP) break;
+        if (f->pend.len <= FILTER_LONG_RUN) break;
+        if (filter_has_dose(&f->r, f->pend.s, f->pend.len)) {
+            if (f->pend.len < FILTER_HARD_CAP) break;
             release(f, f->pend.s, f->pend.len, REL_COMPLETE);   /* checked whole */
             f->pend.len = 0;
             break;
         }
         cut = word_cut(f->pend.s, f->pend.len);
         if (cut == 0) {
-            if (f->pend.len < RELAY_HARD_CAP) break;
+            if (f->pend.len < FILTER_HARD_CAP) break;
             cut = f->pend.len;     /* no blank at all: the whole run (whole UTF-8) */
         }
         release(f, f->pend.s, cut, 0);
         pend_shift(f, cut);
+        f->dose_wait = 0;              /* a long run is cut as it stands */
     }
     flush(f);
 }
@@ -750,67 +711,22 @@ static int terminated(const char *s, size_t n)
     }
     if (n && s[n - 1] && strchr(".!?", s[n - 1])) return 1;
     return n >= 3 && ((unsigned char)s[n - 3] == 0xE3 || (unsigned char)s[n - 3] == 0xEF) &&
-           relay_sentence_end(s + n - 3, 3, 0) == 3;
+           text_sentence_end(s + n - 3, 3, 0) == 3;
 }
 
-void relay_filter_finish(struct relay_filter *f)
+void filter_finish(struct filter *f)
 {
     if (f->think == THINK_INSIDE) f->pend.len = 0;   /* only thoughts came */
     f->think = THINK_TEXT;                           /* "<thi" at the end is text */
-    relay_filter_feed(f, NULL, 0);
+    filter_feed(f, NULL, 0);
     if (f->pend.len) {
         release(f, f->pend.s, f->pend.len,
-                REL_COMPLETE | (f->hold && !terminated(f->pend.s, f->pend.len) &&
-                                relay_has_dose(f->pend.s, f->pend.len) ? REL_HOLD : 0));
+                REL_COMPLETE | (f->r.hold && !terminated(f->pend.s, f->pend.len) &&
+                                filter_has_dose(&f->r, f->pend.s, f->pend.len) ? REL_HOLD : 0));
         f->pend.len = 0;
+    } else {
+        check_shown_sentence(f);          /* the last sentence, all shown */
     }
     flush(f);
 }
 
-/* ---------- faults, citations, budgets ---------- */
-
-long relay_retry_after_ms(const char *value, time_t now, long cap_ms)
-{
-    const char *p = value;
-    long ms;
-    if (!p) return -1;
-    while (*p == ' ' || *p == '\t') p++;
-    if (isdigit((unsigned char)*p)) {
-        long secs = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (secs < 1000000) secs = secs * 10 + (*p - '0');
-            p++;
-        }
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-        if (*p) return -1;
-        ms = secs * 1000;
-    } else {
-        struct tm tm;
-        const char *end;
-        time_t t;
-        memset(&tm, 0, sizeof tm);
-        end = strptime(p, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        if (!end) return -1;
-        t = timegm(&tm);
-        ms = t > now ? (long)(t - now) * 1000 : 0;
-    }
-    return ms > cap_ms ? cap_ms : ms;
-}
-
-json_t *relay_citations(const struct kb_hit *hits, size_t nhits, uint64_t cited)
-{
-    json_t *arr = json_array();
-    if (nhits > RELAY_MAX_SOURCES) nhits = RELAY_MAX_SOURCES;
-    for (size_t n = 1; n <= nhits; n++) {
-        const struct kb_passage *p = hits[n - 1].p;
-        if (cited && !(cited & RELAY_BIT(n))) continue;
-        json_array_append_new(arr, json_pack("{s:i, s:s?, s:s?, s:s?}", "id", (int)n, "source",
-                                             p->source_short, "title", p->title, "url", p->url));
-    }
-    return arr;
-}
-
-uint64_t relay_utc_midnight_ms(uint64_t wall_ms)
-{
-    return wall_ms - wall_ms % (86400u * 1000u);
-}

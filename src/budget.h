@@ -1,0 +1,22 @@
+/* budget.h — token budgets (see budget.c): whether a session or today has
+ * spent what --session-token-budget / --daily-token-budget allow, so the
+ * turn answers in lite mode instead of calling the model. */
+#ifndef COACH_BUDGET_H
+#define COACH_BUDGET_H
+
+struct store;
+struct budget;
+
+/* A budget over store (borrowed); 0 means no limit. Never NULL. */
+struct budget *budget_new(struct store *store, long session_tokens, long daily_tokens);
+void budget_free(struct budget *b);
+
+/* 1 when the session's or today's tokens are spent. b may be NULL (no
+ * limits). */
+int budget_spent(struct budget *b, const char *session_id);
+
+/* Counts tokens an answer used before the store has them (they are saved
+ * with the answer). b may be NULL. */
+void budget_add(struct budget *b, long tokens);
+
+#endif
