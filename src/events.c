@@ -104,11 +104,7 @@ static void evsub_write_data(struct evsub *s, const char *json, size_t len)
 static void evsub_end(struct evsub *s)
 {
     if (s->req && !s->drop_ev) {
-        struct evhttp_connection *evcon = evhttp_request_get_connection(s->req);
-        struct timeval tv = {15, 0};
-        http_on_close(s->req, NULL, NULL);
-        if (evcon) bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), &tv, &tv);
-        evhttp_send_reply_end(s->req);
+        http_stream_end(s->req);
         s->req = NULL;
         evsub_free(s);
     }

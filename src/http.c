@@ -354,3 +354,12 @@ void http_free(struct http_server *s)
     free(s);
     server = NULL;
 }
+
+void http_stream_end(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct timeval tv = {15, 0};
+    http_on_close(req, NULL, NULL);
+    if (evcon) bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), &tv, &tv);
+    evhttp_send_reply_end(req);
+}

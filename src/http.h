@@ -57,6 +57,12 @@ void http_log(struct evhttp_request *req, int code, const char *route);
 typedef void (*http_close_fn)(void *arg);
 void http_on_close(struct evhttp_request *req, http_close_fn fn, void *arg);
 
+/* Ends a streamed (chunked) response so the connection can carry another
+ * request: drops the close hook, restores the usual 15 s timeouts (a
+ * stream clears the read timeout) and sends the last chunk. req is
+ * libevent's again afterwards. */
+void http_stream_end(struct evhttp_request *req);
+
 /* Reads a JSON object body (<= HTTP_MAX_BODY). Returns the object (new
  * reference), or NULL after replying with the right 4xx. An empty body
  * gives an empty object. */
