@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "convo.h"
-#include "engine.h"
+#include "engine_grounded.h"
 #include "kb.h"
 #include "safety.h"
 #include "util.h"
