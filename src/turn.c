@@ -609,7 +609,8 @@ static int step_plan(struct turn *t, int *age)
     double t_plan = metrics_now();
 
     convo_plan(env.kb, env.policy, t->question, t->qlen, prev, nprev, pl);
-    metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_plan);   /* safety + retrieval */
+    if (pl->kind != CONVO_REFUSE)          /* a refusal retrieves nothing */
+        metrics_observe(METRICS_RETRIEVAL_SECONDS, metrics_now() - t_plan);
     json_decref(hist);
     if ((t->triage = safety_notice_json(env.policy, &pl->verdict)) != NULL) {
         append_event(t, json_pack("{s:s, s:O}", "type", "triage", "data", t->triage), 1);
