@@ -46,8 +46,11 @@ static void words_of(const char *s, struct wordset *ws)
     if (n > 128) n = 128;
     for (size_t i = 0; i < n && ws->n < 64; i++) {
         if (w[i].nlen < 4 || !(w[i].flags & TEXT_ALPHA)) continue;
-        if (!text_stem(w[i].norm, w[i].nlen, ws->w[ws->n], sizeof ws->w[0]))
-            snprintf(ws->w[ws->n], sizeof ws->w[0], "%s", w[i].norm);
+        if (!text_stem(w[i].norm, w[i].nlen, ws->w[ws->n], sizeof ws->w[0])) {
+            size_t l = w[i].nlen < sizeof ws->w[0] - 1 ? w[i].nlen : sizeof ws->w[0] - 1;
+            memcpy(ws->w[ws->n], w[i].norm, l);        /* too long to stem: cut */
+            ws->w[ws->n][l] = '\0';
+        }
         ws->n++;
     }
 }
