@@ -121,7 +121,9 @@ struct language {
     size_t nwords;
 };
 struct resource { const char *key, *name, *phone, *url; };
-struct tmpl { const char *empathy, *message; };
+/* after_first_aid: what follows a protocol's first-aid line in place of the
+ * message, which would repeat the call to the emergency number (optional). */
+struct tmpl { const char *empathy, *message, *after_first_aid; };
 
 struct arena_block { struct arena_block *next; size_t used, cap; unsigned char data[]; };
 
@@ -1435,17 +1437,22 @@ static int load_locale_texts(struct loadctx *c, json_t *root, const char *loc, j
     json_t *terms = json_object_get(lo, "terms");
     char where[128];
     for (int k = 1; k < SAFETY_NCAT; k++) {
-        static const char *const fields[] = {"empathy", "message"};
-        for (int f = 0; f < 2; f++) {
+        static const char *const fields[] = {"empathy", "message", "after_first_aid"};
+        for (int f = 0; f < 3; f++) {
             snprintf(where, sizeof where, "templates.%s.%s (locale %s)", cat_names[k], fields[f], loc);
+            if (f == 2 && !json_object_get(json_object_get(json_object_get(root, "templates"),
+                                                           cat_names[k]), fields[f]))
+                continue; /* optional */
             const char *raw = template_field(c, root, lo, cat_names[k], fields[f], where);
             const char *s = raw ? expand(c, raw, res, terms, where) : NULL;
             if (!s)
                 return -1;
             if (keep && f == 0)
                 c->p->tmpl[k].empathy = s;
-            else if (keep)
+            else if (keep && f == 1)
                 c->p->tmpl[k].message = s;
+            else if (keep)
+                c->p->tmpl[k].after_first_aid = s;
         }
     }
     /* the referral: locales.X.referral overrides output.referral */
@@ -2291,9 +2298,11 @@ json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
                             "resources", resources_json(p, keys, nkeys));
     if (pr) {
         /* what to do first, before the template's "call now" */
-        size_t n = strlen(pr->first_aid) + strlen(p->tmpl[c].message) + 2;
+        const char *rest = p->tmpl[c].after_first_aid ? p->tmpl[c].after_first_aid
+                                                       : p->tmpl[c].message;
+        size_t n = strlen(pr->first_aid) + strlen(rest) + 2;
         char *msg = xmalloc(n);
-        snprintf(msg, n, "%s %s", pr->first_aid, p->tmpl[c].message);
+        snprintf(msg, n, "%s %s", pr->first_aid, rest);
         json_object_set_new(out, "message", json_string(msg));
         json_object_set_new(out, "first_aid", json_string(pr->first_aid));
         json_object_set_new(out, "source", json_string(pr->source));

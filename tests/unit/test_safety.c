@@ -434,6 +434,15 @@ static void test_refusal_json(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "999"));
     json_decref(e);
 
+    /* a protocol's first-aid line already says to call: the number is said once */
+    e = safety_refusal_json(us, SAFETY_EMERGENCY, "protocol.not_breathing");
+    const char *m = json_string_value(json_object_get(e, "message"));
+    assert_non_null(m);
+    const char *once = strstr(m, "911");
+    assert_non_null(once);
+    assert_null(strstr(once + 3, "911"));
+    json_decref(e);
+
     json_t *c = safety_refusal_json(us, SAFETY_CRISIS, "crisis.suicidal_disclosure");
     assert_true(has_phone(c, "988"));
     json_decref(c);
