@@ -154,7 +154,7 @@ struct safety_policy {
     struct protocol *protos;
     size_t nprotos;
     struct patlist negation, prepare, prepare_except;
-    size_t past_frame;                   /* frame index + 1, or 0 */
+    size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
     struct language *langs;
@@ -1668,19 +1668,35 @@ static const char *expand_all_locales(struct loadctx *c, json_t *root, const cha
     return kept;
 }
 
-/* A frame named by the triage section: its index + 1. */
-static int triage_frame(struct loadctx *c, json_t *t, const char *key, size_t *out)
+/* The frames named by the triage section (a frame id or an array of up to
+ * max of them): their indices + 1, zero-terminated. */
+static int triage_frames(struct loadctx *c, json_t *t, const char *key, size_t *out, size_t max)
 {
     json_t *v = json_object_get(t, key);
-    *out = 0;
+    json_t *arr = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+    size_t n = 0;
+    int rc = 0;
+    memset(out, 0, max * sizeof *out);
     if (!v)
-        return 0;
-    for (size_t k = 0; json_is_string(v) && k < c->p->nframes; k++)
-        if (strcmp(c->p->frames[k].id, json_string_value(v)) == 0) {
-            *out = k + 1;
-            return 0;
+        goto done;
+    if (!json_is_array(arr) || json_array_size(arr) >= max) {
+        rc = load_fail(c, "triage.%s: a frame id or an array of fewer than %zu", key, max);
+        goto done;
+    }
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *s = json_array_get(arr, i);
+        size_t k = 0;
+        while (json_is_string(s) && k < c->p->nframes && strcmp(c->p->frames[k].id, json_string_value(s)) != 0)
+            k++;
+        if (!json_is_string(s) || k == c->p->nframes) {
+            rc = load_fail(c, "triage.%s: unknown frame", key);
+            goto done;
         }
-    return load_fail(c, "triage.%s: unknown frame", key);
+        out[n++] = k + 1;
+    }
+done:
+    json_decref(arr);
+    return rc;
 }
 
 /* A group of an "all" list: a pattern or an array of them, where "$name"
@@ -1851,7 +1867,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "prepare_except", 0, "triage", &p->prepare_except) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
-        || triage_frame(c, t, "past_frame", &p->past_frame) < 0
+        || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
         || load_patlist(c, t, "story", 0, "triage", &p->story) < 0
         || load_languages(c, root, t, want) < 0)
         return -1;
@@ -2113,7 +2129,9 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     out->cat = out->rule ? out->rule->cat : SAFETY_NONE;
 
     int prepare = p->prepare.n && match_any(&p->prepare, &plain) && !match_any(&p->prepare_except, &plain);
-    int past = p->past_frame && frame_active(p, p->past_frame - 1, &plain, cache);
+    int past = 0;
+    for (size_t i = 0; !past && i < sizeof p->past_frames / sizeof p->past_frames[0] && p->past_frames[i]; i++)
+        past = frame_active(p, p->past_frames[i] - 1, &plain, cache);
     int story = p->story.n && match_any(&p->story, &plain);
     const struct protocol *lvl_hit[2] = {NULL, NULL};
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
