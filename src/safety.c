@@ -116,9 +116,21 @@ struct protocol {
 };
 struct language {
     const char *code, *name, *note;   /* note: in that language, expanded */
+    const char *emergency_note, *crisis_note;   /* optional, expanded */
     struct patlist markers;           /* its common function words */
     const char *const *words;         /* the single-word markers, sorted */
     size_t nwords;
+    int script;                       /* SCRIPT_*: written in a non-Latin script */
+    struct patlist emergency, crisis; /* red flags written in that language */
+};
+
+/* Non-Latin scripts a language entry may name ("script"). */
+enum { SCRIPT_LATIN, SCRIPT_ARABIC, SCRIPT_CYRILLIC, SCRIPT_DEVANAGARI, SCRIPT_BENGALI,
+       SCRIPT_GURMUKHI, SCRIPT_GUJARATI, SCRIPT_TAMIL, SCRIPT_CJK, SCRIPT_HANGUL,
+       SCRIPT_THAI, SCRIPT_HEBREW, SCRIPT_GREEK, SCRIPT_ETHIOPIC, SCRIPT_N };
+static const char *const script_names[SCRIPT_N] = {
+    "latin", "arabic", "cyrillic", "devanagari", "bengali", "gurmukhi", "gujarati",
+    "tamil", "cjk", "hangul", "thai", "hebrew", "greek", "ethiopic"
 };
 struct resource { const char *key, *name, *phone, *url; };
 /* after_first_aid: what follows a protocol's first-aid line in place of the
@@ -1843,6 +1855,28 @@ static int load_languages(struct loadctx *c, json_t *root, json_t *t, const char
         load_markers(c, &l->markers, &l->words, &l->nwords);
         if (!(l->note = expand_all_locales(c, root, note, want, where)))
             return -1;
+        if (load_patlist(c, o, "emergency", 0, where, &l->emergency) < 0
+            || load_patlist(c, o, "crisis", 0, where, &l->crisis) < 0)
+            return -1;
+        static const char *const nk[] = {"emergency_note", "crisis_note"};
+        for (int k = 0; k < 2; k++) {
+            json_t *nv = json_object_get(o, nk[k]);
+            const char *ex = NULL;
+            if (nv && (!json_is_string(nv) || !(ex = expand_all_locales(c, root, json_string_value(nv), want, where))))
+                return nv && !json_is_string(nv) ? load_fail(c, "%s: %s must be a string", where, nk[k]) : -1;
+            if (k == 0) l->emergency_note = ex;
+            else l->crisis_note = ex;
+        }
+        json_t *sc = json_object_get(o, "script");
+        l->script = SCRIPT_LATIN;
+        if (sc) {
+            int k = 0;
+            while (json_is_string(sc) && k < SCRIPT_N && strcmp(script_names[k], json_string_value(sc)) != 0)
+                k++;
+            if (!json_is_string(sc) || k == SCRIPT_N)
+                return load_fail(c, "%s: unknown script", where);
+            l->script = k;
+        }
     }
     return 0;
 }
@@ -2079,14 +2113,62 @@ static int marker_has(const char *const *w, size_t n, const struct tok *t)
 /* The language of the question when it is clearly not English: more of its
  * words are that language's common words than English ones, at least two,
  * and at least a fifth of the question. */
+/* The script of a word's first letter (SCRIPT_LATIN for ASCII and Latin). */
+static int word_script(const struct tok *t)
+{
+    const unsigned char *s = (const unsigned char *)t->s;
+    unsigned cp;
+    if (t->n < 2 || s[0] < 0xC0)
+        return SCRIPT_LATIN;
+    if (s[0] < 0xE0) cp = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    else if (t->n >= 3 && s[0] < 0xF0) cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    else return SCRIPT_LATIN;
+    return cp >= 0x370 && cp <= 0x3FF ? SCRIPT_GREEK
+         : cp >= 0x400 && cp <= 0x52F ? SCRIPT_CYRILLIC
+         : cp >= 0x590 && cp <= 0x5FF ? SCRIPT_HEBREW
+         : (cp >= 0x600 && cp <= 0x6FF) || (cp >= 0x750 && cp <= 0x77F) ? SCRIPT_ARABIC
+         : cp >= 0x900 && cp <= 0x97F ? SCRIPT_DEVANAGARI
+         : cp >= 0x980 && cp <= 0x9FF ? SCRIPT_BENGALI
+         : cp >= 0xA00 && cp <= 0xA7F ? SCRIPT_GURMUKHI
+         : cp >= 0xA80 && cp <= 0xAFF ? SCRIPT_GUJARATI
+         : cp >= 0xB80 && cp <= 0xBFF ? SCRIPT_TAMIL
+         : cp >= 0xE00 && cp <= 0xE7F ? SCRIPT_THAI
+         : cp >= 0x1200 && cp <= 0x137F ? SCRIPT_ETHIOPIC
+         : (cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x9FFF) ? SCRIPT_CJK
+         : cp >= 0xAC00 && cp <= 0xD7AF ? SCRIPT_HANGUL
+         : SCRIPT_LATIN;
+}
+
 static const struct language *detect_language(const struct safety_policy *p,
                                               const struct input *plain)
 {
     const struct language *best = NULL;
-    size_t bestn = 0, en = 0;
-    for (size_t i = 0; i < plain->n; i++)
+    size_t bestn = 0, en = 0, nscript[SCRIPT_N] = {0};
+    for (size_t i = 0; i < plain->n; i++) {
         en += (size_t)marker_has(p->english_w, p->nenglish_w, &plain->v[i]);
+        nscript[word_script(&plain->v[i])]++;
+    }
+    /* mostly written in a non-Latin script: the language of that script
+     * with the most marker words (the first one listed on a tie) */
+    for (int sc = 1; sc < SCRIPT_N; sc++) {
+        if (nscript[sc] * 2 < plain->n || nscript[sc] == 0)
+            continue;
+        for (size_t l = 0; l < p->nlangs; l++) {
+            size_t hits = 0;
+            if (p->langs[l].script != sc)
+                continue;
+            for (size_t i = 0; i < plain->n; i++)
+                hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
+            if (!best || hits > bestn) {
+                best = &p->langs[l];
+                bestn = hits;
+            }
+        }
+        return best;
+    }
     for (size_t l = 0; l < p->nlangs; l++) {
+        if (p->langs[l].script != SCRIPT_LATIN)
+            continue;
         size_t hits = 0;
         for (size_t i = 0; i < plain->n; i++)
             hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
@@ -2200,13 +2282,20 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
                 out->notice = &p->protos[i];
                 out->notice_level = LEVEL_NET;
             }
-        /* a language the coach does not answer in is never "out of scope" */
+        /* a language the coach does not answer in is never "out of scope":
+         * its own red flags make an emergency or a crisis, otherwise the
+         * note with the numbers */
         if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
             (out->lang = detect_language(p, &plain)) != NULL) {
-            out->cat = SAFETY_LANGUAGE;
+            int em = match_any(&out->lang->emergency, &plain);
+            int cr = !em && match_any(&out->lang->crisis, &plain);
+            out->cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
             out->rule = NULL;
+            out->proto = NULL;
             out->notice = NULL;
         }
+    } else {
+        out->lang = detect_language(p, &plain);   /* for the note in that language */
     }
     free(cache);
     free(masks);
@@ -2217,6 +2306,14 @@ static const char *verdict_rule_id(const struct verdict *d)
 {
     return d->rule ? d->rule->id : d->proto ? d->proto->id
          : d->lang ? d->lang->code : NULL;
+}
+
+static const struct language *find_language(const struct safety_policy *p, const char *code)
+{
+    for (size_t i = 0; code && i < p->nlangs; i++)
+        if (strcmp(p->langs[i].code, code) == 0)
+            return &p->langs[i];
+    return NULL;
 }
 
 void safety_triage(const struct safety_policy *p, const char *text, size_t len,
@@ -2329,12 +2426,25 @@ json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
     return out;
 }
 
+/* An emergency or a crisis written in another language opens with that
+ * language's own line (its emergency_note or crisis_note, else its note). */
+static json_t *with_language(const struct safety_policy *p, const struct safety_verdict *v, json_t *out)
+{
+    const struct language *l = find_language(p, v->language);
+    if (!out || !l || (v->category != SAFETY_EMERGENCY && v->category != SAFETY_CRISIS))
+        return out;
+    const char *n = v->category == SAFETY_EMERGENCY ? l->emergency_note : l->crisis_note;
+    json_object_set_new(out, "empathy", json_string(n ? n : l->note));
+    json_object_set_new(out, "language", json_string(l->code));
+    return out;
+}
+
 json_t *safety_verdict_json(const struct safety_policy *p, const struct safety_verdict *v)
 {
     if (!p || !v)
         return NULL;
     if (!v->protocol_id || (v->rule_id && strcmp(v->rule_id, v->protocol_id) == 0))
-        return safety_refusal_json(p, v->category, v->rule_id ? v->rule_id : v->protocol_id);
+        return with_language(p, v, safety_refusal_json(p, v->category, v->rule_id ? v->rule_id : v->protocol_id));
     /* a rule decided and a protocol adds its first aid: the rule's
      * resources (poison control, say), then the protocol's line */
     json_t *out = safety_refusal_json(p, v->category, v->rule_id);
@@ -2357,7 +2467,7 @@ json_t *safety_verdict_json(const struct safety_policy *p, const struct safety_v
         json_object_set(out, "source", json_object_get(pj, "source"));
     }
     json_decref(pj);
-    return out;
+    return with_language(p, v, out);
 }
 
 json_t *safety_notice_json(const struct safety_policy *p, const struct safety_verdict *v)

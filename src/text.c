@@ -29,7 +29,35 @@ static char latin_base(unsigned cp)
         "nnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
     if (cp >= 0xC0 && cp <= 0xFF) return latin1[cp - 0xC0];
     if (cp >= 0x100 && cp <= 0x17F) return exta[cp - 0x100];
+    /* Romanian comma-below s and t; Vietnamese horn o and u */
+    if (cp >= 0x218 && cp <= 0x21B) return cp < 0x21A ? 's' : 't';
+    if (cp == 0x1A0 || cp == 0x1A1) return 'o';
+    if (cp == 0x1AF || cp == 0x1B0) return 'u';
+    /* Latin Extended Additional: Vietnamese tone marks (U+1EA0..U+1EF9) */
+    if (cp >= 0x1EA0 && cp <= 0x1EF9)
+        return cp <= 0x1EB7 ? 'a' : cp <= 0x1EC7 ? 'e' : cp <= 0x1ECB ? 'i'
+             : cp <= 0x1EE3 ? 'o' : cp <= 0x1EF1 ? 'u' : 'y';
     return 0;
+}
+
+/* The lowercase of a Greek or Cyrillic capital, else cp itself. */
+static unsigned lower_cp(unsigned cp)
+{
+    if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 0x20;
+    if (cp >= 0x410 && cp <= 0x42F) return cp + 0x20;
+    if (cp >= 0x400 && cp <= 0x40F) return cp + 0x50;
+    return cp;
+}
+
+/* cp (below U+10000) as UTF-8 into out; its length. */
+static size_t utf8_enc(unsigned cp, char *out)
+{
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
 }
 
 /* Decodes one UTF-8 sequence at s[i..len); returns its length (0 when
@@ -151,10 +179,24 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             break;
         case C_LETTER: {
             char b = latin_base(cp);
+            if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x9FFF)) {
+                /* Chinese and Japanese are written without spaces: each
+                 * character is a word of its own */
+                EMIT();
+                START(i);
+                memcpy(cur.norm, s + i, step);
+                cur.nlen = step;
+                cur.flags |= TEXT_ALPHA;
+                cur.len = step;
+                EMIT();
+                break;
+            }
             START(i);
             if (b) {
                 norm_put(&cur, b);
                 if (cp == 0xDF || cp == 0xC6 || cp == 0xE6) norm_put(&cur, cp == 0xDF ? 's' : 'e');
+            } else if (lower_cp(cp) != cp && cur.nlen + 3 < TEXT_WORD_MAX) {
+                cur.nlen += utf8_enc(lower_cp(cp), cur.norm + cur.nlen);
             } else if (cur.nlen + step < TEXT_WORD_MAX) {
                 memcpy(cur.norm + cur.nlen, s + i, step);
                 cur.nlen += step;
