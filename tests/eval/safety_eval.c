@@ -87,6 +87,8 @@ static int eval_line(const struct safety_policy *p, char *line, long lineno,
     if (urgent) {
         t->urgent++;
         t->urgent_found += v.notice && strcmp(v.notice, "urgent") == 0;
+        if (!quiet && got == want && !(v.notice && strcmp(v.notice, "urgent") == 0))
+            printf("  NO URGENT NOTICE line %ld (%s): %s\n", lineno, v.notice ? v.notice : "none", q);
     }
     if (got == want) {
         t->passed++;
