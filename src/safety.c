@@ -60,20 +60,30 @@ struct toks { struct tok *v; size_t n, cap; char *buf; };
 /* The distinct words of an input, hashed, so a pattern whose anchor word
  * is absent is skipped without a scan (see anchor_present). slot[i] holds
  * a token index + 1, or 0 when free; mask + 1 slots, a power of two. */
-struct tokset { const struct tok *v; uint32_t *slot; size_t mask; uint32_t stack[256]; };
+struct tokset {
+    const struct tok *v;
+    uint32_t *slot;
+    size_t mask;
+    uint32_t stack[256];
+    const unsigned char *cand;   /* bit per pattern id: its anchor is present */
+};
+#define TOKSET_PREFIX_MAX 24   /* longest prefix atom the anchor index holds */
 
 /* What the matcher sees: tokens plus an optional mask (1 = blanked), and
  * optionally their word set. */
 struct input { const struct tok *v; size_t n; const unsigned char *mask; const struct tokset *ws; };
 
 enum { ATOM_WORD, ATOM_PREFIX, ATOM_NUMBER, ATOM_ANY };
-struct atom { int kind; const char *s; size_t n; double lo, hi; };
+struct atom { int kind; const char *s; size_t n; double lo, hi; uint32_t h; };  /* h: hash of s */
 struct phrase { const struct atom *atoms; size_t n; };
 struct elem { const struct phrase *alts; size_t nalts; int gap; };
 /* anchor: an element every match must use with a non-empty alternative
  * whose first atom is a word or prefix, so a match needs one of those
  * words in the input; the one with the fewest alternatives, or NULL. */
-struct pattern { const struct elem *elems; size_t n; const char *src; const struct elem *anchor; };
+/* first: the first bytes a match can start with (has_first: the set is
+ * known, i.e. every alternative of the first element starts with a word) */
+struct pattern { const struct elem *elems; size_t n; const char *src; const struct elem *anchor; uint32_t id;
+                 int has_first; unsigned char first[32]; };
 struct patlist { const struct pattern *v; size_t n; };
 
 struct mapent { const char *key; const struct tok *out; size_t nout; };
@@ -175,7 +185,17 @@ struct safety_policy {
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
     struct spell *speller;               /* spelling tolerance (NULL: dictionaries missing) */
+    /* the anchor index: every compiled pattern by id, and which patterns a
+     * word (or a word's prefix) can start; see anchor_index_build */
+    const struct pattern **pats;
+    size_t npats, cappats;
+    struct aindex { struct aentry *e; size_t mask; } aw, ap;
+    uint32_t *always;                    /* patterns any input may match */
+    size_t nalways;
+    size_t max_prefix;
 };
+struct aentry { const char *s; uint32_t n, h; uint32_t *ids; uint32_t nids, cap; };
+static void anchor_index_build(struct safety_policy *p);
 
 static const char *const cat_names[SAFETY_NCAT] = {
     "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language"
@@ -242,6 +262,14 @@ void safety_policy_free(struct safety_policy *p)
     if (!p)
         return;
     spell_close(p->speller);
+    for (int k = 0; k < 2; k++) {
+        struct aindex *x = k ? &p->ap : &p->aw;
+        for (size_t i = 0; x->e && i <= x->mask; i++)
+            free(x->e[i].ids);
+        free(x->e);
+    }
+    free(p->always);
+    free(p->pats);
     struct arena_block *b = p->arena;
     while (b) {
         struct arena_block *next = b->next;
@@ -496,7 +524,9 @@ static int match_find(const struct pattern *p, const struct input *in, size_t fr
                       size_t *start, size_t *end)
 {
     for (size_t s = from; s < in->n; s++)
-        if (match_elems(p, 0, in, s, end)) {
+        if ((!p->has_first || in->v[s].n == 0 ||
+             (p->first[(unsigned char)in->v[s].s[0] >> 3] >> ((unsigned char)in->v[s].s[0] & 7)) & 1) &&
+            match_elems(p, 0, in, s, end)) {
             *start = s;
             return 1;
         }
@@ -517,6 +547,7 @@ static void tokset_init(struct tokset *ws, const struct tok *v, size_t n)
     size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
     ws->v = v;
+    ws->cand = NULL;
     ws->slot = cap <= sizeof ws->stack / sizeof *ws->stack ? ws->stack : xmalloc(cap * sizeof *ws->slot);
     ws->mask = cap - 1;
     memset(ws->slot, 0, cap * sizeof *ws->slot);
@@ -539,9 +570,9 @@ static void tokset_free(struct tokset *ws)
     if (ws->slot != ws->stack) free(ws->slot);
 }
 
-static int tokset_has(const struct tokset *ws, const char *s, size_t n)
+static int tokset_has(const struct tokset *ws, const char *s, size_t n, uint32_t hash)
 {
-    for (size_t h = tok_hash(s, n) & ws->mask;; h = (h + 1) & ws->mask) {
+    for (size_t h = hash & ws->mask;; h = (h + 1) & ws->mask) {
         uint32_t k = ws->slot[h];
         if (!k) return 0;
         if (ws->v[k - 1].n == n && memcmp(ws->v[k - 1].s, s, n) == 0) return 1;
@@ -554,10 +585,11 @@ static int anchor_present(const struct pattern *p, const struct input *in)
 {
     const struct elem *e = p->anchor;
     if (!e || !in->ws) return 1;
+    if (in->ws->cand) return (in->ws->cand[p->id >> 3] >> (p->id & 7)) & 1;
     for (size_t a = 0; a < e->nalts; a++) {
         const struct atom *at = &e->alts[a].atoms[0];
         if (at->kind == ATOM_WORD) {
-            if (tokset_has(in->ws, at->s, at->n)) return 1;
+            if (tokset_has(in->ws, at->s, at->n, at->h)) return 1;
         } else {
             for (size_t i = 0; i < in->n; i++)
                 if (atom_match(at, &in->v[i])) return 1;
@@ -778,6 +810,7 @@ static int parse_atom(struct loadctx *c, const char *s, size_t n,
                     where, w);
     a->s = arena_strndup(c->p, w, n);
     a->n = n;
+    a->h = tok_hash(w, n);
     return 0;
 }
 
@@ -1019,6 +1052,21 @@ static int compile_pattern(struct loadctx *c, const char *src, const char *where
     out->elems = b.elems;
     out->n = b.n;
     out->src = arena_strdup(c->p, src);
+    if (c->p->npats == c->p->cappats) {
+        c->p->cappats = c->p->cappats ? 2 * c->p->cappats : 1024;
+        c->p->pats = xrealloc(c->p->pats, c->p->cappats * sizeof *c->p->pats);
+    }
+    out->id = (uint32_t)c->p->npats;
+    c->p->pats[c->p->npats++] = out;
+    out->has_first = 1;
+    memset(out->first, 0, sizeof out->first);
+    for (size_t a = 0; a < b.elems[0].nalts && out->has_first; a++) {
+        const struct phrase *ph = &b.elems[0].alts[a];
+        if (ph->n == 0 || (ph->atoms[0].kind != ATOM_WORD && ph->atoms[0].kind != ATOM_PREFIX))
+            out->has_first = 0;
+        else
+            out->first[(unsigned char)ph->atoms[0].s[0] >> 3] |= (unsigned char)(1u << ((unsigned char)ph->atoms[0].s[0] & 7));
+    }
     out->anchor = NULL;
     for (size_t k = 0; k < b.n; k++) {
         const struct elem *e = &b.elems[k];
@@ -1939,6 +1987,7 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
         || load_triage(c, root, locale) < 0)
         return -1;
     load_speller(c->p);
+    anchor_index_build(c->p);
     return 0;
 }
 
@@ -2182,6 +2231,86 @@ static const struct language *detect_language(const struct safety_policy *p,
     return NULL;
 }
 
+/* ------------------------------------------------------ anchor index */
+
+static struct aentry *aindex_slot(struct aindex *x, const char *w, size_t n, uint32_t h, int add)
+{
+    for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
+        struct aentry *e = &x->e[i];
+        if (!e->s) {
+            if (!add) return NULL;
+            e->s = w;
+            e->n = (uint32_t)n;
+            e->h = h;
+            return e;
+        }
+        if (e->h == h && e->n == n && memcmp(e->s, w, n) == 0) return e;
+    }
+}
+
+static void aindex_add(struct aindex *x, const char *w, size_t n, uint32_t h, uint32_t id)
+{
+    struct aentry *e = aindex_slot(x, w, n, h, 1);
+    if (e->nids && e->ids[e->nids - 1] == id) return;
+    if (e->nids == e->cap) {
+        e->cap = e->cap ? 2 * e->cap : 4;
+        e->ids = xrealloc(e->ids, e->cap * sizeof *e->ids);
+    }
+    e->ids[e->nids++] = id;
+}
+
+/* After loading: which patterns each anchor word or prefix can start, so
+ * one pass over a question's words finds every pattern worth trying
+ * (a question's cost no longer grows with the size of the policy). */
+static void anchor_index_build(struct safety_policy *p)
+{
+    size_t cap = 1024, capal = 0;
+    while (cap < 4 * p->npats) cap *= 2;
+    p->aw.e = xcalloc(cap, sizeof *p->aw.e);
+    p->ap.e = xcalloc(cap, sizeof *p->ap.e);
+    p->aw.mask = p->ap.mask = cap - 1;
+    for (size_t i = 0; i < p->npats; i++) {
+        const struct elem *e = p->pats[i]->anchor;
+        int always = !e;
+        for (size_t a = 0; e && !always && a < e->nalts; a++) {
+            const struct atom *at = &e->alts[a].atoms[0];
+            if (at->kind == ATOM_WORD)
+                aindex_add(&p->aw, at->s, at->n, at->h, (uint32_t)i);
+            else if (at->kind == ATOM_PREFIX && at->n <= TOKSET_PREFIX_MAX) {
+                aindex_add(&p->ap, at->s, at->n, at->h, (uint32_t)i);
+                if (at->n > p->max_prefix) p->max_prefix = at->n;
+            } else
+                always = 1;
+        }
+        if (always) {
+            if (p->nalways == capal) {
+                capal = capal ? 2 * capal : 64;
+                p->always = xrealloc(p->always, capal * sizeof *p->always);
+            }
+            p->always[p->nalways++] = (uint32_t)i;
+        }
+    }
+}
+
+/* The candidate bits for the words v[0..n): owned by the caller. */
+static unsigned char *anchor_candidates(const struct safety_policy *p, const struct tok *v, size_t n)
+{
+    unsigned char *bits = xcalloc((p->npats + 8) / 8, 1);
+#define SETBIT(id) (bits[(id) >> 3] |= (unsigned char)(1u << ((id) & 7)))
+    for (size_t i = 0; i < p->nalways; i++) SETBIT(p->always[i]);
+    for (size_t i = 0; i < n; i++) {
+        struct aentry *e = p->aw.e ? aindex_slot((struct aindex *)&p->aw, v[i].s, v[i].n, tok_hash(v[i].s, v[i].n), 0) : NULL;
+        for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
+        size_t top = v[i].n < p->max_prefix ? v[i].n : p->max_prefix;
+        for (size_t len = 3; p->ap.e && len <= top; len++) {
+            e = aindex_slot((struct aindex *)&p->ap, v[i].s, len, tok_hash(v[i].s, len), 0);
+            for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
+        }
+    }
+#undef SETBIT
+    return bits;
+}
+
 /* The old rules first, then the triage protocols by urgency. A protocol's
  * emergency or crisis beats a medical, unsafe or out-of-scope rule (a real
  * injury beats the unsafe act in the story; "how many pills does it take to
@@ -2194,6 +2323,8 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
 {
     struct tokset ws;
     tokset_init(&ws, v, n);
+    unsigned char *cand = p->aw.e && !safety_no_index ? anchor_candidates(p, v, n) : NULL;
+    ws.cand = cand;
     struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
@@ -2299,6 +2430,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     }
     free(cache);
     free(masks);
+    free(cand);
     tokset_free(&ws);
 }
 
