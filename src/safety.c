@@ -123,6 +123,7 @@ struct protocol {
     const char *const *res;
     size_t nres;
     int over_emergency;            /* a crisis that outranks an emergency (strangulation by a partner) */
+    int over_crisis;               /* an injury that outranks a crisis rule (heavy bleeding after self-harm) */
 };
 struct language {
     const char *code, *name, *note;   /* note: in that language, expanded */
@@ -1815,6 +1816,7 @@ static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json
         return load_fail(c, "%s: unknown level \"%s\" (emergency, crisis, urgent, net)", where, level);
     pr->source = arena_strdup(c->p, pr->source);
     pr->over_emergency = json_is_true(json_object_get(o, "over_emergency"));
+    pr->over_crisis = json_is_true(json_object_get(o, "over_crisis"));
     json_t *reason = json_object_get(o, "reason");
     pr->reason = arena_strdup(c->p, json_is_string(reason) ? json_string_value(reason) : id);
     json_t *all = get_member(c, o, "all", JSON_ARRAY, where);
@@ -2228,6 +2230,17 @@ static const struct language *detect_language(const struct safety_policy *p,
     }
     if (bestn >= 2 && bestn > en && bestn * 5 >= plain->n)
         return best;
+    /* a short message with no English function word that names a red
+     * flag of a language and one of its markers ("oglum camasir suyu icti") */
+    for (size_t l = 0; en == 0 && l < p->nlangs; l++) {
+        size_t hits = 0;
+        if (p->langs[l].script != SCRIPT_LATIN)
+            continue;
+        for (size_t i = 0; i < plain->n; i++)
+            hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
+        if (hits >= 1 && (match_any(&p->langs[l].emergency, plain) || match_any(&p->langs[l].crisis, plain)))
+            return &p->langs[l];
+    }
     return NULL;
 }
 
@@ -2393,6 +2406,10 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
             out->proto = hit;
         } else if (out->cat == hc) {
             out->proto = hit;            /* the rule decided; the protocol adds first aid */
+        } else if (hc == SAFETY_EMERGENCY && out->cat == SAFETY_CRISIS && hit->over_crisis) {
+            out->cat = hc;               /* a real injury now beats the crisis in the story */
+            out->rule = NULL;            /* ("cut her wrist deep and it's pumping blood") */
+            out->proto = hit;
         }
     }
     if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
