@@ -2435,8 +2435,17 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
          * note with the numbers */
         if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
             (out->lang = detect_language(p, &plain)) != NULL) {
-            int em = match_any(&out->lang->emergency, &plain);
-            int cr = !em && match_any(&out->lang->crisis, &plain);
+            /* red flags of any language with Latin letters count: the
+             * detected language may be a neighbour's (Portuguese read as
+             * Spanish), and a flag word is never an ordinary one */
+            int em = match_any(&out->lang->emergency, &plain), cr = 0;
+            for (size_t l = 0; !em && l < p->nlangs; l++)
+                if (p->langs[l].script == out->lang->script)
+                    em = match_any(&p->langs[l].emergency, &plain);
+            cr = !em && match_any(&out->lang->crisis, &plain);
+            for (size_t l = 0; !em && !cr && l < p->nlangs; l++)
+                if (p->langs[l].script == out->lang->script)
+                    cr = match_any(&p->langs[l].crisis, &plain);
             out->cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
             out->rule = NULL;
             out->proto = NULL;
