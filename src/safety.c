@@ -65,7 +65,8 @@ struct tokset {
     uint32_t *slot;
     size_t mask;
     uint32_t stack[256];
-    const unsigned char *cand;   /* bit per pattern id: its anchor is present */
+    const unsigned char *cand;   /* bit per required element id: some word can start it */
+    const struct safety_policy *pol;   /* whose element ids (with cand) */
 };
 #define TOKSET_PREFIX_MAX 24   /* longest prefix atom the anchor index holds */
 
@@ -191,8 +192,8 @@ struct safety_policy {
     const struct pattern **pats;
     size_t npats, cappats;
     struct aindex { struct aentry *e; size_t mask; } aw, ap;
-    uint32_t *always;                    /* patterns any input may match */
-    size_t nalways;
+    uint32_t *req, *req_off;             /* pattern id -> req[req_off[id]..req_off[id+1]) */
+    size_t nreq, nelemids;               /* element ids a match needs */
     size_t max_prefix;
 };
 struct aentry { const char *s; uint32_t n, h; uint32_t *ids; uint32_t nids, cap; };
@@ -269,7 +270,8 @@ void safety_policy_free(struct safety_policy *p)
             free(x->e[i].ids);
         free(x->e);
     }
-    free(p->always);
+    free(p->req);
+    free(p->req_off);
     free(p->pats);
     struct arena_block *b = p->arena;
     while (b) {
@@ -549,6 +551,7 @@ static void tokset_init(struct tokset *ws, const struct tok *v, size_t n)
     while (cap < 2 * n) cap *= 2;
     ws->v = v;
     ws->cand = NULL;
+    ws->pol = NULL;
     ws->slot = cap <= sizeof ws->stack / sizeof *ws->stack ? ws->stack : xmalloc(cap * sizeof *ws->slot);
     ws->mask = cap - 1;
     memset(ws->slot, 0, cap * sizeof *ws->slot);
@@ -586,7 +589,13 @@ static int anchor_present(const struct pattern *p, const struct input *in)
 {
     const struct elem *e = p->anchor;
     if (!e || !in->ws) return 1;
-    if (in->ws->cand) return (in->ws->cand[p->id >> 3] >> (p->id & 7)) & 1;
+    if (in->ws->cand) {
+        const struct safety_policy *pol = in->ws->pol;
+        for (uint32_t r = pol->req_off[p->id]; r < pol->req_off[p->id + 1]; r++)
+            if (!((in->ws->cand[pol->req[r] >> 3] >> (pol->req[r] & 7)) & 1))
+                return 0;
+        return 1;
+    }
     for (size_t a = 0; a < e->nalts; a++) {
         const struct atom *at = &e->alts[a].atoms[0];
         if (at->kind == ATOM_WORD) {
@@ -2272,50 +2281,62 @@ static void aindex_add(struct aindex *x, const char *w, size_t n, uint32_t h, ui
     e->ids[e->nids++] = id;
 }
 
-/* After loading: which patterns each anchor word or prefix can start, so
- * one pass over a question's words finds every pattern worth trying
- * (a question's cost no longer grows with the size of the policy). */
+/* After loading: an id for every element a match must use whose
+ * alternatives all start with a word or a prefix, and which of them each
+ * word (or word prefix) can start. A question's words then say, in one
+ * pass, which patterns have all their required elements present: only
+ * those are tried (a question's cost no longer grows with the policy). */
 static void anchor_index_build(struct safety_policy *p)
 {
-    size_t cap = 1024, capal = 0;
-    while (cap < 4 * p->npats) cap *= 2;
+    size_t cap = 1024, capreq = 0;
+    while (cap < 8 * p->npats) cap *= 2;
     p->aw.e = xcalloc(cap, sizeof *p->aw.e);
     p->ap.e = xcalloc(cap, sizeof *p->ap.e);
     p->aw.mask = p->ap.mask = cap - 1;
+    p->req_off = xcalloc(p->npats + 1, sizeof *p->req_off);
     for (size_t i = 0; i < p->npats; i++) {
-        const struct elem *e = p->pats[i]->anchor;
-        int always = !e;
-        for (size_t a = 0; e && !always && a < e->nalts; a++) {
-            const struct atom *at = &e->alts[a].atoms[0];
-            if (at->kind == ATOM_WORD)
-                aindex_add(&p->aw, at->s, at->n, at->h, (uint32_t)i);
-            else if (at->kind == ATOM_PREFIX && at->n <= TOKSET_PREFIX_MAX) {
-                aindex_add(&p->ap, at->s, at->n, at->h, (uint32_t)i);
-                if (at->n > p->max_prefix) p->max_prefix = at->n;
-            } else
-                always = 1;
-        }
-        if (always) {
-            if (p->nalways == capal) {
-                capal = capal ? 2 * capal : 64;
-                p->always = xrealloc(p->always, capal * sizeof *p->always);
+        const struct pattern *pt = p->pats[i];
+        p->req_off[i] = (uint32_t)p->nreq;
+        for (size_t k = 0; k < pt->n; k++) {
+            const struct elem *e = &pt->elems[k];
+            int ok = e->nalts > 0 && !elem_optional(e);
+            for (size_t a = 0; ok && a < e->nalts; a++) {
+                const struct atom *at = &e->alts[a].atoms[0];
+                ok = at->kind == ATOM_WORD || (at->kind == ATOM_PREFIX && at->n <= TOKSET_PREFIX_MAX);
             }
-            p->always[p->nalways++] = (uint32_t)i;
+            if (!ok)
+                continue;
+            uint32_t eid = (uint32_t)p->nelemids++;
+            for (size_t a = 0; a < e->nalts; a++) {
+                const struct atom *at = &e->alts[a].atoms[0];
+                if (at->kind == ATOM_WORD)
+                    aindex_add(&p->aw, at->s, at->n, at->h, eid);
+                else {
+                    aindex_add(&p->ap, at->s, at->n, at->h, eid);
+                    if (at->n > p->max_prefix) p->max_prefix = at->n;
+                }
+            }
+            if (p->nreq == capreq) {
+                capreq = capreq ? 2 * capreq : 4096;
+                p->req = xrealloc(p->req, capreq * sizeof *p->req);
+            }
+            p->req[p->nreq++] = eid;
         }
     }
+    p->req_off[p->npats] = (uint32_t)p->nreq;
 }
 
-/* The candidate bits for the words v[0..n): owned by the caller. */
+/* The bits of the required elements present in the words v[0..n):
+ * owned by the caller. */
 static unsigned char *anchor_candidates(const struct safety_policy *p, const struct tok *v, size_t n)
 {
-    unsigned char *bits = xcalloc((p->npats + 8) / 8, 1);
+    unsigned char *bits = xcalloc((p->nelemids + 8) / 8, 1);
 #define SETBIT(id) (bits[(id) >> 3] |= (unsigned char)(1u << ((id) & 7)))
-    for (size_t i = 0; i < p->nalways; i++) SETBIT(p->always[i]);
     for (size_t i = 0; i < n; i++) {
-        struct aentry *e = p->aw.e ? aindex_slot((struct aindex *)&p->aw, v[i].s, v[i].n, tok_hash(v[i].s, v[i].n), 0) : NULL;
+        struct aentry *e = aindex_slot((struct aindex *)&p->aw, v[i].s, v[i].n, tok_hash(v[i].s, v[i].n), 0);
         for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
         size_t top = v[i].n < p->max_prefix ? v[i].n : p->max_prefix;
-        for (size_t len = 3; p->ap.e && len <= top; len++) {
+        for (size_t len = 3; len <= top; len++) {
             e = aindex_slot((struct aindex *)&p->ap, v[i].s, len, tok_hash(v[i].s, len), 0);
             for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
         }
@@ -2338,6 +2359,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     tokset_init(&ws, v, n);
     unsigned char *cand = p->aw.e && !safety_no_index ? anchor_candidates(p, v, n) : NULL;
     ws.cand = cand;
+    ws.pol = p;
     struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
