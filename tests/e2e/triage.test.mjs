@@ -125,3 +125,28 @@ test('another language: never out of scope; the note in that language and the nu
   const e = (await seed(us, 'mi hijo no respira y tiene los labios morados')).s;
   assert.equal(e.events.find((x) => x.data.type === 'refusal').data.data.category, 'emergency');
 });
+
+// Other languages and scripts read by their own red flags (round S2): the
+// refusal opens with that language's line and carries the locale's number.
+const foreign = [
+  ['Vietnamese', 'emergency', 'con tôi bị hóc hạt lạc, không thở được', /khẩn cấp/],
+  ['Chinese', 'emergency', '我的孩子不呼吸了', /紧急/],
+  ['Russian', 'emergency', 'Мой ребенок не дышит', /экстренный/],
+  ['Turkish (short)', 'emergency', 'Oğlum çamaşır suyu içti kusuyor', /acil/],
+  ['Portuguese crisis', 'crisis', 'Meu filho de 12 anos disse que vai se matar', /Obrigado/],
+  ['Arabic crisis', 'crisis', 'ابني يقول إنه يريد أن يموت', /شكراً/],
+];
+for (const [name, category, q, line] of foreign) {
+  test(`${name}: ${category} with the language's own line and the number (seed and POST, US and UK)`, async () => {
+    for (const [srv, phone] of [[us, '911'], [uk, '999']]) {
+      for (const how of [seed, post]) {
+        const { s } = await how(srv, q);
+        const r = s.events.find((e) => e.data.type === 'refusal').data.data;
+        assert.equal(r.category, category);
+        assert.match(r.empathy, line);
+        assert.ok(r.empathy.includes(phone) || r.message.includes(phone) ||
+                  r.resources.some((x) => x.phone === phone), `the number ${phone}`);
+      }
+    }
+  });
+}
