@@ -191,13 +191,14 @@ struct safety_policy {
      * word (or a word's prefix) can start; see anchor_index_build */
     const struct pattern **pats;
     size_t npats, cappats;
-    struct aindex { struct aentry *e; size_t mask; } aw, ap;
+    struct aindex { struct aentry *e; size_t mask; } aw, ap, am;   /* am: marker words */
     uint32_t *req, *req_off;             /* pattern id -> req[req_off[id]..req_off[id+1]) */
     size_t nreq, nelemids;               /* element ids a match needs */
     size_t max_prefix;
 };
 struct aentry { const char *s; uint32_t n, h; uint32_t *ids; uint32_t nids, cap; };
 static void anchor_index_build(struct safety_policy *p);
+static struct aentry *aindex_slot(struct aindex *x, const char *w, size_t n, uint32_t h, int add);
 
 static const char *const cat_names[SAFETY_NCAT] = {
     "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language"
@@ -264,8 +265,8 @@ void safety_policy_free(struct safety_policy *p)
     if (!p)
         return;
     spell_close(p->speller);
-    for (int k = 0; k < 2; k++) {
-        struct aindex *x = k ? &p->ap : &p->aw;
+    for (int k = 0; k < 3; k++) {
+        struct aindex *x = k == 2 ? &p->am : k ? &p->ap : &p->aw;
         for (size_t i = 0; x->e && i <= x->mask; i++)
             free(x->e[i].ids);
         free(x->e);
@@ -2199,58 +2200,66 @@ static int word_script(const struct tok *t)
          : SCRIPT_LATIN;
 }
 
+/* Marker hits per language (hits[nlangs] counts English), one hash
+ * look-up per word (the marker index, built at load), or by binary search
+ * before the index exists. */
+static void marker_hits(const struct safety_policy *p, const struct input *plain, size_t *hits)
+{
+    memset(hits, 0, (p->nlangs + 1) * sizeof *hits);
+    for (size_t i = 0; i < plain->n; i++) {
+        const struct tok *t = &plain->v[i];
+        if (p->am.e) {
+            struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
+            for (uint32_t k = 0; e && k < e->nids; k++)
+                hits[e->ids[k]]++;
+            continue;
+        }
+        hits[p->nlangs] += (size_t)marker_has(p->english_w, p->nenglish_w, t);
+        for (size_t l = 0; l < p->nlangs; l++)
+            hits[l] += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, t);
+    }
+}
+
 static const struct language *detect_language(const struct safety_policy *p,
                                               const struct input *plain)
 {
     const struct language *best = NULL;
-    size_t bestn = 0, en = 0, nscript[SCRIPT_N] = {0};
-    for (size_t i = 0; i < plain->n; i++) {
-        en += (size_t)marker_has(p->english_w, p->nenglish_w, &plain->v[i]);
+    size_t bestn = 0, en, nscript[SCRIPT_N] = {0};
+    size_t hitbuf[64], *hits = p->nlangs < 64 ? hitbuf : xmalloc((p->nlangs + 1) * sizeof *hits);
+    for (size_t i = 0; i < plain->n; i++)
         nscript[word_script(&plain->v[i])]++;
-    }
+    marker_hits(p, plain, hits);
+    en = hits[p->nlangs];
     /* mostly written in a non-Latin script: the language of that script
      * with the most marker words (the first one listed on a tie) */
     for (int sc = 1; sc < SCRIPT_N; sc++) {
         if (nscript[sc] * 2 < plain->n || nscript[sc] == 0)
             continue;
-        for (size_t l = 0; l < p->nlangs; l++) {
-            size_t hits = 0;
-            if (p->langs[l].script != sc)
-                continue;
-            for (size_t i = 0; i < plain->n; i++)
-                hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
-            if (!best || hits > bestn) {
+        for (size_t l = 0; l < p->nlangs; l++)
+            if (p->langs[l].script == sc && (!best || hits[l] > bestn)) {
                 best = &p->langs[l];
-                bestn = hits;
+                bestn = hits[l];
             }
-        }
-        return best;
+        goto done;
     }
-    for (size_t l = 0; l < p->nlangs; l++) {
-        if (p->langs[l].script != SCRIPT_LATIN)
-            continue;
-        size_t hits = 0;
-        for (size_t i = 0; i < plain->n; i++)
-            hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
-        if (hits > bestn) {
-            bestn = hits;
+    for (size_t l = 0; l < p->nlangs; l++)
+        if (p->langs[l].script == SCRIPT_LATIN && hits[l] > bestn) {
+            bestn = hits[l];
             best = &p->langs[l];
         }
-    }
     if (bestn >= 2 && bestn > en && bestn * 5 >= plain->n)
-        return best;
+        goto done;
+    best = NULL;
     /* a short message with no English function word that names a red
      * flag of a language and one of its markers ("oglum camasir suyu icti") */
-    for (size_t l = 0; en == 0 && l < p->nlangs; l++) {
-        size_t hits = 0;
-        if (p->langs[l].script != SCRIPT_LATIN)
-            continue;
-        for (size_t i = 0; i < plain->n; i++)
-            hits += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, &plain->v[i]);
-        if (hits >= 1 && (match_any(&p->langs[l].emergency, plain) || match_any(&p->langs[l].crisis, plain)))
-            return &p->langs[l];
-    }
-    return NULL;
+    for (size_t l = 0; en == 0 && !best && l < p->nlangs; l++)
+        if (p->langs[l].script == SCRIPT_LATIN && hits[l] >= 1 &&
+            (match_any(&p->langs[l].emergency, plain) || match_any(&p->langs[l].crisis, plain)))
+            best = &p->langs[l];
+done:
+    if (hits != hitbuf)
+        free(hits);
+    return best;
 }
 
 /* ------------------------------------------------------ anchor index */
@@ -2324,6 +2333,19 @@ static void anchor_index_build(struct safety_policy *p)
         }
     }
     p->req_off[p->npats] = (uint32_t)p->nreq;
+    /* the marker index: word -> the languages it marks (English last) */
+    size_t nm = p->nenglish_w, mcap = 256;
+    for (size_t l = 0; l < p->nlangs; l++)
+        nm += p->langs[l].nwords;
+    while (mcap < 4 * nm) mcap *= 2;
+    p->am.e = xcalloc(mcap, sizeof *p->am.e);
+    p->am.mask = mcap - 1;
+    for (size_t l = 0; l <= p->nlangs; l++) {
+        const char *const *w = l < p->nlangs ? p->langs[l].words : p->english_w;
+        size_t nw = l < p->nlangs ? p->langs[l].nwords : p->nenglish_w;
+        for (size_t k = 0; k < nw; k++)
+            aindex_add(&p->am, w[k], strlen(w[k]), tok_hash(w[k], strlen(w[k])), (uint32_t)l);
+    }
 }
 
 /* The bits of the required elements present in the words v[0..n):
