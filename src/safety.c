@@ -55,7 +55,7 @@ struct tok { const char *s; size_t n; double num; int isnum; int brk; };  /* brk
 
 /* Token array produced by normalisation; tokens point into buf (owned) or
  * into policy-owned replacement strings. */
-struct toks { struct tok *v; size_t n, cap; char *buf; };
+struct toks { struct tok *v; size_t n, cap; char *buf; int corrected; };  /* corrected: the speller changed a word */
 
 /* The distinct words of an input, hashed, so a pattern whose anchor word
  * is absent is skipped without a scan (see anchor_present). slot[i] holds
@@ -434,8 +434,10 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
             memcpy(dst, w[i].norm, wl + 1);
             if (correct && p->speller && wl >= 5 && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
                 !map_find(p->spell, p->nspell, dst, wl) &&
-                (fl = spell_fix(p->speller, dst, wl, dst, wl + 3, &budget)) > 0)
+                (fl = spell_fix(p->speller, dst, wl, dst, wl + 3, &budget)) > 0) {
                 wl = fl;                         /* at most SAFETY_MAX_SPELL suggestions */
+                t->corrected = 1;
+            }
             o += wl + 1;
             norm_raw(p, t, dst, wl);
             if ((w[i].flags & TEXT_CLAUSE_END) && t->n)
@@ -2529,6 +2531,15 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
     norm_tokens_opt(p, text, len, &t, 1);
     if (t.n)
         decide(p, t.v, t.n, &d);
+    if (d.lang && t.corrected) {
+        /* another language: English spelling fixes would bend its words
+         * ("erpresst" is German, not a misspelt "express"); read it as written */
+        toks_free(&t);
+        memset(&t, 0, sizeof t);
+        norm_tokens_opt(p, text, len, &t, 0);
+        if (t.n)
+            decide(p, t.v, t.n, &d);
+    }
     toks_free(&t);
     v->category = d.cat;
     v->rule_id = verdict_rule_id(&d);
