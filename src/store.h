@@ -73,8 +73,10 @@ json_t *store_session_page(struct store *st, const char *id, int limit, const ch
 long store_session_message_count(struct store *st, const char *id);
 /* 1 deleted, 0 not found, -1 error. Deletes the session's messages and
  * event logs in the same transaction; then, so that the text is not left
- * on disk, checkpoints and truncates the WAL (secure_delete has zeroed the
- * rows in the database file). */
+ * on disk, has the WAL checkpointed and truncated (secure_delete has zeroed
+ * the rows in the database file): by the checkpointer thread, woken at
+ * once, so it is done moments after the call returns, or in the call when
+ * there is no thread. */
 int store_session_delete(struct store *st, const char *id);
 
 /* Commits the parent's question and a 'pending' answer row in one
