@@ -197,6 +197,20 @@ static int question_allowed(struct route_in *r, const char *sid, const char *rou
         }
     }
     client_addr(r, addr, sizeof addr);
+    /* both buckets are looked at before either is taken from, so a
+     * refused question costs the client nothing */
+    if (lim->questions_by_addr && lim->questions_by_session) {
+        uint64_t now = util_now_ms();
+        int wa = ratelimit_wait(lim->questions_by_addr, addr, now);
+        int ws = ratelimit_wait(lim->questions_by_session, sid, now);
+        if (wa || ws) {
+            reply_limited(r, wa > ws ? wa : ws, "rate_limited",
+                          wa ? "Too many questions in a minute. Please wait a moment."
+                             : "Too many questions in a minute in this conversation. Please wait a moment.",
+                          route);
+            return 0;
+        }
+    }
     return within(r, lim->questions_by_addr, addr,
                   "Too many questions in a minute. Please wait a moment.", route) &&
            within(r, lim->questions_by_session, sid,

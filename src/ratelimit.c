@@ -77,7 +77,7 @@ static struct slot *find(struct ratelimit *rl, const char *key, size_t kl, uint6
     return reuse;
 }
 
-int ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_ms)
+static int take(struct ratelimit *rl, const char *key, uint64_t now_ms, int really)
 {
     size_t kl = strlen(key);
     struct slot *s;
@@ -87,11 +87,21 @@ int ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_ms)
     s = find(rl, key, kl, now_ms);
     t = level(rl, s, now_ms);
     s->last_ms = now_ms;
+    s->tokens = t;
     if (t >= 1.0) {
-        s->tokens = t - 1.0;
+        if (really) s->tokens = t - 1.0;
         return 0;
     }
-    s->tokens = t;
     secs = ceil((1.0 - t) / rl->per_ms / 1000.0 - 1e-9);  /* until a token is back */
     return secs >= 1.0 ? (int)secs : 1;
+}
+
+int ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_ms)
+{
+    return take(rl, key, now_ms, 1);
+}
+
+int ratelimit_wait(struct ratelimit *rl, const char *key, uint64_t now_ms)
+{
+    return take(rl, key, now_ms, 0);
 }

@@ -29,4 +29,9 @@ void ratelimit_free(struct ratelimit *rl);
  * seconds (at least 1) until a token is back, for Retry-After. */
 int ratelimit_take(struct ratelimit *rl, const char *key, uint64_t now_ms);
 
+/* The same answer as ratelimit_take, without taking a token: 0 when one is
+ * there, else the seconds until one is. For checking several buckets
+ * before taking from any. */
+int ratelimit_wait(struct ratelimit *rl, const char *key, uint64_t now_ms);
+
 #endif

@@ -64,6 +64,9 @@ test('per address behind a trusted proxy, and per session', async () => {
     assert.equal((await ask(srv.base, d, from('192.0.2.3'))).status, 202);
     assert.equal((await ask(srv.base, d, from('2001:db8::7'))).status, 202);
     isLimited(await ask(srv.base, d, from('192.0.2.4')));
+    // that refusal cost 192.0.2.4 nothing: it still has its three
+    for (const sid of [a, b, c]) assert.equal((await ask(srv.base, sid, from('192.0.2.4'))).status, 202);
+    isLimited(await ask(srv.base, d, from('192.0.2.4')));
     // a forwarded value that is not an address falls back to the peer
     assert.equal((await ask(srv.base, b, { 'X-Forwarded-For': 'not-an-ip' })).status, 202);
     await srv.stop();

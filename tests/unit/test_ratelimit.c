@@ -30,6 +30,18 @@ static void test_limit_and_refill(void **state)
     ratelimit_free(rl);
 }
 
+static void test_wait_takes_nothing(void **state)
+{
+    struct ratelimit *rl = ratelimit_new(2, 60, 16);
+    (void)state;
+    for (int i = 0; i < 10; i++) assert_int_equal(ratelimit_wait(rl, "a", 0), 0);
+    assert_int_equal(ratelimit_take(rl, "a", 0), 0);
+    assert_int_equal(ratelimit_take(rl, "a", 0), 0);
+    assert_int_equal(ratelimit_wait(rl, "a", 0), 30);
+    assert_int_equal(ratelimit_take(rl, "a", 0), 30);
+    ratelimit_free(rl);
+}
+
 static void test_per_hour(void **state)
 {
     struct ratelimit *rl = ratelimit_new(2, 3600, 16);
@@ -62,6 +74,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limit_and_refill),
+        cmocka_unit_test(test_wait_takes_nothing),
         cmocka_unit_test(test_per_hour),
         cmocka_unit_test(test_flood_of_keys),
     };
