@@ -1252,6 +1252,14 @@
         status: m.status === 'streaming' ? 'incomplete' : m.status, feedback: m.feedback, error: null });
     }
     setOlder(r.json.messages, r.json.has_more);
+    /* the conversation's own first question titles it in the list (the
+     * newest page alone may not have had it) */
+    const firstUser = r.json.messages.find((m) => m && m.role === 'user');
+    if (!r.json.has_more && firstUser) {
+      const list = listGet();
+      const entry = list.find((c) => c.id === id);
+      if (entry) { entry.title = str(firstUser.content).slice(0, 120); listPut(list); renderList(); }
+    }
     refreshActions();
     window.scrollTo(0, y + document.documentElement.scrollHeight - h);
   }

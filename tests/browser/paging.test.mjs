@@ -31,6 +31,10 @@ test('a 60-message conversation: newest 50 first, the rest on demand', async () 
   const all = await users();
   assert.deepEqual(all.map((t) => Number(/^Question (\d+)/.exec(t)[1])), Array.from({ length: 30 }, (_, i) => i + 1));
   assert.equal(await older.isVisible(), false, 'nothing older is left');
+  // the list names the conversation by its own first question
+  const title = await page.evaluate((id) => JSON.parse(localStorage.getItem('coach.conversations') || '[]')
+    .find((c) => c.id === id)?.title, sid);
+  assert.match(title || '', /^Question 1:/);
   await p.check();
   await p.close();
 });
