@@ -13,6 +13,8 @@ echo "== 1,000 concurrent streams (bench/stream.mjs load)"
 node bench/stream.mjs load --streams 1000
 echo "== 10,000 idle subscribers (bench/stream.mjs idle)"
 node bench/stream.mjs idle --subs 10000 --hold 20
+echo "== a 600-message session: page reads and DELETE (bench/history.mjs)"
+node bench/history.mjs --questions 300 --reads 30
 if [ -x bench/relay.sh ] || [ -f bench/relay.sh ]; then
   echo "== OpenAI-compatible relay (bench/relay.sh)"
   sh bench/relay.sh

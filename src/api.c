@@ -7,13 +7,15 @@
  *   DELETE /api/coach/sessions/{id}
  *   POST   /api/coach/sessions/{id}/messages        -> 202 + stream_url
  *   GET    /api/coach/stream/{session_id}?question= (the seed's endpoint)
- *   GET    /api/coach/messages/{id}/stream          (resume: Last-Event-ID)
- *   POST   /api/coach/messages/{id}/cancel
+ *   GET    /api/coach/sessions/{id}/messages/{mid}/stream   (resume: Last-Event-ID)
+ *   POST   /api/coach/sessions/{id}/messages/{mid}/cancel
+ *   POST   /api/coach/sessions/{id}/messages/{mid}/feedback (helpful / not, reason)
  *   GET    /api/coach/sessions/{id}/events          (events.c: new questions)
- *   POST   /api/coach/messages/{id}/feedback        (helpful / not, reason)
  *   GET    /, /app.js, ...                          (the chat page)
  *
- * Paths are split into at most five segments; ids are checked with
+ * A message is reached only through its session: a message id under
+ * another session's id is 404, as is any message of a deleted session.
+ * Paths are split into at most seven segments; ids are checked with
  * util_id_valid before they reach the database. The access log gets the
  * route pattern, never the path or the query. */
 #include "api.h"
@@ -21,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +33,13 @@
 #include "http.h"
 #include "kb.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "sse.h"
 #include "store.h"
 #include "turn.h"
 #include "util.h"
 
-#define MAX_SEGS 6
+#define MAX_SEGS 7
 
 struct route_in {
     struct evhttp_request *req;
@@ -119,6 +123,101 @@ static const char *last_event_id(struct route_in *r, char **owned)
     return *owned;
 }
 
+/* ---------- limits ---------- */
+
+int api_forwarded_client(const char *xff, char *out, size_t n)
+{
+    const char *start, *end;
+    unsigned char bin[sizeof(struct in6_addr)];
+    size_t len;
+    if (!xff) return -1;
+    start = strrchr(xff, ',');
+    start = start ? start + 1 : xff;
+    while (*start == ' ' || *start == '\t') start++;
+    end = start + strlen(start);
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    len = (size_t)(end - start);
+    if (len == 0 || len >= n || len >= INET6_ADDRSTRLEN) return -1;
+    memcpy(out, start, len);
+    out[len] = '\0';
+    if (inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1) return 0;
+    out[0] = '\0';
+    return -1;
+}
+
+/* The address the limits count by: the peer, or with --trust-proxy the one
+ * the proxy put last in X-Forwarded-For. */
+static void client_addr(struct route_in *r, char *out, size_t n)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    if (r->ctx->limits.trust_proxy &&
+        api_forwarded_client(evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                                "X-Forwarded-For"), out, n) == 0)
+        return;
+    if (evcon) evhttp_connection_get_peer(evcon, &peer, &port);
+    snprintf(out, n, "%s", peer ? peer : "-");
+}
+
+/* 429 with Retry-After (whole seconds). */
+static void reply_limited(struct route_in *r, int retry_s, const char *code, const char *message,
+                          const char *route)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", retry_s > 0 ? retry_s : 1);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", v);
+    metrics_inc(METRICS_RATE_LIMITED);
+    http_reply_error(r->req, 429, code, message, route);
+}
+
+/* Takes a token from key's bucket; 0 after replying 429 when there is none. */
+static int within(struct route_in *r, struct ratelimit *rl, const char *key, const char *message,
+                  const char *route)
+{
+    int wait;
+    if (!rl || (wait = ratelimit_take(rl, key, util_now_ms())) == 0) return 1;
+    reply_limited(r, wait, "rate_limited", message, route);
+    return 0;
+}
+
+/* A new question in session sid: the session has room, and neither the
+ * client nor the session asked too many this minute. */
+static int question_allowed(struct route_in *r, const char *sid, const char *route)
+{
+    const struct api_limits *lim = &r->ctx->limits;
+    char addr[64];
+    if (lim->max_messages_per_session > 0) {
+        long n = store_session_message_count(r->ctx->store, sid);
+        if (n >= 0 && n + 2 > lim->max_messages_per_session) {
+            /* a full session does not empty: Retry-After only says "not soon" */
+            reply_limited(r, 86400, "session_full",
+                          "This conversation is full. Please start a new one.", route);
+            return 0;
+        }
+    }
+    client_addr(r, addr, sizeof addr);
+    /* both buckets are looked at before either is taken from, so a
+     * refused question costs the client nothing */
+    if (lim->questions_by_addr && lim->questions_by_session) {
+        uint64_t now = util_now_ms();
+        int wa = ratelimit_wait(lim->questions_by_addr, addr, now);
+        int ws = ratelimit_wait(lim->questions_by_session, sid, now);
+        if (wa || ws) {
+            reply_limited(r, wa > ws ? wa : ws, "rate_limited",
+                          wa ? "Too many questions in a minute. Please wait a moment."
+                             : "Too many questions in a minute in this conversation. Please wait a moment.",
+                          route);
+            return 0;
+        }
+    }
+    return within(r, lim->questions_by_addr, addr,
+                  "Too many questions in a minute. Please wait a moment.", route) &&
+           within(r, lim->questions_by_session, sid,
+                  "Too many questions in a minute in this conversation. Please wait a moment.",
+                  route);
+}
+
 /* ---------- health ---------- */
 
 static void route_health(struct route_in *r, int ready)
@@ -129,14 +228,21 @@ static void route_health(struct route_in *r, int ready)
         http_reply_json(r->req, 200, json_pack("{s:s}", "status", "ok"), route);
         return;
     }
+    struct store_health sh;
     int db = store_ping(r->ctx->store);
     int kb = r->ctx->kb && kb_count(r->ctx->kb) > 0;
     int eng = r->ctx->engine->ready(r->ctx->engine);
-    int ok = db && kb && eng && !r->ctx->draining;
+    int ok;
+    store_health(r->ctx->store, &sh);
+    /* a database that answers but cannot keep what it is given is not ready */
+    db = db && sh.writable && !sh.disk_full && sh.file_present;
+    ok = db && kb && eng && !r->ctx->draining;
     http_reply_json(r->req, ok ? 200 : 503,
-                    json_pack("{s:s, s:b, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
+                    json_pack("{s:s, s:b, s:{s:b, s:b, s:b}, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
                               "status", ok ? "ready" : "not_ready",
                               "database", db,
+                              "storage", "writable", sh.writable, "disk_full", sh.disk_full,
+                              "file_present", sh.file_present,
                               "knowledge_base", "loaded", kb, "passages",
                               (json_int_t)(r->ctx->kb ? kb_count(r->ctx->kb) : 0),
                               "engine", "name", r->ctx->engine->name, "ready", eng,
@@ -190,6 +296,15 @@ static void route_create_session(struct route_in *r)
         pname = json_string_value(name);
         if (!*pname) pname = NULL;
     }
+    {
+        char addr[64];
+        client_addr(r, addr, sizeof addr);
+        if (!within(r, r->ctx->limits.sessions_by_addr, addr,
+                    "Too many new conversations from here. Please try again later.", route)) {
+            json_decref(body);
+            return;
+        }
+    }
     if (util_random_id(id, sizeof id, 16) ||
         store_session_create(r->ctx->store, id, pname, util_wall_ms())) {
         json_decref(body);
@@ -219,6 +334,34 @@ static int check_session(struct route_in *r, const char *id, const char *route)
     return 1;
 }
 
+/* ?limit=N (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and ?before=MESSAGE_ID.
+ * Returns 0, or -1 after a 400. *before is a new string or NULL. */
+static int page_params(struct route_in *r, int *limit, char **before, const char *route)
+{
+    size_t len;
+    char *v = api_query_param(r->query, "limit", &len), *end = NULL;
+    long n = API_PAGE_DEFAULT;
+    *before = NULL;
+    if (v) {
+        n = (len > 0 && len < 8 && v[0] >= '0' && v[0] <= '9') ? strtol(v, &end, 10) : -1;
+        if (!end || *end || n < 1 || n > API_PAGE_MAX) {
+            free(v);
+            http_reply_error(r->req, 400, "invalid_limit", "limit must be a number from 1 to 200.", route);
+            return -1;
+        }
+        free(v);
+    }
+    *limit = (int)n;
+    *before = api_query_param(r->query, "before", &len);
+    if (*before && (strlen(*before) != len || !util_id_valid(*before))) {
+        free(*before);
+        *before = NULL;
+        http_reply_error(r->req, 400, "invalid_message_id", "before is not a valid message id.", route);
+        return -1;
+    }
+    return 0;
+}
+
 static void route_session(struct route_in *r, const char *id)
 {
     const char *route = "/api/coach/sessions/:id";
@@ -237,15 +380,21 @@ static void route_session(struct route_in *r, const char *id)
             http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
             return;
         }
-        turn_cancel_session(id);   /* stops live answers; their save finds no row */
+        turn_drop_session(id);     /* live answers stop and leave memory: 404 from now */
         events_deleted(id);
         http_reply_empty(r->req, 204, route);
         return;
     }
-    int found;
-    json_t *s = store_session_get(r->ctx->store, id, &found);
+    int found, limit;
+    char *before = NULL;
+    json_t *s;
+    if (page_params(r, &limit, &before, route)) return;
+    s = store_session_page(r->ctx->store, id, limit, before, &found);
+    free(before);
     if (found < 0) http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
     else if (!found) http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
+    else if (found == 2)
+        http_reply_error(r->req, 404, "message_not_found", "No message with that id in this session.", route);
     else if (store_feedback_attach(r->ctx->store, s)) {
         json_decref(s);
         http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
@@ -268,6 +417,17 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
         http_reply_error(r->req, 503, "shutting_down", "The coach is restarting. Please try again shortly.", route);
         return NULL;
     }
+    {
+        struct store_health sh;
+        store_health(r->ctx->store, &sh);
+        if (sh.disk_full || !sh.file_present) {   /* it could not be kept */
+            http_reply_error(r->req, 503, "storage_unavailable",
+                             "The coach cannot save new questions right now. Please try again later.",
+                             route);
+            return NULL;
+        }
+    }
+    if (!question_allowed(r, sid, route)) return NULL;
     t = turn_create(sid, q, len);
     if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
     else events_message(sid, turn_message_id(t));   /* other tabs of the session */
@@ -279,7 +439,7 @@ static void route_post_message(struct route_in *r, const char *sid)
     const char *route = "/api/coach/sessions/:id/messages";
     json_t *body, *q;
     struct turn *t;
-    char url[128];
+    char url[256];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!check_session(r, sid, route)) return;
@@ -294,7 +454,7 @@ static void route_post_message(struct route_in *r, const char *sid)
     t = start_turn(r, sid, json_string_value(q), json_string_length(q), route);
     json_decref(body);
     if (!t) return;
-    snprintf(url, sizeof url, "/api/coach/messages/%s/stream", turn_message_id(t));
+    snprintf(url, sizeof url, "/api/coach/sessions/%s/messages/%s/stream", sid, turn_message_id(t));
     http_reply_json(r->req, 202, json_pack("{s:s, s:s}", "message_id", turn_message_id(t),
                                            "stream_url", url), route);
 }
@@ -344,18 +504,29 @@ static void route_seed_stream(struct route_in *r, const char *sid)
         http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
 }
 
-static void route_message_stream(struct route_in *r, const char *mid)
+/* Both ids of a message route are well-formed, else a 400 was sent. */
+static int check_ids(struct route_in *r, const char *sid, const char *mid, const char *route)
 {
-    const char *route = "/api/coach/messages/:id/stream";
+    if (!util_id_valid(sid)) {
+        http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
+        return 0;
+    }
+    if (!util_id_valid(mid)) {
+        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
+        return 0;
+    }
+    return 1;
+}
+
+static void route_message_stream(struct route_in *r, const char *sid, const char *mid)
+{
+    const char *route = "/api/coach/sessions/:id/messages/:mid/stream";
     char *owned, lmid[64];
     const char *leid;
     size_t from = 0;
 
     if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
+    if (!check_ids(r, sid, mid, route)) return;
     leid = last_event_id(r, &owned);
     if (leid) {
         if (turn_parse_event_id(leid, lmid, sizeof lmid, &from) || strcmp(lmid, mid) != 0) {
@@ -366,21 +537,18 @@ static void route_message_stream(struct route_in *r, const char *mid)
         }
     }
     free(owned);
-    if (resume(r, mid, from, NULL, route) != 0)
+    if (resume(r, mid, from, sid, route) != 0)
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
 }
 
-static void route_cancel(struct route_in *r, const char *mid)
+static void route_cancel(struct route_in *r, const char *sid, const char *mid)
 {
-    const char *route = "/api/coach/messages/:id/cancel";
+    const char *route = "/api/coach/sessions/:id/messages/:mid/cancel";
     char status[32];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
-    if (turn_stop(mid, status, sizeof status) != 0) {
+    if (!check_ids(r, sid, mid, route)) return;
+    if (turn_stop(mid, sid, status, sizeof status) != 0) {
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
         return;
     }
@@ -422,18 +590,26 @@ int api_check_feedback(const json_t *body, int *helpful, const char **reason,
     return 0;
 }
 
-static void route_feedback(struct route_in *r, const char *mid)
+/* 1 when mid is an answer of session sid, 0 when not, -1 on error. */
+static int answer_of(struct route_in *r, const char *sid, const char *mid)
 {
-    const char *route = "/api/coach/messages/:id/feedback";
+    char owner[80], status[32];
+    json_t *events = NULL;
+    int rc = store_answer_events(r->ctx->store, mid, owner, sizeof owner, status, sizeof status,
+                                 &events);
+    json_decref(events);
+    return rc < 0 ? -1 : rc > 0 && strcmp(owner, sid) == 0;
+}
+
+static void route_feedback(struct route_in *r, const char *sid, const char *mid)
+{
+    const char *route = "/api/coach/sessions/:id/messages/:mid/feedback";
     const char *code, *msg, *reason;
     json_t *body;
     int helpful, status, rc;
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
+    if (!check_ids(r, sid, mid, route)) return;
     body = http_read_json(r->req, route);
     if (!body) return;
     status = api_check_feedback(body, &helpful, &reason, &code, &msg);
@@ -442,7 +618,8 @@ static void route_feedback(struct route_in *r, const char *mid)
         http_reply_error(r->req, status, code, msg, route);
         return;
     }
-    rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
+    rc = answer_of(r, sid, mid);
+    if (rc > 0) rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
     if (rc < 0) http_reply_error(r->req, 500, "storage_error", "The feedback could not be saved.", route);
     else if (rc == 0) http_reply_error(r->req, 404, "message_not_found", "No answer with that id.", route);
     else http_reply_json(r->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", mid,
@@ -475,7 +652,7 @@ int api_parse_route(const char *path, struct api_route *r)
     int n;
 
     r->kind = API_NOT_FOUND;
-    r->id = r->file = NULL;
+    r->id = r->mid = r->file = NULL;
     if (strlen(path) >= sizeof r->buf) return -1;
     snprintf(r->buf, sizeof r->buf, "%s", path);
     n = split_path(r->buf, seg, MAX_SEGS);
@@ -491,14 +668,14 @@ int api_parse_route(const char *path, struct api_route *r)
         else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages"))
             r->kind = API_MESSAGES;
         else if (n == 4 && seg_is(seg, n, 2, "stream")) r->kind = API_SEED_STREAM;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "stream"))
-            r->kind = API_MESSAGE_STREAM;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "cancel"))
-            r->kind = API_CANCEL;
         else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "events"))
             r->kind = API_SESSION_EVENTS;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "feedback"))
-            r->kind = API_FEEDBACK;
+        else if (n == 7 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages")) {
+            if (seg_is(seg, n, 6, "stream")) r->kind = API_MESSAGE_STREAM;
+            else if (seg_is(seg, n, 6, "cancel")) r->kind = API_CANCEL;
+            else if (seg_is(seg, n, 6, "feedback")) r->kind = API_FEEDBACK;
+            if (r->kind != API_NOT_FOUND) r->mid = seg[5];
+        }
         if (r->kind != API_NOT_FOUND && r->kind != API_SESSIONS) r->id = seg[3];
     } else if (n <= 1) {
         r->kind = API_STATIC;
@@ -526,11 +703,11 @@ void api_handle(struct evhttp_request *req, void *arg)
     case API_SESSION: route_session(&r, rt.id); return;
     case API_MESSAGES: route_post_message(&r, rt.id); return;
     case API_SEED_STREAM: route_seed_stream(&r, rt.id); return;
-    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id); return;
-    case API_CANCEL: route_cancel(&r, rt.id); return;
+    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id, rt.mid); return;
+    case API_CANCEL: route_cancel(&r, rt.id, rt.mid); return;
     case API_METRICS: route_metrics(&r); return;
     case API_SESSION_EVENTS: route_session_events(&r, rt.id); return;
-    case API_FEEDBACK: route_feedback(&r, rt.id); return;
+    case API_FEEDBACK: route_feedback(&r, rt.id, rt.mid); return;
     case API_STATIC:
         if ((r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
             http_serve_static(r.ctx->http, req, rt.file) == 0)

@@ -15,6 +15,16 @@ struct store;
 struct kb;
 struct engine;
 struct safety_policy;
+struct ratelimit;
+
+/* The limits (config.h); the buckets belong to main, which frees them. */
+struct api_limits {
+    struct ratelimit *questions_by_addr;   /* --max-questions-per-minute */
+    struct ratelimit *questions_by_session;
+    struct ratelimit *sessions_by_addr;    /* --max-sessions-per-hour */
+    int max_messages_per_session;          /* 0: none */
+    int trust_proxy;                       /* client address from X-Forwarded-For */
+};
 
 struct api_ctx {
     struct http_server *http;
@@ -23,6 +33,7 @@ struct api_ctx {
     struct engine *engine;
     const struct safety_policy *policy;
     int draining;                 /* shutting down: no new turns */
+    struct api_limits limits;     /* NULL buckets: no limit */
 };
 
 void api_handle(struct evhttp_request *req, void *arg);
@@ -41,6 +52,14 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
 int api_check_feedback(const json_t *body, int *helpful, const char **reason,
                        const char **code, const char **message);
 
+/* The client address a proxy put last in X-Forwarded-For ("a, b, c" ->
+ * "c"), written to out when it is an IPv4 or IPv6 address. Returns 0, or
+ * -1 (nothing usable: the peer's address is used). Pure. */
+int api_forwarded_client(const char *xff, char *out, size_t n);
+
+#define API_PAGE_DEFAULT 50
+#define API_PAGE_MAX 200
+
 /* ---- parsing a request line (pure, table-tested and fuzzed) ---- */
 
 enum api_route_kind {
@@ -53,13 +72,17 @@ enum api_route_kind {
 
 struct api_route {
     enum api_route_kind kind;
-    const char *id;                 /* the path's id segment (into buf), or NULL */
+    const char *id;                 /* the path's id segment (into buf), or NULL;
+                                       the session's for a message route */
+    const char *mid;                /* message routes: the message id, else NULL */
     const char *file;               /* API_STATIC: the one segment, "" for / */
     char buf[API_MAX_PATH];
 };
 
 /* Matches a URL path ("/api/coach/sessions/abc/messages") to a route: at
- * most six '/'-separated segments, empty ones ignored. Returns 0, or -1
+ * most seven '/'-separated segments, empty ones ignored. A message's routes
+ * name its session: /api/coach/sessions/{id}/messages/{mid}/stream, /cancel
+ * and /feedback (API_MESSAGE_STREAM, API_CANCEL, API_FEEDBACK). Returns 0, or -1
  * when the path is API_MAX_PATH bytes or longer (414). The route's strings
  * point into r->buf. */
 int api_parse_route(const char *path, struct api_route *r);

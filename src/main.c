@@ -17,15 +17,17 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "config.h"
 #include "budget.h"
+#include "config.h"
 #include "convo.h"
+#include "dbfault.h"
 #include "engine.h"
 #include "engine_grounded.h"
 #include "engine_openai.h"
 #include "events.h"
 #include "http.h"
 #include "kb.h"
+#include "ratelimit.h"
 #include "safety.h"
 #include "sse.h"
 #include "store.h"
@@ -300,6 +302,11 @@ static int serve(int argc, char **argv)
     app.base = event_base_new();
     if (!app.base) goto out;
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 1)) goto out;
+    /* tests only: writes fail while the named file exists (dbfault.h) */
+    if (getenv("COACHD_TEST_DB_FAULT") && dbfault_install(getenv("COACHD_TEST_DB_FAULT"))) {
+        fprintf(stderr, "coachd: cannot install the test fault VFS\n");
+        goto out;
+    }
     if (store_open(cfg.db_path, &store, err, sizeof err)) {
         fprintf(stderr, "coachd: database: %s\n", err);
         goto out;
@@ -328,6 +335,15 @@ static int serve(int argc, char **argv)
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
     events_init(app.base, cfg.ping_s * 1000);
     app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
+    /* 16,384 slots of about 90 bytes per table: the memory stays fixed
+     * however many clients there are (ratelimit.h) */
+    app.api.limits = (struct api_limits){
+        .questions_by_addr = ratelimit_new(cfg.max_questions_per_minute, 60, 16384),
+        .questions_by_session = ratelimit_new(cfg.max_questions_per_minute, 60, 16384),
+        .sessions_by_addr = ratelimit_new(cfg.max_sessions_per_hour, 3600, 16384),
+        .max_messages_per_session = cfg.max_messages_per_session,
+        .trust_proxy = cfg.trust_proxy,
+    };
     app.http = http_new(app.base, &(struct http_options){
                             .bind = cfg.bind, .port = cfg.port,
                             .max_connections = cfg.max_connections,
@@ -359,6 +375,9 @@ out:
     if (engine) engine->destroy(engine);
     if (lite) lite->destroy(lite);
     budget_free(budget);
+    ratelimit_free(app.api.limits.questions_by_addr);
+    ratelimit_free(app.api.limits.questions_by_session);
+    ratelimit_free(app.api.limits.sessions_by_addr);
     store_close(store);
     kb_free(kb);
     safety_policy_free(policy);

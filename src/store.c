@@ -20,11 +20,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "jtext.h"
@@ -108,12 +110,16 @@ static const char *const migrations[] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
+    char path[4096];              /* as opened, for the free-space check */
+    int write_failed;             /* the last write failed (cleared by a commit) */
+    uint64_t probe_ms;            /* when store_health last tried a write */
     /* the checkpointer (only when the database is a WAL file) */
     pthread_t ckpt;
     int ckpt_started;
     pthread_mutex_t mu;           /* guards the fields below */
     pthread_cond_t cv;
     int ckpt_due, ckpt_stop;
+    int purge_due;                /* a delete asked for a TRUNCATE checkpoint */
     unsigned long ckpt_done;      /* checkpoints that ran (store_checkpoints) */
 };
 
@@ -159,10 +165,17 @@ static void *ckpt_main(void *arg)
             if (pthread_cond_timedwait(&st->cv, &st->mu, &until) == ETIMEDOUT) st->ckpt_due = 1;
             continue;
         }
-        st->ckpt_due = 0;
+        int purge = st->purge_due, rc = SQLITE_OK;
+        st->ckpt_due = st->purge_due = 0;
         pthread_mutex_unlock(&st->mu);
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        /* after a delete: the PASSIVE pass above did the copying without
+         * blocking the loop's writer; TRUNCATE, which holds writers off
+         * while it runs, then has only the rest to copy, and cuts the WAL
+         * (with the deleted text in its older frames) to nothing */
+        if (purge) rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         pthread_mutex_lock(&st->mu);
+        if (rc != SQLITE_OK) st->purge_due = 1;   /* busy: again at the next run */
         st->ckpt_done++;
     }
     pthread_mutex_unlock(&st->mu);
@@ -253,6 +266,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto out;
     }
+    snprintf(st->path, sizeof st->path, "%s", path);
     sqlite3_busy_timeout(st->db, 5000);
     if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", err, errlen))
@@ -310,6 +324,15 @@ static void log_sql_error(struct store *st, const char *what)
     fprintf(stderr, "coachd: store: %s: %s\n", what, sqlite3_errmsg(st->db));
 }
 
+/* Records how a write went: a failure sets write_failed; a write that
+ * reached the database (autocommit, or a COMMIT) clears it. Writes inside
+ * a batch are only known to be safe at its COMMIT. */
+static void note_write(struct store *st, int ok)
+{
+    if (!ok) st->write_failed = 1;
+    else if (sqlite3_get_autocommit(st->db)) st->write_failed = 0;
+}
+
 int store_ping(struct store *st)
 {
     sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
@@ -318,6 +341,53 @@ int store_ping(struct store *st)
     ok = sqlite3_step(s) == SQLITE_ROW;
     sqlite3_reset(s);
     return ok;
+}
+
+int store_write_failing(struct store *st)
+{
+    return st->write_failed;
+}
+
+/* One page written and committed: the user_version cookie set to the value
+ * it has, which SQLite still writes (page 1 goes to the WAL). */
+static void probe_write(struct store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int v = 0;
+    char sql[64];
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+    note_write(st, exec(st, sql, NULL, 0) == 0);
+}
+
+void store_health(struct store *st, struct store_health *h)
+{
+    struct statvfs vfs;
+    int moved = 0;
+    uint64_t now = util_now_ms();
+    char dir[sizeof st->path];
+
+    if (st->write_failed && now - st->probe_ms >= 1000) {
+        st->probe_ms = now;
+        probe_write(st);
+    }
+    h->writable = !st->write_failed;
+    /* SQLite's unix VFS answers 1 when the path no longer names the inode
+     * it opened: the file was deleted (its last link) or replaced. */
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+        moved = 0;
+    h->file_present = !moved;
+    snprintf(dir, sizeof dir, "%s", st->path);
+    if (statvfs(st->path, &vfs) == 0 || statvfs(dirname(dir), &vfs) == 0) {
+        h->free_bytes = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        h->disk_full = h->free_bytes < STORE_MIN_FREE_BYTES;
+    } else {
+        h->free_bytes = 0;
+        h->disk_full = 0;     /* unknown: the write checks still count */
+    }
 }
 
 int store_recover(struct store *st)
@@ -339,10 +409,12 @@ int store_session_create(struct store *st, const char *id, const char *parent_na
     sqlite3_bind_int64(s, 3, (sqlite3_int64)now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         log_sql_error(st, "session create");
+        note_write(st, 0);
         sqlite3_reset(s);
         return -1;
     }
     sqlite3_reset(s);
+    note_write(st, 1);
     return 0;
 }
 
@@ -430,6 +502,112 @@ out:
     return session;
 }
 
+/* A page of history is read with statements prepared per call: a page
+ * load is rare next to the question path. */
+static int page_anchor(struct store *st, const char *id, const char *before_id,
+                       sqlite3_int64 *seq)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+    *seq = INT64_MAX;
+    if (!before_id) return 1;
+    if (sqlite3_prepare_v2(st->db, "SELECT seq FROM messages WHERE id = ?1 AND session_id = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(s, 1, before_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+json_t *store_session_page(struct store *st, const char *id, int limit, const char *before_id,
+                           int *found)
+{
+    static const char sql[] =
+        "SELECT id, role, content, citations, refusal, status, created_at, triage "
+        "FROM messages WHERE session_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+    sqlite3_stmt *s = stmt(st, Q_SESSION_GET), *q = NULL;
+    json_t *session = NULL, *msgs;
+    sqlite3_int64 anchor;
+    char when[32];
+    int rc, n = 0;
+
+    *found = -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) *found = 0;
+    if (rc != SQLITE_ROW) goto out;
+    util_iso8601((uint64_t)sqlite3_column_int64(s, 0), when, sizeof when);
+    session = json_pack("{s:s, s:s, s:o}", "session_id", id, "created_at", when,
+                        "parent_name", sqlite3_column_type(s, 1) == SQLITE_NULL
+                            ? json_null()
+                            : json_string((const char *)sqlite3_column_text(s, 1)));
+    sqlite3_reset(s);
+    rc = page_anchor(st, id, before_id, &anchor);
+    if (rc <= 0) {
+        if (rc == 0) *found = 2;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) goto out;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, anchor);
+    sqlite3_bind_int(q, 3, limit + 1);         /* one more says whether there is more */
+    msgs = json_array();
+    json_object_set_new(session, "messages", msgs);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && n++ < limit)
+        json_array_insert_new(msgs, 0, message_row(q));   /* newest last */
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) goto out;
+    json_object_set_new(session, "has_more", json_boolean(rc == SQLITE_ROW));
+    *found = 1;
+out:
+    if (*found < 0) log_sql_error(st, "session page");
+    if (*found != 1) {
+        json_decref(session);
+        session = NULL;
+    }
+    sqlite3_finalize(q);
+    sqlite3_reset(s);
+    return session;
+}
+
+long store_session_message_count(struct store *st, const char *id)
+{
+    sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
+    long n = -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) n = (long)sqlite3_column_int64(s, 0) - 1;
+    else log_sql_error(st, "message count");
+    sqlite3_reset(s);
+    return n;
+}
+
+/* After a delete: secure_delete has zeroed the rows in the pages the
+ * delete wrote, but the WAL still holds the older copies of those pages
+ * with the text in them. A TRUNCATE checkpoint copies the zeroed pages into
+ * the database file and cuts the WAL to nothing. The checkpointer thread is
+ * woken to do it at once: on the loop it held every stream for the
+ * checkpoint and its fsyncs (DELETE of a 2-message session took 24-127 ms
+ * there, 1-20 ms with the thread, on a loaded 2-core VM: bench/history.mjs).
+ * Without the thread it runs here. */
+static void purge_wal(struct store *st)
+{
+    int rc;
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->mu);
+        st->purge_due = st->ckpt_due = 1;
+        pthread_cond_signal(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        return;
+    }
+    rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_MISUSE)   /* MISUSE: not a WAL database */
+        log_sql_error(st, "checkpoint after delete");
+}
+
 int store_session_delete(struct store *st, const char *id)
 {
     sqlite3_stmt *s = stmt(st, Q_SESSION_DELETE);
@@ -439,9 +617,13 @@ int store_session_delete(struct store *st, const char *id)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         log_sql_error(st, "session delete");
+        note_write(st, 0);
         return -1;
     }
-    return sqlite3_changes(st->db) > 0;
+    note_write(st, 1);
+    if (sqlite3_changes(st->db) == 0) return 0;
+    purge_wal(st);
+    return 1;
 }
 
 static int insert_message(struct store *st, const char *id, const char *session_id,
@@ -480,9 +662,11 @@ int store_turn_begin(struct store *st, const char *session_id,
         goto fail;
     if (exec(st, "COMMIT", NULL, 0)) goto fail;
     rc = 0;
+    note_write(st, 1);
     goto out;
 fail:
     log_sql_error(st, "turn begin");
+    note_write(st, 0);
     exec(st, "ROLLBACK", NULL, 0);
 out:
     return rc;
@@ -521,9 +705,12 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
     if (rc != SQLITE_DONE) {
         metrics_inc(METRICS_SAVE_FAILURES);
         log_sql_error(st, "turn finish");
+        note_write(st, 0);
         return -1;
     }
-    return sqlite3_changes(st->db) > 0 ? 0 : -1;
+    if (sqlite3_changes(st->db) == 0) return -1;   /* the row is gone */
+    note_write(st, 1);
+    return 0;
 }
 
 int store_batch_begin(struct store *st)
@@ -531,6 +718,7 @@ int store_batch_begin(struct store *st)
     char err[256];
     if (exec(st, "BEGIN IMMEDIATE", err, sizeof err)) {
         fprintf(stderr, "coachd: store: begin: %s\n", err);
+        note_write(st, 0);
         return -1;
     }
     return 0;
@@ -542,9 +730,11 @@ int store_batch_commit(struct store *st)
     if (exec(st, "COMMIT", err, sizeof err)) {
         fprintf(stderr, "coachd: store: commit: %s\n", err);
         metrics_inc(METRICS_SAVE_FAILURES);
+        note_write(st, 0);
         exec(st, "ROLLBACK", NULL, 0);
         return -1;
     }
+    note_write(st, 1);
     return 0;
 }
 

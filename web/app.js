@@ -130,6 +130,12 @@
   }
   const str = (v) => (typeof v === 'string' ? v : '');
 
+  /* History comes in pages (newest last); this loads the older ones. */
+  ui.olderBtn = button('Show earlier messages', 'older');
+  ui.olderBtn.hidden = true;
+  ui.messages.parentNode.insertBefore(ui.olderBtn, ui.messages);
+  let older = { before: null, more: false };
+
   function lsGet(key) {
     try { return localStorage.getItem(key); } catch { return null; }
   }
@@ -164,6 +170,8 @@
   }
 
   const sessionPath = (id) => '/api/coach/sessions/' + encodeURIComponent(id);
+  /* a message is reached through its session (its stream, cancel, feedback) */
+  const messagePath = (sid, mid) => sessionPath(sid) + '/messages/' + encodeURIComponent(mid);
 
   /* Citation and resource links: absolute http(s) only. */
   function safeHref(u) {
@@ -729,7 +737,8 @@
     mark(fb && typeof fb === 'object' ? fb.helpful : null);
     if (fb && typeof fb === 'object' && fb.reason) input.value = str(fb.reason);
     async function send(helpful, reason) {
-      const r = await call('POST', '/api/coach/messages/' + encodeURIComponent(p.id) + '/feedback',
+      if (!session) return false;
+      const r = await call('POST', messagePath(session.id, p.id) + '/feedback',
         reason ? { helpful, reason } : { helpful });
       if (r.status === 200) {
         mark(helpful);
@@ -953,6 +962,12 @@
     let data;
     try { data = JSON.parse(ev.data); } catch { return; }
     if (!data || typeof data !== 'object') return;
+    /* the answer is not saved yet (the server's disk): it carries no event
+     * id of its own, and done follows once a retry saves it */
+    if (data.type === 'error' && data.code === 'save_failed' && data.retrying === true) {
+      setNote(t.p, str(data.message), 'saving-note');
+      return;
+    }
     const seq = seqOf(ev.lastEventId);
     if (seq !== null) {
       if (seq <= t.seq) return;          // already seen (a resumed stream)
@@ -1103,7 +1118,7 @@
     const t = turn;
     if (!t) return;
     ui.stopBtn.disabled = true;
-    const r = await call('POST', '/api/coach/messages/' + encodeURIComponent(t.mid) + '/cancel');
+    const r = await call('POST', messagePath(session.id, t.mid) + '/cancel');
     if (r.status !== 200 && turn === t) {
       ui.stopBtn.disabled = false;
       ui.askError.textContent = errorText(r, 'The answer could not be stopped.');
@@ -1159,7 +1174,8 @@
       for (const [k, v] of shown) if (v.root === n) return k;
       return '';
     });
-    if (want.join(' ') === have.join(' ')) return;
+    /* the server sends the newest page; older pages the parent loaded stay */
+    if (want.join(' ') === have.slice(-want.length).join(' ') && have.length >= want.length) return;
     const stick = atBottom();
     const y = window.scrollY;
     showChat(r.json, true);
@@ -1203,8 +1219,54 @@
     renderList();
   }
 
+  function setOlder(messages, more) {
+    older = { before: messages.length && typeof messages[0].id === 'string' ? messages[0].id : null,
+      more: !!more };
+    ui.olderBtn.hidden = !(older.more && older.before);
+  }
+
+  /* Puts the page before the one shown, keeping the view where it was. */
+  async function loadOlder() {
+    if (!session || !older.before) return;
+    const id = session.id;
+    ui.olderBtn.disabled = true;
+    const r = await call('GET', sessionPath(id) + '?limit=50&before=' + encodeURIComponent(older.before));
+    ui.olderBtn.disabled = false;
+    if (!session || session.id !== id) return;
+    if (r.status !== 200 || !r.json || !Array.isArray(r.json.messages)) {
+      ui.chatNotice.textContent = errorText(r, 'Earlier messages could not be loaded.');
+      return;
+    }
+    const first = ui.messages.firstChild;
+    const h = document.documentElement.scrollHeight, y = window.scrollY;
+    let lastQuestion = '';
+    for (const m of visibleMessages(r.json.messages)) {
+      if (m.role === 'user') {
+        lastQuestion = str(m.content);
+        addUser(lastQuestion, m.created_at, first);
+        continue;
+      }
+      const p = addAssistant(m.id, m.created_at, first);
+      p.question = lastQuestion;
+      renderFinal(p, { content: m.content, citations: m.citations, refusal: m.refusal, triage: m.triage,
+        status: m.status === 'streaming' ? 'incomplete' : m.status, feedback: m.feedback, error: null });
+    }
+    setOlder(r.json.messages, r.json.has_more);
+    /* the conversation's own first question titles it in the list (the
+     * newest page alone may not have had it) */
+    const firstUser = r.json.messages.find((m) => m && m.role === 'user');
+    if (!r.json.has_more && firstUser) {
+      const list = listGet();
+      const entry = list.find((c) => c.id === id);
+      if (entry) { entry.title = str(firstUser.content).slice(0, 120); listPut(list); renderList(); }
+    }
+    refreshActions();
+    window.scrollTo(0, y + document.documentElement.scrollHeight - h);
+  }
+
   function leave() {
     if (turn) endTurn(turn);
+    setOlder([], false);
     ui.jumpBtn.hidden = true;
     setQueued(null);
     closeEvents();
@@ -1248,13 +1310,14 @@
       const p = addAssistant(m.id, m.created_at);
       p.question = lastQuestion;
       if (m.status === 'streaming' && i === msgs.length - 1 && typeof m.id === 'string') {
-        startTurn(p, m.id, '/api/coach/messages/' + encodeURIComponent(m.id) + '/stream', lastQuestion);
+        startTurn(p, m.id, messagePath(s.session_id, m.id) + '/stream', lastQuestion);
         if (m.triage) { p.triage.replaceChildren(); renderTriage(p, m.triage, false); }
         return;
       }
       renderFinal(p, { content: m.content, citations: m.citations, refusal: m.refusal, triage: m.triage,
         status: m.status === 'streaming' ? 'incomplete' : m.status, feedback: m.feedback, error: null });
     });
+    setOlder(Array.isArray(s.messages) ? s.messages : [], s.has_more);
     updateEmpty();
     refreshActions();
     if (firstQuestion) listAdd(s.session_id, firstQuestion, s.created_at);
@@ -1389,6 +1452,7 @@
     }
   });
   ui.stopBtn.addEventListener('click', stop);
+  ui.olderBtn.addEventListener('click', loadOlder);
   ui.jumpBtn.addEventListener('click', () => {
     ui.jumpBtn.hidden = true;
     toBottom();

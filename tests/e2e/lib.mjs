@@ -11,11 +11,18 @@ import http from 'node:http';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.COACHD_BIN || join(ROOT, 'coachd');
 
+// The suites ask many questions from 127.0.0.1: every server gets generous
+// limits unless a test sets its own (later flags win) or asks for the
+// defaults with { defaultLimits: true }.
+const GENEROUS = ['--max-questions-per-minute', '1000000', '--max-sessions-per-hour', '1000000',
+  '--max-messages-per-session', '1000000'];
+
 // Starts coachd; resolves to { port, base, db, proc, logs(), stop() }.
-export async function startServer(args = [], env = {}) {
+export async function startServer(args = [], env = {}, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'coachd-e2e-'));
   const db = join(dir, 'coach.db');
-  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...args], {
+  const limits = opts.defaultLimits ? [] : GENEROUS;
+  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...limits, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

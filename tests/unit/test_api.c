@@ -25,6 +25,7 @@
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
 #include "../../src/store.c"
+#include "../../src/ratelimit.c"
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */
 #define expand_phrase kb_expand_phrase_
 #include "../../src/url.c"
@@ -338,6 +339,36 @@ static void test_events_message_json(void **state)
     assert_int_equal(events_message_json("abc", out, 20), 0);
 }
 
+/* ---------- the client address behind a proxy ---------- */
+
+static void test_forwarded_client(void **state)
+{
+    static const struct { const char *xff, *want; } cases[] = {
+        {"203.0.113.7", "203.0.113.7"},
+        {"198.51.100.1, 203.0.113.7", "203.0.113.7"},        /* the proxy's entry is last */
+        {"spoofed, 10.0.0.1 ,  192.0.2.5  ", "192.0.2.5"},
+        {"2001:db8::1", "2001:db8::1"},
+        {"a, ::ffff:192.0.2.1", "::ffff:192.0.2.1"},
+        {"", NULL}, {" , ", NULL}, {"198.51.100.1,", NULL},
+        {"not-an-address", NULL}, {"203.0.113.7:8080", NULL}, {"[2001:db8::1]", NULL},
+        {"999.1.1.1", NULL}, {"1.2.3.4 5.6.7.8", NULL},
+        {"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb", NULL},
+    };
+    char out[64];
+    (void)state;
+    assert_int_equal(api_forwarded_client(NULL, out, sizeof out), -1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = api_forwarded_client(cases[i].xff, out, sizeof out);
+        if (!cases[i].want) {
+            if (rc != -1) fail_msg("%s: accepted as %s", cases[i].xff, out);
+            continue;
+        }
+        if (rc != 0) fail_msg("%s: refused", cases[i].xff);
+        assert_string_equal(out, cases[i].want);
+    }
+    assert_int_equal(api_forwarded_client("203.0.113.7", out, 8), -1);   /* does not fit */
+}
+
 /* ---------- routes ---------- */
 
 static void test_parse_route(void **state)
@@ -349,14 +380,21 @@ static void test_parse_route(void **state)
         {"/api/coach/sessions/abc", API_SESSION, "abc"},
         {"/api/coach/sessions/abc/messages", API_MESSAGES, "abc"},
         {"/api/coach/stream/s1", API_SEED_STREAM, "s1"},
-        {"/api/coach/messages/m1/stream", API_MESSAGE_STREAM, "m1"},
-        {"/api/coach/messages/m1/cancel", API_CANCEL, "m1"},
-        {"/api/coach/messages/m1/other", API_NOT_FOUND, NULL},
+        {"/api/coach/sessions/s1/messages/m1/stream", API_MESSAGE_STREAM, "s1"},
+        {"/api/coach/sessions/s1/messages/m1/cancel", API_CANCEL, "s1"},
+        {"/api/coach/sessions/s1/messages/m1/other", API_NOT_FOUND, NULL},
+        {"/api/coach/sessions/s1/other/m1/stream", API_NOT_FOUND, NULL},
+        {"/api/coach/other/s1/messages/m1/stream", API_NOT_FOUND, NULL},
+        /* a message id alone reaches nothing (issue 16) */
+        {"/api/coach/messages/m1/stream", API_NOT_FOUND, NULL},
+        {"/api/coach/messages/m1/cancel", API_NOT_FOUND, NULL},
+        {"/api/coach/messages/m2/feedback", API_NOT_FOUND, NULL},
         {"/metrics", API_METRICS, NULL},
         {"/api/coach/sessions/s2/events", API_SESSION_EVENTS, "s2"},
-        {"/api/coach/messages/m2/feedback", API_FEEDBACK, "m2"},
+        {"/api/coach/sessions/s2/messages/m2/feedback", API_FEEDBACK, "s2"},
         {"/api/other/sessions", API_NOT_FOUND, NULL}, {"/api", API_NOT_FOUND, NULL},
-        {"/a/b/c/d/e/f/g", API_NOT_FOUND, NULL},             /* seven segments */
+        {"/a/b/c/d/e/f/g/h", API_NOT_FOUND, NULL},           /* eight segments */
+        {"/api/coach/sessions/s/messages/m/stream/x", API_NOT_FOUND, NULL},
         {"/", API_STATIC, NULL}, {"/app.js", API_STATIC, NULL}, {"/x/y", API_NOT_FOUND, NULL},
     };
     struct api_route r;
@@ -367,6 +405,10 @@ static void test_parse_route(void **state)
         if (r.kind != cases[i].kind) fail_msg("%s: kind %d", cases[i].path, (int)r.kind);
         if (cases[i].id) assert_string_equal(r.id, cases[i].id);
         else if (r.kind != API_STATIC) assert_null(r.id);
+        /* a message route's message id is the sixth segment */
+        if (r.kind == API_MESSAGE_STREAM || r.kind == API_CANCEL || r.kind == API_FEEDBACK)
+            assert_string_equal(r.mid, strstr(cases[i].path, "/m2/") ? "m2" : "m1");
+        else assert_null(r.mid);
     }
     assert_int_equal(api_parse_route("/app.js", &r), 0);
     assert_string_equal(r.file, "app.js");
@@ -381,6 +423,7 @@ static void test_parse_route(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forwarded_client),
         cmocka_unit_test(test_parse_route),
         cmocka_unit_test(test_question_ok),
         cmocka_unit_test(test_question_empty),
