@@ -39,6 +39,9 @@
 #define KB_RERANK_UNIT 0.0      /* weight of the likeness to a title or ask */
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
+/* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
+#define KB_MODEL_N 11
+#define KB_MODEL_WEIGHTS {-12.4, 1.9, 1.3, 2.0, 1.9, 3.6, -0.4, -1.2, 3.0, -0.2, 0.5}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -1377,14 +1380,66 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
     return all > 0 ? unk / all : 0;
 }
 
-static int is_match(const struct kb *kb, double score, const struct cover *c, double unknown_share)
+/* The no-match model: a logistic regression over the best candidate's
+ * figures, fitted on labelled development data by tests/eval/fit_nomatch.py
+ * (method, sets and figures in docs/knowledge-base.md). Its inputs, in
+ * order: 1, log(1 + BM25), about-share, whole-passage share, likeness to a
+ * title or ask, topic consensus of the leading candidates, key concept in
+ * the about-fields, unknown-word share, concepts / 10 (at most 1),
+ * log(1 + about rarity sum), log(1 + whole-passage rarity sum). */
+static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
+
+double kb_match_prob(const struct kb_result *r)
+{
+    double x[KB_MODEL_N] = {
+        1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
+        r->key_about, r->unknown_share, (r->concepts < 10 ? r->concepts : 10) / 10.0,
+        log1p(r->about_w), log1p(r->cover_w)};
+    double z = 0;
+    for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* Share of the leading candidates' score on the best one's topic. */
+static double consensus(const struct kb_hit *cand, size_t nc)
+{
+    double on = 0, all = 0;
+    for (size_t i = 0; i < nc && i < 8; i++) {
+        all += cand[i].score;
+        if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+    }
+    return all > 0 ? on / all : 0;
+}
+
+/* Fills r's figures for the best candidate from its coverage. */
+static void result_figures(struct kb_result *r, double score, const struct cover *c, double cons)
+{
+    r->score = score;
+    r->about = c->about;
+    r->cover = c->full;
+    r->key_about = c->key_about;
+    r->about_w = c->about_w;
+    r->unit_sim = c->unit_sim;
+    r->cover_w = c->full_w;
+    r->concepts = c->n;
+    r->concepts_about = c->na;
+    r->concepts_cover = c->nf;
+    r->consensus = cons;
+}
+
+/* The best candidate is a match when the hand rule (kb.h) holds and the
+ * model's probability reaches match_min. */
+static int is_match(const struct kb *kb, const struct kb_result *r)
 {
     const struct kb_thresholds *t = &kb->th;
-    if (unknown_share > t->unknown_max) return 0;
-    return c->unit_sim >= t->unit_sim_min ||
-           (c->about >= t->about_min && score >= t->about_score_min) ||
-           (c->full >= t->cover_min && score >= t->cover_score_min) ||
-           (c->full >= t->full_min && score >= t->full_score_min);
+    const struct cover c = {.about = r->about, .full = r->cover, .unit_sim = r->unit_sim};
+    if (r->unknown_share > t->unknown_max) return 0;
+    if (!(c.unit_sim >= t->unit_sim_min ||
+          (c.about >= t->about_min && r->score >= t->about_score_min) ||
+          (c.full >= t->cover_min && r->score >= t->cover_score_min) ||
+          (c.full >= t->full_min && r->score >= t->full_score_min)))
+        return 0;
+    return t->match_min <= 0 || kb_match_prob(r) >= t->match_min;
 }
 
 /* The key concept as written: the run of concept words (joined by "for",
@@ -1494,27 +1549,11 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
         if (!seen) res->near[res->nnear++] = tp;
     }
-    {
-        double on = 0, all = 0;
-        for (size_t i = 0; i < nc && i < 8; i++) {
-            all += cand[i].score;
-            if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
-        }
-        res->consensus = all > 0 ? on / all : 0;
-    }
     coverage(kb, &terms, cand[0].p, &cov);
-    res->score = cand[0].score;
-    res->about = cov.about;
-    res->cover = cov.full;
-    res->key_about = cov.key_about;
-    res->about_w = cov.about_w;
-    res->unit_sim = cov.unit_sim;
-    res->cover_w = cov.full_w;
-    res->concepts = cov.n;
-    res->concepts_about = cov.na;
-    res->concepts_cover = cov.nf;
+    result_figures(res, cand[0].score, &cov, consensus(cand, nc));
+    res->match_prob = kb_match_prob(res);
 
-    if (!is_match(kb, cand[0].score, &cov, res->unknown_share)) {
+    if (!is_match(kb, res)) {
         /* A question in parts may still have one part we answer ("How do
          * I handle bedtime? And what's a good baby name?"): its hits. */
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
@@ -1527,8 +1566,11 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             query_terms(kb, &ptk, &pt);
             size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
             if (pn) {
+                struct kb_result pr = {0};
                 coverage(kb, &pt, cand[0].p, &pcov);
-                if (is_match(kb, cand[0].score, &pcov, unknown_share(kb, &ptk, NULL))) {
+                result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
+                pr.unknown_share = unknown_share(kb, &ptk, NULL);
+                if (is_match(kb, &pr)) {
                     found = 1;
                     nc = pn;
                 }
@@ -1561,10 +1603,12 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct cover pcov;
                 size_t pn;
                 if ((size_t)pt[i].ngrp < 2) continue;
+                struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
                 coverage(kb, &pt[i], pc[0].p, &pcov);
-                if (!is_match(kb, pc[0].score, &pcov, 0)) continue;
+                result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
+                if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
                 if (at < 3) continue;               /* already near the top */
