@@ -1015,6 +1015,7 @@ static int is_stopword(const char *w)
         "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
         "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
         "hard", "handle", "deal", "struggles", "struggling", "much", "yet", "seems", "bit",
+        "worried",
         /* contractions, as tokenised ("he's" -> "hes") */
         "hes", "shes", "theyre", "theres", "youre", "id", "ill", "youll", "weve", "wed",
         "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
