@@ -39,6 +39,7 @@
 #define KB_RERANK_UNIT 0.0      /* weight of the likeness to a title or ask */
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
+#define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-12.2, 1.8, 1.3, 2.1, 2.1, 3.6, -0.5, -1.1, 3.1, -0.2, 0.5}
@@ -55,12 +56,21 @@ struct pstems {
 };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
 struct vword { char *w; int count; size_t len; uint32_t letters; };
+struct dfterm { char *stem; int docs; };         /* an index term and its passages */
 
 struct kb {
     struct kb_passage *p;   size_t np, capp;
     struct topic *t;        size_t nt, capt;
     struct synonym *syn;    size_t nsyn, capsyn;
     struct vword *vocab;    size_t nvocab;
+    struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
+    /* The query being ranked (kb_rank): each phrase's IDF, and the mean
+     * passage length in tokens. */
+    double qidf[KB_MAX_QUERY_TERMS];
+    int nqidf;
+    double avgdl;
+    int *dl;                /* per passage (rowid - 1): its length in tokens as FTS5
+                               counts it, 0 until kb_rank first needs it */
     sqlite3 *db;
     sqlite3_stmt *search;
     struct kb_thresholds th;
@@ -762,6 +772,69 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
 
 /* ---------- index ---------- */
 
+/* FTS5's extension interface (its documented way to get the fts5_api). */
+static fts5_api *fts5_api_of(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return api;
+}
+
+/* The ranking function: FTS5's own BM25 (fts5_aux.c: k1 1.2, b 0.75, a
+ * phrase's frequency the column-weighted count of its instances, the
+ * row's length over all columns), with the column weights
+ * KB_BM25_WEIGHTS, but with each phrase's IDF taken from the document
+ * frequencies read when the index was built (kb->qidf, set by run_query)
+ * instead of counted again on every query (which scanned every query
+ * term's whole posting list), and each row's length kept after its first
+ * lookup (FTS5 reads it with an SQL statement per row). Those two were
+ * most of a search's time. Same scores, same ranking. */
+static const double kb_col_w[] = {KB_BM25_WEIGHTS_V};
+static void kb_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+                    int nval, sqlite3_value **val)
+{
+    struct kb *kb = api->xUserData(fts);
+    double freq[KB_MAX_QUERY_TERMS] = {0}, score = 0, dl;
+    int ninst = 0, ntok = 0, nph = api->xPhraseCount(fts);
+    (void)nval; (void)val;
+    if (nph > kb->nqidf) nph = kb->nqidf;
+    if (api->xInstCount(fts, &ninst) != SQLITE_OK) goto fail;
+    for (int i = 0; i < ninst; i++) {
+        int ip, ic, io;
+        if (api->xInst(fts, i, &ip, &ic, &io) != SQLITE_OK) goto fail;
+        if (ip >= 0 && ip < nph && ic >= 0 && ic < (int)(sizeof kb_col_w / sizeof kb_col_w[0]))
+            freq[ip] += kb_col_w[ic];
+    }
+    if (kb->avgdl <= 0) {                    /* once per query */
+        sqlite3_int64 rows = 0, tokens = 0;
+        if (api->xRowCount(fts, &rows) != SQLITE_OK ||
+            api->xColumnTotalSize(fts, -1, &tokens) != SQLITE_OK)
+            goto fail;
+        kb->avgdl = rows > 0 ? (double)tokens / (double)rows : 1.0;
+        if (kb->avgdl <= 0) kb->avgdl = 1.0;
+    }
+    {                                        /* the row's length, kept after the first time */
+        sqlite3_int64 row = api->xRowid(fts);
+        int *slot = row >= 1 && (size_t)row <= kb->np ? &kb->dl[row - 1] : NULL;
+        if (slot && *slot > 0) ntok = *slot;
+        else if (api->xColumnSize(fts, -1, &ntok) != SQLITE_OK) goto fail;
+        else if (slot) *slot = ntok;
+    }
+    dl = (double)ntok;
+    for (int i = 0; i < nph; i++)
+        score += kb->qidf[i] * (freq[i] * (1.2 + 1.0)) /
+                 (freq[i] + 1.2 * (1 - 0.75 + 0.75 * dl / kb->avgdl));
+    sqlite3_result_double(ctx, -1.0 * score);
+    return;
+fail:
+    sqlite3_result_error(ctx, "kb_rank failed", -1);
+}
+
 static int build_index(struct kb *kb, struct kb_problems *pr)
 {
     sqlite3_stmt *ins = NULL;
@@ -775,10 +848,11 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
             , NULL, NULL, NULL) != SQLITE_OK)
         goto out;
     {
-        char rank[160];
-        snprintf(rank, sizeof rank, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(%s)');",
-                 KB_BM25_WEIGHTS);
-        if (sqlite3_exec(kb->db, rank, NULL, NULL, NULL) != SQLITE_OK) goto out;
+        fts5_api *api = fts5_api_of(kb->db);
+        if (!api || api->xCreateFunction(api, "kb_rank", kb, kb_rank, NULL) != SQLITE_OK ||
+            sqlite3_exec(kb->db, "INSERT INTO fts(fts, rank) VALUES('rank', 'kb_rank()');",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            goto out;
     }
     if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
@@ -809,6 +883,32 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         if (sqlite3_step(ins) != SQLITE_DONE) goto out;
     }
     sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    /* One segment: a bulk load leaves several, and every term of every
+     * query would be looked up in each of them. */
+    if (sqlite3_exec(kb->db, "INSERT INTO fts(fts) VALUES('optimize');", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        goto out;
+    kb->dl = xcalloc(kb->np ? kb->np : 1, sizeof *kb->dl);
+    /* Every index term's document frequency, read once through fts5vocab:
+     * the IDF of kb_rank and the query budget (prune_terms). */
+    {
+        sqlite3_stmt *v = NULL;
+        size_t cap = 0;
+        if (sqlite3_exec(kb->db, "CREATE VIRTUAL TABLE fts_v USING fts5vocab(fts, row);", NULL,
+                         NULL, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(kb->db, "SELECT term, doc FROM fts_v ORDER BY term", -1, &v,
+                               NULL) != SQLITE_OK)
+            goto out;
+        while (sqlite3_step(v) == SQLITE_ROW) {
+            if (kb->ndf == cap) {
+                cap = cap ? cap * 2 : 4096;
+                kb->df = xrealloc(kb->df, cap * sizeof *kb->df);
+            }
+            kb->df[kb->ndf++] = (struct dfterm){xstrdup((const char *)sqlite3_column_text(v, 0)),
+                                                sqlite3_column_int(v, 1)};
+        }
+        sqlite3_finalize(v);
+    }
     if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1"
                            " ORDER BY rank LIMIT ?2", -1, &kb->search, NULL) != SQLITE_OK)
         goto out;
@@ -888,6 +988,9 @@ void kb_free(struct kb *kb)
     free(kb->syn);
     for (size_t i = 0; i < kb->nvocab; i++) free(kb->vocab[i].w);
     free(kb->vocab);
+    for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
+    free(kb->df);
+    free(kb->dl);
     sqlite3_finalize(kb->search);
     if (kb->db) sqlite3_close(kb->db);
     free(kb);
@@ -1094,18 +1197,35 @@ static void terms_free(struct terms *t)
     t->n = 0;
 }
 
-/* Bounded work per query: FTS5 scores every document that contains any
- * query term, so on a large knowledge base a few very common words would
- * make each search scan most of the index. While the kept terms occur more
- * than KB_POSTINGS_BUDGET times in all, drop the most common one (never
- * below 3 terms). On the shipped knowledge base nothing is dropped. */
-#define KB_POSTINGS_BUDGET 20000
+/* Passages that hold a query word (its porter stem, as FTS5 indexes it). */
+static int cmp_dfterm(const void *key, const void *el)
+{
+    return strcmp(key, ((const struct dfterm *)el)->stem);
+}
+
+static int doc_freq(const struct kb *kb, const char *w)
+{
+    char stem[128];
+    const struct dfterm *d;
+    if (!text_stem(w, strlen(w), stem, sizeof stem)) snprintf(stem, sizeof stem, "%s", w);
+    d = bsearch(stem, kb->df, kb->ndf, sizeof *kb->df, cmp_dfterm);
+    return d ? d->docs : 0;
+}
+
+/* Bounded work per query: FTS5 ranks every passage that holds any query
+ * term (ORDER BY rank needs them all), and that is nearly all of a
+ * search's time. While the terms' passages add up to more than
+ * KB_ROWS_BUDGET, the most common term is dropped (never the last one).
+ * A knowledge base of at most KB_ROWS_BUDGET passages is never pruned, so
+ * the shipped one ranks exactly as with every term. */
+#define KB_ROWS_BUDGET 1500
 static void prune_terms(const struct kb *kb, struct terms *t)
 {
     long total = 0;
     int counts[KB_MAX_QUERY_TERMS];
-    for (size_t i = 0; i < t->n; i++) total += counts[i] = vocab_count(kb, t->v[i]);
-    while (total > KB_POSTINGS_BUDGET && t->n > 3) {
+    if (kb->np <= KB_ROWS_BUDGET) return;
+    for (size_t i = 0; i < t->n; i++) total += counts[i] = doc_freq(kb, t->v[i]);
+    while (total > KB_ROWS_BUDGET && t->n > 1) {
         size_t worst = 0;
         for (size_t i = 1; i < t->n; i++) if (counts[i] > counts[worst]) worst = i;
         total -= counts[worst];
@@ -1343,6 +1463,14 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
         char quoted[160];
         snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms->v[i]);
         append_text(&match, quoted);
+    }
+    /* kb_rank's IDF per phrase, in the query's order (FTS5's formula) */
+    kb->nqidf = (int)terms->n;
+    kb->avgdl = 0;
+    for (size_t i = 0; i < terms->n; i++) {
+        double hit = doc_freq(kb, terms->v[i]);
+        double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
+        kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
     }
     sqlite3_reset(kb->search);
     sqlite3_bind_text(kb->search, 1, match, -1, SQLITE_STATIC);
