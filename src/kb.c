@@ -33,6 +33,7 @@
 
 #define KB_MAX_FILE (256 * 1024)
 #define KB_MAX_QUERY_TERMS 40
+#define KB_MAX_PHRASES 8        /* two-word phrases of the question, ranked as phrases */
 #define KB_CANDIDATES 40
 #define KB_RERANK 12            /* candidates reranked by about-coverage */
 #define KB_RERANK_ABOUT 0.5     /* weight of that coverage */
@@ -66,13 +67,14 @@ struct kb {
     struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
     /* The query being ranked (kb_rank): each phrase's IDF, and the mean
      * passage length in tokens. */
-    double qidf[KB_MAX_QUERY_TERMS];
+    double qidf[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES];
     int nqidf;
     double avgdl;
     int *dl;                /* per passage (rowid - 1): its length in tokens as FTS5
                                counts it, 0 until kb_rank first needs it */
     sqlite3 *db;
     sqlite3_stmt *search;
+    sqlite3_stmt *count;    /* passages that hold a phrase */
     struct kb_thresholds th;
     struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
@@ -799,7 +801,7 @@ static void kb_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
                     int nval, sqlite3_value **val)
 {
     struct kb *kb = api->xUserData(fts);
-    double freq[KB_MAX_QUERY_TERMS] = {0}, score = 0, dl;
+    double freq[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES] = {0}, score = 0, dl;
     int ninst = 0, ntok = 0, nph = api->xPhraseCount(fts);
     (void)nval; (void)val;
     if (nph > kb->nqidf) nph = kb->nqidf;
@@ -909,6 +911,9 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         }
         sqlite3_finalize(v);
     }
+    if (sqlite3_prepare_v2(kb->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1,
+                           &kb->count, NULL) != SQLITE_OK)
+        goto out;
     if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1"
                            " ORDER BY rank LIMIT ?2", -1, &kb->search, NULL) != SQLITE_OK)
         goto out;
@@ -992,6 +997,7 @@ void kb_free(struct kb *kb)
     free(kb->df);
     free(kb->dl);
     sqlite3_finalize(kb->search);
+    sqlite3_finalize(kb->count);
     if (kb->db) sqlite3_close(kb->db);
     free(kb);
 }
@@ -1142,6 +1148,12 @@ struct terms {
     int grp[KB_MAX_QUERY_TERMS];
     size_t n;
     int cur, ngrp;
+    /* Adjacent concept words as written ("burning up", "tummy time"): each
+     * is also queried as a phrase, so a passage that holds the phrase ranks
+     * above one that holds its words apart. Ranking only: coverage and the
+     * no-match figures count words. */
+    char *ph[KB_MAX_PHRASES];
+    size_t nph;
 };
 
 static void add_term(struct terms *t, const char *w)
@@ -1189,12 +1201,25 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         }
         add_term(out, w);
     }
+    for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
+        const char *a = tk->t[i], *b = tk->t[i + 1];
+        int ok = strlen(a) >= 2 && strlen(b) >= 2 && !is_stopword(a) && !is_stopword(b) &&
+                 vocab_has(kb, a) && vocab_has(kb, b);
+        for (const char *c = a; ok && *c; c++) if (!isalpha((unsigned char)*c)) ok = 0;
+        for (const char *c = b; ok && *c; c++) if (!isalpha((unsigned char)*c)) ok = 0;
+        if (!ok) continue;
+        char pair[160];
+        snprintf(pair, sizeof pair, "%s %s", a, b);
+        out->ph[out->nph++] = xstrdup(pair);
+    }
 }
 
 static void terms_free(struct terms *t)
 {
     for (size_t i = 0; i < t->n; i++) free(t->v[i]);
     t->n = 0;
+    for (size_t i = 0; i < t->nph; i++) free(t->ph[i]);
+    t->nph = 0;
 }
 
 /* Passages that hold a query word (its porter stem, as FTS5 indexes it). */
@@ -1219,6 +1244,7 @@ static int doc_freq(const struct kb *kb, const char *w)
  * A knowledge base of at most KB_ROWS_BUDGET passages is never pruned, so
  * the shipped one ranks exactly as with every term. */
 #define KB_ROWS_BUDGET 1500
+#define KB_PHRASE_WEIGHT 0.5    /* a phrase's IDF, scaled (chosen on development data) */
 static void prune_terms(const struct kb *kb, struct terms *t)
 {
     long total = 0;
@@ -1471,6 +1497,22 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
         double hit = doc_freq(kb, terms->v[i]);
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
         kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
+    }
+    /* the question's two-word phrases that some passage holds */
+    for (size_t i = 0; i < terms->nph; i++) {
+        char quoted[200];
+        int hit = 0;
+        sqlite3_reset(kb->count);
+
+        snprintf(quoted, sizeof quoted, "\"%s\"", terms->ph[i]);
+        sqlite3_bind_text(kb->count, 1, quoted, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(kb->count) == SQLITE_ROW) hit = sqlite3_column_int(kb->count, 0);
+        sqlite3_reset(kb->count);
+        if (hit <= 0) continue;
+        double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
+        kb->qidf[kb->nqidf++] = (idf <= 0 ? 1e-6 : idf) * KB_PHRASE_WEIGHT;
+        snprintf(quoted, sizeof quoted, " OR \"%s\"", terms->ph[i]);
+        append_text(&match, quoted);
     }
     sqlite3_reset(kb->search);
     sqlite3_bind_text(kb->search, 1, match, -1, SQLITE_STATIC);
