@@ -43,7 +43,7 @@
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
-#define KB_MODEL_WEIGHTS {-12.2, 1.8, 1.3, 2.1, 2.1, 3.6, -0.5, -1.1, 3.1, -0.2, 0.5}
+#define KB_MODEL_WEIGHTS {-11.8, 1.8, 1.1, 2.0, 2.1, 3.7, -0.4, -1.0, 3.1, -0.1, 0.3}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -1477,6 +1477,30 @@ static int cmp_hit(const void *a, const void *b)
     return strcmp(x->p->id, y->p->id);
 }
 
+/* Topic vote: the leading candidates vote for their primary topic with
+ * their score (the second and later of a topic at KB_TOPIC_VOTE of it); when
+ * another topic's total beats the best candidate's topic, that topic's best
+ * passage moves to the top. Several passages on one topic agreeing is better
+ * evidence than one passage that shares a rare word. */
+#define KB_TOPIC_VOTE 0.2
+static void topic_vote(struct kb_hit *cand, size_t n)
+{
+    double tot[KB_RERANK] = {0};
+    size_t best = 0;
+    if (n < 2 || KB_TOPIC_VOTE <= 0) return;
+    for (size_t i = 0; i < n; i++) {           /* tot[i]: topic of i's first passage */
+        size_t first = i;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(cand[k].p->topics[0], cand[i].p->topics[0]) == 0) { first = k; break; }
+        tot[first] += first == i ? cand[i].score : KB_TOPIC_VOTE * cand[i].score;
+    }
+    for (size_t i = 1; i < n; i++) if (tot[i] > tot[best]) best = i;
+    if (best == 0) return;
+    struct kb_hit h = cand[best];
+    memmove(&cand[1], &cand[0], best * sizeof cand[0]);
+    cand[0] = h;
+}
+
 /* Runs one FTS5 query for terms; writes up to KB_CANDIDATES candidates,
  * best first, with the age factor applied. */
 static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_hit *cand)
@@ -1715,6 +1739,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         }
         if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
     }
+    topic_vote(cand, nc < KB_RERANK ? nc : KB_RERANK);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
