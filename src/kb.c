@@ -70,8 +70,8 @@ struct kb {
     double qidf[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES];
     int nqidf;
     double avgdl;
-    int *dl;                /* per passage (rowid - 1): its length in tokens as FTS5
-                               counts it, 0 until kb_rank first needs it */
+    int *dl;                /* per passage (rowid - 1): its length in tokens, counted
+                               with the table's tokenizer when it was indexed */
     sqlite3 *db;
     sqlite3_stmt *search;
     sqlite3_stmt *count;    /* passages that hold a phrase */
@@ -787,15 +787,33 @@ static fts5_api *fts5_api_of(sqlite3 *db)
     return api;
 }
 
+/* Tokens of one column as FTS5 counts them for a row's length: through the
+ * table's own tokenizer, a colocated token not counted. */
+static int count_cb(void *ctx, int flags, const char *tok, int ntok, int s, int e)
+{
+    (void)tok; (void)ntok; (void)s; (void)e;
+    if (!(flags & FTS5_TOKEN_COLOCATED)) ++*(int *)ctx;
+    return SQLITE_OK;
+}
+
+static int count_tokens(fts5_tokenizer *api, Fts5Tokenizer *tok, const char *text)
+{
+    int n = 0;
+    if (text && *text)
+        api->xTokenize(tok, &n, FTS5_TOKENIZE_DOCUMENT, text, (int)strlen(text), count_cb);
+    return n;
+}
+
 /* The ranking function: FTS5's own BM25 (fts5_aux.c: k1 1.2, b 0.75, a
  * phrase's frequency the column-weighted count of its instances, the
  * row's length over all columns), with the column weights
  * KB_BM25_WEIGHTS, but with each phrase's IDF taken from the document
  * frequencies read when the index was built (kb->qidf, set by run_query)
  * instead of counted again on every query (which scanned every query
- * term's whole posting list), and each row's length kept after its first
- * lookup (FTS5 reads it with an SQL statement per row). Those two were
- * most of a search's time. Same scores, same ranking. */
+ * term's whole posting list), and each row's length counted when it was
+ * indexed (FTS5 reads it with an SQL statement per row). Those two were
+ * most of a search's time. Same scores, same ranking (tests/unit/test_kb.c
+ * compares it with bm25() row for row). */
 static const double kb_col_w[] = {KB_BM25_WEIGHTS_V};
 static void kb_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
                     int nval, sqlite3_value **val)
@@ -820,12 +838,10 @@ static void kb_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
         kb->avgdl = rows > 0 ? (double)tokens / (double)rows : 1.0;
         if (kb->avgdl <= 0) kb->avgdl = 1.0;
     }
-    {                                        /* the row's length, kept after the first time */
+    {
         sqlite3_int64 row = api->xRowid(fts);
-        int *slot = row >= 1 && (size_t)row <= kb->np ? &kb->dl[row - 1] : NULL;
-        if (slot && *slot > 0) ntok = *slot;
+        if (kb->dl && row >= 1 && (size_t)row <= kb->np) ntok = kb->dl[row - 1];
         else if (api->xColumnSize(fts, -1, &ntok) != SQLITE_OK) goto fail;
-        else if (slot) *slot = ntok;
     }
     dl = (double)ntok;
     for (int i = 0; i < nph; i++)
@@ -840,6 +856,8 @@ fail:
 static int build_index(struct kb *kb, struct kb_problems *pr)
 {
     sqlite3_stmt *ins = NULL;
+    fts5_tokenizer tk_api = {0};
+    Fts5Tokenizer *tk = NULL;
     int rc = -1;
     if (sqlite3_open_v2(":memory:", &kb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
@@ -851,7 +869,12 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         goto out;
     {
         fts5_api *api = fts5_api_of(kb->db);
-        if (!api || api->xCreateFunction(api, "kb_rank", kb, kb_rank, NULL) != SQLITE_OK ||
+        void *ud = NULL;
+        const char *args[] = {"unicode61", "remove_diacritics", "2"};   /* as the table's */
+        if (!api || api->xFindTokenizer(api, "porter", &ud, &tk_api) != SQLITE_OK ||
+            tk_api.xCreate(ud, args, 3, &tk) != SQLITE_OK)
+            goto out;
+        if (api->xCreateFunction(api, "kb_rank", kb, kb_rank, NULL) != SQLITE_OK ||
             sqlite3_exec(kb->db, "INSERT INTO fts(fts, rank) VALUES('rank', 'kb_rank()');",
                          NULL, NULL, NULL) != SQLITE_OK)
             goto out;
@@ -859,6 +882,7 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
     if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
         goto out;
+    kb->dl = xcalloc(kb->np ? kb->np : 1, sizeof *kb->dl);
     sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < kb->np; i++) {
         const struct kb_passage *p = &kb->p[i];
@@ -878,6 +902,9 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         sqlite3_bind_text(ins, 5, asks ? asks : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 6, p->body, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 7, steps ? steps : "", -1, SQLITE_TRANSIENT);
+        kb->dl[i] = count_tokens(&tk_api, tk, p->title) + count_tokens(&tk_api, tk, kw) +
+                    count_tokens(&tk_api, tk, topics) + count_tokens(&tk_api, tk, asks) +
+                    count_tokens(&tk_api, tk, p->body) + count_tokens(&tk_api, tk, steps);
         free(kw);
         free(asks);
         free(topics);
@@ -890,7 +917,6 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
     if (sqlite3_exec(kb->db, "INSERT INTO fts(fts) VALUES('optimize');", NULL, NULL, NULL) !=
         SQLITE_OK)
         goto out;
-    kb->dl = xcalloc(kb->np ? kb->np : 1, sizeof *kb->dl);
     /* Every index term's document frequency, read once through fts5vocab:
      * the IDF of kb_rank and the query budget (prune_terms). */
     {
@@ -922,6 +948,7 @@ out:
     if (rc) problem(pr, "knowledge base", 0, "cannot build search index: %s",
                     kb->db ? sqlite3_errmsg(kb->db) : "out of memory");
     sqlite3_finalize(ins);
+    if (tk) tk_api.xDelete(tk);
     return rc;
 }
 
@@ -1243,7 +1270,7 @@ static int doc_freq(const struct kb *kb, const char *w)
  * KB_ROWS_BUDGET, the most common term is dropped (never the last one).
  * A knowledge base of at most KB_ROWS_BUDGET passages is never pruned, so
  * the shipped one ranks exactly as with every term. */
-#define KB_ROWS_BUDGET 1500
+#define KB_ROWS_BUDGET 800
 #define KB_PHRASE_WEIGHT 0.5    /* a phrase's IDF, scaled (chosen on development data) */
 static void prune_terms(const struct kb *kb, struct terms *t)
 {

@@ -289,6 +289,7 @@ static void test_search_synonyms_and_spelling(void **state)
             has_pacifier |= strcmp(t.v[i], "pacifier") == 0;
             free(t.v[i]);
         }
+        for (size_t i = 0; i < t.nph; i++) free(t.ph[i]);     /* the phrases */
         free(tk.buf);
         assert_true(has_bedtime);
         assert_true(has_pacifier);
