@@ -245,9 +245,10 @@ static void test_conversation_suite(void **state)
         }
     }
     fprintf(stderr, "  conversations: %zu, turns: %zu, failed turns: %zu\n", n, turns, failed);
-    /* Known misses today (listed above; docs/knowledge-base.md): the
-     * suite fails if more turns go wrong. */
-    assert_true(failed <= 10);
+    /* Known misses today (listed above; docs/knowledge-base.md): one, the
+     * baby-name question answered from a passage instead of no-match. The
+     * suite fails if more than one more turn goes wrong. */
+    assert_true(failed <= 2);
 }
 
 /* The honest no-match cites nothing and names the concept. */
