@@ -1549,10 +1549,20 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
         kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
     }
-    /* the question's two-word phrases that some passage holds */
+    /* the question's two-word phrases that some passage holds; past
+     * KB_ROWS_BUDGET passages only those whose words are within the budget
+     * (counting a phrase reads both words' postings) */
     for (size_t i = 0; i < terms->nph; i++) {
         char quoted[200];
         int hit = 0;
+        if (kb->np > KB_ROWS_BUDGET) {
+            char a[80], *b;
+            snprintf(a, sizeof a, "%s", terms->ph[i]);
+            b = strchr(a, ' ');
+            if (!b) continue;
+            *b++ = '\0';
+            if (doc_freq(kb, a) + doc_freq(kb, b) > KB_ROWS_BUDGET) continue;
+        }
         sqlite3_reset(kb->count);
 
         snprintf(quoted, sizeof quoted, "\"%s\"", terms->ph[i]);
