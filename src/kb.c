@@ -1507,9 +1507,11 @@ static int cmp_hit(const void *a, const void *b)
 /* Topic vote: the leading candidates vote for their primary topic with
  * their score (the second and later of a topic at KB_TOPIC_VOTE of it); when
  * another topic's total beats the best candidate's topic, that topic's best
- * passage moves to the top. Several passages on one topic agreeing is better
+ * passage moves to the top, when its score is within KB_VOTE_CLOSE of the
+ * best one. Several passages on one topic agreeing is better
  * evidence than one passage that shares a rare word. */
 #define KB_TOPIC_VOTE 0.2
+#define KB_VOTE_CLOSE 0.8     /* the topic vote only between candidates this close */
 static void topic_vote(struct kb_hit *cand, size_t n)
 {
     double tot[KB_RERANK] = {0};
@@ -1522,7 +1524,8 @@ static void topic_vote(struct kb_hit *cand, size_t n)
         tot[first] += first == i ? cand[i].score : KB_TOPIC_VOTE * cand[i].score;
     }
     for (size_t i = 1; i < n; i++) if (tot[i] > tot[best]) best = i;
-    if (best == 0) return;
+    /* only between close candidates: a passage well ahead on its own stays */
+    if (best == 0 || cand[best].score < KB_VOTE_CLOSE * cand[0].score) return;
     struct kb_hit h = cand[best];
     memmove(&cand[1], &cand[0], best * sizeof cand[0]);
     cand[0] = h;

@@ -245,9 +245,10 @@ static void test_conversation_suite(void **state)
         }
     }
     fprintf(stderr, "  conversations: %zu, turns: %zu, failed turns: %zu\n", n, turns, failed);
-    /* Known misses today (listed above; docs/knowledge-base.md): one, the
-     * baby-name question answered from a passage instead of no-match. The
-     * suite fails if more than one more turn goes wrong. */
+    /* Known misses today (listed above; docs/knowledge-base.md): two, the
+     * baby-name question answered from a passage instead of no-match and a
+     * bedwetting question turned away. The suite fails if a third turn
+     * goes wrong. */
     assert_true(failed <= 2);
 }
 
