@@ -1,8 +1,9 @@
 /* engine_grounded.c — the embedded default engine: answers composed from
  * the retrieved passages only, with no network and no key.
  *
- * An answer is: the topic's warm opening line; one orienting sentence from
- * the best passage; three concrete steps drawn from the best passages
+ * An answer is: the topic's warm opening line (for a yes/no question, the
+ * passage's yes, no, "usually" or "it depends" instead, when its answering
+ * sentence says one); one orienting sentence from the best passage; three concrete steps drawn from the best passages
  * (the steps that share most words with the question, de-duplicated, from
  * passages that fit the child's age when one was given); and the "when to
  * get help" line when a used passage has one. Every sentence after the
@@ -135,7 +136,7 @@ static int has_number(const char *s, size_t len)
  * amount, age or limit prefers a sentence with a number; an earlier
  * sentence wins a tie. */
 static void best_sentence(const char *body, const struct wordset *qw, int want_number,
-                          char *out, size_t n)
+                          const char *yes_no_q, size_t qlen, char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
     double best = -1e9;
@@ -153,6 +154,10 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
             if (want_number && has_number(body + off, sl)) sc += 3.0;
+            if (yes_no_q) {                      /* a sentence that says yes or no */
+                const char *v = grounded_verdict(yes_no_q, qlen, tmp);
+                if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
+            }
             if (sc > best) {
                 best = sc;
                 best_off = off;
@@ -188,6 +193,170 @@ static const char *choose_opener(const struct kb *kb, const struct kb_passage *p
         }
     }
     return best;
+}
+
+/* ---------- yes/no questions ---------- */
+
+/* Lower-cases s[0..len) into out with spaces around it and between words
+ * (every non-alphanumeric byte is a space), so cues match whole words. */
+static void cue_text(const char *s, size_t len, char *out, size_t n)
+{
+    size_t o = 0;
+    if (n < 3) { if (n) out[0] = '\0'; return; }
+    out[o++] = ' ';
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\'') continue;                 /* don't -> dont */
+        char ch = isalnum(c) || c >= 0x80 ? (char)tolower(c) : ' ';
+        if (ch == ' ' && out[o - 1] == ' ') continue;
+        out[o++] = ch;
+    }
+    if (out[o - 1] != ' ') out[o++] = ' ';
+    out[o] = '\0';
+}
+
+static int has_cue(const char *text, const char *const *cues)
+{
+    for (int k = 0; cues[k]; k++) if (strstr(text, cues[k])) return 1;
+    return 0;
+}
+
+/* Words that open a yes/no question. */
+static const char *const yn_starts[] = {
+    " is ", " are ", " am ", " was ", " can ", " could ", " should ", " shall ", " do ",
+    " does ", " did ", " will ", " would ", " has ", " have ", " must ", " may ", " might ",
+    " isnt ", " arent ", " cant ", " shouldnt ", " doesnt ", " dont ", " wont ", " ok ",
+    " okay ", " bad idea ", " red flag ", " normal ", NULL};
+/* Openings that are requests, not yes/no questions ("can you tell me how"). */
+static const char *const yn_requests[] = {
+    " can you ", " could you ", " would you ", " will you ", " do you know ", " do you have ",
+    " can i get some ", " is there a way ", " is there any way ", " are there any ", NULL};
+/* Leading words skipped before the opening word. */
+static const char *const yn_skip[] = {"so", "and", "but", "also", "ok", "okay", "honestly",
+                                      "realistically", "seriously", "sorry", "hi", "hello",
+                                      "please", "then", "like", "um", "well", NULL};
+
+/* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
+static int clause_is_yes_no(const char *c)
+{
+    for (;;) {                                   /* skip leading filler */
+        int skipped = 0;
+        for (int k = 0; yn_skip[k]; k++) {
+            size_t l = strlen(yn_skip[k]);
+            if (c[0] == ' ' && strncmp(c + 1, yn_skip[k], l) == 0 && c[1 + l] == ' ') {
+                c += 1 + l;
+                skipped = 1;
+                break;
+            }
+        }
+        if (!skipped) break;
+    }
+    for (int k = 0; yn_requests[k]; k++)
+        if (strncmp(c, yn_requests[k], strlen(yn_requests[k])) == 0) return 0;
+    for (int k = 0; yn_starts[k]; k++)
+        if (strncmp(c, yn_starts[k], strlen(yn_starts[k])) == 0) return 1;
+    return 0;
+}
+
+int grounded_is_yes_no(const char *q, size_t len)
+{
+    size_t start = 0, qend = len;
+    char buf[512];
+    /* the first sentence that ends in '?', or the whole question */
+    for (size_t i = 0; i < len; i++) {
+        if (q[i] == '.' || q[i] == '!' || q[i] == '\n') start = i + 1;
+        else if (q[i] == '?') { qend = i; break; }
+    }
+    if (qend == len) start = 0;
+    if (qend <= start) return 0;
+    cue_text(q + start, qend - start, buf, sizeof buf);
+    if (clause_is_yes_no(buf)) return 1;
+    /* "...when he gets stuck, should I finish his words?" */
+    for (size_t i = qend; i > start; i--)
+        if (q[i - 1] == ',') {
+            cue_text(q + i, qend - i, buf, sizeof buf);
+            return clause_is_yes_no(buf);
+        }
+    return 0;
+}
+
+/* What the passage says, read from its answering sentence. */
+static const char *const cue_no[] = {
+    " never ", " do not ", " dont ", " should not ", " shouldnt ", " avoid ", " not safe ",
+    " unsafe ", " not recommended ", " no safe ", " isnt safe ", " not needed ", " no need ",
+    " not necessary ", " not a good idea ", " is not a ", " are not a ", " not advised ",
+    " wait until ", " too young ", NULL};
+static const char *const cue_common[] = {
+    " common ", " normal ", " most children ", " many children ", " most toddlers ",
+    " many toddlers ", " most kids ", " many kids ", " most babies ", " many babies ",
+    " typical ", " typically ", " usually ", " often ", " expected ", " phase ", " most teens ",
+    " many teens ", " part of growing ", NULL};
+static const char *const cue_ok[] = {" is safe ", " are safe ", " fine ", " okay ", " ok ",
+                                     " recommended ", NULL};
+static const char *const cue_if[] = {" if ", " when ", " unless ", " until ", " once ",
+                                     " depends ", " as long as ", " provided ", " before ", " under ",
+                                     NULL};
+/* What the question asks: is it normal, is it bad, or may I. */
+static const char *const q_normal[] = {" normal ", " common ", " typical ", " usual ",
+                                       " a phase ", " do all ", " do most ", NULL};
+static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous ", " risk ",
+                                    " risky ", " a problem ", " too young ", " too old ",
+                                    " too much ", " too early ", " too late ", " worry ",
+                                    " worried ", " worrying ", " concern ", " overreacting ",
+                                    " big deal ", " red flag ", " terrible ", " damage ",
+                                    " damaging ", " cruel ", NULL};
+
+const char *grounded_verdict(const char *q, size_t len, const char *sentence)
+{
+    char qt[1024], st[1024];
+    int no, common, ok, cond;
+    if (!grounded_is_yes_no(q, len)) return NULL;
+    cue_text(q, len, qt, sizeof qt);
+    cue_text(sentence, strlen(sentence), st, sizeof st);
+    if (strncmp(st, " yes ", 5) == 0 || strncmp(st, " no ", 4) == 0)
+        return "";                               /* the passage answers yes or no itself */
+    /* Cues of yes and no count only in a clause about the question: one
+     * that shares a content word with it ("do not use oil of lemon
+     * eucalyptus" says nothing about sunscreen). */
+    no = ok = 0;
+    cond = has_cue(st, cue_if);                  /* a condition holds for the whole sentence */
+    common = has_cue(st, cue_common);            /* and "most children do" answers "is it normal" */
+    {
+        struct wordset qw;
+        char *qs = xstrndup(q, len);
+        size_t sl = strlen(sentence), from = 0;
+        words_of(qs, &qw);
+        free(qs);
+        while (from < sl) {
+            size_t to = from;
+            while (to < sl && !strchr(",;:", sentence[to])) to++;
+            char clause[1024], ct[1024];
+            struct wordset cw;
+            snprintf(clause, sizeof clause, "%.*s", (int)(to - from), sentence + from);
+            words_of(clause, &cw);
+            if (overlap(&qw, &cw) > 0) {
+                cue_text(clause, strlen(clause), ct, sizeof ct);
+                no |= has_cue(ct, cue_no);
+                ok |= has_cue(ct, cue_ok);
+            }
+            from = to + 1;
+        }
+    }
+    if (has_cue(qt, q_bad)) {                    /* "is it bad to...", "should I worry" */
+        if (no && !cond) return "Yes, it is best avoided.";
+        if (common) return "Usually not.";
+        return cond ? "It depends." : NULL;
+    }
+    if (has_cue(qt, q_normal)) {                 /* "is it normal that..." */
+        if (common) return "Usually, yes.";
+        return cond ? "It depends." : NULL;
+    }
+    /* "can I", "should I", "is it ok to": a rule with a condition ("avoid
+     * cow's milk before 12 months") depends on it */
+    if (cond) return "It depends.";
+    if (no) return "No, it is best not to.";
+    if (ok) return "Yes, usually.";
+    return NULL;
 }
 
 /* Strips one trailing '.' so a [n] marker can go before the full stop. */
@@ -231,7 +400,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
     /* The orienting sentence: the best passage's sentence that answers
      * this question (an amount, age or limit first). */
-    best_sentence(hits[0].p->body, &qw, asks_for_number(q), sent, sizeof sent);
+    int yes_no = grounded_is_yes_no(q, len);
+    best_sentence(hits[0].p->body, &qw, asks_for_number(q), yes_no ? q : NULL, len, sent,
+                  sizeof sent);
+    /* A yes/no question gets the passage's yes, no, "usually" or "it
+     * depends" first, in place of the topic's opening line. */
+    const char *verdict = yes_no ? grounded_verdict(q, len, sent) : NULL;
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
@@ -270,7 +444,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
 
     const struct kb_passage *best = hits[used[0]].p;
     const char *opener = choose_opener(kb, best, &qw);
-    strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
+    else if (verdict) { /* the sentence says yes or no itself: no opener */ }
+    else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
 
     if (trailing_period(sent)) {
         char end = sent[strlen(sent) - 1];

@@ -33,12 +33,17 @@
 
 #define KB_MAX_FILE (256 * 1024)
 #define KB_MAX_QUERY_TERMS 40
+#define KB_MAX_PHRASES 8        /* two-word phrases of the question, ranked as phrases */
 #define KB_CANDIDATES 40
 #define KB_RERANK 12            /* candidates reranked by about-coverage */
 #define KB_RERANK_ABOUT 0.5     /* weight of that coverage */
 #define KB_RERANK_UNIT 0.0      /* weight of the likeness to a title or ask */
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
+#define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
+/* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
+#define KB_MODEL_N 11
+#define KB_MODEL_WEIGHTS {-11.8, 1.8, 1.1, 2.0, 2.1, 3.7, -0.4, -1.0, 3.1, -0.1, 0.3}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -52,14 +57,24 @@ struct pstems {
 };
 struct synonym { char *phrase, *expansion; };   /* phrase: tokens joined by ' ' */
 struct vword { char *w; int count; size_t len; uint32_t letters; };
+struct dfterm { char *stem; int docs; };         /* an index term and its passages */
 
 struct kb {
     struct kb_passage *p;   size_t np, capp;
     struct topic *t;        size_t nt, capt;
     struct synonym *syn;    size_t nsyn, capsyn;
     struct vword *vocab;    size_t nvocab;
+    struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
+    /* The query being ranked (kb_rank): each phrase's IDF, and the mean
+     * passage length in tokens. */
+    double qidf[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES];
+    int nqidf;
+    double avgdl;
+    int *dl;                /* per passage (rowid - 1): its length in tokens, counted
+                               with the table's tokenizer when it was indexed */
     sqlite3 *db;
     sqlite3_stmt *search;
+    sqlite3_stmt *count;    /* passages that hold a phrase */
     struct kb_thresholds th;
     struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
@@ -759,9 +774,90 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
 
 /* ---------- index ---------- */
 
+/* FTS5's extension interface (its documented way to get the fts5_api). */
+static fts5_api *fts5_api_of(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return api;
+}
+
+/* Tokens of one column as FTS5 counts them for a row's length: through the
+ * table's own tokenizer, a colocated token not counted. */
+static int count_cb(void *ctx, int flags, const char *tok, int ntok, int s, int e)
+{
+    (void)tok; (void)ntok; (void)s; (void)e;
+    if (!(flags & FTS5_TOKEN_COLOCATED)) ++*(int *)ctx;
+    return SQLITE_OK;
+}
+
+static int count_tokens(fts5_tokenizer *api, Fts5Tokenizer *tok, const char *text)
+{
+    int n = 0;
+    if (text && *text)
+        api->xTokenize(tok, &n, FTS5_TOKENIZE_DOCUMENT, text, (int)strlen(text), count_cb);
+    return n;
+}
+
+/* The ranking function: FTS5's own BM25 (fts5_aux.c: k1 1.2, b 0.75, a
+ * phrase's frequency the column-weighted count of its instances, the
+ * row's length over all columns), with the column weights
+ * KB_BM25_WEIGHTS, but with each phrase's IDF taken from the document
+ * frequencies read when the index was built (kb->qidf, set by run_query)
+ * instead of counted again on every query (which scanned every query
+ * term's whole posting list), and each row's length counted when it was
+ * indexed (FTS5 reads it with an SQL statement per row). Those two were
+ * most of a search's time. Same scores, same ranking (tests/unit/test_kb.c
+ * compares it with bm25() row for row). */
+static const double kb_col_w[] = {KB_BM25_WEIGHTS_V};
+static void kb_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+                    int nval, sqlite3_value **val)
+{
+    struct kb *kb = api->xUserData(fts);
+    double freq[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES] = {0}, score = 0, dl;
+    int ninst = 0, ntok = 0, nph = api->xPhraseCount(fts);
+    (void)nval; (void)val;
+    if (nph > kb->nqidf) nph = kb->nqidf;
+    if (api->xInstCount(fts, &ninst) != SQLITE_OK) goto fail;
+    for (int i = 0; i < ninst; i++) {
+        int ip, ic, io;
+        if (api->xInst(fts, i, &ip, &ic, &io) != SQLITE_OK) goto fail;
+        if (ip >= 0 && ip < nph && ic >= 0 && ic < (int)(sizeof kb_col_w / sizeof kb_col_w[0]))
+            freq[ip] += kb_col_w[ic];
+    }
+    if (kb->avgdl <= 0) {                    /* once per query */
+        sqlite3_int64 rows = 0, tokens = 0;
+        if (api->xRowCount(fts, &rows) != SQLITE_OK ||
+            api->xColumnTotalSize(fts, -1, &tokens) != SQLITE_OK)
+            goto fail;
+        kb->avgdl = rows > 0 ? (double)tokens / (double)rows : 1.0;
+        if (kb->avgdl <= 0) kb->avgdl = 1.0;
+    }
+    {
+        sqlite3_int64 row = api->xRowid(fts);
+        if (kb->dl && row >= 1 && (size_t)row <= kb->np) ntok = kb->dl[row - 1];
+        else if (api->xColumnSize(fts, -1, &ntok) != SQLITE_OK) goto fail;
+    }
+    dl = (double)ntok;
+    for (int i = 0; i < nph; i++)
+        score += kb->qidf[i] * (freq[i] * (1.2 + 1.0)) /
+                 (freq[i] + 1.2 * (1 - 0.75 + 0.75 * dl / kb->avgdl));
+    sqlite3_result_double(ctx, -1.0 * score);
+    return;
+fail:
+    sqlite3_result_error(ctx, "kb_rank failed", -1);
+}
+
 static int build_index(struct kb *kb, struct kb_problems *pr)
 {
     sqlite3_stmt *ins = NULL;
+    fts5_tokenizer tk_api = {0};
+    Fts5Tokenizer *tk = NULL;
     int rc = -1;
     if (sqlite3_open_v2(":memory:", &kb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
@@ -772,14 +868,21 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
             , NULL, NULL, NULL) != SQLITE_OK)
         goto out;
     {
-        char rank[160];
-        snprintf(rank, sizeof rank, "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(%s)');",
-                 KB_BM25_WEIGHTS);
-        if (sqlite3_exec(kb->db, rank, NULL, NULL, NULL) != SQLITE_OK) goto out;
+        fts5_api *api = fts5_api_of(kb->db);
+        void *ud = NULL;
+        const char *args[] = {"unicode61", "remove_diacritics", "2"};   /* as the table's */
+        if (!api || api->xFindTokenizer(api, "porter", &ud, &tk_api) != SQLITE_OK ||
+            tk_api.xCreate(ud, args, 3, &tk) != SQLITE_OK)
+            goto out;
+        if (api->xCreateFunction(api, "kb_rank", kb, kb_rank, NULL) != SQLITE_OK ||
+            sqlite3_exec(kb->db, "INSERT INTO fts(fts, rank) VALUES('rank', 'kb_rank()');",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            goto out;
     }
     if (sqlite3_prepare_v2(kb->db, "INSERT INTO fts(rowid, title, keywords, topics, asks, body, steps)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &ins, NULL) != SQLITE_OK)
         goto out;
+    kb->dl = xcalloc(kb->np ? kb->np : 1, sizeof *kb->dl);
     sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < kb->np; i++) {
         const struct kb_passage *p = &kb->p[i];
@@ -799,6 +902,9 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         sqlite3_bind_text(ins, 5, asks ? asks : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 6, p->body, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 7, steps ? steps : "", -1, SQLITE_TRANSIENT);
+        kb->dl[i] = count_tokens(&tk_api, tk, p->title) + count_tokens(&tk_api, tk, kw) +
+                    count_tokens(&tk_api, tk, topics) + count_tokens(&tk_api, tk, asks) +
+                    count_tokens(&tk_api, tk, p->body) + count_tokens(&tk_api, tk, steps);
         free(kw);
         free(asks);
         free(topics);
@@ -806,6 +912,34 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
         if (sqlite3_step(ins) != SQLITE_DONE) goto out;
     }
     sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    /* One segment: a bulk load leaves several, and every term of every
+     * query would be looked up in each of them. */
+    if (sqlite3_exec(kb->db, "INSERT INTO fts(fts) VALUES('optimize');", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        goto out;
+    /* Every index term's document frequency, read once through fts5vocab:
+     * the IDF of kb_rank and the query budget (prune_terms). */
+    {
+        sqlite3_stmt *v = NULL;
+        size_t cap = 0;
+        if (sqlite3_exec(kb->db, "CREATE VIRTUAL TABLE fts_v USING fts5vocab(fts, row);", NULL,
+                         NULL, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(kb->db, "SELECT term, doc FROM fts_v ORDER BY term", -1, &v,
+                               NULL) != SQLITE_OK)
+            goto out;
+        while (sqlite3_step(v) == SQLITE_ROW) {
+            if (kb->ndf == cap) {
+                cap = cap ? cap * 2 : 4096;
+                kb->df = xrealloc(kb->df, cap * sizeof *kb->df);
+            }
+            kb->df[kb->ndf++] = (struct dfterm){xstrdup((const char *)sqlite3_column_text(v, 0)),
+                                                sqlite3_column_int(v, 1)};
+        }
+        sqlite3_finalize(v);
+    }
+    if (sqlite3_prepare_v2(kb->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1,
+                           &kb->count, NULL) != SQLITE_OK)
+        goto out;
     if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1"
                            " ORDER BY rank LIMIT ?2", -1, &kb->search, NULL) != SQLITE_OK)
         goto out;
@@ -814,6 +948,7 @@ out:
     if (rc) problem(pr, "knowledge base", 0, "cannot build search index: %s",
                     kb->db ? sqlite3_errmsg(kb->db) : "out of memory");
     sqlite3_finalize(ins);
+    if (tk) tk_api.xDelete(tk);
     return rc;
 }
 
@@ -885,7 +1020,11 @@ void kb_free(struct kb *kb)
     free(kb->syn);
     for (size_t i = 0; i < kb->nvocab; i++) free(kb->vocab[i].w);
     free(kb->vocab);
+    for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
+    free(kb->df);
+    free(kb->dl);
     sqlite3_finalize(kb->search);
+    sqlite3_finalize(kb->count);
     if (kb->db) sqlite3_close(kb->db);
     free(kb);
 }
@@ -1011,6 +1150,8 @@ static int is_stopword(const char *w)
         "concerned", "idea", "ideas", "suggestions", "suggestion", "normal", "fine", "right",
         "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
         "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
+        "hard", "handle", "deal", "struggles", "struggling", "much", "yet", "seems", "bit",
+        "worried",
         /* contractions, as tokenised ("he's" -> "hes") */
         "hes", "shes", "theyre", "theres", "youre", "id", "ill", "youll", "weve", "wed",
         "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
@@ -1034,6 +1175,12 @@ struct terms {
     int grp[KB_MAX_QUERY_TERMS];
     size_t n;
     int cur, ngrp;
+    /* Adjacent concept words as written ("burning up", "tummy time"): each
+     * is also queried as a phrase, so a passage that holds the phrase ranks
+     * above one that holds its words apart. Ranking only: coverage and the
+     * no-match figures count words. */
+    char *ph[KB_MAX_PHRASES];
+    size_t nph;
 };
 
 static void add_term(struct terms *t, const char *w)
@@ -1081,26 +1228,57 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         }
         add_term(out, w);
     }
+    for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
+        const char *a = tk->t[i], *b = tk->t[i + 1];
+        int ok = strlen(a) >= 2 && strlen(b) >= 2 && !is_stopword(a) && !is_stopword(b) &&
+                 vocab_has(kb, a) && vocab_has(kb, b);
+        for (const char *c = a; ok && *c; c++) if (!isalpha((unsigned char)*c)) ok = 0;
+        for (const char *c = b; ok && *c; c++) if (!isalpha((unsigned char)*c)) ok = 0;
+        if (!ok) continue;
+        char pair[160];
+        snprintf(pair, sizeof pair, "%s %s", a, b);
+        out->ph[out->nph++] = xstrdup(pair);
+    }
 }
 
 static void terms_free(struct terms *t)
 {
     for (size_t i = 0; i < t->n; i++) free(t->v[i]);
     t->n = 0;
+    for (size_t i = 0; i < t->nph; i++) free(t->ph[i]);
+    t->nph = 0;
 }
 
-/* Bounded work per query: FTS5 scores every document that contains any
- * query term, so on a large knowledge base a few very common words would
- * make each search scan most of the index. While the kept terms occur more
- * than KB_POSTINGS_BUDGET times in all, drop the most common one (never
- * below 3 terms). On the shipped knowledge base nothing is dropped. */
-#define KB_POSTINGS_BUDGET 20000
+/* Passages that hold a query word (its porter stem, as FTS5 indexes it). */
+static int cmp_dfterm(const void *key, const void *el)
+{
+    return strcmp(key, ((const struct dfterm *)el)->stem);
+}
+
+static int doc_freq(const struct kb *kb, const char *w)
+{
+    char stem[128];
+    const struct dfterm *d;
+    if (!text_stem(w, strlen(w), stem, sizeof stem)) snprintf(stem, sizeof stem, "%s", w);
+    d = bsearch(stem, kb->df, kb->ndf, sizeof *kb->df, cmp_dfterm);
+    return d ? d->docs : 0;
+}
+
+/* Bounded work per query: FTS5 ranks every passage that holds any query
+ * term (ORDER BY rank needs them all), and that is nearly all of a
+ * search's time. While the terms' passages add up to more than
+ * KB_ROWS_BUDGET, the most common term is dropped (never the last one).
+ * A knowledge base of at most KB_ROWS_BUDGET passages is never pruned, so
+ * the shipped one ranks exactly as with every term. */
+#define KB_ROWS_BUDGET 800
+#define KB_PHRASE_WEIGHT 0.5    /* a phrase's IDF, scaled (chosen on development data) */
 static void prune_terms(const struct kb *kb, struct terms *t)
 {
     long total = 0;
     int counts[KB_MAX_QUERY_TERMS];
-    for (size_t i = 0; i < t->n; i++) total += counts[i] = vocab_count(kb, t->v[i]);
-    while (total > KB_POSTINGS_BUDGET && t->n > 3) {
+    if (kb->np <= KB_ROWS_BUDGET) return;
+    for (size_t i = 0; i < t->n; i++) total += counts[i] = doc_freq(kb, t->v[i]);
+    while (total > KB_ROWS_BUDGET && t->n > 1) {
         size_t worst = 0;
         for (size_t i = 1; i < t->n; i++) if (counts[i] > counts[worst]) worst = i;
         total -= counts[worst];
@@ -1326,6 +1504,33 @@ static int cmp_hit(const void *a, const void *b)
     return strcmp(x->p->id, y->p->id);
 }
 
+/* Topic vote: the leading candidates vote for their primary topic with
+ * their score (the second and later of a topic at KB_TOPIC_VOTE of it); when
+ * another topic's total beats the best candidate's topic, that topic's best
+ * passage moves to the top, when its score is within KB_VOTE_CLOSE of the
+ * best one. Several passages on one topic agreeing is better
+ * evidence than one passage that shares a rare word. */
+#define KB_TOPIC_VOTE 0.2
+#define KB_VOTE_CLOSE 0.8     /* the topic vote only between candidates this close */
+static void topic_vote(struct kb_hit *cand, size_t n)
+{
+    double tot[KB_RERANK] = {0};
+    size_t best = 0;
+    if (n < 2 || KB_TOPIC_VOTE <= 0) return;
+    for (size_t i = 0; i < n; i++) {           /* tot[i]: topic of i's first passage */
+        size_t first = i;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(cand[k].p->topics[0], cand[i].p->topics[0]) == 0) { first = k; break; }
+        tot[first] += first == i ? cand[i].score : KB_TOPIC_VOTE * cand[i].score;
+    }
+    for (size_t i = 1; i < n; i++) if (tot[i] > tot[best]) best = i;
+    /* only between close candidates: a passage well ahead on its own stays */
+    if (best == 0 || cand[best].score < KB_VOTE_CLOSE * cand[0].score) return;
+    struct kb_hit h = cand[best];
+    memmove(&cand[1], &cand[0], best * sizeof cand[0]);
+    cand[0] = h;
+}
+
 /* Runs one FTS5 query for terms; writes up to KB_CANDIDATES candidates,
  * best first, with the age factor applied. */
 static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_hit *cand)
@@ -1337,6 +1542,40 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     for (size_t i = 0; i < terms->n; i++) {
         char quoted[160];
         snprintf(quoted, sizeof quoted, "%s\"%s\"", i ? " OR " : "", terms->v[i]);
+        append_text(&match, quoted);
+    }
+    /* kb_rank's IDF per phrase, in the query's order (FTS5's formula) */
+    kb->nqidf = (int)terms->n;
+    kb->avgdl = 0;
+    for (size_t i = 0; i < terms->n; i++) {
+        double hit = doc_freq(kb, terms->v[i]);
+        double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
+        kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
+    }
+    /* the question's two-word phrases that some passage holds; past
+     * KB_ROWS_BUDGET passages only those whose words are within the budget
+     * (counting a phrase reads both words' postings) */
+    for (size_t i = 0; i < terms->nph; i++) {
+        char quoted[200];
+        int hit = 0;
+        if (kb->np > KB_ROWS_BUDGET) {
+            char a[80], *b;
+            snprintf(a, sizeof a, "%s", terms->ph[i]);
+            b = strchr(a, ' ');
+            if (!b) continue;
+            *b++ = '\0';
+            if (doc_freq(kb, a) + doc_freq(kb, b) > KB_ROWS_BUDGET) continue;
+        }
+        sqlite3_reset(kb->count);
+
+        snprintf(quoted, sizeof quoted, "\"%s\"", terms->ph[i]);
+        sqlite3_bind_text(kb->count, 1, quoted, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(kb->count) == SQLITE_ROW) hit = sqlite3_column_int(kb->count, 0);
+        sqlite3_reset(kb->count);
+        if (hit <= 0) continue;
+        double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
+        kb->qidf[kb->nqidf++] = (idf <= 0 ? 1e-6 : idf) * KB_PHRASE_WEIGHT;
+        snprintf(quoted, sizeof quoted, " OR \"%s\"", terms->ph[i]);
         append_text(&match, quoted);
     }
     sqlite3_reset(kb->search);
@@ -1377,14 +1616,66 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
     return all > 0 ? unk / all : 0;
 }
 
-static int is_match(const struct kb *kb, double score, const struct cover *c, double unknown_share)
+/* The no-match model: a logistic regression over the best candidate's
+ * figures, fitted on labelled development data by tests/eval/fit_nomatch.py
+ * (method, sets and figures in docs/knowledge-base.md). Its inputs, in
+ * order: 1, log(1 + BM25), about-share, whole-passage share, likeness to a
+ * title or ask, topic consensus of the leading candidates, key concept in
+ * the about-fields, unknown-word share, concepts / 10 (at most 1),
+ * log(1 + about rarity sum), log(1 + whole-passage rarity sum). */
+static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
+
+double kb_match_prob(const struct kb_result *r)
+{
+    double x[KB_MODEL_N] = {
+        1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
+        r->key_about, r->unknown_share, (r->concepts < 10 ? r->concepts : 10) / 10.0,
+        log1p(r->about_w), log1p(r->cover_w)};
+    double z = 0;
+    for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* Share of the leading candidates' score on the best one's topic. */
+static double consensus(const struct kb_hit *cand, size_t nc)
+{
+    double on = 0, all = 0;
+    for (size_t i = 0; i < nc && i < 8; i++) {
+        all += cand[i].score;
+        if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+    }
+    return all > 0 ? on / all : 0;
+}
+
+/* Fills r's figures for the best candidate from its coverage. */
+static void result_figures(struct kb_result *r, double score, const struct cover *c, double cons)
+{
+    r->score = score;
+    r->about = c->about;
+    r->cover = c->full;
+    r->key_about = c->key_about;
+    r->about_w = c->about_w;
+    r->unit_sim = c->unit_sim;
+    r->cover_w = c->full_w;
+    r->concepts = c->n;
+    r->concepts_about = c->na;
+    r->concepts_cover = c->nf;
+    r->consensus = cons;
+}
+
+/* The best candidate is a match when the hand rule (kb.h) holds and the
+ * model's probability reaches match_min. */
+static int is_match(const struct kb *kb, const struct kb_result *r)
 {
     const struct kb_thresholds *t = &kb->th;
-    if (unknown_share > t->unknown_max) return 0;
-    return c->unit_sim >= t->unit_sim_min ||
-           (c->about >= t->about_min && score >= t->about_score_min) ||
-           (c->full >= t->cover_min && score >= t->cover_score_min) ||
-           (c->full >= t->full_min && score >= t->full_score_min);
+    const struct cover c = {.about = r->about, .full = r->cover, .unit_sim = r->unit_sim};
+    if (r->unknown_share > t->unknown_max) return 0;
+    if (!(c.unit_sim >= t->unit_sim_min ||
+          (c.about >= t->about_min && r->score >= t->about_score_min) ||
+          (c.full >= t->cover_min && r->score >= t->cover_score_min) ||
+          (c.full >= t->full_min && r->score >= t->full_score_min)))
+        return 0;
+    return t->match_min <= 0 || kb_match_prob(r) >= t->match_min;
 }
 
 /* The key concept as written: the run of concept words (joined by "for",
@@ -1488,33 +1779,18 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         }
         if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
     }
+    topic_vote(cand, nc < KB_RERANK ? nc : KB_RERANK);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
         for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
         if (!seen) res->near[res->nnear++] = tp;
     }
-    {
-        double on = 0, all = 0;
-        for (size_t i = 0; i < nc && i < 8; i++) {
-            all += cand[i].score;
-            if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
-        }
-        res->consensus = all > 0 ? on / all : 0;
-    }
     coverage(kb, &terms, cand[0].p, &cov);
-    res->score = cand[0].score;
-    res->about = cov.about;
-    res->cover = cov.full;
-    res->key_about = cov.key_about;
-    res->about_w = cov.about_w;
-    res->unit_sim = cov.unit_sim;
-    res->cover_w = cov.full_w;
-    res->concepts = cov.n;
-    res->concepts_about = cov.na;
-    res->concepts_cover = cov.nf;
+    result_figures(res, cand[0].score, &cov, consensus(cand, nc));
+    res->match_prob = kb_match_prob(res);
 
-    if (!is_match(kb, cand[0].score, &cov, res->unknown_share)) {
+    if (!is_match(kb, res)) {
         /* A question in parts may still have one part we answer ("How do
          * I handle bedtime? And what's a good baby name?"): its hits. */
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
@@ -1527,8 +1803,11 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             query_terms(kb, &ptk, &pt);
             size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
             if (pn) {
+                struct kb_result pr = {0};
                 coverage(kb, &pt, cand[0].p, &pcov);
-                if (is_match(kb, cand[0].score, &pcov, unknown_share(kb, &ptk, NULL))) {
+                result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
+                pr.unknown_share = unknown_share(kb, &ptk, NULL);
+                if (is_match(kb, &pr)) {
                     found = 1;
                     nc = pn;
                 }
@@ -1561,10 +1840,12 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct cover pcov;
                 size_t pn;
                 if ((size_t)pt[i].ngrp < 2) continue;
+                struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
                 coverage(kb, &pt[i], pc[0].p, &pcov);
-                if (!is_match(kb, pc[0].score, &pcov, 0)) continue;
+                result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
+                if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
                 if (at < 3) continue;               /* already near the top */

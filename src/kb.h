@@ -106,6 +106,9 @@ struct kb_result {
                                     /* concept counts; unknown: words not
                                        in the knowledge base at all */
     int parts;                      /* parts the question was split into */
+    double match_prob;              /* the no-match model's probability
+                                       that the best candidate answers
+                                       (kb_match_prob) */
 };
 
 /* Searches for passages that answer the question. Writes up to max hits,
@@ -127,22 +130,31 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);
 
 /* The no-match rule, chosen on labelled development sets (method and
- * figures in docs/knowledge-base.md). The best passage is a match when at
- * most unknown_max of the question's words (rarity-weighted) are words the
- * knowledge base never uses, and
- *   - the question is like one of its units (its title, one of its asks,
- *     one keyword phrase): cosine of rarity-weighted stems >= unit_sim_min,
+ * figures in docs/knowledge-base.md). The best passage is a match when the
+ * no-match model (a logistic regression over the figures in kb_result:
+ * BM25, coverage, likeness to a title or ask, topic consensus, unknown
+ * words) gives it a probability of at least match_min, and the hand rule
+ * holds: at most unknown_max of the question's words (rarity-weighted) are
+ * words the knowledge base never uses, and
+ *   - the question is like one of its units (its title, one of its asks):
+ *     likeness >= unit_sim_min,
  *   - or its about-fields (title, keywords, asks, topic labels) hold
  *     about_min of the question's concepts with a BM25 score of at least
  *     about_score_min,
  *   - or the whole passage holds cover_min of them with a score of at least
  *     cover_score_min, or full_min of them with a score of at least
- *     full_score_min (a short question fully answered). */
+ *     full_score_min (a short question fully answered).
+ * The shipped point leaves the hand rule open and uses the model alone;
+ * match_min 0 switches the model off. */
 struct kb_thresholds {
     double unit_sim_min, about_min, about_score_min, cover_min, cover_score_min, unknown_max,
-           full_min, full_score_min;
+           full_min, full_score_min, match_min;
 };
-#define KB_THRESHOLDS_DEFAULT {0.5, 0.7, 0.0, 0.3, 15.0, 1.0, 0.8, 10.0}
+#define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
+#define KB_MATCH_MIN 0.30
+
+/* The no-match model's probability for a result's figures (0..1). */
+double kb_match_prob(const struct kb_result *r);
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 

@@ -1,59 +1,85 @@
 #!/usr/bin/env python3
-"""fit_nomatch.py - chooses the no-match thresholds (kb.h, struct kb_thresholds).
+"""fit_nomatch.py - fits the no-match model (kb.c KB_MODEL_WEIGHTS, kb.h KB_MATCH_MIN).
 
-Input: the output of `answers_eval --dump FILE.tsv...` over the labelled sets
-(tests/retrieval/*.tsv) and the lead's development set, in that order. Each
-"dump" line holds a question's kind (0 passage ids, 1 topics, 2 nomatch),
-whether its ranking is right with every threshold open, and the best
-passage's features. For every point of a grid it prints hit@3 on the
-passage-labelled questions, relevance on the topic-labelled development
-questions, relevance on the 51 short everyday questions, and the honest
-no-match rate, and lists the best points at several no-match levels.
-Only development data may be given to it, never a blind set.
+Input: the output of `answers_eval --dump FILE.tsv...` over development data
+only (the labelled sets in tests/retrieval/ and the development sets in
+tests/answers/ that are not sealed), never a sealed blind set. Each "dump"
+line holds a question's kind (0 passage ids, 1 topics, 2 nomatch), whether
+its ranking is right with every threshold open, and the best passage's
+figures. The model is a logistic regression (plain gradient descent, the two
+classes weighted equally, a small L2 penalty): positives are questions whose
+ranking is right, negatives the questions the knowledge base does not cover;
+questions ranked wrong are left out. It prints the weights in kb.c's order
+and, for a range of probability thresholds, hit@3 on the passage-labelled
+questions, relevance on the topic-labelled ones and the honest no-match
+rate. With a second dump (a held-out set) it scores that one too.
 
 usage: answers_eval --dump tests/retrieval/*.tsv DEV.tsv > dump.txt
-       python3 tests/eval/fit_nomatch.py dump.txt [SHORT=51]
+       python3 tests/eval/fit_nomatch.py dump.txt [HELDOUT-dump.txt]
 """
-import itertools
+import math
 import sys
 
-F_SCORE, F_ABOUT, F_COVER, F_NCONCEPTS, F_UNKNOWN, F_UNIT = 0, 1, 2, 5, 12, 13
-
-rows = [l.rstrip('\n').split('\t')[1:] for l in open(sys.argv[1]) if l.startswith('dump')]
-short_n = int(sys.argv[2]) if len(sys.argv) > 2 else 51
-R = [(int(r[0]), int(r[1]), [float(x) for x in r[2:]]) for r in rows]
-lab = [r for r in R if r[0] == 0]
-topic = [r for r in R if r[0] == 1]
-short, dev = topic[:short_n], topic[short_n:]
-nm = [r for r in R if r[0] == 2]
+# dump columns after kind and ok: score about cover about_w cover_w concepts
+# concepts_about concepts_cover unknown key_about nhits consensus
+# unknown_share unit_sim match_prob
+S, ABOUT, COVER, ABOUT_W, COVER_W, NCON, KEY, CONS, UNK, UNIT = 0, 1, 2, 3, 4, 5, 9, 11, 12, 13
+NAMES = ['bias', 'log1p(bm25)', 'about', 'cover', 'unit_sim', 'consensus', 'key_about',
+         'unknown_share', 'concepts/10', 'log1p(about_w)', 'log1p(cover_w)']
 
 
-def rate(rs, rule, want_match=True):
-    if not rs:
-        return 0.0
-    if want_match:
-        return sum(1 for _, ok, f in rs if ok and rule(f)) / len(rs)
-    return sum(1 for _, _, f in rs if not rule(f)) / len(rs)
+def load(path):
+    rows = [l.rstrip('\n').split('\t')[1:] for l in open(path) if l.startswith('dump')]
+    return [(int(r[0]), int(r[1]), [float(x) for x in r[2:]]) for r in rows]
 
 
-def rule_for(us, a, sa, c, s, u, fm, fs):
-    return lambda f: (f[F_UNIT] >= us or (f[F_ABOUT] >= a and f[F_SCORE] >= sa)
-                      or (f[F_COVER] >= c and f[F_SCORE] >= s)
-                      or (f[F_COVER] >= fm and f[F_SCORE] >= fs)) and f[F_UNKNOWN] <= u
+def feats(f):
+    return [1.0, math.log1p(max(f[S], 0)), f[ABOUT], f[COVER], f[UNIT], f[CONS], f[KEY], f[UNK],
+            min(f[NCON], 10) / 10, math.log1p(f[ABOUT_W]), math.log1p(f[COVER_W])]
 
 
-points = []
-for p in itertools.product([0.5, 0.6, 0.7, 0.8, 9], [0.4, 0.5, 0.6, 0.7, 0.8, 9], [0, 5, 10],
-                           [0.3, 0.5, 0.7], [10, 15, 20, 99], [0.3, 0.5, 9], [0.8], [10, 99]):
-    rule = rule_for(*p)
-    points.append((rate(lab, rule), rate(dev, rule), rate(short, rule), rate(nm, rule, False), p))
-ceiling = [rate(x, lambda f: True) for x in (lab, dev, short)]
-print('questions: %d passage-labelled, %d dev topic, %d short, %d nomatch' %
-      (len(lab), len(dev), len(short), len(nm)))
-print('ranking ceiling (all matched): hit@3 %.3f dev relevance %.3f short %.3f' % tuple(ceiling))
-for target in [0.9, 0.8, 0.7, 0.65, 0.6, 0.5]:
-    ok = [p for p in points if p[3] >= target and p[2] >= ceiling[2] - 0.021]
-    ok.sort(key=lambda p: p[1] + 0.5 * p[0], reverse=True)
-    for p in ok[:2]:
-        print('nomatch>=%.2f: hit@3 %.3f dev %.3f short %.3f nomatch %.3f  thresholds %s' %
-              (target, p[0], p[1], p[2], p[3], ','.join(str(x) for x in p[4])))
+def fit(rows, iters=3000, lr=0.5, l2=1e-3):
+    data = [(feats(f), 0) for k, ok, f in rows if k == 2] + \
+           [(feats(f), 1) for k, ok, f in rows if k != 2 and ok]
+    npos = sum(y for _, y in data)
+    nneg = len(data) - npos
+    w = [0.0] * len(NAMES)
+    for _ in range(iters):
+        g = [0.0] * len(w)
+        for x, y in data:
+            z = sum(a * b for a, b in zip(w, x))
+            p = 1 / (1 + math.exp(-z))
+            cw = 0.5 / npos if y else 0.5 / nneg
+            for i in range(len(w)):
+                g[i] += cw * (p - y) * x[i]
+        for i in range(len(w)):
+            w[i] -= lr * (g[i] + (l2 * w[i] if i else 0))
+    return w
+
+
+def prob(w, f):
+    return 1 / (1 + math.exp(-sum(a * b for a, b in zip(w, feats(f)))))
+
+
+def report(label, rows, w):
+    lab = [r for r in rows if r[0] == 0]
+    top = [r for r in rows if r[0] == 1]
+    nm = [r for r in rows if r[0] == 2]
+    for t in [0.2, 0.25, 0.3, 0.35, 0.4, 0.5]:
+        out = ['%s t=%.2f' % (label, t)]
+        if lab:
+            out.append('hit@3 %.3f' % (sum(1 for _, ok, f in lab if ok and prob(w, f) >= t) / len(lab)))
+        if top:
+            out.append('relevance %.3f' % (sum(1 for _, ok, f in top if ok and prob(w, f) >= t) / len(top)))
+        if nm:
+            out.append('nomatch %.3f' % (sum(1 for _, _, f in nm if prob(w, f) < t) / len(nm)))
+        print('  '.join(out))
+
+
+rows = load(sys.argv[1])
+w = fit(rows)
+print('#define KB_MODEL_WEIGHTS {%s}' % ', '.join('%.1f' % x for x in w))
+print('  (' + ', '.join('%s %.3f' % (n, x) for n, x in zip(NAMES, w)) + ')')
+report('fit', rows, w)
+if len(sys.argv) > 2:
+    report('held-out', load(sys.argv[2]), w)

@@ -21,7 +21,7 @@
 
 struct tally { size_t n, hit, hit_rule; };
 static struct kb_thresholds shipped;     /* the no-match rule as configured */
-static const struct kb_thresholds open_th = {0, 0, 0, 0, 0, 1e9, 0, 0};
+static const struct kb_thresholds open_th = {0, 0, 0, 0, 0, 1e9, 0, 0, 0};
 
 static int expected_in(const char *ids, const struct kb_hit *hits, size_t nh)
 {

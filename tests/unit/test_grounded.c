@@ -200,6 +200,116 @@ static void test_age_phrase_only_when_it_fits(void **state)
     json_decref(cit);
 }
 
+/* Which questions are yes/no questions: a table. */
+static void test_yes_no_questions(void **state)
+{
+    static const struct { const char *q; int yes_no; } t[] = {
+        {"is it ok to give my 1 year old cow's milk?", 1},
+        {"Can I put my baby to sleep on her tummy?", 1},
+        {"should I wake my baby to feed at night", 1},
+        {"Do we really need a stair gate?", 1},
+        {"is 14 too young to be going out with someone?", 1},
+        {"so honestly, is it bad to use a dummy?", 1},
+        {"when he gets stuck, should I finish his words for him?", 1},
+        {"my 2yo hits his sister. is that normal?", 1},
+        {"he's 3. Does he need a nap? how long for?", 1},
+        {"isn't 8pm too late for bed?", 1},
+        {"how do I get my 2yo to sleep?", 0},
+        {"what age can he walk to school alone?", 0},
+        {"can you tell me how to start solids?", 0},
+        {"could you explain night terrors", 0},
+        {"is there a way to stop the biting?", 0},
+        {"why does she wake at 5am? is it the light?", 0},
+        {"if he bites, what do I do?", 0},
+        {"bedtime is a fight every night", 0},
+        {"", 0},
+        {"?", 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int got = grounded_is_yes_no(t[i].q, strlen(t[i].q));
+        if (got != t[i].yes_no) fprintf(stderr, "  yes/no: '%s' -> %d\n", t[i].q, got);
+        assert_int_equal(got, t[i].yes_no);
+    }
+}
+
+/* The first words for a yes/no question, read from the answering
+ * sentence: a table over the kinds of question and of sentence. */
+static void test_yes_no_verdicts(void **state)
+{
+    static const struct { const char *q, *sentence, *want; } t[] = {
+        /* may I: the passage forbids it, allows it, or sets a condition */
+        {"should I make him use his right hand?",
+         "Never force a child to switch hands, because it can slow writing.",
+         "No, it is best not to."},
+        {"can I give my baby honey?", "Do not give honey to a baby under 12 months.",
+         "It depends."},
+        {"can I give my baby honey?", "Avoid honey in any form for babies.",
+         "No, it is best not to."},
+        {"is it ok to use a baby carrier?", "A carrier is fine for most babies.", "Yes, usually."},
+        {"can my toddler have cows milk?", "Once a child is 12 months, cows milk is a fine drink.",
+         "It depends."},
+        /* is it normal */
+        {"is it normal for my 2 year old to hit?",
+         "Hitting and biting are very common between 1 and 3 years.", "Usually, yes."},
+        {"my 4yo makes up stories. is that normal?",
+         "Most children tell tall tales at this age.", "Usually, yes."},
+        /* is it bad / should I worry */
+        {"is it bad to force him to eat his vegetables?",
+         "Never force a child to eat, since pressure makes refusals last longer.",
+         "Yes, it is best avoided."},
+        {"should I be worried that she still wets the bed at 5?",
+         "Wetting at night is common up to about age 7.", "Usually not."},
+        /* the passage says yes or no itself: no extra words */
+        {"should I make him switch hands?", "No: let a left-handed child use the left hand.", ""},
+        /* a cue in a clause about something else does not count */
+        {"is it safe to use sunscreen on my baby?",
+         "Keep babies in the shade; do not use oil of lemon eucalyptus on them.", NULL},
+        /* no cue at all, or not a yes/no question */
+        {"can I start a bedtime routine?", "A bedtime routine has four steps.", NULL},
+        {"how do I stop the hitting?", "Never hit back.", NULL},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *got = grounded_verdict(t[i].q, strlen(t[i].q), t[i].sentence);
+        if (!t[i].want) {
+            if (got) fprintf(stderr, "  verdict: '%s' -> '%s'\n", t[i].q, got);
+            assert_null(got);
+        } else {
+            if (!got || strcmp(got, t[i].want))
+                fprintf(stderr, "  verdict: '%s' -> '%s'\n", t[i].q, got ? got : "(null)");
+            assert_non_null(got);
+            assert_string_equal(got, t[i].want);
+        }
+    }
+}
+
+/* Through composition: a yes/no answer opens with the verdict (cited with
+ * the sentence it came from), not with the topic's opening line. */
+static void test_yes_no_answer_comes_first(void **state)
+{
+    static const char *const qs[] = {"is it normal for my 2 year old to hit?",
+                                     "how do I stop my 2 year old hitting?"};
+    for (size_t i = 0; i < 2; i++) {
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, qs[i], strlen(qs[i]), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, qs[i], strlen(qs[i]), hits, n, age, &text, &cit);
+        const char *op = kb_topic_opener(kb, hits[0].p->topics[0]);
+        if (i == 0) {
+            assert_true(strncmp(text, "Usually, yes. ", 14) == 0);
+            assert_non_null(strstr(text, "[1]"));
+            assert_true(strchr(text, '\n') > strstr(text, "[1]"));   /* same line */
+            assert_true(!op || strncmp(text, op, strlen(op)) != 0);
+        } else {
+            assert_true(strncmp(text, "Usually", 7) != 0);
+        }
+        free(text);
+        json_decref(cit);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +317,9 @@ int main(void)
         cmocka_unit_test(test_no_match_has_no_citations),
         cmocka_unit_test(test_chunks_reassemble_exactly),
         cmocka_unit_test(test_age_phrase_only_when_it_fits),
+        cmocka_unit_test(test_yes_no_questions),
+        cmocka_unit_test(test_yes_no_verdicts),
+        cmocka_unit_test(test_yes_no_answer_comes_first),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
