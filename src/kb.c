@@ -595,7 +595,9 @@ static int cmp_vword(const void *a, const void *b)
     return strcmp(((const struct vword *)a)->w, ((const struct vword *)b)->w);
 }
 
-struct tokens { char *buf; char *t[256]; size_t n; };
+/* name[i]: t[i] was written capitalised inside a sentence ("We live in
+ * Quentinborough"): a place or a person, which is not what is asked. */
+struct tokens { char *buf; char *t[256]; size_t n; unsigned char name[256]; };
 
 /* The words of s through text.h (the one reader of parents' words):
  * normalised (lowercased, accents folded), split at digit/letter
@@ -611,6 +613,13 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     for (size_t i = 0; i < nw; i++) {
         struct text_span sp[8];
         size_t np = text_pieces(w[i].norm, w[i].nlen, sp, 8);
+        int upper = 0, lower = 0;
+        for (size_t c = 0; c < w[i].len; c++) {
+            upper += isupper((unsigned char)w[i].ptr[c]) != 0;
+            lower += islower((unsigned char)w[i].ptr[c]) != 0;
+        }
+        int name = i > 0 && !(w[i - 1].flags & TEXT_SENT_END) && w[i].len > 1 &&
+                   isupper((unsigned char)w[i].ptr[0]) && lower > 0;
         if (np > 8) np = 8;
         for (size_t k = 0; k < np && tk->n < 256; k++) {
             char *dst = tk->buf + o;
@@ -619,6 +628,7 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
                 if (w[i].norm[sp[k].off + c] != '\'') dst[l++] = w[i].norm[sp[k].off + c];
             if (!l || o + l + 1 > len * 2 + 2) continue;
             dst[l] = '\0';
+            tk->name[tk->n] = (unsigned char)name;
             tk->t[tk->n++] = dst;
             o += l + 1;
         }
@@ -1151,7 +1161,7 @@ static int is_stopword(const char *w)
         "supposed", "exactly", "generally", "usually", "typically", "good", "great", "okay",
         "sure", "whether", "able", "possible", "thoughts", "opinion", "recommend", "anyway",
         "hard", "handle", "deal", "struggles", "struggling", "much", "yet", "seems", "bit",
-        "worried",
+        "worried", "live", "lives", "living",
         /* contractions, as tokenised ("he's" -> "hes") */
         "hes", "shes", "theyre", "theres", "youre", "id", "ill", "youll", "weve", "wed",
         "arent", "wasnt", "werent", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt",
@@ -1219,6 +1229,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         }
         matched = syn_expand(kb, w, add_expansion, out);
         if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+        if (tk->name[i] && !matched && !vocab_has(kb, w)) continue;   /* a name we do not know */
         if (!matched && !vocab_has(kb, w)) {
             const char *fix = vocab_correct(kb, w);
             if (fix) {
@@ -1606,6 +1617,7 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
     for (size_t i = 0; i < tk->n; i++) {
         const char *w = tk->t[i];
         if (strlen(w) < 3 || is_stopword(w) || isdigit((unsigned char)w[0])) continue;
+        if (tk->name[i] && !vocab_has(kb, w)) continue;          /* a name, not a topic */
         double wt = term_weight(kb, w);
         all += wt;
         if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
@@ -1691,12 +1703,14 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
         size_t last = s;
         const char *w = tk->t[s];
         if (is_stopword(w) || strlen(w) < 2 || isdigit((unsigned char)w[0])) continue;
+        if (tk->name[s] && !vocab_has(kb, w)) continue;
         for (size_t e = s; e < tk->n && e < s + 6; e++) {
             const char *x = tk->t[e];
             int join = 0;
             for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
             if (join) continue;
             if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
+            if (tk->name[e] && !vocab_has(kb, x)) break;
             sum += term_weight(kb, x);
             last = e;
             if (sum > best) { best = sum; bs = s; be = last + 1; }

@@ -30,7 +30,7 @@ test('after DELETE, its messages are 404 at once and their text is off the disk'
     assert.equal(first.events.at(-1).data.done, true);
     // ... and one that is still streaming when the session is deleted
     const b = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages`,
-      { question: `${GONE} again: how do I handle tantrums?` });
+      { question: `We live in ${GONE} again. How do I handle tantrums?` });
     assert.equal(b.status, 202);
     const live = stream(srv.base + b.json.stream_url, { timeoutMs: 20000 });
     await new Promise((r) => setTimeout(r, 300));

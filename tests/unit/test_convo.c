@@ -151,6 +151,8 @@ static const struct convo_case convos[] = {
                               {"how do i get my 7 year old to enjoy reading", 'A', "reading", 84}}},
     {"covered then nomatch", {{"how do i childproof the kitchen", 'A', "childproofing", -2},
                               {"what's a good name for a baby boy", 'N', NULL, -2}}},
+    {"a place name is not the topic", {{"We live in Quentinborough. How do I handle bedtime?", 'A', "sleep-routines", -2},
+                                       {"thanks", 'S', NULL, -2}}},
     {"bye", {{"my teenager won't talk to me", 'A', "teens-communication", 180},
              {"ok bye", 'S', NULL, -2}}},
     {"drinks then juice", {{"how much milk should a 2 year old drink", 'A', "drinks", 24},
