@@ -17,7 +17,7 @@
 # build/asan/ so the normal and sanitized builds never mix.
 
 CC        ?= cc
-PKGS      := libevent libcurl sqlite3 jansson libcjson hunspell
+PKGS      := libevent libcurl sqlite3 libpq jansson libcjson hunspell
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -29,6 +29,7 @@
 #include "safety.h"
 #include "sse.h"
 #include "store.h"
+#include "store_pg.h"
 #include "turn.h"
 #include "util.h"
 
@@ -342,8 +343,9 @@ static int serve(int argc, char **argv)
     sigint = evsignal_new(app.base, SIGINT, on_signal, &cfg);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
+    /* a PostgreSQL conninfo may hold a password: name the backend only */
     fprintf(stderr, "coachd: engine %s, locale %s, database %s\n", engine->name, cfg.locale,
-            cfg.db_path);
+            store_pg_is_conninfo(cfg.db_path) ? "postgresql" : cfg.db_path);
     fprintf(stderr, "coachd: listening on http://%s:%d\n", cfg.bind, http_port(app.http));
     event_base_dispatch(app.base);
     fprintf(stderr, "coachd: stopped\n");

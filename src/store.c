@@ -29,6 +29,7 @@
 
 #include "jtext.h"
 #include "metrics.h"
+#include "store_pg.h"
 #include "util.h"
 
 enum {
@@ -106,6 +107,7 @@ static const char *const migrations[] = {
 };
 
 struct store {
+    struct store_pg *pg;          /* set: every call goes to store_pg.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
     /* the checkpointer (only when the database is a WAL file) */
@@ -191,6 +193,7 @@ static void ckpt_start(struct store *st)
 unsigned long store_checkpoints(struct store *st)
 {
     unsigned long n;
+    if (st->pg) return 0;
     pthread_mutex_lock(&st->mu);
     n = st->ckpt_done;
     pthread_mutex_unlock(&st->mu);
@@ -247,6 +250,15 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    if (store_pg_is_conninfo(path)) {
+        if (store_pg_schema_target() != (int)(sizeof migrations / sizeof migrations[0])) {
+            snprintf(err, errlen, "PostgreSQL schema v%d does not match SQLite's v%d",
+                     store_pg_schema_target(), (int)(sizeof migrations / sizeof migrations[0]));
+            goto out;
+        }
+        rc = store_pg_open(path, &st->pg, err, errlen);
+        goto out;
+    }
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -288,6 +300,7 @@ void store_close(struct store *st)
     }
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
+    store_pg_close(st->pg);
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->q[i]);
     if (st->db) {
         sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -312,6 +325,7 @@ static void log_sql_error(struct store *st, const char *what)
 
 int store_ping(struct store *st)
 {
+    if (st->pg) return store_pg_ping(st->pg);
     sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
     int ok;
     sqlite3_bind_text(s, 1, "", -1, SQLITE_STATIC);
@@ -322,6 +336,7 @@ int store_ping(struct store *st)
 
 int store_recover(struct store *st)
 {
+    if (st->pg) return store_pg_recover(st->pg);
     sqlite3_stmt *s = stmt(st, Q_RECOVER);
     if (sqlite3_step(s) != SQLITE_DONE) {
         log_sql_error(st, "recover");
@@ -333,6 +348,7 @@ int store_recover(struct store *st)
 int store_session_create(struct store *st, const char *id, const char *parent_name,
                          uint64_t now_ms)
 {
+    if (st->pg) return store_pg_session_create(st->pg, id, parent_name, now_ms);
     sqlite3_stmt *s = stmt(st, Q_SESSION_INSERT);
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     if (parent_name) sqlite3_bind_text(s, 2, parent_name, -1, SQLITE_STATIC);
@@ -348,6 +364,7 @@ int store_session_create(struct store *st, const char *id, const char *parent_na
 
 int store_session_exists(struct store *st, const char *id)
 {
+    if (st->pg) return store_pg_session_exists(st->pg, id);
     sqlite3_stmt *s = stmt(st, Q_SESSION_EXISTS);
     int rc;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -393,6 +410,7 @@ static json_t *message_row(sqlite3_stmt *s)
 
 json_t *store_session_get(struct store *st, const char *id, int *found)
 {
+    if (st->pg) return store_pg_session_get(st->pg, id, found);
     sqlite3_stmt *s = stmt(st, Q_SESSION_GET);
     json_t *session = NULL, *msgs;
     char when[32];
@@ -432,6 +450,7 @@ out:
 
 int store_session_delete(struct store *st, const char *id)
 {
+    if (st->pg) return store_pg_session_delete(st->pg, id);
     sqlite3_stmt *s = stmt(st, Q_SESSION_DELETE);
     int rc;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -466,6 +485,7 @@ int store_turn_begin(struct store *st, const char *session_id,
                      const char *user_msg_id, const char *answer_msg_id,
                      const char *question, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_turn_begin(st->pg, session_id, user_msg_id, answer_msg_id, question, now_ms);
     sqlite3_stmt *s;
     sqlite3_int64 seq = 1;
     int rc = -1;
@@ -502,6 +522,7 @@ static void bind_json(sqlite3_stmt *s, int col, json_t *v)
 int store_turn_finish(struct store *st, const char *answer_msg_id,
                       const struct store_turn_result *r, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_turn_finish(st->pg, answer_msg_id, r, now_ms);
     sqlite3_stmt *s = stmt(st, Q_TURN_FINISH);
     int rc;
     sqlite3_bind_text(s, 1, answer_msg_id, -1, SQLITE_STATIC);
@@ -528,6 +549,7 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
 
 int store_batch_begin(struct store *st)
 {
+    if (st->pg) return store_pg_batch_begin(st->pg);
     char err[256];
     if (exec(st, "BEGIN IMMEDIATE", err, sizeof err)) {
         fprintf(stderr, "coachd: store: begin: %s\n", err);
@@ -538,6 +560,7 @@ int store_batch_begin(struct store *st)
 
 int store_batch_commit(struct store *st)
 {
+    if (st->pg) return store_pg_batch_commit(st->pg);
     char err[256];
     if (exec(st, "COMMIT", err, sizeof err)) {
         fprintf(stderr, "coachd: store: commit: %s\n", err);
@@ -552,6 +575,8 @@ int store_answer_events(struct store *st, const char *answer_msg_id,
                         char *session_out, size_t session_len,
                         char *status_out, size_t status_len, json_t **events)
 {
+    if (st->pg) return store_pg_answer_events(st->pg, answer_msg_id, session_out, session_len, status_out,
+                                              status_len, events);
     sqlite3_stmt *s = stmt(st, Q_ANSWER_EVENTS);
     int rc;
     *events = NULL;
@@ -576,6 +601,7 @@ int store_answer_events(struct store *st, const char *answer_msg_id,
 json_t *store_history(struct store *st, const char *session_id,
                       const char *before_answer_id, int max_msgs)
 {
+    if (st->pg) return store_pg_history(st->pg, session_id, before_answer_id, max_msgs);
     sqlite3_stmt *s = stmt(st, Q_HISTORY);
     json_t *arr = json_array();
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
@@ -600,6 +626,7 @@ static long scalar_long(struct store *st, sqlite3_stmt *s)
 
 long store_tokens_session(struct store *st, const char *session_id)
 {
+    if (st->pg) return store_pg_tokens_session(st->pg, session_id);
     sqlite3_stmt *s = stmt(st, Q_TOKENS_SESSION);
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
     return scalar_long(st, s);
@@ -607,6 +634,7 @@ long store_tokens_session(struct store *st, const char *session_id)
 
 long store_tokens_since(struct store *st, uint64_t since_ms)
 {
+    if (st->pg) return store_pg_tokens_since(st->pg, since_ms);
     sqlite3_stmt *s = stmt(st, Q_TOKENS_SINCE);
     sqlite3_bind_int64(s, 1, (sqlite3_int64)since_ms);
     return scalar_long(st, s);
@@ -619,6 +647,7 @@ long store_tokens_since(struct store *st, uint64_t since_ms)
 int store_feedback_set(struct store *st, const char *answer_msg_id, int helpful,
                        const char *reason, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_feedback_set(st->pg, answer_msg_id, helpful, reason, now_ms);
     static const char sql[] =
         "INSERT INTO feedback(message_id, helpful, reason, created_at) "
         "SELECT ?1, ?2, ?3, ?4 FROM messages WHERE id = ?1 AND role = 'assistant' "
@@ -643,6 +672,7 @@ out:
 
 int store_feedback_attach(struct store *st, json_t *session)
 {
+    if (st->pg) return store_pg_feedback_attach(st->pg, session);
     static const char sql[] =
         "SELECT f.message_id, f.helpful, f.reason, f.created_at FROM feedback f "
         "JOIN messages m ON m.id = f.message_id WHERE m.session_id = ?1";

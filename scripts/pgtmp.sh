@@ -1,0 +1,62 @@
+#!/bin/sh
+# A throw-away PostgreSQL for the tests: initdb in a temporary directory,
+# listening on 127.0.0.1 only (no Unix socket outside the directory), on a
+# free port, trust authentication for the loopback user "postgres", a
+# database "coach". Root cannot run postgres, so as root the server runs as
+# the Debian "postgres" user (runuser).
+#
+#   pgtmp.sh start DIR   initdb + start; prints the URL on stdout
+#   pgtmp.sh stop DIR    stop the server and remove DIR
+#   pgtmp.sh run CMD...  start, run CMD with COACHD_PG_URL set, stop; CMD's status
+set -e
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bindir/initdb" ] || { echo "pgtmp: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+start() {
+  dir=$1
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+  port=$(free_port)
+  # Connection limit set explicitly: each coachd holds STORE_PG_CONNECTIONS
+  # (+1 listener); the e2e suites start at most a few instances at a time.
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=40 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres coach
+  echo "$port" >"$dir/port"
+  echo "postgresql://postgres@127.0.0.1:$port/coach"
+}
+
+stop() {
+  dir=$1
+  [ -d "$dir/data" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+
+case "$1" in
+  start) start "$2" ;;
+  stop) stop "$2" ;;
+  run)
+    shift
+    dir=$(mktemp -d /tmp/coachd-pg-XXXXXX)
+    chmod 755 "$dir"
+    trap 'stop "$dir"' EXIT INT TERM
+    COACHD_PG_URL=$(start "$dir")
+    export COACHD_PG_URL
+    set +e
+    "$@"
+    status=$?
+    exit $status
+    ;;
+  *) echo "usage: pgtmp.sh start DIR | stop DIR | run CMD..." >&2; exit 2 ;;
+esac

@@ -1,0 +1,623 @@
+/* store_pg.c — PostgreSQL persistence for sessions and messages (libpq).
+ *
+ * The same tables, rows and JSON shapes as store.c's SQLite store, so the
+ * two backends answer every store.h call alike. Timestamps are BIGINT
+ * milliseconds and JSON columns are TEXT, exactly as in SQLite. Statements
+ * are prepared on the server once per connection (PQprepare) and run with
+ * PQexecPrepared, text parameters only; a question and its pending answer
+ * row go in with one INSERT (one round trip, atomic without BEGIN).
+ *
+ * Migrations: the list below mirrors store.c's, version for version; the
+ * applied version lives in coachd_schema(version) and every pending step runs
+ * in one transaction holding pg_advisory_xact_lock(STORE_PG_MIGRATE_LOCK),
+ * so two instances starting together cannot both apply one.
+ *
+ * The connection: one per instance, used synchronously from the loop thread
+ * (store.h's API is synchronous: every caller uses the result inline). A
+ * lost connection makes calls fail at once; reconnect() re-makes it at most
+ * once per backoff interval (doubling, capped) and re-prepares. */
+#include "store_pg.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jtext.h"
+#include "metrics.h"
+#include "store.h"
+#include "util.h"
+
+#define STORE_PG_MIGRATE_LOCK 4217017
+
+enum {
+    P_PING, P_SESSION_INSERT, P_SESSION_EXISTS, P_SESSION_GET, P_MESSAGES_GET,
+    P_SESSION_DELETE, P_TURN_BEGIN, P_TURN_FINISH, P_ANSWER_EVENTS, P_HISTORY,
+    P_TOKENS_SESSION, P_TOKENS_SINCE, P_RECOVER, P_FEEDBACK_SET, P_FEEDBACK_GET,
+    P__COUNT
+};
+
+static const char *const pg_sql[P__COUNT] = {
+    [P_PING] = "SELECT 1",
+    [P_SESSION_INSERT] =
+        "INSERT INTO sessions(id, parent_name, created_at) VALUES($1, $2, $3::bigint)",
+    [P_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE id = $1",
+    [P_SESSION_GET] = "SELECT created_at, parent_name FROM sessions WHERE id = $1",
+    [P_MESSAGES_GET] =
+        "SELECT id, role, content, citations, refusal, status, created_at, triage "
+        "FROM messages WHERE session_id = $1 ORDER BY seq",
+    [P_SESSION_DELETE] = "DELETE FROM sessions WHERE id = $1",
+    [P_TURN_BEGIN] =
+        "WITH n AS (SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM messages "
+        "WHERE session_id = $2::text) "
+        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at) "
+        "SELECT $1::text, $2::text, seq, 'user', $4::text, 'complete', $5::bigint FROM n "
+        "UNION ALL "
+        "SELECT $3::text, $2::text, seq + 1, 'assistant', '', 'pending', $5::bigint FROM n",
+    [P_TURN_FINISH] =
+        "UPDATE messages SET content = $2, status = $3, citations = $4, refusal = $5, "
+        "events = $6, engine = $7, prompt_version = $8, prompt_tokens = $9, "
+        "completion_tokens = $10, finished_at = $11, triage = $12 "
+        "WHERE id = $1 AND role = 'assistant'",
+    [P_ANSWER_EVENTS] =
+        "SELECT session_id, status, events FROM messages WHERE id = $1 AND role = 'assistant'",
+    [P_HISTORY] =
+        "SELECT role, content FROM (SELECT seq, role, content FROM messages "
+        "WHERE session_id = $1 AND seq < (SELECT seq FROM messages WHERE id = $2) - 1 "
+        "AND status <> 'pending' AND refusal IS NULL AND content <> '' "
+        "ORDER BY seq DESC LIMIT $3::bigint) AS h ORDER BY seq",
+    [P_TOKENS_SESSION] =
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
+        "WHERE session_id = $1",
+    [P_TOKENS_SINCE] =
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
+        "WHERE finished_at >= $1::bigint",
+    [P_RECOVER] = "UPDATE messages SET status = 'incomplete' WHERE status = 'pending'",
+    [P_FEEDBACK_SET] =
+        "INSERT INTO feedback(message_id, helpful, reason, created_at) "
+        "SELECT $1::text, $2::integer, $3::text, $4::bigint FROM messages "
+        "WHERE id = $1::text AND role = 'assistant' "
+        "ON CONFLICT(message_id) DO UPDATE SET helpful = excluded.helpful, "
+        "reason = excluded.reason, created_at = excluded.created_at",
+    [P_FEEDBACK_GET] =
+        "SELECT f.message_id, f.helpful, f.reason, f.created_at FROM feedback f "
+        "JOIN messages m ON m.id = f.message_id WHERE m.session_id = $1",
+};
+
+/* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
+static const char *const pg_migrations[] = {
+    /* v1 */
+    "CREATE TABLE sessions("
+    "  id TEXT PRIMARY KEY,"
+    "  parent_name TEXT,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE messages("
+    "  id TEXT PRIMARY KEY,"
+    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
+    "  content TEXT NOT NULL DEFAULT '',"
+    "  citations TEXT,"
+    "  refusal TEXT,"
+    "  status TEXT NOT NULL,"
+    "  events TEXT,"
+    "  engine TEXT,"
+    "  prompt_version TEXT,"
+    "  prompt_tokens BIGINT NOT NULL DEFAULT 0,"
+    "  completion_tokens BIGINT NOT NULL DEFAULT 0,"
+    "  created_at BIGINT NOT NULL,"
+    "  finished_at BIGINT);"
+    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
+    "CREATE INDEX messages_by_finish ON messages(finished_at);",
+    /* v2: the triage notice shown before an answer */
+    "ALTER TABLE messages ADD COLUMN triage TEXT;",
+    /* v3: a parent's feedback on an answer */
+    "CREATE TABLE feedback("
+    "  message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+    "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
+    "  reason TEXT,"
+    "  created_at BIGINT NOT NULL);",
+};
+
+struct store_pg {
+    PGconn *conn;                 /* NULL or CONNECTION_BAD while lost */
+    char *conninfo;               /* owned; never logged */
+    uint64_t next_try_ms;         /* monotonic: no reconnect before this */
+    unsigned backoff_ms;
+};
+
+int store_pg_schema_target(void)
+{
+    return (int)(sizeof pg_migrations / sizeof pg_migrations[0]);
+}
+
+int store_pg_is_conninfo(const char *s)
+{
+    const char *p = s;
+    if (!s) return 0;
+    if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0) return 1;
+    /* conninfo: keyword (letters and '_') then optional spaces then '=' */
+    while (*p && (islower((unsigned char)*p) || *p == '_')) p++;
+    if (p == s) return 0;
+    while (*p == ' ') p++;
+    return *p == '=';
+}
+
+/* Logs a failed result without its parameters: only the primary message
+ * and SQLSTATE (a DETAIL line may quote a key, i.e. an id). */
+static void log_result(const char *what, const PGresult *res, const PGconn *conn)
+{
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!msg) msg = PQstatus(conn) == CONNECTION_OK ? "no result" : "connection lost";
+    fprintf(stderr, "coachd: store(pg): %s: %s%s%s%s\n", what, msg, state ? " (" : "",
+            state ? state : "", state ? ")" : "");
+}
+
+static PGconn *connect_db(const char *conninfo)
+{
+    char timeout[16], options[64];
+    const char *keys[] = {"connect_timeout", "application_name", "options", "dbname",
+                          "client_encoding", NULL};
+    const char *vals[6];
+    snprintf(timeout, sizeof timeout, "%d", STORE_PG_CONNECT_TIMEOUT_S);
+    snprintf(options, sizeof options, "-c statement_timeout=%d", STORE_PG_STATEMENT_TIMEOUT_MS);
+    vals[0] = timeout;
+    vals[1] = "coachd";
+    vals[2] = options;
+    vals[3] = conninfo;           /* expanded: its own settings win over the above */
+    vals[4] = "UTF8";
+    vals[5] = NULL;
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static int prepare_all(struct store_pg *pg, char *err, size_t errlen)
+{
+    for (int i = 0; i < P__COUNT; i++) {
+        char name[16];
+        PGresult *res;
+        snprintf(name, sizeof name, "q%d", i);
+        res = PQprepare(pg->conn, name, pg_sql[i], 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "preparing statement %d: %s", i,
+                     PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                         ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "failed");
+            PQclear(res);
+            return -1;
+        }
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* Runs a parameterless command; 0 or -1 with the server's message in err. */
+static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType s = PQresultStatus(res);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc && err) {
+        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(err, errlen, "%s", m ? m : PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int migrate(struct store_pg *pg, char *err, size_t errlen)
+{
+    int target = store_pg_schema_target(), version = -1;
+    char sql[160];
+    PGresult *res;
+
+    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%d);"
+             "CREATE TABLE IF NOT EXISTS coachd_schema(version INTEGER NOT NULL)",
+             STORE_PG_MIGRATE_LOCK);
+    if (exec_cmd(pg->conn, sql, err, errlen)) goto fail;
+    res = PQexec(pg->conn, "SELECT version FROM coachd_schema");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        version = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (version < 0) {
+        if (exec_cmd(pg->conn, "INSERT INTO coachd_schema(version) VALUES(0)", err, errlen))
+            goto fail;
+        version = 0;
+    }
+    if (version > target) {
+        snprintf(err, errlen, "database schema v%d is newer than this coachd (v%d)",
+                 version, target);
+        goto fail;
+    }
+    for (int v = version; v < target; v++) {
+        if (exec_cmd(pg->conn, pg_migrations[v], err, errlen)) goto fail;
+        snprintf(sql, sizeof sql, "UPDATE coachd_schema SET version = %d", v + 1);
+        if (exec_cmd(pg->conn, sql, err, errlen)) goto fail;
+    }
+    if (exec_cmd(pg->conn, "COMMIT", err, errlen)) goto fail;
+    return 0;
+fail:
+    exec_cmd(pg->conn, "ROLLBACK", NULL, 0);
+    return -1;
+}
+
+int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t errlen)
+{
+    struct store_pg *pg = xcalloc(1, sizeof *pg);
+    int rc = -1;
+
+    pg->conninfo = xstrdup(conninfo);
+    pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+    pg->conn = connect_db(conninfo);
+    if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, not the password */
+        snprintf(err, errlen, "cannot connect to PostgreSQL: %s",
+                 pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        goto out;
+    }
+    if (migrate(pg, err, errlen) || prepare_all(pg, err, errlen)) goto out;
+    rc = 0;
+out:
+    if (rc) {
+        store_pg_close(pg);
+        pg = NULL;
+    }
+    *out = pg;
+    return rc;
+}
+
+void store_pg_close(struct store_pg *pg)
+{
+    if (!pg) return;
+    if (pg->conn) PQfinish(pg->conn);
+    free(pg->conninfo);
+    free(pg);
+}
+
+/* 0 when the connection is usable; re-makes a lost one at most once per
+ * backoff interval. */
+static int reconnect(struct store_pg *pg)
+{
+    char err[256];
+    uint64_t now = util_now_ms();
+
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return 0;
+    if (now < pg->next_try_ms) return -1;
+    if (pg->conn) PQfinish(pg->conn);
+    pg->conn = connect_db(pg->conninfo);
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK && prepare_all(pg, err, sizeof err) == 0) {
+        fprintf(stderr, "coachd: store(pg): reconnected\n");
+        pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+        pg->next_try_ms = 0;
+        return 0;
+    }
+    pg->next_try_ms = util_now_ms() + pg->backoff_ms;
+    pg->backoff_ms = pg->backoff_ms * 2 > STORE_PG_BACKOFF_MAX_MS ? STORE_PG_BACKOFF_MAX_MS
+                                                                : pg->backoff_ms * 2;
+    return -1;
+}
+
+/* Runs prepared statement q with n text parameters (NULL is SQL NULL).
+ * Returns the result when its status is want, else logs, clears and
+ * returns NULL. The caller PQclears a returned result. */
+static PGresult *run(struct store_pg *pg, int q, int n, const char *const *vals,
+                     ExecStatusType want, const char *what)
+{
+    char name[16];
+    PGresult *res;
+
+    if (reconnect(pg)) return NULL;
+    snprintf(name, sizeof name, "q%d", q);
+    res = PQexecPrepared(pg->conn, name, n, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == want) return res;
+    log_result(what, res, pg->conn);
+    PQclear(res);
+    if (PQstatus(pg->conn) != CONNECTION_OK) pg->next_try_ms = 0;   /* retry next call */
+    return NULL;
+}
+
+/* Row count of a command result ("UPDATE 3" -> 3). */
+static long changes(PGresult *res)
+{
+    return strtol(PQcmdTuples(res), NULL, 10);
+}
+
+int store_pg_ping(struct store_pg *pg)
+{
+    PGresult *res = run(pg, P_PING, 0, NULL, PGRES_TUPLES_OK, "ping");
+    PQclear(res);
+    return res != NULL;
+}
+
+int store_pg_recover(struct store_pg *pg)
+{
+    PGresult *res = run(pg, P_RECOVER, 0, NULL, PGRES_COMMAND_OK, "recover");
+    int n;
+    if (!res) return -1;
+    n = (int)changes(res);
+    PQclear(res);
+    return n;
+}
+
+int store_pg_session_create(struct store_pg *pg, const char *id, const char *parent_name,
+                            uint64_t now_ms)
+{
+    char when[24];
+    const char *v[3] = {id, parent_name, when};
+    PGresult *res;
+    snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
+    res = run(pg, P_SESSION_INSERT, 3, v, PGRES_COMMAND_OK, "session create");
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+int store_pg_session_exists(struct store_pg *pg, const char *id)
+{
+    const char *v[1] = {id};
+    PGresult *res = run(pg, P_SESSION_EXISTS, 1, v, PGRES_TUPLES_OK, "session exists");
+    int rc;
+    if (!res) return -1;
+    rc = PQntuples(res) > 0;
+    PQclear(res);
+    return rc;
+}
+
+static uint64_t col_u64(const PGresult *res, int row, int col)
+{
+    return (uint64_t)strtoull(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static json_t *json_col(const PGresult *res, int row, int col)
+{
+    json_t *v;
+    if (PQgetisnull(res, row, col)) return json_null();
+    v = json_loads(PQgetvalue(res, row, col), 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *message_row(const PGresult *res, int row)
+{
+    char when[32];
+    const char *status = PQgetvalue(res, row, 5);
+    json_t *cit = json_col(res, row, 3);
+    util_iso8601(col_u64(res, row, 6), when, sizeof when);
+    if (json_is_null(cit)) {
+        json_decref(cit);
+        cit = json_array();
+    }
+    /* 'pending' rows are live turns: the API calls them streaming. */
+    if (strcmp(status, "pending") == 0) status = "streaming";
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o}",
+                     "id", PQgetvalue(res, row, 0),
+                     "role", PQgetvalue(res, row, 1),
+                     "content", PQgetvalue(res, row, 2),
+                     "citations", cit,
+                     "refusal", json_col(res, row, 4),
+                     "status", *status ? status : "complete",
+                     "created_at", when,
+                     "triage", json_col(res, row, 7));
+}
+
+json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
+{
+    const char *v[1] = {id};
+    PGresult *res = run(pg, P_SESSION_GET, 1, v, PGRES_TUPLES_OK, "session get");
+    json_t *session = NULL, *msgs;
+    char when[32];
+
+    *found = -1;
+    if (!res) return NULL;
+    if (PQntuples(res) == 0) {
+        *found = 0;
+        PQclear(res);
+        return NULL;
+    }
+    util_iso8601(col_u64(res, 0, 0), when, sizeof when);
+    session = json_pack("{s:s, s:s, s:o}", "session_id", id, "created_at", when,
+                        "parent_name", PQgetisnull(res, 0, 1)
+                            ? json_null() : json_string(PQgetvalue(res, 0, 1)));
+    PQclear(res);
+    res = run(pg, P_MESSAGES_GET, 1, v, PGRES_TUPLES_OK, "session get");
+    if (!res) {
+        json_decref(session);
+        return NULL;
+    }
+    msgs = json_array();
+    for (int i = 0; i < PQntuples(res); i++) json_array_append_new(msgs, message_row(res, i));
+    json_object_set_new(session, "messages", msgs);
+    PQclear(res);
+    *found = 1;
+    return session;
+}
+
+int store_pg_session_delete(struct store_pg *pg, const char *id)
+{
+    const char *v[1] = {id};
+    PGresult *res = run(pg, P_SESSION_DELETE, 1, v, PGRES_COMMAND_OK, "session delete");
+    int rc;
+    if (!res) return -1;
+    rc = changes(res) > 0;
+    PQclear(res);
+    return rc;
+}
+
+int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char *user_msg_id,
+                        const char *answer_msg_id, const char *question, uint64_t now_ms)
+{
+    char when[24];
+    const char *v[5] = {user_msg_id, session_id, answer_msg_id, question, when};
+    PGresult *res;
+    snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
+    res = run(pg, P_TURN_BEGIN, 5, v, PGRES_COMMAND_OK, "turn begin");
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* JSON as text for a parameter: NULL for none or null. Free with free(). */
+static char *json_param(json_t *v)
+{
+    return !v || json_is_null(v) ? NULL : jtext_dump(v, NULL);
+}
+
+int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,
+                         const struct store_turn_result *r, uint64_t now_ms)
+{
+    char ptok[24], ctok[24], when[24];
+    char *cit = json_param(r->citations), *ref = json_param(r->refusal);
+    char *ev = json_param(r->events), *tri = json_param(r->triage);
+    const char *v[12] = {answer_msg_id, r->content ? r->content : "", r->status, cit, ref, ev,
+                         r->engine, r->prompt_version, ptok, ctok, when, tri};
+    PGresult *res;
+    int rc = -1;
+
+    snprintf(ptok, sizeof ptok, "%ld", r->prompt_tokens);
+    snprintf(ctok, sizeof ctok, "%ld", r->completion_tokens);
+    snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
+    res = run(pg, P_TURN_FINISH, 12, v, PGRES_COMMAND_OK, "turn finish");
+    if (!res) metrics_inc(METRICS_SAVE_FAILURES);
+    else rc = changes(res) > 0 ? 0 : -1;
+    PQclear(res);
+    free(cit);
+    free(ref);
+    free(ev);
+    free(tri);
+    return rc;
+}
+
+int store_pg_batch_begin(struct store_pg *pg)
+{
+    char err[256];
+    if (reconnect(pg)) return -1;
+    if (exec_cmd(pg->conn, "BEGIN", err, sizeof err)) {
+        fprintf(stderr, "coachd: store(pg): begin: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int store_pg_batch_commit(struct store_pg *pg)
+{
+    char err[256];
+    if (!pg->conn || exec_cmd(pg->conn, "COMMIT", err, sizeof err)) {
+        fprintf(stderr, "coachd: store(pg): commit: %s\n", pg->conn ? err : "no connection");
+        metrics_inc(METRICS_SAVE_FAILURES);
+        if (pg->conn) exec_cmd(pg->conn, "ROLLBACK", NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+int store_pg_answer_events(struct store_pg *pg, const char *answer_msg_id,
+                           char *session_out, size_t session_len,
+                           char *status_out, size_t status_len, json_t **events)
+{
+    const char *v[1] = {answer_msg_id};
+    PGresult *res = run(pg, P_ANSWER_EVENTS, 1, v, PGRES_TUPLES_OK, "answer events");
+    int found;
+
+    *events = NULL;
+    if (!res) return -1;
+    found = PQntuples(res) > 0;
+    if (found) {
+        snprintf(session_out, session_len, "%s", PQgetvalue(res, 0, 0));
+        snprintf(status_out, status_len, "%s", PQgetvalue(res, 0, 1));
+        *events = json_col(res, 0, 2);
+        if (!json_is_array(*events)) {
+            json_decref(*events);
+            *events = json_array();
+        }
+    }
+    PQclear(res);
+    return found;
+}
+
+json_t *store_pg_history(struct store_pg *pg, const char *session_id,
+                         const char *before_answer_id, int max_msgs)
+{
+    char lim[16];
+    const char *v[3] = {session_id, before_answer_id, lim};
+    json_t *arr = json_array();
+    PGresult *res;
+
+    snprintf(lim, sizeof lim, "%d", max_msgs);
+    res = run(pg, P_HISTORY, 3, v, PGRES_TUPLES_OK, "history");
+    for (int i = 0; res && i < PQntuples(res); i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s}", "role", PQgetvalue(res, i, 0),
+                                             "content", PQgetvalue(res, i, 1)));
+    PQclear(res);
+    return arr;
+}
+
+static long scalar_long(struct store_pg *pg, int q, const char *arg)
+{
+    const char *v[1] = {arg};
+    PGresult *res = run(pg, q, 1, v, PGRES_TUPLES_OK, "token sum");
+    long n = 0;
+    if (res && PQntuples(res) > 0) n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+long store_pg_tokens_session(struct store_pg *pg, const char *session_id)
+{
+    return scalar_long(pg, P_TOKENS_SESSION, session_id);
+}
+
+long store_pg_tokens_since(struct store_pg *pg, uint64_t since_ms)
+{
+    char when[24];
+    snprintf(when, sizeof when, "%llu", (unsigned long long)since_ms);
+    return scalar_long(pg, P_TOKENS_SINCE, when);
+}
+
+int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int helpful,
+                          const char *reason, uint64_t now_ms)
+{
+    char when[24];
+    const char *v[4] = {answer_msg_id, helpful ? "1" : "0", reason && *reason ? reason : NULL,
+                        when};
+    PGresult *res;
+    int rc;
+
+    snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
+    res = run(pg, P_FEEDBACK_SET, 4, v, PGRES_COMMAND_OK, "feedback set");
+    if (!res) return -1;
+    rc = changes(res) > 0;
+    PQclear(res);
+    return rc;
+}
+
+int store_pg_feedback_attach(struct store_pg *pg, json_t *session)
+{
+    json_t *msgs = json_object_get(session, "messages"), *m;
+    const char *sid = json_string_value(json_object_get(session, "session_id"));
+    const char *v[1] = {sid};
+    PGresult *res;
+    size_t i;
+
+    if (!sid || !json_is_array(msgs)) return -1;
+    json_array_foreach(msgs, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (role && strcmp(role, "assistant") == 0) json_object_set_new(m, "feedback", json_null());
+    }
+    res = run(pg, P_FEEDBACK_GET, 1, v, PGRES_TUPLES_OK, "feedback read");
+    if (!res) return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *mid = PQgetvalue(res, r, 0);
+        char when[32];
+        util_iso8601(col_u64(res, r, 3), when, sizeof when);
+        json_array_foreach(msgs, i, m) {
+            const char *id = json_string_value(json_object_get(m, "id"));
+            if (!id || strcmp(id, mid) != 0) continue;
+            json_object_set_new(m, "feedback", json_pack("{s:b, s:o, s:s}",
+                "helpful", atoi(PQgetvalue(res, r, 1)),
+                "reason", PQgetisnull(res, r, 2) ? json_null()
+                                                 : json_string(PQgetvalue(res, r, 2)),
+                "created_at", when));
+            break;
+        }
+    }
+    PQclear(res);
+    return 0;
+}
