@@ -157,12 +157,13 @@ static void log_result(const char *what, const PGresult *res, const PGconn *conn
 
 static PGconn *connect_db(const char *conninfo)
 {
-    char timeout[16], options[64];
+    char timeout[16], options[96];
     const char *keys[] = {"connect_timeout", "application_name", "options", "dbname",
                           "client_encoding", NULL};
     const char *vals[6];
     snprintf(timeout, sizeof timeout, "%d", STORE_PG_CONNECT_TIMEOUT_S);
-    snprintf(options, sizeof options, "-c statement_timeout=%d", STORE_PG_STATEMENT_TIMEOUT_MS);
+    snprintf(options, sizeof options, "-c statement_timeout=%d -c client_min_messages=warning",
+             STORE_PG_STATEMENT_TIMEOUT_MS);
     vals[0] = timeout;
     vals[1] = "coachd";
     vals[2] = options;
@@ -205,7 +206,7 @@ static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
     return rc;
 }
 
-static int migrate(struct store_pg *pg, char *err, size_t errlen)
+static int pg_migrate(struct store_pg *pg, char *err, size_t errlen)
 {
     int target = store_pg_schema_target(), version = -1;
     char sql[160];
@@ -256,7 +257,7 @@ int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t
         err[strcspn(err, "\n")] = '\0';
         goto out;
     }
-    if (migrate(pg, err, errlen) || prepare_all(pg, err, errlen)) goto out;
+    if (pg_migrate(pg, err, errlen) || prepare_all(pg, err, errlen)) goto out;
     rc = 0;
 out:
     if (rc) {
@@ -376,7 +377,7 @@ static json_t *json_col(const PGresult *res, int row, int col)
     return v ? v : json_null();
 }
 
-static json_t *message_row(const PGresult *res, int row)
+static json_t *pg_message_row(const PGresult *res, int row)
 {
     char when[32];
     const char *status = PQgetvalue(res, row, 5);
@@ -424,7 +425,7 @@ json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
         return NULL;
     }
     msgs = json_array();
-    for (int i = 0; i < PQntuples(res); i++) json_array_append_new(msgs, message_row(res, i));
+    for (int i = 0; i < PQntuples(res); i++) json_array_append_new(msgs, pg_message_row(res, i));
     json_object_set_new(session, "messages", msgs);
     PQclear(res);
     *found = 1;
@@ -549,7 +550,7 @@ json_t *store_pg_history(struct store_pg *pg, const char *session_id,
     return arr;
 }
 
-static long scalar_long(struct store_pg *pg, int q, const char *arg)
+static long pg_scalar_long(struct store_pg *pg, int q, const char *arg)
 {
     const char *v[1] = {arg};
     PGresult *res = run(pg, q, 1, v, PGRES_TUPLES_OK, "token sum");
@@ -561,14 +562,14 @@ static long scalar_long(struct store_pg *pg, int q, const char *arg)
 
 long store_pg_tokens_session(struct store_pg *pg, const char *session_id)
 {
-    return scalar_long(pg, P_TOKENS_SESSION, session_id);
+    return pg_scalar_long(pg, P_TOKENS_SESSION, session_id);
 }
 
 long store_pg_tokens_since(struct store_pg *pg, uint64_t since_ms)
 {
     char when[24];
     snprintf(when, sizeof when, "%llu", (unsigned long long)since_ms);
-    return scalar_long(pg, P_TOKENS_SINCE, when);
+    return pg_scalar_long(pg, P_TOKENS_SINCE, when);
 }
 
 int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int helpful,
