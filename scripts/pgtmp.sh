@@ -29,8 +29,12 @@ start() {
   port=$(free_port)
   # Connection limit set explicitly: each coachd holds STORE_PG_CONNECTIONS
   # (+1 listener); the e2e suites start at most a few instances at a time.
+  # Tests trade durability for speed (fsync off); PGTMP_DURABLE=1 keeps
+  # PostgreSQL's defaults, as the benchmarks do.
+  fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PGTMP_DURABLE:-0}" = 1 ] && fast=""
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=40 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=40 $fast" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres coach
   echo "$port" >"$dir/port"

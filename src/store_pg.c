@@ -157,13 +157,13 @@ static void log_result(const char *what, const PGresult *res, const PGconn *conn
 
 static PGconn *connect_db(const char *conninfo)
 {
-    char timeout[16], options[96];
+    char timeout[16], options[128];
     const char *keys[] = {"connect_timeout", "application_name", "options", "dbname",
                           "client_encoding", NULL};
     const char *vals[6];
     snprintf(timeout, sizeof timeout, "%d", STORE_PG_CONNECT_TIMEOUT_S);
-    snprintf(options, sizeof options, "-c statement_timeout=%d -c client_min_messages=warning",
-             STORE_PG_STATEMENT_TIMEOUT_MS);
+    snprintf(options, sizeof options, "-c statement_timeout=%d -c client_min_messages=warning "
+             "-c synchronous_commit=off", STORE_PG_STATEMENT_TIMEOUT_MS);
     vals[0] = timeout;
     vals[1] = "coachd";
     vals[2] = options;
