@@ -129,14 +129,21 @@ static void route_health(struct route_in *r, int ready)
         http_reply_json(r->req, 200, json_pack("{s:s}", "status", "ok"), route);
         return;
     }
+    struct store_health sh;
     int db = store_ping(r->ctx->store);
     int kb = r->ctx->kb && kb_count(r->ctx->kb) > 0;
     int eng = r->ctx->engine->ready(r->ctx->engine);
-    int ok = db && kb && eng && !r->ctx->draining;
+    int ok;
+    store_health(r->ctx->store, &sh);
+    /* a database that answers but cannot keep what it is given is not ready */
+    db = db && sh.writable && !sh.disk_full && sh.file_present;
+    ok = db && kb && eng && !r->ctx->draining;
     http_reply_json(r->req, ok ? 200 : 503,
-                    json_pack("{s:s, s:b, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
+                    json_pack("{s:s, s:b, s:{s:b, s:b, s:b}, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
                               "status", ok ? "ready" : "not_ready",
                               "database", db,
+                              "storage", "writable", sh.writable, "disk_full", sh.disk_full,
+                              "file_present", sh.file_present,
                               "knowledge_base", "loaded", kb, "passages",
                               (json_int_t)(r->ctx->kb ? kb_count(r->ctx->kb) : 0),
                               "engine", "name", r->ctx->engine->name, "ready", eng,
@@ -237,7 +244,7 @@ static void route_session(struct route_in *r, const char *id)
             http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
             return;
         }
-        turn_cancel_session(id);   /* stops live answers; their save finds no row */
+        turn_drop_session(id);     /* live answers stop and leave memory: 404 from now */
         events_deleted(id);
         http_reply_empty(r->req, 204, route);
         return;
@@ -267,6 +274,16 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
     if (r->ctx->draining) {
         http_reply_error(r->req, 503, "shutting_down", "The coach is restarting. Please try again shortly.", route);
         return NULL;
+    }
+    {
+        struct store_health sh;
+        store_health(r->ctx->store, &sh);
+        if (sh.disk_full || !sh.file_present) {   /* it could not be kept */
+            http_reply_error(r->req, 503, "storage_unavailable",
+                             "The coach cannot save new questions right now. Please try again later.",
+                             route);
+            return NULL;
+        }
     }
     t = turn_create(sid, q, len);
     if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);

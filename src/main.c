@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "config.h"
 #include "budget.h"
+#include "config.h"
 #include "convo.h"
+#include "dbfault.h"
 #include "engine.h"
 #include "engine_grounded.h"
 #include "engine_openai.h"
@@ -301,6 +302,11 @@ static int serve(int argc, char **argv)
     app.base = event_base_new();
     if (!app.base) goto out;
     if (load_policy(&cfg, &policy) || load_kb(&cfg, &kb, 1)) goto out;
+    /* tests only: writes fail while the named file exists (dbfault.h) */
+    if (getenv("COACHD_TEST_DB_FAULT") && dbfault_install(getenv("COACHD_TEST_DB_FAULT"))) {
+        fprintf(stderr, "coachd: cannot install the test fault VFS\n");
+        goto out;
+    }
     if (store_open(cfg.db_path, &store, err, sizeof err)) {
         fprintf(stderr, "coachd: database: %s\n", err);
         goto out;

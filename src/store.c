@@ -20,11 +20,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "jtext.h"
@@ -110,6 +112,9 @@ struct store {
     struct store_pg *pg;          /* set: every call goes to store_pg.c */
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
+    char path[4096];              /* as opened, for the free-space check */
+    int write_failed;             /* the last write failed (cleared by a commit) */
+    uint64_t probe_ms;            /* when store_health last tried a write */
     /* the checkpointer (only when the database is a WAL file) */
     pthread_t ckpt;
     int ckpt_started;
@@ -265,6 +270,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto out;
     }
+    snprintf(st->path, sizeof st->path, "%s", path);
     sqlite3_busy_timeout(st->db, 5000);
     if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", err, errlen))
@@ -323,6 +329,15 @@ static void log_sql_error(struct store *st, const char *what)
     fprintf(stderr, "coachd: store: %s: %s\n", what, sqlite3_errmsg(st->db));
 }
 
+/* Records how a write went: a failure sets write_failed; a write that
+ * reached the database (autocommit, or a COMMIT) clears it. Writes inside
+ * a batch are only known to be safe at its COMMIT. */
+static void note_write(struct store *st, int ok)
+{
+    if (!ok) st->write_failed = 1;
+    else if (sqlite3_get_autocommit(st->db)) st->write_failed = 0;
+}
+
 int store_ping(struct store *st)
 {
     if (st->pg) return store_pg_ping(st->pg);
@@ -332,6 +347,53 @@ int store_ping(struct store *st)
     ok = sqlite3_step(s) == SQLITE_ROW;
     sqlite3_reset(s);
     return ok;
+}
+
+int store_write_failing(struct store *st)
+{
+    return st->write_failed;
+}
+
+/* One page written and committed: the user_version cookie set to the value
+ * it has, which SQLite still writes (page 1 goes to the WAL). */
+static void probe_write(struct store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int v = 0;
+    char sql[64];
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+    note_write(st, exec(st, sql, NULL, 0) == 0);
+}
+
+void store_health(struct store *st, struct store_health *h)
+{
+    struct statvfs vfs;
+    int moved = 0;
+    uint64_t now = util_now_ms();
+    char dir[sizeof st->path];
+
+    if (st->write_failed && now - st->probe_ms >= 1000) {
+        st->probe_ms = now;
+        probe_write(st);
+    }
+    h->writable = !st->write_failed;
+    /* SQLite's unix VFS answers 1 when the path no longer names the inode
+     * it opened: the file was deleted (its last link) or replaced. */
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+        moved = 0;
+    h->file_present = !moved;
+    snprintf(dir, sizeof dir, "%s", st->path);
+    if (statvfs(st->path, &vfs) == 0 || statvfs(dirname(dir), &vfs) == 0) {
+        h->free_bytes = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        h->disk_full = h->free_bytes < STORE_MIN_FREE_BYTES;
+    } else {
+        h->free_bytes = 0;
+        h->disk_full = 0;     /* unknown: the write checks still count */
+    }
 }
 
 int store_recover(struct store *st)
@@ -355,10 +417,12 @@ int store_session_create(struct store *st, const char *id, const char *parent_na
     sqlite3_bind_int64(s, 3, (sqlite3_int64)now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         log_sql_error(st, "session create");
+        note_write(st, 0);
         sqlite3_reset(s);
         return -1;
     }
     sqlite3_reset(s);
+    note_write(st, 1);
     return 0;
 }
 
@@ -448,6 +512,20 @@ out:
     return session;
 }
 
+/* After a delete: secure_delete has zeroed the rows in the pages the
+ * delete wrote, but the WAL still holds the older copies of those pages
+ * with the text in them. A TRUNCATE checkpoint copies the zeroed pages into
+ * the database file and cuts the WAL to nothing. It runs on the loop
+ * (deletes are rare; it costs one checkpoint and its fsync); if the
+ * checkpointer thread holds the checkpoint lock, the busy timeout waits
+ * for it. */
+static void purge_wal(struct store *st)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_MISUSE)   /* MISUSE: not a WAL database */
+        log_sql_error(st, "checkpoint after delete");
+}
+
 int store_session_delete(struct store *st, const char *id)
 {
     if (st->pg) return store_pg_session_delete(st->pg, id);
@@ -458,9 +536,13 @@ int store_session_delete(struct store *st, const char *id)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         log_sql_error(st, "session delete");
+        note_write(st, 0);
         return -1;
     }
-    return sqlite3_changes(st->db) > 0;
+    note_write(st, 1);
+    if (sqlite3_changes(st->db) == 0) return 0;
+    purge_wal(st);
+    return 1;
 }
 
 static int insert_message(struct store *st, const char *id, const char *session_id,
@@ -500,9 +582,11 @@ int store_turn_begin(struct store *st, const char *session_id,
         goto fail;
     if (exec(st, "COMMIT", NULL, 0)) goto fail;
     rc = 0;
+    note_write(st, 1);
     goto out;
 fail:
     log_sql_error(st, "turn begin");
+    note_write(st, 0);
     exec(st, "ROLLBACK", NULL, 0);
 out:
     return rc;
@@ -542,9 +626,12 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
     if (rc != SQLITE_DONE) {
         metrics_inc(METRICS_SAVE_FAILURES);
         log_sql_error(st, "turn finish");
+        note_write(st, 0);
         return -1;
     }
-    return sqlite3_changes(st->db) > 0 ? 0 : -1;
+    if (sqlite3_changes(st->db) == 0) return -1;   /* the row is gone */
+    note_write(st, 1);
+    return 0;
 }
 
 int store_batch_begin(struct store *st)
@@ -553,6 +640,7 @@ int store_batch_begin(struct store *st)
     char err[256];
     if (exec(st, "BEGIN IMMEDIATE", err, sizeof err)) {
         fprintf(stderr, "coachd: store: begin: %s\n", err);
+        note_write(st, 0);
         return -1;
     }
     return 0;
@@ -565,9 +653,11 @@ int store_batch_commit(struct store *st)
     if (exec(st, "COMMIT", err, sizeof err)) {
         fprintf(stderr, "coachd: store: commit: %s\n", err);
         metrics_inc(METRICS_SAVE_FAILURES);
+        note_write(st, 0);
         exec(st, "ROLLBACK", NULL, 0);
         return -1;
     }
+    note_write(st, 1);
     return 0;
 }
 

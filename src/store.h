@@ -30,6 +30,26 @@ unsigned long store_checkpoints(struct store *st);
 /* 1 when the database answers a trivial query. */
 int store_ping(struct store *st);
 
+/* Below this much free space where the database lives, the disk counts as
+ * full (readiness fails before the writes do). */
+#define STORE_MIN_FREE_BYTES (1024 * 1024)
+
+/* How the database stands, for /readyz. */
+struct store_health {
+    int writable;                  /* no write has failed since the last good one */
+    int disk_full;                 /* under STORE_MIN_FREE_BYTES free */
+    int file_present;              /* the path still names the open file (it was
+                                      not deleted or replaced) */
+    unsigned long long free_bytes; /* available to the process (statvfs) */
+};
+/* Fills h. While writes are failing it tries a one-page write, at most
+ * once a second, so that recovery is seen without other traffic. */
+void store_health(struct store *st, struct store_health *h);
+/* 1 while the last write failed (a write that reached the database, or a
+ * COMMIT, clears it). Callers use it to tell a failed save from a row that
+ * is gone. */
+int store_write_failing(struct store *st);
+
 /* Start-up recovery: answers left 'pending' by a crash become 'incomplete'.
  * Returns the number of rows fixed, or -1. */
 int store_recover(struct store *st);
@@ -42,7 +62,9 @@ int store_session_exists(struct store *st, const char *id);
  * exist, -1 on error). */
 json_t *store_session_get(struct store *st, const char *id, int *found);
 /* 1 deleted, 0 not found, -1 error. Deletes the session's messages and
- * event logs in the same transaction. */
+ * event logs in the same transaction; then, so that the text is not left
+ * on disk, checkpoints and truncates the WAL (secure_delete has zeroed the
+ * rows in the database file). */
 int store_session_delete(struct store *st, const char *id);
 
 /* Commits the parent's question and a 'pending' answer row in one

@@ -30,6 +30,20 @@
 
 #define TURN_MAX_ANSWER (64 * 1024)
 #define TURN_HITS 5
+/* A failed save is retried after 250 ms, doubling up to 8 s, for as long as
+ * the turn is in memory (its words stay there until the save succeeds). */
+#define SAVE_RETRY_MIN_MS 250
+#define SAVE_RETRY_MAX_MS 8000
+
+enum save_rc { SAVE_OK, SAVE_GONE, SAVE_FAILED };
+
+/* Sent, without an event id (it is not part of the answer's log), to the
+ * listeners of an answer whose save failed, and to anyone who subscribes
+ * while it keeps failing. done follows once a retry succeeds. */
+static const char save_failed_frame[] =
+    "data: {\"type\":\"error\",\"code\":\"save_failed\",\"retrying\":true,"
+    "\"message\":\"This answer could not be saved yet. The coach keeps trying, "
+    "and it will be marked finished here once it is saved.\"}\n\n";
 
 static const char lite_preface[] =
     "*The coach is in lite mode today:* this answer comes straight from the vetted "
@@ -43,6 +57,8 @@ struct turn {
     int finished;                        /* saved, done delivered */
     int cancelled;
     enum turn_status status;
+    enum save_rc save_rc;                /* the last save attempt */
+    int save_attempts;                   /* failed saves so far */
 
     char **frames;
     size_t *frame_len, nframes, cap;
@@ -205,12 +221,26 @@ static void arm(struct turn *t, int ms)
     evtimer_add(t->timer, &tv);
 }
 
+static void queue_save(struct turn *t)
+{
+    t->save_next = to_save;
+    to_save = t;
+    if (save_ev) event_active(save_ev, 0, 0);
+    else save_pending(-1, 0, NULL);       /* after turn_free_all: save now */
+}
+
+/* One timer per turn: grace while running, the save retry once ended,
+ * linger once saved. */
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *t = arg;
     if (t->finished) {
         if (t->nlisteners == 0) turn_free(t);
         else arm(t, env.linger_ms);      /* still replaying to someone */
+        return;
+    }
+    if (t->ended) {
+        queue_save(t);                   /* the last save failed: try again */
         return;
     }
     if (t->nlisteners == 0) turn_cancel(t);   /* nobody watched for grace_ms */
@@ -318,13 +348,10 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     t->citations = citations;
     append_event(t, done, 0);
     evtimer_del(t->timer);
-    t->save_next = to_save;
-    to_save = t;
-    if (save_ev) event_active(save_ev, 0, 0);
-    else save_pending(-1, 0, NULL);       /* after turn_free_all: save now */
+    queue_save(t);
 }
 
-static void save_one(struct turn *t)
+static int save_one(struct turn *t)
 {
     struct store_turn_result r = {0};
     r.content = t->answer.s ? t->answer.s : "";
@@ -337,11 +364,30 @@ static void save_one(struct turn *t)
     r.prompt_version = t->prompt_version;
     r.prompt_tokens = t->prompt_tokens;
     r.completion_tokens = t->completion_tokens;
-    store_turn_finish(env.store, t->msg_id, &r, util_wall_ms());
+    return store_turn_finish(env.store, t->msg_id, &r, util_wall_ms());
+}
+
+/* The save failed (the disk is full, the database cannot be written): done
+ * stays held, the listeners are told once (save_failed_frame) and stay
+ * subscribed, and the save is tried again with a growing delay. */
+static void save_failed(struct turn *t)
+{
+    int shift = t->save_attempts < 6 ? t->save_attempts : 6;
+    int ms = SAVE_RETRY_MIN_MS << shift;
+    if (ms > SAVE_RETRY_MAX_MS) ms = SAVE_RETRY_MAX_MS;
+    if (t->save_attempts++ == 0) {
+        for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
+            nx = l->next_;
+            l->on_event(l->arg, save_failed_frame, sizeof save_failed_frame - 1);
+        }
+    }
+    arm(t, ms);
 }
 
 /* Saves every turn that ended since the last call in one transaction, then
- * delivers their done events and ends their listeners. */
+ * delivers their done events and ends their listeners. A turn whose save
+ * failed keeps done held and is retried (save_failed); one whose row is
+ * gone (its session was deleted meanwhile) ends as before. */
 static void save_pending(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *list = to_save;
@@ -350,13 +396,21 @@ static void save_pending(evutil_socket_t fd, short what, void *arg)
     to_save = NULL;
     if (!list) return;
     batch = list->save_next != NULL && store_batch_begin(env.store) == 0;
-    for (struct turn *t = list; t; t = t->save_next) save_one(t);
-    if (batch) store_batch_commit(env.store);
+    for (struct turn *t = list; t; t = t->save_next)
+        t->save_rc = save_one(t) == 0 ? SAVE_OK
+                     : store_write_failing(env.store) ? SAVE_FAILED : SAVE_GONE;
+    if (batch && store_batch_commit(env.store) != 0)
+        for (struct turn *t = list; t; t = t->save_next)
+            if (t->save_rc == SAVE_OK) t->save_rc = SAVE_FAILED;
     metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
     while (list) {
         struct turn *t = list;
         list = t->save_next;
         t->save_next = NULL;
+        if (t->save_rc == SAVE_FAILED) {
+            save_failed(t);
+            continue;
+        }
         t->finished = 1;
         deliver_held(t);
         while (t->listeners) {
@@ -401,12 +455,15 @@ int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
         l->on_end(l->arg);
         return 0;
     }
+    if (t->ended && t->save_attempts > 0)      /* still not saved */
+        l->on_event(l->arg, save_failed_frame, sizeof save_failed_frame - 1);
     l->prev_ = NULL;
     l->next_ = t->listeners;
     if (t->listeners) t->listeners->prev_ = l;
     t->listeners = l;
     t->nlisteners++;
-    evtimer_del(t->timer);                 /* someone is watching again */
+    if (!t->ended) evtimer_del(t->timer);  /* someone is watching again (an
+                                              ended turn's timer is the save retry) */
     return 1;
 }
 
@@ -436,6 +493,33 @@ void turn_cancel_session(const char *session_id)
 {
     for (struct turn *t = all_turns; t; t = t->next)
         if (strcmp(t->session_id, session_id) == 0) turn_cancel(t);
+}
+
+static void unqueue_save(struct turn *t)
+{
+    for (struct turn **pp = &to_save; *pp; pp = &(*pp)->save_next) {
+        if (*pp == t) {
+            *pp = t->save_next;
+            break;
+        }
+    }
+    t->save_next = NULL;
+}
+
+void turn_drop_session(const char *session_id)
+{
+    for (struct turn *t = all_turns, *nx; t; t = nx) {
+        nx = t->next;
+        if (strcmp(t->session_id, session_id) != 0) continue;
+        t->ended = 1;                /* an engine callback during its cancel is ignored */
+        unqueue_save(t);
+        while (t->listeners) {
+            struct turn_listener *l = t->listeners;
+            turn_unsubscribe(t, l);
+            l->on_end(l->arg);
+        }
+        turn_free(t);                /* cancels the engine job */
+    }
 }
 
 size_t turn_running_count(void)

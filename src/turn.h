@@ -113,6 +113,11 @@ void turn_cancel(struct turn *t);
 /* Cancels every turn of a session (the session is being deleted). */
 void turn_cancel_session(const char *session_id);
 
+/* Forgets every turn of a session that was deleted: running ones are
+ * stopped without a save, their listeners are ended (no done), and every
+ * turn of the session leaves memory at once, so no route finds it again. */
+void turn_drop_session(const char *session_id);
+
 /* Graceful shutdown: count of running turns; turn_cancel_all stops them. */
 size_t turn_running_count(void);
 void turn_cancel_all(void);

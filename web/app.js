@@ -953,6 +953,12 @@
     let data;
     try { data = JSON.parse(ev.data); } catch { return; }
     if (!data || typeof data !== 'object') return;
+    /* the answer is not saved yet (the server's disk): it carries no event
+     * id of its own, and done follows once a retry saves it */
+    if (data.type === 'error' && data.code === 'save_failed' && data.retrying === true) {
+      setNote(t.p, str(data.message), 'saving-note');
+      return;
+    }
     const seq = seqOf(ev.lastEventId);
     if (seq !== null) {
       if (seq <= t.seq) return;          // already seen (a resumed stream)
