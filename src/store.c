@@ -351,6 +351,7 @@ int store_ping(struct store *st)
 
 int store_write_failing(struct store *st)
 {
+    if (st->pg) return store_pg_write_failing(st->pg);
     return st->write_failed;
 }
 
@@ -376,6 +377,13 @@ void store_health(struct store *st, struct store_health *h)
     uint64_t now = util_now_ms();
     char dir[sizeof st->path];
 
+    if (st->pg) {
+        store_pg_health(st->pg, &h->writable);
+        h->disk_full = 0;
+        h->file_present = 1;
+        h->free_bytes = 0;
+        return;
+    }
     if (st->write_failed && now - st->probe_ms >= 1000) {
         st->probe_ms = now;
         probe_write(st);

@@ -35,7 +35,7 @@ enum {
     P_PING, P_SESSION_INSERT, P_SESSION_EXISTS, P_SESSION_GET, P_MESSAGES_GET,
     P_SESSION_DELETE, P_TURN_BEGIN, P_TURN_FINISH, P_ANSWER_EVENTS, P_HISTORY,
     P_TOKENS_SESSION, P_TOKENS_SINCE, P_RECOVER, P_FEEDBACK_SET, P_FEEDBACK_GET,
-    P__COUNT
+    P_PROBE, P__COUNT
 };
 
 static const char *const pg_sql[P__COUNT] = {
@@ -83,6 +83,8 @@ static const char *const pg_sql[P__COUNT] = {
     [P_FEEDBACK_GET] =
         "SELECT f.message_id, f.helpful, f.reason, f.created_at FROM feedback f "
         "JOIN messages m ON m.id = f.message_id WHERE m.session_id = $1",
+    /* a write that changes nothing: is the database taking writes again? */
+    [P_PROBE] = "UPDATE coachd_schema SET version = version",
 };
 
 /* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
@@ -125,6 +127,10 @@ struct store_pg {
     char *conninfo;               /* owned; never logged */
     uint64_t next_try_ms;         /* monotonic: no reconnect before this */
     unsigned backoff_ms;
+    int in_batch;                 /* between batch_begin and batch_commit */
+    int write_failed;             /* the last write failed (cleared by a commit) */
+    uint64_t probe_ms;            /* when store_pg_health last tried a write */
+    int last_integrity;           /* the last failure was a constraint (SQLSTATE 23xxx) */
 };
 
 int store_pg_schema_target(void)
@@ -312,10 +318,56 @@ static PGresult *run(struct store_pg *pg, int q, int n, const char *const *vals,
     snprintf(name, sizeof name, "q%d", q);
     res = PQexecPrepared(pg->conn, name, n, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == want) return res;
+    {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        pg->last_integrity = state && strncmp(state, "23", 2) == 0;
+    }
     log_result(what, res, pg->conn);
     PQclear(res);
     if (PQstatus(pg->conn) != CONNECTION_OK) pg->next_try_ms = 0;   /* retry next call */
     return NULL;
+}
+
+/* Records how a write went, as store.c's note_write: a failure sets
+ * write_failed; a write outside a batch, or a batch's COMMIT, clears it. */
+static void pg_note_write(struct store_pg *pg, int ok)
+{
+    if (!ok) pg->write_failed = 1;
+    else if (!pg->in_batch) pg->write_failed = 0;
+}
+
+/* run() for a write: notes how it went. A constraint error (a duplicate
+ * id, an unknown session) is the caller's mistake, not a database that
+ * cannot write; it only counts as a failure inside a batch, whose
+ * transaction it aborts. */
+static PGresult *run_write(struct store_pg *pg, int q, int n, const char *const *vals,
+                           const char *what)
+{
+    PGresult *res;
+    pg->last_integrity = 0;
+    res = run(pg, q, n, vals, PGRES_COMMAND_OK, what);
+    if (res || !pg->last_integrity || pg->in_batch) pg_note_write(pg, res != NULL);
+    return res;
+}
+
+int store_pg_write_failing(struct store_pg *pg)
+{
+    return pg->write_failed;
+}
+
+void store_pg_health(struct store_pg *pg, int *writable)
+{
+    uint64_t now = util_now_ms();
+    int up = pg->conn && PQstatus(pg->conn) == CONNECTION_OK;
+    /* while failing or disconnected, one probe a second at most sees recovery */
+    if ((pg->write_failed || !up) && !pg->in_batch && now - pg->probe_ms >= 1000) {
+        PGresult *res;
+        pg->probe_ms = now;
+        res = run_write(pg, P_PROBE, 0, NULL, "probe");
+        PQclear(res);
+        up = pg->conn && PQstatus(pg->conn) == CONNECTION_OK;
+    }
+    *writable = up && !pg->write_failed;
 }
 
 /* Row count of a command result ("UPDATE 3" -> 3). */
@@ -333,7 +385,7 @@ int store_pg_ping(struct store_pg *pg)
 
 int store_pg_recover(struct store_pg *pg)
 {
-    PGresult *res = run(pg, P_RECOVER, 0, NULL, PGRES_COMMAND_OK, "recover");
+    PGresult *res = run_write(pg, P_RECOVER, 0, NULL, "recover");
     int n;
     if (!res) return -1;
     n = (int)changes(res);
@@ -348,7 +400,7 @@ int store_pg_session_create(struct store_pg *pg, const char *id, const char *par
     const char *v[3] = {id, parent_name, when};
     PGresult *res;
     snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
-    res = run(pg, P_SESSION_INSERT, 3, v, PGRES_COMMAND_OK, "session create");
+    res = run_write(pg, P_SESSION_INSERT, 3, v, "session create");
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -435,7 +487,7 @@ json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
 int store_pg_session_delete(struct store_pg *pg, const char *id)
 {
     const char *v[1] = {id};
-    PGresult *res = run(pg, P_SESSION_DELETE, 1, v, PGRES_COMMAND_OK, "session delete");
+    PGresult *res = run_write(pg, P_SESSION_DELETE, 1, v, "session delete");
     int rc;
     if (!res) return -1;
     rc = changes(res) > 0;
@@ -450,7 +502,7 @@ int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char 
     const char *v[5] = {user_msg_id, session_id, answer_msg_id, question, when};
     PGresult *res;
     snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
-    res = run(pg, P_TURN_BEGIN, 5, v, PGRES_COMMAND_OK, "turn begin");
+    res = run_write(pg, P_TURN_BEGIN, 5, v, "turn begin");
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -475,7 +527,7 @@ int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,
     snprintf(ptok, sizeof ptok, "%ld", r->prompt_tokens);
     snprintf(ctok, sizeof ctok, "%ld", r->completion_tokens);
     snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
-    res = run(pg, P_TURN_FINISH, 12, v, PGRES_COMMAND_OK, "turn finish");
+    res = run_write(pg, P_TURN_FINISH, 12, v, "turn finish");
     if (!res) metrics_inc(METRICS_SAVE_FAILURES);
     else rc = changes(res) > 0 ? 0 : -1;
     PQclear(res);
@@ -489,24 +541,36 @@ int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,
 int store_pg_batch_begin(struct store_pg *pg)
 {
     char err[256];
-    if (reconnect(pg)) return -1;
-    if (exec_cmd(pg->conn, "BEGIN", err, sizeof err)) {
-        fprintf(stderr, "coachd: store(pg): begin: %s\n", err);
+    if (reconnect(pg) || exec_cmd(pg->conn, "BEGIN", err, sizeof err)) {
+        fprintf(stderr, "coachd: store(pg): begin: %s\n", pg->conn ? err : "no connection");
+        pg_note_write(pg, 0);
         return -1;
     }
+    pg->in_batch = 1;
     return 0;
 }
 
+/* COMMIT of a transaction that an error aborted answers "ROLLBACK", not an
+ * error: only the "COMMIT" tag means the batch was kept. */
 int store_pg_batch_commit(struct store_pg *pg)
 {
-    char err[256];
-    if (!pg->conn || exec_cmd(pg->conn, "COMMIT", err, sizeof err)) {
-        fprintf(stderr, "coachd: store(pg): commit: %s\n", pg->conn ? err : "no connection");
-        metrics_inc(METRICS_SAVE_FAILURES);
-        if (pg->conn) exec_cmd(pg->conn, "ROLLBACK", NULL, 0);
-        return -1;
+    PGresult *res = NULL;
+    int ok = 0;
+    pg->in_batch = 0;
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+        res = PQexec(pg->conn, "COMMIT");
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
     }
-    return 0;
+    if (!ok) {
+        log_result("commit", res && PQresultStatus(res) != PGRES_COMMAND_OK ? res : NULL,
+                   pg->conn);
+        metrics_inc(METRICS_SAVE_FAILURES);
+        if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+            exec_cmd(pg->conn, "ROLLBACK", NULL, 0);
+    }
+    PQclear(res);
+    pg_note_write(pg, ok);
+    return ok ? 0 : -1;
 }
 
 int store_pg_answer_events(struct store_pg *pg, const char *answer_msg_id,
@@ -582,7 +646,7 @@ int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int he
     int rc;
 
     snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
-    res = run(pg, P_FEEDBACK_SET, 4, v, PGRES_COMMAND_OK, "feedback set");
+    res = run_write(pg, P_FEEDBACK_SET, 4, v, "feedback set");
     if (!res) return -1;
     rc = changes(res) > 0;
     PQclear(res);

@@ -49,6 +49,14 @@ int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t
 void store_pg_close(struct store_pg *pg);
 
 int store_pg_ping(struct store_pg *pg);
+/* store_write_failing. */
+int store_pg_write_failing(struct store_pg *pg);
+/* store_health's part a server can answer: *writable is 0 while the
+ * connection is down or the last write failed; while so, at most once a
+ * second, it re-tries the connection and one write that changes nothing.
+ * (Disk space and the data files are the server's: a full disk shows as
+ * failing writes.) */
+void store_pg_health(struct store_pg *pg, int *writable);
 int store_pg_recover(struct store_pg *pg);
 int store_pg_session_create(struct store_pg *pg, const char *id, const char *parent_name,
                             uint64_t now_ms);

@@ -364,6 +364,58 @@ static void test_reconnect(void **state)
     assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
 }
 
+/* /readyz's view: a lost server is not writable, and recovery is seen by
+ * store_health alone (its probe), without other traffic. */
+static void test_health(void **state)
+{
+    struct fixture *f = *state;
+    struct store_health h;
+    char sql[256];
+    int ok = 0;
+    store_health(f->st, &h);
+    assert_int_equal(h.writable, 1);
+    assert_int_equal(h.disk_full, 0);
+    assert_int_equal(h.file_present, 1);
+    /* a constraint error is the caller's, not a failing database */
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), -1);
+    assert_int_equal(store_write_failing(f->st), 0);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE datname = '%s' AND application_name = 'coachd'", f->name);
+    assert_int_equal(admin_exec(sql), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), -1);
+    assert_int_equal(store_write_failing(f->st), 1);
+    store_health(f->st, &h);
+    for (int i = 0; i < 40 && !ok; i++) {
+        usleep(100 * 1000);
+        store_health(f->st, &h);
+        ok = h.writable;
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(store_write_failing(f->st), 0);
+}
+
+/* A statement that fails inside a batch aborts the transaction; PostgreSQL
+ * then answers COMMIT with ROLLBACK, which must count as a failed batch. */
+static void test_aborted_batch(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_batch_begin(f->st), 0);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), -1);   /* aborts it */
+    {
+        struct store_turn_result r = {.content = "x", .status = "complete", .engine = "g"};
+        assert_int_equal(store_turn_finish(f->st, "a1", &r, 2), -1);
+    }
+    assert_int_equal(store_batch_commit(f->st), -1);
+    assert_int_equal(store_write_failing(f->st), 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM messages WHERE status = 'pending'"), 1);
+    /* and the connection is usable afterwards */
+    finish(f->st, "a1", "saved", "complete", 0, 0, 3);
+    assert_int_equal(store_write_failing(f->st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_and_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aborted_batch, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;
