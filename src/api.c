@@ -7,13 +7,15 @@
  *   DELETE /api/coach/sessions/{id}
  *   POST   /api/coach/sessions/{id}/messages        -> 202 + stream_url
  *   GET    /api/coach/stream/{session_id}?question= (the seed's endpoint)
- *   GET    /api/coach/messages/{id}/stream          (resume: Last-Event-ID)
- *   POST   /api/coach/messages/{id}/cancel
+ *   GET    /api/coach/sessions/{id}/messages/{mid}/stream   (resume: Last-Event-ID)
+ *   POST   /api/coach/sessions/{id}/messages/{mid}/cancel
+ *   POST   /api/coach/sessions/{id}/messages/{mid}/feedback (helpful / not, reason)
  *   GET    /api/coach/sessions/{id}/events          (events.c: new questions)
- *   POST   /api/coach/messages/{id}/feedback        (helpful / not, reason)
  *   GET    /, /app.js, ...                          (the chat page)
  *
- * Paths are split into at most five segments; ids are checked with
+ * A message is reached only through its session: a message id under
+ * another session's id is 404, as is any message of a deleted session.
+ * Paths are split into at most seven segments; ids are checked with
  * util_id_valid before they reach the database. The access log gets the
  * route pattern, never the path or the query. */
 #include "api.h"
@@ -35,7 +37,7 @@
 #include "turn.h"
 #include "util.h"
 
-#define MAX_SEGS 6
+#define MAX_SEGS 7
 
 struct route_in {
     struct evhttp_request *req;
@@ -296,7 +298,7 @@ static void route_post_message(struct route_in *r, const char *sid)
     const char *route = "/api/coach/sessions/:id/messages";
     json_t *body, *q;
     struct turn *t;
-    char url[128];
+    char url[256];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!check_session(r, sid, route)) return;
@@ -311,7 +313,7 @@ static void route_post_message(struct route_in *r, const char *sid)
     t = start_turn(r, sid, json_string_value(q), json_string_length(q), route);
     json_decref(body);
     if (!t) return;
-    snprintf(url, sizeof url, "/api/coach/messages/%s/stream", turn_message_id(t));
+    snprintf(url, sizeof url, "/api/coach/sessions/%s/messages/%s/stream", sid, turn_message_id(t));
     http_reply_json(r->req, 202, json_pack("{s:s, s:s}", "message_id", turn_message_id(t),
                                            "stream_url", url), route);
 }
@@ -361,18 +363,29 @@ static void route_seed_stream(struct route_in *r, const char *sid)
         http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
 }
 
-static void route_message_stream(struct route_in *r, const char *mid)
+/* Both ids of a message route are well-formed, else a 400 was sent. */
+static int check_ids(struct route_in *r, const char *sid, const char *mid, const char *route)
 {
-    const char *route = "/api/coach/messages/:id/stream";
+    if (!util_id_valid(sid)) {
+        http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
+        return 0;
+    }
+    if (!util_id_valid(mid)) {
+        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
+        return 0;
+    }
+    return 1;
+}
+
+static void route_message_stream(struct route_in *r, const char *sid, const char *mid)
+{
+    const char *route = "/api/coach/sessions/:id/messages/:mid/stream";
     char *owned, lmid[64];
     const char *leid;
     size_t from = 0;
 
     if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
+    if (!check_ids(r, sid, mid, route)) return;
     leid = last_event_id(r, &owned);
     if (leid) {
         if (turn_parse_event_id(leid, lmid, sizeof lmid, &from) || strcmp(lmid, mid) != 0) {
@@ -383,21 +396,18 @@ static void route_message_stream(struct route_in *r, const char *mid)
         }
     }
     free(owned);
-    if (resume(r, mid, from, NULL, route) != 0)
+    if (resume(r, mid, from, sid, route) != 0)
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
 }
 
-static void route_cancel(struct route_in *r, const char *mid)
+static void route_cancel(struct route_in *r, const char *sid, const char *mid)
 {
-    const char *route = "/api/coach/messages/:id/cancel";
+    const char *route = "/api/coach/sessions/:id/messages/:mid/cancel";
     char status[32];
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
-    if (turn_stop(mid, status, sizeof status) != 0) {
+    if (!check_ids(r, sid, mid, route)) return;
+    if (turn_stop(mid, sid, status, sizeof status) != 0) {
         http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
         return;
     }
@@ -439,18 +449,26 @@ int api_check_feedback(const json_t *body, int *helpful, const char **reason,
     return 0;
 }
 
-static void route_feedback(struct route_in *r, const char *mid)
+/* 1 when mid is an answer of session sid, 0 when not, -1 on error. */
+static int answer_of(struct route_in *r, const char *sid, const char *mid)
 {
-    const char *route = "/api/coach/messages/:id/feedback";
+    char owner[80], status[32];
+    json_t *events = NULL;
+    int rc = store_answer_events(r->ctx->store, mid, owner, sizeof owner, status, sizeof status,
+                                 &events);
+    json_decref(events);
+    return rc < 0 ? -1 : rc > 0 && strcmp(owner, sid) == 0;
+}
+
+static void route_feedback(struct route_in *r, const char *sid, const char *mid)
+{
+    const char *route = "/api/coach/sessions/:id/messages/:mid/feedback";
     const char *code, *msg, *reason;
     json_t *body;
     int helpful, status, rc;
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
-    if (!util_id_valid(mid)) {
-        http_reply_error(r->req, 400, "invalid_message_id", "That is not a valid message id.", route);
-        return;
-    }
+    if (!check_ids(r, sid, mid, route)) return;
     body = http_read_json(r->req, route);
     if (!body) return;
     status = api_check_feedback(body, &helpful, &reason, &code, &msg);
@@ -459,7 +477,8 @@ static void route_feedback(struct route_in *r, const char *mid)
         http_reply_error(r->req, status, code, msg, route);
         return;
     }
-    rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
+    rc = answer_of(r, sid, mid);
+    if (rc > 0) rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
     if (rc < 0) http_reply_error(r->req, 500, "storage_error", "The feedback could not be saved.", route);
     else if (rc == 0) http_reply_error(r->req, 404, "message_not_found", "No answer with that id.", route);
     else http_reply_json(r->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", mid,
@@ -492,7 +511,7 @@ int api_parse_route(const char *path, struct api_route *r)
     int n;
 
     r->kind = API_NOT_FOUND;
-    r->id = r->file = NULL;
+    r->id = r->mid = r->file = NULL;
     if (strlen(path) >= sizeof r->buf) return -1;
     snprintf(r->buf, sizeof r->buf, "%s", path);
     n = split_path(r->buf, seg, MAX_SEGS);
@@ -508,14 +527,14 @@ int api_parse_route(const char *path, struct api_route *r)
         else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages"))
             r->kind = API_MESSAGES;
         else if (n == 4 && seg_is(seg, n, 2, "stream")) r->kind = API_SEED_STREAM;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "stream"))
-            r->kind = API_MESSAGE_STREAM;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "cancel"))
-            r->kind = API_CANCEL;
         else if (n == 5 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "events"))
             r->kind = API_SESSION_EVENTS;
-        else if (n == 5 && seg_is(seg, n, 2, "messages") && seg_is(seg, n, 4, "feedback"))
-            r->kind = API_FEEDBACK;
+        else if (n == 7 && seg_is(seg, n, 2, "sessions") && seg_is(seg, n, 4, "messages")) {
+            if (seg_is(seg, n, 6, "stream")) r->kind = API_MESSAGE_STREAM;
+            else if (seg_is(seg, n, 6, "cancel")) r->kind = API_CANCEL;
+            else if (seg_is(seg, n, 6, "feedback")) r->kind = API_FEEDBACK;
+            if (r->kind != API_NOT_FOUND) r->mid = seg[5];
+        }
         if (r->kind != API_NOT_FOUND && r->kind != API_SESSIONS) r->id = seg[3];
     } else if (n <= 1) {
         r->kind = API_STATIC;
@@ -543,11 +562,11 @@ void api_handle(struct evhttp_request *req, void *arg)
     case API_SESSION: route_session(&r, rt.id); return;
     case API_MESSAGES: route_post_message(&r, rt.id); return;
     case API_SEED_STREAM: route_seed_stream(&r, rt.id); return;
-    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id); return;
-    case API_CANCEL: route_cancel(&r, rt.id); return;
+    case API_MESSAGE_STREAM: route_message_stream(&r, rt.id, rt.mid); return;
+    case API_CANCEL: route_cancel(&r, rt.id, rt.mid); return;
     case API_METRICS: route_metrics(&r); return;
     case API_SESSION_EVENTS: route_session_events(&r, rt.id); return;
-    case API_FEEDBACK: route_feedback(&r, rt.id); return;
+    case API_FEEDBACK: route_feedback(&r, rt.id, rt.mid); return;
     case API_STATIC:
         if ((r.cmd == EVHTTP_REQ_GET || r.cmd == EVHTTP_REQ_HEAD) &&
             http_serve_static(r.ctx->http, req, rt.file) == 0)

@@ -53,13 +53,17 @@ enum api_route_kind {
 
 struct api_route {
     enum api_route_kind kind;
-    const char *id;                 /* the path's id segment (into buf), or NULL */
+    const char *id;                 /* the path's id segment (into buf), or NULL;
+                                       the session's for a message route */
+    const char *mid;                /* message routes: the message id, else NULL */
     const char *file;               /* API_STATIC: the one segment, "" for / */
     char buf[API_MAX_PATH];
 };
 
 /* Matches a URL path ("/api/coach/sessions/abc/messages") to a route: at
- * most six '/'-separated segments, empty ones ignored. Returns 0, or -1
+ * most seven '/'-separated segments, empty ones ignored. A message's routes
+ * name its session: /api/coach/sessions/{id}/messages/{mid}/stream, /cancel
+ * and /feedback (API_MESSAGE_STREAM, API_CANCEL, API_FEEDBACK). Returns 0, or -1
  * when the path is API_MAX_PATH bytes or longer (414). The route's strings
  * point into r->buf. */
 int api_parse_route(const char *path, struct api_route *r);

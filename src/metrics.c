@@ -32,9 +32,10 @@ static const struct metrics_route mroutes[] = {
     {"/api/coach/sessions/:id/messages", "/api/coach/sessions/{id}/messages"},
     {"/api/coach/sessions/:id/events", "/api/coach/sessions/{id}/events"},
     {"/api/coach/stream/:session_id", "/api/coach/stream/{session_id}"},
-    {"/api/coach/messages/:id/stream", "/api/coach/messages/{id}/stream"},
-    {"/api/coach/messages/:id/cancel", "/api/coach/messages/{id}/cancel"},
-    {"/api/coach/messages/:id/feedback", "/api/coach/messages/{id}/feedback"},
+    {"/api/coach/sessions/:id/messages/:mid/stream", "/api/coach/sessions/{id}/messages/{mid}/stream"},
+    {"/api/coach/sessions/:id/messages/:mid/cancel", "/api/coach/sessions/{id}/messages/{mid}/cancel"},
+    {"/api/coach/sessions/:id/messages/:mid/feedback",
+     "/api/coach/sessions/{id}/messages/{mid}/feedback"},
     {"static", "static"},
     {NULL, "other"},
 };

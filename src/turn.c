@@ -607,19 +607,21 @@ int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l)
     return 0;
 }
 
-int turn_stop(const char *message_id, char *status, size_t n)
+int turn_stop(const char *message_id, const char *session, char *status, size_t n)
 {
     struct turn *t = turn_find(message_id);
     char sid[80];
     json_t *events = NULL;
     int found;
-    if (t) {
+    if (t && (!session || strcmp(t->session_id, session) == 0)) {
         turn_cancel(t);
-        snprintf(status, n, "stopped");
+        snprintf(status, n, "%s", status_name(t->status));
         return 0;
     }
+    if (t) return -1;                      /* another session's answer */
     found = store_answer_events(env.store, message_id, sid, sizeof sid, status, n, &events);
     json_decref(events);
+    if (found > 0 && session && strcmp(sid, session) != 0) found = 0;
     return found > 0 ? 0 : -1;
 }
 

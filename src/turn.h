@@ -102,9 +102,9 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
 int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l);
 
 /* Stops answer message_id (turn_cancel) when it runs, and writes its status
- * ("stopped", or the stored one) to status. 0, or -1 when there is no such
- * answer. */
-int turn_stop(const char *message_id, char *status, size_t n);
+ * ("stopped", or the stored one) to status. Only within session when it is
+ * not NULL. 0, or -1 when there is no such answer (in that session). */
+int turn_stop(const char *message_id, const char *session, char *status, size_t n);
 
 /* Stops a running turn: the engine is aborted, listeners get done with
  * "stopped": true, the partial answer is saved as 'stopped'. Idempotent. */

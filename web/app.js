@@ -164,6 +164,8 @@
   }
 
   const sessionPath = (id) => '/api/coach/sessions/' + encodeURIComponent(id);
+  /* a message is reached through its session (its stream, cancel, feedback) */
+  const messagePath = (sid, mid) => sessionPath(sid) + '/messages/' + encodeURIComponent(mid);
 
   /* Citation and resource links: absolute http(s) only. */
   function safeHref(u) {
@@ -729,7 +731,8 @@
     mark(fb && typeof fb === 'object' ? fb.helpful : null);
     if (fb && typeof fb === 'object' && fb.reason) input.value = str(fb.reason);
     async function send(helpful, reason) {
-      const r = await call('POST', '/api/coach/messages/' + encodeURIComponent(p.id) + '/feedback',
+      if (!session) return false;
+      const r = await call('POST', messagePath(session.id, p.id) + '/feedback',
         reason ? { helpful, reason } : { helpful });
       if (r.status === 200) {
         mark(helpful);
@@ -1109,7 +1112,7 @@
     const t = turn;
     if (!t) return;
     ui.stopBtn.disabled = true;
-    const r = await call('POST', '/api/coach/messages/' + encodeURIComponent(t.mid) + '/cancel');
+    const r = await call('POST', messagePath(session.id, t.mid) + '/cancel');
     if (r.status !== 200 && turn === t) {
       ui.stopBtn.disabled = false;
       ui.askError.textContent = errorText(r, 'The answer could not be stopped.');
@@ -1254,7 +1257,7 @@
       const p = addAssistant(m.id, m.created_at);
       p.question = lastQuestion;
       if (m.status === 'streaming' && i === msgs.length - 1 && typeof m.id === 'string') {
-        startTurn(p, m.id, '/api/coach/messages/' + encodeURIComponent(m.id) + '/stream', lastQuestion);
+        startTurn(p, m.id, messagePath(s.session_id, m.id) + '/stream', lastQuestion);
         if (m.triage) { p.triage.replaceChildren(); renderTriage(p, m.triage, false); }
         return;
       }

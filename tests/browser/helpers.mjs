@@ -14,7 +14,7 @@ export { startServer, api, ROOT };
 
 export const SHOTS = join(ROOT, 'docs', 'screenshots');
 export const AXE_PATH = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
-export const STREAM_GLOB = '**/api/coach/messages/*/stream*';
+export const STREAM_GLOB = '**/api/coach/sessions/*/messages/*/stream*';
 
 // Registers before/after hooks for a test file: coachd started with args
 // and one Chromium, both stopped at the end. Returns an object whose srv and

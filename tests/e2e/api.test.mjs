@@ -212,3 +212,34 @@ test('over --max-connections, requests get a JSON 503 and the connection closes'
     small.cleanup();
   }
 });
+
+test('a message is reached only through its own session (issue 16)', async () => {
+  const a = await newSession(srv.base), b = await newSession(srv.base);
+  const p = await api(srv.base, 'POST', `/api/coach/sessions/${a}/messages`, { question: 'How do I handle bedtime?' });
+  assert.equal(p.status, 202);
+  const mid = p.json.message_id;
+  assert.equal(p.json.stream_url, `/api/coach/sessions/${a}/messages/${mid}/stream`);
+  const s = await stream(srv.base + p.json.stream_url);
+  assert.equal(s.events.at(-1).data.done, true);
+  // under another session's id: 404, in memory (the answer lingers) as in the database
+  for (const [method, tail, body] of [['GET', 'stream'], ['POST', 'cancel'], ['POST', 'feedback', { helpful: true }]]) {
+    const r = await api(srv.base, method, `/api/coach/sessions/${b}/messages/${mid}/${tail}`, body);
+    isError(r, 404, 'message_not_found');
+  }
+  const resumed = await api(srv.base, 'GET', `/api/coach/sessions/${b}/messages/${mid}/stream`, undefined,
+    { 'Last-Event-ID': `${mid}:1` });
+  isError(resumed, 404, 'message_not_found');
+  // the message id alone reaches nothing any more
+  isError(await api(srv.base, 'GET', `/api/coach/messages/${mid}/stream`), 404, 'not_found');
+  isError(await api(srv.base, 'POST', `/api/coach/messages/${mid}/cancel`), 404, 'not_found');
+  isError(await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, { helpful: true }), 404, 'not_found');
+  isError(await api(srv.base, 'GET', `/api/coach/sessions/bad%20id/messages/${mid}/stream`), 400, 'invalid_session_id');
+  // through its own session everything works
+  const own = await api(srv.base, 'POST', `/api/coach/sessions/${a}/messages/${mid}/cancel`);
+  assert.equal(own.status, 200, own.text);
+  assert.equal(own.json.status, 'complete');
+  const fb = await api(srv.base, 'POST', `/api/coach/sessions/${a}/messages/${mid}/feedback`, { helpful: true });
+  assert.equal(fb.status, 200, fb.text);
+  const g = await api(srv.base, 'GET', '/api/coach/sessions/' + b);
+  assert.deepEqual(g.json.messages, []);
+});

@@ -72,7 +72,7 @@ test('the counters move, no text or id leaks, and promtool accepts the scrape', 
   assert.equal(s3.events[0].data.type, 'triage');
   const refusedId = s2.events.at(-1).data.message_id;
   // feedback, a 404 under a real-looking path, and a session read
-  assert.equal((await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, { helpful: true })).status, 200);
+  assert.equal((await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`, { helpful: true })).status, 200);
   assert.equal((await api(srv.base, 'GET', `/api/nothing/${sid}`)).status, 404);
   assert.equal((await api(srv.base, 'GET', `/api/coach/sessions/${sid}`)).status, 200);
 
@@ -80,9 +80,9 @@ test('the counters move, no text or id leaks, and promtool accepts the scrape', 
   const route = (r, code) => value(t, `coachd_http_requests_total{route="${r}",code="${code}"}`);
   assert.equal(route('/api/coach/sessions', 201), 1);
   assert.equal(route('/api/coach/sessions/{id}/messages', 202), 1);
-  assert.equal(route('/api/coach/messages/{id}/stream', 200), 1);
+  assert.equal(route('/api/coach/sessions/{id}/messages/{mid}/stream', 200), 1);
   assert.equal(route('/api/coach/stream/{session_id}', 200), 2);
-  assert.equal(route('/api/coach/messages/{id}/feedback', 200), 1);
+  assert.equal(route('/api/coach/sessions/{id}/messages/{mid}/feedback', 200), 1);
   assert.equal(route('/api/coach/sessions/{id}', 200), 1);
   assert.equal(route('other', 404), 1);
   assert.equal(route('/metrics', 200), 2, 'this scrape is counted in itself');
@@ -129,7 +129,7 @@ test('a live answer shows in coachd_streams_active and coachd_turns_active', asy
   assert.equal(value(t, 'coachd_streams_active'), 1);
   assert.equal(value(t, 'coachd_turns_active'), 1);
   req.destroy();
-  await api(srv.base, 'POST', `/api/coach/messages/${p.json.message_id}/cancel`);
+  await api(srv.base, 'POST', p.json.stream_url.replace(/stream$/, 'cancel'));
   let after0;
   for (let i = 0; i < 50; i++) {
     after0 = await scrape(srv.base);

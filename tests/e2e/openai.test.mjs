@@ -467,7 +467,7 @@ test('cancel mid-answer stops the upstream at once; saved as stopped', async () 
   const s = live(srv.base + p.json.stream_url);
   await s.waitFor((e) => 'chunk' in e.data);
   const t0 = performance.now();
-  const c = await api(srv.base, 'POST', `/api/coach/messages/${p.json.message_id}/cancel`);
+  const c = await api(srv.base, 'POST', p.json.stream_url.replace(/stream$/, 'cancel'));
   assert.equal(c.status, 200);
   const r = await s.done;
   const last = r.events.at(-1).data;

@@ -106,7 +106,7 @@ test('feedback: saved with the answer, changed, shown in the session; errors', a
   assert.equal(ans().feedback, null);
   assert.equal('feedback' in s.json.messages.find((m) => m.role === 'user'), false);
 
-  let r = await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`,
+  let r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`,
     { helpful: false, reason: 'Too general for a 3 year old' });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json, { message_id: mid, helpful: false, reason: 'Too general for a 3 year old' });
@@ -115,26 +115,26 @@ test('feedback: saved with the answer, changed, shown in the session; errors', a
   assert.equal(ans().feedback.reason, 'Too general for a 3 year old');
   assert.match(ans().feedback.created_at, /^\d{4}-\d\d-\d\dT/);
 
-  r = await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, { helpful: true });
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`, { helpful: true });
   assert.deepEqual(r.json, { message_id: mid, helpful: true, reason: null });
   s = await api(srv.base, 'GET', `/api/coach/sessions/${sid}`);
   assert.equal(ans().feedback.helpful, true);
   assert.equal(ans().feedback.reason, null);
 
   const userId = s.json.messages.find((m) => m.role === 'user').id;
-  r = await api(srv.base, 'POST', `/api/coach/messages/${userId}/feedback`, { helpful: true });
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${userId}/feedback`, { helpful: true });
   assert.equal(r.status, 404);
   assert.equal(r.json.error.code, 'message_not_found');
-  r = await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, { helpful: 'yes' });
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`, { helpful: 'yes' });
   assert.equal(r.status, 400);
   assert.equal(r.json.error.code, 'invalid_feedback');
-  r = await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, { helpful: false, reason: 'x'.repeat(501) });
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`, { helpful: false, reason: 'x'.repeat(501) });
   assert.equal(r.status, 400);
-  r = await api(srv.base, 'POST', `/api/coach/messages/${mid}/feedback`, '{nope');
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/${mid}/feedback`, '{nope');
   assert.equal(r.status, 400);
-  r = await api(srv.base, 'GET', `/api/coach/messages/${mid}/feedback`);
+  r = await api(srv.base, 'GET', `/api/coach/sessions/${sid}/messages/${mid}/feedback`);
   assert.equal(r.status, 405);
-  r = await api(srv.base, 'POST', '/api/coach/messages/bad%20id/feedback', { helpful: true });
+  r = await api(srv.base, 'POST', `/api/coach/sessions/${sid}/messages/bad%20id/feedback`, { helpful: true });
   assert.equal(r.status, 400);
   // the reason never reaches the log
   assert.equal(srv.logs().includes('Too general'), false);

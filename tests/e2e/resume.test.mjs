@@ -20,7 +20,7 @@ after(async () => {
 async function ask(s, sid, question) {
   const r = await api(s.base, 'POST', `/api/coach/sessions/${sid}/messages`, { question });
   assert.equal(r.status, 202, r.text);
-  assert.match(r.json.stream_url, /^\/api\/coach\/messages\/[A-Za-z0-9_-]+\/stream$/);
+  assert.equal(r.json.stream_url, `/api/coach/sessions/${sid}/messages/${r.json.message_id}/stream`);
   return r.json;
 }
 
@@ -113,7 +113,7 @@ test('stop from another connection: done with stopped, partial saved as stopped'
   const m = await ask(slow, sid, 'how much sleep does a 2 year old need and how do naps work');
   const watching = stream(slow.base + m.stream_url);
   await sleep(200);
-  const c = await api(slow.base, 'POST', `/api/coach/messages/${m.message_id}/cancel`);
+  const c = await api(slow.base, 'POST', m.stream_url.replace(/stream$/, 'cancel'));
   assert.equal(c.status, 200);
   assert.equal(c.json.status, 'stopped');
   const s = await watching;
@@ -126,10 +126,10 @@ test('stop from another connection: done with stopped, partial saved as stopped'
   assert.equal(ans.content, textOf(s.events));
   assert.ok(ans.content.length > 0);
   // idempotent
-  const c2 = await api(slow.base, 'POST', `/api/coach/messages/${m.message_id}/cancel`);
+  const c2 = await api(slow.base, 'POST', m.stream_url.replace(/stream$/, 'cancel'));
   assert.equal(c2.status, 200);
   assert.equal(c2.json.status, 'stopped');
-  const c3 = await api(slow.base, 'POST', `/api/coach/messages/${'Z'.repeat(22)}/cancel`);
+  const c3 = await api(slow.base, 'POST', `/api/coach/sessions/${sid}/messages/${'Z'.repeat(22)}/cancel`);
   assert.equal(c3.status, 404);
 });
 
@@ -165,10 +165,10 @@ test('a client that never reads does not block other streams', async () => {
 });
 
 test('unknown and malformed stream requests', async () => {
-  const r = await api(srv.base, 'GET', `/api/coach/messages/${'Q'.repeat(22)}/stream`);
+  const sid = await newSession(srv.base);
+  const r = await api(srv.base, 'GET', `/api/coach/sessions/${sid}/messages/${'Q'.repeat(22)}/stream`);
   assert.equal(r.status, 404);
   assert.equal(r.json.error.code, 'message_not_found');
-  const sid = await newSession(srv.base);
   const m = await ask(srv, sid, 'bedtime routine');
   const bad = await api(srv.base, 'GET', m.stream_url, undefined, { 'Last-Event-ID': 'someone-else:3' });
   assert.equal(bad.status, 400);

@@ -62,7 +62,7 @@ test('SIGKILL with 50 live streams: every acknowledged question survives, databa
   const srv = await startServer(['--pace-ms', '30']);
   const live = await openStreams(srv, 50);
   // let some finish and some be mid-answer
-  const finished = await stream(srv.base + `/api/coach/messages/${live[0].id}/stream`);
+  const finished = await stream(srv.base + `/api/coach/sessions/${live[0].sid}/messages/${live[0].id}/stream`);
   await sleep(200);
   await srv.stop('SIGKILL');
   await Promise.all(live.map((l) => l.s.catch(() => null)));

@@ -350,14 +350,21 @@ static void test_parse_route(void **state)
         {"/api/coach/sessions/abc", API_SESSION, "abc"},
         {"/api/coach/sessions/abc/messages", API_MESSAGES, "abc"},
         {"/api/coach/stream/s1", API_SEED_STREAM, "s1"},
-        {"/api/coach/messages/m1/stream", API_MESSAGE_STREAM, "m1"},
-        {"/api/coach/messages/m1/cancel", API_CANCEL, "m1"},
-        {"/api/coach/messages/m1/other", API_NOT_FOUND, NULL},
+        {"/api/coach/sessions/s1/messages/m1/stream", API_MESSAGE_STREAM, "s1"},
+        {"/api/coach/sessions/s1/messages/m1/cancel", API_CANCEL, "s1"},
+        {"/api/coach/sessions/s1/messages/m1/other", API_NOT_FOUND, NULL},
+        {"/api/coach/sessions/s1/other/m1/stream", API_NOT_FOUND, NULL},
+        {"/api/coach/other/s1/messages/m1/stream", API_NOT_FOUND, NULL},
+        /* a message id alone reaches nothing (issue 16) */
+        {"/api/coach/messages/m1/stream", API_NOT_FOUND, NULL},
+        {"/api/coach/messages/m1/cancel", API_NOT_FOUND, NULL},
+        {"/api/coach/messages/m2/feedback", API_NOT_FOUND, NULL},
         {"/metrics", API_METRICS, NULL},
         {"/api/coach/sessions/s2/events", API_SESSION_EVENTS, "s2"},
-        {"/api/coach/messages/m2/feedback", API_FEEDBACK, "m2"},
+        {"/api/coach/sessions/s2/messages/m2/feedback", API_FEEDBACK, "s2"},
         {"/api/other/sessions", API_NOT_FOUND, NULL}, {"/api", API_NOT_FOUND, NULL},
-        {"/a/b/c/d/e/f/g", API_NOT_FOUND, NULL},             /* seven segments */
+        {"/a/b/c/d/e/f/g/h", API_NOT_FOUND, NULL},           /* eight segments */
+        {"/api/coach/sessions/s/messages/m/stream/x", API_NOT_FOUND, NULL},
         {"/", API_STATIC, NULL}, {"/app.js", API_STATIC, NULL}, {"/x/y", API_NOT_FOUND, NULL},
     };
     struct api_route r;
@@ -368,6 +375,10 @@ static void test_parse_route(void **state)
         if (r.kind != cases[i].kind) fail_msg("%s: kind %d", cases[i].path, (int)r.kind);
         if (cases[i].id) assert_string_equal(r.id, cases[i].id);
         else if (r.kind != API_STATIC) assert_null(r.id);
+        /* a message route's message id is the sixth segment */
+        if (r.kind == API_MESSAGE_STREAM || r.kind == API_CANCEL || r.kind == API_FEEDBACK)
+            assert_string_equal(r.mid, strstr(cases[i].path, "/m2/") ? "m2" : "m1");
+        else assert_null(r.mid);
     }
     assert_int_equal(api_parse_route("/app.js", &r), 0);
     assert_string_equal(r.file, "app.js");

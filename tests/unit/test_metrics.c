@@ -80,7 +80,7 @@ static void test_http_routes_bounded(void **state)
     metrics_http_request("/api/coach/sessions/:id", 200);
     metrics_http_request("/api/coach/sessions/:id", 200);
     metrics_http_request("/api/coach/sessions/:id", 404);
-    metrics_http_request("/api/coach/messages/:id/stream", 200);
+    metrics_http_request("/api/coach/sessions/:id/messages/:mid/stream", 200);
     /* a real path, an id, garbage: one "other" series */
     metrics_http_request("/api/coach/sessions/ouQ62oWkyE7H5IbOMQvU0g", 404);
     metrics_http_request("-", 404);
@@ -91,7 +91,7 @@ static void test_http_routes_bounded(void **state)
     t = render();
     assert_true(has_line(t, HTTP "/api/coach/sessions/{id}\",code=\"200\"} 2"));
     assert_true(has_line(t, HTTP "/api/coach/sessions/{id}\",code=\"404\"} 1"));
-    assert_true(has_line(t, HTTP "/api/coach/messages/{id}/stream\",code=\"200\"} 1"));
+    assert_true(has_line(t, HTTP "/api/coach/sessions/{id}/messages/{mid}/stream\",code=\"200\"} 1"));
     assert_true(has_line(t, HTTP "other\",code=\"404\"} 3"));
     assert_true(has_line(t, HTTP "other\",code=\"400\"} 1"));
     assert_true(has_line(t, HTTP "/healthz\",code=\"other\"} 2"));
