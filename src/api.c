@@ -248,6 +248,7 @@ static void route_session(struct route_in *r, const char *id)
         }
         turn_drop_session(id);     /* live answers stop and leave memory: 404 from now */
         events_deleted(id);
+        store_notify(r->ctx->store, "coachd_deleted", id);   /* and on other instances */
         http_reply_empty(r->req, 204, route);
         return;
     }

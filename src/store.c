@@ -37,7 +37,8 @@
 enum {
     Q_SESSION_INSERT, Q_SESSION_EXISTS, Q_SESSION_GET, Q_MESSAGES_GET,
     Q_SESSION_DELETE, Q_MSG_INSERT, Q_NEXT_SEQ, Q_TURN_FINISH, Q_ANSWER_EVENTS,
-    Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q__COUNT
+    Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q_EVENT_INSERT, Q_EVENTS_SINCE,
+    Q__COUNT
 };
 
 static const char *const sql_text[Q__COUNT] = {
@@ -49,8 +50,8 @@ static const char *const sql_text[Q__COUNT] = {
         "FROM messages WHERE session_id = ?1 ORDER BY seq",
     [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
     [Q_MSG_INSERT] =
-        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at, owner, "
+        "lease_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?1",
     [Q_TURN_FINISH] =
         "UPDATE messages SET content = ?2, status = ?3, citations = ?4, refusal = ?5, "
@@ -70,7 +71,17 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TOKENS_SINCE] =
         "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
         "WHERE finished_at >= ?1",
-    [Q_RECOVER] = "UPDATE messages SET status = 'incomplete' WHERE status = 'pending'",
+    /* a crashed answer keeps the words its event log had saved (v4) */
+    [Q_RECOVER] =
+        "UPDATE messages SET status = 'incomplete', "
+        "content = COALESCE((SELECT group_concat(c, '') FROM (SELECT json_extract(data, '$.chunk') "
+        "AS c FROM events WHERE message_id = messages.id ORDER BY seq)), ''), "
+        "events = (SELECT json_group_array(data) FROM (SELECT data FROM events "
+        "WHERE message_id = messages.id ORDER BY seq)) "
+        "WHERE status = 'pending'",
+    [Q_EVENT_INSERT] = "INSERT OR IGNORE INTO events(message_id, seq, data) VALUES(?1, ?2, ?3)",
+    [Q_EVENTS_SINCE] =
+        "SELECT seq, data FROM events WHERE message_id = ?1 AND seq > ?2 ORDER BY seq",
 };
 
 static const char *const migrations[] = {
@@ -106,10 +117,24 @@ static const char *const migrations[] = {
     "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
     "  reason TEXT,"
     "  created_at INTEGER NOT NULL);",
+    /* v4: each answer's events as they are shown, appended in batches
+     * (store_events_append), so a crash keeps the words shown and another
+     * instance can replay a live answer; the instance that runs a pending
+     * answer and how long its lease lasts */
+    "CREATE TABLE events("
+    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  PRIMARY KEY (message_id, seq)) WITHOUT ROWID;"
+    "ALTER TABLE messages ADD COLUMN owner TEXT;"
+    "ALTER TABLE messages ADD COLUMN lease_until INTEGER;"
+    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
 };
 
 struct store {
     struct store_pg *pg;          /* set: every call goes to store_pg.c */
+    char owner[64];               /* this instance (store_set_owner) */
+    int lease_ms;
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
     char path[4096];              /* as opened, for the free-space check */
@@ -555,7 +580,7 @@ int store_session_delete(struct store *st, const char *id)
 
 static int insert_message(struct store *st, const char *id, const char *session_id,
                           sqlite3_int64 seq, const char *role, const char *content,
-                          const char *status, uint64_t now_ms)
+                          const char *status, uint64_t now_ms, int leased)
 {
     sqlite3_stmt *s = stmt(st, Q_MSG_INSERT);
     int rc;
@@ -566,6 +591,10 @@ static int insert_message(struct store *st, const char *id, const char *session_
     sqlite3_bind_text(s, 5, content, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, (sqlite3_int64)now_ms);
+    if (leased && st->owner[0]) {
+        sqlite3_bind_text(s, 8, st->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 9, (sqlite3_int64)(now_ms + (uint64_t)st->lease_ms));
+    }
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -585,8 +614,8 @@ int store_turn_begin(struct store *st, const char *session_id,
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) seq = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (insert_message(st, user_msg_id, session_id, seq, "user", question, "complete", now_ms) ||
-        insert_message(st, answer_msg_id, session_id, seq + 1, "assistant", "", "pending", now_ms))
+    if (insert_message(st, user_msg_id, session_id, seq, "user", question, "complete", now_ms, 0) ||
+        insert_message(st, answer_msg_id, session_id, seq + 1, "assistant", "", "pending", now_ms, 1))
         goto fail;
     if (exec(st, "COMMIT", NULL, 0)) goto fail;
     rc = 0;
@@ -807,4 +836,91 @@ out:
     if (rc < 0) log_sql_error(st, "feedback read");
     sqlite3_finalize(s);
     return rc;
+}
+
+/* ---------- event logs, leases, notifications (v4) ----------
+ * SQLite is one instance's own file: leases are recorded but every pending
+ * row at start-up is this file's crash (store_recover), and there is no one
+ * to notify. */
+
+void store_set_owner(struct store *st, const char *instance_id, int lease_ms)
+{
+    snprintf(st->owner, sizeof st->owner, "%s", instance_id);
+    st->lease_ms = lease_ms;
+    if (st->pg) store_pg_set_owner(st->pg, instance_id, lease_ms);
+}
+
+int store_is_shared(struct store *st)
+{
+    return st->pg != NULL;
+}
+
+int store_events_append(struct store *st, const struct store_event *ev, size_t n)
+{
+    int kept = 0;
+    if (st->pg) return store_pg_events_append(st->pg, ev, n);
+    if (n == 0) return 0;
+    if (exec(st, "BEGIN IMMEDIATE", NULL, 0)) {
+        log_sql_error(st, "events begin");
+        note_write(st, 0);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = stmt(st, Q_EVENT_INSERT);
+        sqlite3_bind_text(s, 1, ev[i].message_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)ev[i].seq);
+        sqlite3_bind_text(s, 3, ev[i].data, (int)ev[i].len, SQLITE_STATIC);
+        /* a row whose answer was deleted meanwhile fails its foreign key
+         * alone; the others are kept */
+        kept += sqlite3_step(s) == SQLITE_DONE;
+        sqlite3_reset(s);
+    }
+    if (exec(st, "COMMIT", NULL, 0)) {
+        log_sql_error(st, "events commit");
+        note_write(st, 0);
+        exec(st, "ROLLBACK", NULL, 0);
+        return -1;
+    }
+    note_write(st, 1);
+    return kept;
+}
+
+int store_events_since(struct store *st, const char *message_id, size_t from, json_t **events)
+{
+    sqlite3_stmt *s;
+    size_t next = from + 1;
+    int rc;
+    if (st->pg) return store_pg_events_since(st->pg, message_id, from, events);
+    s = stmt(st, Q_EVENTS_SINCE);
+    *events = json_array();
+    sqlite3_bind_text(s, 1, message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)from);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && (size_t)sqlite3_column_int64(s, 0) == next++)
+        json_array_append_new(*events, json_string((const char *)sqlite3_column_text(s, 1)));
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return 0;
+    log_sql_error(st, "events since");
+    json_decref(*events);
+    *events = NULL;
+    return -1;
+}
+
+int store_lease_renew(struct store *st, uint64_t now_ms)
+{
+    return st->pg ? store_pg_lease_renew(st->pg, now_ms) : 0;
+}
+
+int store_lease_sweep(struct store *st, uint64_t now_ms)
+{
+    return st->pg ? store_pg_lease_sweep(st->pg, now_ms) : 0;
+}
+
+int store_notify(struct store *st, const char *channel, const char *payload)
+{
+    return st->pg ? store_pg_notify(st->pg, channel, payload) : 0;
+}
+
+int store_listen(struct store *st, struct event_base *base, store_notify_cb cb, void *arg)
+{
+    return st->pg ? store_pg_listen(st->pg, base, cb, arg) : 0;
 }

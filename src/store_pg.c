@@ -19,6 +19,7 @@
 #include "store_pg.h"
 
 #include <ctype.h>
+#include <event2/event.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ enum {
     P_PING, P_SESSION_INSERT, P_SESSION_EXISTS, P_SESSION_GET, P_MESSAGES_GET,
     P_SESSION_DELETE, P_TURN_BEGIN, P_TURN_FINISH, P_ANSWER_EVENTS, P_HISTORY,
     P_TOKENS_SESSION, P_TOKENS_SINCE, P_RECOVER, P_FEEDBACK_SET, P_FEEDBACK_GET,
-    P_PROBE, P__COUNT
+    P_PROBE, P_EVENTS_APPEND, P_EVENTS_SINCE, P_LEASE_RENEW, P_LEASE_SWEEP, P_NOTIFY,
+    P__COUNT
 };
 
 static const char *const pg_sql[P__COUNT] = {
@@ -51,10 +53,12 @@ static const char *const pg_sql[P__COUNT] = {
     [P_TURN_BEGIN] =
         "WITH n AS (SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM messages "
         "WHERE session_id = $2::text) "
-        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at) "
-        "SELECT $1::text, $2::text, seq, 'user', $4::text, 'complete', $5::bigint FROM n "
-        "UNION ALL "
-        "SELECT $3::text, $2::text, seq + 1, 'assistant', '', 'pending', $5::bigint FROM n",
+        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at, owner, "
+        "lease_until) "
+        "SELECT $1::text, $2::text, seq, 'user', $4::text, 'complete', $5::bigint, NULL, NULL "
+        "FROM n UNION ALL "
+        "SELECT $3::text, $2::text, seq + 1, 'assistant', '', 'pending', $5::bigint, $6::text, "
+        "$7::bigint FROM n",
     [P_TURN_FINISH] =
         "UPDATE messages SET content = $2, status = $3, citations = $4, refusal = $5, "
         "events = $6, engine = $7, prompt_version = $8, prompt_tokens = $9, "
@@ -73,7 +77,15 @@ static const char *const pg_sql[P__COUNT] = {
     [P_TOKENS_SINCE] =
         "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
         "WHERE finished_at >= $1::bigint",
-    [P_RECOVER] = "UPDATE messages SET status = 'incomplete' WHERE status = 'pending'",
+    /* start-up: only rows whose lease ran out (or that never had one);
+     * another live instance's answers are left alone */
+    [P_RECOVER] =
+        "UPDATE messages SET status = 'incomplete', "
+        "content = COALESCE((SELECT string_agg(e.data::json->>'chunk', '' ORDER BY e.seq) "
+        "FROM events e WHERE e.message_id = messages.id), ''), "
+        "events = (SELECT json_agg(e.data ORDER BY e.seq)::text FROM events e "
+        "WHERE e.message_id = messages.id) "
+        "WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1::bigint)",
     [P_FEEDBACK_SET] =
         "INSERT INTO feedback(message_id, helpful, reason, created_at) "
         "SELECT $1::text, $2::integer, $3::text, $4::bigint FROM messages "
@@ -85,6 +97,21 @@ static const char *const pg_sql[P__COUNT] = {
         "JOIN messages m ON m.id = f.message_id WHERE m.session_id = $1",
     /* a write that changes nothing: is the database taking writes again? */
     [P_PROBE] = "UPDATE coachd_schema SET version = version",
+    /* many answers' events in one statement, and their ids NOTIFYed at the
+     * same commit (the CTE runs whether or not it is read) */
+    [P_EVENTS_APPEND] =
+        "WITH ins AS (INSERT INTO events(message_id, seq, data) "
+        "SELECT u.m, u.s, u.d FROM unnest($1::text[], $2::int[], $3::text[]) AS u(m, s, d) "
+        "WHERE EXISTS (SELECT 1 FROM messages WHERE id = u.m) "
+        "ON CONFLICT DO NOTHING RETURNING 1) "
+        "SELECT (SELECT count(*) FROM ins), "
+        "(SELECT count(pg_notify('coachd_events', p)) FROM unnest($4::text[]) AS p)",
+    [P_EVENTS_SINCE] =
+        "SELECT seq, data FROM events WHERE message_id = $1 AND seq > $2::int ORDER BY seq",
+    [P_LEASE_RENEW] =
+        "UPDATE messages SET lease_until = $2::bigint WHERE owner = $1 AND status = 'pending'",
+    [P_LEASE_SWEEP] = NULL,       /* = P_RECOVER, see store_pg_lease_sweep */
+    [P_NOTIFY] = "SELECT pg_notify($1, $2)",
 };
 
 /* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
@@ -120,6 +147,16 @@ static const char *const pg_migrations[] = {
     "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
     "  reason TEXT,"
     "  created_at BIGINT NOT NULL);",
+    /* v4: event logs as they are shown; the owner of a pending answer and
+     * its lease */
+    "CREATE TABLE events("
+    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  PRIMARY KEY (message_id, seq));"
+    "ALTER TABLE messages ADD COLUMN owner TEXT;"
+    "ALTER TABLE messages ADD COLUMN lease_until BIGINT;"
+    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
 };
 
 struct store_pg {
@@ -131,6 +168,9 @@ struct store_pg {
     int write_failed;             /* the last write failed (cleared by a commit) */
     uint64_t probe_ms;            /* when store_pg_health last tried a write */
     int last_integrity;           /* the last failure was a constraint (SQLSTATE 23xxx) */
+    char owner[64];               /* store_pg_set_owner */
+    int lease_ms;
+    struct pg_listener *listener; /* store_pg_listen, or NULL */
 };
 
 int store_pg_schema_target(void)
@@ -184,6 +224,7 @@ static int prepare_all(struct store_pg *pg, char *err, size_t errlen)
     for (int i = 0; i < P__COUNT; i++) {
         char name[16];
         PGresult *res;
+        if (!pg_sql[i]) continue;
         snprintf(name, sizeof name, "q%d", i);
         res = PQprepare(pg->conn, name, pg_sql[i], 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -274,9 +315,12 @@ out:
     return rc;
 }
 
+static void listener_free(struct pg_listener *l);
+
 void store_pg_close(struct store_pg *pg)
 {
     if (!pg) return;
+    listener_free(pg->listener);
     if (pg->conn) PQfinish(pg->conn);
     free(pg->conninfo);
     free(pg);
@@ -383,14 +427,133 @@ int store_pg_ping(struct store_pg *pg)
     return res != NULL;
 }
 
-int store_pg_recover(struct store_pg *pg)
+int store_pg_lease_sweep(struct store_pg *pg, uint64_t now_ms)
 {
-    PGresult *res = run_write(pg, P_RECOVER, 0, NULL, "recover");
+    char when[24];
+    const char *v[1] = {when};
+    PGresult *res;
     int n;
+    snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
+    res = run_write(pg, P_RECOVER, 1, v, "lease sweep");
     if (!res) return -1;
     n = (int)changes(res);
     PQclear(res);
     return n;
+}
+
+int store_pg_recover(struct store_pg *pg)
+{
+    return store_pg_lease_sweep(pg, util_wall_ms());
+}
+
+void store_pg_set_owner(struct store_pg *pg, const char *instance_id, int lease_ms)
+{
+    snprintf(pg->owner, sizeof pg->owner, "%s", instance_id);
+    pg->lease_ms = lease_ms;
+}
+
+int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms)
+{
+    char until[24];
+    const char *v[2] = {pg->owner, until};
+    PGresult *res;
+    int n;
+    if (!pg->owner[0]) return 0;
+    snprintf(until, sizeof until, "%llu", (unsigned long long)(now_ms + (uint64_t)pg->lease_ms));
+    res = run_write(pg, P_LEASE_RENEW, 2, v, "lease renew");
+    if (!res) return -1;
+    n = (int)changes(res);
+    PQclear(res);
+    return n;
+}
+
+int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload)
+{
+    const char *v[2] = {channel, payload};
+    PGresult *res = run(pg, P_NOTIFY, 2, v, PGRES_TUPLES_OK, "notify");
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* Appends s as one element of a PostgreSQL array literal: "..." with
+ * backslash and double quote escaped. */
+static void array_elem(struct strbuf *b, const char *s, size_t len)
+{
+    if (b->len > 1) strbuf_add(b, ",", 1);
+    strbuf_add(b, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\') strbuf_add(b, "\\", 1);
+        strbuf_add(b, s + i, 1);
+    }
+    strbuf_add(b, "\"", 1);
+}
+
+int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n)
+{
+    struct strbuf ids = {0}, seqs = {0}, data = {0}, notes = {0}, one = {0};
+    const char *v[4];
+    const char *prev = NULL;
+    PGresult *res;
+    int kept = -1;
+
+    if (n == 0) return 0;
+    strbuf_add(&ids, "{", 1);
+    strbuf_add(&seqs, "{", 1);
+    strbuf_add(&data, "{", 1);
+    strbuf_add(&notes, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        array_elem(&ids, ev[i].message_id, strlen(ev[i].message_id));
+        strbuf_printf(&seqs, "%s%zu", i ? "," : "", ev[i].seq);
+        array_elem(&data, ev[i].data, ev[i].len);
+        if (prev && strcmp(prev, ev[i].message_id) == 0) continue;
+        prev = ev[i].message_id;
+        /* ids only, a payload under NOTIFY's 8,000-byte limit */
+        if (one.len + strlen(prev) + 1 > 7800) {
+            array_elem(&notes, one.s, one.len);
+            one.len = 0;
+        }
+        if (one.len) strbuf_add(&one, ",", 1);
+        strbuf_str(&one, prev);
+    }
+    if (one.len) array_elem(&notes, one.s, one.len);
+    strbuf_add(&ids, "}", 1);
+    strbuf_add(&seqs, "}", 1);
+    strbuf_add(&data, "}", 1);
+    strbuf_add(&notes, "}", 1);
+    v[0] = ids.s;
+    v[1] = seqs.s;
+    v[2] = data.s;
+    v[3] = notes.s;
+    res = run(pg, P_EVENTS_APPEND, 4, v, PGRES_TUPLES_OK, "events append");
+    pg_note_write(pg, res != NULL);
+    if (res) kept = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    free(ids.s);
+    free(seqs.s);
+    free(data.s);
+    free(notes.s);
+    free(one.s);
+    return kept;
+}
+
+int store_pg_events_since(struct store_pg *pg, const char *message_id, size_t from,
+                          json_t **events)
+{
+    char num[24];
+    const char *v[2] = {message_id, num};
+    PGresult *res;
+    size_t next = from + 1;
+
+    *events = NULL;
+    snprintf(num, sizeof num, "%zu", from);
+    res = run(pg, P_EVENTS_SINCE, 2, v, PGRES_TUPLES_OK, "events since");
+    if (!res) return -1;
+    *events = json_array();
+    for (int i = 0; i < PQntuples(res) && strtoull(PQgetvalue(res, i, 0), NULL, 10) == next;
+         i++, next++)
+        json_array_append_new(*events, json_string(PQgetvalue(res, i, 1)));
+    PQclear(res);
+    return 0;
 }
 
 int store_pg_session_create(struct store_pg *pg, const char *id, const char *parent_name,
@@ -498,11 +661,13 @@ int store_pg_session_delete(struct store_pg *pg, const char *id)
 int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char *user_msg_id,
                         const char *answer_msg_id, const char *question, uint64_t now_ms)
 {
-    char when[24];
-    const char *v[5] = {user_msg_id, session_id, answer_msg_id, question, when};
+    char when[24], until[24];
+    const char *v[7] = {user_msg_id, session_id, answer_msg_id, question, when,
+                        pg->owner[0] ? pg->owner : NULL, until};
     PGresult *res;
     snprintf(when, sizeof when, "%llu", (unsigned long long)now_ms);
-    res = run_write(pg, P_TURN_BEGIN, 5, v, "turn begin");
+    snprintf(until, sizeof until, "%llu", (unsigned long long)(now_ms + (uint64_t)pg->lease_ms));
+    res = run_write(pg, P_TURN_BEGIN, 7, v, "turn begin");
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -684,5 +849,109 @@ int store_pg_feedback_attach(struct store_pg *pg, json_t *session)
         }
     }
     PQclear(res);
+    return 0;
+}
+
+/* ---------- the listening connection ----------
+ * A second connection, only for LISTEN, read without blocking on the
+ * libevent base: PQsocket readable -> PQconsumeInput -> PQnotifies. When it
+ * breaks, it is re-made on a timer with the same backoff as the main
+ * connection, and cb(NULL) says notifications may have been missed. */
+
+struct pg_listener {
+    struct store_pg *pg;
+    struct event_base *base;
+    store_notify_cb cb;
+    void *arg;
+    PGconn *conn;
+    struct event *read_ev;        /* on PQsocket while connected */
+    struct event *retry_ev;       /* reconnect timer */
+    unsigned backoff_ms;
+};
+
+static void listener_drop(struct pg_listener *l)
+{
+    if (l->read_ev) event_free(l->read_ev);
+    l->read_ev = NULL;
+    if (l->conn) PQfinish(l->conn);
+    l->conn = NULL;
+}
+
+static void listener_free(struct pg_listener *l)
+{
+    if (!l) return;
+    listener_drop(l);
+    if (l->retry_ev) event_free(l->retry_ev);
+    free(l);
+}
+
+static void listener_retry_later(struct pg_listener *l)
+{
+    struct timeval tv = {l->backoff_ms / 1000, (l->backoff_ms % 1000) * 1000};
+    listener_drop(l);
+    evtimer_add(l->retry_ev, &tv);
+    l->backoff_ms = l->backoff_ms * 2 > STORE_PG_BACKOFF_MAX_MS ? STORE_PG_BACKOFF_MAX_MS
+                                                                : l->backoff_ms * 2;
+}
+
+static void listener_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct pg_listener *l = arg;
+    PGnotify *n;
+    if (!PQconsumeInput(l->conn)) {
+        fprintf(stderr, "coachd: store(pg): listener connection lost; reconnecting\n");
+        listener_retry_later(l);
+        return;
+    }
+    while (l->conn && (n = PQnotifies(l->conn)) != NULL) {
+        l->cb(l->arg, n->relname, n->extra);
+        PQfreemem(n);
+    }
+}
+
+/* 0 when listening. The connect itself blocks (bounded by
+ * STORE_PG_CONNECT_TIMEOUT_S); it runs at start-up and on the backoff. */
+static int listener_connect(struct pg_listener *l)
+{
+    char err[256];
+    l->conn = connect_db(l->pg->conninfo);
+    if (!l->conn || PQstatus(l->conn) != CONNECTION_OK ||
+        exec_cmd(l->conn, "LISTEN coachd_events; LISTEN coachd_stop; LISTEN coachd_deleted",
+                 err, sizeof err) || PQsetnonblocking(l->conn, 1)) {
+        listener_drop(l);
+        return -1;
+    }
+    l->read_ev = event_new(l->base, PQsocket(l->conn), EV_READ | EV_PERSIST, listener_read, l);
+    event_add(l->read_ev, NULL);
+    l->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+    return 0;
+}
+
+static void listener_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct pg_listener *l = arg;
+    if (listener_connect(l)) {
+        listener_retry_later(l);
+        return;
+    }
+    fprintf(stderr, "coachd: store(pg): listener reconnected\n");
+    l->cb(l->arg, NULL, NULL);
+}
+
+int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg)
+{
+    struct pg_listener *l = xcalloc(1, sizeof *l);
+    l->pg = pg;
+    l->base = base;
+    l->cb = cb;
+    l->arg = arg;
+    l->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+    l->retry_ev = evtimer_new(base, listener_retry, l);
+    listener_free(pg->listener);
+    pg->listener = l;
+    if (listener_connect(l)) {
+        listener_retry_later(l);
+        return -1;
+    }
     return 0;
 }

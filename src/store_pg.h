@@ -7,8 +7,9 @@
  * dialect, tracked in the table coachd_schema and applied under an advisory
  * lock, so instances starting together migrate once.
  *
- * Connections: exactly STORE_PG_CONNECTIONS per instance (the loop's
- * connection; see docs/design.md for why calls are synchronous). When it is
+ * Connections: exactly STORE_PG_CONNECTIONS per instance: the loop's
+ * (synchronous calls; see docs/design.md for why) and one that only
+ * LISTENs, read without blocking on the libevent base (store_pg_listen). When it is
  * lost, calls fail fast (-1, store_ping 0) and the connection is re-made
  * with exponential backoff between STORE_PG_BACKOFF_MIN_MS and
  * STORE_PG_BACKOFF_MAX_MS, never more than once per backoff. Each statement
@@ -28,7 +29,7 @@
 struct store_pg;
 struct store_turn_result;
 
-#define STORE_PG_CONNECTIONS 1
+#define STORE_PG_CONNECTIONS 2
 #define STORE_PG_CONNECT_TIMEOUT_S 2
 #define STORE_PG_STATEMENT_TIMEOUT_MS 5000
 #define STORE_PG_BACKOFF_MIN_MS 100
@@ -79,5 +80,17 @@ long store_pg_tokens_since(struct store_pg *pg, uint64_t since_ms);
 int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int helpful,
                           const char *reason, uint64_t now_ms);
 int store_pg_feedback_attach(struct store_pg *pg, json_t *session);
+
+struct store_event;
+struct event_base;
+typedef void (*store_notify_cb)(void *arg, const char *channel, const char *payload);
+void store_pg_set_owner(struct store_pg *pg, const char *instance_id, int lease_ms);
+int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n);
+int store_pg_events_since(struct store_pg *pg, const char *message_id, size_t from,
+                          json_t **events);
+int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms);
+int store_pg_lease_sweep(struct store_pg *pg, uint64_t now_ms);
+int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload);
+int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg);
 
 #endif

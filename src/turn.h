@@ -118,6 +118,13 @@ void turn_cancel_session(const char *session_id);
  * turn of the session leaves memory at once, so no route finds it again. */
 void turn_drop_session(const char *session_id);
 
+/* A notification from another instance (store_listen's callback):
+ * "coachd_events" (ids whose events were stored: mirrors read them),
+ * "coachd_stop" (a message id: stop it if it runs here), or channel NULL
+ * (the listener reconnected: every mirror re-reads). Other channels are
+ * ignored. */
+void turn_notify(const char *channel, const char *payload);
+
 /* Graceful shutdown: count of running turns; turn_cancel_all stops them. */
 size_t turn_running_count(void);
 void turn_cancel_all(void);
