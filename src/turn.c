@@ -380,7 +380,7 @@ static void append_json_text(struct turn *t, const char *txt, size_t tl, int del
      * so the next one is taken first. */
     for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
         nx = l->next_;
-        l->on_event(l->arg, t->frames[seq - 1], len);
+        if (seq > l->after_) l->on_event(l->arg, t->frames[seq - 1], len);
     }
 }
 
@@ -408,7 +408,7 @@ static void deliver_held(struct turn *t)
         mark_dirty(t);
         for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
             nx = l->next_;
-            l->on_event(l->arg, t->frames[i], t->frame_len[i]);
+            if (i + 1 > l->after_) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
         }
     }
 }
@@ -562,6 +562,10 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
 
 int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
 {
+    /* a mirror may be behind what the reader saw on the owning instance
+     * (its batch is a few ms from the database): frames up to from are
+     * not sent again when they arrive */
+    l->after_ = from;
     for (size_t i = from; i < t->nvisible; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
     if (t->finished) {
         l->on_end(l->arg);
@@ -817,7 +821,7 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
     if (t && (!session || strcmp(t->session_id, session) == 0)) {
         if (t->finished && from >= t->nvisible) return 0;
         r->live = t;
-        r->from = from > t->nvisible ? t->nvisible : from;
+        r->from = from > t->nvisible && !t->mirror ? t->nvisible : from;  /* see turn_subscribe */
         return 1;
     }
     found = store_answer_events(env.store, message_id, sid, sizeof sid, status, sizeof status,
@@ -835,7 +839,7 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
         json_decref(ev);
         if (t->finished && from >= t->nvisible) return 0;
         r->live = t;
-        r->from = from > t->nvisible ? t->nvisible : from;
+        r->from = from;                    /* may be ahead of the mirror: see turn_subscribe */
         return 1;
     }
     /* "pending" rows were lost in a crash (they become incomplete at

@@ -57,6 +57,7 @@ struct turn_listener {
     void (*on_end)(void *arg);
     void *arg;
     struct turn_listener *prev_, *next_;   /* private to turn.c */
+    size_t after_;                         /* private: frames up to this seq were sent */
 };
 
 /* Starts a turn for a validated question (UTF-8, 1..2000 chars). Returns
