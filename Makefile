@@ -152,7 +152,7 @@ e2e: $(BUILD)/coachd $(BUILD)/tests/slowclient
 # a throw-away PostgreSQL (scripts/pgtmp.sh: initdb in /tmp, loopback, a
 # free port, stopped at the end). The rest of the suite is store-agnostic.
 PG_E2E := tests/e2e/api.test.mjs tests/e2e/resume.test.mjs tests/e2e/conversation.test.mjs \
-          tests/e2e/shutdown.test.mjs tests/e2e/cluster.test.mjs
+          tests/e2e/shutdown.test.mjs tests/e2e/durable.test.mjs tests/e2e/cluster.test.mjs
 e2e-pg: $(BUILD)/coachd $(BUILD)/tests/test_store_pg
 	@sh scripts/pgtmp.sh run sh -c '$(ASAN_ENV) $(BUILD)/tests/test_store_pg && \
 	  $(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 $(PG_E2E)'

@@ -358,7 +358,10 @@ static PGresult *run(struct store_pg *pg, int q, int n, const char *const *vals,
     char name[16];
     PGresult *res;
 
-    if (reconnect(pg)) return NULL;
+    if (reconnect(pg)) {
+        pg->write_failed = 1;             /* unreachable: nothing can be written */
+        return NULL;
+    }
     snprintf(name, sizeof name, "q%d", q);
     res = PQexecPrepared(pg->conn, name, n, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == want) return res;
@@ -368,7 +371,10 @@ static PGresult *run(struct store_pg *pg, int q, int n, const char *const *vals,
     }
     log_result(what, res, pg->conn);
     PQclear(res);
-    if (PQstatus(pg->conn) != CONNECTION_OK) pg->next_try_ms = 0;   /* retry next call */
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        pg->next_try_ms = 0;              /* retry at the next call */
+        pg->write_failed = 1;
+    }
     return NULL;
 }
 
