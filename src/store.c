@@ -1,11 +1,14 @@
-/* store.c — SQLite persistence for sessions and messages.
+/* store.c — SQLite persistence for sessions and messages, and the
+ * dispatch to store_pg.c: when store_open is given a PostgreSQL URL, every
+ * call below begins by handing over to its store_pg_ namesake.
  *
  * Schema versions are tracked with PRAGMA user_version and applied in order
  * by migrate(); every statement is prepared once at open and reused.
  * A question is committed (with a 'pending' answer row) before any answer
  * text is produced, and the answer row is completed in a single UPDATE when
  * the turn ends, so a crash loses nothing that was acknowledged: start-up
- * turns leftover 'pending' rows into 'incomplete'. secure_delete is on so
+ * turns leftover 'pending' rows into 'incomplete', with the words their
+ * events (stored in batches as they are shown, v4) hold. secure_delete is on so
  * that a deleted conversation is overwritten, not just unlinked.
  *
  * Checkpoints run on a thread of their own. In WAL mode with
@@ -872,7 +875,7 @@ int store_events_append(struct store *st, const struct store_event *ev, size_t n
         sqlite3_bind_text(s, 3, ev[i].data, (int)ev[i].len, SQLITE_STATIC);
         /* a row whose answer was deleted meanwhile fails its foreign key
          * alone; the others are kept */
-        kept += sqlite3_step(s) == SQLITE_DONE;
+        kept += sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(st->db) > 0;
         sqlite3_reset(s);
     }
     if (exec(st, "COMMIT", NULL, 0)) {

@@ -1,5 +1,6 @@
-/* store.h — the embedded SQLite store: sessions, messages and each answer's
- * event log.
+/* store.h — the store: sessions, messages and each answer's event log, in
+ * SQLite (a path) or PostgreSQL (a postgresql:// URL or conninfo: the calls
+ * go to store_pg.c, which answers them alike; see store_pg.h).
  *
  * All calls are synchronous and run on the event-loop thread; SQLite in WAL
  * mode with synchronous=NORMAL makes each commit durable against a process
@@ -20,8 +21,9 @@ struct store;
 #define STORE_CKPT_PAGES 1000
 #define STORE_CKPT_IDLE_S 5
 
-/* Opens (creating or migrating) the database at path. Returns 0 or -1 with
- * a message in err. */
+/* Opens (creating or migrating) the database at path (SQLite), or the
+ * PostgreSQL database path names (store_pg_is_conninfo). Returns 0 or -1
+ * with a message in err. */
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 /* Checkpoints the background thread has run so far (for tests). */
@@ -50,8 +52,10 @@ void store_health(struct store *st, struct store_health *h);
  * is gone. */
 int store_write_failing(struct store *st);
 
-/* Start-up recovery: answers left 'pending' by a crash become 'incomplete'.
- * Returns the number of rows fixed, or -1. */
+/* Start-up recovery: answers left 'pending' by a crash become 'incomplete',
+ * keeping the words their stored events hold. SQLite: every pending row
+ * (the file is this instance's); PostgreSQL: only rows whose lease ran out,
+ * never another live instance's. Returns the number of rows fixed, or -1. */
 int store_recover(struct store *st);
 
 int store_session_create(struct store *st, const char *id, const char *parent_name,

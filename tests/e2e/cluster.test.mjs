@@ -195,21 +195,32 @@ test('delete on B: A answers 404 for the session and its answer', { skip }, asyn
 });
 
 test('a new instance leaves a live answer alone; kill B while A answers: A completes', { skip }, async () => {
-  const sid = await newSession(A.base);
-  const m = await ask(A, sid, Q);
-  const onA = stream(A.base + m.stream_url);
-  const onB = stream(B.base + m.stream_url);
-  await sleep(200);
-  const C = await startServer(['--db', db, '--pace-ms', '20']);   // runs start-up recovery
-  const g = await api(C.base, 'GET', '/api/coach/sessions/' + sid);
-  assert.equal(g.json.messages[1].status, 'streaming', 'another live instance\'s answer is not marked incomplete');
-  await C.stop();
-  await B.stop('SIGKILL');
-  await onB.catch(() => null);
-  const s = await onA;
-  assert.equal(s.events.at(-1).data.done, true);
-  assert.equal(s.events.at(-1).data.stopped, undefined);
-  const after_ = await api(A.base, 'GET', '/api/coach/sessions/' + sid);
-  assert.equal(after_.json.messages[1].status, 'complete');
-  assert.equal(after_.json.messages[1].content, textOf(s.events));
+  // a slow answer (about 11 s), so that it is still running while a third
+  // instance starts (and runs its start-up recovery) under the sanitizers
+  const A2 = await startServer(['--db', db, '--pace-ms', '60']);
+  try {
+    const sid = await newSession(A2.base);
+    const m = await ask(A2, sid, Q);
+    const onA = stream(A2.base + m.stream_url);
+    const onB = stream(B.base + m.stream_url);
+    await sleep(200);
+    const C = await startServer(['--db', db, '--pace-ms', '20']);   // runs start-up recovery
+    try {
+      const g = await api(C.base, 'GET', '/api/coach/sessions/' + sid);
+      assert.equal(g.json.messages[1].status, 'streaming', 'another live instance\'s answer is not marked incomplete');
+      assert.doesNotMatch(C.logs(), /marked \d+ answer/);
+    } finally {
+      await C.stop();
+    }
+    await B.stop('SIGKILL');
+    await onB.catch(() => null);
+    const s = await onA;
+    assert.equal(s.events.at(-1).data.done, true);
+    assert.equal(s.events.at(-1).data.stopped, undefined);
+    const after_ = await api(A2.base, 'GET', '/api/coach/sessions/' + sid);
+    assert.equal(after_.json.messages[1].status, 'complete');
+    assert.equal(after_.json.messages[1].content, textOf(s.events));
+  } finally {
+    await A2.stop();
+  }
 });

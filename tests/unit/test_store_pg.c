@@ -416,6 +416,64 @@ static void test_aborted_batch(void **state)
     assert_int_equal(store_write_failing(f->st), 0);
 }
 
+/* Events in one statement with their ids NOTIFYed at the same commit; a
+ * listener on another connection sees the ids. */
+static void test_events_notify(void **state)
+{
+    struct fixture *f = *state;
+    const char *d[] = {"{\"chunk\":\"a \\\"quoted\\\" word \"}", "{\"chunk\":\"b\\\\c\"}"};
+    struct store_event ev[3];
+    PGconn *l = PQconnectdb(f->url);
+    PGresult *r;
+    PGnotify *n;
+    json_t *got = NULL;
+
+    assert_int_equal(PQstatus(l), CONNECTION_OK);
+    r = PQexec(l, "LISTEN coachd_events");
+    PQclear(r);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u2", "a2", "q", 1), 0);
+    ev[0] = (struct store_event){"a1", 1, d[0], strlen(d[0])};
+    ev[1] = (struct store_event){"a1", 2, d[1], strlen(d[1])};
+    ev[2] = (struct store_event){"a2", 1, d[1], strlen(d[1])};
+    assert_int_equal(store_events_append(f->st, ev, 3), 3);
+    assert_int_equal(store_events_append(f->st, ev, 3), 0);    /* stored once */
+    assert_int_equal(store_events_since(f->st, "a1", 0, &got), 0);
+    assert_int_equal(json_array_size(got), 2);
+    assert_string_equal(json_string_value(json_array_get(got, 0)), d[0]);  /* escaping */
+    assert_string_equal(json_string_value(json_array_get(got, 1)), d[1]);
+    json_decref(got);
+    for (int i = 0; i < 50 && !(n = (PQconsumeInput(l), PQnotifies(l))); i++) usleep(20 * 1000);
+    assert_non_null(n);
+    assert_string_equal(n->relname, "coachd_events");
+    assert_string_equal(n->extra, "a1,a2");                   /* ids only, once each */
+    PQfreemem(n);
+    PQfinish(l);
+}
+
+/* Leases: a live instance's answer is left alone by start-up recovery and
+ * the sweep; once its lease runs out the sweep keeps its stored words. */
+static void test_leases(void **state)
+{
+    struct fixture *f = *state;
+    const char *d = "{\"chunk\":\"Shown words\"}";
+    struct store_event ev = {"a1", 1, d, strlen(d)};
+    store_set_owner(f->st, "instanceA", 10000);
+    assert_int_equal(store_is_shared(f->st), 1);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1000000), 0);
+    assert_int_equal(query_int(f, "SELECT lease_until FROM messages WHERE id = 'a1'"), 1010000);
+    assert_int_equal(store_events_append(f->st, &ev, 1), 1);
+    assert_int_equal(store_lease_sweep(f->st, 1009999), 0);    /* still leased */
+    assert_int_equal(store_lease_renew(f->st, 1005000), 1);
+    assert_int_equal(store_lease_sweep(f->st, 1014999), 0);    /* renewed to 1015000 */
+    assert_int_equal(store_lease_sweep(f->st, 1015001), 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM messages WHERE status = 'incomplete' "
+                                  "AND content = 'Shown words'"), 1);
+    assert_int_equal(store_lease_renew(f->st, 1020000), 0);    /* nothing pending left */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aborted_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;
