@@ -26,6 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (api_parse_route(in, &r) == 0 && r.id) {
         if (!*r.id || strchr(r.id, '/') || !strstr(in, r.id)) abort();
     }
+    if (api_parse_route(in, &r) == 0 && r.mid) {      /* a message route: both ids */
+        if (!r.id || !*r.mid || strchr(r.mid, '/') || !strstr(in, r.mid)) abort();
+    }
+    {
+        char addr[64];                                /* X-Forwarded-For */
+        if (api_forwarded_client(in, addr, sizeof addr) == 0 && (!*addr || !strstr(in, addr)))
+            abort();
+    }
     for (size_t i = 0; q && i < sizeof names / sizeof names[0]; i++) {
         size_t len = 0;
         char *v = api_query_param(q, names[i], &len);

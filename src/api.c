@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "http.h"
 #include "kb.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "sse.h"
 #include "store.h"
 #include "turn.h"
@@ -121,6 +123,87 @@ static const char *last_event_id(struct route_in *r, char **owned)
     return *owned;
 }
 
+/* ---------- limits ---------- */
+
+int api_forwarded_client(const char *xff, char *out, size_t n)
+{
+    const char *start, *end;
+    unsigned char bin[sizeof(struct in6_addr)];
+    size_t len;
+    if (!xff) return -1;
+    start = strrchr(xff, ',');
+    start = start ? start + 1 : xff;
+    while (*start == ' ' || *start == '\t') start++;
+    end = start + strlen(start);
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    len = (size_t)(end - start);
+    if (len == 0 || len >= n || len >= INET6_ADDRSTRLEN) return -1;
+    memcpy(out, start, len);
+    out[len] = '\0';
+    if (inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1) return 0;
+    out[0] = '\0';
+    return -1;
+}
+
+/* The address the limits count by: the peer, or with --trust-proxy the one
+ * the proxy put last in X-Forwarded-For. */
+static void client_addr(struct route_in *r, char *out, size_t n)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    if (r->ctx->limits.trust_proxy &&
+        api_forwarded_client(evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                                "X-Forwarded-For"), out, n) == 0)
+        return;
+    if (evcon) evhttp_connection_get_peer(evcon, &peer, &port);
+    snprintf(out, n, "%s", peer ? peer : "-");
+}
+
+/* 429 with Retry-After (whole seconds). */
+static void reply_limited(struct route_in *r, int retry_s, const char *code, const char *message,
+                          const char *route)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", retry_s > 0 ? retry_s : 1);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", v);
+    metrics_inc(METRICS_RATE_LIMITED);
+    http_reply_error(r->req, 429, code, message, route);
+}
+
+/* Takes a token from key's bucket; 0 after replying 429 when there is none. */
+static int within(struct route_in *r, struct ratelimit *rl, const char *key, const char *message,
+                  const char *route)
+{
+    int wait;
+    if (!rl || (wait = ratelimit_take(rl, key, util_now_ms())) == 0) return 1;
+    reply_limited(r, wait, "rate_limited", message, route);
+    return 0;
+}
+
+/* A new question in session sid: the session has room, and neither the
+ * client nor the session asked too many this minute. */
+static int question_allowed(struct route_in *r, const char *sid, const char *route)
+{
+    const struct api_limits *lim = &r->ctx->limits;
+    char addr[64];
+    if (lim->max_messages_per_session > 0) {
+        long n = store_session_message_count(r->ctx->store, sid);
+        if (n >= 0 && n + 2 > lim->max_messages_per_session) {
+            /* a full session does not empty: Retry-After only says "not soon" */
+            reply_limited(r, 86400, "session_full",
+                          "This conversation is full. Please start a new one.", route);
+            return 0;
+        }
+    }
+    client_addr(r, addr, sizeof addr);
+    return within(r, lim->questions_by_addr, addr,
+                  "Too many questions in a minute. Please wait a moment.", route) &&
+           within(r, lim->questions_by_session, sid,
+                  "Too many questions in a minute in this conversation. Please wait a moment.",
+                  route);
+}
+
 /* ---------- health ---------- */
 
 static void route_health(struct route_in *r, int ready)
@@ -199,6 +282,15 @@ static void route_create_session(struct route_in *r)
         pname = json_string_value(name);
         if (!*pname) pname = NULL;
     }
+    {
+        char addr[64];
+        client_addr(r, addr, sizeof addr);
+        if (!within(r, r->ctx->limits.sessions_by_addr, addr,
+                    "Too many new conversations from here. Please try again later.", route)) {
+            json_decref(body);
+            return;
+        }
+    }
     if (util_random_id(id, sizeof id, 16) ||
         store_session_create(r->ctx->store, id, pname, util_wall_ms())) {
         json_decref(body);
@@ -234,6 +326,34 @@ static int check_session(struct route_in *r, const char *id, const char *route)
     return 1;
 }
 
+/* ?limit=N (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and ?before=MESSAGE_ID.
+ * Returns 0, or -1 after a 400. *before is a new string or NULL. */
+static int page_params(struct route_in *r, int *limit, char **before, const char *route)
+{
+    size_t len;
+    char *v = api_query_param(r->query, "limit", &len), *end = NULL;
+    long n = API_PAGE_DEFAULT;
+    *before = NULL;
+    if (v) {
+        n = (len > 0 && len < 8 && v[0] >= '0' && v[0] <= '9') ? strtol(v, &end, 10) : -1;
+        if (!end || *end || n < 1 || n > API_PAGE_MAX) {
+            free(v);
+            http_reply_error(r->req, 400, "invalid_limit", "limit must be a number from 1 to 200.", route);
+            return -1;
+        }
+        free(v);
+    }
+    *limit = (int)n;
+    *before = api_query_param(r->query, "before", &len);
+    if (*before && (strlen(*before) != len || !util_id_valid(*before))) {
+        free(*before);
+        *before = NULL;
+        http_reply_error(r->req, 400, "invalid_message_id", "before is not a valid message id.", route);
+        return -1;
+    }
+    return 0;
+}
+
 static void route_session(struct route_in *r, const char *id)
 {
     const char *route = "/api/coach/sessions/:id";
@@ -258,10 +378,16 @@ static void route_session(struct route_in *r, const char *id)
         http_reply_empty(r->req, 204, route);
         return;
     }
-    int found;
-    json_t *s = store_session_get(r->ctx->store, id, &found);
+    int found, limit;
+    char *before = NULL;
+    json_t *s;
+    if (page_params(r, &limit, &before, route)) return;
+    s = store_session_page(r->ctx->store, id, limit, before, &found);
+    free(before);
     if (found < 0) http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
     else if (!found) http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
+    else if (found == 2)
+        http_reply_error(r->req, 404, "message_not_found", "No message with that id in this session.", route);
     else if (store_feedback_attach(r->ctx->store, s)) {
         json_decref(s);
         http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
@@ -294,6 +420,7 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
             return NULL;
         }
     }
+    if (!question_allowed(r, sid, route)) return NULL;
     t = turn_create(sid, q, len);
     if (!t && store_write_failing(r->ctx->store))   /* the database is away: try later */
         http_reply_error(r->req, 503, "storage_unavailable",

@@ -15,6 +15,16 @@ struct store;
 struct kb;
 struct engine;
 struct safety_policy;
+struct ratelimit;
+
+/* The limits (config.h); the buckets belong to main, which frees them. */
+struct api_limits {
+    struct ratelimit *questions_by_addr;   /* --max-questions-per-minute */
+    struct ratelimit *questions_by_session;
+    struct ratelimit *sessions_by_addr;    /* --max-sessions-per-hour */
+    int max_messages_per_session;          /* 0: none */
+    int trust_proxy;                       /* client address from X-Forwarded-For */
+};
 
 struct api_ctx {
     struct http_server *http;
@@ -23,6 +33,7 @@ struct api_ctx {
     struct engine *engine;
     const struct safety_policy *policy;
     int draining;                 /* shutting down: no new turns */
+    struct api_limits limits;     /* NULL buckets: no limit */
 };
 
 void api_handle(struct evhttp_request *req, void *arg);
@@ -40,6 +51,14 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
  * or 400 with the error code and message. Pure. */
 int api_check_feedback(const json_t *body, int *helpful, const char **reason,
                        const char **code, const char **message);
+
+/* The client address a proxy put last in X-Forwarded-For ("a, b, c" ->
+ * "c"), written to out when it is an IPv4 or IPv6 address. Returns 0, or
+ * -1 (nothing usable: the peer's address is used). Pure. */
+int api_forwarded_client(const char *xff, char *out, size_t n);
+
+#define API_PAGE_DEFAULT 50
+#define API_PAGE_MAX 200
 
 /* ---- parsing a request line (pure, table-tested and fuzzed) ---- */
 

@@ -15,7 +15,8 @@ enum {
     OPT_PORT = 256, OPT_BIND, OPT_DB, OPT_ENGINE, OPT_PACE, OPT_KB, OPT_WEB,
     OPT_POLICY, OPT_LOCALE, OPT_MAXCONN, OPT_GRACE, OPT_SHUTDOWN, OPT_MODEL,
     OPT_PROMPT, OPT_MAXTOK, OPT_TEMP, OPT_CONNTO, OPT_FIRSTTO, OPT_STALLTO,
-    OPT_TOTALTO, OPT_SBUDGET, OPT_DBUDGET, OPT_QUIET, OPT_PING, OPT_SBUF, OPT_HELP
+    OPT_TOTALTO, OPT_SBUDGET, OPT_DBUDGET, OPT_QUIET, OPT_PING, OPT_SBUF, OPT_QPM,
+    OPT_SPH, OPT_MPS, OPT_TRUSTPROXY, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +45,10 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"ping-s", required_argument, NULL, OPT_PING},
     {"stream-buffer-kb", required_argument, NULL, OPT_SBUF},
+    {"max-questions-per-minute", required_argument, NULL, OPT_QPM},
+    {"max-sessions-per-hour", required_argument, NULL, OPT_SPH},
+    {"max-messages-per-session", required_argument, NULL, OPT_MPS},
+    {"trust-proxy", no_argument, NULL, OPT_TRUSTPROXY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}
 };
@@ -82,6 +87,17 @@ void config_usage(FILE *out)
 "                           does not keep up is dropped (it can resume)\n"
 "                           (COACH_STREAM_BUFFER_KB, default 256)\n"
 "  --quiet                  no access log (COACH_QUIET=1)\n"
+"\n"
+"Limits (beyond one: 429 with Retry-After):\n"
+"  --max-questions-per-minute N  per client address and per session\n"
+"                           (COACH_MAX_QUESTIONS_PER_MINUTE, default 20)\n"
+"  --max-sessions-per-hour N new sessions per client address\n"
+"                           (COACH_MAX_SESSIONS_PER_HOUR, default 30)\n"
+"  --max-messages-per-session N  messages a session holds, questions and\n"
+"                           answers (COACH_MAX_MESSAGES_PER_SESSION, default 400)\n"
+"  --trust-proxy            the client address is the last one in\n"
+"                           X-Forwarded-For (COACH_TRUST_PROXY=1); only behind\n"
+"                           a proxy that sets it\n"
 "\n"
 "OpenAI-compatible engine (--engine openai):\n"
 "  OPENAI_BASE_URL          API base (default https://api.openai.com/v1);\n"
@@ -202,6 +218,10 @@ static int apply(struct config *cfg, int opt, const char *v, int from_env)
     case OPT_PING: return parse_int("ping-s", v, 1, 3600, &cfg->ping_s);
     case OPT_SBUF: return parse_int("stream-buffer-kb", v, 1, 65536, &cfg->stream_buffer_kb);
     case OPT_QUIET: cfg->quiet = (v && strcmp(v, "0") != 0); return 0;
+    case OPT_QPM: return parse_int("max-questions-per-minute", v, 1, 1000000, &cfg->max_questions_per_minute);
+    case OPT_SPH: return parse_int("max-sessions-per-hour", v, 1, 1000000, &cfg->max_sessions_per_hour);
+    case OPT_MPS: return parse_int("max-messages-per-session", v, 2, 1000000, &cfg->max_messages_per_session);
+    case OPT_TRUSTPROXY: cfg->trust_proxy = (v && strcmp(v, "0") != 0); return 0;
     }
     return -1;
 }
@@ -218,6 +238,8 @@ static const struct { const char *env; int opt; } env_map[] = {
     {"COACH_TOTAL_TIMEOUT_S", OPT_TOTALTO}, {"COACH_SESSION_TOKEN_BUDGET", OPT_SBUDGET},
     {"COACH_DAILY_TOKEN_BUDGET", OPT_DBUDGET}, {"COACH_QUIET", OPT_QUIET},
     {"COACH_PING_S", OPT_PING}, {"COACH_STREAM_BUFFER_KB", OPT_SBUF},
+    {"COACH_MAX_QUESTIONS_PER_MINUTE", OPT_QPM}, {"COACH_MAX_SESSIONS_PER_HOUR", OPT_SPH},
+    {"COACH_MAX_MESSAGES_PER_SESSION", OPT_MPS}, {"COACH_TRUST_PROXY", OPT_TRUSTPROXY},
 };
 
 static void set_defaults(struct config *cfg)
@@ -236,6 +258,9 @@ static void set_defaults(struct config *cfg)
     cfg->shutdown_s = 10;
     cfg->ping_s = 15;
     cfg->stream_buffer_kb = 256;
+    cfg->max_questions_per_minute = 20;
+    cfg->max_sessions_per_hour = 30;
+    cfg->max_messages_per_session = 400;
     cfg->openai_base_url = "https://api.openai.com/v1";
     cfg->model = "gpt-4o-mini";
     cfg->prompt_path = "prompts/system.md";
@@ -288,7 +313,7 @@ int config_load(struct config *cfg, int argc, char **argv, int first)
             if (add_kb_dirs(cfg, optarg, 0)) return -1;
             continue;
         }
-        if (apply(cfg, opt, opt == OPT_QUIET ? "1" : optarg, 0)) return -1;
+        if (apply(cfg, opt, opt == OPT_QUIET || opt == OPT_TRUSTPROXY ? "1" : optarg, 0)) return -1;
     }
     if (cfg->n_kb_dirs == 0 && !env_kb)
         cfg->kb_dirs[cfg->n_kb_dirs++] = "kb";

@@ -37,6 +37,11 @@ struct config {
     int connect_timeout_s, first_token_timeout_s, stall_timeout_s, total_timeout_s;
     long session_token_budget, daily_token_budget;
     int quiet;                     /* no access log */
+    /* limits (429 beyond them) */
+    int max_questions_per_minute;  /* per client address and per session */
+    int max_sessions_per_hour;     /* new sessions per client address */
+    int max_messages_per_session;  /* questions and answers a session holds */
+    int trust_proxy;               /* client address from X-Forwarded-For */
 };
 
 /* Fills cfg from defaults and the environment, then argv (argv[first..]).

@@ -27,6 +27,7 @@
 #include "events.h"
 #include "http.h"
 #include "kb.h"
+#include "ratelimit.h"
 #include "safety.h"
 #include "sse.h"
 #include "store.h"
@@ -355,6 +356,15 @@ static int serve(int argc, char **argv)
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
     events_init(app.base, cfg.ping_s * 1000);
     app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
+    /* 16,384 slots of about 90 bytes per table: the memory stays fixed
+     * however many clients there are (ratelimit.h) */
+    app.api.limits = (struct api_limits){
+        .questions_by_addr = ratelimit_new(cfg.max_questions_per_minute, 60, 16384),
+        .questions_by_session = ratelimit_new(cfg.max_questions_per_minute, 60, 16384),
+        .sessions_by_addr = ratelimit_new(cfg.max_sessions_per_hour, 3600, 16384),
+        .max_messages_per_session = cfg.max_messages_per_session,
+        .trust_proxy = cfg.trust_proxy,
+    };
     app.http = http_new(app.base, &(struct http_options){
                             .bind = cfg.bind, .port = cfg.port,
                             .max_connections = cfg.max_connections,
@@ -387,6 +397,9 @@ out:
     if (engine) engine->destroy(engine);
     if (lite) lite->destroy(lite);
     budget_free(budget);
+    ratelimit_free(app.api.limits.questions_by_addr);
+    ratelimit_free(app.api.limits.questions_by_session);
+    ratelimit_free(app.api.limits.sessions_by_addr);
     store_close(store);
     kb_free(kb);
     safety_policy_free(policy);

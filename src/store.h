@@ -65,10 +65,22 @@ int store_session_exists(struct store *st, const char *id);
 /* The session as the API returns it, or NULL (*found = 0 when it does not
  * exist, -1 on error). */
 json_t *store_session_get(struct store *st, const char *id, int *found);
+/* One page of a session, shaped as store_session_get's answer plus
+ * "has_more": up to limit messages (oldest first, so the newest is last)
+ * from before message before_id, or the newest when before_id is NULL;
+ * has_more is true when older messages exist. NULL with *found = 0 when
+ * the session does not exist, 2 when before_id is not one of its
+ * messages, -1 on error. */
+json_t *store_session_page(struct store *st, const char *id, int limit, const char *before_id,
+                           int *found);
+/* Messages (questions and answers) a session holds, or -1. */
+long store_session_message_count(struct store *st, const char *id);
 /* 1 deleted, 0 not found, -1 error. Deletes the session's messages and
  * event logs in the same transaction; then, so that the text is not left
- * on disk, checkpoints and truncates the WAL (secure_delete has zeroed the
- * rows in the database file). */
+ * on disk, has the WAL checkpointed and truncated (secure_delete has zeroed
+ * the rows in the database file): by the checkpointer thread, woken at
+ * once, so it is done moments after the call returns, or in the call when
+ * there is no thread. */
 int store_session_delete(struct store *st, const char *id);
 
 /* Commits the parent's question and a 'pending' answer row in one

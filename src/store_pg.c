@@ -36,7 +36,7 @@ enum {
     P_PING, P_SESSION_INSERT, P_SESSION_EXISTS, P_SESSION_GET, P_MESSAGES_GET,
     P_SESSION_DELETE, P_TURN_BEGIN, P_TURN_FINISH, P_ANSWER_EVENTS, P_HISTORY,
     P_TOKENS_SESSION, P_TOKENS_SINCE, P_RECOVER, P_FEEDBACK_SET, P_FEEDBACK_GET,
-    P_PROBE, P_EVENTS_APPEND, P_EVENTS_SINCE, P_LEASE_RENEW, P_LEASE_SWEEP, P_NOTIFY,
+    P_PROBE, P_PAGE_ANCHOR, P_PAGE, P_MESSAGE_COUNT, P_EVENTS_APPEND, P_EVENTS_SINCE, P_LEASE_RENEW, P_LEASE_SWEEP, P_NOTIFY,
     P__COUNT
 };
 
@@ -97,6 +97,12 @@ static const char *const pg_sql[P__COUNT] = {
         "JOIN messages m ON m.id = f.message_id WHERE m.session_id = $1",
     /* a write that changes nothing: is the database taking writes again? */
     [P_PROBE] = "UPDATE coachd_schema SET version = version",
+    [P_PAGE_ANCHOR] = "SELECT seq FROM messages WHERE id = $1 AND session_id = $2",
+    [P_PAGE] =
+        "SELECT id, role, content, citations, refusal, status, created_at, triage "
+        "FROM messages WHERE session_id = $1 AND seq < $2::bigint ORDER BY seq DESC "
+        "LIMIT $3::bigint",
+    [P_MESSAGE_COUNT] = "SELECT count(*) FROM messages WHERE session_id = $1",
     /* many answers' events in one statement, and their ids NOTIFYed at the
      * same commit (the CTE runs whether or not it is read) */
     [P_EVENTS_APPEND] =
@@ -651,6 +657,71 @@ json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
     PQclear(res);
     *found = 1;
     return session;
+}
+
+json_t *store_pg_session_page(struct store_pg *pg, const char *id, int limit,
+                              const char *before_id, int *found)
+{
+    const char *v[3] = {id, NULL, NULL};
+    char anchor[24] = "9223372036854775807", lim[16];
+    json_t *session = NULL, *msgs;
+    PGresult *res;
+    char when[32];
+    int n;
+
+    *found = -1;
+    res = run(pg, P_SESSION_GET, 1, v, PGRES_TUPLES_OK, "session page");
+    if (!res) return NULL;
+    if (PQntuples(res) == 0) {
+        *found = 0;
+        PQclear(res);
+        return NULL;
+    }
+    util_iso8601(col_u64(res, 0, 0), when, sizeof when);
+    session = json_pack("{s:s, s:s, s:o}", "session_id", id, "created_at", when,
+                        "parent_name", PQgetisnull(res, 0, 1)
+                            ? json_null() : json_string(PQgetvalue(res, 0, 1)));
+    PQclear(res);
+    if (before_id) {
+        const char *a[2] = {before_id, id};
+        res = run(pg, P_PAGE_ANCHOR, 2, a, PGRES_TUPLES_OK, "session page");
+        if (!res || PQntuples(res) == 0) {
+            if (res) *found = 2;           /* not one of its messages */
+            PQclear(res);
+            json_decref(session);
+            return NULL;
+        }
+        snprintf(anchor, sizeof anchor, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    snprintf(lim, sizeof lim, "%d", limit + 1);   /* one more says whether there is more */
+    v[1] = anchor;
+    v[2] = lim;
+    res = run(pg, P_PAGE, 3, v, PGRES_TUPLES_OK, "session page");
+    if (!res) {
+        json_decref(session);
+        return NULL;
+    }
+    n = PQntuples(res);
+    msgs = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_insert_new(msgs, 0, pg_message_row(res, i));   /* newest last */
+    json_object_set_new(session, "messages", msgs);
+    json_object_set_new(session, "has_more", json_boolean(n > limit));
+    PQclear(res);
+    *found = 1;
+    return session;
+}
+
+long store_pg_session_message_count(struct store_pg *pg, const char *id)
+{
+    const char *v[1] = {id};
+    PGresult *res = run(pg, P_MESSAGE_COUNT, 1, v, PGRES_TUPLES_OK, "message count");
+    long n;
+    if (!res) return -1;
+    n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
 }
 
 int store_pg_session_delete(struct store_pg *pg, const char *id)

@@ -64,6 +64,9 @@ int store_pg_session_create(struct store_pg *pg, const char *id, const char *par
 int store_pg_session_exists(struct store_pg *pg, const char *id);
 json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found);
 int store_pg_session_delete(struct store_pg *pg, const char *id);
+json_t *store_pg_session_page(struct store_pg *pg, const char *id, int limit,
+                              const char *before_id, int *found);
+long store_pg_session_message_count(struct store_pg *pg, const char *id);
 int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char *user_msg_id,
                         const char *answer_msg_id, const char *question, uint64_t now_ms);
 int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,

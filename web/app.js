@@ -130,6 +130,12 @@
   }
   const str = (v) => (typeof v === 'string' ? v : '');
 
+  /* History comes in pages (newest last); this loads the older ones. */
+  ui.olderBtn = button('Show earlier messages', 'older');
+  ui.olderBtn.hidden = true;
+  ui.messages.parentNode.insertBefore(ui.olderBtn, ui.messages);
+  let older = { before: null, more: false };
+
   function lsGet(key) {
     try { return localStorage.getItem(key); } catch { return null; }
   }
@@ -1168,7 +1174,8 @@
       for (const [k, v] of shown) if (v.root === n) return k;
       return '';
     });
-    if (want.join(' ') === have.join(' ')) return;
+    /* the server sends the newest page; older pages the parent loaded stay */
+    if (want.join(' ') === have.slice(-want.length).join(' ') && have.length >= want.length) return;
     const stick = atBottom();
     const y = window.scrollY;
     showChat(r.json, true);
@@ -1212,8 +1219,46 @@
     renderList();
   }
 
+  function setOlder(messages, more) {
+    older = { before: messages.length && typeof messages[0].id === 'string' ? messages[0].id : null,
+      more: !!more };
+    ui.olderBtn.hidden = !(older.more && older.before);
+  }
+
+  /* Puts the page before the one shown, keeping the view where it was. */
+  async function loadOlder() {
+    if (!session || !older.before) return;
+    const id = session.id;
+    ui.olderBtn.disabled = true;
+    const r = await call('GET', sessionPath(id) + '?limit=50&before=' + encodeURIComponent(older.before));
+    ui.olderBtn.disabled = false;
+    if (!session || session.id !== id) return;
+    if (r.status !== 200 || !r.json || !Array.isArray(r.json.messages)) {
+      ui.chatNotice.textContent = errorText(r, 'Earlier messages could not be loaded.');
+      return;
+    }
+    const first = ui.messages.firstChild;
+    const h = document.documentElement.scrollHeight, y = window.scrollY;
+    let lastQuestion = '';
+    for (const m of visibleMessages(r.json.messages)) {
+      if (m.role === 'user') {
+        lastQuestion = str(m.content);
+        addUser(lastQuestion, m.created_at, first);
+        continue;
+      }
+      const p = addAssistant(m.id, m.created_at, first);
+      p.question = lastQuestion;
+      renderFinal(p, { content: m.content, citations: m.citations, refusal: m.refusal, triage: m.triage,
+        status: m.status === 'streaming' ? 'incomplete' : m.status, feedback: m.feedback, error: null });
+    }
+    setOlder(r.json.messages, r.json.has_more);
+    refreshActions();
+    window.scrollTo(0, y + document.documentElement.scrollHeight - h);
+  }
+
   function leave() {
     if (turn) endTurn(turn);
+    setOlder([], false);
     ui.jumpBtn.hidden = true;
     setQueued(null);
     closeEvents();
@@ -1264,6 +1309,7 @@
       renderFinal(p, { content: m.content, citations: m.citations, refusal: m.refusal, triage: m.triage,
         status: m.status === 'streaming' ? 'incomplete' : m.status, feedback: m.feedback, error: null });
     });
+    setOlder(Array.isArray(s.messages) ? s.messages : [], s.has_more);
     updateEmpty();
     refreshActions();
     if (firstQuestion) listAdd(s.session_id, firstQuestion, s.created_at);
@@ -1398,6 +1444,7 @@
     }
   });
   ui.stopBtn.addEventListener('click', stop);
+  ui.olderBtn.addEventListener('click', loadOlder);
   ui.jumpBtn.addEventListener('click', () => {
     ui.jumpBtn.hidden = true;
     toBottom();

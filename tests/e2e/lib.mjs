@@ -34,12 +34,19 @@ export function sql(db, query) {
   return execFileSync('sqlite3', [db, query], { encoding: 'utf8' }).trim();
 }
 
+// The suites ask many questions from 127.0.0.1: every server gets generous
+// limits unless a test sets its own (later flags win) or asks for the
+// defaults with { defaultLimits: true }.
+const GENEROUS = ['--max-questions-per-minute', '1000000', '--max-sessions-per-hour', '1000000',
+  '--max-messages-per-session', '1000000'];
+
 // Starts coachd; resolves to { port, base, db, proc, logs(), stop() }.
-export async function startServer(args = [], env = {}) {
+export async function startServer(args = [], env = {}, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'coachd-e2e-'));
   const given = args.indexOf('--db');
   const db = given >= 0 ? args[given + 1] : PG_URL ? pgDatabase() : join(dir, 'coach.db');
-  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...args], {
+  const limits = opts.defaultLimits ? [] : GENEROUS;
+  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...limits, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -26,6 +26,7 @@
 #include "../../src/jtext.c"
 #include "../../src/store_pg.c"
 #include "../../src/store.c"
+#include "../../src/ratelimit.c"
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */
 #define expand_phrase kb_expand_phrase_
 #include "../../src/url.c"
@@ -339,6 +340,36 @@ static void test_events_message_json(void **state)
     assert_int_equal(events_message_json("abc", out, 20), 0);
 }
 
+/* ---------- the client address behind a proxy ---------- */
+
+static void test_forwarded_client(void **state)
+{
+    static const struct { const char *xff, *want; } cases[] = {
+        {"203.0.113.7", "203.0.113.7"},
+        {"198.51.100.1, 203.0.113.7", "203.0.113.7"},        /* the proxy's entry is last */
+        {"spoofed, 10.0.0.1 ,  192.0.2.5  ", "192.0.2.5"},
+        {"2001:db8::1", "2001:db8::1"},
+        {"a, ::ffff:192.0.2.1", "::ffff:192.0.2.1"},
+        {"", NULL}, {" , ", NULL}, {"198.51.100.1,", NULL},
+        {"not-an-address", NULL}, {"203.0.113.7:8080", NULL}, {"[2001:db8::1]", NULL},
+        {"999.1.1.1", NULL}, {"1.2.3.4 5.6.7.8", NULL},
+        {"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb", NULL},
+    };
+    char out[64];
+    (void)state;
+    assert_int_equal(api_forwarded_client(NULL, out, sizeof out), -1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = api_forwarded_client(cases[i].xff, out, sizeof out);
+        if (!cases[i].want) {
+            if (rc != -1) fail_msg("%s: accepted as %s", cases[i].xff, out);
+            continue;
+        }
+        if (rc != 0) fail_msg("%s: refused", cases[i].xff);
+        assert_string_equal(out, cases[i].want);
+    }
+    assert_int_equal(api_forwarded_client("203.0.113.7", out, 8), -1);   /* does not fit */
+}
+
 /* ---------- routes ---------- */
 
 static void test_parse_route(void **state)
@@ -393,6 +424,7 @@ static void test_parse_route(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forwarded_client),
         cmocka_unit_test(test_parse_route),
         cmocka_unit_test(test_question_ok),
         cmocka_unit_test(test_question_empty),
