@@ -474,6 +474,41 @@ static void test_leases(void **state)
     assert_int_equal(store_lease_renew(f->st, 1020000), 0);    /* nothing pending left */
 }
 
+/* Paging, as store.c's: newest last, has_more, an anchor from another
+ * session is found = 2; the count. */
+static void test_page(void **state)
+{
+    struct fixture *f = *state;
+    json_t *p, *m;
+    int found;
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_session_create(f->st, "s2", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "one", 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u2", "a2", "two", 2), 0);
+    assert_int_equal(store_turn_begin(f->st, "s2", "x1", "y1", "other", 2), 0);
+    assert_int_equal(store_session_message_count(f->st, "s1"), 4);
+    assert_int_equal(store_session_message_count(f->st, "zz"), 0);
+    p = store_session_page(f->st, "s1", 3, NULL, &found);
+    assert_int_equal(found, 1);
+    m = json_object_get(p, "messages");
+    assert_int_equal(json_array_size(m), 3);
+    assert_string_equal(str_of(json_array_get(m, 0), "id"), "a1");
+    assert_string_equal(str_of(json_array_get(m, 2), "id"), "a2");   /* newest last */
+    assert_true(json_is_true(json_object_get(p, "has_more")));
+    json_decref(p);
+    p = store_session_page(f->st, "s1", 3, "u2", &found);
+    assert_int_equal(found, 1);
+    m = json_object_get(p, "messages");
+    assert_int_equal(json_array_size(m), 2);
+    assert_string_equal(str_of(json_array_get(m, 0), "id"), "u1");
+    assert_true(json_is_false(json_object_get(p, "has_more")));
+    json_decref(p);
+    assert_null(store_session_page(f->st, "s1", 3, "y1", &found));
+    assert_int_equal(found, 2);
+    assert_null(store_session_page(f->st, "nope", 3, NULL, &found));
+    assert_int_equal(found, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aborted_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;
