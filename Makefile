@@ -165,7 +165,7 @@ browser: $(BUILD)/coachd
 test-llama:
 	@bash tests/llama/run.sh
 
-bench: deps coachd $(BUILD)/bench_retrieval
+bench: deps coachd $(BUILD)/bench_retrieval $(BUILD)/bench_storecost
 	@sh bench/run.sh
 
 # Every knowledge-base URL over the network (needs network; not in make test).
