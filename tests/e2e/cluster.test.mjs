@@ -44,6 +44,9 @@ async function startNginx(ports) {
   sub('pid /run/nginx-coachd.pid;', `pid ${join(dir, 'nginx.pid')};`);
   sub('/var/log/nginx/coachd-error.log', join(dir, 'error.log'));
   sub('worker_processes auto;', 'worker_processes 1;');   // round robin in order
+  // temporary files under the test's directory, so it runs without root too
+  sub('http {', `http {\n    client_body_temp_path ${dir}/body;\n    proxy_temp_path ${dir}/proxy;\n` +
+    `    fastcgi_temp_path ${dir}/fastcgi;\n    uwsgi_temp_path ${dir}/uwsgi;\n    scgi_temp_path ${dir}/scgi;`);
   writeFileSync(join(dir, 'nginx.conf'), conf);
   execFileSync('nginx', ['-t', '-q', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')]);
   const proc = spawn('nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
