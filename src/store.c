@@ -963,15 +963,19 @@ int store_is_shared(struct store *st)
 int store_events_append(struct store *st, const struct store_event *ev, size_t n)
 {
     int kept = 0;
+    size_t rows = 0;
     if (st->pg) return store_pg_events_append(st->pg, ev, n);
-    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) rows += ev[i].data != NULL;
+    if (rows == 0) return 0;
     if (exec(st, "BEGIN IMMEDIATE", NULL, 0)) {
         log_sql_error(st, "events begin");
         note_write(st, 0);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *s = stmt(st, Q_EVENT_INSERT);
+        sqlite3_stmt *s;
+        if (!ev[i].data) continue;           /* a NOTIFY only: no one to tell here */
+        s = stmt(st, Q_EVENT_INSERT);
         sqlite3_bind_text(s, 1, ev[i].message_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, (sqlite3_int64)ev[i].seq);
         sqlite3_bind_text(s, 3, ev[i].data, (int)ev[i].len, SQLITE_STATIC);

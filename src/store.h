@@ -157,7 +157,8 @@ int store_is_shared(struct store *st);
 struct store_event {
     const char *message_id;       /* borrowed */
     size_t seq;                   /* 1-based, as the stream's event id */
-    const char *data;             /* the event's JSON text, len bytes */
+    const char *data;             /* the event's JSON text, len bytes; NULL: no row,
+                                     only the id in the NOTIFY (a saved answer) */
     size_t len;
 };
 /* Appends events in one transaction (already stored (id, seq) are

@@ -514,9 +514,11 @@ int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, si
     strbuf_add(&data, "{", 1);
     strbuf_add(&notes, "{", 1);
     for (size_t i = 0; i < n; i++) {
-        array_elem(&ids, ev[i].message_id, strlen(ev[i].message_id));
-        strbuf_printf(&seqs, "%s%zu", i ? "," : "", ev[i].seq);
-        array_elem(&data, ev[i].data, ev[i].len);
+        if (ev[i].data) {                 /* NULL: only the id in the NOTIFY */
+            array_elem(&ids, ev[i].message_id, strlen(ev[i].message_id));
+            strbuf_printf(&seqs, "%s%zu", seqs.len > 1 ? "," : "", ev[i].seq);
+            array_elem(&data, ev[i].data, ev[i].len);
+        }
         if (prev && strcmp(prev, ev[i].message_id) == 0) continue;
         prev = ev[i].message_id;
         /* ids only, a payload under NOTIFY's 8,000-byte limit */

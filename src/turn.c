@@ -319,6 +319,17 @@ static void flush_events(evutil_socket_t fd, short what, void *arg)
     double t0 = metrics_now();
     if (!to_flush) return;
     for (struct turn *t = to_flush; t; t = t->flush_next) {
+        if (t->finished) {
+            /* saved already, with its whole log: no rows, only its id for
+             * the NOTIFY, so a mirror reads the saved row (an answer made
+             * in one loop iteration, e.g. at pace 0, is never stored twice) */
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ev = xrealloc(ev, cap * sizeof *ev);
+            }
+            ev[n++] = (struct store_event){t->msg_id, 0, NULL, 0};
+            continue;
+        }
         for (size_t i = t->nflushed; i < t->nvisible; i++) {
             json_t *d = json_array_get(t->log, i);
             if (n == cap) {
