@@ -21,6 +21,8 @@ rm -rf "$tmp"
 echo "== 1 instance on SQLite against 2 on PostgreSQL (bench/cluster.mjs)"
 node bench/cluster.mjs sqlite --open 100,300
 PGTMP_DURABLE=1 sh scripts/pgtmp.sh run node bench/cluster.mjs pg --open 100,300
+echo "== a 600-message session: page reads and DELETE (bench/history.mjs)"
+node bench/history.mjs --questions 300 --reads 30
 if [ -x bench/relay.sh ] || [ -f bench/relay.sh ]; then
   echo "== OpenAI-compatible relay (bench/relay.sh)"
   sh bench/relay.sh

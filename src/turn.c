@@ -669,6 +669,14 @@ void turn_cancel_all(void)
 
 void turn_free_all(void)
 {
+    /* answers whose save kept failing get one last try */
+    for (struct turn *t = all_turns; t; t = t->next) {
+        if (!t->ended || t->finished || t->save_attempts == 0) continue;
+        evtimer_del(t->timer);
+        unqueue_save(t);
+        t->save_next = to_save;
+        to_save = t;
+    }
     save_pending(-1, 0, NULL);            /* nothing ended is left unsaved */
     flush_events(-1, 0, NULL);
     while (all_turns) turn_free(all_turns);

@@ -41,6 +41,7 @@
 #include "../../src/convo.c"
 #include "../../src/budget.c"
 #include "../../src/turn.c"
+#include "../../src/dbfault.c"
 #pragma GCC diagnostic pop
 
 #include <event2/event.h>
@@ -56,7 +57,7 @@ static struct {
     struct safety_policy *policy;
     struct store *store;
     struct engine *fast, *paced, *slow;   /* grounded at pace 0, 3 and 50 ms */
-    char dir[64], path[128];
+    char dir[64], path[128], fault[128];
 } F;
 
 static void use_env(struct engine *e, int grace_ms, int linger_ms)
@@ -91,6 +92,8 @@ static int group_setup(void **state)
     snprintf(F.dir, sizeof F.dir, "/tmp/coachd-turn-test-XXXXXX");
     if (!mkdtemp(F.dir)) return -1;
     snprintf(F.path, sizeof F.path, "%s/coach.db", F.dir);
+    snprintf(F.fault, sizeof F.fault, "%s/fault", F.dir);
+    if (dbfault_install(F.fault)) return -1;   /* writes fail while F.fault exists */
     if (store_open(F.path, &F.store, err, sizeof err)) {
         fprintf(stderr, "store: %s\n", err);
         return -1;
@@ -799,6 +802,88 @@ static void test_cancel_session(void **state)
     assert_int_equal(turn_running_count(), 0);
 }
 
+/* A deleted session's turns leave memory at once: the listener ends
+ * without done, the running engine job is gone, nothing is saved. */
+static void test_drop_session(void **state)
+{
+    (void)state;
+    char s1[32], s2[32], mid[32];
+    struct rec *r = rec_new();
+    struct turn *a, *c;
+
+    use_env(F.slow, LONG_MS, LONG_MS);
+    new_session(s1, sizeof s1);
+    new_session(s2, sizeof s2);
+    a = turn_create(s1, bedtime, strlen(bedtime));
+    c = turn_create(s2, bedtime, strlen(bedtime));
+    assert_non_null(a);
+    assert_non_null(c);
+    snprintf(mid, sizeof mid, "%s", turn_message_id(a));
+    r->turn = a;
+    assert_int_equal(turn_subscribe(a, &r->l, 0), 1);
+    run_until_frames(r, 2);
+    turn_drop_session(s1);
+    assert_int_equal(r->ended, 1);
+    for (size_t i = 0; i < r->n; i++) assert_null(strstr(r->frames[i], "\"done\""));
+    assert_null(turn_find(mid));
+    assert_ptr_equal(turn_find(turn_message_id(c)), c);
+    assert_int_equal(turn_running_count(), 1);
+    run_for_ms(120);                       /* the dropped job's timers are gone */
+    assert_int_equal(r->ended, 1);
+    turn_cancel_all();
+}
+
+static size_t count_save_notices(const struct rec *r)
+{
+    static const char head[] = "data: {\"type\":\"error\",\"code\":\"save_failed\"";
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++) n += strncmp(r->frames[i], head, sizeof head - 1) == 0;
+    return n;
+}
+
+/* A save that fails (SQLITE_FULL from the fault VFS): no done, one notice
+ * without an id, the words kept; the retry saves it and done follows. */
+static void test_save_failure_retried(void **state)
+{
+    (void)state;
+    char sid[32];
+    struct rec *r = rec_new(), *late = rec_new();
+    struct turn *t;
+    json_t *m;
+    FILE *f;
+
+    new_session(sid, sizeof sid);
+    t = turn_create(sid, bedtime, strlen(bedtime));
+    assert_non_null(t);
+    assert_int_equal(turn_subscribe(t, &r->l, 0), 1);
+    f = fopen(F.fault, "w");               /* from here writes fail */
+    assert_non_null(f);
+    fclose(f);
+    for (int i = 0; i < LOOP_LIMIT && count_save_notices(r) == 0; i++)
+        event_base_loop(F.base, EVLOOP_ONCE);
+    assert_int_equal(count_save_notices(r), 1);
+    assert_int_equal(r->ended, 0);
+    assert_int_equal(turn_is_finished(t), 0);
+    assert_int_equal(store_write_failing(F.store), 1);
+    for (size_t i = 0; i < r->n; i++) assert_null(strstr(r->frames[i], "\"done\""));
+    run_for_ms(700);                       /* retries at 250 and 500 ms fail */
+    assert_int_equal(count_save_notices(r), 1);
+    /* a reader that comes now gets the words and the notice */
+    late->turn = t;
+    assert_int_equal(turn_subscribe(t, &late->l, 0), 1);
+    assert_int_equal(count_save_notices(late), 1);
+    assert_int_equal(late->n, r->n);
+    assert_int_equal(unlink(F.fault), 0);
+    run_until(&r->ended);
+    run_until(&late->ended);
+    assert_int_equal(turn_is_finished(t), 1);
+    assert_int_equal(store_write_failing(F.store), 0);
+    assert_non_null(strstr(r->frames[r->n - 1], "\"done\":true"));
+    m = stored_answer(sid, turn_message_id(t));
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "complete");
+    json_decref(m);
+}
+
 static void test_history_excludes_current(void **state)
 {
     (void)state;
@@ -1082,6 +1167,8 @@ int main(void)
         T(test_grace_cancels_unwatched_turn),
         T(test_linger_frees_turn),
         T(test_cancel_session),
+        T(test_drop_session),
+        T(test_save_failure_retried),
         T(test_history_excludes_current),
         T(test_create_errors),
         T(test_engine_start_failure),
