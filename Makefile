@@ -5,6 +5,7 @@
 #   make test       every test: unit (cmocka), evaluations, end-to-end, browser,
 #                   all against the sanitizer build (ASan + UBSan)
 #   make asan       build the sanitizer variant only (build/asan/coachd)
+#   make e2e-pg     the store's tests against a throw-away PostgreSQL (in check)
 #   make bench      run the benchmarks under bench/
 #   make fuzz       build and run the libFuzzer drivers for a short while
 #   make kb-links   check every knowledge-base URL over the network
@@ -17,7 +18,7 @@
 # build/asan/ so the normal and sanitized builds never mix.
 
 CC        ?= cc
-PKGS      := libevent libcurl sqlite3 jansson libcjson hunspell
+PKGS      := libevent libcurl sqlite3 libpq jansson libcjson hunspell
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -59,7 +60,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: FORCE all run test asan deps test-deps unit eval e2e browser test-llama bench fuzz clean check kb-links vendor
+.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor
 
 all: coachd
 
@@ -132,6 +133,8 @@ check: $(BUILD)/coachd $(UNIT_BINS) $(EVAL_BINS) $(BUILD)/tests/slowclient
 	@echo "== end-to-end tests"
 	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd SLOWCLIENT=$(CURDIR)/$(BUILD)/tests/slowclient \
 		node --test --test-concurrency=1 tests/e2e/
+	@echo "== PostgreSQL: store unit tests and the store-relevant end-to-end tests"
+	@$(MAKE) --no-print-directory e2e-pg
 	@echo "== browser tests"
 	@$(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
 
@@ -145,6 +148,15 @@ e2e: $(BUILD)/coachd $(BUILD)/tests/slowclient
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd SLOWCLIENT=$(CURDIR)/$(BUILD)/tests/slowclient \
 		node --test --test-concurrency=1 tests/e2e/
 
+# The store unit tests and the end-to-end files that exercise the store, on
+# a throw-away PostgreSQL (scripts/pgtmp.sh: initdb in /tmp, loopback, a
+# free port, stopped at the end). The rest of the suite is store-agnostic.
+PG_E2E := tests/e2e/api.test.mjs tests/e2e/resume.test.mjs tests/e2e/conversation.test.mjs \
+          tests/e2e/shutdown.test.mjs tests/e2e/durable.test.mjs tests/e2e/cluster.test.mjs
+e2e-pg: $(BUILD)/coachd $(BUILD)/tests/test_store_pg
+	@sh scripts/pgtmp.sh run sh -c '$(ASAN_ENV) $(BUILD)/tests/test_store_pg && \
+	  $(ASAN_ENV) COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 $(PG_E2E)'
+
 browser: $(BUILD)/coachd
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd node --test --test-concurrency=1 tests/browser/
 
@@ -153,7 +165,7 @@ browser: $(BUILD)/coachd
 test-llama:
 	@bash tests/llama/run.sh
 
-bench: deps coachd $(BUILD)/bench_retrieval
+bench: deps coachd $(BUILD)/bench_retrieval $(BUILD)/bench_storecost
 	@sh bench/run.sh
 
 # Every knowledge-base URL over the network (needs network; not in make test).

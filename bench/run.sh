@@ -13,6 +13,14 @@ echo "== 1,000 concurrent streams (bench/stream.mjs load)"
 node bench/stream.mjs load --streams 1000
 echo "== 10,000 idle subscribers (bench/stream.mjs idle)"
 node bench/stream.mjs idle --subs 10000 --hold 20
+echo "== what one store call costs the loop, SQLite and PostgreSQL (bench/storecost.c)"
+tmp=$(mktemp -d)
+./build/release/bench_storecost "$tmp/cost.db" 2000
+PGTMP_DURABLE=1 sh scripts/pgtmp.sh run sh -c './build/release/bench_storecost "$COACHD_PG_URL" 2000'
+rm -rf "$tmp"
+echo "== 1 instance on SQLite against 2 on PostgreSQL (bench/cluster.mjs)"
+node bench/cluster.mjs sqlite --open 100,300
+PGTMP_DURABLE=1 sh scripts/pgtmp.sh run node bench/cluster.mjs pg --open 100,300
 echo "== a 600-message session: page reads and DELETE (bench/history.mjs)"
 node bench/history.mjs --questions 300 --reads 30
 if [ -x bench/relay.sh ] || [ -f bench/relay.sh ]; then

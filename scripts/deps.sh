@@ -4,9 +4,9 @@
 # Usage: deps.sh build|test|fuzz
 set -e
 what=${1:-build}
-pkgs="build-essential pkg-config ca-certificates libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libcjson-dev libhunspell-dev hunspell-en-us"
+pkgs="build-essential pkg-config ca-certificates libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libcjson-dev libhunspell-dev hunspell-en-us libpq-dev"
 case "$what" in
-  test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm prometheus" ;;
+  test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm prometheus postgresql nginx" ;;
   fuzz) pkgs="$pkgs clang" ;;
 esac
 missing=""

@@ -323,6 +323,12 @@ static int check_session(struct route_in *r, const char *id, const char *route)
         return 0;
     }
     found = store_session_exists(r->ctx->store, id);
+    if (found < 0 && store_write_failing(r->ctx->store)) {   /* the database is away */
+        http_reply_error(r->req, 503, "storage_unavailable",
+                         "The coach cannot reach its storage right now. Please try again later.",
+                         route);
+        return 0;
+    }
     if (found < 0) {
         http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
         return 0;
@@ -382,6 +388,7 @@ static void route_session(struct route_in *r, const char *id)
         }
         turn_drop_session(id);     /* live answers stop and leave memory: 404 from now */
         events_deleted(id);
+        store_notify(r->ctx->store, "coachd_deleted", id);   /* and on other instances */
         http_reply_empty(r->req, 204, route);
         return;
     }
@@ -429,7 +436,11 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
     }
     if (!question_allowed(r, sid, route)) return NULL;
     t = turn_create(sid, q, len);
-    if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
+    if (!t && store_write_failing(r->ctx->store))   /* the database is away: try later */
+        http_reply_error(r->req, 503, "storage_unavailable",
+                         "The coach cannot save new questions right now. Please try again later.",
+                         route);
+    else if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
     else events_message(sid, turn_message_id(t));   /* other tabs of the session */
     return t;
 }

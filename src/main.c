@@ -31,6 +31,7 @@
 #include "safety.h"
 #include "sse.h"
 #include "store.h"
+#include "store_pg.h"
 #include "turn.h"
 #include "util.h"
 
@@ -253,6 +254,19 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(app.base, &flush);
 }
 
+/* Another instance's notification (shared store): a deleted session
+ * leaves memory here too; the rest is the turns'. */
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+    if (channel && strcmp(channel, "coachd_deleted") == 0) {
+        if (!util_id_valid(payload)) return;
+        turn_drop_session(payload);
+        events_deleted(payload);
+        return;
+    }
+    turn_notify(channel, payload);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     const struct config *cfg = arg;
@@ -311,6 +325,11 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "coachd: database: %s\n", err);
         goto out;
     }
+    {
+        char instance[24];
+        if (util_random_id(instance, sizeof instance, 12)) goto out;
+        store_set_owner(store, instance, STORE_LEASE_MS);
+    }
     fixed = store_recover(store);
     if (fixed > 0)
         fprintf(stderr, "coachd: marked %d answer%s interrupted by a crash as incomplete\n", fixed,
@@ -332,6 +351,8 @@ static int serve(int argc, char **argv)
         .lite = lite, .budget = budget,
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
+    if (store_is_shared(store) && store_listen(store, app.base, on_notify, NULL))
+        fprintf(stderr, "coachd: database: cannot listen for other instances yet; retrying\n");
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
     events_init(app.base, cfg.ping_s * 1000);
     app.api = (struct api_ctx){.store = store, .kb = kb, .engine = engine, .policy = policy};
@@ -358,8 +379,9 @@ static int serve(int argc, char **argv)
     sigint = evsignal_new(app.base, SIGINT, on_signal, &cfg);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
+    /* a PostgreSQL conninfo may hold a password: name the backend only */
     fprintf(stderr, "coachd: engine %s, locale %s, database %s\n", engine->name, cfg.locale,
-            cfg.db_path);
+            store_pg_is_conninfo(cfg.db_path) ? "postgresql" : cfg.db_path);
     fprintf(stderr, "coachd: listening on http://%s:%d\n", cfg.bind, http_port(app.http));
     event_base_dispatch(app.base);
     fprintf(stderr, "coachd: stopped\n");

@@ -1,11 +1,14 @@
-/* store.c — SQLite persistence for sessions and messages.
+/* store.c — SQLite persistence for sessions and messages, and the
+ * dispatch to store_pg.c: when store_open is given a PostgreSQL URL, every
+ * call below begins by handing over to its store_pg_ namesake.
  *
  * Schema versions are tracked with PRAGMA user_version and applied in order
  * by migrate(); every statement is prepared once at open and reused.
  * A question is committed (with a 'pending' answer row) before any answer
  * text is produced, and the answer row is completed in a single UPDATE when
  * the turn ends, so a crash loses nothing that was acknowledged: start-up
- * turns leftover 'pending' rows into 'incomplete'. secure_delete is on so
+ * turns leftover 'pending' rows into 'incomplete', with the words their
+ * events (stored in batches as they are shown, v4) hold. secure_delete is on so
  * that a deleted conversation is overwritten, not just unlinked.
  *
  * Checkpoints run on a thread of their own. In WAL mode with
@@ -31,12 +34,14 @@
 
 #include "jtext.h"
 #include "metrics.h"
+#include "store_pg.h"
 #include "util.h"
 
 enum {
     Q_SESSION_INSERT, Q_SESSION_EXISTS, Q_SESSION_GET, Q_MESSAGES_GET,
     Q_SESSION_DELETE, Q_MSG_INSERT, Q_NEXT_SEQ, Q_TURN_FINISH, Q_ANSWER_EVENTS,
-    Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q__COUNT
+    Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q_EVENT_INSERT, Q_EVENTS_SINCE,
+    Q__COUNT
 };
 
 static const char *const sql_text[Q__COUNT] = {
@@ -48,8 +53,8 @@ static const char *const sql_text[Q__COUNT] = {
         "FROM messages WHERE session_id = ?1 ORDER BY seq",
     [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
     [Q_MSG_INSERT] =
-        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages(id, session_id, seq, role, content, status, created_at, owner, "
+        "lease_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?1",
     [Q_TURN_FINISH] =
         "UPDATE messages SET content = ?2, status = ?3, citations = ?4, refusal = ?5, "
@@ -69,7 +74,17 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_TOKENS_SINCE] =
         "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM messages "
         "WHERE finished_at >= ?1",
-    [Q_RECOVER] = "UPDATE messages SET status = 'incomplete' WHERE status = 'pending'",
+    /* a crashed answer keeps the words its event log had saved (v4) */
+    [Q_RECOVER] =
+        "UPDATE messages SET status = 'incomplete', "
+        "content = COALESCE((SELECT group_concat(c, '') FROM (SELECT json_extract(data, '$.chunk') "
+        "AS c FROM events WHERE message_id = messages.id ORDER BY seq)), ''), "
+        "events = (SELECT json_group_array(data) FROM (SELECT data FROM events "
+        "WHERE message_id = messages.id ORDER BY seq)) "
+        "WHERE status = 'pending'",
+    [Q_EVENT_INSERT] = "INSERT OR IGNORE INTO events(message_id, seq, data) VALUES(?1, ?2, ?3)",
+    [Q_EVENTS_SINCE] =
+        "SELECT seq, data FROM events WHERE message_id = ?1 AND seq > ?2 ORDER BY seq",
 };
 
 static const char *const migrations[] = {
@@ -105,9 +120,24 @@ static const char *const migrations[] = {
     "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
     "  reason TEXT,"
     "  created_at INTEGER NOT NULL);",
+    /* v4: each answer's events as they are shown, appended in batches
+     * (store_events_append), so a crash keeps the words shown and another
+     * instance can replay a live answer; the instance that runs a pending
+     * answer and how long its lease lasts */
+    "CREATE TABLE events("
+    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  PRIMARY KEY (message_id, seq)) WITHOUT ROWID;"
+    "ALTER TABLE messages ADD COLUMN owner TEXT;"
+    "ALTER TABLE messages ADD COLUMN lease_until INTEGER;"
+    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
 };
 
 struct store {
+    struct store_pg *pg;          /* set: every call goes to store_pg.c */
+    char owner[64];               /* this instance (store_set_owner) */
+    int lease_ms;
     sqlite3 *db;
     sqlite3_stmt *q[Q__COUNT];
     char path[4096];              /* as opened, for the free-space check */
@@ -204,6 +234,7 @@ static void ckpt_start(struct store *st)
 unsigned long store_checkpoints(struct store *st)
 {
     unsigned long n;
+    if (st->pg) return 0;
     pthread_mutex_lock(&st->mu);
     n = st->ckpt_done;
     pthread_mutex_unlock(&st->mu);
@@ -260,6 +291,15 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    if (store_pg_is_conninfo(path)) {
+        if (store_pg_schema_target() != (int)(sizeof migrations / sizeof migrations[0])) {
+            snprintf(err, errlen, "PostgreSQL schema v%d does not match SQLite's v%d",
+                     store_pg_schema_target(), (int)(sizeof migrations / sizeof migrations[0]));
+            goto out;
+        }
+        rc = store_pg_open(path, &st->pg, err, errlen);
+        goto out;
+    }
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -302,6 +342,7 @@ void store_close(struct store *st)
     }
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
+    store_pg_close(st->pg);
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->q[i]);
     if (st->db) {
         sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -335,6 +376,7 @@ static void note_write(struct store *st, int ok)
 
 int store_ping(struct store *st)
 {
+    if (st->pg) return store_pg_ping(st->pg);
     sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
     int ok;
     sqlite3_bind_text(s, 1, "", -1, SQLITE_STATIC);
@@ -345,6 +387,7 @@ int store_ping(struct store *st)
 
 int store_write_failing(struct store *st)
 {
+    if (st->pg) return store_pg_write_failing(st->pg);
     return st->write_failed;
 }
 
@@ -370,6 +413,13 @@ void store_health(struct store *st, struct store_health *h)
     uint64_t now = util_now_ms();
     char dir[sizeof st->path];
 
+    if (st->pg) {
+        store_pg_health(st->pg, &h->writable);
+        h->disk_full = 0;
+        h->file_present = 1;
+        h->free_bytes = 0;
+        return;
+    }
     if (st->write_failed && now - st->probe_ms >= 1000) {
         st->probe_ms = now;
         probe_write(st);
@@ -392,6 +442,7 @@ void store_health(struct store *st, struct store_health *h)
 
 int store_recover(struct store *st)
 {
+    if (st->pg) return store_pg_recover(st->pg);
     sqlite3_stmt *s = stmt(st, Q_RECOVER);
     if (sqlite3_step(s) != SQLITE_DONE) {
         log_sql_error(st, "recover");
@@ -403,6 +454,7 @@ int store_recover(struct store *st)
 int store_session_create(struct store *st, const char *id, const char *parent_name,
                          uint64_t now_ms)
 {
+    if (st->pg) return store_pg_session_create(st->pg, id, parent_name, now_ms);
     sqlite3_stmt *s = stmt(st, Q_SESSION_INSERT);
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     if (parent_name) sqlite3_bind_text(s, 2, parent_name, -1, SQLITE_STATIC);
@@ -420,6 +472,7 @@ int store_session_create(struct store *st, const char *id, const char *parent_na
 
 int store_session_exists(struct store *st, const char *id)
 {
+    if (st->pg) return store_pg_session_exists(st->pg, id);
     sqlite3_stmt *s = stmt(st, Q_SESSION_EXISTS);
     int rc;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -465,6 +518,7 @@ static json_t *message_row(sqlite3_stmt *s)
 
 json_t *store_session_get(struct store *st, const char *id, int *found)
 {
+    if (st->pg) return store_pg_session_get(st->pg, id, found);
     sqlite3_stmt *s = stmt(st, Q_SESSION_GET);
     json_t *session = NULL, *msgs;
     char when[32];
@@ -530,6 +584,7 @@ json_t *store_session_page(struct store *st, const char *id, int limit, const ch
     static const char sql[] =
         "SELECT id, role, content, citations, refusal, status, created_at, triage "
         "FROM messages WHERE session_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+    if (st->pg) return store_pg_session_page(st->pg, id, limit, before_id, found);
     sqlite3_stmt *s = stmt(st, Q_SESSION_GET), *q = NULL;
     json_t *session = NULL, *msgs;
     sqlite3_int64 anchor;
@@ -576,6 +631,7 @@ out:
 
 long store_session_message_count(struct store *st, const char *id)
 {
+    if (st->pg) return store_pg_session_message_count(st->pg, id);
     sqlite3_stmt *s = stmt(st, Q_NEXT_SEQ);
     long n = -1;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -610,6 +666,7 @@ static void purge_wal(struct store *st)
 
 int store_session_delete(struct store *st, const char *id)
 {
+    if (st->pg) return store_pg_session_delete(st->pg, id);
     sqlite3_stmt *s = stmt(st, Q_SESSION_DELETE);
     int rc;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -628,7 +685,7 @@ int store_session_delete(struct store *st, const char *id)
 
 static int insert_message(struct store *st, const char *id, const char *session_id,
                           sqlite3_int64 seq, const char *role, const char *content,
-                          const char *status, uint64_t now_ms)
+                          const char *status, uint64_t now_ms, int leased)
 {
     sqlite3_stmt *s = stmt(st, Q_MSG_INSERT);
     int rc;
@@ -639,6 +696,10 @@ static int insert_message(struct store *st, const char *id, const char *session_
     sqlite3_bind_text(s, 5, content, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, (sqlite3_int64)now_ms);
+    if (leased && st->owner[0]) {
+        sqlite3_bind_text(s, 8, st->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 9, (sqlite3_int64)(now_ms + (uint64_t)st->lease_ms));
+    }
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -648,6 +709,7 @@ int store_turn_begin(struct store *st, const char *session_id,
                      const char *user_msg_id, const char *answer_msg_id,
                      const char *question, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_turn_begin(st->pg, session_id, user_msg_id, answer_msg_id, question, now_ms);
     sqlite3_stmt *s;
     sqlite3_int64 seq = 1;
     int rc = -1;
@@ -657,8 +719,8 @@ int store_turn_begin(struct store *st, const char *session_id,
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) seq = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (insert_message(st, user_msg_id, session_id, seq, "user", question, "complete", now_ms) ||
-        insert_message(st, answer_msg_id, session_id, seq + 1, "assistant", "", "pending", now_ms))
+    if (insert_message(st, user_msg_id, session_id, seq, "user", question, "complete", now_ms, 0) ||
+        insert_message(st, answer_msg_id, session_id, seq + 1, "assistant", "", "pending", now_ms, 1))
         goto fail;
     if (exec(st, "COMMIT", NULL, 0)) goto fail;
     rc = 0;
@@ -686,6 +748,7 @@ static void bind_json(sqlite3_stmt *s, int col, json_t *v)
 int store_turn_finish(struct store *st, const char *answer_msg_id,
                       const struct store_turn_result *r, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_turn_finish(st->pg, answer_msg_id, r, now_ms);
     sqlite3_stmt *s = stmt(st, Q_TURN_FINISH);
     int rc;
     sqlite3_bind_text(s, 1, answer_msg_id, -1, SQLITE_STATIC);
@@ -715,6 +778,7 @@ int store_turn_finish(struct store *st, const char *answer_msg_id,
 
 int store_batch_begin(struct store *st)
 {
+    if (st->pg) return store_pg_batch_begin(st->pg);
     char err[256];
     if (exec(st, "BEGIN IMMEDIATE", err, sizeof err)) {
         fprintf(stderr, "coachd: store: begin: %s\n", err);
@@ -726,6 +790,7 @@ int store_batch_begin(struct store *st)
 
 int store_batch_commit(struct store *st)
 {
+    if (st->pg) return store_pg_batch_commit(st->pg);
     char err[256];
     if (exec(st, "COMMIT", err, sizeof err)) {
         fprintf(stderr, "coachd: store: commit: %s\n", err);
@@ -742,6 +807,8 @@ int store_answer_events(struct store *st, const char *answer_msg_id,
                         char *session_out, size_t session_len,
                         char *status_out, size_t status_len, json_t **events)
 {
+    if (st->pg) return store_pg_answer_events(st->pg, answer_msg_id, session_out, session_len, status_out,
+                                              status_len, events);
     sqlite3_stmt *s = stmt(st, Q_ANSWER_EVENTS);
     int rc;
     *events = NULL;
@@ -766,6 +833,7 @@ int store_answer_events(struct store *st, const char *answer_msg_id,
 json_t *store_history(struct store *st, const char *session_id,
                       const char *before_answer_id, int max_msgs)
 {
+    if (st->pg) return store_pg_history(st->pg, session_id, before_answer_id, max_msgs);
     sqlite3_stmt *s = stmt(st, Q_HISTORY);
     json_t *arr = json_array();
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
@@ -790,6 +858,7 @@ static long scalar_long(struct store *st, sqlite3_stmt *s)
 
 long store_tokens_session(struct store *st, const char *session_id)
 {
+    if (st->pg) return store_pg_tokens_session(st->pg, session_id);
     sqlite3_stmt *s = stmt(st, Q_TOKENS_SESSION);
     sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
     return scalar_long(st, s);
@@ -797,6 +866,7 @@ long store_tokens_session(struct store *st, const char *session_id)
 
 long store_tokens_since(struct store *st, uint64_t since_ms)
 {
+    if (st->pg) return store_pg_tokens_since(st->pg, since_ms);
     sqlite3_stmt *s = stmt(st, Q_TOKENS_SINCE);
     sqlite3_bind_int64(s, 1, (sqlite3_int64)since_ms);
     return scalar_long(st, s);
@@ -809,6 +879,7 @@ long store_tokens_since(struct store *st, uint64_t since_ms)
 int store_feedback_set(struct store *st, const char *answer_msg_id, int helpful,
                        const char *reason, uint64_t now_ms)
 {
+    if (st->pg) return store_pg_feedback_set(st->pg, answer_msg_id, helpful, reason, now_ms);
     static const char sql[] =
         "INSERT INTO feedback(message_id, helpful, reason, created_at) "
         "SELECT ?1, ?2, ?3, ?4 FROM messages WHERE id = ?1 AND role = 'assistant' "
@@ -833,6 +904,7 @@ out:
 
 int store_feedback_attach(struct store *st, json_t *session)
 {
+    if (st->pg) return store_pg_feedback_attach(st->pg, session);
     static const char sql[] =
         "SELECT f.message_id, f.helpful, f.reason, f.created_at FROM feedback f "
         "JOIN messages m ON m.id = f.message_id WHERE m.session_id = ?1";
@@ -869,4 +941,95 @@ out:
     if (rc < 0) log_sql_error(st, "feedback read");
     sqlite3_finalize(s);
     return rc;
+}
+
+/* ---------- event logs, leases, notifications (v4) ----------
+ * SQLite is one instance's own file: leases are recorded but every pending
+ * row at start-up is this file's crash (store_recover), and there is no one
+ * to notify. */
+
+void store_set_owner(struct store *st, const char *instance_id, int lease_ms)
+{
+    snprintf(st->owner, sizeof st->owner, "%s", instance_id);
+    st->lease_ms = lease_ms;
+    if (st->pg) store_pg_set_owner(st->pg, instance_id, lease_ms);
+}
+
+int store_is_shared(struct store *st)
+{
+    return st->pg != NULL;
+}
+
+int store_events_append(struct store *st, const struct store_event *ev, size_t n)
+{
+    int kept = 0;
+    size_t rows = 0;
+    if (st->pg) return store_pg_events_append(st->pg, ev, n);
+    for (size_t i = 0; i < n; i++) rows += ev[i].data != NULL;
+    if (rows == 0) return 0;
+    if (exec(st, "BEGIN IMMEDIATE", NULL, 0)) {
+        log_sql_error(st, "events begin");
+        note_write(st, 0);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s;
+        if (!ev[i].data) continue;           /* a NOTIFY only: no one to tell here */
+        s = stmt(st, Q_EVENT_INSERT);
+        sqlite3_bind_text(s, 1, ev[i].message_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)ev[i].seq);
+        sqlite3_bind_text(s, 3, ev[i].data, (int)ev[i].len, SQLITE_STATIC);
+        /* a row whose answer was deleted meanwhile fails its foreign key
+         * alone; the others are kept */
+        kept += sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(st->db) > 0;
+        sqlite3_reset(s);
+    }
+    if (exec(st, "COMMIT", NULL, 0)) {
+        log_sql_error(st, "events commit");
+        note_write(st, 0);
+        exec(st, "ROLLBACK", NULL, 0);
+        return -1;
+    }
+    note_write(st, 1);
+    return kept;
+}
+
+int store_events_since(struct store *st, const char *message_id, size_t from, json_t **events)
+{
+    sqlite3_stmt *s;
+    size_t next = from + 1;
+    int rc;
+    if (st->pg) return store_pg_events_since(st->pg, message_id, from, events);
+    s = stmt(st, Q_EVENTS_SINCE);
+    *events = json_array();
+    sqlite3_bind_text(s, 1, message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)from);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && (size_t)sqlite3_column_int64(s, 0) == next++)
+        json_array_append_new(*events, json_string((const char *)sqlite3_column_text(s, 1)));
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return 0;
+    log_sql_error(st, "events since");
+    json_decref(*events);
+    *events = NULL;
+    return -1;
+}
+
+int store_lease_renew(struct store *st, uint64_t now_ms)
+{
+    return st->pg ? store_pg_lease_renew(st->pg, now_ms) : 0;
+}
+
+int store_lease_sweep(struct store *st, uint64_t now_ms)
+{
+    return st->pg ? store_pg_lease_sweep(st->pg, now_ms) : 0;
+}
+
+int store_notify(struct store *st, const char *channel, const char *payload)
+{
+    return st->pg ? store_pg_notify(st->pg, channel, payload) : 0;
+}
+
+int store_listen(struct store *st, struct event_base *base, store_notify_cb cb, void *arg)
+{
+    return st->pg ? store_pg_listen(st->pg, base, cb, arg) : 0;
 }

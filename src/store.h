@@ -1,5 +1,6 @@
-/* store.h — the embedded SQLite store: sessions, messages and each answer's
- * event log.
+/* store.h — the store: sessions, messages and each answer's event log, in
+ * SQLite (a path) or PostgreSQL (a postgresql:// URL or conninfo: the calls
+ * go to store_pg.c, which answers them alike; see store_pg.h).
  *
  * All calls are synchronous and run on the event-loop thread; SQLite in WAL
  * mode with synchronous=NORMAL makes each commit durable against a process
@@ -20,8 +21,9 @@ struct store;
 #define STORE_CKPT_PAGES 1000
 #define STORE_CKPT_IDLE_S 5
 
-/* Opens (creating or migrating) the database at path. Returns 0 or -1 with
- * a message in err. */
+/* Opens (creating or migrating) the database at path (SQLite), or the
+ * PostgreSQL database path names (store_pg_is_conninfo). Returns 0 or -1
+ * with a message in err. */
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 /* Checkpoints the background thread has run so far (for tests). */
@@ -50,8 +52,10 @@ void store_health(struct store *st, struct store_health *h);
  * is gone. */
 int store_write_failing(struct store *st);
 
-/* Start-up recovery: answers left 'pending' by a crash become 'incomplete'.
- * Returns the number of rows fixed, or -1. */
+/* Start-up recovery: answers left 'pending' by a crash become 'incomplete',
+ * keeping the words their stored events hold. SQLite: every pending row
+ * (the file is this instance's); PostgreSQL: only rows whose lease ran out,
+ * never another live instance's. Returns the number of rows fixed, or -1. */
 int store_recover(struct store *st);
 
 int store_session_create(struct store *st, const char *id, const char *parent_name,
@@ -131,5 +135,58 @@ int store_feedback_set(struct store *st, const char *answer_msg_id, int helpful,
  * assistant message of a session object as store_session_get returns it
  * (borrowed, changed in place). Returns 0 or -1. */
 int store_feedback_attach(struct store *st, json_t *session);
+
+/* ---------- several instances (v4) ----------
+ * An answer's events are appended as they are shown (turn.c batches them,
+ * one call for many answers), so a crash keeps what was shown and any
+ * instance can replay a live answer from the database. */
+
+struct event_base;
+
+/* A pending answer's lease: renewed every STORE_LEASE_RENEW_MS by its
+ * instance (turn.c), taken as dead STORE_LEASE_MS after the last renewal. */
+#define STORE_LEASE_MS 10000
+#define STORE_LEASE_RENEW_MS 3000
+
+/* This instance's id (random per start) and lease length: store_turn_begin
+ * records them on the pending answer row. Call once after store_open. */
+void store_set_owner(struct store *st, const char *instance_id, int lease_ms);
+/* 1 when other instances may share the database (PostgreSQL). */
+int store_is_shared(struct store *st);
+
+struct store_event {
+    const char *message_id;       /* borrowed */
+    size_t seq;                   /* 1-based, as the stream's event id */
+    const char *data;             /* the event's JSON text, len bytes; NULL: no row,
+                                     only the id in the NOTIFY (a saved answer) */
+    size_t len;
+};
+/* Appends events in one transaction (already stored (id, seq) are
+ * skipped; rows of a deleted answer are dropped); on PostgreSQL it also
+ * NOTIFYs channel "coachd_events" with the distinct message ids
+ * (comma-separated, each payload under 8,000 bytes) at the same commit.
+ * Returns the number kept (>= 0) or -1 when the write failed. */
+int store_events_append(struct store *st, const struct store_event *ev, size_t n);
+/* The stored events after seq from, in order and without a gap, as a new
+ * array of JSON texts (*events, the caller's). 0 or -1. */
+int store_events_since(struct store *st, const char *message_id, size_t from, json_t **events);
+
+/* Extends the lease of this instance's pending answers to now + lease.
+ * Returns rows renewed or -1 (SQLite: 0, nothing to do). */
+int store_lease_renew(struct store *st, uint64_t now_ms);
+/* Pending answers whose lease ran out (their instance died) become
+ * 'incomplete', keeping the words their events saved. Rows fixed or -1
+ * (SQLite: 0; store_recover does it at start-up). */
+int store_lease_sweep(struct store *st, uint64_t now_ms);
+
+/* Cross-instance signals (PostgreSQL NOTIFY; SQLite: no-ops returning 0):
+ * "coachd_stop" (a message id), "coachd_deleted" (a session id). */
+int store_notify(struct store *st, const char *channel, const char *payload);
+/* Listens on "coachd_events", "coachd_stop" and "coachd_deleted" on a
+ * connection of its own, non-blocking on base; cb gets each notification
+ * (payload borrowed for the call), and channel NULL after the listener
+ * had to reconnect (notifications may have been missed: re-read). 0 or -1. */
+typedef void (*store_notify_cb)(void *arg, const char *channel, const char *payload);
+int store_listen(struct store *st, struct event_base *base, store_notify_cb cb, void *arg);
 
 #endif

@@ -35,6 +35,16 @@
 #define SAVE_RETRY_MIN_MS 250
 #define SAVE_RETRY_MAX_MS 8000
 
+/* Shown events are appended to the database in batches: at most this long
+ * after the first unsaved one, one statement for every turn (store.h). A
+ * failed batch is retried after FLUSH_RETRY_MS. */
+#define FLUSH_MS 5
+#define FLUSH_RETRY_MS 250
+/* A mirror (a turn running on another instance, followed here) re-reads
+ * the database this often besides on every NOTIFY, so a missed one or its
+ * owner's death is seen. */
+#define MIRROR_POLL_MS 1000
+
 enum save_rc { SAVE_OK, SAVE_GONE, SAVE_FAILED };
 
 /* Sent, without an event id (it is not part of the answer's log), to the
@@ -89,6 +99,12 @@ struct turn {
     const char *engine_name;             /* NULL: the configured engine */
     double created_s;                    /* metrics_now() at turn_create */
 
+    size_t nflushed;                     /* frames stored by store_events_append */
+    int dirty;                           /* on the to_flush list */
+    struct turn *flush_next;
+    int mirror;                          /* runs on another instance: frames come from
+                                            the database (mirror_pull), not an engine */
+
     struct turn *prev, *next;            /* all turns */
 };
 
@@ -97,8 +113,13 @@ static void *registry;                   /* tsearch tree keyed by msg_id */
 static struct turn *all_turns;
 static struct turn *to_save;             /* ended, waiting for the batch save */
 static struct event *save_ev;
+static struct turn *to_flush;            /* shown events not yet stored */
+static struct event *flush_ev;           /* FLUSH_MS after the first */
+static struct event *lease_ev;           /* shared store: renew and sweep leases */
 
 static void save_pending(evutil_socket_t fd, short what, void *arg);
+static void flush_events(evutil_socket_t fd, short what, void *arg);
+static void lease_tick(evutil_socket_t fd, short what, void *arg);
 
 static int cmp_turn(const void *a, const void *b)
 {
@@ -110,6 +131,15 @@ void turn_setup(const struct turn_env *e)
     env = *e;
     if (save_ev) event_free(save_ev);
     save_ev = event_new(env.base, -1, 0, save_pending, NULL);
+    if (flush_ev) event_free(flush_ev);
+    flush_ev = evtimer_new(env.base, flush_events, NULL);
+    if (lease_ev) event_free(lease_ev);
+    lease_ev = NULL;
+    if (store_is_shared(env.store)) {
+        struct timeval tv = {STORE_LEASE_RENEW_MS / 1000, (STORE_LEASE_RENEW_MS % 1000) * 1000};
+        lease_ev = event_new(env.base, -1, EV_PERSIST, lease_tick, NULL);
+        event_add(lease_ev, &tv);
+    }
 }
 
 /* ---------- event ids and frames ---------- */
@@ -174,8 +204,22 @@ static void registry_add(struct turn *t)
     all_turns = t;
 }
 
+static void unqueue_flush(struct turn *t)
+{
+    if (!t->dirty) return;
+    for (struct turn **pp = &to_flush; *pp; pp = &(*pp)->flush_next) {
+        if (*pp == t) {
+            *pp = t->flush_next;
+            break;
+        }
+    }
+    t->dirty = 0;
+    t->flush_next = NULL;
+}
+
 static void turn_free(struct turn *t)
 {
+    unqueue_flush(t);
     tdelete(t, &registry, cmp_turn);
     if (t->prev) t->prev->next = t->next;
     else all_turns = t->next;
@@ -231,9 +275,15 @@ static void queue_save(struct turn *t)
 
 /* One timer per turn: grace while running, the save retry once ended,
  * linger once saved. */
+static void mirror_timer(struct turn *t);
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct turn *t = arg;
+    if (t->mirror && !t->finished) {
+        mirror_timer(t);
+        return;
+    }
     if (t->finished) {
         if (t->nlisteners == 0) turn_free(t);
         else arm(t, env.linger_ms);      /* still replaying to someone */
@@ -247,6 +297,77 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---------- event log and fan-out ---------- */
+
+/* Queues a turn whose shown events are not all stored yet. */
+static void mark_dirty(struct turn *t)
+{
+    struct timeval tv = {0, FLUSH_MS * 1000};
+    if (t->mirror || t->dirty) return;
+    t->dirty = 1;
+    t->flush_next = to_flush;
+    to_flush = t;
+    if (flush_ev && !evtimer_pending(flush_ev, NULL)) evtimer_add(flush_ev, &tv);
+}
+
+/* Stores every queued turn's shown, unstored events in one call. Only
+ * visible events are stored: a done held back until its save is stored
+ * once delivered, so no other instance sees done for an unsaved answer. */
+static void flush_events(evutil_socket_t fd, short what, void *arg)
+{
+    struct store_event *ev = NULL;
+    size_t n = 0, cap = 0;
+    double t0 = metrics_now();
+    if (!to_flush) return;
+    for (struct turn *t = to_flush; t; t = t->flush_next) {
+        if (t->finished) {
+            /* saved already, with its whole log: no rows, only its id for
+             * the NOTIFY, so a mirror reads the saved row (an answer made
+             * in one loop iteration, e.g. at pace 0, is never stored twice) */
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ev = xrealloc(ev, cap * sizeof *ev);
+            }
+            ev[n++] = (struct store_event){t->msg_id, 0, NULL, 0};
+            continue;
+        }
+        for (size_t i = t->nflushed; i < t->nvisible; i++) {
+            json_t *d = json_array_get(t->log, i);
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ev = xrealloc(ev, cap * sizeof *ev);
+            }
+            ev[n++] = (struct store_event){t->msg_id, i + 1, json_string_value(d),
+                                           json_string_length(d)};
+        }
+    }
+    if (store_events_append(env.store, ev, n) < 0) {
+        struct timeval tv = {0, FLUSH_RETRY_MS * 1000};
+        if (flush_ev) evtimer_add(flush_ev, &tv);   /* kept queued: try again */
+    } else {
+        while (to_flush) {
+            struct turn *t = to_flush;
+            to_flush = t->flush_next;
+            t->nflushed = t->nvisible;
+            t->dirty = 0;
+            t->flush_next = NULL;
+        }
+    }
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
+    free(ev);
+}
+
+/* Shared store: this instance's live answers keep their leases, and the
+ * answers of an instance that died (lease run out) become incomplete. */
+static void lease_tick(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t now = util_wall_ms();
+    int fixed;
+    store_lease_renew(env.store, now);
+    fixed = store_lease_sweep(env.store, now);
+    if (fixed > 0)
+        fprintf(stderr, "coachd: marked %d answer%s of a stopped instance as incomplete\n", fixed,
+                fixed == 1 ? "" : "s");
+}
 
 /* Appends an event, given as its JSON text, to the log; with deliver,
  * listeners get it now (and it becomes visible to new subscribers), else
@@ -265,11 +386,12 @@ static void append_json_text(struct turn *t, const char *txt, size_t tl, int del
     json_array_append_new(t->log, json_stringn_nocheck(txt, tl));
     if (!deliver) return;
     t->nvisible = t->nframes;
+    mark_dirty(t);
     /* A listener may leave during its own call (a slow client is dropped),
      * so the next one is taken first. */
     for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
         nx = l->next_;
-        l->on_event(l->arg, t->frames[seq - 1], len);
+        if (seq > l->after_) l->on_event(l->arg, t->frames[seq - 1], len);
     }
 }
 
@@ -294,9 +416,10 @@ static void deliver_held(struct turn *t)
 {
     for (size_t i = t->nvisible; i < t->nframes; i++) {
         t->nvisible = i + 1;
+        mark_dirty(t);
         for (struct turn_listener *l = t->listeners, *nx; l; l = nx) {
             nx = l->next_;
-            l->on_event(l->arg, t->frames[i], t->frame_len[i]);
+            if (i + 1 > l->after_) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
         }
     }
 }
@@ -450,6 +573,10 @@ void turn_engine_done(struct turn *t, enum turn_status status, const char *error
 
 int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
 {
+    /* a mirror may be behind what the reader saw on the owning instance
+     * (its batch is a few ms from the database): frames up to from are
+     * not sent again when they arrive */
+    l->after_ = from;
     for (size_t i = from; i < t->nvisible; i++) l->on_event(l->arg, t->frames[i], t->frame_len[i]);
     if (t->finished) {
         l->on_end(l->arg);
@@ -462,8 +589,9 @@ int turn_subscribe(struct turn *t, struct turn_listener *l, size_t from)
     if (t->listeners) t->listeners->prev_ = l;
     t->listeners = l;
     t->nlisteners++;
-    if (!t->ended) evtimer_del(t->timer);  /* someone is watching again (an
-                                              ended turn's timer is the save retry) */
+    if (t->mirror) arm(t, MIRROR_POLL_MS);
+    else if (!t->ended) evtimer_del(t->timer);  /* someone is watching again (an
+                                                   ended turn's timer is the save retry) */
     return 1;
 }
 
@@ -475,11 +603,15 @@ void turn_unsubscribe(struct turn *t, struct turn_listener *l)
     if (l->next_) l->next_->prev_ = l->prev_;
     l->prev_ = l->next_ = NULL;
     t->nlisteners--;
-    if (t->nlisteners == 0 && !t->ended) arm(t, env.grace_ms);
+    if (t->nlisteners == 0 && !t->ended && !t->mirror) arm(t, env.grace_ms);
 }
 
 void turn_cancel(struct turn *t)
 {
+    if (t->mirror) {                       /* its instance stops it */
+        if (!t->ended) store_notify(env.store, "coachd_stop", t->msg_id);
+        return;
+    }
     if (t->ended) return;
     t->cancelled = 1;
     if (t->job) {
@@ -525,13 +657,14 @@ void turn_drop_session(const char *session_id)
 size_t turn_running_count(void)
 {
     size_t n = 0;
-    for (struct turn *t = all_turns; t; t = t->next) n += !t->ended;
+    for (struct turn *t = all_turns; t; t = t->next) n += !t->ended && !t->mirror;
     return n;
 }
 
 void turn_cancel_all(void)
 {
-    for (struct turn *t = all_turns; t; t = t->next) turn_cancel(t);
+    for (struct turn *t = all_turns; t; t = t->next)
+        if (!t->mirror) turn_cancel(t);    /* another instance's answers go on */
 }
 
 void turn_free_all(void)
@@ -545,14 +678,148 @@ void turn_free_all(void)
         to_save = t;
     }
     save_pending(-1, 0, NULL);            /* nothing ended is left unsaved */
+    flush_events(-1, 0, NULL);
     while (all_turns) turn_free(all_turns);
     if (save_ev) event_free(save_ev);
     save_ev = NULL;
+    if (flush_ev) event_free(flush_ev);
+    flush_ev = NULL;
+    if (lease_ev) event_free(lease_ev);
+    lease_ev = NULL;
 }
 
 json_t *turn_history(const struct turn *t, int max_msgs)
 {
     return store_history(env.store, t->session_id, t->msg_id, max_msgs);
+}
+
+/* ---------- mirrors: answers running on another instance ----------
+ * A reader on this instance of an answer that another instance runs (its
+ * row is pending in a shared store) gets a mirror turn: the stored events,
+ * then each new batch when that instance's NOTIFY names it (or the poll
+ * timer fires), by event number, so in order with no gap and no repeat.
+ * Listeners, Last-Event-ID and replay work on it as on a local turn. It
+ * ends at done, or when the row stops being pending without one (its
+ * instance died and the lease sweep marked it incomplete), and it is
+ * forgotten when nobody reads it. A stop is sent to the owner. */
+
+/* Appends stored events; returns 1 when one of them was done. */
+static int mirror_append(struct turn *t, json_t *events)
+{
+    size_t i;
+    json_t *d;
+    int done = 0;
+    json_array_foreach(events, i, d) {
+        const char *txt = json_string_value(d);
+        json_t *j;
+        if (!txt) continue;
+        append_json_text(t, txt, json_string_length(d), 1);
+        j = json_loads(txt, 0, NULL);
+        done = done || json_is_true(json_object_get(j, "done"));
+        json_decref(j);
+    }
+    return done;
+}
+
+static void mirror_end(struct turn *t)
+{
+    t->ended = t->finished = 1;
+    while (t->listeners) {
+        struct turn_listener *l = t->listeners;
+        turn_unsubscribe(t, l);
+        l->on_end(l->arg);
+    }
+    arm(t, env.linger_ms);
+}
+
+/* Reads what is new for a mirror. Returns -1 when it was freed (its row is
+ * gone: the session was deleted). */
+static int mirror_pull(struct turn *t)
+{
+    json_t *ev = NULL;
+    char sid[80], status[32];
+    int found;
+    if (t->finished) return 0;
+    if (store_events_since(env.store, t->msg_id, t->nframes, &ev) != 0) return 0;  /* later */
+    if (json_array_size(ev) > 0) {
+        if (mirror_append(t, ev)) mirror_end(t);
+        json_decref(ev);
+        return 0;
+    }
+    json_decref(ev);
+    ev = NULL;
+    found = store_answer_events(env.store, t->msg_id, sid, sizeof sid, status, sizeof status, &ev);
+    if (found == 0) {
+        turn_drop_session(t->session_id);
+        json_decref(ev);
+        return -1;
+    }
+    if (found > 0 && strcmp(status, "pending") != 0) {
+        /* finished or swept: the saved log may hold events not seen yet */
+        json_t *rest = json_array();
+        for (size_t i = t->nframes; i < json_array_size(ev); i++)
+            json_array_append(rest, json_array_get(ev, i));
+        mirror_append(t, rest);
+        json_decref(rest);
+        mirror_end(t);
+    }
+    json_decref(ev);
+    return 0;
+}
+
+static void mirror_timer(struct turn *t)
+{
+    if (t->nlisteners == 0) {              /* nobody reads it: a reconnect makes a new one */
+        turn_free(t);
+        return;
+    }
+    if (mirror_pull(t) == 0 && !t->finished) arm(t, MIRROR_POLL_MS);
+}
+
+static struct turn *mirror_create(const char *message_id, const char *session_id, json_t *events)
+{
+    struct turn *t = xcalloc(1, sizeof *t);
+    snprintf(t->msg_id, sizeof t->msg_id, "%s", message_id);
+    snprintf(t->session_id, sizeof t->session_id, "%.*s", (int)sizeof t->session_id - 1,
+             session_id);                  /* ids are util_id_valid: far shorter */
+    t->mirror = 1;
+    t->log = json_array();
+    t->created_s = metrics_now();
+    t->timer = evtimer_new(env.base, timer_cb, t);
+    registry_add(t);
+    if (mirror_append(t, events)) mirror_end(t);
+    else arm(t, MIRROR_POLL_MS);
+    return t;
+}
+
+void turn_notify(const char *channel, const char *payload)
+{
+    if (!channel) {                        /* the listener reconnected: re-read all */
+        for (struct turn *t = all_turns, *nx; t; t = nx) {
+            nx = t->next;
+            if (t->mirror) mirror_pull(t);
+        }
+        return;
+    }
+    if (strcmp(channel, "coachd_events") == 0) {
+        const char *p = payload;
+        while (p && *p) {
+            char id[32];
+            size_t n = strcspn(p, ",");
+            struct turn *t;
+            if (n < sizeof id) {
+                memcpy(id, p, n);
+                id[n] = '\0';
+                t = turn_find(id);
+                if (t && t->mirror) mirror_pull(t);
+            }
+            p += n;
+            if (*p == ',') p++;
+        }
+    } else if (strcmp(channel, "coachd_stop") == 0) {
+        struct turn *t = turn_find(payload);
+        if (t && !t->mirror) turn_cancel(t);
+    }
 }
 
 /* ---------- opening an answer for a reader ---------- */
@@ -573,7 +840,7 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
     if (t && (!session || strcmp(t->session_id, session) == 0)) {
         if (t->finished && from >= t->nvisible) return 0;
         r->live = t;
-        r->from = from > t->nvisible ? t->nvisible : from;
+        r->from = from > t->nvisible && !t->mirror ? t->nvisible : from;  /* see turn_subscribe */
         return 1;
     }
     found = store_answer_events(env.store, message_id, sid, sizeof sid, status, sizeof status,
@@ -581,6 +848,18 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
     if (found <= 0 || (session && strcmp(sid, session) != 0)) {
         replay_clear(r);
         return -1;
+    }
+    /* a pending row in a shared store runs on another instance: follow it */
+    if (strcmp(status, "pending") == 0 && store_is_shared(env.store)) {
+        json_t *ev = NULL;
+        replay_clear(r);
+        if (store_events_since(env.store, message_id, 0, &ev) != 0) return 0;
+        t = mirror_create(message_id, sid, ev);
+        json_decref(ev);
+        if (t->finished && from >= t->nvisible) return 0;
+        r->live = t;
+        r->from = from;                    /* may be ahead of the mirror: see turn_subscribe */
+        return 1;
     }
     /* "pending" rows were lost in a crash (they become incomplete at
      * start-up): nothing more will come */
@@ -623,13 +902,18 @@ int turn_stop(const char *message_id, const char *session, char *status, size_t 
     int found;
     if (t && (!session || strcmp(t->session_id, session) == 0)) {
         turn_cancel(t);
-        snprintf(status, n, "%s", status_name(t->status));
+        snprintf(status, n, "%s", t->mirror && !t->finished ? "stopped" : status_name(t->status));
         return 0;
     }
     if (t) return -1;                      /* another session's answer */
     found = store_answer_events(env.store, message_id, sid, sizeof sid, status, n, &events);
     json_decref(events);
     if (found > 0 && session && strcmp(sid, session) != 0) found = 0;
+    /* running on another instance: it stops it and saves it as stopped */
+    if (found > 0 && strcmp(status, "pending") == 0 && store_is_shared(env.store)) {
+        store_notify(env.store, "coachd_stop", message_id);
+        snprintf(status, n, "stopped");
+    }
     return found > 0 ? 0 : -1;
 }
 

@@ -57,6 +57,7 @@ struct turn_listener {
     void (*on_end)(void *arg);
     void *arg;
     struct turn_listener *prev_, *next_;   /* private to turn.c */
+    size_t after_;                         /* private: frames up to this seq were sent */
 };
 
 /* Starts a turn for a validated question (UTF-8, 1..2000 chars). Returns
@@ -117,6 +118,13 @@ void turn_cancel_session(const char *session_id);
  * stopped without a save, their listeners are ended (no done), and every
  * turn of the session leaves memory at once, so no route finds it again. */
 void turn_drop_session(const char *session_id);
+
+/* A notification from another instance (store_listen's callback):
+ * "coachd_events" (ids whose events were stored: mirrors read them),
+ * "coachd_stop" (a message id: stop it if it runs here), or channel NULL
+ * (the listener reconnected: every mirror re-reads). Other channels are
+ * ignored. */
+void turn_notify(const char *channel, const char *payload);
 
 /* Graceful shutdown: count of running turns; turn_cancel_all stops them. */
 size_t turn_running_count(void);

@@ -1,7 +1,8 @@
 // Shared helpers for the end-to-end tests: start the real coachd binary on
 // a free port with a fresh database, speak HTTP to it, and read its
 // Server-Sent Events with a real streaming client.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -10,6 +11,28 @@ import http from 'node:http';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.COACHD_BIN || join(ROOT, 'coachd');
+
+// With COACHD_PG_URL (a PostgreSQL server the suite may create databases
+// on, as scripts/pgtmp.sh starts one) every server gets a fresh PostgreSQL
+// database instead of a fresh SQLite file.
+export const PG_URL = process.env.COACHD_PG_URL || '';
+export const isPg = (db) => /^postgres(ql)?:\/\//.test(db);
+
+// A fresh, empty PostgreSQL database on the COACHD_PG_URL server; its URL.
+export function pgDatabase() {
+  const name = 'e2e_' + randomBytes(6).toString('hex');
+  execFileSync('psql', [PG_URL, '-qAt', '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  const u = new URL(PG_URL);
+  u.pathname = '/' + name;
+  return u.toString();
+}
+
+// Runs one SQL query on a test database (SQLite file or PostgreSQL URL) and
+// returns its rows as text, one a line, columns separated by '|'.
+export function sql(db, query) {
+  if (isPg(db)) return execFileSync('psql', [db, '-qAt', '-c', query], { encoding: 'utf8' }).trim();
+  return execFileSync('sqlite3', [db, query], { encoding: 'utf8' }).trim();
+}
 
 // The suites ask many questions from 127.0.0.1: every server gets generous
 // limits unless a test sets its own (later flags win) or asks for the
@@ -20,7 +43,8 @@ const GENEROUS = ['--max-questions-per-minute', '1000000', '--max-sessions-per-h
 // Starts coachd; resolves to { port, base, db, proc, logs(), stop() }.
 export async function startServer(args = [], env = {}, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'coachd-e2e-'));
-  const db = join(dir, 'coach.db');
+  const given = args.indexOf('--db');
+  const db = given >= 0 ? args[given + 1] : PG_URL ? pgDatabase() : join(dir, 'coach.db');
   const limits = opts.defaultLimits ? [] : GENEROUS;
   const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...limits, ...args], {
     cwd: ROOT,

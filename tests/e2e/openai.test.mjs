@@ -11,11 +11,11 @@
 // referral; a spent budget answers in lite mode without calling upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startServer, api, newSession, sleep, ROOT, BIN } from './lib.mjs';
+import { startServer, api, newSession, sleep, sql, ROOT, BIN } from './lib.mjs';
 
 const KEY = 'sk-test-secret';
 const DEFAULT_ANSWER =
@@ -525,9 +525,8 @@ test('budget: with --session-token-budget 1 the second answer is lite mode, no u
   assert.equal(m.content, second.text);
   // saved with the engine that really answered, and the model's prompt
   // version and token counts on the model's answer
-  const rows = execFileSync('sqlite3', [s2.db,
-    "SELECT engine, coalesce(prompt_version, '-'), prompt_tokens + completion_tokens > 0 FROM messages WHERE role = 'assistant' ORDER BY created_at, seq"],
-  { encoding: 'utf8' }).trim().split('\n');
+  const rows = sql(s2.db,
+    "SELECT engine, coalesce(prompt_version, '-'), CASE WHEN prompt_tokens + completion_tokens > 0 THEN 1 ELSE 0 END FROM messages WHERE role = 'assistant' ORDER BY created_at, seq").split('\n');
   assert.match(rows[0], /^openai\|coach-[0-9-]+\|1$/);
   assert.equal(rows[1], 'grounded-lite|-|0');
   // a new session has its own budget: the model answers again

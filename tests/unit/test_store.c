@@ -22,6 +22,7 @@
 #include "../../src/util.c"
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
+#include "../../src/store_pg.c"
 #include "../../src/store.c"
 #pragma GCC diagnostic pop
 
@@ -695,6 +696,58 @@ static void test_feedback(void **state)
     assert_int_equal(query_int(f->path, "SELECT count(*) FROM feedback"), 0);
 }
 
+/* ---------- event logs (v4) ---------- */
+
+/* Events stored as they are shown survive a crash: recovery turns them
+ * into the answer's words and replay log. */
+static void test_events_and_recover(void **state)
+{
+    struct fixture *f = *state;
+    const char *d[] = {"{\"chunk\":\"Keep \"}", "{\"chunk\":\"bedtime \"}",
+                       "{\"type\":\"triage\"}", "{\"chunk\":\"calm.\"}"};
+    struct store_event ev[4];
+    json_t *got = NULL;
+    char sid[64], status[32];
+    int found;
+
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    for (int i = 0; i < 4; i++) ev[i] = (struct store_event){"a1", (size_t)i + 1, d[i], strlen(d[i])};
+    assert_int_equal(store_events_append(f->st, ev, 2), 2);
+    /* again: already stored rows are skipped; an unknown answer's dropped */
+    assert_int_equal(store_events_append(f->st, ev, 2), 0);
+    {
+        struct store_event ghost = {"zz", 1, d[0], strlen(d[0])};
+        assert_int_equal(store_events_append(f->st, &ghost, 1), 0);
+    }
+    assert_int_equal(store_events_append(f->st, ev + 2, 2), 2);
+    assert_int_equal(store_events_since(f->st, "a1", 1, &got), 0);
+    assert_int_equal(json_array_size(got), 3);
+    assert_string_equal(json_string_value(json_array_get(got, 0)), d[1]);
+    json_decref(got);
+    assert_int_equal(store_events_since(f->st, "a1", 4, &got), 0);
+    assert_int_equal(json_array_size(got), 0);
+    json_decref(got);
+
+    assert_int_equal(store_recover(f->st), 1);
+    got = NULL;
+    assert_int_equal(store_answer_events(f->st, "a1", sid, sizeof sid, status, sizeof status,
+                                         &got), 1);
+    assert_string_equal(status, "incomplete");
+    assert_int_equal(json_array_size(got), 4);
+    assert_string_equal(json_string_value(json_array_get(got, 3)), d[3]);
+    json_decref(got);
+    {
+        json_t *s = store_session_get(f->st, "s1", &found);
+        assert_string_equal(str_of(json_array_get(json_object_get(s, "messages"), 1), "content"),
+                            "Keep bedtime calm.");
+        json_decref(s);
+    }
+    /* deleting the session takes its events */
+    assert_int_equal(store_session_delete(f->st, "s1"), 1);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_other_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feedback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_and_recover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,92 @@
+/* storecost.c — what one store call costs the event loop, per backend.
+ *
+ *   bench_storecost DB [N]
+ *
+ * DB is a SQLite path or a PostgreSQL URL (as --db). Runs N turns (default
+ * 2000) through store.h exactly as the server does — session create, turn
+ * begin, turn finish with a 200-event log, one session read, answer events —
+ * and prints p50/p99/max of each call in microseconds: the time the loop
+ * thread is blocked, since every store call is synchronous on it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "util.h"
+
+enum { C_SESSION, C_BEGIN, C_FINISH, C_GET, C_EVENTS, C__N };
+static const char *const names[C__N] = {"session create", "turn begin", "turn finish (200 events)",
+                                        "session get", "answer events"};
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int main(int argc, char **argv)
+{
+    struct store *st = NULL;
+    char err[256];
+    int n = argc > 2 ? atoi(argv[2]) : 2000;
+    uint64_t *t[C__N];
+    json_t *events = json_array();
+
+    if (argc < 2 || n <= 0) {
+        fprintf(stderr, "usage: bench_storecost DB [N]\n");
+        return 2;
+    }
+    if (store_open(argv[1], &st, err, sizeof err)) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return 1;
+    }
+    for (int i = 0; i < 200; i++)
+        json_array_append_new(events, json_string("{\"chunk\":\"bedtime routines help \"}"));
+    for (int c = 0; c < C__N; c++) t[c] = xcalloc((size_t)n, sizeof **t);
+    for (int i = 0; i < n; i++) {
+        char sid[40], uid[40], aid[40], s2[80], status[32];
+        struct store_turn_result r = {.content = "A calm, predictable bedtime routine helps.",
+                                      .status = "complete", .events = events, .engine = "grounded"};
+        json_t *got, *ev = NULL;
+        int found;
+        uint64_t t0;
+        util_random_id(sid, sizeof sid, 16);
+        util_random_id(uid, sizeof uid, 16);
+        util_random_id(aid, sizeof aid, 16);
+        t0 = now_us();
+        if (store_session_create(st, sid, NULL, util_wall_ms())) return 1;
+        t[C_SESSION][i] = now_us() - t0;
+        t0 = now_us();
+        if (store_turn_begin(st, sid, uid, aid, "How do I get my 3 year old to sleep?", util_wall_ms())) return 1;
+        t[C_BEGIN][i] = now_us() - t0;
+        t0 = now_us();
+        if (store_turn_finish(st, aid, &r, util_wall_ms())) return 1;
+        t[C_FINISH][i] = now_us() - t0;
+        t0 = now_us();
+        got = store_session_get(st, sid, &found);
+        t[C_GET][i] = now_us() - t0;
+        json_decref(got);
+        t0 = now_us();
+        store_answer_events(st, aid, s2, sizeof s2, status, sizeof status, &ev);
+        t[C_EVENTS][i] = now_us() - t0;
+        json_decref(ev);
+    }
+    printf("%-26s %8s %8s %8s   (%d calls each, microseconds)\n", "call", "p50", "p99", "max", n);
+    for (int c = 0; c < C__N; c++) {
+        qsort(t[c], (size_t)n, sizeof **t, cmp_u64);
+        printf("%-26s %8llu %8llu %8llu\n", names[c], (unsigned long long)t[c][n / 2],
+               (unsigned long long)t[c][(size_t)n * 99 / 100], (unsigned long long)t[c][n - 1]);
+        free(t[c]);
+    }
+    json_decref(events);
+    store_close(st);
+    return 0;
+}

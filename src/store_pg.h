@@ -1,0 +1,99 @@
+/* store_pg.h — the PostgreSQL backend behind store.h, through libpq.
+ *
+ * store.c dispatches to these when --db is a libpq URI or conninfo
+ * (store_pg_is_conninfo); callers only ever see store.h. Every function
+ * means what its store_ namesake in store.h means and returns the same
+ * codes. The schema is the same versioned list as SQLite's, in PostgreSQL's
+ * dialect, tracked in the table coachd_schema and applied under an advisory
+ * lock, so instances starting together migrate once.
+ *
+ * Connections: exactly STORE_PG_CONNECTIONS per instance: the loop's
+ * (synchronous calls; see docs/design.md for why) and one that only
+ * LISTENs, read without blocking on the libevent base (store_pg_listen). When it is
+ * lost, calls fail fast (-1, store_ping 0) and the connection is re-made
+ * with exponential backoff between STORE_PG_BACKOFF_MIN_MS and
+ * STORE_PG_BACKOFF_MAX_MS, never more than once per backoff. Each statement
+ * is bounded by STORE_PG_STATEMENT_TIMEOUT_MS on the server and each connect
+ * by STORE_PG_CONNECT_TIMEOUT_S, so a stuck server cannot hold the loop
+ * for ever. The conninfo is never logged (it may hold a password).
+ *
+ * JSON values passed in are borrowed; JSON values returned are new
+ * references owned by the caller. */
+#ifndef COACH_STORE_PG_H
+#define COACH_STORE_PG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_pg;
+struct store_turn_result;
+
+#define STORE_PG_CONNECTIONS 2
+#define STORE_PG_CONNECT_TIMEOUT_S 2
+#define STORE_PG_STATEMENT_TIMEOUT_MS 5000
+#define STORE_PG_BACKOFF_MIN_MS 100
+#define STORE_PG_BACKOFF_MAX_MS 5000
+
+/* 1 when s names a PostgreSQL database: a postgresql:// or postgres:// URI,
+ * or a conninfo string that starts with "keyword=" (e.g. "host=... dbname=").
+ * Anything else is a SQLite path (write ./a=b.db for a file named a=b.db).
+ * Pure; table-tested. */
+int store_pg_is_conninfo(const char *s);
+
+/* The number of schema versions this build knows (must equal SQLite's). */
+int store_pg_schema_target(void);
+
+/* Connects and migrates. Returns 0 or -1 with a message in err (never the
+ * conninfo itself). */
+int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t errlen);
+void store_pg_close(struct store_pg *pg);
+
+int store_pg_ping(struct store_pg *pg);
+/* store_write_failing. */
+int store_pg_write_failing(struct store_pg *pg);
+/* store_health's part a server can answer: *writable is 0 while the
+ * connection is down or the last write failed; while so, at most once a
+ * second, it re-tries the connection and one write that changes nothing.
+ * (Disk space and the data files are the server's: a full disk shows as
+ * failing writes.) */
+void store_pg_health(struct store_pg *pg, int *writable);
+int store_pg_recover(struct store_pg *pg);
+int store_pg_session_create(struct store_pg *pg, const char *id, const char *parent_name,
+                            uint64_t now_ms);
+int store_pg_session_exists(struct store_pg *pg, const char *id);
+json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found);
+int store_pg_session_delete(struct store_pg *pg, const char *id);
+json_t *store_pg_session_page(struct store_pg *pg, const char *id, int limit,
+                              const char *before_id, int *found);
+long store_pg_session_message_count(struct store_pg *pg, const char *id);
+int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char *user_msg_id,
+                        const char *answer_msg_id, const char *question, uint64_t now_ms);
+int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,
+                         const struct store_turn_result *r, uint64_t now_ms);
+int store_pg_batch_begin(struct store_pg *pg);
+int store_pg_batch_commit(struct store_pg *pg);
+int store_pg_answer_events(struct store_pg *pg, const char *answer_msg_id,
+                           char *session_out, size_t session_len,
+                           char *status_out, size_t status_len, json_t **events);
+json_t *store_pg_history(struct store_pg *pg, const char *session_id,
+                         const char *before_answer_id, int max_msgs);
+long store_pg_tokens_session(struct store_pg *pg, const char *session_id);
+long store_pg_tokens_since(struct store_pg *pg, uint64_t since_ms);
+int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int helpful,
+                          const char *reason, uint64_t now_ms);
+int store_pg_feedback_attach(struct store_pg *pg, json_t *session);
+
+struct store_event;
+struct event_base;
+typedef void (*store_notify_cb)(void *arg, const char *channel, const char *payload);
+void store_pg_set_owner(struct store_pg *pg, const char *instance_id, int lease_ms);
+int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n);
+int store_pg_events_since(struct store_pg *pg, const char *message_id, size_t from,
+                          json_t **events);
+int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms);
+int store_pg_lease_sweep(struct store_pg *pg, uint64_t now_ms);
+int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload);
+int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg);
+
+#endif
