@@ -344,7 +344,8 @@ static int serve(int argc, char **argv)
     event_add(sigint, NULL);
     fprintf(stderr, "coachd: engine %s, locale %s, database %s\n", engine->name, cfg.locale,
             cfg.db_path);
-    fprintf(stderr, "coachd: listening on http://%s:%d\n", cfg.bind, http_port(app.http));
+    fprintf(stderr, "coachd: listening on http://%s:%d (up to %d connections)\n", cfg.bind,
+            http_port(app.http), http_max_connections(app.http));
     event_base_dispatch(app.base);
     fprintf(stderr, "coachd: stopped\n");
     rc = 0;
