@@ -13,8 +13,11 @@
 #include "reqhead.h"
 
 #include <event2/http.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "util.h"
 
 struct span { const char *p; size_t len; };
 
@@ -82,7 +85,7 @@ static int check_request_line(struct span l, struct reqhead *h)
     static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"};
     const char *sp1 = memchr(l.p, ' ', l.len), *sp2;
     struct span m, target, version;
-    char uri[4096];
+    char *uri;
     struct evhttp_uri *u;
     int known = 0;
 
@@ -104,15 +107,18 @@ static int check_request_line(struct span l, struct reqhead *h)
             return refuse_head(h, 505, "http_version_not_supported", "Use HTTP/1.1.");
         return bad(h, "invalid_request_line", "The request line is malformed.");
     }
-    if (!target.len || target.p[0] != '/' || target.len >= sizeof uri)
+    if (!target.len || target.p[0] != '/')
         return bad(h, "invalid_target", "The request target must be a path.");
     for (size_t i = 0; i < target.len; i++) {
         unsigned char c = (unsigned char)target.p[i];
         if (c <= 0x20 || c >= 0x7f) return bad(h, "invalid_target", "The request target must be a path.");
     }
+    /* what evhttp itself will run on the target: it must not fail there */
+    uri = xmalloc(target.len + 1);
     memcpy(uri, target.p, target.len);
     uri[target.len] = '\0';
     u = evhttp_uri_parse_with_flags(uri, EVHTTP_URI_NONCONFORMANT);
+    free(uri);
     if (!u) return bad(h, "invalid_target", "The request target must be a path.");
     evhttp_uri_free(u);
     if (!known)

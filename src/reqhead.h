@@ -10,7 +10,8 @@
  * otherwise answer with its own HTML error page (method, version, target,
  * Expect), so that every error is coachd's JSON.
  *
- * Pure: no allocation, no I/O; fuzzed by fuzz/fuzz_reqhead.c. */
+ * Pure (no I/O, no state; one short-lived copy of the target); fuzzed by
+ * fuzz/fuzz_reqhead.c. */
 #ifndef COACH_REQHEAD_H
 #define COACH_REQHEAD_H
 

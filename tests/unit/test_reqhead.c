@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "../../src/util.c"
 #include "../../src/reqhead.c"
 
 struct row { const char *head; int status; const char *code; size_t cl; };
