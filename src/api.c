@@ -78,6 +78,22 @@ int api_check_question(const char *q, size_t len, const char **code, const char 
     return 0;
 }
 
+int api_check_parent_name(const json_t *name, const char **out)
+{
+    const char *s;
+    size_t len;
+    *out = NULL;
+    if (!name || json_is_null(name)) return 0;
+    if (!json_is_string(name)) return 400;
+    s = json_string_value(name);
+    len = json_string_length(name);
+    /* characters, as documented, not bytes; an escaped NUL would cut the
+     * name short where it is stored */
+    if (strlen(s) != len || util_utf8_len(s, len) > API_MAX_PARENT_NAME_CHARS) return 400;
+    if (*s) *out = s;
+    return 0;
+}
+
 /* evhttp_parse_query_str keeps a value only up to an encoded NUL, so each
  * "%00" is read as "%C0%80" (an overlong NUL, never valid UTF-8 and so
  * never in a valid value) and turned back into a NUL after decoding. */
@@ -286,15 +302,11 @@ static void route_create_session(struct route_in *r)
     body = http_read_json(r->req, route);
     if (!body) return;
     name = json_object_get(body, "parent_name");
-    if (name && !json_is_null(name)) {
-        if (!json_is_string(name) || json_string_length(name) > 100) {
-            json_decref(body);
-            http_reply_error(r->req, 400, "invalid_parent_name",
-                             "parent_name must be a string of up to 100 characters.", route);
-            return;
-        }
-        pname = json_string_value(name);
-        if (!*pname) pname = NULL;
+    if (api_check_parent_name(name, &pname)) {
+        json_decref(body);
+        http_reply_error(r->req, 400, "invalid_parent_name",
+                         "parent_name must be a string of up to 100 characters.", route);
+        return;
     }
     {
         char addr[64];

@@ -44,6 +44,14 @@ void api_handle(struct evhttp_request *req, void *arg);
  * error code and message to send. Pure. */
 int api_check_question(const char *q, size_t len, const char **code, const char **message);
 
+#define API_MAX_PARENT_NAME_CHARS 100
+
+/* Validates the optional "parent_name" member (NULL when absent): null, or
+ * a string of up to API_MAX_PARENT_NAME_CHARS characters with no NUL.
+ * Returns 0 with *out (borrowed; NULL for absent, null or empty), or 400.
+ * Pure. */
+int api_check_parent_name(const json_t *name, const char **out);
+
 #define API_MAX_REASON_CHARS 500
 
 /* Validates a feedback body {"helpful": bool, "reason"?: string}: returns 0

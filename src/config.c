@@ -76,7 +76,7 @@ void config_usage(FILE *out)
 "  --locale CODE            US | UK: emergency numbers and hotlines\n"
 "                           (COACH_LOCALE, default US)\n"
 "  --max-connections N      concurrent connections before 503\n"
-"                           (COACH_MAX_CONNECTIONS, default 20000)\n"
+"                           (COACH_MAX_CONNECTIONS, default (RLIMIT_NOFILE - 32) / 2)\n"
 "  --grace-s N              cancel a turn nobody has watched for N s\n"
 "                           (COACH_GRACE_S, default 30)\n"
 "  --shutdown-s N           on SIGTERM, let turns finish for N s\n"
@@ -253,7 +253,7 @@ static void set_defaults(struct config *cfg)
     cfg->web_dir = "web";
     cfg->policy_path = "policy/safety.json";
     cfg->locale = "US";
-    cfg->max_connections = 20000;
+    cfg->max_connections = 0;     /* http_default_max_connections */
     cfg->grace_s = 30;
     cfg->shutdown_s = 10;
     cfg->ping_s = 15;

@@ -15,14 +15,29 @@ struct event_base;
 struct evhttp_request;
 struct http_server;
 
-#define HTTP_MAX_BODY (16 * 1024)      /* JSON bodies we accept */
-#define HTTP_MAX_HEADERS (8 * 1024)
+/* JSON bodies we accept: a 2,000-character question written entirely
+ * with \u escapes of surrogate pairs is 24,000 bytes. */
+#define HTTP_MAX_BODY (32 * 1024)
+/* A request head (request line and headers): the seed endpoint takes the
+ * question in the query, 2,000 characters percent-encoded as 4-byte UTF-8
+ * are 24,000 bytes. */
+#define HTTP_MAX_HEADERS (32 * 1024)
 #define HTTP_LISTEN_BACKLOG 4096       /* connections waiting to be accepted */
+#define HTTP_HEAD_TIMEOUT_S 10         /* a request head must be whole within this */
+#define HTTP_BODY_TIMEOUT_S 10         /* and its body within this after the head */
+#define HTTP_ACCEPT_PAUSE_MS 100       /* listener pause after an accept() failure */
+#define HTTP_ACCEPT_LOG_S 10           /* at most one accept() failure line per this */
+/* Descriptors kept back from the connection cap: stdio, the listener, the
+ * event loop's own (epoll, signal pipe), SQLite's database, WAL, shared
+ * memory and journal files, curl's resolver and a margin. Of the rest, half
+ * are for client connections and half for one upstream socket each (the
+ * openai engine), or for refusing extra clients with a 503. */
+#define HTTP_FD_RESERVE 32
 
 struct http_options {
     const char *bind;
     int port;                          /* 0 = any free port */
-    int max_connections;
+    int max_connections;               /* 0 = http_default_max_connections */
     const char *web_dir;
     int quiet;                         /* no access log */
 };
@@ -33,10 +48,16 @@ typedef void (*http_handler)(struct evhttp_request *req, void *arg);
 struct http_server *http_new(struct event_base *base, const struct http_options *o,
                              http_handler handler, void *arg, char *err, size_t errlen);
 int http_port(const struct http_server *s);
+/* The connection cap in force (configured, or derived from RLIMIT_NOFILE). */
+int http_max_connections(const struct http_server *s);
 /* Stops accepting new connections (graceful shutdown). */
 void http_stop_accepting(struct http_server *s);
 void http_free(struct http_server *s);
+/* Connections open now (counted from accept to close). */
 size_t http_connection_count(void);
+/* The connection cap for a descriptor limit of nofile:
+ * (nofile - HTTP_FD_RESERVE) / 2, at least 1. Pure. */
+int http_default_max_connections(long nofile);
 
 /* Replies. Every reply carries the security headers; API replies also
  * Cache-Control: no-store. `route` is the route pattern for the access log
@@ -67,5 +88,10 @@ void http_stream_end(struct evhttp_request *req);
  * reference), or NULL after replying with the right 4xx. An empty body
  * gives an empty object. */
 json_t *http_read_json(struct evhttp_request *req, const char *route);
+/* The pure part of http_read_json: body[0..len) to a JSON object (UTF-8,
+ * no duplicate keys, at most HTTP_MAX_BODY). Returns 0 with *out (new
+ * reference; an empty body is {}), or 400/413 with code and message. */
+int http_parse_json_body(const char *body, size_t len, json_t **out, const char **code,
+                         const char **message);
 
 #endif

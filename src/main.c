@@ -382,7 +382,8 @@ static int serve(int argc, char **argv)
     /* a PostgreSQL conninfo may hold a password: name the backend only */
     fprintf(stderr, "coachd: engine %s, locale %s, database %s\n", engine->name, cfg.locale,
             store_pg_is_conninfo(cfg.db_path) ? "postgresql" : cfg.db_path);
-    fprintf(stderr, "coachd: listening on http://%s:%d\n", cfg.bind, http_port(app.http));
+    fprintf(stderr, "coachd: listening on http://%s:%d (up to %d connections)\n", cfg.bind,
+            http_port(app.http), http_max_connections(app.http));
     event_base_dispatch(app.base);
     fprintf(stderr, "coachd: stopped\n");
     rc = 0;

@@ -288,6 +288,9 @@ void metrics_render(struct strbuf *out)
     metrics_counter_line(out, "coachd_connections_rejected_total",
                          "Connections turned away with 503 because the connection cap was reached.",
                          mstate.counters[METRICS_CONNECTIONS_REJECTED]);
+    metrics_counter_line(out, "coachd_accept_errors_total",
+                         "accept() failures (out of descriptors); each pauses the listener briefly.",
+                         mstate.counters[METRICS_ACCEPT_ERRORS]);
     metrics_counter_line(out, "coachd_rate_limited_total",
                          "Requests refused with 429 by a rate limit.",
                          mstate.counters[METRICS_RATE_LIMITED]);

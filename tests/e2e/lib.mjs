@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import net from 'node:net';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.COACHD_BIN || join(ROOT, 'coachd');
@@ -41,12 +42,17 @@ const GENEROUS = ['--max-questions-per-minute', '1000000', '--max-sessions-per-h
   '--max-messages-per-session', '1000000'];
 
 // Starts coachd; resolves to { port, base, db, proc, logs(), stop() }.
+// opts.shell runs it through `sh -c '<shell> exec coachd ...'` (e.g.
+// 'ulimit -n 64;').
 export async function startServer(args = [], env = {}, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'coachd-e2e-'));
   const given = args.indexOf('--db');
   const db = given >= 0 ? args[given + 1] : PG_URL ? pgDatabase() : join(dir, 'coach.db');
   const limits = opts.defaultLimits ? [] : GENEROUS;
-  const proc = spawn(BIN, ['--port', '0', '--db', db, '--pace-ms', '0', ...limits, ...args], {
+  const argv = ['--port', '0', '--db', db, '--pace-ms', '0', ...limits, ...args];
+  const [cmd, cmdArgs] = opts.shell
+    ? ['sh', ['-c', `${opts.shell} exec "$0" "$@"`, BIN, ...argv]] : [BIN, argv];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -155,6 +161,47 @@ export function stream(url, opts = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Speaks raw bytes to the server on one connection. `parts` is a list of
+// strings/Buffers and numbers (a number waits that many ms before the next
+// part). Resolves { text, closed, ms, status, json } when the server closes
+// the connection or opts.timeoutMs (default 15 s) passes; json is the body
+// of the first response when it parses.
+export function raw(port, parts, opts = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    let done = false;
+    const finish = (closed) => {
+      if (done) return; done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      let json = null;
+      const body = text.indexOf('\r\n\r\n');
+      if (body >= 0) {
+        const rest = text.slice(body + 4);
+        try { json = JSON.parse(rest.split('\n')[0]); } catch { /* not JSON */ }
+      }
+      resolve({ text, closed, ms: Date.now() - t0, status: m ? Number(m[1]) : null, json,
+                head: body >= 0 ? text.slice(0, body) : text });
+    };
+    const timer = setTimeout(() => finish(false), opts.timeoutMs || 15000);
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => { text += d; });
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(true));
+    sock.on('error', () => finish(true));
+    sock.on('connect', async () => {
+      for (const p of parts) {
+        if (done) return;
+        if (typeof p === 'number') await sleep(p);
+        else sock.write(p);
+      }
+    });
+  });
+}
 
 // The answer text of a list of events (concatenated chunks).
 export const textOf = (events) => events.filter((e) => 'chunk' in e.data).map((e) => e.data.chunk).join('');

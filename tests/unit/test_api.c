@@ -38,6 +38,7 @@
 #include "../../src/convo.c"
 #include "../../src/budget.c"
 #include "../../src/turn.c"
+#include "../../src/reqhead.c"
 #include "../../src/http.c"
 #include "../../src/sse.c"
 #include "../../src/events.c"
@@ -421,6 +422,67 @@ static void test_parse_route(void **state)
     assert_int_equal(api_parse_route(big, &r), -1);     /* 414 */
 }
 
+/* parent_name is limited in characters (was: bytes), and an escaped NUL
+ * is refused rather than cut short in the database. */
+static void test_parent_name_characters(void **state)
+{
+    const char *out;
+    struct strbuf b = {0};
+    json_t *v;
+    for (int i = 0; i < 100; i++) strbuf_str(&b, "\xc3\xa9");     /* 100 x e-acute: 200 bytes */
+    v = json_string(b.s);
+    assert_int_equal(api_check_parent_name(v, &out), 0);
+    assert_string_equal(out, b.s);
+    json_decref(v);
+    strbuf_str(&b, "e");
+    v = json_string(b.s);
+    assert_int_equal(api_check_parent_name(v, &out), 400);
+    json_decref(v);
+    free(b.s);
+    v = json_stringn("a\0b", 3);
+    assert_int_equal(api_check_parent_name(v, &out), 400);
+    json_decref(v);
+    v = json_integer(4);
+    assert_int_equal(api_check_parent_name(v, &out), 400);
+    json_decref(v);
+    assert_int_equal(api_check_parent_name(NULL, &out), 0);
+    assert_null(out);
+    v = json_string("");
+    assert_int_equal(api_check_parent_name(v, &out), 0);
+    assert_null(out);
+    json_decref(v);
+}
+
+/* A 2,000-character question of \u escapes (surrogate pairs: 12 bytes a
+ * character) fits the body limit and is accepted as 2,000 characters. */
+static void test_escaped_question_fits(void **state)
+{
+    struct strbuf b = {0};
+    json_t *body = NULL, *q;
+    const char *code, *msg;
+    strbuf_str(&b, "{\"question\":\"");
+    for (int i = 0; i < API_MAX_QUESTION_CHARS; i++) strbuf_str(&b, "\\ud83d\\ude34");
+    strbuf_str(&b, "\"}");
+    assert_true(b.len > 16 * 1024);
+    assert_int_equal(http_parse_json_body(b.s, b.len, &body, &code, &msg), 0);
+    q = json_object_get(body, "question");
+    assert_int_equal(api_check_question(json_string_value(q), json_string_length(q), &code, &msg), 0);
+    json_decref(body);
+    assert_int_equal(http_parse_json_body(b.s, HTTP_MAX_BODY + 1, &body, &code, &msg), 413);
+    assert_string_equal(code, "body_too_large");
+    free(b.s);
+}
+
+static void test_default_max_connections(void **state)
+{
+    assert_int_equal(http_default_max_connections(64), 16);
+    assert_int_equal(http_default_max_connections(1024), 496);
+    assert_int_equal(http_default_max_connections(256), 112);
+    assert_int_equal(http_default_max_connections(32), 1);
+    assert_int_equal(http_default_max_connections(0), 1);
+    assert_int_equal(http_default_max_connections(1L << 30), 1000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +501,9 @@ int main(void)
         cmocka_unit_test(test_feedback_body),
         cmocka_unit_test(test_feedback_reason_length),
         cmocka_unit_test(test_events_message_json),
+        cmocka_unit_test(test_parent_name_characters),
+        cmocka_unit_test(test_escaped_question_fits),
+        cmocka_unit_test(test_default_max_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,7 +117,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.db_path, "./coach.db");
     assert_string_equal(c.web_dir, "web");
     assert_string_equal(c.policy_path, "policy/safety.json");
-    assert_int_equal(c.max_connections, 20000);
+    assert_int_equal(c.max_connections, 0);   /* derived from RLIMIT_NOFILE in http.c */
     assert_int_equal(c.grace_s, 30);
     assert_int_equal(c.shutdown_s, 10);
     assert_int_equal(c.ping_s, 15);
