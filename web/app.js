@@ -948,6 +948,7 @@
     if (m && str(m.content).length >= t.text.length) {
       finish(t, { content: str(m.content), citations: m.citations, refusal: m.refusal,
         triage: m.triage || t.triage, status: m.status, feedback: m.feedback,
+        interrupted: m.status === 'incomplete',
         error: m.status === 'incomplete' ? 'The connection to the coach was lost.' : null });
     } else {
       /* the server lost the end (it restarted): keep what was shown */
