@@ -1878,7 +1878,7 @@ static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json
     return 0;
 }
 
-/* The one-word patterns of a list, sorted, for marker_has. */
+/* The one-word patterns of a list, sorted (the marker index is built from them). */
 static void load_markers(struct loadctx *c, const struct patlist *l, const char *const **out,
                          size_t *n)
 {
@@ -2155,27 +2155,6 @@ static int proto_fires(const struct safety_policy *p, const struct protocol *pr,
     return 1;
 }
 
-/* 1 when token t is one of the single words of a marker list (sorted at
- * load: see load_markers). */
-static int marker_has(const char *const *w, size_t n, const struct tok *t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = map_cmp(w[mid], t->s, t->n);
-        if (r == 0)
-            return 1;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-/* The language of the question when it is clearly not English: more of its
- * words are that language's common words than English ones, at least two,
- * and at least a fifth of the question. */
 /* The script of a word's first letter (SCRIPT_LATIN for ASCII and Latin). */
 static int word_script(const struct tok *t)
 {
@@ -2202,26 +2181,23 @@ static int word_script(const struct tok *t)
          : SCRIPT_LATIN;
 }
 
-/* Marker hits per language (hits[nlangs] counts English), one hash
- * look-up per word (the marker index, built at load), or by binary search
- * before the index exists. */
+/* Marker hits per language (hits[nlangs] counts English): one look-up per
+ * word in the marker index, which every loaded policy has. */
 static void marker_hits(const struct safety_policy *p, const struct input *plain, size_t *hits)
 {
     memset(hits, 0, (p->nlangs + 1) * sizeof *hits);
     for (size_t i = 0; i < plain->n; i++) {
         const struct tok *t = &plain->v[i];
-        if (p->am.e) {
-            struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
-            for (uint32_t k = 0; e && k < e->nids; k++)
-                hits[e->ids[k]]++;
-            continue;
-        }
-        hits[p->nlangs] += (size_t)marker_has(p->english_w, p->nenglish_w, t);
-        for (size_t l = 0; l < p->nlangs; l++)
-            hits[l] += (size_t)marker_has(p->langs[l].words, p->langs[l].nwords, t);
+        struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
+        for (uint32_t k = 0; e && k < e->nids; k++)
+            hits[e->ids[k]]++;
     }
 }
 
+/* The language of the question when it is clearly not English: mostly in
+ * a script of its own; or more of its words are that language's common
+ * words than English ones, at least two, and at least a fifth of the
+ * question; or a short message with one marker and one of its red flags. */
 static const struct language *detect_language(const struct safety_policy *p,
                                               const struct input *plain)
 {
@@ -2481,17 +2457,14 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
          * note with the numbers */
         if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
             (out->lang = detect_language(p, &plain)) != NULL) {
-            /* red flags of any language with Latin letters count: the
-             * detected language may be a neighbour's (Portuguese read as
-             * Spanish), and a flag word is never an ordinary one */
-            int em = match_any(&out->lang->emergency, &plain), cr = 0;
+            /* red flags of every language in the detected one's script
+             * count: it may be a neighbour's (Portuguese read as Spanish),
+             * and a flag word is never an ordinary one */
+            int em = 0, cr = 0;
             for (size_t l = 0; !em && l < p->nlangs; l++)
-                if (p->langs[l].script == out->lang->script)
-                    em = match_any(&p->langs[l].emergency, &plain);
-            cr = !em && match_any(&out->lang->crisis, &plain);
+                em = p->langs[l].script == out->lang->script && match_any(&p->langs[l].emergency, &plain);
             for (size_t l = 0; !em && !cr && l < p->nlangs; l++)
-                if (p->langs[l].script == out->lang->script)
-                    cr = match_any(&p->langs[l].crisis, &plain);
+                cr = p->langs[l].script == out->lang->script && match_any(&p->langs[l].crisis, &plain);
             out->cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
             out->rule = NULL;
             out->proto = NULL;
