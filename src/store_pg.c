@@ -629,11 +629,13 @@ static json_t *pg_message_row(const PGresult *res, int row)
                      "triage", json_col(res, row, 7));
 }
 
-json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
+/* The session's own row as {session_id, created_at, parent_name}: *found
+ * 1 with it, 0 when there is no such session, -1 on a database error. */
+static json_t *session_head(struct store_pg *pg, const char *id, int *found, const char *what)
 {
     const char *v[1] = {id};
-    PGresult *res = run(pg, P_SESSION_GET, 1, v, PGRES_TUPLES_OK, "session get");
-    json_t *session = NULL, *msgs;
+    PGresult *res = run(pg, P_SESSION_GET, 1, v, PGRES_TUPLES_OK, what);
+    json_t *session;
     char when[32];
 
     *found = -1;
@@ -648,6 +650,18 @@ json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
                         "parent_name", PQgetisnull(res, 0, 1)
                             ? json_null() : json_string(PQgetvalue(res, 0, 1)));
     PQclear(res);
+    *found = 1;
+    return session;
+}
+
+json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found)
+{
+    const char *v[1] = {id};
+    json_t *session = session_head(pg, id, found, "session get"), *msgs;
+    PGresult *res;
+
+    if (!session) return NULL;
+    *found = -1;
     res = run(pg, P_MESSAGES_GET, 1, v, PGRES_TUPLES_OK, "session get");
     if (!res) {
         json_decref(session);
@@ -666,24 +680,12 @@ json_t *store_pg_session_page(struct store_pg *pg, const char *id, int limit,
 {
     const char *v[3] = {id, NULL, NULL};
     char anchor[24] = "9223372036854775807", lim[16];
-    json_t *session = NULL, *msgs;
+    json_t *session = session_head(pg, id, found, "session page"), *msgs;
     PGresult *res;
-    char when[32];
     int n;
 
+    if (!session) return NULL;
     *found = -1;
-    res = run(pg, P_SESSION_GET, 1, v, PGRES_TUPLES_OK, "session page");
-    if (!res) return NULL;
-    if (PQntuples(res) == 0) {
-        *found = 0;
-        PQclear(res);
-        return NULL;
-    }
-    util_iso8601(col_u64(res, 0, 0), when, sizeof when);
-    session = json_pack("{s:s, s:s, s:o}", "session_id", id, "created_at", when,
-                        "parent_name", PQgetisnull(res, 0, 1)
-                            ? json_null() : json_string(PQgetvalue(res, 0, 1)));
-    PQclear(res);
     if (before_id) {
         const char *a[2] = {before_id, id};
         res = run(pg, P_PAGE_ANCHOR, 2, a, PGRES_TUPLES_OK, "session page");
