@@ -183,6 +183,7 @@ struct safety_policy {
     int neg_window;
     struct language *langs;
     size_t nlangs;
+    const struct language *other;        /* the "other" entry: a language with no entry of its own */
     struct patlist english;              /* English function words */
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
@@ -1909,11 +1910,14 @@ static int load_languages(struct loadctx *c, json_t *root, json_t *t, const char
         const char *code, *note, *name;
         struct language *l = &c->p->langs[i];
         json_t *o = load_item(c, arr, i, "triage.languages", where, sizeof where, &code);
+        /* "other" (a language with no entry) has no markers of its own */
         if (!o || !(name = get_string(c, o, "name", where)) || !(note = get_string(c, o, "note", where))
-            || load_patlist(c, o, "markers", 1, where, &l->markers) < 0)
+            || load_patlist(c, o, "markers", strcmp(code, "other") != 0, where, &l->markers) < 0)
             return -1;
         l->code = arena_strdup(c->p, code);
         l->name = arena_strdup(c->p, name);
+        if (strcmp(code, "other") == 0)
+            c->p->other = l;
         load_markers(c, &l->markers, &l->words, &l->nwords);
         if (!(l->note = expand_all_locales(c, root, note, want, where)))
             return -1;
@@ -2240,6 +2244,48 @@ done:
     return best;
 }
 
+/* A language with no entry of its own ("pitit mwen an pa ka respire",
+ * Indonesian, Hungarian): at least three words, at most one English
+ * function word, and fewer than half of the words real English or policy
+ * words by hunspell; or mostly a script no entry is written in. Such a
+ * question gets the "other" entry's note with the numbers, never "out of
+ * scope". NULL without an "other" entry or without the dictionaries. */
+static const struct language *other_language(const struct safety_policy *p,
+                                             const struct input *plain)
+{
+    size_t words = 0, known = 0, foreign_script = 0, en = 0, distinct = 0;
+    const struct tok *seen[3];
+    if (!p->other || !p->speller)
+        return NULL;
+    for (size_t i = 0; i < plain->n && words + foreign_script < 64; i++) {
+        const struct tok *t = &plain->v[i];
+        if (t->isnum || t->n < 2)
+            continue;
+        if (word_script(t) != SCRIPT_LATIN) {
+            foreign_script++;
+            continue;
+        }
+        words++;
+        if (spell_known(p->speller, t->s, t->n) == 1)
+            known++;
+        else if (distinct < 3) {      /* "aaaaa aaaaa aaaaa" is not a language */
+            size_t k = 0;
+            while (k < distinct && !(seen[k]->n == t->n && memcmp(seen[k]->s, t->s, t->n) == 0))
+                k++;
+            if (k == distinct)
+                seen[distinct++] = t;
+        }
+        const struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
+        for (uint32_t k = 0; e && k < e->nids; k++)
+            en += e->ids[k] == p->nlangs;   /* English is the last id */
+    }
+    if (foreign_script >= 3 && foreign_script * 2 > words + foreign_script)
+        return p->other;
+    if (words >= 3 && distinct >= 3 && en <= 1 && known * 2 < words)
+        return p->other;
+    return NULL;
+}
+
 /* ------------------------------------------------------ anchor index */
 
 static struct aentry *aindex_slot(struct aindex *x, const char *w, size_t n, uint32_t h, int add)
@@ -2456,7 +2502,8 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
          * its own red flags make an emergency or a crisis, otherwise the
          * note with the numbers */
         if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
-            (out->lang = detect_language(p, &plain)) != NULL) {
+            ((out->lang = detect_language(p, &plain)) != NULL ||
+             (out->lang = other_language(p, &plain)) != NULL)) {
             /* red flags of every language in the detected one's script
              * count: it may be a neighbour's (Portuguese read as Spanish),
              * and a flag word is never an ordinary one */

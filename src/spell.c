@@ -116,6 +116,21 @@ static unsigned word_hash(const char *w, size_t n)
     return h;
 }
 
+int spell_known(struct spell *s, const char *w, size_t len)
+{
+    char word[SPELL_MAX_WORD];
+    Hunhandle *voc;
+
+    if (!s) return -1;
+    if (len == 0 || len >= SPELL_MAX_WORD) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] < 'a' || w[i] > 'z') return 0;
+    memcpy(word, w, len);
+    word[len] = '\0';
+    voc = s->letter[word[0] - 'a'];
+    return (voc && Hunspell_spell(voc, word)) || (s->english && Hunspell_spell(s->english, word));
+}
+
 size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen,
                  int *budget)
 {

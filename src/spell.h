@@ -36,6 +36,11 @@ void spell_close(struct spell *s);
 size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen,
                  int *budget);
 
+/* 1 when w (len bytes, lowercase ASCII letters) is a real English word or
+ * a vocabulary word, 0 when it is not (or is not plain ASCII letters), -1
+ * when s is NULL (no dictionaries: cannot tell). Free of suggestions. */
+int spell_known(struct spell *s, const char *w, size_t len);
+
 /* Edit distance with adjacent transpositions (optimal string alignment),
  * capped: returns cap + 1 when larger. Pure. */
 int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int cap);

@@ -126,6 +126,16 @@ test('another language: never out of scope; the note in that language and the nu
   assert.equal(e.events.find((x) => x.data.type === 'refusal').data.data.category, 'emergency');
 });
 
+test('a language with no entry of its own (Indonesian): the note in English with the numbers, never out of scope', async () => {
+  for (const [srv, phone] of [[uk, '999'], [us, '911']]) {
+    const { s } = await seed(srv, 'anak saya tidak mau tidur siang, bagaimana caranya');
+    const r = s.events.find((e) => e.data.type === 'refusal').data.data;
+    assert.equal(r.category, 'language');
+    assert.match(r.empathy, /only answer in English/);
+    assert.ok(r.resources.some((x) => x.phone === phone));
+  }
+});
+
 // Other languages and scripts read by their own red flags (round S2): the
 // refusal opens with that language's line and carries the locale's number.
 const foreign = [
