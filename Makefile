@@ -60,7 +60,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor
+.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor triage-model
 
 all: coachd
 
@@ -169,6 +169,10 @@ bench: deps coachd $(BUILD)/bench_retrieval $(BUILD)/bench_storecost
 	@sh bench/run.sh
 
 # Every knowledge-base URL over the network (needs network; not in make test).
+# Refit the triage net (policy/triage-model.tsv) on the labelled safety sets.
+triage-model:
+	@sh scripts/fit-triage.sh
+
 kb-links:
 	@sh scripts/kb-links.sh kb
 

@@ -31,6 +31,7 @@
 #include "safety.h"
 #include "spell.h"
 #include "text.h"
+#include "tmodel.h"
 #include "url.h"
 #include "util.h"
 
@@ -184,6 +185,7 @@ struct safety_policy {
     struct language *langs;
     size_t nlangs;
     const struct language *other;        /* the "other" entry: a language with no entry of its own */
+    struct tmodel *model;                /* the fitted net under the rules (NULL: none shipped) */
     struct patlist english;              /* English function words */
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
@@ -266,6 +268,7 @@ void safety_policy_free(struct safety_policy *p)
     if (!p)
         return;
     spell_close(p->speller);
+    tmodel_free(p->model);
     for (int k = 0; k < 3; k++) {
         struct aindex *x = k == 2 ? &p->am : k ? &p->ap : &p->aw;
         for (size_t i = 0; x->e && i <= x->mask; i++)
@@ -2009,6 +2012,26 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
     return 0;
 }
 
+/* The fitted net beside the policy file (triage-model.tsv in the same
+ * directory), when there is one; a broken one fails the load. */
+static int load_model(struct loadctx *c, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    char mpath[4096], merr[256];
+    FILE *fp;
+    if (dir + sizeof "triage-model.tsv" > sizeof mpath)
+        return 0;
+    memcpy(mpath, path, dir);
+    memcpy(mpath + dir, "triage-model.tsv", sizeof "triage-model.tsv");
+    if (!(fp = fopen(mpath, "r")))
+        return 0;
+    fclose(fp);
+    if (!(c->p->model = tmodel_load(mpath, merr, sizeof merr)))
+        return load_fail(c, "%s", merr);
+    return 0;
+}
+
 int safety_policy_load(const char *path, const char *locale,
                        struct safety_policy **out, char *err, size_t errlen)
 {
@@ -2029,7 +2052,7 @@ int safety_policy_load(const char *path, const char *locale,
         goto out;
     }
     c.p = xcalloc(1, sizeof *c.p);
-    if (load_document(&c, root, locale) < 0)
+    if (load_document(&c, root, locale) < 0 || load_model(&c, path) < 0)
         goto out;
     *out = c.p;
     c.p = NULL;
@@ -2100,6 +2123,8 @@ struct verdict {
     const struct protocol *notice;      /* urgent / prepare / net notice */
     int notice_level;                   /* LEVEL_URGENT, LEVEL_NET, or NLEVELS for prepare */
     const struct language *lang;
+    int framed;                         /* a what-if, a story or an event that is over */
+    const char *model;                  /* "model.emergency" / "model.crisis" when the net decided */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -2427,6 +2452,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     for (size_t i = 0; !past && i < sizeof p->past_frames / sizeof p->past_frames[0] && p->past_frames[i]; i++)
         past = frame_active(p, p->past_frames[i] - 1, &plain, cache);
     int story = p->story.n && match_any(&p->story, &plain);
+    out->framed = prepare || past || story;
     const struct protocol *lvl_hit[2] = {NULL, NULL};
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
@@ -2528,8 +2554,37 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
 
 static const char *verdict_rule_id(const struct verdict *d)
 {
-    return d->rule ? d->rule->id : d->proto ? d->proto->id
+    return d->rule ? d->rule->id : d->proto ? d->proto->id : d->model ? d->model
          : d->lang ? d->lang->code : NULL;
+}
+
+/* The net under the rules: when they found no emergency or crisis (an
+ * answer, an urgent notice, or a medical, unsafe or out-of-scope refusal),
+ * no frame turned one away (a what-if, a story, an event that is over) and
+ * the question is in English (another language is read by its own red
+ * flags: a few characters of Chinese are too little for the model), a
+ * question the fitted model reads as an emergency or a crisis, above the
+ * threshold it was fitted with, is one. The rules always win where they
+ * found one. */
+static void apply_model(const struct safety_policy *p, const char *text, size_t len,
+                        struct verdict *d)
+{
+    double pr[TMODEL_NCLASS];
+    if (!p->model || d->framed ||
+        d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
+        return;
+    tmodel_score(p->model, text, len, pr);
+    int em = pr[TMODEL_EMERGENCY] >= tmodel_threshold(p->model, TMODEL_EMERGENCY);
+    int cr = pr[TMODEL_CRISIS] >= tmodel_threshold(p->model, TMODEL_CRISIS);
+    if (!em && !cr)
+        return;
+    if (em && cr)      /* both: the likelier one */
+        em = pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS];
+    d->cat = em ? SAFETY_EMERGENCY : SAFETY_CRISIS;
+    d->model = em ? "model.emergency" : "model.crisis";
+    d->rule = NULL;
+    d->proto = NULL;
+    d->notice = NULL;
 }
 
 static const struct language *find_language(const struct safety_policy *p, const char *code)
@@ -2561,6 +2616,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             decide(p, t.v, t.n, &d);
     }
     toks_free(&t);
+    apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
     v->category = d.cat;
     v->rule_id = verdict_rule_id(&d);
     v->protocol_id = d.proto ? d.proto->id : NULL;

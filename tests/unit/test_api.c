@@ -33,6 +33,7 @@
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
+#include "../../src/tmodel.c"
 #include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/convo.c"

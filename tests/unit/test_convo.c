@@ -18,6 +18,7 @@
 #include "../../src/text.c"
 #include "../../src/kb.c"
 #include "../../src/safety.c"
+#include "../../src/tmodel.c"
 #include "../../src/spell.c"
 #include "../../src/convo.c"
 #include "../../src/url.c"

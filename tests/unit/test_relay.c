@@ -19,6 +19,7 @@
 #include "../../src/util.c"
 #include "../../src/url.c"
 #include "../../src/safety.c"
+#include "../../src/tmodel.c"
 #include "../../src/spell.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"

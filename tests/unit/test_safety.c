@@ -13,6 +13,7 @@
 #include "../../src/util.c"
 #include "../../src/url.c"
 #include "../../src/safety.c"
+#include "../../src/tmodel.c"
 #include "../../src/spell.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"

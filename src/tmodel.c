@@ -1,0 +1,207 @@
+/* tmodel.c — the fitted emergency and crisis net under the triage rules
+ * (see tmodel.h).
+ *
+ * Scoring is a sum of feature weights per class and a logistic, over the
+ * features of text.c's words; the weights sit in one open-addressing hash
+ * table keyed by the feature string. Loading validates every line and
+ * reports the first bad one with its number. */
+#include "tmodel.h"
+#include "text.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TMODEL_MAX_FEATURE 96     /* bytes of one feature string */
+#define TMODEL_MAX_ENTRIES 2000000
+
+struct tentry { char *f; uint32_t h; float w[TMODEL_NCLASS]; };
+
+struct tmodel {
+    struct tentry *e;
+    size_t mask, n;
+    double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS];
+};
+
+static uint32_t fhash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static struct tentry *slot(const struct tmodel *m, const char *f, size_t n, uint32_t h)
+{
+    for (size_t i = h & m->mask;; i = (i + 1) & m->mask) {
+        struct tentry *e = &m->e[i];
+        if (!e->f || (e->h == h && strlen(e->f) == n && memcmp(e->f, f, n) == 0)) return e;
+    }
+}
+
+/* ------------------------------------------------------------ features */
+
+/* The word as a feature: lowercased by text.c, apostrophes dropped,
+ * numbers as "#". Returns its length in out. */
+static size_t word_form(const struct text_word *w, char *out, size_t outlen)
+{
+    size_t k = 0;
+    if (w->flags & TEXT_NUMBER) { out[0] = '#'; out[1] = '\0'; return 1; }
+    for (size_t i = 0; i < w->nlen && k + 1 < outlen; i++)
+        if (w->norm[i] != '\'') out[k++] = w->norm[i];
+    out[k] = '\0';
+    return k;
+}
+
+/* The first five letters (UTF-8 characters) of a word of at least six. */
+static size_t prefix5(const char *w, size_t n)
+{
+    size_t chars = 0, i = 0;
+    while (i < n && chars < 5) {
+        i++;
+        while (i < n && ((unsigned char)w[i] & 0xC0) == 0x80) i++;
+        chars++;
+    }
+    return chars == 5 && i < n ? i : 0;
+}
+
+size_t tmodel_features(const char *text, size_t len,
+                       void (*emit)(const char *f, size_t n, void *arg), void *arg)
+{
+    struct text_word *w = xmalloc(TMODEL_MAX_WORDS * sizeof *w);
+    size_t nw = text_words(text, len, w, TMODEL_MAX_WORDS), count = 0;
+    char prev[TEXT_WORD_MAX] = "", cur[TEXT_WORD_MAX], f[TMODEL_MAX_FEATURE];
+    size_t prevn = 0;
+    for (size_t i = 0; i < nw; i++) {
+        size_t n = word_form(&w[i], cur, sizeof cur), pn;
+        if (n == 0) continue;
+        int fl = snprintf(f, sizeof f, "u:%s", cur);
+        if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        if ((pn = prefix5(cur, n)) > 0) {
+            fl = snprintf(f, sizeof f, "p:%.*s", (int)pn, cur);
+            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        }
+        if (prevn) {
+            fl = snprintf(f, sizeof f, "b:%s_%s", prev, cur);
+            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        }
+        memcpy(prev, cur, n + 1);
+        prevn = (w[i].flags & TEXT_CLAUSE_END) ? 0 : n;
+    }
+    free(w);
+    return count;
+}
+
+/* ------------------------------------------------------------- loading */
+
+static int class_of(const char *s)
+{
+    return strcmp(s, "emergency") == 0 ? TMODEL_EMERGENCY : strcmp(s, "crisis") == 0 ? TMODEL_CRISIS : -1;
+}
+
+void tmodel_free(struct tmodel *m)
+{
+    if (!m) return;
+    for (size_t i = 0; m->e && i <= m->mask; i++) free(m->e[i].f);
+    free(m->e);
+    free(m);
+}
+
+struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    struct tmodel *m = NULL;
+    char line[512];
+    size_t lineno = 0, cap = 1024, lines = 0;
+    int ok = 0;
+
+    if (!fp) { snprintf(err, errlen, "%s: cannot open", path); return NULL; }
+    /* size the table from the line count: at most half full */
+    while (fgets(line, sizeof line, fp)) lines++;
+    while (cap < 2 * lines + 16) cap *= 2;
+    rewind(fp);
+    m = xcalloc(1, sizeof *m);
+    m->e = xcalloc(cap, sizeof *m->e);
+    m->mask = cap - 1;
+    for (int c = 0; c < TMODEL_NCLASS; c++) m->threshold[c] = 1.0;
+    while (fgets(line, sizeof line, fp)) {
+        char *tab1, *tab2, *end;
+        size_t n = strlen(line);
+        lineno++;
+        if (n && line[n - 1] == '\n') line[--n] = '\0';
+        if (lineno == 1) {
+            if (strcmp(line, "# coachd triage model 1") != 0) {
+                snprintf(err, errlen, "%s:1: not a coachd triage model (version 1)", path);
+                goto out;
+            }
+            continue;
+        }
+        if (n == 0 || line[0] == '#') continue;
+        if (!(tab1 = strchr(line, '\t')) || !(tab2 = strchr(tab1 + 1, '\t'))) {
+            snprintf(err, errlen, "%s:%zu: want feature<TAB>class<TAB>weight", path, lineno);
+            goto out;
+        }
+        *tab1 = *tab2 = '\0';
+        int cls = class_of(tab1 + 1);
+        double v = strtod(tab2 + 1, &end);
+        if (cls < 0 || end == tab2 + 1 || *end != '\0' || !isfinite(v) || tab1 == line ||
+            (size_t)(tab1 - line) >= TMODEL_MAX_FEATURE || m->n >= TMODEL_MAX_ENTRIES) {
+            snprintf(err, errlen, "%s:%zu: bad class, weight or feature", path, lineno);
+            goto out;
+        }
+        if (strcmp(line, "bias") == 0) m->bias[cls] = v;
+        else if (strcmp(line, "threshold") == 0) m->threshold[cls] = v;
+        else {
+            size_t fl = (size_t)(tab1 - line);
+            uint32_t h = fhash(line, fl);
+            struct tentry *e = slot(m, line, fl, h);
+            if (!e->f) { e->f = xstrdup(line); e->h = h; m->n++; }
+            e->w[cls] = (float)v;
+        }
+    }
+    if (lineno == 0) {
+        snprintf(err, errlen, "%s: empty: not a coachd triage model", path);
+        goto out;
+    }
+    ok = 1;
+out:
+    fclose(fp);
+    if (!ok) { tmodel_free(m); m = NULL; }
+    return m;
+}
+
+/* ------------------------------------------------------------- scoring */
+
+/* A feature counts once per question ("aaaaa aaaaa ..." is one word), as
+ * the fitting script counts it: the entries already added are remembered
+ * in a small open-addressing set of entry pointers. */
+#define TMODEL_SEEN (4 * TMODEL_MAX_WORDS * 2)   /* > 3 features a word, at most half full */
+struct sum { const struct tmodel *m; double z[TMODEL_NCLASS]; const struct tentry **seen; };
+
+static void add_feature(const char *f, size_t n, void *arg)
+{
+    struct sum *s = arg;
+    const struct tentry *e = slot(s->m, f, n, fhash(f, n));
+    size_t i;
+    if (!e->f) return;
+    for (i = e->h % TMODEL_SEEN; s->seen[i] && s->seen[i] != e; i = (i + 1) % TMODEL_SEEN)
+        ;
+    if (s->seen[i]) return;
+    s->seen[i] = e;
+    for (int c = 0; c < TMODEL_NCLASS; c++) s->z[c] += e->w[c];
+}
+
+void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p)
+{
+    struct sum s = { m, {0}, xcalloc(TMODEL_SEEN, sizeof *s.seen) };
+    for (int c = 0; c < TMODEL_NCLASS; c++) s.z[c] = m->bias[c];
+    tmodel_features(text, len, add_feature, &s);
+    free(s.seen);
+    for (int c = 0; c < TMODEL_NCLASS; c++) p[c] = 1.0 / (1.0 + exp(-s.z[c]));
+}
+
+double tmodel_threshold(const struct tmodel *m, int cls)
+{
+    return cls >= 0 && cls < TMODEL_NCLASS ? m->threshold[cls] : 1.0;
+}

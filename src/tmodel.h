@@ -1,0 +1,48 @@
+/* tmodel.h — a fitted net under the triage rules: two linear models
+ * (emergency, crisis) over a question's words and word pairs.
+ *
+ * The rules in policy/safety.json decide first and always win; this model
+ * only speaks when they found nothing (or only an out-of-scope verdict) and
+ * the text reads, by the weight of its words, like the emergencies or crises
+ * that parents wrote in the labelled development sets. It is fitted offline
+ * by tests/eval/fit_triage.py and shipped as a plain TSV
+ * (policy/triage-model.tsv), so triage stays deterministic and offline.
+ *
+ * Features (tmodel_features), from text.c's words: each normalised word
+ * ("u:"), its first five letters as a cheap stem ("p:", so "breathing" and
+ * "breathe" share one), and each pair of neighbouring words within a clause
+ * ("b:"); numbers read as "#". The fitting script reads the same features,
+ * printed by bench/triage_features.c, so training and scoring cannot drift
+ * apart.
+ *
+ * File format: a first line "# coachd triage model 1", then TAB-separated
+ * lines "threshold<TAB>emergency|crisis<TAB>p", "bias<TAB>class<TAB>w" and
+ * "<feature><TAB>class<TAB>w". Memory: the model owns everything; callers
+ * own their text. Pure after loading; safe to share across threads. */
+#ifndef COACH_TMODEL_H
+#define COACH_TMODEL_H
+
+#include <stddef.h>
+
+struct tmodel;
+
+enum { TMODEL_EMERGENCY, TMODEL_CRISIS, TMODEL_NCLASS };
+
+/* Loads path. Returns NULL and writes a message to err (errlen bytes) when
+ * the file is missing or malformed. */
+struct tmodel *tmodel_load(const char *path, char *err, size_t errlen);
+void tmodel_free(struct tmodel *m);
+
+/* Calls emit(feature, length, arg) for each feature of text[0..len): at
+ * most TMODEL_MAX_WORDS words are read. Returns the number emitted. Pure. */
+#define TMODEL_MAX_WORDS 400
+size_t tmodel_features(const char *text, size_t len,
+                       void (*emit)(const char *f, size_t n, void *arg), void *arg);
+
+/* The probability of each class for text, in p[TMODEL_NCLASS]. */
+void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p);
+
+/* The class's threshold from the file (1.0 when none was given: never). */
+double tmodel_threshold(const struct tmodel *m, int cls);
+
+#endif

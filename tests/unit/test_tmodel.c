@@ -1,0 +1,159 @@
+/* test_tmodel.c — the fitted triage net: the features it reads (the same
+ * ones the fitting script is given), loading and its errors, scoring and
+ * thresholds; and that the shipped model loads and flags the kind of
+ * message it was fitted to flag while leaving ordinary questions alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/util.c"
+#include "../../src/text.c"
+#include "../../src/tmodel.c"
+
+struct buf { char s[4096]; size_t n; };
+
+static void collect(const char *f, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    if (b->n + n + 2 >= sizeof b->s) return;
+    if (b->n) b->s[b->n++] = ' ';
+    memcpy(b->s + b->n, f, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+static void test_features(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; } cases[] = {
+        {"", ""},
+        {"Hi", "u:hi"},
+        {"NOT breathing", "u:not u:breathing p:breat b:not_breathing"},
+        {"he's 3, floppy", "u:hes u:# b:hes_# u:floppy p:flopp"},       /* the comma ends the pair */
+        {"lips blue. help", "u:lips u:blue b:lips_blue u:help"},
+        {"bébé convulsión", "u:bebe u:convulsion p:convu b:bebe_convulsion"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf b = {{0}, 0};
+        tmodel_features(cases[i].in, strlen(cases[i].in), collect, &b);
+        assert_string_equal(b.s, cases[i].want);
+    }
+}
+
+static char *write_tmp(const char *body)
+{
+    char *path = xstrdup("/tmp/coachd-tmodel-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    close(fd);
+    return path;
+}
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *body, *err; } bad[] = {
+        {"", "not a coachd triage model"},
+        {"# some other file\n", "not a coachd triage model"},
+        {"# coachd triage model 1\nu:a emergency 1\n", ":2: want feature<TAB>class<TAB>weight"},
+        {"# coachd triage model 1\nu:a\tpanic\t1\n", ":2: bad class"},
+        {"# coachd triage model 1\nu:a\temergency\tlots\n", ":2: bad class"},
+        {"# coachd triage model 1\n\tcrisis\t1\n", ":2: bad class"},
+        {"# coachd triage model 1\nbias\tcrisis\tnan\n", ":2: bad class"},
+    };
+    char err[256];
+    assert_null(tmodel_load("/nonexistent/triage-model.tsv", err, sizeof err));
+    assert_non_null(strstr(err, "cannot open"));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *path = write_tmp(bad[i].body);
+        err[0] = '\0';
+        assert_null(tmodel_load(path, err, sizeof err));
+        assert_non_null(strstr(err, bad[i].err));
+        unlink(path);
+        free(path);
+    }
+}
+
+static void test_score(void **state)
+{
+    (void)state;
+    char err[256], *path = write_tmp(
+        "# coachd triage model 1\n"
+        "# a comment\n"
+        "threshold\temergency\t0.9\n"
+        "bias\temergency\t-4\n"
+        "bias\tcrisis\t-4\n"
+        "u:blue\temergency\t3\n"
+        "b:not_breathing\temergency\t5\n"
+        "u:hopeless\tcrisis\t6\n");
+    struct tmodel *m = tmodel_load(path, err, sizeof err);
+    double p[TMODEL_NCLASS];
+    assert_non_null(m);
+    assert_true(tmodel_threshold(m, TMODEL_EMERGENCY) == 0.9);
+    assert_true(tmodel_threshold(m, TMODEL_CRISIS) == 1.0);     /* none given: never */
+    assert_true(tmodel_threshold(m, 7) == 1.0);
+    tmodel_score(m, "how do I get her to nap", 23, p);
+    assert_true(p[TMODEL_EMERGENCY] < 0.05 && p[TMODEL_CRISIS] < 0.05);
+    tmodel_score(m, "he's not breathing and blue", 27, p);
+    assert_true(p[TMODEL_EMERGENCY] > 0.98);                    /* -4 + 5 + 3 */
+    tmodel_score(m, "I feel hopeless", 15, p);
+    assert_true(p[TMODEL_CRISIS] > 0.8 && p[TMODEL_EMERGENCY] < 0.05);
+    tmodel_free(m);
+    unlink(path);
+    free(path);
+}
+
+/* The shipped model: fitted, loadable, and it separates the obvious. */
+static void test_shipped_model(void **state)
+{
+    (void)state;
+    char err[256];
+    struct tmodel *m = tmodel_load("policy/triage-model.tsv", err, sizeof err);
+    double p[TMODEL_NCLASS];
+    assert_non_null(m);
+    static const char *const em[] = {
+        "my baby is not breathing and his lips are blue",
+        "she swallowed a button battery and is drooling",
+    };
+    static const char *const cr[] = {
+        "i want to kill myself, the kids would be better off without me",
+    };
+    static const char *const ok[] = {
+        "how do I get my 3 year old to sleep in her own bed",
+        "what snacks are good for a toddler",
+        "is it normal for a 2 year old to have tantrums every day",
+    };
+    for (size_t i = 0; i < sizeof em / sizeof em[0]; i++) {
+        tmodel_score(m, em[i], strlen(em[i]), p);
+        assert_true(p[TMODEL_EMERGENCY] >= tmodel_threshold(m, TMODEL_EMERGENCY));
+    }
+    for (size_t i = 0; i < sizeof cr / sizeof cr[0]; i++) {
+        tmodel_score(m, cr[i], strlen(cr[i]), p);
+        assert_true(p[TMODEL_CRISIS] >= tmodel_threshold(m, TMODEL_CRISIS));
+    }
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        tmodel_score(m, ok[i], strlen(ok[i]), p);
+        assert_true(p[TMODEL_EMERGENCY] < tmodel_threshold(m, TMODEL_EMERGENCY));
+        assert_true(p[TMODEL_CRISIS] < tmodel_threshold(m, TMODEL_CRISIS));
+    }
+    tmodel_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_score),
+        cmocka_unit_test(test_shipped_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
