@@ -17,36 +17,33 @@
  *   5. below the no-match threshold: the honest no-match. */
 #include "convo.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "util.h"
 
 #define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
 
 /* ---------- words ---------- */
 
-/* Lowercase ASCII words of q (apostrophes dropped: "that's" -> "thats"),
- * at most max of up to 31 bytes each. Returns the count (capped). */
+/* The words of q as text.h reads them (the one shared reader), lowercased
+ * with apostrophes dropped ("that's" -> "thats", as the lists below spell
+ * them), at most max of up to 31 bytes each. Returns the count (capped). */
 static size_t cv_words(const char *q, size_t len, char w[][32], size_t max)
 {
-    size_t n = 0, l = 0;
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)q[i] : ' ';
-        if (c == '\'') continue;
-        if (isalnum(c) || c >= 0x80) {
-            if (l < 31 && n < max) w[n][l++] = (char)tolower(c);
-            continue;
-        }
-        if (l && n < max) {
-            w[n][l] = '\0';
-            n++;
-        }
-        l = 0;
+    struct text_word tw[64];
+    size_t n = text_words(q, len, tw, 64), out = 0;
+    if (n > 64) n = 64;
+    for (size_t i = 0; i < n && out < max; i++) {
+        size_t l = 0;
+        for (size_t k = 0; k < tw[i].nlen && l < 31; k++)
+            if (tw[i].norm[k] != '\'') w[out][l++] = tw[i].norm[k];
+        w[out][l] = '\0';
+        if (l) out++;
     }
-    return n;
+    return out;
 }
 
 static int cv_in_list(const char *w, const char *const *list)
