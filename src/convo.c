@@ -6,8 +6,12 @@
  *      small talk gets a warm reply, a follow-up is classified again
  *      together with the earlier questions, a vague first question gets a
  *      clarifying question;
- *   2. small talk (a message made only of greeting, thanks or goodbye
- *      words);
+ *   2. small talk: a message made only of greeting, thanks or goodbye
+ *      words, or chat that asks nothing ("ok thank you, gonna try
+ *      tonight", "haha wish me luck", an emoji) and that the knowledge
+ *      base finds nothing in ("thanks, she still wakes at 5" is a question);
+ *   2b. a first question that says who but not what ("my son has been
+ *      acting weird lately"): a clarifying question;
  *   3. retrieval of the question on its own, with the child's age from the
  *      conversation when the question gives none; when that finds nothing
  *      or the question leans on what came before ("what about naps?",
@@ -72,7 +76,8 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
         "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
         "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
         "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
-        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", NULL};
+        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
+        "xxx", "gonna", "will", "do", NULL};
     char w[16][32];
     size_t nw;
     int g = 0, t = 0, b = 0;
@@ -104,6 +109,72 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     return 1;
 }
 
+/* Chat around the questions: "ok thank you, gonna try tonight", "phew
+ * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
+ * The tone of a message that carries a chat marker and asks nothing: 1
+ * thanks, 2 goodbye, 3 greeting, 4 an acknowledgement (ok, phew, haha,
+ * luck); 0 when it has none, asks ('?'), states an age, or opens like a
+ * follow-up ("but...", "and..."). *nwords gets its word count. A message
+ * of symbols only (an emoji) is an acknowledgement. Pure. */
+static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
+{
+    static const char *const thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
+                                        "helps", "helped", "helpful", "appreciate",
+                                        "appreciated", "reassuring", "reassured", NULL};
+    static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
+    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
+    static const char *const ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
+                                      "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
+                                      "alright", "noted", "brill", "lovely", "great", NULL};
+    static const char *const opens[] = {"and", "but", "what", "how", "why", "when", "where",
+                                        "which", "who", "also", "should", "can", "is", "does",
+                                        "do", "will", NULL};
+    char w[16][32];
+    size_t nw, i0;
+    int tone = 0;
+    int has_symbol = 0;
+    *nwords = 0;
+    if (len == 0 || len > 160 || memchr(q, '?', len)) return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)q[i] >= 0x80 || (q[i] > ' ' && q[i] < 0x7f)) has_symbol = 1;
+    nw = cv_words(q, len, w, 16);
+    *nwords = nw;
+    if (nw == 0) return has_symbol ? 4 : 0;
+    /* past the opening acknowledgements ("ok. and how long...") */
+    for (i0 = 0; i0 < nw && cv_in_list(w[i0], ack); i0++) {}
+    if (nw > 14 || (i0 < nw && cv_in_list(w[i0], opens))) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        double v;
+        if (text_number(w[i], strlen(w[i]), &v)) return 0;     /* "ok, she's 4" */
+    }
+    for (size_t i = 0; i < nw; i++) {
+        /* thanks and goodbyes count anywhere; a greeting or an "ok",
+         * "haha" only opening the message ("...any tips lol" is a question) */
+        int t = cv_in_list(w[i], thank) ? 1 : cv_in_list(w[i], bye) ? 2
+                : i > i0 ? 0 : cv_in_list(w[i], greet) ? 3 : cv_in_list(w[i], ack) ? 4 : 0;
+        if (t && (!tone || t < tone)) tone = t;
+    }
+    return tone;
+}
+
+static void cv_chat_reply(int tone, char *reply, size_t n)
+{
+    if (tone == 1)
+        snprintf(reply, n, "You're very welcome. You're clearly putting real care into this. "
+                           "If anything else comes up, or you want to go over the next step, "
+                           "just ask.");
+    else if (tone == 2)
+        snprintf(reply, n, "Take care, and go gently on yourself. I'm here whenever another "
+                           "question comes up.");
+    else if (tone == 3)
+        snprintf(reply, n, "Hi! I'm here to help with everyday parenting questions: sleep, "
+                           "feeding, behaviour, development, school and family life. What's on "
+                           "your mind? Telling me your child's age helps me be specific.");
+    else
+        snprintf(reply, n, "You've got this, and you're not alone in it. I'm here whenever "
+                           "another question comes up.");
+}
+
 /* ---------- follow-ups ---------- */
 
 int convo_leans_on_context(const char *q, size_t len)
@@ -132,25 +203,72 @@ int convo_leans_on_context(const char *q, size_t len)
 
 /* ---------- age ---------- */
 
+/* 1 when words w[i], w[i+1] read as a span of time rather than the
+ * child's age: "in a month", "a year" not followed by "old" ("move him up
+ * a year"), "within 2 weeks", "by 3 months". */
+static int cv_time_span(const struct text_word *w, size_t n, size_t i)
+{
+    static const char *const units[] = {"day", "days", "week", "weeks", "month", "months",
+                                        "year", "years", "yr", "yrs", NULL};
+    static const char *const before[] = {"in", "within", "by", "next", "after", "over",
+                                         "under", "than", "up", "another", "each", "per", NULL};
+    int old = i + 2 < n && (strcmp(w[i + 2].norm, "old") == 0 || strcmp(w[i + 2].norm, "olds") == 0);
+    if (!cv_in_list(w[i + 1].norm, units) || old) return 0;
+    if (strcmp(w[i].norm, "a") == 0 || strcmp(w[i].norm, "an") == 0) return 1;
+    return i > 0 && cv_in_list(w[i - 1].norm, before);
+}
+
 int convo_stated_age(const char *q, size_t len)
 {
     static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
-                                       "turning", "age", "aged", "shell", "hell", "be", NULL};
-    char w[12][32];
+                                       "turning", "age", "aged", "shell", "hell", "be", "nearly",
+                                       "almost", "actually", "only", "over", "mines", NULL};
+    struct text_word tw[48];
+    char copy[1024];
     size_t nw;
-    int age = kb_parse_age(q, len);
+    int age;
+    if (len >= sizeof copy) len = sizeof copy - 1;
+    memcpy(copy, q, len);
+    copy[len] = '\0';
+    nw = text_words(copy, len, tw, 48);
+    if (nw > 48) nw = 48;
+    /* spans of time are not ages: blank them before kb_parse_age reads */
+    for (size_t i = 0; i + 1 < nw; i++)
+        if (cv_time_span(tw, nw, i)) {
+            memset((char *)tw[i].ptr, ' ', tw[i].len);
+            memset((char *)tw[i + 1].ptr, ' ', tw[i + 1].len);
+        }
+    age = kb_parse_age(copy, len);
     if (age >= 0) return age;
-    /* "she's 6", "he is 4 now", "just turned 3": a bare number after an
-     * age verb, in a short message, is years */
-    nw = cv_words(q, len, w, 12);
-    if (nw > 8) return -1;
-    for (size_t i = 1; i < nw; i++) {
-        char *end;
-        long v = strtol(w[i], &end, 10);
-        if (*end || end == w[i] || v < 1 || v > 18) continue;
-        if (cv_in_list(w[i - 1], lead) && (i + 1 == nw || strcmp(w[i + 1], "now") == 0 ||
-                                        strcmp(w[i + 1], "soon") == 0))
-            return (int)v * 12;
+    nw = text_words(q, len, tw, 48);
+    if (nw > 48) nw = 48;
+    for (size_t i = 0; i < nw; i++) {
+        char w0[32] = "";
+        long v;
+        int lead_ok = 0, paren, half, end;
+        if (!(tw[i].flags & TEXT_NUMBER) || tw[i].num < 1 || tw[i].num > 18) continue;
+        if (tw[i].flags & TEXT_DIGIT && strchr(tw[i].norm, '.')) continue;
+        v = (long)tw[i].num;
+        if (i > 0) {
+            size_t l = 0;
+            for (size_t k = 0; k < tw[i - 1].nlen && l < 31; k++)
+                if (tw[i - 1].norm[k] != '\'') w0[l++] = tw[i - 1].norm[k];
+            w0[l] = '\0';
+            lead_ok = cv_in_list(w0, lead);
+        }
+        /* "my son (12)" */
+        paren = tw[i].ptr > q && tw[i].ptr[-1] == '(' && tw[i].ptr + tw[i].len < q + len &&
+                tw[i].ptr[tw[i].len] == ')';
+        if (paren) return (int)v * 12;
+        if (!lead_ok) continue;
+        /* "he's 2 and a half" */
+        half = i + 3 < nw && strcmp(tw[i + 1].norm, "and") == 0 &&
+               strcmp(tw[i + 2].norm, "a") == 0 && strcmp(tw[i + 3].norm, "half") == 0;
+        if (half) return (int)v * 12 + 6;
+        /* "she's 6", "he is 4 now", "she's 3. she sucks her thumb" */
+        end = i + 1 == nw || (tw[i].flags & TEXT_CLAUSE_END) ||
+              strcmp(tw[i + 1].norm, "now") == 0 || strcmp(tw[i + 1].norm, "soon") == 0;
+        if (end) return (int)v * 12;
     }
     return -1;
 }
@@ -175,6 +293,50 @@ static int cv_has_own_concept(const char *q, size_t len)
     for (size_t i = 0; i < nw; i++)
         if (!cv_in_list(w[i], empty) && !(w[i][0] >= '0' && w[i][0] <= '9')) return 1;
     return 0;
+}
+
+/* 1 when q says who it is about and that something is up, but not what:
+ * "my baby keeps doing this weird thing, is that ok?", "need some advice
+ * about my teenager pls", "my son has been acting weird lately". Every
+ * word is a question word, a pronoun, a word for the child or a vague
+ * one. Pure. */
+static int cv_is_vague(const char *q, size_t len)
+{
+    static const char *const vague[] = {
+        "baby", "babies", "child", "children", "kid", "kids", "kiddo", "son", "daughter",
+        "toddler", "teen", "teenager", "teenage", "boy", "girl", "little", "lo", "infant",
+        "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
+        "funny", "acting", "behaving", "doing", "keeps", "lately", "recently", "some", "need",
+        "want", "pls", "please", "plz", "been", "has", "have", "had", "am", "are", "was", "this",
+        "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
+        "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
+        "kind", "tips", "any", "anyone", "there", "help", "hes", "shes", "going", "on", "all",
+        "very", "weirdly", "differently", "different", "me", "us", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    if (nw == 0 || nw > 16) return 0;
+    for (size_t i = 0; i < nw; i++)
+        if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    return 1;
+}
+
+/* Chat (cv_chat_tone) that is not a question in passing: short, or with
+ * nothing the knowledge base answers ("thanks, she's still waking at 5"
+ * is a question). Writes the reply. */
+static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
+{
+    size_t nw;
+    int tone;
+    if (convo_smalltalk(q, len, reply, n)) return 1;
+    tone = cv_chat_tone(q, len, &nw);
+    if (!tone) return 0;
+    if (nw > 2) {
+        struct kb_result r;
+        struct kb_hit h[1];
+        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0) return 0;
+    }
+    cv_chat_reply(tone, reply, n);
+    return 1;
 }
 
 /* ---------- no match ---------- */
@@ -268,7 +430,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
             cv_refuse(out, &out->verdict);
             return;
         }
-        if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+        if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
             out->kind = CONVO_SMALLTALK;
             return;
         }
@@ -293,8 +455,13 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
             cv_refuse(out, &out->verdict);
             return;
         }
-    } else if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+    } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
+        return;
+    }
+    if (!context && cv_is_vague(q, len)) {
+        out->kind = CONVO_CLARIFY;
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
 
