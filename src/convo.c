@@ -16,7 +16,9 @@
  *      conversation when the question gives none; when that finds nothing
  *      or the question leans on what came before ("what about naps?",
  *      "she's 6"), the question is read again together with the latest
- *      earlier question that had concepts of its own;
+ *      earlier question that had concepts of its own and the question the
+ *      conversation opened with (the earliest that did not itself lean on
+ *      another);
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match. */
 #include "convo.h"
@@ -398,7 +400,7 @@ static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
 void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                 const char *const *prev, size_t nprev, struct convo_plan *out)
 {
-    const char *rule = NULL, *context = NULL;
+    const char *rule = NULL, *context = NULL, *anchor = NULL;
     char buf[4096];
     int ctx_age = -1, age = convo_stated_age(q, len);
     safety_category c;
@@ -412,11 +414,14 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         char dummy[8];
         if (!p) continue;
         if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
-        if (!context && !convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
+        if (!convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
             struct kb_result r;
             struct kb_hit h[1];
             kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
-            if (!r.empty) context = p;
+            if (!r.empty && !context) context = p;
+            /* the question the conversation opened with: the earliest
+             * that did not itself lean on an earlier one */
+            if (!r.empty && !convo_leans_on_context(p, strlen(p))) anchor = p;
         }
     }
     out->age = age >= 0 ? age : ctx_age;
@@ -475,6 +480,10 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         struct convo_plan alone = *out;
         size_t jl = cv_joined(context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
+        if (anchor && anchor != context && jl + 2 < sizeof buf) {
+            int w = snprintf(buf + jl, sizeof buf - jl, ". %s", anchor);
+            jl = w < 0 ? jl : jl + (size_t)w >= sizeof buf ? sizeof buf - 1 : jl + (size_t)w;
+        }
         cv_search(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */

@@ -181,6 +181,11 @@ struct turn_case { const char *q; char kind; const char *topic; int age; };
 struct convo_case { const char *name; struct turn_case t[3]; };
 
 static const struct convo_case convos[] = {
+    /* the third turn leans on the question the conversation opened with,
+     * not only on the one just before it */
+    {"opening question anchors", {{"my 3 year old has huge meltdowns when we leave the park", 'A', "tantrums", 36},
+                                  {"should I just carry her to the car?", 'A', NULL, 36},
+                                  {"she's nearly 4, shouldn't she have grown out of this by now?", 'A', "tantrums", 48}}},
     {"naps after bedtime", {{"my 2 year old fights bedtime every night", 'A', "sleep-routines", 24},
                             {"what about naps?", 'A', "naps", 24}}},
     {"age given later", {{"how much screen time is ok", 'A', "screen-time", -1},
