@@ -391,6 +391,29 @@ static size_t cv_joined(const char *prev, const char *q, size_t len, char *buf, 
     return w < 0 ? 0 : (size_t)w >= n ? n - 1 : (size_t)w;
 }
 
+/* Appends ". <more>" to buf[0..jl) (nothing when more is NULL); returns
+ * the new length. */
+static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
+{
+    int w;
+    if (!more || jl + 2 >= n) return jl;
+    w = snprintf(buf + jl, n - jl, ". %s", more);
+    return w < 0 ? jl : jl + (size_t)w >= n ? n - 1 : jl + (size_t)w;
+}
+
+/* 1 when passage p shares a topic with a or b (either may be NULL). */
+static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
+                        const struct kb_passage *b)
+{
+    for (size_t i = 0; i < p->ntopics; i++) {
+        for (size_t k = 0; a && k < a->ntopics; k++)
+            if (strcmp(p->topics[i], a->topics[k]) == 0) return 1;
+        for (size_t k = 0; b && k < b->ntopics; k++)
+            if (strcmp(p->topics[i], b->topics[k]) == 0) return 1;
+    }
+    return 0;
+}
+
 static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
                         struct convo_plan *out)
 {
@@ -401,6 +424,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
                 const char *const *prev, size_t nprev, struct convo_plan *out)
 {
     const char *rule = NULL, *context = NULL, *anchor = NULL;
+    const struct kb_passage *ctx_top = NULL, *anchor_top = NULL;
     char buf[4096];
     int ctx_age = -1, age = convo_stated_age(q, len);
     safety_category c;
@@ -417,11 +441,17 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         if (!convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
             struct kb_result r;
             struct kb_hit h[1];
-            kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
-            if (!r.empty && !context) context = p;
+            size_t nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
+            if (!r.empty && !context) {
+                context = p;
+                ctx_top = nh ? h[0].p : NULL;
+            }
             /* the question the conversation opened with: the earliest
              * that did not itself lean on an earlier one */
-            if (!r.empty && !convo_leans_on_context(p, strlen(p))) anchor = p;
+            if (!r.empty && !convo_leans_on_context(p, strlen(p))) {
+                anchor = p;
+                anchor_top = nh ? h[0].p : NULL;
+            }
         }
     }
     out->age = age >= 0 ? age : ctx_age;
@@ -476,14 +506,29 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
      * wins when its passage is about this question's own concept too, or
      * when the question has no concept of its own; otherwise ("what about
      * at the pool?") the question's own best passage does. */
-    if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
+    /* A question that does not lean on the conversation by its words, but
+     * whose own best passage is off the conversation's topics ("should I
+     * go back to nappies or push through" in a potty-training talk), is
+     * read with the conversation too; that reading wins when it stays on
+     * the conversation's topics and its passage is at least as much about
+     * this question's concepts as the question's own best passage. */
+    if (context && out->nhits > 0 && !convo_leans_on_context(q, len) &&
+        (ctx_top || anchor_top) && !cv_on_topics(out->hits[0].p, ctx_top, anchor_top)) {
+        struct convo_plan alone = *out;
+        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
+        cv_search(kb, buf, jl, out->age, out);
+        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, anchor_top) &&
+            kb_about_share(kb, out->hits[0].p, q, len) >=
+                kb_about_share(kb, alone.hits[0].p, q, len))
+            out->followup = 1;
+        else
+            *out = alone;
+    } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined(context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
-        if (anchor && anchor != context && jl + 2 < sizeof buf) {
-            int w = snprintf(buf + jl, sizeof buf - jl, ". %s", anchor);
-            jl = w < 0 ? jl : jl + (size_t)w >= sizeof buf ? sizeof buf - 1 : jl + (size_t)w;
-        }
+        jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
         cv_search(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */

@@ -183,6 +183,9 @@ struct convo_case { const char *name; struct turn_case t[3]; };
 static const struct convo_case convos[] = {
     /* the third turn leans on the question the conversation opened with,
      * not only on the one just before it */
+    /* no follow-up words, but on the conversation's topic */
+    {"stays on the topic", {{"we started potty training our daughter and she has accidents all day", 'A', "potty-training", -2},
+                            {"should we go back to nappies for a while", 'A', "potty-training", -2}}},
     {"opening question anchors", {{"my 3 year old has huge meltdowns when we leave the park", 'A', "tantrums", 36},
                                   {"should I just carry her to the car?", 'A', NULL, 36},
                                   {"she's nearly 4, shouldn't she have grown out of this by now?", 'A', "tantrums", 48}}},
