@@ -414,11 +414,25 @@ static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
     return 0;
 }
 
+/* 1 when passage p has topic id t. */
+static int cv_has_topic(const struct kb_passage *p, const char *t)
+{
+    for (size_t i = 0; i < p->ntopics; i++) if (strcmp(p->topics[i], t) == 0) return 1;
+    return 0;
+}
+
 static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
                         struct convo_plan *out)
 {
     out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
 }
+
+/* An earlier question with concepts, as the conversation is read. */
+struct cv_seen {
+    const char *q;
+    const struct kb_passage *top;      /* its own best passage, or NULL */
+    int leans, own;                    /* convo_leans_on_context, cv_has_own_concept */
+};
 
 void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                 const char *const *prev, size_t nprev, struct convo_plan *out)
@@ -427,18 +441,21 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     const struct kb_passage *ctx_top = NULL, *anchor_top = NULL;
     char buf[4096];
     int ctx_age = -1, age = convo_stated_age(q, len);
+    struct cv_seen seen[CONVO_PREV_MAX];   /* earlier questions with concepts, newest first */
+    size_t nseen = 0;
     safety_category c;
 
     memset(out, 0, sizeof *out);
     out->age = -1;
-    /* The conversation: the latest age stated, and the latest earlier
-     * question that had concepts of its own. */
+    /* The conversation: the latest age stated, the latest earlier
+     * question that had concepts of its own (chat left out), and each such
+     * question's own best passage. */
     for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
         const char *p = prev[i];
         char dummy[8];
         if (!p) continue;
         if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
-        if (!convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
+        if (!cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) {
             struct kb_result r;
             struct kb_hit h[1];
             size_t nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
@@ -446,12 +463,25 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
                 context = p;
                 ctx_top = nh ? h[0].p : NULL;
             }
-            /* the question the conversation opened with: the earliest
-             * that did not itself lean on an earlier one */
-            if (!r.empty && !convo_leans_on_context(p, strlen(p))) {
-                anchor = p;
-                anchor_top = nh ? h[0].p : NULL;
+            if (!r.empty) {
+                seen[nseen].q = p;
+                seen[nseen].top = nh ? h[0].p : NULL;
+                seen[nseen].leans = convo_leans_on_context(p, strlen(p));
+                seen[nseen].own = cv_has_own_concept(p, strlen(p));
+                nseen++;
             }
+        }
+    }
+    /* The question the conversation's thread opened with, oldest first:
+     * the first with concepts, until a follow-up with a concept of its own
+     * whose best passage's main topic is not among that thread's topics
+     * ("what about naps?" after bedtime) opens another. */
+    for (size_t i = nseen; i-- > 0;) {
+        const struct cv_seen *e = &seen[i];
+        if (!anchor || (e->leans && e->own && e->top && anchor_top && e->top->ntopics &&
+                        !cv_has_topic(anchor_top, e->top->topics[0]))) {
+            anchor = e->q;
+            anchor_top = e->top;
         }
     }
     out->age = age >= 0 ? age : ctx_age;

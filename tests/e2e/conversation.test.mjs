@@ -183,10 +183,16 @@ test('openai engine: a follow-up sends the conversation\'s passages and age, als
     // after a restart the session still knows the age and the topic
     await a.stop();
     b = await startServer(['--db', a.db, ...oargs], env);
-    await post(b, sid, 'and how long should they be?');
+    // (on the seed stream endpoint this time)
+    await stream(`${b.base}/api/coach/stream/${sid}?question=${encodeURIComponent('and how long should they be?')}`);
     sys = (await stats()).last_request.body.messages[0].content;
     assert.match(sys, /The child's age[^\n]*: 24 months/);
     assert.match(sys, /^\[1\] [^\n]*nap/im);
+    // an age correction replaces the remembered age for the turns after it
+    await post(b, sid, "sorry, she's actually 3. she still naps for two hours, is that too long?");
+    await post(b, sid, 'what about bedtime then?');
+    sys = (await stats()).last_request.body.messages[0].content;
+    assert.match(sys, /The child's age[^\n]*: 36 months/);
   } finally {
     if (b) { await b.stop(); b.cleanup(); }
     if (a) a.cleanup();

@@ -183,6 +183,10 @@ struct convo_case { const char *name; struct turn_case t[3]; };
 static const struct convo_case convos[] = {
     /* the third turn leans on the question the conversation opened with,
      * not only on the one just before it */
+    /* "what about naps?" opens a thread: the turn after it stays on naps */
+    {"a switch opens a thread", {{"my 2 year old fights bedtime every night", 'A', "sleep-routines", 24},
+                                 {"what about naps?", 'A', "naps", 24},
+                                 {"and how long should they be?", 'A', "naps", 24}}},
     /* no follow-up words, but on the conversation's topic */
     {"stays on the topic", {{"we started potty training our daughter and she has accidents all day", 'A', "potty-training", -2},
                             {"should we go back to nappies for a while", 'A', "potty-training", -2}}},
