@@ -502,6 +502,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         if (context) {
             struct safety_verdict v2;
             size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+            jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
             safety_triage(policy, buf, jl, &v2);
             if (v2.category != SAFETY_NONE) {
                 cv_refuse(out, &v2);

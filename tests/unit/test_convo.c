@@ -183,6 +183,11 @@ struct convo_case { const char *name; struct turn_case t[3]; };
 static const struct convo_case convos[] = {
     /* the third turn leans on the question the conversation opened with,
      * not only on the one just before it */
+    /* a follow-up without parenting words of its own is triaged with the
+     * thread's opening question, not only the one before it */
+    {"no parenting words, two back", {{"my 7 year old refuses to read at bedtime, how can I make reading fun", 'A', "reading", 84},
+                                      {"do magazines count?", 'A', "reading", 84},
+                                      {"what about podcasts", 'A', "reading", 84}}},
     /* "what about naps?" opens a thread: the turn after it stays on naps */
     {"a switch opens a thread", {{"my 2 year old fights bedtime every night", 'A', "sleep-routines", 24},
                                  {"what about naps?", 'A', "naps", 24},
