@@ -428,60 +428,91 @@ static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
 }
 
 /* An earlier question with concepts, as the conversation is read. */
-struct cv_seen {
-    const char *q;
+/* The question the conversation's thread opened with, found when a
+ * reading needs it (it searches each earlier question): oldest first, the
+ * first with concepts (chat left out), until a follow-up with a concept of
+ * its own whose best passage's main topic is not among that thread's
+ * topics ("what about naps?" after bedtime) opens another. */
+struct cv_thread {
+    int found;
+    const char *anchor;                /* NULL: none */
     const struct kb_passage *top;      /* its own best passage, or NULL */
-    int leans, own;                    /* convo_leans_on_context, cv_has_own_concept */
 };
+
+static void cv_find_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                           struct cv_thread *th)
+{
+    size_t from = nprev > CONVO_PREV_MAX ? nprev - CONVO_PREV_MAX : 0;
+    char dummy[8];
+    if (th->found) return;
+    th->found = 1;
+    for (size_t i = from; i < nprev; i++) {
+        const char *p = prev[i];
+        struct kb_result r;
+        struct kb_hit h[1];
+        size_t nh;
+        int leans;
+        if (!p || cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) continue;
+        nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
+        if (r.empty) continue;
+        leans = convo_leans_on_context(p, strlen(p));
+        if (!th->anchor || (leans && cv_has_own_concept(p, strlen(p)) && nh && th->top &&
+                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0]))) {
+            th->anchor = p;
+            th->top = nh ? h[0].p : NULL;
+        }
+    }
+}
+
+/* "<question>. <context>. <thread's opening question>" (the last when it
+ * is another question) in buf; returns its length. */
+static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                               struct cv_thread *th, const char *context, const char *q,
+                               size_t len, char *buf, size_t n)
+{
+    size_t jl = cv_joined(context, q, len, buf, n);
+    cv_find_thread(kb, prev, nprev, th);
+    return cv_append(buf, jl, n, th->anchor != context ? th->anchor : NULL);
+}
+
+/* 1 when passage p is on neither the context's best passage's topics nor
+ * the thread's (and there is one of them to be on). */
+static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                         struct cv_thread *th, const struct kb_passage *ctx_top,
+                         const struct kb_passage *p)
+{
+    if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
+    cv_find_thread(kb, prev, nprev, th);
+    return (ctx_top || th->top) && !cv_on_topics(p, th->top, NULL);
+}
 
 void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                 const char *const *prev, size_t nprev, struct convo_plan *out)
 {
-    const char *rule = NULL, *context = NULL, *anchor = NULL;
-    const struct kb_passage *ctx_top = NULL, *anchor_top = NULL;
+    const char *rule = NULL, *context = NULL;
+    const struct kb_passage *ctx_top = NULL;
+    struct cv_thread th = {0, NULL, NULL};
     char buf[4096];
     int ctx_age = -1, age = convo_stated_age(q, len);
-    struct cv_seen seen[CONVO_PREV_MAX];   /* earlier questions with concepts, newest first */
-    size_t nseen = 0;
     safety_category c;
 
     memset(out, 0, sizeof *out);
     out->age = -1;
-    /* The conversation: the latest age stated, the latest earlier
-     * question that had concepts of its own (chat left out), and each such
-     * question's own best passage. */
+    /* The conversation: the latest age stated, and the latest earlier
+     * question that had concepts of its own (chat left out). */
     for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
         const char *p = prev[i];
         char dummy[8];
         if (!p) continue;
         if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
-        if (!cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) {
+        if (!context && !cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) {
             struct kb_result r;
             struct kb_hit h[1];
             size_t nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
-            if (!r.empty && !context) {
+            if (!r.empty) {
                 context = p;
                 ctx_top = nh ? h[0].p : NULL;
             }
-            if (!r.empty) {
-                seen[nseen].q = p;
-                seen[nseen].top = nh ? h[0].p : NULL;
-                seen[nseen].leans = convo_leans_on_context(p, strlen(p));
-                seen[nseen].own = cv_has_own_concept(p, strlen(p));
-                nseen++;
-            }
-        }
-    }
-    /* The question the conversation's thread opened with, oldest first:
-     * the first with concepts, until a follow-up with a concept of its own
-     * whose best passage's main topic is not among that thread's topics
-     * ("what about naps?" after bedtime) opens another. */
-    for (size_t i = nseen; i-- > 0;) {
-        const struct cv_seen *e = &seen[i];
-        if (!anchor || (e->leans && e->own && e->top && anchor_top && e->top->ntopics &&
-                        !cv_has_topic(anchor_top, e->top->topics[0]))) {
-            anchor = e->q;
-            anchor_top = e->top;
         }
     }
     out->age = age >= 0 ? age : ctx_age;
@@ -501,8 +532,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         }
         if (context) {
             struct safety_verdict v2;
-            size_t jl = cv_joined(context, q, len, buf, sizeof buf);
-            jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
+            size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
             safety_triage(policy, buf, jl, &v2);
             if (v2.category != SAFETY_NONE) {
                 cv_refuse(out, &v2);
@@ -544,12 +574,11 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
      * the conversation's topics and its passage is at least as much about
      * this question's concepts as the question's own best passage. */
     if (context && out->nhits > 0 && !convo_leans_on_context(q, len) &&
-        (ctx_top || anchor_top) && !cv_on_topics(out->hits[0].p, ctx_top, anchor_top)) {
+        cv_off_thread(kb, prev, nprev, &th, ctx_top, out->hits[0].p)) {
         struct convo_plan alone = *out;
-        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
-        jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         cv_search(kb, buf, jl, out->age, out);
-        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, anchor_top) &&
+        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
             kb_about_share(kb, out->hits[0].p, q, len) >=
                 kb_about_share(kb, alone.hits[0].p, q, len))
             out->followup = 1;
@@ -557,9 +586,8 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
             *out = alone;
     } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
         struct convo_plan alone = *out;
-        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
-        jl = cv_append(buf, jl, sizeof buf, anchor != context ? anchor : NULL);
         cv_search(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */

@@ -38,7 +38,7 @@
 
 /* The regression floor for make test: just under the figure measured on
  * tests/answers/conv-dev-2026-12-02.tsv (docs/knowledge-base.md). */
-#define DEFAULT_FLOOR 0.81
+#define DEFAULT_FLOOR 0.82
 
 enum { K_TOPIC, K_SMALLTALK, K_CLARIFY, K_NOMATCH, K_N };
 static const char *const kind_names[K_N] = {"topic", "smalltalk", "clarify", "nomatch"};
