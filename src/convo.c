@@ -17,8 +17,10 @@
  *      or the question leans on what came before ("what about naps?",
  *      "she's 6"), the question is read again together with the latest
  *      earlier question that had concepts of its own and the question the
- *      conversation opened with (the earliest that did not itself lean on
- *      another);
+ *      conversation's thread opened with (cv_find_thread); a question with
+ *      no follow-up words whose best passage is off the conversation's
+ *      topics is read that way too, and keeps that reading when it stays
+ *      on topic and is at least as much about the question;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match. */
 #include "convo.h"
@@ -79,7 +81,7 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
         "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
         "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
         "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
-        "xxx", "gonna", "will", "do", NULL};
+        "xxx", "gonna", "do", NULL};
     char w[16][32];
     size_t nw;
     int g = 0, t = 0, b = 0;
@@ -115,8 +117,9 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
  * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
  * The tone of a message that carries a chat marker and asks nothing: 1
  * thanks, 2 goodbye, 3 greeting, 4 an acknowledgement (ok, phew, haha,
- * luck); 0 when it has none, asks ('?'), states an age, or opens like a
- * follow-up ("but...", "and..."). *nwords gets its word count. A message
+ * luck); 0 when it has none, asks ('?'), has a number ("ok, she's 4"),
+ * or opens like a follow-up ("but...", "and..."). *nwords gets its word
+ * count. A message
  * of symbols only (an emoji) is an acknowledgement. Pure. */
 static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
 {
@@ -312,7 +315,7 @@ static int cv_is_vague(const char *q, size_t len)
         "want", "pls", "please", "plz", "been", "has", "have", "had", "am", "are", "was", "this",
         "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
         "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
-        "kind", "tips", "any", "anyone", "there", "help", "hes", "shes", "going", "on", "all",
+        "kind", "tips", "any", "anyone", "there", "hes", "shes", "going", "on", "all",
         "very", "weirdly", "differently", "different", "me", "us", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
@@ -427,7 +430,6 @@ static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
     out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
 }
 
-/* An earlier question with concepts, as the conversation is read. */
 /* The question the conversation's thread opened with, found when a
  * reading needs it (it searches each earlier question): oldest first, the
  * first with concepts (chat left out), until a follow-up with a concept of
