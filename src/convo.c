@@ -6,47 +6,52 @@
  *      small talk gets a warm reply, a follow-up is classified again
  *      together with the earlier questions, a vague first question gets a
  *      clarifying question;
- *   2. small talk (a message made only of greeting, thanks or goodbye
- *      words);
+ *   2. small talk: a message made only of greeting, thanks or goodbye
+ *      words, or chat that asks nothing ("ok thank you, gonna try
+ *      tonight", "haha wish me luck", an emoji) and that the knowledge
+ *      base finds nothing in ("thanks, she still wakes at 5" is a question);
+ *   2b. a first question that says who but not what ("my son has been
+ *      acting weird lately"): a clarifying question;
  *   3. retrieval of the question on its own, with the child's age from the
  *      conversation when the question gives none; when that finds nothing
  *      or the question leans on what came before ("what about naps?",
  *      "she's 6"), the question is read again together with the latest
- *      earlier question that had concepts of its own;
+ *      earlier question that had concepts of its own and the question the
+ *      conversation's thread opened with (cv_find_thread); a question with
+ *      no follow-up words whose best passage is off the conversation's
+ *      topics is read that way too, and keeps that reading when it stays
+ *      on topic and is at least as much about the question;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match. */
 #include "convo.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "util.h"
 
 #define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
 
 /* ---------- words ---------- */
 
-/* Lowercase ASCII words of q (apostrophes dropped: "that's" -> "thats"),
- * at most max of up to 31 bytes each. Returns the count (capped). */
+/* The words of q as text.h reads them (the one shared reader), lowercased
+ * with apostrophes dropped ("that's" -> "thats", as the lists below spell
+ * them), at most max of up to 31 bytes each. Returns the count (capped). */
 static size_t cv_words(const char *q, size_t len, char w[][32], size_t max)
 {
-    size_t n = 0, l = 0;
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)q[i] : ' ';
-        if (c == '\'') continue;
-        if (isalnum(c) || c >= 0x80) {
-            if (l < 31 && n < max) w[n][l++] = (char)tolower(c);
-            continue;
-        }
-        if (l && n < max) {
-            w[n][l] = '\0';
-            n++;
-        }
-        l = 0;
+    struct text_word tw[64];
+    size_t n = text_words(q, len, tw, 64), out = 0;
+    if (n > 64) n = 64;
+    for (size_t i = 0; i < n && out < max; i++) {
+        size_t l = 0;
+        for (size_t k = 0; k < tw[i].nlen && l < 31; k++)
+            if (tw[i].norm[k] != '\'') w[out][l++] = tw[i].norm[k];
+        w[out][l] = '\0';
+        if (l) out++;
     }
-    return n;
+    return out;
 }
 
 static int cv_in_list(const char *w, const char *const *list)
@@ -75,7 +80,8 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
         "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
         "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
         "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
-        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", NULL};
+        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
+        "xxx", "gonna", "do", NULL};
     char w[16][32];
     size_t nw;
     int g = 0, t = 0, b = 0;
@@ -107,6 +113,73 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     return 1;
 }
 
+/* Chat around the questions: "ok thank you, gonna try tonight", "phew
+ * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
+ * The tone of a message that carries a chat marker and asks nothing: 1
+ * thanks, 2 goodbye, 3 greeting, 4 an acknowledgement (ok, phew, haha,
+ * luck); 0 when it has none, asks ('?'), has a number ("ok, she's 4"),
+ * or opens like a follow-up ("but...", "and..."). *nwords gets its word
+ * count. A message
+ * of symbols only (an emoji) is an acknowledgement. Pure. */
+static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
+{
+    static const char *const thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
+                                        "helps", "helped", "helpful", "appreciate",
+                                        "appreciated", "reassuring", "reassured", NULL};
+    static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
+    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
+    static const char *const ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
+                                      "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
+                                      "alright", "noted", "brill", "lovely", "great", NULL};
+    static const char *const opens[] = {"and", "but", "what", "how", "why", "when", "where",
+                                        "which", "who", "also", "should", "can", "is", "does",
+                                        "do", "will", NULL};
+    char w[16][32];
+    size_t nw, i0;
+    int tone = 0;
+    int has_symbol = 0;
+    *nwords = 0;
+    if (len == 0 || len > 160 || memchr(q, '?', len)) return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)q[i] >= 0x80 || (q[i] > ' ' && q[i] < 0x7f)) has_symbol = 1;
+    nw = cv_words(q, len, w, 16);
+    *nwords = nw;
+    if (nw == 0) return has_symbol ? 4 : 0;
+    /* past the opening acknowledgements ("ok. and how long...") */
+    for (i0 = 0; i0 < nw && cv_in_list(w[i0], ack); i0++) {}
+    if (nw > 14 || (i0 < nw && cv_in_list(w[i0], opens))) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        double v;
+        if (text_number(w[i], strlen(w[i]), &v)) return 0;     /* "ok, she's 4" */
+    }
+    for (size_t i = 0; i < nw; i++) {
+        /* thanks and goodbyes count anywhere; a greeting or an "ok",
+         * "haha" only opening the message ("...any tips lol" is a question) */
+        int t = cv_in_list(w[i], thank) ? 1 : cv_in_list(w[i], bye) ? 2
+                : i > i0 ? 0 : cv_in_list(w[i], greet) ? 3 : cv_in_list(w[i], ack) ? 4 : 0;
+        if (t && (!tone || t < tone)) tone = t;
+    }
+    return tone;
+}
+
+static void cv_chat_reply(int tone, char *reply, size_t n)
+{
+    if (tone == 1)
+        snprintf(reply, n, "You're very welcome. You're clearly putting real care into this. "
+                           "If anything else comes up, or you want to go over the next step, "
+                           "just ask.");
+    else if (tone == 2)
+        snprintf(reply, n, "Take care, and go gently on yourself. I'm here whenever another "
+                           "question comes up.");
+    else if (tone == 3)
+        snprintf(reply, n, "Hi! I'm here to help with everyday parenting questions: sleep, "
+                           "feeding, behaviour, development, school and family life. What's on "
+                           "your mind? Telling me your child's age helps me be specific.");
+    else
+        snprintf(reply, n, "You've got this, and you're not alone in it. I'm here whenever "
+                           "another question comes up.");
+}
+
 /* ---------- follow-ups ---------- */
 
 int convo_leans_on_context(const char *q, size_t len)
@@ -135,25 +208,72 @@ int convo_leans_on_context(const char *q, size_t len)
 
 /* ---------- age ---------- */
 
+/* 1 when words w[i], w[i+1] read as a span of time rather than the
+ * child's age: "in a month", "a year" not followed by "old" ("move him up
+ * a year"), "within 2 weeks", "by 3 months". */
+static int cv_time_span(const struct text_word *w, size_t n, size_t i)
+{
+    static const char *const units[] = {"day", "days", "week", "weeks", "month", "months",
+                                        "year", "years", "yr", "yrs", NULL};
+    static const char *const before[] = {"in", "within", "by", "next", "after", "over",
+                                         "under", "than", "up", "another", "each", "per", NULL};
+    int old = i + 2 < n && (strcmp(w[i + 2].norm, "old") == 0 || strcmp(w[i + 2].norm, "olds") == 0);
+    if (!cv_in_list(w[i + 1].norm, units) || old) return 0;
+    if (strcmp(w[i].norm, "a") == 0 || strcmp(w[i].norm, "an") == 0) return 1;
+    return i > 0 && cv_in_list(w[i - 1].norm, before);
+}
+
 int convo_stated_age(const char *q, size_t len)
 {
     static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
-                                       "turning", "age", "aged", "shell", "hell", "be", NULL};
-    char w[12][32];
+                                       "turning", "age", "aged", "shell", "hell", "be", "nearly",
+                                       "almost", "actually", "only", "over", "mines", NULL};
+    struct text_word tw[48];
+    char copy[1024];
     size_t nw;
-    int age = kb_parse_age(q, len);
+    int age;
+    if (len >= sizeof copy) len = sizeof copy - 1;
+    memcpy(copy, q, len);
+    copy[len] = '\0';
+    nw = text_words(copy, len, tw, 48);
+    if (nw > 48) nw = 48;
+    /* spans of time are not ages: blank them before kb_parse_age reads */
+    for (size_t i = 0; i + 1 < nw; i++)
+        if (cv_time_span(tw, nw, i)) {
+            memset((char *)tw[i].ptr, ' ', tw[i].len);
+            memset((char *)tw[i + 1].ptr, ' ', tw[i + 1].len);
+        }
+    age = kb_parse_age(copy, len);
     if (age >= 0) return age;
-    /* "she's 6", "he is 4 now", "just turned 3": a bare number after an
-     * age verb, in a short message, is years */
-    nw = cv_words(q, len, w, 12);
-    if (nw > 8) return -1;
-    for (size_t i = 1; i < nw; i++) {
-        char *end;
-        long v = strtol(w[i], &end, 10);
-        if (*end || end == w[i] || v < 1 || v > 18) continue;
-        if (cv_in_list(w[i - 1], lead) && (i + 1 == nw || strcmp(w[i + 1], "now") == 0 ||
-                                        strcmp(w[i + 1], "soon") == 0))
-            return (int)v * 12;
+    nw = text_words(q, len, tw, 48);
+    if (nw > 48) nw = 48;
+    for (size_t i = 0; i < nw; i++) {
+        char w0[32] = "";
+        long v;
+        int lead_ok = 0, paren, half, end;
+        if (!(tw[i].flags & TEXT_NUMBER) || tw[i].num < 1 || tw[i].num > 18) continue;
+        if (tw[i].flags & TEXT_DIGIT && strchr(tw[i].norm, '.')) continue;
+        v = (long)tw[i].num;
+        if (i > 0) {
+            size_t l = 0;
+            for (size_t k = 0; k < tw[i - 1].nlen && l < 31; k++)
+                if (tw[i - 1].norm[k] != '\'') w0[l++] = tw[i - 1].norm[k];
+            w0[l] = '\0';
+            lead_ok = cv_in_list(w0, lead);
+        }
+        /* "my son (12)" */
+        paren = tw[i].ptr > q && tw[i].ptr[-1] == '(' && tw[i].ptr + tw[i].len < q + len &&
+                tw[i].ptr[tw[i].len] == ')';
+        if (paren) return (int)v * 12;
+        if (!lead_ok) continue;
+        /* "he's 2 and a half" */
+        half = i + 3 < nw && strcmp(tw[i + 1].norm, "and") == 0 &&
+               strcmp(tw[i + 2].norm, "a") == 0 && strcmp(tw[i + 3].norm, "half") == 0;
+        if (half) return (int)v * 12 + 6;
+        /* "she's 6", "he is 4 now", "she's 3. she sucks her thumb" */
+        end = i + 1 == nw || (tw[i].flags & TEXT_CLAUSE_END) ||
+              strcmp(tw[i + 1].norm, "now") == 0 || strcmp(tw[i + 1].norm, "soon") == 0;
+        if (end) return (int)v * 12;
     }
     return -1;
 }
@@ -178,6 +298,50 @@ static int cv_has_own_concept(const char *q, size_t len)
     for (size_t i = 0; i < nw; i++)
         if (!cv_in_list(w[i], empty) && !(w[i][0] >= '0' && w[i][0] <= '9')) return 1;
     return 0;
+}
+
+/* 1 when q says who it is about and that something is up, but not what:
+ * "my baby keeps doing this weird thing, is that ok?", "need some advice
+ * about my teenager pls", "my son has been acting weird lately". Every
+ * word is a question word, a pronoun, a word for the child or a vague
+ * one. Pure. */
+static int cv_is_vague(const char *q, size_t len)
+{
+    static const char *const vague[] = {
+        "baby", "babies", "child", "children", "kid", "kids", "kiddo", "son", "daughter",
+        "toddler", "teen", "teenager", "teenage", "boy", "girl", "little", "lo", "infant",
+        "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
+        "funny", "acting", "behaving", "doing", "keeps", "lately", "recently", "some", "need",
+        "want", "pls", "please", "plz", "been", "has", "have", "had", "am", "are", "was", "this",
+        "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
+        "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
+        "kind", "tips", "any", "anyone", "there", "hes", "shes", "going", "on", "all",
+        "very", "weirdly", "differently", "different", "me", "us", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    if (nw == 0 || nw > 16) return 0;
+    for (size_t i = 0; i < nw; i++)
+        if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    return 1;
+}
+
+/* Chat (cv_chat_tone) that is not a question in passing: short, or with
+ * nothing the knowledge base answers ("thanks, she's still waking at 5"
+ * is a question). Writes the reply. */
+static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
+{
+    size_t nw;
+    int tone;
+    if (convo_smalltalk(q, len, reply, n)) return 1;
+    tone = cv_chat_tone(q, len, &nw);
+    if (!tone) return 0;
+    if (nw > 2) {
+        struct kb_result r;
+        struct kb_hit h[1];
+        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0) return 0;
+    }
+    cv_chat_reply(tone, reply, n);
+    return 1;
 }
 
 /* ---------- no match ---------- */
@@ -230,16 +394,106 @@ static size_t cv_joined(const char *prev, const char *q, size_t len, char *buf, 
     return w < 0 ? 0 : (size_t)w >= n ? n - 1 : (size_t)w;
 }
 
+/* Appends ". <more>" to buf[0..jl) (nothing when more is NULL); returns
+ * the new length. */
+static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
+{
+    int w;
+    if (!more || jl + 2 >= n) return jl;
+    w = snprintf(buf + jl, n - jl, ". %s", more);
+    return w < 0 ? jl : jl + (size_t)w >= n ? n - 1 : jl + (size_t)w;
+}
+
+/* 1 when passage p shares a topic with a or b (either may be NULL). */
+static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
+                        const struct kb_passage *b)
+{
+    for (size_t i = 0; i < p->ntopics; i++) {
+        for (size_t k = 0; a && k < a->ntopics; k++)
+            if (strcmp(p->topics[i], a->topics[k]) == 0) return 1;
+        for (size_t k = 0; b && k < b->ntopics; k++)
+            if (strcmp(p->topics[i], b->topics[k]) == 0) return 1;
+    }
+    return 0;
+}
+
+/* 1 when passage p has topic id t. */
+static int cv_has_topic(const struct kb_passage *p, const char *t)
+{
+    for (size_t i = 0; i < p->ntopics; i++) if (strcmp(p->topics[i], t) == 0) return 1;
+    return 0;
+}
+
 static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
                         struct convo_plan *out)
 {
     out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
 }
 
+/* The question the conversation's thread opened with, found when a
+ * reading needs it (it searches each earlier question): oldest first, the
+ * first with concepts (chat left out), until a follow-up with a concept of
+ * its own whose best passage's main topic is not among that thread's
+ * topics ("what about naps?" after bedtime) opens another. */
+struct cv_thread {
+    int found;
+    const char *anchor;                /* NULL: none */
+    const struct kb_passage *top;      /* its own best passage, or NULL */
+};
+
+static void cv_find_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                           struct cv_thread *th)
+{
+    size_t from = nprev > CONVO_PREV_MAX ? nprev - CONVO_PREV_MAX : 0;
+    char dummy[8];
+    if (th->found) return;
+    th->found = 1;
+    for (size_t i = from; i < nprev; i++) {
+        const char *p = prev[i];
+        struct kb_result r;
+        struct kb_hit h[1];
+        size_t nh;
+        int leans;
+        if (!p || cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) continue;
+        nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
+        if (r.empty) continue;
+        leans = convo_leans_on_context(p, strlen(p));
+        if (!th->anchor || (leans && cv_has_own_concept(p, strlen(p)) && nh && th->top &&
+                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0]))) {
+            th->anchor = p;
+            th->top = nh ? h[0].p : NULL;
+        }
+    }
+}
+
+/* "<question>. <context>. <thread's opening question>" (the last when it
+ * is another question) in buf; returns its length. */
+static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                               struct cv_thread *th, const char *context, const char *q,
+                               size_t len, char *buf, size_t n)
+{
+    size_t jl = cv_joined(context, q, len, buf, n);
+    cv_find_thread(kb, prev, nprev, th);
+    return cv_append(buf, jl, n, th->anchor != context ? th->anchor : NULL);
+}
+
+/* 1 when passage p is on neither the context's best passage's topics nor
+ * the thread's (and there is one of them to be on). */
+static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
+                         struct cv_thread *th, const struct kb_passage *ctx_top,
+                         const struct kb_passage *p)
+{
+    if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
+    cv_find_thread(kb, prev, nprev, th);
+    return (ctx_top || th->top) && !cv_on_topics(p, th->top, NULL);
+}
+
 void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                 const char *const *prev, size_t nprev, struct convo_plan *out)
 {
     const char *rule = NULL, *context = NULL;
+    const struct kb_passage *ctx_top = NULL;
+    struct cv_thread th = {0, NULL, NULL};
     char buf[4096];
     int ctx_age = -1, age = convo_stated_age(q, len);
     safety_category c;
@@ -247,17 +501,20 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     memset(out, 0, sizeof *out);
     out->age = -1;
     /* The conversation: the latest age stated, and the latest earlier
-     * question that had concepts of its own. */
+     * question that had concepts of its own (chat left out). */
     for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
         const char *p = prev[i];
         char dummy[8];
         if (!p) continue;
         if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
-        if (!context && !convo_smalltalk(p, strlen(p), dummy, sizeof dummy)) {
+        if (!context && !cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) {
             struct kb_result r;
             struct kb_hit h[1];
-            kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
-            if (!r.empty) context = p;
+            size_t nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
+            if (!r.empty) {
+                context = p;
+                ctx_top = nh ? h[0].p : NULL;
+            }
         }
     }
     out->age = age >= 0 ? age : ctx_age;
@@ -271,13 +528,13 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
             cv_refuse(out, &out->verdict);
             return;
         }
-        if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+        if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
             out->kind = CONVO_SMALLTALK;
             return;
         }
         if (context) {
             struct safety_verdict v2;
-            size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+            size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
             safety_triage(policy, buf, jl, &v2);
             if (v2.category != SAFETY_NONE) {
                 cv_refuse(out, &v2);
@@ -296,8 +553,13 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
             cv_refuse(out, &out->verdict);
             return;
         }
-    } else if (convo_smalltalk(q, len, out->reply, sizeof out->reply)) {
+    } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
+        return;
+    }
+    if (!context && cv_is_vague(q, len)) {
+        out->kind = CONVO_CLARIFY;
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
 
@@ -307,9 +569,26 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
      * wins when its passage is about this question's own concept too, or
      * when the question has no concept of its own; otherwise ("what about
      * at the pool?") the question's own best passage does. */
-    if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
+    /* A question that does not lean on the conversation by its words, but
+     * whose own best passage is off the conversation's topics ("should I
+     * go back to nappies or push through" in a potty-training talk), is
+     * read with the conversation too; that reading wins when it stays on
+     * the conversation's topics and its passage is at least as much about
+     * this question's concepts as the question's own best passage. */
+    if (context && out->nhits > 0 && !convo_leans_on_context(q, len) &&
+        cv_off_thread(kb, prev, nprev, &th, ctx_top, out->hits[0].p)) {
         struct convo_plan alone = *out;
-        size_t jl = cv_joined(context, q, len, buf, sizeof buf);
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
+        cv_search(kb, buf, jl, out->age, out);
+        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
+            kb_about_share(kb, out->hits[0].p, q, len) >=
+                kb_about_share(kb, alone.hits[0].p, q, len))
+            out->followup = 1;
+        else
+            *out = alone;
+    } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
+        struct convo_plan alone = *out;
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
         cv_search(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0)

@@ -74,9 +74,11 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n);
  * last?"). Pure. */
 int convo_leans_on_context(const char *q, size_t len);
 
-/* The child's age in months a message states: kb_parse_age, and also a
- * bare number after an age verb in a short reply ("she's 6", "he just
- * turned 3"); else -1. Pure. */
+/* The child's age in months a message states: kb_parse_age, with spans
+ * of time left out ("in a month", "move him up a year"), and also a bare
+ * number after an age verb ending a clause ("she's 6", "he just turned
+ * 3", "she's actually nearly 4", "he's 2 and a half") or in brackets
+ * ("my son (12)"); else -1. Pure. */
 int convo_stated_age(const char *q, size_t len);
 
 /* The honest no-match answer for a concept ("" for none) and up to

@@ -6,7 +6,9 @@
 // honest no-match says so in done ("nomatch": true) and cites nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, newSession, stream, textOf } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startServer, api, newSession, stream, textOf, ROOT } from './lib.mjs';
 
 let srv;
 before(async () => { srv = await startServer(); });
@@ -78,3 +80,122 @@ for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]
     assert.ok(s.events.some((e) => e.data.type === 'refusal'));
   });
 }
+
+for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]) {
+  test(`${name}: a topic switch is read on its own, not with the earlier topic`, async () => {
+    const sid = await newSession(srv.base);
+    await ask(sid, 'my 2 year old fights bedtime every night');
+    const s = await ask(sid, 'how much screen time is ok for her');
+    const titles = s.events.at(-1).data.citations.map((c) => c.title).join(' | ');
+    assert.match(titles, /screen/i);
+  });
+
+  test(`${name}: a clarify turn followed by the details answers the details`, async () => {
+    const sid = await newSession(srv.base);
+    const c = await ask(sid, 'my son has been acting weird lately');
+    assert.match(textOf(c.events), /how old is your child/i);
+    assert.deepEqual(c.events.at(-1).data.citations, []);
+    const s = await ask(sid, 'he is 3 and has meltdowns every time we leave the park');
+    assert.match(s.events.at(-1).data.citations.map((x) => x.title).join(' | '), /tantrum|meltdown/i);
+  });
+
+  test(`${name}: thanks inside a longer message is small talk, a question after it is not`, async () => {
+    const sid = await newSession(srv.base);
+    await ask(sid, 'my 2 year old fights bedtime every night');
+    const s = await ask(sid, 'ok thank you, gonna try tonight');
+    assert.deepEqual(s.events.at(-1).data.citations, []);
+    assert.equal(s.events.at(-1).data.nomatch, undefined);
+    assert.match(textOf(s.events), /welcome/i);
+    const q = await ask(sid, 'what about naps?');
+    assert.match(q.events.at(-1).data.citations.map((x) => x.title).join(' | '), /nap/i);
+  });
+}
+
+test('history reload: after a restart the session still reads a follow-up with its earlier question', async () => {
+  const a = await startServer();
+  let b;
+  try {
+    const sid = await newSession(a.base);
+    const r = await api(a.base, 'POST', `/api/coach/sessions/${sid}/messages`,
+      { question: 'my toddler hits other kids at playgroup' });
+    assert.equal(r.status, 202, r.text);
+    await stream(a.base + r.json.stream_url);
+    await a.stop();
+    b = await startServer(['--db', a.db]);
+    const s = await stream(`${b.base}/api/coach/stream/${sid}?question=${encodeURIComponent('and if he bites?')}`);
+    assert.match(s.events.at(-1).data.citations.map((c) => c.title).join(' | '), /bit/i);
+  } finally {
+    if (b) { await b.stop(); b.cleanup(); }
+    a.cleanup();
+  }
+});
+
+// The openai engine is given the passages retrieved for the question in its
+// conversation (the same ones the grounded engine answers from) and the
+// child's age the conversation remembers, also after a restart: checked in
+// the request body tests/fake_openai.mjs receives.
+function startFake() {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [join(ROOT, 'tests', 'fake_openai.mjs'), '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('fake did not start')), 10000);
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^listening (\d+)\n/.exec(buf);
+      if (m) { clearTimeout(timer); resolve({ proc, base: `http://127.0.0.1:${m[1]}` }); }
+    });
+    proc.on('exit', (code) => reject(new Error(`fake exited ${code}`)));
+  });
+}
+
+test('openai engine: a follow-up sends the conversation\'s passages and age, also after a restart', async () => {
+  const fake = await startFake();
+  const stats = async () => (await fetch(`${fake.base}/__stats`)).json();
+  const oargs = ['--engine', 'openai', '--total-timeout-s', '10', '--grace-s', '2'];
+  const env = { OPENAI_BASE_URL: `${fake.base}/v1`, OPENAI_API_KEY: 'sk-test-convo' };
+  const post = async (s, sid, q) => {
+    const r = await api(s.base, 'POST', `/api/coach/sessions/${sid}/messages`, { question: q });
+    assert.equal(r.status, 202, r.text);
+    return stream(s.base + r.json.stream_url);
+  };
+  let a, b;
+  try {
+    a = await startServer(oargs, env);
+    const sid = await newSession(a.base);
+    await post(a, sid, 'my 2 year old fights bedtime every night');
+    await post(a, sid, 'what about naps?');
+    let sys = (await stats()).last_request.body.messages[0].content;
+    assert.match(sys, /The child's age[^\n]*: 24 months/);
+    // the grounded engine's passages for the same conversation are the ones sent
+    const gsid = await newSession(srv.base);
+    await viaPost(gsid, 'my 2 year old fights bedtime every night');
+    const g = await viaPost(gsid, 'what about naps?');
+    const cited = g.events.at(-1).data.citations;
+    assert.ok(cited.length >= 1);
+    assert.match(cited.map((c) => c.title).join(' | '), /nap/i);
+    for (const c of cited) assert.ok(sys.includes(`] ${c.title}`), `openai was sent '${c.title}'`);
+    // small talk never reaches the upstream
+    const n = (await stats()).requests;
+    const t = await post(a, sid, 'thanks, that helps');
+    assert.deepEqual(t.events.at(-1).data.citations, []);
+    assert.equal((await stats()).requests, n);
+    // after a restart the session still knows the age and the topic
+    await a.stop();
+    b = await startServer(['--db', a.db, ...oargs], env);
+    // (on the seed stream endpoint this time)
+    await stream(`${b.base}/api/coach/stream/${sid}?question=${encodeURIComponent('and how long should they be?')}`);
+    sys = (await stats()).last_request.body.messages[0].content;
+    assert.match(sys, /The child's age[^\n]*: 24 months/);
+    assert.match(sys, /^\[1\] [^\n]*nap/im);
+    // an age correction replaces the remembered age for the turns after it
+    await post(b, sid, "sorry, she's actually 3. she still naps for two hours, is that too long?");
+    await post(b, sid, 'what about bedtime then?');
+    sys = (await stats()).last_request.body.messages[0].content;
+    assert.match(sys, /The child's age[^\n]*: 36 months/);
+  } finally {
+    if (b) { await b.stop(); b.cleanup(); }
+    if (a) a.cleanup();
+    fake.proc.kill('SIGTERM');
+  }
+});

@@ -88,12 +88,76 @@ static void test_stated_age_table(void **state)
 {
     static const struct { const char *q; int months; } cases[] = {
         {"she's 6", 72}, {"he is 4 now", 48}, {"she just turned 3", 36}, {"my 18 month old", 18},
-        {"he's 2 and a half", -1}, {"she's 6 and hates baths", -1}, {"what about naps?", -1},
+        {"he's 2 and a half", 30}, {"she's 6 and hates baths", -1}, {"what about naps?", -1},
         {"shes 10", 120}, {"we have 3 kids", -1},
+        /* spans of time are not ages */
+        {"I go back to work in a month, how do I prep her", -1},
+        {"should i ask them to move him up a year", -1},
+        {"she'll be ready within 2 weeks", -1}, {"my 2 year old", 24},
+        {"a year old and not walking", 12},
+        /* corrections and other ways of saying it */
+        {"shes actually nearly 4", 48}, {"not a baby anymore, she's 3. she sucks her thumb", 36},
+        {"My son (12) is being teased", 144}, {"she’s 6", 72},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = convo_stated_age(cases[i].q, strlen(cases[i].q));
         if (got != cases[i].months) fail_msg("'%s': got %d, want %d", cases[i].q, got, cases[i].months);
+    }
+}
+
+/* Chat around the questions (cv_chat_tone): 1 thanks, 2 goodbye, 3
+ * greeting, 4 acknowledgement, 0 none. */
+static void test_chat_tone_table(void **state)
+{
+    static const struct { const char *q; int tone; } cases[] = {
+        {"ok thank you, gonna try tonight", 1}, {"thank you, I needed to hear that", 1},
+        {"thanks that's reassuring", 1}, {"phew ok", 4}, {"haha wish me luck", 4},
+        {"ugh ok. wish me luck", 4}, {"lol teenagers", 4}, {"\xf0\x9f\x91\x8d", 4},
+        {"hello! hope you can help", 3}, {"bye for now", 2},
+        /* questions, follow-ups, ages and trailing laughter are not chat */
+        {"ok. and how long does this usually go on for", 0},
+        {"thanks, what about naps?", 0}, {"ok she's 4", 0},
+        {"we can't agree on a name for our baby boy, any tips lol", 0},
+        {"she's already started asking to have a bottle again lol", 0},
+        {"?", 0}, {"", 0}, {"my son bites", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t nw;
+        int got = cv_chat_tone(cases[i].q, strlen(cases[i].q), &nw);
+        if (got != cases[i].tone) fail_msg("'%s': got %d, want %d", cases[i].q, got, cases[i].tone);
+    }
+}
+
+/* Chat that carries a question the knowledge base answers is a question. */
+static void test_chat_plan(void **state)
+{
+    static const struct { const char *q; int small; } cases[] = {
+        {"ok thank you, gonna try tonight", 1}, {"haha good to know it's not just me", 1},
+        {"thanks, she still wakes at 5am every morning", 0},
+    };
+    const char *prev[1] = {"my 2 year old fights bedtime every night"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct convo_plan pl;
+        convo_plan(kb, pol, cases[i].q, strlen(cases[i].q), prev, 1, &pl);
+        if ((pl.kind == CONVO_SMALLTALK) != cases[i].small)
+            fail_msg("'%s': kind %d", cases[i].q, (int)pl.kind);
+        if (pl.kind == CONVO_SMALLTALK) assert_int_equal(pl.nhits, 0);
+    }
+}
+
+/* A first question that says who but not what gets a clarifying question. */
+static void test_vague_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"my baby keeps doing this weird thing, is that ok?", 1},
+        {"need some advice about my teenager pls", 1}, {"my son has been acting weird lately", 1},
+        {"help", 1}, {"is that normal?", 1},
+        {"my son has been biting lately", 0}, {"my teenager won't get off her phone", 0},
+        {"what about naps?", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_is_vague(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
     }
 }
 
@@ -118,6 +182,23 @@ struct turn_case { const char *q; char kind; const char *topic; int age; };
 struct convo_case { const char *name; struct turn_case t[3]; };
 
 static const struct convo_case convos[] = {
+    /* the third turn leans on the question the conversation opened with,
+     * not only on the one just before it */
+    /* a follow-up without parenting words of its own is triaged with the
+     * thread's opening question, not only the one before it */
+    {"no parenting words, two back", {{"my 7 year old refuses to read at bedtime, how can I make reading fun", 'A', "reading", 84},
+                                      {"do magazines count?", 'A', "reading", 84},
+                                      {"what about podcasts", 'A', "reading", 84}}},
+    /* "what about naps?" opens a thread: the turn after it stays on naps */
+    {"a switch opens a thread", {{"my 2 year old fights bedtime every night", 'A', "sleep-routines", 24},
+                                 {"what about naps?", 'A', "naps", 24},
+                                 {"and how long should they be?", 'A', "naps", 24}}},
+    /* no follow-up words, but on the conversation's topic */
+    {"stays on the topic", {{"we started potty training our daughter and she has accidents all day", 'A', "potty-training", -2},
+                            {"should we go back to nappies for a while", 'A', "potty-training", -2}}},
+    {"opening question anchors", {{"my 3 year old has huge meltdowns when we leave the park", 'A', "tantrums", 36},
+                                  {"should I just carry her to the car?", 'A', NULL, 36},
+                                  {"she's nearly 4, shouldn't she have grown out of this by now?", 'A', "tantrums", 48}}},
     {"naps after bedtime", {{"my 2 year old fights bedtime every night", 'A', "sleep-routines", 24},
                             {"what about naps?", 'A', "naps", 24}}},
     {"age given later", {{"how much screen time is ok", 'A', "screen-time", -1},
@@ -274,6 +355,9 @@ int main(void)
         cmocka_unit_test(test_leans_on_context_table),
         cmocka_unit_test(test_stated_age_table),
         cmocka_unit_test(test_nomatch_text),
+        cmocka_unit_test(test_chat_tone_table),
+        cmocka_unit_test(test_chat_plan),
+        cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_conversation_suite),
     };
