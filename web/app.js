@@ -38,6 +38,7 @@
   /* The domains the knowledge base (kb/) cites; tests/browser/page.test.mjs
    * checks this list against kb/ so it cannot drift. */
   const SOURCE_DOMAINS = new Set([
+  'parents.actionforchildren.org.uk', 'www.aap.org', 'www.hull.gov.uk',
   'blackpoolteachinghospitals.nhs.uk', 'calpoison.org', 'childlawadvice.org.uk', 'chop.edu',
   'chp.edu', 'coloradowic.gov', 'consumer.ftc.gov', 'developingchild.harvard.edu',
   'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'dontshake.ca',
