@@ -16,4 +16,7 @@ done
 for f in tests/answers/blind-*.tsv tests/answers/dev-*.tsv; do
     awk -F'\t' 'NF == 2 { print "none\t" $2 }' "$f"
 done | "$BIN" > "$dir/answers.tsv"
+for f in tests/answers/conv-*.tsv; do                # conversation turns: all ordinary
+    awk -F'\t' 'NF == 4 { print "none\t" $4 }' "$f"
+done | "$BIN" > "$dir/conversations.tsv"
 python3 tests/eval/fit_triage.py policy/triage-model.tsv "$dir"/*.tsv "$@"

@@ -2124,6 +2124,7 @@ struct verdict {
     int notice_level;                   /* LEVEL_URGENT, LEVEL_NET, or NLEVELS for prepare */
     const struct language *lang;
     int framed;                         /* a what-if, a story or an event that is over */
+    int masked[2];                      /* a benign idiom was blanked for emergency / crisis */
     const char *model;                  /* "model.emergency" / "model.crisis" when the net decided */
 };
 
@@ -2438,6 +2439,10 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     memset(cache, -1, p->nframes ? p->nframes : 1);
     memset(out, 0, sizeof *out);
     apply_masks(p, &plain, masks);
+    for (size_t i = 0; i < n; i++) {
+        out->masked[0] |= masks[(size_t)SAFETY_EMERGENCY * n + i];
+        out->masked[1] |= masks[(size_t)SAFETY_CRISIS * n + i];
+    }
     for (size_t ci = 0; !out->rule && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
         safety_category cat = cat_priority[ci];
         struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
@@ -2573,9 +2578,10 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
     if (!p->model || d->framed ||
         d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
         return;
-    tmodel_score(p->model, text, len, pr);
-    int em = pr[TMODEL_EMERGENCY] >= tmodel_threshold(p->model, TMODEL_EMERGENCY);
-    int cr = pr[TMODEL_CRISIS] >= tmodel_threshold(p->model, TMODEL_CRISIS);
+    /* an idiom the policy blanks ("hit a home run", "dying to know") keeps
+     * the net quiet for that class too */
+    int em = !d->masked[0] && tmodel_flags(p->model, text, len, TMODEL_EMERGENCY, pr);
+    int cr = !d->masked[1] && tmodel_flags(p->model, text, len, TMODEL_CRISIS, pr);
     if (!em && !cr)
         return;
     if (em && cr)      /* both: the likelier one */

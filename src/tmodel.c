@@ -22,7 +22,7 @@ struct tentry { char *f; uint32_t h; float w[TMODEL_NCLASS]; };
 struct tmodel {
     struct tentry *e;
     size_t mask, n;
-    double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS];
+    double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS], gate[TMODEL_NCLASS];
 };
 
 static uint32_t fhash(const char *s, size_t n)
@@ -152,6 +152,7 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
         }
         if (strcmp(line, "bias") == 0) m->bias[cls] = v;
         else if (strcmp(line, "threshold") == 0) m->threshold[cls] = v;
+        else if (strcmp(line, "gate") == 0) m->gate[cls] = v;
         else {
             size_t fl = (size_t)(tab1 - line);
             uint32_t h = fhash(line, fl);
@@ -177,7 +178,12 @@ out:
  * the fitting script counts it: the entries already added are remembered
  * in a small open-addressing set of entry pointers. */
 #define TMODEL_SEEN (4 * TMODEL_MAX_WORDS * 2)   /* > 3 features a word, at most half full */
-struct sum { const struct tmodel *m; double z[TMODEL_NCLASS]; const struct tentry **seen; };
+struct sum {
+    const struct tmodel *m;
+    double z[TMODEL_NCLASS], top[TMODEL_NCLASS];
+    const struct tentry **seen;
+    size_t words;                       /* distinct words the model knows */
+};
 
 static void add_feature(const char *f, size_t n, void *arg)
 {
@@ -189,16 +195,38 @@ static void add_feature(const char *f, size_t n, void *arg)
         ;
     if (s->seen[i]) return;
     s->seen[i] = e;
-    for (int c = 0; c < TMODEL_NCLASS; c++) s->z[c] += e->w[c];
+    s->words += f[0] == 'u';
+    for (int c = 0; c < TMODEL_NCLASS; c++) {
+        s->z[c] += e->w[c];
+        if (e->w[c] > s->top[c]) s->top[c] = e->w[c];
+    }
+}
+
+static size_t score(const struct tmodel *m, const char *text, size_t len, double *p, double *top)
+{
+    struct sum s = { m, {0}, {0}, xcalloc(TMODEL_SEEN, sizeof *s.seen), 0 };
+    for (int c = 0; c < TMODEL_NCLASS; c++) s.z[c] = m->bias[c];
+    tmodel_features(text, len, add_feature, &s);
+    free(s.seen);
+    for (int c = 0; c < TMODEL_NCLASS; c++) {
+        p[c] = 1.0 / (1.0 + exp(-s.z[c]));
+        top[c] = s.top[c];
+    }
+    return s.words;
 }
 
 void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p)
 {
-    struct sum s = { m, {0}, xcalloc(TMODEL_SEEN, sizeof *s.seen) };
-    for (int c = 0; c < TMODEL_NCLASS; c++) s.z[c] = m->bias[c];
-    tmodel_features(text, len, add_feature, &s);
-    free(s.seen);
-    for (int c = 0; c < TMODEL_NCLASS; c++) p[c] = 1.0 / (1.0 + exp(-s.z[c]));
+    double top[TMODEL_NCLASS];
+    score(m, text, len, p, top);
+}
+
+int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, double *p)
+{
+    double top[TMODEL_NCLASS];
+    if (cls < 0 || cls >= TMODEL_NCLASS) return 0;
+    /* two distinct known words at least: "aaaaa aaaaa ..." is not a message */
+    return score(m, text, len, p, top) >= 2 && p[cls] >= m->threshold[cls] && top[cls] >= m->gate[cls];
 }
 
 double tmodel_threshold(const struct tmodel *m, int cls)

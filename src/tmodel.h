@@ -15,9 +15,14 @@
  * printed by bench/triage_features.c, so training and scoring cannot drift
  * apart.
  *
+ * A class fires only when its probability reaches its threshold AND one
+ * feature alone carries at least its "gate" weight: a sum of many weak
+ * words ("thank you, I needed to hear that") is not an alarm; one alarming
+ * word or pair must be there.
+ *
  * File format: a first line "# coachd triage model 1", then TAB-separated
- * lines "threshold<TAB>emergency|crisis<TAB>p", "bias<TAB>class<TAB>w" and
- * "<feature><TAB>class<TAB>w". Memory: the model owns everything; callers
+ * lines "threshold<TAB>emergency|crisis<TAB>p", "gate<TAB>class<TAB>w",
+ * "bias<TAB>class<TAB>w" and "<feature><TAB>class<TAB>w". Memory: the model owns everything; callers
  * own their text. Pure after loading; safe to share across threads. */
 #ifndef COACH_TMODEL_H
 #define COACH_TMODEL_H
@@ -41,6 +46,10 @@ size_t tmodel_features(const char *text, size_t len,
 
 /* The probability of each class for text, in p[TMODEL_NCLASS]. */
 void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p);
+
+/* 1 when text is flagged as class cls: probability at the threshold, one
+ * feature at the gate, and at least two distinct words the model knows. */
+int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, double *p);
 
 /* The class's threshold from the file (1.0 when none was given: never). */
 double tmodel_threshold(const struct tmodel *m, int cls);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fits the triage net (src/tmodel.c) on labelled safety sets.
 
-usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
+usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02] [--gate 1.0]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -12,7 +12,9 @@ twice; a feature counts once per question however often it occurs. Each
 class's threshold is chosen on out-of-fold scores (5 folds) as
 the lowest that flags at most --max-fpr of the ordinary ("none" and
 "urgent") questions, so the net's false alarms on ordinary questions are
-bounded on data it was not fitted on. Prints the out-of-fold recall at that
+bounded on data it was not fitted on. The gate (written to the model, used by
+src/tmodel.c) is the weight one feature alone must carry for a class to fire.
+Prints the out-of-fold recall at that
 threshold. Pure Python (no numpy on the build machines); deterministic."""
 import math, random, sys
 from collections import Counter
@@ -56,7 +58,9 @@ def score(model, fs):
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 def main(argv):
-    max_fpr = 0.02
+    max_fpr, gate = 0.02, 1.0
+    if '--gate' in argv:
+        k = argv.index('--gate'); gate = float(argv[k + 1]); del argv[k:k + 2]
     if '--max-fpr' in argv:
         k = argv.index('--max-fpr'); max_fpr = float(argv[k + 1]); del argv[k:k + 2]
     out, paths = argv[0], argv[1:]
@@ -86,6 +90,7 @@ def main(argv):
         models = {cls: fit(rows, vocab, cls) for cls in CLASSES}
         for cls in CLASSES:
             o.write('threshold\t%s\t%.6f\n' % (cls, thresholds[cls]))
+            o.write('gate\t%s\t%.6f\n' % (cls, gate))
             o.write('bias\t%s\t%.6f\n' % (cls, models[cls][0]))
         for cls in CLASSES:
             for f, v in sorted(models[cls][1].items()):
