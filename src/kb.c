@@ -42,8 +42,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
-#define KB_MODEL_N 11
-#define KB_MODEL_WEIGHTS {-11.8, 1.8, 1.1, 2.0, 2.1, 3.7, -0.4, -1.0, 3.1, -0.1, 0.3}
+#define KB_MODEL_N 9
+#define KB_MODEL_WEIGHTS {-8.873, 2.099, 0.505, 0.664, 0.887, 1.494, -0.096, -0.262, 1.115}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -1429,7 +1429,13 @@ static double term_weight(const struct kb *kb, const char *w)
     return idf < 0.1 ? 0.1 : idf;
 }
 
-struct cover { double about, full, about_w, full_w, unit_sim; int key_about, key_full, n, na, nf; };
+struct cover {
+    double about, full, about_w, full_w, unit_sim;
+    int key_about, key_full, n, na, nf;
+    double miss_max;            /* rarity of the rarest concept the passage lacks, 0..1 */
+    uint64_t amask;             /* concepts (groups) its about-fields hold */
+    double gw[KB_MAX_QUERY_TERMS], all;   /* each concept's rarity, and their sum */
+};
 
 /* How much of the question a passage answers: the share of the question's
  * concepts (weighted by rarity) that the passage holds through any of the
@@ -1461,10 +1467,17 @@ static void coverage(struct kb *kb, const struct terms *t, const struct kb_passa
     out->full_w = hf;
     out->n = t->ngrp;
     out->na = out->nf = 0;
+    out->miss_max = 0;
+    out->amask = 0;
+    out->all = all;
     for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
         out->na += hit_a[g];
         out->nf += hit_f[g];
+        out->gw[g] = wgt[g];
+        if (hit_a[g]) out->amask |= (uint64_t)1 << g;
+        if (!hit_f[g] && wgt[g] > out->miss_max) out->miss_max = wgt[g];
     }
+    out->miss_max /= log(((double)kb->np + 1.0) / 0.5);
     out->about = all > 0 ? ha / all : 0;
     out->full = all > 0 ? hf / all : 0;
     /* How alike the question and the closest unit (the title or one ask)
@@ -1641,8 +1654,7 @@ double kb_match_prob(const struct kb_result *r)
 {
     double x[KB_MODEL_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
-        r->key_about, r->unknown_share, (r->concepts < 10 ? r->concepts : 10) / 10.0,
-        log1p(r->about_w), log1p(r->cover_w)};
+        r->key_about, r->unknown_share, r->topic_about};
     double z = 0;
     for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
@@ -1673,6 +1685,29 @@ static void result_figures(struct kb_result *r, double score, const struct cover
     r->concepts_about = c->na;
     r->concepts_cover = c->nf;
     r->consensus = cons;
+    r->key_full = c->key_full;
+    r->miss_max = c->miss_max;
+}
+
+/* The share (rarity-weighted) of the question's concepts that the
+ * about-fields of the best candidate's topic hold, over the leading eight
+ * candidates on that topic (a topic may cover a question no one passage
+ * names in full), and the runner-up's score over the best one's. */
+static void topic_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
+                          size_t nc, const struct cover *best, struct kb_result *r)
+{
+    uint64_t mask = best->amask;
+    double on = 0;
+    for (size_t i = 1; i < nc && i < 8; i++) {
+        struct cover c;
+        if (!passages_share_topic(cand[0].p, cand[i].p)) continue;
+        coverage(kb, t, cand[i].p, &c);
+        mask |= c.amask;
+    }
+    for (int g = 0; g < best->n && g < KB_MAX_QUERY_TERMS; g++)
+        if (mask & ((uint64_t)1 << g)) on += best->gw[g];
+    r->topic_about = best->all > 0 ? on / best->all : 0;
+    r->margin = nc > 1 && cand[0].score > 0 ? cand[1].score / cand[0].score : 0;
 }
 
 /* The best candidate is a match when the hand rule (kb.h) holds and the
@@ -1802,6 +1837,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     }
     coverage(kb, &terms, cand[0].p, &cov);
     result_figures(res, cand[0].score, &cov, consensus(cand, nc));
+    topic_figures(kb, &terms, cand, nc, &cov, res);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -1815,11 +1851,14 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             struct cover pcov;
             tokenize(q + st[i], en[i] - st[i], &ptk);
             query_terms(kb, &ptk, &pt);
-            size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
+            /* a part of one concept ("... loft conversion? naps") is a
+             * stray word, not a question of its own */
+            size_t pn = pt.ngrp >= 2 ? run_query(kb, &pt, age, cand) : 0;
             if (pn) {
                 struct kb_result pr = {0};
                 coverage(kb, &pt, cand[0].p, &pcov);
                 result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
+                topic_figures(kb, &pt, cand, pn, &pcov, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -1859,6 +1898,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 if (!pn) continue;
                 coverage(kb, &pt[i], pc[0].p, &pcov);
                 result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
+                topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;

@@ -105,6 +105,11 @@ struct kb_result {
     int concepts, concepts_about, concepts_cover, unknown;
                                     /* concept counts; unknown: words not
                                        in the knowledge base at all */
+    int key_full;                   /* the key concept is anywhere in it */
+    double miss_max;                /* rarity (0..1) of the rarest concept it lacks */
+    double topic_about;             /* share of the concepts its topic's leading
+                                       passages' about-fields hold */
+    double margin;                  /* runner-up's score over its score */
     int parts;                      /* parts the question was split into */
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
@@ -151,7 +156,7 @@ struct kb_thresholds {
            full_min, full_score_min, match_min;
 };
 #define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
-#define KB_MATCH_MIN 0.30
+#define KB_MATCH_MIN 0.32
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);
