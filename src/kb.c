@@ -1087,7 +1087,7 @@ static int unit_months(const char *u)
     return -1;
 }
 
-int kb_parse_age(const char *q, size_t len)
+static int parse_age(const char *q, size_t len, int stages_too)
 {
     static const struct { const char *w; int months; } stages[] = {
         {"newborn", 0}, {"newborns", 0}, {"infant", 6}, {"toddler", 24}, {"toddlers", 24},
@@ -1110,7 +1110,7 @@ int kb_parse_age(const char *q, size_t len)
         if (i + 2 < tk.n && strcmp(tk.t[i + 2], "ago") == 0) continue;
         age = u == 0 ? n / 4 : n * u;
     }
-    for (size_t i = 0; i < tk.n && age < 0; i++)
+    for (size_t i = 0; i < tk.n && age < 0 && stages_too; i++)
         for (size_t k = 0; k < sizeof stages / sizeof stages[0]; k++)
             if (strcmp(tk.t[i], stages[k].w) == 0) {
                 age = stages[k].months;
@@ -1119,6 +1119,9 @@ int kb_parse_age(const char *q, size_t len)
     free(tk.buf);
     return age > 240 ? -1 : age;
 }
+
+int kb_parse_age(const char *q, size_t len) { return parse_age(q, len, 1); }
+int kb_stated_age(const char *q, size_t len) { return parse_age(q, len, 0); }
 
 /* ---------- search ---------- */
 

@@ -73,6 +73,10 @@ const char *kb_topic_label(const struct kb *kb, const char *topic);
 /* The child's age in months if the question states one ("my 3yo",
  * "18 months", "six week old", "toddler"), else -1. Pure. */
 int kb_parse_age(const char *q, size_t len);
+/* The same, but only an age stated as a number ("my 3yo", "18 months",
+ * "six week old"): a stage word ("toddler", "teen") gives -1, since it
+ * ranks passages but is no age to say back to the parent. Pure. */
+int kb_stated_age(const char *q, size_t len);
 
 /* What one search found, for the caller's answer and for calibration. */
 #define KB_NEAR_TOPICS 3
