@@ -3,7 +3,9 @@
  *
  * An answer is: the topic's warm opening line (for a yes/no question, the
  * passage's yes, no, "usually" or "it depends" instead, when its answering
- * sentence says one); one orienting sentence from the best passage; three concrete steps drawn from the best passages
+ * sentence says one; for a question asking for an amount, an age or a
+ * limit, nothing, when the sentence gives one: the fact comes first); one
+ * orienting sentence from the best passage; three concrete steps drawn from the best passages
  * (the steps that share most words with the question, de-duplicated, from
  * passages that fit the child's age when one was given); and the "when to
  * get help" line when a used passage has one. Every sentence after the
@@ -438,9 +440,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
     /* The orienting sentence: the best passage's sentence that answers
      * this question (an amount, age or limit first). */
-    int yes_no = grounded_is_yes_no(q, len);
-    best_sentence(hits[0].p->body, &qw, asks_for_number(q), yes_no ? q : NULL, len, sent,
+    int yes_no = grounded_is_yes_no(q, len), want_number = asks_for_number(q);
+    best_sentence(hits[0].p->body, &qw, want_number, yes_no ? q : NULL, len, sent,
                   sizeof sent);
+    /* A question that asks for an amount, an age or a limit, answered by a
+     * sentence that gives one, gets that fact first: no opening line. */
+    int fact_first = want_number && !yes_no && has_number(sent, strlen(sent));
     /* A yes/no question gets the passage's yes, no, "usually" or "it
      * depends" first, in place of the topic's opening line. */
     const char *verdict = yes_no ? grounded_verdict(q, len, sent) : NULL;
@@ -453,6 +458,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * an early position in the passage's list break the tie. */
             double s = hits[used[u]].score / hits[0].score * 10.0 +
                        (double)overlap(&qw, &sw) * 1.5 - (double)k * 0.4;
+            /* the amount, age or limit asked for: a step that gives one */
+            if (want_number && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }
@@ -484,6 +491,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     const char *opener = choose_opener(kb, best, &qw);
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
+    else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
     else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
 
     if (trailing_period(sent)) {

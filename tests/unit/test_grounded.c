@@ -430,6 +430,45 @@ static void test_no_invented_age(void **state)
     assert_int_equal(kb_stated_age("six week old baby", 17), 1);
 }
 
+/* A question asking for an amount, an age or a limit opens on the
+ * sentence that gives it (a number, cited [1]), not on a warm opening line;
+ * other questions keep the opening line. */
+static void test_fact_first(void **state)
+{
+    static const char *const qs[] = {"how much formula should a 2 month old drink",
+                                     "how much screen time is ok for a 3 year old",
+                                     "how many naps does a 1 year old need"};
+    for (size_t i = 0; i < 3; i++) {
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, qs[i], strlen(qs[i]), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, qs[i], strlen(qs[i]), hits, n, age, &text, &cit);
+        const char *m = strstr(text, " [1]");
+        assert_non_null(m);
+        /* the first line is the cited fact, and it holds a number */
+        assert_true(strchr(text, '\n') == NULL || strchr(text, '\n') > m);
+        assert_true(has_number(text, (size_t)(m - text)));
+        free(text);
+        json_decref(cit);
+    }
+    {
+        const char *q = "how do I get my 2 year old to sleep in her own bed";
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        assert_true(strchr(text, '\n') < strstr(text, " [1]"));   /* an opening line first */
+        free(text);
+        json_decref(cit);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_similar_steps),
         cmocka_unit_test(test_no_repeated_steps),
         cmocka_unit_test(test_no_invented_age),
+        cmocka_unit_test(test_fact_first),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
