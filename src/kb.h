@@ -142,7 +142,7 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
  * figures in docs/knowledge-base.md). The best passage is a match when the
  * no-match model (a logistic regression over the figures in kb_result:
  * BM25, coverage, likeness to a title or ask, topic consensus, unknown
- * words) gives it a probability of at least match_min, and the hand rule
+ * words, the share of the question its topic's leading passages are about) gives it a probability of at least match_min, and the hand rule
  * holds: at most unknown_max of the question's words (rarity-weighted) are
  * words the knowledge base never uses, and
  *   - the question is like one of its units (its title, one of its asks):
