@@ -32,6 +32,7 @@
 #include "util.h"
 
 #define KB_MAX_FILE (256 * 1024)
+#define KB_VOCAB_MAXLEN 63     /* longer words share the last length bucket */
 #define KB_MAX_QUERY_TERMS 40
 #define KB_MAX_PHRASES 8        /* two-word phrases of the question, ranked as phrases */
 #define KB_CANDIDATES 40
@@ -64,6 +65,9 @@ struct kb {
     struct topic *t;        size_t nt, capt;
     struct synonym *syn;    size_t nsyn, capsyn;
     struct vword *vocab;    size_t nvocab;
+    /* the vocabulary's indices by word length (alphabetical within one
+     * length): bylen[lenstart[l] .. lenstart[l + 1]) have length l */
+    size_t *bylen;          size_t lenstart[KB_VOCAB_MAXLEN + 2];
     struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
     /* The query being ranked (kb_rank): each phrase's IDF, and the mean
      * passage length in tokens. */
@@ -690,6 +694,22 @@ static void build_vocab(struct kb *kb)
     }
     kb->vocab = v;
     kb->nvocab = o;
+    /* counting sort by length, stable, so each bucket stays alphabetical */
+    memset(kb->lenstart, 0, sizeof kb->lenstart);
+    kb->bylen = xmalloc((o ? o : 1) * sizeof *kb->bylen);
+    for (size_t i = 0; i < o; i++) {
+        size_t l = v[i].len < KB_VOCAB_MAXLEN ? v[i].len : KB_VOCAB_MAXLEN;
+        kb->lenstart[l + 1]++;
+    }
+    for (size_t l = 1; l <= KB_VOCAB_MAXLEN + 1; l++) kb->lenstart[l] += kb->lenstart[l - 1];
+    {
+        size_t fill[KB_VOCAB_MAXLEN + 1];
+        memcpy(fill, kb->lenstart, sizeof fill);
+        for (size_t i = 0; i < o; i++) {
+            size_t l = v[i].len < KB_VOCAB_MAXLEN ? v[i].len : KB_VOCAB_MAXLEN;
+            kb->bylen[fill[l]++] = i;
+        }
+    }
 }
 
 static int cmp_syn(const void *a, const void *b)
@@ -760,20 +780,26 @@ static int edit_distance(const char *a, const char *b, int max)
  * more frequent word, then the alphabetically first (deterministic). */
 static const char *vocab_correct(const struct kb *kb, const char *w)
 {
-    size_t len = strlen(w);
+    size_t len = strlen(w), lo, hi;
     int max = len >= 8 ? 2 : 1, best_d = max + 1, best_c = 0;
     uint32_t mask = letter_mask(w);
     const char *best = NULL;
-    if (len < 4) return NULL;
-    for (size_t i = 0; i < kb->nvocab; i++) {
-        const struct vword *v = &kb->vocab[i];
+    if (len < 4 || !kb->bylen) return NULL;
+    /* only the words within max letters of its length; the winner is the
+     * same as over the whole vocabulary in alphabetical order: the nearest,
+     * then the most frequent, then the first alphabetically */
+    lo = len - (size_t)max < KB_VOCAB_MAXLEN ? len - (size_t)max : KB_VOCAB_MAXLEN;
+    hi = len + (size_t)max < KB_VOCAB_MAXLEN ? len + (size_t)max : KB_VOCAB_MAXLEN;
+    for (size_t k = kb->lenstart[lo]; k < kb->lenstart[hi + 1]; k++) {
+        const struct vword *v = &kb->vocab[kb->bylen[k]];
         size_t vl = v->len;
         if (vl + (size_t)max < len || vl > len + (size_t)max) continue;
         if (v->w[0] != w[0] && max == 1) continue;
         if (__builtin_popcount(v->letters & ~mask) > max || __builtin_popcount(mask & ~v->letters) > max)
             continue;
         int dd = edit_distance(w, v->w, max);
-        if (dd < best_d || (dd == best_d && v->count > best_c)) {
+        if (dd < best_d || (dd == best_d && v->count > best_c) ||
+            (dd == best_d && v->count == best_c && best && strcmp(v->w, best) < 0)) {
             best_d = dd;
             best_c = v->count;
             best = v->w;
@@ -1030,6 +1056,7 @@ void kb_free(struct kb *kb)
     free(kb->syn);
     for (size_t i = 0; i < kb->nvocab; i++) free(kb->vocab[i].w);
     free(kb->vocab);
+    free(kb->bylen);
     for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
     free(kb->df);
     free(kb->dl);
