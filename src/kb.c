@@ -1816,6 +1816,24 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
     return (size_t)t->ngrp;
 }
 
+/* Reranks the leading candidates by how much of the question their
+ * about-fields hold (a passage must be about the question's concepts, not
+ * only mention them), then lets them vote by topic. Every ranking that
+ * the no-match model reads goes through it: the whole question's and each
+ * part's, so a part's figures are on the scale the model was fitted on. */
+static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, size_t nc)
+{
+    double lam = KB_RERANK_ABOUT;
+    size_t top = nc < KB_RERANK ? nc : KB_RERANK;
+    for (size_t i = 0; i < top && lam > 0; i++) {
+        struct cover c;
+        coverage(kb, t, cand[i].p, &c);
+        cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
+    }
+    if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
+    topic_vote(cand, top);
+}
+
 size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
                     size_t max, struct kb_result *res)
 {
@@ -1845,20 +1863,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->nomatch = 1;
         goto out;
     }
-    /* Rerank the leading candidates by how much of the question their
-     * about-fields hold: a passage must be about the question's concepts,
-     * not only mention them. */
-    {
-        double lam = KB_RERANK_ABOUT;
-        size_t top = nc < KB_RERANK ? nc : KB_RERANK;
-        for (size_t i = 0; i < top && lam > 0; i++) {
-            struct cover c;
-            coverage(kb, &terms, cand[i].p, &c);
-            cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
-        }
-        if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
-    }
-    topic_vote(cand, nc < KB_RERANK ? nc : KB_RERANK);
+    rerank(kb, &terms, cand, nc);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
@@ -1881,11 +1886,13 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             struct cover pcov;
             tokenize(q + st[i], en[i] - st[i], &ptk);
             query_terms(kb, &ptk, &pt);
-            /* a part of one concept ("... loft conversion? naps") is a
-             * stray word, not a question of its own */
-            size_t pn = pt.ngrp >= 2 ? run_query(kb, &pt, age, cand) : 0;
+            /* a part of one word ("... loft conversion? naps") is a stray
+             * word, not a question of its own; "How do I handle bedtime?"
+             * (one concept, five words) is one */
+            size_t pn = pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3) ? run_query(kb, &pt, age, cand) : 0;
             if (pn) {
                 struct kb_result pr = {0};
+                rerank(kb, &pt, cand, pn);
                 coverage(kb, &pt, cand[0].p, &pcov);
                 result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
                 topic_figures(kb, &pt, cand, pn, &pcov, &pr);
@@ -1926,6 +1933,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
+                rerank(kb, &pt[i], pc, pn);
                 coverage(kb, &pt[i], pc[0].p, &pcov);
                 result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
                 topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);

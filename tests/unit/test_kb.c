@@ -408,7 +408,7 @@ static void test_nomatch_model_and_parts(void **state)
     assert_int_equal(kb_search_ex(kb, off, strlen(off), -1, hits, 3, &r), 0);
     assert_true(r.nomatch);
     /* the documented two-part example: the covered part answers */
-    const char *two = "How do I handle bedtime and the bedtime routine? And what's a good baby name?";
+    const char *two = "How do I handle bedtime? And what's a good baby name?";
     assert_true(kb_search_ex(kb, two, strlen(two), -1, hits, 3, &r) >= 1);
     assert_true(strstr(hits[0].p->topics[0], "sleep") != NULL);
     /* a one-word part does not make an uncovered question a match */
