@@ -3,7 +3,9 @@
  *
  * An answer is: the topic's warm opening line (for a yes/no question, the
  * passage's yes, no, "usually" or "it depends" instead, when its answering
- * sentence says one); one orienting sentence from the best passage; three concrete steps drawn from the best passages
+ * sentence says one; for a question asking for an amount, an age or a
+ * limit, nothing, when the sentence gives one: the fact comes first); one
+ * orienting sentence from the best passage; three concrete steps drawn from the best passages
  * (the steps that share most words with the question, de-duplicated, from
  * passages that fit the child's age when one was given); and the "when to
  * get help" line when a used passage has one. Every sentence after the
@@ -65,15 +67,43 @@ static size_t overlap(const struct wordset *a, const struct wordset *b)
     return n;
 }
 
+/* Words too common in steps to make two steps alike by themselves. */
+static int plain_word(const char *w)
+{
+    static const char *const plain[] = {"your", "with", "that", "this", "they", "them", "from",
+                                        "have", "when", "what", "will", "been", "were", "their",
+                                        "there", "about", "into", "child", "children", "babi",
+                                        "more", "each", "onli", "some", "than", NULL};
+    for (int k = 0; plain[k]; k++) if (strcmp(w, plain[k]) == 0) return 1;
+    return 0;
+}
+
+/* 1 when two sentences say nearly the same thing: most of their words are
+ * shared (Jaccard over 0.5), or most of the shorter one's words that are
+ * not plain words are (0.6 of at least four), or they share a run of three words in the same order that
+ * are not plain words ("stay calm, keep your child safe"). */
 static int similar(const char *x, const char *y)
 {
-    struct wordset a, b;
-    size_t o, u;
+    struct wordset a, b, ka = {.n = 0}, kb2 = {.n = 0};
+    size_t o, u, lo;
     words_of(x, &a);
     words_of(y, &b);
     o = overlap(&a, &b);
     u = a.n + b.n - o;
-    return u && o * 2 > u;                  /* Jaccard over 0.5 */
+    if (u && o * 2 > u) return 1;
+    for (size_t i = 0; i < a.n; i++)            /* the words that are not plain */
+        if (!plain_word(a.w[i])) memcpy(ka.w[ka.n++], a.w[i], sizeof a.w[0]);
+    for (size_t i = 0; i < b.n; i++)
+        if (!plain_word(b.w[i])) memcpy(kb2.w[kb2.n++], b.w[i], sizeof b.w[0]);
+    lo = ka.n < kb2.n ? ka.n : kb2.n;
+    if (lo >= 4 && overlap(&ka, &kb2) * 10 >= lo * 6) return 1;
+    for (size_t i = 0; i + 2 < a.n; i++)
+        for (size_t k = 0; k + 2 < b.n; k++) {
+            size_t r = 0;
+            while (r < 3 && strcmp(a.w[i + r], b.w[k + r]) == 0 && !plain_word(a.w[i + r])) r++;
+            if (r == 3) return 1;
+        }
+    return 0;
 }
 
 struct pick { size_t passage; const char *text; double score; };
@@ -289,8 +319,16 @@ static const char *const cue_no[] = {
 static const char *const cue_common[] = {
     " common ", " normal ", " most children ", " many children ", " most toddlers ",
     " many toddlers ", " most kids ", " many kids ", " most babies ", " many babies ",
-    " typical ", " typically ", " usually ", " often ", " expected ", " phase ", " most teens ",
-    " many teens ", " part of growing ", NULL};
+    " expected ", " phase ", " most teens ", " many teens ", " part of growing ", NULL};
+/* How often, not how common: "usually around 3 to 4 weeks" says when, so
+ * these count only in a clause about the question. */
+static const char *const cue_often[] = {" typical ", " typically ", " usually ", " often ", NULL};
+/* A question about a child who does NOT do something ("is it normal he
+ * isn't walking"): "most children walk by 15 months" does not answer it
+ * with a yes. */
+static const char *const q_negated[] = {" not ", " isnt ", " doesnt ", " dont ", " cant ",
+                                        " wont ", " never ", " hasnt ", " havent ",
+                                        " arent ", " didnt ", " still not ", NULL};
 static const char *const cue_ok[] = {" is safe ", " are safe ", " fine ", " okay ", " ok ",
                                      " recommended ", NULL};
 static const char *const cue_if[] = {" if ", " when ", " unless ", " until ", " once ",
@@ -338,10 +376,12 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
                 cue_text(clause, strlen(clause), ct, sizeof ct);
                 no |= has_cue(ct, cue_no);
                 ok |= has_cue(ct, cue_ok);
+                common |= has_cue(ct, cue_often);
             }
             from = to + 1;
         }
     }
+    if (common && has_cue(qt, q_negated)) common = 0;
     if (has_cue(qt, q_bad)) {                    /* "is it bad to...", "should I worry" */
         if (no && !cond) return "Yes, it is best avoided.";
         if (common) return "Usually not.";
@@ -400,9 +440,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
     /* The orienting sentence: the best passage's sentence that answers
      * this question (an amount, age or limit first). */
-    int yes_no = grounded_is_yes_no(q, len);
-    best_sentence(hits[0].p->body, &qw, asks_for_number(q), yes_no ? q : NULL, len, sent,
+    int yes_no = grounded_is_yes_no(q, len), want_number = asks_for_number(q);
+    best_sentence(hits[0].p->body, &qw, want_number, yes_no ? q : NULL, len, sent,
                   sizeof sent);
+    /* A question that asks for an amount, an age or a limit, answered by a
+     * sentence that gives one, gets that fact first: no opening line. */
+    int fact_first = want_number && !yes_no && has_number(sent, strlen(sent));
     /* A yes/no question gets the passage's yes, no, "usually" or "it
      * depends" first, in place of the topic's opening line. */
     const char *verdict = yes_no ? grounded_verdict(q, len, sent) : NULL;
@@ -415,6 +458,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * an early position in the passage's list break the tie. */
             double s = hits[used[u]].score / hits[0].score * 10.0 +
                        (double)overlap(&qw, &sw) * 1.5 - (double)k * 0.4;
+            /* the amount, age or limit asked for: a step that gives one */
+            if (want_number && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }
@@ -427,9 +472,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     for (int pass = 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
         for (size_t i = 0; i < np && nchosen < MAX_STEPS; i++) {
             size_t same = 0, dup = 0;
+            if (similar(sent, picks[i].text)) dup = 1;     /* says the summary again */
             for (size_t c = 0; c < nchosen; c++) {
                 if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
-            if (similar(sent, picks[i].text)) dup = 1;     /* says the summary again */
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass == 0 && same >= 2 && strong_other)) continue;
@@ -446,6 +491,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     const char *opener = choose_opener(kb, best, &qw);
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
+    else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
     else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
 
     if (trailing_period(sent)) {
@@ -455,7 +501,11 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     } else {
         strbuf_printf(&b, "%s [1]\n\n", sent);
     }
-    age_phrase(age_months >= 0 && age_months >= best->age_lo && age_months <= best->age_hi
+    /* The child's age is said back only when this question states it as a
+     * number and the passage is for it: never an age read from a stage
+     * word ("teen" is not "your 15-year-old") or carried from elsewhere. */
+    age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months &&
+                       age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
     strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
     for (size_t c = 0; c < nchosen; c++) {

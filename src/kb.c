@@ -32,6 +32,7 @@
 #include "util.h"
 
 #define KB_MAX_FILE (256 * 1024)
+#define KB_VOCAB_MAXLEN 63     /* longer words share the last length bucket */
 #define KB_MAX_QUERY_TERMS 40
 #define KB_MAX_PHRASES 8        /* two-word phrases of the question, ranked as phrases */
 #define KB_CANDIDATES 40
@@ -42,8 +43,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
-#define KB_MODEL_N 11
-#define KB_MODEL_WEIGHTS {-11.8, 1.8, 1.1, 2.0, 2.1, 3.7, -0.4, -1.0, 3.1, -0.1, 0.3}
+#define KB_MODEL_N 9
+#define KB_MODEL_WEIGHTS {-8.873, 2.099, 0.505, 0.664, 0.887, 1.494, -0.096, -0.262, 1.115}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -64,6 +65,9 @@ struct kb {
     struct topic *t;        size_t nt, capt;
     struct synonym *syn;    size_t nsyn, capsyn;
     struct vword *vocab;    size_t nvocab;
+    /* the vocabulary's indices by word length (alphabetical within one
+     * length): bylen[lenstart[l] .. lenstart[l + 1]) have length l */
+    size_t *bylen;          size_t lenstart[KB_VOCAB_MAXLEN + 2];
     struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
     /* The query being ranked (kb_rank): each phrase's IDF, and the mean
      * passage length in tokens. */
@@ -690,6 +694,22 @@ static void build_vocab(struct kb *kb)
     }
     kb->vocab = v;
     kb->nvocab = o;
+    /* counting sort by length, stable, so each bucket stays alphabetical */
+    memset(kb->lenstart, 0, sizeof kb->lenstart);
+    kb->bylen = xmalloc((o ? o : 1) * sizeof *kb->bylen);
+    for (size_t i = 0; i < o; i++) {
+        size_t l = v[i].len < KB_VOCAB_MAXLEN ? v[i].len : KB_VOCAB_MAXLEN;
+        kb->lenstart[l + 1]++;
+    }
+    for (size_t l = 1; l <= KB_VOCAB_MAXLEN + 1; l++) kb->lenstart[l] += kb->lenstart[l - 1];
+    {
+        size_t fill[KB_VOCAB_MAXLEN + 1];
+        memcpy(fill, kb->lenstart, sizeof fill);
+        for (size_t i = 0; i < o; i++) {
+            size_t l = v[i].len < KB_VOCAB_MAXLEN ? v[i].len : KB_VOCAB_MAXLEN;
+            kb->bylen[fill[l]++] = i;
+        }
+    }
 }
 
 static int cmp_syn(const void *a, const void *b)
@@ -760,20 +780,26 @@ static int edit_distance(const char *a, const char *b, int max)
  * more frequent word, then the alphabetically first (deterministic). */
 static const char *vocab_correct(const struct kb *kb, const char *w)
 {
-    size_t len = strlen(w);
+    size_t len = strlen(w), lo, hi;
     int max = len >= 8 ? 2 : 1, best_d = max + 1, best_c = 0;
     uint32_t mask = letter_mask(w);
     const char *best = NULL;
-    if (len < 4) return NULL;
-    for (size_t i = 0; i < kb->nvocab; i++) {
-        const struct vword *v = &kb->vocab[i];
+    if (len < 4 || !kb->bylen) return NULL;
+    /* only the words within max letters of its length; the winner is the
+     * same as over the whole vocabulary in alphabetical order: the nearest,
+     * then the most frequent, then the first alphabetically */
+    lo = len - (size_t)max < KB_VOCAB_MAXLEN ? len - (size_t)max : KB_VOCAB_MAXLEN;
+    hi = len + (size_t)max < KB_VOCAB_MAXLEN ? len + (size_t)max : KB_VOCAB_MAXLEN;
+    for (size_t k = kb->lenstart[lo]; k < kb->lenstart[hi + 1]; k++) {
+        const struct vword *v = &kb->vocab[kb->bylen[k]];
         size_t vl = v->len;
         if (vl + (size_t)max < len || vl > len + (size_t)max) continue;
         if (v->w[0] != w[0] && max == 1) continue;
         if (__builtin_popcount(v->letters & ~mask) > max || __builtin_popcount(mask & ~v->letters) > max)
             continue;
         int dd = edit_distance(w, v->w, max);
-        if (dd < best_d || (dd == best_d && v->count > best_c)) {
+        if (dd < best_d || (dd == best_d && v->count > best_c) ||
+            (dd == best_d && v->count == best_c && best && strcmp(v->w, best) < 0)) {
             best_d = dd;
             best_c = v->count;
             best = v->w;
@@ -1030,6 +1056,7 @@ void kb_free(struct kb *kb)
     free(kb->syn);
     for (size_t i = 0; i < kb->nvocab; i++) free(kb->vocab[i].w);
     free(kb->vocab);
+    free(kb->bylen);
     for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
     free(kb->df);
     free(kb->dl);
@@ -1087,7 +1114,7 @@ static int unit_months(const char *u)
     return -1;
 }
 
-int kb_parse_age(const char *q, size_t len)
+static int parse_age(const char *q, size_t len, int stages_too)
 {
     static const struct { const char *w; int months; } stages[] = {
         {"newborn", 0}, {"newborns", 0}, {"infant", 6}, {"toddler", 24}, {"toddlers", 24},
@@ -1110,7 +1137,7 @@ int kb_parse_age(const char *q, size_t len)
         if (i + 2 < tk.n && strcmp(tk.t[i + 2], "ago") == 0) continue;
         age = u == 0 ? n / 4 : n * u;
     }
-    for (size_t i = 0; i < tk.n && age < 0; i++)
+    for (size_t i = 0; i < tk.n && age < 0 && stages_too; i++)
         for (size_t k = 0; k < sizeof stages / sizeof stages[0]; k++)
             if (strcmp(tk.t[i], stages[k].w) == 0) {
                 age = stages[k].months;
@@ -1119,6 +1146,9 @@ int kb_parse_age(const char *q, size_t len)
     free(tk.buf);
     return age > 240 ? -1 : age;
 }
+
+int kb_parse_age(const char *q, size_t len) { return parse_age(q, len, 1); }
+int kb_stated_age(const char *q, size_t len) { return parse_age(q, len, 0); }
 
 /* ---------- search ---------- */
 
@@ -1429,7 +1459,13 @@ static double term_weight(const struct kb *kb, const char *w)
     return idf < 0.1 ? 0.1 : idf;
 }
 
-struct cover { double about, full, about_w, full_w, unit_sim; int key_about, key_full, n, na, nf; };
+struct cover {
+    double about, full, about_w, full_w, unit_sim;
+    int key_about, key_full, n, na, nf;
+    double miss_max;            /* rarity of the rarest concept the passage lacks, 0..1 */
+    uint64_t amask;             /* concepts (groups) its about-fields hold */
+    double gw[KB_MAX_QUERY_TERMS], all;   /* each concept's rarity, and their sum */
+};
 
 /* How much of the question a passage answers: the share of the question's
  * concepts (weighted by rarity) that the passage holds through any of the
@@ -1461,10 +1497,17 @@ static void coverage(struct kb *kb, const struct terms *t, const struct kb_passa
     out->full_w = hf;
     out->n = t->ngrp;
     out->na = out->nf = 0;
+    out->miss_max = 0;
+    out->amask = 0;
+    out->all = all;
     for (int g = 0; g < t->ngrp && g < KB_MAX_QUERY_TERMS; g++) {
         out->na += hit_a[g];
         out->nf += hit_f[g];
+        out->gw[g] = wgt[g];
+        if (hit_a[g]) out->amask |= (uint64_t)1 << g;
+        if (!hit_f[g] && wgt[g] > out->miss_max) out->miss_max = wgt[g];
     }
+    out->miss_max /= log(((double)kb->np + 1.0) / 0.5);
     out->about = all > 0 ? ha / all : 0;
     out->full = all > 0 ? hf / all : 0;
     /* How alike the question and the closest unit (the title or one ask)
@@ -1641,8 +1684,7 @@ double kb_match_prob(const struct kb_result *r)
 {
     double x[KB_MODEL_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
-        r->key_about, r->unknown_share, (r->concepts < 10 ? r->concepts : 10) / 10.0,
-        log1p(r->about_w), log1p(r->cover_w)};
+        r->key_about, r->unknown_share, r->topic_about};
     double z = 0;
     for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
@@ -1673,6 +1715,29 @@ static void result_figures(struct kb_result *r, double score, const struct cover
     r->concepts_about = c->na;
     r->concepts_cover = c->nf;
     r->consensus = cons;
+    r->key_full = c->key_full;
+    r->miss_max = c->miss_max;
+}
+
+/* The share (rarity-weighted) of the question's concepts that the
+ * about-fields of the best candidate's topic hold, over the leading eight
+ * candidates on that topic (a topic may cover a question no one passage
+ * names in full), and the runner-up's score over the best one's. */
+static void topic_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
+                          size_t nc, const struct cover *best, struct kb_result *r)
+{
+    uint64_t mask = best->amask;
+    double on = 0;
+    for (size_t i = 1; i < nc && i < 8; i++) {
+        struct cover c;
+        if (!passages_share_topic(cand[0].p, cand[i].p)) continue;
+        coverage(kb, t, cand[i].p, &c);
+        mask |= c.amask;
+    }
+    for (int g = 0; g < best->n && g < KB_MAX_QUERY_TERMS; g++)
+        if (mask & ((uint64_t)1 << g)) on += best->gw[g];
+    r->topic_about = best->all > 0 ? on / best->all : 0;
+    r->margin = nc > 1 && cand[0].score > 0 ? cand[1].score / cand[0].score : 0;
 }
 
 /* The best candidate is a match when the hand rule (kb.h) holds and the
@@ -1751,6 +1816,24 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
     return (size_t)t->ngrp;
 }
 
+/* Reranks the leading candidates by how much of the question their
+ * about-fields hold (a passage must be about the question's concepts, not
+ * only mention them), then lets them vote by topic. Every ranking that
+ * the no-match model reads goes through it: the whole question's and each
+ * part's, so a part's figures are on the scale the model was fitted on. */
+static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, size_t nc)
+{
+    double lam = KB_RERANK_ABOUT;
+    size_t top = nc < KB_RERANK ? nc : KB_RERANK;
+    for (size_t i = 0; i < top && lam > 0; i++) {
+        struct cover c;
+        coverage(kb, t, cand[i].p, &c);
+        cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
+    }
+    if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
+    topic_vote(cand, top);
+}
+
 size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
                     size_t max, struct kb_result *res)
 {
@@ -1780,20 +1863,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->nomatch = 1;
         goto out;
     }
-    /* Rerank the leading candidates by how much of the question their
-     * about-fields hold: a passage must be about the question's concepts,
-     * not only mention them. */
-    {
-        double lam = KB_RERANK_ABOUT;
-        size_t top = nc < KB_RERANK ? nc : KB_RERANK;
-        for (size_t i = 0; i < top && lam > 0; i++) {
-            struct cover c;
-            coverage(kb, &terms, cand[i].p, &c);
-            cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
-        }
-        if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
-    }
-    topic_vote(cand, nc < KB_RERANK ? nc : KB_RERANK);
+    rerank(kb, &terms, cand, nc);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
@@ -1802,6 +1872,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     }
     coverage(kb, &terms, cand[0].p, &cov);
     result_figures(res, cand[0].score, &cov, consensus(cand, nc));
+    topic_figures(kb, &terms, cand, nc, &cov, res);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -1815,11 +1886,16 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             struct cover pcov;
             tokenize(q + st[i], en[i] - st[i], &ptk);
             query_terms(kb, &ptk, &pt);
-            size_t pn = pt.n ? run_query(kb, &pt, age, cand) : 0;
+            /* a part of one word ("... loft conversion? naps") is a stray
+             * word, not a question of its own; "How do I handle bedtime?"
+             * (one concept, five words) is one */
+            size_t pn = pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3) ? run_query(kb, &pt, age, cand) : 0;
             if (pn) {
                 struct kb_result pr = {0};
+                rerank(kb, &pt, cand, pn);
                 coverage(kb, &pt, cand[0].p, &pcov);
                 result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
+                topic_figures(kb, &pt, cand, pn, &pcov, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -1857,8 +1933,10 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
+                rerank(kb, &pt[i], pc, pn);
                 coverage(kb, &pt[i], pc[0].p, &pcov);
                 result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
+                topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;

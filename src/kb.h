@@ -73,6 +73,10 @@ const char *kb_topic_label(const struct kb *kb, const char *topic);
 /* The child's age in months if the question states one ("my 3yo",
  * "18 months", "six week old", "toddler"), else -1. Pure. */
 int kb_parse_age(const char *q, size_t len);
+/* The same, but only an age stated as a number ("my 3yo", "18 months",
+ * "six week old"): a stage word ("toddler", "teen") gives -1, since it
+ * ranks passages but is no age to say back to the parent. Pure. */
+int kb_stated_age(const char *q, size_t len);
 
 /* What one search found, for the caller's answer and for calibration. */
 #define KB_NEAR_TOPICS 3
@@ -105,6 +109,11 @@ struct kb_result {
     int concepts, concepts_about, concepts_cover, unknown;
                                     /* concept counts; unknown: words not
                                        in the knowledge base at all */
+    int key_full;                   /* the key concept is anywhere in it */
+    double miss_max;                /* rarity (0..1) of the rarest concept it lacks */
+    double topic_about;             /* share of the concepts its topic's leading
+                                       passages' about-fields hold */
+    double margin;                  /* runner-up's score over its score */
     int parts;                      /* parts the question was split into */
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
@@ -133,7 +142,7 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
  * figures in docs/knowledge-base.md). The best passage is a match when the
  * no-match model (a logistic regression over the figures in kb_result:
  * BM25, coverage, likeness to a title or ask, topic consensus, unknown
- * words) gives it a probability of at least match_min, and the hand rule
+ * words, the share of the question its topic's leading passages are about) gives it a probability of at least match_min, and the hand rule
  * holds: at most unknown_max of the question's words (rarity-weighted) are
  * words the knowledge base never uses, and
  *   - the question is like one of its units (its title, one of its asks):
@@ -151,7 +160,7 @@ struct kb_thresholds {
            full_min, full_score_min, match_min;
 };
 #define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
-#define KB_MATCH_MIN 0.30
+#define KB_MATCH_MIN 0.32
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);

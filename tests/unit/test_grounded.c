@@ -264,6 +264,15 @@ static void test_yes_no_verdicts(void **state)
         /* a cue in a clause about something else does not count */
         {"is it safe to use sunscreen on my baby?",
          "Keep babies in the shade; do not use oil of lemon eucalyptus on them.", NULL},
+        /* "usually" saying when, not how common, answers nothing */
+        {"should I give a dummy? worried about his teeth",
+         "If you breastfeed, wait until feeding is going well, usually around 3 to 4 weeks, "
+         "before offering a pacifier.", "It depends."},
+        /* a child who does NOT do something: what most children do is no yes */
+        {"is it normal that my 15 month old isn't walking yet?",
+         "Most children walk by about 15 months.", NULL},
+        {"should I be worried he doesn't talk much at 2?",
+         "Most children say about 50 words by age 2.", NULL},
         /* no cue at all, or not a yes/no question */
         {"can I start a bedtime routine?", "A bedtime routine has four steps.", NULL},
         {"how do I stop the hitting?", "Never hit back.", NULL},
@@ -310,6 +319,156 @@ static void test_yes_no_answer_comes_first(void **state)
     }
 }
 
+/* Near-duplicate steps: a table for similar(). */
+static void test_similar_steps(void **state)
+{
+    static const struct { const char *a, *b; int same; } t[] = {
+        {"During a night terror, stay calm, keep your child safe and do not try to wake them.",
+         "Stay calm, keep your child safe from furniture or stairs, and wait for it to pass.", 1},
+        {"Offer water in an open cup at every meal.", "Offer water in an open cup with meals.", 1},
+        {"Keep medicines locked away, out of sight and reach, in their original containers.",
+         "Store medicines in their original containers, locked away out of reach.", 1},
+        {"Talk to your child about what happened.", "Talk to your child's teacher about the plan.", 0},
+        {"Offer a small open cup at meals.", "Read a bedtime story together every night.", 0},
+        {"Give a 5-minute warning before lights out.", "Use a timer so the clock signals the change.", 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int got = similar(t[i].a, t[i].b);
+        if (got != t[i].same) fprintf(stderr, "  similar: '%s' / '%s' -> %d\n", t[i].a, t[i].b, got);
+        assert_int_equal(got, t[i].same);
+    }
+}
+
+/* The lines of an answer that are steps ("1. ...", "2. ..."), markers cut. */
+static size_t answer_steps(const char *text, char steps[][512], size_t max)
+{
+    size_t n = 0;
+    for (const char *p = text; p && *p && n < max; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!(p[0] >= '1' && p[0] <= '9' && p[1] == '.' && p[2] == ' ')) continue;
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p - 3) : strlen(p + 3);
+        snprintf(steps[n], 512, "%.*s", (int)l, p + 3);
+        char *m = strstr(steps[n], " [");
+        if (m) *m = '\0';
+        n++;
+    }
+    return n;
+}
+
+/* Through composition, for every everyday question: no step says another
+ * step or the summary sentence again. */
+static void test_no_repeated_steps(void **state)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct kb_hit hits[5];
+        int age;
+        char *text, steps[3][512], summary[1024] = "";
+        json_t *cit;
+        size_t n = kb_search(kb, cases[i].q, strlen(cases[i].q), hits, 5, &age);
+        if (n == 0) continue;
+        grounded_compose(kb, cases[i].q, strlen(cases[i].q), hits, n, age, &text, &cit);
+        const char *s = strstr(text, " [1]");
+        if (s) {                                  /* the sentence that ends in the first [1] */
+            const char *b = s;
+            while (b > text && b[-1] != '\n') b--;
+            snprintf(summary, sizeof summary, "%.*s", (int)(s - b), b);
+        }
+        size_t ns = answer_steps(text, steps, 3);
+        for (size_t a = 0; a < ns; a++) {
+            if (similar(summary, steps[a])) fprintf(stderr, "  repeats summary: '%s'\n", steps[a]);
+            assert_false(similar(summary, steps[a]));
+            for (size_t b = a + 1; b < ns; b++) {
+                if (similar(steps[a], steps[b]))
+                    fprintf(stderr, "  repeated step: '%s' / '%s'\n", steps[a], steps[b]);
+                assert_false(similar(steps[a], steps[b]));
+            }
+        }
+        free(text);
+        json_decref(cit);
+    }
+}
+
+/* An age is said back only when the question states it as a number: a
+ * stage word ("teen", "toddler") ranks passages but is not "your
+ * 15-year-old". */
+static void test_no_invented_age(void **state)
+{
+    static const char *const qs[] = {"how do I talk to my teen about vaping",
+                                     "my toddler hits other children at playgroup"};
+    for (size_t i = 0; i < 2; i++) {
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, qs[i], strlen(qs[i]), hits, 5, &age);
+        assert_true(age >= 0);                   /* read, for ranking */
+        assert_int_equal(kb_stated_age(qs[i], strlen(qs[i])), -1);
+        assert_true(n > 0);
+        grounded_compose(kb, qs[i], strlen(qs[i]), hits, n, age, &text, &cit);
+        if (strstr(text, "-year-old") || strstr(text, "-month-old"))
+            fprintf(stderr, "  invented age: %s\n", text);
+        assert_null(strstr(text, "-year-old"));
+        assert_null(strstr(text, "-month-old"));
+        free(text);
+        json_decref(cit);
+    }
+    /* an age from elsewhere (an earlier message) that this question does
+     * not state is not said either */
+    {
+        const char *q = "how do I stop the tantrums in the shop";
+        struct kb_hit hits[5];
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, NULL);
+        assert_true(n > 0);
+        grounded_compose(kb, q, strlen(q), hits, n, 36, &text, &cit);
+        assert_null(strstr(text, "3-year-old"));
+        free(text);
+        json_decref(cit);
+    }
+    assert_int_equal(kb_stated_age("my 3 year old", 13), 36);
+    assert_int_equal(kb_stated_age("six week old baby", 17), 1);
+}
+
+/* A question asking for an amount, an age or a limit opens on the
+ * sentence that gives it (a number, cited [1]), not on a warm opening line;
+ * other questions keep the opening line. */
+static void test_fact_first(void **state)
+{
+    static const char *const qs[] = {"how much formula should a 2 month old drink",
+                                     "how much screen time is ok for a 3 year old",
+                                     "how many naps does a 1 year old need"};
+    for (size_t i = 0; i < 3; i++) {
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, qs[i], strlen(qs[i]), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, qs[i], strlen(qs[i]), hits, n, age, &text, &cit);
+        const char *m = strstr(text, " [1]");
+        assert_non_null(m);
+        /* the first line is the cited fact, and it holds a number */
+        assert_true(strchr(text, '\n') == NULL || strchr(text, '\n') > m);
+        assert_true(has_number(text, (size_t)(m - text)));
+        free(text);
+        json_decref(cit);
+    }
+    {
+        const char *q = "how do I get my 2 year old to sleep in her own bed";
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        assert_true(strchr(text, '\n') < strstr(text, " [1]"));   /* an opening line first */
+        free(text);
+        json_decref(cit);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +479,10 @@ int main(void)
         cmocka_unit_test(test_yes_no_questions),
         cmocka_unit_test(test_yes_no_verdicts),
         cmocka_unit_test(test_yes_no_answer_comes_first),
+        cmocka_unit_test(test_similar_steps),
+        cmocka_unit_test(test_no_repeated_steps),
+        cmocka_unit_test(test_no_invented_age),
+        cmocka_unit_test(test_fact_first),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }

@@ -380,6 +380,44 @@ static void test_rank_is_fts5_bm25(void **state)
     kb_free(kb);
 }
 
+/* The no-match model on the shipped knowledge base: the topic-wide
+ * about-share is a share and never below the best passage's own; a plain
+ * covered question matches, a question on nothing the knowledge base
+ * covers does not; a question in parts answers through a part with two or
+ * more concepts, never through a single stray word after the question. */
+static void test_nomatch_model_and_parts(void **state)
+{
+    const char *dirs[1] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    static const char *const covered[] = {"How do I handle bedtime?",
+                                          "how much formula should a 2 month old drink",
+                                          "my toddler bites other children at nursery"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(kb_search_ex(kb, covered[i], strlen(covered[i]), -1, hits, 3, &r) >= 1);
+        assert_false(r.nomatch);
+        assert_true(r.topic_about >= r.about - 1e-9);
+        assert_true(r.topic_about <= 1.0 + 1e-9);
+        assert_true(r.match_prob >= KB_MATCH_MIN);
+    }
+    const char *off = "how do I change a car tire on the motorway";
+    assert_int_equal(kb_search_ex(kb, off, strlen(off), -1, hits, 3, &r), 0);
+    assert_true(r.nomatch);
+    /* the documented two-part example: the covered part answers */
+    const char *two = "How do I handle bedtime? And what's a good baby name?";
+    assert_true(kb_search_ex(kb, two, strlen(two), -1, hits, 3, &r) >= 1);
+    assert_true(strstr(hits[0].p->topics[0], "sleep") != NULL);
+    /* a one-word part does not make an uncovered question a match */
+    const char *stray = "which paint colour suits a north facing loft conversion? naps";
+    assert_int_equal(kb_search_ex(kb, stray, strlen(stray), -1, hits, 3, &r), 0);
+    assert_true(r.nomatch);
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_edit_distance),
         cmocka_unit_test(test_search_synonyms_and_spelling),
         cmocka_unit_test(test_rank_is_fts5_bm25),
+        cmocka_unit_test(test_nomatch_model_and_parts),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
