@@ -4,7 +4,8 @@
  * finished list (worker -> loop, FIFO). The worker sleeps on a condition
  * variable while the queue is empty; after each job it appends the job to
  * the finished list and adds 1 to an eventfd, whose read event on the base
- * takes the whole finished list and calls the done functions in order. */
+ * takes the whole finished list and calls the done functions in order.
+ * A job whose connection broke under it is run once more on a new one. */
 #include "pgworker.h"
 
 #include <errno.h>
@@ -61,6 +62,7 @@ static PGconn *worker_conn(struct pgw *w)
 static void *worker_main(void *arg)
 {
     struct pgw *w = arg;
+    worker_conn(w);                               /* the first connection, at once */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         struct pgw_job *job;
@@ -77,8 +79,14 @@ static void *worker_main(void *arg)
         conn = worker_conn(w);
         job->run(job, conn);
         if (conn && PQstatus(conn) != CONNECTION_OK) {
+            /* the connection broke under the job (a server restart, a
+             * terminated backend): once, at once, on a new one; every job
+             * is safe to run again (inserts skip what is stored, updates
+             * set the same values) */
             atomic_store(&w->connected, 0);
-            w->next_try_ms = 0;                   /* one retry at the next job, then backoff */
+            w->next_try_ms = 0;
+            conn = worker_conn(w);
+            if (conn) job->run(job, conn);
         }
 
         pthread_mutex_lock(&w->mu);
