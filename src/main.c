@@ -268,6 +268,22 @@ static void on_notify(void *arg, const char *channel, const char *payload)
         events_deleted(payload);
         return;
     }
+    if (channel && strcmp(channel, "coachd_session") == 0) {
+        /* "session,message": a question asked on some instance; its tabs
+         * here are told, unless it was asked here (announced already) */
+        char sid[72], mid[72];
+        size_t n = strcspn(payload, ",");
+        struct turn *t;
+        if (n >= sizeof sid || !payload[n] || strlen(payload + n + 1) >= sizeof mid) return;
+        memcpy(sid, payload, n);
+        sid[n] = '\0';
+        snprintf(mid, sizeof mid, "%s", payload + n + 1);
+        if (!util_id_valid(sid) || !util_id_valid(mid)) return;
+        t = turn_find(mid);
+        if (t && !turn_is_mirror(t)) return;
+        events_message(sid, mid);
+        return;
+    }
     turn_notify(channel, payload);
 }
 

@@ -183,9 +183,12 @@ int store_lease_renew(struct store *st, uint64_t now_ms);
 int store_lease_sweep(struct store *st, uint64_t now_ms);
 
 /* Cross-instance signals (PostgreSQL NOTIFY; SQLite: no-ops returning 0):
- * "coachd_stop" (a message id), "coachd_deleted" (a session id). */
+ * "coachd_stop" (a message id), "coachd_deleted" (a session id),
+ * "coachd_session" ("session id,message id": a question asked, for the
+ * session's event streams, events.h). */
 int store_notify(struct store *st, const char *channel, const char *payload);
-/* Listens on "coachd_events", "coachd_stop" and "coachd_deleted" on a
+/* Listens on "coachd_events", "coachd_stop", "coachd_deleted" and
+ * "coachd_session" on a
  * connection of its own, non-blocking on base; cb gets each notification
  * (payload borrowed for the call), and channel NULL after the listener
  * had to reconnect (notifications may have been missed: re-read). 0 or -1. */

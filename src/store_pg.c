@@ -1049,7 +1049,8 @@ static PGconn *listen_conn(const char *conninfo)
     char err[256];
     PGconn *c = connect_db(conninfo);
     if (!c || PQstatus(c) != CONNECTION_OK ||
-        exec_cmd(c, "LISTEN coachd_events; LISTEN coachd_stop; LISTEN coachd_deleted",
+        exec_cmd(c, "LISTEN coachd_events; LISTEN coachd_stop; LISTEN coachd_deleted; "
+                 "LISTEN coachd_session",
                  err, sizeof err) || PQsetnonblocking(c, 1)) {
         if (c) PQfinish(c);
         return NULL;

@@ -272,6 +272,7 @@ const char *turn_message_id(const struct turn *t) { return t->msg_id; }
 const char *turn_session_id(const struct turn *t) { return t->session_id; }
 const char *turn_question(const struct turn *t) { return t->question; }
 int turn_is_finished(const struct turn *t) { return t->finished; }
+int turn_is_mirror(const struct turn *t) { return t->mirror; }
 size_t turn_event_count(const struct turn *t) { return t->nvisible; }
 
 /* ---------- timers ---------- */

@@ -197,6 +197,26 @@ test('delete on B: A answers 404 for the session and its answer', { skip }, asyn
   assert.equal((await api(A.base, 'GET', '/api/coach/sessions/' + sid)).status, 404);
 });
 
+// The session event stream (events.h) follows a session, not one answer:
+// a question asked on A is announced to the session's tabs on B too (a
+// NOTIFY with the two ids), and once only to its tabs on A.
+test('a question asked on A is announced to the session\'s event streams on A and B, once each', { skip }, async () => {
+  const sid = await newSession(A.base);
+  const follow = (s) => stream(s.base + `/api/coach/sessions/${sid}/events`, {
+    stopWhen: (t) => /"type":"message"[^\n]*\n\n[\s\S]*"type":"message"/.test(t) });
+  const onA = follow(A), onB = follow(B);
+  await sleep(300);                        // both streams are open
+  const m = await ask(A, sid, Q);
+  await sleep(1500);                       // a second announcement would have come by now
+  assert.equal((await api(A.base, 'DELETE', '/api/coach/sessions/' + sid)).status, 204);   // ends both
+  const [a, b] = await Promise.all([onA, onB]);
+  for (const [name, r] of [['A', a], ['B', b]]) {
+    const msgs = r.events.filter((e) => e.data.type === 'message');
+    assert.equal(msgs.length, 1, `one announcement on ${name}`);
+    assert.equal(msgs[0].data.message_id, m.message_id);
+  }
+});
+
 // PostgreSQL stopped and started again (scripts/pgtmp.sh down/up) while A
 // answers: A's stream goes on meanwhile (its writes wait on the store's
 // worker, not on the loop), new questions get a JSON 503, and once the
