@@ -42,7 +42,7 @@ start() {
 }
 
 # Starts the server of an initialised DIR on its port. The connection
-# limit is set explicitly: each coachd holds STORE_PG_CONNECTIONS (2); the
+# limit is set explicitly: each coachd holds STORE_PG_CONNECTIONS (3); the
 # suites run a handful of instances at a time.
 launch() {
   dir=$1
