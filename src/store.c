@@ -1109,8 +1109,11 @@ int store_events_prune(struct store *st, uint64_t before_ms, int limit)
         note_write(st, 0);
         return -1;
     }
-    note_write(st, 1);
-    return sqlite3_changes(st->db);
+    rc = sqlite3_changes(st->db);
+    /* a DELETE of nothing may write nothing: only a real one says the
+     * database takes writes again */
+    if (rc > 0) note_write(st, 1);
+    return rc;
 }
 
 void store_tick_async(struct store *st, uint64_t now_ms, store_tick_cb cb, void *arg)

@@ -32,7 +32,8 @@ void store_close(struct store *st);
 /* Checkpoints the background thread has run so far (for tests). */
 unsigned long store_checkpoints(struct store *st);
 
-/* 1 when the database answers a trivial query. */
+/* 1 when the database answers a trivial query (PostgreSQL with the worker
+ * started: the last answer, never waiting; store_pg_ping). */
 int store_ping(struct store *st);
 
 /* Below this much free space where the database lives, the disk counts as

@@ -193,6 +193,9 @@ struct store_pg {
     struct pgw *worker;           /* store_pg_async_start, or NULL: all inline */
     int connecting;               /* a connect job for conn is on the worker */
     int probing;                  /* a probe job is on the worker */
+    int pinging;                  /* a ping job is on the worker */
+    int ping_ok;                  /* the last ping's answer */
+    uint64_t ping_sent_ms;        /* when the last ping job was sent */
 };
 
 int store_pg_schema_target(void)
@@ -324,6 +327,7 @@ int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t
 
     pg->conninfo = xstrdup(conninfo);
     pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+    pg->ping_ok = 1;              /* it answered the connect */
     pg->conn = connect_db(conninfo);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         /* libpq's message names host and port, not the password */
@@ -475,9 +479,22 @@ static long changes(PGresult *res)
     return strtol(PQcmdTuples(res), NULL, 10);
 }
 
+static void ping_later(struct store_pg *pg);
+
+/* With the worker: the last ping's answer (a SELECT 1 on the worker's
+ * connection, re-sent when a second old), so /readyz never waits on the
+ * server; one unanswered for STORE_PG_PING_STALE_MS (a hung server) counts
+ * as down. Without it: a ping in the call. */
 int store_pg_ping(struct store_pg *pg)
 {
-    PGresult *res = run(pg, P_PING, 0, NULL, PGRES_TUPLES_OK, "ping");
+    PGresult *res;
+    if (pg->worker) {
+        uint64_t now = util_now_ms();
+        if (pg->pinging) return pg->ping_ok && now - pg->ping_sent_ms < STORE_PG_PING_STALE_MS;
+        if (now - pg->ping_sent_ms >= 1000) ping_later(pg);
+        return pg->ping_ok;
+    }
+    res = run(pg, P_PING, 0, NULL, PGRES_TUPLES_OK, "ping");
     PQclear(res);
     return res != NULL;
 }
@@ -1255,7 +1272,7 @@ static void stmt_run(struct pgw_job *j, PGconn *conn)
     struct stmt_job *s = (struct stmt_job *)j;
     PGresult *res = wexec(conn, s->q, s->n, (const char *const *)s->v,
                           s->q == P_PROBE ? PGRES_COMMAND_OK : PGRES_TUPLES_OK,
-                          s->q == P_PROBE ? "probe" : "notify");
+                          s->q == P_PROBE ? "probe" : s->q == P_PING ? "ping" : "notify");
     s->ok = res != NULL;
     PQclear(res);
 }
@@ -1266,6 +1283,9 @@ static void stmt_done(struct pgw_job *j)
     if (s->q == P_PROBE) {
         s->pg->probing = 0;
         pg_note_write(s->pg, s->ok);
+    } else if (s->q == P_PING) {
+        s->pg->pinging = 0;
+        s->pg->ping_ok = s->ok;
     }
     free(s->v[0]);
     free(s->v[1]);
@@ -1286,6 +1306,13 @@ static void probe_later(struct store_pg *pg)
     if (pg->probing) return;
     pg->probing = 1;
     pgw_submit(pg->worker, &stmt_job_new(pg, P_PROBE)->job);
+}
+
+static void ping_later(struct store_pg *pg)
+{
+    pg->pinging = 1;
+    pg->ping_sent_ms = util_now_ms();
+    pgw_submit(pg->worker, &stmt_job_new(pg, P_PING)->job);
 }
 
 static void notify_later(struct store_pg *pg, const char *channel, const char *payload)

@@ -38,6 +38,8 @@ struct store_turn_result;
 #define STORE_PG_CONNECT_TIMEOUT_S 2
 #define STORE_PG_STATEMENT_TIMEOUT_MS 5000
 #define STORE_PG_TCP_USER_TIMEOUT_MS 5000
+/* A ping on the worker unanswered this long: the server counts as down. */
+#define STORE_PG_PING_STALE_MS 2000
 #define STORE_PG_BACKOFF_MIN_MS 100
 #define STORE_PG_BACKOFF_MAX_MS 5000
 
