@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -27,6 +29,8 @@ struct pgw {
     struct pgw_job *q_head, *q_tail;      /* under mu */
     struct pgw_job *d_head, *d_tail;      /* under mu */
     int stopping;                         /* under mu */
+    int abandon;                          /* under mu: stop waited too long */
+    int cur_fd;                           /* under mu: the connection's socket, or -1 */
     int efd;
     struct event *done_ev;
     pgw_open_fn open;
@@ -43,11 +47,20 @@ struct pgw {
 static PGconn *worker_conn(struct pgw *w)
 {
     uint64_t now = util_now_ms();
+    int abandon;
     if (w->conn && PQstatus(w->conn) == CONNECTION_OK) return w->conn;
-    if (now < w->next_try_ms) return NULL;
+    pthread_mutex_lock(&w->mu);
+    abandon = w->abandon;
+    w->cur_fd = -1;
+    pthread_mutex_unlock(&w->mu);
     if (w->conn) PQfinish(w->conn);
+    w->conn = NULL;
+    if (abandon || now < w->next_try_ms) return NULL;
     w->conn = w->open(w->open_arg);
     if (w->conn) {
+        pthread_mutex_lock(&w->mu);
+        w->cur_fd = PQsocket(w->conn);
+        pthread_mutex_unlock(&w->mu);
         w->backoff_ms = PGW_BACKOFF_MIN_MS;
         w->next_try_ms = 0;
         atomic_store(&w->connected, 1);
@@ -96,6 +109,7 @@ static void *worker_main(void *arg)
         if (write(w->efd, &one, sizeof one) < 0 && errno != EAGAIN)
             fprintf(stderr, "coachd: pgworker: eventfd write failed\n");
     }
+    w->cur_fd = -1;
     pthread_mutex_unlock(&w->mu);
     if (w->conn) PQfinish(w->conn);
     w->conn = NULL;
@@ -133,6 +147,7 @@ struct pgw *pgw_start(struct event_base *base, pgw_open_fn open, void *open_arg)
     w->open = open;
     w->open_arg = open_arg;
     w->backoff_ms = PGW_BACKOFF_MIN_MS;
+    w->cur_fd = -1;
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->efd < 0) goto fail;
     pthread_mutex_init(&w->mu, NULL);
@@ -175,12 +190,25 @@ int pgw_connected(const struct pgw *w)
 
 void pgw_stop(struct pgw *w)
 {
+    struct timespec until;
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += PGW_STOP_WAIT_MS / 1000;
+    if (pthread_timedjoin_np(w->thread, NULL, &until) != 0) {
+        /* a server that does not answer: cut the connection under the
+         * job (it fails), make no new one; the rest fail at once */
+        pthread_mutex_lock(&w->mu);
+        w->abandon = 1;
+        if (w->cur_fd >= 0) shutdown(w->cur_fd, SHUT_RDWR);
+        pthread_mutex_unlock(&w->mu);
+        fprintf(stderr, "coachd: pgworker: the database did not answer within %d s at "
+                "shutdown; the writes left are dropped\n", PGW_STOP_WAIT_MS / 1000);
+        pthread_join(w->thread, NULL);
+    }
     deliver(w);
     event_free(w->done_ev);
     pthread_cond_destroy(&w->cv);

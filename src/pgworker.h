@@ -31,6 +31,9 @@ struct pgw;
 
 #define PGW_BACKOFF_MIN_MS 100
 #define PGW_BACKOFF_MAX_MS 5000
+/* pgw_stop waits this long for the queue to drain; then the connection is
+ * cut under the running job and what is left fails at once. */
+#define PGW_STOP_WAIT_MS 5000
 
 struct pgw_job {
     /* on the worker thread; conn is the worker's connection, or NULL while
@@ -54,8 +57,10 @@ void pgw_submit(struct pgw *w, struct pgw_job *job);
 unsigned pgw_pending(const struct pgw *w);
 /* 1 while the worker's own connection is up (as last seen by it). */
 int pgw_connected(const struct pgw *w);
-/* Runs every queued job, calls the done functions of all of them (on the
- * calling thread, the loop's), closes the connection and joins the thread. */
+/* Runs every queued job (for up to PGW_STOP_WAIT_MS; a server that does
+ * not answer by then has its connection cut, and the jobs left fail),
+ * calls the done functions of all of them (on the calling thread, the
+ * loop's), closes the connection and joins the thread. */
 void pgw_stop(struct pgw *w);
 
 #endif

@@ -669,6 +669,43 @@ static void test_async_stop_drains(void **state)
     event_base_free(base);
 }
 
+/* A hung server (every PostgreSQL process SIGSTOPped, scripts/pgtmp.sh
+ * freeze; needs COACHD_PG_DIR) at shutdown: stopping the worker does not
+ * wait for ever; after PGW_STOP_WAIT_MS the connection is cut, the save
+ * is called back as failed, and the call returns. */
+static void test_async_stop_hung_server(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct async_seen seen = {0};
+    const char *dir = getenv("COACHD_PG_DIR");
+    char cmd[600];
+    uint64_t t0;
+    if (!dir) {
+        fprintf(stderr, "skipped: COACHD_PG_DIR is not set (scripts/pgtmp.sh run)\n");
+        event_base_free(base);
+        skip();
+    }
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            "application_name = 'coachd'") < 2; i++)
+        usleep(20 * 1000);                      /* the worker's first connect */
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh freeze '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    save_two(f->st, &seen);
+    t0 = util_now_ms();
+    store_async_stop(f->st);
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh thaw '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_true(util_now_ms() - t0 >= PGW_STOP_WAIT_MS - 100);
+    assert_true(util_now_ms() - t0 < PGW_STOP_WAIT_MS + 3000);
+    assert_int_equal(seen.saved, 1);
+    assert_int_equal(seen.rcs[0], -1);
+    event_base_free(base);
+}
+
 /* Paging, as store.c's: newest last, has_more, an anchor from another
  * session is found = 2; the count. */
 static void test_page(void **state)
@@ -726,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_stop_drains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_stop_hung_server, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;
