@@ -99,8 +99,9 @@ test('PostgreSQL goes away and comes back: 503s meanwhile, the live answer is sa
 // and the final save wait on the store's worker thread, not on the event
 // loop, so the stream goes on; once the server resumes, the answer is
 // saved and done follows. (With the writes on the loop, the stream froze
-// with the server.) No request is made to the instance while frozen: the
-// request path's reads are still synchronous.
+// with the server.) /readyz, too, answers from what the worker last saw.
+// No other request is made while frozen: the request path's reads are
+// still synchronous.
 test('PostgreSQL hangs mid-answer: the stream goes on, the answer is saved once it resumes',
   { skip: !pgDir ? 'COACHD_PG_DIR is not set (make e2e-pg)' : false }, async () => {
     const srv = await startServer(['--pace-ms', '30']);
@@ -111,15 +112,24 @@ test('PostgreSQL hangs mid-answer: the stream goes on, the answer is saved once 
       const live = stream(srv.base + m.stream_url, { stopWhen: (t) => { count = (t.match(/\n\n/g) || []).length; return false; } });
       await sleep(400);
       let during;
+      let ready;
       pgctl('freeze');
       try {
         const at = count;
         await sleep(1500);
         during = count - at;
+        // /readyz answers without waiting on the server, and says 503 once
+        // a ping has gone unanswered too long
+        for (let i = 0; i < 20; i++) {
+          ready = await api(srv.base, 'GET', '/readyz');
+          if (ready.status === 503) break;
+          await sleep(200);
+        }
       } finally {
         pgctl('thaw');
       }
       assert.ok(during > 10, `events streamed while the server hung: ${during}`);
+      assert.equal(ready.status, 503, 'not ready while the server hangs');
       const s = await live;
       assert.equal(s.events.at(-1).data.done, true);
       const g = await api(srv.base, 'GET', '/api/coach/sessions/' + sid);
