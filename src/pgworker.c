@@ -91,13 +91,19 @@ static void *worker_main(void *arg)
 
         conn = worker_conn(w);
         job->run(job, conn);
-        if (conn && PQstatus(conn) != CONNECTION_OK) {
+        if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost)) {
             /* the connection broke under the job (a server restart, a
              * terminated backend): once, at once, on a new one; every job
              * is safe to run again (inserts skip what is stored, updates
              * set the same values) */
+            pthread_mutex_lock(&w->mu);
+            w->cur_fd = -1;
+            pthread_mutex_unlock(&w->mu);
+            PQfinish(w->conn);
+            w->conn = NULL;
             atomic_store(&w->connected, 0);
             w->next_try_ms = 0;
+            job->conn_lost = 0;
             conn = worker_conn(w);
             if (conn) job->run(job, conn);
         }

@@ -41,6 +41,10 @@ struct pgw_job {
     void (*run)(struct pgw_job *job, PGconn *conn);
     /* on the loop thread, after run */
     void (*done)(struct pgw_job *job);
+    /* set by run when the server said the connection is going away (an
+     * error of SQLSTATE class 08 or 57P, or none at all): the worker then
+     * drops the connection and runs the job once more on a new one */
+    int conn_lost;
     struct pgw_job *next_;        /* the worker's */
 };
 

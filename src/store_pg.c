@@ -1162,10 +1162,19 @@ static PGconn *worker_open(void *arg)
     return NULL;
 }
 
+/* Marks the job's connection as going away when a failed result says so
+ * (no result, SQLSTATE class 08 or 57P: a restart, a terminated backend). */
+static void note_lost(struct pgw_job *j, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        j->conn_lost = 1;
+}
+
 /* run() on the worker: the result when its status is want, else NULL
- * (logged). conn NULL (down) is a failure. */
-static PGresult *wexec(PGconn *conn, int q, int n, const char *const *vals, ExecStatusType want,
-                       const char *what)
+ * (logged; note_lost). conn NULL (down) is a failure. */
+static PGresult *wexec(PGconn *conn, struct pgw_job *j, int q, int n, const char *const *vals,
+                       ExecStatusType want, const char *what)
 {
     char name[16];
     PGresult *res;
@@ -1173,6 +1182,7 @@ static PGresult *wexec(PGconn *conn, int q, int n, const char *const *vals, Exec
     snprintf(name, sizeof name, "q%d", q);
     res = PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == want) return res;
+    note_lost(j, res);
     log_result(what, res, conn);
     PQclear(res);
     return NULL;
@@ -1270,7 +1280,7 @@ struct stmt_job {
 static void stmt_run(struct pgw_job *j, PGconn *conn)
 {
     struct stmt_job *s = (struct stmt_job *)j;
-    PGresult *res = wexec(conn, s->q, s->n, (const char *const *)s->v,
+    PGresult *res = wexec(conn, j, s->q, s->n, (const char *const *)s->v,
                           s->q == P_PROBE ? PGRES_COMMAND_OK : PGRES_TUPLES_OK,
                           s->q == P_PROBE ? "probe" : s->q == P_PING ? "ping" : "notify");
     s->ok = res != NULL;
@@ -1337,7 +1347,7 @@ struct append_job {
 static void append_run(struct pgw_job *j, PGconn *conn)
 {
     struct append_job *a = (struct append_job *)j;
-    PGresult *res = wexec(conn, P_EVENTS_APPEND, 4, (const char *const *)a->v, PGRES_TUPLES_OK,
+    PGresult *res = wexec(conn, j, P_EVENTS_APPEND, 4, (const char *const *)a->v, PGRES_TUPLES_OK,
                           "events append");
     a->kept = res ? atoi(PQgetvalue(res, 0, 0)) : -1;
     PQclear(res);
@@ -1389,19 +1399,24 @@ static void save_run(struct pgw_job *j, PGconn *conn)
 {
     struct save_job *s = (struct save_job *)j;
     PGresult *res = NULL;
-    char err[256];
 
     s->ok = 0;
     if (!conn) goto out;
     /* the connection's default is synchronous_commit=off (event batches:
      * a crash of the server may lose the last few); done means saved, so
      * this commit waits for the WAL flush, on the worker */
-    if (exec_cmd(conn, "BEGIN; SET LOCAL synchronous_commit TO on", err, sizeof err)) {
-        fprintf(stderr, "coachd: store(pg): save begin: %s\n", err);
+    res = PQexec(conn, "BEGIN; SET LOCAL synchronous_commit TO on");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        note_lost(j, res);
+        log_result("save begin", res, conn);
+        PQclear(res);
+        res = NULL;
         goto out;
     }
+    PQclear(res);
+    res = NULL;
     for (size_t i = 0; i < s->n; i++) {
-        res = wexec(conn, P_TURN_FINISH, SAVE_PARAMS, (const char *const *)s->v[i],
+        res = wexec(conn, j, P_TURN_FINISH, SAVE_PARAMS, (const char *const *)s->v[i],
                     PGRES_COMMAND_OK, "turn finish");
         if (!res) goto out;
         s->rcs[i] = changes(res) > 0 ? 0 : 1;
@@ -1409,6 +1424,7 @@ static void save_run(struct pgw_job *j, PGconn *conn)
     }
     res = PQexec(conn, "COMMIT");
     s->ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    if (!s->ok && PQresultStatus(res) != PGRES_COMMAND_OK) note_lost(j, res);
     if (!s->ok) log_result("commit", PQresultStatus(res) != PGRES_COMMAND_OK ? res : NULL, conn);
     PQclear(res);
 out:
@@ -1502,9 +1518,9 @@ static void tick_run(struct pgw_job *j, PGconn *conn)
     long renewed = 0;
     snprintf(lim, sizeof lim, "%d", STORE_PRUNE_ROWS);
     if (t->owner[0])
-        renewed = changes_or(wexec(conn, P_LEASE_RENEW, 2, renew, PGRES_COMMAND_OK, "lease renew"));
-    t->fixed = (int)changes_or(wexec(conn, P_RECOVER, 1, sweep, PGRES_COMMAND_OK, "lease sweep"));
-    t->pruned = (int)changes_or(wexec(conn, P_EVENTS_PRUNE, 2, prune, PGRES_COMMAND_OK,
+        renewed = changes_or(wexec(conn, j, P_LEASE_RENEW, 2, renew, PGRES_COMMAND_OK, "lease renew"));
+    t->fixed = (int)changes_or(wexec(conn, j, P_RECOVER, 1, sweep, PGRES_COMMAND_OK, "lease sweep"));
+    t->pruned = (int)changes_or(wexec(conn, j, P_EVENTS_PRUNE, 2, prune, PGRES_COMMAND_OK,
                                       "events prune"));
     t->ok = renewed >= 0 && t->fixed >= 0 && t->pruned >= 0;
 }
