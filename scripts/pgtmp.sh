@@ -8,6 +8,8 @@
 #   pgtmp.sh start DIR   initdb + start; prints the URL on stdout
 #   pgtmp.sh stop DIR    stop the server and remove DIR
 #   pgtmp.sh down|up DIR stop / start the server only (fault tests)
+#   pgtmp.sh freeze|thaw DIR  SIGSTOP / SIGCONT the server and its backends
+#                        (a server that hangs: connections open, no answer)
 #   pgtmp.sh run CMD...  start, run CMD with COACHD_PG_URL (and COACHD_PG_DIR)
 #                        set, stop; CMD's status
 set -e
@@ -40,7 +42,7 @@ start() {
 }
 
 # Starts the server of an initialised DIR on its port. The connection
-# limit is set explicitly: each coachd holds STORE_PG_CONNECTIONS (2); the
+# limit is set explicitly: each coachd holds STORE_PG_CONNECTIONS (3); the
 # suites run a handful of instances at a time.
 launch() {
   dir=$1
@@ -61,6 +63,11 @@ case "$1" in
   # the fault tests: the server goes away and comes back on the same port
   down) as_pg "$bindir/pg_ctl" -D "$2/data" -m fast -w stop >/dev/null ;;
   up) launch "$2" ;;
+  freeze|thaw)
+    sig=STOP; [ "$1" = thaw ] && sig=CONT
+    pid=$(head -n 1 "$2/data/postmaster.pid")
+    for p in "$pid" $(ps -o pid= --ppid "$pid"); do kill -s "$sig" "$p"; done
+    ;;
   run)
     shift
     dir=$(mktemp -d /tmp/coachd-pg-XXXXXX)

@@ -453,7 +453,15 @@ static struct turn *start_turn(struct route_in *r, const char *sid, const char *
                          "The coach cannot save new questions right now. Please try again later.",
                          route);
     else if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
-    else events_message(sid, turn_message_id(t));   /* other tabs of the session */
+    else {
+        events_message(sid, turn_message_id(t));   /* other tabs of the session */
+        /* and its tabs on other instances (a shared store; ids only) */
+        if (store_is_shared(r->ctx->store)) {
+            char ids[160];
+            snprintf(ids, sizeof ids, "%s,%s", sid, turn_message_id(t));
+            store_notify(r->ctx->store, "coachd_session", ids);
+        }
+    }
     return t;
 }
 

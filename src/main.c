@@ -241,7 +241,11 @@ out:
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     size_t running = turn_running_count();
-    if (running > 0 && util_now_ms() < app.drain_deadline) return;
+    /* ended answers' saves may still be on the store's worker: their done
+     * events follow once they are back */
+    if ((running > 0 || store_async_pending(app.api.store) > 0) &&
+        util_now_ms() < app.drain_deadline)
+        return;
     if (running > 0) {
         fprintf(stderr, "coachd: shutdown deadline reached; stopping %zu answer%s\n", running,
                 running == 1 ? "" : "s");
@@ -262,6 +266,22 @@ static void on_notify(void *arg, const char *channel, const char *payload)
         if (!util_id_valid(payload)) return;
         turn_drop_session(payload);
         events_deleted(payload);
+        return;
+    }
+    if (channel && strcmp(channel, "coachd_session") == 0) {
+        /* "session,message": a question asked on some instance; its tabs
+         * here are told, unless it was asked here (announced already) */
+        char sid[72], mid[72];
+        size_t n = strcspn(payload, ",");
+        struct turn *t;
+        if (n >= sizeof sid || !payload[n] || strlen(payload + n + 1) >= sizeof mid) return;
+        memcpy(sid, payload, n);
+        sid[n] = '\0';
+        snprintf(mid, sizeof mid, "%s", payload + n + 1);
+        if (!util_id_valid(sid) || !util_id_valid(mid)) return;
+        t = turn_find(mid);
+        if (t && !turn_is_mirror(t)) return;
+        events_message(sid, mid);
         return;
     }
     turn_notify(channel, payload);
@@ -351,6 +371,12 @@ static int serve(int argc, char **argv)
         .lite = lite, .budget = budget,
         .grace_ms = cfg.grace_s * 1000, .linger_ms = 60 * 1000,
     });
+    /* PostgreSQL: the streaming path's writes and every reconnect go to
+     * the store's worker thread from here on */
+    if (store_async_start(store, app.base)) {
+        fprintf(stderr, "coachd: database: cannot start the store's worker thread\n");
+        goto out;
+    }
     if (store_is_shared(store) && store_listen(store, app.base, on_notify, NULL))
         fprintf(stderr, "coachd: database: cannot listen for other instances yet; retrying\n");
     sse_init(app.base, cfg.ping_s * 1000, (size_t)cfg.stream_buffer_kb * 1024);
@@ -392,6 +418,7 @@ out:
     if (sigint) event_free(sigint);
     if (app.drain_ev) event_free(app.drain_ev);
     http_free(app.http);          /* closes streams */
+    if (store) store_async_stop(store);   /* queued writes finish and call back */
     turn_free_all();
     sse_shutdown();
     events_shutdown();

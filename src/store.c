@@ -41,7 +41,7 @@ enum {
     Q_SESSION_INSERT, Q_SESSION_EXISTS, Q_SESSION_GET, Q_MESSAGES_GET,
     Q_SESSION_DELETE, Q_MSG_INSERT, Q_NEXT_SEQ, Q_TURN_FINISH, Q_ANSWER_EVENTS,
     Q_HISTORY, Q_TOKENS_SESSION, Q_TOKENS_SINCE, Q_RECOVER, Q_EVENT_INSERT, Q_EVENTS_SINCE,
-    Q__COUNT
+    Q_EVENTS_PRUNE, Q__COUNT
 };
 
 static const char *const sql_text[Q__COUNT] = {
@@ -85,6 +85,11 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_EVENT_INSERT] = "INSERT OR IGNORE INTO events(message_id, seq, data) VALUES(?1, ?2, ?3)",
     [Q_EVENTS_SINCE] =
         "SELECT seq, data FROM events WHERE message_id = ?1 AND seq > ?2 ORDER BY seq",
+    /* a finished answer's row holds its whole log: its event rows can go */
+    [Q_EVENTS_PRUNE] =
+        "DELETE FROM events WHERE (message_id, seq) IN (SELECT e.message_id, e.seq "
+        "FROM events e JOIN messages m ON m.id = e.message_id WHERE m.status != 'pending' "
+        "AND COALESCE(m.finished_at, m.created_at) < ?1 LIMIT ?2)",
 };
 
 static const char *const migrations[] = {
@@ -1032,4 +1037,94 @@ int store_notify(struct store *st, const char *channel, const char *payload)
 int store_listen(struct store *st, struct event_base *base, store_notify_cb cb, void *arg)
 {
     return st->pg ? store_pg_listen(st->pg, base, cb, arg) : 0;
+}
+
+/* ---------- off the loop (store.h) ---------- */
+
+int store_async_start(struct store *st, struct event_base *base)
+{
+    return st->pg ? store_pg_async_start(st->pg, base) : 0;
+}
+
+void store_async_stop(struct store *st)
+{
+    if (st->pg) store_pg_async_stop(st->pg);
+}
+
+unsigned store_async_pending(struct store *st)
+{
+    return st->pg ? store_pg_async_pending(st->pg) : 0;
+}
+
+void store_events_append_async(struct store *st, const struct store_event *ev, size_t n,
+                               store_append_cb cb, void *arg)
+{
+    int kept;
+    if (st->pg && store_pg_async_running(st->pg)) {
+        store_pg_events_append_async(st->pg, ev, n, cb, arg);
+        return;
+    }
+    kept = store_events_append(st, ev, n);
+    if (cb) cb(arg, kept);
+}
+
+void store_turns_finish_async(struct store *st, const struct store_save *s, size_t n,
+                              uint64_t now_ms, store_save_cb cb, void *arg)
+{
+    const char **ids;
+    int *rcs, batch;
+    if (n == 0) return;
+    if (st->pg && store_pg_async_running(st->pg)) {
+        store_pg_turns_finish_async(st->pg, s, n, now_ms, cb, arg);
+        return;
+    }
+    ids = xcalloc(n, sizeof *ids);
+    rcs = xcalloc(n, sizeof *rcs);
+    batch = n > 1 && store_batch_begin(st) == 0;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = s[i].answer_msg_id;
+        rcs[i] = store_turn_finish(st, s[i].answer_msg_id, &s[i].r, now_ms) == 0 ? 0
+                 : store_write_failing(st) ? -1 : 1;
+    }
+    if (batch && store_batch_commit(st) != 0)
+        for (size_t i = 0; i < n; i++)
+            if (rcs[i] == 0) rcs[i] = -1;
+    if (cb) cb(arg, ids, rcs, n);
+    free(ids);
+    free(rcs);
+}
+
+int store_events_prune(struct store *st, uint64_t before_ms, int limit)
+{
+    sqlite3_stmt *s;
+    int rc;
+    if (st->pg) return store_pg_events_prune(st->pg, before_ms, limit);
+    s = stmt(st, Q_EVENTS_PRUNE);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)before_ms);
+    sqlite3_bind_int(s, 2, limit);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        log_sql_error(st, "events prune");
+        note_write(st, 0);
+        return -1;
+    }
+    rc = sqlite3_changes(st->db);
+    /* a DELETE of nothing may write nothing: only a real one says the
+     * database takes writes again */
+    if (rc > 0) note_write(st, 1);
+    return rc;
+}
+
+void store_tick_async(struct store *st, uint64_t now_ms, store_tick_cb cb, void *arg)
+{
+    int fixed, pruned;
+    if (st->pg && store_pg_async_running(st->pg)) {
+        store_pg_tick_async(st->pg, now_ms, cb, arg);
+        return;
+    }
+    store_lease_renew(st, now_ms);
+    fixed = store_lease_sweep(st, now_ms);
+    pruned = store_events_prune(st, now_ms - STORE_PRUNE_GRACE_MS, STORE_PRUNE_ROWS);
+    if (cb) cb(arg, fixed, pruned);
 }

@@ -2,7 +2,10 @@
  * SQLite (a path) or PostgreSQL (a postgresql:// URL or conninfo: the calls
  * go to store_pg.c, which answers them alike; see store_pg.h).
  *
- * All calls are synchronous and run on the event-loop thread; SQLite in WAL
+ * Calls are synchronous and run on the event-loop thread, except the
+ * writes of the streaming path (the *_async calls below): on PostgreSQL,
+ * once store_async_start ran, those go to a worker thread (pgworker.h) and
+ * the loop never waits on the server. SQLite in WAL
  * mode with synchronous=NORMAL makes each commit durable against a process
  * crash (SIGKILL) in well under a millisecond on local disk. Checkpoints
  * (the part that fsyncs) run on a background thread the store owns. JSON values
@@ -29,7 +32,8 @@ void store_close(struct store *st);
 /* Checkpoints the background thread has run so far (for tests). */
 unsigned long store_checkpoints(struct store *st);
 
-/* 1 when the database answers a trivial query. */
+/* 1 when the database answers a trivial query (PostgreSQL with the worker
+ * started: the last answer, never waiting; store_pg_ping). */
 int store_ping(struct store *st);
 
 /* Below this much free space where the database lives, the disk counts as
@@ -180,13 +184,69 @@ int store_lease_renew(struct store *st, uint64_t now_ms);
 int store_lease_sweep(struct store *st, uint64_t now_ms);
 
 /* Cross-instance signals (PostgreSQL NOTIFY; SQLite: no-ops returning 0):
- * "coachd_stop" (a message id), "coachd_deleted" (a session id). */
+ * "coachd_stop" (a message id), "coachd_deleted" (a session id),
+ * "coachd_session" ("session id,message id": a question asked, for the
+ * session's event streams, events.h). */
 int store_notify(struct store *st, const char *channel, const char *payload);
-/* Listens on "coachd_events", "coachd_stop" and "coachd_deleted" on a
+/* Listens on "coachd_events", "coachd_stop", "coachd_deleted" and
+ * "coachd_session" on a
  * connection of its own, non-blocking on base; cb gets each notification
  * (payload borrowed for the call), and channel NULL after the listener
  * had to reconnect (notifications may have been missed: re-read). 0 or -1. */
 typedef void (*store_notify_cb)(void *arg, const char *channel, const char *payload);
 int store_listen(struct store *st, struct event_base *base, store_notify_cb cb, void *arg);
+
+/* ---------- off the loop ----------
+ * The writes of the streaming path: event batches, end-of-turn saves, the
+ * lease tick and NOTIFYs. On PostgreSQL after store_async_start they run
+ * in order on the worker thread's own connection and cb runs later on the
+ * loop thread (from the base); store_notify then only queues. On SQLite,
+ * or before start / after stop, they run in the call and cb is called
+ * before it returns. Everything passed in is copied (borrowed for the
+ * call); what cb gets is borrowed for the call. */
+
+/* Starts the worker (PostgreSQL; SQLite: nothing to do). The loop's own
+ * connection is from then on re-made by the worker too, so no connect
+ * blocks the loop. 0 or -1. */
+int store_async_start(struct store *st, struct event_base *base);
+/* Runs every queued write, calls their callbacks, stops the worker. */
+void store_async_stop(struct store *st);
+/* Writes queued on the worker and not yet called back (0 on SQLite). */
+unsigned store_async_pending(struct store *st);
+
+/* store_events_append; cb gets its return value. */
+typedef void (*store_append_cb)(void *arg, int kept);
+void store_events_append_async(struct store *st, const struct store_event *ev, size_t n,
+                               store_append_cb cb, void *arg);
+
+/* One answer to finish (store_turn_finish's arguments). */
+struct store_save {
+    const char *answer_msg_id;
+    struct store_turn_result r;
+};
+/* Finishes n answers in one transaction, committed durably (PostgreSQL:
+ * synchronous_commit on for it) before cb is called: rcs[i] is 0 saved,
+ * 1 the row is gone (nothing written), -1 the write failed (then every
+ * answer of the call is -1: the transaction did not commit). */
+typedef void (*store_save_cb)(void *arg, const char *const *ids, const int *rcs, size_t n);
+void store_turns_finish_async(struct store *st, const struct store_save *s, size_t n,
+                              uint64_t now_ms, store_save_cb cb, void *arg);
+
+/* Stored events of an answer that finished (its row has the whole log)
+ * are redundant once STORE_PRUNE_GRACE_MS passed; each tick deletes at
+ * most STORE_PRUNE_ROWS of them. */
+#define STORE_PRUNE_GRACE_MS 60000
+#define STORE_PRUNE_ROWS 2000
+/* Deletes up to limit event rows of answers that are no longer pending
+ * and finished (or were started, for one recovery marked incomplete)
+ * before before_ms. Rows deleted or -1. */
+int store_events_prune(struct store *st, uint64_t before_ms, int limit);
+
+/* The periodic tick: store_lease_renew, store_lease_sweep, then
+ * store_events_prune(now - STORE_PRUNE_GRACE_MS, STORE_PRUNE_ROWS); cb gets
+ * the sweep's count of answers marked incomplete (or -1) and the rows
+ * pruned (or -1). */
+typedef void (*store_tick_cb)(void *arg, int fixed, int pruned);
+void store_tick_async(struct store *st, uint64_t now_ms, store_tick_cb cb, void *arg);
 
 #endif

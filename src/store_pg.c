@@ -12,10 +12,16 @@
  * in one transaction holding pg_advisory_xact_lock(STORE_PG_MIGRATE_LOCK),
  * so two instances starting together cannot both apply one.
  *
- * The connection: one per instance, used synchronously from the loop thread
- * (store.h's API is synchronous: every caller uses the result inline). A
- * lost connection makes calls fail at once; reconnect() re-makes it at most
- * once per backoff interval (doubling, capped) and re-prepares. */
+ * The loop's connection is used synchronously from the loop thread for the
+ * request path (its callers use the result inline). The streaming path's
+ * writes go, once store_pg_async_start ran, to the worker thread
+ * (pgworker.h) as jobs whose parameters are built and copied here on the
+ * loop; their results come back to done functions on the loop, which note
+ * how the write went and call the caller back. A lost loop connection
+ * makes calls fail at once; reconnect() has the worker re-make it at most
+ * once per backoff interval (doubling, capped), prepared, and installs it
+ * when the job comes back. Before the worker starts (open, unit tests)
+ * and after it stops (shutdown) everything runs inline as before. */
 #include "store_pg.h"
 
 #include <ctype.h>
@@ -27,6 +33,7 @@
 
 #include "jtext.h"
 #include "metrics.h"
+#include "pgworker.h"
 #include "store.h"
 #include "util.h"
 
@@ -37,6 +44,7 @@ enum {
     P_SESSION_DELETE, P_TURN_BEGIN, P_TURN_FINISH, P_ANSWER_EVENTS, P_HISTORY,
     P_TOKENS_SESSION, P_TOKENS_SINCE, P_RECOVER, P_FEEDBACK_SET, P_FEEDBACK_GET,
     P_PROBE, P_PAGE_ANCHOR, P_PAGE, P_MESSAGE_COUNT, P_EVENTS_APPEND, P_EVENTS_SINCE, P_LEASE_RENEW, P_LEASE_SWEEP, P_NOTIFY,
+    P_EVENTS_PRUNE,
     P__COUNT
 };
 
@@ -118,6 +126,11 @@ static const char *const pg_sql[P__COUNT] = {
         "UPDATE messages SET lease_until = $2::bigint WHERE owner = $1 AND status = 'pending'",
     [P_LEASE_SWEEP] = NULL,       /* = P_RECOVER, see store_pg_lease_sweep */
     [P_NOTIFY] = "SELECT pg_notify($1, $2)",
+    /* a finished answer's row holds its whole log: its event rows can go */
+    [P_EVENTS_PRUNE] =
+        "DELETE FROM events WHERE (message_id, seq) IN (SELECT e.message_id, e.seq "
+        "FROM events e JOIN messages m ON m.id = e.message_id WHERE m.status <> 'pending' "
+        "AND COALESCE(m.finished_at, m.created_at) < $1::bigint LIMIT $2::bigint)",
 };
 
 /* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
@@ -177,6 +190,12 @@ struct store_pg {
     char owner[64];               /* store_pg_set_owner */
     int lease_ms;
     struct pg_listener *listener; /* store_pg_listen, or NULL */
+    struct pgw *worker;           /* store_pg_async_start, or NULL: all inline */
+    int connecting;               /* a connect job for conn is on the worker */
+    int probing;                  /* a probe job is on the worker */
+    int pinging;                  /* a ping job is on the worker */
+    int ping_ok;                  /* the last ping's answer */
+    uint64_t ping_sent_ms;        /* when the last ping job was sent */
 };
 
 int store_pg_schema_target(void)
@@ -209,30 +228,36 @@ static void log_result(const char *what, const PGresult *res, const PGconn *conn
 
 static PGconn *connect_db(const char *conninfo)
 {
-    char timeout[16], options[128];
-    const char *keys[] = {"connect_timeout", "application_name", "options", "dbname",
-                          "client_encoding", NULL};
-    const char *vals[6];
+    char timeout[16], options[128], tcp[16];
+    const char *keys[] = {"connect_timeout", "application_name", "options", "tcp_user_timeout",
+                          "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "dbname", "client_encoding", NULL};
+    const char *vals[10];
     snprintf(timeout, sizeof timeout, "%d", STORE_PG_CONNECT_TIMEOUT_S);
     snprintf(options, sizeof options, "-c statement_timeout=%d -c client_min_messages=warning "
              "-c synchronous_commit=off", STORE_PG_STATEMENT_TIMEOUT_MS);
     vals[0] = timeout;
     vals[1] = "coachd";
+    snprintf(tcp, sizeof tcp, "%d", STORE_PG_TCP_USER_TIMEOUT_MS);
     vals[2] = options;
-    vals[3] = conninfo;           /* expanded: its own settings win over the above */
-    vals[4] = "UTF8";
-    vals[5] = NULL;
+    vals[3] = tcp;
+    vals[4] = "5";
+    vals[5] = "2";
+    vals[6] = "2";
+    vals[7] = conninfo;           /* expanded: its own settings win over the above */
+    vals[8] = "UTF8";
+    vals[9] = NULL;
     return PQconnectdbParams(keys, vals, 1);
 }
 
-static int prepare_all(struct store_pg *pg, char *err, size_t errlen)
+static int prepare_all(PGconn *conn, char *err, size_t errlen)
 {
     for (int i = 0; i < P__COUNT; i++) {
         char name[16];
         PGresult *res;
         if (!pg_sql[i]) continue;
         snprintf(name, sizeof name, "q%d", i);
-        res = PQprepare(pg->conn, name, pg_sql[i], 0, NULL);
+        res = PQprepare(conn, name, pg_sql[i], 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             snprintf(err, errlen, "preparing statement %d: %s", i,
                      PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
@@ -302,6 +327,7 @@ int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t
 
     pg->conninfo = xstrdup(conninfo);
     pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+    pg->ping_ok = 1;              /* it answered the connect */
     pg->conn = connect_db(conninfo);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         /* libpq's message names host and port, not the password */
@@ -310,7 +336,7 @@ int store_pg_open(const char *conninfo, struct store_pg **out, char *err, size_t
         err[strcspn(err, "\n")] = '\0';
         goto out;
     }
-    if (pg_migrate(pg, err, errlen) || prepare_all(pg, err, errlen)) goto out;
+    if (pg_migrate(pg, err, errlen) || prepare_all(pg->conn, err, errlen)) goto out;
     rc = 0;
 out:
     if (rc) {
@@ -326,11 +352,14 @@ static void listener_free(struct pg_listener *l);
 void store_pg_close(struct store_pg *pg)
 {
     if (!pg) return;
+    store_pg_async_stop(pg);
     listener_free(pg->listener);
     if (pg->conn) PQfinish(pg->conn);
     free(pg->conninfo);
     free(pg);
 }
+
+static void connect_later(struct store_pg *pg);
 
 /* 0 when the connection is usable; re-makes a lost one at most once per
  * backoff interval. */
@@ -341,9 +370,14 @@ static int reconnect(struct store_pg *pg)
 
     if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return 0;
     if (now < pg->next_try_ms) return -1;
+    if (pg->worker) {                     /* made on the worker; fail fast meanwhile */
+        connect_later(pg);
+        return -1;
+    }
     if (pg->conn) PQfinish(pg->conn);
     pg->conn = connect_db(pg->conninfo);
-    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK && prepare_all(pg, err, sizeof err) == 0) {
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK &&
+        prepare_all(pg->conn, err, sizeof err) == 0) {
         fprintf(stderr, "coachd: store(pg): reconnected\n");
         pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
         pg->next_try_ms = 0;
@@ -411,11 +445,24 @@ int store_pg_write_failing(struct store_pg *pg)
     return pg->write_failed;
 }
 
+static void probe_later(struct store_pg *pg);
+
 void store_pg_health(struct store_pg *pg, int *writable)
 {
     uint64_t now = util_now_ms();
     int up = pg->conn && PQstatus(pg->conn) == CONNECTION_OK;
     /* while failing or disconnected, one probe a second at most sees recovery */
+    if (pg->worker) {
+        /* the probe runs on the worker (its connection is the one the
+         * streaming path writes on); the loop's is re-made by reconnect */
+        if ((pg->write_failed || !up) && now - pg->probe_ms >= 1000) {
+            pg->probe_ms = now;
+            if (!up) reconnect(pg);
+            probe_later(pg);
+        }
+        *writable = up && !pg->write_failed;
+        return;
+    }
     if ((pg->write_failed || !up) && !pg->in_batch && now - pg->probe_ms >= 1000) {
         PGresult *res;
         pg->probe_ms = now;
@@ -432,9 +479,22 @@ static long changes(PGresult *res)
     return strtol(PQcmdTuples(res), NULL, 10);
 }
 
+static void ping_later(struct store_pg *pg);
+
+/* With the worker: the last ping's answer (a SELECT 1 on the worker's
+ * connection, re-sent when a second old), so /readyz never waits on the
+ * server; one unanswered for STORE_PG_PING_STALE_MS (a hung server) counts
+ * as down. Without it: a ping in the call. */
 int store_pg_ping(struct store_pg *pg)
 {
-    PGresult *res = run(pg, P_PING, 0, NULL, PGRES_TUPLES_OK, "ping");
+    PGresult *res;
+    if (pg->worker) {
+        uint64_t now = util_now_ms();
+        if (pg->pinging) return pg->ping_ok && now - pg->ping_sent_ms < STORE_PG_PING_STALE_MS;
+        if (now - pg->ping_sent_ms >= 1000) ping_later(pg);
+        return pg->ping_ok;
+    }
+    res = run(pg, P_PING, 0, NULL, PGRES_TUPLES_OK, "ping");
     PQclear(res);
     return res != NULL;
 }
@@ -479,10 +539,17 @@ int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms)
     return n;
 }
 
+static void notify_later(struct store_pg *pg, const char *channel, const char *payload);
+
 int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload)
 {
     const char *v[2] = {channel, payload};
-    PGresult *res = run(pg, P_NOTIFY, 2, v, PGRES_TUPLES_OK, "notify");
+    PGresult *res;
+    if (pg->worker) {
+        notify_later(pg, channel, payload);
+        return 0;
+    }
+    res = run(pg, P_NOTIFY, 2, v, PGRES_TUPLES_OK, "notify");
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -500,53 +567,54 @@ static void array_elem(struct strbuf *b, const char *s, size_t len)
     strbuf_add(b, "\"", 1);
 }
 
-int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n)
+/* The four array parameters of P_EVENTS_APPEND (ids, seqs, data, the
+ * NOTIFY payloads) as NUL-terminated strings in b[0..3] (the caller frees
+ * each b[i].s). */
+static void append_params(const struct store_event *ev, size_t n, struct strbuf b[4])
 {
-    struct strbuf ids = {0}, seqs = {0}, data = {0}, notes = {0}, one = {0};
-    const char *v[4];
+    struct strbuf one = {0};
     const char *prev = NULL;
-    PGresult *res;
-    int kept = -1;
 
-    if (n == 0) return 0;
-    strbuf_add(&ids, "{", 1);
-    strbuf_add(&seqs, "{", 1);
-    strbuf_add(&data, "{", 1);
-    strbuf_add(&notes, "{", 1);
+    for (int i = 0; i < 4; i++) {
+        b[i] = (struct strbuf){0};
+        strbuf_add(&b[i], "{", 1);
+    }
     for (size_t i = 0; i < n; i++) {
         if (ev[i].data) {                 /* NULL: only the id in the NOTIFY */
-            array_elem(&ids, ev[i].message_id, strlen(ev[i].message_id));
-            strbuf_printf(&seqs, "%s%zu", seqs.len > 1 ? "," : "", ev[i].seq);
-            array_elem(&data, ev[i].data, ev[i].len);
+            array_elem(&b[0], ev[i].message_id, strlen(ev[i].message_id));
+            strbuf_printf(&b[1], "%s%zu", b[1].len > 1 ? "," : "", ev[i].seq);
+            array_elem(&b[2], ev[i].data, ev[i].len);
         }
         if (prev && strcmp(prev, ev[i].message_id) == 0) continue;
         prev = ev[i].message_id;
         /* ids only, a payload under NOTIFY's 8,000-byte limit */
         if (one.len + strlen(prev) + 1 > 7800) {
-            array_elem(&notes, one.s, one.len);
+            array_elem(&b[3], one.s, one.len);
             one.len = 0;
         }
         if (one.len) strbuf_add(&one, ",", 1);
         strbuf_str(&one, prev);
     }
-    if (one.len) array_elem(&notes, one.s, one.len);
-    strbuf_add(&ids, "}", 1);
-    strbuf_add(&seqs, "}", 1);
-    strbuf_add(&data, "}", 1);
-    strbuf_add(&notes, "}", 1);
-    v[0] = ids.s;
-    v[1] = seqs.s;
-    v[2] = data.s;
-    v[3] = notes.s;
+    if (one.len) array_elem(&b[3], one.s, one.len);
+    for (int i = 0; i < 4; i++) strbuf_add(&b[i], "}", 1);
+    free(one.s);
+}
+
+int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n)
+{
+    struct strbuf b[4];
+    const char *v[4];
+    PGresult *res;
+    int kept = -1;
+
+    if (n == 0) return 0;
+    append_params(ev, n, b);
+    for (int i = 0; i < 4; i++) v[i] = b[i].s;
     res = run(pg, P_EVENTS_APPEND, 4, v, PGRES_TUPLES_OK, "events append");
     pg_note_write(pg, res != NULL);
     if (res) kept = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
-    free(ids.s);
-    free(seqs.s);
-    free(data.s);
-    free(notes.s);
-    free(one.s);
+    for (int i = 0; i < 4; i++) free(b[i].s);
     return kept;
 }
 
@@ -990,33 +1058,58 @@ static void listener_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* 0 when listening. The connect itself blocks (bounded by
- * STORE_PG_CONNECT_TIMEOUT_S); it runs at start-up and on the backoff. */
-static int listener_connect(struct pg_listener *l)
+/* A connection that LISTENs on the three channels, non-blocking, or NULL.
+ * Blocks (bounded by STORE_PG_CONNECT_TIMEOUT_S): at start-up on the loop,
+ * later on the worker. */
+static PGconn *listen_conn(const char *conninfo)
 {
     char err[256];
-    l->conn = connect_db(l->pg->conninfo);
-    if (!l->conn || PQstatus(l->conn) != CONNECTION_OK ||
-        exec_cmd(l->conn, "LISTEN coachd_events; LISTEN coachd_stop; LISTEN coachd_deleted",
-                 err, sizeof err) || PQsetnonblocking(l->conn, 1)) {
-        listener_drop(l);
-        return -1;
+    PGconn *c = connect_db(conninfo);
+    if (!c || PQstatus(c) != CONNECTION_OK ||
+        exec_cmd(c, "LISTEN coachd_events; LISTEN coachd_stop; LISTEN coachd_deleted; "
+                 "LISTEN coachd_session",
+                 err, sizeof err) || PQsetnonblocking(c, 1)) {
+        if (c) PQfinish(c);
+        return NULL;
     }
+    return c;
+}
+
+/* Installs a listening connection (owned from now on). */
+static void listener_install(struct pg_listener *l, PGconn *c)
+{
+    l->conn = c;
     l->read_ev = event_new(l->base, PQsocket(l->conn), EV_READ | EV_PERSIST, listener_read, l);
     event_add(l->read_ev, NULL);
     l->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+}
+
+static int listener_connect(struct pg_listener *l)
+{
+    PGconn *c = listen_conn(l->pg->conninfo);
+    if (!c) return -1;
+    listener_install(l, c);
     return 0;
 }
+
+static void listener_connected(struct pg_listener *l, PGconn *c)
+{
+    if (!c) {
+        listener_retry_later(l);
+        return;
+    }
+    listener_install(l, c);
+    fprintf(stderr, "coachd: store(pg): listener reconnected\n");
+    l->cb(l->arg, NULL, NULL);
+}
+
+static void listen_later(struct pg_listener *l);
 
 static void listener_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct pg_listener *l = arg;
-    if (listener_connect(l)) {
-        listener_retry_later(l);
-        return;
-    }
-    fprintf(stderr, "coachd: store(pg): listener reconnected\n");
-    l->cb(l->arg, NULL, NULL);
+    if (l->pg->worker) listen_later(l);    /* the connect runs on the worker */
+    else listener_connected(l, listen_conn(l->pg->conninfo));
 }
 
 int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg)
@@ -1035,4 +1128,423 @@ int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_c
         return -1;
     }
     return 0;
+}
+
+int store_pg_events_prune(struct store_pg *pg, uint64_t before_ms, int limit)
+{
+    char when[24], lim[16];
+    const char *v[2] = {when, lim};
+    PGresult *res;
+    int n;
+    snprintf(when, sizeof when, "%llu", (unsigned long long)before_ms);
+    snprintf(lim, sizeof lim, "%d", limit);
+    res = run_write(pg, P_EVENTS_PRUNE, 2, v, "events prune");
+    if (!res) return -1;
+    n = (int)changes(res);
+    PQclear(res);
+    return n;
+}
+
+/* ---------- off the loop: jobs for the worker (pgworker.h) ----------
+ * Each job's parameters are copied here on the loop; run() executes them
+ * on the worker's connection (wexec: the statements are prepared there
+ * by worker_open); done() is back on the loop: it notes how the write went
+ * (write_failed, metrics) and calls the caller. */
+
+/* The worker's connection: connected and prepared, or NULL. */
+static PGconn *worker_open(void *arg)
+{
+    struct store_pg *pg = arg;
+    char err[256];
+    PGconn *c = connect_db(pg->conninfo);
+    if (c && PQstatus(c) == CONNECTION_OK && prepare_all(c, err, sizeof err) == 0) return c;
+    if (c) PQfinish(c);
+    return NULL;
+}
+
+/* Marks the job's connection as going away when a failed result says so
+ * (no result, SQLSTATE class 08 or 57P: a restart, a terminated backend). */
+static void note_lost(struct pgw_job *j, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        j->conn_lost = 1;
+}
+
+/* run() on the worker: the result when its status is want, else NULL
+ * (logged; note_lost). conn NULL (down) is a failure. */
+static PGresult *wexec(PGconn *conn, struct pgw_job *j, int q, int n, const char *const *vals,
+                       ExecStatusType want, const char *what)
+{
+    char name[16];
+    PGresult *res;
+    if (!conn) return NULL;
+    snprintf(name, sizeof name, "q%d", q);
+    res = PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == want) return res;
+    note_lost(j, res);
+    log_result(what, res, conn);
+    PQclear(res);
+    return NULL;
+}
+
+int store_pg_async_running(struct store_pg *pg)
+{
+    return pg->worker != NULL;
+}
+
+unsigned store_pg_async_pending(struct store_pg *pg)
+{
+    return pg->worker ? pgw_pending(pg->worker) : 0;
+}
+
+int store_pg_async_start(struct store_pg *pg, struct event_base *base)
+{
+    if (pg->worker) return 0;
+    pg->worker = pgw_start(base, worker_open, pg);
+    return pg->worker ? 0 : -1;
+}
+
+void store_pg_async_stop(struct store_pg *pg)
+{
+    struct pgw *w = pg->worker;
+    pg->worker = NULL;             /* what the done functions submit runs inline */
+    pgw_stop(w);
+}
+
+/* connects: the loop's connection or the listener's */
+struct connect_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    struct pg_listener *listener; /* NULL: the loop's connection */
+    PGconn *conn;                 /* the result, or NULL */
+};
+
+static void connect_run(struct pgw_job *j, PGconn *unused)
+{
+    struct connect_job *c = (struct connect_job *)j;
+    c->conn = c->listener ? listen_conn(c->pg->conninfo) : worker_open(c->pg);
+}
+
+static void connect_done(struct pgw_job *j)
+{
+    struct connect_job *c = (struct connect_job *)j;
+    struct store_pg *pg = c->pg;
+    if (c->listener) {
+        listener_connected(c->listener, c->conn);
+    } else {
+        pg->connecting = 0;
+        if (c->conn) {
+            if (pg->conn) PQfinish(pg->conn);
+            pg->conn = c->conn;
+            fprintf(stderr, "coachd: store(pg): reconnected\n");
+            pg->backoff_ms = STORE_PG_BACKOFF_MIN_MS;
+            pg->next_try_ms = 0;
+        } else {
+            pg->next_try_ms = util_now_ms() + pg->backoff_ms;
+            pg->backoff_ms = pg->backoff_ms * 2 > STORE_PG_BACKOFF_MAX_MS
+                                 ? STORE_PG_BACKOFF_MAX_MS : pg->backoff_ms * 2;
+        }
+    }
+    free(c);
+}
+
+static void connect_later(struct store_pg *pg)
+{
+    struct connect_job *c;
+    if (pg->connecting) return;
+    c = xcalloc(1, sizeof *c);
+    c->job = (struct pgw_job){.run = connect_run, .done = connect_done};
+    c->pg = pg;
+    pg->connecting = 1;
+    pgw_submit(pg->worker, &c->job);
+}
+
+static void listen_later(struct pg_listener *l)
+{
+    struct connect_job *c = xcalloc(1, sizeof *c);
+    c->job = (struct pgw_job){.run = connect_run, .done = connect_done};
+    c->pg = l->pg;
+    c->listener = l;
+    pgw_submit(l->pg->worker, &c->job);
+}
+
+/* a write that changes nothing, and NOTIFY: one statement each */
+struct stmt_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    int q, n, ok;
+    char *v[2];
+};
+
+static void stmt_run(struct pgw_job *j, PGconn *conn)
+{
+    struct stmt_job *s = (struct stmt_job *)j;
+    PGresult *res = wexec(conn, j, s->q, s->n, (const char *const *)s->v,
+                          s->q == P_PROBE ? PGRES_COMMAND_OK : PGRES_TUPLES_OK,
+                          s->q == P_PROBE ? "probe" : s->q == P_PING ? "ping" : "notify");
+    s->ok = res != NULL;
+    PQclear(res);
+}
+
+static void stmt_done(struct pgw_job *j)
+{
+    struct stmt_job *s = (struct stmt_job *)j;
+    if (s->q == P_PROBE) {
+        s->pg->probing = 0;
+        pg_note_write(s->pg, s->ok);
+    } else if (s->q == P_PING) {
+        s->pg->pinging = 0;
+        s->pg->ping_ok = s->ok;
+    }
+    free(s->v[0]);
+    free(s->v[1]);
+    free(s);
+}
+
+static struct stmt_job *stmt_job_new(struct store_pg *pg, int q)
+{
+    struct stmt_job *s = xcalloc(1, sizeof *s);
+    s->job = (struct pgw_job){.run = stmt_run, .done = stmt_done};
+    s->pg = pg;
+    s->q = q;
+    return s;
+}
+
+static void probe_later(struct store_pg *pg)
+{
+    if (pg->probing) return;
+    pg->probing = 1;
+    pgw_submit(pg->worker, &stmt_job_new(pg, P_PROBE)->job);
+}
+
+static void ping_later(struct store_pg *pg)
+{
+    pg->pinging = 1;
+    pg->ping_sent_ms = util_now_ms();
+    pgw_submit(pg->worker, &stmt_job_new(pg, P_PING)->job);
+}
+
+static void notify_later(struct store_pg *pg, const char *channel, const char *payload)
+{
+    struct stmt_job *s = stmt_job_new(pg, P_NOTIFY);
+    s->n = 2;
+    s->v[0] = xstrdup(channel);
+    s->v[1] = xstrdup(payload);
+    pgw_submit(pg->worker, &s->job);
+}
+
+/* an event batch */
+struct append_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    char *v[4];
+    int kept;
+    store_append_cb cb;
+    void *arg;
+};
+
+static void append_run(struct pgw_job *j, PGconn *conn)
+{
+    struct append_job *a = (struct append_job *)j;
+    PGresult *res = wexec(conn, j, P_EVENTS_APPEND, 4, (const char *const *)a->v, PGRES_TUPLES_OK,
+                          "events append");
+    a->kept = res ? atoi(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+}
+
+static void append_done(struct pgw_job *j)
+{
+    struct append_job *a = (struct append_job *)j;
+    pg_note_write(a->pg, a->kept >= 0);
+    if (a->cb) a->cb(a->arg, a->kept);
+    for (int i = 0; i < 4; i++) free(a->v[i]);
+    free(a);
+}
+
+void store_pg_events_append_async(struct store_pg *pg, const struct store_event *ev, size_t n,
+                                  store_append_cb cb, void *arg)
+{
+    struct append_job *a;
+    struct strbuf b[4];
+    if (n == 0) {
+        if (cb) cb(arg, 0);
+        return;
+    }
+    a = xcalloc(1, sizeof *a);
+    a->job = (struct pgw_job){.run = append_run, .done = append_done};
+    a->pg = pg;
+    a->cb = cb;
+    a->arg = arg;
+    append_params(ev, n, b);
+    for (int i = 0; i < 4; i++) a->v[i] = b[i].s;   /* taken over */
+    pgw_submit(pg->worker, &a->job);
+}
+
+/* end-of-turn saves: one transaction, committed durably */
+#define SAVE_PARAMS 12
+struct save_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    size_t n;
+    char **ids;
+    char *(*v)[SAVE_PARAMS];
+    int *rcs;
+    int ok;
+    store_save_cb cb;
+    void *arg;
+};
+
+static void save_run(struct pgw_job *j, PGconn *conn)
+{
+    struct save_job *s = (struct save_job *)j;
+    PGresult *res = NULL;
+
+    s->ok = 0;
+    if (!conn) goto out;
+    /* the connection's default is synchronous_commit=off (event batches:
+     * a crash of the server may lose the last few); done means saved, so
+     * this commit waits for the WAL flush, on the worker */
+    res = PQexec(conn, "BEGIN; SET LOCAL synchronous_commit TO on");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        note_lost(j, res);
+        log_result("save begin", res, conn);
+        PQclear(res);
+        res = NULL;
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        res = wexec(conn, j, P_TURN_FINISH, SAVE_PARAMS, (const char *const *)s->v[i],
+                    PGRES_COMMAND_OK, "turn finish");
+        if (!res) goto out;
+        s->rcs[i] = changes(res) > 0 ? 0 : 1;
+        PQclear(res);
+    }
+    res = PQexec(conn, "COMMIT");
+    s->ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    if (!s->ok && PQresultStatus(res) != PGRES_COMMAND_OK) note_lost(j, res);
+    if (!s->ok) log_result("commit", PQresultStatus(res) != PGRES_COMMAND_OK ? res : NULL, conn);
+    PQclear(res);
+out:
+    if (!s->ok) {
+        if (conn && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+            exec_cmd(conn, "ROLLBACK", NULL, 0);
+        for (size_t i = 0; i < s->n; i++) s->rcs[i] = -1;
+    }
+}
+
+static void save_done(struct pgw_job *j)
+{
+    struct save_job *s = (struct save_job *)j;
+    pg_note_write(s->pg, s->ok);
+    if (!s->ok) metrics_inc(METRICS_SAVE_FAILURES);
+    if (s->cb) s->cb(s->arg, (const char *const *)s->ids, s->rcs, s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->ids[i]);
+        for (int k = 0; k < SAVE_PARAMS; k++) free(s->v[i][k]);
+    }
+    free(s->ids);
+    free(s->v);
+    free(s->rcs);
+    free(s);
+}
+
+static char *dup_or_null(const char *p)
+{
+    return p ? xstrdup(p) : NULL;
+}
+
+void store_pg_turns_finish_async(struct store_pg *pg, const struct store_save *in, size_t n,
+                                 uint64_t now_ms, store_save_cb cb, void *arg)
+{
+    struct save_job *s = xcalloc(1, sizeof *s);
+    char num[24];
+
+    s->job = (struct pgw_job){.run = save_run, .done = save_done};
+    s->pg = pg;
+    s->n = n;
+    s->cb = cb;
+    s->arg = arg;
+    s->ids = xcalloc(n, sizeof *s->ids);
+    s->v = xcalloc(n, sizeof *s->v);
+    s->rcs = xcalloc(n, sizeof *s->rcs);
+    for (size_t i = 0; i < n; i++) {
+        const struct store_turn_result *r = &in[i].r;
+        char **v = s->v[i];
+        s->ids[i] = xstrdup(in[i].answer_msg_id);
+        v[0] = xstrdup(in[i].answer_msg_id);
+        v[1] = xstrdup(r->content ? r->content : "");
+        v[2] = dup_or_null(r->status);
+        v[3] = json_param(r->citations);
+        v[4] = json_param(r->refusal);
+        v[5] = json_param(r->events);
+        v[6] = dup_or_null(r->engine);
+        v[7] = dup_or_null(r->prompt_version);
+        snprintf(num, sizeof num, "%ld", r->prompt_tokens);
+        v[8] = xstrdup(num);
+        snprintf(num, sizeof num, "%ld", r->completion_tokens);
+        v[9] = xstrdup(num);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)now_ms);
+        v[10] = xstrdup(num);
+        v[11] = json_param(r->triage);
+    }
+    pgw_submit(pg->worker, &s->job);
+}
+
+/* the tick: lease renewal, sweep, prune */
+struct tick_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    char owner[64], until[24], now[24], before[24];
+    int fixed, pruned, ok;
+    store_tick_cb cb;
+    void *arg;
+};
+
+static long changes_or(PGresult *res)
+{
+    long n = res ? changes(res) : -1;
+    PQclear(res);
+    return n;
+}
+
+static void tick_run(struct pgw_job *j, PGconn *conn)
+{
+    struct tick_job *t = (struct tick_job *)j;
+    char lim[16];
+    const char *renew[2] = {t->owner, t->until}, *sweep[1] = {t->now}, *prune[2] = {t->before, lim};
+    long renewed = 0;
+    snprintf(lim, sizeof lim, "%d", STORE_PRUNE_ROWS);
+    if (t->owner[0])
+        renewed = changes_or(wexec(conn, j, P_LEASE_RENEW, 2, renew, PGRES_COMMAND_OK, "lease renew"));
+    t->fixed = (int)changes_or(wexec(conn, j, P_RECOVER, 1, sweep, PGRES_COMMAND_OK, "lease sweep"));
+    t->pruned = (int)changes_or(wexec(conn, j, P_EVENTS_PRUNE, 2, prune, PGRES_COMMAND_OK,
+                                      "events prune"));
+    t->ok = renewed >= 0 && t->fixed >= 0 && t->pruned >= 0;
+}
+
+static void tick_done(struct pgw_job *j)
+{
+    struct tick_job *t = (struct tick_job *)j;
+    pg_note_write(t->pg, t->ok);
+    if (t->cb) t->cb(t->arg, t->fixed, t->pruned);
+    free(t);
+}
+
+void store_pg_tick_async(struct store_pg *pg, uint64_t now_ms, store_tick_cb cb, void *arg)
+{
+    struct tick_job *t = xcalloc(1, sizeof *t);
+    t->job = (struct pgw_job){.run = tick_run, .done = tick_done};
+    t->pg = pg;
+    t->cb = cb;
+    t->arg = arg;
+    snprintf(t->owner, sizeof t->owner, "%s", pg->owner);
+    snprintf(t->until, sizeof t->until, "%llu",
+             (unsigned long long)(now_ms + (uint64_t)pg->lease_ms));
+    snprintf(t->now, sizeof t->now, "%llu", (unsigned long long)now_ms);
+    snprintf(t->before, sizeof t->before, "%llu",
+             (unsigned long long)(now_ms > STORE_PRUNE_GRACE_MS ? now_ms - STORE_PRUNE_GRACE_MS : 0));
+    pgw_submit(pg->worker, &t->job);
 }

@@ -7,15 +7,20 @@
  * dialect, tracked in the table coachd_schema and applied under an advisory
  * lock, so instances starting together migrate once.
  *
- * Connections: exactly STORE_PG_CONNECTIONS per instance: the loop's
- * (synchronous calls; see docs/design.md for why) and one that only
- * LISTENs, read without blocking on the libevent base (store_pg_listen). When it is
- * lost, calls fail fast (-1, store_ping 0) and the connection is re-made
- * with exponential backoff between STORE_PG_BACKOFF_MIN_MS and
- * STORE_PG_BACKOFF_MAX_MS, never more than once per backoff. Each statement
- * is bounded by STORE_PG_STATEMENT_TIMEOUT_MS on the server and each connect
- * by STORE_PG_CONNECT_TIMEOUT_S, so a stuck server cannot hold the loop
- * for ever. The conninfo is never logged (it may hold a password).
+ * Connections: exactly STORE_PG_CONNECTIONS per instance: the loop's (the
+ * request path's reads and its few writes: session create, turn begin,
+ * delete, feedback; synchronous), the worker's (pgworker.h: event batches,
+ * end-of-turn saves, the lease and prune tick, NOTIFYs and every connect,
+ * once store_pg_async_start ran), and one that only LISTENs, read without
+ * blocking on the libevent base (store_pg_listen). When one is lost, calls
+ * on it fail fast (-1, store_ping 0) and it is re-made on the worker with
+ * exponential backoff between STORE_PG_BACKOFF_MIN_MS and
+ * STORE_PG_BACKOFF_MAX_MS, never more than once per backoff, so no connect
+ * runs on the loop after start-up. The loop's synchronous statements are
+ * bounded by STORE_PG_STATEMENT_TIMEOUT_MS on the server and by
+ * STORE_PG_TCP_USER_TIMEOUT_MS (unacknowledged data) on the client, so a
+ * stuck or vanished server cannot hold the loop for ever. The conninfo is
+ * never logged (it may hold a password).
  *
  * JSON values passed in are borrowed; JSON values returned are new
  * references owned by the caller. */
@@ -29,9 +34,12 @@
 struct store_pg;
 struct store_turn_result;
 
-#define STORE_PG_CONNECTIONS 2
+#define STORE_PG_CONNECTIONS 3
 #define STORE_PG_CONNECT_TIMEOUT_S 2
 #define STORE_PG_STATEMENT_TIMEOUT_MS 5000
+#define STORE_PG_TCP_USER_TIMEOUT_MS 5000
+/* A ping on the worker unanswered this long: the server counts as down. */
+#define STORE_PG_PING_STALE_MS 2000
 #define STORE_PG_BACKOFF_MIN_MS 100
 #define STORE_PG_BACKOFF_MAX_MS 5000
 
@@ -95,5 +103,22 @@ int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms);
 int store_pg_lease_sweep(struct store_pg *pg, uint64_t now_ms);
 int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload);
 int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg);
+int store_pg_events_prune(struct store_pg *pg, uint64_t before_ms, int limit);
+
+/* store.h's off-the-loop calls (store.c runs them inline while
+ * store_pg_async_running is 0). */
+struct store_save;
+typedef void (*store_append_cb)(void *arg, int kept);
+typedef void (*store_save_cb)(void *arg, const char *const *ids, const int *rcs, size_t n);
+typedef void (*store_tick_cb)(void *arg, int fixed, int pruned);
+int store_pg_async_start(struct store_pg *pg, struct event_base *base);
+void store_pg_async_stop(struct store_pg *pg);
+int store_pg_async_running(struct store_pg *pg);
+unsigned store_pg_async_pending(struct store_pg *pg);
+void store_pg_events_append_async(struct store_pg *pg, const struct store_event *ev, size_t n,
+                                  store_append_cb cb, void *arg);
+void store_pg_turns_finish_async(struct store_pg *pg, const struct store_save *s, size_t n,
+                                 uint64_t now_ms, store_save_cb cb, void *arg);
+void store_pg_tick_async(struct store_pg *pg, uint64_t now_ms, store_tick_cb cb, void *arg);
 
 #endif

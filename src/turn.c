@@ -9,7 +9,12 @@
  * the save runs once per loop iteration for every turn that ended in it,
  * in one transaction (a third of the cost of one commit each), and only then
  * is done delivered, so a client never sees done for an answer that is not
- * yet in the database. Then the linger timer starts; when it fires the
+ * yet in the database. The event batches, the saves and the lease tick go
+ * through store.h's off-the-loop calls: on PostgreSQL they run on the
+ * store's worker thread and their results come back later, on the loop
+ * (looked up by message id, since a turn may be gone by then); at most one
+ * event batch is on its way at a time, so batches stay in order. Then the
+ * linger timer starts; when it fires the
  * turn is freed. One timer serves the running turn's grace period (no
  * listener for grace_ms -> stopped) and the finished turn's linger. */
 #include "turn.h"
@@ -115,7 +120,16 @@ static struct turn *to_save;             /* ended, waiting for the batch save */
 static struct event *save_ev;
 static struct turn *to_flush;            /* shown events not yet stored */
 static struct event *flush_ev;           /* FLUSH_MS after the first */
-static struct event *lease_ev;           /* shared store: renew and sweep leases */
+static struct event *lease_ev;           /* renew and sweep leases, prune events */
+static int flush_busy;                   /* an event batch is on its way */
+static int tick_busy;                    /* a lease tick is on its way */
+/* the batch on its way: which turns, stored up to which frame */
+struct flush_rec {
+    char msg_id[32];
+    size_t upto;
+};
+static struct flush_rec *flush_recs;
+static size_t nflush_recs, flush_recs_cap;
 
 static void save_pending(evutil_socket_t fd, short what, void *arg);
 static void flush_events(evutil_socket_t fd, short what, void *arg);
@@ -135,7 +149,10 @@ void turn_setup(const struct turn_env *e)
     flush_ev = evtimer_new(env.base, flush_events, NULL);
     if (lease_ev) event_free(lease_ev);
     lease_ev = NULL;
-    if (store_is_shared(env.store)) {
+    flush_busy = tick_busy = 0;
+    {
+        /* leases (a shared store) and pruning the stored events of
+         * finished answers (both) */
         struct timeval tv = {STORE_LEASE_RENEW_MS / 1000, (STORE_LEASE_RENEW_MS % 1000) * 1000};
         lease_ev = event_new(env.base, -1, EV_PERSIST, lease_tick, NULL);
         event_add(lease_ev, &tv);
@@ -255,6 +272,7 @@ const char *turn_message_id(const struct turn *t) { return t->msg_id; }
 const char *turn_session_id(const struct turn *t) { return t->session_id; }
 const char *turn_question(const struct turn *t) { return t->question; }
 int turn_is_finished(const struct turn *t) { return t->finished; }
+int turn_is_mirror(const struct turn *t) { return t->mirror; }
 size_t turn_event_count(const struct turn *t) { return t->nvisible; }
 
 /* ---------- timers ---------- */
@@ -309,16 +327,53 @@ static void mark_dirty(struct turn *t)
     if (flush_ev && !evtimer_pending(flush_ev, NULL)) evtimer_add(flush_ev, &tv);
 }
 
+/* The batch came back: on success the turns it carried are stored up to
+ * where it went; on failure they are queued again and retried after
+ * FLUSH_RETRY_MS. Events shown meanwhile are already queued anew. */
+static void flushed(void *arg, int kept)
+{
+    struct timeval retry = {0, FLUSH_RETRY_MS * 1000}, soon = {0, FLUSH_MS * 1000};
+    int failed = kept < 0;
+    flush_busy = 0;
+    for (size_t i = 0; i < nflush_recs; i++) {
+        struct turn *t = turn_find(flush_recs[i].msg_id);
+        if (!t) continue;                       /* freed meanwhile */
+        if (!failed) {
+            if (flush_recs[i].upto > t->nflushed) t->nflushed = flush_recs[i].upto;
+        } else if (!t->dirty && !t->mirror) {
+            t->dirty = 1;
+            t->flush_next = to_flush;
+            to_flush = t;
+        }
+    }
+    nflush_recs = 0;
+    if (to_flush && flush_ev && !evtimer_pending(flush_ev, NULL))
+        evtimer_add(flush_ev, failed ? &retry : &soon);
+}
+
 /* Stores every queued turn's shown, unstored events in one call. Only
  * visible events are stored: a done held back until its save is stored
- * once delivered, so no other instance sees done for an unsaved answer. */
+ * once delivered, so no other instance sees done for an unsaved answer.
+ * While a batch is on its way the next waits for it (flushed). */
 static void flush_events(evutil_socket_t fd, short what, void *arg)
 {
     struct store_event *ev = NULL;
     size_t n = 0, cap = 0;
     double t0 = metrics_now();
-    if (!to_flush) return;
-    for (struct turn *t = to_flush; t; t = t->flush_next) {
+    if (!to_flush || flush_busy) return;
+    nflush_recs = 0;
+    while (to_flush) {
+        struct turn *t = to_flush;
+        to_flush = t->flush_next;
+        t->flush_next = NULL;
+        t->dirty = 0;
+        if (nflush_recs == flush_recs_cap) {
+            flush_recs_cap = flush_recs_cap ? flush_recs_cap * 2 : 64;
+            flush_recs = xrealloc(flush_recs, flush_recs_cap * sizeof *flush_recs);
+        }
+        snprintf(flush_recs[nflush_recs].msg_id, sizeof flush_recs[nflush_recs].msg_id, "%s",
+                 t->msg_id);
+        flush_recs[nflush_recs++].upto = t->nvisible;
         if (t->finished) {
             /* saved already, with its whole log: no rows, only its id for
              * the NOTIFY, so a mirror reads the saved row (an answer made
@@ -340,33 +395,28 @@ static void flush_events(evutil_socket_t fd, short what, void *arg)
                                            json_string_length(d)};
         }
     }
-    if (store_events_append(env.store, ev, n) < 0) {
-        struct timeval tv = {0, FLUSH_RETRY_MS * 1000};
-        if (flush_ev) evtimer_add(flush_ev, &tv);   /* kept queued: try again */
-    } else {
-        while (to_flush) {
-            struct turn *t = to_flush;
-            to_flush = t->flush_next;
-            t->nflushed = t->nvisible;
-            t->dirty = 0;
-            t->flush_next = NULL;
-        }
-    }
+    flush_busy = 1;
+    store_events_append_async(env.store, ev, n, flushed, NULL);   /* copies ev */
     metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
     free(ev);
 }
 
-/* Shared store: this instance's live answers keep their leases, and the
- * answers of an instance that died (lease run out) become incomplete. */
-static void lease_tick(evutil_socket_t fd, short what, void *arg)
+static void ticked(void *arg, int fixed, int pruned)
 {
-    uint64_t now = util_wall_ms();
-    int fixed;
-    store_lease_renew(env.store, now);
-    fixed = store_lease_sweep(env.store, now);
+    tick_busy = 0;
     if (fixed > 0)
         fprintf(stderr, "coachd: marked %d answer%s of a stopped instance as incomplete\n", fixed,
                 fixed == 1 ? "" : "s");
+}
+
+/* This instance's live answers keep their leases, the answers of an
+ * instance that died (lease run out) become incomplete (a shared store),
+ * and the stored events of answers saved a while ago go (both). */
+static void lease_tick(evutil_socket_t fd, short what, void *arg)
+{
+    if (tick_busy) return;                 /* the last one is still on its way */
+    tick_busy = 1;
+    store_tick_async(env.store, util_wall_ms(), ticked, NULL);
 }
 
 /* Appends an event, given as its JSON text, to the log; with deliver,
@@ -474,20 +524,20 @@ static void finish(struct turn *t, enum turn_status status, json_t *citations)
     queue_save(t);
 }
 
-static int save_one(struct turn *t)
+/* What store_turn_finish stores of a turn (borrowed from it). */
+static void fill_result(struct turn *t, struct store_turn_result *r)
 {
-    struct store_turn_result r = {0};
-    r.content = t->answer.s ? t->answer.s : "";
-    r.status = status_name(t->status);
-    r.citations = t->citations;
-    r.refusal = t->refusal;
-    r.triage = t->triage;
-    r.events = t->log;
-    r.engine = t->refusal ? "safety" : t->engine_name ? t->engine_name : env.engine->name;
-    r.prompt_version = t->prompt_version;
-    r.prompt_tokens = t->prompt_tokens;
-    r.completion_tokens = t->completion_tokens;
-    return store_turn_finish(env.store, t->msg_id, &r, util_wall_ms());
+    *r = (struct store_turn_result){0};
+    r->content = t->answer.s ? t->answer.s : "";
+    r->status = status_name(t->status);
+    r->citations = t->citations;
+    r->refusal = t->refusal;
+    r->triage = t->triage;
+    r->events = t->log;
+    r->engine = t->refusal ? "safety" : t->engine_name ? t->engine_name : env.engine->name;
+    r->prompt_version = t->prompt_version;
+    r->prompt_tokens = t->prompt_tokens;
+    r->completion_tokens = t->completion_tokens;
 }
 
 /* The save failed (the disk is full, the database cannot be written): done
@@ -507,29 +557,16 @@ static void save_failed(struct turn *t)
     arm(t, ms);
 }
 
-/* Saves every turn that ended since the last call in one transaction, then
- * delivers their done events and ends their listeners. A turn whose save
- * failed keeps done held and is retried (save_failed); one whose row is
- * gone (its session was deleted meanwhile) ends as before. */
-static void save_pending(evutil_socket_t fd, short what, void *arg)
+/* The save came back: delivers each saved turn's done event and ends its
+ * listeners. A turn whose save failed keeps done held and is retried
+ * (save_failed); one whose row is gone (its session was deleted
+ * meanwhile) ends as before; one freed meanwhile is skipped. */
+static void saved(void *arg, const char *const *ids, const int *rcs, size_t n)
 {
-    struct turn *list = to_save;
-    int batch;
-    double t0 = metrics_now();
-    to_save = NULL;
-    if (!list) return;
-    batch = list->save_next != NULL && store_batch_begin(env.store) == 0;
-    for (struct turn *t = list; t; t = t->save_next)
-        t->save_rc = save_one(t) == 0 ? SAVE_OK
-                     : store_write_failing(env.store) ? SAVE_FAILED : SAVE_GONE;
-    if (batch && store_batch_commit(env.store) != 0)
-        for (struct turn *t = list; t; t = t->save_next)
-            if (t->save_rc == SAVE_OK) t->save_rc = SAVE_FAILED;
-    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
-    while (list) {
-        struct turn *t = list;
-        list = t->save_next;
-        t->save_next = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct turn *t = turn_find(ids[i]);
+        if (!t || !t->ended || t->finished) continue;
+        t->save_rc = rcs[i] == 0 ? SAVE_OK : rcs[i] < 0 ? SAVE_FAILED : SAVE_GONE;
         if (t->save_rc == SAVE_FAILED) {
             save_failed(t);
             continue;
@@ -543,6 +580,31 @@ static void save_pending(evutil_socket_t fd, short what, void *arg)
         }
         arm(t, env.linger_ms);
     }
+}
+
+/* Saves every turn that ended since the last call in one transaction
+ * (store_turns_finish_async copies what it needs); saved() goes on. */
+static void save_pending(evutil_socket_t fd, short what, void *arg)
+{
+    struct turn *list = to_save;
+    struct store_save *sv;
+    size_t n = 0, i = 0;
+    double t0 = metrics_now();
+    to_save = NULL;
+    if (!list) return;
+    for (struct turn *t = list; t; t = t->save_next) n++;
+    sv = xcalloc(n, sizeof *sv);
+    while (list) {
+        struct turn *t = list;
+        list = t->save_next;
+        t->save_next = NULL;
+        sv[i].answer_msg_id = t->msg_id;
+        fill_result(t, &sv[i].r);
+        i++;
+    }
+    store_turns_finish_async(env.store, sv, n, util_wall_ms(), saved, NULL);
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
+    free(sv);
 }
 
 void turn_engine_done(struct turn *t, enum turn_status status, const char *error_msg,
@@ -686,6 +748,9 @@ void turn_free_all(void)
     flush_ev = NULL;
     if (lease_ev) event_free(lease_ev);
     lease_ev = NULL;
+    free(flush_recs);
+    flush_recs = NULL;
+    nflush_recs = flush_recs_cap = 0;
 }
 
 json_t *turn_history(const struct turn *t, int max_msgs)

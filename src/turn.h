@@ -71,6 +71,8 @@ const char *turn_message_id(const struct turn *t);
 const char *turn_session_id(const struct turn *t);
 const char *turn_question(const struct turn *t);
 int turn_is_finished(const struct turn *t);
+/* 1 when the turn runs on another instance and is followed here. */
+int turn_is_mirror(const struct turn *t);
 size_t turn_event_count(const struct turn *t);
 
 /* Delivers frames [from, count) to l at once, then live ones. Returns 1

@@ -197,6 +197,81 @@ test('delete on B: A answers 404 for the session and its answer', { skip }, asyn
   assert.equal((await api(A.base, 'GET', '/api/coach/sessions/' + sid)).status, 404);
 });
 
+// The session event stream (events.h) follows a session, not one answer:
+// a question asked on A is announced to the session's tabs on B too (a
+// NOTIFY with the two ids), and once only to its tabs on A.
+test('a question asked on A is announced to the session\'s event streams on A and B, once each', { skip }, async () => {
+  const sid = await newSession(A.base);
+  const follow = (s) => stream(s.base + `/api/coach/sessions/${sid}/events`, {
+    stopWhen: (t) => /"type":"message"[^\n]*\n\n[\s\S]*"type":"message"/.test(t) });
+  const onA = follow(A), onB = follow(B);
+  await sleep(300);                        // both streams are open
+  const m = await ask(A, sid, Q);
+  await sleep(1500);                       // a second announcement would have come by now
+  assert.equal((await api(A.base, 'DELETE', '/api/coach/sessions/' + sid)).status, 204);   // ends both
+  const [a, b] = await Promise.all([onA, onB]);
+  for (const [name, r] of [['A', a], ['B', b]]) {
+    const msgs = r.events.filter((e) => e.data.type === 'message');
+    assert.equal(msgs.length, 1, `one announcement on ${name}`);
+    assert.equal(msgs[0].data.message_id, m.message_id);
+  }
+});
+
+// PostgreSQL stopped and started again (scripts/pgtmp.sh down/up) while A
+// answers: A's stream goes on meanwhile (its writes wait on the store's
+// worker, not on the loop), new questions get a JSON 503, and once the
+// server is back every event A showed reaches the database: B, following
+// the answer from the start, gets exactly A's transcript, and the saved
+// answer is the text shown.
+const pgDir = process.env.COACHD_PG_DIR;
+const pgctl = (what) => execFileSync('sh', [`${ROOT}/scripts/pgtmp.sh`, what, pgDir], { stdio: 'ignore' });
+test('PostgreSQL restarts mid-answer: A streams on, 503 for new questions, nothing shown is lost',
+  { skip: skip || (!pgDir ? 'COACHD_PG_DIR is not set (make e2e-pg)' : false) }, async () => {
+    const A3 = await startServer(['--db', db, '--pace-ms', '40']);
+    try {
+      const sid = await newSession(A3.base);
+      const m = await ask(A3, sid, Q);
+      let count = 0;
+      const onA = stream(A3.base + m.stream_url, { stopWhen: (t) => { count = (t.match(/\n\n/g) || []).length; return false; } });
+      await sleep(500);
+      let duringDown;
+      pgctl('down');
+      try {
+        const atDown = count;
+        let refused;
+        for (let i = 0; i < 30; i++) {
+          refused = await api(B.base, 'POST', `/api/coach/sessions/${sid}/messages`, { question: Q });
+          if (refused.status === 503) break;
+          await sleep(100);
+        }
+        assert.equal(refused.status, 503, refused.text);
+        assert.equal(refused.json.error.code, 'storage_unavailable');
+        await sleep(1500);
+        duringDown = count - atDown;
+      } finally {
+        pgctl('up');
+      }
+      assert.ok(duringDown > 5, `A kept streaming while PostgreSQL was down (${duringDown} events)`);
+      let ok;
+      for (let i = 0; i < 100; i++) {
+        ok = await api(B.base, 'GET', '/readyz');
+        if (ok.status === 200) break;
+        await sleep(100);
+      }
+      assert.equal(ok.status, 200);
+      const onB = stream(B.base + m.stream_url);     // from the start, out of the database
+      const a = await onA;
+      const b = await onB;
+      assert.equal(a.events.at(-1).data.done, true, 'done once the save went through');
+      assert.deepEqual(b.events, a.events, 'every event A showed, in order, from the database');
+      const g = await api(B.base, 'GET', '/api/coach/sessions/' + sid);
+      assert.equal(g.json.messages[1].status, 'complete');
+      assert.equal(g.json.messages[1].content, textOf(a.events));
+    } finally {
+      await A3.stop();
+    }
+  });
+
 test('a new instance leaves a live answer alone; kill B while A answers: A completes', { skip }, async () => {
   // a slow answer (about 11 s), so that it is still running while a third
   // instance starts (and runs its start-up recovery) under the sanitizers

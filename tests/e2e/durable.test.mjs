@@ -93,3 +93,53 @@ test('PostgreSQL goes away and comes back: 503s meanwhile, the live answer is sa
     await srv.stop();
     srv.cleanup();
   });
+
+// A server that hangs (every PostgreSQL process SIGSTOPped: connections
+// stay open, nothing answers) while an answer streams: the event batches
+// and the final save wait on the store's worker thread, not on the event
+// loop, so the stream goes on; once the server resumes, the answer is
+// saved and done follows. (With the writes on the loop, the stream froze
+// with the server.) /readyz, too, answers from what the worker last saw.
+// No other request is made while frozen: the request path's reads are
+// still synchronous.
+test('PostgreSQL hangs mid-answer: the stream goes on, the answer is saved once it resumes',
+  { skip: !pgDir ? 'COACHD_PG_DIR is not set (make e2e-pg)' : false }, async () => {
+    const srv = await startServer(['--pace-ms', '30']);
+    try {
+      const sid = await newSession(srv.base);
+      const m = await ask(srv, sid);
+      let count = 0;
+      const live = stream(srv.base + m.stream_url, { stopWhen: (t) => { count = (t.match(/\n\n/g) || []).length; return false; } });
+      await sleep(400);
+      let during;
+      let ready;
+      pgctl('freeze');
+      try {
+        const at = count;
+        await sleep(1500);
+        during = count - at;
+        // /readyz answers without waiting on the server, and says 503 once
+        // a ping has gone unanswered too long
+        for (let i = 0; i < 20; i++) {
+          ready = await api(srv.base, 'GET', '/readyz');
+          if (ready.status === 503) break;
+          await sleep(200);
+        }
+      } finally {
+        pgctl('thaw');
+      }
+      assert.ok(during > 10, `events streamed while the server hung: ${during}`);
+      assert.equal(ready.status, 503, 'not ready while the server hangs');
+      const s = await live;
+      assert.equal(s.events.at(-1).data.done, true);
+      const g = await api(srv.base, 'GET', '/api/coach/sessions/' + sid);
+      assert.equal(g.json.messages[1].status, 'complete');
+      assert.equal(g.json.messages[1].content, textOf(s.events));
+      const replay = await stream(srv.base + m.stream_url);
+      assert.deepEqual(replay.events, s.events);
+      await srv.stop();           // cleanly, under the sanitizers
+    } finally {
+      if (srv.proc.exitCode === null && srv.proc.signalCode === null) await srv.stop('SIGKILL');
+      srv.cleanup();
+    }
+  });

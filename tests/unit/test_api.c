@@ -24,6 +24,7 @@
 #include "../../src/util.c"
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
+#include "../../src/pgworker.c"
 #include "../../src/store_pg.c"
 #include "../../src/store.c"
 #include "../../src/ratelimit.c"

@@ -22,6 +22,7 @@
 #include "../../src/util.c"
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
+#include "../../src/pgworker.c"
 #include "../../src/store_pg.c"
 #include "../../src/store.c"
 #pragma GCC diagnostic pop
@@ -748,6 +749,54 @@ static void test_events_and_recover(void **state)
     assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), 0);
 }
 
+/* Pruning and the inline off-the-loop calls (SQLite): a finished
+ * answer's stored events go once before_ms passed its finish (its row
+ * keeps the whole log), a pending one's never, at most limit rows a call;
+ * the async save calls back before it returns. */
+static int saved_calls, saved_rc[2];
+
+static void on_saved(void *arg, const char *const *ids, const int *rcs, size_t n)
+{
+    saved_calls++;
+    for (size_t i = 0; i < n && i < 2; i++) saved_rc[i] = rcs[i];
+}
+
+static void test_prune_and_inline_async(void **state)
+{
+    struct fixture *f = *state;
+    const char *d = "{\"chunk\":\"w\"}";
+    struct store_event ev[3] = {{"a1", 1, d, strlen(d)}, {"a1", 2, d, strlen(d)},
+                                {"a2", 1, d, strlen(d)}};
+    json_t *log = json_pack("[s, s]", d, d), *got = NULL;
+    struct store_save sv[2] = {
+        {"a1", {.content = "ww", .status = "complete", .events = log, .engine = "g"}},
+        {"nope", {.content = "x", .status = "complete", .events = log, .engine = "g"}},
+    };
+    char sid[64], status[32];
+
+    assert_int_equal(store_async_start(f->st, NULL), 0);        /* SQLite: nothing */
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1000), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u2", "a2", "q", 1000), 0);
+    assert_int_equal(store_events_append(f->st, ev, 3), 3);
+    store_turns_finish_async(f->st, sv, 2, 5000, on_saved, NULL);
+    assert_int_equal(saved_calls, 1);                           /* in the call */
+    assert_int_equal(saved_rc[0], 0);
+    assert_int_equal(saved_rc[1], 1);                           /* no such row */
+    assert_int_equal(store_events_prune(f->st, 5000, 100), 0);
+    assert_int_equal(store_events_prune(f->st, 5001, 1), 1);
+    assert_int_equal(store_events_prune(f->st, 5001, 100), 1);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM events WHERE message_id = 'a1'"), 0);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM events WHERE message_id = 'a2'"), 1);
+    assert_int_equal(store_answer_events(f->st, "a1", sid, sizeof sid, status, sizeof status,
+                                         &got), 1);
+    assert_int_equal(json_array_size(got), 2);
+    json_decref(got);
+    json_decref(log);
+    assert_int_equal(store_async_pending(f->st), 0);
+    store_async_stop(f->st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_and_recover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_and_inline_async, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

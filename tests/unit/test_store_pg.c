@@ -21,6 +21,7 @@
 #include "../../src/util.c"
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
+#include "../../src/pgworker.c"
 #include "../../src/store_pg.c"
 #include "../../src/store.c"
 #pragma GCC diagnostic pop
@@ -474,6 +475,237 @@ static void test_leases(void **state)
     assert_int_equal(store_lease_renew(f->st, 1020000), 0);    /* nothing pending left */
 }
 
+/* Pruning: a finished answer's stored events go once the grace period
+ * passed (its row keeps the whole log), a pending answer's never, and no
+ * more rows than the limit per call. */
+static void test_prune(void **state)
+{
+    struct fixture *f = *state;
+    const char *d = "{\"chunk\":\"w\"}";
+    struct store_event ev[3] = {{"a1", 1, d, strlen(d)}, {"a1", 2, d, strlen(d)},
+                                {"a2", 1, d, strlen(d)}};
+    char sid[72], status[16];
+    json_t *got = NULL;
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1000), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u2", "a2", "q", 1000), 0);
+    assert_int_equal(store_events_append(f->st, ev, 3), 3);
+    finish(f->st, "a1", "x", "complete", 0, 0, 5000);
+    assert_int_equal(store_events_prune(f->st, 5000, 100), 0);   /* not before 5000 */
+    assert_int_equal(store_events_prune(f->st, 5001, 1), 1);     /* the limit */
+    assert_int_equal(store_events_prune(f->st, 5001, 100), 1);
+    assert_int_equal(store_events_prune(f->st, 5001, 100), 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM events WHERE message_id = 'a1'"), 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM events WHERE message_id = 'a2'"), 1);
+    /* the replay of the finished answer is its row's log */
+    assert_int_equal(store_answer_events(f->st, "a1", sid, sizeof sid, status, sizeof status,
+                                         &got), 1);
+    assert_int_equal(json_array_size(got), 2);
+    json_decref(got);
+}
+
+/* ---------- off the loop: the worker thread ---------- */
+
+struct async_seen {
+    int appended, kept, saved, rcs[4];
+    size_t n;
+    int ticked, fixed, pruned;
+};
+
+static void seen_append(void *arg, int kept)
+{
+    struct async_seen *a = arg;
+    a->appended++;
+    a->kept = kept;
+}
+
+static void seen_save(void *arg, const char *const *ids, const int *rcs, size_t n)
+{
+    struct async_seen *a = arg;
+    a->saved++;
+    a->n = n;
+    for (size_t i = 0; i < n && i < 4; i++) a->rcs[i] = rcs[i];
+}
+
+static void seen_tick(void *arg, int fixed, int pruned)
+{
+    struct async_seen *a = arg;
+    a->ticked++;
+    a->fixed = fixed;
+    a->pruned = pruned;
+}
+
+/* Runs the base until *flag is set (5 s at most). */
+static void run_until(struct event_base *base, const int *flag)
+{
+    for (int i = 0; i < 500 && !*flag; i++) {
+        struct timeval tv = {0, 10 * 1000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    assert_true(*flag);
+}
+
+static void save_two(struct store *st, struct async_seen *seen)
+{
+    json_t *log = json_pack("[s]", "{\"chunk\":\"w\"}");
+    struct store_save sv[2] = {
+        {"a1", {.content = "one", .status = "complete", .events = log, .engine = "g"}},
+        {"gone", {.content = "two", .status = "complete", .events = log, .engine = "g"}},
+    };
+    store_turns_finish_async(st, sv, 2, util_wall_ms(), seen_save, seen);
+    json_decref(log);             /* copied by the call */
+}
+
+/* The streaming path's writes run on the worker: the calls return before
+ * the server answered (the callbacks come from the base), the results are
+ * the synchronous calls' (a missing row is 1, not a failure), and the
+ * worker's writes are in order (events, then the save). */
+static void test_async_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct async_seen seen = {0};
+    const char *d = "{\"chunk\":\"w\"}";
+    struct store_event ev[2] = {{"a1", 1, d, strlen(d)}, {"a1", 2, d, strlen(d)}};
+
+    store_set_owner(f->st, "instanceA", 10000);
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", util_wall_ms()), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    store_events_append_async(f->st, ev, 2, seen_append, &seen);
+    save_two(f->st, &seen);
+    assert_int_equal(seen.appended + seen.saved, 0);   /* not in the call */
+    assert_true(store_async_pending(f->st) >= 2);
+    run_until(base, &seen.saved);
+    assert_int_equal(seen.appended, 1);                /* in order: before the save */
+    assert_int_equal(seen.kept, 2);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.rcs[0], 0);
+    assert_int_equal(seen.rcs[1], 1);                  /* no such row */
+    assert_int_equal(query_int(f, "SELECT count(*) FROM messages WHERE id = 'a1' "
+                                  "AND status = 'complete' AND content = 'one'"), 1);
+    /* the tick: nothing to sweep, and the events are not a minute old */
+    store_tick_async(f->st, util_wall_ms(), seen_tick, &seen);
+    run_until(base, &seen.ticked);
+    assert_int_equal(seen.fixed, 0);
+    assert_int_equal(seen.pruned, 0);
+    /* a minute later they go */
+    seen.ticked = 0;
+    store_tick_async(f->st, util_wall_ms() + STORE_PRUNE_GRACE_MS + 1000, seen_tick, &seen);
+    run_until(base, &seen.ticked);
+    assert_int_equal(seen.pruned, 2);
+    assert_int_equal(store_async_pending(f->st), 0);
+    store_async_stop(f->st);
+    event_base_free(base);
+}
+
+/* The server drops every connection: the worker's write is run again on
+ * a new connection (not failed), the loop's calls fail at once without
+ * connecting on the loop, and the loop's connection comes back, made on
+ * the worker. */
+static void test_async_reconnect(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct async_seen seen = {0};
+    struct store_health h;
+    char sql[256];
+    int ok = 0;
+
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE datname = '%s' AND application_name = 'coachd'", f->name);
+    for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            "application_name = 'coachd'") < 2; i++)
+        usleep(20 * 1000);                      /* the worker's first connect */
+    assert_int_equal(admin_exec(sql), 0);
+    save_two(f->st, &seen);
+    run_until(base, &seen.saved);
+    assert_int_equal(seen.rcs[0], 0);           /* run again on a new connection */
+    assert_int_equal(seen.rcs[1], 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM messages WHERE status = 'pending'"), 0);
+    {
+        uint64_t t0 = util_now_ms();
+        assert_int_equal(store_session_exists(f->st, "s1"), -1);   /* the loop's, lost */
+        assert_int_equal(store_session_exists(f->st, "s1"), -1);   /* no connect in the call */
+        assert_true(util_now_ms() - t0 < 1000);
+    }
+    for (int i = 0; i < 60 && !ok; i++) {
+        struct timeval tv = {0, 100 * 1000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+        store_health(f->st, &h);
+        ok = h.writable && store_ping(f->st);
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(store_session_exists(f->st, "s1"), 1);
+    store_async_stop(f->st);
+    event_base_free(base);
+}
+
+/* Stopping the worker runs what is queued and calls it back, in the
+ * call: nothing ended is left unsaved at shutdown. Afterwards the calls
+ * run inline. */
+static void test_async_stop_drains(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct async_seen seen = {0};
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    save_two(f->st, &seen);
+    store_async_stop(f->st);
+    assert_int_equal(seen.saved, 1);
+    assert_int_equal(seen.rcs[0], 0);
+    assert_int_equal(store_async_pending(f->st), 0);
+    seen.saved = 0;
+    save_two(f->st, &seen);                             /* inline now */
+    assert_int_equal(seen.saved, 1);
+    assert_int_equal(seen.rcs[0], 0);
+    event_base_free(base);
+}
+
+/* A hung server (every PostgreSQL process SIGSTOPped, scripts/pgtmp.sh
+ * freeze; needs COACHD_PG_DIR) at shutdown: stopping the worker does not
+ * wait for ever; after PGW_STOP_WAIT_MS the connection is cut, the save
+ * is called back as failed, and the call returns. */
+static void test_async_stop_hung_server(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct async_seen seen = {0};
+    const char *dir = getenv("COACHD_PG_DIR");
+    char cmd[600];
+    uint64_t t0;
+    if (!dir) {
+        fprintf(stderr, "skipped: COACHD_PG_DIR is not set (scripts/pgtmp.sh run)\n");
+        event_base_free(base);
+        skip();
+    }
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            "application_name = 'coachd'") < 2; i++)
+        usleep(20 * 1000);                      /* the worker's first connect */
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh freeze '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    save_two(f->st, &seen);
+    t0 = util_now_ms();
+    store_async_stop(f->st);
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh thaw '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_true(util_now_ms() - t0 >= PGW_STOP_WAIT_MS - 100);
+    assert_true(util_now_ms() - t0 < PGW_STOP_WAIT_MS + 3000);
+    assert_int_equal(seen.saved, 1);
+    assert_int_equal(seen.rcs[0], -1);
+    event_base_free(base);
+}
+
 /* Paging, as store.c's: newest last, has_more, an anchor from another
  * session is found = 2; the count. */
 static void test_page(void **state)
@@ -527,6 +759,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_stop_drains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_stop_hung_server, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;

@@ -28,6 +28,7 @@
 #include "../../src/util.c"
 #include "../../src/metrics.c"
 #include "../../src/jtext.c"
+#include "../../src/pgworker.c"
 #include "../../src/store_pg.c"
 #include "../../src/store.c"
 #define expand_phrase kb_expand_phrase_
