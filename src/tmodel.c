@@ -130,6 +130,15 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
         size_t n = strlen(line);
         lineno++;
         if (n && line[n - 1] == '\n') line[--n] = '\0';
+        else if (!feof(fp)) {           /* longer than the buffer: only a comment may be */
+            int ch;
+            if (line[0] != '#') {
+                snprintf(err, errlen, "%s:%zu: line too long", path, lineno);
+                goto out;
+            }
+            while ((ch = fgetc(fp)) != EOF && ch != '\n')
+                ;
+        }
         if (lineno == 1) {
             if (strcmp(line, "# coachd triage model 1") != 0) {
                 snprintf(err, errlen, "%s:1: not a coachd triage model (version 1)", path);

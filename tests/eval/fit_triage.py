@@ -86,7 +86,7 @@ def main(argv):
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
     with open(out, 'w', encoding='utf-8') as o:
         o.write('# coachd triage model 1\n')
-        o.write('# fitted by tests/eval/fit_triage.py on: %s\n' % ' '.join(p.rsplit('/', 1)[-1] for p in paths))
+        o.write('# fitted by tests/eval/fit_triage.py on %d labelled questions from %d sets\n' % (len(rows), len(paths)))
         models = {cls: fit(rows, vocab, cls) for cls in CLASSES}
         for cls in CLASSES:
             o.write('threshold\t%s\t%.6f\n' % (cls, thresholds[cls]))

@@ -68,8 +68,18 @@ static void test_load_errors(void **state)
         {"# coachd triage model 1\nu:a\temergency\tlots\n", ":2: bad class"},
         {"# coachd triage model 1\n\tcrisis\t1\n", ":2: bad class"},
         {"# coachd triage model 1\nbias\tcrisis\tnan\n", ":2: bad class"},
+        {"# coachd triage model 1\nu:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\temergency\t1\n", ":2: bad class"},   /* feature too long */
     };
-    char err[256];
+    char err[256], longline[1024];
+    /* a feature line longer than the loader's buffer */
+    memcpy(longline, "# coachd triage model 1\nu:", 26);
+    memset(longline + 26, 'a', 700);
+    strcpy(longline + 726, "\temergency\t1\n");
+    char *lp = write_tmp(longline);
+    assert_null(tmodel_load(lp, err, sizeof err));
+    assert_non_null(strstr(err, ":2: line too long"));
+    unlink(lp);
+    free(lp);
     assert_null(tmodel_load("/nonexistent/triage-model.tsv", err, sizeof err));
     assert_non_null(strstr(err, "cannot open"));
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -87,7 +97,12 @@ static void test_score(void **state)
     (void)state;
     char err[256], *path = write_tmp(
         "# coachd triage model 1\n"
-        "# a comment\n"
+        "# a comment that is longer than the loader's line buffer, which is fine for a comment: "
+        "................................................................................................"
+        "................................................................................................"
+        "................................................................................................"
+        "................................................................................................"
+        "................................................................................................\n"
         "threshold\temergency\t0.9\n"
         "bias\temergency\t-4\n"
         "bias\tcrisis\t-4\n"
