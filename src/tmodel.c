@@ -71,6 +71,7 @@ size_t tmodel_features(const char *text, size_t len,
 {
     struct text_word *w = xmalloc(TMODEL_MAX_WORDS * sizeof *w);
     size_t nw = text_words(text, len, w, TMODEL_MAX_WORDS), count = 0;
+    if (nw > TMODEL_MAX_WORDS) nw = TMODEL_MAX_WORDS;   /* the count of all words; only max are filled */
     char prev[TEXT_WORD_MAX] = "", cur[TEXT_WORD_MAX], f[TMODEL_MAX_FEATURE];
     size_t prevn = 0;
     for (size_t i = 0; i < nw; i++) {

@@ -45,6 +45,14 @@ static void test_features(void **state)
         tmodel_features(cases[i].in, strlen(cases[i].in), collect, &b);
         assert_string_equal(b.s, cases[i].want);
     }
+    /* more words than are read: only the first TMODEL_MAX_WORDS count
+     * (text_words returns the count of all of them) */
+    size_t big = 6 * (TMODEL_MAX_WORDS + 500);
+    char *s = xmalloc(big);
+    for (size_t i = 0; i < big; i++) s[i] = (i % 6 == 5) ? ' ' : 'a';
+    struct buf b = {{0}, 0};
+    assert_int_equal(tmodel_features(s, big, collect, &b), 2 * TMODEL_MAX_WORDS - 1);   /* u: each, b: between */
+    free(s);
 }
 
 static char *write_tmp(const char *body)
