@@ -533,6 +533,7 @@ struct pat_index {
     uint32_t *start;               /* pattern id -> start id of its first element, or PAT_NONE */
     uint32_t *start_of;            /* element id -> start id, or PAT_NONE */
     struct sids { uint32_t *v; uint32_t n; } *sids[2];   /* per slot of w[k]: the start ids among its ids */
+    unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
     size_t npats, nelemids, nstarts, max_prefix;
 };
 
@@ -658,13 +659,24 @@ static int elem_indexed(const struct pat_elem *e)
     return ok;
 }
 
+/* A prefix atom has 3 bytes or more; a token whose first 3 bytes start
+ * none is looked up as a word only. */
+static unsigned pre3_hash(const char *s)
+{
+    return ((unsigned char)s[0] * 961u + (unsigned char)s[1] * 31u + (unsigned char)s[2]) & 65535u;
+}
+
 static void index_elem(struct pat_index *x, const struct pat_elem *e, uint32_t eid)
 {
     for (size_t a = 0; a < e->nalts; a++) {
         const struct pat_atom *at = &e->alts[a].atoms[0];
         pat_words_add(&x->w[at->kind == PAT_PREFIX], at->s, at->n, at->h, eid);
-        if (at->kind == PAT_PREFIX && at->n > x->max_prefix)
-            x->max_prefix = at->n;
+        if (at->kind == PAT_PREFIX) {
+            unsigned b = pre3_hash(at->s);
+            x->pre3[b >> 3] |= (unsigned char)(1u << (b & 7));
+            if (at->n > x->max_prefix)
+                x->max_prefix = at->n;
+        }
     }
 }
 
@@ -796,6 +808,8 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
     for (size_t i = 0; i < n; i++) {
         const char *w = v[i].s;
         size_t top = v[i].n < ix->max_prefix ? v[i].n : ix->max_prefix;
+        if (top >= 3 && !BIT(ix->pre3, pre3_hash(w)))
+            top = 0;
         uint32_t h = 2166136261u;            /* FNV-1a, one byte at a time: every prefix's hash */
         const struct pat_wentry *e;
         for (size_t len = 1; len <= v[i].n; len++) {
