@@ -55,7 +55,7 @@ int pat_normalised_word(const char *s)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static int fail(struct pat_compiler *c, const char *fmt, ...)
+static int compile_fail(struct pat_compiler *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -104,14 +104,14 @@ static int parse_range(struct pat_compiler *c, char *w, const char *where, struc
     char *dots = strstr(w, "..");
     char *e1, *e2;
     if (!dots)
-        return fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
+        return compile_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
     a->kind = PAT_NUMBER;
     *dots = '\0';                 /* "0..7": strtod would eat "0." */
     a->lo = strtod(w + 1, &e1);
     a->hi = strtod(dots + 2, &e2);
     *dots = '.';
     if (e1 != dots || *e2 || e1 == w + 1 || e2 == dots + 2 || a->lo > a->hi)
-        return fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
+        return compile_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
     return 0;
 }
 
@@ -122,7 +122,7 @@ static int parse_atom(struct pat_compiler *c, const char *s, size_t n,
 {
     char w[128];
     if (n == 0 || n >= sizeof w)
-        return fail(c, "%s: bad word in pattern", where);
+        return compile_fail(c, "%s: bad word in pattern", where);
     if (n == 1 && s[0] == '_') {
         a->kind = PAT_ANY;
         return 0;
@@ -136,17 +136,17 @@ static int parse_atom(struct pat_compiler *c, const char *s, size_t n,
         w[--n] = '\0';
         a->kind = PAT_PREFIX;
         if (n < 3)
-            return fail(c, "%s: prefix \"%s*\" is shorter than 3 letters", where, w);
+            return compile_fail(c, "%s: prefix \"%s*\" is shorter than 3 letters", where, w);
     }
     if (!pat_normalised_word(w))
-        return fail(c, "%s: word \"%s\" is not normalised (lowercase letters and digits only)",
+        return compile_fail(c, "%s: word \"%s\" is not normalised (lowercase letters and digits only)",
                     where, w);
     for (size_t i = 1; i < n; i++)
         if ((is_digitc(w[i]) || w[i] == '.') != (is_digitc(w[i - 1]) || w[i - 1] == '.'))
-            return fail(c, "%s: word \"%s\" mixes digits and letters; text is split there, "
+            return compile_fail(c, "%s: word \"%s\" mixes digits and letters; text is split there, "
                         "so write them as separate words", where, w);
     if (a->kind == PAT_WORD && c->rewritten && c->rewritten(c->rctx, w, n))
-        return fail(c, "%s: word \"%s\" is rewritten by normalise.spellings, so it can never match",
+        return compile_fail(c, "%s: word \"%s\" is rewritten by normalise.spellings, so it can never match",
                     where, w);
     a->s = cstrndup(c, w, n);
     a->n = n;
@@ -173,7 +173,7 @@ static int parse_phrase(struct pat_compiler *c, const char *s, size_t n,
         if (i == start)
             break;
         if (s[start] == '@' || s[start] == '(' || s[start] == '~')
-            return fail(c, "%s: \"%.*s\" cannot appear inside a phrase", where,
+            return compile_fail(c, "%s: \"%.*s\" cannot appear inside a phrase", where,
                         (int)(i - start), s + start);
         if (parse_atom(c, s + start, i - start, where, &atoms[k++]) < 0)
             return -1;
@@ -216,7 +216,7 @@ static int expand_phrase(struct pat_compiler *c, const char *s, size_t n, const 
     }
     const char *close = memchr(open, ')', n - (size_t)(open - s));
     if (!close || memchr(open + 1, '(', (size_t)(close - open - 1)) || depth > 4)
-        return fail(c, "%s: unbalanced or nested parentheses in \"%.*s\"", where, (int)n, s);
+        return compile_fail(c, "%s: unbalanced or nested parentheses in \"%.*s\"", where, (int)n, s);
     size_t pre = (size_t)(open - s), post = n - (size_t)(close - s) - 1;
     int rc = 0;
     char *buf = xmalloc(n + 2);          /* a group never grows the text */
@@ -235,7 +235,7 @@ static int expand_phrase(struct pat_compiler *c, const char *s, size_t n, const 
         memcpy(buf + k, close + 1, post);
         k += post;
         if (*a == '@')
-            rc = fail(c, "%s: a class cannot appear inside a phrase group", where);
+            rc = compile_fail(c, "%s: a class cannot appear inside a phrase group", where);
         else
             rc = expand_phrase(c, buf, k, where, depth + 1, v, count, cap);
         a = bar + 1;
@@ -256,11 +256,11 @@ static int parse_alt(struct pat_compiler *c, const char *s, size_t n, const char
         n--;
     if (n && s[0] == '@') {
         if (memchr(s, ' ', n))
-            return fail(c, "%s: class \"%.*s\" must stand alone in its alternative",
+            return compile_fail(c, "%s: class \"%.*s\" must stand alone in its alternative",
                         where, (int)n, s);
         const struct pat_class *k = find_class(c, s + 1, n - 1);
         if (!k)
-            return fail(c, "%s: unknown class \"%.*s\"", where, (int)n, s);
+            return compile_fail(c, "%s: unknown class \"%.*s\"", where, (int)n, s);
         size_t idx = (size_t)(k - c->classes);
         if (resolve_class(c, idx, depth + 1, where) < 0)
             return -1;
@@ -310,13 +310,13 @@ static int parse_gap(struct pat_compiler *c, const char *s, size_t n, const char
     }
     char buf[8];
     if (n < 2 || n > 4)
-        return fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s, PAT_MAX_GAP);
+        return compile_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s, PAT_MAX_GAP);
     memcpy(buf, s + 1, n - 1);
     buf[n - 1] = '\0';
     char *end;
     long g = strtol(buf, &end, 10);
     if (*end || g < 1 || g > PAT_MAX_GAP)
-        return fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s, PAT_MAX_GAP);
+        return compile_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s, PAT_MAX_GAP);
     *gap = (int)g;
     return 0;
 }
@@ -330,14 +330,14 @@ static int parse_element(struct pat_compiler *c, const char *src, size_t *i,
         const char *close = strchr(src + start, ')');
         const char *open2 = memchr(src + start + 1, '(', close ? (size_t)(close - src - start - 1) : 0);
         if (!close || open2)
-            return fail(c, "%s: unbalanced or nested parentheses in \"%s\"", where, src);
+            return compile_fail(c, "%s: unbalanced or nested parentheses in \"%s\"", where, src);
         *i = (size_t)(close - src) + 1;
         return parse_group(c, src + start + 1, (size_t)(close - src) - start - 1, where, e);
     }
     while (*i < len && src[*i] != ' ' && src[*i] != '(')
         (*i)++;
     if (src[*i] == '(' || (*i < len && src[*i] == ')'))
-        return fail(c, "%s: unexpected parenthesis in \"%s\"", where, src);
+        return compile_fail(c, "%s: unexpected parenthesis in \"%s\"", where, src);
     struct pat_phrase *v = NULL;
     size_t count = 0, cap = 0;
     if (parse_alt(c, src + start, *i - start, where, 0, &v, &count, &cap) < 0)
@@ -406,7 +406,7 @@ int pat_compile(struct pat_compiler *c, const char *src, const char *where,
             while (i < len && src[i] != ' ')
                 i++;
             if (b.n == 0)
-                return fail(c, "%s: pattern \"%s\" starts with a gap", where, src);
+                return compile_fail(c, "%s: pattern \"%s\" starts with a gap", where, src);
             if (parse_gap(c, src + s, i - s, where, &gap) < 0)
                 return -1;
             continue;
@@ -418,11 +418,11 @@ int pat_compile(struct pat_compiler *c, const char *src, const char *where,
         gap = 0;
     }
     if (b.n == 0)
-        return fail(c, "%s: empty pattern", where);
+        return compile_fail(c, "%s: empty pattern", where);
     if (gap)
-        return fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
+        return compile_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
     if (elem_optional(&b.elems[0]))
-        return fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
+        return compile_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
     out->elems = b.elems;
     out->n = b.n;
     out->src = cstrndup(c, src, len);
@@ -437,7 +437,7 @@ static int resolve_class(struct pat_compiler *c, size_t idx, int depth, const ch
     if (k->state == 2)
         return 0;
     if (k->state == 1 || depth > 8)
-        return fail(c, "%s: class \"@%s\" refers to itself", where, k->name);
+        return compile_fail(c, "%s: class \"@%s\" refers to itself", where, k->name);
     k->state = 1;
     char w[128];
     snprintf(w, sizeof w, "classes.%s", k->name);
@@ -446,11 +446,11 @@ static int resolve_class(struct pat_compiler *c, size_t idx, int depth, const ch
     for (size_t i = 0; i < k->nmembers; i++) {
         const char *s = k->members[i];
         if (!s || !*s)
-            return fail(c, "%s[%zu]: members must be non-empty strings", w, i);
+            return compile_fail(c, "%s[%zu]: members must be non-empty strings", w, i);
         if (parse_alt(c, s, strlen(s), w, depth, &v, &count, &cap) < 0)
             return -1;
         if (count && v[count - 1].n == 0)
-            return fail(c, "%s[%zu]: empty member", w, i);
+            return compile_fail(c, "%s[%zu]: empty member", w, i);
     }
     k->alts = v;
     k->nalts = count;
