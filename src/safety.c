@@ -122,6 +122,7 @@ struct safety_policy {
     struct arena_block *arena;
     struct mapent *contr, *spell;
     size_t ncontr, nspell;
+    struct pat_words hcontr, hspell;   /* their keys -> entry index */
     struct pat_class *classes;     /* names and members (arena), resolved by pattern.c */
     size_t nclasses;
     struct mask *masks;
@@ -230,6 +231,8 @@ void safety_policy_free(struct safety_policy *p)
     spell_close(p->speller);
     pat_index_free(p->ix);
     pat_words_free(&p->am);
+    pat_words_free(&p->hcontr);
+    pat_words_free(&p->hspell);
     free(p->pats);
     struct arena_block *b = p->arena;
     while (b) {
@@ -265,37 +268,20 @@ static void toks_push(struct toks *t, const char *s, size_t n)
     k->flags = 0;
 }
 
-static int map_cmp(const char *key, const char *s, size_t n)
-{
-    int r = strncmp(key, s, n);
-    if (r != 0)
-        return r;
-    return key[n] == '\0' ? 0 : 1;
-}
-
-/* Binary search in a map sorted by key (strcmp order). */
-static const struct mapent *map_find(const struct mapent *m, size_t count,
+/* The entry of s[0..n) in a map (its keys hashed in h at load), or NULL. */
+static const struct mapent *map_find(const struct pat_words *h, const struct mapent *m,
                                      const char *s, size_t n)
 {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = map_cmp(m[mid].key, s, n);
-        if (r == 0)
-            return &m[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    uint32_t k = 0;
+    const uint32_t *ids = pat_words_get(h, s, n, pat_hash(s, n), &k);
+    return ids && k ? &m[ids[0]] : NULL;
 }
 
 /* Pushes a word, replaced by its spelling-map entry when it has one. */
 static void norm_lookup(const struct safety_policy *p, struct toks *t,
                         const char *s, size_t n)
 {
-    const struct mapent *e = map_find(p->spell, p->nspell, s, n);
+    const struct mapent *e = map_find(&p->hspell, p->spell, s, n);
     if (!e) {
         toks_push(t, s, n);
         return;
@@ -321,7 +307,7 @@ static void norm_word(const struct safety_policy *p, struct toks *t,
 {
     if (n == 0)
         return;
-    if (map_find(p->spell, p->nspell, s, n)) {
+    if (map_find(&p->hspell, p->spell, s, n)) {
         norm_lookup(p, t, s, n);
         return;
     }
@@ -348,7 +334,7 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
         norm_word(p, t, s, n);
         return;
     }
-    const struct mapent *e = map_find(p->contr, p->ncontr, s, n);
+    const struct mapent *e = map_find(&p->hcontr, p->contr, s, n);
     if (e) {
         for (size_t i = 0; i < e->nout; i++)
             toks_push(t, e->out[i].s, e->out[i].n);
@@ -385,7 +371,7 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
             size_t wl = w[i].nlen, fl;
             memcpy(dst, w[i].norm, wl + 1);
             if (correct && p->speller && wl >= 5 && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
-                !map_find(p->spell, p->nspell, dst, wl) &&
+                !map_find(&p->hspell, p->spell, dst, wl) &&
                 (fl = spell_fix(p->speller, dst, wl, dst, wl + 3, &budget)) > 0) {
                 wl = fl;                         /* at most SAFETY_MAX_SPELL suggestions */
                 t->corrected = 1;
@@ -529,7 +515,8 @@ static int mapent_cmp(const void *a, const void *b)
 /* Loads one normalisation map. Keys of "contractions" must contain an
  * apostrophe; keys of "spellings" must not. Values must be normalised. */
 static int load_map(struct loadctx *c, json_t *norm, const char *name,
-                    int want_apostrophe, struct mapent **out, size_t *count)
+                    int want_apostrophe, struct mapent **out, size_t *count,
+                    struct pat_words *h)
 {
     char where[64];
     snprintf(where, sizeof where, "normalise.%s", name);
@@ -558,6 +545,9 @@ static int load_map(struct loadctx *c, json_t *norm, const char *name,
         i++;
     }
     qsort(v, n, sizeof *v, mapent_cmp);
+    for (i = 0; i < n; i++)
+        pat_words_add(h, v[i].key, strlen(v[i].key), pat_hash(v[i].key, strlen(v[i].key)),
+                      (uint32_t)i);
     *out = v;
     *count = n;
     return 0;
@@ -574,7 +564,7 @@ static void *pc_alloc(void *actx, size_t n)
 static int pc_rewritten(void *rctx, const char *w, size_t n)
 {
     const struct safety_policy *p = rctx;
-    return map_find(p->spell, p->nspell, w, n) != NULL;
+    return map_find(&p->hspell, p->spell, w, n) != NULL;
 }
 
 static void compiler_init(struct loadctx *c)
@@ -1485,8 +1475,8 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
             return load_fail(c, "default_gap: must be an integer 1..%d", SAFETY_MAX_GAP);
         c->p->default_gap = (int)json_integer_value(gap);
     }
-    if (load_map(c, norm, "contractions", 1, &c->p->contr, &c->p->ncontr) < 0
-        || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell) < 0
+    if (load_map(c, norm, "contractions", 1, &c->p->contr, &c->p->ncontr, &c->p->hcontr) < 0
+        || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell, &c->p->hspell) < 0
         || load_classes(c, root) < 0 || load_masks(c, root) < 0
         || load_frames(c, root) < 0 || load_rules(c, root) < 0
         || load_output(c, root) < 0 || load_locales(c, root, locale) < 0
@@ -2127,7 +2117,7 @@ static int letters_number(const struct safety_policy *p, const char *w, size_t l
         if (!isalpha((unsigned char)w[a + i])) return -1;
         buf[i] = (char)tolower((unsigned char)w[a + i]);
     }
-    e = map_find(p->spell, p->nspell, buf, n);
+    e = map_find(&p->hspell, p->spell, buf, n);
     if (!e) {
         t = (struct pat_tok){buf, n, 0, 0, 0};
         return tok_number(&t, &v);

@@ -23,6 +23,7 @@ struct spell {
     struct cache_ent cache[SPELL_CACHE];
     char known[SPELL_KNOWN][SPELL_MAX_WORD];   /* vocabulary or real words: never corrected */
     char **tw[26];                  /* target[c]'s words, sorted (for near_target) */
+    unsigned char *twlen[26];       /* ... and their lengths */
     size_t ntw[26];
 };
 
@@ -44,7 +45,8 @@ static int near_target(const struct spell *s, int c, const char *w, size_t len, 
 {
     char part[SPELL_MAX_WORD];
     for (size_t i = 0; i < s->ntw[c]; i++)
-        if (spell_distance(w, len, s->tw[c][i], strlen(s->tw[c][i]), cap) <= cap)
+        if ((size_t)s->twlen[c][i] + (size_t)cap >= len && s->twlen[c][i] <= len + (size_t)cap &&
+            spell_distance(w, len, s->tw[c][i], s->twlen[c][i], cap) <= cap)
             return 1;
     for (size_t i = 1; i < len; i++) {
         memcpy(part, w, i);
@@ -113,8 +115,15 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
         s->tw[c] = xrealloc(s->tw[c], (s->ntw[c] + 1) * sizeof *s->tw[c]);
         s->tw[c][s->ntw[c]++] = xstrdup(eng[i]);
     }
-    for (int c = 0; c < 26; c++)
-        if (s->ntw[c]) qsort(s->tw[c], s->ntw[c], sizeof *s->tw[c], cmp_str);
+    for (int c = 0; c < 26; c++) {
+        if (!s->ntw[c]) continue;
+        qsort(s->tw[c], s->ntw[c], sizeof *s->tw[c], cmp_str);
+        s->twlen[c] = xmalloc(s->ntw[c]);
+        for (size_t i = 0; i < s->ntw[c]; i++) {
+            size_t l = strlen(s->tw[c][i]);
+            s->twlen[c][i] = (unsigned char)(l < 255 ? l : 255);   /* spell_distance caps at 40 */
+        }
+    }
     free(eng);
     unlink(min);
     return s;
@@ -129,6 +138,7 @@ void spell_close(struct spell *s)
         if (s->target[c]) Hunspell_destroy(s->target[c]);
         for (size_t i = 0; i < s->ntw[c]; i++) free(s->tw[c][i]);
         free(s->tw[c]);
+        free(s->twlen[c]);
     }
     free(s);
 }
