@@ -82,10 +82,15 @@ $(BUILD)/%.o: src/%.c $(BUILD)/.flags | $(BUILD)
 	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Unit tests #include the module sources they test (h2o style) so they can
-# reach static functions; each links only the libraries.
+# reach static functions; each links only the libraries, and the pattern
+# module as an archive: a test that includes safety.c takes pattern.o from
+# it, one that includes pattern.c (test_pattern) or neither takes nothing.
 # Their dependencies (the included .c files and headers) come from -MMD too.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/.flags | $(BUILD)/tests
-	$(CC) $(FINAL_CFLAGS) -Itests/unit -MMD -MP $(FINAL_LDFLAGS) -o $@ $< $(FINAL_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libpattern.a $(BUILD)/.flags | $(BUILD)/tests
+	$(CC) $(FINAL_CFLAGS) -Itests/unit -MMD -MP $(FINAL_LDFLAGS) -o $@ $< $(BUILD)/libpattern.a $(FINAL_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/libpattern.a: $(BUILD)/pattern.o
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tests/eval_%: tests/eval/%.c $(LIBOBJS) $(BUILD)/.flags | $(BUILD)/tests
 	$(CC) $(FINAL_CFLAGS) -MMD -MP $(FINAL_LDFLAGS) -o $@ $< $(LIBOBJS) $(FINAL_LIBS)

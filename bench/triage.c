@@ -4,8 +4,15 @@
  * through safety_triage, several rounds, and reports p50 / p99 / max per
  * question; then questions of about 2,000 characters built by joining
  * labelled questions into one long story (a red flag somewhere inside).
- * The first round is reported apart: it fills the speller's cache.
- * usage: bench_triage [--rounds N] [--policy PATH] */
+ * The first round is reported apart: it fills the speller's cache. Each
+ * set is reported twice: wall time, and the thread's CPU time (what the
+ * classifier itself spent, without the time a loaded machine's other
+ * processes took the core: compare both when the load is high).
+ * With --dump it times nothing and prints every verdict instead, one line
+ * per question (file, line, category, rule, protocol, notice, language),
+ * so a change to the matcher can be checked to change no verdict
+ * (bench/triage_compare.sh).
+ * usage: bench_triage [--rounds N] [--policy PATH] [--dump 1] */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +22,16 @@
 #include "safety.h"
 #include "util.h"
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -61,6 +73,39 @@ static void load_dir(struct qset *s, const char *dir)
     closedir(d);
 }
 
+static const char *nz(const char *s) { return s ? s : "-"; }
+
+/* Every verdict of every shipped set, in file-name order. */
+static int dump(const struct safety_policy *p, const char *dir)
+{
+    struct dirent **names;
+    char path[1024], line[8192];
+    int nf = scandir(dir, &names, NULL, alphasort);
+    if (nf < 0) return 1;
+    for (int k = 0; k < nf; k++) {
+        const char *nm = names[k]->d_name;
+        size_t l = strlen(nm);
+        if (l > 4 && strcmp(nm + l - 4, ".tsv") == 0) {
+            snprintf(path, sizeof path, "%s/%s", dir, nm);
+            FILE *f = fopen(path, "r");
+            for (long ln = 1; f && fgets(line, sizeof line, f); ln++) {
+                char *tab = strchr(line, '\t');
+                struct safety_verdict v;
+                if (!tab) continue;
+                tab[strcspn(tab, "\r\n")] = '\0';
+                safety_triage(p, tab + 1, strlen(tab + 1), &v);
+                printf("%s:%ld %s %s %s %s %s %s\n", nm, ln, safety_category_name(v.category),
+                       nz(v.rule_id), nz(v.protocol_id), nz(v.notice), nz(v.notice_id),
+                       nz(v.language));
+            }
+            if (f) fclose(f);
+        }
+        free(names[k]);
+    }
+    free(names);
+    return 0;
+}
+
 static void report(const char *what, uint64_t *t, size_t n)
 {
     qsort(t, n, sizeof *t, cmp_u64);
@@ -72,33 +117,45 @@ static void time_set(const struct safety_policy *p, const struct qset *s, int ro
                      const char *what)
 {
     uint64_t *t = xmalloc(s->n * (size_t)rounds * sizeof *t);
+    uint64_t *c = xmalloc(s->n * (size_t)rounds * sizeof *c);
+    char cpu[128];
     size_t k = 0;
     for (int r = 0; r < rounds; r++)
         for (size_t i = 0; i < s->n; i++) {
             struct safety_verdict v;
-            uint64_t a = now_ns();
+            uint64_t a = now_ns(), ac = clock_ns(CLOCK_THREAD_CPUTIME_ID);
             safety_triage(p, s->q[i], strlen(s->q[i]), &v);
+            c[k] = clock_ns(CLOCK_THREAD_CPUTIME_ID) - ac;
             t[k++] = now_ns() - a;
         }
     report(what, t, k);
+    snprintf(cpu, sizeof cpu, "  (CPU time)");
+    report(cpu, c, k);
     free(t);
+    free(c);
 }
 
 int main(int argc, char **argv)
 {
     const char *pol = "policy/safety.json";
-    int rounds = 5;
+    int rounds = 5, want_dump = 0;
     struct safety_policy *p;
     struct qset qs = {0}, longq = {0};
     char err[512];
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--rounds") == 0) rounds = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--policy") == 0) pol = argv[i + 1];
+        else if (strcmp(argv[i], "--dump") == 0) want_dump = atoi(argv[i + 1]);
     }
     uint64_t a = now_ns();
     if (safety_policy_load(pol, "US", &p, err, sizeof err)) {
         fprintf(stderr, "bench_triage: %s\n", err);
         return 1;
+    }
+    if (want_dump) {
+        int rc = dump(p, "tests/safety");
+        safety_policy_free(p);
+        return rc;
     }
     printf("policy load (with dictionaries): %.1f ms\n", (now_ns() - a) / 1e6);
     load_dir(&qs, "tests/safety");

@@ -8,14 +8,12 @@
  *     (misspellings, txt-speak) and digits are split from letters ("5ml" ->
  *     "5 ml"). The result is an array of {ptr,len} word tokens.
  *
- *  2. Matching (match_*): a pattern is a sequence of elements; each element
- *     is a set of alternative phrases (a literal word, a prefix "suicid*", a
- *     number range "#0..12", any one token "_", a word class "@ingest" or a
- *     group "(a|b c|)") and may be preceded by a gap "~N" / "..." of up to N
- *     skipped tokens. Only whole tokens are compared, so "therapist" never
- *     matches "rapist". The matcher backtracks over gaps and alternatives;
- *     a pathological 16 KB question takes tens of milliseconds, a normal one
- *     well under one.
+ *  2. Matching: the pattern language (words, prefixes, number ranges, "_",
+ *     word classes, groups, gaps; whole tokens only) is pattern.c's: its
+ *     compiler, its backtracking matcher and the anchor index that lets a
+ *     question try only the patterns, and the positions, its words can
+ *     start. This file hands it the policy's classes and patterns at load
+ *     and the normalised tokens of each question.
  *
  *  3. Policy (rules, masks, frames): masks blank out benign phrases ("choking
  *     hazard", "kill germs") for chosen categories before rules run; a rule
@@ -29,6 +27,7 @@
  * policy is a single allocation tree freed by safety_policy_free. Loading
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
+#include "pattern.h"
 #include "spell.h"
 #include "text.h"
 #include "tmodel.h"
@@ -45,57 +44,25 @@
 #define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
 #define SAFETY_MAX_TOKENS  8192
 #define SAFETY_MAX_SPELL   6       /* hunspell suggestions per question (~0.3-2 ms each) */
-#define SAFETY_MAX_GAP     12
+#define SAFETY_MAX_GAP     PAT_MAX_GAP
 #define SAFETY_NCAT        7
 #define ARENA_BLOCK        16384
 
 /* ---------------------------------------------------------------- types */
 
-/* A word token; num/isnum cache its numeric value (digits or number word). */
-struct tok { const char *s; size_t n; double num; int isnum; int brk; };  /* brk: a clause ends after it */
+/* A word token (pattern.h); num/isnum cache its numeric value (digits or
+ * number word); flags is TOK_BRK when a clause ends after it. */
+#define TOK_BRK 1
 
 /* Token array produced by normalisation; tokens point into buf (owned) or
  * into policy-owned replacement strings. */
-struct toks { struct tok *v; size_t n, cap; char *buf; int corrected; };  /* corrected: the speller changed a word */
+struct toks { struct pat_tok *v; size_t n, cap; char *buf; int corrected; };  /* corrected: the speller changed a word */
 
-/* The distinct words of an input, hashed, so a pattern whose anchor word
- * is absent is skipped without a scan (see anchor_present). slot[i] holds
- * a token index + 1, or 0 when free; mask + 1 slots, a power of two. */
-struct tokset {
-    const struct tok *v;
-    uint32_t *slot;
-    size_t mask;
-    uint32_t stack[256];
-    const unsigned char *cand;   /* bit per required element id: some word can start it */
-    const struct safety_policy *pol;   /* whose element ids (with cand) */
-};
-#define TOKSET_PREFIX_MAX 24   /* longest prefix atom the anchor index holds */
+/* What the matcher sees is a struct pat_input: tokens, an optional mask
+ * (1 = blanked) and optionally the scan of the anchor index over them. */
+struct patlist { const struct pat_pattern *v; size_t n; };
 
-/* What the matcher sees: tokens plus an optional mask (1 = blanked), and
- * optionally their word set. */
-struct input { const struct tok *v; size_t n; const unsigned char *mask; const struct tokset *ws; };
-
-enum { ATOM_WORD, ATOM_PREFIX, ATOM_NUMBER, ATOM_ANY };
-struct atom { int kind; const char *s; size_t n; double lo, hi; uint32_t h; };  /* h: hash of s */
-struct phrase { const struct atom *atoms; size_t n; };
-struct elem { const struct phrase *alts; size_t nalts; int gap; };
-/* anchor: an element every match must use with a non-empty alternative
- * whose first atom is a word or prefix, so a match needs one of those
- * words in the input; the one with the fewest alternatives, or NULL. */
-/* first: the first bytes a match can start with (has_first: the set is
- * known, i.e. every alternative of the first element starts with a word) */
-struct pattern { const struct elem *elems; size_t n; const char *src; const struct elem *anchor; uint32_t id;
-                 int has_first; unsigned char first[32]; };
-struct patlist { const struct pattern *v; size_t n; };
-
-struct mapent { const char *key; const struct tok *out; size_t nout; };
-struct wclass {
-    const char *name;
-    json_t *members;               /* borrowed from the document while loading */
-    const struct phrase *alts;
-    size_t nalts;
-    int state;                     /* 0 new, 1 resolving, 2 done */
-};
+struct mapent { const char *key; const struct pat_tok *out; size_t nout; };
 struct mask { const char *id; unsigned cats; struct patlist pats; };
 struct frame { const char *id; struct patlist pats, except; };
 struct rule {
@@ -156,7 +123,8 @@ struct safety_policy {
     struct arena_block *arena;
     struct mapent *contr, *spell;
     size_t ncontr, nspell;
-    struct wclass *classes;
+    struct pat_words hcontr, hspell;   /* their keys -> entry index */
+    struct pat_class *classes;     /* names and members (arena), resolved by pattern.c */
     size_t nclasses;
     struct mask *masks;
     size_t nmasks;
@@ -190,18 +158,14 @@ struct safety_policy {
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
     struct spell *speller;               /* spelling tolerance (NULL: dictionaries missing) */
-    /* the anchor index: every compiled pattern by id, and which patterns a
-     * word (or a word's prefix) can start; see anchor_index_build */
-    const struct pattern **pats;
+    /* the anchor index over every compiled pattern (by id, pattern.c) and
+     * the marker index: a marker word -> the languages it marks */
+    const struct pat_pattern **pats;
     size_t npats, cappats;
-    struct aindex { struct aentry *e; size_t mask; } aw, ap, am;   /* am: marker words */
-    uint32_t *req, *req_off;             /* pattern id -> req[req_off[id]..req_off[id+1]) */
-    size_t nreq, nelemids;               /* element ids a match needs */
-    size_t max_prefix;
+    struct pat_index *ix;
+    struct pat_words am;
 };
-struct aentry { const char *s; uint32_t n, h; uint32_t *ids; uint32_t nids, cap; };
 static void anchor_index_build(struct safety_policy *p);
-static struct aentry *aindex_slot(struct aindex *x, const char *w, size_t n, uint32_t h, int add);
 
 static const char *const cat_names[SAFETY_NCAT] = {
     "none", "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language"
@@ -269,14 +233,10 @@ void safety_policy_free(struct safety_policy *p)
         return;
     spell_close(p->speller);
     tmodel_free(p->model);
-    for (int k = 0; k < 3; k++) {
-        struct aindex *x = k == 2 ? &p->am : k ? &p->ap : &p->aw;
-        for (size_t i = 0; x->e && i <= x->mask; i++)
-            free(x->e[i].ids);
-        free(x->e);
-    }
-    free(p->req);
-    free(p->req_off);
+    pat_index_free(p->ix);
+    pat_words_free(&p->am);
+    pat_words_free(&p->hcontr);
+    pat_words_free(&p->hspell);
     free(p->pats);
     struct arena_block *b = p->arena;
     while (b) {
@@ -289,18 +249,13 @@ void safety_policy_free(struct safety_policy *p)
 
 /* -------------------------------------------------------- normalisation */
 
-static int is_digitc(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 /* A byte a normalised word may hold: lowercase letters, digits, UTF-8. */
 static int is_word_byte(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
-static int tok_number(const struct tok *t, double *v);
+static int tok_number(const struct pat_tok *t, double *v);
 
 static void toks_push(struct toks *t, const char *s, size_t n)
 {
@@ -310,44 +265,27 @@ static void toks_push(struct toks *t, const char *s, size_t n)
         t->cap = t->cap ? t->cap * 2 : 32;
         t->v = xrealloc(t->v, t->cap * sizeof *t->v);
     }
-    struct tok *k = &t->v[t->n++];
+    struct pat_tok *k = &t->v[t->n++];
     k->s = s;
     k->n = n;
     k->isnum = tok_number(k, &k->num);
-    k->brk = 0;
+    k->flags = 0;
 }
 
-static int map_cmp(const char *key, const char *s, size_t n)
-{
-    int r = strncmp(key, s, n);
-    if (r != 0)
-        return r;
-    return key[n] == '\0' ? 0 : 1;
-}
-
-/* Binary search in a map sorted by key (strcmp order). */
-static const struct mapent *map_find(const struct mapent *m, size_t count,
+/* The entry of s[0..n) in a map (its keys hashed in h at load), or NULL. */
+static const struct mapent *map_find(const struct pat_words *h, const struct mapent *m,
                                      const char *s, size_t n)
 {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = map_cmp(m[mid].key, s, n);
-        if (r == 0)
-            return &m[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    uint32_t k = 0;
+    const uint32_t *ids = pat_words_get(h, s, n, pat_hash(s, n), &k);
+    return ids && k ? &m[ids[0]] : NULL;
 }
 
 /* Pushes a word, replaced by its spelling-map entry when it has one. */
 static void norm_lookup(const struct safety_policy *p, struct toks *t,
                         const char *s, size_t n)
 {
-    const struct mapent *e = map_find(p->spell, p->nspell, s, n);
+    const struct mapent *e = map_find(&p->hspell, p->spell, s, n);
     if (!e) {
         toks_push(t, s, n);
         return;
@@ -373,7 +311,7 @@ static void norm_word(const struct safety_policy *p, struct toks *t,
 {
     if (n == 0)
         return;
-    if (map_find(p->spell, p->nspell, s, n)) {
+    if (map_find(&p->hspell, p->spell, s, n)) {
         norm_lookup(p, t, s, n);
         return;
     }
@@ -400,7 +338,7 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
         norm_word(p, t, s, n);
         return;
     }
-    const struct mapent *e = map_find(p->contr, p->ncontr, s, n);
+    const struct mapent *e = map_find(&p->hcontr, p->contr, s, n);
     if (e) {
         for (size_t i = 0; i < e->nout; i++)
             toks_push(t, e->out[i].s, e->out[i].n);
@@ -437,7 +375,7 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
             size_t wl = w[i].nlen, fl;
             memcpy(dst, w[i].norm, wl + 1);
             if (correct && p->speller && wl >= 5 && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
-                !map_find(p->spell, p->nspell, dst, wl) &&
+                !map_find(&p->hspell, p->spell, dst, wl) &&
                 (fl = spell_fix(p->speller, dst, wl, dst, wl + 3, &budget)) > 0) {
                 wl = fl;                         /* at most SAFETY_MAX_SPELL suggestions */
                 t->corrected = 1;
@@ -445,7 +383,7 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
             o += wl + 1;
             norm_raw(p, t, dst, wl);
             if ((w[i].flags & TEXT_CLAUSE_END) && t->n)
-                t->v[t->n - 1].brk = 1;
+                t->v[t->n - 1].flags = TOK_BRK;
         }
         if (n <= 64)
             break;
@@ -473,153 +411,16 @@ static void toks_free(struct toks *t)
 static int safety_no_index;
 
 /* 1 and *v when the token is a number (text_number). */
-static int tok_number(const struct tok *t, double *v)
+static int tok_number(const struct pat_tok *t, double *v)
 {
     return text_number(t->s, t->n, v);
 }
 
-static int atom_match(const struct atom *a, const struct tok *t)
-{
-    switch (a->kind) {
-    case ATOM_WORD:
-        return t->n == a->n && t->s[0] == a->s[0] && memcmp(t->s, a->s, a->n) == 0;
-    case ATOM_PREFIX:
-        return t->n >= a->n && t->s[0] == a->s[0] && memcmp(t->s, a->s, a->n) == 0;
-    case ATOM_NUMBER:
-        return t->isnum && t->num >= a->lo && t->num <= a->hi;
-    case ATOM_ANY:
-        return 1;
-    }
-    return 0;
-}
-
-/* 1 when the phrase matches the tokens starting at pos (an empty phrase
- * always matches: it makes a group optional). */
-static int match_phrase(const struct phrase *ph, const struct input *in, size_t pos)
-{
-    if (pos + ph->n > in->n)
-        return 0;
-    for (size_t i = 0; i < ph->n; i++) {
-        if (in->mask && in->mask[pos + i])
-            return 0;
-        if (!atom_match(&ph->atoms[i], &in->v[pos + i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* Matches elements ei.. of p at pos, allowing each element's gap. On success
- * *end is one past the last token used. Backtracks over gaps and alternatives. */
-static int match_elems(const struct pattern *p, size_t ei, const struct input *in,
-                       size_t pos, size_t *end)
-{
-    if (ei == p->n) {
-        *end = pos;
-        return 1;
-    }
-    const struct elem *e = &p->elems[ei];
-    int gap = ei == 0 ? 0 : e->gap;
-    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++)
-        for (size_t a = 0; a < e->nalts; a++) {
-            const struct phrase *ph = &e->alts[a];
-            if (match_phrase(ph, in, pos + (size_t)g)
-                && match_elems(p, ei + 1, in, pos + (size_t)g + ph->n, end))
-                return 1;
-        }
-    return 0;
-}
-
-/* First match of p starting at or after from: [*start, *end). */
-static int match_find(const struct pattern *p, const struct input *in, size_t from,
-                      size_t *start, size_t *end)
-{
-    for (size_t s = from; s < in->n; s++)
-        if ((!p->has_first || in->v[s].n == 0 ||
-             (p->first[(unsigned char)in->v[s].s[0] >> 3] >> ((unsigned char)in->v[s].s[0] & 7)) & 1) &&
-            match_elems(p, 0, in, s, end)) {
-            *start = s;
-            return 1;
-        }
-    return 0;
-}
-
-static uint32_t tok_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;                 /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
-/* Builds ws over v[0..n): in its own stack for up to 128 words, else in
- * an allocation that tokset_free releases. */
-static void tokset_init(struct tokset *ws, const struct tok *v, size_t n)
-{
-    size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    ws->v = v;
-    ws->cand = NULL;
-    ws->pol = NULL;
-    ws->slot = cap <= sizeof ws->stack / sizeof *ws->stack ? ws->stack : xmalloc(cap * sizeof *ws->slot);
-    ws->mask = cap - 1;
-    memset(ws->slot, 0, cap * sizeof *ws->slot);
-    for (size_t i = 0; i < n; i++) {
-        size_t h = tok_hash(v[i].s, v[i].n) & ws->mask;
-        for (;; h = (h + 1) & ws->mask) {
-            uint32_t k = ws->slot[h];
-            if (!k) {
-                ws->slot[h] = (uint32_t)i + 1;
-                break;
-            }
-            if (v[k - 1].n == v[i].n && memcmp(v[k - 1].s, v[i].s, v[i].n) == 0)
-                break;                        /* already in */
-        }
-    }
-}
-
-static void tokset_free(struct tokset *ws)
-{
-    if (ws->slot != ws->stack) free(ws->slot);
-}
-
-static int tokset_has(const struct tokset *ws, const char *s, size_t n, uint32_t hash)
-{
-    for (size_t h = hash & ws->mask;; h = (h + 1) & ws->mask) {
-        uint32_t k = ws->slot[h];
-        if (!k) return 0;
-        if (ws->v[k - 1].n == n && memcmp(ws->v[k - 1].s, s, n) == 0) return 1;
-    }
-}
-
-/* 0 when no word of the input can start the pattern's anchor element, so
- * the pattern cannot match (masks only remove matches); else 1. */
-static int anchor_present(const struct pattern *p, const struct input *in)
-{
-    const struct elem *e = p->anchor;
-    if (!e || !in->ws) return 1;
-    if (in->ws->cand) {
-        const struct safety_policy *pol = in->ws->pol;
-        for (uint32_t r = pol->req_off[p->id]; r < pol->req_off[p->id + 1]; r++)
-            if (!((in->ws->cand[pol->req[r] >> 3] >> (pol->req[r] & 7)) & 1))
-                return 0;
-        return 1;
-    }
-    for (size_t a = 0; a < e->nalts; a++) {
-        const struct atom *at = &e->alts[a].atoms[0];
-        if (at->kind == ATOM_WORD) {
-            if (tokset_has(in->ws, at->s, at->n, at->h)) return 1;
-        } else {
-            for (size_t i = 0; i < in->n; i++)
-                if (atom_match(at, &in->v[i])) return 1;
-        }
-    }
-    return 0;
-}
-
-static int match_any(const struct patlist *l, const struct input *in)
+static int match_any(const struct patlist *l, const struct pat_input *in)
 {
     size_t s, e;
     for (size_t i = 0; i < l->n; i++)
-        if (anchor_present(&l->v[i], in) && match_find(&l->v[i], in, 0, &s, &e))
+        if (pat_possible(&l->v[i], in) && pat_find(&l->v[i], in, 0, &s, &e))
             return 1;
     return 0;
 }
@@ -631,6 +432,7 @@ struct loadctx {
     const char *path;
     char *err;
     size_t errlen;
+    struct pat_compiler pc;        /* the pattern compiler, on the policy's arena */
 };
 
 #if defined(__GNUC__)
@@ -682,10 +484,10 @@ static const char *get_string(struct loadctx *c, json_t *obj, const char *key,
 }
 
 /* Splits a normalised replacement ("can not") into arena tokens. */
-static struct tok *split_words(struct safety_policy *p, const char *s, size_t *count)
+static struct pat_tok *split_words(struct safety_policy *p, const char *s, size_t *count)
 {
     size_t n = 0, cap = 4;
-    struct tok *v = arena_alloc(p, cap * sizeof *v);
+    struct pat_tok *v = arena_alloc(p, cap * sizeof *v);
     const char *q = s;
     while (*q) {
         while (*q == ' ')
@@ -696,7 +498,7 @@ static struct tok *split_words(struct safety_policy *p, const char *s, size_t *c
         if (q == start)
             break;
         if (n == cap) {
-            struct tok *nv = arena_alloc(p, 2 * cap * sizeof *v);
+            struct pat_tok *nv = arena_alloc(p, 2 * cap * sizeof *v);
             memcpy(nv, v, n * sizeof *v);
             v = nv;
             cap *= 2;
@@ -714,21 +516,11 @@ static int mapent_cmp(const void *a, const void *b)
     return strcmp(((const struct mapent *)a)->key, ((const struct mapent *)b)->key);
 }
 
-/* 1 when s is made of normalised word characters only. */
-static int normalised_word(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++)
-        if (!is_word_byte(*q) && *q != '.')
-            return 0;
-    return 1;
-}
-
 /* Loads one normalisation map. Keys of "contractions" must contain an
  * apostrophe; keys of "spellings" must not. Values must be normalised. */
 static int load_map(struct loadctx *c, json_t *norm, const char *name,
-                    int want_apostrophe, struct mapent **out, size_t *count)
+                    int want_apostrophe, struct mapent **out, size_t *count,
+                    struct pat_words *h)
 {
     char where[64];
     snprintf(where, sizeof where, "normalise.%s", name);
@@ -752,11 +544,14 @@ static int load_map(struct loadctx *c, json_t *norm, const char *name,
         v[i].key = arena_strdup(c->p, key);
         v[i].out = split_words(c->p, json_string_value(val), &v[i].nout);
         for (size_t k = 0; k < v[i].nout; k++)
-            if (!normalised_word(v[i].out[k].s))
+            if (!pat_normalised_word(v[i].out[k].s))
                 return load_fail(c, "%s: value for \"%s\" must be lowercase words", where, key);
         i++;
     }
     qsort(v, n, sizeof *v, mapent_cmp);
+    for (i = 0; i < n; i++)
+        pat_words_add(h, v[i].key, strlen(v[i].key), pat_hash(v[i].key, strlen(v[i].key)),
+                      (uint32_t)i);
     *out = v;
     *count = n;
     return 0;
@@ -764,335 +559,44 @@ static int load_map(struct loadctx *c, json_t *norm, const char *name,
 
 /* ---------------------------------------------------- pattern compiling */
 
-struct pbuild {                    /* growable arrays while compiling */
-    struct elem *elems;
-    size_t n, cap;
-};
-
-static int resolve_class(struct loadctx *c, size_t idx, int depth, const char *where);
-
-static const struct wclass *find_class(struct safety_policy *p, const char *s, size_t n)
+static void *pc_alloc(void *actx, size_t n)
 {
-    for (size_t i = 0; i < p->nclasses; i++)
-        if (map_cmp(p->classes[i].name, s, n) == 0)
-            return &p->classes[i];
-    return NULL;
+    return arena_alloc(actx, n);
 }
 
-/* One atom: word, prefix "abc*", number range "#lo..hi" or "_" (any one
- * token). */
-static int parse_atom(struct loadctx *c, const char *s, size_t n,
-                      const char *where, struct atom *a)
+/* A word normalise.spellings rewrites can never be in the text. */
+static int pc_rewritten(void *rctx, const char *w, size_t n)
 {
-    char w[128];
-    if (n == 0 || n >= sizeof w)
-        return load_fail(c, "%s: bad word in pattern", where);
-    if (n == 1 && s[0] == '_') {
-        a->kind = ATOM_ANY;
-        return 0;
-    }
-    memcpy(w, s, n);
-    w[n] = '\0';
-    if (w[0] == '#') {
-        char *dots = strstr(w, "..");
-        char *e1, *e2;
-        if (!dots)
-            return load_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
-        a->kind = ATOM_NUMBER;
-        *dots = '\0';                 /* "0..7": strtod would eat "0." */
-        a->lo = strtod(w + 1, &e1);
-        a->hi = strtod(dots + 2, &e2);
-        *dots = '.';
-        if (e1 != dots || *e2 || e1 == w + 1 || e2 == dots + 2 || a->lo > a->hi)
-            return load_fail(c, "%s: number range \"%s\" must look like #lo..hi", where, w);
-        return 0;
-    }
-    a->kind = ATOM_WORD;
-    if (w[n - 1] == '*') {
-        w[--n] = '\0';
-        a->kind = ATOM_PREFIX;
-        if (n < 3)
-            return load_fail(c, "%s: prefix \"%s*\" is shorter than 3 letters", where, w);
-    }
-    if (!normalised_word(w))
-        return load_fail(c, "%s: word \"%s\" is not normalised (lowercase letters and digits only)",
-                    where, w);
-    for (size_t i = 1; i < n; i++)
-        if ((is_digitc(w[i]) || w[i] == '.') != (is_digitc(w[i - 1]) || w[i - 1] == '.'))
-            return load_fail(c, "%s: word \"%s\" mixes digits and letters; text is split there, "
-                        "so write them as separate words", where, w);
-    const struct mapent *e = map_find(c->p->spell, c->p->nspell, w, n);
-    if (e && a->kind == ATOM_WORD)
-        return load_fail(c, "%s: word \"%s\" is rewritten by normalise.spellings, so it can never match",
-                    where, w);
-    a->s = arena_strndup(c->p, w, n);
-    a->n = n;
-    a->h = tok_hash(w, n);
-    return 0;
+    const struct safety_policy *p = rctx;
+    return map_find(&p->hspell, p->spell, w, n) != NULL;
 }
 
-/* Space-separated atoms of one phrase (no classes, no groups). */
-static int parse_phrase(struct loadctx *c, const char *s, size_t n,
-                        const char *where, struct phrase *ph)
+static void compiler_init(struct loadctx *c)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
-            count++;
-    struct atom *atoms = arena_alloc(c->p, (count ? count : 1) * sizeof *atoms);
-    size_t k = 0, i = 0;
-    while (i < n) {
-        while (i < n && s[i] == ' ')
-            i++;
-        size_t start = i;
-        while (i < n && s[i] != ' ')
-            i++;
-        if (i == start)
-            break;
-        if (s[start] == '@' || s[start] == '(' || s[start] == '~')
-            return load_fail(c, "%s: \"%.*s\" cannot appear inside a phrase", where,
-                        (int)(i - start), s + start);
-        if (parse_atom(c, s + start, i - start, where, &atoms[k++]) < 0)
-            return -1;
-    }
-    ph->atoms = atoms;
-    ph->n = k;
-    return 0;
+    memset(&c->pc, 0, sizeof c->pc);
+    c->pc.alloc = pc_alloc;
+    c->pc.actx = c->p;
+    c->pc.default_gap = c->p->default_gap;
+    c->pc.rewritten = pc_rewritten;
+    c->pc.rctx = c->p;
+    c->pc.classes = c->p->classes;
+    c->pc.nclasses = c->p->nclasses;
 }
 
-/* Appends phrases to a growable list. */
-static void phrases_append(struct safety_policy *p, struct phrase **v, size_t *n,
-                           size_t *cap, const struct phrase *add, size_t nadd)
-{
-    if (*n + nadd > *cap) {
-        size_t ncap = (*cap ? *cap : 4);
-        while (ncap < *n + nadd)
-            ncap *= 2;
-        struct phrase *nv = arena_alloc(p, ncap * sizeof *nv);
-        if (*n)
-            memcpy(nv, *v, *n * sizeof *nv);
-        *v = nv;
-        *cap = ncap;
-    }
-    memcpy(*v + *n, add, nadd * sizeof *add);
-    *n += nadd;
-}
-
-/* A phrase that may hold inline groups ("#0..7 (year|years) old") is
- * expanded into one phrase per combination (at most 64 per group level). */
-static int expand_phrase(struct loadctx *c, const char *s, size_t n, const char *where,
-                         int depth, struct phrase **v, size_t *count, size_t *cap)
-{
-    const char *open = memchr(s, '(', n);
-    if (!open) {
-        struct phrase ph;
-        if (parse_phrase(c, s, n, where, &ph) < 0)
-            return -1;
-        phrases_append(c->p, v, count, cap, &ph, 1);
-        return 0;
-    }
-    const char *close = memchr(open, ')', n - (size_t)(open - s));
-    if (!close || memchr(open + 1, '(', (size_t)(close - open - 1)) || depth > 4)
-        return load_fail(c, "%s: unbalanced or nested parentheses in \"%.*s\"", where, (int)n, s);
-    size_t pre = (size_t)(open - s), post = n - (size_t)(close - s) - 1;
-    int rc = 0;
-    char *buf = xmalloc(n + 2);          /* a group never grows the text */
-    const char *a = open + 1;
-    while (rc == 0 && a <= close) {
-        const char *bar = a;
-        while (bar < close && *bar != '|')
-            bar++;
-        size_t alen = (size_t)(bar - a), k = 0;
-        memcpy(buf, s, pre);
-        k = pre;
-        buf[k++] = ' ';
-        memcpy(buf + k, a, alen);
-        k += alen;
-        buf[k++] = ' ';
-        memcpy(buf + k, close + 1, post);
-        k += post;
-        if (*a == '@')
-            rc = load_fail(c, "%s: a class cannot appear inside a phrase group", where);
-        else
-            rc = expand_phrase(c, buf, k, where, depth + 1, v, count, cap);
-        a = bar + 1;
-    }
-    free(buf);
-    return rc;
-}
-
-/* One alternative: "@class" (spliced) or a phrase. */
-static int parse_alt(struct loadctx *c, const char *s, size_t n, const char *where,
-                     int depth, struct phrase **v, size_t *count, size_t *cap)
-{
-    while (n && s[0] == ' ') {
-        s++;
-        n--;
-    }
-    while (n && s[n - 1] == ' ')
-        n--;
-    if (n && s[0] == '@') {
-        if (memchr(s, ' ', n))
-            return load_fail(c, "%s: class \"%.*s\" must stand alone in its alternative",
-                        where, (int)n, s);
-        const struct wclass *k = find_class(c->p, s + 1, n - 1);
-        if (!k)
-            return load_fail(c, "%s: unknown class \"%.*s\"", where, (int)n, s);
-        size_t idx = (size_t)(k - c->p->classes);
-        if (resolve_class(c, idx, depth + 1, where) < 0)
-            return -1;
-        phrases_append(c->p, v, count, cap, k->alts, k->nalts);
-        return 0;
-    }
-    return expand_phrase(c, s, n, where, 0, v, count, cap);
-}
-
-/* "(a|b c|@k|)" -> alternatives (s points after '(' and n excludes ')'). */
-static int parse_group(struct loadctx *c, const char *s, size_t n, const char *where,
-                       struct elem *e)
-{
-    struct phrase *v = NULL;
-    size_t count = 0, cap = 0, start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && s[i] != '|')
-            continue;
-        if (parse_alt(c, s + start, i - start, where, 0, &v, &count, &cap) < 0)
-            return -1;
-        start = i + 1;
-    }
-    e->alts = v;
-    e->nalts = count;
-    return 0;
-}
-
-static struct elem *pb_push(struct loadctx *c, struct pbuild *b)
-{
-    if (b->n == b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 8;
-        struct elem *nv = arena_alloc(c->p, ncap * sizeof *nv);
-        if (b->n)
-            memcpy(nv, b->elems, b->n * sizeof *nv);
-        b->elems = nv;
-        b->cap = ncap;
-    }
-    return &b->elems[b->n++];
-}
-
-/* Reads a gap token ("~N" or "...") at s; returns its size or -1. */
-static int parse_gap(struct loadctx *c, const char *s, size_t n, const char *where, int *gap)
-{
-    if (n == 3 && memcmp(s, "...", 3) == 0) {
-        *gap = c->p->default_gap;
-        return 0;
-    }
-    char buf[8];
-    if (n < 2 || n > 4)
-        return load_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s,
-                    SAFETY_MAX_GAP);
-    memcpy(buf, s + 1, n - 1);
-    buf[n - 1] = '\0';
-    char *end;
-    long g = strtol(buf, &end, 10);
-    if (*end || g < 1 || g > SAFETY_MAX_GAP)
-        return load_fail(c, "%s: gap \"%.*s\" must be ~1..~%d or ...", where, (int)n, s,
-                    SAFETY_MAX_GAP);
-    *gap = (int)g;
-    return 0;
-}
-
-/* Element starting at src[*i]: a group, a class, or one atom. */
-static int parse_element(struct loadctx *c, const char *src, size_t *i,
-                         const char *where, struct elem *e)
-{
-    size_t start = *i, len = strlen(src);
-    if (src[start] == '(') {
-        const char *close = strchr(src + start, ')');
-        const char *open2 = memchr(src + start + 1, '(', close ? (size_t)(close - src - start - 1) : 0);
-        if (!close || open2)
-            return load_fail(c, "%s: unbalanced or nested parentheses in \"%s\"", where, src);
-        *i = (size_t)(close - src) + 1;
-        return parse_group(c, src + start + 1, (size_t)(close - src) - start - 1, where, e);
-    }
-    while (*i < len && src[*i] != ' ' && src[*i] != '(')
-        (*i)++;
-    if (src[*i] == '(' || (*i < len && src[*i] == ')'))
-        return load_fail(c, "%s: unexpected parenthesis in \"%s\"", where, src);
-    struct phrase *v = NULL;
-    size_t count = 0, cap = 0;
-    if (parse_alt(c, src + start, *i - start, where, 0, &v, &count, &cap) < 0)
-        return -1;
-    e->alts = v;
-    e->nalts = count;
-    return 0;
-}
-
-/* 1 when the element can match zero tokens. */
-static int elem_optional(const struct elem *e)
-{
-    for (size_t a = 0; a < e->nalts; a++)
-        if (e->alts[a].n == 0)
-            return 1;
-    return 0;
-}
-
+/* Compiles one pattern (pattern.c) and numbers it for the anchor index. */
 static int compile_pattern(struct loadctx *c, const char *src, const char *where,
-                           struct pattern *out)
+                           struct pat_pattern *out)
 {
-    struct pbuild b = {0};
-    size_t i = 0, len = strlen(src);
-    int gap = 0;
-    while (i < len) {
-        if (src[i] == ' ') {
-            i++;
-            continue;
-        }
-        if (src[i] == '~' || src[i] == '.') {
-            size_t s = i;
-            while (i < len && src[i] != ' ')
-                i++;
-            if (b.n == 0 || parse_gap(c, src + s, i - s, where, &gap) < 0)
-                return b.n == 0 ? load_fail(c, "%s: pattern \"%s\" starts with a gap", where, src) : -1;
-            continue;
-        }
-        struct elem *e = pb_push(c, &b);
-        if (parse_element(c, src, &i, where, e) < 0)
-            return -1;
-        e->gap = gap;
-        gap = 0;
-    }
-    if (b.n == 0)
-        return load_fail(c, "%s: empty pattern", where);
-    if (gap)
-        return load_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
-    if (elem_optional(&b.elems[0]))
-        return load_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
-    out->elems = b.elems;
-    out->n = b.n;
-    out->src = arena_strdup(c->p, src);
+    if (!c->pc.alloc)
+        compiler_init(c);
+    if (pat_compile(&c->pc, src, where, out) < 0)
+        return load_fail(c, "%s", c->pc.err);
     if (c->p->npats == c->p->cappats) {
         c->p->cappats = c->p->cappats ? 2 * c->p->cappats : 1024;
         c->p->pats = xrealloc(c->p->pats, c->p->cappats * sizeof *c->p->pats);
     }
     out->id = (uint32_t)c->p->npats;
     c->p->pats[c->p->npats++] = out;
-    out->has_first = 1;
-    memset(out->first, 0, sizeof out->first);
-    for (size_t a = 0; a < b.elems[0].nalts && out->has_first; a++) {
-        const struct phrase *ph = &b.elems[0].alts[a];
-        if (ph->n == 0 || (ph->atoms[0].kind != ATOM_WORD && ph->atoms[0].kind != ATOM_PREFIX))
-            out->has_first = 0;
-        else
-            out->first[(unsigned char)ph->atoms[0].s[0] >> 3] |= (unsigned char)(1u << ((unsigned char)ph->atoms[0].s[0] & 7));
-    }
-    out->anchor = NULL;
-    for (size_t k = 0; k < b.n; k++) {
-        const struct elem *e = &b.elems[k];
-        int ok = e->nalts > 0;
-        for (size_t a = 0; ok && a < e->nalts; a++)
-            ok = e->alts[a].n > 0 && (e->alts[a].atoms[0].kind == ATOM_WORD ||
-                                      e->alts[a].atoms[0].kind == ATOM_PREFIX);
-        if (ok && (!out->anchor || e->nalts < out->anchor->nalts)) out->anchor = e;
-    }
     return 0;
 }
 
@@ -1107,7 +611,7 @@ static int load_patlist(struct loadctx *c, json_t *obj, const char *key, int req
     if (!json_is_array(arr) || (required && json_array_size(arr) == 0))
         return load_fail(c, "%s: \"%s\" must be a non-empty array of patterns", where, key);
     size_t n = json_array_size(arr);
-    struct pattern *v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
+    struct pat_pattern *v = arena_alloc(c->p, (n ? n : 1) * sizeof *v);
     for (size_t i = 0; i < n; i++) {
         char w[256];
         snprintf(w, sizeof w, "%s %s[%zu]", where, key, i);
@@ -1119,35 +623,6 @@ static int load_patlist(struct loadctx *c, json_t *obj, const char *key, int req
     }
     out->v = v;
     out->n = n;
-    return 0;
-}
-
-static int resolve_class(struct loadctx *c, size_t idx, int depth, const char *where)
-{
-    struct wclass *k = &c->p->classes[idx];
-    if (k->state == 2)
-        return 0;
-    if (k->state == 1 || depth > 8)
-        return load_fail(c, "%s: class \"@%s\" refers to itself", where, k->name);
-    k->state = 1;
-    char w[128];
-    snprintf(w, sizeof w, "classes.%s", k->name);
-    struct phrase *v = NULL;
-    size_t count = 0, cap = 0;
-    size_t n = json_array_size(k->members);
-    for (size_t i = 0; i < n; i++) {
-        json_t *m = json_array_get(k->members, i);
-        if (!json_is_string(m) || json_string_length(m) == 0)
-            return load_fail(c, "%s[%zu]: members must be non-empty strings", w, i);
-        const char *s = json_string_value(m);
-        if (parse_alt(c, s, strlen(s), w, depth, &v, &count, &cap) < 0)
-            return -1;
-        if (count && v[count - 1].n == 0)
-            return load_fail(c, "%s[%zu]: empty member", w, i);
-    }
-    k->alts = v;
-    k->nalts = count;
-    k->state = 2;
     return 0;
 }
 
@@ -1165,13 +640,20 @@ static int load_classes(struct loadctx *c, json_t *root)
     json_object_foreach(obj, key, val) {
         if (!json_is_array(val) || json_array_size(val) == 0)
             return load_fail(c, "classes.%s: must be a non-empty array of words or phrases", key);
+        size_t nm = json_array_size(val);
+        const char **m = arena_alloc(p, nm * sizeof *m);
+        for (size_t k = 0; k < nm; k++) {   /* NULL: not a non-empty string */
+            json_t *s = json_array_get(val, k);
+            m[k] = json_is_string(s) && json_string_length(s) ? arena_strdup(p, json_string_value(s)) : NULL;
+        }
         p->classes[i].name = arena_strdup(p, key);
-        p->classes[i].members = val;
+        p->classes[i].members = m;
+        p->classes[i].nmembers = nm;
         i++;
     }
-    for (i = 0; i < p->nclasses; i++)
-        if (resolve_class(c, i, 0, "classes") < 0)
-            return -1;
+    compiler_init(c);
+    if (pat_classes_resolve(&c->pc) < 0)
+        return load_fail(c, "%s", c->pc.err);
     return 0;
 }
 
@@ -1662,9 +1144,9 @@ static int load_output(struct loadctx *c, json_t *root)
 
 struct vocab { const char **v; size_t n, cap; };
 
-static void vocab_add(struct vocab *vo, const struct atom *a)
+static void vocab_add(struct vocab *vo, const struct pat_atom *a)
 {
-    if (a->kind != ATOM_WORD || a->n < 5 || a->n > 30)
+    if (a->kind != PAT_WORD || a->n < 5 || a->n > 30)
         return;
     for (size_t i = 0; i < a->n; i++)
         if (a->s[i] < 'a' || a->s[i] > 'z')
@@ -1676,7 +1158,7 @@ static void vocab_add(struct vocab *vo, const struct atom *a)
     vo->v[vo->n++] = a->s;     /* atoms' strings are NUL-ended arena copies */
 }
 
-static void vocab_phrases(struct vocab *vo, const struct phrase *ph, size_t n)
+static void vocab_phrases(struct vocab *vo, const struct pat_phrase *ph, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < ph[i].n; k++)
@@ -1889,9 +1371,9 @@ static void load_markers(struct loadctx *c, const struct patlist *l, const char 
     const char **v = arena_alloc(c->p, (l->n ? l->n : 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
-        const struct pattern *pt = &l->v[i];
+        const struct pat_pattern *pt = &l->v[i];
         if (pt->n == 1 && pt->elems[0].nalts == 1 && pt->elems[0].alts[0].n == 1 &&
-            pt->elems[0].alts[0].atoms[0].kind == ATOM_WORD)
+            pt->elems[0].alts[0].atoms[0].kind == PAT_WORD)
             v[k++] = pt->elems[0].alts[0].atoms[0].s;
     }
     qsort(v, k, sizeof *v, safety_cmp_words);
@@ -2000,8 +1482,8 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
             return load_fail(c, "default_gap: must be an integer 1..%d", SAFETY_MAX_GAP);
         c->p->default_gap = (int)json_integer_value(gap);
     }
-    if (load_map(c, norm, "contractions", 1, &c->p->contr, &c->p->ncontr) < 0
-        || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell) < 0
+    if (load_map(c, norm, "contractions", 1, &c->p->contr, &c->p->ncontr, &c->p->hcontr) < 0
+        || load_map(c, norm, "spellings", 0, &c->p->spell, &c->p->nspell, &c->p->hspell) < 0
         || load_classes(c, root) < 0 || load_masks(c, root) < 0
         || load_frames(c, root) < 0 || load_rules(c, root) < 0
         || load_output(c, root) < 0 || load_locales(c, root, locale) < 0
@@ -2066,16 +1548,16 @@ out:
 /* ------------------------------------------------------- classification */
 
 /* Blanks, per category, the spans matched by masks that apply to it. */
-static void apply_masks(const struct safety_policy *p, const struct input *plain,
+static void apply_masks(const struct safety_policy *p, const struct pat_input *plain,
                         unsigned char *masks)
 {
     for (size_t m = 0; m < p->nmasks; m++) {
         const struct mask *mk = &p->masks[m];
         for (size_t k = 0; k < mk->pats.n; k++) {
             size_t from = 0, s, e;
-            if (!anchor_present(&mk->pats.v[k], plain))
+            if (!pat_possible(&mk->pats.v[k], plain))
                 continue;
-            while (from < plain->n && match_find(&mk->pats.v[k], plain, from, &s, &e)) {
+            while (from < plain->n && pat_find(&mk->pats.v[k], plain, from, &s, &e)) {
                 for (int cat = 1; cat < SAFETY_NCAT; cat++)
                     if (mk->cats & (1u << cat))
                         memset(masks + (size_t)cat * plain->n + s, 1, e - s);
@@ -2086,7 +1568,7 @@ static void apply_masks(const struct safety_policy *p, const struct input *plain
 }
 
 /* Frames are evaluated at most once per question; cache: -1 unknown. */
-static int frame_active(const struct safety_policy *p, size_t f, const struct input *plain,
+static int frame_active(const struct safety_policy *p, size_t f, const struct pat_input *plain,
                         signed char *cache)
 {
     if (cache[f] < 0)
@@ -2096,10 +1578,10 @@ static int frame_active(const struct safety_policy *p, size_t f, const struct in
 }
 
 static int match_affirmed(const struct safety_policy *p, const struct patlist *l,
-                          const struct input *in, const struct input *plain);
+                          const struct pat_input *in, const struct pat_input *plain);
 
 static int rule_fires(const struct safety_policy *p, const struct rule *r,
-                      const struct input *masked, const struct input *plain,
+                      const struct pat_input *masked, const struct pat_input *plain,
                       signed char *cache)
 {
     if (!match_any(&r->pats, masked))
@@ -2129,22 +1611,22 @@ struct verdict {
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
-static int match_at(const struct patlist *l, const struct input *in, size_t pos)
+static int match_at(const struct patlist *l, const struct pat_input *in, size_t pos)
 {
     size_t end;
     for (size_t k = 0; k < l->n; k++)
-        if (match_elems(&l->v[k], 0, in, pos, &end))
+        if (pat_match_at(&l->v[k], in, pos, &end))
             return 1;
     return 0;
 }
 
 /* 1 when a negation ("no", "not", "never", "without") stands within the
  * policy's window before token s, in the same clause. */
-static int negated(const struct safety_policy *p, const struct input *plain, size_t s)
+static int negated(const struct safety_policy *p, const struct pat_input *plain, size_t s)
 {
     for (size_t k = 1; k <= (size_t)p->neg_window && k <= s; k++) {
         size_t j = s - k;
-        if (plain->v[j].brk)
+        if (plain->v[j].flags & TOK_BRK)
             return 0;                    /* the clause ended there */
         if (plain->v[j].n == 3 && memcmp(plain->v[j].s, "but", 3) == 0)
             return 0;
@@ -2156,13 +1638,13 @@ static int negated(const struct safety_policy *p, const struct input *plain, siz
 
 /* 1 when some pattern of l has a match in in that is not negated. */
 static int match_affirmed(const struct safety_policy *p, const struct patlist *l,
-                          const struct input *in, const struct input *plain)
+                          const struct pat_input *in, const struct pat_input *plain)
 {
     for (size_t k = 0; k < l->n; k++) {
         size_t from = 0, st, e;
-        if (!anchor_present(&l->v[k], in))
+        if (!pat_possible(&l->v[k], in))
             continue;
-        while (from < in->n && match_find(&l->v[k], in, from, &st, &e)) {
+        while (from < in->n && pat_find(&l->v[k], in, from, &st, &e)) {
             if (!negated(p, plain, st))
                 return 1;
             from = st + 1;
@@ -2172,7 +1654,7 @@ static int match_affirmed(const struct safety_policy *p, const struct patlist *l
 }
 
 static int proto_fires(const struct safety_policy *p, const struct protocol *pr,
-                       const struct input *masked, const struct input *plain, signed char *cache)
+                       const struct pat_input *masked, const struct pat_input *plain, signed char *cache)
 {
     for (size_t g = 0; g < pr->nall; g++)
         if (!match_affirmed(p, &pr->all[g], masked, plain))
@@ -2186,7 +1668,7 @@ static int proto_fires(const struct safety_policy *p, const struct protocol *pr,
 }
 
 /* The script of a word's first letter (SCRIPT_LATIN for ASCII and Latin). */
-static int word_script(const struct tok *t)
+static int word_script(const struct pat_tok *t)
 {
     const unsigned char *s = (const unsigned char *)t->s;
     unsigned cp;
@@ -2213,14 +1695,15 @@ static int word_script(const struct tok *t)
 
 /* Marker hits per language (hits[nlangs] counts English): one look-up per
  * word in the marker index, which every loaded policy has. */
-static void marker_hits(const struct safety_policy *p, const struct input *plain, size_t *hits)
+static void marker_hits(const struct safety_policy *p, const struct pat_input *plain, size_t *hits)
 {
     memset(hits, 0, (p->nlangs + 1) * sizeof *hits);
     for (size_t i = 0; i < plain->n; i++) {
-        const struct tok *t = &plain->v[i];
-        struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
-        for (uint32_t k = 0; e && k < e->nids; k++)
-            hits[e->ids[k]]++;
+        const struct pat_tok *t = &plain->v[i];
+        uint32_t nids = 0;
+        const uint32_t *ids = pat_words_get(&p->am, t->s, t->n, pat_hash(t->s, t->n), &nids);
+        for (uint32_t k = 0; ids && k < nids; k++)
+            hits[ids[k]]++;
     }
 }
 
@@ -2229,7 +1712,7 @@ static void marker_hits(const struct safety_policy *p, const struct input *plain
  * words than English ones, at least two, and at least a fifth of the
  * question; or a short message with one marker and one of its red flags. */
 static const struct language *detect_language(const struct safety_policy *p,
-                                              const struct input *plain)
+                                              const struct pat_input *plain)
 {
     const struct language *best = NULL;
     size_t bestn = 0, en, nscript[SCRIPT_N] = {0};
@@ -2277,14 +1760,14 @@ done:
  * question gets the "other" entry's note with the numbers, never "out of
  * scope". NULL without an "other" entry or without the dictionaries. */
 static const struct language *other_language(const struct safety_policy *p,
-                                             const struct input *plain)
+                                             const struct pat_input *plain)
 {
     size_t words = 0, known = 0, foreign_script = 0, en = 0, distinct = 0;
-    const struct tok *seen[3];
+    const struct pat_tok *seen[3];
     if (!p->other || !p->speller)
         return NULL;
     for (size_t i = 0; i < plain->n && words + foreign_script < 64; i++) {
-        const struct tok *t = &plain->v[i];
+        const struct pat_tok *t = &plain->v[i];
         if (t->isnum || t->n < 2)
             continue;
         if (word_script(t) != SCRIPT_LATIN) {
@@ -2301,9 +1784,10 @@ static const struct language *other_language(const struct safety_policy *p,
             if (k == distinct)
                 seen[distinct++] = t;
         }
-        const struct aentry *e = aindex_slot((struct aindex *)&p->am, t->s, t->n, tok_hash(t->s, t->n), 0);
-        for (uint32_t k = 0; e && k < e->nids; k++)
-            en += e->ids[k] == p->nlangs;   /* English is the last id */
+        uint32_t nids = 0;
+        const uint32_t *ids = pat_words_get(&p->am, t->s, t->n, pat_hash(t->s, t->n), &nids);
+        for (uint32_t k = 0; ids && k < nids; k++)
+            en += ids[k] == p->nlangs;   /* English is the last id */
     }
     if (foreign_script >= 3 && foreign_script * 2 > words + foreign_script)
         return p->other;
@@ -2314,107 +1798,17 @@ static const struct language *other_language(const struct safety_policy *p,
 
 /* ------------------------------------------------------ anchor index */
 
-static struct aentry *aindex_slot(struct aindex *x, const char *w, size_t n, uint32_t h, int add)
-{
-    for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
-        struct aentry *e = &x->e[i];
-        if (!e->s) {
-            if (!add) return NULL;
-            e->s = w;
-            e->n = (uint32_t)n;
-            e->h = h;
-            return e;
-        }
-        if (e->h == h && e->n == n && memcmp(e->s, w, n) == 0) return e;
-    }
-}
-
-static void aindex_add(struct aindex *x, const char *w, size_t n, uint32_t h, uint32_t id)
-{
-    struct aentry *e = aindex_slot(x, w, n, h, 1);
-    if (e->nids && e->ids[e->nids - 1] == id) return;
-    if (e->nids == e->cap) {
-        e->cap = e->cap ? 2 * e->cap : 4;
-        e->ids = xrealloc(e->ids, e->cap * sizeof *e->ids);
-    }
-    e->ids[e->nids++] = id;
-}
-
-/* After loading: an id for every element a match must use whose
- * alternatives all start with a word or a prefix, and which of them each
- * word (or word prefix) can start. A question's words then say, in one
- * pass, which patterns have all their required elements present: only
- * those are tried (a question's cost no longer grows with the policy). */
+/* After loading: pattern.c's index over every compiled pattern, and the
+ * marker index (word -> the languages it marks, English last). */
 static void anchor_index_build(struct safety_policy *p)
 {
-    size_t cap = 1024, capreq = 0;
-    while (cap < 8 * p->npats) cap *= 2;
-    p->aw.e = xcalloc(cap, sizeof *p->aw.e);
-    p->ap.e = xcalloc(cap, sizeof *p->ap.e);
-    p->aw.mask = p->ap.mask = cap - 1;
-    p->req_off = xcalloc(p->npats + 1, sizeof *p->req_off);
-    for (size_t i = 0; i < p->npats; i++) {
-        const struct pattern *pt = p->pats[i];
-        p->req_off[i] = (uint32_t)p->nreq;
-        for (size_t k = 0; k < pt->n; k++) {
-            const struct elem *e = &pt->elems[k];
-            int ok = e->nalts > 0 && !elem_optional(e);
-            for (size_t a = 0; ok && a < e->nalts; a++) {
-                const struct atom *at = &e->alts[a].atoms[0];
-                ok = at->kind == ATOM_WORD || (at->kind == ATOM_PREFIX && at->n <= TOKSET_PREFIX_MAX);
-            }
-            if (!ok)
-                continue;
-            uint32_t eid = (uint32_t)p->nelemids++;
-            for (size_t a = 0; a < e->nalts; a++) {
-                const struct atom *at = &e->alts[a].atoms[0];
-                if (at->kind == ATOM_WORD)
-                    aindex_add(&p->aw, at->s, at->n, at->h, eid);
-                else {
-                    aindex_add(&p->ap, at->s, at->n, at->h, eid);
-                    if (at->n > p->max_prefix) p->max_prefix = at->n;
-                }
-            }
-            if (p->nreq == capreq) {
-                capreq = capreq ? 2 * capreq : 4096;
-                p->req = xrealloc(p->req, capreq * sizeof *p->req);
-            }
-            p->req[p->nreq++] = eid;
-        }
-    }
-    p->req_off[p->npats] = (uint32_t)p->nreq;
-    /* the marker index: word -> the languages it marks (English last) */
-    size_t nm = p->nenglish_w, mcap = 256;
-    for (size_t l = 0; l < p->nlangs; l++)
-        nm += p->langs[l].nwords;
-    while (mcap < 4 * nm) mcap *= 2;
-    p->am.e = xcalloc(mcap, sizeof *p->am.e);
-    p->am.mask = mcap - 1;
+    p->ix = pat_index_build(p->pats, p->npats);
     for (size_t l = 0; l <= p->nlangs; l++) {
         const char *const *w = l < p->nlangs ? p->langs[l].words : p->english_w;
         size_t nw = l < p->nlangs ? p->langs[l].nwords : p->nenglish_w;
         for (size_t k = 0; k < nw; k++)
-            aindex_add(&p->am, w[k], strlen(w[k]), tok_hash(w[k], strlen(w[k])), (uint32_t)l);
+            pat_words_add(&p->am, w[k], strlen(w[k]), pat_hash(w[k], strlen(w[k])), (uint32_t)l);
     }
-}
-
-/* The bits of the required elements present in the words v[0..n):
- * owned by the caller. */
-static unsigned char *anchor_candidates(const struct safety_policy *p, const struct tok *v, size_t n)
-{
-    unsigned char *bits = xcalloc((p->nelemids + 8) / 8, 1);
-#define SETBIT(id) (bits[(id) >> 3] |= (unsigned char)(1u << ((id) & 7)))
-    for (size_t i = 0; i < n; i++) {
-        struct aentry *e = aindex_slot((struct aindex *)&p->aw, v[i].s, v[i].n, tok_hash(v[i].s, v[i].n), 0);
-        for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
-        size_t top = v[i].n < p->max_prefix ? v[i].n : p->max_prefix;
-        for (size_t len = 3; len <= top; len++) {
-            e = aindex_slot((struct aindex *)&p->ap, v[i].s, len, tok_hash(v[i].s, len), 0);
-            for (uint32_t k = 0; e && k < e->nids; k++) SETBIT(e->ids[k]);
-        }
-    }
-#undef SETBIT
-    return bits;
 }
 
 /* The old rules first, then the triage protocols by urgency. A protocol's
@@ -2424,15 +1818,12 @@ static unsigned char *anchor_candidates(const struct safety_policy *p, const str
  * chokes") turns an emergency protocol into a first-aid notice, and a past
  * event or a story into nothing. Then an urgent protocol, a preparedness
  * notice or a red-flag net line may stand with the answer. */
-static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
+static void decide(const struct safety_policy *p, const struct pat_tok *v, size_t n,
                    struct verdict *out)
 {
-    struct tokset ws;
-    tokset_init(&ws, v, n);
-    unsigned char *cand = p->aw.e && !safety_no_index ? anchor_candidates(p, v, n) : NULL;
-    ws.cand = cand;
-    ws.pol = p;
-    struct input plain = { v, n, NULL, safety_no_index ? NULL : &ws };
+    struct pat_scan sc;
+    pat_scan_init(&sc, safety_no_index ? NULL : p->ix, v, n);
+    struct pat_input plain = { v, n, NULL, safety_no_index ? NULL : &sc };
     unsigned char *masks = xcalloc(SAFETY_NCAT * (n ? n : 1), 1);
     signed char *cache = xmalloc(p->nframes ? p->nframes : 1);
     const struct protocol *hit = NULL, *prep = NULL;
@@ -2445,7 +1836,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     }
     for (size_t ci = 0; !out->rule && ci < sizeof cat_priority / sizeof cat_priority[0]; ci++) {
         safety_category cat = cat_priority[ci];
-        struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
+        struct pat_input masked = { v, n, masks + (size_t)cat * n, plain.scan };
         for (size_t i = 0; !out->rule && i < p->nrules; i++)
             if (p->rules[i].cat == cat && rule_fires(p, &p->rules[i], &masked, &plain, cache))
                 out->rule = &p->rules[i];
@@ -2461,7 +1852,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     const struct protocol *lvl_hit[2] = {NULL, NULL};
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
-        struct input masked = { v, n, masks + (size_t)cat * n, plain.ws };
+        struct pat_input masked = { v, n, masks + (size_t)cat * n, plain.scan };
         /* the most specific protocol that fires wins (the most concept
          * groups: "honey + baby + floppy" over "floppy"), then file order */
         for (size_t i = 0; i < p->nprotos; i++) {
@@ -2478,7 +1869,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
         }
     }
     if (prepare && !prep && !lvl_hit[LEVEL_EMERGENCY]) {
-        struct input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.ws };
+        struct pat_input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.scan };
         for (size_t i = 0; !prep && i < p->nprotos; i++)
             if (p->protos[i].level == LEVEL_EMERGENCY && p->protos[i].prepare.n &&
                 match_affirmed(p, &p->protos[i].prepare, &masked, &plain))
@@ -2512,7 +1903,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
         }
     }
     if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
-        struct input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.ws };
+        struct pat_input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.scan };
         for (size_t i = 0; !out->notice && i < p->nprotos; i++)
             if (p->protos[i].level == LEVEL_URGENT && !past && !story &&
                 proto_fires(p, &p->protos[i], &masked, &plain, cache)) {
@@ -2553,8 +1944,7 @@ static void decide(const struct safety_policy *p, const struct tok *v, size_t n,
     }
     free(cache);
     free(masks);
-    free(cand);
-    tokset_free(&ws);
+    pat_scan_free(&sc);
 }
 
 static const char *verdict_rule_id(const struct verdict *d)
@@ -2785,14 +2175,14 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
     if (!p || !sentence || len == 0)
         return 0;
     norm_tokens(p, sentence, len, &t);
-    struct tokset ws;
-    tokset_init(&ws, t.v, t.n);
-    struct input in = { t.v, t.n, NULL, safety_no_index ? NULL : &ws };
+    struct pat_scan sc;
+    pat_scan_init(&sc, safety_no_index ? NULL : p->ix, t.v, t.n);
+    struct pat_input in = { t.v, t.n, NULL, safety_no_index ? NULL : &sc };
     if (match_any(&p->hold, &in))
         hold = 1;
     else if (match_any(&p->hold_if_medicine, &in) && match_any(&p->medicine, &in))
         hold = 1;
-    tokset_free(&ws);
+    pat_scan_free(&sc);
     toks_free(&t);
     return hold;
 }
@@ -2825,7 +2215,7 @@ static int letters_number(const struct safety_policy *p, const char *w, size_t l
     char buf[32];
     size_t a = 0, b = len, n;
     const struct mapent *e;
-    struct tok t;
+    struct pat_tok t;
     double v;
 
     while (a < b && blank_byte((unsigned char)w[a])) a++;
@@ -2837,9 +2227,9 @@ static int letters_number(const struct safety_policy *p, const char *w, size_t l
         if (!isalpha((unsigned char)w[a + i])) return -1;
         buf[i] = (char)tolower((unsigned char)w[a + i]);
     }
-    e = map_find(p->spell, p->nspell, buf, n);
+    e = map_find(&p->hspell, p->spell, buf, n);
     if (!e) {
-        t = (struct tok){buf, n, 0, 0, 0};
+        t = (struct pat_tok){buf, n, 0, 0, 0};
         return tok_number(&t, &v);
     }
     for (size_t i = 0; i < e->nout; i++)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define SPELL_CACHE 512            /* recent corrections, by hash */
+#define SPELL_KNOWN 4096           /* recent words that need none, by hash */
 #define SPELL_MAX_WORD 40
 
 struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; };
@@ -20,7 +21,41 @@ struct spell {
     Hunhandle *letter[26];          /* the whole vocabulary, by first letter (NULL: none) */
     Hunhandle *target[26];          /* its English words: what a word may become */
     struct cache_ent cache[SPELL_CACHE];
+    char known[SPELL_KNOWN][SPELL_MAX_WORD];   /* vocabulary or real words: never corrected */
+    char **tw[26];                  /* target[c]'s words, sorted (for near_target) */
+    unsigned char *twlen[26];       /* ... and their lengths */
+    size_t ntw[26];
 };
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int target_has(const struct spell *s, int c, const char *w)
+{
+    return s->ntw[c] && bsearch(&w, s->tw[c], s->ntw[c], sizeof *s->tw[c], cmp_str) != NULL;
+}
+
+/* 0 when no suggestion of target[c] can pass spell_fix's distance cap:
+ * the dictionary has no affixes, so hunspell suggests only its own words
+ * (all starting with c) and two of them joined by a space or a dash (the
+ * word split in two). Then the look-up, 0.3-2 ms, would find nothing. */
+static int near_target(const struct spell *s, int c, const char *w, size_t len, int cap)
+{
+    char part[SPELL_MAX_WORD];
+    for (size_t i = 0; i < s->ntw[c]; i++)
+        if ((size_t)s->twlen[c][i] + (size_t)cap >= len && s->twlen[c][i] <= len + (size_t)cap &&
+            spell_distance(w, len, s->tw[c][i], s->twlen[c][i], cap) <= cap)
+            return 1;
+    for (size_t i = 1; i < len; i++) {
+        memcpy(part, w, i);
+        part[i] = '\0';
+        if (target_has(s, c, part) && target_has(s, c, w + i))
+            return 1;
+    }
+    return 0;
+}
 
 /* A one-file dictionary of the words starting with c, for hunspell. */
 static Hunhandle *letter_dict(const char *aff, const char *const *vocab, size_t n, char c)
@@ -74,6 +109,21 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
         s->letter[c] = letter_dict(min, vocab, n, (char)('a' + c));
         s->target[c] = letter_dict(min, eng, ne, (char)('a' + c));
     }
+    for (size_t i = 0; i < ne; i++) {
+        int c = eng[i][0] - 'a';
+        if (c < 0 || c >= 26) continue;
+        s->tw[c] = xrealloc(s->tw[c], (s->ntw[c] + 1) * sizeof *s->tw[c]);
+        s->tw[c][s->ntw[c]++] = xstrdup(eng[i]);
+    }
+    for (int c = 0; c < 26; c++) {
+        if (!s->ntw[c]) continue;
+        qsort(s->tw[c], s->ntw[c], sizeof *s->tw[c], cmp_str);
+        s->twlen[c] = xmalloc(s->ntw[c]);
+        for (size_t i = 0; i < s->ntw[c]; i++) {
+            size_t l = strlen(s->tw[c][i]);
+            s->twlen[c][i] = (unsigned char)(l < 255 ? l : 255);   /* spell_distance caps at 40 */
+        }
+    }
     free(eng);
     unlink(min);
     return s;
@@ -86,6 +136,9 @@ void spell_close(struct spell *s)
     for (int c = 0; c < 26; c++) {
         if (s->letter[c]) Hunspell_destroy(s->letter[c]);
         if (s->target[c]) Hunspell_destroy(s->target[c]);
+        for (size_t i = 0; i < s->ntw[c]; i++) free(s->tw[c][i]);
+        free(s->tw[c]);
+        free(s->twlen[c]);
     }
     free(s);
 }
@@ -146,11 +199,18 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
         if (w[i] < 'a' || w[i] > 'z') return 0;          /* letters only */
     memcpy(word, w, len);
     word[len] = '\0';
-    ce = &s->cache[word_hash(word, len) % SPELL_CACHE];
+    unsigned h = word_hash(word, len);
+    ce = &s->cache[h % SPELL_CACHE];
     if (ce->used && strcmp(ce->w, word) == 0) goto done;
+    /* the answer for a known word never changes: remember it (two
+     * hunspell look-ups per word were most of a long question's cost) */
+    char *kn = s->known[h % SPELL_KNOWN];
+    if (strcmp(kn, word) == 0) return 0;
     voc = s->letter[word[0] - 'a'];
-    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word)))
+    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word))) {
+        memcpy(kn, word, len + 1);
         return 0;                                         /* vocabulary, or a real word */
+    }
     voc = s->target[word[0] - 'a'];
     if (!voc) return 0;
     if (budget && *budget <= 0) return 0;
@@ -158,10 +218,11 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     ce->used = 1;
     memcpy(ce->w, word, len + 1);
     ce->fix[0] = '\0';
-    n = Hunspell_suggest(voc, &list, word);
+    int cap = len >= 8 ? 2 : 1;
+    /* the same budget and cache as a look-up, so nothing else changes */
+    n = near_target(s, word[0] - 'a', word, len, cap) ? Hunspell_suggest(voc, &list, word) : 0;
     for (int i = 0; i < n; i++) {
         size_t sl = strlen(list[i]);
-        int cap = len >= 8 ? 2 : 1;
         if (sl < SPELL_MAX_WORD && !strchr(list[i], ' ') &&
             spell_distance(word, len, list[i], sl, cap) <= cap) {
             memcpy(ce->fix, list[i], sl + 1);

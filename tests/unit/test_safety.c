@@ -72,21 +72,28 @@ static int pat_matches(const char *pattern, const char *text)
 {
     char err[256];
     struct loadctx c = { .p = us, .path = "test", .err = err, .errlen = sizeof err };
-    struct pattern pat;
+    struct pat_pattern pat;
     struct toks t = {0};
-    size_t s, e;
+    size_t s, e, s2 = 0, e2 = 0;
     if (compile_pattern(&c, pattern, "test", &pat) < 0)
         fail_msg("pattern \"%s\" did not compile: %s", pattern, err);
     norm_tokens(us, text, strlen(text), &t);
-    struct input in = { t.v, t.n, NULL, NULL };
-    int r = match_find(&pat, &in, 0, &s, &e);
-    /* the anchor-word index never rules out a pattern that matches */
-    struct tokset ws;
-    tokset_init(&ws, t.v, t.n);
-    in.ws = &ws;
-    if (r && !anchor_present(&pat, &in))
+    struct pat_input in = { t.v, t.n, NULL, NULL };
+    int r = pat_find(&pat, &in, 0, &s, &e);
+    /* the anchor-word index never rules out a pattern that matches, nor
+     * finds another match */
+    const struct pat_pattern *one = &pat;
+    pat.id = 0;
+    struct pat_index *ix = pat_index_build(&one, 1);
+    struct pat_scan sc;
+    pat_scan_init(&sc, ix, t.v, t.n);
+    in.scan = &sc;
+    if (r && !pat_possible(&pat, &in))
         fail_msg("the index ruled out \"%s\" on \"%s\"", pattern, text);
-    tokset_free(&ws);
+    if (pat_find(&pat, &in, 0, &s2, &e2) != r || (r && (s2 != s || e2 != e)))
+        fail_msg("the index changed the match of \"%s\" on \"%s\"", pattern, text);
+    pat_scan_free(&sc);
+    pat_index_free(ix);
     toks_free(&t);
     return r;
 }
@@ -94,7 +101,7 @@ static int pat_matches(const char *pattern, const char *text)
 static int pat_compiles(const char *pattern, char *err, size_t errlen)
 {
     struct loadctx c = { .p = us, .path = "test", .err = err, .errlen = errlen };
-    struct pattern pat;
+    struct pat_pattern pat;
     return compile_pattern(&c, pattern, "test", &pat);
 }
 

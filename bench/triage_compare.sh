@@ -1,0 +1,31 @@
+#!/bin/sh
+# triage_compare.sh — checks that a change to the safety matcher changes no
+# verdict: every question of tests/safety/*.tsv through safety_triage
+# (bench_triage --dump: category, rule, protocol, notice, language) and the
+# counts eval_safety_eval prints for every set, saved once as a baseline
+# and compared after.
+#
+#   sh bench/triage_compare.sh save DIR     record the baseline into DIR
+#   sh bench/triage_compare.sh check DIR    compare with it (exit 1 on any difference)
+#
+# Uses the release build (build/release/bench_triage and
+# build/release/tests/eval_safety_eval); run from the repository root.
+set -eu
+mode=${1:?save or check}; dir=${2:?directory}
+B=build/release
+out=$dir/$mode
+mkdir -p "$out"
+"$B/bench_triage" --dump 1 > "$out/verdicts.txt"
+for f in tests/safety/*.tsv; do
+  n=$(basename "$f" .tsv)
+  # exit status is part of the record (floors hold or not); output.tsv is not a question set
+  rc=0; "$B/tests/eval_safety_eval" --quiet "$f" > "$out/eval-$n.txt" 2>&1 || rc=$?
+  echo "exit $rc" >> "$out/eval-$n.txt"
+done
+if [ "$mode" = check ]; then
+  if diff -r "$dir/save" "$out" > "$dir/diff.txt"; then
+    echo "triage_compare: $(wc -l < "$out/verdicts.txt") verdicts and $(ls tests/safety/*.tsv | wc -l) eval outputs identical"
+  else
+    echo "triage_compare: DIFFERENT (see $dir/diff.txt)"; head -20 "$dir/diff.txt"; exit 1
+  fi
+fi
