@@ -235,8 +235,10 @@ int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, 
 {
     double top[TMODEL_NCLASS];
     if (cls < 0 || cls >= TMODEL_NCLASS) return 0;
-    /* two distinct known words at least: "aaaaa aaaaa ..." is not a message */
-    return score(m, text, len, p, top) >= 2 && p[cls] >= m->threshold[cls] && top[cls] >= m->gate[cls];
+    /* five distinct known words at least: "aaaaa aaaaa ..." is not a
+     * message, and a short follow-up ("he is 9", "and if he bites?") says
+     * too little for the model (the rules still read it) */
+    return score(m, text, len, p, top) >= TMODEL_MIN_WORDS && p[cls] >= m->threshold[cls] && top[cls] >= m->gate[cls];
 }
 
 double tmodel_threshold(const struct tmodel *m, int cls)

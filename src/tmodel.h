@@ -48,7 +48,9 @@ size_t tmodel_features(const char *text, size_t len,
 void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p);
 
 /* 1 when text is flagged as class cls: probability at the threshold, one
- * feature at the gate, and at least two distinct words the model knows. */
+ * feature at the gate, and at least TMODEL_MIN_WORDS distinct words the
+ * model knows. */
+#define TMODEL_MIN_WORDS 5
 int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, double *p);
 
 /* The class's threshold from the file (1.0 when none was given: never). */
