@@ -595,18 +595,17 @@ static size_t model_delta(const char *s, size_t len, size_t at)
 
 /* Numbers that cannot become a dose no longer hold model text back: fed
  * to the shipped policy's filter in model-sized deltas, most of the
- * deltas of model-style answers with no dose in them
- * (tests/filter/answers.txt) go out as their own event, and the text shown
- * is the text sent. The deltas of a [n] marker (" [", "1", "]") are
- * counted apart: the marker waits until it closes by design, since its
- * numbers decide what is shown. The figures are in docs/openai.md. */
-static void test_filter_relays_deltas_of_dose_free_answers(void **state)
+ * deltas of model-style answers with no dose in them go out as their own
+ * event, and the text shown is the text sent. The deltas of a [n] marker
+ * (" [", "1", "]") are counted apart: the marker waits until it closes by
+ * design, since its numbers decide what is shown. Returns the per mille
+ * of the deltas outside markers that went out as their own event. */
+static unsigned relay_figure(const char *path)
 {
-    FILE *fp = fopen("tests/filter/answers.txt", "r");
+    FILE *fp = fopen(path, "r");
     char line[4096];
     size_t deltas = 0, own = 0, answers = 0, marker = 0, marker_own = 0;
     int in_marker = 0;
-    (void)state;
     assert_non_null(fp);
     while (fgets(line, sizeof line, fp)) {
         struct sink k;
@@ -630,21 +629,30 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
             at += n;
         }
         filter_finish(f);
-        assert_int_equal(filter_held(f), 0);
-        assert_string_equal(k.out, line);
+        if (filter_held(f) != 0 || strcmp(k.out, line) != 0)
+            fail_msg("%s: '%s' shown as '%s'", path, line, k.out);
         filter_free(f);
         answers++;
     }
     fclose(fp);
-    print_message("relay figure: %zu of %zu deltas outside [n] markers (%.1f%%) of %zu answers "
-                  "as their own event; %zu of %zu in all (%.1f%%)\n", own, deltas,
+    print_message("relay figure, %s: %zu of %zu deltas outside [n] markers (%.1f%%) of %zu answers "
+                  "as their own event; %zu of %zu in all (%.1f%%)\n", path, own, deltas,
                   100.0 * (double)own / (double)deltas, answers, own + marker_own,
                   deltas + marker, 100.0 * (double)(own + marker_own) / (double)(deltas + marker));
-    /* Issue 13 asked for 95%; on this corpus (one number every 12 deltas)
-     * 77.3% is measured, against 44.0% before: every number waits for at
-     * least the next word ("12" may be "12 mg"), a range for its second
-     * number. Held to what is measured, so a regression fails. */
-    assert_true(answers >= 10 && own * 1000 >= deltas * 772);
+    assert_true(answers >= 10 && deltas > 0);
+    return (unsigned)(own * 1000 / deltas);
+}
+
+/* The figures are in docs/openai.md; each floor is what was measured, so a
+ * regression fails. answers.txt is the corpus the rules were tuned on,
+ * answers-2.txt was written before the tuning and is the honest figure. */
+static void test_filter_relays_deltas_of_dose_free_answers(void **state)
+{
+    unsigned tuned = relay_figure("tests/filter/answers.txt"),
+             fresh = relay_figure("tests/filter/answers-2.txt");
+    (void)state;
+    assert_true(tuned >= 772);
+    assert_true(fresh >= 673);
 }
 
 /* With the shipped policy a number waits only while the next words could
