@@ -644,19 +644,25 @@ static unsigned relay_figure(const char *path)
 }
 
 /* The figures are in docs/openai.md; each floor is what was measured, so a
- * regression fails. answers.txt is the corpus the rules were tuned on,
- * answers-2.txt was written before the tuning and is the honest figure. */
+ * regression fails. The rules were tuned on answers.txt and, in part, on
+ * answers-2.txt (written before any change); answers-3.txt was written
+ * after and measured once: it is the honest figure. */
 static void test_filter_relays_deltas_of_dose_free_answers(void **state)
 {
     unsigned tuned = relay_figure("tests/filter/answers.txt"),
-             fresh = relay_figure("tests/filter/answers-2.txt");
+             second = relay_figure("tests/filter/answers-2.txt"),
+             fresh = relay_figure("tests/filter/answers-3.txt");
     (void)state;
-    assert_true(tuned >= 772);
-    assert_true(fresh >= 673);
+    /* before the number rules read what came before a number: 77.3%,
+     * 67.3%, 74.0% */
+    assert_true(tuned >= 971);
+    assert_true(second >= 951);
+    assert_true(fresh >= 930);
 }
 
-/* With the shipped policy a number waits only while the next words could
- * still make it a dose. */
+/* With the shipped policy a number that what came before it cannot make
+ * an amount goes out at once; any other waits only while the next words
+ * could still make it a dose. */
 static void test_filter_releases_numbers_that_are_no_dose(void **state)
 {
     struct sink k;
@@ -664,18 +670,23 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     (void)state;
     memset(&k, 0, sizeof k);
     assert_string_equal(step(f, &k, "Most toddlers need"), "Most toddlers need");
-    assert_string_equal(step(f, &k, " 12"), "");             /* "12 mg"? */
-    assert_string_equal(step(f, &k, " hours"), " 12 hours");  /* no dose */
+    assert_string_equal(step(f, &k, " 12"), " 12");           /* nothing makes it an amount */
+    assert_string_equal(step(f, &k, " hours"), " hours");
     assert_string_equal(step(f, &k, " of"), " of");
-    assert_string_equal(step(f, &k, " sleep, and 3"), " sleep, and");
-    assert_string_equal(step(f, &k, " years"), " 3 years");
+    assert_string_equal(step(f, &k, " sleep, and 3"), " sleep, and 3");
+    assert_string_equal(step(f, &k, " years"), " years");
     assert_string_equal(step(f, &k, " old"), " old");
     assert_string_equal(step(f, &k, " sleep"), " sleep");
-    /* a range waits for its second number */
+    assert_string_equal(step(f, &k, " 10"), " 10");
+    assert_string_equal(step(f, &k, " to"), " to");
+    assert_string_equal(step(f, &k, " 12"), " 12");
+    assert_string_equal(step(f, &k, " hours a night."), " hours a night.");
+    /* after a dose verb a range waits for its second number */
+    assert_string_equal(step(f, &k, " Offer"), " Offer");
     assert_string_equal(step(f, &k, " 10"), "");
     assert_string_equal(step(f, &k, " to"), "");
     assert_string_equal(step(f, &k, " 12"), "");
-    assert_string_equal(step(f, &k, " hours a night."), " 10 to 12 hours a night.");
+    assert_string_equal(step(f, &k, " choices."), " 10 to 12 choices.");
     /* a unit after a word or two makes an amount: it waits for the end */
     assert_string_equal(step(f, &k, " Try one"), " Try");
     assert_string_equal(step(f, &k, " chewable"), "");
@@ -686,6 +697,134 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     assert_int_equal(filter_held(f), 1);
     assert_null(strstr(k.out, "chewable"));
     filter_free(f);
+
+    /* a released number: the unit after it waits, and the sentence is held
+     * from there ("1" then "ml" without a blank, too) */
+    const struct { const char *const *pieces; const char *want; } cases[] = {
+        {(const char *const[]){"Between 6 and 12 months", ",", " 2", ".", "5", " ml", " of",
+                               " Calpol", " is", " usual", ".", NULL},
+         "Between 6 and 12 months, 2.5 \xE2\x80\xA6 " REFERRAL},
+        {(const char *const[]){"Most toddlers between", " 1", "ml", " of", " ibuprofen", ".", NULL},
+         "Most toddlers between 1 \xE2\x80\xA6 " REFERRAL},
+        {(const char *const[]){"By age", " 4", " most", " children", " sleep", " well", ".", NULL},
+         "By age 4 most children sleep well."},
+        /* a medicine before it: "at" is no time */
+        {(const char *const[]){"Melatonin", " at", " 1", " mg", " helps", ".", NULL},
+         "Melatonin at \xE2\x80\xA6 " REFERRAL},
+        /* a clock time is no amount, even first in a line */
+        {(const char *const[]){"**", "7", ":", "30", "**", " bath", ".", NULL}, "**7:30** bath."},
+        /* nor is an age */
+        {(const char *const[]){"Children", " aged", " 2", " to", " 5", " can", " have", " 5", "ml",
+                               " of", " Calpol", ".", NULL},
+         "Children aged 2 to 5 can have \xE2\x80\xA6 " REFERRAL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memset(&k, 0, sizeof k);
+        struct filter_rules r = filter_rules_of(shipped_policy());
+        r.referral = REFERRAL;
+        f = filter_new_rules(&r, 2, sink_emit, &k);
+        for (const char *const *pc = cases[c].pieces; *pc; pc++) filter_feed(f, *pc, strlen(*pc));
+        filter_finish(f);
+        if (strcmp(k.out, cases[c].want) != 0) fail_msg("case %zu: '%s'", c, k.out);
+        filter_free(f);
+    }
+}
+
+/* What a parent sees of a held sentence is never a dose: every hold line
+ * of tests/safety/output.tsv, and sentences whose number nothing before
+ * it makes an amount, fed in model-sized deltas, a byte at a time and cut
+ * once at every byte, are held, and the text shown before the referral has
+ * no digit followed by a dose unit and is not held itself. For the lines
+ * of output.tsv it is exactly what the filter showed before numbers were
+ * released early (commit 01deae4). */
+static void check_held(const char *line, const char *want_head)
+{
+    const size_t len = strlen(line);
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    r.referral = REFERRAL;
+    for (size_t mode = 0; mode < len + 2; mode++) {
+        struct sink k;
+        struct filter *f;
+        size_t at = 0;
+        memset(&k, 0, sizeof k);
+        f = filter_new_rules(&r, 2, sink_emit, &k);
+        if (mode == 0) {                         /* model-sized deltas */
+            while (at < len) {
+                size_t n = model_delta(line, len, at);
+                filter_feed(f, line + at, n);
+                at += n;
+            }
+        } else if (mode == 1) {                  /* a byte at a time */
+            for (; at < len; at++) filter_feed(f, line + at, 1);
+        } else {                                 /* cut once */
+            filter_feed(f, line, mode - 2);
+            filter_feed(f, line + mode - 2, len - (mode - 2));
+        }
+        filter_finish(f);
+        char *ref = strstr(k.out, REFERRAL);
+        if (filter_held(f) != 1 || !ref) fail_msg("not held (mode %zu): '%s'", mode, k.out);
+        *ref = '\0';
+        size_t hl = strlen(k.out);
+        /* (a rule that needs no number, "twice daily" with a medicine, is
+         * checked at the sentence end: such a sentence is shown whole and
+         * the referral follows it; the heads below say where) */
+        if ((hl == 0 || strstr(k.out, "\xE2\x80\xA6 ")) &&
+            (filter_has_dose(&r, k.out, hl) || safety_output_hold(shipped_policy(), k.out, hl)))
+            fail_msg("a dose shown (mode %zu): '%s'", mode, k.out);
+        if (want_head && mode < 2 && strcmp(k.out, want_head) != 0)
+            fail_msg("'%s' (mode %zu) shows '%s', not '%s'", line, mode, k.out, want_head);
+        filter_free(f);
+    }
+}
+
+static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
+{
+    /* what was shown before this change, in the order of output.tsv */
+    static const char *const heads[] = {
+        "For a child of this weight, the usual dose of children's ibuprofen is \xE2\x80\xA6 ",
+        "Give \xE2\x80\xA6 ", "You can give \xE2\x80\xA6 ", "The typical amount is \xE2\x80\xA6 ",
+        "Most toddlers can take \xE2\x80\xA6 ", "Try \xE2\x80\xA6 ", "Offer \xE2\x80\xA6 ",
+        "A dose of \xE2\x80\xA6 ", "Give him \xE2\x80\xA6 ", "Use \xE2\x80\xA6 ",
+        "Melatonin at \xE2\x80\xA6 ", "Give \xE2\x80\xA6 ", "She can have \xE2\x80\xA6 ",
+        "Children over 6 can take a \xE2\x80\xA6 ", "He can take \xE2\x80\xA6 ",
+        "You might give \xE2\x80\xA6 ", "A common starting dose of Zyrtec for toddlers is \xE2\x80\xA6 ",
+        "Rub a pea-sized amount of 1% hydrocortisone cream on the rash twice daily. ",
+        "Try giving \xE2\x80\xA6 ", "For teething, a \xE2\x80\xA6 ", "The right dose is usually \xE2\x80\xA6 ",
+        "It's fine to give ibuprofen \xE2\x80\xA6 ", "Give your child \xE2\x80\xA6 ",
+        "Alternate \xE2\x80\xA6 ", "A 6 month old usually gets \xE2\x80\xA6 ",
+        "Children's Benadryl: \xE2\x80\xA6 ", "Dose: \xE2\x80\xA6 ", "You can use \xE2\x80\xA6 ",
+        "Give \xE2\x80\xA6 ", "", "Let her take \xE2\x80\xA6 ", "Try \xE2\x80\xA6 ",
+        "Give him \xE2\x80\xA6 ", "Children aged 2 to 5 can have \xE2\x80\xA6 ",
+    };
+    /* numbers nothing before makes an amount, a unit or medicine after */
+    static const char *const loose[] = {
+        "Between 6 and 12 months, 2.5 ml of infant paracetamol is usual.",
+        "For a 2 year old, 5 ml of Calpol is the usual amount.",
+        "Most children aged 2 to 5 do well on 2 puffs of the inhaler.",
+        "By age 4 most children need 10 mg of loratadine.",
+        "Around 1 in 10 children need 1 tablet of Tylenol at night.",
+        "After 3 days, 1 teaspoon of cough syrup at night is fine.",
+        "Up to 4 times a day, 5ml of Calpol can be given.",
+        "In older children 7.5ml of ibuprofen works.",
+        "Between 3 and 4 doses of Calpol a day is the limit.",
+        "A baby of 6 months can have 2.5 mL of infant ibuprofen.",
+        "For children under 12, 1 suppository of glycerin helps.",
+        "Many parents find 2 sprays of the nasal steroid in each nostril help.",
+    };
+    FILE *fp = fopen("tests/safety/output.tsv", "r");
+    char line[1024];
+    size_t n = 0;
+    (void)state;
+    assert_non_null(fp);
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "hold\t", 5) != 0) continue;
+        line[strcspn(line, "\n")] = '\0';
+        assert_true(n < sizeof heads / sizeof heads[0]);
+        check_held(line + 5, heads[n++]);
+    }
+    fclose(fp);
+    assert_int_equal(n, sizeof heads / sizeof heads[0]);
+    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) check_held(loose[i], NULL);
 }
 
 /* ---------- history ---------- */
@@ -913,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
+        cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
         cmocka_unit_test(test_filter_cut_independent),
         cmocka_unit_test(test_filter_drops_think_block),
