@@ -220,12 +220,14 @@ struct filter {
     void *emit_ctx;
     struct strbuf pend;          /* received, not yet released */
     struct strbuf ctx;           /* released head of the unfinished sentence */
+    struct strbuf run;           /* the head before the loose number run */
     int ctx_held;             /* that head's sentence was already held */
     int dose_wait;            /* the unfinished sentence reads as a dose:
                                * the rest waits for its end */
     int loose;                /* the head ends with a number that could not
                                * be an amount (and range words, markers):
-                               * the next words are checked for a dose */
+                               * the next words are checked for a dose; 2:
+                               * then a fragment that may still go on */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int think;                /* THINK_*: a leading <think>...</think> */
@@ -261,6 +263,7 @@ void filter_free(struct filter *f)
     if (!f) return;
     free(f->pend.s);
     free(f->ctx.s);
+    free(f->run.s);
     free(f->out.s);
     free(f->scratch.s);
     free(f->thought.s);
@@ -520,6 +523,28 @@ static int dose_ahead(struct filter *f, size_t end)
     return NO_DOSE;
 }
 
+/* 1 when, after a released number, one of the policy's continuations
+ * after pend[0..end) would make the sentence held and would not have after
+ * the head before the number ("3 times" + "a day ibuprofen"; not "twice a
+ * day for 2 minutes", held with "ibuprofen" as it was). */
+static int run_ahead(struct filter *f, size_t end)
+{
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        f->scratch.len = 0;
+        if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
+        strbuf_add(&f->scratch, f->pend.s, end);
+        strbuf_add(&f->scratch, " ", 1);
+        strbuf_str(&f->scratch, f->r.continuations[i]);
+        if (!f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) continue;
+        f->scratch.len = 0;
+        strbuf_add(&f->scratch, f->run.s ? f->run.s : "", f->run.len);
+        strbuf_add(&f->scratch, " ", 1);
+        strbuf_str(&f->scratch, f->r.continuations[i]);
+        if (!f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) return 1;
+    }
+    return 0;
+}
+
 /* The last word of the released head when pend goes on with it (no blank
  * between: "1" then "ml"), else 0. */
 static size_t glued_tail(const struct filter *f, const char **w)
@@ -581,16 +606,16 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
     return cue || listed(f->r.amount_cues_before, f->r.namount_cues_before, s + last, last_n);
 }
 
-/* 1 when the words from a released number through pend[0..end) complete
- * a dose: the sentence so far is held, or the last word is (or, partial,
- * may grow into) a dose unit, or a digit is followed by one ("1" "ml"). */
-static int completes_dose(struct filter *f, size_t ws, size_t end, int partial)
+/* 1 when the words from a released number through pend[ws..end) complete
+ * a dose: the sentence so far is held, or the last word is a dose unit, or
+ * a digit is followed by one ("1" then "ml"). */
+static int completes_dose(struct filter *f, size_t ws, size_t end)
 {
     const char *w = f->pend.s + ws;
     size_t n = end - ws, from;
-    while (n && ispunct((unsigned char)w[n - 1]) && w[n - 1] != ']') n--;
-    while (n && ispunct((unsigned char)*w) && *w != '[') w++, n--;
-    if (f->r.dose_unit && n && f->r.dose_unit(f->r.ctx, w, n, partial)) return 1;
+    while (n && ispunct((unsigned char)w[n - 1])) n--;
+    while (n && ispunct((unsigned char)*w)) w++, n--;
+    if (f->r.dose_unit && n && f->r.dose_unit(f->r.ctx, w, n, 0)) return 1;
     if (check_holds(f, f->pend.s, end)) return 1;
     f->scratch.len = 0;
     from = f->ctx.len > 32 ? f->ctx.len - 32 : 0;
@@ -641,8 +666,10 @@ static void release_words(struct filter *f)
             char word[64];
             size_t wn = 0, glue = 0, i;
             const char *g = NULL;
-            int partial = we == len, num, blank = 1;
+            int partial = we == len, num, blank = 1;   /* blank: no letter, digit */
             after = 0;
+            if (loose == 2 && ws > at)
+                loose = 0;                       /* the fragment was a word */
             if (ws == 0) glue = glued_tail(f, &g);   /* "for" then "ty" */
             if (glue >= sizeof word) break;
             for (i = 0; i < glue; ) {
@@ -653,7 +680,7 @@ static void release_words(struct filter *f)
             for (i = ws; i < we && wn < sizeof word; ) {
                 long m = p[i] == '[' ? marker_ahead(p + i, we - i) : 0;
                 if (m > 0) { word[wn++] = ' '; i += (size_t)m; continue; }
-                blank = 0;
+                if (isalnum((unsigned char)p[i]) || (unsigned char)p[i] >= 0x80) blank = 0;
                 word[wn++] = p[i++];
             }
             /* a word too long to copy is not read for a number: wait */
@@ -666,19 +693,38 @@ static void release_words(struct filter *f)
                     f->dose_wait = 1;
                     break;
                 }
-                loose |= num;
+                if (num && !loose) {             /* the head before the run */
+                    f->run.len = 0;
+                    strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
+                    strbuf_add(&f->run, p, ws);
+                }
+                if (num) loose = 1;
                 cut = at = we;
                 loose_cut = loose;
                 continue;
             }
             if (loose && !num) {
-                /* after a released number: out, up to a word that would
-                 * complete a dose; a marker or "to" keeps the run open */
-                if (completes_dose(f, ws, we, partial)) {
-                    if (!partial || completes_dose(f, ws, we, 0)) f->dose_wait = 1;
-                    break;
+                /* after a released number: a marker or "to" keeps the run
+                 * open; a word goes out unless it completes a dose, or one
+                 * of the policy's continuations after it would (then it
+                 * waits as after any number), or it is a fragment that may
+                 * grow into a unit; a fragment that went out keeps the run
+                 * open, so "su" then "ppository" is read as one word */
+                if (!blank && !range_word(f, p + ws, we - ws)) {
+                    if (partial && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 1))
+                        break;
+                    loose = partial ? 2 : 0;
+                    if (completes_dose(f, ws, we)) {
+                        f->dose_wait = 1;
+                        break;
+                    }
+                    if (run_ahead(f, we)) {
+                        waiting = 1;
+                        after = 1;
+                        at = we;
+                        continue;
+                    }
                 }
-                if (!blank && !range_word(f, p + ws, we - ws)) loose = 0;
                 cut = at = we;
                 loose_cut = loose;
                 continue;

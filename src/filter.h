@@ -133,8 +133,8 @@ struct filter *filter_new_rules(const struct filter_rules *rules, size_t nsource
 /* Feeds model text (valid UTF-8). Every complete sentence is checked and
  * released (fixed markers; held ones replaced); the unfinished sentence is
  * released word by word, up to a number that could still become a dose (a
- * list number starting the sentence does not count) or an unfinished [n]
- * marker; the rest waits as described above. emit runs at most once per
+ * list number starting the sentence does not count, nor does a number
+ * nothing before makes an amount) or an unfinished [n] marker; the rest waits as described above. emit runs at most once per
  * call, with everything released by it. */
 void filter_feed(struct filter *f, const char *s, size_t len);
 
