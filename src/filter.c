@@ -5,7 +5,16 @@
  * number could still turn out to be a dose. A parent sees the answer word
  * by word: each delta goes out at once up to its last whole word, and a
  * trailing fragment too unless it could still grow into a number word
- * ("tw") or is an unfinished [n] marker. A dose needs an amount, so at a
+ * ("tw") or is an unfinished [n] marker. A dose needs an amount, and what
+ * comes before a number mostly says whether it can be one: with no amount
+ * cue before it in its sentence (a dose verb, a dose noun, a medicine, "a"
+ * right before it, nothing at all), or right after "age"/"by"/"until"...,
+ * or as a clock time, a number goes out at once, and so do the words after
+ * it up to one that would complete a dose (a unit, a word that makes the
+ * sentence held, one after which a continuation of the policy would and
+ * would not have before the number: "3 times" + "a day ibuprofen"); from
+ * there the sentence waits for its end, so what a parent sees of a held
+ * sentence is a number at most, never its unit or medicine. At any other
  * number (digits or a number word, as the safety policy reads them; not a
  * "2." list number starting a sentence) the filter asks whether the
  * sentence so far, with one of the policy's continuations after it ("mg",
