@@ -698,7 +698,8 @@ static void release_words(struct filter *f)
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
                 ((num && clock_time(word, wn)) || !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
-                if (num && (filter_has_dose(&f->r, word, wn) || check_holds(f, p, we))) {
+                /* "5" then "ml5": a unit before it counts too */
+                if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {
                     f->dose_wait = 1;
                     break;
                 }

@@ -812,6 +812,8 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Many parents find 2 sprays of the nasal steroid in each nostril help.",
         "Brush 3 times a day, then rub in a little Calpol.",
         "For a cold, 2 teaspoons of the cough medicine help.",
+        /* found by fuzz/fuzz_filter.c: "ml5" read as a number let "ml" out */
+        "Between 1 and 2 5 ml5 ml of Calpol with water.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
