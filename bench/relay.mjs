@@ -83,7 +83,9 @@ async function main() {
     const base = `http://127.0.0.1:${load.port}/v1`;
     const coachd = await start(...pinned(RELAY_CPU, opt.coachd, ['--engine', 'openai', '--port', '0',
       '--db', join(dir, 'bench.db'), '--quiet', '--session-token-budget', '0', '--daily-token-budget', '0',
-      '--grace-s', '60', ...opt.args.split(' ').filter(Boolean)]),
+      '--grace-s', '60', // every parent comes from 127.0.0.1: lift the per-address limits
+      '--max-questions-per-minute', '1000000', '--max-sessions-per-hour', '1000000',
+      '--max-messages-per-session', '1000000', ...opt.args.split(' ').filter(Boolean)]),
     { OPENAI_BASE_URL: base, OPENAI_API_KEY: 'sk-bench' }, /listening on http:\/\/[^:]+:(\d+)/, 'stderr');
     const peer = await start(...pinned(RELAY_CPU, process.execPath, [join(ROOT, 'bench/peer_relay.mjs')]),
       { UPSTREAM: base }, /listening (\d+)/);

@@ -339,7 +339,13 @@ static void answer_end(struct parent *p, int ok)
     p->phase = PH_IDLE;
     R.open--;
     if (was == PH_SESSION) {
-        if (!ok || !p->sid[0]) R.errors++;
+        /* a refused session (HTTP 429 from --max-sessions-per-hour) would
+         * be asked for again at once, for ever: the run is void */
+        if (!ok || !p->sid[0]) {
+            fprintf(stderr, "relayload: coachd refused a session (%.*s)\n",
+                    p->buf ? (int)strcspn(p->buf, "\r\n") : 0, p->buf ? p->buf : "");
+            exit(1);
+        }
         if (R.sessions_only) {
             if (--R.remaining == 0) event_base_loopbreak(base);
             return;

@@ -5,7 +5,16 @@
  * number could still turn out to be a dose. A parent sees the answer word
  * by word: each delta goes out at once up to its last whole word, and a
  * trailing fragment too unless it could still grow into a number word
- * ("tw") or is an unfinished [n] marker. A dose needs an amount, so at a
+ * ("tw") or is an unfinished [n] marker. A dose needs an amount, and what
+ * comes before a number mostly says whether it can be one: with no amount
+ * cue before it in its sentence (a dose verb, a dose noun, a medicine, "a"
+ * right before it, nothing at all), or right after "age"/"by"/"until"...,
+ * or as a clock time, a number goes out at once, and so do the words after
+ * it up to one that would complete a dose (a unit, a word that makes the
+ * sentence held, one after which a continuation of the policy would and
+ * would not have before the number: "3 times" + "a day ibuprofen"); from
+ * there the sentence waits for its end, so what a parent sees of a held
+ * sentence is a number at most, never its unit or medicine. At any other
  * number (digits or a number word, as the safety policy reads them; not a
  * "2." list number starting a sentence) the filter asks whether the
  * sentence so far, with one of the policy's continuations after it ("mg",
@@ -160,6 +169,33 @@ static int policy_dose_unit(void *ctx, const char *w, size_t len, int partial)
     return safety_output_dose_unit(ctx, w, len, partial);
 }
 
+/* What makes a number an amount, from what comes before it (the
+ * sentences of tests/safety/output.tsv that hold name these words). They
+ * belong in policy/safety.json "output" next to dose_units; until the
+ * policy has them, filter_rules_of takes these. Anywhere before the number
+ * in its sentence: */
+static const char *const amount_cues[] = {
+    "give", "gives", "giving", "gave", "given", "take", "takes", "taking", "took", "taken",
+    "administer", "administers", "administering", "administered", "alternate", "alternates",
+    "alternating", "dose", "doses", "dosage", "dosing", "dosed", "measure", "measures",
+    "measuring", "measured",
+};
+/* among the FILTER_CUE_NEAR words right before it ("can have 5ml", "Try
+ * 1 suppository", "amount is 10 to 15 mg"): */
+static const char *const amount_cues_near[] = {
+    "use", "uses", "using", "used", "offer", "offers", "offering", "offered", "have", "has",
+    "having", "had", "get", "gets", "getting", "got", "try", "tries", "trying", "tried",
+    "amount", "amounts",
+};
+/* the word right before it ("a 2.5 ml dose", "every 4 hours"): */
+static const char *const amount_cues_before[] = {"a", "an", "every", "per"};
+/* Right after these a number is an age or a time ("by age 4", "at 3
+ * o'clock", "aged 2 to 5"), unless a medicine came before it ("Melatonin at
+ * 1 mg"). */
+static const char *const not_amount_after[] = {
+    "age", "aged", "ages", "by", "until", "at", "since", "from", "under", "over",
+};
+
 struct filter_rules filter_rules_of(const struct safety_policy *p)
 {
     struct filter_rules r = {0};
@@ -169,6 +205,14 @@ struct filter_rules filter_rules_of(const struct safety_policy *p)
     r.ncontinuations = safety_output_continuations(p, &r.continuations);
     r.nrange_words = safety_output_range_words(p, &r.range_words);
     r.nnot_dose_words = safety_output_not_dose_words(p, &r.not_dose_words, &r.window);
+    r.amount_cues = amount_cues;
+    r.namount_cues = sizeof amount_cues / sizeof amount_cues[0];
+    r.amount_cues_near = amount_cues_near;
+    r.namount_cues_near = sizeof amount_cues_near / sizeof amount_cues_near[0];
+    r.amount_cues_before = amount_cues_before;
+    r.namount_cues_before = sizeof amount_cues_before / sizeof amount_cues_before[0];
+    r.not_amount_after = not_amount_after;
+    r.nnot_amount_after = sizeof not_amount_after / sizeof not_amount_after[0];
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
     return r;
@@ -185,9 +229,14 @@ struct filter {
     void *emit_ctx;
     struct strbuf pend;          /* received, not yet released */
     struct strbuf ctx;           /* released head of the unfinished sentence */
+    struct strbuf run;           /* the head before the loose number run */
     int ctx_held;             /* that head's sentence was already held */
     int dose_wait;            /* the unfinished sentence reads as a dose:
                                * the rest waits for its end */
+    int loose;                /* the head ends with a number that could not
+                               * be an amount (and range words, markers):
+                               * the next words are checked for a dose; 2:
+                               * then a fragment that may still go on */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int think;                /* THINK_*: a leading <think>...</think> */
@@ -223,6 +272,7 @@ void filter_free(struct filter *f)
     if (!f) return;
     free(f->pend.s);
     free(f->ctx.s);
+    free(f->run.s);
     free(f->out.s);
     free(f->scratch.s);
     free(f->thought.s);
@@ -318,6 +368,7 @@ static void release(struct filter *f, const char *s, size_t n, int flags)
         f->ctx.len = 0;
         f->ctx_held = 0;
         f->dose_wait = 0;
+        f->loose = 0;
     }
     free(fixed);
 }
@@ -481,18 +532,124 @@ static int dose_ahead(struct filter *f, size_t end)
     return NO_DOSE;
 }
 
+/* 1 when, after a released number, one of the policy's continuations
+ * after pend[0..end) would make the sentence held and would not have after
+ * the head before the number ("3 times" + "a day ibuprofen"; not "twice a
+ * day for 2 minutes", held with "ibuprofen" as it was). */
+static int run_ahead(struct filter *f, size_t end)
+{
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        f->scratch.len = 0;
+        if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
+        strbuf_add(&f->scratch, f->pend.s, end);
+        strbuf_add(&f->scratch, " ", 1);
+        strbuf_str(&f->scratch, f->r.continuations[i]);
+        if (!f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) continue;
+        f->scratch.len = 0;
+        strbuf_add(&f->scratch, f->run.s ? f->run.s : "", f->run.len);
+        strbuf_add(&f->scratch, " ", 1);
+        strbuf_str(&f->scratch, f->r.continuations[i]);
+        if (!f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) return 1;
+    }
+    return 0;
+}
+
+/* The last word of the released head when pend goes on with it (no blank
+ * between: "1" then "ml"), else 0. */
+static size_t glued_tail(const struct filter *f, const char **w)
+{
+    size_t n = 0;
+    if (f->ctx.len == 0 || f->pend.len == 0 || is_blank(f->pend.s[0])) return 0;
+    while (n < f->ctx.len && !is_blank(f->ctx.s[f->ctx.len - 1 - n])) n++;
+    *w = f->ctx.s + f->ctx.len - n;
+    return n;
+}
+
+/* 1 when the word w (a number, as a whole) is a clock time: "7:30",
+ * "**7:00**", "7:" — never an amount. */
+static int clock_time(const char *w, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    while (i < n && isdigit((unsigned char)w[i])) i++, d++;
+    return d >= 1 && d <= 2 && i < n && w[i] == ':' && (i + 1 == n || isdigit((unsigned char)w[i + 1]));
+}
+
+/* 1 when what comes before a number may make it an amount: the sentence
+ * so far (the released head but its last glue bytes, then pend[0..end))
+ * has no letter or digit yet, or names a medicine, or has a word of
+ * amount_cues, or one of amount_cues_near among its last FILTER_CUE_NEAR
+ * words, or ends with a word of amount_cues_before; 0 when it has none,
+ * or it ends with one of not_amount_after and names no medicine. Always 1
+ * without amount_cues. */
+static int amount_cue(struct filter *f, size_t glue, size_t end)
+{
+    const char *s;
+    size_t n, i, st, words = 0, last = 0, last_n = 0;
+    int cue = 0, any = 0;
+
+    if (!f->r.amount_cues) return 1;
+    f->scratch.len = 0;
+    strbuf_add(&f->scratch, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
+    strbuf_add(&f->scratch, f->pend.s, end);
+    n = f->scratch.len;
+    strbuf_str(&f->scratch, " 5 ml");            /* held only with a medicine */
+    if (f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len)) return 1;
+    s = f->scratch.s;
+    /* the words from the last one back */
+    for (i = n; i > 0 && !cue; ) {
+        while (i > 0 && is_blank(s[i - 1])) i--;
+        for (st = i; st > 0 && !is_blank(s[st - 1]); st--) {}
+        if (st == i) break;
+        for (size_t k = st; k < i; k++) any |= isalnum((unsigned char)s[k]);
+        if (words == 0) last = st, last_n = i - st;
+        words++;
+        cue = listed(f->r.amount_cues, f->r.namount_cues, s + st, i - st) ||
+              (words <= FILTER_CUE_NEAR &&
+               listed(f->r.amount_cues_near, f->r.namount_cues_near, s + st, i - st));
+        i = st;
+    }
+    for (; i > 0 && !any; i--) any |= isalnum((unsigned char)s[i - 1]);
+    if (!any) return 1;                          /* its first word */
+    if (listed(f->r.not_amount_after, f->r.nnot_amount_after, s + last, last_n)) return 0;
+    return cue || listed(f->r.amount_cues_before, f->r.namount_cues_before, s + last, last_n);
+}
+
+/* 1 when the words from a released number through pend[ws..end) complete
+ * a dose: the sentence so far is held, or the last word is a dose unit, or
+ * a digit is followed by one ("1" then "ml"). */
+static int completes_dose(struct filter *f, size_t ws, size_t end)
+{
+    const char *w = f->pend.s + ws;
+    size_t n = end - ws, from;
+    while (n && ispunct((unsigned char)w[n - 1])) n--;
+    while (n && ispunct((unsigned char)*w)) w++, n--;
+    if (f->r.dose_unit && n && f->r.dose_unit(f->r.ctx, w, n, 0)) return 1;
+    if (check_holds(f, f->pend.s, end)) return 1;
+    f->scratch.len = 0;
+    from = f->ctx.len > 32 ? f->ctx.len - 32 : 0;
+    strbuf_add(&f->scratch, f->ctx.s ? f->ctx.s + from : "", f->ctx.len - from);
+    strbuf_add(&f->scratch, f->pend.s, end);
+    return filter_has_dose(&f->r, f->scratch.s, f->scratch.len);
+}
+
 /* Releases the unfinished sentence in pend word by word: a word is
  * released with the blanks before it, and a final fragment only when it
- * cannot grow into a number or a marker. At a number the words wait while
- * they could still become a dose and go out together as soon as they
- * cannot (dose_ahead); once the sentence reads as a dose the rest waits
- * for its end. Without a hold callback only unfinished markers wait. */
+ * cannot grow into a number or a marker. A number that what came before
+ * cannot make an amount (amount_cue) goes out at once, and so do the
+ * words after it, up to one that completes a dose (completes_dose): from
+ * there the sentence waits for its end. At any other number the words
+ * wait while they could still become a dose and go out together as soon
+ * as they cannot (dose_ahead); once the sentence reads as a dose the rest
+ * waits for its end. Without a hold callback only unfinished markers
+ * wait. */
 static void release_words(struct filter *f)
 {
     const char *p = f->pend.s;
     size_t len = f->pend.len, at = 0, cut = 0;
     int waiting = 0;                             /* from a number on */
     unsigned after = 0;                          /* words since it */
+    int loose = f->loose, loose_cut = f->loose;  /* after a released number */
 
     if (f->dose_wait) return;
     while (at < len) {
@@ -515,20 +672,77 @@ static void release_words(struct filter *f)
          * the blank before it goes when it is dropped (a kept one goes) */
         if (we == len && p[we - 1] == ']' && !kept_marker_end(f, p + ws, we - ws)) break;
         if (!waiting && f->r.hold && !(first && list_number(p + ws, we - ws))) {
-            after = 0;
             char word[64];
-            size_t wn = 0;
-            int partial = we == len;
-            for (size_t i = ws; i < we && wn < sizeof word; ) {
+            size_t wn = 0, glue = 0, i;
+            const char *g = NULL;
+            int partial = we == len, num, blank = 1;   /* blank: no letter, digit */
+            after = 0;
+            if (loose == 2 && ws > at)
+                loose = 0;                       /* the fragment was a word */
+            if (ws == 0) glue = glued_tail(f, &g);   /* "for" then "ty" */
+            if (glue >= sizeof word) break;
+            for (i = 0; i < glue; ) {
+                long m = g[i] == '[' ? marker_ahead(g + i, glue - i) : 0;
+                if (m > 0) { word[wn++] = ' '; i += (size_t)m; continue; }
+                word[wn++] = g[i++];
+            }
+            for (i = ws; i < we && wn < sizeof word; ) {
                 long m = p[i] == '[' ? marker_ahead(p + i, we - i) : 0;
                 if (m > 0) { word[wn++] = ' '; i += (size_t)m; continue; }
+                if (isalnum((unsigned char)p[i]) || (unsigned char)p[i] >= 0x80) blank = 0;
                 word[wn++] = p[i++];
             }
             /* a word too long to copy is not read for a number: wait */
             if (wn == sizeof word) break;
+            num = word_number(f, word, wn, 0);
+            if ((num || (!loose && word_number(f, word, wn, partial))) &&
+                ((num && clock_time(word, wn)) || !amount_cue(f, glue, ws))) {
+                /* no amount can be meant: out now, unless it is one */
+                /* "5" then "ml5": a unit before it counts too */
+                if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {
+                    f->dose_wait = 1;
+                    break;
+                }
+                if (num && !loose) {             /* the head before the run */
+                    f->run.len = 0;
+                    strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
+                    strbuf_add(&f->run, p, ws);
+                }
+                if (num) loose = 1;
+                cut = at = we;
+                loose_cut = loose;
+                continue;
+            }
+            if (loose && !num) {
+                /* after a released number: a marker or "to" keeps the run
+                 * open; a word goes out unless it completes a dose, or one
+                 * of the policy's continuations after it would (then it
+                 * waits as after any number), or it is a fragment that may
+                 * grow into a unit; a fragment that went out keeps the run
+                 * open, so "su" then "ppository" is read as one word */
+                if (!blank && !range_word(f, p + ws, we - ws)) {
+                    if (partial && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 1))
+                        break;
+                    loose = partial ? 2 : 0;
+                    if (completes_dose(f, ws, we)) {
+                        f->dose_wait = 1;
+                        break;
+                    }
+                    if (run_ahead(f, we)) {
+                        waiting = 1;
+                        after = 1;
+                        at = we;
+                        continue;
+                    }
+                }
+                cut = at = we;
+                loose_cut = loose;
+                continue;
+            }
             if (word_number(f, word, wn, partial)) {
                 if (partial) break;              /* "5" may become "50" or "5ml" */
                 waiting = 1;
+                loose = 0;
             }
         }
         if (waiting) {
@@ -553,10 +767,12 @@ static void release_words(struct filter *f)
             waiting = 0;
         }
         cut = at = we;
+        loose_cut = loose;
     }
 done:
     if (cut == 0) return;
     release(f, p, cut, REL_UNCHECKED);
+    f->loose = loose_cut;
     f->open_end = cut == len && terminated(p, cut);
     pend_shift(f, cut);
 }
@@ -578,6 +794,7 @@ static void check_shown_sentence(struct filter *f)
     f->ctx.len = 0;
     f->ctx_held = 0;
     f->dose_wait = 0;
+    f->loose = 0;
 }
 
 /* After a head that ended "...days.", a blank ends its sentence unless the
@@ -694,6 +911,7 @@ void filter_feed(struct filter *f, const char *s, size_t len)
         release(f, f->pend.s, cut, 0);
         pend_shift(f, cut);
         f->dose_wait = 0;              /* a long run is cut as it stands */
+        f->loose = 0;
     }
     flush(f);
 }

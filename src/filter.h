@@ -23,11 +23,16 @@ struct safety_policy;
 #define FILTER_MAX_SOURCES 63
 #define FILTER_BIT(n) (UINT64_C(1) << (n))
 
-/* The look-behind: the words of a sentence go out as they come. From a
- * number on, the text waits only while the next words could still make it
- * a dose (a continuation of the policy, "mg", "ml ibuprofen", "times a day
- * ibuprofen", completes a held sentence); it goes out as soon as none can,
- * and waits for its sentence end once it reads as a dose. A waiting run
+/* The look-behind: the words of a sentence go out as they come. A number
+ * that what came before it cannot make an amount (no amount cue or
+ * medicine before it in its sentence, not its first word, not right after
+ * "a") goes out at once, and so do the words after it up to one that would
+ * complete a dose (a unit, a medicine); from there the sentence waits for
+ * its end. From any other number on, the text waits only while the next
+ * words could still make it a dose (a continuation of the policy, "mg",
+ * "ml ibuprofen", "times a day ibuprofen", completes a held sentence); it
+ * goes out as soon as none can, and waits for its sentence end once it
+ * reads as a dose. A waiting run
  * without a sentence end is released at a word boundary after
  * FILTER_LONG_RUN bytes, unless it has a digit followed by a dose unit;
  * then it waits for its sentence end up to FILTER_HARD_CAP bytes and is
@@ -37,6 +42,7 @@ struct safety_policy;
 #define FILTER_HARD_CAP 2048
 #define FILTER_CTX_MAX 1024
 #define FILTER_MAX_CONTINUATIONS 16
+#define FILTER_CUE_NEAR 3
 
 /* ---- citation markers ---- */
 
@@ -63,6 +69,14 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *   window: how many words after a number still wait for a unit ("one
  *     chewable tablet"), unless the word is one of not_dose_words ("3
  *     years", "10 minutes"), which ends the wait at once;
+ *   amount_cues: words that, anywhere before a number in its sentence,
+ *     may make it an amount ("give", "take", "dose"); amount_cues_near:
+ *     words that do among the FILTER_CUE_NEAR words before it ("can have
+ *     5ml"); amount_cues_before: words that do right before it ("a 2.5 ml
+ *     dose"); a medicine before it, or nothing, does too. With amount_cues
+ *     NULL every number may be an amount;
+ *   not_amount_after: words right after which a number is no amount
+ *     ("age 4", "by 18 months"), unless a medicine came before it;
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers
@@ -79,6 +93,14 @@ struct filter_rules {
     const char *const *not_dose_words;
     size_t nnot_dose_words;
     unsigned window;
+    const char *const *amount_cues;
+    size_t namount_cues;
+    const char *const *amount_cues_near;
+    size_t namount_cues_near;
+    const char *const *amount_cues_before;
+    size_t namount_cues_before;
+    const char *const *not_amount_after;
+    size_t nnot_amount_after;
     const char *referral;
     void *ctx;
 };
@@ -111,8 +133,8 @@ struct filter *filter_new_rules(const struct filter_rules *rules, size_t nsource
 /* Feeds model text (valid UTF-8). Every complete sentence is checked and
  * released (fixed markers; held ones replaced); the unfinished sentence is
  * released word by word, up to a number that could still become a dose (a
- * list number starting the sentence does not count) or an unfinished [n]
- * marker; the rest waits as described above. emit runs at most once per
+ * list number starting the sentence does not count, nor does a number
+ * nothing before makes an amount) or an unfinished [n] marker; the rest waits as described above. emit runs at most once per
  * call, with everything released by it. */
 void filter_feed(struct filter *f, const char *s, size_t len);
 

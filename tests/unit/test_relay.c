@@ -596,18 +596,17 @@ static size_t model_delta(const char *s, size_t len, size_t at)
 
 /* Numbers that cannot become a dose no longer hold model text back: fed
  * to the shipped policy's filter in model-sized deltas, most of the
- * deltas of model-style answers with no dose in them
- * (tests/filter/answers.txt) go out as their own event, and the text shown
- * is the text sent. The deltas of a [n] marker (" [", "1", "]") are
- * counted apart: the marker waits until it closes by design, since its
- * numbers decide what is shown. The figures are in docs/openai.md. */
-static void test_filter_relays_deltas_of_dose_free_answers(void **state)
+ * deltas of model-style answers with no dose in them go out as their own
+ * event, and the text shown is the text sent. The deltas of a [n] marker
+ * (" [", "1", "]") are counted apart: the marker waits until it closes by
+ * design, since its numbers decide what is shown. Returns the per mille
+ * of the deltas outside markers that went out as their own event. */
+static unsigned relay_figure(const char *path)
 {
-    FILE *fp = fopen("tests/filter/answers.txt", "r");
+    FILE *fp = fopen(path, "r");
     char line[4096];
     size_t deltas = 0, own = 0, answers = 0, marker = 0, marker_own = 0;
     int in_marker = 0;
-    (void)state;
     assert_non_null(fp);
     while (fgets(line, sizeof line, fp)) {
         struct sink k;
@@ -631,25 +630,40 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
             at += n;
         }
         filter_finish(f);
-        assert_int_equal(filter_held(f), 0);
-        assert_string_equal(k.out, line);
+        if (filter_held(f) != 0 || strcmp(k.out, line) != 0)
+            fail_msg("%s: '%s' shown as '%s'", path, line, k.out);
         filter_free(f);
         answers++;
     }
     fclose(fp);
-    print_message("relay figure: %zu of %zu deltas outside [n] markers (%.1f%%) of %zu answers "
-                  "as their own event; %zu of %zu in all (%.1f%%)\n", own, deltas,
+    print_message("relay figure, %s: %zu of %zu deltas outside [n] markers (%.1f%%) of %zu answers "
+                  "as their own event; %zu of %zu in all (%.1f%%)\n", path, own, deltas,
                   100.0 * (double)own / (double)deltas, answers, own + marker_own,
                   deltas + marker, 100.0 * (double)(own + marker_own) / (double)(deltas + marker));
-    /* Issue 13 asked for 95%; on this corpus (one number every 12 deltas)
-     * 77.3% is measured, against 44.0% before: every number waits for at
-     * least the next word ("12" may be "12 mg"), a range for its second
-     * number. Held to what is measured, so a regression fails. */
-    assert_true(answers >= 10 && own * 1000 >= deltas * 772);
+    assert_true(answers >= 10 && deltas > 0);
+    return (unsigned)(own * 1000 / deltas);
 }
 
-/* With the shipped policy a number waits only while the next words could
- * still make it a dose. */
+/* The figures are in docs/openai.md; each floor is what was measured, so a
+ * regression fails. The rules were tuned on answers.txt and, in part, on
+ * answers-2.txt (written before any change); answers-3.txt was written
+ * after and measured once: it is the honest figure. */
+static void test_filter_relays_deltas_of_dose_free_answers(void **state)
+{
+    unsigned tuned = relay_figure("tests/filter/answers.txt"),
+             second = relay_figure("tests/filter/answers-2.txt"),
+             fresh = relay_figure("tests/filter/answers-3.txt");
+    (void)state;
+    /* before the number rules read what came before a number: 77.3%,
+     * 67.3%, 74.0% */
+    assert_true(tuned >= 951);
+    assert_true(second >= 926);
+    assert_true(fresh >= 927);
+}
+
+/* With the shipped policy a number that what came before it cannot make
+ * an amount goes out at once; any other waits only while the next words
+ * could still make it a dose. */
 static void test_filter_releases_numbers_that_are_no_dose(void **state)
 {
     struct sink k;
@@ -657,18 +671,23 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     (void)state;
     memset(&k, 0, sizeof k);
     assert_string_equal(step(f, &k, "Most toddlers need"), "Most toddlers need");
-    assert_string_equal(step(f, &k, " 12"), "");             /* "12 mg"? */
-    assert_string_equal(step(f, &k, " hours"), " 12 hours");  /* no dose */
+    assert_string_equal(step(f, &k, " 12"), " 12");           /* nothing makes it an amount */
+    assert_string_equal(step(f, &k, " hours"), " hours");
     assert_string_equal(step(f, &k, " of"), " of");
-    assert_string_equal(step(f, &k, " sleep, and 3"), " sleep, and");
-    assert_string_equal(step(f, &k, " years"), " 3 years");
+    assert_string_equal(step(f, &k, " sleep, and 3"), " sleep, and 3");
+    assert_string_equal(step(f, &k, " years"), " years");
     assert_string_equal(step(f, &k, " old"), " old");
     assert_string_equal(step(f, &k, " sleep"), " sleep");
-    /* a range waits for its second number */
+    assert_string_equal(step(f, &k, " 10"), " 10");
+    assert_string_equal(step(f, &k, " to"), " to");
+    assert_string_equal(step(f, &k, " 12"), " 12");
+    assert_string_equal(step(f, &k, " hours a night."), " hours a night.");
+    /* after a dose verb a range waits for its second number */
+    assert_string_equal(step(f, &k, " Offer"), " Offer");
     assert_string_equal(step(f, &k, " 10"), "");
     assert_string_equal(step(f, &k, " to"), "");
     assert_string_equal(step(f, &k, " 12"), "");
-    assert_string_equal(step(f, &k, " hours a night."), " 10 to 12 hours a night.");
+    assert_string_equal(step(f, &k, " choices."), " 10 to 12 choices.");
     /* a unit after a word or two makes an amount: it waits for the end */
     assert_string_equal(step(f, &k, " Try one"), " Try");
     assert_string_equal(step(f, &k, " chewable"), "");
@@ -679,6 +698,138 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     assert_int_equal(filter_held(f), 1);
     assert_null(strstr(k.out, "chewable"));
     filter_free(f);
+
+    /* a released number: the unit after it waits, and the sentence is held
+     * from there ("1" then "ml" without a blank, too) */
+    const struct { const char *const *pieces; const char *want; } cases[] = {
+        {(const char *const[]){"Between 6 and 12 months", ",", " 2", ".", "5", " ml", " of",
+                               " Calpol", " is", " usual", ".", NULL},
+         "Between 6 and 12 months, 2.5 \xE2\x80\xA6 " REFERRAL},
+        {(const char *const[]){"Most toddlers between", " 1", "ml", " of", " ibuprofen", ".", NULL},
+         "Most toddlers between 1 \xE2\x80\xA6 " REFERRAL},
+        {(const char *const[]){"By age", " 4", " most", " children", " sleep", " well", ".", NULL},
+         "By age 4 most children sleep well."},
+        /* a medicine before it: "at" is no time */
+        {(const char *const[]){"Melatonin", " at", " 1", " mg", " helps", ".", NULL},
+         "Melatonin at \xE2\x80\xA6 " REFERRAL},
+        /* a clock time is no amount, even first in a line */
+        {(const char *const[]){"**", "7", ":", "30", "**", " bath", ".", NULL}, "**7:30** bath."},
+        /* nor is an age */
+        {(const char *const[]){"Children", " aged", " 2", " to", " 5", " can", " have", " 5", "ml",
+                               " of", " Calpol", ".", NULL},
+         "Children aged 2 to 5 can have \xE2\x80\xA6 " REFERRAL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memset(&k, 0, sizeof k);
+        struct filter_rules r = filter_rules_of(shipped_policy());
+        r.referral = REFERRAL;
+        f = filter_new_rules(&r, 2, sink_emit, &k);
+        for (const char *const *pc = cases[c].pieces; *pc; pc++) filter_feed(f, *pc, strlen(*pc));
+        filter_finish(f);
+        if (strcmp(k.out, cases[c].want) != 0) fail_msg("case %zu: '%s'", c, k.out);
+        filter_free(f);
+    }
+}
+
+/* What a parent sees of a held sentence is never a dose: every hold line
+ * of tests/safety/output.tsv, and sentences whose number nothing before
+ * it makes an amount, fed in model-sized deltas, a byte at a time and cut
+ * once at every byte, are held, and the text shown before the referral has
+ * no digit followed by a dose unit and is not held itself. For the lines
+ * of output.tsv it is exactly what the filter showed before numbers were
+ * released early (commit 01deae4). */
+static void check_held(const char *line, const char *want_head)
+{
+    const size_t len = strlen(line);
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    r.referral = REFERRAL;
+    for (size_t mode = 0; mode < len + 2; mode++) {
+        struct sink k;
+        struct filter *f;
+        size_t at = 0;
+        memset(&k, 0, sizeof k);
+        f = filter_new_rules(&r, 2, sink_emit, &k);
+        if (mode == 0) {                         /* model-sized deltas */
+            while (at < len) {
+                size_t n = model_delta(line, len, at);
+                filter_feed(f, line + at, n);
+                at += n;
+            }
+        } else if (mode == 1) {                  /* a byte at a time */
+            for (; at < len; at++) filter_feed(f, line + at, 1);
+        } else {                                 /* cut once */
+            filter_feed(f, line, mode - 2);
+            filter_feed(f, line + mode - 2, len - (mode - 2));
+        }
+        filter_finish(f);
+        char *ref = strstr(k.out, REFERRAL);
+        if (filter_held(f) != 1 || !ref) fail_msg("not held (mode %zu): '%s'", mode, k.out);
+        *ref = '\0';
+        size_t hl = strlen(k.out);
+        /* (a rule that needs no number, "twice daily" with a medicine, is
+         * checked at the sentence end: such a sentence is shown whole and
+         * the referral follows it; the heads below say where) */
+        if ((!want_head || *want_head == '\0' || strstr(want_head, "\xE2\x80\xA6 ")) &&
+            (filter_has_dose(&r, k.out, hl) || safety_output_hold(shipped_policy(), k.out, hl)))
+            fail_msg("a dose shown (mode %zu): '%s'", mode, k.out);
+        if (want_head && mode < 2 && strcmp(k.out, want_head) != 0)
+            fail_msg("'%s' (mode %zu) shows '%s', not '%s'", line, mode, k.out, want_head);
+        filter_free(f);
+    }
+}
+
+static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
+{
+    /* what was shown before this change, in the order of output.tsv */
+    static const char *const heads[] = {
+        "For a child of this weight, the usual dose of children's ibuprofen is \xE2\x80\xA6 ",
+        "Give \xE2\x80\xA6 ", "You can give \xE2\x80\xA6 ", "The typical amount is \xE2\x80\xA6 ",
+        "Most toddlers can take \xE2\x80\xA6 ", "Try \xE2\x80\xA6 ", "Offer \xE2\x80\xA6 ",
+        "A dose of \xE2\x80\xA6 ", "Give him \xE2\x80\xA6 ", "Use \xE2\x80\xA6 ",
+        "Melatonin at \xE2\x80\xA6 ", "Give \xE2\x80\xA6 ", "She can have \xE2\x80\xA6 ",
+        "Children over 6 can take a \xE2\x80\xA6 ", "He can take \xE2\x80\xA6 ",
+        "You might give \xE2\x80\xA6 ", "A common starting dose of Zyrtec for toddlers is \xE2\x80\xA6 ",
+        "Rub a pea-sized amount of 1% hydrocortisone cream on the rash twice daily. ",
+        "Try giving \xE2\x80\xA6 ", "For teething, a \xE2\x80\xA6 ", "The right dose is usually \xE2\x80\xA6 ",
+        "It's fine to give ibuprofen \xE2\x80\xA6 ", "Give your child \xE2\x80\xA6 ",
+        "Alternate \xE2\x80\xA6 ", "A 6 month old usually gets \xE2\x80\xA6 ",
+        "Children's Benadryl: \xE2\x80\xA6 ", "Dose: \xE2\x80\xA6 ", "You can use \xE2\x80\xA6 ",
+        "Give \xE2\x80\xA6 ", "", "Let her take \xE2\x80\xA6 ", "Try \xE2\x80\xA6 ",
+        "Give him \xE2\x80\xA6 ", "Children aged 2 to 5 can have \xE2\x80\xA6 ",
+    };
+    /* numbers nothing before makes an amount, a unit or medicine after */
+    static const char *const loose[] = {
+        "Between 6 and 12 months, 2.5 ml of infant paracetamol is usual.",
+        "For a 2 year old, 5 ml of Calpol is the usual amount.",
+        "Most children aged 2 to 5 do well on 2 puffs of the inhaler.",
+        "By age 4 most children need 10 mg of loratadine.",
+        "Around 1 in 10 children need 1 tablet of Tylenol at night.",
+        "After 3 days, 1 teaspoon of cough syrup at night is fine.",
+        "Up to 4 times a day, 5ml of Calpol can be given.",
+        "In older children 7.5ml of ibuprofen works.",
+        "Between 3 and 4 doses of Calpol a day is the limit.",
+        "A baby of 6 months can have 2.5 mL of infant ibuprofen.",
+        "For children under 12, 1 suppository of glycerin helps.",
+        "Many parents find 2 sprays of the nasal steroid in each nostril help.",
+        "Brush 3 times a day, then rub in a little Calpol.",
+        "For a cold, 2 teaspoons of the cough medicine help.",
+        /* found by fuzz/fuzz_filter.c: "ml5" read as a number let "ml" out */
+        "Between 1 and 2 5 ml5 ml of Calpol with water.",
+    };
+    FILE *fp = fopen("tests/safety/output.tsv", "r");
+    char line[1024];
+    size_t n = 0;
+    (void)state;
+    assert_non_null(fp);
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "hold\t", 5) != 0) continue;
+        line[strcspn(line, "\n")] = '\0';
+        assert_true(n < sizeof heads / sizeof heads[0]);
+        check_held(line + 5, heads[n++]);
+    }
+    fclose(fp);
+    assert_int_equal(n, sizeof heads / sizeof heads[0]);
+    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) check_held(loose[i], NULL);
 }
 
 /* ---------- history ---------- */
@@ -906,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
+        cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
         cmocka_unit_test(test_filter_cut_independent),
         cmocka_unit_test(test_filter_drops_think_block),
