@@ -56,7 +56,7 @@ test('bedtime answer: dots, then growing text with a cursor, then a cited answer
   await ans.locator('.answer .cursor').waitFor();
   await page.waitForFunction(() => {
     const m = [...document.querySelectorAll('.msg.assistant')].pop();
-    return m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 8;
+    return !!m && m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 8;
   });
   const partial = await answerText(ans);
   assert.ok(partial.length > 0);
@@ -114,7 +114,8 @@ test('stop mid-answer: stopped status, partial text kept (live, saved and after 
   const ans = lastAnswer(page);
   await page.waitForFunction(() => {
     const m = [...document.querySelectorAll('.msg.assistant')].pop();
-    return m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 5;
+    /* the assistant bubble may not exist yet at the first poll */
+    return !!m && m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 5;
   });
   await page.click('#stop-btn');
   assert.equal(await waitFinished(page), 'stopped');
@@ -167,7 +168,8 @@ test('reload while an answer streams resumes it without duplicated text', async 
   await ask(page, 'How do I handle bedtime?');
   await page.waitForFunction(() => {
     const m = [...document.querySelectorAll('.msg.assistant')].pop();
-    return m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 5;
+    /* the assistant bubble may not exist yet at the first poll */
+    return !!m && m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 5;
   });
   await page.reload();
   await page.locator('#chat-view').waitFor();

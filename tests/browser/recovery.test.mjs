@@ -27,7 +27,7 @@ for (const size of [{ name: 'desktop', viewport: { width: 1000, height: 800 } },
     await ask(page, q);
     await page.waitForFunction(() => {
       const m = [...document.querySelectorAll('.msg.assistant')].pop();
-      return m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 12;
+      return !!m && m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 12;
     });
     first.proc.kill('SIGKILL');
     await first.exited;

@@ -29,7 +29,7 @@ test('desktop states: start, dots, streaming, answer, refusal', async () => {
 
   await page.waitForFunction(() => {
     const m = [...document.querySelectorAll('.msg.assistant')].pop();
-    return m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 45;
+    return !!m && m.dataset.status === 'streaming' && m.querySelector('.answer').textContent.split(' ').length > 45;
   });
   assert.equal(await ans.locator('.cursor').isVisible(), true);
   await shot(page, 'streaming.png');
