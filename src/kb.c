@@ -1340,10 +1340,8 @@ static uint32_t stem_hash(const char *w, size_t len)
 {
     char st[TEXT_WORD_MAX];
     size_t sl = text_stem(w, len, st, sizeof st);
-    uint32_t h = 2166136261u;
     if (!sl) { memcpy(st, w, len < sizeof st ? len : sizeof st - 1); sl = len < sizeof st ? len : sizeof st - 1; }
-    for (size_t i = 0; i < sl; i++) h = (h ^ (unsigned char)st[i]) * 16777619u;
-    return h;
+    return util_hash(st, sl);
 }
 
 struct hvec { uint32_t *v; size_t n, cap; };

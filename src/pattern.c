@@ -27,9 +27,7 @@
 
 uint32_t pat_hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;                 /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    return util_hash(s, n);
 }
 
 static int is_digitc(char c)

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define SAFETY_MAX_INPUT   16384   /* bytes of a question we read */
 #define SAFETY_MAX_TOKENS  8192
@@ -1501,14 +1502,12 @@ static int load_model(struct loadctx *c, const char *path)
     const char *slash = strrchr(path, '/');
     size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
     char mpath[4096], merr[256];
-    FILE *fp;
     if (dir + sizeof "triage-model.tsv" > sizeof mpath)
         return 0;
     memcpy(mpath, path, dir);
     memcpy(mpath + dir, "triage-model.tsv", sizeof "triage-model.tsv");
-    if (!(fp = fopen(mpath, "r")))
+    if (access(mpath, F_OK) != 0)       /* none shipped beside this policy */
         return 0;
-    fclose(fp);
     if (!(c->p->model = tmodel_load(mpath, merr, sizeof merr)))
         return load_fail(c, "%s", merr);
     return 0;
@@ -1965,13 +1964,16 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
                         struct verdict *d)
 {
     double pr[TMODEL_NCLASS];
+    int fl[TMODEL_NCLASS];
     if (!p->model || d->framed ||
-        d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
+        d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang ||
+        (d->masked[0] && d->masked[1]))
         return;
+    tmodel_flags(p->model, text, len, pr, fl);
     /* an idiom the policy blanks ("hit a home run", "dying to know") keeps
      * the net quiet for that class too */
-    int em = !d->masked[0] && tmodel_flags(p->model, text, len, TMODEL_EMERGENCY, pr);
-    int cr = !d->masked[1] && tmodel_flags(p->model, text, len, TMODEL_CRISIS, pr);
+    int em = !d->masked[0] && fl[TMODEL_EMERGENCY];
+    int cr = !d->masked[1] && fl[TMODEL_CRISIS];
     if (!em && !cr)
         return;
     if (em && cr)      /* both: the likelier one */

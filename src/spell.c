@@ -162,13 +162,6 @@ int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int c
     return d[alen][blen] > cap ? cap + 1 : d[alen][blen];
 }
 
-static unsigned word_hash(const char *w, size_t n)
-{
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 int spell_known(struct spell *s, const char *w, size_t len)
 {
     char word[SPELL_MAX_WORD];
@@ -199,7 +192,7 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
         if (w[i] < 'a' || w[i] > 'z') return 0;          /* letters only */
     memcpy(word, w, len);
     word[len] = '\0';
-    unsigned h = word_hash(word, len);
+    unsigned h = util_hash(word, len);
     ce = &s->cache[h % SPELL_CACHE];
     if (ce->used && strcmp(ce->w, word) == 0) goto done;
     /* the answer for a known word never changes: remember it (two

@@ -25,13 +25,6 @@ struct tmodel {
     double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS], gate[TMODEL_NCLASS];
 };
 
-static uint32_t fhash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
 static struct tentry *slot(const struct tmodel *m, const char *f, size_t n, uint32_t h)
 {
     for (size_t i = h & m->mask;; i = (i + 1) & m->mask) {
@@ -165,7 +158,7 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
         else if (strcmp(line, "gate") == 0) m->gate[cls] = v;
         else {
             size_t fl = (size_t)(tab1 - line);
-            uint32_t h = fhash(line, fl);
+            uint32_t h = util_hash(line, fl);
             struct tentry *e = slot(m, line, fl, h);
             if (!e->f) { e->f = xstrdup(line); e->h = h; m->n++; }
             e->w[cls] = (float)v;
@@ -198,7 +191,7 @@ struct sum {
 static void add_feature(const char *f, size_t n, void *arg)
 {
     struct sum *s = arg;
-    const struct tentry *e = slot(s->m, f, n, fhash(f, n));
+    const struct tentry *e = slot(s->m, f, n, util_hash(f, n));
     size_t i;
     if (!e->f) return;
     for (i = e->h % TMODEL_SEEN; s->seen[i] && s->seen[i] != e; i = (i + 1) % TMODEL_SEEN)
@@ -231,14 +224,15 @@ void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *
     score(m, text, len, p, top);
 }
 
-int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, double *p)
+void tmodel_flags(const struct tmodel *m, const char *text, size_t len, double *p, int *flags)
 {
     double top[TMODEL_NCLASS];
-    if (cls < 0 || cls >= TMODEL_NCLASS) return 0;
     /* five distinct known words at least: "aaaaa aaaaa ..." is not a
      * message, and a short follow-up ("he is 9", "and if he bites?") says
      * too little for the model (the rules still read it) */
-    return score(m, text, len, p, top) >= TMODEL_MIN_WORDS && p[cls] >= m->threshold[cls] && top[cls] >= m->gate[cls];
+    int enough = score(m, text, len, p, top) >= TMODEL_MIN_WORDS;
+    for (int c = 0; c < TMODEL_NCLASS; c++)
+        flags[c] = enough && p[c] >= m->threshold[c] && top[c] >= m->gate[c];
 }
 
 double tmodel_threshold(const struct tmodel *m, int cls)

@@ -2,9 +2,10 @@
  * (emergency, crisis) over a question's words and word pairs.
  *
  * The rules in policy/safety.json decide first and always win; this model
- * only speaks when they found nothing (or only an out-of-scope verdict) and
- * the text reads, by the weight of its words, like the emergencies or crises
- * that parents wrote in the labelled development sets. It is fitted offline
+ * only speaks when they found no emergency or crisis (safety.c's
+ * apply_model says when exactly) and the text reads, by the weight of its
+ * words, like the emergencies or crises that parents wrote in the labelled
+ * development sets. It is fitted offline
  * by tests/eval/fit_triage.py and shipped as a plain TSV
  * (policy/triage-model.tsv), so triage stays deterministic and offline.
  *
@@ -22,8 +23,8 @@
  *
  * File format: a first line "# coachd triage model 1", then TAB-separated
  * lines "threshold<TAB>emergency|crisis<TAB>p", "gate<TAB>class<TAB>w",
- * "bias<TAB>class<TAB>w" and "<feature><TAB>class<TAB>w". Memory: the model owns everything; callers
- * own their text. Pure after loading; safe to share across threads. */
+ * "bias<TAB>class<TAB>w" and "<feature><TAB>class<TAB>w". Memory: the
+ * model owns everything; callers own their text. Pure after loading; safe to share across threads. */
 #ifndef COACH_TMODEL_H
 #define COACH_TMODEL_H
 
@@ -47,11 +48,12 @@ size_t tmodel_features(const char *text, size_t len,
 /* The probability of each class for text, in p[TMODEL_NCLASS]. */
 void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *p);
 
-/* 1 when text is flagged as class cls: probability at the threshold, one
- * feature at the gate, and at least TMODEL_MIN_WORDS distinct words the
- * model knows. */
+/* Scores text once: the probabilities in p[TMODEL_NCLASS], and in
+ * flags[TMODEL_NCLASS] 1 for each class flagged: probability at the
+ * threshold, one feature at the gate, and at least TMODEL_MIN_WORDS
+ * distinct words the model knows. */
 #define TMODEL_MIN_WORDS 5
-int tmodel_flags(const struct tmodel *m, const char *text, size_t len, int cls, double *p);
+void tmodel_flags(const struct tmodel *m, const char *text, size_t len, double *p, int *flags);
 
 /* The class's threshold from the file (1.0 when none was given: never). */
 double tmodel_threshold(const struct tmodel *m, int cls);

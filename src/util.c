@@ -52,6 +52,13 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+uint32_t util_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 int util_random_id(char *out, size_t outlen, size_t bytes)
 {
     static const char alphabet[] =

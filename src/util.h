@@ -21,6 +21,9 @@ char *xstrndup(const char *s, size_t n);
  * must hold 4*bytes/3+2 chars). Returns 0, or -1 if randomness failed. */
 int util_random_id(char *out, size_t outlen, size_t bytes);
 
+/* FNV-1a of s[0..n): the one string hash the hash tables share. Pure. */
+uint32_t util_hash(const char *s, size_t n);
+
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
  * code points above U+10FFFF, no NUL bytes), else 0. */
 int util_utf8_valid(const char *s, size_t len);

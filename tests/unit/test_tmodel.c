@@ -154,10 +154,15 @@ static void test_shipped_model(void **state)
         "what snacks are good for a toddler",
         "is it normal for a 2 year old to have tantrums every day",
     };
+    int fl[TMODEL_NCLASS];
     for (size_t i = 0; i < sizeof em / sizeof em[0]; i++) {
         tmodel_score(m, em[i], strlen(em[i]), p);
         assert_true(p[TMODEL_EMERGENCY] >= tmodel_threshold(m, TMODEL_EMERGENCY));
+        tmodel_flags(m, em[i], strlen(em[i]), p, fl);        /* one pass: both classes */
+        assert_true(fl[TMODEL_EMERGENCY]);
     }
+    tmodel_flags(m, "he is 9", 7, p, fl);                     /* too few words to say */
+    assert_false(fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS]);
     for (size_t i = 0; i < sizeof cr / sizeof cr[0]; i++) {
         tmodel_score(m, cr[i], strlen(cr[i]), p);
         assert_true(p[TMODEL_CRISIS] >= tmodel_threshold(m, TMODEL_CRISIS));
