@@ -617,11 +617,9 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     for (size_t i = 0; i < nw; i++) {
         struct text_span sp[8];
         size_t np = text_pieces(w[i].norm, w[i].nlen, sp, 8);
-        int upper = 0, lower = 0;
-        for (size_t c = 0; c < w[i].len; c++) {
-            upper += isupper((unsigned char)w[i].ptr[c]) != 0;
+        int lower = 0;
+        for (size_t c = 0; c < w[i].len; c++)
             lower += islower((unsigned char)w[i].ptr[c]) != 0;
-        }
         int name = i > 0 && !(w[i - 1].flags & TEXT_SENT_END) && w[i].len > 1 &&
                    isupper((unsigned char)w[i].ptr[0]) && lower > 0;
         if (np > 8) np = 8;
