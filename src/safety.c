@@ -27,6 +27,7 @@
  * policy is a single allocation tree freed by safety_policy_free. Loading
  * validates everything and reports the first problem with its location. */
 #include "safety.h"
+#include "gloss.h"
 #include "pattern.h"
 #include "spell.h"
 #include "text.h"
@@ -155,6 +156,7 @@ struct safety_policy {
     size_t nlangs;
     const struct language *other;        /* the "other" entry: a language with no entry of its own */
     struct tmodel *model;                /* the fitted net under the rules (NULL: none shipped) */
+    struct gloss *gloss;                 /* other languages' red-flag words read as English (NULL: none) */
     struct patlist english;              /* English function words */
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
@@ -234,6 +236,7 @@ void safety_policy_free(struct safety_policy *p)
         return;
     spell_close(p->speller);
     tmodel_free(p->model);
+    gloss_free(p->gloss);
     pat_index_free(p->ix);
     pat_words_free(&p->am);
     pat_words_free(&p->hcontr);
@@ -1497,19 +1500,46 @@ static int load_document(struct loadctx *c, json_t *root, const char *locale)
 
 /* The fitted net beside the policy file (triage-model.tsv in the same
  * directory), when there is one; a broken one fails the load. */
-static int load_model(struct loadctx *c, const char *path)
+/* path's directory + name in out; 0 when it does not fit or no such file
+ * exists (none shipped beside this policy). */
+static int beside(const char *path, const char *name, char *out, size_t cap)
 {
     const char *slash = strrchr(path, '/');
-    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
-    char mpath[4096], merr[256];
-    if (dir + sizeof "triage-model.tsv" > sizeof mpath)
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, nl = strlen(name) + 1;
+    if (dir + nl > cap)
         return 0;
-    memcpy(mpath, path, dir);
-    memcpy(mpath + dir, "triage-model.tsv", sizeof "triage-model.tsv");
-    if (access(mpath, F_OK) != 0)       /* none shipped beside this policy */
+    memcpy(out, path, dir);
+    memcpy(out + dir, name, nl);
+    return access(out, F_OK) == 0;
+}
+
+static int load_model(struct loadctx *c, const char *path)
+{
+    char mpath[4096], merr[256];
+    if (!beside(path, "triage-model.tsv", mpath, sizeof mpath))
         return 0;
     if (!(c->p->model = tmodel_load(mpath, merr, sizeof merr)))
         return load_fail(c, "%s", merr);
+    return 0;
+}
+
+/* policy/glossary.tsv: every language it names must have an entry in
+ * triage.languages, so a typo in a code is a start-up error. */
+static int load_gloss(struct loadctx *c, const char *path)
+{
+    char gpath[4096], gerr[256];
+    if (!beside(path, "glossary.tsv", gpath, sizeof gpath))
+        return 0;
+    if (!(c->p->gloss = gloss_load(gpath, gerr, sizeof gerr)))
+        return load_fail(c, "%s", gerr);
+    for (size_t i = 0; i < gloss_nlangs(c->p->gloss); i++) {
+        size_t l = 0;
+        while (l < c->p->nlangs && strcmp(c->p->langs[l].code, gloss_lang(c->p->gloss, i)) != 0)
+            l++;
+        if (l == c->p->nlangs)
+            return load_fail(c, "%s: language \"%s\" has no entry in triage.languages",
+                             gpath, gloss_lang(c->p->gloss, i));
+    }
     return 0;
 }
 
@@ -1533,7 +1563,8 @@ int safety_policy_load(const char *path, const char *locale,
         goto out;
     }
     c.p = xcalloc(1, sizeof *c.p);
-    if (load_document(&c, root, locale) < 0 || load_model(&c, path) < 0)
+    if (load_document(&c, root, locale) < 0 || load_model(&c, path) < 0 ||
+        load_gloss(&c, path) < 0)
         goto out;
     *out = c.p;
     c.p = NULL;
@@ -1993,6 +2024,43 @@ static const struct language *find_language(const struct safety_policy *p, const
     return NULL;
 }
 
+/* A question in another language whose own red flags found nothing: its
+ * words the glossary knows, read as English by the English rules,
+ * protocols and net. An emergency or a crisis found there stands, with the
+ * note in the question's language; anything else keeps the language note
+ * (the coach answers in English only, so nothing is lost). */
+static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d)
+{
+    struct gloss_word *w = xmalloc((t->n ? t->n : 1) * sizeof *w);
+    char eng[4 * 1024];
+    struct toks et = {0};
+    struct verdict e = {0};
+    for (size_t i = 0; i < t->n; i++) {
+        w[i].s = t->v[i].s;
+        w[i].n = t->v[i].n;
+        w[i].brk = (t->v[i].flags & TOK_BRK) != 0;
+    }
+    size_t hits = gloss_translate(p->gloss, d->lang->code, w, t->n, eng, sizeof eng);
+    free(w);
+    if (hits == 0)
+        return;
+    norm_tokens(p, eng, strlen(eng), &et);
+    if (et.n)
+        decide(p, et.v, et.n, &e);
+    toks_free(&et);
+    if (e.cat != SAFETY_EMERGENCY && e.cat != SAFETY_CRISIS && !e.lang) {
+        e.cat = SAFETY_NONE;               /* a medical or out-of-scope reading is not kept */
+        apply_model(p, eng, strlen(eng), &e);
+    }
+    if (e.cat != SAFETY_EMERGENCY && e.cat != SAFETY_CRISIS)
+        return;
+    d->cat = e.cat;
+    d->rule = e.rule;
+    d->proto = e.proto;
+    d->model = e.model;
+    d->notice = NULL;
+}
+
 void safety_triage(const struct safety_policy *p, const char *text, size_t len,
                    struct safety_verdict *v)
 {
@@ -2013,6 +2081,8 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
         if (t.n)
             decide(p, t.v, t.n, &d);
     }
+    if (d.cat == SAFETY_LANGUAGE && p->gloss)
+        read_glossed(p, &t, &d);
     toks_free(&t);
     apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
     v->category = d.cat;

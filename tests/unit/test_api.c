@@ -35,6 +35,7 @@
 #undef expand_phrase
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"
+#include "../../src/gloss.c"
 #include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/convo.c"

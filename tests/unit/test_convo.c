@@ -19,6 +19,7 @@
 #include "../../src/kb.c"
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"
+#include "../../src/gloss.c"
 #include "../../src/spell.c"
 #include "../../src/convo.c"
 #include "../../src/url.c"

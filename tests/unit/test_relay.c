@@ -20,6 +20,7 @@
 #include "../../src/url.c"
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"
+#include "../../src/gloss.c"
 #include "../../src/spell.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"

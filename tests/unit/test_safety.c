@@ -14,6 +14,7 @@
 #include "../../src/url.c"
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"
+#include "../../src/gloss.c"
 #include "../../src/spell.c"
 #include "../../src/filter.c"
 #include "../../src/prompt.c"
@@ -928,6 +929,50 @@ static void test_policy_validation(void **state)
 }
 
 
+/* The glossary (policy/glossary.tsv, src/gloss.c): a question in another
+ * language whose own red flags find nothing is read as English by the
+ * English rules, protocols and net. What it finds is answered with the
+ * note in the question's language; an ordinary question keeps the
+ * language note. glossed: the decision came from the English reading (its
+ * rule id is an English rule's, not the language's code). */
+static void test_glossary_reading(void **state)
+{
+    static const struct {
+        const char *q, *lang;
+        safety_category cat;
+        int glossed;
+    } cases[] = {
+        {"M\xC3\xB3j synek ma 5 tygodni, gor\xC4\x85\x63zka 38.5 i jest bardzo senny", "pl", SAFETY_EMERGENCY, 1},
+        {"mi beb\xC3\xA9 tiene la cara hinchada despu\xC3\xA9s de comer cacahuetes y silba al respirar", "es", SAFETY_EMERGENCY, 1},
+        {"ma fille de 4 ans est tomb\xC3\xA9\x65 de la fen\xC3\xAAtre et vomit", "fr", SAFETY_EMERGENCY, 1},
+        {"unser Kind (3 Jahre) ist im Pool untergegangen, jetzt hustet er und ist ganz blass und schlapp", "de", SAFETY_EMERGENCY, 1},
+        {"tat\xC4\x83l vitreg o atinge pe fiica mea \xC3\xAEn locuri intime", "ro", SAFETY_CRISIS, 1},
+        {"mi hija de 3 a\xC3\xB1os no quiere comer verduras", "es", SAFETY_LANGUAGE, 0},
+        {"mein Baby schl\xC3\xA4\x66t nicht, was kann ich tun?", "de", SAFETY_LANGUAGE, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (v.category != cases[i].cat || !v.language || strcmp(v.language, cases[i].lang) != 0)
+            fail_msg("\"%s\": got %s (%s, language %s), want %s in %s", cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-",
+                     v.language ? v.language : "-", safety_category_name(cases[i].cat), cases[i].lang);
+        if (cases[i].glossed && (!v.rule_id || strcmp(v.rule_id, cases[i].lang) == 0))
+            fail_msg("\"%s\": decided by %s, not by the English reading", cases[i].q,
+                     v.rule_id ? v.rule_id : "-");
+    }
+    /* the refusal carries that language's emergency note */
+    struct safety_verdict v;
+    safety_triage(us, cases[0].q, strlen(cases[0].q), &v);
+    json_t *j = safety_verdict_json(us, &v);
+    assert_non_null(j);
+    char *txt = json_dumps(j, 0);
+    assert_non_null(strstr(txt, "zadzwo"));
+    free(txt);
+    json_decref(j);
+}
+
 /* Triage protocols: concepts with negation, preparedness, past events,
  * conflicts settled by harm, other languages, the urgent level and the
  * red-flag net, and spelling tolerance (hunspell). */
@@ -1071,6 +1116,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_triage),
+        cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_triage_json),
         cmocka_unit_test(test_spell),
         cmocka_unit_test(test_normalise),

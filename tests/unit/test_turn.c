@@ -37,6 +37,7 @@
 #undef expand_phrase
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"
+#include "../../src/gloss.c"
 #include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/engine_grounded.c"

@@ -1,0 +1,296 @@
+/*
+ * gloss.c - the triage glossary (see gloss.h): parses policy/glossary.tsv
+ * into entries and reads a question's words as English.
+ *
+ * Entries keep their foreign words normalised by text.c, so "bebé" in the
+ * file and "bebe" or "BEBÉ" in a question are the same word. Matching is a
+ * scan of every entry at every word, with a first-byte check: glossaries
+ * hold a few thousand entries and only questions in another language are
+ * read, so an index would buy little. Ownership: a gloss owns every string
+ * it returns.
+ */
+#include "gloss.h"
+#include "text.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gword { char *s; size_t n; int prefix; };
+
+struct gentry {
+    size_t lang;                        /* index into langs */
+    struct gword w[GLOSS_MAX_WORDS];
+    size_t nw;
+    char *eng;
+};
+
+struct gloss {
+    struct gentry *e;
+    size_t n, cap;
+    char **langs;
+    size_t nlangs;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+void gloss_free(struct gloss *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n; i++) {
+        for (size_t k = 0; k < g->e[i].nw; k++)
+            free(g->e[i].w[k].s);
+        free(g->e[i].eng);
+    }
+    for (size_t i = 0; i < g->nlangs; i++)
+        free(g->langs[i]);
+    free(g->langs);
+    free(g->e);
+    free(g);
+}
+
+static size_t lang_index(struct gloss *g, const char *s, size_t n)
+{
+    for (size_t i = 0; i < g->nlangs; i++)
+        if (strlen(g->langs[i]) == n && memcmp(g->langs[i], s, n) == 0)
+            return i;
+    g->langs = xrealloc(g->langs, (g->nlangs + 1) * sizeof *g->langs);
+    g->langs[g->nlangs] = xmalloc(n + 1);
+    memcpy(g->langs[g->nlangs], s, n);
+    g->langs[g->nlangs][n] = '\0';
+    return g->nlangs++;
+}
+
+static int lang_code_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 16)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* Parses one "lang<TAB>words<TAB>english" line into e. 0, or -1 and err. */
+static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
+                      struct gentry *e, char *err, size_t errlen)
+{
+    const char *t1 = memchr(s, '\t', n), *t2;
+    struct text_word w[GLOSS_MAX_WORDS + 1], ew[9];
+    if (!t1 || !(t2 = memchr(t1 + 1, '\t', (size_t)(s + n - t1 - 1))) ||
+        memchr(t2 + 1, '\t', (size_t)(s + n - t2 - 1))) {
+        set_err(err, errlen, "line %ld: expected lang<TAB>words<TAB>english", lineno);
+        return -1;
+    }
+    if (!lang_code_ok(s, (size_t)(t1 - s))) {
+        set_err(err, errlen, "line %ld: bad language code", lineno);
+        return -1;
+    }
+    memset(e, 0, sizeof *e);
+    /* the foreign side: each word normalised as a question's would be; a
+     * trailing '*' (which text.c drops) makes it a prefix */
+    const char *fs = t1 + 1;
+    size_t fl = (size_t)(t2 - fs), at = 0;
+    while (at < fl) {
+        while (at < fl && fs[at] == ' ')
+            at++;
+        size_t end = at;
+        while (end < fl && fs[end] != ' ')
+            end++;
+        if (end == at)
+            break;
+        int prefix = fs[end - 1] == '*';
+        size_t k = text_words(fs + at, end - at - (size_t)prefix, w, GLOSS_MAX_WORDS + 1);
+        if (k != 1 || e->nw == GLOSS_MAX_WORDS || w[0].nlen == 0 ||
+            (prefix && w[0].nlen < 3)) {
+            for (size_t i = 0; i < e->nw; i++)
+                free(e->w[i].s);
+            set_err(err, errlen, "line %ld: each of 1 to %d foreign words must be one word "
+                    "(a prefix* at least 3 letters)", lineno, GLOSS_MAX_WORDS);
+            return -1;
+        }
+        struct gword *gw = &e->w[e->nw++];
+        gw->s = xmalloc(w[0].nlen + 1);
+        memcpy(gw->s, w[0].norm, w[0].nlen + 1);
+        gw->n = w[0].nlen;
+        gw->prefix = prefix;
+        at = end;
+    }
+    const char *es = t2 + 1;
+    size_t el = (size_t)(s + n - es);
+    size_t nen = text_words(es, el, ew, 9);
+    if (e->nw == 0 || nen == 0 || nen > 8 || el > 120) {
+        for (size_t i = 0; i < e->nw; i++)
+            free(e->w[i].s);
+        set_err(err, errlen, "line %ld: need foreign words and 1 to 8 English words", lineno);
+        return -1;
+    }
+    e->eng = xmalloc(el + 1);
+    memcpy(e->eng, es, el);
+    e->eng[el] = '\0';
+    e->lang = lang_index(g, s, (size_t)(t1 - s));
+    return 0;
+}
+
+struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    struct gloss *g = xcalloc(1, sizeof *g);
+    size_t at = 0;
+    long lineno = 0;
+    set_err(err, errlen, "%s", "");
+    while (at < len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - text - at) : len - at;
+        const char *s = text + at;
+        at += n + (nl ? 1 : 0);
+        lineno++;
+        if (n && s[n - 1] == '\r')
+            n--;
+        if (n == 0 || s[0] == '#')
+            continue;
+        if (memchr(s, '\0', n)) {
+            set_err(err, errlen, "line %ld: NUL byte", lineno);
+            goto fail;
+        }
+        if (n > GLOSS_MAX_LINE) {
+            set_err(err, errlen, "line %ld: longer than %d bytes", lineno, GLOSS_MAX_LINE);
+            goto fail;
+        }
+        if (g->n == GLOSS_MAX_ENTRIES) {
+            set_err(err, errlen, "more than %d entries", GLOSS_MAX_ENTRIES);
+            goto fail;
+        }
+        if (g->n == g->cap) {
+            g->cap = g->cap ? g->cap * 2 : 256;
+            g->e = xrealloc(g->e, g->cap * sizeof *g->e);
+        }
+        if (parse_line(g, s, n, lineno, &g->e[g->n], err, errlen) < 0)
+            goto fail;
+        g->n++;
+    }
+    return g;
+fail:
+    gloss_free(g);
+    return NULL;
+}
+
+struct gloss *gloss_load(const char *path, char *err, size_t errlen)
+{
+    enum { MAX = 4 << 20 };
+    FILE *fp = fopen(path, "rb");
+    struct gloss *g = NULL;
+    char *buf = NULL;
+    size_t n = 0;
+    if (!fp) {
+        set_err(err, errlen, "%s: cannot open", path);
+        return NULL;
+    }
+    buf = xmalloc(MAX + 1);
+    n = fread(buf, 1, MAX + 1, fp);
+    if (ferror(fp) || n > MAX) {
+        set_err(err, errlen, "%s: %s", path, n > MAX ? "larger than 4 MiB" : "read error");
+        goto out;
+    }
+    char perr[200];
+    if (!(g = gloss_parse(buf, n, perr, sizeof perr)))
+        set_err(err, errlen, "%s: %s", path, perr);
+out:
+    free(buf);
+    fclose(fp);
+    return g;
+}
+
+size_t gloss_nlangs(const struct gloss *g) { return g ? g->nlangs : 0; }
+const char *gloss_lang(const struct gloss *g, size_t i) { return g && i < g->nlangs ? g->langs[i] : NULL; }
+size_t gloss_nentries(const struct gloss *g) { return g ? g->n : 0; }
+
+static int word_matches(const struct gword *gw, const struct gloss_word *w)
+{
+    if (w->n < gw->n || w->s[0] != gw->s[0])
+        return 0;
+    return (gw->prefix || w->n == gw->n) && memcmp(w->s, gw->s, gw->n) == 0;
+}
+
+/* A number as text.c keeps it: digits with '.' or ',' inside. */
+static int is_number(const struct gloss_word *w)
+{
+    if (!w->n || w->s[0] < '0' || w->s[0] > '9')
+        return 0;
+    for (size_t i = 0; i < w->n; i++)
+        if (!((w->s[i] >= '0' && w->s[i] <= '9') || w->s[i] == '.' || w->s[i] == ','))
+            return 0;
+    return 1;
+}
+
+/* Appends s[0..n) and a space to out if it fits; 0 when it did not. */
+static int put(char *out, size_t outcap, size_t *o, const char *s, size_t n)
+{
+    if (*o + n + 2 > outcap)
+        return 0;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[(*o)++] = ' ';
+    out[*o] = '\0';
+    return 1;
+}
+
+size_t gloss_translate(const struct gloss *g, const char *lang,
+                       const struct gloss_word *words, size_t n,
+                       char *out, size_t outcap)
+{
+    size_t o = 0, hits = 0, want = (size_t)-1;
+    if (!outcap)
+        return 0;
+    out[0] = '\0';
+    if (!g)
+        return 0;
+    for (size_t i = 0; lang && i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    for (size_t i = 0; i < n;) {
+        const struct gentry *best = NULL;
+        for (size_t k = 0; k < g->n; k++) {
+            const struct gentry *e = &g->e[k];
+            size_t j = 0;
+            if (e->nw > n - i || (best && e->nw < best->nw))
+                continue;
+            while (j < e->nw && word_matches(&e->w[j], &words[i + j]) && (j + 1 == e->nw || !words[i + j].brk))
+                j++;
+            if (j < e->nw)
+                continue;
+            /* longer wins; at equal length the question's own language */
+            if (!best || e->nw > best->nw || (e->lang == want && best->lang != want))
+                best = e;
+        }
+        size_t step = best ? best->nw : 1;
+        int ok = 1;
+        if (best) {
+            ok = put(out, outcap, &o, best->eng, strlen(best->eng));
+            hits += ok;
+        } else if (is_number(&words[i])) {
+            ok = put(out, outcap, &o, words[i].s, words[i].n);
+        }
+        if (!ok)
+            break;
+        if (words[i + step - 1].brk && o >= 2 && o + 3 <= outcap && out[o - 2] != '.') {
+            out[o - 1] = '.';              /* "x. " keeps the clause end */
+            out[o++] = ' ';
+            out[o] = '\0';
+        }
+        i += step;
+    }
+    while (o && out[o - 1] == ' ')
+        out[--o] = '\0';
+    return hits;
+}

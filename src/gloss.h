@@ -1,0 +1,56 @@
+/*
+ * gloss.h - the triage glossary: red-flag words of other languages read
+ * as English.
+ *
+ * A question in a language the coach does not answer in is still triaged:
+ * its words are looked up in policy/glossary.tsv ("es  no respira  not
+ * breathing"), the words found become a short English text, and that text
+ * goes through the English rules, protocols and net. Words the glossary
+ * does not know are dropped, numbers are kept ("3 semanas" -> "3 weeks").
+ * The glossary is data the operator can read and extend; this module is
+ * its pure parser and matcher (no file I/O but gloss_load).
+ *
+ * File format: one entry a line, "lang<TAB>words<TAB>english", '#'
+ * comments and blank lines ignored. words are 1 to GLOSS_MAX_WORDS
+ * normalised words (lowercase, accents folded, as text.c reads them); a
+ * word ending in '*' matches any word it begins ("convuls*"). english is
+ * 1 to 8 plain words. A longer match wins over a shorter one, and the
+ * question's own language over another's.
+ */
+#ifndef COACHD_GLOSS_H
+#define COACHD_GLOSS_H
+
+#include <stddef.h>
+
+#define GLOSS_MAX_WORDS 6       /* words in one entry's foreign side */
+#define GLOSS_MAX_ENTRIES 20000
+#define GLOSS_MAX_LINE 512
+
+struct gloss;
+
+/* One word of a question, normalised; brk: a clause ends after it. */
+struct gloss_word { const char *s; size_t n; int brk; };
+
+/* Parses a glossary from text[0..len). Returns NULL and a message in err
+ * (with the line number) on any malformed line. Caller frees with
+ * gloss_free. */
+struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen);
+
+/* Reads and parses a file (at most 4 MiB). NULL and err on failure. */
+struct gloss *gloss_load(const char *path, char *err, size_t errlen);
+
+void gloss_free(struct gloss *g);
+
+/* The number of distinct language codes in g, and the i-th (owned by g). */
+size_t gloss_nlangs(const struct gloss *g);
+const char *gloss_lang(const struct gloss *g, size_t i);
+size_t gloss_nentries(const struct gloss *g);
+
+/* Writes the English reading of words[0..n) (question language lang, may
+ * be NULL: any entry) to out (NUL-ended, truncated at a word boundary to
+ * outcap). Returns the number of words that matched an entry. */
+size_t gloss_translate(const struct gloss *g, const char *lang,
+                       const struct gloss_word *words, size_t n,
+                       char *out, size_t outcap);
+
+#endif

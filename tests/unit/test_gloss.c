@@ -1,0 +1,172 @@
+/* test_gloss.c — the triage glossary (src/gloss.c): parsing and its
+ * errors, table-driven translation (longest match, prefixes, the
+ * question's own language first, numbers kept, clause ends), bounds; and
+ * that the shipped policy/glossary.tsv loads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/util.c"
+#include "../../src/text.c"
+#include "../../src/gloss.c"
+
+static const char SAMPLE[] =
+    "# a comment\n"
+    "\n"
+    "es\tno\tnot\n"
+    "es\tno respira\tnot breathing\n"
+    "es\tconvuls*\tseizure\n"
+    "es\tbebé\tbaby\n"
+    "es\tsemanas\tweeks\n"
+    "pt\tbebe\tinfant\n"
+    "pt\tnão respira\tnot breathing\n"
+    "pl\tnie oddycha\tnot breathing\r\n";
+
+/* Translates text as a question in lang would be read (text.c words). */
+static size_t tr(const struct gloss *g, const char *lang, const char *text, char *out, size_t cap)
+{
+    struct text_word w[64];
+    struct gloss_word gw[64];
+    size_t n = text_words(text, strlen(text), w, 64);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        gw[i].s = w[i].norm;
+        gw[i].n = w[i].nlen;
+        gw[i].brk = (w[i].flags & TEXT_CLAUSE_END) != 0;
+    }
+    return gloss_translate(g, lang, gw, n < 64 ? n : 64, out, cap);
+}
+
+static void test_parse_and_counts(void **state)
+{
+    (void)state;
+    char err[200];
+    struct gloss *g = gloss_parse(SAMPLE, sizeof SAMPLE - 1, err, sizeof err);
+    assert_non_null(g);
+    assert_int_equal(gloss_nentries(g), 8);
+    assert_int_equal(gloss_nlangs(g), 3);
+    assert_string_equal(gloss_lang(g, 0), "es");
+    assert_string_equal(gloss_lang(g, 2), "pl");
+    assert_null(gloss_lang(g, 3));
+    gloss_free(g);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *msg; } bad[] = {
+        {"es\tno\n", "line 1: expected"},
+        {"es\tno\tnot\textra\n", "line 1: expected"},
+        {"\n# x\nES\tno\tnot\n", "line 3: bad language"},
+        {"e s\tno\tnot\n", "line 1: bad language"},
+        {"es\t\tnot\n", "line 1: need foreign"},
+        {"es\tno\t\n", "line 1: need foreign"},
+        {"es\tab*\tnot\n", "line 1: each of"},
+        {"es\ta b c d e f g\tnot\n", "line 1: each of"},
+        {"es\tno\tone two three four five six seven eight nine\n", "line 1: need foreign"},
+        {"es\tno-se\tnot\n", "line 1: each of"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[200];
+        struct gloss *g = gloss_parse(bad[i].text, strlen(bad[i].text), err, sizeof err);
+        assert_null(g);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err, bad[i].msg);
+    }
+    static const char nul[] = "es\tno\tn\0t\n";
+    char err0[200];
+    assert_null(gloss_parse(nul, sizeof nul - 1, err0, sizeof err0));   /* found by fuzz_gloss */
+    assert_non_null(strstr(err0, "NUL byte"));
+    char big[GLOSS_MAX_LINE + 40];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "es\t", 3);
+    big[sizeof big - 1] = '\n';
+    char err[200];
+    assert_null(gloss_parse(big, sizeof big, err, sizeof err));
+    assert_non_null(strstr(err, "longer than"));
+}
+
+static void test_translate_table(void **state)
+{
+    (void)state;
+    static const struct { const char *lang, *text, *want; size_t hits; } cases[] = {
+        /* the longer entry wins over "no" alone */
+        {"es", "mi bebé no respira", "baby not breathing", 2},
+        /* accents folded both ways; case folded */
+        {"es", "MI BEBE NO RESPIRA", "baby not breathing", 2},
+        /* a prefix entry matches the word's inflections */
+        {"es", "tiene convulsiones", "seizure", 1},
+        {"es", "convulsionando", "seizure", 1},
+        /* numbers are kept, unknown words dropped */
+        {"es", "un bebé de 3 semanas con 38.5", "baby 3 weeks 38.5", 2},
+        /* the question's own language first at equal length */
+        {"pt", "o bebe", "infant", 1},
+        {"es", "el bebe", "baby", 1},
+        /* another language's entry still counts (a neighbour's words) */
+        {"es", "não respira", "not breathing", 1},
+        {NULL, "nie oddycha", "not breathing", 1},
+        /* a phrase never spans a clause end */
+        {"es", "no. respira", "not.", 1},
+        {"es", "nada aqui", "", 0},
+        {"es", "", "", 0},
+    };
+    char err[200], out[256];
+    struct gloss *g = gloss_parse(SAMPLE, sizeof SAMPLE - 1, err, sizeof err);
+    assert_non_null(g);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t h = tr(g, cases[i].lang, cases[i].text, out, sizeof out);
+        if (strcmp(out, cases[i].want) != 0 || h != cases[i].hits)
+            fail_msg("case %zu: '%s' -> '%s' (%zu hits), want '%s' (%zu)", i, cases[i].text, out, h,
+                     cases[i].want, cases[i].hits);
+    }
+    gloss_free(g);
+}
+
+static void test_translate_bounds(void **state)
+{
+    (void)state;
+    char err[200], out[16];
+    struct gloss *g = gloss_parse(SAMPLE, sizeof SAMPLE - 1, err, sizeof err);
+    assert_non_null(g);
+    /* truncated at a word boundary, always NUL-ended */
+    tr(g, "es", "no respira no respira no respira", out, sizeof out);
+    assert_true(strlen(out) < sizeof out);
+    assert_string_equal(out, "not breathing");
+    assert_int_equal(tr(g, "es", "no respira", out, 1), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(gloss_translate(NULL, "es", NULL, 0, out, sizeof out), 0);
+    gloss_free(g);
+    gloss_free(NULL);
+}
+
+static void test_shipped_glossary_loads(void **state)
+{
+    (void)state;
+    char err[300], out[512];
+    struct gloss *g = gloss_load("policy/glossary.tsv", err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    assert_true(gloss_nentries(g) > 1000);
+    tr(g, "pl", "Synek ma 3 tygodnie, nie oddycha", out, sizeof out);
+    assert_non_null(strstr(out, "not breathing"));
+    gloss_free(g);
+    assert_null(gloss_load("policy/no-such-glossary.tsv", err, sizeof err));
+    assert_non_null(strstr(err, "cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_and_counts),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_translate_table),
+        cmocka_unit_test(test_translate_bounds),
+        cmocka_unit_test(test_shipped_glossary_loads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
