@@ -1023,6 +1023,12 @@ static void test_triage(void **state)
         {"my neighbour's son had a seizure at school last week and now my daughter is scared", SAFETY_NONE, NULL},
         {"this bedtime routine is killing me", SAFETY_NONE, NULL},
         {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
+        /* crisis over emergency where the harm is the crisis (round S4) */
+        {"some nights i just want to go to sleep and not wake up, i have two kids under 4", SAFETY_CRISIS, NULL},
+        {"my mum burns me with her cigarettes when i'm bad", SAFETY_CRISIS, NULL},
+        {"i passed out drunk last night while the kids were still up", SAFETY_CRISIS, NULL},
+        {"he went to sleep at 7 and did not wake up until 6, is that normal for 2 years", SAFETY_NONE, NULL},
+        {"my son is 4 and says life has no meaning without his tablet", SAFETY_NONE, NULL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
