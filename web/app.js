@@ -75,8 +75,25 @@
   'www.stlouischildrens.org', 'www.stmatthewsfd.com', 'www.stopbullying.gov',
   'www.stutteringhelp.org', 'www.talktofrank.com', 'www.tsa.gov', 'www.verywell.com',
   'www.what0-18.nhs.uk', 'www.who.int', 'www.youngminds.org.uk', 'www.zerotothree.org',
-  'www2.hse.ie', 'wwwnc.cdc.gov', 'wyhealthiertogether.nhs.uk'
-]);
+  'www2.hse.ie', 'wwwnc.cdc.gov', 'wyhealthiertogether.nhs.uk',
+  /* round-4 topics (kb/topics-g.tsv) */
+  'abcnews.go.com', 'advice.primarytimes.co.uk', 'agnesforgirls.com',
+  'allabout-family.co.uk', 'aussiewildlifedisplays.com.au', 'blog.pregistry.com',
+  'bmjpaedsopen.bmj.com', 'chiffpartyideas.blogspot.com', 'docslib.org',
+  'families.barnardos.org.uk', 'familiesforlife.sg', 'fnhc.org.je', 'freeportecon.com',
+  'gosh.nhs.uk', 'greatdad.com', 'hook-jun.hants.sch.uk', 'informedparent.com',
+  'keepyourchildsafe.org', 'legacy.rospa.com', 'lifestyle.howstuffworks.com',
+  'mylittlepartyplanner.webs.com', 'nationalseniors.com.au', 'news.sanfordhealth.org',
+  'panda.org.au', 'parenting.sa.gov.au', 'pregnancyandbaby.com', 'roadsafetygb.org.uk',
+  'sparrowsports.com.au', 'wtop.com', 'www.achievesolutions.net', 'www.akronchildrens.org',
+  'www.bbc.co.uk', 'www.childsafetyhub.com.au', 'www.connecticutchildrens.org',
+  'www.excelatlife.com', 'www.families.com', 'www.healthinfo.org.nz', 'www.healthline.com',
+  'www.holwaypark.somerset.sch.uk', 'www.kidpower.org', 'www.laparent.com',
+  'www.learnwhatsup.com', 'www.lewishamcfc.org.uk', 'www.mummypages.ie', 'www.mumsnet.com',
+  'www.norfolk.gov.uk', 'www.parenting.com', 'www.parentmap.com',
+  'www.staffordshire.gov.uk', 'www.stonesoupforfive.com', 'www.tanworthschool.co.uk',
+  'www.themix.org.uk', 'www.underagesales.co.uk', 'yourteenmag.com'
+  ]);
 
   /* Suggested questions for an empty conversation: one per knowledge-base
    * topic (kb/<topic>/), each answered with citations by the grounded
