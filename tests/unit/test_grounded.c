@@ -16,6 +16,7 @@
 #include "../../src/text.c"
 #include "../../src/url.c"
 #include "../../src/kb.c"
+#include "../../src/spell.c"
 
 /* These tests use the pure composition functions; streaming reports
  * through the request's callbacks (engine.h), tested in test_turn.c. */
