@@ -237,9 +237,11 @@ int main(int argc, char **argv)
          * questions ("good board games for a 6 year old") with a passage
          * on a neighbouring subject; one question it now covers was
          * relabelled. */
-        if (floor_hit < 0) floor_hit = 0.80;
+        /* Round 4: hit@3 0.80 -> 0.87 (89.3%), relevance 0.92 -> 0.96
+         * (98.1%); no-match stays at 0.73 (74.6%). */
+        if (floor_hit < 0) floor_hit = 0.87;
         if (floor_nm < 0) floor_nm = 0.73;
-        if (floor_rel < 0) floor_rel = 0.92;
+        if (floor_rel < 0) floor_rel = 0.96;
     }
     if (nf == 0) {
         fprintf(stderr, "usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F] "
