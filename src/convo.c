@@ -326,8 +326,18 @@ static int cv_is_vague(const char *q, size_t len)
 }
 
 /* Chat (cv_chat_tone) that is not a question in passing: short, or with
- * nothing the knowledge base answers ("thanks, she's still waking at 5"
- * is a question). Writes the reply. */
+ * nothing the knowledge base answers with confidence ("thanks, she's still
+ * waking at 5" is a question). A chat marker makes chat likelier, so the
+ * match must clear CONVO_CHAT_MATCH_MIN, above the no-match threshold: "ok
+ * fair enough, thanks anyway" only just clears that one, on "enough".
+ * Writes the reply. */
+#define CONVO_CHAT_MATCH_MIN 0.45
+
+/* Below this no-match probability a question's own best passage is a weak
+ * reading, and the conversation's reading wins when it stays on the
+ * conversation's topics (convo_plan). Chosen on conv-dev: 0.6 to 0.8 give
+ * the same turns there (87.6%), 0.7 is the middle. */
+#define CONVO_ALONE_WEAK 0.7
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
@@ -338,7 +348,8 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
     if (nw > 2) {
         struct kb_result r;
         struct kb_hit h[1];
-        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0) return 0;
+        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0 && r.match_prob >= CONVO_CHAT_MATCH_MIN)
+            return 0;
     }
     cv_chat_reply(tone, reply, n);
     return 1;
@@ -574,15 +585,21 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
      * go back to nappies or push through" in a potty-training talk), is
      * read with the conversation too; that reading wins when it stays on
      * the conversation's topics and its passage is at least as much about
-     * this question's concepts as the question's own best passage. */
+     * this question's concepts as the question's own best passage, or when
+     * the question's own match is weak (its no-match probability under
+     * CONVO_ALONE_WEAK: "how can I help him at home" after a talk about
+     * late talking matches a childcare passage on "home", barely) and the
+     * conversation's passage is about one of its concepts at least (a
+     * baby's name after a kitchen-safety question is no kitchen question). */
     if (context && out->nhits > 0 && !convo_leans_on_context(q, len) &&
         cv_off_thread(kb, prev, nprev, &th, ctx_top, out->hits[0].p)) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         cv_search(kb, buf, jl, out->age, out);
+        double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
-            kb_about_share(kb, out->hits[0].p, q, len) >=
-                kb_about_share(kb, alone.hits[0].p, q, len))
+            ((alone.res.match_prob < CONVO_ALONE_WEAK && with > 0) ||
+             with >= kb_about_share(kb, alone.hits[0].p, q, len)))
             out->followup = 1;
         else
             *out = alone;

@@ -484,8 +484,18 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     /* Number citations in order of first use: the orienting sentence comes
      * from the best passage, so it is [1]. */
     cite_no[0] = next_no++;
-    for (size_t c = 0; c < nchosen; c++)
-        if (!cite_no[chosen[c].passage]) cite_no[chosen[c].passage] = next_no++;
+    for (size_t c = 0; c < nchosen; c++) {
+        size_t u = chosen[c].passage;
+        if (cite_no[u]) continue;
+        /* two passages from one page are one source: the number of the
+         * first (a list of sources that names one URL twice reads as
+         * padding) */
+        for (size_t k = 0; k < nused && !cite_no[u]; k++)
+            if (k != u && cite_no[k] && hits[used[k]].p->url && hits[used[u]].p->url &&
+                strcmp(hits[used[k]].p->url, hits[used[u]].p->url) == 0)
+                cite_no[u] = cite_no[k];
+        if (!cite_no[u]) cite_no[u] = next_no++;
+    }
 
     const struct kb_passage *best = hits[used[0]].p;
     const char *opener = choose_opener(kb, best, &qw);
@@ -532,7 +542,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             break;
         }
     }
-    /* Citations, in number order. */
+    /* Citations, in number order; a number two passages share (one page)
+     * is listed once, as its first passage. */
     for (int no = 1; no < next_no; no++)
         for (size_t u = 0; u < nused; u++) {
             const struct kb_passage *p = hits[used[u]].p;
@@ -540,6 +551,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             json_array_append_new(cit, json_pack("{s:i, s:s, s:s, s:s}", "id", no,
                                                  "source", p->source_short, "title", p->title,
                                                  "url", p->url));
+            break;
         }
     /* trim the trailing newline of the list when there is no help line */
     while (b.len && b.s[b.len - 1] == '\n') b.s[--b.len] = '\0';

@@ -12,7 +12,9 @@
  * the way parents write: lowercased and tokenised, stop words dropped,
  * synonyms and slang expanded ("binky" adds "pacifier"), and words that are
  * not in the knowledge base's vocabulary corrected to the nearest word that
- * is (edit distance 1, or 2 for long words). Ages stated in the question
+ * is (edit distance 1, or 2 for long words) unless they are real English
+ * words (hunspell's dictionary, through spell.h: "tire" is a word the
+ * knowledge base does not use, not a misspelt "tired"). Ages stated in the question
  * ("my 3yo", "18 months") favour passages whose age range fits. */
 #include "kb.h"
 
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "spell.h"
 #include "text.h"
 #include "url.h"
 #include "util.h"
@@ -43,8 +46,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
-#define KB_MODEL_N 9
-#define KB_MODEL_WEIGHTS {-8.873, 2.099, 0.505, 0.664, 0.887, 1.494, -0.096, -0.262, 1.115}
+#define KB_MODEL_N 10
+#define KB_MODEL_WEIGHTS {-8.640, 1.830, 0.595, 0.675, 0.850, 1.672, 0.041, -0.471, 1.180, 0.815}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -69,6 +72,8 @@ struct kb {
      * length): bylen[lenstart[l] .. lenstart[l + 1]) have length l */
     size_t *bylen;          size_t lenstart[KB_VOCAB_MAXLEN + 2];
     struct dfterm *df;      size_t ndf;   /* every index term, sorted: document frequency */
+    struct spell *english;  /* hunspell's English dictionary (NULL without it):
+                               a real word is not corrected to a kb word */
     /* The query being ranked (kb_rank): each phrase's IDF, and the mean
      * passage length in tokens. */
     double qidf[KB_MAX_QUERY_TERMS + KB_MAX_PHRASES];
@@ -806,6 +811,13 @@ static const char *vocab_correct(const struct kb *kb, const char *w)
     return best_d <= max ? best : NULL;
 }
 
+/* 1 when w is a real English word (hunspell; 0 without the dictionary):
+ * one the knowledge base does not use is a new concept, not a typo. */
+static int english_word(const struct kb *kb, const char *w)
+{
+    return kb->english && spell_known(kb->english, w, strlen(w)) == 1;
+}
+
 /* ---------- index ---------- */
 
 /* FTS5's extension interface (its documented way to get the fts5_api). */
@@ -1010,6 +1022,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
     if (build_index(kb, pr)) goto out;
+    kb->english = spell_open(NULL, 0, NULL);
     kb->th = (struct kb_thresholds)KB_THRESHOLDS_DEFAULT;
     kb->pst = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pst);
     rc = 0;
@@ -1030,6 +1043,7 @@ out:
 void kb_free(struct kb *kb)
 {
     if (!kb) return;
+    spell_close(kb->english);
     tdestroy(kb->ids, free);   /* before the id strings it points to */
     kb->ids = NULL;
     for (size_t i = 0; i < kb->np; i++) passage_free_fields(&kb->p[i]);
@@ -1258,7 +1272,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         matched = syn_expand(kb, w, add_expansion, out);
         if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
         if (tk->name[i] && !matched && !vocab_has(kb, w)) continue;   /* a name we do not know */
-        if (!matched && !vocab_has(kb, w)) {
+        if (!matched && !vocab_has(kb, w) && !english_word(kb, w)) {
             const char *fix = vocab_correct(kb, w);
             if (fix) {
                 add_term(out, fix);
@@ -1659,7 +1673,8 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
         if (tk->name[i] && !vocab_has(kb, w)) continue;          /* a name, not a topic */
         double wt = term_weight(kb, w);
         all += wt;
-        if (!vocab_has(kb, w) && !syn_known(kb, w) && !vocab_correct(kb, w)) {
+        if (!vocab_has(kb, w) && !syn_known(kb, w) && doc_freq(kb, w) == 0 &&
+            (english_word(kb, w) || !vocab_correct(kb, w))) {
             if (count) (*count)++;
             unk += wt;
         }
@@ -1672,15 +1687,18 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
  * (method, sets and figures in docs/knowledge-base.md). Its inputs, in
  * order: 1, log(1 + BM25), about-share, whole-passage share, likeness to a
  * title or ask, topic consensus of the leading candidates, key concept in
- * the about-fields, unknown-word share, concepts / 10 (at most 1),
- * log(1 + about rarity sum), log(1 + whole-passage rarity sum). */
+ * the about-fields, unknown-word share, the share of the question its
+ * topic's leading passages are about, concepts / 10 (at most 1: a long
+ * question that tells a story first has low shares however well its
+ * passage fits). */
 static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
 double kb_match_prob(const struct kb_result *r)
 {
     double x[KB_MODEL_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
-        r->key_about, r->unknown_share, r->topic_about};
+        r->key_about, r->unknown_share, r->topic_about,
+        r->concepts < 10 ? r->concepts / 10.0 : 1.0};
     double z = 0;
     for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
@@ -1802,6 +1820,26 @@ static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
     return n;
 }
 
+/* Splits a question into its sentences: at '.', '!' and '?' (a '.' between
+ * digits, "2.5", does not end one), semicolons, colons and line breaks.
+ * Writes up to max [start, end) byte ranges; returns how many. */
+#define KB_MAX_SENTENCES 8
+static size_t split_sentences(const char *q, size_t len, size_t *st, size_t *en, size_t max)
+{
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= len && n < max; i++) {
+        int cut = i == len || q[i] == '?' || q[i] == '!' || q[i] == ';' || q[i] == ':' ||
+                  q[i] == '\n';
+        if (!cut && q[i] == '.')
+            cut = !(i > 0 && i + 1 < len && isdigit((unsigned char)q[i - 1]) &&
+                    isdigit((unsigned char)q[i + 1]));
+        if (!cut) continue;
+        if (i > start) { st[n] = start; en[n] = i; n++; }
+        start = i + 1;
+    }
+    return n;
+}
+
 /* Concept count of one part (terms it would query). */
 static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct terms *t)
 {
@@ -1875,6 +1913,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         /* A question in parts may still have one part we answer ("How do
          * I handle bedtime? And what's a good baby name?"): its hits. */
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
+        const struct kb_passage *best_whole = cand[0].p;
         int found = 0;
         for (size_t i = 0; np >= 2 && i < np && !found; i++) {
             struct tokens ptk;
@@ -1900,6 +1939,40 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             }
             terms_free(&pt);
             free(ptk.buf);
+        }
+        /* A question that tells its story first ("Single dad here. My
+         * daughter is 11 and I think she's started her period ...  What do
+         * I do?") has low shares over the whole text however well its
+         * passage fits: one of its sentences answers it when that
+         * sentence is a match on its own and its best passage shares a
+         * topic with the whole question's best (a story sentence that
+         * drifts to another subject does not count). */
+        if (!found) {
+            size_t sst[KB_MAX_SENTENCES], sen[KB_MAX_SENTENCES];
+            size_t ns = split_sentences(q, len, sst, sen, KB_MAX_SENTENCES);
+            const struct kb_passage *whole = best_whole;
+            for (size_t i = 0; ns >= 2 && i < ns && !found; i++) {
+                struct tokens stk;
+                struct terms stt = {0};
+                struct cover scov;
+                tokenize(q + sst[i], sen[i] - sst[i], &stk);
+                query_terms(kb, &stk, &stt);
+                size_t sn = stt.ngrp >= 2 ? run_query(kb, &stt, age, cand) : 0;
+                if (sn) {
+                    struct kb_result sr = {0};
+                    rerank(kb, &stt, cand, sn);
+                    coverage(kb, &stt, cand[0].p, &scov);
+                    result_figures(&sr, cand[0].score, &scov, consensus(cand, sn));
+                    topic_figures(kb, &stt, cand, sn, &scov, &sr);
+                    sr.unknown_share = unknown_share(kb, &stk, NULL);
+                    if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
+                        found = 1;
+                        nc = sn;
+                    }
+                }
+                terms_free(&stt);
+                free(stk.buf);
+            }
         }
         if (!found) {
             res->nomatch = 1;

@@ -142,7 +142,9 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
  * figures in docs/knowledge-base.md). The best passage is a match when the
  * no-match model (a logistic regression over the figures in kb_result:
  * BM25, coverage, likeness to a title or ask, topic consensus, unknown
- * words, the share of the question its topic's leading passages are about) gives it a probability of at least match_min, and the hand rule
+ * words, the share of the question its topic's leading passages are
+ * about, the question's concept count) gives it a probability of at least
+ * match_min, and the hand rule
  * holds: at most unknown_max of the question's words (rarity-weighted) are
  * words the knowledge base never uses, and
  *   - the question is like one of its units (its title, one of its asks):
@@ -160,7 +162,7 @@ struct kb_thresholds {
            full_min, full_score_min, match_min;
 };
 #define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
-#define KB_MATCH_MIN 0.32
+#define KB_MATCH_MIN 0.30
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);

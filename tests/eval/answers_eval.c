@@ -21,7 +21,10 @@
  *                     [--open] [--dump] FILE.tsv...
  * --open matches every question (ranking only); --dump prints each
  * question's no-match features for tests/eval/fit_nomatch.py (calibration on
- * development sets only). */
+ * development sets only); --cited prints, for each question of a set with
+ * free-text labels (K1, K2), what the answer cites first as a grader saw
+ * it ("source_short: title", NO-MATCH or REFUSED), to compare with a graded
+ * file's column. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +47,15 @@ enum { K_PASSAGE, K_TOPIC, K_NOMATCH };
 static struct item items[MAXQ];
 static size_t nitems;
 
+static int free_labels;   /* --cited: labels are free text, not scored */
+
 static int label_kind(const struct kb *kb, const char *label, const char *file, size_t line,
                       int *bad)
 {
     char *copy, *save = NULL;
     int all_passages = 1, all_topics = 1;
     if (strcmp(label, "nomatch") == 0) return K_NOMATCH;
+    if (free_labels) return K_TOPIC;
     copy = xstrdup(label);
     for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
         if (!kb_find(kb, id)) all_passages = 0;
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-v")) verbose = 1;
         else if (!strcmp(argv[i], "--dump")) dump = 1;
         else if (!strcmp(argv[i], "--open")) open_all = 1;
+        else if (!strcmp(argv[i], "--cited")) free_labels = 1;
         else if (!strcmp(argv[i], "--thresholds") && i + 1 < argc) {
             th_arg.match_min = 0;       /* the 9th value is optional */
             have_th = sscanf(argv[++i], "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &th_arg.unit_sim_min,
@@ -230,9 +237,11 @@ int main(int argc, char **argv)
          * questions ("good board games for a 6 year old") with a passage
          * on a neighbouring subject; one question it now covers was
          * relabelled. */
-        if (floor_hit < 0) floor_hit = 0.80;
+        /* Round 4: hit@3 0.80 -> 0.87 (89.3%), relevance 0.92 -> 0.96
+         * (98.1%); no-match stays at 0.73 (74.6%). */
+        if (floor_hit < 0) floor_hit = 0.87;
         if (floor_nm < 0) floor_nm = 0.73;
-        if (floor_rel < 0) floor_rel = 0.92;
+        if (floor_rel < 0) floor_rel = 0.96;
     }
     if (nf == 0) {
         fprintf(stderr, "usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F] "
@@ -254,6 +263,17 @@ int main(int argc, char **argv)
     if (open_all) kb_set_thresholds(kb, &open_th);   /* ranking only */
     printf("answers: %zu passages, %zu topics, %zu questions\n", kb_count(kb), kb_topic_count(kb),
            nitems);
+    if (free_labels) {
+        for (size_t i = 0; i < nitems; i++) {
+            struct convo_plan pl;
+            const struct item *it = &items[i];
+            convo_plan(kb, pol, it->q, strlen(it->q), NULL, 0, &pl);
+            const struct kb_passage *p = pl.kind == CONVO_ANSWER ? first_cited(kb, &pl, it->q) : NULL;
+            if (p) printf("cited\t%s\t%s: %s\n", it->q, p->source_short, p->title);
+            else printf("cited\t%s\t%s\n", it->q, pl.kind == CONVO_REFUSE ? "REFUSED" : "NO-MATCH");
+        }
+        goto out;
+    }
     if (dump) {
         /* one line of features per question, every threshold open */
         kb_set_thresholds(kb, &open_th);

@@ -37,8 +37,9 @@
 #define MAXT 8000
 
 /* The regression floor for make test: just under the figure measured on
- * tests/answers/conv-dev-2026-12-02.tsv (docs/knowledge-base.md). */
-#define DEFAULT_FLOOR 0.82
+ * tests/answers/conv-*.tsv (docs/knowledge-base.md): 0.82 -> 0.84 in round
+ * 4 (85.9% of 355 turns). */
+#define DEFAULT_FLOOR 0.84
 
 enum { K_TOPIC, K_SMALLTALK, K_CLARIFY, K_NOMATCH, K_N };
 static const char *const kind_names[K_N] = {"topic", "smalltalk", "clarify", "nomatch"};

@@ -135,6 +135,9 @@ static void test_chat_plan(void **state)
     static const struct { const char *q; int small; } cases[] = {
         {"ok thank you, gonna try tonight", 1}, {"haha good to know it's not just me", 1},
         {"thanks, she still wakes at 5am every morning", 0},
+        /* a chat marker and a word a passage happens to use ("enough"): chat */
+        {"ok fair enough, thanks anyway", 1},
+        {"ok thanks, the tantrums are still bad", 0},
     };
     const char *prev[1] = {"my 2 year old fights bedtime every night"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -232,6 +235,10 @@ static const struct convo_case convos[] = {
                             {"how many ml of ibuprofen can i give him", 'R', NULL, -2}}},
     {"nomatch then covered", {{"which musical instrument should my 7 year old learn first", 'N', NULL, -2},
                               {"how do i get my 7 year old to enjoy reading", 'A', "reading", 84}}},
+    /* the follow-up's own reading is weak (a passage that only shares
+     * "home"): the conversation's reading wins */
+    {"weak own reading", {{"my 2 year old is a late talker and only has a few words", 'A', "language", 24},
+                          {"how do i help her at home", 'A', "language", 24}}},
     {"covered then nomatch", {{"how do i childproof the kitchen", 'A', "childproofing", -2},
                               {"what's a good name for a baby boy", 'N', NULL, -2}}},
     {"a place name is not the topic", {{"We live in Quentinborough. How do I handle bedtime?", 'A', "sleep-routines", -2},

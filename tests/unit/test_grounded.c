@@ -16,6 +16,7 @@
 #include "../../src/text.c"
 #include "../../src/url.c"
 #include "../../src/kb.c"
+#include "../../src/spell.c"
 
 /* These tests use the pure composition functions; streaming reports
  * through the request's callbacks (engine.h), tested in test_turn.c. */
@@ -469,6 +470,32 @@ static void test_fact_first(void **state)
     }
 }
 
+/* Two passages from one page are one source: one citation, one number
+ * (the rubric saw "two sources share one URL"). The two biting passages
+ * cite the same Zero to Three page. */
+static void test_one_page_one_citation(void **state)
+{
+    const struct kb_passage *a = kb_find(kb, "hitting-biting-biting");
+    const struct kb_passage *b2 = kb_find(kb, "hitting-biting-daycare");
+    const struct kb_passage *c = kb_find(kb, "tantrums-during-and-after");
+    assert_non_null(a);
+    assert_non_null(b2);
+    assert_string_equal(a->url, b2->url);
+    struct kb_hit hits[3] = {{a, 10, 0}, {b2, 9, 0}, {c ? c : a, 8, 0}};
+    const char *q = "my toddler bites other children at nursery, how do I stop it";
+    char *text;
+    json_t *cit;
+    grounded_compose(kb, q, strlen(q), hits, c ? 3 : 2, 24, &text, &cit);
+    check_markers(text, cit);
+    for (size_t i = 0; i < json_array_size(cit); i++)
+        for (size_t k = i + 1; k < json_array_size(cit); k++)
+            assert_string_not_equal(
+                json_string_value(json_object_get(json_array_get(cit, i), "url")),
+                json_string_value(json_object_get(json_array_get(cit, k), "url")));
+    free(text);
+    json_decref(cit);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_no_repeated_steps),
         cmocka_unit_test(test_no_invented_age),
         cmocka_unit_test(test_fact_first),
+        cmocka_unit_test(test_one_page_one_citation),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }

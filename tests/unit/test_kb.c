@@ -17,6 +17,7 @@
 #include "../../src/text.c"
 #include "../../src/url.c"
 #include "../../src/kb.c"
+#include "../../src/spell.c"
 
 static char tmpdir[256];
 
@@ -418,6 +419,114 @@ static void test_nomatch_model_and_parts(void **state)
     kb_free(kb);
 }
 
+/* A question that tells its story first is still answered when its passage
+ * fits: the no-match model reads the concept count (a long question has low
+ * shares however well its passage fits), and a sentence of it that is a
+ * match on its own and agrees on the topic answers it. Round 3's sealed set
+ * lost covered questions like these to the model without the count. */
+static void test_long_story_question_is_answered(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    static const struct { const char *q, *topic; } cases[] = {
+        {"My baby is five weeks old and I cry every day, I feel anxious all the time and I "
+         "can't sleep even when she does. My partner says it is just the baby blues. Is it?",
+         "postpartum"},
+        {"Work is sending us to another city in the spring and the kids will have to change "
+         "school and leave all their friends behind. They are 5 and 8. What can we do to make "
+         "the move less of a wrench?", "moving-house"},
+        {"I work nights, my partner works days, and we have a toddler and a baby. I lose my "
+         "temper over tiny things and feel like I am failing everyone. Where do I even begin "
+         "to look after myself?", "parent-stress"},
+    };
+    /* the same shares, more concepts: a higher probability (the model
+     * without the count gave both the same) */
+    struct kb_result few = {.score = 15, .about = 0.3, .cover = 0.4, .unit_sim = 0.2,
+                            .consensus = 0.4, .topic_about = 0.35, .concepts = 3};
+    struct kb_result many = few;
+    many.concepts = 12;
+    assert_true(kb_match_prob(&many) > kb_match_prob(&few) + 0.05);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r);
+        if (n == 0) fprintf(stderr, "  turned away: %s (p %.3f)\n", cases[i].q, r.match_prob);
+        assert_true(n >= 1);
+        int on = 0;
+        for (size_t k = 0; k < hits[0].p->ntopics; k++)
+            on |= strcmp(hits[0].p->topics[k], cases[i].topic) == 0;
+        if (!on) fprintf(stderr, "  off topic: %s -> %s\n", cases[i].q, hits[0].p->id);
+        assert_true(on);
+    }
+    kb_free(kb);
+}
+
+/* Sentences: at . ! ? ; : and line breaks, not inside "2.5". */
+static void test_split_sentences(void **state)
+{
+    static const struct { const char *q; size_t n; const char *second; } cases[] = {
+        {"Single dad here. My daughter is 11! What do I do?", 3, " My daughter is 11"},
+        {"she is 2.5 now. help", 2, " help"},
+        {"one sentence only", 1, NULL},
+        {"a; b: c\nd", 4, " b"},
+        {"...", 0, NULL},
+        {"", 0, NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t st[KB_MAX_SENTENCES], en[KB_MAX_SENTENCES];
+        size_t n = split_sentences(cases[i].q, strlen(cases[i].q), st, en, KB_MAX_SENTENCES);
+        assert_int_equal(n, cases[i].n);
+        if (cases[i].second) {
+            assert_int_equal(en[1] - st[1], strlen(cases[i].second));
+            assert_memory_equal(cases[i].q + st[1], cases[i].second, en[1] - st[1]);
+        }
+    }
+    /* never more than max */
+    size_t st[2], en[2];
+    assert_int_equal(split_sentences("a. b. c. d.", 11, st, en, 2), 2);
+}
+
+/* A real English word the knowledge base does not use is a new concept,
+ * not a typo of a word it does: "tire" stays "tire" (not "tired"), while
+ * a misspelling ("toddlr") is still corrected. Without the dictionary
+ * (kb->english NULL) every unknown word is corrected as before. */
+static void test_real_words_are_not_corrected(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    if (!kb->english) {
+        kb_free(kb);
+        skip();
+    }
+    static const struct { const char *q, *want, *not; } cases[] = {
+        {"change a car tire", "tire", "tired"},
+        {"my toddlr bites", "toddler", "toddlr"},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        struct tokens tk;
+        struct terms t = {0};
+        int want = 0, not = 0;
+        tokenize(cases[c].q, strlen(cases[c].q), &tk);
+        query_terms(kb, &tk, &t);
+        for (size_t i = 0; i < t.n; i++) {
+            want |= strcmp(t.v[i], cases[c].want) == 0;
+            not |= strcmp(t.v[i], cases[c].not) == 0;
+        }
+        terms_free(&t);
+        free(tk.buf);
+        assert_true(want);
+        assert_false(not);
+    }
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +556,9 @@ int main(void)
         cmocka_unit_test(test_search_synonyms_and_spelling),
         cmocka_unit_test(test_rank_is_fts5_bm25),
         cmocka_unit_test(test_nomatch_model_and_parts),
+        cmocka_unit_test(test_long_story_question_is_answered),
+        cmocka_unit_test(test_split_sentences),
+        cmocka_unit_test(test_real_words_are_not_corrected),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
