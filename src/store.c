@@ -1128,3 +1128,47 @@ void store_tick_async(struct store *st, uint64_t now_ms, store_tick_cb cb, void 
     pruned = store_events_prune(st, now_ms - STORE_PRUNE_GRACE_MS, STORE_PRUNE_ROWS);
     if (cb) cb(arg, fixed, pruned);
 }
+
+/* ---------- store_call ---------- */
+
+struct call_wrap {
+    store_call_fn fn;
+    store_call_done done;
+    void *arg;
+};
+
+/* On a pool thread: a store whose every call goes to the view. */
+static void call_wrap_run(struct store_pg *view, void *arg)
+{
+    struct call_wrap *w = arg;
+    struct store sh;
+    memset(&sh, 0, sizeof sh);
+    sh.pg = view;
+    w->fn(&sh, w->arg);
+}
+
+static void call_wrap_done(void *arg, int how)
+{
+    struct call_wrap *w = arg;
+    w->done(w->arg, how);
+    if (how != STORE_CALL_TIMEOUT) free(w);
+}
+
+void store_call(struct store *st, const char *key, store_call_fn fn, store_call_done done,
+                void *arg)
+{
+    struct call_wrap *w;
+    if (!st->pg) {
+        fn(st, arg);
+        done(arg, STORE_CALL_DONE);
+        return;
+    }
+    w = xcalloc(1, sizeof *w);
+    *w = (struct call_wrap){fn, done, arg};
+    store_pg_call(st->pg, key, call_wrap_run, call_wrap_done, w);
+}
+
+void store_calls_stop(struct store *st)
+{
+    if (st && st->pg) store_pg_calls_stop(st->pg);
+}

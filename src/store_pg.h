@@ -34,7 +34,9 @@
 struct store_pg;
 struct store_turn_result;
 
-#define STORE_PG_CONNECTIONS 3
+/* request-path threads, each with its connection (store_pg_call) */
+#define STORE_PG_POOL 2
+#define STORE_PG_CONNECTIONS (3 + STORE_PG_POOL)
 #define STORE_PG_CONNECT_TIMEOUT_S 2
 #define STORE_PG_STATEMENT_TIMEOUT_MS 5000
 #define STORE_PG_TCP_USER_TIMEOUT_MS 5000
@@ -120,5 +122,14 @@ void store_pg_events_append_async(struct store_pg *pg, const struct store_event 
 void store_pg_turns_finish_async(struct store_pg *pg, const struct store_save *s, size_t n,
                                  uint64_t now_ms, store_save_cb cb, void *arg);
 void store_pg_tick_async(struct store_pg *pg, uint64_t now_ms, store_tick_cb cb, void *arg);
+
+/* store_call (store.h): fn runs on a pool thread, given a view of pg
+ * (calls on it use that thread's connection); done on the loop. */
+typedef void (*store_pg_call_fn)(struct store_pg *view, void *arg);
+typedef void (*store_pg_done_fn)(void *arg, int how);
+void store_pg_call(struct store_pg *pg, const char *key, store_pg_call_fn fn,
+                   store_pg_done_fn done, void *arg);
+/* Finishes the pool's calls (done functions run) and stops its threads. */
+void store_pg_calls_stop(struct store_pg *pg);
 
 #endif
