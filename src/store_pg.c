@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "pgworker.h"
 #include "store.h"
+#include "store_schema.h"
 #include "util.h"
 
 #define STORE_PG_MIGRATE_LOCK 4217017
@@ -133,50 +134,9 @@ static const char *const pg_sql[P__COUNT] = {
         "AND COALESCE(m.finished_at, m.created_at) < $1::bigint LIMIT $2::bigint)",
 };
 
-/* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
-static const char *const pg_migrations[] = {
-    /* v1 */
-    "CREATE TABLE sessions("
-    "  id TEXT PRIMARY KEY,"
-    "  parent_name TEXT,"
-    "  created_at BIGINT NOT NULL);"
-    "CREATE TABLE messages("
-    "  id TEXT PRIMARY KEY,"
-    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
-    "  content TEXT NOT NULL DEFAULT '',"
-    "  citations TEXT,"
-    "  refusal TEXT,"
-    "  status TEXT NOT NULL,"
-    "  events TEXT,"
-    "  engine TEXT,"
-    "  prompt_version TEXT,"
-    "  prompt_tokens BIGINT NOT NULL DEFAULT 0,"
-    "  completion_tokens BIGINT NOT NULL DEFAULT 0,"
-    "  created_at BIGINT NOT NULL,"
-    "  finished_at BIGINT);"
-    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
-    "CREATE INDEX messages_by_finish ON messages(finished_at);",
-    /* v2: the triage notice shown before an answer */
-    "ALTER TABLE messages ADD COLUMN triage TEXT;",
-    /* v3: a parent's feedback on an answer */
-    "CREATE TABLE feedback("
-    "  message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
-    "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
-    "  reason TEXT,"
-    "  created_at BIGINT NOT NULL);",
-    /* v4: event logs as they are shown; the owner of a pending answer and
-     * its lease */
-    "CREATE TABLE events("
-    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  data TEXT NOT NULL,"
-    "  PRIMARY KEY (message_id, seq));"
-    "ALTER TABLE messages ADD COLUMN owner TEXT;"
-    "ALTER TABLE messages ADD COLUMN lease_until BIGINT;"
-    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
-};
+/* The same versions as store.c's migrations[] (store_schema.h), in
+ * PostgreSQL's dialect. */
+static const char *const pg_migrations[] = STORE_SCHEMA_MIGRATIONS("BIGINT", "");
 
 struct store_pg {
     PGconn *conn;                 /* NULL or CONNECTION_BAD while lost */

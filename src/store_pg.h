@@ -69,43 +69,47 @@ int store_pg_write_failing(struct store_pg *pg);
  * failing writes.) */
 void store_pg_health(struct store_pg *pg, int *writable);
 int store_pg_recover(struct store_pg *pg);
-int store_pg_session_create(struct store_pg *pg, const char *id, const char *parent_name,
-                            uint64_t now_ms);
-int store_pg_session_exists(struct store_pg *pg, const char *id);
-json_t *store_pg_session_get(struct store_pg *pg, const char *id, int *found);
-int store_pg_session_delete(struct store_pg *pg, const char *id);
-json_t *store_pg_session_page(struct store_pg *pg, const char *id, int limit,
-                              const char *before_id, int *found);
-long store_pg_session_message_count(struct store_pg *pg, const char *id);
-int store_pg_turn_begin(struct store_pg *pg, const char *session_id, const char *user_msg_id,
-                        const char *answer_msg_id, const char *question, uint64_t now_ms);
-int store_pg_turn_finish(struct store_pg *pg, const char *answer_msg_id,
-                         const struct store_turn_result *r, uint64_t now_ms);
 int store_pg_batch_begin(struct store_pg *pg);
 int store_pg_batch_commit(struct store_pg *pg);
-int store_pg_answer_events(struct store_pg *pg, const char *answer_msg_id,
-                           char *session_out, size_t session_len,
-                           char *status_out, size_t status_len, json_t **events);
-json_t *store_pg_history(struct store_pg *pg, const char *session_id,
-                         const char *before_answer_id, int max_msgs);
-long store_pg_tokens_session(struct store_pg *pg, const char *session_id);
-long store_pg_tokens_since(struct store_pg *pg, uint64_t since_ms);
-int store_pg_feedback_set(struct store_pg *pg, const char *answer_msg_id, int helpful,
-                          const char *reason, uint64_t now_ms);
-int store_pg_feedback_attach(struct store_pg *pg, json_t *session);
 
 struct store_event;
 struct event_base;
 typedef void (*store_notify_cb)(void *arg, const char *channel, const char *payload);
-void store_pg_set_owner(struct store_pg *pg, const char *instance_id, int lease_ms);
-int store_pg_events_append(struct store_pg *pg, const struct store_event *ev, size_t n);
-int store_pg_events_since(struct store_pg *pg, const char *message_id, size_t from,
-                          json_t **events);
-int store_pg_lease_renew(struct store_pg *pg, uint64_t now_ms);
-int store_pg_lease_sweep(struct store_pg *pg, uint64_t now_ms);
-int store_pg_notify(struct store_pg *pg, const char *channel, const char *payload);
-int store_pg_listen(struct store_pg *pg, struct event_base *base, store_notify_cb cb, void *arg);
-int store_pg_events_prune(struct store_pg *pg, uint64_t before_ms, int limit);
+
+/* The rest of store.h's calls, each as store_pg_NAME(struct store_pg *pg,
+ * PARAMS): one list, X(return type, NAME, (PARAMS)), declared below, so
+ * that store.h's documented prototypes are not copied out here again. */
+#define STORE_PG_CALLS(X) \
+    X(int, session_create, (const char *id, const char *parent_name, uint64_t now_ms)) \
+    X(int, session_exists, (const char *id)) \
+    X(json_t *, session_get, (const char *id, int *found)) \
+    X(int, session_delete, (const char *id)) \
+    X(json_t *, session_page, (const char *id, int limit, const char *before_id, int *found)) \
+    X(long, session_message_count, (const char *id)) \
+    X(int, turn_begin, (const char *session_id, const char *user_msg_id, \
+                        const char *answer_msg_id, const char *question, uint64_t now_ms)) \
+    X(int, turn_finish, (const char *answer_msg_id, const struct store_turn_result *r, \
+                         uint64_t now_ms)) \
+    X(int, answer_events, (const char *answer_msg_id, char *session_out, size_t session_len, \
+                           char *status_out, size_t status_len, json_t **events)) \
+    X(json_t *, history, (const char *session_id, const char *before_answer_id, int max_msgs)) \
+    X(long, tokens_session, (const char *session_id)) \
+    X(long, tokens_since, (uint64_t since_ms)) \
+    X(int, feedback_set, (const char *answer_msg_id, int helpful, const char *reason, \
+                          uint64_t now_ms)) \
+    X(int, feedback_attach, (json_t *session)) \
+    X(void, set_owner, (const char *instance_id, int lease_ms)) \
+    X(int, events_append, (const struct store_event *ev, size_t n)) \
+    X(int, events_since, (const char *message_id, size_t from, json_t **events)) \
+    X(int, lease_renew, (uint64_t now_ms)) \
+    X(int, lease_sweep, (uint64_t now_ms)) \
+    X(int, notify, (const char *channel, const char *payload)) \
+    X(int, listen, (struct event_base *base, store_notify_cb cb, void *arg)) \
+    X(int, events_prune, (uint64_t before_ms, int limit))
+#define STORE_PG_PARAMS_(...) __VA_ARGS__
+#define STORE_PG_DECLARE_(ret, name, params) \
+    ret store_pg_##name(struct store_pg *pg, STORE_PG_PARAMS_ params);
+STORE_PG_CALLS(STORE_PG_DECLARE_)
 
 /* store.h's off-the-loop calls (store.c runs them inline while
  * store_pg_async_running is 0). */
