@@ -1271,7 +1271,6 @@ void turn_discard(struct turn *t)
 void turn_launch(struct turn *t)
 {
     struct timeval now = {0, 0};
-    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t->created_s);
     t->log = json_array();
     t->timer = evtimer_new(env.base, timer_cb, t);
     t->start_ev = evtimer_new(env.base, run_pipeline, t);
@@ -1288,6 +1287,7 @@ struct turn *turn_create(const char *session_id, const char *question, size_t le
         turn_discard(t);
         return NULL;
     }
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t->created_s);
     turn_launch(t);
     return t;
 }

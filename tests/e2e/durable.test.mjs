@@ -170,7 +170,9 @@ test('PostgreSQL hangs: history reads and questions get a JSON 503 in bounded ti
         const readP = api(srv.base, 'GET', '/api/coach/sessions/' + sidB).then((r) => { readMs = Date.now() - t0; return r; });
         const askP = api(srv.base, 'POST', `/api/coach/sessions/${sidB}/messages`, { question: Q })
           .then((r) => { askMs = Date.now() - t0; return r; });
-        [read, asked] = await Promise.all([readP, askP]);
+        // a loop blocked on the server would answer neither until the thaw
+        const limit = (p, what) => Promise.race([p, sleep(8000).then(() => { throw new Error(`${what}: no answer in 8 s`); })]);
+        [read, asked] = await Promise.all([limit(readP, 'history read'), limit(askP, 'question')]);
         during = frames - at;
       } finally {
         pgctl('thaw');
