@@ -7,20 +7,23 @@
  * dialect, tracked in the table coachd_schema and applied under an advisory
  * lock, so instances starting together migrate once.
  *
- * Connections: exactly STORE_PG_CONNECTIONS per instance: the loop's (the
- * request path's reads and its few writes: session create, turn begin,
- * delete, feedback; synchronous), the worker's (pgworker.h: event batches,
- * end-of-turn saves, the lease and prune tick, NOTIFYs and every connect,
- * once store_pg_async_start ran), and one that only LISTENs, read without
- * blocking on the libevent base (store_pg_listen). When one is lost, calls
- * on it fail fast (-1, store_ping 0) and it is re-made on the worker with
- * exponential backoff between STORE_PG_BACKOFF_MIN_MS and
- * STORE_PG_BACKOFF_MAX_MS, never more than once per backoff, so no connect
- * runs on the loop after start-up. The loop's synchronous statements are
- * bounded by STORE_PG_STATEMENT_TIMEOUT_MS on the server and by
- * STORE_PG_TCP_USER_TIMEOUT_MS (unacknowledged data) on the client, so a
- * stuck or vanished server cannot hold the loop for ever. The conninfo is
- * never logged (it may hold a password).
+ * Connections: STORE_PG_CONNECTIONS per instance once it runs: the
+ * worker's (pgworker.h: event batches, end-of-turn saves, the lease and
+ * prune tick, NOTIFYs and every connect), one per request thread
+ * (STORE_PG_POOL of them: store_pg_call runs the request path's reads and
+ * writes there, the session's calls on one thread, in order), and one
+ * that only LISTENs, read without blocking on the libevent base
+ * (store_pg_listen). The connection store_pg_open makes (migrations, and
+ * every call before store_pg_async_start: start-up recovery, unit tests)
+ * is closed once the workers start, so the loop thread itself makes no
+ * PostgreSQL call after that. A lost connection is re-made on its thread
+ * with exponential backoff between STORE_PG_BACKOFF_MIN_MS and
+ * STORE_PG_BACKOFF_MAX_MS; calls meanwhile fail fast (-1, store_ping 0).
+ * A call the server does not answer (a hung server) is answered on the
+ * loop after STORE_CALL_TIMEOUT_MS (store.h); statements are also bounded
+ * by STORE_PG_STATEMENT_TIMEOUT_MS on the server and by
+ * STORE_PG_TCP_USER_TIMEOUT_MS (unacknowledged data) on the client. The
+ * conninfo is never logged (it may hold a password).
  *
  * JSON values passed in are borrowed; JSON values returned are new
  * references owned by the caller. */
@@ -36,7 +39,8 @@ struct store_turn_result;
 
 /* request-path threads, each with its connection (store_pg_call) */
 #define STORE_PG_POOL 2
-#define STORE_PG_CONNECTIONS (3 + STORE_PG_POOL)
+/* the worker, the pool and the listener (one more for a moment at start) */
+#define STORE_PG_CONNECTIONS (2 + STORE_PG_POOL)
 #define STORE_PG_CONNECT_TIMEOUT_S 2
 #define STORE_PG_STATEMENT_TIMEOUT_MS 5000
 #define STORE_PG_TCP_USER_TIMEOUT_MS 5000
