@@ -44,11 +44,11 @@ struct pgw {
 };
 
 /* The worker running on this thread (pgw_note_socket). */
-static _Thread_local struct pgw *self;
+static _Thread_local struct pgw *thread_pgw;
 
 void pgw_note_socket(PGconn *c)
 {
-    struct pgw *w = self;
+    struct pgw *w = thread_pgw;
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->cur_fd = c ? PQsocket(c) : -1;
@@ -89,7 +89,7 @@ static PGconn *worker_conn(struct pgw *w)
 static void *worker_main(void *arg)
 {
     struct pgw *w = arg;
-    self = w;
+    thread_pgw = w;
     worker_conn(w);                               /* the first connection, at once */
     pthread_mutex_lock(&w->mu);
     for (;;) {
