@@ -318,7 +318,7 @@ static void call_store(struct call *c, const char *key, store_call_fn fn, void (
     store_call(c->ctx->store, key, fn, call_back, c);
 }
 
-/* 500, or 503 when the database is away. */
+/* 500, or 503 when the database is away (as check_session always did). */
 static void reply_store_error(struct call *c, const char *message)
 {
     if (store_write_failing(c->ctx->store)) reply_unavailable(c->req, c->route);
@@ -392,7 +392,7 @@ static void create_next(struct call *c)
 {
     if (c->late) {
     } else if (c->rc) {
-        reply_store_error(c, "The session could not be saved.");
+        http_reply_error(c->req, 500, "storage_error", "The session could not be saved.", c->route);
     } else {
         http_reply_json(c->req, 201, json_pack("{s:s}", "session_id", c->id), c->route);
     }
@@ -519,7 +519,7 @@ static void delete_next(struct call *c)
     }
     if (c->late) {
     } else if (c->rc < 0) {
-        reply_store_error(c, "The session could not be deleted.");
+        http_reply_error(c->req, 500, "storage_error", "The session could not be deleted.", c->route);
     } else if (c->rc == 0) {
         http_reply_error(c->req, 404, "session_not_found", "No session with that id.", c->route);
     } else {
@@ -539,7 +539,7 @@ static void page_next(struct call *c)
 {
     if (c->late) {
     } else if (c->found < 0) {
-        reply_store_error(c, "The session could not be read.");
+        http_reply_error(c->req, 500, "storage_error", "The session could not be read.", c->route);
     } else if (!c->found) {
         http_reply_error(c->req, 404, "session_not_found", "No session with that id.", c->route);
     } else if (c->found == 2) {
@@ -940,7 +940,7 @@ static void feedback_next(struct call *c)
 {
     if (c->late) {
     } else if (c->rc < 0) {
-        reply_store_error(c, "The feedback could not be saved.");
+        http_reply_error(c->req, 500, "storage_error", "The feedback could not be saved.", c->route);
     } else if (c->rc == 0) {
         http_reply_error(c->req, 404, "message_not_found", "No answer with that id.", c->route);
     } else {
