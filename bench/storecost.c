@@ -11,6 +11,9 @@
  * *_async calls, the store's worker thread started on a libevent base):
  * an event batch of 20 and a turn finish, each the time in the call (what
  * the loop pays) and until its callback ran (when done could be sent).
+ * Then the request path as api.c makes it since it left the loop too
+ * (store_call on the store's pool): a session create with the question's
+ * commit, and a session read, each the call and until done ran.
  * On SQLite the async calls run inline, so the two are the same. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +26,44 @@
 #include "util.h"
 
 enum { C_SESSION, C_BEGIN, C_APPEND, C_FINISH, C_GET, C_EVENTS, C_APPEND_CALL, C_APPEND_BACK,
-       C_FINISH_CALL, C_FINISH_BACK, C__N };
+       C_FINISH_CALL, C_FINISH_BACK, C_REQ_CALL, C_REQ_BACK, C_READ_CALL, C_READ_BACK, C__N };
 static const char *const names[C__N] = {
     "session create", "turn begin", "events append (20)", "turn finish (200 events)",
     "session get", "answer events",
     "async append (20): call", "async append (20): back", "async finish: call",
-    "async finish: back"};
+    "async finish: back", "call create+begin: call", "call create+begin: back",
+    "call session get: call", "call session get: back"};
 
 static int back;
+
+/* a request's store work, as api.c makes it (store_call) */
+struct req {
+    const char *sid, *uid, *aid;
+    int rc;
+};
+
+static void req_begin(struct store *view, void *arg)
+{
+    struct req *r = arg;
+    r->rc = store_session_create(view, r->sid, NULL, util_wall_ms()) ||
+            store_turn_begin(view, r->sid, r->uid, r->aid, "How do I get my 3 year old to sleep?",
+                             util_wall_ms());
+}
+
+static void req_get(struct store *view, void *arg)
+{
+    struct req *r = arg;
+    int found;
+    json_t *got = store_session_get(view, r->sid, &found);
+    json_decref(got);
+    r->rc = found == 1 ? 0 : -1;
+}
+
+static void req_done(void *arg, int how)
+{
+    struct req *r = arg;
+    if (how != STORE_CALL_TIMEOUT) back = how == STORE_CALL_DONE && r->rc == 0 ? 1 : -1;
+}
 
 static void on_append(void *arg, int kept) { back = kept >= 0 ? 1 : -1; }
 static void on_save(void *arg, const char *const *ids, const int *rcs, size_t n)
@@ -127,10 +160,13 @@ int main(int argc, char **argv)
             util_random_id(sid, sizeof sid, 16);
             util_random_id(uid, sizeof uid, 16);
             util_random_id(aid, sizeof aid, 16);
-            if (store_session_create(st, sid, NULL, util_wall_ms()) ||
-                store_turn_begin(st, sid, uid, aid, "How do I get my 3 year old to sleep?",
-                                 util_wall_ms()))
-                return 1;
+            struct req rq = {sid, uid, aid, 0};
+            back = 0;
+            t0 = now_us();
+            store_call(st, sid, req_begin, req_done, &rq);
+            t[C_REQ_CALL][i] = now_us() - t0;
+            if (wait_back(base)) return 1;
+            t[C_REQ_BACK][i] = now_us() - t0;
             for (int k = 0; k < 20; k++)
                 ev20[k] = (struct store_event){aid, (size_t)k + 1, "{\"chunk\":\"bedtime \"}", 19};
             back = 0;
@@ -146,6 +182,12 @@ int main(int argc, char **argv)
             t[C_FINISH_CALL][i] = now_us() - t0;
             if (wait_back(base)) return 1;
             t[C_FINISH_BACK][i] = now_us() - t0;
+            back = 0;
+            t0 = now_us();
+            store_call(st, sid, req_get, req_done, &rq);
+            t[C_READ_CALL][i] = now_us() - t0;
+            if (wait_back(base)) return 1;
+            t[C_READ_BACK][i] = now_us() - t0;
         }
         store_async_stop(st);
         event_base_free(base);

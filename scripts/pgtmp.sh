@@ -66,7 +66,9 @@ case "$1" in
   freeze|thaw)
     sig=STOP; [ "$1" = thaw ] && sig=CONT
     pid=$(head -n 1 "$2/data/postmaster.pid")
-    for p in "$pid" $(ps -o pid= --ppid "$pid"); do kill -s "$sig" "$p"; done
+    kill -s "$sig" "$pid"
+    # a backend may exit between ps and kill (a client that just left)
+    for p in $(ps -o pid= --ppid "$pid"); do kill -s "$sig" "$p" 2>/dev/null || true; done
     ;;
   run)
     shift

@@ -197,20 +197,19 @@ static int within(struct route_in *r, struct ratelimit *rl, const char *key, con
     return 0;
 }
 
-/* A new question in session sid: the session has room, and neither the
- * client nor the session asked too many this minute. */
-static int question_allowed(struct route_in *r, const char *sid, const char *route)
+/* A new question in session sid: the session has room (count: the
+ * messages it holds, or -1 when not counted), and neither the client nor
+ * the session asked too many this minute. */
+static int question_allowed(struct route_in *r, const char *sid, long count, const char *route)
 {
     const struct api_limits *lim = &r->ctx->limits;
     char addr[64];
-    if (lim->max_messages_per_session > 0) {
-        long n = store_session_message_count(r->ctx->store, sid);
-        if (n >= 0 && n + 2 > lim->max_messages_per_session) {
-            /* a full session does not empty: Retry-After only says "not soon" */
-            reply_limited(r, 86400, "session_full",
-                          "This conversation is full. Please start a new one.", route);
-            return 0;
-        }
+    if (lim->max_messages_per_session > 0 && count >= 0 &&
+        count + 2 > lim->max_messages_per_session) {
+        /* a full session does not empty: Retry-After only says "not soon" */
+        reply_limited(r, 86400, "session_full",
+                      "This conversation is full. Please start a new one.", route);
+        return 0;
     }
     client_addr(r, addr, sizeof addr);
     /* both buckets are looked at before either is taken from, so a
@@ -232,6 +231,98 @@ static int question_allowed(struct route_in *r, const char *sid, const char *rou
            within(r, lim->questions_by_session, sid,
                   "Too many questions in a minute in this conversation. Please wait a moment.",
                   route);
+}
+
+/* ---------- waiting on the store ----------
+ * Every route that reads or writes the database does it in store_call
+ * (store.h): on PostgreSQL off the loop, answered from the done function
+ * when the pool thread is back; on SQLite in the call. A call is a heap
+ * record of what the route needs across the wait: the ids are copied (the
+ * route's path buffer is gone by then), the query string is the
+ * request's (it lives until the reply). next is the stage that runs when
+ * the store is back. A store that does not answer in STORE_CALL_TIMEOUT_MS
+ * gets the parent a JSON 503 then; the stage that follows later only
+ * cleans up (and launches a question that did commit, so its pending row
+ * is finished and saved rather than left to the lease). */
+
+struct call {
+    struct evhttp_request *req;
+    struct api_ctx *ctx;
+    enum evhttp_cmd_type cmd;
+    const char *query;            /* the request's */
+    const char *route;
+    void (*next)(struct call *c);
+    int late;                     /* the 503 went out: only clean up */
+    char sid[80], mid[64], id[32];
+    char *text;                   /* owned: parent name, question, reason */
+    size_t text_len;
+    char *before;                 /* owned: ?before= */
+    int limit, helpful, rc, found;
+    int stream;                   /* a question on the seed's route: stream the answer */
+    long count;
+    size_t from;
+    json_t *json;                 /* owned: a session page */
+    struct turn *turn;            /* prepared, not yet launched */
+    struct turn_stored st;
+    /* check_session's continuation; resume_start's when the answer is unknown */
+    void (*after_session)(struct call *c);
+};
+
+static struct call *call_new(struct route_in *r, const char *route)
+{
+    struct call *c = xcalloc(1, sizeof *c);
+    c->req = r->req;
+    c->ctx = r->ctx;
+    c->cmd = r->cmd;
+    c->query = r->query;
+    c->route = route;
+    c->count = -1;
+    return c;
+}
+
+static void call_free(struct call *c)
+{
+    if (c->turn) turn_discard(c->turn);
+    turn_stored_clear(&c->st);
+    json_decref(c->json);
+    free(c->text);
+    free(c->before);
+    free(c);
+}
+
+static struct route_in call_route(const struct call *c)
+{
+    return (struct route_in){.req = c->req, .ctx = c->ctx, .cmd = c->cmd, .query = c->query};
+}
+
+static void reply_unavailable(struct evhttp_request *req, const char *route)
+{
+    http_reply_error(req, 503, "storage_unavailable",
+                     "The coach cannot reach its storage right now. Please try again later.", route);
+}
+
+static void call_back(void *arg, int how)
+{
+    struct call *c = arg;
+    if (how == STORE_CALL_TIMEOUT) {
+        reply_unavailable(c->req, c->route);
+        c->late = 1;
+        return;
+    }
+    c->next(c);                    /* frees c or makes the next call */
+}
+
+static void call_store(struct call *c, const char *key, store_call_fn fn, void (*next)(struct call *))
+{
+    c->next = next;
+    store_call(c->ctx->store, key, fn, call_back, c);
+}
+
+/* 500, or 503 when the database is away (as check_session always did). */
+static void reply_store_error(struct call *c, const char *message)
+{
+    if (store_write_failing(c->ctx->store)) reply_unavailable(c->req, c->route);
+    else http_reply_error(c->req, 500, "storage_error", message, c->route);
 }
 
 /* ---------- health ---------- */
@@ -291,12 +382,29 @@ static void route_metrics(struct route_in *r)
 
 /* ---------- sessions ---------- */
 
+static void create_run(struct store *view, void *arg)
+{
+    struct call *c = arg;
+    c->rc = store_session_create(view, c->id, c->text, util_wall_ms());
+}
+
+static void create_next(struct call *c)
+{
+    if (c->late) {
+    } else if (c->rc) {
+        http_reply_error(c->req, 500, "storage_error", "The session could not be saved.", c->route);
+    } else {
+        http_reply_json(c->req, 201, json_pack("{s:s}", "session_id", c->id), c->route);
+    }
+    call_free(c);
+}
+
 static void route_create_session(struct route_in *r)
 {
     const char *route = "/api/coach/sessions";
     json_t *body, *name;
-    char id[32];
     const char *pname = NULL;
+    struct call *c;
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     body = http_read_json(r->req, route);
@@ -317,39 +425,54 @@ static void route_create_session(struct route_in *r)
             return;
         }
     }
-    if (util_random_id(id, sizeof id, 16) ||
-        store_session_create(r->ctx->store, id, pname, util_wall_ms())) {
-        json_decref(body);
+    c = call_new(r, route);
+    c->text = pname ? xstrdup(pname) : NULL;
+    json_decref(body);
+    if (util_random_id(c->id, sizeof c->id, 16)) {
+        call_free(c);
         http_reply_error(r->req, 500, "storage_error", "The session could not be saved.", route);
         return;
     }
-    json_decref(body);
-    http_reply_json(r->req, 201, json_pack("{s:s}", "session_id", id), route);
+    call_store(c, c->id, create_run, create_next);
 }
 
-static int check_session(struct route_in *r, const char *id, const char *route)
+/* The session exists (and, for a question, how many messages it holds),
+ * then c->after_session; else a 400, 404, 500 or 503 was sent. */
+static void exists_run(struct store *view, void *arg)
 {
-    int found;
+    struct call *c = arg;
+    c->found = store_session_exists(view, c->sid);
+    if (c->found > 0 && c->ctx->limits.max_messages_per_session > 0)
+        c->count = store_session_message_count(view, c->sid);
+}
+
+static void exists_next(struct call *c)
+{
+    if (c->late) {
+        call_free(c);
+    } else if (c->found < 0) {
+        reply_store_error(c, "The session could not be read.");
+        call_free(c);
+    } else if (!c->found) {
+        http_reply_error(c->req, 404, "session_not_found", "No session with that id.", c->route);
+        call_free(c);
+    } else {
+        c->after_session(c);
+    }
+}
+
+static void check_session(struct route_in *r, const char *id, const char *route,
+                          void (*then)(struct call *c))
+{
+    struct call *c;
     if (!util_id_valid(id)) {
         http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
-        return 0;
+        return;
     }
-    found = store_session_exists(r->ctx->store, id);
-    if (found < 0 && store_write_failing(r->ctx->store)) {   /* the database is away */
-        http_reply_error(r->req, 503, "storage_unavailable",
-                         "The coach cannot reach its storage right now. Please try again later.",
-                         route);
-        return 0;
-    }
-    if (found < 0) {
-        http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
-        return 0;
-    }
-    if (!found) {
-        http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
-        return 0;
-    }
-    return 1;
+    c = call_new(r, route);
+    snprintf(c->sid, sizeof c->sid, "%s", id);
+    c->after_session = then;
+    call_store(c, c->sid, exists_run, exists_next);
 }
 
 /* ?limit=N (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and ?before=MESSAGE_ID.
@@ -380,159 +503,295 @@ static int page_params(struct route_in *r, int *limit, char **before, const char
     return 0;
 }
 
+static void delete_run(struct store *view, void *arg)
+{
+    struct call *c = arg;
+    c->rc = store_session_delete(view, c->sid);
+}
+
+static void delete_next(struct call *c)
+{
+    if (c->rc > 0) {
+        /* deleted, whether or not the parent heard in time */
+        turn_drop_session(c->sid);     /* live answers stop and leave memory: 404 from now */
+        events_deleted(c->sid);
+        store_notify(c->ctx->store, "coachd_deleted", c->sid);   /* and on other instances */
+    }
+    if (c->late) {
+    } else if (c->rc < 0) {
+        http_reply_error(c->req, 500, "storage_error", "The session could not be deleted.", c->route);
+    } else if (c->rc == 0) {
+        http_reply_error(c->req, 404, "session_not_found", "No session with that id.", c->route);
+    } else {
+        http_reply_empty(c->req, 204, c->route);
+    }
+    call_free(c);
+}
+
+static void page_run(struct store *view, void *arg)
+{
+    struct call *c = arg;
+    c->json = store_session_page(view, c->sid, c->limit, c->before, &c->found);
+    if (c->found == 1 && store_feedback_attach(view, c->json)) c->found = -1;
+}
+
+static void page_next(struct call *c)
+{
+    if (c->late) {
+    } else if (c->found < 0) {
+        http_reply_error(c->req, 500, "storage_error", "The session could not be read.", c->route);
+    } else if (!c->found) {
+        http_reply_error(c->req, 404, "session_not_found", "No session with that id.", c->route);
+    } else if (c->found == 2) {
+        http_reply_error(c->req, 404, "message_not_found", "No message with that id in this session.",
+                         c->route);
+    } else {
+        http_reply_json(c->req, 200, c->json, c->route);
+        c->json = NULL;
+    }
+    call_free(c);
+}
+
 static void route_session(struct route_in *r, const char *id)
 {
     const char *route = "/api/coach/sessions/:id";
+    struct call *c;
+    int limit;
+    char *before = NULL;
     if (!method_ok(r, EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, "GET, DELETE", route)) return;
     if (!util_id_valid(id)) {
         http_reply_error(r->req, 400, "invalid_session_id", "That is not a valid session id.", route);
         return;
     }
+    if (r->cmd != EVHTTP_REQ_DELETE && page_params(r, &limit, &before, route)) return;
+    c = call_new(r, route);
+    snprintf(c->sid, sizeof c->sid, "%s", id);
     if (r->cmd == EVHTTP_REQ_DELETE) {
-        int rc = store_session_delete(r->ctx->store, id);
-        if (rc < 0) {
-            http_reply_error(r->req, 500, "storage_error", "The session could not be deleted.", route);
-            return;
-        }
-        if (rc == 0) {
-            http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
-            return;
-        }
-        turn_drop_session(id);     /* live answers stop and leave memory: 404 from now */
-        events_deleted(id);
-        store_notify(r->ctx->store, "coachd_deleted", id);   /* and on other instances */
-        http_reply_empty(r->req, 204, route);
+        call_store(c, c->sid, delete_run, delete_next);
         return;
     }
-    int found, limit;
-    char *before = NULL;
-    json_t *s;
-    if (page_params(r, &limit, &before, route)) return;
-    s = store_session_page(r->ctx->store, id, limit, before, &found);
-    free(before);
-    if (found < 0) http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
-    else if (!found) http_reply_error(r->req, 404, "session_not_found", "No session with that id.", route);
-    else if (found == 2)
-        http_reply_error(r->req, 404, "message_not_found", "No message with that id in this session.", route);
-    else if (store_feedback_attach(r->ctx->store, s)) {
-        json_decref(s);
-        http_reply_error(r->req, 500, "storage_error", "The session could not be read.", route);
-    } else http_reply_json(r->req, 200, s, route);
+    c->limit = limit;
+    c->before = before;
+    call_store(c, c->sid, page_run, page_next);
 }
 
 /* ---------- questions and streams ---------- */
 
-static struct turn *start_turn(struct route_in *r, const char *sid, const char *q, size_t len,
-                               const char *route)
+/* Resumes message c->mid from position c->from within session c->sid
+ * (turn_open: from memory, or from the database off the loop). When the
+ * message is unknown: on_unknown(c) when given (it takes c over), else a
+ * 404. */
+static void resume_answer(struct call *c, int rc, struct turn_replay *rp,
+                          void (*on_unknown)(struct call *c))
 {
+    if (rc < 0 && on_unknown) {
+        on_unknown(c);
+        return;
+    }
+    if (rc < 0) http_reply_error(c->req, 404, "message_not_found", "No message with that id.", c->route);
+    else if (rc == 0 || !evhttp_request_get_connection(c->req)) {   /* or gone while waiting */
+        if (rc > 0) json_decref(rp->events);
+        http_reply_empty(c->req, 204, c->route);
+    }
+    else sse_serve(c->req, rp, c->route);
+    call_free(c);
+}
+
+static void resume_run(struct store *view, void *arg)
+{
+    struct call *c = arg;
+    turn_stored_read(view, c->mid, &c->st);
+}
+
+static void resume_next(struct call *c)
+{
+    struct turn_replay rp;
+    int rc;
+    if (c->late) {
+        call_free(c);
+        return;
+    }
+    if (c->st.found < 0) {
+        reply_store_error(c, "The answer could not be read.");
+        call_free(c);
+        return;
+    }
+    rc = turn_open_stored(c->mid, c->from, c->sid, &c->st, &rp);
+    resume_answer(c, rc, &rp, c->after_session);
+}
+
+static void resume_start(struct call *c, void (*on_unknown)(struct call *c))
+{
+    struct turn_replay rp;
+    int rc = turn_open_mem(c->mid, c->from, c->sid, &rp);
+    if (rc != TURN_ASK_STORE) {
+        resume_answer(c, rc, &rp, on_unknown);
+        return;
+    }
+    c->after_session = on_unknown;
+    call_store(c, c->sid, resume_run, resume_next);
+}
+
+/* ---------- a question: checked, committed off the loop, launched ---------- */
+
+static void begin_run(struct store *view, void *arg)
+{
+    struct call *c = arg;
+    c->rc = turn_begin_store(view, c->turn);
+}
+
+static void begin_next(struct call *c)
+{
+    char url[256];
+    struct turn *t = c->turn;
+    if (c->rc == 0) {
+        /* committed (even when the 503 went out first: the pending row is
+         * then finished and saved by the turn, not left to the lease) */
+        c->turn = NULL;
+        turn_launch(t);
+        events_message(c->sid, turn_message_id(t));   /* other tabs of the session */
+        /* and its tabs on other instances (a shared store; ids only) */
+        if (store_is_shared(c->ctx->store)) {
+            char ids[160];
+            snprintf(ids, sizeof ids, "%s,%s", c->sid, turn_message_id(t));
+            store_notify(c->ctx->store, "coachd_session", ids);
+        }
+    }
+    if (c->late) {
+        call_free(c);
+        return;
+    }
+    if (c->rc) {
+        if (store_write_failing(c->ctx->store))   /* the database is away: try later */
+            http_reply_error(c->req, 503, "storage_unavailable",
+                             "The coach cannot save new questions right now. Please try again later.",
+                             c->route);
+        else http_reply_error(c->req, 500, "storage_error", "Your question could not be saved.", c->route);
+        call_free(c);
+        return;
+    }
+    if (c->stream) {                      /* the seed's stream: follow it at once */
+        snprintf(c->mid, sizeof c->mid, "%s", turn_message_id(t));
+        c->from = 0;
+        resume_start(c, NULL);
+        return;
+    }
+    snprintf(url, sizeof url, "/api/coach/sessions/%s/messages/%s/stream", c->sid,
+             turn_message_id(t));
+    http_reply_json(c->req, 202, json_pack("{s:s, s:s}", "message_id", turn_message_id(t),
+                                           "stream_url", url), c->route);
+    call_free(c);
+}
+
+/* Checks question q (len bytes, copied) for session c->sid and commits
+ * it; answers in begin_next. stream: the seed's route (the answer
+ * streams in the reply) rather than a 202. Frees c after any reply. */
+static void start_turn(struct call *c, const char *q, size_t len, int stream)
+{
+    struct route_in r = call_route(c);
     const char *code, *msg;
     int status = api_check_question(q, len, &code, &msg);
-    struct turn *t;
     if (status) {
-        http_reply_error(r->req, status, code, msg, route);
-        return NULL;
+        http_reply_error(c->req, status, code, msg, c->route);
+        goto out;
     }
-    if (r->ctx->draining) {
-        http_reply_error(r->req, 503, "shutting_down", "The coach is restarting. Please try again shortly.", route);
-        return NULL;
+    if (c->ctx->draining) {
+        http_reply_error(c->req, 503, "shutting_down", "The coach is restarting. Please try again shortly.",
+                         c->route);
+        goto out;
     }
     {
         struct store_health sh;
-        store_health(r->ctx->store, &sh);
+        store_health(c->ctx->store, &sh);
         if (sh.disk_full || !sh.file_present) {   /* it could not be kept */
-            http_reply_error(r->req, 503, "storage_unavailable",
+            http_reply_error(c->req, 503, "storage_unavailable",
                              "The coach cannot save new questions right now. Please try again later.",
-                             route);
-            return NULL;
+                             c->route);
+            goto out;
         }
     }
-    if (!question_allowed(r, sid, route)) return NULL;
-    t = turn_create(sid, q, len);
-    if (!t && store_write_failing(r->ctx->store))   /* the database is away: try later */
-        http_reply_error(r->req, 503, "storage_unavailable",
-                         "The coach cannot save new questions right now. Please try again later.",
-                         route);
-    else if (!t) http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
-    else {
-        events_message(sid, turn_message_id(t));   /* other tabs of the session */
-        /* and its tabs on other instances (a shared store; ids only) */
-        if (store_is_shared(r->ctx->store)) {
-            char ids[160];
-            snprintf(ids, sizeof ids, "%s,%s", sid, turn_message_id(t));
-            store_notify(r->ctx->store, "coachd_session", ids);
-        }
+    if (!question_allowed(&r, c->sid, c->count, c->route)) goto out;
+    c->turn = turn_prepare(c->sid, q, len);
+    if (!c->turn) {
+        http_reply_error(c->req, 500, "storage_error", "Your question could not be saved.", c->route);
+        goto out;
     }
-    return t;
+    c->stream = stream;
+    {
+        /* what the commit costs the loop (on PostgreSQL the hand-over; on
+         * SQLite the commit itself, made in the call) */
+        double t0 = metrics_now();
+        call_store(c, c->sid, begin_run, begin_next);   /* c may be gone */
+        metrics_observe(METRICS_DB_SECONDS, metrics_now() - t0);
+    }
+    return;
+out:
+    call_free(c);
+}
+
+static void post_after_session(struct call *c)
+{
+    json_t *body = http_read_json(c->req, c->route), *q;
+    if (!body) {
+        call_free(c);
+        return;
+    }
+    q = json_object_get(body, "question");
+    if (!json_is_string(q)) {
+        json_decref(body);
+        http_reply_error(c->req, 400, "invalid_question", "The body needs a \"question\" string.",
+                         c->route);
+        call_free(c);
+        return;
+    }
+    start_turn(c, json_string_value(q), json_string_length(q), 0);
+    json_decref(body);
 }
 
 static void route_post_message(struct route_in *r, const char *sid)
 {
     const char *route = "/api/coach/sessions/:id/messages";
-    json_t *body, *q;
-    struct turn *t;
-    char url[256];
-
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
-    if (!check_session(r, sid, route)) return;
-    body = http_read_json(r->req, route);
-    if (!body) return;
-    q = json_object_get(body, "question");
-    if (!json_is_string(q)) {
-        json_decref(body);
-        http_reply_error(r->req, 400, "invalid_question", "The body needs a \"question\" string.", route);
-        return;
-    }
-    t = start_turn(r, sid, json_string_value(q), json_string_length(q), route);
-    json_decref(body);
-    if (!t) return;
-    snprintf(url, sizeof url, "/api/coach/sessions/%s/messages/%s/stream", sid, turn_message_id(t));
-    http_reply_json(r->req, 202, json_pack("{s:s, s:s}", "message_id", turn_message_id(t),
-                                           "stream_url", url), route);
+    check_session(r, sid, route, post_after_session);
 }
 
-/* Resumes message mid from position `from` (turn_open: from memory or
- * from the database). Returns 0 when it answered, -1 when the message is
- * unknown (nothing sent). session may be NULL (any session). */
-static int resume(struct route_in *r, const char *mid, size_t from, const char *session,
-                  const char *route)
+/* The seed's question (when the Last-Event-ID named no answer). */
+static void seed_question(struct call *c)
 {
-    struct turn_replay rp;
-    int rc = turn_open(mid, from, session, &rp);
-    if (rc < 0) return -1;
-    if (rc == 0) http_reply_empty(r->req, 204, route);
-    else sse_serve(r->req, &rp, route);
-    return 0;
+    size_t qlen = 0;
+    char *q = api_query_param(c->query, "question", &qlen);
+    if (!q) {
+        http_reply_error(c->req, 400, "empty_question", "Please type a question.", c->route);
+        call_free(c);
+        return;
+    }
+    start_turn(c, q, qlen, 1);
+    free(q);
+}
+
+static void seed_after_session(struct call *c)
+{
+    struct route_in r = call_route(c);
+    char *owned;
+    const char *leid = last_event_id(&r, &owned);
+    size_t seq;
+    /* An EventSource reconnect carries Last-Event-ID: resume that turn
+     * instead of asking the question again. */
+    if (leid && turn_parse_event_id(leid, c->mid, sizeof c->mid, &seq) == 0) {
+        free(owned);
+        c->from = seq;
+        resume_start(c, seed_question);
+        return;
+    }
+    free(owned);
+    seed_question(c);
 }
 
 static void route_seed_stream(struct route_in *r, const char *sid)
 {
     const char *route = "/api/coach/stream/:session_id";
-    char *owned, mid[64];
-    const char *leid;
-    size_t seq, qlen = 0;
-    char *q;
-    struct turn *t;
-
     if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
-    if (!check_session(r, sid, route)) return;
-    leid = last_event_id(r, &owned);
-    /* An EventSource reconnect carries Last-Event-ID: resume that turn
-     * instead of asking the question again. */
-    if (leid && turn_parse_event_id(leid, mid, sizeof mid, &seq) == 0 &&
-        resume(r, mid, seq, sid, route) == 0) {
-        free(owned);
-        return;
-    }
-    free(owned);
-    q = api_query_param(r->query, "question", &qlen);
-    if (!q) {
-        http_reply_error(r->req, 400, "empty_question", "Please type a question.", route);
-        return;
-    }
-    t = start_turn(r, sid, q, qlen, route);
-    free(q);
-    if (t && resume(r, turn_message_id(t), 0, sid, route) != 0)
-        http_reply_error(r->req, 500, "storage_error", "Your question could not be saved.", route);
+    check_session(r, sid, route, seed_after_session);
 }
 
 /* Both ids of a message route are well-formed, else a 400 was sent. */
@@ -555,6 +814,7 @@ static void route_message_stream(struct route_in *r, const char *sid, const char
     char *owned, lmid[64];
     const char *leid;
     size_t from = 0;
+    struct call *c;
 
     if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
     if (!check_ids(r, sid, mid, route)) return;
@@ -568,32 +828,73 @@ static void route_message_stream(struct route_in *r, const char *sid, const char
         }
     }
     free(owned);
-    if (resume(r, mid, from, sid, route) != 0)
-        http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
+    c = call_new(r, route);
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    snprintf(c->mid, sizeof c->mid, "%s", mid);
+    c->from = from;
+    resume_start(c, NULL);
+}
+
+static void cancel_answer(struct call *c, int rc, const char *status)
+{
+    if (rc != 0) http_reply_error(c->req, 404, "message_not_found", "No message with that id.", c->route);
+    else http_reply_json(c->req, 200, json_pack("{s:s, s:s}", "message_id", c->mid, "status", status),
+                         c->route);
+    call_free(c);
+}
+
+static void cancel_next(struct call *c)
+{
+    char status[32];
+    int rc;
+    if (c->late) {
+        call_free(c);
+        return;
+    }
+    if (c->st.found < 0) {
+        reply_store_error(c, "The answer could not be read.");
+        call_free(c);
+        return;
+    }
+    rc = turn_stop_stored(c->mid, c->sid, &c->st, status, sizeof status);
+    cancel_answer(c, rc, status);
 }
 
 static void route_cancel(struct route_in *r, const char *sid, const char *mid)
 {
     const char *route = "/api/coach/sessions/:id/messages/:mid/cancel";
     char status[32];
+    struct call *c;
+    int rc;
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!check_ids(r, sid, mid, route)) return;
-    if (turn_stop(mid, sid, status, sizeof status) != 0) {
-        http_reply_error(r->req, 404, "message_not_found", "No message with that id.", route);
+    c = call_new(r, route);
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    snprintf(c->mid, sizeof c->mid, "%s", mid);
+    rc = turn_stop_mem(mid, sid, status, sizeof status);
+    if (rc != TURN_ASK_STORE) {
+        cancel_answer(c, rc, status);
         return;
     }
-    http_reply_json(r->req, 200, json_pack("{s:s, s:s}", "message_id", mid, "status", status), route);
+    call_store(c, c->sid, resume_run, cancel_next);   /* the same read as a resume */
 }
 
 /* ---------- session events and feedback ---------- */
+
+static void events_after_session(struct call *c)
+{
+    if (!evhttp_request_get_connection(c->req))   /* gone while waiting: freed by the reply */
+        http_reply_empty(c->req, 204, c->route);
+    else events_serve(c->req, c->sid, c->route);
+    call_free(c);
+}
 
 static void route_session_events(struct route_in *r, const char *sid)
 {
     const char *route = "/api/coach/sessions/:id/events";
     if (!method_ok(r, EVHTTP_REQ_GET, "GET", route)) return;
-    if (!check_session(r, sid, route)) return;
-    events_serve(r->req, sid, route);
+    check_session(r, sid, route, events_after_session);
 }
 
 /* Checks a feedback body: {"helpful": bool, "reason": optional string of
@@ -621,15 +922,34 @@ int api_check_feedback(const json_t *body, int *helpful, const char **reason,
     return 0;
 }
 
-/* 1 when mid is an answer of session sid, 0 when not, -1 on error. */
-static int answer_of(struct route_in *r, const char *sid, const char *mid)
+/* Off the loop: is mid an answer of session sid (else rc 0)? then the
+ * feedback is saved (rc 1), or -1 on an error. */
+static void feedback_run(struct store *view, void *arg)
 {
+    struct call *c = arg;
     char owner[80], status[32];
     json_t *events = NULL;
-    int rc = store_answer_events(r->ctx->store, mid, owner, sizeof owner, status, sizeof status,
-                                 &events);
+    int rc = store_answer_events(view, c->mid, owner, sizeof owner, status, sizeof status, &events);
     json_decref(events);
-    return rc < 0 ? -1 : rc > 0 && strcmp(owner, sid) == 0;
+    rc = rc < 0 ? -1 : rc > 0 && strcmp(owner, c->sid) == 0;
+    if (rc > 0) rc = store_feedback_set(view, c->mid, c->helpful, c->text, util_wall_ms());
+    c->rc = rc;
+}
+
+static void feedback_next(struct call *c)
+{
+    if (c->late) {
+    } else if (c->rc < 0) {
+        http_reply_error(c->req, 500, "storage_error", "The feedback could not be saved.", c->route);
+    } else if (c->rc == 0) {
+        http_reply_error(c->req, 404, "message_not_found", "No answer with that id.", c->route);
+    } else {
+        http_reply_json(c->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", c->mid,
+                                               "helpful", c->helpful, "reason",
+                                               c->text && *c->text ? c->text : NULL), c->route);
+    }
+    if (c->rc > 0) metrics_feedback(c->helpful);
+    call_free(c);
 }
 
 static void route_feedback(struct route_in *r, const char *sid, const char *mid)
@@ -637,7 +957,8 @@ static void route_feedback(struct route_in *r, const char *sid, const char *mid)
     const char *route = "/api/coach/sessions/:id/messages/:mid/feedback";
     const char *code, *msg, *reason;
     json_t *body;
-    int helpful, status, rc;
+    int helpful, status;
+    struct call *c;
 
     if (!method_ok(r, EVHTTP_REQ_POST, "POST", route)) return;
     if (!check_ids(r, sid, mid, route)) return;
@@ -649,15 +970,13 @@ static void route_feedback(struct route_in *r, const char *sid, const char *mid)
         http_reply_error(r->req, status, code, msg, route);
         return;
     }
-    rc = answer_of(r, sid, mid);
-    if (rc > 0) rc = store_feedback_set(r->ctx->store, mid, helpful, reason, util_wall_ms());
-    if (rc < 0) http_reply_error(r->req, 500, "storage_error", "The feedback could not be saved.", route);
-    else if (rc == 0) http_reply_error(r->req, 404, "message_not_found", "No answer with that id.", route);
-    else http_reply_json(r->req, 200, json_pack("{s:s, s:b, s:s?}", "message_id", mid,
-                                                "helpful", helpful, "reason",
-                                                reason && *reason ? reason : NULL), route);
-    if (rc > 0) metrics_feedback(helpful);
+    c = call_new(r, route);
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    snprintf(c->mid, sizeof c->mid, "%s", mid);
+    c->helpful = helpful;
+    c->text = reason ? xstrdup(reason) : NULL;
     json_decref(body);
+    call_store(c, c->sid, feedback_run, feedback_next);
 }
 
 /* ---------- dispatch ---------- */

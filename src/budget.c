@@ -53,6 +53,25 @@ int budget_spent(struct budget *b, const char *session_id)
     return b->daily_budget > 0 && daily_tokens(b) >= b->daily_budget;
 }
 
+int budget_daily_due(const struct budget *b)
+{
+    uint64_t now = util_now_ms(), midnight = util_utc_midnight_ms(util_wall_ms());
+    return b && (b->daily_at_ms == 0 || midnight != b->daily_midnight ||
+                 now - b->daily_at_ms >= BUDGET_DAILY_CACHE_MS);
+}
+
+int budget_spent_known(struct budget *b, long session_tokens, long daily_read)
+{
+    if (!b) return 0;
+    if (daily_read >= 0) {
+        b->daily_tokens = daily_read;
+        b->daily_at_ms = util_now_ms();
+        b->daily_midnight = util_utc_midnight_ms(util_wall_ms());
+    }
+    if (b->session_budget > 0 && session_tokens >= b->session_budget) return 1;
+    return b->daily_budget > 0 && b->daily_tokens >= b->daily_budget;
+}
+
 void budget_add(struct budget *b, long tokens)
 {
     if (b) b->daily_tokens += tokens;

@@ -417,6 +417,9 @@ out:
     if (sigterm) event_free(sigterm);
     if (sigint) event_free(sigint);
     if (app.drain_ev) event_free(app.drain_ev);
+    /* requests still waiting on the store are answered while the HTTP
+     * server that holds them stands */
+    if (store) store_calls_stop(store);
     http_free(app.http);          /* closes streams */
     if (store) store_async_stop(store);   /* queued writes finish and call back */
     turn_free_all();

@@ -82,7 +82,7 @@ static const struct mhist_info mhist_info[METRICS__NHISTS] = {
     [METRICS_RETRIEVAL_SECONDS] = {"coachd_retrieval_seconds",
         "Time to search the knowledge base for one question.", mfast_le, METRICS_N(mfast_le)},
     [METRICS_DB_SECONDS] = {"coachd_db_seconds",
-        "Time of the database writes on the question path (begin and save).",
+        "Time the event loop spends on the database writes of the question path (begin and save).",
         mfast_le, METRICS_N(mfast_le)},
 };
 

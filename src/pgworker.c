@@ -43,6 +43,20 @@ struct pgw {
     unsigned backoff_ms;
 };
 
+/* The worker running on this thread (pgw_note_socket). */
+static _Thread_local struct pgw *thread_pgw;
+
+void pgw_note_socket(PGconn *c)
+{
+    struct pgw *w = thread_pgw;
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    w->cur_fd = c ? PQsocket(c) : -1;
+    /* stop gave up already: cut it at once */
+    if (w->abandon && w->cur_fd >= 0) shutdown(w->cur_fd, SHUT_RDWR);
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* The worker's connection, re-made at most once per backoff. */
 static PGconn *worker_conn(struct pgw *w)
 {
@@ -75,6 +89,7 @@ static PGconn *worker_conn(struct pgw *w)
 static void *worker_main(void *arg)
 {
     struct pgw *w = arg;
+    thread_pgw = w;
     worker_conn(w);                               /* the first connection, at once */
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -91,7 +106,18 @@ static void *worker_main(void *arg)
 
         conn = worker_conn(w);
         job->run(job, conn);
-        if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost)) {
+        pthread_mutex_lock(&w->mu);           /* a connect job may have pointed it elsewhere */
+        w->cur_fd = w->conn ? PQsocket(w->conn) : -1;
+        pthread_mutex_unlock(&w->mu);
+        if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost) && job->no_retry) {
+            pthread_mutex_lock(&w->mu);
+            w->cur_fd = -1;
+            pthread_mutex_unlock(&w->mu);
+            PQfinish(w->conn);
+            w->conn = NULL;
+            atomic_store(&w->connected, 0);
+            w->next_try_ms = 0;
+        } else if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost)) {
             /* the connection broke under the job (a server restart, a
              * terminated backend): once, at once, on a new one; every job
              * is safe to run again (inserts skip what is stored, updates
@@ -194,14 +220,20 @@ int pgw_connected(const struct pgw *w)
     return atomic_load(&((struct pgw *)w)->connected);
 }
 
-void pgw_stop(struct pgw *w)
+void pgw_stop_soon(struct pgw *w)
 {
-    struct timespec until;
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+void pgw_stop(struct pgw *w)
+{
+    struct timespec until;
+    if (!w) return;
+    pgw_stop_soon(w);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += PGW_STOP_WAIT_MS / 1000;
     if (pthread_timedjoin_np(w->thread, NULL, &until) != 0) {

@@ -45,12 +45,20 @@ struct pgw_job {
      * error of SQLSTATE class 08 or 57P, or none at all): the worker then
      * drops the connection and runs the job once more on a new one */
     int conn_lost;
+    /* set by the submitter: never run twice (a request-path call, whose
+     * results are not overwritten by a second run); it just fails */
+    int no_retry;
     struct pgw_job *next_;        /* the worker's */
 };
 
 /* Opens a ready connection (connected, statements prepared) or NULL; runs
- * on the worker thread. */
+ * on the worker thread. It calls pgw_note_socket once connected, before
+ * it waits on the server again (preparing), so that pgw_stop can cut a
+ * connection a hung server never finishes setting up. */
 typedef PGconn *(*pgw_open_fn)(void *arg);
+/* On a worker thread (else nothing): c's socket is the one to cut (NULL:
+ * none; call it before PQfinish of a connection that failed to open). */
+void pgw_note_socket(PGconn *c);
 
 /* Starts the thread. Returns NULL when the eventfd or thread cannot be
  * made. The first connection is made on the thread, at once. */
@@ -66,5 +74,8 @@ int pgw_connected(const struct pgw *w);
  * calls the done functions of all of them (on the calling thread, the
  * loop's), closes the connection and joins the thread. */
 void pgw_stop(struct pgw *w);
+/* Tells the worker to stop once its queue is empty, without waiting (so
+ * that several workers drain at once before their pgw_stop). */
+void pgw_stop_soon(struct pgw *w);
 
 #endif

@@ -35,6 +35,7 @@
 #include "jtext.h"
 #include "metrics.h"
 #include "store_pg.h"
+#include "store_schema.h"
 #include "util.h"
 
 enum {
@@ -92,52 +93,8 @@ static const char *const sql_text[Q__COUNT] = {
         "AND COALESCE(m.finished_at, m.created_at) < ?1 LIMIT ?2)",
 };
 
-static const char *const migrations[] = {
-    /* v1 */
-    "CREATE TABLE sessions("
-    "  id TEXT PRIMARY KEY,"
-    "  parent_name TEXT,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE messages("
-    "  id TEXT PRIMARY KEY,"
-    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
-    "  content TEXT NOT NULL DEFAULT '',"
-    "  citations TEXT,"
-    "  refusal TEXT,"
-    "  status TEXT NOT NULL,"
-    "  events TEXT,"
-    "  engine TEXT,"
-    "  prompt_version TEXT,"
-    "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
-    "  completion_tokens INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL,"
-    "  finished_at INTEGER);"
-    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
-    "CREATE INDEX messages_by_finish ON messages(finished_at);",
-    /* v2: the triage notice shown before an answer (urgent, prepare, net) */
-    "ALTER TABLE messages ADD COLUMN triage TEXT;",
-    /* v3: a parent's feedback on an answer (one row per answer, replaced
-     * when the parent changes it), deleted with the message */
-    "CREATE TABLE feedback("
-    "  message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
-    "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
-    "  reason TEXT,"
-    "  created_at INTEGER NOT NULL);",
-    /* v4: each answer's events as they are shown, appended in batches
-     * (store_events_append), so a crash keeps the words shown and another
-     * instance can replay a live answer; the instance that runs a pending
-     * answer and how long its lease lasts */
-    "CREATE TABLE events("
-    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  data TEXT NOT NULL,"
-    "  PRIMARY KEY (message_id, seq)) WITHOUT ROWID;"
-    "ALTER TABLE messages ADD COLUMN owner TEXT;"
-    "ALTER TABLE messages ADD COLUMN lease_until INTEGER;"
-    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
-};
+/* the versions (store_schema.h), in SQLite's dialect */
+static const char *const migrations[] = STORE_SCHEMA_MIGRATIONS("INTEGER", " WITHOUT ROWID");
 
 struct store {
     struct store_pg *pg;          /* set: every call goes to store_pg.c */
@@ -1127,4 +1084,48 @@ void store_tick_async(struct store *st, uint64_t now_ms, store_tick_cb cb, void 
     fixed = store_lease_sweep(st, now_ms);
     pruned = store_events_prune(st, now_ms - STORE_PRUNE_GRACE_MS, STORE_PRUNE_ROWS);
     if (cb) cb(arg, fixed, pruned);
+}
+
+/* ---------- store_call ---------- */
+
+struct call_wrap {
+    store_call_fn fn;
+    store_call_done done;
+    void *arg;
+};
+
+/* On a pool thread: a store whose every call goes to the view. */
+static void call_wrap_run(struct store_pg *view, void *arg)
+{
+    struct call_wrap *w = arg;
+    struct store sh;
+    memset(&sh, 0, sizeof sh);
+    sh.pg = view;
+    w->fn(&sh, w->arg);
+}
+
+static void call_wrap_done(void *arg, int how)
+{
+    struct call_wrap *w = arg;
+    w->done(w->arg, how);
+    if (how != STORE_CALL_TIMEOUT) free(w);
+}
+
+void store_call(struct store *st, const char *key, store_call_fn fn, store_call_done done,
+                void *arg)
+{
+    struct call_wrap *w;
+    if (!st->pg) {
+        fn(st, arg);
+        done(arg, STORE_CALL_DONE);
+        return;
+    }
+    w = xcalloc(1, sizeof *w);
+    *w = (struct call_wrap){fn, done, arg};
+    store_pg_call(st->pg, key, call_wrap_run, call_wrap_done, w);
+}
+
+void store_calls_stop(struct store *st)
+{
+    if (st && st->pg) store_pg_calls_stop(st->pg);
 }

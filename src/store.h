@@ -2,10 +2,11 @@
  * SQLite (a path) or PostgreSQL (a postgresql:// URL or conninfo: the calls
  * go to store_pg.c, which answers them alike; see store_pg.h).
  *
- * Calls are synchronous and run on the event-loop thread, except the
- * writes of the streaming path (the *_async calls below): on PostgreSQL,
- * once store_async_start ran, those go to a worker thread (pgworker.h) and
- * the loop never waits on the server. SQLite in WAL
+ * Calls are synchronous. On PostgreSQL, once store_async_start ran, the
+ * loop thread makes none of them itself: the writes of the streaming path
+ * (the *_async calls below) go to a worker thread (pgworker.h), and the
+ * request path's reads and writes are made inside store_call, on a small
+ * pool of threads, so the loop never waits on the server. SQLite in WAL
  * mode with synchronous=NORMAL makes each commit durable against a process
  * crash (SIGKILL) in well under a millisecond on local disk. Checkpoints
  * (the part that fsyncs) run on a background thread the store owns. JSON values
@@ -231,6 +232,34 @@ struct store_save {
 typedef void (*store_save_cb)(void *arg, const char *const *ids, const int *rcs, size_t n);
 void store_turns_finish_async(struct store *st, const struct store_save *s, size_t n,
                               uint64_t now_ms, store_save_cb cb, void *arg);
+
+/* ---------- the request path, off the loop ----------
+ * store_call runs fn(view, arg), in which fn may call any synchronous
+ * function above on view (never on st), and then done(arg, how) on the
+ * loop thread:
+ *  - PostgreSQL, once store_async_start ran: fn runs on one of the
+ *    STORE_PG_POOL request threads (store_pg.h), each with its own
+ *    connection, picked by key (a session id, or NULL), so one session's
+ *    calls run one after another in the order they were made. done gets
+ *    STORE_CALL_DONE when fn returned. When fn has not returned
+ *    STORE_CALL_TIMEOUT_MS after the call (a hung server), done gets
+ *    STORE_CALL_TIMEOUT then (answer 503, keep arg) and STORE_CALL_LATE
+ *    once fn returned (what fn found is stale: free arg, answer nothing;
+ *    a write fn made may have been kept).
+ *  - SQLite, or before start / after stop: fn(st, arg) in the call, then
+ *    done(arg, STORE_CALL_DONE), before store_call returns.
+ * fn must not touch loop-thread state: it only fills arg. How fn's writes
+ * went is known to store_write_failing(st) when done runs. */
+#define STORE_CALL_TIMEOUT_MS 4000
+enum { STORE_CALL_DONE, STORE_CALL_TIMEOUT, STORE_CALL_LATE };
+typedef void (*store_call_fn)(struct store *view, void *arg);
+typedef void (*store_call_done)(void *arg, int how);
+void store_call(struct store *st, const char *key, store_call_fn fn, store_call_done done,
+                void *arg);
+/* Finishes every store_call in flight (their done functions run) and
+ * stops the request threads; later calls run in the call. Call before the
+ * HTTP server whose requests they answer is freed. */
+void store_calls_stop(struct store *st);
 
 /* Stored events of an answer that finished (its row has the whole log)
  * are redundant once STORE_PRUNE_GRACE_MS passed; each tick deletes at

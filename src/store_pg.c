@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "pgworker.h"
 #include "store.h"
+#include "store_schema.h"
 #include "util.h"
 
 #define STORE_PG_MIGRATE_LOCK 4217017
@@ -133,50 +134,9 @@ static const char *const pg_sql[P__COUNT] = {
         "AND COALESCE(m.finished_at, m.created_at) < $1::bigint LIMIT $2::bigint)",
 };
 
-/* The same versions as store.c's migrations[], in PostgreSQL's dialect. */
-static const char *const pg_migrations[] = {
-    /* v1 */
-    "CREATE TABLE sessions("
-    "  id TEXT PRIMARY KEY,"
-    "  parent_name TEXT,"
-    "  created_at BIGINT NOT NULL);"
-    "CREATE TABLE messages("
-    "  id TEXT PRIMARY KEY,"
-    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),"
-    "  content TEXT NOT NULL DEFAULT '',"
-    "  citations TEXT,"
-    "  refusal TEXT,"
-    "  status TEXT NOT NULL,"
-    "  events TEXT,"
-    "  engine TEXT,"
-    "  prompt_version TEXT,"
-    "  prompt_tokens BIGINT NOT NULL DEFAULT 0,"
-    "  completion_tokens BIGINT NOT NULL DEFAULT 0,"
-    "  created_at BIGINT NOT NULL,"
-    "  finished_at BIGINT);"
-    "CREATE UNIQUE INDEX messages_by_session ON messages(session_id, seq);"
-    "CREATE INDEX messages_by_finish ON messages(finished_at);",
-    /* v2: the triage notice shown before an answer */
-    "ALTER TABLE messages ADD COLUMN triage TEXT;",
-    /* v3: a parent's feedback on an answer */
-    "CREATE TABLE feedback("
-    "  message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
-    "  helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),"
-    "  reason TEXT,"
-    "  created_at BIGINT NOT NULL);",
-    /* v4: event logs as they are shown; the owner of a pending answer and
-     * its lease */
-    "CREATE TABLE events("
-    "  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"
-    "  data TEXT NOT NULL,"
-    "  PRIMARY KEY (message_id, seq));"
-    "ALTER TABLE messages ADD COLUMN owner TEXT;"
-    "ALTER TABLE messages ADD COLUMN lease_until BIGINT;"
-    "CREATE INDEX messages_pending ON messages(status) WHERE status = 'pending';",
-};
+/* The same versions as store.c's migrations[] (store_schema.h), in
+ * PostgreSQL's dialect. */
+static const char *const pg_migrations[] = STORE_SCHEMA_MIGRATIONS("BIGINT", "");
 
 struct store_pg {
     PGconn *conn;                 /* NULL or CONNECTION_BAD while lost */
@@ -196,6 +156,12 @@ struct store_pg {
     int pinging;                  /* a ping job is on the worker */
     int ping_ok;                  /* the last ping's answer */
     uint64_t ping_sent_ms;        /* when the last ping job was sent */
+    /* the request path (store_pg_call) */
+    struct event_base *base;
+    struct pgw *pool[STORE_PG_POOL];  /* or NULL: calls run inline */
+    int view;                     /* this is a call's copy, on a pool thread: conn is
+                                     the thread's, never re-made here */
+    int wrote;                    /* a view's write that counts (pg_note_write) */
 };
 
 int store_pg_schema_target(void)
@@ -369,7 +335,7 @@ static int reconnect(struct store_pg *pg)
     uint64_t now = util_now_ms();
 
     if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return 0;
-    if (now < pg->next_try_ms) return -1;
+    if (pg->view || now < pg->next_try_ms) return -1;   /* a view's is the pool's */
     if (pg->worker) {                     /* made on the worker; fail fast meanwhile */
         connect_later(pg);
         return -1;
@@ -423,7 +389,7 @@ static PGresult *run(struct store_pg *pg, int q, int n, const char *const *vals,
 static void pg_note_write(struct store_pg *pg, int ok)
 {
     if (!ok) pg->write_failed = 1;
-    else if (!pg->in_batch) pg->write_failed = 0;
+    else if (!pg->in_batch) pg->write_failed = 0, pg->wrote = 1;
 }
 
 /* run() for a write: notes how it went. A constraint error (a duplicate
@@ -454,10 +420,11 @@ void store_pg_health(struct store_pg *pg, int *writable)
     /* while failing or disconnected, one probe a second at most sees recovery */
     if (pg->worker) {
         /* the probe runs on the worker (its connection is the one the
-         * streaming path writes on); the loop's is re-made by reconnect */
+         * streaming path writes on); the loop has no connection of its own
+         * once the worker runs */
+        up = pgw_connected(pg->worker);
         if ((pg->write_failed || !up) && now - pg->probe_ms >= 1000) {
             pg->probe_ms = now;
-            if (!up) reconnect(pg);
             probe_later(pg);
         }
         *writable = up && !pg->write_failed;
@@ -1157,7 +1124,9 @@ static PGconn *worker_open(void *arg)
     struct store_pg *pg = arg;
     char err[256];
     PGconn *c = connect_db(pg->conninfo);
+    if (c && PQstatus(c) == CONNECTION_OK) pgw_note_socket(c);   /* cut if stop gives up */
     if (c && PQstatus(c) == CONNECTION_OK && prepare_all(c, err, sizeof err) == 0) return c;
+    pgw_note_socket(NULL);
     if (c) PQfinish(c);
     return NULL;
 }
@@ -1195,21 +1164,121 @@ int store_pg_async_running(struct store_pg *pg)
 
 unsigned store_pg_async_pending(struct store_pg *pg)
 {
-    return pg->worker ? pgw_pending(pg->worker) : 0;
+    unsigned n = pg->worker ? pgw_pending(pg->worker) : 0;
+    for (int i = 0; i < STORE_PG_POOL; i++) n += pg->pool[i] ? pgw_pending(pg->pool[i]) : 0;
+    return n;
 }
 
 int store_pg_async_start(struct store_pg *pg, struct event_base *base)
 {
     if (pg->worker) return 0;
+    pg->base = base;
     pg->worker = pgw_start(base, worker_open, pg);
+    for (int i = 0; pg->worker && i < STORE_PG_POOL; i++)
+        if (!(pg->pool[i] = pgw_start(base, worker_open, pg))) {
+            store_pg_async_stop(pg);
+            return -1;
+        }
+    /* from here on nothing runs on the loop's own connection (every call
+     * of the request path is a store_pg_call): close it */
+    if (pg->worker && pg->conn) {
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+    }
     return pg->worker ? 0 : -1;
+}
+
+void store_pg_calls_stop(struct store_pg *pg)
+{
+    for (int i = 0; i < STORE_PG_POOL; i++) pgw_stop_soon(pg->pool[i]);
+    for (int i = 0; i < STORE_PG_POOL; i++) {
+        struct pgw *w = pg->pool[i];
+        pg->pool[i] = NULL;        /* what the done functions call runs inline */
+        pgw_stop(w);
+    }
 }
 
 void store_pg_async_stop(struct store_pg *pg)
 {
     struct pgw *w = pg->worker;
+    store_pg_calls_stop(pg);
     pg->worker = NULL;             /* what the done functions submit runs inline */
     pgw_stop(w);
+}
+
+/* ---------- the request path on the pool ----------
+ * A call runs fn on a copy of the store (the view) whose connection is
+ * the pool thread's; the copy is made on the loop when the call is made
+ * (owner, lease), so the thread reads nothing the loop writes. How its
+ * writes went is carried back to the store in call_done, on the loop.
+ * The timer answers for a call the server does not answer in time. */
+struct call_job {
+    struct pgw_job job;
+    struct store_pg *pg;
+    struct store_pg view;
+    store_pg_call_fn fn;
+    store_pg_done_fn done;
+    void *arg;
+    struct event *timer;
+    int timed_out;
+};
+
+static void call_run(struct pgw_job *j, PGconn *conn)
+{
+    struct call_job *c = (struct call_job *)j;
+    c->view.conn = conn;
+    c->view.write_failed = c->view.wrote = c->view.in_batch = 0;
+    if (!conn) c->view.write_failed = 1;   /* down: fail fast (run() sees no connection) */
+    c->fn(&c->view, c->arg);
+    c->view.conn = NULL;
+}
+
+static void call_done(struct pgw_job *j)
+{
+    struct call_job *c = (struct call_job *)j;
+    struct store_pg *pg = c->pg;
+    if (c->timer) event_free(c->timer);
+    if (c->view.write_failed) pg->write_failed = 1;
+    else if (c->view.wrote) pg->write_failed = 0;
+    c->done(c->arg, c->timed_out ? STORE_CALL_LATE : STORE_CALL_DONE);
+    free(c);
+}
+
+static void call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct call_job *c = arg;
+    (void)fd; (void)what;
+    c->timed_out = 1;
+    metrics_inc(METRICS_SAVE_FAILURES);
+    c->done(c->arg, STORE_CALL_TIMEOUT);
+}
+
+void store_pg_call(struct store_pg *pg, const char *key, store_pg_call_fn fn,
+                   store_pg_done_fn done, void *arg)
+{
+    struct call_job *c;
+    struct timeval tv = {STORE_CALL_TIMEOUT_MS / 1000, (STORE_CALL_TIMEOUT_MS % 1000) * 1000};
+    unsigned slot = key ? util_hash(key, strlen(key)) % STORE_PG_POOL : 0;
+    if (!pg->pool[slot]) {                 /* before start, after stop: in the call */
+        fn(pg, arg);
+        done(arg, STORE_CALL_DONE);
+        return;
+    }
+    c = xcalloc(1, sizeof *c);
+    c->job = (struct pgw_job){.run = call_run, .done = call_done, .no_retry = 1};
+    c->pg = pg;
+    c->view = *pg;
+    c->view.view = 1;
+    c->view.conn = NULL;
+    c->view.worker = NULL;
+    c->view.listener = NULL;
+    memset(c->view.pool, 0, sizeof c->view.pool);
+    c->fn = fn;
+    c->done = done;
+    c->arg = arg;
+    c->timer = evtimer_new(pg->base, call_timeout, c);
+    if (c->timer) evtimer_add(c->timer, &tv);
+    pgw_submit(pg->pool[slot], &c->job);
 }
 
 /* connects: the loop's connection or the listener's */

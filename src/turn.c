@@ -109,6 +109,12 @@ struct turn {
     struct turn *flush_next;
     int mirror;                          /* runs on another instance: frames come from
                                             the database (mirror_pull), not an engine */
+    int pulling;                         /* a mirror_pull is on the store's pool */
+    json_t *prehist;                     /* the session's history, read with the
+                                            question's commit (turn_history) */
+    long tokens_session, tokens_today;   /* read with it too, for the budget
+                                            (today's -1: not read, the cache holds) */
+    int want_daily;                      /* today's sum is due (budget_daily_due) */
 
     struct turn *prev, *next;            /* all turns */
 };
@@ -249,6 +255,7 @@ static void turn_free(struct turn *t)
     free(t->frame_len);
     json_decref(t->log);
     json_decref(t->history);
+    json_decref(t->prehist);
     json_decref(t->refusal);
     json_decref(t->triage);
     json_decref(t->citations);
@@ -753,9 +760,14 @@ void turn_free_all(void)
     nflush_recs = flush_recs_cap = 0;
 }
 
+/* The newest max_msgs of the history read at the question's commit. */
 json_t *turn_history(const struct turn *t, int max_msgs)
 {
-    return store_history(env.store, t->session_id, t->msg_id, max_msgs);
+    json_t *out = json_array();
+    size_t n = json_array_size(t->prehist);
+    size_t from = max_msgs >= 0 && n > (size_t)max_msgs ? n - (size_t)max_msgs : 0;
+    for (size_t i = from; i < n; i++) json_array_append(out, json_array_get(t->prehist, i));
+    return out;
 }
 
 /* ---------- mirrors: answers running on another instance ----------
@@ -797,39 +809,67 @@ static void mirror_end(struct turn *t)
     arm(t, env.linger_ms);
 }
 
-/* Reads what is new for a mirror. Returns -1 when it was freed (its row is
- * gone: the session was deleted). */
-static int mirror_pull(struct turn *t)
-{
-    json_t *ev = NULL;
+/* What a mirror_pull read, on the store's pool: the stored events after
+ * from; when there are none, the row (has it stopped being pending?). */
+struct pull_call {
+    char msg_id[32];
+    size_t from;
+    int rc;                                /* events_since: 0 or -1 */
+    json_t *since;
+    int found;                             /* store_answer_events */
     char sid[80], status[32];
-    int found;
-    if (t->finished) return 0;
-    if (store_events_since(env.store, t->msg_id, t->nframes, &ev) != 0) return 0;  /* later */
-    if (json_array_size(ev) > 0) {
-        if (mirror_append(t, ev)) mirror_end(t);
-        json_decref(ev);
-        return 0;
+    json_t *events;
+};
+
+static void pull_run(struct store *view, void *arg)
+{
+    struct pull_call *p = arg;
+    p->rc = store_events_since(view, p->msg_id, p->from, &p->since);
+    if (p->rc != 0 || json_array_size(p->since) > 0) return;
+    p->found = store_answer_events(view, p->msg_id, p->sid, sizeof p->sid, p->status,
+                                   sizeof p->status, &p->events);
+}
+
+/* Back on the loop: applies what was read when the mirror still stands
+ * where it stood (by id: it may have been freed meanwhile). */
+static void pull_done(void *arg, int how)
+{
+    struct pull_call *p = arg;
+    struct turn *t;
+    if (how == STORE_CALL_TIMEOUT) return;  /* STORE_CALL_LATE follows */
+    t = turn_find(p->msg_id);
+    if (t && t->mirror) t->pulling = 0;
+    if (how == STORE_CALL_DONE && p->rc == 0 && t && t->mirror && !t->finished &&
+        t->nframes == p->from) {
+        if (json_array_size(p->since) > 0) {
+            if (mirror_append(t, p->since)) mirror_end(t);
+        } else if (p->found == 0) {
+            turn_drop_session(t->session_id);   /* its row is gone: deleted */
+        } else if (p->found > 0 && strcmp(p->status, "pending") != 0) {
+            /* finished or swept: the saved log may hold events not seen yet */
+            json_t *rest = json_array();
+            for (size_t i = t->nframes; i < json_array_size(p->events); i++)
+                json_array_append(rest, json_array_get(p->events, i));
+            mirror_append(t, rest);
+            json_decref(rest);
+            mirror_end(t);
+        }
     }
-    json_decref(ev);
-    ev = NULL;
-    found = store_answer_events(env.store, t->msg_id, sid, sizeof sid, status, sizeof status, &ev);
-    if (found == 0) {
-        turn_drop_session(t->session_id);
-        json_decref(ev);
-        return -1;
-    }
-    if (found > 0 && strcmp(status, "pending") != 0) {
-        /* finished or swept: the saved log may hold events not seen yet */
-        json_t *rest = json_array();
-        for (size_t i = t->nframes; i < json_array_size(ev); i++)
-            json_array_append(rest, json_array_get(ev, i));
-        mirror_append(t, rest);
-        json_decref(rest);
-        mirror_end(t);
-    }
-    json_decref(ev);
-    return 0;
+    json_decref(p->since);
+    json_decref(p->events);
+    free(p);
+}
+
+/* Reads what is new for a mirror, off the loop; one read at a time. */
+static void mirror_pull(struct turn *t)
+{
+    struct pull_call *p;
+    if (t->finished || t->pulling) return;
+    p = xcalloc(1, sizeof *p);
+    snprintf(p->msg_id, sizeof p->msg_id, "%s", t->msg_id);
+    p->from = t->nframes;
+    t->pulling = 1;
+    store_call(env.store, t->session_id, pull_run, pull_done, p);
 }
 
 static void mirror_timer(struct turn *t)
@@ -838,7 +878,8 @@ static void mirror_timer(struct turn *t)
         turn_free(t);
         return;
     }
-    if (mirror_pull(t) == 0 && !t->finished) arm(t, MIRROR_POLL_MS);
+    if (!t->finished) arm(t, MIRROR_POLL_MS);
+    mirror_pull(t);                        /* may free t (SQLite: in the call) */
 }
 
 static struct turn *mirror_create(const char *message_id, const char *session_id, json_t *events)
@@ -895,32 +936,56 @@ static void replay_clear(struct turn_replay *r)
     memset(r, 0, sizeof *r);
 }
 
-int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r)
+int turn_open_mem(const char *message_id, size_t from, const char *session,
+                  struct turn_replay *r)
 {
     struct turn *t = turn_find(message_id);
-    char sid[80], status[32];
-    int found;
-
     memset(r, 0, sizeof *r);
-    if (t && (!session || strcmp(t->session_id, session) == 0)) {
-        if (t->finished && from >= t->nvisible) return 0;
-        r->live = t;
-        r->from = from > t->nvisible && !t->mirror ? t->nvisible : from;  /* see turn_subscribe */
-        return 1;
+    if (!t || (session && strcmp(t->session_id, session) != 0)) return TURN_ASK_STORE;
+    if (t->finished && from >= t->nvisible) return 0;
+    r->live = t;
+    r->from = from > t->nvisible && !t->mirror ? t->nvisible : from;  /* see turn_subscribe */
+    return 1;
+}
+
+void turn_stored_read(struct store *view, const char *message_id, struct turn_stored *s)
+{
+    memset(s, 0, sizeof *s);
+    s->found = store_answer_events(view, message_id, s->sid, sizeof s->sid, s->status,
+                                   sizeof s->status, &s->events);
+    /* a pending row in a shared store runs on another instance: its events */
+    if (s->found > 0 && strcmp(s->status, "pending") == 0 && store_is_shared(view))
+        s->since_rc = store_events_since(view, message_id, 0, &s->since);
+}
+
+void turn_stored_clear(struct turn_stored *s)
+{
+    json_decref(s->events);
+    json_decref(s->since);
+    memset(s, 0, sizeof *s);
+}
+
+int turn_open_stored(const char *message_id, size_t from, const char *session,
+                     struct turn_stored *s, struct turn_replay *r)
+{
+    struct turn *t;
+    int rc = turn_open_mem(message_id, from, session, r);   /* it may have come meanwhile */
+    if (rc != TURN_ASK_STORE) {
+        turn_stored_clear(s);
+        return rc;
     }
-    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, sizeof status,
-                                &r->events);
-    if (found <= 0 || (session && strcmp(sid, session) != 0)) {
-        replay_clear(r);
+    if (s->found <= 0 || (session && strcmp(s->sid, session) != 0)) {
+        turn_stored_clear(s);
         return -1;
     }
     /* a pending row in a shared store runs on another instance: follow it */
-    if (strcmp(status, "pending") == 0 && store_is_shared(env.store)) {
-        json_t *ev = NULL;
-        replay_clear(r);
-        if (store_events_since(env.store, message_id, 0, &ev) != 0) return 0;
-        t = mirror_create(message_id, sid, ev);
-        json_decref(ev);
+    if (strcmp(s->status, "pending") == 0 && store_is_shared(env.store)) {
+        if (s->since_rc != 0) {
+            turn_stored_clear(s);
+            return 0;
+        }
+        t = mirror_create(message_id, s->sid, s->since);
+        turn_stored_clear(s);
         if (t->finished && from >= t->nvisible) return 0;
         r->live = t;
         r->from = from;                    /* may be ahead of the mirror: see turn_subscribe */
@@ -928,13 +993,25 @@ int turn_open(const char *message_id, size_t from, const char *session, struct t
     }
     /* "pending" rows were lost in a crash (they become incomplete at
      * start-up): nothing more will come */
-    if (strcmp(status, "pending") == 0 || from >= json_array_size(r->events)) {
-        replay_clear(r);
+    if (strcmp(s->status, "pending") == 0 || from >= json_array_size(s->events)) {
+        turn_stored_clear(s);
         return 0;
     }
+    r->events = s->events;
+    s->events = NULL;
+    turn_stored_clear(s);
     snprintf(r->message_id, sizeof r->message_id, "%s", message_id);
     r->from = from;
     return 1;
+}
+
+int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r)
+{
+    struct turn_stored s;
+    int rc = turn_open_mem(message_id, from, session, r);
+    if (rc != TURN_ASK_STORE) return rc;
+    turn_stored_read(env.store, message_id, &s);
+    return turn_open_stored(message_id, from, session, &s, r);
 }
 
 int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l)
@@ -959,27 +1036,44 @@ int turn_replay_deliver(struct turn_replay *r, struct turn_listener *l)
     return 0;
 }
 
-int turn_stop(const char *message_id, const char *session, char *status, size_t n)
+int turn_stop_mem(const char *message_id, const char *session, char *status, size_t n)
 {
     struct turn *t = turn_find(message_id);
-    char sid[80];
-    json_t *events = NULL;
-    int found;
     if (t && (!session || strcmp(t->session_id, session) == 0)) {
         turn_cancel(t);
         snprintf(status, n, "%s", t->mirror && !t->finished ? "stopped" : status_name(t->status));
         return 0;
     }
-    if (t) return -1;                      /* another session's answer */
-    found = store_answer_events(env.store, message_id, sid, sizeof sid, status, n, &events);
-    json_decref(events);
-    if (found > 0 && session && strcmp(sid, session) != 0) found = 0;
+    return t ? -1 : TURN_ASK_STORE;        /* another session's answer, or not here */
+}
+
+int turn_stop_stored(const char *message_id, const char *session, struct turn_stored *s,
+                     char *status, size_t n)
+{
+    int found = s->found;
+    int rc = turn_stop_mem(message_id, session, status, n);   /* it may have come meanwhile */
+    if (rc != TURN_ASK_STORE) {
+        turn_stored_clear(s);
+        return rc;
+    }
+    if (found > 0 && session && strcmp(s->sid, session) != 0) found = 0;
+    if (found > 0) snprintf(status, n, "%s", s->status);
     /* running on another instance: it stops it and saves it as stopped */
-    if (found > 0 && strcmp(status, "pending") == 0 && store_is_shared(env.store)) {
+    if (found > 0 && strcmp(s->status, "pending") == 0 && store_is_shared(env.store)) {
         store_notify(env.store, "coachd_stop", message_id);
         snprintf(status, n, "stopped");
     }
+    turn_stored_clear(s);
     return found > 0 ? 0 : -1;
+}
+
+int turn_stop(const char *message_id, const char *session, char *status, size_t n)
+{
+    struct turn_stored s;
+    int rc = turn_stop_mem(message_id, session, status, n);
+    if (rc != TURN_ASK_STORE) return rc;
+    turn_stored_read(env.store, message_id, &s);
+    return turn_stop_stored(message_id, session, &s, status, n);
 }
 
 /* ---------- the pipeline ---------- */
@@ -1092,13 +1186,13 @@ static void step_engine(struct turn *t, int age)
 {
     struct engine *e = env.engine;
     const char *preface = NULL;
-    if (env.lite && budget_spent(env.budget, t->session_id)) {
+    if (env.lite && budget_spent_known(env.budget, t->tokens_session, t->tokens_today)) {
         e = env.lite;
         preface = lite_preface;
         t->engine_name = "grounded-lite";
     }
     if (e->history_msgs > 0)
-        t->history = store_history(env.store, t->session_id, t->msg_id, e->history_msgs);
+        t->history = turn_history(t, e->history_msgs);
     t->rq = (struct engine_request){
         .question = t->question, .question_len = t->qlen, .hits = t->hits, .nhits = t->nhits,
         .age_months = age, .history = t->history, .preface = preface,
@@ -1125,11 +1219,9 @@ static void run_pipeline(evutil_socket_t fd, short what, void *arg)
     step_engine(t, age);
 }
 
-struct turn *turn_create(const char *session_id, const char *question, size_t len)
+struct turn *turn_prepare(const char *session_id, const char *question, size_t len)
 {
     struct turn *t = xcalloc(1, sizeof *t);
-    struct timeval now = {0, 0};
-
     if (util_random_id(t->msg_id, sizeof t->msg_id, 16) ||
         util_random_id(t->user_msg_id, sizeof t->user_msg_id, 16) ||
         strlen(session_id) >= sizeof t->session_id) {
@@ -1140,18 +1232,62 @@ struct turn *turn_create(const char *session_id, const char *question, size_t le
     t->question = xstrndup(question, len);
     t->qlen = len;
     t->created_s = metrics_now();
-    if (store_turn_begin(env.store, session_id, t->user_msg_id, t->msg_id, t->question,
-                         util_wall_ms())) {
-        free(t->question);
-        free(t);
-        return NULL;
+    t->want_daily = env.lite && env.budget && budget_daily_due(env.budget);
+    return t;
+}
+
+/* The most history any part of the pipeline reads (turn_history). */
+static int history_wanted(void)
+{
+    int n = 4 * CONVO_PREV_MAX;
+    if (env.engine && env.engine->history_msgs > n) n = env.engine->history_msgs;
+    if (env.lite && env.lite->history_msgs > n) n = env.lite->history_msgs;
+    return n;
+}
+
+int turn_begin_store(struct store *view, struct turn *t)
+{
+    if (store_turn_begin(view, t->session_id, t->user_msg_id, t->msg_id, t->question,
+                         util_wall_ms()))
+        return -1;
+    /* what the pipeline will read, now, while off the loop */
+    t->prehist = store_history(view, t->session_id, t->msg_id, history_wanted());
+    if (env.lite && env.budget) {
+        t->tokens_session = store_tokens_session(view, t->session_id);
+        t->tokens_today = t->want_daily
+                              ? store_tokens_since(view, util_utc_midnight_ms(util_wall_ms()))
+                              : -1;
     }
-    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t->created_s);
+    return 0;
+}
+
+void turn_discard(struct turn *t)
+{
+    json_decref(t->prehist);
+    free(t->question);
+    free(t);
+}
+
+void turn_launch(struct turn *t)
+{
+    struct timeval now = {0, 0};
     t->log = json_array();
     t->timer = evtimer_new(env.base, timer_cb, t);
     t->start_ev = evtimer_new(env.base, run_pipeline, t);
     evtimer_add(t->start_ev, &now);
     arm(t, env.grace_ms);                  /* until the first subscriber */
     registry_add(t);
+}
+
+struct turn *turn_create(const char *session_id, const char *question, size_t len)
+{
+    struct turn *t = turn_prepare(session_id, question, len);
+    if (!t) return NULL;
+    if (turn_begin_store(env.store, t)) {
+        turn_discard(t);
+        return NULL;
+    }
+    metrics_observe(METRICS_DB_SECONDS, metrics_now() - t->created_s);
+    turn_launch(t);
     return t;
 }

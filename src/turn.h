@@ -64,6 +64,20 @@ struct turn_listener {
  * the turn, or NULL if the question could not be committed. */
 struct turn *turn_create(const char *session_id, const char *question, size_t len);
 
+/* turn_create in three steps, for a caller that makes the commit off the
+ * loop (store_call): turn_prepare (loop: ids, the question copied; NULL
+ * when the ids cannot be made), turn_begin_store (any thread, on the
+ * store view given: commits the question and its pending answer, and
+ * reads the history and token sums the pipeline will need; 0 or -1), then
+ * turn_launch (loop: the turn is registered and its pipeline starts) or
+ * turn_discard (loop: it was not committed). Between prepare and launch
+ * the turn is the caller's and nothing else sees it. */
+struct store;
+struct turn *turn_prepare(const char *session_id, const char *question, size_t len);
+int turn_begin_store(struct store *view, struct turn *t);
+void turn_launch(struct turn *t);
+void turn_discard(struct turn *t);
+
 /* A live or lingering turn by its answer message id, or NULL. */
 struct turn *turn_find(const char *message_id);
 
@@ -98,6 +112,30 @@ struct turn_replay {
  * iteration), 0 when nothing is left (the answer ended, or was lost in a
  * crash: 204), -1 when there is no such answer (nothing kept). */
 int turn_open(const char *message_id, size_t from, const char *session, struct turn_replay *r);
+
+/* turn_open and turn_stop in steps, for a caller that reads the store
+ * off the loop: the _mem half looks in memory and returns
+ * TURN_ASK_STORE when the store must be asked; turn_stored_read (any
+ * thread, on a store view) reads the answer's row (and, when it runs on
+ * another instance, its events); the _stored half (loop) finishes as
+ * turn_open / turn_stop would, and empties s. */
+#define TURN_ASK_STORE (-2)
+struct turn_stored {
+    int found;                          /* store_answer_events */
+    char sid[80], status[32];
+    json_t *events;                     /* owned */
+    int since_rc;
+    json_t *since;                      /* owned: the events table, for a pending row */
+};
+int turn_open_mem(const char *message_id, size_t from, const char *session,
+                  struct turn_replay *r);
+void turn_stored_read(struct store *view, const char *message_id, struct turn_stored *s);
+void turn_stored_clear(struct turn_stored *s);
+int turn_open_stored(const char *message_id, size_t from, const char *session,
+                     struct turn_stored *s, struct turn_replay *r);
+int turn_stop_mem(const char *message_id, const char *session, char *status, size_t n);
+int turn_stop_stored(const char *message_id, const char *session, struct turn_stored *s,
+                     char *status, size_t n);
 
 /* Delivers what turn_open found to l: a live turn's backlog and then its
  * live frames (returns 1: l is subscribed, as turn_subscribe), or the

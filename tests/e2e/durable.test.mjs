@@ -100,8 +100,7 @@ test('PostgreSQL goes away and comes back: 503s meanwhile, the live answer is sa
 // loop, so the stream goes on; once the server resumes, the answer is
 // saved and done follows. (With the writes on the loop, the stream froze
 // with the server.) /readyz, too, answers from what the worker last saw.
-// No other request is made while frozen: the request path's reads are
-// still synchronous.
+// (The request path while it hangs: the next test.)
 test('PostgreSQL hangs mid-answer: the stream goes on, the answer is saved once it resumes',
   { skip: !pgDir ? 'COACHD_PG_DIR is not set (make e2e-pg)' : false }, async () => {
     const srv = await startServer(['--pace-ms', '30']);
@@ -137,6 +136,73 @@ test('PostgreSQL hangs mid-answer: the stream goes on, the answer is saved once 
       assert.equal(g.json.messages[1].content, textOf(s.events));
       const replay = await stream(srv.base + m.stream_url);
       assert.deepEqual(replay.events, s.events);
+      await srv.stop();           // cleanly, under the sanitizers
+    } finally {
+      if (srv.proc.exitCode === null && srv.proc.signalCode === null) await srv.stop('SIGKILL');
+      srv.cleanup();
+    }
+  });
+
+// The request path while the server hangs (issue 17): the request-path
+// reads and writes run on the store's pool threads (store_call), so (a)
+// another parent's live stream keeps sending events and pings on the loop
+// while (b) a history read and a new question each get a JSON 503 within
+// a bounded time (STORE_CALL_TIMEOUT_MS, 4 s), and (c) once the server
+// resumes, everything acknowledged before is saved. With those calls on
+// the loop, the stream froze until the server came back.
+test('PostgreSQL hangs: history reads and questions get a JSON 503 in bounded time, other streams flow, nothing acknowledged is lost',
+  { skip: !pgDir ? 'COACHD_PG_DIR is not set (make e2e-pg)' : false }, async () => {
+    const srv = await startServer(['--pace-ms', '30', '--ping-s', '1']);
+    try {
+      const sidA = await newSession(srv.base);
+      const sidB = await newSession(srv.base);
+      const acked = await ask(srv, sidB);            // acknowledged before the hang
+      await stream(srv.base + acked.stream_url);     // and answered
+      const m = await ask(srv, sidA);
+      let frames = 0;
+      const live = stream(srv.base + m.stream_url, { stopWhen: (t) => { frames = (t.match(/\n\n/g) || []).length; return false; } });
+      await sleep(400);
+      let read, asked, readMs, askMs, during;
+      pgctl('freeze');
+      try {
+        const at = frames;
+        let t0 = Date.now();
+        const readP = api(srv.base, 'GET', '/api/coach/sessions/' + sidB).then((r) => { readMs = Date.now() - t0; return r; });
+        const askP = api(srv.base, 'POST', `/api/coach/sessions/${sidB}/messages`, { question: Q })
+          .then((r) => { askMs = Date.now() - t0; return r; });
+        // a loop blocked on the server would answer neither until the thaw
+        const limit = (p, what) => Promise.race([p, sleep(8000).then(() => { throw new Error(`${what}: no answer in 8 s`); })]);
+        [read, asked] = await Promise.all([limit(readP, 'history read'), limit(askP, 'question')]);
+        during = frames - at;
+      } finally {
+        pgctl('thaw');
+      }
+      // (b) bounded JSON 503s
+      assert.equal(read.status, 503, read.text);
+      assert.equal(read.json.error.code, 'storage_unavailable');
+      assert.ok(readMs < 6000, `history read answered in ${readMs} ms`);
+      assert.equal(asked.status, 503, asked.text);
+      assert.equal(asked.json.error.code, 'storage_unavailable');
+      assert.ok(askMs < 6000, `question answered in ${askMs} ms`);
+      // (a) the live stream went on meanwhile (30 ms a word: over 100 in 4 s)
+      assert.ok(during > 50, `frames streamed while requests waited on the hung server: ${during}`);
+      // (c) after the thaw: the live answer is saved, and so is the earlier one
+      const s = await live;
+      assert.equal(s.events.at(-1).data.done, true);
+      let g;
+      for (let i = 0; i < 50; i++) {
+        g = await api(srv.base, 'GET', '/api/coach/sessions/' + sidA);
+        if (g.status === 200 && g.json.messages[1].status === 'complete') break;
+        await sleep(100);
+      }
+      assert.equal(g.status, 200, g.text);
+      assert.equal(g.json.messages[1].status, 'complete');
+      assert.equal(g.json.messages[1].content, textOf(s.events));
+      const b = await api(srv.base, 'GET', '/api/coach/sessions/' + sidB);
+      assert.equal(b.status, 200, b.text);
+      const mine = b.json.messages.find((x) => x.id === acked.message_id);
+      assert.equal(mine.status, 'complete');
+      assert.ok(mine.content.length > 0);
       await srv.stop();           // cleanly, under the sanitizers
     } finally {
       if (srv.proc.exitCode === null && srv.proc.signalCode === null) await srv.stop('SIGKILL');

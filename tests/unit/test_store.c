@@ -797,10 +797,47 @@ static void test_prune_and_inline_async(void **state)
     store_async_stop(f->st);
 }
 
+/* store_call on SQLite: fn runs on the store itself, in the call, and
+ * done follows with STORE_CALL_DONE before store_call returns. */
+struct call_seen {
+    struct store *st, *view;
+    int exists, how, done;
+};
+
+static void seen_fn(struct store *view, void *arg)
+{
+    struct call_seen *c = arg;
+    c->view = view;
+    c->exists = store_session_exists(view, "s1");
+}
+
+static void seen_done(void *arg, int how)
+{
+    struct call_seen *c = arg;
+    c->how = how;
+    c->done++;
+}
+
+static void test_call_inline(void **state)
+{
+    struct fixture *f = *state;
+    struct call_seen c = {.how = -1};
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    store_call(f->st, "s1", seen_fn, seen_done, &c);
+    assert_int_equal(c.done, 1);
+    assert_int_equal(c.how, STORE_CALL_DONE);
+    assert_ptr_equal(c.view, f->st);
+    assert_int_equal(c.exists, 1);
+    store_calls_stop(f->st);                    /* nothing to stop */
+    store_call(f->st, NULL, seen_fn, seen_done, &c);
+    assert_int_equal(c.done, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_inline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),

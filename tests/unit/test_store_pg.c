@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,8 +620,8 @@ static void test_async_reconnect(void **state)
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
              "WHERE datname = '%s' AND application_name = 'coachd'", f->name);
     for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            "application_name = 'coachd'") < 2; i++)
-        usleep(20 * 1000);                      /* the worker's first connect */
+                                            "application_name = 'coachd'") < 1 + STORE_PG_POOL; i++)
+        usleep(20 * 1000);                      /* the worker's and the pool's first connects */
     assert_int_equal(admin_exec(sql), 0);
     save_two(f->st, &seen);
     run_until(base, &seen.saved);
@@ -629,7 +630,7 @@ static void test_async_reconnect(void **state)
     assert_int_equal(query_int(f, "SELECT count(*) FROM messages WHERE status = 'pending'"), 0);
     {
         uint64_t t0 = util_now_ms();
-        assert_int_equal(store_session_exists(f->st, "s1"), -1);   /* the loop's, lost */
+        assert_int_equal(store_session_exists(f->st, "s1"), -1);   /* the loop has none now */
         assert_int_equal(store_session_exists(f->st, "s1"), -1);   /* no connect in the call */
         assert_true(util_now_ms() - t0 < 1000);
     }
@@ -690,8 +691,8 @@ static void test_async_stop_hung_server(void **state)
     assert_int_equal(store_turn_begin(f->st, "s1", "u1", "a1", "q", 1), 0);
     assert_int_equal(store_async_start(f->st, base), 0);
     for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            "application_name = 'coachd'") < 2; i++)
-        usleep(20 * 1000);                      /* the worker's first connect */
+                                            "application_name = 'coachd'") < 1 + STORE_PG_POOL; i++)
+        usleep(20 * 1000);                      /* the worker's and the pool's first connects */
     snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh freeze '%s'", dir);
     assert_int_equal(system(cmd), 0);
     save_two(f->st, &seen);
@@ -703,6 +704,108 @@ static void test_async_stop_hung_server(void **state)
     assert_true(util_now_ms() - t0 < PGW_STOP_WAIT_MS + 3000);
     assert_int_equal(seen.saved, 1);
     assert_int_equal(seen.rcs[0], -1);
+    event_base_free(base);
+}
+
+/* store_call: fn runs on a pool thread, not the caller's, with its own
+ * connection; done comes back on the loop with what fn found. */
+struct call_seen {
+    pthread_t loop;
+    int off_loop, exists, done, how[3], ticks;
+};
+
+static void seen_call_fn(struct store *view, void *arg)
+{
+    struct call_seen *c = arg;
+    c->off_loop = !pthread_equal(pthread_self(), c->loop);
+    c->exists = store_session_exists(view, "s1");
+}
+
+static void seen_call_done(void *arg, int how)
+{
+    struct call_seen *c = arg;
+    c->how[how]++;
+    if (how != STORE_CALL_TIMEOUT) c->done = 1;
+}
+
+static void test_call(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct call_seen c = {.loop = pthread_self()};
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    store_call(f->st, "s1", seen_call_fn, seen_call_done, &c);    /* before start: in the call */
+    assert_int_equal(c.done, 1);
+    assert_int_equal(c.off_loop, 0);
+    assert_int_equal(c.exists, 1);
+    memset(&c, 0, sizeof c);
+    c.loop = pthread_self();
+    assert_int_equal(store_async_start(f->st, base), 0);
+    store_call(f->st, "s1", seen_call_fn, seen_call_done, &c);
+    assert_int_equal(c.done, 0);                          /* not in the call */
+    run_until(base, &c.done);
+    assert_int_equal(c.off_loop, 1);
+    assert_int_equal(c.exists, 1);
+    assert_int_equal(c.how[STORE_CALL_DONE], 1);
+    assert_int_equal(c.how[STORE_CALL_TIMEOUT], 0);
+    store_async_stop(f->st);
+    event_base_free(base);
+}
+
+static void loop_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* A hung server (scripts/pgtmp.sh freeze): the call is answered
+ * STORE_CALL_TIMEOUT after STORE_CALL_TIMEOUT_MS while the loop keeps
+ * running (a 50 ms timer keeps ticking), and STORE_CALL_LATE once the
+ * server is back and fn returned. */
+static void test_call_hung_server(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    struct call_seen c = {.loop = pthread_self()};
+    const char *dir = getenv("COACHD_PG_DIR");
+    struct timeval every = {0, 50 * 1000};
+    struct event *ev;
+    char cmd[600];
+    uint64_t t0;
+    int timed_out_at_ms = -1;
+    if (!dir) {
+        fprintf(stderr, "skipped: COACHD_PG_DIR is not set (scripts/pgtmp.sh run)\n");
+        event_base_free(base);
+        skip();
+    }
+    assert_int_equal(store_session_create(f->st, "s1", NULL, 1), 0);
+    assert_int_equal(store_async_start(f->st, base), 0);
+    for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            "application_name = 'coachd'") < 1 + STORE_PG_POOL; i++)
+        usleep(20 * 1000);
+    ev = event_new(base, -1, EV_PERSIST, loop_tick, &c.ticks);
+    event_add(ev, &every);
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh freeze '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    t0 = util_now_ms();
+    store_call(f->st, "s1", seen_call_fn, seen_call_done, &c);
+    for (int i = 0; i < 200 && !c.how[STORE_CALL_TIMEOUT]; i++) {
+        struct timeval tv = {0, 50 * 1000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    timed_out_at_ms = (int)(util_now_ms() - t0);
+    snprintf(cmd, sizeof cmd, "sh scripts/pgtmp.sh thaw '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(c.how[STORE_CALL_TIMEOUT], 1);
+    assert_true(timed_out_at_ms >= STORE_CALL_TIMEOUT_MS - 100);
+    assert_true(timed_out_at_ms < STORE_CALL_TIMEOUT_MS + 2000);
+    assert_true(c.ticks >= STORE_CALL_TIMEOUT_MS / 50 / 2);   /* the loop ran meanwhile */
+    assert_int_equal(c.done, 0);
+    run_until(base, &c.done);
+    assert_int_equal(c.how[STORE_CALL_LATE], 1);
+    assert_int_equal(c.how[STORE_CALL_DONE], 0);
+    event_free(ev);
+    store_async_stop(f->st);
     event_base_free(base);
 }
 
@@ -764,6 +867,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_stop_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_stop_hung_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_hung_server, setup, teardown),
     };
     admin_url = getenv("COACHD_PG_URL");
     if (admin_url && !*admin_url) admin_url = NULL;
