@@ -169,50 +169,26 @@ static int policy_dose_unit(void *ctx, const char *w, size_t len, int partial)
     return safety_output_dose_unit(ctx, w, len, partial);
 }
 
-/* What makes a number an amount, from what comes before it (the
- * sentences of tests/safety/output.tsv that hold name these words). They
- * belong in policy/safety.json "output" next to dose_units; until the
- * policy has them, filter_rules_of takes these. Anywhere before the number
- * in its sentence: */
-static const char *const amount_cues[] = {
-    "give", "gives", "giving", "gave", "given", "take", "takes", "taking", "took", "taken",
-    "administer", "administers", "administering", "administered", "alternate", "alternates",
-    "alternating", "dose", "doses", "dosage", "dosing", "dosed", "measure", "measures",
-    "measuring", "measured",
-};
-/* among the FILTER_CUE_NEAR words right before it ("can have 5ml", "Try
- * 1 suppository", "amount is 10 to 15 mg"): */
-static const char *const amount_cues_near[] = {
-    "use", "uses", "using", "used", "offer", "offers", "offering", "offered", "have", "has",
-    "having", "had", "get", "gets", "getting", "got", "try", "tries", "trying", "tried",
-    "amount", "amounts",
-};
-/* the word right before it ("a 2.5 ml dose", "every 4 hours"): */
-static const char *const amount_cues_before[] = {"a", "an", "every", "per"};
-/* Right after these a number is an age or a time ("by age 4", "at 3
- * o'clock", "aged 2 to 5"), unless a medicine came before it ("Melatonin at
- * 1 mg"). */
-static const char *const not_amount_after[] = {
-    "age", "aged", "ages", "by", "until", "at", "since", "from", "under", "over",
-};
-
 struct filter_rules filter_rules_of(const struct safety_policy *p)
 {
     struct filter_rules r = {0};
+    const struct safety_filter_words *w = safety_output_filter_words(p);
     r.hold = policy_hold;
     r.number = policy_number;
     r.dose_unit = policy_dose_unit;
     r.ncontinuations = safety_output_continuations(p, &r.continuations);
     r.nrange_words = safety_output_range_words(p, &r.range_words);
     r.nnot_dose_words = safety_output_not_dose_words(p, &r.not_dose_words, &r.window);
-    r.amount_cues = amount_cues;
-    r.namount_cues = sizeof amount_cues / sizeof amount_cues[0];
-    r.amount_cues_near = amount_cues_near;
-    r.namount_cues_near = sizeof amount_cues_near / sizeof amount_cues_near[0];
-    r.amount_cues_before = amount_cues_before;
-    r.namount_cues_before = sizeof amount_cues_before / sizeof amount_cues_before[0];
-    r.not_amount_after = not_amount_after;
-    r.nnot_amount_after = sizeof not_amount_after / sizeof not_amount_after[0];
+    if (w) {
+        r.amount_cues = w->amount_cues;
+        r.namount_cues = w->namount_cues;
+        r.amount_cues_near = w->amount_cues_near;
+        r.namount_cues_near = w->namount_cues_near;
+        r.amount_cues_before = w->amount_cues_before;
+        r.namount_cues_before = w->namount_cues_before;
+        r.not_amount_after = w->not_amount_after;
+        r.nnot_amount_after = w->nnot_amount_after;
+    }
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
     return r;

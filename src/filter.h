@@ -2,8 +2,9 @@
  * answer (see filter.c). It holds the [n] citation markers, the sentence
  * and dose hold and the medicine rules; the rules come from the safety
  * policy (policy/safety.json "output": hold, hold_if_medicine, medicine,
- * dose_units, dose_continuations, referral), so the engine wires one
- * object, the policy, to it.
+ * dose_units, dose_continuations, referral; "output_filter": the amount
+ * cue word lists), loaded and checked once at start-up, so the engine
+ * wires one object, the policy, to it.
  *
  * Nothing here does I/O, reads a clock or logs: the filter is a pure
  * function of the bytes fed to it, so the output policy can be tested as
@@ -106,7 +107,8 @@ struct filter_rules {
 };
 
 /* The rules of a loaded safety policy (safety_output_*, which hold
- * nothing for a NULL policy). */
+ * nothing for a NULL policy; the word lists are the policy's own, from
+ * safety_output_filter_words). */
 struct filter_rules filter_rules_of(const struct safety_policy *p);
 
 /* 1 when s has a digit followed (after blanks or a hyphen) by a dose unit

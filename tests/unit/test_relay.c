@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -574,6 +575,60 @@ static void test_filter_no_hold_fn_and_empty(void **state)
 
 /* ---------- Retry-After ---------- */
 
+/* ---------- the filter's word lists in the policy ---------- */
+
+/* Loads the shipped policy with its output_filter section changed by edit;
+ * returns the load's status, err gets its message. */
+static int load_edited(void (*edit)(json_t *sec), char *err, size_t errsz)
+{
+    json_error_t je;
+    json_t *root = json_load_file("policy/safety.json", 0, &je);
+    char path[] = "/tmp/test_relay_XXXXXX";
+    int fd = mkstemp(path), rc;
+    struct safety_policy *p = NULL;
+    assert_non_null(root);
+    assert_true(fd >= 0);
+    close(fd);
+    edit(json_object_get(root, "output_filter"));
+    assert_int_equal(json_dump_file(root, path, 0), 0);
+    json_decref(root);
+    err[0] = '\0';
+    rc = safety_policy_load(path, "US", &p, err, errsz);
+    safety_policy_free(p);
+    unlink(path);
+    return rc;
+}
+
+static void drop_cues(json_t *sec) { json_object_del(sec, "amount_cues"); }
+static void upper_cue(json_t *sec) { json_array_set_new(json_object_get(sec, "amount_cues_before"), 1, json_string("An")); }
+static void empty_list(json_t *sec) { json_array_clear(json_object_get(sec, "not_amount_after")); }
+
+/* The amount cues are policy (output_filter), checked at load with an
+ * error that names the list, and reach the filter as filter_rules_of's
+ * lists: "Give" before a number makes it wait, "by" lets it go. */
+static void test_filter_words_come_from_the_policy(void **state)
+{
+    char err[512];
+    const struct safety_filter_words *w = safety_output_filter_words(shipped_policy());
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    (void)state;
+    assert_non_null(w);
+    assert_null(safety_output_filter_words(NULL));
+    assert_true(w->namount_cues > 0 && r.namount_cues == w->namount_cues);
+    assert_ptr_equal(r.amount_cues, w->amount_cues);
+    assert_ptr_equal(r.amount_cues_near, w->amount_cues_near);
+    assert_ptr_equal(r.amount_cues_before, w->amount_cues_before);
+    assert_ptr_equal(r.not_amount_after, w->not_amount_after);
+    assert_true(listed(r.amount_cues, r.namount_cues, "give", 4));
+    assert_true(listed(r.not_amount_after, r.nnot_amount_after, "by", 2));
+    assert_int_not_equal(load_edited(drop_cues, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.amount_cues: missing"));
+    assert_int_not_equal(load_edited(upper_cue, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.amount_cues_before[1]: must be one word"));
+    assert_int_not_equal(load_edited(empty_list, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.not_amount_after: must have 1 to"));
+}
+
 /* ---------- the relay figure ---------- */
 
 /* A model-sized delta starting at s[at]: a word with the blank before it,
@@ -1063,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_filter_streams_words),
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
+        cmocka_unit_test(test_filter_words_come_from_the_policy),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
