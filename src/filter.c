@@ -188,6 +188,8 @@ struct filter_rules filter_rules_of(const struct safety_policy *p)
         r.namount_cues_before = w->namount_cues_before;
         r.not_amount_after = w->not_amount_after;
         r.nnot_amount_after = w->nnot_amount_after;
+        r.prefix_words = w->prefix_words;
+        r.nprefix_words = w->nprefix_words;
     }
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
@@ -551,6 +553,28 @@ static int clock_time(const char *w, size_t n)
     return d >= 1 && d <= 2 && i < n && w[i] == ':' && (i + 1 == n || isdigit((unsigned char)w[i + 1]));
 }
 
+/* 1 when the word w (a number, as a whole) is an amount of money ("£5",
+ * "$10", "€2.50") or an ordinal ("1st", "20th", "3rd"): never an amount of
+ * medicine, whatever came before it. */
+static int money_or_ordinal(const char *w, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    if (i < n && w[i] == '$') return 1;
+    if (n - i >= 2 && (unsigned char)w[i] == 0xC2 && ((unsigned char)w[i + 1] == 0xA3 ||
+                                                      (unsigned char)w[i + 1] == 0xA5))
+        return 1;                                    /* £ ¥ */
+    if (n - i >= 3 && memcmp(w + i, "\xE2\x82\xAC", 3) == 0) return 1;   /* € */
+    while (i < n && isdigit((unsigned char)w[i])) i++, d++;
+    if (d == 0 || n - i < 2) return 0;
+    if (strncasecmp(w + i, "st", 2) && strncasecmp(w + i, "nd", 2) && strncasecmp(w + i, "rd", 2) &&
+        strncasecmp(w + i, "th", 2))
+        return 0;
+    for (i += 2; i < n; i++)
+        if (isalnum((unsigned char)w[i])) return 0;
+    return 1;
+}
+
 /* 1 when what comes before a number may make it an amount: the sentence
  * so far (the released head but its last glue bytes, then pend[0..end))
  * has no letter or digit yet, or names a medicine, or has a word of
@@ -672,7 +696,8 @@ static void release_words(struct filter *f)
             if (wn == sizeof word) break;
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
-                ((num && clock_time(word, wn)) || !amount_cue(f, glue, ws))) {
+                ((num && (clock_time(word, wn) || money_or_ordinal(word, wn))) ||
+                 !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
                 if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {
@@ -716,6 +741,15 @@ static void release_words(struct filter *f)
                 continue;
             }
             if (word_number(f, word, wn, partial)) {
+                /* "For" first in its sentence may become "Four", but is
+                 * a word of its own (prefix_words): it shows no amount,
+                 * and the rest ("ty") is read with it as one word
+                 * (glued_tail) */
+                if (partial && first && listed(f->r.prefix_words, f->r.nprefix_words, word, wn)) {
+                    cut = at = we;
+                    loose_cut = loose;
+                    continue;
+                }
                 if (partial) break;              /* "5" may become "50" or "5ml" */
                 waiting = 1;
                 loose = 0;

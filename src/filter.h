@@ -78,6 +78,10 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *     NULL every number may be an amount;
  *   not_amount_after: words right after which a number is no amount
  *     ("age 4", "by 18 months"), unless a medicine came before it;
+ *   prefix_words: words that begin a number word but are none ("For" of
+ *     "Four"): first in a sentence, where a number waits, they go out
+ *     as soon as they are whole, and what follows them directly is read
+ *     with them as one word;
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers
@@ -102,6 +106,8 @@ struct filter_rules {
     size_t namount_cues_before;
     const char *const *not_amount_after;
     size_t nnot_amount_after;
+    const char *const *prefix_words;
+    size_t nprefix_words;
     const char *referral;
     void *ctx;
 };

@@ -132,7 +132,9 @@ struct safety_filter_words {
     const char *const *amount_cues_near;   /* among the few words before it */
     const char *const *amount_cues_before; /* right before it */
     const char *const *not_amount_after;   /* right after these it is no amount */
+    const char *const *prefix_words;       /* begin a number word, are none */
     size_t namount_cues, namount_cues_near, namount_cues_before, nnot_amount_after;
+    size_t nprefix_words;
 };
 
 /* The policy's output_filter lists (policy-owned; NULL for a NULL policy). */
