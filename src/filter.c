@@ -190,6 +190,8 @@ struct filter_rules filter_rules_of(const struct safety_policy *p)
         r.nnot_amount_after = w->nnot_amount_after;
         r.prefix_words = w->prefix_words;
         r.nprefix_words = w->nprefix_words;
+        r.frequency_words = w->frequency_words;
+        r.nfrequency_words = w->nfrequency_words;
     }
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
@@ -215,6 +217,8 @@ struct filter {
                                * be an amount (and range words, markers):
                                * the next words are checked for a dose; 2:
                                * then a fragment that may still go on */
+    int watch;                /* a wait ended at its bound: every word
+                               * is checked until the sentence ends */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int think;                /* THINK_*: a leading <think>...</think> */
@@ -347,6 +351,7 @@ static void release(struct filter *f, const char *s, size_t n, int flags)
         f->ctx_held = 0;
         f->dose_wait = 0;
         f->loose = 0;
+        f->watch = 0;
     }
     free(fixed);
 }
@@ -473,6 +478,14 @@ static int may_grow(struct filter *f, const char *w, size_t n)
         }
     }
     return 0;
+}
+
+/* 1 when w[0..n) has no letter or digit (a dash, a bullet). */
+static int blank_word(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isalnum((unsigned char)w[i]) || (unsigned char)w[i] >= 0x80) return 0;
+    return 1;
 }
 
 /* 1 when w, punctuation around it left out, is one of list[0..n). */
@@ -649,6 +662,8 @@ static void release_words(struct filter *f)
     size_t len = f->pend.len, at = 0, cut = 0;
     int waiting = 0;                             /* from a number on */
     unsigned after = 0;                          /* words since it */
+    unsigned maybe = 0;                          /* ... that may make a dose */
+    int bounded = 0;                             /* the wait has a bound */
     int loose = f->loose, loose_cut = f->loose;  /* after a released number */
 
     if (f->dose_wait) return;
@@ -714,6 +729,12 @@ static void release_words(struct filter *f)
                 loose_cut = loose;
                 continue;
             }
+            /* after a wait that ended at its bound, a word that makes
+             * the sentence held starts the wait for its end */
+            if (f->watch && !num && !blank && check_holds(f, f->pend.s, we)) {
+                f->dose_wait = 1;
+                break;
+            }
             if (loose && !num) {
                 /* after a released number: a marker or "to" keeps the run
                  * open; a word goes out unless it completes a dose, or one
@@ -732,6 +753,10 @@ static void release_words(struct filter *f)
                     if (run_ahead(f, we)) {
                         waiting = 1;
                         after = 1;
+                        /* "3 times": a count, bounded; "2 sprays": not */
+                        bounded = f->r.frequency_words &&
+                                  listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                        maybe = (unsigned)bounded;
                         at = we;
                         continue;
                     }
@@ -772,9 +797,42 @@ static void release_words(struct filter *f)
                 f->dose_wait = 1;
                 break;
             }
+            /* the next few words could still make it a dose, no more:
+             * after FILTER_MAYBE_WORDS words that only may ("every 2 hours
+             * and after swimming"), or at a word that counts the number
+             * ("5% of children"), it goes out, and from there only what
+             * would newly make a dose waits (the run starts here) */
+            if (d == MAYBE && f->r.frequency_words && !blank_word(p + ws, we - ws) &&
+                !range_word(f, p + ws, we - ws) && !word_number(f, p + ws, we - ws, 0)) {
+                int counted = listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                if (counted) bounded = 1;
+                if (counted && !listed(f->r.frequency_words, f->r.nfrequency_words, p + ws, we - ws))
+                    maybe = FILTER_MAYBE_WORDS;
+                else if (bounded)
+                    maybe++;
+            }
+            if (d == MAYBE && maybe >= FILTER_MAYBE_WORDS && filter_has_dose(&f->r, p + cut, we - cut)) {
+                f->dose_wait = 1;                /* "4 times a day, 5ml of": a dose */
+                break;
+            }
+            if (d == MAYBE && maybe >= FILTER_MAYBE_WORDS) {
+                f->run.len = 0;
+                strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len);
+                strbuf_add(&f->run, p, we);
+                f->watch = 1;
+                loose = 1;
+                waiting = 0;
+                maybe = 0;
+                bounded = 0;
+                cut = at = we;
+                loose_cut = loose;
+                continue;
+            }
             at = we;
             if (d == MAYBE) continue;            /* cut stays before the number */
             waiting = 0;
+            maybe = 0;
+            bounded = 0;
         }
         cut = at = we;
         loose_cut = loose;
@@ -805,6 +863,7 @@ static void check_shown_sentence(struct filter *f)
     f->ctx_held = 0;
     f->dose_wait = 0;
     f->loose = 0;
+    f->watch = 0;
 }
 
 /* After a head that ended "...days.", a blank ends its sentence unless the
@@ -922,6 +981,7 @@ void filter_feed(struct filter *f, const char *s, size_t len)
         pend_shift(f, cut);
         f->dose_wait = 0;              /* a long run is cut as it stands */
         f->loose = 0;
+        f->watch = 0;
     }
     flush(f);
 }

@@ -44,6 +44,9 @@ struct safety_policy;
 #define FILTER_CTX_MAX 1024
 #define FILTER_MAX_CONTINUATIONS 16
 #define FILTER_CUE_NEAR 3
+/* A wait from a number ends after this many words that only may make it
+ * a dose ("every 2 hours and after swimming": the next few words). */
+#define FILTER_MAYBE_WORDS 3
 
 /* ---- citation markers ---- */
 
@@ -82,6 +85,9 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *     "Four"): first in a sentence, where a number waits, they go out
  *     as soon as they are whole, and what follows them directly is read
  *     with them as one word;
+ *   frequency_words: not_dose_words that may be part of a frequency
+ *     ("every 4 hours", "3 times a day"): unlike the others ("5% of
+ *     children"), they do not end a wait that a continuation keeps open;
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers
@@ -108,6 +114,8 @@ struct filter_rules {
     size_t nnot_amount_after;
     const char *const *prefix_words;
     size_t nprefix_words;
+    const char *const *frequency_words;
+    size_t nfrequency_words;
     const char *referral;
     void *ctx;
 };

@@ -1134,7 +1134,9 @@ static int load_output_filter(struct loadctx *c, json_t *root)
         || load_words_in(c, o, "output_filter", "not_amount_after", 64, 1,
                          &w->not_amount_after, &w->nnot_amount_after) < 0
         || load_words_in(c, o, "output_filter", "prefix_words", 32, 1, &w->prefix_words,
-                         &w->nprefix_words) < 0)
+                         &w->nprefix_words) < 0
+        || load_words_in(c, o, "output_filter", "frequency_words", 32, 1, &w->frequency_words,
+                         &w->nfrequency_words) < 0)
         return -1;
     return 0;
 }

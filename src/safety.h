@@ -133,8 +133,9 @@ struct safety_filter_words {
     const char *const *amount_cues_before; /* right before it */
     const char *const *not_amount_after;   /* right after these it is no amount */
     const char *const *prefix_words;       /* begin a number word, are none */
+    const char *const *frequency_words;    /* may be part of a frequency */
     size_t namount_cues, namount_cues_near, namount_cues_before, nnot_amount_after;
-    size_t nprefix_words;
+    size_t nprefix_words, nfrequency_words;
 };
 
 /* The policy's output_filter lists (policy-owned; NULL for a NULL policy). */

@@ -723,6 +723,49 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
     assert_true(fourth >= 1);
 }
 
+/* relay21: what still held model text on answers-2..4. A wait from a
+ * number that counts hours or times ends after FILTER_MAYBE_WORDS words
+ * that only may make a dose, and at once at a word that counts it ("5% of
+ * children"); money and ordinals are no amount; "For" first in a
+ * sentence goes out once whole. Each delta here goes out as its own
+ * event, and a medicine after a wait that ended still holds the rest. */
+static void test_filter_ends_waits_that_cannot_be_doses(void **state)
+{
+    static const char *const cases[][12] = {
+        {"Reapply", " it", " every", " 2", " hours", " and", " after", " swimming", ".", NULL},
+        {"Many", " families", " give", " £", "1", " a", " week", ".", NULL},
+        {"Take", " them", " before", " their", " 1", "st", " birthday", ".", NULL},
+        {"For", " a", " cold", ",", " rest", ".", NULL},
+        {"About", " 5", "%", " of", " children", " snore", ".", NULL},
+    };
+    /* what each delta shows: "" = waits, NULL = itself */
+    static const char *const shown[][12] = {
+        {NULL, NULL, NULL, "", "", "", "", " 2 hours and after swimming", NULL},   /* "and": a range word */
+        {NULL, NULL, NULL, NULL, NULL, "", " a week", NULL},
+        {NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL},
+        {NULL, NULL, NULL, "", " of children", NULL, NULL},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct sink k;
+        struct filter *f;
+        memset(&k, 0, sizeof k);
+        f = filter_new(shipped_policy(), 2, sink_emit, &k);
+        for (size_t i = 0; cases[c][i]; i++) {
+            size_t before = k.len;
+            const char *want = shown[c][i] ? shown[c][i] : cases[c][i];
+            filter_feed(f, cases[c][i], strlen(cases[c][i]));
+            if (k.len - before != strlen(want) || memcmp(k.out + before, want, k.len - before) != 0)
+                fail_msg("case %zu delta %zu '%s': shown '%.*s', want '%s'", c, i, cases[c][i],
+                         (int)(k.len - before), k.out + before, want);
+        }
+        filter_finish(f);
+        assert_int_equal(filter_held(f), 0);
+        filter_free(f);
+    }
+}
+
 /* With the shipped policy a number that what came before it cannot make
  * an amount goes out at once; any other waits only while the next words
  * could still make it a dose. */
@@ -877,6 +920,16 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "For a cold, 2 teaspoons of the cough medicine help.",
         /* found by fuzz/fuzz_filter.c: "ml5" read as a number let "ml" out */
         "Between 1 and 2 5 ml5 ml of Calpol with water.",
+        /* relay21: waits that end at their bound, money, ordinals, "For" */
+        "Reapply it every 2 hours and after swimming with ibuprofen.",
+        "Praise them 3 times a day for being kind, and give 5 ml of Calpol.",
+        "Around 5% of children need 5 ml of Calpol at night.",
+        "Up to 4 times a day for a week, 5ml of Calpol can be given.",
+        "Every 4 hours and at night, 2.5 ml of infant paracetamol helps.",
+        "Many families spend £5 on 10 ml of Calpol.",
+        "Before their 1st birthday, 2.5 ml of infant ibuprofen is the most.",
+        "Forty ml of Calpol is too much.",
+        "On 2 days a week and at night, give 5 ml of Calpol.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1119,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
         cmocka_unit_test(test_filter_words_come_from_the_policy),
+        cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
