@@ -724,6 +724,7 @@ static void release_words(struct filter *f)
                     strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
                     strbuf_add(&f->run, p, ws);
                 }
+                /* "1)" starting a line is a list number: the run ends */
                 if (num) loose = 1;
                 cut = at = we;
                 loose_cut = loose;

@@ -717,10 +717,11 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
     (void)state;
     /* before the number rules read what came before a number: 77.3%,
      * 67.3%, 74.0% */
-    assert_true(tuned >= 951);
-    assert_true(second >= 926);
-    assert_true(fresh >= 927);
-    assert_true(fourth >= 1);
+    /* relay21, before its changes: 95.1%, 92.7%, 92.7%, 90.3% */
+    assert_true(tuned >= 968);
+    assert_true(second >= 949);
+    assert_true(fresh >= 963);
+    assert_true(fourth >= 924);
 }
 
 /* relay21: what still held model text on answers-2..4. A wait from a
@@ -734,7 +735,7 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     static const char *const cases[][12] = {
         {"Reapply", " it", " every", " 2", " hours", " and", " after", " swimming", ".", NULL},
         {"Many", " families", " give", " £", "1", " a", " week", ".", NULL},
-        {"Take", " them", " before", " their", " 1", "st", " birthday", ".", NULL},
+        {"Give", " them", " a", " hug", " before", " their", " 1", "st", " birthday", ".", NULL},
         {"For", " a", " cold", ",", " rest", ".", NULL},
         {"About", " 5", "%", " of", " children", " snore", ".", NULL},
     };
@@ -742,7 +743,7 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     static const char *const shown[][12] = {
         {NULL, NULL, NULL, "", "", "", "", " 2 hours and after swimming", NULL},   /* "and": a range word */
         {NULL, NULL, NULL, NULL, NULL, "", " a week", NULL},
-        {NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
         {NULL, NULL, NULL, "", " of children", NULL, NULL},
     };
