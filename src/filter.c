@@ -21,7 +21,10 @@
  * "ml ibuprofen", "hours ibuprofen"), would be held. While one would, the
  * number and the words after it wait; when none would ("3 years", "10
  * minutes of play"), they go out at once; when the sentence so far is
- * itself held, the rest waits for its end. Every complete sentence — the
+ * itself held, the rest waits for its end. That wait has a bound when a
+ * word counts the number ("every 2 hours", "5% of children"): the next
+ * few words, FILTER_MAYBE_WORDS, then it goes out and each later word is
+ * checked. Every complete sentence — the
  * released head kept in ctx plus the waiting rest — then passes the dose
  * check (safety_output_hold); a held sentence loses everything not yet
  * shown, which is replaced by "… " and the referral line, once per answer.

@@ -33,7 +33,11 @@ struct safety_policy;
  * words could still make it a dose (a continuation of the policy, "mg",
  * "ml ibuprofen", "times a day ibuprofen", completes a held sentence); it
  * goes out as soon as none can, and waits for its sentence end once it
- * reads as a dose. A waiting run
+ * reads as a dose. A wait in which a word counts the number ("3 hours",
+ * "5% of children") lasts FILTER_MAYBE_WORDS more words at most (at once
+ * for a counted word that is no frequency word); after it every word is
+ * checked and one that makes the sentence held starts the wait for its
+ * end. Money ("£5") and ordinals ("1st") are no amount. A waiting run
  * without a sentence end is released at a word boundary after
  * FILTER_LONG_RUN bytes, unless it has a digit followed by a dose unit;
  * then it waits for its sentence end up to FILTER_HARD_CAP bytes and is
