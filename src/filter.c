@@ -689,6 +689,13 @@ static void release_words(struct filter *f)
         /* "[9]" as the last thing: a "[1]" right after it decides whether
          * the blank before it goes when it is dropped (a kept one goes) */
         if (we == len && p[we - 1] == ']' && !kept_marker_end(f, p + ws, we - ws)) break;
+        /* a word that is no number but has one with a unit in it
+         * ("[28g", "(5mg") reads as a dose: the rest waits for its end
+         * (fuzz/fuzz_filter.c found "5 [28g" shown before the referral) */
+        if (f->r.hold && filter_has_dose(&f->r, p + ws, we - ws)) {
+            f->dose_wait = 1;
+            break;
+        }
         if (!waiting && f->r.hold && !(first && list_number(p + ws, we - ws))) {
             char word[64];
             size_t wn = 0, glue = 0, i;

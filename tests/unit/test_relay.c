@@ -767,6 +767,32 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     }
 }
 
+/* A word that is no number but has a digit and a unit in it waits with
+ * the rest of its sentence: fuzz/fuzz_filter.c found "e.g. 5 [28g<th"
+ * shown before the referral of a sentence held at its end. */
+static void check_no_dose_shown(const char *line);
+
+static void test_filter_waits_at_a_unit_inside_a_word(void **state)
+{
+    struct sink k;
+    struct filter *f;
+    char in[] = "\x7e\x12\x34I qear you, bedtime itheou, bedtime ithe dosthe'de@ seo.g. 5 [28g<th "
+                "ink>ltwe [28g<thinkn(\x19 [1, 2] ok";
+    (void)state;
+    memset(&k, 0, sizeof k);
+    f = filter_new(shipped_policy(), 2, sink_emit, &k);
+    assert_string_equal(step(f, &k, "Mix it, e.g."), "Mix it, e.g.");
+    assert_string_equal(step(f, &k, " 5"), " 5");
+    assert_string_equal(step(f, &k, " [28g"), "");
+    assert_string_equal(step(f, &k, " of"), "");
+    filter_finish(f);
+    assert_int_equal(filter_held(f), 1);               /* "5 [28g" holds */
+    assert_null(strstr(k.out, "28g"));
+    filter_free(f);
+    /* the fuzzer's input, its first 3 bytes the driver's settings */
+    check_no_dose_shown(in + 3);
+}
+
 /* With the shipped policy a number that what came before it cannot make
  * an amount goes out at once; any other waits only while the next words
  * could still make it a dose. */
@@ -880,6 +906,38 @@ static void check_held(const char *line, const char *want_head)
             fail_msg("a dose shown (mode %zu): '%s'", mode, k.out);
         if (want_head && mode < 2 && strcmp(k.out, want_head) != 0)
             fail_msg("'%s' (mode %zu) shows '%s', not '%s'", line, mode, k.out, want_head);
+        filter_free(f);
+    }
+}
+
+/* Fed in model deltas, a byte at a time and cut once at every byte, what
+ * is shown before any referral has no digit followed by a dose unit. */
+static void check_no_dose_shown(const char *line)
+{
+    const size_t len = strlen(line);
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    r.referral = REFERRAL;
+    for (size_t mode = 0; mode < len + 2; mode++) {
+        struct sink k;
+        struct filter *f;
+        char *ref;
+        memset(&k, 0, sizeof k);
+        f = filter_new_rules(&r, 3, sink_emit, &k);
+        if (mode == 0) {
+            for (size_t at = 0, n; at < len; at += n) filter_feed(f, line + at, n = model_delta(line, len, at));
+        } else if (mode == 1) {
+            for (size_t at = 0; at < len; at++) filter_feed(f, line + at, 1);
+        } else {
+            filter_feed(f, line, mode - 2);
+            filter_feed(f, line + mode - 2, len - (mode - 2));
+        }
+        filter_finish(f);
+        if ((ref = strstr(k.out, REFERRAL)) != NULL) {
+            size_t hl = (size_t)(ref - k.out), st = 0, e;
+            while ((e = text_sentence_end(k.out, hl, st)) != 0 && e < hl) st = e;
+            if (filter_has_dose(&r, k.out + st, hl - st))
+                fail_msg("a dose shown (mode %zu): '%.*s'", mode, (int)hl, k.out);
+        }
         filter_free(f);
     }
 }
@@ -1174,6 +1232,7 @@ int main(void)
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
         cmocka_unit_test(test_filter_words_come_from_the_policy),
         cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
+        cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
