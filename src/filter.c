@@ -21,7 +21,10 @@
  * "ml ibuprofen", "hours ibuprofen"), would be held. While one would, the
  * number and the words after it wait; when none would ("3 years", "10
  * minutes of play"), they go out at once; when the sentence so far is
- * itself held, the rest waits for its end. Every complete sentence — the
+ * itself held, the rest waits for its end. That wait has a bound when a
+ * word counts the number ("every 2 hours", "5% of children"): the next
+ * few words, FILTER_MAYBE_WORDS, then it goes out and each later word is
+ * checked. Every complete sentence — the
  * released head kept in ctx plus the waiting rest — then passes the dose
  * check (safety_output_hold); a held sentence loses everything not yet
  * shown, which is replaced by "… " and the referral line, once per answer.
@@ -169,50 +172,30 @@ static int policy_dose_unit(void *ctx, const char *w, size_t len, int partial)
     return safety_output_dose_unit(ctx, w, len, partial);
 }
 
-/* What makes a number an amount, from what comes before it (the
- * sentences of tests/safety/output.tsv that hold name these words). They
- * belong in policy/safety.json "output" next to dose_units; until the
- * policy has them, filter_rules_of takes these. Anywhere before the number
- * in its sentence: */
-static const char *const amount_cues[] = {
-    "give", "gives", "giving", "gave", "given", "take", "takes", "taking", "took", "taken",
-    "administer", "administers", "administering", "administered", "alternate", "alternates",
-    "alternating", "dose", "doses", "dosage", "dosing", "dosed", "measure", "measures",
-    "measuring", "measured",
-};
-/* among the FILTER_CUE_NEAR words right before it ("can have 5ml", "Try
- * 1 suppository", "amount is 10 to 15 mg"): */
-static const char *const amount_cues_near[] = {
-    "use", "uses", "using", "used", "offer", "offers", "offering", "offered", "have", "has",
-    "having", "had", "get", "gets", "getting", "got", "try", "tries", "trying", "tried",
-    "amount", "amounts",
-};
-/* the word right before it ("a 2.5 ml dose", "every 4 hours"): */
-static const char *const amount_cues_before[] = {"a", "an", "every", "per"};
-/* Right after these a number is an age or a time ("by age 4", "at 3
- * o'clock", "aged 2 to 5"), unless a medicine came before it ("Melatonin at
- * 1 mg"). */
-static const char *const not_amount_after[] = {
-    "age", "aged", "ages", "by", "until", "at", "since", "from", "under", "over",
-};
-
 struct filter_rules filter_rules_of(const struct safety_policy *p)
 {
     struct filter_rules r = {0};
+    const struct safety_filter_words *w = safety_output_filter_words(p);
     r.hold = policy_hold;
     r.number = policy_number;
     r.dose_unit = policy_dose_unit;
     r.ncontinuations = safety_output_continuations(p, &r.continuations);
     r.nrange_words = safety_output_range_words(p, &r.range_words);
     r.nnot_dose_words = safety_output_not_dose_words(p, &r.not_dose_words, &r.window);
-    r.amount_cues = amount_cues;
-    r.namount_cues = sizeof amount_cues / sizeof amount_cues[0];
-    r.amount_cues_near = amount_cues_near;
-    r.namount_cues_near = sizeof amount_cues_near / sizeof amount_cues_near[0];
-    r.amount_cues_before = amount_cues_before;
-    r.namount_cues_before = sizeof amount_cues_before / sizeof amount_cues_before[0];
-    r.not_amount_after = not_amount_after;
-    r.nnot_amount_after = sizeof not_amount_after / sizeof not_amount_after[0];
+    if (w) {
+        r.amount_cues = w->amount_cues;
+        r.namount_cues = w->namount_cues;
+        r.amount_cues_near = w->amount_cues_near;
+        r.namount_cues_near = w->namount_cues_near;
+        r.amount_cues_before = w->amount_cues_before;
+        r.namount_cues_before = w->namount_cues_before;
+        r.not_amount_after = w->not_amount_after;
+        r.nnot_amount_after = w->nnot_amount_after;
+        r.prefix_words = w->prefix_words;
+        r.nprefix_words = w->nprefix_words;
+        r.frequency_words = w->frequency_words;
+        r.nfrequency_words = w->nfrequency_words;
+    }
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
     return r;
@@ -237,6 +220,8 @@ struct filter {
                                * be an amount (and range words, markers):
                                * the next words are checked for a dose; 2:
                                * then a fragment that may still go on */
+    int watch;                /* a wait ended at its bound: every word
+                               * is checked until the sentence ends */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int think;                /* THINK_*: a leading <think>...</think> */
@@ -369,6 +354,7 @@ static void release(struct filter *f, const char *s, size_t n, int flags)
         f->ctx_held = 0;
         f->dose_wait = 0;
         f->loose = 0;
+        f->watch = 0;
     }
     free(fixed);
 }
@@ -497,6 +483,14 @@ static int may_grow(struct filter *f, const char *w, size_t n)
     return 0;
 }
 
+/* 1 when w[0..n) has no letter or digit (a dash, a bullet). */
+static int blank_word(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isalnum((unsigned char)w[i]) || (unsigned char)w[i] >= 0x80) return 0;
+    return 1;
+}
+
 /* 1 when w, punctuation around it left out, is one of list[0..n). */
 static int listed(const char *const *list, size_t n, const char *w, size_t len)
 {
@@ -575,6 +569,28 @@ static int clock_time(const char *w, size_t n)
     return d >= 1 && d <= 2 && i < n && w[i] == ':' && (i + 1 == n || isdigit((unsigned char)w[i + 1]));
 }
 
+/* 1 when the word w (a number, as a whole) is an amount of money ("£5",
+ * "$10", "€2.50") or an ordinal ("1st", "20th", "3rd"): never an amount of
+ * medicine, whatever came before it. */
+static int money_or_ordinal(const char *w, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    if (i < n && w[i] == '$') return 1;
+    if (n - i >= 2 && (unsigned char)w[i] == 0xC2 && ((unsigned char)w[i + 1] == 0xA3 ||
+                                                      (unsigned char)w[i + 1] == 0xA5))
+        return 1;                                    /* £ ¥ */
+    if (n - i >= 3 && memcmp(w + i, "\xE2\x82\xAC", 3) == 0) return 1;   /* € */
+    while (i < n && isdigit((unsigned char)w[i])) i++, d++;
+    if (d == 0 || n - i < 2) return 0;
+    if (strncasecmp(w + i, "st", 2) && strncasecmp(w + i, "nd", 2) && strncasecmp(w + i, "rd", 2) &&
+        strncasecmp(w + i, "th", 2))
+        return 0;
+    for (i += 2; i < n; i++)
+        if (isalnum((unsigned char)w[i])) return 0;
+    return 1;
+}
+
 /* 1 when what comes before a number may make it an amount: the sentence
  * so far (the released head but its last glue bytes, then pend[0..end))
  * has no letter or digit yet, or names a medicine, or has a word of
@@ -649,6 +665,8 @@ static void release_words(struct filter *f)
     size_t len = f->pend.len, at = 0, cut = 0;
     int waiting = 0;                             /* from a number on */
     unsigned after = 0;                          /* words since it */
+    unsigned maybe = 0;                          /* ... that may make a dose */
+    int bounded = 0;                             /* the wait has a bound */
     int loose = f->loose, loose_cut = f->loose;  /* after a released number */
 
     if (f->dose_wait) return;
@@ -671,6 +689,13 @@ static void release_words(struct filter *f)
         /* "[9]" as the last thing: a "[1]" right after it decides whether
          * the blank before it goes when it is dropped (a kept one goes) */
         if (we == len && p[we - 1] == ']' && !kept_marker_end(f, p + ws, we - ws)) break;
+        /* a word that is no number but has one with a unit in it
+         * ("[28g", "(5mg") reads as a dose: the rest waits for its end
+         * (fuzz/fuzz_filter.c found "5 [28g" shown before the referral) */
+        if (f->r.hold && filter_has_dose(&f->r, p + ws, we - ws)) {
+            f->dose_wait = 1;
+            break;
+        }
         if (!waiting && f->r.hold && !(first && list_number(p + ws, we - ws))) {
             char word[64];
             size_t wn = 0, glue = 0, i;
@@ -696,7 +721,8 @@ static void release_words(struct filter *f)
             if (wn == sizeof word) break;
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
-                ((num && clock_time(word, wn)) || !amount_cue(f, glue, ws))) {
+                ((num && (clock_time(word, wn) || money_or_ordinal(word, wn))) ||
+                 !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
                 if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {
@@ -708,10 +734,17 @@ static void release_words(struct filter *f)
                     strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
                     strbuf_add(&f->run, p, ws);
                 }
+                /* "1)" starting a line is a list number: the run ends */
                 if (num) loose = 1;
                 cut = at = we;
                 loose_cut = loose;
                 continue;
+            }
+            /* after a wait that ended at its bound, a word that makes
+             * the sentence held starts the wait for its end */
+            if (f->watch && !num && !blank && check_holds(f, f->pend.s, we)) {
+                f->dose_wait = 1;
+                break;
             }
             if (loose && !num) {
                 /* after a released number: a marker or "to" keeps the run
@@ -731,6 +764,10 @@ static void release_words(struct filter *f)
                     if (run_ahead(f, we)) {
                         waiting = 1;
                         after = 1;
+                        /* "3 times": a count, bounded; "2 sprays": not */
+                        bounded = f->r.frequency_words &&
+                                  listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                        maybe = (unsigned)bounded;
                         at = we;
                         continue;
                     }
@@ -740,6 +777,15 @@ static void release_words(struct filter *f)
                 continue;
             }
             if (word_number(f, word, wn, partial)) {
+                /* "For" first in its sentence may become "Four", but is
+                 * a word of its own (prefix_words): it shows no amount,
+                 * and the rest ("ty") is read with it as one word
+                 * (glued_tail) */
+                if (partial && first && listed(f->r.prefix_words, f->r.nprefix_words, word, wn)) {
+                    cut = at = we;
+                    loose_cut = loose;
+                    continue;
+                }
                 if (partial) break;              /* "5" may become "50" or "5ml" */
                 waiting = 1;
                 loose = 0;
@@ -762,9 +808,42 @@ static void release_words(struct filter *f)
                 f->dose_wait = 1;
                 break;
             }
+            /* the next few words could still make it a dose, no more:
+             * after FILTER_MAYBE_WORDS words that only may ("every 2 hours
+             * and after swimming"), or at a word that counts the number
+             * ("5% of children"), it goes out, and from there only what
+             * would newly make a dose waits (the run starts here) */
+            if (d == MAYBE && f->r.frequency_words && !blank_word(p + ws, we - ws) &&
+                !range_word(f, p + ws, we - ws) && !word_number(f, p + ws, we - ws, 0)) {
+                int counted = listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                if (counted) bounded = 1;
+                if (counted && !listed(f->r.frequency_words, f->r.nfrequency_words, p + ws, we - ws))
+                    maybe = FILTER_MAYBE_WORDS;
+                else if (bounded)
+                    maybe++;
+            }
+            if (d == MAYBE && maybe >= FILTER_MAYBE_WORDS && filter_has_dose(&f->r, p + cut, we - cut)) {
+                f->dose_wait = 1;                /* "4 times a day, 5ml of": a dose */
+                break;
+            }
+            if (d == MAYBE && maybe >= FILTER_MAYBE_WORDS) {
+                f->run.len = 0;
+                strbuf_add(&f->run, f->ctx.s ? f->ctx.s : "", f->ctx.len);
+                strbuf_add(&f->run, p, we);
+                f->watch = 1;
+                loose = 1;
+                waiting = 0;
+                maybe = 0;
+                bounded = 0;
+                cut = at = we;
+                loose_cut = loose;
+                continue;
+            }
             at = we;
             if (d == MAYBE) continue;            /* cut stays before the number */
             waiting = 0;
+            maybe = 0;
+            bounded = 0;
         }
         cut = at = we;
         loose_cut = loose;
@@ -795,6 +874,7 @@ static void check_shown_sentence(struct filter *f)
     f->ctx_held = 0;
     f->dose_wait = 0;
     f->loose = 0;
+    f->watch = 0;
 }
 
 /* After a head that ended "...days.", a blank ends its sentence unless the
@@ -912,6 +992,7 @@ void filter_feed(struct filter *f, const char *s, size_t len)
         pend_shift(f, cut);
         f->dose_wait = 0;              /* a long run is cut as it stands */
         f->loose = 0;
+        f->watch = 0;
     }
     flush(f);
 }

@@ -2,8 +2,9 @@
  * answer (see filter.c). It holds the [n] citation markers, the sentence
  * and dose hold and the medicine rules; the rules come from the safety
  * policy (policy/safety.json "output": hold, hold_if_medicine, medicine,
- * dose_units, dose_continuations, referral), so the engine wires one
- * object, the policy, to it.
+ * dose_units, dose_continuations, referral; "output_filter": the amount
+ * cue word lists), loaded and checked once at start-up, so the engine
+ * wires one object, the policy, to it.
  *
  * Nothing here does I/O, reads a clock or logs: the filter is a pure
  * function of the bytes fed to it, so the output policy can be tested as
@@ -32,7 +33,11 @@ struct safety_policy;
  * words could still make it a dose (a continuation of the policy, "mg",
  * "ml ibuprofen", "times a day ibuprofen", completes a held sentence); it
  * goes out as soon as none can, and waits for its sentence end once it
- * reads as a dose. A waiting run
+ * reads as a dose. A wait in which a word counts the number ("3 hours",
+ * "5% of children") lasts FILTER_MAYBE_WORDS more words at most (at once
+ * for a counted word that is no frequency word); after it every word is
+ * checked and one that makes the sentence held starts the wait for its
+ * end. Money ("£5") and ordinals ("1st") are no amount. A waiting run
  * without a sentence end is released at a word boundary after
  * FILTER_LONG_RUN bytes, unless it has a digit followed by a dose unit;
  * then it waits for its sentence end up to FILTER_HARD_CAP bytes and is
@@ -43,6 +48,9 @@ struct safety_policy;
 #define FILTER_CTX_MAX 1024
 #define FILTER_MAX_CONTINUATIONS 16
 #define FILTER_CUE_NEAR 3
+/* A wait from a number ends after this many words that only may make it
+ * a dose ("every 2 hours and after swimming": the next few words). */
+#define FILTER_MAYBE_WORDS 3
 
 /* ---- citation markers ---- */
 
@@ -77,6 +85,13 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *     NULL every number may be an amount;
  *   not_amount_after: words right after which a number is no amount
  *     ("age 4", "by 18 months"), unless a medicine came before it;
+ *   prefix_words: words that begin a number word but are none ("For" of
+ *     "Four"): first in a sentence, where a number waits, they go out
+ *     as soon as they are whole, and what follows them directly is read
+ *     with them as one word;
+ *   frequency_words: not_dose_words that may be part of a frequency
+ *     ("every 4 hours", "3 times a day"): unlike the others ("5% of
+ *     children"), they do not end a wait that a continuation keeps open;
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers
@@ -101,12 +116,17 @@ struct filter_rules {
     size_t namount_cues_before;
     const char *const *not_amount_after;
     size_t nnot_amount_after;
+    const char *const *prefix_words;
+    size_t nprefix_words;
+    const char *const *frequency_words;
+    size_t nfrequency_words;
     const char *referral;
     void *ctx;
 };
 
 /* The rules of a loaded safety policy (safety_output_*, which hold
- * nothing for a NULL policy). */
+ * nothing for a NULL policy; the word lists are the policy's own, from
+ * safety_output_filter_words). */
 struct filter_rules filter_rules_of(const struct safety_policy *p);
 
 /* 1 when s has a digit followed (after blanks or a hyphen) by a dose unit

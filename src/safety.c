@@ -145,6 +145,7 @@ struct safety_policy {
     const char *const *not_dose_words;
     size_t ndose_units, ncontinuations, nrange_words, nnot_dose_words;
     unsigned dose_window;
+    struct safety_filter_words filter_words;
     const char *referral;
     struct protocol *protos;
     size_t nprotos;
@@ -1085,14 +1086,14 @@ static int load_locales(struct loadctx *c, json_t *root, const char *want)
     return 0;
 }
 
-/* output.dose_units / output.dose_continuations: 1..max lowercase ASCII
- * strings of up to 31 bytes, single words when one_word. */
-static int load_words(struct loadctx *c, json_t *o, const char *key, size_t max, int one_word,
-                      const char *const **out, size_t *n)
+/* section.key (output.dose_units, output_filter.amount_cues...): 1..max
+ * lowercase strings of up to 31 bytes, single words when one_word. */
+static int load_words_in(struct loadctx *c, json_t *o, const char *section, const char *key,
+                         size_t max, int one_word, const char *const **out, size_t *n)
 {
     char where[64];
     json_t *arr = json_object_get(o, key);
-    snprintf(where, sizeof where, "output.%s", key);
+    snprintf(where, sizeof where, "%s.%s", section, key);
     if (!arr)
         return load_fail(c, "%s: missing", where);
     if (load_strings(c, arr, where, out, n) < 0)
@@ -1110,6 +1111,36 @@ static int load_words(struct loadctx *c, json_t *o, const char *key, size_t max,
             return load_fail(c, "%s[%zu]: must be %s of lowercase letters, up to 31 bytes",
                              where, i, one_word ? "one word" : "words");
     }
+    return 0;
+}
+
+static int load_words(struct loadctx *c, json_t *o, const char *key, size_t max, int one_word,
+                      const char *const **out, size_t *n)
+{
+    return load_words_in(c, o, "output", key, max, one_word, out, n);
+}
+
+/* "output_filter": the word lists of the output filter (filter.c), loaded
+ * once into one object (safety_output_filter_words). */
+static int load_output_filter(struct loadctx *c, json_t *root)
+{
+    struct safety_filter_words *w = &c->p->filter_words;
+    json_t *o = get_member(c, root, "output_filter", JSON_OBJECT, "top level");
+    if (!o)
+        return -1;
+    if (load_words_in(c, o, "output_filter", "amount_cues", 128, 1, &w->amount_cues,
+                      &w->namount_cues) < 0
+        || load_words_in(c, o, "output_filter", "amount_cues_near", 128, 1,
+                         &w->amount_cues_near, &w->namount_cues_near) < 0
+        || load_words_in(c, o, "output_filter", "amount_cues_before", 32, 1,
+                         &w->amount_cues_before, &w->namount_cues_before) < 0
+        || load_words_in(c, o, "output_filter", "not_amount_after", 64, 1,
+                         &w->not_amount_after, &w->nnot_amount_after) < 0
+        || load_words_in(c, o, "output_filter", "prefix_words", 32, 1, &w->prefix_words,
+                         &w->nprefix_words) < 0
+        || load_words_in(c, o, "output_filter", "frequency_words", 32, 1, &w->frequency_words,
+                         &w->nfrequency_words) < 0)
+        return -1;
     return 0;
 }
 
@@ -1139,7 +1170,7 @@ static int load_output(struct loadctx *c, json_t *root)
             return load_fail(c, "output.dose_continuations[%zu]: \"%s\" after \"give 2\" "
                              "is not held by the output rules", i, probe + 7);
     }
-    return 0;
+    return load_output_filter(c, root);
 }
 
 
@@ -2358,6 +2389,11 @@ size_t safety_output_not_dose_words(const struct safety_policy *p, const char *c
     *out = p ? p->not_dose_words : NULL;
     *window = p ? p->dose_window : 0;
     return p ? p->nnot_dose_words : 0;
+}
+
+const struct safety_filter_words *safety_output_filter_words(const struct safety_policy *p)
+{
+    return p ? &p->filter_words : NULL;
 }
 
 size_t safety_output_range_words(const struct safety_policy *p, const char *const **out)

@@ -125,6 +125,22 @@ size_t safety_output_not_dose_words(const struct safety_policy *p, const char *c
  * in "10 to 15 mg"). Sets *out (policy-owned) and returns the count. */
 size_t safety_output_range_words(const struct safety_policy *p, const char *const **out);
 
+/* "output_filter": the output filter's word lists (filter.h says how each
+ * is read), lowercase single words, checked at load. */
+struct safety_filter_words {
+    const char *const *amount_cues;        /* anywhere before a number */
+    const char *const *amount_cues_near;   /* among the few words before it */
+    const char *const *amount_cues_before; /* right before it */
+    const char *const *not_amount_after;   /* right after these it is no amount */
+    const char *const *prefix_words;       /* begin a number word, are none */
+    const char *const *frequency_words;    /* may be part of a frequency */
+    size_t namount_cues, namount_cues_near, namount_cues_before, nnot_amount_after;
+    size_t nprefix_words, nfrequency_words;
+};
+
+/* The policy's output_filter lists (policy-owned; NULL for a NULL policy). */
+const struct safety_filter_words *safety_output_filter_words(const struct safety_policy *p);
+
 /* The sentence that replaces a held one (policy-owned string, already
  * resolved for the policy's locale). */
 const char *safety_output_referral(const struct safety_policy *p);

@@ -131,6 +131,27 @@ const char *safety_output_referral(const struct safety_policy *p)
     return "Please ask your pharmacist about doses.";
 }
 
+/* the output_filter lists as the filter had them built in before they
+ * moved to policy/safety.json */
+const struct safety_filter_words *safety_output_filter_words(const struct safety_policy *p)
+{
+    static const char *const cues[] = {"give", "gives", "giving", "gave", "given", "take",
+                                       "takes", "taking", "took", "taken", "administer",
+                                       "dose", "doses", "dosage", "measure"};
+    static const char *const near[] = {"use", "offer", "have", "has", "get", "try", "amount"};
+    static const char *const before[] = {"a", "an", "every", "per"};
+    static const char *const after[] = {"age", "aged", "by", "until", "at", "since", "from",
+                                        "under", "over"};
+    static const struct safety_filter_words w = {
+        .amount_cues = cues, .namount_cues = sizeof cues / sizeof cues[0],
+        .amount_cues_near = near, .namount_cues_near = sizeof near / sizeof near[0],
+        .amount_cues_before = before, .namount_cues_before = sizeof before / sizeof before[0],
+        .not_amount_after = after, .nnot_amount_after = sizeof after / sizeof after[0],
+    };
+    (void)p;
+    return &w;
+}
+
 /* ---------- the fake upstream (evhttp on the same loop) ---------- */
 
 static struct {

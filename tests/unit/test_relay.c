@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -575,6 +576,60 @@ static void test_filter_no_hold_fn_and_empty(void **state)
 
 /* ---------- Retry-After ---------- */
 
+/* ---------- the filter's word lists in the policy ---------- */
+
+/* Loads the shipped policy with its output_filter section changed by edit;
+ * returns the load's status, err gets its message. */
+static int load_edited(void (*edit)(json_t *sec), char *err, size_t errsz)
+{
+    json_error_t je;
+    json_t *root = json_load_file("policy/safety.json", 0, &je);
+    char path[] = "/tmp/test_relay_XXXXXX";
+    int fd = mkstemp(path), rc;
+    struct safety_policy *p = NULL;
+    assert_non_null(root);
+    assert_true(fd >= 0);
+    close(fd);
+    edit(json_object_get(root, "output_filter"));
+    assert_int_equal(json_dump_file(root, path, 0), 0);
+    json_decref(root);
+    err[0] = '\0';
+    rc = safety_policy_load(path, "US", &p, err, errsz);
+    safety_policy_free(p);
+    unlink(path);
+    return rc;
+}
+
+static void drop_cues(json_t *sec) { json_object_del(sec, "amount_cues"); }
+static void upper_cue(json_t *sec) { json_array_set_new(json_object_get(sec, "amount_cues_before"), 1, json_string("An")); }
+static void empty_list(json_t *sec) { json_array_clear(json_object_get(sec, "not_amount_after")); }
+
+/* The amount cues are policy (output_filter), checked at load with an
+ * error that names the list, and reach the filter as filter_rules_of's
+ * lists: "Give" before a number makes it wait, "by" lets it go. */
+static void test_filter_words_come_from_the_policy(void **state)
+{
+    char err[512];
+    const struct safety_filter_words *w = safety_output_filter_words(shipped_policy());
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    (void)state;
+    assert_non_null(w);
+    assert_null(safety_output_filter_words(NULL));
+    assert_true(w->namount_cues > 0 && r.namount_cues == w->namount_cues);
+    assert_ptr_equal(r.amount_cues, w->amount_cues);
+    assert_ptr_equal(r.amount_cues_near, w->amount_cues_near);
+    assert_ptr_equal(r.amount_cues_before, w->amount_cues_before);
+    assert_ptr_equal(r.not_amount_after, w->not_amount_after);
+    assert_true(listed(r.amount_cues, r.namount_cues, "give", 4));
+    assert_true(listed(r.not_amount_after, r.nnot_amount_after, "by", 2));
+    assert_int_not_equal(load_edited(drop_cues, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.amount_cues: missing"));
+    assert_int_not_equal(load_edited(upper_cue, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.amount_cues_before[1]: must be one word"));
+    assert_int_not_equal(load_edited(empty_list, err, sizeof err), 0);
+    assert_non_null(strstr(err, "output_filter.not_amount_after: must have 1 to"));
+}
+
 /* ---------- the relay figure ---------- */
 
 /* A model-sized delta starting at s[at]: a word with the blank before it,
@@ -612,8 +667,13 @@ static unsigned relay_figure(const char *path)
     while (fgets(line, sizeof line, fp)) {
         struct sink k;
         struct filter *f;
-        size_t len = strcspn(line, "\n"), at = 0;
+        size_t len = strcspn(line, "\n"), at = 0, un = 0;
         if (line[0] == '#' || len == 0) continue;
+        for (size_t i = 0; i < len; i++) {      /* "\\n" stands for a newline */
+            if (line[i] == '\\' && i + 1 < len && line[i + 1] == 'n') line[un++] = '\n', i++;
+            else line[un++] = line[i];
+        }
+        len = un;
         line[len++] = '\n';
         line[len] = '\0';
         memset(&k, 0, sizeof k);
@@ -653,13 +713,85 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
 {
     unsigned tuned = relay_figure("tests/filter/answers.txt"),
              second = relay_figure("tests/filter/answers-2.txt"),
-             fresh = relay_figure("tests/filter/answers-3.txt");
+             fresh = relay_figure("tests/filter/answers-3.txt"),
+             fourth = relay_figure("tests/filter/answers-4.txt");
     (void)state;
     /* before the number rules read what came before a number: 77.3%,
      * 67.3%, 74.0% */
-    assert_true(tuned >= 951);
-    assert_true(second >= 926);
-    assert_true(fresh >= 927);
+    /* relay21, before its changes: 95.1%, 92.7%, 92.7%, 90.3% */
+    assert_true(tuned >= 967);
+    assert_true(second >= 948);
+    assert_true(fresh >= 962);
+    assert_true(fourth >= 923);
+}
+
+/* relay21: what still held model text on answers-2..4. A wait from a
+ * number that counts hours or times ends after FILTER_MAYBE_WORDS words
+ * that only may make a dose, and at once at a word that counts it ("5% of
+ * children"); money and ordinals are no amount; "For" first in a
+ * sentence goes out once whole. Each delta here goes out as its own
+ * event, and a medicine after a wait that ended still holds the rest. */
+static void test_filter_ends_waits_that_cannot_be_doses(void **state)
+{
+    static const char *const cases[][12] = {
+        {"Reapply", " it", " every", " 2", " hours", " and", " after", " swimming", ".", NULL},
+        {"Many", " families", " give", " £", "1", " a", " week", ".", NULL},
+        {"Give", " them", " a", " hug", " before", " their", " 1", "st", " birthday", ".", NULL},
+        {"For", " a", " cold", ",", " rest", ".", NULL},
+        {"About", " 5", "%", " of", " children", " snore", ".", NULL},
+    };
+    /* what each delta shows: "" = waits, NULL = itself */
+    static const char *const shown[][12] = {
+        {NULL, NULL, NULL, "", "", "", "", " 2 hours and after swimming", NULL},   /* "and": a range word */
+        {NULL, NULL, NULL, NULL, NULL, "", " a week", NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL},
+        {NULL, NULL, NULL, "", " of children", NULL, NULL},
+    };
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct sink k;
+        struct filter *f;
+        memset(&k, 0, sizeof k);
+        f = filter_new(shipped_policy(), 2, sink_emit, &k);
+        for (size_t i = 0; cases[c][i]; i++) {
+            size_t before = k.len;
+            const char *want = shown[c][i] ? shown[c][i] : cases[c][i];
+            filter_feed(f, cases[c][i], strlen(cases[c][i]));
+            if (k.len - before != strlen(want) || memcmp(k.out + before, want, k.len - before) != 0)
+                fail_msg("case %zu delta %zu '%s': shown '%.*s', want '%s'", c, i, cases[c][i],
+                         (int)(k.len - before), k.out + before, want);
+        }
+        filter_finish(f);
+        assert_int_equal(filter_held(f), 0);
+        filter_free(f);
+    }
+}
+
+/* A word that is no number but has a digit and a unit in it waits with
+ * the rest of its sentence: fuzz/fuzz_filter.c found "e.g. 5 [28g<th"
+ * shown before the referral of a sentence held at its end. */
+static void check_no_dose_shown(const char *line);
+
+static void test_filter_waits_at_a_unit_inside_a_word(void **state)
+{
+    struct sink k;
+    struct filter *f;
+    char in[] = "\x7e\x12\x34I qear you, bedtime itheou, bedtime ithe dosthe'de@ seo.g. 5 [28g<th "
+                "ink>ltwe [28g<thinkn(\x19 [1, 2] ok";
+    (void)state;
+    memset(&k, 0, sizeof k);
+    f = filter_new(shipped_policy(), 2, sink_emit, &k);
+    assert_string_equal(step(f, &k, "Mix it, e.g."), "Mix it, e.g.");
+    assert_string_equal(step(f, &k, " 5"), " 5");
+    assert_string_equal(step(f, &k, " [28g"), "");
+    assert_string_equal(step(f, &k, " of"), "");
+    filter_finish(f);
+    assert_int_equal(filter_held(f), 1);               /* "5 [28g" holds */
+    assert_null(strstr(k.out, "28g"));
+    filter_free(f);
+    /* the fuzzer's input, its first 3 bytes the driver's settings */
+    check_no_dose_shown(in + 3);
 }
 
 /* With the shipped policy a number that what came before it cannot make
@@ -779,6 +911,38 @@ static void check_held(const char *line, const char *want_head)
     }
 }
 
+/* Fed in model deltas, a byte at a time and cut once at every byte, what
+ * is shown before any referral has no digit followed by a dose unit. */
+static void check_no_dose_shown(const char *line)
+{
+    const size_t len = strlen(line);
+    struct filter_rules r = filter_rules_of(shipped_policy());
+    r.referral = REFERRAL;
+    for (size_t mode = 0; mode < len + 2; mode++) {
+        struct sink k;
+        struct filter *f;
+        char *ref;
+        memset(&k, 0, sizeof k);
+        f = filter_new_rules(&r, 3, sink_emit, &k);
+        if (mode == 0) {
+            for (size_t at = 0, n; at < len; at += n) filter_feed(f, line + at, n = model_delta(line, len, at));
+        } else if (mode == 1) {
+            for (size_t at = 0; at < len; at++) filter_feed(f, line + at, 1);
+        } else {
+            filter_feed(f, line, mode - 2);
+            filter_feed(f, line + mode - 2, len - (mode - 2));
+        }
+        filter_finish(f);
+        if ((ref = strstr(k.out, REFERRAL)) != NULL) {
+            size_t hl = (size_t)(ref - k.out), st = 0, e;
+            while ((e = text_sentence_end(k.out, hl, st)) != 0 && e < hl) st = e;
+            if (filter_has_dose(&r, k.out + st, hl - st))
+                fail_msg("a dose shown (mode %zu): '%.*s'", mode, (int)hl, k.out);
+        }
+        filter_free(f);
+    }
+}
+
 static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
 {
     /* what was shown before this change, in the order of output.tsv */
@@ -816,6 +980,16 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "For a cold, 2 teaspoons of the cough medicine help.",
         /* found by fuzz/fuzz_filter.c: "ml5" read as a number let "ml" out */
         "Between 1 and 2 5 ml5 ml of Calpol with water.",
+        /* relay21: waits that end at their bound, money, ordinals, "For" */
+        "Reapply it every 2 hours and after swimming with ibuprofen.",
+        "Praise them 3 times a day for being kind, and give 5 ml of Calpol.",
+        "Around 5% of children need 5 ml of Calpol at night.",
+        "Up to 4 times a day for a week, 5ml of Calpol can be given.",
+        "Every 4 hours and at night, 2.5 ml of infant paracetamol helps.",
+        "Many families spend £5 on 10 ml of Calpol.",
+        "Before their 1st birthday, 2.5 ml of infant ibuprofen is the most.",
+        "Forty ml of Calpol is too much.",
+        "On 2 days a week and at night, give 5 ml of Calpol.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1057,6 +1231,9 @@ int main(void)
         cmocka_unit_test(test_filter_streams_words),
         cmocka_unit_test(test_filter_waits_from_first_number),
         cmocka_unit_test(test_filter_relays_deltas_of_dose_free_answers),
+        cmocka_unit_test(test_filter_words_come_from_the_policy),
+        cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
+        cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
         cmocka_unit_test(test_filter_end_after_released_word),
