@@ -1606,7 +1606,7 @@ struct verdict {
     const struct language *lang;
     int framed;                         /* a what-if, a story or an event that is over */
     int masked[2];                      /* a benign idiom was blanked for emergency / crisis */
-    const char *model;                  /* "model.emergency" / "model.crisis" when the net decided */
+    const char *model;                  /* "model.emergency", "model.medical", ... when the net decided */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -1958,28 +1958,53 @@ static const char *verdict_rule_id(const struct verdict *d)
  * the question is in English (another language is read by its own red
  * flags: a few characters of Chinese are too little for the model), a
  * question the fitted model reads as an emergency or a crisis, above the
- * threshold it was fitted with, is one. The rules always win where they
- * found one. */
+ * threshold it was fitted with, is one. Below those, when the rules would
+ * answer and gave no urgent notice, a question the model reads as a
+ * medical question, a harmful request or an off-topic one is refused as
+ * that: the order stays emergency > crisis > medical / unsafe >
+ * out-of-scope > urgent notice > answer, so the net's refusals never hide
+ * a "see a doctor today" the rules found, nor an emergency. The rules
+ * always win where they found one. */
+static const char *const model_ids[TMODEL_NCLASS] = {
+    "model.emergency", "model.crisis", "model.medical", "model.unsafe", "model.out_of_scope",
+};
+static const safety_category model_cats[TMODEL_NCLASS] = {
+    SAFETY_EMERGENCY, SAFETY_CRISIS, SAFETY_MEDICAL, SAFETY_UNSAFE, SAFETY_OUT_OF_SCOPE,
+};
+
 static void apply_model(const struct safety_policy *p, const char *text, size_t len,
                         struct verdict *d)
 {
     double pr[TMODEL_NCLASS];
-    int fl[TMODEL_NCLASS];
-    if (!p->model || d->framed ||
-        d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang ||
-        (d->masked[0] && d->masked[1]))
+    int fl[TMODEL_NCLASS], pick = -1;
+    if (!p->model || d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
+        return;
+    int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]);
+    int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT);
+    if (!urgent_ok && !refuse_ok)
         return;
     tmodel_flags(p->model, text, len, pr, fl);
-    /* an idiom the policy blanks ("hit a home run", "dying to know") keeps
-     * the net quiet for that class too */
-    int em = !d->masked[0] && fl[TMODEL_EMERGENCY];
-    int cr = !d->masked[1] && fl[TMODEL_CRISIS];
-    if (!em && !cr)
+    if (urgent_ok) {
+        /* an idiom the policy blanks ("hit a home run", "dying to know")
+         * keeps the net quiet for that class too */
+        int em = !d->masked[0] && fl[TMODEL_EMERGENCY];
+        int cr = !d->masked[1] && fl[TMODEL_CRISIS];
+        if (em && cr)      /* both: the likelier one */
+            em = pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS];
+        pick = em ? TMODEL_EMERGENCY : cr ? TMODEL_CRISIS : -1;
+    }
+    for (int c = TMODEL_MEDICAL; pick < 0 && refuse_ok && c < TMODEL_NCLASS; c++)
+        if (fl[c])
+            pick = c;
+    /* two refusals flagged: the one furthest above its threshold */
+    for (int c = pick + 1; pick >= TMODEL_MEDICAL && c < TMODEL_NCLASS; c++)
+        if (fl[c] && pr[c] - tmodel_threshold(p->model, c) >
+                     pr[pick] - tmodel_threshold(p->model, pick))
+            pick = c;
+    if (pick < 0)
         return;
-    if (em && cr)      /* both: the likelier one */
-        em = pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS];
-    d->cat = em ? SAFETY_EMERGENCY : SAFETY_CRISIS;
-    d->model = em ? "model.emergency" : "model.crisis";
+    d->cat = model_cats[pick];
+    d->model = model_ids[pick];
     d->rule = NULL;
     d->proto = NULL;
     d->notice = NULL;
