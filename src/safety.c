@@ -697,48 +697,64 @@ static json_t *load_item(struct loadctx *c, json_t *arr, size_t i, const char *n
     return o;
 }
 
-static int load_masks(struct loadctx *c, json_t *root)
+/* The top-level array name (absent: none) as *n items of size bytes in a
+ * new arena array *out, each filled by item(c, object, where, id, slot)
+ * once load_item has checked the object and its id. */
+typedef int (*item_loader)(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot);
+
+static int load_items(struct loadctx *c, json_t *root, const char *name, size_t size,
+                      void **out, size_t *n, item_loader item)
 {
-    json_t *arr = json_object_get(root, "masks");
+    json_t *arr = json_object_get(root, name);
     if (!arr)
         return 0;
     if (!json_is_array(arr))
-        return load_fail(c, "top level: \"masks\" must be an array");
-    struct safety_policy *p = c->p;
-    p->nmasks = json_array_size(arr);
-    p->masks = arena_alloc(p, (p->nmasks ? p->nmasks : 1) * sizeof *p->masks);
-    for (size_t i = 0; i < p->nmasks; i++) {
+        return load_fail(c, "top level: \"%s\" must be an array", name);
+    *n = json_array_size(arr);
+    *out = arena_alloc(c->p, (*n ? *n : 1) * size);
+    for (size_t i = 0; i < *n; i++) {
         char where[160];
         const char *id;
-        json_t *o = load_item(c, arr, i, "masks", where, sizeof where, &id);
-        if (!o || load_cats(c, o, where, &p->masks[i].cats) < 0
-            || load_patlist(c, o, "patterns", 1, where, &p->masks[i].pats) < 0)
+        json_t *o = load_item(c, arr, i, name, where, sizeof where, &id);
+        if (!o || item(c, o, where, id, (char *)*out + i * size) < 0)
             return -1;
-        p->masks[i].id = arena_strdup(p, id);
     }
     return 0;
 }
 
+static int load_mask(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot)
+{
+    struct mask *m = slot;
+    if (load_cats(c, o, where, &m->cats) < 0 || load_patlist(c, o, "patterns", 1, where, &m->pats) < 0)
+        return -1;
+    m->id = arena_strdup(c->p, id);
+    return 0;
+}
+
+static int load_frame(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot)
+{
+    struct frame *f = slot;
+    if (load_patlist(c, o, "patterns", 1, where, &f->pats) < 0
+        || load_patlist(c, o, "except", 0, where, &f->except) < 0)
+        return -1;
+    f->id = arena_strdup(c->p, id);
+    return 0;
+}
+
+static int load_masks(struct loadctx *c, json_t *root)
+{
+    void *v = NULL;
+    int rc = load_items(c, root, "masks", sizeof *c->p->masks, &v, &c->p->nmasks, load_mask);
+    c->p->masks = v;
+    return rc;
+}
+
 static int load_frames(struct loadctx *c, json_t *root)
 {
-    json_t *arr = json_object_get(root, "frames");
-    if (!arr)
-        return 0;
-    if (!json_is_array(arr))
-        return load_fail(c, "top level: \"frames\" must be an array");
-    struct safety_policy *p = c->p;
-    p->nframes = json_array_size(arr);
-    p->frames = arena_alloc(p, (p->nframes ? p->nframes : 1) * sizeof *p->frames);
-    for (size_t i = 0; i < p->nframes; i++) {
-        char where[160];
-        const char *id;
-        json_t *o = load_item(c, arr, i, "frames", where, sizeof where, &id);
-        if (!o || load_patlist(c, o, "patterns", 1, where, &p->frames[i].pats) < 0
-            || load_patlist(c, o, "except", 0, where, &p->frames[i].except) < 0)
-            return -1;
-        p->frames[i].id = arena_strdup(p, id);
-    }
-    return 0;
+    void *v = NULL;
+    int rc = load_items(c, root, "frames", sizeof *c->p->frames, &v, &c->p->nframes, load_frame);
+    c->p->frames = v;
+    return rc;
 }
 
 /* "unless_frames": names of frames -> indices. */
