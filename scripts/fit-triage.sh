@@ -4,7 +4,7 @@
 # ordinary questions, the parent questions of tests/answers/. Sets written
 # to be scored once (sealed) must not be in tests/safety/ until they have
 # been scored. Usage: [HOLD_OUT="a.tsv b.tsv"] [OUT=file] sh scripts/fit-triage.sh
-# [--max-fpr 0.02] [--max-fpr-refuse 0.004]; HOLD_OUT names sets of
+# [--max-fpr 0.02] [--max-fpr-refuse 0.01]; HOLD_OUT names sets of
 # tests/safety/ left out of the fit, to score them honestly afterwards.
 set -eu
 BIN=build/release/bench_triage_features
