@@ -1,7 +1,10 @@
 /* test_tmodel.c — the fitted triage net: the features it reads (the same
  * ones the fitting script is given), loading and its errors, scoring and
  * thresholds; and that the shipped model loads and flags the kind of
- * message it was fitted to flag while leaving ordinary questions alone. */
+ * message it was fitted to flag while leaving ordinary questions alone;
+ * and how safety.c's apply_model ranks the net's classes against the
+ * rules' verdict (emergency > crisis > medical / unsafe > out of scope >
+ * the rules' urgent notice > an answer). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +17,11 @@
 #include <unistd.h>
 
 #include "../../src/util.c"
+#include "../../src/url.c"
+#include "../../src/spell.c"
 #include "../../src/text.c"
 #include "../../src/tmodel.c"
+#include "../../src/safety.c"
 
 struct buf { char s[4096]; size_t n; };
 
@@ -222,6 +228,64 @@ static void test_shipped_model(void **state)
     tmodel_free(m);
 }
 
+/* The shipped policy with a hand-built net beside it: "wobbly" reads as
+ * medical, "wibble" as an emergency, a dozen plain words are known. */
+static void test_disposition(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/coachd-tmodel-pol-XXXXXX", path[256], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "cp policy/safety.json %s/safety.json", dir);
+    assert_int_equal(system(path), 0);
+    snprintf(path, sizeof path, "%s/triage-model.tsv", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("# coachd triage model 1\n"
+          "threshold\tmedical\t0.6\ngate\tmedical\t0.5\nbias\tmedical\t-3\n"
+          "threshold\temergency\t0.6\ngate\temergency\t0.5\nbias\temergency\t-3\n"
+          "u:wobbly\tmedical\t5\nu:limping\tmedical\t5\nu:wibble\temergency\t6\n", fp);
+    static const char *const known[] = {
+        "my", "daughter", "has", "a", "tooth", "and", "she", "is", "fine", "started",
+        "yesterday", "no", "fall", "fever", "her", "leg", "hurts",
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        fprintf(fp, "u:%s\tmedical\t0\n", known[i]);
+    assert_int_equal(fclose(fp), 0);
+    snprintf(path, sizeof path, "%s/safety.json", dir);
+    struct safety_policy *p = NULL;
+    assert_int_equal(safety_policy_load(path, "US", &p, err, sizeof err), 0);
+    struct safety_verdict v;
+    static const char q_med[] = "my daughter has a wobbly tooth and she is fine";
+    static const char q_both[] = "my daughter has a wobbly tooth and she is wibble";
+    static const char q_urgent[] =
+        "4yo started limping yesterday, no fall that we know of, no fever, she just says her leg hurts";
+    /* the rules answer it: the net refuses it as medical */
+    safety_triage(p, q_med, strlen(q_med), &v);
+    assert_int_equal(v.category, SAFETY_MEDICAL);
+    assert_string_equal(v.rule_id, "model.medical");
+    json_t *j = safety_verdict_json(p, &v);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "category")), "medical");
+    json_decref(j);
+    /* the net's emergency outranks its medical */
+    safety_triage(p, q_both, strlen(q_both), &v);
+    assert_int_equal(v.category, SAFETY_EMERGENCY);
+    assert_string_equal(v.rule_id, "model.emergency");
+    /* the rules' urgent notice ("see a doctor today") outranks the net's medical */
+    safety_triage(p, q_urgent, strlen(q_urgent), &v);
+    assert_int_equal(v.category, SAFETY_NONE);
+    assert_non_null(v.notice);
+    assert_string_equal(v.notice, "urgent");
+    /* the rules' emergency is never lowered to the net's medical */
+    static const char q_rule[] = "my daughter has a wobbly tooth and she is not breathing and her lips are blue";
+    safety_triage(p, q_rule, strlen(q_rule), &v);
+    assert_int_equal(v.category, SAFETY_EMERGENCY);
+    assert_true(strncmp(v.rule_id, "model.", 6) != 0);
+    safety_policy_free(p);
+    snprintf(path, sizeof path, "rm -r %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_shipped_model),
+        cmocka_unit_test(test_disposition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
