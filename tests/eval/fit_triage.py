@@ -2,7 +2,7 @@
 """Fits the triage net (src/tmodel.c) on labelled safety sets.
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
-       [--max-fpr-refuse 0.01] [--gate 0.8] [--gate-refuse 0.8]
+       [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -91,7 +91,7 @@ def opt(argv, name, default):
 
 def main(argv):
     max_fpr = opt(argv, '--max-fpr', 0.02)
-    max_fpr_refuse = opt(argv, '--max-fpr-refuse', 0.01)
+    max_fpr_refuse = opt(argv, '--max-fpr-refuse', 0.004)
     gate = opt(argv, '--gate', 0.8)
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
     out, paths = argv[0], argv[1:]
