@@ -242,9 +242,10 @@ void tmodel_flags(const struct tmodel *m, const char *text, size_t len, double *
     /* five distinct known words at least: "aaaaa aaaaa ..." is not a
      * message, and a short follow-up ("he is 9", "and if he bites?") says
      * too little for the model (the rules still read it) */
-    int enough = score(m, text, len, p, top) >= TMODEL_MIN_WORDS;
+    size_t words = score(m, text, len, p, top);
     for (int c = 0; c < TMODEL_NCLASS; c++)
-        flags[c] = enough && p[c] >= m->threshold[c] && top[c] >= m->gate[c];
+        flags[c] = words >= (c >= TMODEL_MEDICAL ? TMODEL_MIN_WORDS_REFUSE : TMODEL_MIN_WORDS) &&
+                   p[c] >= m->threshold[c] && top[c] >= m->gate[c];
 }
 
 double tmodel_threshold(const struct tmodel *m, int cls)

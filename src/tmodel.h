@@ -59,8 +59,14 @@ void tmodel_score(const struct tmodel *m, const char *text, size_t len, double *
 /* Scores text once: the probabilities in p[TMODEL_NCLASS], and in
  * flags[TMODEL_NCLASS] 1 for each class flagged: probability at the
  * threshold, one feature at the gate, and at least TMODEL_MIN_WORDS
- * distinct words the model knows. */
+ * (TMODEL_MIN_WORDS_REFUSE for the refusal classes) distinct words the
+ * model knows. */
 #define TMODEL_MIN_WORDS 5
+/* The refusal classes (medical, unsafe, out_of_scope) need more: a short
+ * turn ("my 2 year old has a cold", "should I just carry her to the
+ * car?") is ordinary in its conversation, which the net cannot see; the
+ * rules still read it. */
+#define TMODEL_MIN_WORDS_REFUSE 8
 void tmodel_flags(const struct tmodel *m, const char *text, size_t len, double *p, int *flags);
 
 /* The class's threshold from the file (1.0 when none was given: never). */

@@ -45,8 +45,13 @@ def read(paths):
 def trains_on(cls, lab):
     return cls in URGENT or lab not in URGENT
 
-def fit(rows, ids):
-    """All five classes in one pass over rows: ([bias], [weights]) per class."""
+COMMON = 0.05       # a feature in more of the questions than this is a function word
+
+def fit(rows, ids, common=frozenset()):
+    """All five classes in one pass over rows: ([bias], [weights]) per class.
+    The refusal classes give no weight to the common features (ids in
+    common): "the", "to", "her" are in long questions more than in short
+    follow-ups, and would otherwise carry a refusal and pass the gate."""
     nf = len(ids)
     w = [[0.0] * nf for _ in CLASSES]
     g = [[1e-8] * nf for _ in CLASSES]
@@ -59,10 +64,12 @@ def fit(rows, ids):
         rnd.shuffle(order)
         for i in order:
             lab, fs = enc[i]
+            content = [f for f in fs if f not in common]
             for c, cls in enumerate(CLASSES):
                 if not trains_on(cls, lab):
                     continue
                 wc, gc = w[c], g[c]
+                fs = enc[i][1] if cls in URGENT else content
                 z = bias[c]
                 for f in fs:
                     z += wc[f]
@@ -98,10 +105,11 @@ def main(argv):
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
     ids = {f: i for i, f in enumerate(sorted(f for f, c in df.items() if c >= 2))}
+    common = frozenset(ids[f] for f, c in df.items() if c > COMMON * len(rows))
     folds = [rows[i::5] for i in range(5)]
     oof = {cls: [] for cls in CLASSES}
     for k in range(5):
-        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids)
+        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common)
         for lab, fs in folds[k]:
             for c, cls in enumerate(CLASSES):
                 oof[cls].append((lab, score(m, c, fs, ids)))
@@ -117,7 +125,7 @@ def main(argv):
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
         print('%s: threshold %.3f, out-of-fold recall %.1f%% (%d), ordinary flagged %.2f%% (%d)'
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
-    model = fit(rows, ids)
+    model = fit(rows, ids, common)
     names = sorted(ids, key=ids.get)
     with open(out, 'w', encoding='utf-8') as o:
         o.write('# coachd triage model 1\n')

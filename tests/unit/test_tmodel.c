@@ -149,8 +149,11 @@ static void test_score(void **state)
     int fl[TMODEL_NCLASS];
     assert_true(tmodel_threshold(m, TMODEL_MEDICAL) == 0.7);
     assert_true(tmodel_threshold(m, TMODEL_UNSAFE) == 1.0);
-    tmodel_flags(m, "is this rash on her arm normal", 30, p, fl);
+    tmodel_flags(m, "is it normal for this rash on her", 33, p, fl);
     assert_true(p[TMODEL_MEDICAL] > 0.8 && fl[TMODEL_MEDICAL]);   /* -3 + 4 + 0.5 */
+    tmodel_flags(m, "is it normal for this rash on", 29, p, fl);
+    assert_true(p[TMODEL_MEDICAL] > 0.8);                         /* 7 known words: */
+    assert_false(fl[TMODEL_MEDICAL]);                             /* fewer than TMODEL_MIN_WORDS_REFUSE */
     assert_false(fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS] || fl[TMODEL_UNSAFE]);
     tmodel_flags(m, "is it normal normal normal for her", 34, p, fl);
     assert_false(fl[TMODEL_MEDICAL]);                             /* 0.5 is under the gate */
@@ -188,7 +191,7 @@ static void test_shipped_model(void **state)
     };
     static const char *const oos[] = {
         "write me a python script to rename all the files in a folder",
-        "who won the premier league last year",
+        "who won the premier league last year and who scored the most goals",
     };
     static const char *const ok[] = {
         "how do I get my 3 year old to sleep in her own bed",
@@ -203,6 +206,11 @@ static void test_shipped_model(void **state)
         assert_true(fl[TMODEL_EMERGENCY]);
     }
     tmodel_flags(m, "he is 9", 7, p, fl);                     /* too few words to say */
+    assert_false(fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS]);
+    tmodel_flags(m, "my 2 year old has a cold", 24, p, fl);   /* a short turn: no refusal */
+    for (int c = TMODEL_MEDICAL; c < TMODEL_NCLASS; c++)
+        assert_false(fl[c]);
+    tmodel_flags(m, "he is 9", 7, p, fl);
     assert_false(fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS]);
     for (size_t i = 0; i < sizeof cr / sizeof cr[0]; i++) {
         tmodel_score(m, cr[i], strlen(cr[i]), p);
