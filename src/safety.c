@@ -701,48 +701,64 @@ static json_t *load_item(struct loadctx *c, json_t *arr, size_t i, const char *n
     return o;
 }
 
-static int load_masks(struct loadctx *c, json_t *root)
+/* The top-level array name (absent: none) as *n items of size bytes in a
+ * new arena array *out, each filled by item(c, object, where, id, slot)
+ * once load_item has checked the object and its id. */
+typedef int (*item_loader)(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot);
+
+static int load_items(struct loadctx *c, json_t *root, const char *name, size_t size,
+                      void **out, size_t *n, item_loader item)
 {
-    json_t *arr = json_object_get(root, "masks");
+    json_t *arr = json_object_get(root, name);
     if (!arr)
         return 0;
     if (!json_is_array(arr))
-        return load_fail(c, "top level: \"masks\" must be an array");
-    struct safety_policy *p = c->p;
-    p->nmasks = json_array_size(arr);
-    p->masks = arena_alloc(p, (p->nmasks ? p->nmasks : 1) * sizeof *p->masks);
-    for (size_t i = 0; i < p->nmasks; i++) {
+        return load_fail(c, "top level: \"%s\" must be an array", name);
+    *n = json_array_size(arr);
+    *out = arena_alloc(c->p, (*n ? *n : 1) * size);
+    for (size_t i = 0; i < *n; i++) {
         char where[160];
         const char *id;
-        json_t *o = load_item(c, arr, i, "masks", where, sizeof where, &id);
-        if (!o || load_cats(c, o, where, &p->masks[i].cats) < 0
-            || load_patlist(c, o, "patterns", 1, where, &p->masks[i].pats) < 0)
+        json_t *o = load_item(c, arr, i, name, where, sizeof where, &id);
+        if (!o || item(c, o, where, id, (char *)*out + i * size) < 0)
             return -1;
-        p->masks[i].id = arena_strdup(p, id);
     }
     return 0;
 }
 
+static int load_mask(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot)
+{
+    struct mask *m = slot;
+    if (load_cats(c, o, where, &m->cats) < 0 || load_patlist(c, o, "patterns", 1, where, &m->pats) < 0)
+        return -1;
+    m->id = arena_strdup(c->p, id);
+    return 0;
+}
+
+static int load_frame(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot)
+{
+    struct frame *f = slot;
+    if (load_patlist(c, o, "patterns", 1, where, &f->pats) < 0
+        || load_patlist(c, o, "except", 0, where, &f->except) < 0)
+        return -1;
+    f->id = arena_strdup(c->p, id);
+    return 0;
+}
+
+static int load_masks(struct loadctx *c, json_t *root)
+{
+    void *v = NULL;
+    int rc = load_items(c, root, "masks", sizeof *c->p->masks, &v, &c->p->nmasks, load_mask);
+    c->p->masks = v;
+    return rc;
+}
+
 static int load_frames(struct loadctx *c, json_t *root)
 {
-    json_t *arr = json_object_get(root, "frames");
-    if (!arr)
-        return 0;
-    if (!json_is_array(arr))
-        return load_fail(c, "top level: \"frames\" must be an array");
-    struct safety_policy *p = c->p;
-    p->nframes = json_array_size(arr);
-    p->frames = arena_alloc(p, (p->nframes ? p->nframes : 1) * sizeof *p->frames);
-    for (size_t i = 0; i < p->nframes; i++) {
-        char where[160];
-        const char *id;
-        json_t *o = load_item(c, arr, i, "frames", where, sizeof where, &id);
-        if (!o || load_patlist(c, o, "patterns", 1, where, &p->frames[i].pats) < 0
-            || load_patlist(c, o, "except", 0, where, &p->frames[i].except) < 0)
-            return -1;
-        p->frames[i].id = arena_strdup(p, id);
-    }
-    return 0;
+    void *v = NULL;
+    int rc = load_items(c, root, "frames", sizeof *c->p->frames, &v, &c->p->nframes, load_frame);
+    c->p->frames = v;
+    return rc;
 }
 
 /* "unless_frames": names of frames -> indices. */
@@ -1668,7 +1684,7 @@ struct verdict {
     const struct language *lang;
     int framed;                         /* a what-if, a story or an event that is over */
     int masked[2];                      /* a benign idiom was blanked for emergency / crisis */
-    const char *model;                  /* "model.emergency" / "model.crisis" when the net decided */
+    const char *model;                  /* "model.emergency", "model.medical", ... when the net decided */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -2020,28 +2036,53 @@ static const char *verdict_rule_id(const struct verdict *d)
  * the question is in English (another language is read by its own red
  * flags: a few characters of Chinese are too little for the model), a
  * question the fitted model reads as an emergency or a crisis, above the
- * threshold it was fitted with, is one. The rules always win where they
- * found one. */
+ * threshold it was fitted with, is one. Below those, when the rules would
+ * answer and gave no urgent notice, a question the model reads as a
+ * medical question, a harmful request or an off-topic one is refused as
+ * that: the order stays emergency > crisis > medical / unsafe >
+ * out-of-scope > urgent notice > answer, so the net's refusals never hide
+ * a "see a doctor today" the rules found, nor an emergency. The rules
+ * always win where they found one. */
+static const char *const model_ids[TMODEL_NCLASS] = {
+    "model.emergency", "model.crisis", "model.medical", "model.unsafe", "model.out_of_scope",
+};
+static const safety_category model_cats[TMODEL_NCLASS] = {
+    SAFETY_EMERGENCY, SAFETY_CRISIS, SAFETY_MEDICAL, SAFETY_UNSAFE, SAFETY_OUT_OF_SCOPE,
+};
+
 static void apply_model(const struct safety_policy *p, const char *text, size_t len,
                         struct verdict *d)
 {
     double pr[TMODEL_NCLASS];
-    int fl[TMODEL_NCLASS];
-    if (!p->model || d->framed ||
-        d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang ||
-        (d->masked[0] && d->masked[1]))
+    int fl[TMODEL_NCLASS], pick = -1;
+    if (!p->model || d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
+        return;
+    int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]);
+    int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT);
+    if (!urgent_ok && !refuse_ok)
         return;
     tmodel_flags(p->model, text, len, pr, fl);
-    /* an idiom the policy blanks ("hit a home run", "dying to know") keeps
-     * the net quiet for that class too */
-    int em = !d->masked[0] && fl[TMODEL_EMERGENCY];
-    int cr = !d->masked[1] && fl[TMODEL_CRISIS];
-    if (!em && !cr)
+    if (urgent_ok) {
+        /* an idiom the policy blanks ("hit a home run", "dying to know")
+         * keeps the net quiet for that class too */
+        int em = !d->masked[0] && fl[TMODEL_EMERGENCY];
+        int cr = !d->masked[1] && fl[TMODEL_CRISIS];
+        if (em && cr)      /* both: the likelier one */
+            em = pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS];
+        pick = em ? TMODEL_EMERGENCY : cr ? TMODEL_CRISIS : -1;
+    }
+    for (int c = TMODEL_MEDICAL; pick < 0 && refuse_ok && c < TMODEL_NCLASS; c++)
+        if (fl[c])
+            pick = c;
+    /* two refusals flagged: the one furthest above its threshold */
+    for (int c = pick + 1; pick >= TMODEL_MEDICAL && c < TMODEL_NCLASS; c++)
+        if (fl[c] && pr[c] - tmodel_threshold(p->model, c) >
+                     pr[pick] - tmodel_threshold(p->model, pick))
+            pick = c;
+    if (pick < 0)
         return;
-    if (em && cr)      /* both: the likelier one */
-        em = pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS];
-    d->cat = em ? SAFETY_EMERGENCY : SAFETY_CRISIS;
-    d->model = em ? "model.emergency" : "model.crisis";
+    d->cat = model_cats[pick];
+    d->model = model_ids[pick];
     d->rule = NULL;
     d->proto = NULL;
     d->notice = NULL;

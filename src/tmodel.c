@@ -1,4 +1,5 @@
-/* tmodel.c — the fitted emergency and crisis net under the triage rules
+/* tmodel.c — the fitted triage net (emergency, crisis, medical, unsafe,
+ * out_of_scope) under the triage rules
  * (see tmodel.h).
  *
  * Scoring is a sum of feature weights per class and a logistic, over the
@@ -89,9 +90,20 @@ size_t tmodel_features(const char *text, size_t len,
 
 /* ------------------------------------------------------------- loading */
 
+static const char *const class_names[TMODEL_NCLASS] = {
+    "emergency", "crisis", "medical", "unsafe", "out_of_scope",
+};
+
+const char *tmodel_class_name(int cls)
+{
+    return cls >= 0 && cls < TMODEL_NCLASS ? class_names[cls] : NULL;
+}
+
 static int class_of(const char *s)
 {
-    return strcmp(s, "emergency") == 0 ? TMODEL_EMERGENCY : strcmp(s, "crisis") == 0 ? TMODEL_CRISIS : -1;
+    for (int c = 0; c < TMODEL_NCLASS; c++)
+        if (strcmp(s, class_names[c]) == 0) return c;
+    return -1;
 }
 
 void tmodel_free(struct tmodel *m)
@@ -230,9 +242,10 @@ void tmodel_flags(const struct tmodel *m, const char *text, size_t len, double *
     /* five distinct known words at least: "aaaaa aaaaa ..." is not a
      * message, and a short follow-up ("he is 9", "and if he bites?") says
      * too little for the model (the rules still read it) */
-    int enough = score(m, text, len, p, top) >= TMODEL_MIN_WORDS;
+    size_t words = score(m, text, len, p, top);
     for (int c = 0; c < TMODEL_NCLASS; c++)
-        flags[c] = enough && p[c] >= m->threshold[c] && top[c] >= m->gate[c];
+        flags[c] = words >= (c >= TMODEL_MEDICAL ? TMODEL_MIN_WORDS_REFUSE : TMODEL_MIN_WORDS) &&
+                   p[c] >= m->threshold[c] && top[c] >= m->gate[c];
 }
 
 double tmodel_threshold(const struct tmodel *m, int cls)
