@@ -5,7 +5,7 @@
  * A question in a language the coach does not answer in is still triaged:
  * its words are looked up in policy/glossary.tsv ("es  no respira  not
  * breathing"), the words found become a short English text, and that text
- * goes through the English rules, protocols and net. Words the glossary
+ * goes through the English rules and protocols. Words the glossary
  * does not know are dropped, numbers are kept ("3 semanas" -> "3 weeks").
  * The glossary is data the operator can read and extend; this module is
  * its pure parser and matcher (no file I/O but gloss_load).

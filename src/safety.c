@@ -2098,9 +2098,11 @@ static const struct language *find_language(const struct safety_policy *p, const
 
 /* A question in another language whose own red flags found nothing: its
  * words the glossary knows, read as English by the English rules,
- * protocols and net. An emergency or a crisis found there stands, with the
- * note in the question's language; anything else keeps the language note
- * (the coach answers in English only, so nothing is lost). */
+ * protocols. An emergency or a crisis found there stands, with the note in
+ * the question's language; anything else keeps the language note (the
+ * coach answers in English only, so nothing is lost). The fitted net is not
+ * asked: it was fitted on English sentences, and a glossed text ("child 3
+ * years old not eat") is not one; it flagged ordinary questions. */
 static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d)
 {
     struct gloss_word *w = xmalloc((t->n ? t->n : 1) * sizeof *w);
@@ -2120,10 +2122,6 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     if (et.n)
         decide(p, et.v, et.n, &e);
     toks_free(&et);
-    if (e.cat != SAFETY_EMERGENCY && e.cat != SAFETY_CRISIS && !e.lang) {
-        e.cat = SAFETY_NONE;               /* a medical or out-of-scope reading is not kept */
-        apply_model(p, eng, strlen(eng), &e);
-    }
     if (e.cat != SAFETY_EMERGENCY && e.cat != SAFETY_CRISIS)
         return;
     d->cat = e.cat;
