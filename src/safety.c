@@ -1570,6 +1570,14 @@ static int load_model(struct loadctx *c, const char *path)
     return 0;
 }
 
+static const struct language *find_language(const struct safety_policy *p, const char *code)
+{
+    for (size_t i = 0; code && i < p->nlangs; i++)
+        if (strcmp(p->langs[i].code, code) == 0)
+            return &p->langs[i];
+    return NULL;
+}
+
 /* policy/glossary.tsv: every language it names must have an entry in
  * triage.languages, so a typo in a code is a start-up error. */
 static int load_gloss(struct loadctx *c, const char *path)
@@ -1579,14 +1587,10 @@ static int load_gloss(struct loadctx *c, const char *path)
         return 0;
     if (!(c->p->gloss = gloss_load(gpath, gerr, sizeof gerr)))
         return load_fail(c, "%s", gerr);
-    for (size_t i = 0; i < gloss_nlangs(c->p->gloss); i++) {
-        size_t l = 0;
-        while (l < c->p->nlangs && strcmp(c->p->langs[l].code, gloss_lang(c->p->gloss, i)) != 0)
-            l++;
-        if (l == c->p->nlangs)
+    for (size_t i = 0; i < gloss_nlangs(c->p->gloss); i++)
+        if (!find_language(c->p, gloss_lang(c->p->gloss, i)))
             return load_fail(c, "%s: language \"%s\" has no entry in triage.languages",
                              gpath, gloss_lang(c->p->gloss, i));
-    }
     return 0;
 }
 
@@ -2086,14 +2090,6 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
     d->rule = NULL;
     d->proto = NULL;
     d->notice = NULL;
-}
-
-static const struct language *find_language(const struct safety_policy *p, const char *code)
-{
-    for (size_t i = 0; code && i < p->nlangs; i++)
-        if (strcmp(p->langs[i].code, code) == 0)
-            return &p->langs[i];
-    return NULL;
 }
 
 /* A question in another language whose own red flags found nothing: its
