@@ -109,19 +109,12 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->mu);           /* a connect job may have pointed it elsewhere */
         w->cur_fd = w->conn ? PQsocket(w->conn) : -1;
         pthread_mutex_unlock(&w->mu);
-        if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost) && job->no_retry) {
-            pthread_mutex_lock(&w->mu);
-            w->cur_fd = -1;
-            pthread_mutex_unlock(&w->mu);
-            PQfinish(w->conn);
-            w->conn = NULL;
-            atomic_store(&w->connected, 0);
-            w->next_try_ms = 0;
-        } else if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost)) {
+        if (conn && (PQstatus(conn) != CONNECTION_OK || job->conn_lost)) {
             /* the connection broke under the job (a server restart, a
-             * terminated backend): once, at once, on a new one; every job
-             * is safe to run again (inserts skip what is stored, updates
-             * set the same values) */
+             * terminated backend): drop it; then, unless the job must not
+             * run twice, once, at once, on a new one; every such job is
+             * safe to run again (inserts skip what is stored, updates set
+             * the same values) */
             pthread_mutex_lock(&w->mu);
             w->cur_fd = -1;
             pthread_mutex_unlock(&w->mu);
@@ -129,9 +122,11 @@ static void *worker_main(void *arg)
             w->conn = NULL;
             atomic_store(&w->connected, 0);
             w->next_try_ms = 0;
-            job->conn_lost = 0;
-            conn = worker_conn(w);
-            if (conn) job->run(job, conn);
+            if (!job->no_retry) {
+                job->conn_lost = 0;
+                conn = worker_conn(w);
+                if (conn) job->run(job, conn);
+            }
         }
 
         pthread_mutex_lock(&w->mu);
