@@ -597,6 +597,22 @@ static void resume_answer(struct call *c, int rc, struct turn_replay *rp,
     call_free(c);
 }
 
+/* 1 when the stored answer c asked for was read; otherwise c has been
+ * answered (a store error) or dropped (it came back late) and freed. */
+static int stored_read(struct call *c)
+{
+    if (c->late) {
+        call_free(c);
+        return 0;
+    }
+    if (c->st.found < 0) {
+        reply_store_error(c, "The answer could not be read.");
+        call_free(c);
+        return 0;
+    }
+    return 1;
+}
+
 static void resume_run(struct store *view, void *arg)
 {
     struct call *c = arg;
@@ -607,15 +623,8 @@ static void resume_next(struct call *c)
 {
     struct turn_replay rp;
     int rc;
-    if (c->late) {
-        call_free(c);
+    if (!stored_read(c))
         return;
-    }
-    if (c->st.found < 0) {
-        reply_store_error(c, "The answer could not be read.");
-        call_free(c);
-        return;
-    }
     rc = turn_open_stored(c->mid, c->from, c->sid, &c->st, &rp);
     resume_answer(c, rc, &rp, c->after_session);
 }
@@ -847,15 +856,8 @@ static void cancel_next(struct call *c)
 {
     char status[32];
     int rc;
-    if (c->late) {
-        call_free(c);
+    if (!stored_read(c))
         return;
-    }
-    if (c->st.found < 0) {
-        reply_store_error(c, "The answer could not be read.");
-        call_free(c);
-        return;
-    }
     rc = turn_stop_stored(c->mid, c->sid, &c->st, status, sizeof status);
     cancel_answer(c, rc, status);
 }
