@@ -2123,7 +2123,6 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     d->cat = e.cat;
     d->rule = e.rule;
     d->proto = e.proto;
-    d->model = e.model;
     d->notice = NULL;
 }
 
