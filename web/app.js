@@ -76,6 +76,8 @@
   'www.stutteringhelp.org', 'www.talktofrank.com', 'www.tsa.gov', 'www.verywell.com',
   'www.what0-18.nhs.uk', 'www.who.int', 'www.youngminds.org.uk', 'www.zerotothree.org',
   'www2.hse.ie', 'wwwnc.cdc.gov', 'wyhealthiertogether.nhs.uk',
+  /* topic-h (kb/topics-h.tsv) */
+  'raisingchildren.net.au',
   /* round-4 topics (kb/topics-g.tsv) */
   'abcnews.go.com', 'advice.primarytimes.co.uk', 'agnesforgirls.com',
   'allabout-family.co.uk', 'aussiewildlifedisplays.com.au', 'blog.pregistry.com',

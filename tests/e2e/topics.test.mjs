@@ -47,6 +47,7 @@ test('there is a plain question for every new topic', () => {
     .concat(readFileSync(join(ROOT, 'kb', 'topics-e.tsv'), 'utf8').split('\n'))
     .concat(readFileSync(join(ROOT, 'kb', 'topics-f.tsv'), 'utf8').split('\n'))
     .concat(readFileSync(join(ROOT, 'kb', 'topics-g.tsv'), 'utf8').split('\n'))
+    .concat(readFileSync(join(ROOT, 'kb', 'topics-h.tsv'), 'utf8').split('\n'))
     .filter((l) => l.trim()).map((l) => l.split('\t')[0]);
   assert.ok(newTopics.length >= 36);
   for (const t of newTopics) assert.ok(seen.has(t), `a plain question for ${t}`);
