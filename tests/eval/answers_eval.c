@@ -240,7 +240,12 @@ int main(int argc, char **argv)
         /* Round 4: hit@3 0.80 -> 0.87 (89.3%), relevance 0.92 -> 0.96
          * (98.1%); no-match stays at 0.73 (74.6%). */
         if (floor_hit < 0) floor_hit = 0.87;
-        if (floor_nm < 0) floor_nm = 0.73;
+        /* Round 5 (kb29): 0.73 -> 0.70. Five nomatch-a questions the new
+         * topics now answer (an instrument, piano practice, Santa, talking
+         * about religion) were relabelled to those topics, leaving the
+         * denominator; the same 34 of the rest are still turned away
+         * (34/48 = 70.8%), so no new false match lowered it. */
+        if (floor_nm < 0) floor_nm = 0.70;
         if (floor_rel < 0) floor_rel = 0.96;
     }
     if (nf == 0) {
