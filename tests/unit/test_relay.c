@@ -685,6 +685,10 @@ static unsigned relay_figure(const char *path)
             o = k.len - before == n && memcmp(k.out + before, line + at, n) == 0;
             /* the deltas of a [n] marker wait for it to close by design */
             if (memchr(line + at, '[', n)) in_marker = 1;
+            if (!o && !in_marker && getenv("RELAY_SHOW"))
+                fprintf(stderr, "WAIT %.*s|%.*s|%.*s\n", (int)(at > 40 ? 40 : at),
+                        line + at - (at > 40 ? 40 : at), (int)n, line + at,
+                        (int)(len - at - n > 20 ? 20 : len - at - n), line + at + n);
             if (in_marker) marker += 1, marker_own += o;
             else deltas++, own += o;
             if (memchr(line + at, ']', n)) in_marker = 0;
@@ -719,10 +723,10 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
     /* before the number rules read what came before a number: 77.3%,
      * 67.3%, 74.0% */
     /* relay21, before its changes: 95.1%, 92.7%, 92.7%, 90.3% */
-    assert_true(tuned >= 967);
-    assert_true(second >= 948);
+    assert_true(tuned >= 968);
+    assert_true(second >= 950);
     assert_true(fresh >= 962);
-    assert_true(fourth >= 923);
+    assert_true(fourth >= 928);
 }
 
 /* relay21: what still held model text on answers-2..4. A wait from a
