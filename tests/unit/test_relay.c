@@ -723,10 +723,10 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
     /* before the number rules read what came before a number: 77.3%,
      * 67.3%, 74.0% */
     /* relay21, before its changes: 95.1%, 92.7%, 92.7%, 90.3% */
-    assert_true(tuned >= 968);
-    assert_true(second >= 950);
-    assert_true(fresh >= 962);
-    assert_true(fourth >= 928);
+    assert_true(tuned >= 973);
+    assert_true(second >= 954);
+    assert_true(fresh >= 967);
+    assert_true(fourth >= 930);
 }
 
 /* relay21: what still held model text on answers-2..4. A wait from a
@@ -819,6 +819,15 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     assert_string_equal(step(f, &k, " to"), " to");
     assert_string_equal(step(f, &k, " 12"), " 12");
     assert_string_equal(step(f, &k, " hours a night."), " hours a night.");
+    /* relay25: after "for a" or "with a" a number goes out at once */
+    assert_string_equal(step(f, &k, " A playdate for a"), " A playdate for a");
+    assert_string_equal(step(f, &k, " 3"), " 3");
+    assert_string_equal(step(f, &k, " or"), " or");
+    assert_string_equal(step(f, &k, " 4"), " 4");
+    assert_string_equal(step(f, &k, " year old works, with a"), " year old works, with a");
+    assert_string_equal(step(f, &k, " 12"), " 12");
+    assert_string_equal(step(f, &k, " inch"), " inch");
+    assert_string_equal(step(f, &k, " wheel."), " wheel.");
     /* after a dose verb a range waits for its second number */
     assert_string_equal(step(f, &k, " Offer"), " Offer");
     assert_string_equal(step(f, &k, " 10"), "");
@@ -988,6 +997,11 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Reapply it every 2 hours and after swimming with ibuprofen.",
         "Praise them 3 times a day for being kind, and give 5 ml of Calpol.",
         "Around 5% of children need 5 ml of Calpol at night.",
+        /* relay25: "for a" / "with a" before a number is no amount cue */
+        "For a 3 year old, a 5 ml dose of paracetamol is usual.",
+        "Start with a 2.5 ml dose of infant ibuprofen.",
+        "It works for a 4 year old with 1 tablet of paracetamol.",
+        "Use it for a 12 inch spacer with 2 puffs of the inhaler.",
         "Up to 4 times a day for a week, 5ml of Calpol can be given.",
         "Every 4 hours and at night, 2.5 ml of infant paracetamol helps.",
         "Many families spend £5 on 10 ml of Calpol.",
