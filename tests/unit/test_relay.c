@@ -26,6 +26,7 @@
 #include "../../src/filter.c"
 #include "../../src/prompt.c"
 #include "../../src/text.c"
+#include "../../bench/model_delta.h"
 
 /* The shipped policy (its output.dose_units are the units), loaded once. */
 static struct safety_policy *shipped;
@@ -632,23 +633,7 @@ static void test_filter_words_come_from_the_policy(void **state)
 
 /* ---------- the relay figure ---------- */
 
-/* A model-sized delta starting at s[at]: a word with the blank before it,
- * up to 3 digits, or one other byte (a UTF-8 character whole). */
-static size_t model_delta(const char *s, size_t len, size_t at)
-{
-    size_t i = at;
-    if (s[i] == ' ' && i + 1 < len && s[i + 1] != ' ') i++;
-    if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
-        while (i < len && (isalpha((unsigned char)s[i]) || s[i] == '\'' ||
-                           (unsigned char)s[i] >= 0x80))
-            i++;
-    } else if (isdigit((unsigned char)s[i])) {
-        for (size_t d = 0; i < len && d < 3 && isdigit((unsigned char)s[i]); d++) i++;
-    } else {
-        i++;
-    }
-    return i - at;
-}
+/* model_delta: bench/model_delta.h, shared with bench/relayfilter.c */
 
 /* Numbers that cannot become a dose no longer hold model text back: fed
  * to the shipped policy's filter in model-sized deltas, most of the
