@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "filter.h"
+#include "model_delta.h"
 #include "safety.h"
 
 static void sink(void *ctx, const char *s, size_t n)
@@ -22,20 +23,6 @@ static void sink(void *ctx, const char *s, size_t n)
     *(size_t *)ctx += n;
 }
 
-static size_t model_delta(const char *s, size_t len, size_t at)
-{
-    size_t i = at;
-    if (s[i] == ' ' && i + 1 < len && s[i + 1] != ' ') i++;
-    if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
-        while (i < len && (isalpha((unsigned char)s[i]) || s[i] == '\'' || (unsigned char)s[i] >= 0x80))
-            i++;
-    } else if (isdigit((unsigned char)s[i])) {
-        for (size_t d = 0; i < len && d < 3 && isdigit((unsigned char)s[i]); d++) i++;
-    } else {
-        i++;
-    }
-    return i - at;
-}
 
 static double cpu_s(void)
 {

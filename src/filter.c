@@ -601,7 +601,7 @@ static int money_or_ordinal(const char *w, size_t n)
 static int amount_cue(struct filter *f, size_t glue, size_t end)
 {
     const char *s;
-    size_t n, i, st, words = 0, last = 0, last_n = 0;
+    size_t n, i, st, words = 0, last = 0, last_n = 0, prev = 0, prev_n = 0;
     int cue = 0, any = 0;
 
     if (!f->r.amount_cues) return 1;
@@ -619,6 +619,7 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
         if (st == i) break;
         for (size_t k = st; k < i; k++) any |= isalnum((unsigned char)s[k]);
         if (words == 0) last = st, last_n = i - st;
+        if (words == 1) prev = st, prev_n = i - st;
         words++;
         cue = listed(f->r.amount_cues, f->r.namount_cues, s + st, i - st) ||
               (words <= FILTER_CUE_NEAR &&
@@ -628,7 +629,11 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
     for (; i > 0 && !any; i--) any |= isalnum((unsigned char)s[i - 1]);
     if (!any) return 1;                          /* its first word */
     if (listed(f->r.not_amount_after, f->r.nnot_amount_after, s + last, last_n)) return 0;
-    return cue || listed(f->r.amount_cues_before, f->r.namount_cues_before, s + last, last_n);
+    if (cue) return 1;
+    /* "for a 5 year old": a cue right before it after one of
+     * not_amount_after is none ("take a 5 ml" still is) */
+    if (prev_n && listed(f->r.not_amount_after, f->r.nnot_amount_after, s + prev, prev_n)) return 0;
+    return listed(f->r.amount_cues_before, f->r.namount_cues_before, s + last, last_n);
 }
 
 /* 1 when the words from a released number through pend[ws..end) complete

@@ -26,6 +26,7 @@
 #include "../../src/filter.c"
 #include "../../src/prompt.c"
 #include "../../src/text.c"
+#include "../../bench/model_delta.h"
 
 /* The shipped policy (its output.dose_units are the units), loaded once. */
 static struct safety_policy *shipped;
@@ -632,23 +633,7 @@ static void test_filter_words_come_from_the_policy(void **state)
 
 /* ---------- the relay figure ---------- */
 
-/* A model-sized delta starting at s[at]: a word with the blank before it,
- * up to 3 digits, or one other byte (a UTF-8 character whole). */
-static size_t model_delta(const char *s, size_t len, size_t at)
-{
-    size_t i = at;
-    if (s[i] == ' ' && i + 1 < len && s[i + 1] != ' ') i++;
-    if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
-        while (i < len && (isalpha((unsigned char)s[i]) || s[i] == '\'' ||
-                           (unsigned char)s[i] >= 0x80))
-            i++;
-    } else if (isdigit((unsigned char)s[i])) {
-        for (size_t d = 0; i < len && d < 3 && isdigit((unsigned char)s[i]); d++) i++;
-    } else {
-        i++;
-    }
-    return i - at;
-}
+/* model_delta: bench/model_delta.h, shared with bench/relayfilter.c */
 
 /* Numbers that cannot become a dose no longer hold model text back: fed
  * to the shipped policy's filter in model-sized deltas, most of the
@@ -685,6 +670,10 @@ static unsigned relay_figure(const char *path)
             o = k.len - before == n && memcmp(k.out + before, line + at, n) == 0;
             /* the deltas of a [n] marker wait for it to close by design */
             if (memchr(line + at, '[', n)) in_marker = 1;
+            if (!o && !in_marker && getenv("RELAY_SHOW"))
+                fprintf(stderr, "WAIT %.*s|%.*s|%.*s\n", (int)(at > 40 ? 40 : at),
+                        line + at - (at > 40 ? 40 : at), (int)n, line + at,
+                        (int)(len - at - n > 20 ? 20 : len - at - n), line + at + n);
             if (in_marker) marker += 1, marker_own += o;
             else deltas++, own += o;
             if (memchr(line + at, ']', n)) in_marker = 0;
@@ -719,10 +708,10 @@ static void test_filter_relays_deltas_of_dose_free_answers(void **state)
     /* before the number rules read what came before a number: 77.3%,
      * 67.3%, 74.0% */
     /* relay21, before its changes: 95.1%, 92.7%, 92.7%, 90.3% */
-    assert_true(tuned >= 967);
-    assert_true(second >= 948);
-    assert_true(fresh >= 962);
-    assert_true(fourth >= 923);
+    assert_true(tuned >= 973);
+    assert_true(second >= 954);
+    assert_true(fresh >= 967);
+    assert_true(fourth >= 930);
 }
 
 /* relay21: what still held model text on answers-2..4. A wait from a
@@ -815,6 +804,15 @@ static void test_filter_releases_numbers_that_are_no_dose(void **state)
     assert_string_equal(step(f, &k, " to"), " to");
     assert_string_equal(step(f, &k, " 12"), " 12");
     assert_string_equal(step(f, &k, " hours a night."), " hours a night.");
+    /* relay25: after "for a" or "with a" a number goes out at once */
+    assert_string_equal(step(f, &k, " A playdate for a"), " A playdate for a");
+    assert_string_equal(step(f, &k, " 3"), " 3");
+    assert_string_equal(step(f, &k, " or"), " or");
+    assert_string_equal(step(f, &k, " 4"), " 4");
+    assert_string_equal(step(f, &k, " year old works, with a"), " year old works, with a");
+    assert_string_equal(step(f, &k, " 12"), " 12");
+    assert_string_equal(step(f, &k, " inch"), " inch");
+    assert_string_equal(step(f, &k, " wheel."), " wheel.");
     /* after a dose verb a range waits for its second number */
     assert_string_equal(step(f, &k, " Offer"), " Offer");
     assert_string_equal(step(f, &k, " 10"), "");
@@ -984,6 +982,11 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Reapply it every 2 hours and after swimming with ibuprofen.",
         "Praise them 3 times a day for being kind, and give 5 ml of Calpol.",
         "Around 5% of children need 5 ml of Calpol at night.",
+        /* relay25: "for a" / "with a" before a number is no amount cue */
+        "For a 3 year old, a 5 ml dose of paracetamol is usual.",
+        "Start with a 2.5 ml dose of infant ibuprofen.",
+        "It works for a 4 year old with 1 tablet of paracetamol.",
+        "Use it for a 12 inch spacer with 2 puffs of the inhaler.",
         "Up to 4 times a day for a week, 5ml of Calpol can be given.",
         "Every 4 hours and at night, 2.5 ml of infant paracetamol helps.",
         "Many families spend £5 on 10 ml of Calpol.",
