@@ -233,7 +233,7 @@ static const struct convo_case convos[] = {
                                  {"he is not breathing", 'R', NULL, -2}}},
     {"dose still refused", {{"my 4 year old has a fever", 'A', "fever", 48},
                             {"how many ml of ibuprofen can i give him", 'R', NULL, -2}}},
-    {"nomatch then covered", {{"which musical instrument should my 7 year old learn first", 'N', NULL, -2},
+    {"nomatch then covered", {{"which ukulele should my 7 year old learn on", 'N', NULL, -2},
                               {"how do i get my 7 year old to enjoy reading", 'A', "reading", 84}}},
     /* the follow-up's own reading is weak (a passage that only shares
      * "home"): the conversation's reading wins */
@@ -348,12 +348,14 @@ static void test_conversation_suite(void **state)
 static void test_nomatch_plan(void **state)
 {
     struct convo_plan pl;
-    const char *q = "which musical instrument should my 7 year old learn first";
+    /* kb29's activities topic now covers choosing an instrument, so the
+     * uncovered question is a particular instrument's model */
+    const char *q = "which ukulele should my 7 year old learn on";
     convo_plan(kb, pol, q, strlen(q), NULL, 0, &pl);
     assert_int_equal(pl.kind, CONVO_NOMATCH);
     assert_int_equal(pl.nhits, 0);
     assert_non_null(strstr(pl.reply, "I don't have vetted guidance on"));
-    assert_non_null(strstr(pl.reply, "instrument"));
+    assert_non_null(strstr(pl.reply, "ukulele"));
 }
 
 int main(void)
