@@ -66,11 +66,11 @@ for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]
 
   test(`${name}: the honest no-match says so in done and cites nothing`, async () => {
     const sid = await newSession(srv.base);
-    const s = await ask(sid, 'which musical instrument should my 7 year old learn first');
+    const s = await ask(sid, 'which ukulele should my 7 year old learn on');
     const done = s.events.at(-1).data;
     assert.equal(done.nomatch, true);
     assert.deepEqual(done.citations, []);
-    assert.match(textOf(s.events), /I don't have vetted guidance on .*instrument.* yet/);
+    assert.match(textOf(s.events), /I don't have vetted guidance on .*ukulele.* yet/);
   });
 
   test(`${name}: an emergency in a conversation is still refused`, async () => {
