@@ -182,20 +182,7 @@ struct filter_rules filter_rules_of(const struct safety_policy *p)
     r.ncontinuations = safety_output_continuations(p, &r.continuations);
     r.nrange_words = safety_output_range_words(p, &r.range_words);
     r.nnot_dose_words = safety_output_not_dose_words(p, &r.not_dose_words, &r.window);
-    if (w) {
-        r.amount_cues = w->amount_cues;
-        r.namount_cues = w->namount_cues;
-        r.amount_cues_near = w->amount_cues_near;
-        r.namount_cues_near = w->namount_cues_near;
-        r.amount_cues_before = w->amount_cues_before;
-        r.namount_cues_before = w->namount_cues_before;
-        r.not_amount_after = w->not_amount_after;
-        r.nnot_amount_after = w->nnot_amount_after;
-        r.prefix_words = w->prefix_words;
-        r.nprefix_words = w->nprefix_words;
-        r.frequency_words = w->frequency_words;
-        r.nfrequency_words = w->nfrequency_words;
-    }
+    if (w) r.words = *w;
     r.referral = safety_output_referral(p);
     r.ctx = (void *)p;
     return r;
@@ -604,7 +591,7 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
     size_t n, i, st, words = 0, last = 0, last_n = 0, prev = 0, prev_n = 0;
     int cue = 0, any = 0;
 
-    if (!f->r.amount_cues) return 1;
+    if (!f->r.words.amount_cues) return 1;
     f->scratch.len = 0;
     strbuf_add(&f->scratch, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
     strbuf_add(&f->scratch, f->pend.s, end);
@@ -621,19 +608,19 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
         if (words == 0) last = st, last_n = i - st;
         if (words == 1) prev = st, prev_n = i - st;
         words++;
-        cue = listed(f->r.amount_cues, f->r.namount_cues, s + st, i - st) ||
+        cue = listed(f->r.words.amount_cues, f->r.words.namount_cues, s + st, i - st) ||
               (words <= FILTER_CUE_NEAR &&
-               listed(f->r.amount_cues_near, f->r.namount_cues_near, s + st, i - st));
+               listed(f->r.words.amount_cues_near, f->r.words.namount_cues_near, s + st, i - st));
         i = st;
     }
     for (; i > 0 && !any; i--) any |= isalnum((unsigned char)s[i - 1]);
     if (!any) return 1;                          /* its first word */
-    if (listed(f->r.not_amount_after, f->r.nnot_amount_after, s + last, last_n)) return 0;
+    if (listed(f->r.words.not_amount_after, f->r.words.nnot_amount_after, s + last, last_n)) return 0;
     if (cue) return 1;
     /* "for a 5 year old": a cue right before it after one of
      * not_amount_after is none ("take a 5 ml" still is) */
-    if (prev_n && listed(f->r.not_amount_after, f->r.nnot_amount_after, s + prev, prev_n)) return 0;
-    return listed(f->r.amount_cues_before, f->r.namount_cues_before, s + last, last_n);
+    if (prev_n && listed(f->r.words.not_amount_after, f->r.words.nnot_amount_after, s + prev, prev_n)) return 0;
+    return listed(f->r.words.amount_cues_before, f->r.words.namount_cues_before, s + last, last_n);
 }
 
 /* 1 when the words from a released number through pend[ws..end) complete
@@ -770,7 +757,7 @@ static void release_words(struct filter *f)
                         waiting = 1;
                         after = 1;
                         /* "3 times": a count, bounded; "2 sprays": not */
-                        bounded = f->r.frequency_words &&
+                        bounded = f->r.words.frequency_words &&
                                   listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
                         maybe = (unsigned)bounded;
                         at = we;
@@ -786,7 +773,7 @@ static void release_words(struct filter *f)
                  * a word of its own (prefix_words): it shows no amount,
                  * and the rest ("ty") is read with it as one word
                  * (glued_tail) */
-                if (partial && first && listed(f->r.prefix_words, f->r.nprefix_words, word, wn)) {
+                if (partial && first && listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
                     cut = at = we;
                     loose_cut = loose;
                     continue;
@@ -818,11 +805,11 @@ static void release_words(struct filter *f)
              * and after swimming"), or at a word that counts the number
              * ("5% of children"), it goes out, and from there only what
              * would newly make a dose waits (the run starts here) */
-            if (d == MAYBE && f->r.frequency_words && !blank_word(p + ws, we - ws) &&
+            if (d == MAYBE && f->r.words.frequency_words && !blank_word(p + ws, we - ws) &&
                 !range_word(f, p + ws, we - ws) && !word_number(f, p + ws, we - ws, 0)) {
                 int counted = listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
                 if (counted) bounded = 1;
-                if (counted && !listed(f->r.frequency_words, f->r.nfrequency_words, p + ws, we - ws))
+                if (counted && !listed(f->r.words.frequency_words, f->r.words.nfrequency_words, p + ws, we - ws))
                     maybe = FILTER_MAYBE_WORDS;
                 else if (bounded)
                     maybe++;

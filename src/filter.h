@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safety.h" /* struct safety_filter_words */
+
 struct safety_policy;
 
 /* Citations are tracked as bits 1..63 of a uint64_t: passages past the
@@ -108,18 +110,9 @@ struct filter_rules {
     const char *const *not_dose_words;
     size_t nnot_dose_words;
     unsigned window;
-    const char *const *amount_cues;
-    size_t namount_cues;
-    const char *const *amount_cues_near;
-    size_t namount_cues_near;
-    const char *const *amount_cues_before;
-    size_t namount_cues_before;
-    const char *const *not_amount_after;
-    size_t nnot_amount_after;
-    const char *const *prefix_words;
-    size_t nprefix_words;
-    const char *const *frequency_words;
-    size_t nfrequency_words;
+    /* the amount cues, prefix and frequency words: a copy of the policy's
+     * struct whose lists are borrowed (they outlive the filter) */
+    struct safety_filter_words words;
     const char *referral;
     void *ctx;
 };
