@@ -7,7 +7,6 @@
  * tests/unit/test_relay.c cuts them), --passes times over; the figure is the
  * process CPU time over the deltas fed. Run from the repository root:
  *   build/release/bench_relayfilter [--passes 20] tests/filter/answers*.txt */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,6 @@ static void sink(void *ctx, const char *s, size_t n)
     (void)s;
     *(size_t *)ctx += n;
 }
-
 
 static double cpu_s(void)
 {

@@ -17,9 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "safety.h" /* struct safety_filter_words */
-
-struct safety_policy;
+#include "safety.h" /* struct safety_policy, struct safety_filter_words */
 
 /* Citations are tracked as bits 1..63 of a uint64_t: passages past the
  * 63rd can be given to a model but never cited (coachd retrieves 5). */
