@@ -499,8 +499,8 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
     return (ctx_top || th->top) && !cv_on_topics(p, th->top, NULL);
 }
 
-void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
-                const char *const *prev, size_t nprev, struct convo_plan *out)
+static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
+                    const char *const *prev, size_t nprev, struct convo_plan *out)
 {
     const char *rule = NULL, *context = NULL;
     const struct kb_passage *ctx_top = NULL;
@@ -533,6 +533,14 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     safety_triage(policy, q, len, &out->verdict);
     c = out->verdict.category;
     rule = out->verdict.rule_id;
+    if (c == SAFETY_NONE && out->verdict.english[0]) {
+        /* another language, answered in English: from here on the question
+         * is its English reading (safety.h) */
+        q = out->verdict.english;
+        len = strlen(q);
+        age = convo_stated_age(q, len);
+        out->age = age >= 0 ? age : ctx_age;
+    }
     if (c != SAFETY_NONE) {
         int fallback = c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0;
         if (!fallback) {
@@ -634,5 +642,26 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
         }
         out->kind = CONVO_NOMATCH;
         convo_nomatch_text(out->res.concept, labels, nl, out->reply, sizeof out->reply);
+    }
+}
+
+/* A question in another language is answered from its English reading
+ * only when that reading says enough to answer or to say honestly that
+ * nothing fits; a clarifying question in English would not help a parent
+ * who wrote in Polish, so it gets the language's note with the numbers
+ * (the refusal safety would have given). */
+void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
+                const char *const *prev, size_t nprev, struct convo_plan *out)
+{
+    cv_plan(kb, policy, q, len, prev, nprev, out);
+    if (out->verdict.english[0] && out->verdict.language &&
+        (out->kind == CONVO_CLARIFY || out->kind == CONVO_SMALLTALK)) {
+        out->verdict.category = SAFETY_LANGUAGE;
+        out->verdict.rule_id = out->verdict.language;
+        out->verdict.notice = NULL;
+        out->verdict.notice_id = NULL;
+        out->verdict.english[0] = '\0';
+        out->reply[0] = '\0';
+        cv_refuse(out, &out->verdict);
     }
 }

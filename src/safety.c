@@ -150,6 +150,8 @@ struct safety_policy {
     struct protocol *protos;
     size_t nprotos;
     struct patlist negation, prepare, prepare_except;
+    struct patlist teach;      /* how to talk to, teach or get a child to...: like
+                                  prepare for the protocols, but the net still reads */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
@@ -1501,6 +1503,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
     if (load_patlist(c, t, "negation", 1, "triage", &p->negation) < 0
         || load_patlist(c, t, "prepare", 0, "triage", &p->prepare) < 0
         || load_patlist(c, t, "prepare_except", 0, "triage", &p->prepare_except) < 0
+        || load_patlist(c, t, "teach", 0, "triage", &p->teach) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -1689,6 +1692,7 @@ struct verdict {
     int framed;                         /* a what-if, a story or an event that is over */
     int masked[2];                      /* a benign idiom was blanked for emergency / crisis */
     const char *model;                  /* "model.emergency", "model.medical", ... when the net decided */
+    int lang_answer;                    /* another language, answered from its English reading */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -1924,12 +1928,18 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
     }
     out->cat = out->rule ? out->rule->cat : SAFETY_NONE;
 
+    int teach = p->teach.n && match_any(&p->teach, &plain) && !match_any(&p->prepare_except, &plain);
     int prepare = p->prepare.n && match_any(&p->prepare, &plain) && !match_any(&p->prepare_except, &plain);
     int past = 0;
     for (size_t i = 0; !past && i < sizeof p->past_frames / sizeof p->past_frames[0] && p->past_frames[i]; i++)
         past = frame_active(p, p->past_frames[i] - 1, &plain, cache);
     int story = p->story.n && match_any(&p->story, &plain);
     out->framed = prepare || past || story;
+    /* a question about how to talk to or teach a child ("how do I talk to
+     * my teen about drinking", "how do I get her to carry her EpiPen") is
+     * no event: the protocols read it as a what-if, the net (which knows
+     * "how do I talk to him about it" after a disclosure) still reads it */
+    prepare |= teach;
     const struct protocol *lvl_hit[2] = {NULL, NULL};
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
@@ -2031,7 +2041,7 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
 static const char *verdict_rule_id(const struct verdict *d)
 {
     return d->rule ? d->rule->id : d->proto ? d->proto->id : d->model ? d->model
-         : d->lang ? d->lang->code : NULL;
+         : d->lang && !d->lang_answer ? d->lang->code : NULL;
 }
 
 /* The net under the rules: when they found no emergency or crisis (an
@@ -2099,7 +2109,21 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
  * coach answers in English only, so nothing is lost). The fitted net is not
  * asked: it was fitted on English sentences, and a glossed text ("child 3
  * years old not eat") is not one; it flagged ordinary questions. */
-static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d)
+/* A question in another language whose own red flags found nothing: its
+ * words the glossary knows, read as English, go through the English rules
+ * and protocols. An emergency or a crisis there is one here; a medical or
+ * unsafe refusal there is one here (with the language's note). When the
+ * reading is an ordinary parenting question (the English rules answer it,
+ * with a parenting word of its own) and at least three of its words, and
+ * two in five, were read, it is answered in English from that reading: english gets it and
+ * the verdict a "language" notice unless the reading has a notice of its
+ * own (urgent, prepare, net), which says more. Anything else keeps the
+ * language note with the numbers. */
+#define GLOSS_ANSWER_MIN 3         /* words read */
+#define GLOSS_ANSWER_SHARE 0.4     /* of the question's words */
+
+static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d,
+                         char *english, size_t cap)
 {
     struct gloss_word *w = xmalloc((t->n ? t->n : 1) * sizeof *w);
     char eng[4 * 1024];
@@ -2118,12 +2142,34 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     if (et.n)
         decide(p, et.v, et.n, &e);
     toks_free(&et);
-    if (e.cat != SAFETY_EMERGENCY && e.cat != SAFETY_CRISIS)
+    if (e.cat == SAFETY_EMERGENCY || e.cat == SAFETY_CRISIS ||
+        (e.cat == SAFETY_MEDICAL || e.cat == SAFETY_UNSAFE)) {
+        d->cat = e.cat;
+        d->rule = e.rule;
+        d->proto = e.proto;
+        d->notice = NULL;
         return;
-    d->cat = e.cat;
-    d->rule = e.rule;
-    d->proto = e.proto;
-    d->notice = NULL;
+    }
+    /* the reading must cover enough of the question: a few red-flag words
+     * read out of an ordinary sentence ("child ... blood") are no question */
+    if (e.cat != SAFETY_NONE || e.lang || hits < GLOSS_ANSWER_MIN ||
+        (double)hits < GLOSS_ANSWER_SHARE * (double)t->n || !english || cap == 0)
+        return;
+    d->cat = SAFETY_NONE;
+    d->rule = NULL;
+    d->proto = NULL;
+    d->notice = e.notice;
+    d->notice_level = e.notice_level;
+    d->lang_answer = 1;
+    /* truncated at a word boundary, like the glossary's own output */
+    size_t n = strlen(eng);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && eng[n] != ' ')
+            n--;
+    }
+    memcpy(english, eng, n);
+    english[n] = '\0';
 }
 
 void safety_triage(const struct safety_policy *p, const char *text, size_t len,
@@ -2147,7 +2193,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             decide(p, t.v, t.n, &d);
     }
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
-        read_glossed(p, &t, &d);
+        read_glossed(p, &t, &d, v->english, sizeof v->english);
     toks_free(&t);
     apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
     v->category = d.cat;
@@ -2157,6 +2203,9 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
         v->notice = d.notice_level == LEVEL_URGENT ? "urgent"
                   : d.notice_level == LEVEL_NET ? "net" : "prepare";
         v->notice_id = d.notice->id;
+    } else if (d.lang_answer && d.lang) {
+        v->notice = "language";
+        v->notice_id = d.lang->code;
     }
     v->language = d.lang ? d.lang->code : NULL;
 }
@@ -2249,13 +2298,17 @@ json_t *safety_refusal_json(const struct safety_policy *p, safety_category c,
 }
 
 /* An emergency or a crisis written in another language opens with that
- * language's own line (its emergency_note or crisis_note, else its note). */
+ * language's own line (its emergency_note or crisis_note, else its note);
+ * a medical or unsafe refusal with its note (the coach answers in English,
+ * and the numbers). */
 static json_t *with_language(const struct safety_policy *p, const struct safety_verdict *v, json_t *out)
 {
     const struct language *l = find_language(p, v->language);
-    if (!out || !l || (v->category != SAFETY_EMERGENCY && v->category != SAFETY_CRISIS))
+    if (!out || !l || (v->category != SAFETY_EMERGENCY && v->category != SAFETY_CRISIS &&
+                       v->category != SAFETY_MEDICAL && v->category != SAFETY_UNSAFE))
         return out;
-    const char *n = v->category == SAFETY_EMERGENCY ? l->emergency_note : l->crisis_note;
+    const char *n = v->category == SAFETY_EMERGENCY ? l->emergency_note
+                  : v->category == SAFETY_CRISIS ? l->crisis_note : NULL;
     json_object_set_new(out, "empathy", json_string(n ? n : l->note));
     json_object_set_new(out, "language", json_string(l->code));
     return out;
@@ -2296,6 +2349,18 @@ json_t *safety_notice_json(const struct safety_policy *p, const struct safety_ve
 {
     const struct protocol *pr;
     static const char *const em[] = {"emergency"};
+    static const char *const lang_res[] = {"emergency", "crisis"};
+    if (p && v && v->notice && strcmp(v->notice, "language") == 0) {
+        /* answered in English: the language's own note, with the numbers */
+        const struct language *l = find_language(p, v->notice_id);
+        char why[128];
+        if (!l)
+            return NULL;
+        snprintf(why, sizeof why, "written in %s", l->name);
+        return json_pack("{s:s,s:s,s:s,s:s,s:o}", "level", "language", "language", l->code,
+                         "reason", why, "message", l->note,
+                         "resources", resources_json(p, lang_res, 2));
+    }
     if (!p || !v || !v->notice || !(pr = find_protocol(p, v->notice_id)))
         return NULL;
     const char *const *keys = pr->nres ? pr->res : em;

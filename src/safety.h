@@ -50,16 +50,27 @@ safety_category safety_classify(const struct safety_policy *p,
 /* What triage made of a question: the category (a refusal unless
  * SAFETY_NONE), the rule or protocol that decided, and optionally a notice
  * to show before an answer: "urgent" (see a doctor today), "prepare" (the
- * first-aid steps and the number, for a "what do I do if..." question) or
- * "net" (a red-flag sign no protocol matched: "call 911 now if ..."). All
- * strings are policy-owned; never log them with the text. */
+ * first-aid steps and the number, for a "what do I do if..." question),
+ * "net" (a red-flag sign no protocol matched: "call 911 now if ...") or
+ * "language" (written in another language, answered in English). All
+ * pointers are policy-owned; never log them with the text. */
+#define SAFETY_ENGLISH_MAX 512   /* bytes of the English reading kept, with its NUL */
+
 struct safety_verdict {
     safety_category category;
     const char *rule_id;            /* rule, protocol or language code; NULL for none */
     const char *protocol_id;        /* protocol behind an emergency/crisis, or NULL */
-    const char *notice;             /* "urgent", "prepare", "net" or NULL */
-    const char *notice_id;          /* the protocol of the notice */
+    const char *notice;             /* "urgent", "prepare", "net", "language" or NULL */
+    const char *notice_id;          /* the protocol of the notice (the language code
+                                       for "language") */
     const char *language;           /* code of a detected non-English language */
+    /* A question in another language whose glossed reading is an ordinary
+     * parenting question with no red flag is answered (category
+     * SAFETY_NONE, notice "language": that language's note with the
+     * numbers, then an answer in English). english is that reading
+     * ("son 3 years not want sleep alone"), the text retrieval and the
+     * grounded engine read; "" otherwise. Owned by the verdict. */
+    char english[SAFETY_ENGLISH_MAX];
 };
 
 /* Triage: the old rules, then the policy's protocols over concepts, most

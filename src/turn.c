@@ -67,6 +67,8 @@ static const char lite_preface[] =
 struct turn {
     char msg_id[32], user_msg_id[32], session_id[72];
     char *question;
+    char *english;                       /* the English reading of a question in another
+                                            language (safety.h), or NULL; owned */
     size_t qlen;
     int ended;                           /* finish() ran: saving or saved */
     int finished;                        /* saved, done delivered */
@@ -262,6 +264,7 @@ static void turn_free(struct turn *t)
     free(t->answer.s);
     free(t->chunk_json.s);
     free(t->question);
+    free(t->english);
     free(t);
 }
 
@@ -1173,6 +1176,8 @@ static int step_plan(struct turn *t, int *age)
     }
     t->nhits = pl->nhits < TURN_HITS ? pl->nhits : TURN_HITS;
     memcpy(t->hits, pl->hits, t->nhits * sizeof t->hits[0]);
+    if (pl->verdict.english[0])
+        t->english = xstrdup(pl->verdict.english);
     *age = pl->age;
     free(pl);
     return 0;
@@ -1193,8 +1198,17 @@ static void step_engine(struct turn *t, int age)
     }
     if (e->history_msgs > 0)
         t->history = turn_history(t, e->history_msgs);
+    /* the grounded engine composes from the words it reads: for a
+     * question in another language, its English reading; a model reads the
+     * question as written */
+    const char *q = t->question;
+    size_t qlen = t->qlen;
+    if (t->english && strcmp(e->name, "grounded") == 0) {
+        q = t->english;
+        qlen = strlen(q);
+    }
     t->rq = (struct engine_request){
-        .question = t->question, .question_len = t->qlen, .hits = t->hits, .nhits = t->nhits,
+        .question = q, .question_len = qlen, .hits = t->hits, .nhits = t->nhits,
         .age_months = age, .history = t->history, .preface = preface,
         .on_chunk = on_engine_chunk, .on_done = on_engine_done, .ctx = t,
     };

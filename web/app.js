@@ -673,11 +673,13 @@
     const lab = el('p', 'triage-label');
     const icon = el('span', 'urgent-icon', '!');
     icon.setAttribute('aria-hidden', 'true');
-    lab.append(icon, level === 'urgent' ? 'Get medical advice today' : 'Worth checking');
+    lab.append(icon, level === 'urgent' ? 'Get medical advice today'
+      : level === 'language' ? 'Answered in English' : 'Worth checking');
     box.append(lab);
     if (str(t.message)) {
       const m = el('p', 'triage-message');
       richText(m, t.message, null);
+      if (level === 'language' && str(t.language) && str(t.language) !== 'other') m.lang = str(t.language);
       box.append(m);
     }
     if (str(t.reason)) box.append(el('p', 'triage-reason', t.reason));

@@ -1029,6 +1029,16 @@ static void test_triage(void **state)
         {"i passed out drunk last night while the kids were still up", SAFETY_CRISIS, NULL},
         {"he went to sleep at 7 and did not wake up until 6, is that normal for 2 years", SAFETY_NONE, NULL},
         {"my son is 4 and says life has no meaning without his tablet", SAFETY_NONE, NULL},
+        /* talking to or teaching a child is no event (round 6: triage.teach);
+         * an event told beside it still is */
+        {"how do I talk to my 17 year old about drinking before prom", SAFETY_NONE, NULL},
+        {"how do I get my teenager to carry her EpiPen", SAFETY_NONE, "prepare"},
+        {"how do i get him to take his medicine, he swallowed bleach and now he is coughing", SAFETY_EMERGENCY, NULL},
+        {"how do I talk to him, he just drank bleach", SAFETY_EMERGENCY, NULL},
+        /* "but now I am scared" is a feeling, not the event coming back */
+        {"my son choked on a piece of apple last month and he was fine, but now I am scared to give him solids", SAFETY_NONE, NULL},
+        {"he choked on a grape last week and now he is wheezing and coughing", SAFETY_EMERGENCY, NULL},
+        {"my toddler is drowning me in questions all day", SAFETY_NONE, NULL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
