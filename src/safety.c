@@ -95,6 +95,8 @@ struct protocol {
     size_t nres;
     int over_emergency;            /* a crisis that outranks an emergency (strangulation by a partner) */
     int over_crisis;               /* an injury that outranks a crisis rule (heavy bleeding after self-harm) */
+    int yields_to_request;         /* a request for the harmful act (an unsafe rule, asked,
+                                      nothing happened yet) is refused as that act */
 };
 struct language {
     const char *code, *name, *note;   /* note: in that language, expanded */
@@ -152,6 +154,8 @@ struct safety_policy {
     struct patlist negation, prepare, prepare_except;
     struct patlist teach;      /* how to talk to, teach or get a child to...: like
                                   prepare for the protocols, but the net still reads */
+    struct patlist event_now;  /* an event told as happening or just happened */
+    struct patlist request;    /* the question asks whether or how to do something */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
@@ -1368,6 +1372,7 @@ static int load_protocol(struct loadctx *c, json_t *root, json_t *concepts, json
     pr->source = arena_strdup(c->p, pr->source);
     pr->over_emergency = json_is_true(json_object_get(o, "over_emergency"));
     pr->over_crisis = json_is_true(json_object_get(o, "over_crisis"));
+    pr->yields_to_request = json_is_true(json_object_get(o, "yields_to_request"));
     json_t *reason = json_object_get(o, "reason");
     pr->reason = arena_strdup(c->p, json_is_string(reason) ? json_string_value(reason) : id);
     json_t *all = get_member(c, o, "all", JSON_ARRAY, where);
@@ -1504,6 +1509,8 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "prepare", 0, "triage", &p->prepare) < 0
         || load_patlist(c, t, "prepare_except", 0, "triage", &p->prepare_except) < 0
         || load_patlist(c, t, "teach", 0, "triage", &p->teach) < 0
+        || load_patlist(c, t, "event_now", 0, "triage", &p->event_now) < 0
+        || load_patlist(c, t, "request", 0, "triage", &p->request) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -1979,6 +1986,16 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
         out->cat = SAFETY_NONE;
         out->rule = NULL;
     }
+    /* a request for a harmful act ("is it ok to put a bit of vodka in his
+     * bottle to help him sleep") is refused as that act, not as the
+     * emergency it would cause, for the protocols that say so
+     * (yields_to_request: poisoning, not a burn already on the skin):
+     * nothing has happened yet. A real event told in it ("he has
+     * swallowed", "just drank", "right now") keeps the emergency. */
+    if (hit && hit->level == LEVEL_EMERGENCY && hit->yields_to_request &&
+        out->cat == SAFETY_UNSAFE && match_any(&p->request, &plain) &&
+        !match_any(&p->event_now, &plain))
+        hit = NULL;
     if (hit) {
         safety_category hc = hit->level == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
         if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
