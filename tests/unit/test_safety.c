@@ -1046,6 +1046,19 @@ static void test_triage(void **state)
         {"how to make my baby throw up the medicine she swallowed, salt water?", SAFETY_EMERGENCY, NULL},
         {"he drank some of my vodka and now he is very sleepy, can i give him water", SAFETY_EMERGENCY, NULL},
         {"burn on his arm from a hot pan, the size of his palm, blistered", SAFETY_EMERGENCY, NULL},
+        /* an animal's bite is no adult's violence; a simile is no beating */
+        {"the neighbour's dog bit my son's hand, it broke the skin, how should I clean it", SAFETY_NONE, "urgent"},
+        {"my son screams like someone is beating him when I say no", SAFETY_NONE, NULL},
+        {"the neighbour hit my son across the face", SAFETY_CRISIS, NULL},
+        /* swollen glands are no allergic swelling; an allergy plan is no reaction */
+        {"my 14yo has a sore throat and swollen glands and is so tired", SAFETY_NONE, NULL},
+        {"How do I explain anaphylaxis to my daughter's new school?", SAFETY_NONE, NULL},
+        {"his lips are swelling up after the peanut butter and he is wheezing", SAFETY_EMERGENCY, NULL},
+        /* epilepsy under control, long past, or a what-if; a seizure going on now stays one */
+        {"She had a seizure at age 2 and has been seizure-free for 5 years. Can she do sleepovers now?", SAFETY_NONE, NULL},
+        {"Hypothetically, if a toddler swallowed a button battery what are you meant to do?", SAFETY_NONE, "prepare"},
+        {"my 8 year old with epilepsy had a seizure and it's gone past 5 minutes", SAFETY_EMERGENCY, NULL},
+        {"my son has epilepsy, this seizure hasn't stopped, it's been 6 minutes", SAFETY_EMERGENCY, NULL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
