@@ -2,7 +2,7 @@
  * errors, table-driven translation (longest match, prefixes, the
  * question's own language first, numbers kept, clause ends), bounds; and
  * that the shipped policy/glossary.tsv loads and reads ordinary questions
- * of seven languages as English keyword queries. */
+ * of eight languages as English keyword queries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,7 +173,9 @@ static void test_shipped_glossary_loads(void **state)
         {"nl", "mijn dochter is jaloers op haar broertje", "child jealous little brother"},
         {"nl", "hoe stoppen met de speen", "how stop dummy pacifier"},
         {"pl", "córka jest zazdrosna o braciszka", "child jealous little brother"},
-        {"pl", "dziecko nie słucha i krzyczy cały czas", "child doesn't listen shouts"},
+        {"pl", "dziecko nie słucha i krzyczy cały czas", "child doesn't listen shouts all the time"},
+        {"ro", "fetița mea are crize de furie în fiecare zi", "child tantrums every day"},
+        {"ro", "fiul meu face pipi în pat la 6 ani, e normal?", "child wets the bed 6 years old. is it normal."},
         {"de", "er möchte nicht mehr leben", "don't want to live anymore"},
         {"es", "dice que quiere morir", "want to die"},
     };
