@@ -1,7 +1,8 @@
 /* test_gloss.c — the triage glossary (src/gloss.c): parsing and its
  * errors, table-driven translation (longest match, prefixes, the
  * question's own language first, numbers kept, clause ends), bounds; and
- * that the shipped policy/glossary.tsv loads. */
+ * that the shipped policy/glossary.tsv loads and reads ordinary questions
+ * of eight languages as English keyword queries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +155,35 @@ static void test_shipped_glossary_loads(void **state)
     assert_true(gloss_nentries(g) > 1000);
     tr(g, "pl", "Synek ma 3 tygodnie, nie oddycha", out, sizeof out);
     assert_non_null(strstr(out, "not breathing"));
+    /* ordinary questions read as English keyword queries (Round 6), two a
+     * language; a red flag swallowed by a longer ordinary entry stays */
+    static const struct { const char *lang, *q, *want; } ord[] = {
+        {"es", "mi hijo de 3 años no quiere dormir solo, ¿qué puedo hacer?",
+         "child 3 years old doesn't want sleep alone. what can i do."},
+        {"es", "mi bebé de 8 meses se despierta todas las noches", "baby 8 months wakes up every night"},
+        {"fr", "ma fille de 4 ans fait des crises de colère tous les jours",
+         "child 4 years old tantrums every day"},
+        {"fr", "mon fils refuse de se brosser les dents", "child refuses brushing teeth"},
+        {"pt", "minha filha de 4 anos faz birra todos os dias", "child 4 years old tantrum every day"},
+        {"pt", "meu filho não quer escovar os dentes", "child doesn't want brushing teeth"},
+        {"it", "mio figlio non vuole fare i compiti", "child doesn't want do homework"},
+        {"it", "mia figlia è gelosa del fratellino", "child jealous little brother"},
+        {"de", "mein Sohn lügt oft, warum?", "child lies. why."},
+        {"de", "Stillen und Fläschchen in der Nacht", "breastfeeding bottle at night"},
+        {"nl", "mijn dochter is jaloers op haar broertje", "child jealous little brother"},
+        {"nl", "hoe stoppen met de speen", "how stop dummy pacifier"},
+        {"pl", "córka jest zazdrosna o braciszka", "child jealous little brother"},
+        {"pl", "dziecko nie słucha i krzyczy cały czas", "child doesn't listen shouts all the time"},
+        {"ro", "fetița mea are crize de furie în fiecare zi", "child tantrums every day"},
+        {"ro", "fiul meu face pipi în pat la 6 ani, e normal?", "child wets the bed 6 years old. is it normal."},
+        {"de", "er möchte nicht mehr leben", "don't want to live anymore"},
+        {"es", "dice que quiere morir", "want to die"},
+    };
+    for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++) {
+        tr(g, ord[i].lang, ord[i].q, out, sizeof out);
+        if (strcmp(out, ord[i].want) != 0)
+            fail_msg("%s \"%s\": got \"%s\", want \"%s\"", ord[i].lang, ord[i].q, out, ord[i].want);
+    }
     gloss_free(g);
     assert_null(gloss_load("policy/no-such-glossary.tsv", err, sizeof err));
     assert_non_null(strstr(err, "cannot open"));
