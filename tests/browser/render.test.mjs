@@ -155,6 +155,32 @@ for (const size of SIZES) {
     await p.check();
     await p.close();
   });
+
+  test(`${size.name}: a question in another language: the note in that language above the English answer, a status not an alert`, async () => {
+    const p = await openPage(ctx.browser, ctx.srv.base, { viewport: size.viewport });
+    const { page } = p;
+    await startSession(page);
+    const triage = { level: 'language', language: 'es', reason: 'written in Spanish',
+      message: 'Este asistente solo responde en inglés por ahora. Si su hijo está en peligro, llame al 911 ahora.',
+      resources: [{ name: 'Emergency services', phone: '911', url: 'https://www.911.gov/' }] };
+    await fakeStream(page, (mid) => [
+      { type: 'triage', data: triage },
+      { chunk: 'A calm, predictable bedtime routine helps [1].' },
+      { done: true, message_id: mid, citations: [{ id: 1, source: 'AAP', title: 'Bedtime', url: 'https://www.healthychildren.org/' }] },
+    ]);
+    await ask(page, 'mi hijo no quiere dormir en su cama');
+    await waitFinished(page);
+    const notice = lastAnswer(page).locator('.triage');
+    assert.equal(await notice.getAttribute('data-level'), 'language');
+    assert.equal(await notice.getAttribute('role'), 'status');
+    assert.match(await notice.locator('.triage-label').innerText(), /answered in english/i);
+    assert.equal(await notice.locator('.triage-message').getAttribute('lang'), 'es');
+    assert.equal(await notice.locator('a.call').getAttribute('href'), 'tel:911');
+    assert.match(await lastAnswer(page).locator('.answer').innerText(), /bedtime routine/);
+    assert.deepEqual(await axeScan(page), []);
+    await p.check();
+    await p.close();
+  });
 }
 
 // The real server sends the urgent notice before the answer (triage).

@@ -116,12 +116,24 @@ test('preparedness: "what should I do if she chokes" gets first aid and an answe
   assert.ok(!s.events.some((e) => e.data.type === 'refusal'));
 });
 
-test('another language: never out of scope; the note in that language and the numbers', async () => {
-  const { s } = await seed(uk, 'mi hijo no quiere dormir en su cama por la noche, que hago');
-  const r = s.events.find((e) => e.data.type === 'refusal').data.data;
-  assert.equal(r.category, 'language');
-  assert.match(r.empathy, /inglés/);
-  assert.ok(r.resources.some((x) => x.phone === '999'));
+test('another language: an ordinary question is answered in English after the note in that language with the numbers, saved in history; an emergency is refused', async () => {
+  for (const how of [seed, post]) {
+    const { sid, s } = await how(uk, 'mi hijo no quiere dormir en su cama por la noche, que hago');
+    assert.ok(!s.events.some((e) => e.data.type === 'refusal'), 'not refused');
+    assert.equal(s.events[0].data.type, 'triage');
+    const t = s.events[0].data.data;
+    assert.equal(t.level, 'language');
+    assert.equal(t.language, 'es');
+    assert.match(t.message, /inglés/);
+    assert.ok(t.resources.some((x) => x.phone === '999'), 'the UK emergency number');
+    const text = s.events.filter((e) => typeof e.data.chunk === 'string').map((e) => e.data.chunk).join('');
+    assert.match(text, /sleep|bed/i, 'an English answer on sleep');
+    const done = s.events.at(-1).data;
+    assert.equal(done.done, true);
+    assert.ok(done.citations.length > 0, 'cites its passages');
+    const g = await api(uk.base, 'GET', '/api/coach/sessions/' + sid);
+    assert.deepEqual(g.json.messages[1].triage, t);
+  }
   const e = (await seed(us, 'mi hijo no respira y tiene los labios morados')).s;
   assert.equal(e.events.find((x) => x.data.type === 'refusal').data.data.category, 'emergency');
 });

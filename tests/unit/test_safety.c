@@ -947,8 +947,12 @@ static void test_glossary_reading(void **state)
         {"ma fille de 4 ans est tomb\xC3\xA9\x65 de la fen\xC3\xAAtre et vomit", "fr", SAFETY_EMERGENCY, 1},
         {"unser Kind (3 Jahre) ist im Pool untergegangen, jetzt hustet er und ist ganz blass und schlapp", "de", SAFETY_EMERGENCY, 1},
         {"tat\xC4\x83l vitreg o atinge pe fiica mea \xC3\xAEn locuri intime", "ro", SAFETY_CRISIS, 1},
-        {"mi hija de 3 a\xC3\xB1os no quiere comer verduras", "es", SAFETY_LANGUAGE, 0},
-        {"mein Baby schl\xC3\xA4\x66t nicht, was kann ich tun?", "de", SAFETY_LANGUAGE, 0},
+        /* an ordinary question the glossary reads well enough is answered
+         * in English from its reading, with the language's note */
+        {"mi hija de 3 a\xC3\xB1os no quiere comer verduras", "es", SAFETY_NONE, 0},
+        {"mein Baby schl\xC3\xA4\x66t nicht, was kann ich tun?", "de", SAFETY_NONE, 0},
+        /* one it reads only a word or two of keeps the note with the numbers */
+        {"anak saya tidak mau tidur siang, bagaimana caranya", "other", SAFETY_LANGUAGE, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -961,6 +965,27 @@ static void test_glossary_reading(void **state)
         if (cases[i].glossed && (!v.rule_id || strcmp(v.rule_id, cases[i].lang) == 0))
             fail_msg("\"%s\": decided by %s, not by the English reading", cases[i].q,
                      v.rule_id ? v.rule_id : "-");
+        if (cases[i].cat == SAFETY_NONE &&
+            (!v.notice || strcmp(v.notice, "language") != 0 || !v.english[0] || v.rule_id))
+            fail_msg("\"%s\": answered without the language notice or an English reading", cases[i].q);
+        if (cases[i].cat != SAFETY_NONE && v.english[0])
+            fail_msg("\"%s\": a refusal keeps no English reading", cases[i].q);
+    }
+    /* the answer's notice: the language's own note, both numbers */
+    {
+        struct safety_verdict a;
+        safety_triage(us, cases[5].q, strlen(cases[5].q), &a);
+        assert_string_equal(a.english, "child 3 years old not feeding vegetables");
+        json_t *n = safety_notice_json(us, &a);
+        assert_non_null(n);
+        assert_string_equal(json_string_value(json_object_get(n, "level")), "language");
+        assert_string_equal(json_string_value(json_object_get(n, "language")), "es");
+        assert_non_null(strstr(json_string_value(json_object_get(n, "message")), "ingl\xC3\xA9s"));
+        char *nt = json_dumps(json_object_get(n, "resources"), 0);
+        assert_non_null(strstr(nt, "911"));
+        assert_non_null(strstr(nt, "988"));
+        free(nt);
+        json_decref(n);
     }
     /* the refusal carries that language's emergency note */
     struct safety_verdict v;
@@ -1005,7 +1030,7 @@ static void test_triage(void **state)
         {"mi hijo no respira", SAFETY_EMERGENCY, NULL},
         {"mon fils ne respire plus", SAFETY_EMERGENCY, NULL},
         {"moje dziecko nie oddycha", SAFETY_EMERGENCY, NULL},
-        {"mi hijo no quiere dormir en su cama por la noche", SAFETY_LANGUAGE, NULL},
+        {"mi hijo no quiere dormir en su cama por la noche", SAFETY_NONE, "language"},
         /* other languages and scripts: their own red flags (round S2) */
         {"con t\xC3\xB4i b\xE1\xBB\x8B h\xC3\xB3\x63 h\xE1\xBA\xA1t l\xE1\xBA\xA1\x63, kh\xC3\xB4ng th\xE1\xBB\x9F \xC4\x91\xC6\xB0\xE1\xBB\xA3\x63", SAFETY_EMERGENCY, NULL},
         {"mia figlia \xC3\xA8 caduta dalle scale e non risponde", SAFETY_EMERGENCY, NULL},
