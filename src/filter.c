@@ -9,7 +9,8 @@
  * comes before a number mostly says whether it can be one: with no amount
  * cue before it in its sentence (a dose verb, a dose noun, a medicine, "a"
  * right before it, nothing at all), or right after "age"/"by"/"until"...,
- * or as a clock time, a number goes out at once, and so do the words after
+ * or as a clock time, or as digits beginning a line (a list's "1.", a
+ * heading's "**0–6 weeks"), a number goes out at once, and so do the words after
  * it up to one that would complete a dose (a unit, a word that makes the
  * sentence held, one after which a continuation of the policy would and
  * would not have before the number: "3 times" + "a day ibuprofen"); from
@@ -211,6 +212,7 @@ struct filter {
                                * is checked until the sentence ends */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
+    int line_head;            /* the unfinished sentence began a line */
     int think;                /* THINK_*: a leading <think>...</think> */
     struct strbuf thought;       /* inside it: the last bytes, for a split </think> */
     struct strbuf out;           /* released by the current call */
@@ -313,6 +315,7 @@ static void release(struct filter *f, const char *s, size_t n, int flags)
     int complete = flags & REL_COMPLETE;
 
     while (ws > 0 && isspace((unsigned char)fixed[ws - 1])) ws--;   /* trailing blanks */
+    if (f->ctx.len == 0) f->line_head = f->released == 0 || f->last == '\n';
     if (!f->ctx_held && ((flags & REL_HOLD) ||
                          (!(flags & REL_UNCHECKED) && check_holds(f, fixed, fl)))) {
         size_t lead = 0;                  /* leading blanks: ". Give" held */
@@ -623,6 +626,40 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
     return listed(f->r.words.amount_cues_before, f->r.words.namount_cues_before, s + last, last_n);
 }
 
+/* 1 when the word w (markers blanked out), a number as a whole or in
+ * part, is digits with ASCII punctuation or dashes only ("1.", "10)",
+ * "**0–", "2023") and begins a line: the sentence began one and has no
+ * letter or digit before it (the released head but its last glue bytes,
+ * then pend[0..end)). A list number or a heading's range; like a number
+ * nothing makes an amount it goes out at once and the words after it are
+ * checked, so a held sentence shows a number at most ("5 … "). Always 0
+ * without amount_cues, as every number then waits. */
+static int line_number(const struct filter *f, const char *w, size_t n, size_t glue, size_t end)
+{
+    int digit = 0;
+    if (!f->r.words.amount_cues) return 0;
+    for (size_t i = 0; i < n; ) {
+        unsigned char c = (unsigned char)w[i];
+        if (isdigit(c)) {
+            digit = 1;
+            i++;
+        } else if (c < 0x80 && (ispunct(c) || c == ' ')) {
+            i++;
+        } else if (n - i >= 3 && c == 0xE2 && (unsigned char)w[i + 1] == 0x80 &&
+                   ((unsigned char)w[i + 2] == 0x93 || (unsigned char)w[i + 2] == 0x94)) {
+            i += 3;                                  /* – — */
+        } else {
+            return 0;
+        }
+    }
+    if (!digit || !(f->ctx.len ? f->line_head : f->released == 0 || f->last == '\n')) return 0;
+    for (size_t i = 0; i < f->ctx.len - glue; i++)
+        if (isalnum((unsigned char)f->ctx.s[i]) || (unsigned char)f->ctx.s[i] >= 0x80) return 0;
+    for (size_t i = 0; i < end; i++)
+        if (isalnum((unsigned char)f->pend.s[i]) || (unsigned char)f->pend.s[i] >= 0x80) return 0;
+    return 1;
+}
+
 /* 1 when the words from a released number through pend[ws..end) complete
  * a dose: the sentence so far is held, or the last word is a dose unit, or
  * a digit is followed by one ("1" then "ml"). */
@@ -714,7 +751,7 @@ static void release_words(struct filter *f)
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
                 ((num && (clock_time(word, wn) || money_or_ordinal(word, wn))) ||
-                 !amount_cue(f, glue, ws))) {
+                 line_number(f, word, wn, glue, ws) || !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
                 if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {

@@ -791,6 +791,65 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     }
 }
 
+/* relay30: a table of deltas and what each shows ("" = waits, NULL =
+ * itself), fed to the shipped policy; held: how many sentences it holds. */
+struct relay_case {
+    const char *d[16];
+    const char *shown[16];
+    size_t held;
+};
+
+static void check_relay_cases(const struct relay_case *cases, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        struct sink k;
+        struct filter_rules r = filter_rules_of(shipped_policy());
+        struct filter *f;
+        r.referral = REFERRAL;
+        memset(&k, 0, sizeof k);
+        f = filter_new_rules(&r, 2, sink_emit, &k);
+        for (size_t i = 0; cases[c].d[i]; i++) {
+            size_t before = k.len;
+            const char *want = cases[c].shown[i] ? cases[c].shown[i] : cases[c].d[i];
+            filter_feed(f, cases[c].d[i], strlen(cases[c].d[i]));
+            if (k.len - before != strlen(want) || memcmp(k.out + before, want, k.len - before) != 0)
+                fail_msg("case %zu delta %zu '%s': shown '%.*s', want '%s'", c, i, cases[c].d[i],
+                         (int)(k.len - before), k.out + before, want);
+        }
+        filter_finish(f);
+        if (filter_held(f) != cases[c].held)
+            fail_msg("case %zu: %zu held, want %zu: '%s'", c, filter_held(f), cases[c].held, k.out);
+        filter_free(f);
+    }
+}
+
+/* relay30: a number that begins a line (a list number, a heading's range)
+ * goes out at once, as a number nothing makes an amount does, and the
+ * words after it are checked; letters after an apostrophe ("It's") never
+ * grow into a number word. A dose next to either still waits. */
+static void test_filter_releases_line_numbers(void **state)
+{
+    static const struct relay_case cases[] = {
+        {{"1", ".", " Offer", " two", " choices", ".", NULL},
+         {NULL, NULL, NULL, "", " two choices", NULL}, 0},
+        {{"Calm", ".", "\n", "2", ")", " Rest", " early", ".", NULL}, {NULL}, 0},
+        {{"- **", "0", "\xE2\x80\x93", "6", " weeks", ":**", " feeds", ".", NULL}, {NULL}, 0},
+        {{"It's", " fine", ".", " There's", " time", ".", NULL}, {NULL}, 0},
+        /* mid-line, a sentence's first number still waits */
+        {{"Rest", ".", " 5", " hours", " is", " plenty", ".", NULL},
+         {NULL, NULL, "", " 5 hours", NULL, NULL, NULL}, 0},
+        /* the unit after a line's number waits, and the sentence holds */
+        {{"5", " ml", " of", " Calpol", " is", " usual", ".", NULL},
+         {NULL, "", "", "", "", "", "", NULL}, 1},
+        {{"1", ".", " Give", " 5", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, "", "", "", "", ""}, 1},
+        {{"It's", " fine", " to", " give", " 5", "ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, NULL, "", "", "", "", ""}, 1},
+    };
+    (void)state;
+    check_relay_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 /* A word that is no number but has a digit and a unit in it waits with
  * the rest of its sentence: fuzz/fuzz_filter.c found "e.g. 5 [28g<th"
  * shown before the referral of a sentence held at its end. */
@@ -1027,6 +1086,14 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Before their 1st birthday, 2.5 ml of infant ibuprofen is the most.",
         "Forty ml of Calpol is too much.",
         "On 2 days a week and at night, give 5 ml of Calpol.",
+        /* relay30: a line's first number, "It's" */
+        "5 ml of Calpol is the usual dose.",
+        "1.5 ml of Calpol works.",
+        "1. Give 5 ml of Calpol at night.",
+        "- **2.5 ml** of infant ibuprofen is usual.",
+        "2) 10ml of Calpol at bedtime.",
+        "It's fine to give 5 ml of Calpol.",
+        "It's 5 ml of Calpol at most.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1271,6 +1338,7 @@ int main(void)
         cmocka_unit_test(test_filter_relay_figure_of_sealed_corpora),
         cmocka_unit_test(test_filter_words_come_from_the_policy),
         cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
+        cmocka_unit_test(test_filter_releases_line_numbers),
         cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
