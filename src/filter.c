@@ -9,11 +9,13 @@
  * comes before a number mostly says whether it can be one: with no amount
  * cue before it in its sentence (a dose verb, a dose noun, a medicine, "a"
  * right before it, nothing at all), or right after "age"/"by"/"until"...,
- * or as a clock time, or as digits beginning a line (a list's "1.", a
- * heading's "**0–6 weeks"), a number goes out at once, and so do the words after
- * it up to one that would complete a dose (a unit, a word that makes the
- * sentence held, one after which a continuation of the policy would and
- * would not have before the number: "3 times" + "a day ibuprofen"); from
+ * or as digits beginning a line (a list's "1.", a heading's "**0–6
+ * weeks"), or as a clock time, money, a share ("40%") or a number joined
+ * to a word that counts it ("3-year-old"), a number goes out at once, and
+ * so do the words after it up to one that would complete a dose (a unit, a
+ * word that makes the sentence held, one after which a continuation of the
+ * policy would and would not have before the number: "3 times" + "a day
+ * ibuprofen"; never after money, a share or a count: "£3 a week"); from
  * there the sentence waits for its end, so what a parent sees of a held
  * sentence is a number at most, never its unit or medicine. At any other
  * number (digits or a number word, as the safety policy reads them; not a
@@ -213,6 +215,9 @@ struct filter {
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
     int line_head;            /* the unfinished sentence began a line */
+    int share;                /* with loose: its number is no amount (money,
+                               * a share, "3-year-old"): no continuation
+                               * makes the words after it a dose */
     int think;                /* THINK_*: a leading <think>...</think> */
     struct strbuf thought;       /* inside it: the last bytes, for a split </think> */
     struct strbuf out;           /* released by the current call */
@@ -581,6 +586,46 @@ static int money_or_ordinal(const char *w, size_t n)
     return 1;
 }
 
+/* 1 when the word w (a number, as a whole) is a share: "40%", "**5%**". */
+static int percent(const char *w, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
+    if (d == 0 || i >= n || w[i] != '%') return 0;
+    for (i++; i < n; i++)
+        if (isalnum((unsigned char)w[i]) || (unsigned char)w[i] >= 0x80) return 0;
+    return 1;
+}
+
+/* 1 when the word w (a number, as a whole or in part) joins a number to a
+ * word that counts it: "3-year-old", "5-minute", "10-min" (the policy's
+ * not_dose_words, never a dose unit or, while it may grow, the beginning
+ * of one). Not a frequency word: "a 12-hour dose" may be one, as "every 2
+ * hours" may be. */
+static int count_compound(const struct filter *f, const char *w, size_t n, int partial)
+{
+    size_t i = 0, d = 0, ls;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
+    if (d == 0 || i >= n || w[i] != '-') return 0;
+    for (ls = ++i; i < n && isalpha((unsigned char)w[i]); i++) {}
+    if (i == ls || !listed(f->r.not_dose_words, f->r.nnot_dose_words, w + ls, i - ls) ||
+        listed(f->r.words.frequency_words, f->r.words.nfrequency_words, w + ls, i - ls))
+        return 0;
+    if (f->r.dose_unit && f->r.dose_unit(f->r.ctx, w + ls, i - ls, partial && i == n)) return 0;
+    return 1;
+}
+
+/* 1 when the word w (a number, as a whole or, with partial, in part) can
+ * be no amount of medicine, whatever came before it: a clock time, money,
+ * an ordinal, a share, a count compound. No continuation makes it one. */
+static int no_amount(const struct filter *f, const char *w, size_t n, int partial)
+{
+    return clock_time(w, n) || money_or_ordinal(w, n) || percent(w, n) ||
+           count_compound(f, w, n, partial);
+}
+
 /* 1 when what comes before a number may make it an amount: the sentence
  * so far (the released head but its last glue bytes, then pend[0..end))
  * has no letter or digit yet, or names a medicine, or has a word of
@@ -750,7 +795,7 @@ static void release_words(struct filter *f)
             if (wn == sizeof word) break;
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
-                ((num && (clock_time(word, wn) || money_or_ordinal(word, wn))) ||
+                ((num && no_amount(f, word, wn, partial)) ||
                  line_number(f, word, wn, glue, ws) || !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
@@ -764,7 +809,10 @@ static void release_words(struct filter *f)
                     strbuf_add(&f->run, p, ws);
                 }
                 /* "1)" starting a line is a list number: the run ends */
-                if (num) loose = 1;
+                if (num) {
+                    loose = 1;
+                    f->share = no_amount(f, word, wn, partial);
+                }
                 cut = at = we;
                 loose_cut = loose;
                 continue;
@@ -790,7 +838,7 @@ static void release_words(struct filter *f)
                         f->dose_wait = 1;
                         break;
                     }
-                    if (run_ahead(f, we)) {
+                    if (!f->share && !money_or_ordinal(p + ws, we - ws) && run_ahead(f, we)) {
                         waiting = 1;
                         after = 1;
                         /* "3 times": a count, bounded; "2 sprays": not */
@@ -861,6 +909,7 @@ static void release_words(struct filter *f)
                 strbuf_add(&f->run, p, we);
                 f->watch = 1;
                 loose = 1;
+                f->share = 0;
                 waiting = 0;
                 maybe = 0;
                 bounded = 0;

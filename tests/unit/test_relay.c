@@ -766,10 +766,10 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     /* what each delta shows: "" = waits, NULL = itself */
     static const char *const shown[][12] = {
         {NULL, NULL, NULL, "", "", "", "", " 2 hours and after swimming", NULL},   /* "and": a range word */
-        {NULL, NULL, NULL, NULL, NULL, "", " a week", NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},         /* relay30: money, no wait */
         {NULL, NULL, NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
-        {NULL, NULL, NULL, "", " of children", NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL, NULL},               /* relay30: a share, no wait */
     };
     (void)state;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -845,6 +845,35 @@ static void test_filter_releases_line_numbers(void **state)
          {NULL, NULL, NULL, "", "", "", "", ""}, 1},
         {{"It's", " fine", " to", " give", " 5", "ml", " of", " Calpol", ".", NULL},
          {NULL, NULL, NULL, NULL, "", "", "", "", ""}, 1},
+    };
+    (void)state;
+    check_relay_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* relay30: a number that can be no amount whatever came before it (money,
+ * a share, a number joined to a word that counts it, "3-year-old") goes
+ * out once it is known, and no continuation of the policy makes the word
+ * after it wait ("£3 a" + "day ibuprofen"); "a 12-hour" still waits, as a
+ * frequency may be a dose's, and a unit or dose next to them still holds. */
+static void test_filter_releases_numbers_that_count(void **state)
+{
+    static const struct relay_case cases[] = {
+        {{"Around", " 40", "%", " of", " teens", " say", " so", ".", NULL}, {NULL}, 0},
+        {{"-", " Ages", " 5", "\xE2\x80\x93", "7", ":", " \xC2\xA3", "1", "\xE2\x80\x93",
+          "\xC2\xA3", "3", " a", " week", "\n", NULL}, {NULL}, 0},
+        {{"Give", " a", " 5", "-", "minute", " warning", ".", NULL},
+         {NULL, NULL, "", "", " 5-minute", NULL, NULL}, 0},
+        {{"Say", " a", " 3", "-", "year", "-", "old", " and", " an", " 8", "-", "year", "-", "old", ".", NULL},
+         {NULL, NULL, "", "", " 3-year", NULL, NULL, NULL, NULL, "", "", " 8-year", NULL, NULL, NULL}, 0},
+        /* a frequency: the word after it decides ("dose": the rest waits) */
+        {{"Take", " a", " 12", "-", "hour", " dose", " of", " Calpol", ".", NULL},
+         {NULL, NULL, "", "", "", "", "", "", ""}, 0},
+        {{"Give", " a", " 5", "-", "ml", " dose", " of", " Calpol", ".", NULL},
+         {NULL, NULL, "", "", "", "", "", "", ""}, 1},
+        {{"Give", " a", " 2", "-", "week", " course", " of", " 5", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, "", "", " 2-week", NULL, NULL, "", "", "", "", ""}, 1},
+        {{"Spend", " \xC2\xA3", "3", " a", " week", " on", " 5", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, NULL, NULL, NULL, NULL, "", "", "", ""}, 1},
     };
     (void)state;
     check_relay_cases(cases, sizeof cases / sizeof cases[0]);
@@ -1094,6 +1123,15 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "2) 10ml of Calpol at bedtime.",
         "It's fine to give 5 ml of Calpol.",
         "It's 5 ml of Calpol at most.",
+        /* relay30: money, shares, count compounds */
+        "Give a 5-minute warning, then 5 ml of Calpol.",
+        "Around 40% of children need 5 ml of Calpol.",
+        "Spend £3 a week on 5 ml of Calpol.",
+        "Give a 2-week course of 5 ml of amoxicillin.",
+        "Take a 12-hour dose of ibuprofen, 5 ml.",
+        "Give a 5-ml dose of Calpol.",
+        "For a 3-year-old, 2.5 ml of infant ibuprofen is usual.",
+        "About 20% more, so 7.5 ml of Calpol.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1339,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_filter_words_come_from_the_policy),
         cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
         cmocka_unit_test(test_filter_releases_line_numbers),
+        cmocka_unit_test(test_filter_releases_numbers_that_count),
         cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
