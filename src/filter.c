@@ -25,9 +25,11 @@
  * number and the words after it wait; when none would ("3 years", "10
  * minutes of play"), they go out at once; when the sentence so far is
  * itself held, the rest waits for its end. That wait has a bound when a
- * word counts the number ("every 2 hours", "5% of children"): the next
- * few words, FILTER_MAYBE_WORDS, then it goes out and each later word is
- * checked. Every complete sentence — the
+ * word counts the number ("3 times", "10 minutes of"): the next few
+ * words, FILTER_MAYBE_WORDS, then it goes out and each later word is
+ * checked; it ends at once when the sentence lacks only a medicine,
+ * wherever it would stand ("every 2 hours"), or at a word that counts
+ * among a group ("one of the best"). Every complete sentence — the
  * released head kept in ctx plus the waiting rest — then passes the dose
  * check (safety_output_hold); a held sentence loses everything not yet
  * shown, which is replaced by "… " and the referral line, once per answer.
@@ -521,6 +523,27 @@ static int dose_ahead(struct filter *f, size_t end)
     return NO_DOSE;
 }
 
+/* 1 when the unfinished sentence (its released head and pend[0..end))
+ * lacks only a medicine to be held, wherever the medicine stands: with the
+ * policy's medicine continuation ("ibuprofen", a one-word continuation
+ * that is no dose unit) before it, it is held ("every 3 hours"). Whatever
+ * words come next, only a medicine can make it a dose. */
+static int needs_only_medicine(struct filter *f, size_t end)
+{
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        const char *c = f->r.continuations[i];
+        if (strchr(c, ' ') || (f->r.dose_unit && f->r.dose_unit(f->r.ctx, c, strlen(c), 0)))
+            continue;
+        f->scratch.len = 0;
+        strbuf_str(&f->scratch, c);
+        strbuf_add(&f->scratch, " ", 1);
+        if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
+        strbuf_add(&f->scratch, f->pend.s, end);
+        return f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len) != 0;
+    }
+    return 0;
+}
+
 /* 1 when, after a released number, one of the policy's continuations
  * after pend[0..end) would make the sentence held and would not have after
  * the head before the number ("3 times" + "a day ibuprofen"; not "twice a
@@ -896,6 +919,8 @@ static void release_words(struct filter *f)
                 if (counted) bounded = 1;
                 if (counted && !listed(f->r.words.frequency_words, f->r.words.nfrequency_words, p + ws, we - ws))
                     maybe = FILTER_MAYBE_WORDS;
+                else if (bounded && needs_only_medicine(f, we))
+                    maybe = FILTER_MAYBE_WORDS;  /* "every 3 hours": the watch finds it */
                 else if (bounded)
                     maybe++;
             }

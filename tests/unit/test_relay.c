@@ -765,7 +765,7 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     };
     /* what each delta shows: "" = waits, NULL = itself */
     static const char *const shown[][12] = {
-        {NULL, NULL, NULL, "", "", "", "", " 2 hours and after swimming", NULL},   /* "and": a range word */
+        {NULL, NULL, NULL, "", " 2 hours", NULL, NULL, NULL, NULL},   /* relay30: needs only a medicine */
         {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},         /* relay30: money, no wait */
         {NULL, NULL, NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -874,6 +874,32 @@ static void test_filter_releases_numbers_that_count(void **state)
          {NULL, NULL, "", "", " 2-week", NULL, NULL, "", "", "", "", ""}, 1},
         {{"Spend", " \xC2\xA3", "3", " a", " week", " on", " 5", " ml", " of", " Calpol", ".", NULL},
          {NULL, NULL, NULL, NULL, NULL, NULL, NULL, "", "", "", ""}, 1},
+    };
+    (void)state;
+    check_relay_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* relay30: a wait on a frequency ends once the sentence lacks only a
+ * medicine, wherever it would stand ("every 3 hours"): from there each
+ * word is checked, so a medicine later still holds the rest. After "one
+ * of", a superlative or a pronoun ("the best", "you") counts the number
+ * among a group, as a count noun does. */
+static void test_filter_ends_waits_that_lack_only_a_medicine(void **state)
+{
+    static const struct relay_case cases[] = {
+        {{"Feed", " every", " 3", " hours", " in", " the", " day", ".", NULL},
+         {NULL, NULL, "", " 3 hours", NULL, NULL, NULL, NULL}, 0},
+        {{"Pocket", " money", " is", " one", " of", " the", " best", " tools", ".", NULL},
+         {NULL, NULL, NULL, NULL, "", "", " of the best", NULL, NULL}, 0},
+        {{"Just", " the", " 2", " of", " you", ".", NULL}, {NULL, NULL, NULL, "", " of you", NULL}, 0},
+        /* a medicine after the wait ended still holds the rest */
+        {{"Feed", " it", " every", " 3", " hours", " with", " ibuprofen", ".", NULL},
+         {NULL, NULL, NULL, "", " 3 hours", NULL, "", ""}, 1},
+        /* a medicine before: held at once */
+        {{"Give", " Calpol", " every", " 4", " hours", ".", NULL}, {NULL, NULL, NULL, "", "", ""}, 1},
+        /* a day's count still waits for its "a day" */
+        {{"Give", " Calpol", " 3", " times", " a", " day", ".", NULL},
+         {NULL, NULL, "", "", "", "", ""}, 1},
     };
     (void)state;
     check_relay_cases(cases, sizeof cases / sizeof cases[0]);
@@ -1132,6 +1158,13 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Give a 5-ml dose of Calpol.",
         "For a 3-year-old, 2.5 ml of infant ibuprofen is usual.",
         "About 20% more, so 7.5 ml of Calpol.",
+        /* relay30: waits that lack only a medicine, groups after "of" */
+        "Feed it every 3 hours with 5 ml of Calpol.",
+        "Every 4 hours, in the day and at night, give ibuprofen.",
+        "It is one of the best ways to give 5 ml of Calpol.",
+        "Give one of the best 5 ml doses of Calpol.",
+        "Give one of the most effective, ibuprofen.",
+        "Give it 3 times per day with Calpol.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1378,6 +1411,7 @@ int main(void)
         cmocka_unit_test(test_filter_ends_waits_that_cannot_be_doses),
         cmocka_unit_test(test_filter_releases_line_numbers),
         cmocka_unit_test(test_filter_releases_numbers_that_count),
+        cmocka_unit_test(test_filter_ends_waits_that_lack_only_a_medicine),
         cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
