@@ -15,7 +15,9 @@
  * so do the words after it up to one that would complete a dose (a unit, a
  * word that makes the sentence held, one after which a continuation of the
  * policy would and would not have before the number: "3 times" + "a day
- * ibuprofen"; never after money, a share or a count: "£3 a week"); from
+ * ibuprofen"; never after money, a share, a count or a closing mark:
+ * "£3 a week", "1. A useful"), and so does the second number of its
+ * range ("aged 8 to 12"); from
  * there the sentence waits for its end, so what a parent sees of a held
  * sentence is a number at most, never its unit or medicine. At any other
  * number (digits or a number word, as the safety policy reads them; not a
@@ -218,8 +220,12 @@ struct filter {
                                * whether its sentence ended there */
     int line_head;            /* the unfinished sentence began a line */
     int share;                /* with loose: its number is no amount (money,
-                               * a share, "3-year-old"): no continuation
-                               * makes the words after it a dose */
+                               * a share, "3-year-old") or its phrase closed
+                               * ("1.", "(10–11):"): no continuation makes
+                               * the words after it a dose */
+    int range_open;           /* with loose: the last word was a range word
+                               * ("aged 8 to"): the next number is the
+                               * range's second, no amount either */
     int think;                /* THINK_*: a leading <think>...</think> */
     struct strbuf thought;       /* inside it: the last bytes, for a split </think> */
     struct strbuf out;           /* released by the current call */
@@ -649,6 +655,14 @@ static int no_amount(const struct filter *f, const char *w, size_t n, int partia
            count_compound(f, w, n, partial);
 }
 
+/* 1 when the word w (a number) ends its phrase: a closing mark after it
+ * ("1.", "2)", "(10–11):**", "2023,"), so nothing after it reads with it. */
+static int closed_number(const char *w, size_t n)
+{
+    while (n && (w[n - 1] == '*' || w[n - 1] == '_')) n--;
+    return n > 1 && strchr(".):;,", w[n - 1]) != NULL;
+}
+
 /* 1 when what comes before a number may make it an amount: the sentence
  * so far (the released head but its last glue bytes, then pend[0..end))
  * has no letter or digit yet, or names a medicine, or has a word of
@@ -726,6 +740,23 @@ static int line_number(const struct filter *f, const char *w, size_t n, size_t g
     for (size_t i = 0; i < end; i++)
         if (isalnum((unsigned char)f->pend.s[i]) || (unsigned char)f->pend.s[i] >= 0x80) return 0;
     return 1;
+}
+
+/* 1 when the word before pend[end] (in pend, or the released head but its
+ * last glue bytes) is an amount cue of any kind ("Try", "give", "a"), so a
+ * number word growing there would be read as an amount. */
+static int cue_before(struct filter *f, size_t glue, size_t end)
+{
+    size_t i, st;
+    f->scratch.len = 0;
+    strbuf_add(&f->scratch, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
+    strbuf_add(&f->scratch, f->pend.s, end);
+    for (i = f->scratch.len; i > 0 && is_blank(f->scratch.s[i - 1]); i--) {}
+    for (st = i; st > 0 && !is_blank(f->scratch.s[st - 1]); st--) {}
+    if (st == i) return 1;                       /* its first word */
+    return listed(f->r.words.amount_cues, f->r.words.namount_cues, f->scratch.s + st, i - st) ||
+           listed(f->r.words.amount_cues_near, f->r.words.namount_cues_near, f->scratch.s + st, i - st) ||
+           listed(f->r.words.amount_cues_before, f->r.words.namount_cues_before, f->scratch.s + st, i - st);
 }
 
 /* 1 when the words from a released number through pend[ws..end) complete
@@ -818,7 +849,7 @@ static void release_words(struct filter *f)
             if (wn == sizeof word) break;
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
-                ((num && no_amount(f, word, wn, partial)) ||
+                ((num && (no_amount(f, word, wn, partial) || (loose && f->range_open))) ||
                  line_number(f, word, wn, glue, ws) || !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
@@ -834,7 +865,8 @@ static void release_words(struct filter *f)
                 /* "1)" starting a line is a list number: the run ends */
                 if (num) {
                     loose = 1;
-                    f->share = no_amount(f, word, wn, partial);
+                    f->share = no_amount(f, word, wn, partial) || closed_number(word, wn);
+                    f->range_open = 0;
                 }
                 cut = at = we;
                 loose_cut = loose;
@@ -853,7 +885,8 @@ static void release_words(struct filter *f)
                  * waits as after any number), or it is a fragment that may
                  * grow into a unit; a fragment that went out keeps the run
                  * open, so "su" then "ppository" is read as one word */
-                if (!blank && !range_word(f, p + ws, we - ws)) {
+                if (!blank) f->range_open = range_word(f, p + ws, we - ws);
+                if (!blank && !f->range_open) {
                     if (partial && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 1))
                         break;
                     loose = partial ? 2 : 0;
@@ -877,11 +910,12 @@ static void release_words(struct filter *f)
                 continue;
             }
             if (word_number(f, word, wn, partial)) {
-                /* "For" first in its sentence may become "Four", but is
-                 * a word of its own (prefix_words): it shows no amount,
-                 * and the rest ("ty") is read with it as one word
-                 * (glued_tail) */
-                if (partial && first && listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
+                /* "For" may become "Four", but is a word of its own
+                 * (prefix_words), first in its sentence or after a word
+                 * that is no amount cue ("a week for"; not "Try on"): it
+                 * shows no amount, and the rest ("ty") is read with it
+                 * as one word (glued_tail) */
+                if (partial && (first || !cue_before(f, glue, ws)) && listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
                     cut = at = we;
                     loose_cut = loose;
                     continue;
@@ -935,6 +969,7 @@ static void release_words(struct filter *f)
                 f->watch = 1;
                 loose = 1;
                 f->share = 0;
+                f->range_open = 0;
                 waiting = 0;
                 maybe = 0;
                 bounded = 0;

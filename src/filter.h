@@ -86,9 +86,8 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *   not_amount_after: words right after which a number is no amount
  *     ("age 4", "by 18 months"), unless a medicine came before it;
  *   prefix_words: words that begin a number word but are none ("For" of
- *     "Four"): first in a sentence, where a number waits, they go out
- *     as soon as they are whole, and what follows them directly is read
- *     with them as one word;
+ *     "Four", "on" of "one"): they go out as soon as they are whole, and
+ *     what follows them directly is read with them as one word;
  *   frequency_words: not_dose_words that may be part of a frequency
  *     ("every 4 hours", "3 times a day"): unlike the others ("5% of
  *     children"), they do not end a wait that a continuation keeps open;

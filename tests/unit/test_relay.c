@@ -905,6 +905,36 @@ static void test_filter_ends_waits_that_lack_only_a_medicine(void **state)
     check_relay_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* relay30: a number whose phrase closed ("1.", "(10–11):") lets the next
+ * word out at once; the second number of a range whose first was no
+ * amount is none either ("aged 8 to 12", though "give" came before);
+ * "for" and "on" go out whole unless an amount cue is right before them
+ * ("Try on" may still become "Try one"). A dose next to them still holds. */
+static void test_filter_releases_closed_ranges_and_prefix_words(void **state)
+{
+    static const struct relay_case cases[] = {
+        {{"1", ".", " A", " useful", " rule", ".", NULL}, {NULL}, 0},
+        {{"1", ".", " **", "Stage", " one", " (", "10", "\xE2\x80\x93", "11", "):**", " a", " basic",
+          " phone", ".", NULL},
+         {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}, 0},
+        {{"Give", " $", "5", " a", " week", " for", " kids", " aged", " 8", " to", " 12", " now", ".", NULL},
+         {NULL}, 0},
+        {{"Give", " them", " \xC2\xA3", "5", ";", " they", " spend", " it", " all", " on", " treats", ".", NULL},
+         {NULL}, 0},
+        /* a cue right before: "on" may become "one" */
+        {{"Try", " on", "e", " tablet", " of", " Calpol", ".", NULL}, {NULL, "", "", "", "", "", ""}, 1},
+        /* "for" then "ty": read as one word, after "give" an amount */
+        {{"Give", " it", " for", "ty", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, "", "", "", "", ""}, 1},
+        {{"1", ".", " A", " 5", " ml", " dose", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, "", "", "", "", "", ""}, 1},
+        {{"For", " kids", " aged", " 2", " to", " 5", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, NULL, NULL, NULL, "", "", "", ""}, 1},
+    };
+    (void)state;
+    check_relay_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 /* A word that is no number but has a digit and a unit in it waits with
  * the rest of its sentence: fuzz/fuzz_filter.c found "e.g. 5 [28g<th"
  * shown before the referral of a sentence held at its end. */
@@ -1165,6 +1195,12 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "Give one of the best 5 ml doses of Calpol.",
         "Give one of the most effective, ibuprofen.",
         "Give it 3 times per day with Calpol.",
+        /* relay30: closed numbers, ranges, "for" and "on" */
+        "1. A 5 ml dose of Calpol.",
+        "(Ages 2 to 5): a 5 ml dose of Calpol.",
+        "For kids aged 2 to 5 ml of Calpol is fine.",
+        "Give it for forty minutes, then 5 ml of Calpol.",
+        "Spend it all on one 5 ml dose of Calpol.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
@@ -1412,6 +1448,7 @@ int main(void)
         cmocka_unit_test(test_filter_releases_line_numbers),
         cmocka_unit_test(test_filter_releases_numbers_that_count),
         cmocka_unit_test(test_filter_ends_waits_that_lack_only_a_medicine),
+        cmocka_unit_test(test_filter_releases_closed_ranges_and_prefix_words),
         cmocka_unit_test(test_filter_waits_at_a_unit_inside_a_word),
         cmocka_unit_test(test_filter_releases_numbers_that_are_no_dose),
         cmocka_unit_test(test_filter_shows_no_dose_of_a_held_sentence),
