@@ -742,6 +742,15 @@ static int line_number(const struct filter *f, const char *w, size_t n, size_t g
     return 1;
 }
 
+/* 1 when the word w counts the number before it and is no frequency
+ * ("20–30 minutes", "2 weeks"; not "3 times", "2 hours"): what it counts
+ * cannot be a dose, so only a later word could make one (the watch). */
+static int counts_only(const struct filter *f, const char *w, size_t n)
+{
+    return f->r.words.frequency_words && listed(f->r.not_dose_words, f->r.nnot_dose_words, w, n) &&
+           !listed(f->r.words.frequency_words, f->r.words.nfrequency_words, w, n);
+}
+
 /* 1 when the word before pend[end] (in pend, or the released head but its
  * last glue bytes) is an amount cue of any kind ("Try", "give", "a"), so a
  * number word growing there would be read as an amount. */
@@ -895,14 +904,21 @@ static void release_words(struct filter *f)
                         break;
                     }
                     if (!f->share && !money_or_ordinal(p + ws, we - ws) && run_ahead(f, we)) {
-                        waiting = 1;
-                        after = 1;
-                        /* "3 times": a count, bounded; "2 sprays": not */
-                        bounded = f->r.words.frequency_words &&
-                                  listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
-                        maybe = (unsigned)bounded;
-                        at = we;
-                        continue;
+                        /* "20–30 minutes", "every 3 hours": only a later
+                         * word could make a dose (a medicine, wherever it
+                         * stands), and each is checked from here */
+                        if (counts_only(f, p + ws, we - ws) || needs_only_medicine(f, we)) {
+                            f->watch = 1;
+                        } else {
+                            waiting = 1;
+                            after = 1;
+                            /* "3 times": a count, bounded; "2 sprays": not */
+                            bounded = f->r.words.frequency_words &&
+                                      listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                            maybe = (unsigned)bounded;
+                            at = we;
+                            continue;
+                        }
                     }
                 }
                 cut = at = we;

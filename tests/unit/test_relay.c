@@ -765,7 +765,7 @@ static void test_filter_ends_waits_that_cannot_be_doses(void **state)
     };
     /* what each delta shows: "" = waits, NULL = itself */
     static const char *const shown[][12] = {
-        {NULL, NULL, NULL, "", " 2 hours", NULL, NULL, NULL, NULL},   /* relay30: needs only a medicine */
+        {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},   /* relay30: needs only a medicine */
         {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},         /* relay30: money, no wait */
         {NULL, NULL, NULL, NULL, NULL, NULL, "", " 1st", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -880,21 +880,27 @@ static void test_filter_releases_numbers_that_count(void **state)
 }
 
 /* relay30: a wait on a frequency ends once the sentence lacks only a
- * medicine, wherever it would stand ("every 3 hours"): from there each
- * word is checked, so a medicine later still holds the rest. After "one
+ * medicine, wherever it would stand ("every 3 hours"), and so does one on
+ * a count that is no frequency ("20–30 minutes"): from there each word is
+ * checked, so a medicine later still holds the rest. "every" before a
+ * number is no amount cue: it counts the interval. After "one
  * of", a superlative or a pronoun ("the best", "you") counts the number
  * among a group, as a count noun does. */
 static void test_filter_ends_waits_that_lack_only_a_medicine(void **state)
 {
     static const struct relay_case cases[] = {
-        {{"Feed", " every", " 3", " hours", " in", " the", " day", ".", NULL},
-         {NULL, NULL, "", " 3 hours", NULL, NULL, NULL, NULL}, 0},
+        {{"Feed", " every", " 3", " hours", " in", " the", " day", ".", NULL}, {NULL}, 0},
+        /* a count that is no frequency: only a later word could make a dose */
+        {{"Offer", " the", " potty", " every", " 20", "\xE2\x80\x93", "30", " minutes", " to", " start", ".",
+          NULL}, {NULL}, 0},
+        {{"Every", " 4", " hours", ",", " give", " 5", " ml", " of", " Calpol", ".", NULL},
+         {NULL, NULL, NULL, NULL, NULL, "", "", "", "", ""}, 1},
         {{"Pocket", " money", " is", " one", " of", " the", " best", " tools", ".", NULL},
          {NULL, NULL, NULL, NULL, "", "", " of the best", NULL, NULL}, 0},
         {{"Just", " the", " 2", " of", " you", ".", NULL}, {NULL, NULL, NULL, "", " of you", NULL}, 0},
         /* a medicine after the wait ended still holds the rest */
         {{"Feed", " it", " every", " 3", " hours", " with", " ibuprofen", ".", NULL},
-         {NULL, NULL, NULL, "", " 3 hours", NULL, "", ""}, 1},
+         {NULL, NULL, NULL, NULL, NULL, NULL, "", ""}, 1},
         /* a medicine before: held at once */
         {{"Give", " Calpol", " every", " 4", " hours", ".", NULL}, {NULL, NULL, NULL, "", "", ""}, 1},
         /* a day's count still waits for its "a day" */
