@@ -903,11 +903,14 @@ static void release_words(struct filter *f)
                         f->dose_wait = 1;
                         break;
                     }
-                    if (!f->share && !money_or_ordinal(p + ws, we - ws) && run_ahead(f, we)) {
-                        /* "20–30 minutes", "every 3 hours": only a later
-                         * word could make a dose (a medicine, wherever it
-                         * stands), and each is checked from here */
-                        if (counts_only(f, p + ws, we - ws) || needs_only_medicine(f, we)) {
+                    if (!money_or_ordinal(p + ws, we - ws) && run_ahead(f, we)) {
+                        /* after money, a share, a count or a closed
+                         * phrase ("40% of"), "20–30 minutes", "every 3
+                         * hours": only a later word could make a dose (a
+                         * medicine, wherever it stands), and each is
+                         * checked from here ("40% of parents say:
+                         * Melatonin") */
+                        if (f->share || counts_only(f, p + ws, we - ws) || needs_only_medicine(f, we)) {
                             f->watch = 1;
                         } else {
                             waiting = 1;

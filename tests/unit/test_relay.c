@@ -1207,6 +1207,8 @@ static void test_filter_shows_no_dose_of_a_held_sentence(void **state)
         "For kids aged 2 to 5 ml of Calpol is fine.",
         "Give it for forty minutes, then 5 ml of Calpol.",
         "Spend it all on one 5 ml dose of Calpol.",
+        /* after a share each word is checked: the head is not held */
+        "Around 40% of parents say: Melatonin at 1 mg helps.",
     };
     FILE *fp = fopen("tests/safety/output.tsv", "r");
     char line[1024];
