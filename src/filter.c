@@ -934,7 +934,8 @@ static void release_words(struct filter *f)
                  * that is no amount cue ("a week for"; not "Try on"): it
                  * shows no amount, and the rest ("ty") is read with it
                  * as one word (glued_tail) */
-                if (partial && (first || !cue_before(f, glue, ws)) && listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
+                if (partial && (first || !cue_before(f, glue, ws)) &&
+                    listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
                     cut = at = we;
                     loose_cut = loose;
                     continue;
