@@ -9,10 +9,15 @@
  * comes before a number mostly says whether it can be one: with no amount
  * cue before it in its sentence (a dose verb, a dose noun, a medicine, "a"
  * right before it, nothing at all), or right after "age"/"by"/"until"...,
- * or as a clock time, a number goes out at once, and so do the words after
- * it up to one that would complete a dose (a unit, a word that makes the
- * sentence held, one after which a continuation of the policy would and
- * would not have before the number: "3 times" + "a day ibuprofen"); from
+ * or as digits beginning a line (a list's "1.", a heading's "**0–6
+ * weeks"), or as a clock time, money, a share ("40%") or a number joined
+ * to a word that counts it ("3-year-old"), a number goes out at once, and
+ * so do the words after it up to one that would complete a dose (a unit, a
+ * word that makes the sentence held, one after which a continuation of the
+ * policy would and would not have before the number: "3 times" + "a day
+ * ibuprofen"; never after money, a share, a count or a closing mark:
+ * "£3 a week", "1. A useful"), and so does the second number of its
+ * range ("aged 8 to 12"); from
  * there the sentence waits for its end, so what a parent sees of a held
  * sentence is a number at most, never its unit or medicine. At any other
  * number (digits or a number word, as the safety policy reads them; not a
@@ -22,9 +27,11 @@
  * number and the words after it wait; when none would ("3 years", "10
  * minutes of play"), they go out at once; when the sentence so far is
  * itself held, the rest waits for its end. That wait has a bound when a
- * word counts the number ("every 2 hours", "5% of children"): the next
- * few words, FILTER_MAYBE_WORDS, then it goes out and each later word is
- * checked. Every complete sentence — the
+ * word counts the number ("3 times", "10 minutes of"): the next few
+ * words, FILTER_MAYBE_WORDS, then it goes out and each later word is
+ * checked; it ends at once when the sentence lacks only a medicine,
+ * wherever it would stand ("every 2 hours"), or at a word that counts
+ * among a group ("one of the best"). Every complete sentence — the
  * released head kept in ctx plus the waiting rest — then passes the dose
  * check (safety_output_hold); a held sentence loses everything not yet
  * shown, which is replaced by "… " and the referral line, once per answer.
@@ -211,6 +218,14 @@ struct filter {
                                * is checked until the sentence ends */
     int open_end;             /* the head ends "...days.": the next byte says
                                * whether its sentence ended there */
+    int line_head;            /* the unfinished sentence began a line */
+    int share;                /* with loose: its number is no amount (money,
+                               * a share, "3-year-old") or its phrase closed
+                               * ("1.", "(10–11):"): no continuation makes
+                               * the words after it a dose */
+    int range_open;           /* with loose: the last word was a range word
+                               * ("aged 8 to"): the next number is the
+                               * range's second, no amount either */
     int think;                /* THINK_*: a leading <think>...</think> */
     struct strbuf thought;       /* inside it: the last bytes, for a split </think> */
     struct strbuf out;           /* released by the current call */
@@ -313,6 +328,7 @@ static void release(struct filter *f, const char *s, size_t n, int flags)
     int complete = flags & REL_COMPLETE;
 
     while (ws > 0 && isspace((unsigned char)fixed[ws - 1])) ws--;   /* trailing blanks */
+    if (f->ctx.len == 0) f->line_head = f->released == 0 || f->last == '\n';
     if (!f->ctx_held && ((flags & REL_HOLD) ||
                          (!(flags & REL_UNCHECKED) && check_holds(f, fixed, fl)))) {
         size_t lead = 0;                  /* leading blanks: ". Give" held */
@@ -513,6 +529,27 @@ static int dose_ahead(struct filter *f, size_t end)
     return NO_DOSE;
 }
 
+/* 1 when the unfinished sentence (its released head and pend[0..end))
+ * lacks only a medicine to be held, wherever the medicine stands: with the
+ * policy's medicine continuation ("ibuprofen", a one-word continuation
+ * that is no dose unit) before it, it is held ("every 3 hours"). Whatever
+ * words come next, only a medicine can make it a dose. */
+static int needs_only_medicine(struct filter *f, size_t end)
+{
+    for (size_t i = 0; i < f->r.ncontinuations; i++) {
+        const char *c = f->r.continuations[i];
+        if (strchr(c, ' ') || (f->r.dose_unit && f->r.dose_unit(f->r.ctx, c, strlen(c), 0)))
+            continue;
+        f->scratch.len = 0;
+        strbuf_str(&f->scratch, c);
+        strbuf_add(&f->scratch, " ", 1);
+        if (f->ctx.len) strbuf_add(&f->scratch, f->ctx.s, f->ctx.len);
+        strbuf_add(&f->scratch, f->pend.s, end);
+        return f->r.hold(f->r.ctx, f->scratch.s, f->scratch.len) != 0;
+    }
+    return 0;
+}
+
 /* 1 when, after a released number, one of the policy's continuations
  * after pend[0..end) would make the sentence held and would not have after
  * the head before the number ("3 times" + "a day ibuprofen"; not "twice a
@@ -578,6 +615,54 @@ static int money_or_ordinal(const char *w, size_t n)
     return 1;
 }
 
+/* 1 when the word w (a number, as a whole) is a share: "40%", "**5%**". */
+static int percent(const char *w, size_t n)
+{
+    size_t i = 0, d = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
+    if (d == 0 || i >= n || w[i] != '%') return 0;
+    for (i++; i < n; i++)
+        if (isalnum((unsigned char)w[i]) || (unsigned char)w[i] >= 0x80) return 0;
+    return 1;
+}
+
+/* 1 when the word w (a number, as a whole or in part) joins a number to a
+ * word that counts it: "3-year-old", "5-minute", "10-min" (the policy's
+ * not_dose_words, never a dose unit or, while it may grow, the beginning
+ * of one). Not a frequency word: "a 12-hour dose" may be one, as "every 2
+ * hours" may be. */
+static int count_compound(const struct filter *f, const char *w, size_t n, int partial)
+{
+    size_t i = 0, d = 0, ls;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
+    if (d == 0 || i >= n || w[i] != '-') return 0;
+    for (ls = ++i; i < n && isalpha((unsigned char)w[i]); i++) {}
+    if (i == ls || !listed(f->r.not_dose_words, f->r.nnot_dose_words, w + ls, i - ls) ||
+        listed(f->r.words.frequency_words, f->r.words.nfrequency_words, w + ls, i - ls))
+        return 0;
+    if (f->r.dose_unit && f->r.dose_unit(f->r.ctx, w + ls, i - ls, partial && i == n)) return 0;
+    return 1;
+}
+
+/* 1 when the word w (a number, as a whole or, with partial, in part) can
+ * be no amount of medicine, whatever came before it: a clock time, money,
+ * an ordinal, a share, a count compound. No continuation makes it one. */
+static int no_amount(const struct filter *f, const char *w, size_t n, int partial)
+{
+    return clock_time(w, n) || money_or_ordinal(w, n) || percent(w, n) ||
+           count_compound(f, w, n, partial);
+}
+
+/* 1 when the word w (a number) ends its phrase: a closing mark after it
+ * ("1.", "2)", "(10–11):**", "2023,"), so nothing after it reads with it. */
+static int closed_number(const char *w, size_t n)
+{
+    while (n && (w[n - 1] == '*' || w[n - 1] == '_')) n--;
+    return n > 1 && strchr(".):;,", w[n - 1]) != NULL;
+}
+
 /* 1 when what comes before a number may make it an amount: the sentence
  * so far (the released head but its last glue bytes, then pend[0..end))
  * has no letter or digit yet, or names a medicine, or has a word of
@@ -621,6 +706,66 @@ static int amount_cue(struct filter *f, size_t glue, size_t end)
      * not_amount_after is none ("take a 5 ml" still is) */
     if (prev_n && listed(f->r.words.not_amount_after, f->r.words.nnot_amount_after, s + prev, prev_n)) return 0;
     return listed(f->r.words.amount_cues_before, f->r.words.namount_cues_before, s + last, last_n);
+}
+
+/* 1 when the word w (markers blanked out), a number as a whole or in
+ * part, is digits with ASCII punctuation or dashes only ("1.", "10)",
+ * "**0–", "2023") and begins a line: the sentence began one and has no
+ * letter or digit before it (the released head but its last glue bytes,
+ * then pend[0..end)). A list number or a heading's range; like a number
+ * nothing makes an amount it goes out at once and the words after it are
+ * checked, so a held sentence shows a number at most ("5 … "). Always 0
+ * without amount_cues, as every number then waits. */
+static int line_number(const struct filter *f, const char *w, size_t n, size_t glue, size_t end)
+{
+    int digit = 0;
+    if (!f->r.words.amount_cues) return 0;
+    for (size_t i = 0; i < n; ) {
+        unsigned char c = (unsigned char)w[i];
+        if (isdigit(c)) {
+            digit = 1;
+            i++;
+        } else if (c < 0x80 && (ispunct(c) || c == ' ')) {
+            i++;
+        } else if (n - i >= 3 && c == 0xE2 && (unsigned char)w[i + 1] == 0x80 &&
+                   ((unsigned char)w[i + 2] == 0x93 || (unsigned char)w[i + 2] == 0x94)) {
+            i += 3;                                  /* – — */
+        } else {
+            return 0;
+        }
+    }
+    if (!digit || !(f->ctx.len ? f->line_head : f->released == 0 || f->last == '\n')) return 0;
+    for (size_t i = 0; i < f->ctx.len - glue; i++)
+        if (isalnum((unsigned char)f->ctx.s[i]) || (unsigned char)f->ctx.s[i] >= 0x80) return 0;
+    for (size_t i = 0; i < end; i++)
+        if (isalnum((unsigned char)f->pend.s[i]) || (unsigned char)f->pend.s[i] >= 0x80) return 0;
+    return 1;
+}
+
+/* 1 when the word w counts the number before it and is no frequency
+ * ("20–30 minutes", "2 weeks"; not "3 times", "2 hours"): what it counts
+ * cannot be a dose, so only a later word could make one (the watch). */
+static int counts_only(const struct filter *f, const char *w, size_t n)
+{
+    return f->r.words.frequency_words && listed(f->r.not_dose_words, f->r.nnot_dose_words, w, n) &&
+           !listed(f->r.words.frequency_words, f->r.words.nfrequency_words, w, n);
+}
+
+/* 1 when the word before pend[end] (in pend, or the released head but its
+ * last glue bytes) is an amount cue of any kind ("Try", "give", "a"), so a
+ * number word growing there would be read as an amount. */
+static int cue_before(struct filter *f, size_t glue, size_t end)
+{
+    size_t i, st;
+    f->scratch.len = 0;
+    strbuf_add(&f->scratch, f->ctx.s ? f->ctx.s : "", f->ctx.len - glue);
+    strbuf_add(&f->scratch, f->pend.s, end);
+    for (i = f->scratch.len; i > 0 && is_blank(f->scratch.s[i - 1]); i--) {}
+    for (st = i; st > 0 && !is_blank(f->scratch.s[st - 1]); st--) {}
+    if (st == i) return 1;                       /* its first word */
+    return listed(f->r.words.amount_cues, f->r.words.namount_cues, f->scratch.s + st, i - st) ||
+           listed(f->r.words.amount_cues_near, f->r.words.namount_cues_near, f->scratch.s + st, i - st) ||
+           listed(f->r.words.amount_cues_before, f->r.words.namount_cues_before, f->scratch.s + st, i - st);
 }
 
 /* 1 when the words from a released number through pend[ws..end) complete
@@ -713,8 +858,8 @@ static void release_words(struct filter *f)
             if (wn == sizeof word) break;
             num = word_number(f, word, wn, 0);
             if ((num || (!loose && word_number(f, word, wn, partial))) &&
-                ((num && (clock_time(word, wn) || money_or_ordinal(word, wn))) ||
-                 !amount_cue(f, glue, ws))) {
+                ((num && (no_amount(f, word, wn, partial) || (loose && f->range_open))) ||
+                 line_number(f, word, wn, glue, ws) || !amount_cue(f, glue, ws))) {
                 /* no amount can be meant: out now, unless it is one */
                 /* "5" then "ml5": a unit before it counts too */
                 if (num && (filter_has_dose(&f->r, word, wn) || completes_dose(f, ws, we))) {
@@ -727,7 +872,11 @@ static void release_words(struct filter *f)
                     strbuf_add(&f->run, p, ws);
                 }
                 /* "1)" starting a line is a list number: the run ends */
-                if (num) loose = 1;
+                if (num) {
+                    loose = 1;
+                    f->share = no_amount(f, word, wn, partial) || closed_number(word, wn);
+                    f->range_open = 0;
+                }
                 cut = at = we;
                 loose_cut = loose;
                 continue;
@@ -745,7 +894,8 @@ static void release_words(struct filter *f)
                  * waits as after any number), or it is a fragment that may
                  * grow into a unit; a fragment that went out keeps the run
                  * open, so "su" then "ppository" is read as one word */
-                if (!blank && !range_word(f, p + ws, we - ws)) {
+                if (!blank) f->range_open = range_word(f, p + ws, we - ws);
+                if (!blank && !f->range_open) {
                     if (partial && f->r.dose_unit && f->r.dose_unit(f->r.ctx, p + ws, we - ws, 1))
                         break;
                     loose = partial ? 2 : 0;
@@ -753,15 +903,25 @@ static void release_words(struct filter *f)
                         f->dose_wait = 1;
                         break;
                     }
-                    if (run_ahead(f, we)) {
-                        waiting = 1;
-                        after = 1;
-                        /* "3 times": a count, bounded; "2 sprays": not */
-                        bounded = f->r.words.frequency_words &&
-                                  listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
-                        maybe = (unsigned)bounded;
-                        at = we;
-                        continue;
+                    if (!money_or_ordinal(p + ws, we - ws) && run_ahead(f, we)) {
+                        /* after money, a share, a count or a closed
+                         * phrase ("40% of"), "20–30 minutes", "every 3
+                         * hours": only a later word could make a dose (a
+                         * medicine, wherever it stands), and each is
+                         * checked from here ("40% of parents say:
+                         * Melatonin") */
+                        if (f->share || counts_only(f, p + ws, we - ws) || needs_only_medicine(f, we)) {
+                            f->watch = 1;
+                        } else {
+                            waiting = 1;
+                            after = 1;
+                            /* "3 times": a count, bounded; "2 sprays": not */
+                            bounded = f->r.words.frequency_words &&
+                                      listed(f->r.not_dose_words, f->r.nnot_dose_words, p + ws, we - ws);
+                            maybe = (unsigned)bounded;
+                            at = we;
+                            continue;
+                        }
                     }
                 }
                 cut = at = we;
@@ -769,11 +929,13 @@ static void release_words(struct filter *f)
                 continue;
             }
             if (word_number(f, word, wn, partial)) {
-                /* "For" first in its sentence may become "Four", but is
-                 * a word of its own (prefix_words): it shows no amount,
-                 * and the rest ("ty") is read with it as one word
-                 * (glued_tail) */
-                if (partial && first && listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
+                /* "For" may become "Four", but is a word of its own
+                 * (prefix_words), first in its sentence or after a word
+                 * that is no amount cue ("a week for"; not "Try on"): it
+                 * shows no amount, and the rest ("ty") is read with it
+                 * as one word (glued_tail) */
+                if (partial && (first || !cue_before(f, glue, ws)) &&
+                    listed(f->r.words.prefix_words, f->r.words.nprefix_words, word, wn)) {
                     cut = at = we;
                     loose_cut = loose;
                     continue;
@@ -811,6 +973,8 @@ static void release_words(struct filter *f)
                 if (counted) bounded = 1;
                 if (counted && !listed(f->r.words.frequency_words, f->r.words.nfrequency_words, p + ws, we - ws))
                     maybe = FILTER_MAYBE_WORDS;
+                else if (bounded && needs_only_medicine(f, we))
+                    maybe = FILTER_MAYBE_WORDS;  /* "every 3 hours": the watch finds it */
                 else if (bounded)
                     maybe++;
             }
@@ -824,6 +988,8 @@ static void release_words(struct filter *f)
                 strbuf_add(&f->run, p, we);
                 f->watch = 1;
                 loose = 1;
+                f->share = 0;
+                f->range_open = 0;
                 waiting = 0;
                 maybe = 0;
                 bounded = 0;

@@ -37,7 +37,12 @@
  * "5% of children") lasts FILTER_MAYBE_WORDS more words at most (at once
  * for a counted word that is no frequency word); after it every word is
  * checked and one that makes the sentence held starts the wait for its
- * end. Money ("£5") and ordinals ("1st") are no amount. A waiting run
+ * end; at once when the sentence then lacks only a medicine ("every 3
+ * hours"). Money ("£5"), ordinals ("1st"), shares ("40%") and counts
+ * ("3-year-old") are no amount, and no continuation is asked after them
+ * or after a closed number ("1.", "(10–11):"); digits beginning a line
+ * ("1.", "**0–6 weeks") go out at once like a number nothing makes an
+ * amount. A waiting run
  * without a sentence end is released at a word boundary after
  * FILTER_LONG_RUN bytes, unless it has a digit followed by a dose unit;
  * then it waits for its sentence end up to FILTER_HARD_CAP bytes and is
@@ -86,12 +91,12 @@ size_t filter_fix_markers(const char *in, size_t len, size_t nsources, char *out
  *   not_amount_after: words right after which a number is no amount
  *     ("age 4", "by 18 months"), unless a medicine came before it;
  *   prefix_words: words that begin a number word but are none ("For" of
- *     "Four"): first in a sentence, where a number waits, they go out
- *     as soon as they are whole, and what follows them directly is read
- *     with them as one word;
+ *     "Four", "on" of "one"): they go out as soon as they are whole, and
+ *     what follows them directly is read with them as one word;
  *   frequency_words: not_dose_words that may be part of a frequency
- *     ("every 4 hours", "3 times a day"): unlike the others ("5% of
- *     children"), they do not end a wait that a continuation keeps open;
+ *     ("every 4 hours", "3 times a day"): unlike the others ("10 minutes
+ *     of"), they do not end a wait that a continuation keeps open, unless
+ *     the sentence then lacks only a medicine ("every 4 hours");
  *   referral: replaces the first held sentence (borrowed; outlives the
  *     filter).
  * With hold NULL nothing is held and text goes out as it comes (markers

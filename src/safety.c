@@ -2407,12 +2407,18 @@ int safety_output_hold(const struct safety_policy *p, const char *sentence, size
 }
 
 /* 1 when the letters at the end of s are a proper prefix of a number word
- * ("tw" may become "twenty"). */
+ * ("tw" may become "twenty"). Letters right after an apostrophe ("It's",
+ * "child’s", "don't") end a contraction or a possessive: no number word
+ * grows there. */
 static int number_word_ahead(const char *s, size_t len)
 {
     size_t st = len;
     while (st > 0 && isalpha((unsigned char)s[st - 1]))
         st--;
+    if (st < len && st > 0 && s[st - 1] == '\'')
+        return 0;
+    if (st < len && st >= 3 && memcmp(s + st - 3, "\xE2\x80\x99", 3) == 0)
+        return 0;
     return text_number_prefix(s + st, len - st);
 }
 
