@@ -47,7 +47,7 @@ static const struct metrics_route mroutes[] = {
 static const char *const mcategories[] = {
     "emergency", "medical", "crisis", "unsafe", "out_of_scope", "language", "other",
 };
-static const char *const mlevels[] = {"urgent", "prepare", "net", "other"};
+static const char *const mlevels[] = {"urgent", "prepare", "net", "language", "other"};
 static const char *const mkinds[] = {
     "connect", "network", "tls", "timeout_first", "timeout_stall", "timeout_total",
     "rate_limited", "http_4xx", "http_5xx", "cut", "upstream_error", "malformed",
