@@ -1225,8 +1225,13 @@ static int is_stopword(const char *w)
 struct terms {
     char *v[KB_MAX_QUERY_TERMS];
     int grp[KB_MAX_QUERY_TERMS];
+    /* The weight of the term's word where the parent wrote it: 1, or
+     * KB_SETTING_WEIGHT for a word that names where something happens
+     * (setting_word). Scales its IDF in BM25 and its rarity in coverage. */
+    double mul[KB_MAX_QUERY_TERMS];
     size_t n;
     int cur, ngrp;
+    double cur_mul;                     /* mul of the word being read */
     /* Adjacent concept words as written ("burning up", "tummy time"): each
      * is also queried as a phrase, so a passage that holds the phrase ranks
      * above one that holds its words apart. Ranking only: coverage and the
@@ -1244,6 +1249,7 @@ static void add_term(struct terms *t, const char *w)
     for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
     if (t->cur == t->ngrp) t->ngrp++;   /* the first term of a new concept */
     t->grp[t->n] = t->cur;
+    t->mul[t->n] = t->cur_mul > 0 ? t->cur_mul : 1.0;
     t->v[t->n++] = xstrdup(w);
 }
 
@@ -1256,6 +1262,31 @@ static void add_expansion(void *arg, const char *exp)
     free(tk.buf);
 }
 
+/* A word after "at" names where something happens, not what is asked:
+ * "chickenpox at nursery", "biting other children at nursery", "a nap at
+ * nursery", "arm bands at the beach". Such a setting word ranked passages
+ * about the setting (choosing childcare) above those about the question's
+ * subject (infections, biting, naps), so it counts at KB_SETTING_WEIGHT of
+ * its IDF and rarity. "In", "from" and "during" were tried as well and
+ * were no better ("sugar in juice": the subject follows them as often). */
+#define KB_SETTING_WEIGHT 0.4   /* chosen on development data (docs/knowledge-base.md) */
+
+/* 1 when word i follows "at", with determiners or a possessive between
+ * ("at the beach", "at my mum's"). */
+static int setting_word(const struct tokens *tk, size_t i)
+{
+    static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
+                                       "your", "this", "that", NULL};
+    size_t k = i;
+    while (k > 0) {
+        int det = 0;
+        for (int d = 0; dets[d]; d++) if (strcmp(tk->t[k - 1], dets[d]) == 0) det = 1;
+        if (!det) break;
+        k--;
+    }
+    return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
+}
+
 /* Expands synonyms for single words and two-word phrases, corrects
  * unknown words, and collects the distinct query terms. */
 static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
@@ -1265,6 +1296,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         int matched = 0;
         char pair[160];
         out->cur = out->ngrp;
+        out->cur_mul = setting_word(tk, i) ? KB_SETTING_WEIGHT : 1.0;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
@@ -1338,6 +1370,7 @@ static void prune_terms(const struct kb *kb, struct terms *t)
         free(t->v[worst]);
         t->v[worst] = t->v[t->n - 1];
         t->grp[worst] = t->grp[t->n - 1];
+        t->mul[worst] = t->mul[t->n - 1];
         counts[worst] = counts[t->n - 1];
         t->n--;
     }
@@ -1491,7 +1524,7 @@ static void coverage(struct kb *kb, const struct terms *t, const struct kb_passa
     int hit_a[KB_MAX_QUERY_TERMS] = {0}, hit_f[KB_MAX_QUERY_TERMS] = {0}, key = -1;
     for (size_t i = 0; i < t->n; i++) {
         int g = t->grp[i];
-        double idf = term_weight(kb, t->v[i]);
+        double idf = term_weight(kb, t->v[i]) * t->mul[i];
         uint32_t h = stem_hash(t->v[i], strlen(t->v[i]));
         if (idf > wgt[g]) wgt[g] = idf;
         if (has_hash(ps->about, ps->nabout, h)) hit_a[g] = hit_f[g] = 1;
@@ -1614,7 +1647,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     for (size_t i = 0; i < terms->n; i++) {
         double hit = doc_freq(kb, terms->v[i]);
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
-        kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
+        kb->qidf[i] = (idf <= 0 ? 1e-6 : idf) * terms->mul[i];
     }
     /* the question's two-word phrases that some passage holds; past
      * KB_ROWS_BUDGET passages only those whose words are within the budget
