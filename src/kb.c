@@ -46,8 +46,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
-#define KB_MODEL_N 10
-#define KB_MODEL_WEIGHTS {-8.640, 1.830, 0.595, 0.675, 0.850, 1.672, 0.041, -0.471, 1.180, 0.815}
+#define KB_MODEL_N 11
+#define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -1237,6 +1237,8 @@ struct terms {
      * above one that holds its words apart. Ranking only: coverage and the
      * no-match figures count words. */
     char *ph[KB_MAX_PHRASES];
+    int ph_hit[KB_MAX_PHRASES];         /* passages holding it, -1 when not counted
+                                           (run_query) */
     size_t nph;
 };
 
@@ -1655,6 +1657,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     for (size_t i = 0; i < terms->nph; i++) {
         char quoted[200];
         int hit = 0;
+        terms->ph_hit[i] = -1;
         if (kb->np > KB_ROWS_BUDGET) {
             char a[80], *b;
             snprintf(a, sizeof a, "%s", terms->ph[i]);
@@ -1669,6 +1672,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
         sqlite3_bind_text(kb->count, 1, quoted, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(kb->count) == SQLITE_ROW) hit = sqlite3_column_int(kb->count, 0);
         sqlite3_reset(kb->count);
+        terms->ph_hit[i] = hit;
         if (hit <= 0) continue;
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
         kb->qidf[kb->nqidf++] = (idf <= 0 ? 1e-6 : idf) * KB_PHRASE_WEIGHT;
@@ -1723,7 +1727,8 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
  * the about-fields, unknown-word share, the share of the question its
  * topic's leading passages are about, concepts / 10 (at most 1: a long
  * question that tells a story first has low shares however well its
- * passage fits). */
+ * passage fits), and the share of the question's two-word phrases that no
+ * passage holds (phrase_figures). */
 static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
 double kb_match_prob(const struct kb_result *r)
@@ -1731,7 +1736,8 @@ double kb_match_prob(const struct kb_result *r)
     double x[KB_MODEL_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
         r->key_about, r->unknown_share, r->topic_about,
-        r->concepts < 10 ? r->concepts / 10.0 : 1.0};
+        r->concepts < 10 ? r->concepts / 10.0 : 1.0,
+        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0};
     double z = 0;
     for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
@@ -1764,6 +1770,19 @@ static void result_figures(struct kb_result *r, double score, const struct cover
     r->consensus = cons;
     r->key_full = c->key_full;
     r->miss_max = c->miss_max;
+}
+
+/* The question's two-word phrases (adjacent concept words that the
+ * knowledge base uses, "memory book", "eye test", "first foods") and how
+ * many no passage holds as a phrase. Each word of "memory book" is in the
+ * knowledge base, the thing is not: a passage found through one of its
+ * words ("book": reading) is about something else. A phrase not counted
+ * (past KB_ROWS_BUDGET) is not counted as unknown either. */
+static void phrase_figures(const struct terms *t, struct kb_result *r)
+{
+    r->phrases = (int)t->nph;
+    r->phrases_unknown = 0;
+    for (size_t i = 0; i < t->nph; i++) r->phrases_unknown += t->ph_hit[i] == 0;
 }
 
 /* The share (rarity-weighted) of the question's concepts that the
@@ -1940,6 +1959,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     coverage(kb, &terms, cand[0].p, &cov);
     result_figures(res, cand[0].score, &cov, consensus(cand, nc));
     topic_figures(kb, &terms, cand, nc, &cov, res);
+    phrase_figures(&terms, res);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -1964,6 +1984,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 coverage(kb, &pt, cand[0].p, &pcov);
                 result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
                 topic_figures(kb, &pt, cand, pn, &pcov, &pr);
+                phrase_figures(&pt, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -1997,6 +2018,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                     coverage(kb, &stt, cand[0].p, &scov);
                     result_figures(&sr, cand[0].score, &scov, consensus(cand, sn));
                     topic_figures(kb, &stt, cand, sn, &scov, &sr);
+                    phrase_figures(&stt, &sr);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
                     if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
                         found = 1;
@@ -2039,6 +2061,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 coverage(kb, &pt[i], pc[0].p, &pcov);
                 result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
                 topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);
+                phrase_figures(&pt[i], &pr);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
