@@ -46,8 +46,8 @@
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
-#define KB_MODEL_N 10
-#define KB_MODEL_WEIGHTS {-8.640, 1.830, 0.595, 0.675, 0.850, 1.672, 0.041, -0.471, 1.180, 0.815}
+#define KB_MODEL_N 11
+#define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
 
 struct topic { char *id, *label, *opener; };
 /* A passage's stems for coverage (see passage_stems). */
@@ -1225,13 +1225,20 @@ static int is_stopword(const char *w)
 struct terms {
     char *v[KB_MAX_QUERY_TERMS];
     int grp[KB_MAX_QUERY_TERMS];
+    /* The weight of the term's word where the parent wrote it: 1, or
+     * KB_SETTING_WEIGHT for a word that names where something happens
+     * (setting_word). Scales its IDF in BM25 and its rarity in coverage. */
+    double mul[KB_MAX_QUERY_TERMS];
     size_t n;
     int cur, ngrp;
+    double cur_mul;                     /* mul of the word being read */
     /* Adjacent concept words as written ("burning up", "tummy time"): each
      * is also queried as a phrase, so a passage that holds the phrase ranks
      * above one that holds its words apart. Ranking only: coverage and the
      * no-match figures count words. */
     char *ph[KB_MAX_PHRASES];
+    int ph_hit[KB_MAX_PHRASES];         /* passages holding it, -1 when not counted
+                                           (run_query) */
     size_t nph;
 };
 
@@ -1244,6 +1251,7 @@ static void add_term(struct terms *t, const char *w)
     for (size_t i = 0; i < t->n; i++) if (strcmp(t->v[i], w) == 0) return;
     if (t->cur == t->ngrp) t->ngrp++;   /* the first term of a new concept */
     t->grp[t->n] = t->cur;
+    t->mul[t->n] = t->cur_mul > 0 ? t->cur_mul : 1.0;
     t->v[t->n++] = xstrdup(w);
 }
 
@@ -1256,6 +1264,31 @@ static void add_expansion(void *arg, const char *exp)
     free(tk.buf);
 }
 
+/* A word after "at" names where something happens, not what is asked:
+ * "chickenpox at nursery", "biting other children at nursery", "a nap at
+ * nursery", "arm bands at the beach". Such a setting word ranked passages
+ * about the setting (choosing childcare) above those about the question's
+ * subject (infections, biting, naps), so it counts at KB_SETTING_WEIGHT of
+ * its IDF and rarity. "In", "from" and "during" were tried as well and
+ * were no better ("sugar in juice": the subject follows them as often). */
+#define KB_SETTING_WEIGHT 0.4   /* chosen on development data (docs/knowledge-base.md) */
+
+/* 1 when word i follows "at", with determiners or a possessive between
+ * ("at the beach", "at my mum's"). */
+static int setting_word(const struct tokens *tk, size_t i)
+{
+    static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
+                                       "your", "this", "that", NULL};
+    size_t k = i;
+    while (k > 0) {
+        int det = 0;
+        for (int d = 0; dets[d]; d++) if (strcmp(tk->t[k - 1], dets[d]) == 0) det = 1;
+        if (!det) break;
+        k--;
+    }
+    return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
+}
+
 /* Expands synonyms for single words and two-word phrases, corrects
  * unknown words, and collects the distinct query terms. */
 static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
@@ -1265,6 +1298,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         int matched = 0;
         char pair[160];
         out->cur = out->ngrp;
+        out->cur_mul = setting_word(tk, i) ? KB_SETTING_WEIGHT : 1.0;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
@@ -1338,6 +1372,7 @@ static void prune_terms(const struct kb *kb, struct terms *t)
         free(t->v[worst]);
         t->v[worst] = t->v[t->n - 1];
         t->grp[worst] = t->grp[t->n - 1];
+        t->mul[worst] = t->mul[t->n - 1];
         counts[worst] = counts[t->n - 1];
         t->n--;
     }
@@ -1491,7 +1526,7 @@ static void coverage(struct kb *kb, const struct terms *t, const struct kb_passa
     int hit_a[KB_MAX_QUERY_TERMS] = {0}, hit_f[KB_MAX_QUERY_TERMS] = {0}, key = -1;
     for (size_t i = 0; i < t->n; i++) {
         int g = t->grp[i];
-        double idf = term_weight(kb, t->v[i]);
+        double idf = term_weight(kb, t->v[i]) * t->mul[i];
         uint32_t h = stem_hash(t->v[i], strlen(t->v[i]));
         if (idf > wgt[g]) wgt[g] = idf;
         if (has_hash(ps->about, ps->nabout, h)) hit_a[g] = hit_f[g] = 1;
@@ -1614,7 +1649,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     for (size_t i = 0; i < terms->n; i++) {
         double hit = doc_freq(kb, terms->v[i]);
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
-        kb->qidf[i] = idf <= 0 ? 1e-6 : idf;
+        kb->qidf[i] = (idf <= 0 ? 1e-6 : idf) * terms->mul[i];
     }
     /* the question's two-word phrases that some passage holds; past
      * KB_ROWS_BUDGET passages only those whose words are within the budget
@@ -1622,6 +1657,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     for (size_t i = 0; i < terms->nph; i++) {
         char quoted[200];
         int hit = 0;
+        terms->ph_hit[i] = -1;
         if (kb->np > KB_ROWS_BUDGET) {
             char a[80], *b;
             snprintf(a, sizeof a, "%s", terms->ph[i]);
@@ -1636,6 +1672,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
         sqlite3_bind_text(kb->count, 1, quoted, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(kb->count) == SQLITE_ROW) hit = sqlite3_column_int(kb->count, 0);
         sqlite3_reset(kb->count);
+        terms->ph_hit[i] = hit;
         if (hit <= 0) continue;
         double idf = log(((double)kb->np - hit + 0.5) / (hit + 0.5));
         kb->qidf[kb->nqidf++] = (idf <= 0 ? 1e-6 : idf) * KB_PHRASE_WEIGHT;
@@ -1690,7 +1727,8 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
  * the about-fields, unknown-word share, the share of the question its
  * topic's leading passages are about, concepts / 10 (at most 1: a long
  * question that tells a story first has low shares however well its
- * passage fits). */
+ * passage fits), and the share of the question's two-word phrases that no
+ * passage holds (phrase_figures). */
 static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
 double kb_match_prob(const struct kb_result *r)
@@ -1698,7 +1736,8 @@ double kb_match_prob(const struct kb_result *r)
     double x[KB_MODEL_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
         r->key_about, r->unknown_share, r->topic_about,
-        r->concepts < 10 ? r->concepts / 10.0 : 1.0};
+        r->concepts < 10 ? r->concepts / 10.0 : 1.0,
+        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0};
     double z = 0;
     for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
@@ -1731,6 +1770,19 @@ static void result_figures(struct kb_result *r, double score, const struct cover
     r->consensus = cons;
     r->key_full = c->key_full;
     r->miss_max = c->miss_max;
+}
+
+/* The question's two-word phrases (adjacent concept words that the
+ * knowledge base uses, "memory book", "eye test", "first foods") and how
+ * many no passage holds as a phrase. Each word of "memory book" is in the
+ * knowledge base, the thing is not: a passage found through one of its
+ * words ("book": reading) is about something else. A phrase not counted
+ * (past KB_ROWS_BUDGET) is not counted as unknown either. */
+static void phrase_figures(const struct terms *t, struct kb_result *r)
+{
+    r->phrases = (int)t->nph;
+    r->phrases_unknown = 0;
+    for (size_t i = 0; i < t->nph; i++) r->phrases_unknown += t->ph_hit[i] == 0;
 }
 
 /* The share (rarity-weighted) of the question's concepts that the
@@ -1907,6 +1959,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     coverage(kb, &terms, cand[0].p, &cov);
     result_figures(res, cand[0].score, &cov, consensus(cand, nc));
     topic_figures(kb, &terms, cand, nc, &cov, res);
+    phrase_figures(&terms, res);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -1931,6 +1984,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 coverage(kb, &pt, cand[0].p, &pcov);
                 result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
                 topic_figures(kb, &pt, cand, pn, &pcov, &pr);
+                phrase_figures(&pt, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -1964,6 +2018,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                     coverage(kb, &stt, cand[0].p, &scov);
                     result_figures(&sr, cand[0].score, &scov, consensus(cand, sn));
                     topic_figures(kb, &stt, cand, sn, &scov, &sr);
+                    phrase_figures(&stt, &sr);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
                     if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
                         found = 1;
@@ -2006,6 +2061,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 coverage(kb, &pt[i], pc[0].p, &pcov);
                 result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
                 topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);
+                phrase_figures(&pt[i], &pr);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;

@@ -114,6 +114,8 @@ struct kb_result {
     double topic_about;             /* share of the concepts its topic's leading
                                        passages' about-fields hold */
     double margin;                  /* runner-up's score over its score */
+    int phrases, phrases_unknown;   /* the question's two-word phrases, and those
+                                       no passage holds */
     int parts;                      /* parts the question was split into */
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
@@ -143,7 +145,8 @@ size_t kb_search(struct kb *kb, const char *q, size_t len,
  * no-match model (a logistic regression over the figures in kb_result:
  * BM25, coverage, likeness to a title or ask, topic consensus, unknown
  * words, the share of the question its topic's leading passages are
- * about, the question's concept count) gives it a probability of at least
+ * about, the question's concept count, the share of its two-word phrases
+ * that no passage holds) gives it a probability of at least
  * match_min, and the hand rule
  * holds: at most unknown_max of the question's words (rarity-weighted) are
  * words the knowledge base never uses, and
@@ -162,7 +165,7 @@ struct kb_thresholds {
            full_min, full_score_min, match_min;
 };
 #define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
-#define KB_MATCH_MIN 0.30
+#define KB_MATCH_MIN 0.28
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);

@@ -8,7 +8,7 @@
  * per file, lists the misses, and exits non-zero below the floor (90%), so
  * `make test` keeps the figure from sliding back.
  *
- * usage: retrieval_eval [--kb DIR]... [--dir tests/retrieval] [--floor 0.94] [-v] */
+ * usage: retrieval_eval [--kb DIR]... [--dir tests/retrieval] [--floor 0.95] [-v] */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 {
     const char *kbdirs[8] = {"kb"}, *dir = "tests/retrieval";
     size_t nkb = 0;
-    double floor = 0.94;            /* 0.90 -> 0.94 in round 4 (96.6%) */
+    double floor = 0.95;            /* 0.90 -> 0.94 in round 4 (96.6%), 0.95 in round 6 (96.3%) */
     int verbose = 1, bad = 0, rc = 1;
     struct kb *kb = NULL;
     struct kb_problems pr = {0};

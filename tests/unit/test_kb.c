@@ -527,6 +527,77 @@ static void test_real_words_are_not_corrected(void **state)
     kb_free(kb);
 }
 
+/* A word after "at" names the setting, not the subject: it counts at
+ * KB_SETTING_WEIGHT, so "threadworms at nursery" is answered from the
+ * threadworm passage, not from choosing a nursery (it was, before). */
+static void test_setting_word_weighs_less(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    static const struct { const char *q, *word; double mul; } cases[] = {
+        {"my toddler bites other children at nursery", "nursery", KB_SETTING_WEIGHT},
+        {"my toddler bites other children at nursery", "bites", 1.0},
+        {"arm bands at the beach", "beach", KB_SETTING_WEIGHT},
+        {"how do I choose a nursery", "nursery", 1.0},
+        {"at nursery", "nursery", KB_SETTING_WEIGHT},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct tokens tk;
+        struct terms t = {0};
+        int seen = 0;
+        tokenize(cases[c].q, strlen(cases[c].q), &tk);
+        query_terms(kb, &tk, &t);
+        for (size_t i = 0; i < t.n; i++)
+            if (strcmp(t.v[i], cases[c].word) == 0) {
+                seen = 1;
+                assert_true(fabs(t.mul[i] - cases[c].mul) < 1e-9);
+            }
+        assert_true(seen);
+        terms_free(&t);
+        free(tk.buf);
+    }
+    const char *q = "my daughter picked up threadworms at nursery, how do we get rid of them";
+    assert_true(kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r) >= 1);
+    assert_string_equal(hits[0].p->topics[0], "childhood-infections");
+    kb_free(kb);
+}
+
+/* Two adjacent concept words no passage holds as a phrase ("photo album":
+ * each word is in the knowledge base, the thing is not) are counted, and
+ * the no-match model weighs against them; a phrase the knowledge base
+ * holds ("first foods") is not counted. */
+static void test_unknown_phrases_count_against(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    const char *unknown = "which photo album is best for baby pictures";
+    kb_search_ex(kb, unknown, strlen(unknown), -1, hits, 3, &r);
+    assert_true(r.phrases >= 1);
+    assert_true(r.phrases_unknown >= 1);
+    assert_true(r.phrases_unknown <= r.phrases);
+    const char *known = "good first foods for a baby";
+    assert_true(kb_search_ex(kb, known, strlen(known), -1, hits, 3, &r) >= 1);
+    assert_true(r.phrases >= 1);
+    assert_int_equal(r.phrases_unknown, 0);
+    assert_false(r.nomatch);
+    struct kb_result a = {.score = 15, .about = 0.5, .cover = 0.5, .unit_sim = 0.4,
+                          .consensus = 0.5, .topic_about = 0.5, .concepts = 4, .phrases = 2};
+    struct kb_result b = a;
+    b.phrases_unknown = 2;
+    assert_true(kb_match_prob(&b) < kb_match_prob(&a) - 0.02);
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +630,8 @@ int main(void)
         cmocka_unit_test(test_long_story_question_is_answered),
         cmocka_unit_test(test_split_sentences),
         cmocka_unit_test(test_real_words_are_not_corrected),
+        cmocka_unit_test(test_setting_word_weighs_less),
+        cmocka_unit_test(test_unknown_phrases_count_against),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
