@@ -713,8 +713,8 @@ static unsigned relay_figure(const char *path)
 static void test_filter_relay_figure_of_sealed_corpora(void **state)
 {
     const char *extra = getenv("RELAY_CORPUS");
-    size_t c1 = 0, c2 = 0, cx = 0;
-    unsigned first, second;
+    size_t c1 = 0, c2 = 0, c3 = 0, cx = 0;
+    unsigned first, second, third;
     (void)state;
     if (extra) {
         relay_figure_of(extra, 9, &cx);
@@ -726,6 +726,11 @@ static void test_filter_relay_figure_of_sealed_corpora(void **state)
      * (6 lines changed); relay30, tuned on both: 97.5% and 96.0% */
     assert_true(first >= 974 && c1 <= 1); /* per mille, truncated */
     assert_true(second >= 959 && c2 <= 6);
+    /* session 6's sealed corpus (60 answers, 6 with a medicine amount),
+     * written after relay30 and measured once: 93.2% with the session's
+     * start binary, 97.3% at its end; 7 lines changed by both */
+    third = relay_figure_of("tests/filter/sealed-2026-12-02-relay31.txt", 9, &c3);
+    assert_true(third >= 973 && c3 <= 7);
 }
 
 /* The figures are in docs/openai.md; each floor is what was measured, so a
