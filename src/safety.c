@@ -2208,6 +2208,27 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
         norm_tokens_opt(p, text, len, &t, 0);
         if (t.n)
             decide(p, t.v, t.n, &d);
+    } else if (t.corrected && (d.cat == SAFETY_NONE || d.cat == SAFETY_OUT_OF_SCOPE)) {
+        /* the fixes may have made another language look English ("pitit
+         * mwen ... manje"): as written, is it one? Then that reading
+         * stands; a red flag the fixes found ("my dauter swalod a batry")
+         * never gets here */
+        struct toks raw = {0};
+        struct verdict dr = {0}, dn = d;
+        norm_tokens_opt(p, text, len, &raw, 0);
+        if (raw.n)
+            decide(p, raw.v, raw.n, &dr);
+        /* ... unless the net, reading the fixed English, calls it an
+         * emergency or a crisis ("ibni wi2i3 min el balcon") */
+        apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &dn);
+        if (dr.lang && dr.cat == SAFETY_LANGUAGE &&
+            dn.cat != SAFETY_EMERGENCY && dn.cat != SAFETY_CRISIS) {
+            toks_free(&t);
+            t = raw;
+            d = dr;
+        } else {
+            toks_free(&raw);
+        }
     }
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
         read_glossed(p, &t, &d, v->english, sizeof v->english);

@@ -211,7 +211,7 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     ce->used = 1;
     memcpy(ce->w, word, len + 1);
     ce->fix[0] = '\0';
-    int cap = len >= 8 ? 2 : 1;
+    int cap = len >= 5 ? 2 : 1;
     /* the same budget and cache as a look-up, so nothing else changes */
     n = near_target(s, word[0] - 'a', word, len, cap) ? Hunspell_suggest(voc, &list, word) : 0;
     for (int i = 0; i < n; i++) {

@@ -1071,6 +1071,10 @@ static void test_triage(void **state)
         {"how to make my baby throw up the medicine she swallowed, salt water?", SAFETY_EMERGENCY, NULL},
         {"he drank some of my vodka and now he is very sleepy, can i give him water", SAFETY_EMERGENCY, NULL},
         {"burn on his arm from a hot pan, the size of his palm, blistered", SAFETY_EMERGENCY, NULL},
+        /* spelt by ear: still English, and still an emergency; another
+         * language the fixes would make look English keeps its note */
+        {"my dauter swalod a batry", SAFETY_EMERGENCY, NULL},
+        {"pitit mwen an pa vle manje legim ditou", SAFETY_LANGUAGE, NULL},
         /* an animal's bite is no adult's violence; a simile is no beating */
         {"the neighbour's dog bit my son's hand, it broke the skin, how should I clean it", SAFETY_NONE, "urgent"},
         {"my son screams like someone is beating him when I say no", SAFETY_NONE, NULL},
@@ -1152,8 +1156,8 @@ static void test_spell(void **state)
     assert_int_equal(spell_distance("bleading", 8, "bleeding", 8, 2), 1);
     assert_int_equal(spell_distance("siezure", 7, "seizure", 7, 2), 1);   /* transposition */
     assert_int_equal(spell_distance("abc", 3, "xyzabc", 6, 2), 3);
-    const char *vocab[] = {"bleeding", "unconscious", "seizure"};
-    struct spell *sp = spell_open(vocab, 3, NULL);
+    const char *vocab[] = {"bleeding", "unconscious", "seizure", "battery"};
+    struct spell *sp = spell_open(vocab, 4, NULL);
     char out[64];
     if (!sp)
         skip();                        /* no en_US dictionary on this machine */
@@ -1164,6 +1168,9 @@ static void test_spell(void **state)
     assert_int_equal(spell_fix(sp, "breeding", 8, out, sizeof out, NULL), 0);   /* a real word */
     assert_int_equal(spell_fix(sp, "bleeding", 8, out, sizeof out, NULL), 0);   /* already right */
     assert_int_equal(spell_fix(sp, "zzzzzzzz", 8, out, sizeof out, NULL), 0);
+    /* two letters off in a word of five to seven, as voice-to-text spells */
+    assert_int_equal(spell_fix(sp, "batry", 5, out, sizeof out, NULL), 7);
+    assert_string_equal(out, "battery");
     int budget = 0;                     /* no suggestion left: left as it is */
     assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 0);
     budget = 1;
