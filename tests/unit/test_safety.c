@@ -1074,6 +1074,10 @@ static void test_triage(void **state)
         /* spelt by ear: still English, and still an emergency; another
          * language the fixes would make look English keeps its note */
         {"my dauter swalod a batry", SAFETY_EMERGENCY, NULL},
+        /* everyday words: a hissy fit is a tantrum, gran and the littlun are family */
+        {"my toddler had a massive hissy fit in the supermarket", SAFETY_NONE, NULL},
+        {"gran has the littlun three days a week while we work", SAFETY_NONE, NULL},
+        {"my son is having a fit and not responding", SAFETY_EMERGENCY, NULL},
         {"pitit mwen an pa vle manje legim ditou", SAFETY_LANGUAGE, NULL},
         /* an animal's bite is no adult's violence; a simile is no beating */
         {"the neighbour's dog bit my son's hand, it broke the skin, how should I clean it", SAFETY_NONE, "urgent"},
