@@ -1700,6 +1700,8 @@ struct verdict {
     int masked[2];                      /* a benign idiom was blanked for emergency / crisis */
     const char *model;                  /* "model.emergency", "model.medical", ... when the net decided */
     int lang_answer;                    /* another language, answered from its English reading */
+    int lang_relaxed;                   /* taken for another language only because it
+                                           would be out of scope: the net still reads it */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -1851,8 +1853,11 @@ done:
  * words by hunspell; or mostly a script no entry is written in. Such a
  * question gets the "other" entry's note with the numbers, never "out of
  * scope". NULL without an "other" entry or without the dictionaries. */
+/* relaxed: the question would be refused as out of scope, so a few
+ * English-looking words ("do", "go", "w" read as "with" in Polish) do not
+ * make it English: another language is never out of scope. */
 static const struct language *other_language(const struct safety_policy *p,
-                                             const struct pat_input *plain)
+                                             const struct pat_input *plain, int relaxed)
 {
     size_t words = 0, known = 0, foreign_script = 0, en = 0, distinct = 0;
     const struct pat_tok *seen[3];
@@ -1883,7 +1888,7 @@ static const struct language *other_language(const struct safety_policy *p,
     }
     if (foreign_script >= 3 && foreign_script * 2 > words + foreign_script)
         return p->other;
-    if (words >= 3 && distinct >= 3 && en <= 1 && known * 2 < words)
+    if (words >= 3 && distinct >= 3 && (en <= 1 || (relaxed && en * 4 <= words)) && known * 2 < words)
         return p->other;
     return NULL;
 }
@@ -2033,7 +2038,9 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
          * note with the numbers */
         if ((out->cat == SAFETY_NONE || out->cat == SAFETY_OUT_OF_SCOPE) &&
             ((out->lang = detect_language(p, &plain)) != NULL ||
-             (out->lang = other_language(p, &plain)) != NULL)) {
+             (out->lang = other_language(p, &plain, 0)) != NULL ||
+             (out->cat == SAFETY_OUT_OF_SCOPE &&
+              (out->lang_relaxed = (out->lang = other_language(p, &plain, 1)) != NULL)))) {
             /* red flags of every language in the detected one's script
              * count: it may be a neighbour's (Portuguese read as Spanish),
              * and a flag word is never an ordinary one */
@@ -2086,7 +2093,8 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 {
     double pr[TMODEL_NCLASS];
     int fl[TMODEL_NCLASS], pick = -1;
-    if (!p->model || d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS || d->lang)
+    if (!p->model || d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS ||
+        (d->lang && !d->lang_relaxed))
         return;
     int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]);
     int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT);

@@ -1078,6 +1078,17 @@ static void test_triage(void **state)
         {"my toddler had a massive hissy fit in the supermarket", SAFETY_NONE, NULL},
         {"gran has the littlun three days a week while we work", SAFETY_NONE, NULL},
         {"my son is having a fit and not responding", SAFETY_EMERGENCY, NULL},
+        /* a short cry for help, txt-speak, a newborn's warning signs, a
+         * sign that is new now after an old cause */
+        {"choking!!! 8 month old", SAFETY_EMERGENCY, NULL},
+        {"my first aid instructor said never to do blind finger sweeps on a choking baby, why", SAFETY_NONE, NULL},
+        {"omg my lo drnk sum of da blue windscreen wash stuff wat do", SAFETY_EMERGENCY, NULL},
+        {"baby is 4 days old and hasnt had a wet or dirty nappy in 24 hours and wont latch at all", SAFETY_EMERGENCY, NULL},
+        {"5mo suddenly cant hold her head up, weak little cry and barely sucking. her nan put honey on her dummy last week", SAFETY_EMERGENCY, NULL},
+        {"my exs new boyfriend keeps leaving bruises on my son, they say he just falls a lot", SAFETY_CRISIS, NULL},
+        /* another language is never out of scope, even with a few words
+         * that look English ("do", "go", "w") */
+        {"m\xC3\xB3j syn ugryz\xC5\x82 kapsu\xC5\x82k\xC4\x99 do zmywarki, piecze go w buzi i ci\xC4\x85gle kaszle", SAFETY_LANGUAGE, NULL},
         {"pitit mwen an pa vle manje legim ditou", SAFETY_LANGUAGE, NULL},
         /* an animal's bite is no adult's violence; a simile is no beating */
         {"the neighbour's dog bit my son's hand, it broke the skin, how should I clean it", SAFETY_NONE, "urgent"},
