@@ -947,6 +947,9 @@ static void test_glossary_reading(void **state)
         {"ma fille de 4 ans est tomb\xC3\xA9\x65 de la fen\xC3\xAAtre et vomit", "fr", SAFETY_EMERGENCY, 1},
         {"unser Kind (3 Jahre) ist im Pool untergegangen, jetzt hustet er und ist ganz blass und schlapp", "de", SAFETY_EMERGENCY, 1},
         {"tat\xC4\x83l vitreg o atinge pe fiica mea \xC3\xAEn locuri intime", "ro", SAFETY_CRISIS, 1},
+        /* other tenses and forms of a crisis (round 4) */
+        {"ma fille de 16 ans m'a dit qu'elle voulait mourir", "fr", SAFETY_CRISIS, 1},
+        {"mi hija de 13 a\xC3\xB1os se hace cortes en las piernas", "es", SAFETY_CRISIS, 1},
         /* an ordinary question the glossary reads well enough is answered
          * in English from its reading, with the language's note */
         {"mi hija de 3 a\xC3\xB1os no quiere comer verduras", "es", SAFETY_NONE, 0},
@@ -974,7 +977,7 @@ static void test_glossary_reading(void **state)
     /* the answer's notice: the language's own note, both numbers */
     {
         struct safety_verdict a;
-        safety_triage(us, cases[5].q, strlen(cases[5].q), &a);
+        safety_triage(us, cases[7].q, strlen(cases[7].q), &a);
         assert_string_equal(a.english, "child 3 years old not feeding vegetables");
         json_t *n = safety_notice_json(us, &a);
         assert_non_null(n);
@@ -1081,6 +1084,7 @@ static void test_triage(void **state)
         /* a short cry for help, txt-speak, a newborn's warning signs, a
          * sign that is new now after an old cause */
         {"choking!!! 8 month old", SAFETY_EMERGENCY, NULL},
+        {"how do i make sure my kids get my life insurance, i do not think i can keep going much longer", SAFETY_CRISIS, NULL},
         {"my first aid instructor said never to do blind finger sweeps on a choking baby, why", SAFETY_NONE, NULL},
         {"omg my lo drnk sum of da blue windscreen wash stuff wat do", SAFETY_EMERGENCY, NULL},
         {"baby is 4 days old and hasnt had a wet or dirty nappy in 24 hours and wont latch at all", SAFETY_EMERGENCY, NULL},
