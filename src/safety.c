@@ -1852,10 +1852,10 @@ done:
  * function word, and fewer than half of the words real English or policy
  * words by hunspell; or mostly a script no entry is written in. Such a
  * question gets the "other" entry's note with the numbers, never "out of
- * scope". NULL without an "other" entry or without the dictionaries. */
-/* relaxed: the question would be refused as out of scope, so a few
- * English-looking words ("do", "go", "w" read as "with" in Polish) do not
- * make it English: another language is never out of scope. */
+ * scope". With relaxed (the question would be refused as out of scope) a
+ * few English function words, up to one word in four, do not make it
+ * English ("do", "go", Polish "w" read as "with"). NULL without an "other"
+ * entry or without the dictionaries. */
 static const struct language *other_language(const struct safety_policy *p,
                                              const struct pat_input *plain, int relaxed)
 {
@@ -2128,22 +2128,17 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 }
 
 /* A question in another language whose own red flags found nothing: its
- * words the glossary knows, read as English by the English rules,
- * protocols. An emergency or a crisis found there stands, with the note in
- * the question's language; anything else keeps the language note (the
- * coach answers in English only, so nothing is lost). The fitted net is not
- * asked: it was fitted on English sentences, and a glossed text ("child 3
- * years old not eat") is not one; it flagged ordinary questions. */
-/* A question in another language whose own red flags found nothing: its
  * words the glossary knows, read as English, go through the English rules
- * and protocols. An emergency or a crisis there is one here; a medical or
- * unsafe refusal there is one here (with the language's note). When the
- * reading is an ordinary parenting question (the English rules answer it,
- * with a parenting word of its own) and at least three of its words, and
- * two in five, were read, it is answered in English from that reading: english gets it and
- * the verdict a "language" notice unless the reading has a notice of its
- * own (urgent, prepare, net), which says more. Anything else keeps the
- * language note with the numbers. */
+ * and protocols. An emergency, a crisis, a medical or an unsafe question
+ * there is one here (with the language's note). When the reading is an
+ * ordinary parenting question (the English rules answer it, with a
+ * parenting word of its own) and at least three of its words, and two in
+ * five, were read, it is answered in English from that reading: english
+ * gets it, and the verdict a "language" notice unless the reading has a
+ * notice of its own (urgent, prepare, net), which says more. Anything else
+ * keeps the language note with the numbers. The fitted net is not asked:
+ * it was fitted on English sentences, and a glossed text ("child 3 years
+ * old not eat") is not one; it flagged ordinary questions. */
 #define GLOSS_ANSWER_MIN 3         /* words read */
 #define GLOSS_ANSWER_SHARE 0.4     /* of the question's words */
 
@@ -2168,7 +2163,7 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
         decide(p, et.v, et.n, &e);
     toks_free(&et);
     if (e.cat == SAFETY_EMERGENCY || e.cat == SAFETY_CRISIS ||
-        (e.cat == SAFETY_MEDICAL || e.cat == SAFETY_UNSAFE)) {
+        e.cat == SAFETY_MEDICAL || e.cat == SAFETY_UNSAFE) {
         d->cat = e.cat;
         d->rule = e.rule;
         d->proto = e.proto;
@@ -2202,6 +2197,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
 {
     struct toks t = {0};
     struct verdict d = {0};
+    int modeled = 0;            /* apply_model already ran on d */
     memset(v, 0, sizeof *v);
     if (!p || !text || len == 0)
         return;
@@ -2236,12 +2232,15 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             d = dr;
         } else {
             toks_free(&raw);
+            d = dn;                 /* the net has read it: not twice */
+            modeled = 1;
         }
     }
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
         read_glossed(p, &t, &d, v->english, sizeof v->english);
     toks_free(&t);
-    apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
+    if (!modeled)
+        apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
     v->category = d.cat;
     v->rule_id = verdict_rule_id(&d);
     v->protocol_id = d.proto ? d.proto->id : NULL;
