@@ -583,12 +583,31 @@ static size_t glued_tail(const struct filter *f, const char **w)
     return n;
 }
 
+/* Where a number word's own text begins: after the markdown or bracket
+ * marks before it ("**", "(", "_"). */
+static size_t number_start(const char *w, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    return i;
+}
+
+/* The digits of a decimal number from w[*i] ("40", "2.5", "1,000": a '.'
+ * or ',' only after a digit); advances *i past them and returns how many
+ * bytes they took (0: none). */
+static size_t decimal_digits(const char *w, size_t n, size_t *i)
+{
+    size_t d = 0;
+    while (*i < n && (isdigit((unsigned char)w[*i]) || ((w[*i] == '.' || w[*i] == ',') && d)))
+        (*i)++, d++;
+    return d;
+}
+
 /* 1 when the word w (a number, as a whole) is a clock time: "7:30",
  * "**7:00**", "7:" — never an amount. */
 static int clock_time(const char *w, size_t n)
 {
-    size_t i = 0, d = 0;
-    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    size_t i = number_start(w, n), d = 0;
     while (i < n && isdigit((unsigned char)w[i])) i++, d++;
     return d >= 1 && d <= 2 && i < n && w[i] == ':' && (i + 1 == n || isdigit((unsigned char)w[i + 1]));
 }
@@ -598,8 +617,7 @@ static int clock_time(const char *w, size_t n)
  * medicine, whatever came before it. */
 static int money_or_ordinal(const char *w, size_t n)
 {
-    size_t i = 0, d = 0;
-    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
+    size_t i = number_start(w, n), d = 0;
     if (i < n && w[i] == '$') return 1;
     if (n - i >= 2 && (unsigned char)w[i] == 0xC2 && ((unsigned char)w[i + 1] == 0xA3 ||
                                                       (unsigned char)w[i + 1] == 0xA5))
@@ -618,10 +636,8 @@ static int money_or_ordinal(const char *w, size_t n)
 /* 1 when the word w (a number, as a whole) is a share: "40%", "**5%**". */
 static int percent(const char *w, size_t n)
 {
-    size_t i = 0, d = 0;
-    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
-    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
-    if (d == 0 || i >= n || w[i] != '%') return 0;
+    size_t i = number_start(w, n);
+    if (decimal_digits(w, n, &i) == 0 || i >= n || w[i] != '%') return 0;
     for (i++; i < n; i++)
         if (isalnum((unsigned char)w[i]) || (unsigned char)w[i] >= 0x80) return 0;
     return 1;
@@ -634,10 +650,8 @@ static int percent(const char *w, size_t n)
  * hours" may be. */
 static int count_compound(const struct filter *f, const char *w, size_t n, int partial)
 {
-    size_t i = 0, d = 0, ls;
-    while (i < n && (w[i] == '*' || w[i] == '(' || w[i] == '_')) i++;
-    while (i < n && (isdigit((unsigned char)w[i]) || ((w[i] == '.' || w[i] == ',') && d))) i++, d++;
-    if (d == 0 || i >= n || w[i] != '-') return 0;
+    size_t i = number_start(w, n), ls;
+    if (decimal_digits(w, n, &i) == 0 || i >= n || w[i] != '-') return 0;
     for (ls = ++i; i < n && isalpha((unsigned char)w[i]); i++) {}
     if (i == ls || !listed(f->r.not_dose_words, f->r.nnot_dose_words, w + ls, i - ls) ||
         listed(f->r.words.frequency_words, f->r.words.nfrequency_words, w + ls, i - ls))
