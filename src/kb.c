@@ -1902,6 +1902,17 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
     return (size_t)t->ngrp;
 }
 
+/* The figures of the best candidate cand[0] of n for terms t: its
+ * coverage (into cov), score, consensus, topic and phrase figures (into r). */
+static void candidate_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
+                              size_t n, struct cover *cov, struct kb_result *r)
+{
+    coverage(kb, t, cand[0].p, cov);
+    result_figures(r, cand[0].score, cov, consensus(cand, n));
+    topic_figures(kb, t, cand, n, cov, r);
+    phrase_figures(t, r);
+}
+
 /* Reranks the leading candidates by how much of the question their
  * about-fields hold (a passage must be about the question's concepts, not
  * only mention them), then lets them vote by topic. Every ranking that
@@ -1956,10 +1967,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
         if (!seen) res->near[res->nnear++] = tp;
     }
-    coverage(kb, &terms, cand[0].p, &cov);
-    result_figures(res, cand[0].score, &cov, consensus(cand, nc));
-    topic_figures(kb, &terms, cand, nc, &cov, res);
-    phrase_figures(&terms, res);
+    candidate_figures(kb, &terms, cand, nc, &cov, res);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -1981,10 +1989,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             if (pn) {
                 struct kb_result pr = {0};
                 rerank(kb, &pt, cand, pn);
-                coverage(kb, &pt, cand[0].p, &pcov);
-                result_figures(&pr, cand[0].score, &pcov, consensus(cand, pn));
-                topic_figures(kb, &pt, cand, pn, &pcov, &pr);
-                phrase_figures(&pt, &pr);
+                candidate_figures(kb, &pt, cand, pn, &pcov, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -2015,10 +2020,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 if (sn) {
                     struct kb_result sr = {0};
                     rerank(kb, &stt, cand, sn);
-                    coverage(kb, &stt, cand[0].p, &scov);
-                    result_figures(&sr, cand[0].score, &scov, consensus(cand, sn));
-                    topic_figures(kb, &stt, cand, sn, &scov, &sr);
-                    phrase_figures(&stt, &sr);
+                    candidate_figures(kb, &stt, cand, sn, &scov, &sr);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
                     if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
                         found = 1;
@@ -2058,10 +2060,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
                 rerank(kb, &pt[i], pc, pn);
-                coverage(kb, &pt[i], pc[0].p, &pcov);
-                result_figures(&pr, pc[0].score, &pcov, consensus(pc, pn));
-                topic_figures(kb, &pt[i], pc, pn, &pcov, &pr);
-                phrase_figures(&pt[i], &pr);
+                candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
