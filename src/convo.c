@@ -316,13 +316,35 @@ static int cv_is_vague(const char *q, size_t len)
         "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
         "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
         "kind", "tips", "any", "anyone", "there", "hes", "shes", "going", "on", "all",
-        "very", "weirdly", "differently", "different", "me", "us", NULL};
+        "very", "weirdly", "differently", "different", "me", "us", "wont", "doesnt", "dont",
+        "cant", "isnt", "start", "started", "worried", "worrying", "about", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     if (nw == 0 || nw > 16) return 0;
     for (size_t i = 0; i < nw; i++)
         if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
     return 1;
+}
+
+/* 1 when q opens with a greeting and the rest is vague and names the
+ * child ("hi, bit worried about my daughter"): a first question that
+ * needs a clarifying question, not a greeting back. Pure. */
+static int cv_greeting_vague(const char *q, size_t len)
+{
+    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "morning",
+                                        "evening", "afternoon", NULL};
+    static const char *const who[] = {"baby", "child", "kid", "kids", "son", "daughter",
+                                      "toddler", "teen", "teenager", "boy", "girl", "lo",
+                                      "infant", "kiddo", NULL};
+    struct text_word tw[24];
+    size_t n = text_words(q, len, tw, 24), i = 0;
+    int has_who = 0;
+    if (n > 24) return 0;
+    while (i < n && cv_in_list(tw[i].norm, greet)) i++;
+    if (i == 0 || i == n) return 0;
+    for (size_t k = i; k < n; k++) if (cv_in_list(tw[k].norm, who)) has_who = 1;
+    if (!has_who) return 0;
+    return cv_is_vague(tw[i].ptr, (size_t)(q + len - tw[i].ptr));
 }
 
 /* Chat (cv_chat_tone) that is not a question in passing: short, or with
@@ -572,6 +594,10 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             cv_refuse(out, &out->verdict);
             return;
         }
+    } else if (!context && cv_greeting_vague(q, len)) {
+        out->kind = CONVO_CLARIFY;
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
+        return;
     } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
         return;

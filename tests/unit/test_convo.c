@@ -158,9 +158,27 @@ static void test_vague_table(void **state)
         {"help", 1}, {"is that normal?", 1},
         {"my son has been biting lately", 0}, {"my teenager won't get off her phone", 0},
         {"what about naps?", 0},
+        /* conv32: a negated verb says nothing of what */
+        {"my son wont stop doing it", 1}, {"my daughter doesn't stop", 1},
+        {"my son won't stop hitting", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_is_vague(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* conv32: a greeting opening a vague first message is a question to
+ * clarify, not a greeting to return. */
+static void test_greeting_vague_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"hi, bit worried about my daughter", 1}, {"hello, need some advice about my son", 1},
+        {"hi", 0}, {"hi there", 0}, {"hi, my son bites at nursery", 0},
+        {"bit worried about my daughter", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_greeting_vague(cases[i].q, strlen(cases[i].q));
         if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
     }
 }
@@ -229,6 +247,8 @@ static const struct convo_case convos[] = {
     {"greeting, vague, detail", {{"hello", 'S', NULL, -2},
                                  {"is this normal", 'C', NULL, -2},
                                  {"my 18 month old bites when he is frustrated", 'A', "hitting-biting", 18}}},
+    {"greeting, vague, detail (conv32)", {{"hi, bit worried about my daughter", 'C', NULL, -2},
+                                          {"my 3 year old has tantrums every day", 'A', "tantrums", 36}}},
     {"emergency still refused", {{"my 2 year old has a cold", 'A', "colds-illness", 24},
                                  {"he is not breathing", 'R', NULL, -2}}},
     {"dose still refused", {{"my 4 year old has a fever", 'A', "fever", 48},
@@ -368,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_chat_tone_table),
         cmocka_unit_test(test_chat_plan),
         cmocka_unit_test(test_vague_table),
+        cmocka_unit_test(test_greeting_vague_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_conversation_suite),
     };
