@@ -34,6 +34,19 @@
 
 #define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
 
+#ifdef CONVO_TRACE
+#define TR(...) fprintf(stderr, __VA_ARGS__)
+static void tr_plan(const char *what, const struct convo_plan *o)
+{
+    TR("    [%s] nhits %zu top %s mp %.2f key %d about %.2f concept '%s' empty %d nm %d nc %d\n", what,
+       o->nhits, o->nhits ? o->hits[0].p->id : "-", o->res.match_prob, o->res.key_about,
+       o->res.about, o->res.concept, o->res.empty, o->res.nomatch, o->res.concepts);
+}
+#else
+#define TR(...) ((void)0)
+#define tr_plan(a, b) ((void)0)
+#endif
+
 /* ---------- words ---------- */
 
 /* The words of q as text.h reads them (the one shared reader), lowercased
@@ -182,6 +195,9 @@ static void cv_chat_reply(int tone, char *reply, size_t n)
 
 /* ---------- follow-ups ---------- */
 
+#ifndef CONVO_ANAPHOR_WORDS
+#define CONVO_ANAPHOR_WORDS 8
+#endif
 int convo_leans_on_context(const char *q, size_t len)
 {
     static const char *const starts[][3] = {
@@ -193,6 +209,7 @@ int convo_leans_on_context(const char *q, size_t len)
     static const char *const pron[] = {"it", "that", "this", "he", "she", "they", "him", "her",
                                        "them", "thats", "its", "hes", "shes", "theyre", "those",
                                        "these", "then", NULL};
+    static const char *const thing[] = {"it", "that", "this", "them", "those", "these", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     if (nw == 0) return 0;
@@ -203,6 +220,49 @@ int convo_leans_on_context(const char *q, size_t len)
     }
     if (nw <= 6)
         for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], pron)) return 1;
+    /* a longer one that points back at a thing said before ("he's not
+     * sleeping well because of it", "my youngest is 1, does that change
+     * anything"): a thing pronoun after its first word ("is it ok to..."
+     * and "that book" open their own question) */
+    if (nw <= CONVO_ANAPHOR_WORDS)
+        for (size_t i = 1; i < nw; i++) if (cv_in_list(w[i], thing)) return 1;
+    return 0;
+}
+
+/* 1 when q opens by naming what it asks about instead ("what about at
+ * the pool?", "how about daycare", "same for naps?"): the thing named is
+ * the question, however weakly it matches on its own; not a time or a
+ * case of the topic ("what about when he comes back"). Pure. */
+static int cv_names_new_thing(const char *q, size_t len)
+{
+    static const char *const clause[] = {"when", "if", "once", "while", "after", "before",
+                                         "now", "then", "that", "this", "it", NULL};
+    char w[4][32];
+    size_t nw = cv_words(q, len, w, 4);
+    /* "what about when he comes back" asks about a time in the topic */
+    if (nw < 3 || cv_in_list(w[2], clause)) return 0;
+    return ((strcmp(w[0], "what") == 0 || strcmp(w[0], "how") == 0) &&
+            strcmp(w[1], "about") == 0) ||
+           (strcmp(w[0], "same") == 0 && (strcmp(w[1], "for") == 0 || strcmp(w[1], "with") == 0));
+}
+
+/* 1 when q says it changes the subject: "random one but...", "also,
+ * unrelated...", "btw", "by the way", "different question", "on another
+ * note", "off topic", "quick one". Pure. */
+static int cv_switch_marker(const char *q, size_t len)
+{
+    static const char *const one[] = {"random", "unrelated", "btw", "separately", "also",
+                                      "offtopic", "another", "different", "separate", NULL};
+    static const char *const two[][2] = {{"by", "the"}, {"off", "topic"}, {"quick", "one"},
+                                         {"quick", "question"}, {"change", "of"},
+                                         {"changing", "the"}, {"other", "thing"}};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], one)) return 1;
+        for (size_t k = 0; i + 1 < nw && k < sizeof two / sizeof two[0]; k++)
+            if (strcmp(w[i], two[k][0]) == 0 && strcmp(w[i + 1], two[k][1]) == 0) return 1;
+    }
     return 0;
 }
 
@@ -360,6 +420,15 @@ static int cv_greeting_vague(const char *q, size_t len)
  * conversation's topics (convo_plan). Chosen on conv-dev: 0.6 to 0.8 give
  * the same turns there (87.6%), 0.7 is the middle. */
 #define CONVO_ALONE_WEAK 0.7
+
+/* At or above this no-match probability a follow-up's own reading is a
+ * question of its own ("and she's started seeing a boy, how do i talk
+ * about consent"): it wins over the conversation's reading when its
+ * passage is more about the question's concepts and holds its key one.
+ * Below it a short follow-up's one word ("is that healthy?", "he's 2 and
+ * a half") does not pull the answer off the topic. Chosen on C2 and
+ * conv-dev (0.45 to 0.6 give C2 the same turns; 0.6 is best on conv-dev). */
+#define CONVO_ALONE_STRONG 0.6
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
@@ -609,6 +678,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     }
 
     cv_search(kb, q, len, out->age, out);
+    tr_plan("alone", out);
+    TR("    leans %d own %d ctx_top %s\n", convo_leans_on_context(q, len), cv_has_own_concept(q, len),
+       ctx_top ? ctx_top->id : "-");
     /* A follow-up ("and if he bites?", "how long will it last?", "she's
      * 6") is read with the question before it. The conversation's reading
      * wins when its passage is about this question's own concept too, or
@@ -630,6 +702,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         cv_search(kb, buf, jl, out->age, out);
+        tr_plan("joined-nl", out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
             ((alone.res.match_prob < CONVO_ALONE_WEAK && with > 0) ||
@@ -642,11 +715,22 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
         cv_search(kb, buf, jl, out->age, out);
+        tr_plan("joined-lean", out);
+        TR("    share joined %.2f alone %.2f cover joined %.2f concept-cover %.2f\n", out->nhits ? kb_about_share(kb, out->hits[0].p, q, len) : -1,
+           alone.nhits ? kb_about_share(kb, alone.hits[0].p, q, len) : -1,
+           out->nhits ? kb_cover_share(kb, out->hits[0].p, q, len) : -1,
+           out->nhits ? kb_cover_share(kb, out->hits[0].p, alone.res.concept, strlen(alone.res.concept)) : -1);
+        double sj = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
+        double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
-        else if (own && alone.nhits > 0 && out->nhits > 0 &&
-                 kb_about_share(kb, out->hits[0].p, q, len) <= 0 && alone.res.key_about)
-            *out = alone;           /* a new concept the earlier topic lacks */
+        else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
+                 (alone.res.match_prob >= CONVO_ALONE_STRONG ||
+                  (sj <= 0 && cv_names_new_thing(q, len))))
+            *out = alone;           /* a question of its own, on a new concept */
+        else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
+                 cv_switch_marker(q, len) && sj <= 0)
+            *out = alone;           /* the earlier topic says nothing on it either */
         else
             out->followup = 1;
     }

@@ -2096,6 +2096,19 @@ double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, 
     return cov.about;
 }
 
+double kb_cover_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    struct cover cov = {0};
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    if (terms.n) coverage(kb, &terms, p, &cov);
+    terms_free(&terms);
+    free(tk.buf);
+    return cov.full;
+}
+
 size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
                  int *age_out)
 {

@@ -78,6 +78,10 @@ static void test_leans_on_context_table(void **state)
         {"what if she refuses", 1}, {"is that normal?", 1}, {"how long should it last?", 1},
         {"why?", 1}, {"my 2 year old bites other kids at nursery", 0},
         {"how much formula does a 2 month old need", 0},
+        /* a thing pronoun pointing back, in a longer message */
+        {"he's not eating well because of it", 1}, {"my eldest is 9, does that matter", 1},
+        {"is it ok to give a baby water in hot weather", 0},
+        {"that book about potty training, is it any good for a 2 year old", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = convo_leans_on_context(cases[i].q, strlen(cases[i].q));
@@ -315,6 +319,20 @@ static const struct convo_case convos[] = {
                                   {"thanks that helps", 'S', NULL, -2}}},
     {"choking first aid stays", {{"which foods are choking hazards for toddlers", 'A', "choking", 24},
                                  {"what about grapes?", 'A', "choking", 24}}},
+    /* Session 9: a follow-up's one weak word does not pull it off the
+     * topic (an age, a pronoun question, "because of it") */
+    {"age with a half stays", {{"my son lies on the floor screaming every time we leave the shop", 'A', "tantrums", -2},
+                               {"she's 3 and a half", 'A', "tantrums", 42}}},
+    {"clean them stays", {{"when can we get our daughter's ears pierced", 'A', "ear-piercing", -2},
+                          {"how should we clean them afterwards", 'A', "ear-piercing", -2}}},
+    {"because of it stays", {{"my daughter has exams next month and she is really stressed about them", 'A', "exam-stress", -2},
+                             {"she can't sleep properly because of it", 'A', "exam-stress", -2}}},
+    /* ...but a clause of its own that matches well switches */
+    {"own clause switches", {{"my 15 year old son is learning to drive, I'm nervous", 'A', "teen-driving", 180},
+                             {"also he's been staying up till 3am on school nights", 'A', "teen-sleep", 180}}},
+    /* a change of subject nothing covers is the no-match, not the old topic */
+    {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
+                           {"random question but what age for a first haircut", 'N', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
