@@ -75,6 +75,18 @@ static int cv_in_list(const char *w, const char *const *list)
 
 /* ---------- small talk ---------- */
 
+/* Words that may stand around thanks, greetings and goodbyes without
+ * making the message a question. */
+static const char *const chat_pad[] = {
+    "good", "so", "much", "very", "that", "this", "thats", "really", "you", "a", "lot",
+    "for", "the", "info", "advice", "help", "oh", "wow", "ok", "okay", "i", "will", "try",
+    "it", "we", "ill", "well", "there", "all", "again", "makes", "got", "it", "yes", "yeah",
+    "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
+    "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
+    "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
+    "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
+    "xxx", "gonna", "do", "bit", "little", "loads", "heaps", NULL};
+
 int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
 {
     static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", "morning",
@@ -85,16 +97,6 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
                                         "appreciated", "wonderful", "excellent", "nice", "cool",
                                         "super", "fab", "fantastic", "sense", "noted", NULL};
     static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", "later", NULL};
-    /* words that may stand around those without making it a question */
-    static const char *const pad[] = {
-        "good", "so", "much", "very", "that", "this", "thats", "really", "you", "a", "lot",
-        "for", "the", "info", "advice", "help", "oh", "wow", "ok", "okay", "i", "will", "try",
-        "it", "we", "ill", "well", "there", "all", "again", "makes", "got", "it", "yes", "yeah",
-        "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
-        "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
-        "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
-        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
-        "xxx", "gonna", "do", NULL};
     char w[16][32];
     size_t nw;
     int g = 0, t = 0, b = 0;
@@ -105,7 +107,7 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
         if (cv_in_list(w[i], greet)) g = 1;
         else if (cv_in_list(w[i], thank)) t = 1;
         else if (cv_in_list(w[i], bye)) b = 1;
-        else if (!cv_in_list(w[i], pad)) return 0;
+        else if (!cv_in_list(w[i], chat_pad)) return 0;
     }
     /* "good night" is a goodbye; "good morning" a greeting */
     for (size_t i = 0; i + 1 < nw; i++)
@@ -126,6 +128,16 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     return 1;
 }
 
+/* The chat markers cv_chat_tone reads. */
+static const char *const chat_thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
+                                         "helps", "helped", "helpful", "appreciate",
+                                         "appreciated", "reassuring", "reassured", NULL};
+static const char *const chat_bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
+static const char *const chat_greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
+static const char *const chat_ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
+                                       "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
+                                       "alright", "noted", "brill", "lovely", "great", NULL};
+
 /* Chat around the questions: "ok thank you, gonna try tonight", "phew
  * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
  * The tone of a message that carries a chat marker and asks nothing: 1
@@ -136,14 +148,6 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
  * of symbols only (an emoji) is an acknowledgement. Pure. */
 static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
 {
-    static const char *const thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
-                                        "helps", "helped", "helpful", "appreciate",
-                                        "appreciated", "reassuring", "reassured", NULL};
-    static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
-    static const char *const ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
-                                      "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
-                                      "alright", "noted", "brill", "lovely", "great", NULL};
     static const char *const opens[] = {"and", "but", "what", "how", "why", "when", "where",
                                         "which", "who", "also", "should", "can", "is", "does",
                                         "do", "will", NULL};
@@ -159,7 +163,7 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
     *nwords = nw;
     if (nw == 0) return has_symbol ? 4 : 0;
     /* past the opening acknowledgements ("ok. and how long...") */
-    for (i0 = 0; i0 < nw && cv_in_list(w[i0], ack); i0++) {}
+    for (i0 = 0; i0 < nw && cv_in_list(w[i0], chat_ack); i0++) {}
     if (nw > 14 || (i0 < nw && cv_in_list(w[i0], opens))) return 0;
     for (size_t i = 0; i < nw; i++) {
         double v;
@@ -168,11 +172,35 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
     for (size_t i = 0; i < nw; i++) {
         /* thanks and goodbyes count anywhere; a greeting or an "ok",
          * "haha" only opening the message ("...any tips lol" is a question) */
-        int t = cv_in_list(w[i], thank) ? 1 : cv_in_list(w[i], bye) ? 2
-                : i > i0 ? 0 : cv_in_list(w[i], greet) ? 3 : cv_in_list(w[i], ack) ? 4 : 0;
+        int t = cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
+                : i > i0 ? 0 : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
         if (t && (!tone || t < tone)) tone = t;
     }
     return tone;
+}
+
+/* The words of q that are not chat markers (cv_chat_tone's thanks,
+ * goodbyes, greetings and acknowledgements) nor the padding around them
+ * ("a bit", "so much"), space-separated in out (at
+ * most n bytes); returns the length (0: nothing but chat). Pure. */
+static size_t cv_past_chat(const char *q, size_t len, char *out, size_t n)
+{
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16), l = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nw; i++) {
+        size_t wl = strlen(w[i]);
+        if (cv_in_list(w[i], chat_thank) || cv_in_list(w[i], chat_bye) ||
+            cv_in_list(w[i], chat_greet) || cv_in_list(w[i], chat_ack) ||
+            cv_in_list(w[i], chat_pad))
+            continue;
+        if (l + wl + 2 > n) break;
+        if (l) out[l++] = ' ';
+        memcpy(out + l, w[i], wl);
+        l += wl;
+        out[l] = '\0';
+    }
+    return l;
 }
 
 static void cv_chat_reply(int tone, char *reply, size_t n)
@@ -437,9 +465,14 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
     tone = cv_chat_tone(q, len, &nw);
     if (!tone) return 0;
     if (nw > 2) {
+        /* what the message says past its chat words ("that helps a bit,
+         * thank you" is about nothing; "thanks, she still wakes at 5" is) */
+        char rest[256];
+        size_t rl = cv_past_chat(q, len, rest, sizeof rest);
         struct kb_result r;
         struct kb_hit h[1];
-        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0 && r.match_prob >= CONVO_CHAT_MATCH_MIN)
+        if (rl && kb_search_ex(kb, rest, rl, -1, h, 1, &r) > 0 &&
+            r.match_prob >= CONVO_CHAT_MATCH_MIN)
             return 0;
     }
     cv_chat_reply(tone, reply, n);

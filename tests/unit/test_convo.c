@@ -142,6 +142,10 @@ static void test_chat_plan(void **state)
         /* a chat marker and a word a passage happens to use ("enough"): chat */
         {"ok fair enough, thanks anyway", 1},
         {"ok thanks, the tantrums are still bad", 0},
+        /* the chat words and their padding say nothing to match on ("a
+         * bit" is no bite) */
+        {"that helped a little, thank you", 1}, {"this helps a bit, cheers", 1},
+        {"thanks but he still bites his sister", 0},
     };
     const char *prev[1] = {"my 2 year old fights bedtime every night"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
