@@ -238,12 +238,18 @@ int convo_leans_on_context(const char *q, size_t len)
                                        "them", "thats", "its", "hes", "shes", "theyre", "those",
                                        "these", "then", NULL};
     static const char *const thing[] = {"it", "that", "this", "them", "those", "these", NULL};
+    /* said before the follow-up itself ("ok, what else can I try?",
+     * "thanks, and if he bites?") */
+    static const char *const before[] = {"ok", "okay", "k", "alright", "right", "oh", "hmm",
+                                         "um", "yeah", "thanks", "thank", "you", "cheers",
+                                         "great", NULL};
     char w[24][32];
-    size_t nw = cv_words(q, len, w, 24);
+    size_t nw = cv_words(q, len, w, 24), i0 = 0;
     if (nw == 0) return 0;
+    while (i0 + 1 < nw && cv_in_list(w[i0], before)) i0++;
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
         size_t k = 0;
-        while (k < 3 && starts[i][k] && k < nw && strcmp(w[k], starts[i][k]) == 0) k++;
+        while (k < 3 && starts[i][k] && i0 + k < nw && strcmp(w[i0 + k], starts[i][k]) == 0) k++;
         if (k > 0 && (k == 3 || !starts[i][k])) return 1;
     }
     if (nw <= 6)
@@ -539,6 +545,22 @@ static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
     return w < 0 ? jl : jl + (size_t)w >= n ? n - 1 : jl + (size_t)w;
 }
 
+/* 1 when the refusal v of a follow-up read together with the earlier
+ * questions (buf[0..jl), the follow-up's len bytes first, cv_joined) is
+ * the earlier questions' own, already given: they alone are refused the
+ * same way, so the follow-up ("ok, what else can I try then?" after a
+ * refused question about a sleep medicine) adds nothing to refuse. An
+ * emergency or a crisis is always given again. Pure. */
+static int cv_refused_before(const struct safety_policy *policy, const char *buf, size_t jl,
+                             size_t len, const struct safety_verdict *v)
+{
+    struct safety_verdict before;
+    if (v->category == SAFETY_EMERGENCY || v->category == SAFETY_CRISIS || jl <= len + 2)
+        return 0;
+    safety_triage(policy, buf + len + 2, jl - len - 2, &before);
+    return before.category == v->category;
+}
+
 /* 1 when passage p shares a topic with a or b (either may be NULL). */
 static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
                         const struct kb_passage *b)
@@ -679,7 +701,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             struct safety_verdict v2;
             size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
             safety_triage(policy, buf, jl, &v2);
-            if (v2.category != SAFETY_NONE) {
+            if (v2.category != SAFETY_NONE && !cv_refused_before(policy, buf, jl, len, &v2)) {
                 cv_refuse(out, &v2);
                 return;
             }

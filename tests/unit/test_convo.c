@@ -81,6 +81,7 @@ static void test_leans_on_context_table(void **state)
         /* a thing pronoun pointing back, in a longer message */
         {"he's not eating well because of it", 1}, {"my eldest is 9, does that matter", 1},
         {"is it ok to give a baby water in hot weather", 0},
+        {"ok, what else can we try?", 1}, {"thanks! and if she still refuses?", 1},
         {"that book about potty training, is it any good for a 2 year old", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -334,6 +335,12 @@ static const struct convo_case convos[] = {
     /* ...but a clause of its own that matches well switches */
     {"own clause switches", {{"my 15 year old son is learning to drive, I'm nervous", 'A', "teen-driving", 180},
                              {"also he's been staying up till 3am on school nights", 'A', "teen-sleep", 180}}},
+    /* a refusal is the earlier question's: a follow-up with nothing of its
+     * own to refuse is not refused again; an emergency is given again */
+    {"refused opener, follow-up", {{"is it ok to give my 4 year old melatonin gummies so she sleeps", 'R', NULL, 48},
+                                   {"alright, what else could help then?", 'A', NULL, 48}}},
+    {"emergency opener, follow-up", {{"my baby just swallowed a button battery", 'R', NULL, -2},
+                                     {"what do i do?", 'R', NULL, -2}}},
     /* a change of subject nothing covers is the no-match, not the old topic */
     {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'N', NULL, -2}}},
