@@ -581,6 +581,23 @@ static int cv_has_topic(const struct kb_passage *p, const char *t)
     return 0;
 }
 
+/* 1 when a passage whose main topic is t is about q: its about-fields
+ * (title, keywords, asks, topic labels) hold q's key concept and at least
+ * CONVO_NEAR_ABOUT of its concepts. Only such a topic is suggested for a
+ * question nothing answers, never one that came up among the search's
+ * candidates on a passing word ("any tips", "baby"). */
+#define CONVO_NEAR_ABOUT 0.3
+static int cv_topic_about(struct kb *kb, const char *t, const char *q, size_t len)
+{
+    for (size_t i = 0, n = kb_count(kb); i < n; i++) {
+        const struct kb_passage *p = kb_get(kb, i);
+        if (p->ntopics && strcmp(p->topics[0], t) == 0 && kb_about_key(kb, p, q, len) &&
+            kb_about_share(kb, p, q, len) >= CONVO_NEAR_ABOUT)
+            return 1;
+    }
+    return 0;
+}
+
 static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
                         struct convo_plan *out)
 {
@@ -784,7 +801,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                   (sj <= 0 && cv_names_new_thing(q, len))))
             *out = alone;           /* a question of its own, on a new concept */
         else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
-                 cv_switch_marker(q, len) && sj <= 0)
+                 cv_switch_marker(q, len) && (sj <= 0 || !out->res.key_about))
             *out = alone;           /* the earlier topic says nothing on it either */
         else
             out->followup = 1;
@@ -803,6 +820,11 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t nl = 0;
         for (size_t i = 0; i < out->res.nnear && nl < KB_NEAR_TOPICS; i++) {
             const char *lab = kb_topic_label(kb, out->res.near[i]);
+            if (lab && cv_topic_about(kb, out->res.near[i], q, len)) labels[nl++] = lab;
+        }
+        /* none near the question: the conversation's own topic */
+        if (nl == 0 && ctx_top && ctx_top->ntopics) {
+            const char *lab = kb_topic_label(kb, ctx_top->topics[0]);
             if (lab) labels[nl++] = lab;
         }
         out->kind = CONVO_NOMATCH;

@@ -407,6 +407,32 @@ static void test_nomatch_plan(void **state)
     assert_non_null(strstr(pl.reply, "ukulele"));
 }
 
+/* A no-match suggests only topics about the question (none on a passing
+ * word: a baby-name question is no formula question); in a conversation
+ * with nothing near, it offers the conversation's own topic. */
+static void test_nomatch_suggestions(void **state)
+{
+    struct convo_plan pl;
+    const char *q = "what outfits should we pick for a family photoshoot";
+    const char *prev[1] = {"how do i get my 2 year old to fall asleep at bedtime"};
+    convo_plan(kb, pol, q, strlen(q), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_null(strstr(pl.reply, "may be close"));
+    q = "how do i choose a baby name we both like";
+    convo_plan(kb, pol, q, strlen(q), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_null(strstr(pl.reply, "formula"));
+    convo_plan(kb, pol, prev[0], strlen(prev[0]), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_ANSWER);
+    const char *label = kb_topic_label(kb, pl.hits[0].p->topics[0]);
+    assert_non_null(label);
+    q = "random one, what outfits should we pick for a family photoshoot";
+    convo_plan(kb, pol, q, strlen(q), prev, 1, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_non_null(strstr(pl.reply, "may be close"));
+    assert_non_null(strstr(pl.reply, label));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_greeting_vague_table),
         cmocka_unit_test(test_nomatch_plan),
+        cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
     };
     return cmocka_run_group_tests_name("convo", tests, setup, teardown);
