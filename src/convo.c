@@ -843,11 +843,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     cv_plan(kb, policy, q, len, prev, nprev, out);
     if (out->verdict.english[0] && out->verdict.language &&
         (out->kind == CONVO_CLARIFY || out->kind == CONVO_SMALLTALK)) {
-        out->verdict.category = SAFETY_LANGUAGE;
-        out->verdict.rule_id = out->verdict.language;
-        out->verdict.notice = NULL;
-        out->verdict.notice_id = NULL;
-        out->verdict.english[0] = '\0';
+        safety_verdict_language(&out->verdict);
         out->reply[0] = '\0';
         cv_refuse(out, &out->verdict);
     }
