@@ -75,6 +75,17 @@ static int cv_in_list(const char *w, const char *const *list)
 
 /* ---------- small talk ---------- */
 
+/* Greetings a message may open with or be made of. */
+static const char *const smalltalk_greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy",
+                                              "morning", "evening", "afternoon", "greetings",
+                                              NULL};
+
+/* Words for the child (or children) a message is about. */
+static const char *const child_words[] = {"baby", "babies", "child", "children", "kid", "kids",
+                                          "kiddo", "son", "daughter", "toddler", "teen",
+                                          "teenager", "teenage", "boy", "girl", "lo", "infant",
+                                          NULL};
+
 /* Words that may stand around thanks, greetings and goodbyes without
  * making the message a question. */
 static const char *const chat_pad[] = {
@@ -89,8 +100,6 @@ static const char *const chat_pad[] = {
 
 int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
 {
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", "morning",
-                                        "evening", "afternoon", "greetings", NULL};
     static const char *const thank[] = {"thanks", "thank", "thx", "ty", "cheers", "ta", "helps",
                                         "helped", "helpful", "useful", "perfect", "great",
                                         "awesome", "brilliant", "lovely", "amazing", "appreciate",
@@ -104,7 +113,7 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     nw = cv_words(q, len, w, 16);
     if (nw == 0 || nw > 12) return 0;
     for (size_t i = 0; i < nw; i++) {
-        if (cv_in_list(w[i], greet)) g = 1;
+        if (cv_in_list(w[i], smalltalk_greet)) g = 1;
         else if (cv_in_list(w[i], thank)) t = 1;
         else if (cv_in_list(w[i], bye)) b = 1;
         else if (!cv_in_list(w[i], chat_pad)) return 0;
@@ -402,9 +411,7 @@ static int cv_has_own_concept(const char *q, size_t len)
 static int cv_is_vague(const char *q, size_t len)
 {
     static const char *const vague[] = {
-        "baby", "babies", "child", "children", "kid", "kids", "kiddo", "son", "daughter",
-        "toddler", "teen", "teenager", "teenage", "boy", "girl", "little", "lo", "infant",
-        "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
+        "little", "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
         "funny", "acting", "behaving", "doing", "keeps", "lately", "recently", "some", "need",
         "want", "pls", "please", "plz", "been", "has", "have", "had", "am", "are", "was", "this",
         "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
@@ -413,11 +420,17 @@ static int cv_is_vague(const char *q, size_t len)
         "very", "weirdly", "differently", "different", "me", "us", "wont", "doesnt", "dont",
         "cant", "isnt", "start", "started", "worried", "worrying", "about", NULL};
     char w[24][32];
-    size_t nw = cv_words(q, len, w, 24);
-    if (nw == 0 || nw > 16) return 0;
-    for (size_t i = 0; i < nw; i++)
-        if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
-    return 1;
+    size_t nw = cv_words(q, len, w, 24), i0 = 0;
+    int who = 0;
+    /* past an opening greeting ("hi, bit worried about my daughter"),
+     * which must then say who */
+    while (i0 < nw && cv_in_list(w[i0], smalltalk_greet)) i0++;
+    if (nw == i0 || nw > 16) return 0;
+    for (size_t i = i0; i < nw; i++) {
+        if (cv_in_list(w[i], child_words)) who = 1;
+        else if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    }
+    return i0 == 0 || who;
 }
 
 /* 1 when q opens with a greeting and the rest is vague and names the
@@ -425,20 +438,9 @@ static int cv_is_vague(const char *q, size_t len)
  * needs a clarifying question, not a greeting back. Pure. */
 static int cv_greeting_vague(const char *q, size_t len)
 {
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "morning",
-                                        "evening", "afternoon", NULL};
-    static const char *const who[] = {"baby", "child", "kid", "kids", "son", "daughter",
-                                      "toddler", "teen", "teenager", "boy", "girl", "lo",
-                                      "infant", "kiddo", NULL};
-    struct text_word tw[24];
-    size_t n = text_words(q, len, tw, 24), i = 0;
-    int has_who = 0;
-    if (n > 24) return 0;
-    while (i < n && cv_in_list(tw[i].norm, greet)) i++;
-    if (i == 0 || i == n) return 0;
-    for (size_t k = i; k < n; k++) if (cv_in_list(tw[k].norm, who)) has_who = 1;
-    if (!has_who) return 0;
-    return cv_is_vague(tw[i].ptr, (size_t)(q + len - tw[i].ptr));
+    char w[1][32];
+    return cv_words(q, len, w, 1) == 1 && cv_in_list(w[0], smalltalk_greet) &&
+           cv_is_vague(q, len);
 }
 
 /* Chat (cv_chat_tone) that is not a question in passing: short, or with
@@ -468,6 +470,7 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_greeting_vague(q, len)) return 0;      /* a question, however vague */
     tone = cv_chat_tone(q, len, &nw);
     if (!tone) return 0;
     if (nw > 2) {
@@ -735,10 +738,6 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             cv_refuse(out, &out->verdict);
             return;
         }
-    } else if (!context && cv_greeting_vague(q, len)) {
-        out->kind = CONVO_CLARIFY;
-        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
-        return;
     } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
         return;
