@@ -776,7 +776,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         tr_plan("joined-nl", out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
-            ((alone.res.match_prob < CONVO_ALONE_WEAK && with > 0) ||
+            ((alone.res.match_prob < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len)))
             out->followup = 1;
         else

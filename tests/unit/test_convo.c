@@ -335,6 +335,10 @@ static const struct convo_case convos[] = {
     /* ...but a clause of its own that matches well switches */
     {"own clause switches", {{"my 15 year old son is learning to drive, I'm nervous", 'A', "teen-driving", 180},
                              {"also he's been staying up till 3am on school nights", 'A', "teen-sleep", 180}}},
+    /* a weak reading of its own loses to the conversation's passage that
+     * holds its words, in its body if not its title ("which foods") */
+    {"foods for the topic", {{"my 3 year old hasn't done a poo for 5 days", 'A', "constipation", 36},
+                             {"any foods that help with that", 'A', "constipation", 36}}},
     /* a refusal is the earlier question's: a follow-up with nothing of its
      * own to refuse is not refused again; an emergency is given again */
     {"refused opener, follow-up", {{"is it ok to give my 4 year old melatonin gummies so she sleeps", 'R', NULL, 48},
