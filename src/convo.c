@@ -465,6 +465,13 @@ static int cv_greeting_vague(const char *q, size_t len)
  * a half") does not pull the answer off the topic. Chosen on C2 and
  * conv-dev (0.45 to 0.6 give C2 the same turns; 0.6 is best on conv-dev). */
 #define CONVO_ALONE_STRONG 0.6
+
+/* A follow-up with this many concepts of its own is a question in its own
+ * right ("and she's started seeing a boy, how do i talk about consent"):
+ * its own reading wins at a lower no-match probability. Chosen on C2 and
+ * conv-dev (3 concepts cost conv-dev a turn; 5 gain nothing on C2). */
+#define CONVO_OWN_CONCEPTS 4
+#define CONVO_OWN_MATCH 0.4
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
@@ -797,6 +804,8 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             *out = alone;           /* reading it together made it worse */
         else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
                  (alone.res.match_prob >= CONVO_ALONE_STRONG ||
+                  (alone.res.concepts >= CONVO_OWN_CONCEPTS &&
+                   alone.res.match_prob >= CONVO_OWN_MATCH) ||
                   (sj <= 0 && cv_names_new_thing(q, len))))
             *out = alone;           /* a question of its own, on a new concept */
         else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&

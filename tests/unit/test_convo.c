@@ -345,6 +345,8 @@ static const struct convo_case convos[] = {
                                    {"alright, what else could help then?", 'A', NULL, 48}}},
     {"emergency opener, follow-up", {{"my baby just swallowed a button battery", 'R', NULL, -2},
                                      {"what do i do?", 'R', NULL, -2}}},
+    {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
+                                  {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
     /* a change of subject nothing covers is the no-match, not the old topic */
     {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'N', NULL, -2}}},
