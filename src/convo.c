@@ -662,14 +662,17 @@ static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t np
 }
 
 /* 1 when passage p is on neither the context's best passage's topics nor
- * the thread's (and there is one of them to be on). */
+ * the thread's, or the conversation has no passage yet (it opened with a
+ * no-match): a passage the question's own words found, to be checked
+ * against the conversation's reading. */
 static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
                          struct cv_thread *th, const struct kb_passage *ctx_top,
                          const struct kb_passage *p)
 {
     if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
     cv_find_thread(kb, prev, nprev, th);
-    return (ctx_top || th->top) && !cv_on_topics(p, th->top, NULL);
+    if (!ctx_top && !th->top) return 1;     /* no passage yet: nothing is on it */
+    return !cv_on_topics(p, th->top, NULL);
 }
 
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
@@ -782,10 +785,13 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         cv_search(kb, buf, jl, out->age, out);
         tr_plan("joined-nl", out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
-        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
+        if (out->nhits > 0 && (cv_on_topics(out->hits[0].p, ctx_top, th.top) || (!ctx_top && !th.top)) &&
             ((alone.res.match_prob < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len)))
             out->followup = 1;
+        else if (out->nhits == 0 && !ctx_top && !th.top &&
+                 alone.res.match_prob < CONVO_ALONE_WEAK)
+            out->followup = 1;      /* the no-match the conversation opened with */
         else
             *out = alone;
     } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {

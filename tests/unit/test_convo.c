@@ -347,6 +347,10 @@ static const struct convo_case convos[] = {
                                      {"what do i do?", 'R', NULL, -2}}},
     {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
                                   {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
+    /* after a no-match, a generic follow-up is about that: no-match, not
+     * a passage its one word found */
+    {"nomatch then generic", {{"how do we choose godparents, my sister is upset we didn't ask her", 'N', NULL, -2},
+                              {"how should i respond", 'N', NULL, -2}}},
     /* a change of subject nothing covers is the no-match, not the old topic */
     {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'N', NULL, -2}}},
