@@ -86,6 +86,10 @@ static const char *const child_words[] = {"baby", "babies", "child", "children",
                                           "teenager", "teenage", "boy", "girl", "lo", "infant",
                                           NULL};
 
+/* Words for a person the message may be about. */
+static const char *const person_words[] = {"he", "she", "they", "him", "her", "them", "hes",
+                                           "shes", "theyre", "his", "hers", "their", NULL};
+
 /* Words that may stand around thanks, greetings and goodbyes without
  * making the message a question. */
 static const char *const chat_pad[] = {
@@ -147,6 +151,17 @@ static const char *const chat_ack[] = {"ok", "okay", "k", "kk", "phew", "haha", 
                                        "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
                                        "alright", "noted", "brill", "lovely", "great", NULL};
 
+/* Approval opening a message ("perfect, screenshotting this for her"). */
+static const char *const chat_approve[] = {"perfect", "brilliant", "amazing", "awesome",
+                                           "fantastic", "wonderful", "excellent", "fab",
+                                           "superb", "legend", "gotcha", NULL};
+static const char *const chat_laugh[] = {"haha", "hahaha", "lol", "lmao", "hehe", NULL};
+/* Words that ask for something: a message with one is no chat in passing. */
+static const char *const chat_asks[] = {"tips", "advice", "ideas", "help", "how", "what", "why",
+                                        "when", "where", "which", "should", "can", "could",
+                                        "would", "any", "anyone", "recommend", "suggestions",
+                                        "please", "pls", "plz", NULL};
+
 /* Chat around the questions: "ok thank you, gonna try tonight", "phew
  * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
  * The tone of a message that carries a chat marker and asks nothing: 1
@@ -179,11 +194,22 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
         if (text_number(w[i], strlen(w[i]), &v)) return 0;     /* "ok, she's 4" */
     }
     for (size_t i = 0; i < nw; i++) {
-        /* thanks and goodbyes count anywhere; a greeting or an "ok",
-         * "haha" only opening the message ("...any tips lol" is a question) */
+        /* thanks and goodbyes count anywhere; a greeting, an approval
+         * ("perfect, ...") or an "ok", "haha" only opening the message */
         int t = cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
-                : i > i0 ? 0 : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
+                : i > i0 ? 0 : cv_in_list(w[i], chat_approve) ? 1
+                : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
         if (t && (!tone || t < tone)) tone = t;
+    }
+    /* laughter closing a short message that asks for nothing and says
+     * nothing of the child ("this is so awkward haha"; "...any tips lol"
+     * and "she's started asking for a bottle again lol" are questions) */
+    if (!tone && nw <= 6 && cv_in_list(w[nw - 1], chat_laugh)) {
+        tone = 4;
+        for (size_t i = 0; i < nw; i++)
+            if (cv_in_list(w[i], chat_asks) || cv_in_list(w[i], child_words) ||
+                cv_in_list(w[i], person_words))
+                tone = 0;
     }
     return tone;
 }

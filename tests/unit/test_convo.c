@@ -126,6 +126,10 @@ static void test_chat_tone_table(void **state)
         {"we can't agree on a name for our baby boy, any tips lol", 0},
         {"she's already started asking to have a bottle again lol", 0},
         {"?", 0}, {"", 0}, {"my son bites", 0},
+        /* an approval opening it, laughter closing a short aside */
+        {"perfect, sending this to my mum", 1}, {"brilliant, printing that out", 1},
+        {"this is all so embarrassing haha", 4}, {"he did it again lol", 0},
+        {"any ideas lol", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t nw;
