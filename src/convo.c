@@ -90,6 +90,12 @@ static const char *const child_words[] = {"baby", "babies", "child", "children",
 static const char *const person_words[] = {"he", "she", "they", "him", "her", "them", "hes",
                                            "shes", "theyre", "his", "hers", "their", NULL};
 
+/* Filler around thanks that says nothing to match on ("that helps a bit,
+ * thank you": "bit" is no bite). */
+static const char *const chat_filler[] = {"a", "bit", "little", "so", "much", "very", "really",
+                                          "you", "that", "this", "thats", "it", "lot", "loads",
+                                          "the", "for", "just", "such", NULL};
+
 /* Words that may stand around thanks, greetings and goodbyes without
  * making the message a question. */
 static const char *const chat_pad[] = {
@@ -100,7 +106,7 @@ static const char *const chat_pad[] = {
     "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
     "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
     "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
-    "xxx", "gonna", "do", "bit", "little", "loads", "heaps", NULL};
+    "xxx", "gonna", "do", "bit", "little", "loads", NULL};
 
 int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
 {
@@ -215,8 +221,9 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
 }
 
 /* The words of q that are not chat markers (cv_chat_tone's thanks,
- * goodbyes, greetings and acknowledgements) nor the padding around them
- * ("a bit", "so much"), space-separated in out (at
+ * goodbyes, greetings and acknowledgements) nor the filler around them
+ * ("a bit", "so much"; "night" and "help" stay: "what helps at night" is a
+ * question), space-separated in out (at
  * most n bytes); returns the length (0: nothing but chat). Pure. */
 static size_t cv_past_chat(const char *q, size_t len, char *out, size_t n)
 {
@@ -225,9 +232,11 @@ static size_t cv_past_chat(const char *q, size_t len, char *out, size_t n)
     out[0] = '\0';
     for (size_t i = 0; i < nw; i++) {
         size_t wl = strlen(w[i]);
-        if (cv_in_list(w[i], chat_thank) || cv_in_list(w[i], chat_bye) ||
+        /* "helps" stays: "what helps besides medicine" asks */
+        if ((cv_in_list(w[i], chat_thank) && strncmp(w[i], "help", 4) != 0) ||
+            cv_in_list(w[i], chat_bye) ||
             cv_in_list(w[i], chat_greet) || cv_in_list(w[i], chat_ack) ||
-            cv_in_list(w[i], chat_pad))
+            cv_in_list(w[i], chat_filler))
             continue;
         if (l + wl + 2 > n) break;
         if (l) out[l++] = ' ';
@@ -766,7 +775,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             struct kb_result r;
             struct kb_hit h[1];
             kb_search_ex(kb, q, len, -1, h, 1, &r);
-            if (r.empty || r.nomatch) {
+            /* nothing to go on, or a follow-up with nothing before it to
+             * lean on ("how long will it last?" after a hello) */
+            if (r.empty || r.nomatch || convo_leans_on_context(q, len)) {
                 out->kind = CONVO_CLARIFY;
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;

@@ -151,6 +151,8 @@ static void test_chat_plan(void **state)
          * bit" is no bite) */
         {"that helped a little, thank you", 1}, {"this helps a bit, cheers", 1},
         {"thanks but he still bites his sister", 0},
+        /* "helps" asked about is a question */
+        {"teething baby screaming all night, what helps besides medicine", 0},
     };
     const char *prev[1] = {"my 2 year old fights bedtime every night"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -355,6 +357,8 @@ static const struct convo_case convos[] = {
      * a passage its one word found */
     {"nomatch then generic", {{"how do we choose godparents, my sister is upset we didn't ask her", 'N', NULL, -2},
                               {"how should i respond", 'N', NULL, -2}}},
+    /* a follow-up with only a hello before it: what is "it"? */
+    {"hello then it", {{"hello there", 'S', NULL, -2}, {"how long does it usually last?", 'C', NULL, -2}}},
     /* a change of subject nothing covers is the no-match, not the old topic */
     {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'N', NULL, -2}}},
