@@ -595,13 +595,19 @@ static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
  * the earlier questions' own, already given: they alone are refused the
  * same way, so the follow-up ("ok, what else can I try then?" after a
  * refused question about a sleep medicine) adds nothing to refuse. An
- * emergency or a crisis is always given again. Pure. */
+ * emergency, a crisis and a question of how much medicine to give
+ * (policy rules medical.dose*, medical.give_medicine: "and how much at
+ * night?" after a dose question) are always given again. Pure. */
 static int cv_refused_before(const struct safety_policy *policy, const char *buf, size_t jl,
                              size_t len, const struct safety_verdict *v)
 {
     struct safety_verdict before;
+    static const char *const medicine_rules[] = {"medical.dose", "medical.give_medicine",
+                                                 NULL};
     if (v->category == SAFETY_EMERGENCY || v->category == SAFETY_CRISIS || jl <= len + 2)
         return 0;
+    for (size_t i = 0; v->category == SAFETY_MEDICAL && v->rule_id && medicine_rules[i]; i++)
+        if (strncmp(v->rule_id, medicine_rules[i], strlen(medicine_rules[i])) == 0) return 0;
     safety_triage(policy, buf + len + 2, jl - len - 2, &before);
     return before.category == v->category;
 }
