@@ -34,18 +34,6 @@
 
 #define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
 
-#ifdef CONVO_TRACE
-#define TR(...) fprintf(stderr, __VA_ARGS__)
-static void tr_plan(const char *what, const struct convo_plan *o)
-{
-    TR("    [%s] nhits %zu top %s mp %.2f key %d about %.2f concept '%s' empty %d nm %d nc %d\n", what,
-       o->nhits, o->nhits ? o->hits[0].p->id : "-", o->res.match_prob, o->res.key_about,
-       o->res.about, o->res.concept, o->res.empty, o->res.nomatch, o->res.concepts);
-}
-#else
-#define TR(...) ((void)0)
-#define tr_plan(a, b) ((void)0)
-#endif
 
 /* ---------- words ---------- */
 
@@ -802,9 +790,6 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     }
 
     cv_search(kb, q, len, out->age, out);
-    tr_plan("alone", out);
-    TR("    leans %d own %d ctx_top %s\n", convo_leans_on_context(q, len), cv_has_own_concept(q, len),
-       ctx_top ? ctx_top->id : "-");
     /* A follow-up ("and if he bites?", "how long will it last?", "she's
      * 6") is read with the question before it. The conversation's reading
      * wins when its passage is about this question's own concept too, or
@@ -826,7 +811,6 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         cv_search(kb, buf, jl, out->age, out);
-        tr_plan("joined-nl", out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         if (out->nhits > 0 && (cv_on_topics(out->hits[0].p, ctx_top, th.top) || (!ctx_top && !th.top)) &&
             ((alone.res.match_prob < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
@@ -842,11 +826,6 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
         cv_search(kb, buf, jl, out->age, out);
-        tr_plan("joined-lean", out);
-        TR("    share joined %.2f alone %.2f cover joined %.2f concept-cover %.2f\n", out->nhits ? kb_about_share(kb, out->hits[0].p, q, len) : -1,
-           alone.nhits ? kb_about_share(kb, alone.hits[0].p, q, len) : -1,
-           out->nhits ? kb_cover_share(kb, out->hits[0].p, q, len) : -1,
-           out->nhits ? kb_cover_share(kb, out->hits[0].p, alone.res.concept, strlen(alone.res.concept)) : -1);
         double sj = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
