@@ -1,28 +1,49 @@
 /* convo.c — reading a question as part of its conversation (see convo.h).
  *
  * Order of decisions for one question:
- *   1. the safety layer on the question as typed; any refusal stands,
- *      except the "no parenting words" fallback, which is reconsidered:
- *      small talk gets a warm reply, a follow-up is classified again
- *      together with the earlier questions, a vague first question gets a
- *      clarifying question;
+ *   1. the safety layer on the question as typed; any refusal stands (an
+ *      emergency or a crisis in the question itself is never hidden by
+ *      the conversation), except the "no parenting words" fallback, which
+ *      is reconsidered: small talk gets a warm reply; a follow-up is
+ *      classified again together with the earlier questions, and refused
+ *      when that reading is, unless the refusal is the earlier questions'
+ *      own, already given (they alone are refused the same way) and is no
+ *      emergency, crisis or question of how much medicine to give
+ *      (cv_refused_before); a first question gets a clarifying question
+ *      when it says nothing the knowledge base knows or leans on a "before"
+ *      it does not have ("how long will it last?" after a hello);
  *   2. small talk: a message made only of greeting, thanks or goodbye
  *      words, or chat that asks nothing ("ok thank you, gonna try
- *      tonight", "haha wish me luck", an emoji) and that the knowledge
- *      base finds nothing in ("thanks, she still wakes at 5" is a question);
+ *      tonight", "perfect, screenshotting this", "this is so awkward
+ *      haha", an emoji) whose words past the thanks and filler the
+ *      knowledge base finds nothing in ("thanks, she still wakes at 5" and
+ *      "what helps besides medicine" are questions; "that helps a bit" is
+ *      no question about biting);
  *   2b. a first question that says who but not what ("my son has been
- *      acting weird lately"): a clarifying question;
+ *      acting weird lately", "hi, bit worried about my daughter"): a
+ *      clarifying question;
  *   3. retrieval of the question on its own, with the child's age from the
  *      conversation when the question gives none; when that finds nothing
  *      or the question leans on what came before ("what about naps?",
- *      "she's 6"), the question is read again together with the latest
- *      earlier question that had concepts of its own and the question the
- *      conversation's thread opened with (cv_find_thread); a question with
- *      no follow-up words whose best passage is off the conversation's
- *      topics is read that way too, and keeps that reading when it stays
- *      on topic and is at least as much about the question;
+ *      "she's 6", "he's not sleeping because of it"), the question is read
+ *      again together with the latest earlier question that had concepts
+ *      of its own and the question the conversation's thread opened with
+ *      (cv_find_thread). Its own reading still wins when it is a question
+ *      of its own: a strong match (CONVO_ALONE_STRONG), a clause with
+ *      several concepts (CONVO_OWN_CONCEPTS), or a thing named after "what
+ *      about" that the conversation's passage is not about; one weak word
+ *      ("is that healthy?", "he's 2 and a half", "clean them") never pulls
+ *      it off the topic. A question with no follow-up words whose best
+ *      passage is off the conversation's topics (or that follows a
+ *      no-match opening) is read that way too, and keeps that reading when
+ *      it stays on topic and is at least as much about the question, or
+ *      its own reading is weak and the conversation's passage holds its
+ *      words;
  *   4. with no concept at all and nothing before it: a clarifying question;
- *   5. below the no-match threshold: the honest no-match. */
+ *   5. below the no-match threshold: the honest no-match, also for a
+ *      marked change of subject ("random one but...") the conversation's
+ *      passage is not about; it suggests only topics whose passages are
+ *      about the question's key concept, else the conversation's own. */
 #include "convo.h"
 
 #include <stdio.h>
