@@ -339,16 +339,25 @@ static int cv_names_new_thing(const char *q, size_t len)
 static int cv_switch_marker(const char *q, size_t len)
 {
     static const char *const one[] = {"random", "unrelated", "btw", "separately", "also",
-                                      "offtopic", "another", "different", "separate", NULL};
-    static const char *const two[][2] = {{"by", "the"}, {"off", "topic"}, {"quick", "one"},
-                                         {"quick", "question"}, {"change", "of"},
-                                         {"changing", "the"}, {"other", "thing"}};
+                                      "offtopic", NULL};
+    /* pairs ("by the" must be "by the way": "swung him by the hands") */
+    static const char *const two[][3] = {{"by", "the", "way"}, {"off", "topic", NULL},
+                                         {"quick", "one", NULL}, {"quick", "question", NULL},
+                                         {"another", "question", NULL},
+                                         {"different", "question", NULL},
+                                         {"another", "thing", NULL}, {"other", "thing", NULL},
+                                         {"change", "of", "subject"},
+                                         {"changing", "the", "subject"},
+                                         {"on", "another", "note"}};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     for (size_t i = 0; i < nw; i++) {
         if (cv_in_list(w[i], one)) return 1;
-        for (size_t k = 0; i + 1 < nw && k < sizeof two / sizeof two[0]; k++)
-            if (strcmp(w[i], two[k][0]) == 0 && strcmp(w[i + 1], two[k][1]) == 0) return 1;
+        for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
+            size_t m = 0;
+            while (m < 3 && two[k][m] && i + m < nw && strcmp(w[i + m], two[k][m]) == 0) m++;
+            if (m == 3 || (m > 0 && !two[k][m])) return 1;
+        }
     }
     return 0;
 }
