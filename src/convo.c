@@ -608,6 +608,17 @@ static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
     return w < 0 ? jl : jl + (size_t)w >= n ? n - 1 : jl + (size_t)w;
 }
 
+/* 1 when v refuses a question of how much medicine to give or whether
+ * to give it (the policy's medical.dose*, medical.give_medicine rules). */
+static int cv_medicine_refusal(const struct safety_verdict *v)
+{
+    static const char *const medicine_rules[] = {"medical.dose", "medical.give_medicine",
+                                                 NULL};
+    for (size_t i = 0; v->category == SAFETY_MEDICAL && v->rule_id && medicine_rules[i]; i++)
+        if (strncmp(v->rule_id, medicine_rules[i], strlen(medicine_rules[i])) == 0) return 1;
+    return 0;
+}
+
 /* 1 when the refusal v of a follow-up read together with the earlier
  * questions (buf[0..jl), the follow-up's len bytes first, cv_joined) is
  * the earlier questions' own, already given: they alone are refused the
@@ -620,12 +631,9 @@ static int cv_refused_before(const struct safety_policy *policy, const char *buf
                              size_t len, const struct safety_verdict *v)
 {
     struct safety_verdict before;
-    static const char *const medicine_rules[] = {"medical.dose", "medical.give_medicine",
-                                                 NULL};
-    if (v->category == SAFETY_EMERGENCY || v->category == SAFETY_CRISIS || jl <= len + 2)
+    if (v->category == SAFETY_EMERGENCY || v->category == SAFETY_CRISIS ||
+        cv_medicine_refusal(v) || jl <= len + 2)
         return 0;
-    for (size_t i = 0; v->category == SAFETY_MEDICAL && v->rule_id && medicine_rules[i]; i++)
-        if (strncmp(v->rule_id, medicine_rules[i], strlen(medicine_rules[i])) == 0) return 0;
     safety_triage(policy, buf + len + 2, jl - len - 2, &before);
     return before.category == v->category;
 }
@@ -775,6 +783,22 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         len = strlen(q);
         age = convo_stated_age(q, len);
         out->age = age >= 0 ? age : ctx_age;
+    }
+    if (c == SAFETY_NONE && context && convo_leans_on_context(q, len)) {
+        /* "and how much at bedtime?" after a dose question asks a dose,
+         * though its own words ("bedtime") pass */
+        struct safety_verdict v2, before;
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
+        if (jl > len + 2) {
+            safety_triage(policy, buf + len + 2, jl - len - 2, &before);
+            if (cv_medicine_refusal(&before)) {
+                safety_triage(policy, buf, jl, &v2);
+                if (cv_medicine_refusal(&v2)) {
+                    cv_refuse(out, &v2);
+                    return;
+                }
+            }
+        }
     }
     if (c != SAFETY_NONE) {
         int fallback = c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0;

@@ -352,7 +352,8 @@ static const struct convo_case convos[] = {
     {"emergency opener, follow-up", {{"my baby just swallowed a button battery", 'R', NULL, -2},
                                      {"what do i do?", 'R', NULL, -2}}},
     {"dose opener, follow-up", {{"how much ibuprofen can i give my 3 year old", 'R', NULL, 36},
-                                {"and how much at night", 'R', NULL, 36}}},
+                                {"and how much at night", 'R', NULL, 36},
+                                {"what about at bedtime?", 'R', NULL, 36}}},
     {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
                                   {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
     /* after a no-match, a generic follow-up is about that: no-match, not
