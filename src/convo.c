@@ -11,7 +11,9 @@
  *      emergency, crisis or question of how much medicine to give
  *      (cv_refused_before); a first question gets a clarifying question
  *      when it says nothing the knowledge base knows or leans on a "before"
- *      it does not have ("how long will it last?" after a hello);
+ *      it does not have ("how long will it last?" after a hello); a
+ *      question the layer passes that leans on a dose question ("what
+ *      about at bedtime?") is triaged with it and refused as a dose;
  *   2. small talk: a message made only of greeting, thanks or goodbye
  *      words, or chat that asks nothing ("ok thank you, gonna try
  *      tonight", "perfect, screenshotting this", "this is so awkward

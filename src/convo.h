@@ -20,8 +20,9 @@
  * (rule out_of_scope.no_parenting_context) is classified again together
  * with the earlier questions (a refusal that is only the earlier
  * questions' own is not repeated, unless it is an emergency, a crisis or
- * a medicine dose); every other decision stands, so an emergency or a
- * crisis in the question as typed is always refused.
+ * a medicine dose); a follow-up that leans on a dose question is triaged
+ * with it and refused as a dose; every other decision stands, so an
+ * emergency or a crisis in the question as typed is always refused.
  *
  * Everything here is pure given the kb and policy (kb_search is not
  * reentrant: one loop). Memory: a plan owns nothing; its hit and near-topic
