@@ -1,28 +1,51 @@
 /* convo.c — reading a question as part of its conversation (see convo.h).
  *
  * Order of decisions for one question:
- *   1. the safety layer on the question as typed; any refusal stands,
- *      except the "no parenting words" fallback, which is reconsidered:
- *      small talk gets a warm reply, a follow-up is classified again
- *      together with the earlier questions, a vague first question gets a
- *      clarifying question;
+ *   1. the safety layer on the question as typed; any refusal stands (an
+ *      emergency or a crisis in the question itself is never hidden by
+ *      the conversation), except the "no parenting words" fallback, which
+ *      is reconsidered: small talk gets a warm reply; a follow-up is
+ *      classified again together with the earlier questions, and refused
+ *      when that reading is, unless the refusal is the earlier questions'
+ *      own, already given (they alone are refused the same way) and is no
+ *      emergency, crisis or question of how much medicine to give
+ *      (cv_refused_before); a first question gets a clarifying question
+ *      when it says nothing the knowledge base knows or leans on a "before"
+ *      it does not have ("how long will it last?" after a hello); a
+ *      question the layer passes that leans on a dose question ("what
+ *      about at bedtime?") is triaged with it and refused as a dose;
  *   2. small talk: a message made only of greeting, thanks or goodbye
  *      words, or chat that asks nothing ("ok thank you, gonna try
- *      tonight", "haha wish me luck", an emoji) and that the knowledge
- *      base finds nothing in ("thanks, she still wakes at 5" is a question);
+ *      tonight", "perfect, screenshotting this", "this is so awkward
+ *      haha", an emoji) whose words past the thanks and filler the
+ *      knowledge base finds nothing in ("thanks, she still wakes at 5" and
+ *      "what helps besides medicine" are questions; "that helps a bit" is
+ *      no question about biting);
  *   2b. a first question that says who but not what ("my son has been
- *      acting weird lately"): a clarifying question;
+ *      acting weird lately", "hi, bit worried about my daughter"): a
+ *      clarifying question;
  *   3. retrieval of the question on its own, with the child's age from the
  *      conversation when the question gives none; when that finds nothing
  *      or the question leans on what came before ("what about naps?",
- *      "she's 6"), the question is read again together with the latest
- *      earlier question that had concepts of its own and the question the
- *      conversation's thread opened with (cv_find_thread); a question with
- *      no follow-up words whose best passage is off the conversation's
- *      topics is read that way too, and keeps that reading when it stays
- *      on topic and is at least as much about the question;
+ *      "she's 6", "he's not sleeping because of it"), the question is read
+ *      again together with the latest earlier question that had concepts
+ *      of its own and the question the conversation's thread opened with
+ *      (cv_find_thread). Its own reading still wins when it is a question
+ *      of its own: a strong match (CONVO_ALONE_STRONG), a clause with
+ *      several concepts (CONVO_OWN_CONCEPTS), or a thing named after "what
+ *      about" that the conversation's passage is not about; one weak word
+ *      ("is that healthy?", "he's 2 and a half", "clean them") never pulls
+ *      it off the topic. A question with no follow-up words whose best
+ *      passage is off the conversation's topics (or that follows a
+ *      no-match opening) is read that way too, and keeps that reading when
+ *      it stays on topic and is at least as much about the question, or
+ *      its own reading is weak and the conversation's passage holds its
+ *      words;
  *   4. with no concept at all and nothing before it: a clarifying question;
- *   5. below the no-match threshold: the honest no-match. */
+ *   5. below the no-match threshold: the honest no-match, also for a
+ *      marked change of subject ("random one but...") the conversation's
+ *      passage is not about; it suggests only topics whose passages are
+ *      about the question's key concept, else the conversation's own. */
 #include "convo.h"
 
 #include <stdio.h>
@@ -33,6 +56,7 @@
 #include "util.h"
 
 #define NO_CONTEXT_RULE "out_of_scope.no_parenting_context"
+
 
 /* ---------- words ---------- */
 
@@ -62,26 +86,47 @@ static int cv_in_list(const char *w, const char *const *list)
 
 /* ---------- small talk ---------- */
 
+/* Greetings a message may open with or be made of. */
+static const char *const smalltalk_greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy",
+                                              "morning", "evening", "afternoon", "greetings",
+                                              NULL};
+
+/* Words for the child (or children) a message is about. */
+static const char *const child_words[] = {"baby", "babies", "child", "children", "kid", "kids",
+                                          "kiddo", "son", "daughter", "toddler", "teen",
+                                          "teenager", "teenage", "boy", "girl", "lo", "infant",
+                                          NULL};
+
+/* Words for a person the message may be about. */
+static const char *const person_words[] = {"he", "she", "they", "him", "her", "them", "hes",
+                                           "shes", "theyre", "his", "hers", "their", NULL};
+
+/* Filler around thanks that says nothing to match on ("that helps a bit,
+ * thank you": "bit" is no bite). */
+static const char *const chat_filler[] = {"a", "bit", "little", "so", "much", "very", "really",
+                                          "you", "that", "this", "thats", "it", "lot", "loads",
+                                          "the", "for", "just", "such", NULL};
+
+/* Words that may stand around thanks, greetings and goodbyes without
+ * making the message a question. */
+static const char *const chat_pad[] = {
+    "good", "so", "much", "very", "that", "this", "thats", "really", "you", "a", "lot",
+    "for", "the", "info", "advice", "help", "oh", "wow", "ok", "okay", "i", "will", "try",
+    "it", "we", "ill", "well", "there", "all", "again", "makes", "got", "it", "yes", "yeah",
+    "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
+    "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
+    "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
+    "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
+    "xxx", "gonna", "do", "bit", "little", "loads", NULL};
+
 int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
 {
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", "morning",
-                                        "evening", "afternoon", "greetings", NULL};
     static const char *const thank[] = {"thanks", "thank", "thx", "ty", "cheers", "ta", "helps",
                                         "helped", "helpful", "useful", "perfect", "great",
                                         "awesome", "brilliant", "lovely", "amazing", "appreciate",
                                         "appreciated", "wonderful", "excellent", "nice", "cool",
                                         "super", "fab", "fantastic", "sense", "noted", NULL};
     static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", "later", NULL};
-    /* words that may stand around those without making it a question */
-    static const char *const pad[] = {
-        "good", "so", "much", "very", "that", "this", "thats", "really", "you", "a", "lot",
-        "for", "the", "info", "advice", "help", "oh", "wow", "ok", "okay", "i", "will", "try",
-        "it", "we", "ill", "well", "there", "all", "again", "makes", "got", "it", "yes", "yeah",
-        "coach", "all", "everyone", "just", "was", "is", "such", "big", "many", "kind", "of",
-        "your", "me", "my", "to", "night", "see", "soon", "now", "then", "and", "def",
-        "definitely", "sounds", "plan", "those", "tips", "these", "ideas", "great", "day",
-        "have", "nice", "one", "tonight", "im", "going", "give", "shot", "go", "u", "x", "xx",
-        "xxx", "gonna", "do", NULL};
     char w[16][32];
     size_t nw;
     int g = 0, t = 0, b = 0;
@@ -89,10 +134,10 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     nw = cv_words(q, len, w, 16);
     if (nw == 0 || nw > 12) return 0;
     for (size_t i = 0; i < nw; i++) {
-        if (cv_in_list(w[i], greet)) g = 1;
+        if (cv_in_list(w[i], smalltalk_greet)) g = 1;
         else if (cv_in_list(w[i], thank)) t = 1;
         else if (cv_in_list(w[i], bye)) b = 1;
-        else if (!cv_in_list(w[i], pad)) return 0;
+        else if (!cv_in_list(w[i], chat_pad)) return 0;
     }
     /* "good night" is a goodbye; "good morning" a greeting */
     for (size_t i = 0; i + 1 < nw; i++)
@@ -113,6 +158,27 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
     return 1;
 }
 
+/* The chat markers cv_chat_tone reads. */
+static const char *const chat_thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
+                                         "helps", "helped", "helpful", "appreciate",
+                                         "appreciated", "reassuring", "reassured", NULL};
+static const char *const chat_bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
+static const char *const chat_greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
+static const char *const chat_ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
+                                       "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
+                                       "alright", "noted", "brill", "lovely", "great", NULL};
+
+/* Approval opening a message ("perfect, screenshotting this for her"). */
+static const char *const chat_approve[] = {"perfect", "brilliant", "amazing", "awesome",
+                                           "fantastic", "wonderful", "excellent", "fab",
+                                           "superb", "legend", "gotcha", NULL};
+static const char *const chat_laugh[] = {"haha", "hahaha", "lol", "lmao", "hehe", NULL};
+/* Words that ask for something: a message with one is no chat in passing. */
+static const char *const chat_asks[] = {"tips", "advice", "ideas", "help", "how", "what", "why",
+                                        "when", "where", "which", "should", "can", "could",
+                                        "would", "any", "anyone", "recommend", "suggestions",
+                                        "please", "pls", "plz", NULL};
+
 /* Chat around the questions: "ok thank you, gonna try tonight", "phew
  * ok", "haha wish me luck", "thank you, I needed to hear that", "👍".
  * The tone of a message that carries a chat marker and asks nothing: 1
@@ -123,14 +189,6 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
  * of symbols only (an emoji) is an acknowledgement. Pure. */
 static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
 {
-    static const char *const thank[] = {"thanks", "thank", "thx", "ty", "tysm", "cheers", "ta",
-                                        "helps", "helped", "helpful", "appreciate",
-                                        "appreciated", "reassuring", "reassured", NULL};
-    static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", NULL};
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "howdy", NULL};
-    static const char *const ack[] = {"ok", "okay", "k", "kk", "phew", "haha", "hahaha", "lol",
-                                      "lmao", "hehe", "luck", "fair", "gotcha", "ugh", "aww",
-                                      "alright", "noted", "brill", "lovely", "great", NULL};
     static const char *const opens[] = {"and", "but", "what", "how", "why", "when", "where",
                                         "which", "who", "also", "should", "can", "is", "does",
                                         "do", "will", NULL};
@@ -146,20 +204,58 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
     *nwords = nw;
     if (nw == 0) return has_symbol ? 4 : 0;
     /* past the opening acknowledgements ("ok. and how long...") */
-    for (i0 = 0; i0 < nw && cv_in_list(w[i0], ack); i0++) {}
+    for (i0 = 0; i0 < nw && cv_in_list(w[i0], chat_ack); i0++) {}
     if (nw > 14 || (i0 < nw && cv_in_list(w[i0], opens))) return 0;
     for (size_t i = 0; i < nw; i++) {
         double v;
         if (text_number(w[i], strlen(w[i]), &v)) return 0;     /* "ok, she's 4" */
     }
     for (size_t i = 0; i < nw; i++) {
-        /* thanks and goodbyes count anywhere; a greeting or an "ok",
-         * "haha" only opening the message ("...any tips lol" is a question) */
-        int t = cv_in_list(w[i], thank) ? 1 : cv_in_list(w[i], bye) ? 2
-                : i > i0 ? 0 : cv_in_list(w[i], greet) ? 3 : cv_in_list(w[i], ack) ? 4 : 0;
+        /* thanks and goodbyes count anywhere; a greeting, an approval
+         * ("perfect, ...") or an "ok", "haha" only opening the message */
+        int t = cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
+                : i > i0 ? 0 : cv_in_list(w[i], chat_approve) ? 1
+                : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
         if (t && (!tone || t < tone)) tone = t;
     }
+    /* laughter closing a short message that asks for nothing and says
+     * nothing of the child ("this is so awkward haha"; "...any tips lol"
+     * and "she's started asking for a bottle again lol" are questions) */
+    if (!tone && nw <= 6 && cv_in_list(w[nw - 1], chat_laugh)) {
+        tone = 4;
+        for (size_t i = 0; i < nw; i++)
+            if (cv_in_list(w[i], chat_asks) || cv_in_list(w[i], child_words) ||
+                cv_in_list(w[i], person_words))
+                tone = 0;
+    }
     return tone;
+}
+
+/* The words of q that are not chat markers (cv_chat_tone's thanks,
+ * goodbyes, greetings and acknowledgements) nor the filler around them
+ * ("a bit", "so much"; "night" and "help" stay: "what helps at night" is a
+ * question), space-separated in out (at
+ * most n bytes); returns the length (0: nothing but chat). Pure. */
+static size_t cv_past_chat(const char *q, size_t len, char *out, size_t n)
+{
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16), l = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nw; i++) {
+        size_t wl = strlen(w[i]);
+        /* "helps" stays: "what helps besides medicine" asks */
+        if ((cv_in_list(w[i], chat_thank) && strncmp(w[i], "help", 4) != 0) ||
+            cv_in_list(w[i], chat_bye) ||
+            cv_in_list(w[i], chat_greet) || cv_in_list(w[i], chat_ack) ||
+            cv_in_list(w[i], chat_filler))
+            continue;
+        if (l + wl + 2 > n) break;
+        if (l) out[l++] = ' ';
+        memcpy(out + l, w[i], wl);
+        l += wl;
+        out[l] = '\0';
+    }
+    return l;
 }
 
 static void cv_chat_reply(int tone, char *reply, size_t n)
@@ -182,6 +278,9 @@ static void cv_chat_reply(int tone, char *reply, size_t n)
 
 /* ---------- follow-ups ---------- */
 
+#ifndef CONVO_ANAPHOR_WORDS
+#define CONVO_ANAPHOR_WORDS 8
+#endif
 int convo_leans_on_context(const char *q, size_t len)
 {
     static const char *const starts[][3] = {
@@ -193,16 +292,75 @@ int convo_leans_on_context(const char *q, size_t len)
     static const char *const pron[] = {"it", "that", "this", "he", "she", "they", "him", "her",
                                        "them", "thats", "its", "hes", "shes", "theyre", "those",
                                        "these", "then", NULL};
+    static const char *const thing[] = {"it", "that", "this", "them", "those", "these", NULL};
+    /* said before the follow-up itself ("ok, what else can I try?",
+     * "thanks, and if he bites?") */
+    static const char *const before[] = {"ok", "okay", "k", "alright", "right", "oh", "hmm",
+                                         "um", "yeah", "thanks", "thank", "you", "cheers",
+                                         "great", NULL};
     char w[24][32];
-    size_t nw = cv_words(q, len, w, 24);
+    size_t nw = cv_words(q, len, w, 24), i0 = 0;
     if (nw == 0) return 0;
+    while (i0 + 1 < nw && cv_in_list(w[i0], before)) i0++;
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
         size_t k = 0;
-        while (k < 3 && starts[i][k] && k < nw && strcmp(w[k], starts[i][k]) == 0) k++;
+        while (k < 3 && starts[i][k] && i0 + k < nw && strcmp(w[i0 + k], starts[i][k]) == 0) k++;
         if (k > 0 && (k == 3 || !starts[i][k])) return 1;
     }
     if (nw <= 6)
         for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], pron)) return 1;
+    /* a longer one that points back at a thing said before ("he's not
+     * sleeping well because of it", "my youngest is 1, does that change
+     * anything"): a thing pronoun after its first word ("is it ok to..."
+     * and "that book" open their own question) */
+    if (nw <= CONVO_ANAPHOR_WORDS)
+        for (size_t i = 1; i < nw; i++) if (cv_in_list(w[i], thing)) return 1;
+    return 0;
+}
+
+/* 1 when q opens by naming what it asks about instead ("what about at
+ * the pool?", "how about daycare", "same for naps?"): the thing named is
+ * the question, however weakly it matches on its own; not a time or a
+ * case of the topic ("what about when he comes back"). Pure. */
+static int cv_names_new_thing(const char *q, size_t len)
+{
+    static const char *const clause[] = {"when", "if", "once", "while", "after", "before",
+                                         "now", "then", "that", "this", "it", NULL};
+    char w[4][32];
+    size_t nw = cv_words(q, len, w, 4);
+    /* "what about when he comes back" asks about a time in the topic */
+    if (nw < 3 || cv_in_list(w[2], clause)) return 0;
+    return ((strcmp(w[0], "what") == 0 || strcmp(w[0], "how") == 0) &&
+            strcmp(w[1], "about") == 0) ||
+           (strcmp(w[0], "same") == 0 && (strcmp(w[1], "for") == 0 || strcmp(w[1], "with") == 0));
+}
+
+/* 1 when q says it changes the subject: "random one but...", "also,
+ * unrelated...", "btw", "by the way", "different question", "on another
+ * note", "off topic", "quick one". Pure. */
+static int cv_switch_marker(const char *q, size_t len)
+{
+    static const char *const one[] = {"random", "unrelated", "btw", "separately", "also",
+                                      "offtopic", NULL};
+    /* pairs ("by the" must be "by the way": "swung him by the hands") */
+    static const char *const two[][3] = {{"by", "the", "way"}, {"off", "topic", NULL},
+                                         {"quick", "one", NULL}, {"quick", "question", NULL},
+                                         {"another", "question", NULL},
+                                         {"different", "question", NULL},
+                                         {"another", "thing", NULL}, {"other", "thing", NULL},
+                                         {"change", "of", "subject"},
+                                         {"changing", "the", "subject"},
+                                         {"on", "another", "note"}};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], one)) return 1;
+        for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
+            size_t m = 0;
+            while (m < 3 && two[k][m] && i + m < nw && strcmp(w[i + m], two[k][m]) == 0) m++;
+            if (m == 3 || (m > 0 && !two[k][m])) return 1;
+        }
+    }
     return 0;
 }
 
@@ -308,9 +466,7 @@ static int cv_has_own_concept(const char *q, size_t len)
 static int cv_is_vague(const char *q, size_t len)
 {
     static const char *const vague[] = {
-        "baby", "babies", "child", "children", "kid", "kids", "kiddo", "son", "daughter",
-        "toddler", "teen", "teenager", "teenage", "boy", "girl", "little", "lo", "infant",
-        "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
+        "little", "advice", "help", "question", "thing", "things", "stuff", "weird", "strange", "odd",
         "funny", "acting", "behaving", "doing", "keeps", "lately", "recently", "some", "need",
         "want", "pls", "please", "plz", "been", "has", "have", "had", "am", "are", "was", "this",
         "something", "anything", "issue", "issues", "problem", "problems", "concerned", "off",
@@ -319,11 +475,17 @@ static int cv_is_vague(const char *q, size_t len)
         "very", "weirdly", "differently", "different", "me", "us", "wont", "doesnt", "dont",
         "cant", "isnt", "start", "started", "worried", "worrying", "about", NULL};
     char w[24][32];
-    size_t nw = cv_words(q, len, w, 24);
-    if (nw == 0 || nw > 16) return 0;
-    for (size_t i = 0; i < nw; i++)
-        if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
-    return 1;
+    size_t nw = cv_words(q, len, w, 24), i0 = 0;
+    int who = 0;
+    /* past an opening greeting ("hi, bit worried about my daughter"),
+     * which must then say who */
+    while (i0 < nw && cv_in_list(w[i0], smalltalk_greet)) i0++;
+    if (nw == i0 || nw > 16) return 0;
+    for (size_t i = i0; i < nw; i++) {
+        if (cv_in_list(w[i], child_words)) who = 1;
+        else if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    }
+    return i0 == 0 || who;
 }
 
 /* 1 when q opens with a greeting and the rest is vague and names the
@@ -331,20 +493,9 @@ static int cv_is_vague(const char *q, size_t len)
  * needs a clarifying question, not a greeting back. Pure. */
 static int cv_greeting_vague(const char *q, size_t len)
 {
-    static const char *const greet[] = {"hi", "hello", "hey", "hiya", "heya", "morning",
-                                        "evening", "afternoon", NULL};
-    static const char *const who[] = {"baby", "child", "kid", "kids", "son", "daughter",
-                                      "toddler", "teen", "teenager", "boy", "girl", "lo",
-                                      "infant", "kiddo", NULL};
-    struct text_word tw[24];
-    size_t n = text_words(q, len, tw, 24), i = 0;
-    int has_who = 0;
-    if (n > 24) return 0;
-    while (i < n && cv_in_list(tw[i].norm, greet)) i++;
-    if (i == 0 || i == n) return 0;
-    for (size_t k = i; k < n; k++) if (cv_in_list(tw[k].norm, who)) has_who = 1;
-    if (!has_who) return 0;
-    return cv_is_vague(tw[i].ptr, (size_t)(q + len - tw[i].ptr));
+    char w[1][32];
+    return cv_words(q, len, w, 1) == 1 && cv_in_list(w[0], smalltalk_greet) &&
+           cv_is_vague(q, len);
 }
 
 /* Chat (cv_chat_tone) that is not a question in passing: short, or with
@@ -360,17 +511,45 @@ static int cv_greeting_vague(const char *q, size_t len)
  * conversation's topics (convo_plan). Chosen on conv-dev: 0.6 to 0.8 give
  * the same turns there (87.6%), 0.7 is the middle. */
 #define CONVO_ALONE_WEAK 0.7
+
+/* At or above this no-match probability a follow-up's own reading is a
+ * question of its own ("and she's started seeing a boy, how do i talk
+ * about consent"): it wins over the conversation's reading when its
+ * passage is more about the question's concepts and holds its key one.
+ * Below it a short follow-up's one word ("is that healthy?", "he's 2 and
+ * a half") does not pull the answer off the topic. Chosen on C2 and
+ * conv-dev (0.45 to 0.6 give C2 the same turns; 0.6 is best on conv-dev). */
+#define CONVO_ALONE_STRONG 0.6
+
+/* A follow-up with this many concepts of its own is a question in its own
+ * right ("and she's started seeing a boy, how do i talk about consent"):
+ * its own reading wins at a lower no-match probability. Chosen on C2 and
+ * conv-dev (3 concepts cost conv-dev a turn; 5 gain nothing on C2). */
+#define CONVO_OWN_CONCEPTS 4
+
+/* At or above this no-match probability the reading of a question with
+ * the conversation is sure enough to win over a weak reading of its own
+ * even off the conversation's topics. Chosen on conv-dev (0.7 to 0.85
+ * give the same turns on all three dev sets). */
+#define CONVO_JOINED_SURE 0.8
+#define CONVO_OWN_MATCH 0.4
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_greeting_vague(q, len)) return 0;      /* a question, however vague */
     tone = cv_chat_tone(q, len, &nw);
     if (!tone) return 0;
     if (nw > 2) {
+        /* what the message says past its chat words ("that helps a bit,
+         * thank you" is about nothing; "thanks, she still wakes at 5" is) */
+        char rest[256];
+        size_t rl = cv_past_chat(q, len, rest, sizeof rest);
         struct kb_result r;
         struct kb_hit h[1];
-        if (kb_search_ex(kb, q, len, -1, h, 1, &r) > 0 && r.match_prob >= CONVO_CHAT_MATCH_MIN)
+        if (rl && kb_search_ex(kb, rest, rl, -1, h, 1, &r) > 0 &&
+            r.match_prob >= CONVO_CHAT_MATCH_MIN)
             return 0;
     }
     cv_chat_reply(tone, reply, n);
@@ -437,6 +616,36 @@ static size_t cv_append(char *buf, size_t jl, size_t n, const char *more)
     return w < 0 ? jl : jl + (size_t)w >= n ? n - 1 : jl + (size_t)w;
 }
 
+/* 1 when v refuses a question of how much medicine to give or whether
+ * to give it (the policy's medical.dose*, medical.give_medicine rules). */
+static int cv_medicine_refusal(const struct safety_verdict *v)
+{
+    static const char *const medicine_rules[] = {"medical.dose", "medical.give_medicine",
+                                                 NULL};
+    for (size_t i = 0; v->category == SAFETY_MEDICAL && v->rule_id && medicine_rules[i]; i++)
+        if (strncmp(v->rule_id, medicine_rules[i], strlen(medicine_rules[i])) == 0) return 1;
+    return 0;
+}
+
+/* 1 when the refusal v of a follow-up read together with the earlier
+ * questions (buf[0..jl), the follow-up's len bytes first, cv_joined) is
+ * the earlier questions' own, already given: they alone are refused the
+ * same way, so the follow-up ("ok, what else can I try then?" after a
+ * refused question about a sleep medicine) adds nothing to refuse. An
+ * emergency, a crisis and a question of how much medicine to give
+ * (policy rules medical.dose*, medical.give_medicine: "and how much at
+ * night?" after a dose question) are always given again. Pure. */
+static int cv_refused_before(const struct safety_policy *policy, const char *buf, size_t jl,
+                             size_t len, const struct safety_verdict *v)
+{
+    struct safety_verdict before;
+    if (v->category == SAFETY_EMERGENCY || v->category == SAFETY_CRISIS ||
+        cv_medicine_refusal(v) || jl <= len + 2)
+        return 0;
+    safety_triage(policy, buf + len + 2, jl - len - 2, &before);
+    return before.category == v->category;
+}
+
 /* 1 when passage p shares a topic with a or b (either may be NULL). */
 static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
                         const struct kb_passage *b)
@@ -454,6 +663,23 @@ static int cv_on_topics(const struct kb_passage *p, const struct kb_passage *a,
 static int cv_has_topic(const struct kb_passage *p, const char *t)
 {
     for (size_t i = 0; i < p->ntopics; i++) if (strcmp(p->topics[i], t) == 0) return 1;
+    return 0;
+}
+
+/* 1 when a passage whose main topic is t is about q: its about-fields
+ * (title, keywords, asks, topic labels) hold q's key concept and at least
+ * CONVO_NEAR_ABOUT of its concepts. Only such a topic is suggested for a
+ * question nothing answers, never one that came up among the search's
+ * candidates on a passing word ("any tips", "baby"). */
+#define CONVO_NEAR_ABOUT 0.3
+static int cv_topic_about(struct kb *kb, const char *t, const char *q, size_t len)
+{
+    for (size_t i = 0, n = kb_count(kb); i < n; i++) {
+        const struct kb_passage *p = kb_get(kb, i);
+        if (p->ntopics && strcmp(p->topics[0], t) == 0 && kb_about_key(kb, p, q, len) &&
+            kb_about_share(kb, p, q, len) >= CONVO_NEAR_ABOUT)
+            return 1;
+    }
     return 0;
 }
 
@@ -511,14 +737,17 @@ static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t np
 }
 
 /* 1 when passage p is on neither the context's best passage's topics nor
- * the thread's (and there is one of them to be on). */
+ * the thread's, or the conversation has no passage yet (it opened with a
+ * no-match): a passage the question's own words found, to be checked
+ * against the conversation's reading. */
 static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
                          struct cv_thread *th, const struct kb_passage *ctx_top,
                          const struct kb_passage *p)
 {
     if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
     cv_find_thread(kb, prev, nprev, th);
-    return (ctx_top || th->top) && !cv_on_topics(p, th->top, NULL);
+    if (!ctx_top && !th->top) return 1;     /* no passage yet: nothing is on it */
+    return !cv_on_topics(p, th->top, NULL);
 }
 
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
@@ -563,6 +792,22 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         age = convo_stated_age(q, len);
         out->age = age >= 0 ? age : ctx_age;
     }
+    if (c == SAFETY_NONE && context && convo_leans_on_context(q, len)) {
+        /* "and how much at bedtime?" after a dose question asks a dose,
+         * though its own words ("bedtime") pass */
+        struct safety_verdict v2, before;
+        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
+        if (jl > len + 2) {
+            safety_triage(policy, buf + len + 2, jl - len - 2, &before);
+            if (cv_medicine_refusal(&before)) {
+                safety_triage(policy, buf, jl, &v2);
+                if (cv_medicine_refusal(&v2)) {
+                    cv_refuse(out, &v2);
+                    return;
+                }
+            }
+        }
+    }
     if (c != SAFETY_NONE) {
         int fallback = c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0;
         if (!fallback) {
@@ -577,7 +822,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             struct safety_verdict v2;
             size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
             safety_triage(policy, buf, jl, &v2);
-            if (v2.category != SAFETY_NONE) {
+            if (v2.category != SAFETY_NONE && !cv_refused_before(policy, buf, jl, len, &v2)) {
                 cv_refuse(out, &v2);
                 return;
             }
@@ -586,7 +831,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             struct kb_result r;
             struct kb_hit h[1];
             kb_search_ex(kb, q, len, -1, h, 1, &r);
-            if (r.empty || r.nomatch) {
+            /* nothing to go on, or a follow-up with nothing before it to
+             * lean on ("how long will it last?" after a hello) */
+            if (r.empty || r.nomatch || convo_leans_on_context(q, len)) {
                 out->kind = CONVO_CLARIFY;
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;
@@ -594,10 +841,6 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             cv_refuse(out, &out->verdict);
             return;
         }
-    } else if (!context && cv_greeting_vague(q, len)) {
-        out->kind = CONVO_CLARIFY;
-        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
-        return;
     } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
         return;
@@ -631,10 +874,22 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         cv_search(kb, buf, jl, out->age, out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
-        if (out->nhits > 0 && cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
-            ((alone.res.match_prob < CONVO_ALONE_WEAK && with > 0) ||
+        /* on the conversation's topics, or a confident reading of the two
+         * together that holds the question's words where its own is weak
+         * ("how do I settle her in" after choosing a nursery: settling in,
+         * not moving house) */
+        int on = out->nhits > 0 &&
+                 (cv_on_topics(out->hits[0].p, ctx_top, th.top) || (!ctx_top && !th.top) ||
+                  (alone.res.match_prob < CONVO_ALONE_WEAK &&
+                   out->res.match_prob >= CONVO_JOINED_SURE &&
+                   (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
+        if (on &&
+            ((alone.res.match_prob < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len)))
             out->followup = 1;
+        else if (out->nhits == 0 && !ctx_top && !th.top &&
+                 alone.res.match_prob < CONVO_ALONE_WEAK)
+            out->followup = 1;      /* the no-match the conversation opened with */
         else
             *out = alone;
     } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
@@ -642,11 +897,19 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
         cv_search(kb, buf, jl, out->age, out);
+        double sj = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
+        double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
-        else if (own && alone.nhits > 0 && out->nhits > 0 &&
-                 kb_about_share(kb, out->hits[0].p, q, len) <= 0 && alone.res.key_about)
-            *out = alone;           /* a new concept the earlier topic lacks */
+        else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
+                 (alone.res.match_prob >= CONVO_ALONE_STRONG ||
+                  (alone.res.concepts >= CONVO_OWN_CONCEPTS &&
+                   alone.res.match_prob >= CONVO_OWN_MATCH) ||
+                  (sj <= 0 && cv_names_new_thing(q, len))))
+            *out = alone;           /* a question of its own, on a new concept */
+        else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
+                 cv_switch_marker(q, len) && (sj <= 0 || !out->res.key_about))
+            *out = alone;           /* the earlier topic says nothing on it either */
         else
             out->followup = 1;
     }
@@ -664,6 +927,11 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         size_t nl = 0;
         for (size_t i = 0; i < out->res.nnear && nl < KB_NEAR_TOPICS; i++) {
             const char *lab = kb_topic_label(kb, out->res.near[i]);
+            if (lab && cv_topic_about(kb, out->res.near[i], q, len)) labels[nl++] = lab;
+        }
+        /* none near the question: the conversation's own topic */
+        if (nl == 0 && ctx_top && ctx_top->ntopics) {
+            const char *lab = kb_topic_label(kb, ctx_top->topics[0]);
             if (lab) labels[nl++] = lab;
         }
         out->kind = CONVO_NOMATCH;
@@ -682,11 +950,7 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
     cv_plan(kb, policy, q, len, prev, nprev, out);
     if (out->verdict.english[0] && out->verdict.language &&
         (out->kind == CONVO_CLARIFY || out->kind == CONVO_SMALLTALK)) {
-        out->verdict.category = SAFETY_LANGUAGE;
-        out->verdict.rule_id = out->verdict.language;
-        out->verdict.notice = NULL;
-        out->verdict.notice_id = NULL;
-        out->verdict.english[0] = '\0';
+        safety_verdict_language(&out->verdict);
         out->reply[0] = '\0';
         cv_refuse(out, &out->verdict);
     }

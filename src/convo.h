@@ -18,7 +18,11 @@
  * The safety layer is used, not changed: a follow-up the classifier calls
  * out of scope only because it has no parenting words of its own
  * (rule out_of_scope.no_parenting_context) is classified again together
- * with the earlier questions; every other decision stands.
+ * with the earlier questions (a refusal that is only the earlier
+ * questions' own is not repeated, unless it is an emergency, a crisis or
+ * a medicine dose); a follow-up that leans on a dose question is triaged
+ * with it and refused as a dose; every other decision stands, so an
+ * emergency or a crisis in the question as typed is always refused.
  *
  * Everything here is pure given the kb and policy (kb_search is not
  * reentrant: one loop). Memory: a plan owns nothing; its hit and near-topic
@@ -69,9 +73,11 @@ void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q
 int convo_smalltalk(const char *q, size_t len, char *reply, size_t n);
 
 /* 1 when q reads as a follow-up that leans on what came before: it starts
- * with "what about", "and if", "how about", "what if", "same for", or is a
- * short message built on a pronoun ("is it normal?", "how long should it
- * last?"). Pure. */
+ * (past an "ok", "thanks") with "what about", "and if", "how about", "what
+ * if", "what else", "same for", or is a short message built on a pronoun
+ * ("is it normal?", "how long should it last?"), or a message of up to
+ * eight words that points back at a thing ("he's not sleeping well
+ * because of it"). Pure. */
 int convo_leans_on_context(const char *q, size_t len);
 
 /* The child's age in months a message states: kb_parse_age, with spans

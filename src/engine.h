@@ -49,6 +49,9 @@ struct engine {
     const char *name;
     void *state;
     int history_msgs;               /* earlier messages it wants in its requests */
+    int reads_english;              /* 1: it composes from the words it is given, so a
+                                       question in another language reaches it as its
+                                       English reading (safety.h); 0: as written */
     int (*start)(struct engine *e, const struct engine_request *rq, void **job);
     void (*cancel)(struct engine *e, void *job);
     /* 1 when configured and able to answer (for /readyz). */

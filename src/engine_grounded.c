@@ -668,6 +668,7 @@ struct engine *engine_grounded_new(struct event_base *base, const struct kb *kb,
     g->kb = kb;
     g->pace_ms = pace_ms;
     e->name = "grounded";
+    e->reads_english = 1;
     e->state = g;
     e->start = grounded_start;
     e->cancel = grounded_cancel;

@@ -2096,6 +2096,34 @@ double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, 
     return cov.about;
 }
 
+/* coverage of q over p (zeros when q has no concepts) */
+static void kb_cover_of(struct kb *kb, const struct kb_passage *p, const char *q, size_t len,
+                        struct cover *cov)
+{
+    struct tokens tk;
+    struct terms terms = {0};
+    memset(cov, 0, sizeof *cov);
+    tokenize(q, len, &tk);
+    query_terms(kb, &tk, &terms);
+    if (terms.n) coverage(kb, &terms, p, cov);
+    terms_free(&terms);
+    free(tk.buf);
+}
+
+double kb_cover_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)
+{
+    struct cover cov;
+    kb_cover_of(kb, p, q, len, &cov);
+    return cov.full;
+}
+
+int kb_about_key(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)
+{
+    struct cover cov;
+    kb_cover_of(kb, p, q, len, &cov);
+    return cov.key_about;
+}
+
 size_t kb_search(struct kb *kb, const char *q, size_t len, struct kb_hit *hits, size_t max,
                  int *age_out)
 {

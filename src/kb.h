@@ -136,6 +136,13 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
  * about-fields (title, keywords, asks, topic labels) hold. */
 double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
 
+/* The same share over the whole passage (its body and steps too): how much
+ * of q the passage holds anywhere. */
+double kb_cover_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
+
+/* 1 when p's about-fields hold q's key concept (its rarest), else 0. */
+int kb_about_key(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
+
 /* kb_search_ex without details; *age_out (may be NULL) gets the age. */
 size_t kb_search(struct kb *kb, const char *q, size_t len,
                  struct kb_hit *hits, size_t max, int *age_out);

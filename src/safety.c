@@ -2255,6 +2255,17 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
     v->language = d.lang ? d.lang->code : NULL;
 }
 
+void safety_verdict_language(struct safety_verdict *v)
+{
+    if (!v->language) return;
+    v->category = SAFETY_LANGUAGE;
+    v->rule_id = v->language;
+    v->protocol_id = NULL;
+    v->notice = NULL;
+    v->notice_id = NULL;
+    v->english[0] = '\0';
+}
+
 safety_category safety_classify(const struct safety_policy *p,
                                 const char *text, size_t len,
                                 const char **rule_id)

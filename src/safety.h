@@ -78,6 +78,13 @@ struct safety_verdict {
 void safety_triage(const struct safety_policy *p, const char *text, size_t len,
                    struct safety_verdict *v);
 
+/* Turns a verdict for a question in another language that was to be
+ * answered from its English reading (category SAFETY_NONE, notice
+ * "language") into that language's refusal, the note with the numbers, as
+ * triage gives when the reading says too little: for a caller that finds
+ * the reading gives it nothing to answer. No-op when v->language is NULL. */
+void safety_verdict_language(struct safety_verdict *v);
+
 /* The refusal for a verdict (as safety_refusal_json), with the first-aid
  * line, source and numbers of the protocol behind it when there is one.
  * NULL for SAFETY_NONE. New reference owned by the caller. */

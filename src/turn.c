@@ -1198,12 +1198,12 @@ static void step_engine(struct turn *t, int age)
     }
     if (e->history_msgs > 0)
         t->history = turn_history(t, e->history_msgs);
-    /* the grounded engine composes from the words it reads: for a
-     * question in another language, its English reading; a model reads the
-     * question as written */
+    /* an engine that composes from the words it reads (the grounded one,
+     * lite mode included) gets a question in another language as its
+     * English reading; a model reads the question as written */
     const char *q = t->question;
     size_t qlen = t->qlen;
-    if (t->english && strcmp(e->name, "grounded") == 0) {
+    if (t->english && e->reads_english) {
         q = t->english;
         qlen = strlen(q);
     }

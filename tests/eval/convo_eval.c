@@ -38,8 +38,8 @@
 
 /* The regression floor for make test: just under the figure measured on
  * tests/answers/conv-*.tsv (docs/knowledge-base.md): 0.82 -> 0.84 in round
- * 4 (85.9% of 355 turns). */
-#define DEFAULT_FLOOR 0.84
+ * 4 (85.9% of 355 turns); 0.87 in session 9 (87.9%, 312 of 355). */
+#define DEFAULT_FLOOR 0.87
 
 enum { K_TOPIC, K_SMALLTALK, K_CLARIFY, K_NOMATCH, K_N };
 static const char *const kind_names[K_N] = {"topic", "smalltalk", "clarify", "nomatch"};

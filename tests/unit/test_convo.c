@@ -78,6 +78,11 @@ static void test_leans_on_context_table(void **state)
         {"what if she refuses", 1}, {"is that normal?", 1}, {"how long should it last?", 1},
         {"why?", 1}, {"my 2 year old bites other kids at nursery", 0},
         {"how much formula does a 2 month old need", 0},
+        /* a thing pronoun pointing back, in a longer message */
+        {"he's not eating well because of it", 1}, {"my eldest is 9, does that matter", 1},
+        {"is it ok to give a baby water in hot weather", 0},
+        {"ok, what else can we try?", 1}, {"thanks! and if she still refuses?", 1},
+        {"that book about potty training, is it any good for a 2 year old", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = convo_leans_on_context(cases[i].q, strlen(cases[i].q));
@@ -121,6 +126,10 @@ static void test_chat_tone_table(void **state)
         {"we can't agree on a name for our baby boy, any tips lol", 0},
         {"she's already started asking to have a bottle again lol", 0},
         {"?", 0}, {"", 0}, {"my son bites", 0},
+        /* an approval opening it, laughter closing a short aside */
+        {"perfect, sending this to my mum", 1}, {"brilliant, printing that out", 1},
+        {"this is all so embarrassing haha", 4}, {"he did it again lol", 0},
+        {"any ideas lol", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t nw;
@@ -138,6 +147,12 @@ static void test_chat_plan(void **state)
         /* a chat marker and a word a passage happens to use ("enough"): chat */
         {"ok fair enough, thanks anyway", 1},
         {"ok thanks, the tantrums are still bad", 0},
+        /* the chat words and their padding say nothing to match on ("a
+         * bit" is no bite) */
+        {"that helped a little, thank you", 1}, {"this helps a bit, cheers", 1},
+        {"thanks but he still bites his sister", 0},
+        /* "helps" asked about is a question */
+        {"teething baby screaming all night, what helps besides medicine", 0},
     };
     const char *prev[1] = {"my 2 year old fights bedtime every night"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -315,6 +330,41 @@ static const struct convo_case convos[] = {
                                   {"thanks that helps", 'S', NULL, -2}}},
     {"choking first aid stays", {{"which foods are choking hazards for toddlers", 'A', "choking", 24},
                                  {"what about grapes?", 'A', "choking", 24}}},
+    /* Session 9: a follow-up's one weak word does not pull it off the
+     * topic (an age, a pronoun question, "because of it") */
+    {"age with a half stays", {{"my son lies on the floor screaming every time we leave the shop", 'A', "tantrums", -2},
+                               {"she's 3 and a half", 'A', "tantrums", 42}}},
+    {"clean them stays", {{"when can we get our daughter's ears pierced", 'A', "ear-piercing", -2},
+                          {"how should we clean them afterwards", 'A', "ear-piercing", -2}}},
+    {"because of it stays", {{"my daughter has exams next month and she is really stressed about them", 'A', "exam-stress", -2},
+                             {"she can't sleep properly because of it", 'A', "exam-stress", -2}}},
+    /* ...but a clause of its own that matches well switches */
+    {"own clause switches", {{"my 15 year old son is learning to drive, I'm nervous", 'A', "teen-driving", 180},
+                             {"also he's been staying up till 3am on school nights", 'A', "teen-sleep", 180}}},
+    /* a weak reading of its own loses to the conversation's passage that
+     * holds its words, in its body if not its title ("which foods") */
+    {"foods for the topic", {{"my 3 year old hasn't done a poo for 5 days", 'A', "constipation", 36},
+                             {"any foods that help with that", 'A', "constipation", 36}}},
+    /* a refusal is the earlier question's: a follow-up with nothing of its
+     * own to refuse is not refused again; an emergency is given again */
+    {"refused opener, follow-up", {{"is it ok to give my 4 year old melatonin gummies so she sleeps", 'R', NULL, 48},
+                                   {"alright, what else could help then?", 'A', NULL, 48}}},
+    {"emergency opener, follow-up", {{"my baby just swallowed a button battery", 'R', NULL, -2},
+                                     {"what do i do?", 'R', NULL, -2}}},
+    {"dose opener, follow-up", {{"how much ibuprofen can i give my 3 year old", 'R', NULL, 36},
+                                {"and how much at night", 'R', NULL, 36},
+                                {"what about at bedtime?", 'R', NULL, 36}}},
+    {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
+                                  {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
+    /* after a no-match, a generic follow-up is about that: no-match, not
+     * a passage its one word found */
+    {"nomatch then generic", {{"how do we choose godparents, my sister is upset we didn't ask her", 'N', NULL, -2},
+                              {"how should i respond", 'N', NULL, -2}}},
+    /* a follow-up with only a hello before it: what is "it"? */
+    {"hello then it", {{"hello there", 'S', NULL, -2}, {"how long does it usually last?", 'C', NULL, -2}}},
+    /* a change of subject nothing covers is the no-match, not the old topic */
+    {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
+                           {"random question but what age for a first haircut", 'N', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
@@ -378,6 +428,32 @@ static void test_nomatch_plan(void **state)
     assert_non_null(strstr(pl.reply, "ukulele"));
 }
 
+/* A no-match suggests only topics about the question (none on a passing
+ * word: a baby-name question is no formula question); in a conversation
+ * with nothing near, it offers the conversation's own topic. */
+static void test_nomatch_suggestions(void **state)
+{
+    struct convo_plan pl;
+    const char *q = "what outfits should we pick for a family photoshoot";
+    const char *prev[1] = {"how do i get my 2 year old to fall asleep at bedtime"};
+    convo_plan(kb, pol, q, strlen(q), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_null(strstr(pl.reply, "may be close"));
+    q = "how do i choose a baby name we both like";
+    convo_plan(kb, pol, q, strlen(q), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_null(strstr(pl.reply, "formula"));
+    convo_plan(kb, pol, prev[0], strlen(prev[0]), NULL, 0, &pl);
+    assert_int_equal(pl.kind, CONVO_ANSWER);
+    const char *label = kb_topic_label(kb, pl.hits[0].p->topics[0]);
+    assert_non_null(label);
+    q = "random one, what outfits should we pick for a family photoshoot";
+    convo_plan(kb, pol, q, strlen(q), prev, 1, &pl);
+    assert_int_equal(pl.kind, CONVO_NOMATCH);
+    assert_non_null(strstr(pl.reply, "may be close"));
+    assert_non_null(strstr(pl.reply, label));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_greeting_vague_table),
         cmocka_unit_test(test_nomatch_plan),
+        cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
     };
     return cmocka_run_group_tests_name("convo", tests, setup, teardown);

@@ -496,9 +496,19 @@ static void test_one_page_one_citation(void **state)
     json_decref(cit);
 }
 
+/* The grounded engine says it reads English (turn.c hands it a question
+ * in another language as its English reading, by this flag, not by name). */
+static void test_reads_english(void **state)
+{
+    struct engine *e = engine_grounded_new(NULL, kb, 0);
+    assert_int_equal(e->reads_english, 1);
+    e->destroy(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_english),
         cmocka_unit_test(test_every_topic_gets_a_cited_three_step_answer),
         cmocka_unit_test(test_no_match_has_no_citations),
         cmocka_unit_test(test_chunks_reassemble_exactly),

@@ -989,6 +989,16 @@ static void test_glossary_reading(void **state)
         assert_non_null(strstr(nt, "988"));
         free(nt);
         json_decref(n);
+        /* turned into that language's refusal (convo.c, when the reading
+         * gives nothing to answer): as triage's own language refusal */
+        safety_verdict_language(&a);
+        assert_int_equal(a.category, SAFETY_LANGUAGE);
+        assert_string_equal(a.rule_id, "es");
+        assert_null(a.notice);
+        assert_string_equal(a.english, "");
+        json_t *r = safety_verdict_json(us, &a);
+        assert_non_null(r);
+        json_decref(r);
     }
     /* the refusal carries that language's emergency note */
     struct safety_verdict v;
