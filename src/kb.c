@@ -1872,6 +1872,42 @@ static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
     return n;
 }
 
+/* 1 when part [st, en) of q is asked, not told: a question mark follows
+ * it, or it opens with a question word or an asking phrase ("how",
+ * "should", "any", "what about"). A part answers a question on its own
+ * (kb_search_ex) only when it asks: a remark after the question ("...
+ * double-barrelled? we're not married", "... card? want something not too
+ * cheesy") is context, and a passage found through it answers nothing the
+ * parent asked. */
+static int part_asks(const char *q, size_t len, size_t st, size_t en)
+{
+    static const char *const openers[] = {
+        "how", "what", "whats", "when", "why", "where", "which", "who", "whose", "is", "are",
+        "am", "was", "can", "could", "should", "shall", "do", "does", "did", "will", "would",
+        "may", "might", "must", "any", "anyone", "has", "have", "ideas", "tips", "advice",
+        "help", "please", "wat", "wot", "hw", NULL};
+    size_t i = st;
+    if (en < len && q[en] == '?') return 1;
+    /* the first word, skipping spaces and joining words ("and", "but", "so") */
+    for (int skips = 0; skips < 3; skips++) {
+        char w[16];
+        size_t k = 0;
+        while (i < en && !isalpha((unsigned char)q[i])) i++;
+        while (i < en && (isalpha((unsigned char)q[i]) || q[i] == '\'') && k + 1 < sizeof w) {
+            if (q[i] != '\'') w[k++] = (char)tolower((unsigned char)q[i]);
+            i++;
+        }
+        w[k] = '\0';
+        if (!k) return 0;
+        if (strcmp(w, "and") == 0 || strcmp(w, "but") == 0 || strcmp(w, "so") == 0 ||
+            strcmp(w, "also") == 0 || strcmp(w, "or") == 0)
+            continue;
+        for (int o = 0; openers[o]; o++) if (strcmp(w, openers[o]) == 0) return 1;
+        return 0;
+    }
+    return 0;
+}
+
 /* Splits a question into its sentences: at '.', '!' and '?' (a '.' between
  * digits, "2.5", does not end one), semicolons, colons and line breaks.
  * Writes up to max [start, end) byte ranges; returns how many. */
@@ -1985,7 +2021,10 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             /* a part of one word ("... loft conversion? naps") is a stray
              * word, not a question of its own; "How do I handle bedtime?"
              * (one concept, five words) is one */
-            size_t pn = pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3) ? run_query(kb, &pt, age, cand) : 0;
+            size_t pn = (pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3)) &&
+                                part_asks(q, len, st[i], en[i])
+                            ? run_query(kb, &pt, age, cand)
+                            : 0;
             if (pn) {
                 struct kb_result pr = {0};
                 rerank(kb, &pt, cand, pn);
