@@ -1264,6 +1264,61 @@ static void add_expansion(void *arg, const char *exp)
     free(tk.buf);
 }
 
+/* British and American spellings of one word: "behaviour" and "behavior",
+ * "paediatrician" and "pediatrician", "organise" and "organize", "centre"
+ * and "center", "travelling" and "traveling". The knowledge base uses both
+ * (its sources are British and American), and a parent's spelling is a
+ * real word, so the spelling fix never reaches the other form. Each form
+ * the vocabulary holds is added to the word's concept, as a synonym is.
+ * The rules rewrite one place in the word, each way: -our/-or, ae/oe to e
+ * (British to American only), -is-/-iz- before e, ed, es, ing, ation, -yse/
+ * -yze, -tre/-ter at the end, -ll-/-l- before ed, ing, er, or. A variant
+ * counts only when the vocabulary has it and it is not a stop word;
+ * words under five letters are left alone ("four", "shoe"). */
+#define KB_MAX_VARIANTS 8
+static size_t spelling_variants(const struct kb *kb, const char *w,
+                                char out[KB_MAX_VARIANTS][64])
+{
+    static const struct { const char *from, *to; int end; } rules[] = {
+        {"our", "or", 0},  {"or", "our", 0},  {"ae", "e", 0},     {"oe", "e", 0},
+        {"ise", "ize", 0}, {"ize", "ise", 0}, {"ised", "ized", 1}, {"ized", "ised", 1},
+        {"ising", "izing", 1}, {"izing", "ising", 1}, {"isation", "ization", 1},
+        {"ization", "isation", 1}, {"yse", "yze", 0}, {"yze", "yse", 0},
+        {"tre", "ter", 1}, {"ter", "tre", 1}, {"tres", "ters", 1}, {"ters", "tres", 1},
+        {"lled", "led", 1}, {"led", "lled", 1}, {"lling", "ling", 1}, {"ling", "lling", 1},
+        {"llor", "lor", 1}, {"lor", "llor", 1},
+    };
+    size_t n = 0, lw = strlen(w);
+    if (lw < 5 || lw >= 60) return 0;
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0] && n < KB_MAX_VARIANTS; r++) {
+        size_t lf = strlen(rules[r].from), lt = strlen(rules[r].to);
+        for (size_t at = 1; at + lf <= lw && n < KB_MAX_VARIANTS; at++) {
+            if (rules[r].end && at + lf != lw) continue;
+            if (memcmp(w + at, rules[r].from, lf) != 0) continue;
+            if (lw - lf + lt >= 64) continue;
+            char v[64];
+            memcpy(v, w, at);
+            memcpy(v + at, rules[r].to, lt);
+            memcpy(v + at + lt, w + at + lf, lw - at - lf + 1);
+            if (strlen(v) < 5 || is_stopword(v) || !vocab_has(kb, v)) continue;
+            int dup = strcmp(v, w) == 0;
+            for (size_t k = 0; k < n; k++) dup |= strcmp(out[k], v) == 0;
+            if (dup) continue;
+            memcpy(out[n++], v, strlen(v) + 1);
+        }
+    }
+    return n;
+}
+
+/* Adds w and its other spellings (spelling_variants) to the current concept. */
+static void add_term_spellings(const struct kb *kb, struct terms *t, const char *w)
+{
+    char var[KB_MAX_VARIANTS][64];
+    size_t nv = spelling_variants(kb, w, var);
+    add_term(t, w);
+    for (size_t i = 0; i < nv; i++) add_term(t, var[i]);
+}
+
 /* A word after "at" names where something happens, not what is asked:
  * "chickenpox at nursery", "biting other children at nursery", "a nap at
  * nursery", "arm bands at the beach". Such a setting word ranked passages
@@ -1309,11 +1364,11 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         if (!matched && !vocab_has(kb, w) && !english_word(kb, w)) {
             const char *fix = vocab_correct(kb, w);
             if (fix) {
-                add_term(out, fix);
+                add_term_spellings(kb, out, fix);
                 continue;
             }
         }
-        add_term(out, w);
+        add_term_spellings(kb, out, w);
     }
     for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
         const char *a = tk->t[i], *b = tk->t[i + 1];

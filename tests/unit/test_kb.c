@@ -603,6 +603,37 @@ static void test_unknown_phrases_count_against(void **state)
     kb_free(kb);
 }
 
+/* British and American spellings are one concept: both forms are in the
+ * knowledge base, and a parent's spelling is a real word the spelling fix
+ * leaves alone, so each spelling found only the passages written with it
+ * (session 9). */
+static void test_uk_us_spellings_agree(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit a[3], b[3];
+    struct kb_result ra, rb;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    static const char *const pairs[][2] = {
+        {"which colour should a baby's poo be", "which color should a baby's poo be"},
+        {"my daughter's behaviour at school is getting worse",
+         "my daughter's behavior at school is getting worse"},
+        {"travelling abroad with a baby", "traveling abroad with a baby"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        size_t na = kb_search_ex(kb, pairs[i][0], strlen(pairs[i][0]), -1, a, 3, &ra);
+        size_t nb = kb_search_ex(kb, pairs[i][1], strlen(pairs[i][1]), -1, b, 3, &rb);
+        assert_int_equal(na, nb);
+        assert_true(na >= 1);
+        assert_string_equal(a[0].p->id, b[0].p->id);
+        assert_false(ra.nomatch);
+        assert_false(rb.nomatch);
+    }
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_real_words_are_not_corrected),
         cmocka_unit_test(test_setting_word_weighs_less),
         cmocka_unit_test(test_unknown_phrases_count_against),
+        cmocka_unit_test(test_uk_us_spellings_agree),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
