@@ -1195,6 +1195,11 @@ static int is_stopword(const char *w)
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
         "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
         "hubby", "dh", "dd", "ds", "mom", "mum", "dad", "mommy", "mummy", "daddy",
+        /* and whom the child is compared with ("his cousin was walking at
+           10 months", "his mates all stay up till 9"); forum shorthand for
+           the family ("my LO", "my MIL") */
+        "cousin", "cousins", "niece", "nieces", "nephew", "nephews", "mates", "lo", "los",
+        "mil", "fil", "sil", "bil", "dp",
         /* filler: how the parent feels about asking, not what they ask */
         "realistically", "honestly", "actually", "basically", "literally", "seriously",
         "truly", "totally", "definitely", "probably", "maybe", "perhaps", "guys", "anybody",
