@@ -634,6 +634,29 @@ static void test_uk_us_spellings_agree(void **state)
     kb_free(kb);
 }
 
+/* Whom the child is compared with, and forum shorthand for the family,
+ * are not what the question is about: "cousin" was the rarest word of
+ * "isn't walking yet, his cousin was walking at 10 months" and the
+ * question was turned away (session 9). */
+static void test_comparison_words_are_not_concepts(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    const char *walk = "my 14 month old isn't walking yet, his cousin was walking at 10 months";
+    assert_true(kb_search_ex(kb, walk, strlen(walk), -1, hits, 3, &r) >= 1);
+    assert_string_equal(hits[0].p->topics[0], "baby-movement");
+    assert_int_equal(r.concepts, 1);
+    const char *lo = "my LO is 3 weeks and won't latch";
+    assert_true(kb_search_ex(kb, lo, strlen(lo), -1, hits, 3, &r) >= 1);
+    assert_string_equal(hits[0].p->topics[0], "breastfeeding");
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_setting_word_weighs_less),
         cmocka_unit_test(test_unknown_phrases_count_against),
         cmocka_unit_test(test_uk_us_spellings_agree),
+        cmocka_unit_test(test_comparison_words_are_not_concepts),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
