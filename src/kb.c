@@ -1195,6 +1195,11 @@ static int is_stopword(const char *w)
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
         "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
         "hubby", "dh", "dd", "ds", "mom", "mum", "dad", "mommy", "mummy", "daddy",
+        /* and whom the child is compared with ("his cousin was walking at
+           10 months", "his mates all stay up till 9"); forum shorthand for
+           the family ("my LO", "my MIL") */
+        "cousin", "cousins", "niece", "nieces", "nephew", "nephews", "mates", "lo", "los",
+        "mil", "fil", "sil", "bil", "dp",
         /* filler: how the parent feels about asking, not what they ask */
         "realistically", "honestly", "actually", "basically", "literally", "seriously",
         "truly", "totally", "definitely", "probably", "maybe", "perhaps", "guys", "anybody",
@@ -1264,6 +1269,61 @@ static void add_expansion(void *arg, const char *exp)
     free(tk.buf);
 }
 
+/* British and American spellings of one word: "behaviour" and "behavior",
+ * "paediatrician" and "pediatrician", "organise" and "organize", "centre"
+ * and "center", "travelling" and "traveling". The knowledge base uses both
+ * (its sources are British and American), and a parent's spelling is a
+ * real word, so the spelling fix never reaches the other form. Each form
+ * the vocabulary holds is added to the word's concept, as a synonym is.
+ * The rules rewrite one place in the word, each way: -our/-or, ae/oe to e
+ * (British to American only), -is-/-iz- before e, ed, es, ing, ation, -yse/
+ * -yze, -tre/-ter at the end, -ll-/-l- before ed, ing, er, or. A variant
+ * counts only when the vocabulary has it and it is not a stop word;
+ * words under five letters are left alone ("four", "shoe"). */
+#define KB_MAX_VARIANTS 8
+static size_t spelling_variants(const struct kb *kb, const char *w,
+                                char out[KB_MAX_VARIANTS][64])
+{
+    static const struct { const char *from, *to; int end; } rules[] = {
+        {"our", "or", 0},  {"or", "our", 0},  {"ae", "e", 0},     {"oe", "e", 0},
+        {"ise", "ize", 0}, {"ize", "ise", 0}, {"ised", "ized", 1}, {"ized", "ised", 1},
+        {"ising", "izing", 1}, {"izing", "ising", 1}, {"isation", "ization", 1},
+        {"ization", "isation", 1}, {"yse", "yze", 0}, {"yze", "yse", 0},
+        {"tre", "ter", 1}, {"ter", "tre", 1}, {"tres", "ters", 1}, {"ters", "tres", 1},
+        {"lled", "led", 1}, {"led", "lled", 1}, {"lling", "ling", 1}, {"ling", "lling", 1},
+        {"llor", "lor", 1}, {"lor", "llor", 1},
+    };
+    size_t n = 0, lw = strlen(w);
+    if (lw < 5 || lw >= 60) return 0;
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0] && n < KB_MAX_VARIANTS; r++) {
+        size_t lf = strlen(rules[r].from), lt = strlen(rules[r].to);
+        for (size_t at = 1; at + lf <= lw && n < KB_MAX_VARIANTS; at++) {
+            if (rules[r].end && at + lf != lw) continue;
+            if (memcmp(w + at, rules[r].from, lf) != 0) continue;
+            if (lw - lf + lt >= 64) continue;
+            char v[64];
+            memcpy(v, w, at);
+            memcpy(v + at, rules[r].to, lt);
+            memcpy(v + at + lt, w + at + lf, lw - at - lf + 1);
+            if (strlen(v) < 5 || is_stopword(v) || !vocab_has(kb, v)) continue;
+            int dup = strcmp(v, w) == 0;
+            for (size_t k = 0; k < n; k++) dup |= strcmp(out[k], v) == 0;
+            if (dup) continue;
+            memcpy(out[n++], v, strlen(v) + 1);
+        }
+    }
+    return n;
+}
+
+/* Adds w and its other spellings (spelling_variants) to the current concept. */
+static void add_term_spellings(const struct kb *kb, struct terms *t, const char *w)
+{
+    char var[KB_MAX_VARIANTS][64];
+    size_t nv = spelling_variants(kb, w, var);
+    add_term(t, w);
+    for (size_t i = 0; i < nv; i++) add_term(t, var[i]);
+}
+
 /* A word after "at" names where something happens, not what is asked:
  * "chickenpox at nursery", "biting other children at nursery", "a nap at
  * nursery", "arm bands at the beach". Such a setting word ranked passages
@@ -1309,11 +1369,11 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         if (!matched && !vocab_has(kb, w) && !english_word(kb, w)) {
             const char *fix = vocab_correct(kb, w);
             if (fix) {
-                add_term(out, fix);
+                add_term_spellings(kb, out, fix);
                 continue;
             }
         }
-        add_term(out, w);
+        add_term_spellings(kb, out, w);
     }
     for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
         const char *a = tk->t[i], *b = tk->t[i + 1];
@@ -1872,6 +1932,42 @@ static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
     return n;
 }
 
+/* 1 when part [st, en) of q is asked, not told: a question mark follows
+ * it, or it opens with a question word or an asking phrase ("how",
+ * "should", "any", "what about"). A part answers a question on its own
+ * (kb_search_ex) only when it asks: a remark after the question ("...
+ * double-barrelled? we're not married", "... card? want something not too
+ * cheesy") is context, and a passage found through it answers nothing the
+ * parent asked. */
+static int part_asks(const char *q, size_t len, size_t st, size_t en)
+{
+    static const char *const openers[] = {
+        "how", "what", "whats", "when", "why", "where", "which", "who", "whose", "is", "are",
+        "am", "was", "can", "could", "should", "shall", "do", "does", "did", "will", "would",
+        "may", "might", "must", "any", "anyone", "has", "have", "ideas", "tips", "advice",
+        "help", "please", "wat", "wot", "hw", NULL};
+    size_t i = st;
+    if (en < len && q[en] == '?') return 1;
+    /* the first word, skipping spaces and joining words ("and", "but", "so") */
+    for (int skips = 0; skips < 3; skips++) {
+        char w[16];
+        size_t k = 0;
+        while (i < en && !isalpha((unsigned char)q[i])) i++;
+        while (i < en && (isalpha((unsigned char)q[i]) || q[i] == '\'') && k + 1 < sizeof w) {
+            if (q[i] != '\'') w[k++] = (char)tolower((unsigned char)q[i]);
+            i++;
+        }
+        w[k] = '\0';
+        if (!k) return 0;
+        if (strcmp(w, "and") == 0 || strcmp(w, "but") == 0 || strcmp(w, "so") == 0 ||
+            strcmp(w, "also") == 0 || strcmp(w, "or") == 0)
+            continue;
+        for (int o = 0; openers[o]; o++) if (strcmp(w, openers[o]) == 0) return 1;
+        return 0;
+    }
+    return 0;
+}
+
 /* Splits a question into its sentences: at '.', '!' and '?' (a '.' between
  * digits, "2.5", does not end one), semicolons, colons and line breaks.
  * Writes up to max [start, end) byte ranges; returns how many. */
@@ -1985,7 +2081,10 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             /* a part of one word ("... loft conversion? naps") is a stray
              * word, not a question of its own; "How do I handle bedtime?"
              * (one concept, five words) is one */
-            size_t pn = pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3) ? run_query(kb, &pt, age, cand) : 0;
+            size_t pn = (pt.ngrp >= 2 || (pt.ngrp >= 1 && ptk.n >= 3)) &&
+                                part_asks(q, len, st[i], en[i])
+                            ? run_query(kb, &pt, age, cand)
+                            : 0;
             if (pn) {
                 struct kb_result pr = {0};
                 rerank(kb, &pt, cand, pn);

@@ -172,7 +172,7 @@ struct kb_thresholds {
            full_min, full_score_min, match_min;
 };
 #define KB_THRESHOLDS_DEFAULT {0, 0, 0, 0, 0, 1e9, 0, 0, KB_MATCH_MIN}
-#define KB_MATCH_MIN 0.28
+#define KB_MATCH_MIN 0.32
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);
