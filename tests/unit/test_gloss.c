@@ -211,7 +211,7 @@ static void test_shipped_glossary_loads(void **state)
         {"ro", "fetița mea are crize de furie în fiecare zi", "child tantrums every day"},
         {"ro", "fiul meu face pipi în pat la 6 ani, e normal?", "child wets the bed 6 years old. is it normal."},
         {"de", "er möchte nicht mehr leben", "don't want to live anymore"},
-        {"es", "dice que quiere morir", "want to die"},
+        {"es", "dice que quiere morir", "says want to die"},
     };
     for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++) {
         tr(g, ord[i].lang, ord[i].q, out, sizeof out);
