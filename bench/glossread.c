@@ -124,6 +124,17 @@ int main(int argc, char **argv)
             w[i].n = t.v[i].n;
             w[i].brk = (t.v[i].flags & TOK_BRK) != 0;
         }
+        if (getenv("UNREAD")) {      /* words no entry reads on their own */
+            char one[256];
+            printf("   unread:");
+            for (size_t i = 0; i < t.n; i++) {
+                struct gloss_cover c1;
+                gloss_read(p->gloss, lang ? lang : v.language, &w[i], 1, one, sizeof one, &c1);
+                if (!c1.words)
+                    printf(" %.*s", (int)t.v[i].n, t.v[i].s);
+            }
+            printf("\n");
+        }
         if (getenv("TOKS")) {
             printf("   toks:");
             for (size_t i = 0; i < t.n; i++)

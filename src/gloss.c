@@ -25,6 +25,7 @@ struct gentry {
     struct gword w[GLOSS_MAX_WORDS];
     size_t nw;
     char *eng;
+    int silent;                         /* English side "_": a function word */
 };
 
 struct gloss {
@@ -129,7 +130,9 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
     }
     const char *es = t2 + 1;
     size_t el = (size_t)(s + n - es);
-    size_t nen = text_words(es, el, ew, 9);
+    /* "_": a function word ("de", "les"): read, but it says nothing */
+    e->silent = el == 1 && es[0] == '_';
+    size_t nen = e->silent ? 1 : text_words(es, el, ew, 9);
     if (e->nw == 0 || nen == 0 || nen > 8 || el > 120) {
         for (size_t i = 0; i < e->nw; i++)
             free(e->w[i].s);
@@ -249,7 +252,16 @@ size_t gloss_translate(const struct gloss *g, const char *lang,
                        const struct gloss_word *words, size_t n,
                        char *out, size_t outcap)
 {
-    size_t o = 0, hits = 0, want = (size_t)-1;
+    return gloss_read(g, lang, words, n, out, outcap, NULL);
+}
+
+size_t gloss_read(const struct gloss *g, const char *lang,
+                  const struct gloss_word *words, size_t n,
+                  char *out, size_t outcap, struct gloss_cover *cover)
+{
+    size_t o = 0, hits = 0, cov = 0, fn = 0, want = (size_t)-1;
+    if (cover)
+        cover->words = cover->function = 0;
     if (!outcap)
         return 0;
     out[0] = '\0';
@@ -275,11 +287,16 @@ size_t gloss_translate(const struct gloss *g, const char *lang,
         }
         size_t step = best ? best->nw : 1;
         int ok = 1;
-        if (best) {
+        if (best && best->silent) {
+            cov += step;
+            fn += step;
+        } else if (best) {
             ok = put(out, outcap, &o, best->eng, strlen(best->eng));
             hits += ok;
+            cov += ok ? step : 0;
         } else if (is_number(&words[i])) {
             ok = put(out, outcap, &o, words[i].s, words[i].n);
+            cov += ok;
         }
         if (!ok)
             break;
@@ -292,5 +309,9 @@ size_t gloss_translate(const struct gloss *g, const char *lang,
     }
     while (o && out[o - 1] == ' ')
         out[--o] = '\0';
+    if (cover) {
+        cover->words = cov;
+        cover->function = fn;
+    }
     return hits;
 }

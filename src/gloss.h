@@ -14,8 +14,10 @@
  * comments and blank lines ignored. words are 1 to GLOSS_MAX_WORDS
  * normalised words (lowercase, accents folded, as text.c reads them); a
  * word ending in '*' matches any word it begins ("convuls*"). english is
- * 1 to 8 plain words. A longer match wins over a shorter one, and the
- * question's own language over another's.
+ * 1 to 8 plain words, or "_" for a function word ("de", "les", "und"):
+ * it is read (it counts as covered, see gloss_read) but writes nothing and
+ * is no hit. A longer match wins over a shorter one, and the question's
+ * own language over another's.
  */
 #ifndef COACHD_GLOSS_H
 #define COACHD_GLOSS_H
@@ -48,9 +50,20 @@ size_t gloss_nentries(const struct gloss *g);
 
 /* Writes the English reading of words[0..n) (question language lang, may
  * be NULL: any entry) to out (NUL-ended, truncated at a word boundary to
- * outcap). Returns the number of words that matched an entry. */
+ * outcap). Returns the number of entries that matched (a phrase entry such
+ * as "no respira" is one). */
 size_t gloss_translate(const struct gloss *g, const char *lang,
                        const struct gloss_word *words, size_t n,
                        char *out, size_t outcap);
+
+/* How much of a question a reading covers: words, every word of each
+ * entry matched ("no respira" is two), each function word ("_") and each
+ * number kept; function, the function words among them. */
+struct gloss_cover { size_t words, function; };
+
+/* gloss_translate, and, when cover is not NULL, how much it covered. */
+size_t gloss_read(const struct gloss *g, const char *lang,
+                  const struct gloss_word *words, size_t n,
+                  char *out, size_t outcap, struct gloss_cover *cover);
 
 #endif

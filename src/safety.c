@@ -2132,15 +2132,23 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
  * and protocols. An emergency, a crisis, a medical or an unsafe question
  * there is one here (with the language's note). When the reading is an
  * ordinary parenting question (the English rules answer it, with a
- * parenting word of its own) and at least three of its words, and two in
- * five, were read, it is answered in English from that reading: english
+ * parenting word of its own), at least three entries were read, and
+ * either two in five of its words were (counting an entry as one), or
+ * every word but one is covered (phrases count every word, numbers and the
+ * glossary's function words "_" count: "ma fille de 4 ans fait des colères
+ * tous les jours" is read to the end, while an emergency whose red-flag
+ * word the glossary lacks still leaves that word unread), and the fitted
+ * net does not read the reading as an emergency or a crisis, it is
+ * answered in English from that reading: english
  * gets it, and the verdict a "language" notice unless the reading has a
  * notice of its own (urgent, prepare, net), which says more. Anything else
- * keeps the language note with the numbers. The fitted net is not asked:
- * it was fitted on English sentences, and a glossed text ("child 3 years
- * old not eat") is not one; it flagged ordinary questions. */
-#define GLOSS_ANSWER_MIN 3         /* words read */
-#define GLOSS_ANSWER_SHARE 0.4     /* of the question's words */
+ * keeps the language note with the numbers. The fitted net never refuses
+ * a glossed reading: it was fitted on English sentences, and a glossed
+ * text ("child 3 years old not eat") is not one; it flagged ordinary
+ * questions. It may only keep one from being answered. */
+#define GLOSS_ANSWER_MIN 3         /* entries read */
+#define GLOSS_ANSWER_SHARE 0.4     /* entries, of the question's words */
+#define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
 
 static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d,
                          char *english, size_t cap)
@@ -2154,7 +2162,8 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
         w[i].n = t->v[i].n;
         w[i].brk = (t->v[i].flags & TOK_BRK) != 0;
     }
-    size_t hits = gloss_translate(p->gloss, d->lang->code, w, t->n, eng, sizeof eng);
+    struct gloss_cover cov = {0, 0};
+    size_t hits = gloss_read(p->gloss, d->lang->code, w, t->n, eng, sizeof eng, &cov);
     free(w);
     if (hits == 0)
         return;
@@ -2172,9 +2181,21 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     }
     /* the reading must cover enough of the question: a few red-flag words
      * read out of an ordinary sentence ("child ... blood") are no question */
-    if (e.cat != SAFETY_NONE || e.lang || hits < GLOSS_ANSWER_MIN ||
-        (double)hits < GLOSS_ANSWER_SHARE * (double)t->n || !english || cap == 0)
+    int read_enough = hits >= GLOSS_ANSWER_MIN &&
+        ((double)hits >= GLOSS_ANSWER_SHARE * (double)t->n ||
+         t->n - cov.words <= GLOSS_ANSWER_UNREAD);
+    if (e.cat != SAFETY_NONE || e.lang || !read_enough || !english || cap == 0)
         return;
+    /* the rules missed it, but a reading the net takes for an emergency
+     * or a crisis ("baby 5 weeks old. breathing fast. not feeding floppy
+     * limp") is not answered: it keeps the note with the numbers */
+    if (p->model) {
+        double pr[TMODEL_NCLASS];
+        int fl[TMODEL_NCLASS];
+        tmodel_flags(p->model, eng, strlen(eng), pr, fl);
+        if (fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS])
+            return;
+    }
     d->cat = SAFETY_NONE;
     d->rule = NULL;
     d->proto = NULL;

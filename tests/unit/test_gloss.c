@@ -128,6 +128,40 @@ static void test_translate_table(void **state)
     gloss_free(g);
 }
 
+/* Function words ("_"): read, counted as covered, but never written and
+ * never a hit; phrases count every word they cover, numbers count. */
+static void test_function_words(void **state)
+{
+    static const char text[] =
+        "es\tde\t_\n"
+        "es\tmi\t_\n"
+        "es\thija\tchild\n"
+        "es\tno respira\tnot breathing\n";
+    (void)state;
+    char err[200], out[128];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    assert_non_null(g);
+    struct gloss_word w[] = {
+        {"mi", 2, 0}, {"hija", 4, 0}, {"de", 2, 0}, {"3", 1, 0}, {"no", 2, 0},
+        {"respira", 7, 0}, {"hoy", 3, 0},
+    };
+    struct gloss_cover c;
+    size_t h = gloss_read(g, "es", w, 7, out, sizeof out, &c);
+    assert_string_equal(out, "child 3 not breathing");
+    assert_int_equal(h, 2);
+    assert_int_equal(c.words, 6);       /* all but "hoy" */
+    assert_int_equal(c.function, 2);
+    /* a question of function words only reads as nothing */
+    h = gloss_read(g, "es", w + 2, 1, out, sizeof out, &c);
+    assert_int_equal(h, 0);
+    assert_string_equal(out, "");
+    assert_int_equal(c.words, 1);
+    /* no glossary: nothing covered */
+    h = gloss_read(NULL, "es", w, 7, out, sizeof out, &c);
+    assert_int_equal(h + c.words + c.function, 0);
+    gloss_free(g);
+}
+
 static void test_translate_bounds(void **state)
 {
     (void)state;
@@ -164,7 +198,7 @@ static void test_shipped_glossary_loads(void **state)
         {"fr", "ma fille de 4 ans fait des crises de colère tous les jours",
          "child 4 years old tantrums every day"},
         {"fr", "mon fils refuse de se brosser les dents", "child refuses brushing teeth"},
-        {"pt", "minha filha de 4 anos faz birra todos os dias", "child 4 years old tantrum every day"},
+        {"pt", "minha filha de 4 anos faz birra todos os dias", "child 4 years old has tantrums every day"},
         {"pt", "meu filho não quer escovar os dentes", "child doesn't want brushing teeth"},
         {"it", "mio figlio non vuole fare i compiti", "child doesn't want do homework"},
         {"it", "mia figlia è gelosa del fratellino", "child jealous little brother"},
@@ -177,7 +211,7 @@ static void test_shipped_glossary_loads(void **state)
         {"ro", "fetița mea are crize de furie în fiecare zi", "child tantrums every day"},
         {"ro", "fiul meu face pipi în pat la 6 ani, e normal?", "child wets the bed 6 years old. is it normal."},
         {"de", "er möchte nicht mehr leben", "don't want to live anymore"},
-        {"es", "dice que quiere morir", "want to die"},
+        {"es", "dice que quiere morir", "says want to die"},
     };
     for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++) {
         tr(g, ord[i].lang, ord[i].q, out, sizeof out);
@@ -195,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_parse_and_counts),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_translate_table),
+        cmocka_unit_test(test_function_words),
         cmocka_unit_test(test_translate_bounds),
         cmocka_unit_test(test_shipped_glossary_loads),
     };
