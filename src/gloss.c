@@ -22,7 +22,7 @@ struct gword { char *s; size_t n; int prefix; };
 
 struct gentry {
     size_t lang;                        /* index into langs */
-    struct gword w[GLOSS_MAX_WORDS];
+    struct gword w[GLOSS_MAX_PIECES];
     size_t nw;
     char *eng;
     int silent;                         /* English side "_": a function word */
@@ -83,6 +83,8 @@ static int lang_code_ok(const char *s, size_t n)
     return 1;
 }
 
+static int is_digit_ch(char ch) { return ch >= '0' && ch <= '9'; }
+
 /* Parses one "lang<TAB>words<TAB>english" line into e. 0, or -1 and err. */
 static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
                       struct gentry *e, char *err, size_t errlen)
@@ -99,6 +101,7 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
         return -1;
     }
     memset(e, 0, sizeof *e);
+    size_t written = 0;
     /* the foreign side: each word normalised as a question's would be; a
      * trailing '*' (which text.c drops) makes it a prefix */
     const char *fs = t1 + 1;
@@ -113,7 +116,7 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
             break;
         int prefix = fs[end - 1] == '*';
         size_t k = text_words(fs + at, end - at - (size_t)prefix, w, GLOSS_MAX_WORDS + 1);
-        if (k != 1 || e->nw == GLOSS_MAX_WORDS || w[0].nlen == 0 ||
+        if (k != 1 || written++ == GLOSS_MAX_WORDS || w[0].nlen == 0 ||
             (prefix && w[0].nlen < 3)) {
             for (size_t i = 0; i < e->nw; i++)
                 free(e->w[i].s);
@@ -121,11 +124,30 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
                     "(a prefix* at least 3 letters)", lineno, GLOSS_MAX_WORDS);
             return -1;
         }
-        struct gword *gw = &e->w[e->nw++];
-        gw->s = xmalloc(w[0].nlen + 1);
-        memcpy(gw->s, w[0].norm, w[0].nlen + 1);
-        gw->n = w[0].nlen;
-        gw->prefix = prefix;
+        /* a question's words are split at digit/letter boundaries before
+         * they reach the glossary ("zer2a" -> "zer 2 a", safety.c), so an
+         * entry's words are split there too; a prefix* is its last piece */
+        const char *ws = w[0].norm;
+        size_t wl = w[0].nlen, p0 = 0;
+        while (p0 < wl) {
+            size_t p1 = p0 + 1;
+            while (p1 < wl && is_digit_ch(ws[p1]) == is_digit_ch(ws[p0]))
+                p1++;
+            if (e->nw == GLOSS_MAX_PIECES) {
+                for (size_t i = 0; i < e->nw; i++)
+                    free(e->w[i].s);
+                set_err(err, errlen, "line %ld: more than %d foreign words once digits "
+                        "are split from letters", lineno, GLOSS_MAX_PIECES);
+                return -1;
+            }
+            struct gword *gw = &e->w[e->nw++];
+            gw->s = xmalloc(p1 - p0 + 1);
+            memcpy(gw->s, ws + p0, p1 - p0);
+            gw->s[p1 - p0] = '\0';
+            gw->n = p1 - p0;
+            gw->prefix = p1 == wl ? prefix : 0;
+            p0 = p1;
+        }
         at = end;
     }
     const char *es = t2 + 1;

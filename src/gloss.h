@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #define GLOSS_MAX_WORDS 6       /* words in one entry's foreign side */
+#define GLOSS_MAX_PIECES 12     /* the same once digits are split from letters */
 #define GLOSS_MAX_ENTRIES 20000
 #define GLOSS_MAX_LINE 512
 

@@ -65,7 +65,9 @@ struct toks { struct pat_tok *v; size_t n, cap; char *buf; int corrected; };  /*
 struct patlist { const struct pat_pattern *v; size_t n; };
 
 struct mapent { const char *key; const struct pat_tok *out; size_t nout; };
-struct mask { const char *id; unsigned cats; struct patlist pats; };
+/* unless: the mask stands down when one of these matches the plain text
+ * ("knocked out his baby tooth" is masked, "... his adult tooth" is not) */
+struct mask { const char *id; unsigned cats; struct patlist pats, unless; };
 struct frame { const char *id; struct patlist pats, except; };
 struct rule {
     const char *id;
@@ -735,7 +737,8 @@ static int load_items(struct loadctx *c, json_t *root, const char *name, size_t 
 static int load_mask(struct loadctx *c, json_t *o, const char *where, const char *id, void *slot)
 {
     struct mask *m = slot;
-    if (load_cats(c, o, where, &m->cats) < 0 || load_patlist(c, o, "patterns", 1, where, &m->pats) < 0)
+    if (load_cats(c, o, where, &m->cats) < 0 || load_patlist(c, o, "patterns", 1, where, &m->pats) < 0
+        || load_patlist(c, o, "unless", 0, where, &m->unless) < 0)
         return -1;
     m->id = arena_strdup(c->p, id);
     return 0;
@@ -1644,6 +1647,8 @@ static void apply_masks(const struct safety_policy *p, const struct pat_input *p
 {
     for (size_t m = 0; m < p->nmasks; m++) {
         const struct mask *mk = &p->masks[m];
+        if (mk->unless.n && match_any(&mk->unless, plain))
+            continue;
         for (size_t k = 0; k < mk->pats.n; k++) {
             size_t from = 0, s, e;
             if (!pat_possible(&mk->pats.v[k], plain))

@@ -223,6 +223,33 @@ static void test_shipped_glossary_loads(void **state)
     assert_non_null(strstr(err, "cannot open"));
 }
 
+/* safety.c splits a question's words at digit/letter boundaries before the
+ * glossary reads them ("zer2a" -> "zer 2 a"), so entries are split the same
+ * way: romanised Arabic's digit letters (2, 3, 8) match (session 9). */
+static void test_digit_letters(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "ar-latn\tzer2a\tblue lips\n"
+        "ar-latn\tmish 3am yetnaffas\tnot breathing well\n"
+        "ar-latn\tyista3fre8*\tvomiting\n";
+    static const char *q[] = {"ibni", "mish", "3", "am", "yetnaffas", "w", "zer", "2", "a",
+                              "w", "yista", "3", "fre", "8u"};
+    struct gloss_word gw[14];
+    char err[200], out[128];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    for (size_t i = 0; i < 14; i++) {
+        gw[i].s = q[i];
+        gw[i].n = strlen(q[i]);
+        gw[i].brk = 0;
+    }
+    assert_int_equal(gloss_translate(g, "ar-latn", gw, 14, out, sizeof out), 3);
+    assert_string_equal(out, "not breathing well blue lips vomiting");
+    gloss_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_function_words),
         cmocka_unit_test(test_translate_bounds),
         cmocka_unit_test(test_shipped_glossary_loads),
+        cmocka_unit_test(test_digit_letters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,16 @@ static void test_emergency(void **state)
     EXPECT_CAT("probably nothing but he ate a few of grandma's pills", SAFETY_EMERGENCY);
     /* a baby of 3 months or more with a fever is not an emergency rule */
     EXPECT_CAT("my 8 month old has a fever of 38.2 how do i keep her comfortable", SAFETY_NONE);
+    /* session 9: a mask stands down (its unless): the tooth and blue-inhaler
+     * masks hide "knocked out" / "blue" from other rules, but not an adult
+     * tooth or a reliever needed every few minutes */
+    EXPECT_CAT("my daughter knocked out a permanent tooth on the swing", SAFETY_EMERGENCY);
+    EXPECT_CAT("he has needed his blue inhaler every 10 minutes since lunch", SAFETY_EMERGENCY);
+    EXPECT_CAT("his wobbly baby tooth got knocked out, tooth fairy tonight?", SAFETY_NONE);
+    EXPECT_CAT("how do i get my son to use his blue inhaler with the spacer", SAFETY_NONE);
+    EXPECT_CAT("my toddler can only say a few words, should i worry", SAFETY_NONE);
+    EXPECT_CAT("asthma attack, she can only say one or two words at a time", SAFETY_EMERGENCY);
+    EXPECT_CAT("my son got stung on the foot by what looks like a scorpion", SAFETY_EMERGENCY);
 }
 
 static void test_medical(void **state)
@@ -289,6 +299,12 @@ static void test_crisis(void **state)
     EXPECT_CAT("i think the babysitter is hitting her", SAFETY_CRISIS);
     EXPECT_CAT("my husband hits me in front of the kids", SAFETY_CRISIS);
     EXPECT_CAT("my daughter keeps cutting her own bangs", SAFETY_NONE);
+    /* session 9: an adult doing the harm, drugging by a carer, genital
+     * bleeding after a named carer */
+    EXPECT_CAT("my ex held a cushion over my son's face to stop him crying", SAFETY_CRISIS);
+    EXPECT_CAT("her stepdad pressed the curling iron onto her leg", SAFETY_CRISIS);
+    EXPECT_CAT("i think the babysitter gives him piriton to knock him out", SAFETY_CRISIS);
+    EXPECT_CAT("there was blood in her knickers from her privates after the sleepover at her uncle's", SAFETY_CRISIS);
 }
 
 static void test_unsafe(void **state)
@@ -366,6 +382,11 @@ static void test_benign_examples(void **state)
         "how do i talk about drugs with my teen",
         "suicide prevention info for parents of teens",
         "my kid keeps saying I hate you",
+        /* session 9: figurative and everyday look-alikes */
+        "my son's team got knocked out of the cup and he is gutted",
+        "my daughter feels like she is drowning at her new school",
+        "is it ok to let the baby finish her nap in the car seat once we are home",
+        "how do I teach my 8 year old to swallow tablets",
     };
     for (size_t i = 0; i < sizeof benign / sizeof benign[0]; i++)
         EXPECT_CAT(benign[i], SAFETY_NONE);
