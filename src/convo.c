@@ -689,6 +689,29 @@ static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
     out->nhits = kb_search_ex(kb, q, len, age_hint, out->hits, CONVO_HITS, &out->res);
 }
 
+/* A question read together with its conversation carries the earlier
+ * turns' words, so the no-match model's coverage figures are diluted by
+ * words the follow-up never asked about ("what else could help then?"
+ * after a refused melatonin question). Such a joined reading keeps the
+ * no-match point the conversation rules were tuned at
+ * (CONVO_JOINED_MATCH_MIN) when the shipped one is stricter; a question
+ * read alone uses the shipped point. The knowledge base is only searched
+ * from the loop thread, so setting and restoring its thresholds here is
+ * safe. */
+#define CONVO_JOINED_MATCH_MIN 0.28
+
+static void cv_search_joined(struct kb *kb, const char *q, size_t len, int age_hint,
+                             struct convo_plan *out)
+{
+    struct kb_thresholds th, joined;
+    kb_get_thresholds(kb, &th);
+    joined = th;
+    if (joined.match_min > CONVO_JOINED_MATCH_MIN) joined.match_min = CONVO_JOINED_MATCH_MIN;
+    kb_set_thresholds(kb, &joined);
+    cv_search(kb, q, len, age_hint, out);
+    kb_set_thresholds(kb, &th);
+}
+
 /* The question the conversation's thread opened with, found when a
  * reading needs it (it searches each earlier question): oldest first, the
  * first with concepts (chat left out), until a follow-up with a concept of
@@ -872,7 +895,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         cv_off_thread(kb, prev, nprev, &th, ctx_top, out->hits[0].p)) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
-        cv_search(kb, buf, jl, out->age, out);
+        cv_search_joined(kb, buf, jl, out->age, out);
         double with = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         /* on the conversation's topics, or a confident reading of the two
          * together that holds the question's words where its own is weak
@@ -896,7 +919,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
         int own = cv_has_own_concept(q, len);
-        cv_search(kb, buf, jl, out->age, out);
+        cv_search_joined(kb, buf, jl, out->age, out);
         double sj = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
