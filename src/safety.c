@@ -2220,7 +2220,14 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
         struct toks raw = {0};
         struct verdict dr = {0}, dn = d;
         norm_tokens_opt(p, text, len, &raw, 0);
-        if (raw.n)
+        /* the reading as written counts only as another language, and
+         * decide() takes it for one only through detect_language or
+         * other_language (relaxed finds whatever strict does) on these
+         * tokens: when neither does, its rules cannot matter (most long
+         * English questions with one typo; a whole decide saved). The
+         * matcher gives the same answers without the index scan. */
+        struct pat_input rp = { raw.v, raw.n, NULL, NULL };
+        if (raw.n && (detect_language(p, &rp) || other_language(p, &rp, 1)))
             decide(p, raw.v, raw.n, &dr);
         /* ... unless the net, reading the fixed English, calls it an
          * emergency or a crisis ("ibni wi2i3 min el balcon") */
