@@ -531,11 +531,72 @@ struct pat_index {
     uint32_t *start;               /* pattern id -> start id of its first element, or PAT_NONE */
     uint32_t *start_of;            /* element id -> start id, or PAT_NONE */
     struct sids { uint32_t *v; uint32_t n; } *sids[2];   /* per slot of w[k]: the start ids among its ids */
+    uint32_t *sid_off, *sid_keys;  /* start id -> its keys: sid_keys[sid_off[id] .. sid_off[id+1]) */
+    size_t nkeys0;                 /* keys below it are slots of w[0], then w[1]'s */
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
     size_t npats, nelemids, nstarts, max_prefix;
 };
 
 #define BIT(v, i) (((v)[(i) >> 3] >> ((i) & 7)) & 1)
+
+/* Merged start positions of start ids with several keys, computed once
+ * per scan: bit per start id in done, then its positions are
+ * pos[off[id] .. off[id] + cnt[id]). */
+struct pat_scan_lazy {
+    unsigned char *done;
+    uint32_t *off, *cnt;
+    uint32_t *pos;
+    size_t npos, cappos;
+};
+
+static int key_seen(const struct pat_scan *s, uint32_t key)
+{
+    size_t n0 = s->ix->nkeys0;
+    return key < n0 ? BIT(s->seen[0], key) : BIT(s->seen[1], key - n0);
+}
+
+/* The positions (ascending, each once) where start id sid can start. */
+static size_t scan_merged(const struct pat_scan *s, uint32_t sid, const uint32_t **out)
+{
+    const struct pat_index *x = s->ix;
+    struct pat_scan_lazy *lz = s->lz;
+    if (!BIT(lz->done, sid)) {
+        size_t from = lz->npos;
+        for (uint32_t k = x->sid_off[sid]; k < x->sid_off[sid + 1]; k++) {
+            uint32_t key = x->sid_keys[k];
+            if (!key_seen(s, key))
+                continue;
+            for (uint32_t h = s->head[key]; h; h = s->hits[h - 1][1]) {
+                if (lz->npos == lz->cappos) {
+                    lz->cappos = lz->cappos ? 2 * lz->cappos : 256;
+                    lz->pos = xrealloc(lz->pos, lz->cappos * sizeof *lz->pos);
+                }
+                lz->pos[lz->npos++] = s->hits[h - 1][0];
+            }
+        }
+        /* insertion sort (a few positions), then each once */
+        uint32_t *v = lz->pos + from;
+        size_t n = lz->npos - from, u = 0;
+        for (size_t i = 1; i < n; i++) {
+            uint32_t t = v[i];
+            size_t j = i;
+            while (j > 0 && v[j - 1] > t) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = t;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (u == 0 || v[u - 1] != v[i])
+                v[u++] = v[i];
+        lz->npos = from + u;
+        lz->off[sid] = (uint32_t)from;
+        lz->cnt[sid] = (uint32_t)u;
+        lz->done[sid >> 3] |= (unsigned char)(1u << (sid & 7));
+    }
+    *out = lz->pos + lz->off[sid];
+    return lz->cnt[sid];
+}
 
 int pat_find(const struct pat_pattern *p, const struct pat_input *in, size_t from,
              size_t *start, size_t *end)
@@ -543,16 +604,28 @@ int pat_find(const struct pat_pattern *p, const struct pat_input *in, size_t fro
     const struct pat_scan *sc = in->scan;
     if (sc && sc->ix && p->id < sc->ix->npats && sc->ix->start[p->id] != PAT_NONE) {
         /* only where a token can start the first element */
-        uint32_t sid = sc->ix->start[p->id];
-        if (!BIT(sc->sbits, sid))
+        const struct pat_index *x = sc->ix;
+        uint32_t sid = x->start[p->id];
+        if (x->sid_off[sid + 1] - x->sid_off[sid] == 1) {
+            uint32_t key = x->sid_keys[x->sid_off[sid]];
+            if (!key_seen(sc, key))
+                return 0;
+            for (uint32_t h = sc->head[key]; h; h = sc->hits[h - 1][1]) {
+                size_t s = sc->hits[h - 1][0];
+                if (s >= from && match_elems(p, 0, in, s, end)) {
+                    *start = s;
+                    return 1;
+                }
+            }
             return 0;
-        for (uint32_t h = sc->head[sid]; h; h = sc->hits[h - 1][1]) {
-            size_t s = sc->hits[h - 1][0];
-            if (s >= from && match_elems(p, 0, in, s, end)) {
-                *start = s;
+        }
+        const uint32_t *pos;
+        size_t np = scan_merged(sc, sid, &pos);
+        for (size_t i = 0; i < np; i++)
+            if (pos[i] >= from && match_elems(p, 0, in, pos[i], end)) {
+                *start = pos[i];
                 return 1;
             }
-        }
         return 0;
     }
     for (size_t s = from; s < in->n; s++)
@@ -678,9 +751,11 @@ static void index_elem(struct pat_index *x, const struct pat_elem *e, uint32_t e
     }
 }
 
-/* Per slot of both word maps, the start ids among its element ids. */
+/* Per slot of both word maps, the start ids among its element ids; per
+ * start id, the keys (slots) that can start it. */
 static void index_sids(struct pat_index *x)
 {
+    x->nkeys0 = x->w[0].e ? x->w[0].mask + 1 : 0;
     for (int k = 0; k < 2; k++) {
         struct pat_words *w = &x->w[k];
         x->sids[k] = w->e ? xcalloc(w->mask + 1, sizeof *x->sids[k]) : NULL;
@@ -694,6 +769,21 @@ static void index_sids(struct pat_index *x)
                 }
         }
     }
+    x->sid_off = xcalloc(x->nstarts + 2, sizeof *x->sid_off);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; x->sids[k] && i <= x->w[k].mask; i++)
+            for (uint32_t j = 0; j < x->sids[k][i].n; j++)
+                x->sid_off[x->sids[k][i].v[j] + 1]++;
+    for (size_t i = 0; i < x->nstarts; i++)
+        x->sid_off[i + 1] += x->sid_off[i];
+    x->sid_keys = xmalloc((x->sid_off[x->nstarts] + 1) * sizeof *x->sid_keys);
+    uint32_t *fill = xmalloc((x->nstarts + 1) * sizeof *fill);
+    memcpy(fill, x->sid_off, (x->nstarts + 1) * sizeof *fill);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; x->sids[k] && i <= x->w[k].mask; i++)
+            for (uint32_t j = 0; j < x->sids[k][i].n; j++)
+                x->sid_keys[fill[x->sids[k][i].v[j]]++] = (uint32_t)(k ? x->nkeys0 + i : i);
+    free(fill);
 }
 
 struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t n)
@@ -743,38 +833,23 @@ void pat_index_free(struct pat_index *x)
     free(x->pat_of);
     free(x->start);
     free(x->start_of);
+    free(x->sid_off);
+    free(x->sid_keys);
     free(x);
-}
-
-/* Records that start id sid can start at token pos. */
-static void scan_start(struct pat_scan *s, uint32_t sid, size_t pos)
-{
-    if (BIT(s->sbits, sid) && s->hits[s->tail[sid] - 1][0] == pos)
-        return;                           /* word and prefix both start it here */
-    if (s->nhits == s->caphits) {
-        s->caphits = s->caphits ? 2 * s->caphits : 256;
-        s->hits = xrealloc(s->hits, s->caphits * sizeof *s->hits);
-    }
-    s->hits[s->nhits][0] = (uint32_t)pos;
-    s->hits[s->nhits][1] = 0;
-    s->nhits++;
-    if (!BIT(s->sbits, sid)) {
-        s->sbits[sid >> 3] |= (unsigned char)(1u << (sid & 7));
-        s->head[sid] = (uint32_t)s->nhits;
-    } else
-        s->hits[s->tail[sid] - 1][1] = (uint32_t)s->nhits;
-    s->tail[sid] = (uint32_t)s->nhits;
 }
 
 /* Token pos is the word (k 0) or has the prefix (k 1) of entry e: the
  * first time the entry is seen, its elements count as present for their
- * patterns; every time, its start ids may start at pos. */
+ * patterns; when it starts a pattern, its key's positions get pos (each
+ * token reaches an entry once). */
 static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, size_t pos)
 {
     const struct pat_index *x = s->ix;
     size_t slot = (size_t)(e - x->w[k].e);
+    size_t key = k ? x->nkeys0 + slot : slot;
     unsigned char *seen = s->seen[k];
-    if (!BIT(seen, slot)) {
+    int first = !BIT(seen, slot);
+    if (first) {
         seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
         for (uint32_t j = 0; j < e->nids; j++) {
             uint32_t eid = e->ids[j];
@@ -784,9 +859,20 @@ static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, si
             }
         }
     }
-    const struct sids *sd = &x->sids[k][slot];
-    for (uint32_t j = 0; j < sd->n; j++)
-        scan_start(s, sd->v[j], pos);
+    if (x->sids[k][slot].n == 0)
+        return;
+    if (s->nhits == s->caphits) {
+        s->caphits = s->caphits ? 2 * s->caphits : 256;
+        s->hits = xrealloc(s->hits, s->caphits * sizeof *s->hits);
+    }
+    s->hits[s->nhits][0] = (uint32_t)pos;
+    s->hits[s->nhits][1] = 0;
+    s->nhits++;
+    if (first)
+        s->head[key] = (uint32_t)s->nhits;
+    else
+        s->hits[s->tail[key] - 1][1] = (uint32_t)s->nhits;
+    s->tail[key] = (uint32_t)s->nhits;
 }
 
 void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
@@ -798,9 +884,13 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
         return;
     s->cand = xcalloc((ix->nelemids + 8) / 8, 1);
     s->npresent = xcalloc(ix->npats + 1, sizeof *s->npresent);
-    s->sbits = xcalloc((ix->nstarts + 8) / 8, 1);
-    s->head = xmalloc((ix->nstarts + 1) * sizeof *s->head);
-    s->tail = xmalloc((ix->nstarts + 1) * sizeof *s->tail);
+    size_t nkeys = ix->nkeys0 + (ix->w[1].e ? ix->w[1].mask + 1 : 0);
+    s->head = xmalloc((nkeys + 1) * sizeof *s->head);
+    s->tail = xmalloc((nkeys + 1) * sizeof *s->tail);
+    s->lz = xcalloc(1, sizeof *s->lz);
+    s->lz->done = xcalloc((ix->nstarts + 8) / 8, 1);
+    s->lz->off = xmalloc((ix->nstarts + 1) * sizeof *s->lz->off);
+    s->lz->cnt = xmalloc((ix->nstarts + 1) * sizeof *s->lz->cnt);
     for (int k = 0; k < 2; k++)
         s->seen[k] = xcalloc((ix->w[k].mask + 8) / 8 + 1, 1);
     for (size_t i = 0; i < n; i++) {
@@ -826,7 +916,13 @@ void pat_scan_free(struct pat_scan *s)
     free(s->npresent);
     free(s->seen[0]);
     free(s->seen[1]);
-    free(s->sbits);
+    if (s->lz) {
+        free(s->lz->done);
+        free(s->lz->off);
+        free(s->lz->cnt);
+        free(s->lz->pos);
+        free(s->lz);
+    }
     free(s->head);
     free(s->tail);
     free(s->hits);

@@ -154,16 +154,21 @@ void pat_index_free(struct pat_index *x);
 /* The index read over one token array: which required elements some token
  * can start, and where each pattern's first element can start. Built by
  * pat_scan_init (tokens borrowed, must outlive it), freed by pat_scan_free.
- * A pattern with an id the index does not know is always possible. */
+ * A pattern with an id the index does not know is always possible.
+ * Positions are kept per word-map entry that starts a pattern (a "key":
+ * slots of the word map, then of the prefix map), not per pattern: a common
+ * word starts hundreds. A first element with several keys gets their
+ * positions merged the first time pat_find asks (lazy, owned by the scan). */
+struct pat_scan_lazy;
 struct pat_scan {
     const struct pat_index *ix;
     unsigned char *cand;           /* bit per element id: present */
     uint32_t *npresent;            /* per pattern id: how many of its required elements are */
     unsigned char *seen[2];        /* bit per slot of the index's word / prefix map */
-    uint32_t *head, *tail;         /* per start id: first/last hit + 1 (valid when its bit is set) */
-    unsigned char *sbits;          /* bit per start id */
+    uint32_t *head, *tail;         /* per key: first/last hit + 1 (valid when its slot is seen) */
     uint32_t (*hits)[2];           /* {position, next hit + 1} */
     size_t nhits, caphits;
+    struct pat_scan_lazy *lz;      /* merged positions per start id */
 };
 void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
                    const struct pat_tok *v, size_t n);
