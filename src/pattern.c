@@ -368,17 +368,23 @@ static int elem_starts_with_words(const struct pat_elem *e)
 static void pattern_summary(struct pat_pattern *out)
 {
     const struct pat_elem *e0 = &out->elems[0];
-    out->has_first = 1;
+    int words = 1, nums = 0;
     memset(out->first, 0, sizeof out->first);
-    for (size_t a = 0; a < e0->nalts && out->has_first; a++) {
+    for (size_t a = 0; a < e0->nalts && words; a++) {
         const struct pat_phrase *ph = &e0->alts[a];
-        if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
-            out->has_first = 0;
+        if (ph->n > 0 && ph->atoms[0].kind == PAT_NUMBER)
+            nums = 1;
+        else if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
+            words = 0;
         else {
             unsigned char b = (unsigned char)ph->atoms[0].s[0];
             out->first[b >> 3] |= (unsigned char)(1u << (b & 7));
         }
     }
+    out->has_first = words && !nums;
+    out->num_first = words && nums;
+    if (!words)
+        memset(out->first, 0, sizeof out->first);
     out->anchor = NULL;
     for (size_t k = 0; k < out->n; k++) {
         const struct pat_elem *e = &out->elems[k];
@@ -518,9 +524,22 @@ static int match_elems(const struct pat_pattern *p, size_t ei, const struct pat_
     return 0;
 }
 
+/* 0 when token t cannot start a match of p (its first byte starts no
+ * first alternative, nor is it a number one can start with). */
+static int cannot_start(const struct pat_pattern *p, const struct pat_tok *t)
+{
+    if (t->n == 0 || !(p->has_first || p->num_first))
+        return 0;
+    if (p->num_first && t->isnum)
+        return 0;
+    return !((p->first[(unsigned char)t->s[0] >> 3] >> ((unsigned char)t->s[0] & 7)) & 1);
+}
+
 int pat_match_at(const struct pat_pattern *p, const struct pat_input *in, size_t pos,
                  size_t *end)
 {
+    if (pos < in->n && cannot_start(p, &in->v[pos]))
+        return 0;
     return match_elems(p, 0, in, pos, end);
 }
 
@@ -629,9 +648,7 @@ int pat_find(const struct pat_pattern *p, const struct pat_input *in, size_t fro
         return 0;
     }
     for (size_t s = from; s < in->n; s++)
-        if ((!p->has_first || in->v[s].n == 0 ||
-             BIT(p->first, (unsigned char)in->v[s].s[0])) &&
-            match_elems(p, 0, in, s, end)) {
+        if (!cannot_start(p, &in->v[s]) && match_elems(p, 0, in, s, end)) {
             *start = s;
             return 1;
         }

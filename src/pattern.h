@@ -42,7 +42,7 @@ struct pat_elem { const struct pat_phrase *alts; size_t nalts; int gap; };
 /* anchor: an element every match must use whose alternatives all start
  * with a word or prefix (the one with the fewest), or NULL. first: the
  * first bytes a match can start with, when has_first (every alternative
- * of the first element starts with a word or a prefix). id: the caller's
+ * of the first element starts with a word or a prefix) or num_first. id: the caller's
  * number for it, the pattern's index in the array given to pat_index_build. */
 struct pat_pattern {
     const struct pat_elem *elems;
@@ -52,6 +52,11 @@ struct pat_pattern {
     uint32_t id;
     int has_first;
     unsigned char first[32];
+    int num_first;                 /* no has_first, but every alternative of the first
+                                      element starts with a word, a prefix or a number
+                                      (at least one): first holds the words' and
+                                      prefixes' first bytes, and only such a byte or
+                                      a number token can start a match */
 };
 
 /* ------------------------------------------------------------ compiler */
