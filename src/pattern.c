@@ -364,6 +364,25 @@ static int elem_starts_with_words(const struct pat_elem *e)
     return ok;
 }
 
+/* An element's starts and first bytes (see pattern.h). */
+static void elem_summary(struct pat_elem *e)
+{
+    int words = e->nalts > 0, nums = 0;
+    memset(e->first, 0, sizeof e->first);
+    for (size_t a = 0; a < e->nalts && words; a++) {
+        const struct pat_phrase *ph = &e->alts[a];
+        if (ph->n > 0 && ph->atoms[0].kind == PAT_NUMBER)
+            nums = 1;
+        else if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
+            words = 0;
+        else {
+            unsigned char b = (unsigned char)ph->atoms[0].s[0];
+            e->first[b >> 3] |= (unsigned char)(1u << (b & 7));
+        }
+    }
+    e->starts = !words ? 0 : nums ? 2 : 1;
+}
+
 /* The first-byte set and the anchor of a compiled pattern. */
 static void pattern_summary(struct pat_pattern *out)
 {
@@ -427,6 +446,8 @@ int pat_compile(struct pat_compiler *c, const char *src, const char *where,
         return compile_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
     if (elem_optional(&b.elems[0]))
         return compile_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
+    for (size_t k = 0; k < b.n; k++)
+        elem_summary(&b.elems[k]);
     out->elems = b.elems;
     out->n = b.n;
     out->src = cstrndup(c, src, len);
@@ -514,13 +535,20 @@ static int match_elems(const struct pat_pattern *p, size_t ei, const struct pat_
     }
     const struct pat_elem *e = &p->elems[ei];
     int gap = ei == 0 ? 0 : e->gap;
-    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++)
+    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++) {
+        if (e->starts && pos + (size_t)g < in->n) {
+            const struct pat_tok *t = &in->v[pos + (size_t)g];
+            if (t->n && !(e->starts == 2 && t->isnum) &&
+                !((e->first[(unsigned char)t->s[0] >> 3] >> ((unsigned char)t->s[0] & 7)) & 1))
+                continue;                /* no alternative can start at this token */
+        }
         for (size_t a = 0; a < e->nalts; a++) {
             const struct pat_phrase *ph = &e->alts[a];
             if (match_phrase(ph, in, pos + (size_t)g)
                 && match_elems(p, ei + 1, in, pos + (size_t)g + ph->n, end))
                 return 1;
         }
+    }
     return 0;
 }
 

@@ -38,7 +38,16 @@ enum { PAT_WORD, PAT_PREFIX, PAT_NUMBER, PAT_ANY };
 /* s: NUL-ended copy for words and prefixes; h: pat_hash(s, n). */
 struct pat_atom { int kind; const char *s; size_t n; double lo, hi; uint32_t h; };
 struct pat_phrase { const struct pat_atom *atoms; size_t n; };
-struct pat_elem { const struct pat_phrase *alts; size_t nalts; int gap; };
+/* starts (set by the compiler): 0, or every alternative starts with a word
+ * or a prefix whose first byte is in first (1), or with one of those or a
+ * number (2): a token that is neither cannot start the element. */
+struct pat_elem {
+    const struct pat_phrase *alts;
+    size_t nalts;
+    int gap;
+    int starts;
+    unsigned char first[32];
+};
 /* anchor: an element every match must use whose alternatives all start
  * with a word or prefix (the one with the fewest), or NULL. first: the
  * first bytes a match can start with, when has_first (every alternative
