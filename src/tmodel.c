@@ -20,11 +20,36 @@
 
 struct tentry { char *f; uint32_t h; float w[TMODEL_NCLASS]; };
 
+/* A feature absent from the table is most look-ups (bigrams): a bit filter
+ * of TMODEL_BLOOM_BITS bits per entry, two bits per feature hash, small
+ * enough to stay in cache, says so without probing the table. */
+#define TMODEL_BLOOM_BITS 16
+
 struct tmodel {
     struct tentry *e;
     size_t mask, n;
+    unsigned char *bloom;
+    size_t bmask;                 /* bits - 1 */
     double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS], gate[TMODEL_NCLASS];
 };
+
+static size_t bloom_bit2(uint32_t h)
+{
+    return (size_t)((h >> 13) | (h << 19)) * 2654435761u;
+}
+
+static void bloom_add(struct tmodel *m, uint32_t h)
+{
+    size_t a = h & m->bmask, b = bloom_bit2(h) & m->bmask;
+    m->bloom[a >> 3] |= (unsigned char)(1u << (a & 7));
+    m->bloom[b >> 3] |= (unsigned char)(1u << (b & 7));
+}
+
+static int bloom_may(const struct tmodel *m, uint32_t h)
+{
+    size_t a = h & m->bmask, b = bloom_bit2(h) & m->bmask;
+    return ((m->bloom[a >> 3] >> (a & 7)) & 1) && ((m->bloom[b >> 3] >> (b & 7)) & 1);
+}
 
 static struct tentry *slot(const struct tmodel *m, const char *f, size_t n, uint32_t h)
 {
@@ -71,15 +96,28 @@ size_t tmodel_features(const char *text, size_t len,
     for (size_t i = 0; i < nw; i++) {
         size_t n = word_form(&w[i], cur, sizeof cur), pn;
         if (n == 0) continue;
-        int fl = snprintf(f, sizeof f, "u:%s", cur);
-        if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
-        if ((pn = prefix5(cur, n)) > 0) {
-            fl = snprintf(f, sizeof f, "p:%.*s", (int)pn, cur);
-            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        /* "u:word", "p:first5", "b:prev_word"; one that would not fit in
+         * f is skipped (as snprintf's truncation was) */
+        if (2 + n < sizeof f) {
+            memcpy(f, "u:", 2);
+            memcpy(f + 2, cur, n + 1);
+            emit(f, 2 + n, arg);
+            count++;
         }
-        if (prevn) {
-            fl = snprintf(f, sizeof f, "b:%s_%s", prev, cur);
-            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        if ((pn = prefix5(cur, n)) > 0 && 2 + pn < sizeof f) {
+            memcpy(f, "p:", 2);
+            memcpy(f + 2, cur, pn);
+            f[2 + pn] = '\0';
+            emit(f, 2 + pn, arg);
+            count++;
+        }
+        if (prevn && 3 + prevn + n < sizeof f) {
+            memcpy(f, "b:", 2);
+            memcpy(f + 2, prev, prevn);
+            f[2 + prevn] = '_';
+            memcpy(f + 3 + prevn, cur, n + 1);
+            emit(f, 3 + prevn + n, arg);
+            count++;
         }
         memcpy(prev, cur, n + 1);
         prevn = (w[i].flags & TEXT_CLAUSE_END) ? 0 : n;
@@ -111,6 +149,7 @@ void tmodel_free(struct tmodel *m)
     if (!m) return;
     for (size_t i = 0; m->e && i <= m->mask; i++) free(m->e[i].f);
     free(m->e);
+    free(m->bloom);
     free(m);
 }
 
@@ -180,6 +219,14 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: empty: not a coachd triage model", path);
         goto out;
     }
+    {
+        size_t bits = 1024;
+        while (bits < TMODEL_BLOOM_BITS * m->n) bits *= 2;
+        m->bloom = xcalloc(bits / 8, 1);
+        m->bmask = bits - 1;
+        for (size_t i = 0; i <= m->mask; i++)
+            if (m->e[i].f) bloom_add(m, m->e[i].h);
+    }
     ok = 1;
 out:
     fclose(fp);
@@ -203,7 +250,9 @@ struct sum {
 static void add_feature(const char *f, size_t n, void *arg)
 {
     struct sum *s = arg;
-    const struct tentry *e = slot(s->m, f, n, util_hash(f, n));
+    uint32_t h = util_hash(f, n);
+    if (!bloom_may(s->m, h)) return;    /* not in the table */
+    const struct tentry *e = slot(s->m, f, n, h);
     size_t i;
     if (!e->f) return;
     for (i = e->h % TMODEL_SEEN; s->seen[i] && s->seen[i] != e; i = (i + 1) % TMODEL_SEEN)
