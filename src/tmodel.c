@@ -30,6 +30,7 @@ struct tmodel {
     size_t mask, n;
     unsigned char *bloom;
     size_t bmask;                 /* bits - 1 */
+    char *strs;                   /* after loading, every entry's f points in here */
     double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS], gate[TMODEL_NCLASS];
 };
 
@@ -147,7 +148,8 @@ static int class_of(const char *s)
 void tmodel_free(struct tmodel *m)
 {
     if (!m) return;
-    for (size_t i = 0; m->e && i <= m->mask; i++) free(m->e[i].f);
+    for (size_t i = 0; !m->strs && m->e && i <= m->mask; i++) free(m->e[i].f);
+    free(m->strs);
     free(m->e);
     free(m->bloom);
     free(m);
@@ -218,6 +220,33 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
     if (lineno == 0) {
         snprintf(err, errlen, "%s: empty: not a coachd triage model", path);
         goto out;
+    }
+    {
+        /* sized from the line count the table is mostly empty (five lines
+         * a feature): rebuilt at twice the features, the strings in one
+         * block, so a question's look-ups touch a quarter of the memory */
+        size_t cap2 = 1024, bytes = 0, o = 0;
+        while (cap2 < 2 * m->n + 16) cap2 *= 2;
+        if (cap2 < m->mask + 1) {
+            struct tmodel nm = { .e = xcalloc(cap2, sizeof *m->e), .mask = cap2 - 1 };
+            for (size_t i = 0; i <= m->mask; i++)
+                if (m->e[i].f) bytes += strlen(m->e[i].f) + 1;
+            nm.strs = xmalloc(bytes ? bytes : 1);
+            for (size_t i = 0; i <= m->mask; i++) {
+                struct tentry *oe = &m->e[i];
+                if (!oe->f) continue;
+                size_t fl = strlen(oe->f);
+                struct tentry *ne = slot(&nm, oe->f, fl, oe->h);
+                *ne = *oe;
+                ne->f = memcpy(nm.strs + o, oe->f, fl + 1);
+                o += fl + 1;
+                free(oe->f);
+            }
+            free(m->e);
+            m->e = nm.e;
+            m->mask = nm.mask;
+            m->strs = nm.strs;
+        }
     }
     {
         size_t bits = 1024;
