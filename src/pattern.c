@@ -581,6 +581,7 @@ struct pat_index {
     uint32_t *sid_off, *sid_keys;  /* start id -> its keys: sid_keys[sid_off[id] .. sid_off[id+1]) */
     size_t nkeys0;                 /* keys below it are slots of w[0], then w[1]'s */
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
+    unsigned char pfx[8192];       /* bit per low 16 bits of a prefix atom's hash */
     size_t npats, nelemids, nstarts, max_prefix;
 };
 
@@ -790,6 +791,8 @@ static void index_elem(struct pat_index *x, const struct pat_elem *e, uint32_t e
         if (at->kind == PAT_PREFIX) {
             unsigned b = pre3_hash(at->s);
             x->pre3[b >> 3] |= (unsigned char)(1u << (b & 7));
+            b = at->h & 65535u;
+            x->pfx[b >> 3] |= (unsigned char)(1u << (b & 7));
             if (at->n > x->max_prefix)
                 x->max_prefix = at->n;
         }
@@ -947,7 +950,8 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
         const struct pat_wentry *e;
         for (size_t len = 1; len <= v[i].n; len++) {
             h = (h ^ (unsigned char)w[len - 1]) * 16777619u;
-            if (len >= 3 && len <= top && (e = words_find(&ix->w[1], w, len, h)))
+            if (len >= 3 && len <= top && BIT(ix->pfx, h & 65535u) &&
+                (e = words_find(&ix->w[1], w, len, h)))
                 scan_entry(s, 1, e, i);
         }
         if ((e = words_find(&ix->w[0], w, v[i].n, h)))

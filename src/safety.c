@@ -322,9 +322,19 @@ static void norm_word(const struct safety_policy *p, struct toks *t,
 {
     if (n == 0)
         return;
-    if (map_find(&p->hspell, p->spell, s, n)) {
-        norm_lookup(p, t, s, n);
+    const struct mapent *e = map_find(&p->hspell, p->spell, s, n);
+    if (e) {
+        for (size_t i = 0; i < e->nout; i++)
+            toks_push(t, e->out[i].s, e->out[i].n);
         return;
+    }
+    /* most words: no slash and one piece, which has just been looked up */
+    if (!memchr(s, '/', n)) {
+        struct text_span sp[2];
+        if (text_pieces(s, n, sp, 2) == 1) {
+            toks_push(t, s, n);
+            return;
+        }
     }
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {

@@ -260,6 +260,10 @@ static const struct { const char *w; size_t n; double v; } number_words[] = {
 #define NNUMBER_WORDS (sizeof number_words / sizeof number_words[0])
 #define NUMBER_WORD_MIN 3
 #define NUMBER_WORD_MAX 9
+/* bit c - 'a' set: some number word starts with c (e f h n o q s t z) */
+#define NUMBER_WORD_FIRST ((1u << ('e' - 'a')) | (1u << ('f' - 'a')) | (1u << ('h' - 'a')) | \
+                           (1u << ('n' - 'a')) | (1u << ('o' - 'a')) | (1u << ('q' - 'a')) | \
+                           (1u << ('s' - 'a')) | (1u << ('t' - 'a')) | (1u << ('z' - 'a')))
 
 int text_number(const char *w, size_t len, double *val)
 {
@@ -267,7 +271,9 @@ int text_number(const char *w, size_t len, double *val)
     int dots = 0;
     if (len == 0) return 0;
     if (!isdigit((unsigned char)w[0])) {
-        if (len < NUMBER_WORD_MIN || len > NUMBER_WORD_MAX) return 0;
+        if (len < NUMBER_WORD_MIN || len > NUMBER_WORD_MAX || w[0] < 'a' || w[0] > 'z' ||
+            !((NUMBER_WORD_FIRST >> (w[0] - 'a')) & 1))
+            return 0;
         for (size_t i = 0; i < NNUMBER_WORDS; i++)
             if (number_words[i].w[0] == w[0] && number_words[i].n == len &&
                 memcmp(number_words[i].w, w, len) == 0) {
