@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define SPELL_CACHE 512            /* recent corrections, by hash */
-#define SPELL_MEMO 32768           /* words looked up: two ways of a set per hash */
+#define SPELL_MEMO 65536           /* words looked up: two ways of a set per hash */
 #define SPELL_MAX_WORD 40
 
 struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; };
