@@ -623,8 +623,8 @@ static size_t scan_merged(const struct pat_scan *s, uint32_t sid, const uint32_t
             }
         }
         /* insertion sort (a few positions), then each once */
-        uint32_t *v = lz->pos + from;
         size_t n = lz->npos - from, u = 0;
+        uint32_t *v = n ? lz->pos + from : NULL;
         for (size_t i = 1; i < n; i++) {
             uint32_t t = v[i];
             size_t j = i;
@@ -642,7 +642,7 @@ static size_t scan_merged(const struct pat_scan *s, uint32_t sid, const uint32_t
         lz->cnt[sid] = (uint32_t)u;
         lz->done[sid >> 3] |= (unsigned char)(1u << (sid & 7));
     }
-    *out = lz->pos + lz->off[sid];
+    *out = lz->cnt[sid] ? lz->pos + lz->off[sid] : NULL;
     return lz->cnt[sid];
 }
 

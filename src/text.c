@@ -123,8 +123,7 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
     int in = 0;
 
 #define EMIT() do { if (in) { word_finish(&cur); if (n < max) out[n] = cur; n++; in = 0; } } while (0)
-#define START(at) do { if (!in) { cur.ptr = text + (at); cur.len = 0; cur.norm[0] = '\0'; \
-                                  cur.nlen = 0; cur.flags = 0; cur.num = 0; in = 1; } } while (0)
+#define START(at) do { if (!in) { memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
 
     while (i < len) {
         unsigned char c = s[i];
