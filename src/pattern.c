@@ -579,6 +579,7 @@ struct pat_index {
     uint32_t *start_of;            /* element id -> start id, or PAT_NONE */
     struct sids { uint32_t *v; uint32_t n; } *sids[2];   /* per slot of w[k]: the start ids among its ids */
     uint32_t *sid_off, *sid_keys;  /* start id -> its keys: sid_keys[sid_off[id] .. sid_off[id+1]) */
+    uint32_t *eid_off, *eid_keys;  /* element id -> the keys of its alternatives, likewise */
     size_t nkeys0;                 /* keys below it are slots of w[0], then w[1]'s */
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
     unsigned char pfx[8192];       /* bit per low 16 bits of a prefix atom's hash */
@@ -690,7 +691,18 @@ int pat_possible(const struct pat_pattern *p, const struct pat_input *in)
     if (!p->anchor || !sc || !sc->ix || p->id >= sc->ix->npats)
         return 1;
     const struct pat_index *x = sc->ix;
-    return sc->npresent[p->id] == x->req_off[p->id + 1] - x->req_off[p->id];
+    if (!sc->possible[p->id]) {
+        /* every required element has an alternative whose first word or
+         * prefix some token is (the pattern's element ids are consecutive) */
+        int ok = 1;
+        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++) {
+            ok = 0;
+            for (uint32_t k = x->eid_off[eid]; !ok && k < x->eid_off[eid + 1]; k++)
+                ok = key_seen(sc, x->eid_keys[k]);
+        }
+        sc->possible[p->id] = (unsigned char)(ok ? 2 : 1);
+    }
+    return sc->possible[p->id] == 2;
 }
 
 /* ---------------------------------------------------------- word lists */
@@ -864,6 +876,31 @@ struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t 
     }
     x->req_off[n] = (uint32_t)x->nelemids;
     index_sids(x);
+    /* per element id, the keys of its alternatives (slots are final now) */
+    x->eid_off = xcalloc(x->nelemids + 2, sizeof *x->eid_off);
+    size_t nek = 0, capek = 0;
+    for (size_t i = 0, eid = 0; i < n; i++)
+        for (size_t k = 0; k < pats[i]->n; k++) {
+            const struct pat_elem *e = &pats[i]->elems[k];
+            if (!elem_indexed(e))
+                continue;
+            x->eid_off[eid] = (uint32_t)nek;
+            for (size_t a = 0; a < e->nalts; a++) {
+                const struct pat_atom *at = &e->alts[a].atoms[0];
+                int kk = at->kind == PAT_PREFIX;
+                const struct pat_wentry *we = words_find(&x->w[kk], at->s, at->n, at->h);
+                if (!we)
+                    continue;                 /* cannot happen: index_elem added it */
+                if (nek == capek) {
+                    capek = capek ? 2 * capek : 4096;
+                    x->eid_keys = xrealloc(x->eid_keys, capek * sizeof *x->eid_keys);
+                }
+                size_t slot = (size_t)(we - x->w[kk].e);
+                x->eid_keys[nek++] = (uint32_t)(kk ? x->nkeys0 + slot : slot);
+            }
+            eid++;
+        }
+    x->eid_off[x->nelemids] = (uint32_t)nek;
     return x;
 }
 
@@ -883,13 +920,14 @@ void pat_index_free(struct pat_index *x)
     free(x->start_of);
     free(x->sid_off);
     free(x->sid_keys);
+    free(x->eid_off);
+    free(x->eid_keys);
     free(x);
 }
 
 /* Token pos is the word (k 0) or has the prefix (k 1) of entry e: the
- * first time the entry is seen, its elements count as present for their
- * patterns; when it starts a pattern, its key's positions get pos (each
- * token reaches an entry once). */
+ * entry is seen (pat_possible reads that); when it starts a pattern, its
+ * key's positions get pos (each token reaches an entry once). */
 static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, size_t pos)
 {
     const struct pat_index *x = s->ix;
@@ -897,16 +935,8 @@ static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, si
     size_t key = k ? x->nkeys0 + slot : slot;
     unsigned char *seen = s->seen[k];
     int first = !BIT(seen, slot);
-    if (first) {
+    if (first)
         seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
-        for (uint32_t j = 0; j < e->nids; j++) {
-            uint32_t eid = e->ids[j];
-            if (!BIT(s->cand, eid)) {
-                s->cand[eid >> 3] |= (unsigned char)(1u << (eid & 7));
-                s->npresent[x->pat_of[eid]]++;
-            }
-        }
-    }
     if (x->sids[k][slot].n == 0)
         return;
     if (s->nhits == s->caphits) {
@@ -930,8 +960,7 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
     s->ix = ix;
     if (!ix)
         return;
-    s->cand = xcalloc((ix->nelemids + 8) / 8, 1);
-    s->npresent = xcalloc(ix->npats + 1, sizeof *s->npresent);
+    s->possible = xcalloc(ix->npats + 1, 1);
     size_t nkeys = ix->nkeys0 + (ix->w[1].e ? ix->w[1].mask + 1 : 0);
     s->head = xmalloc((nkeys + 1) * sizeof *s->head);
     s->tail = xmalloc((nkeys + 1) * sizeof *s->tail);
@@ -961,8 +990,7 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
 
 void pat_scan_free(struct pat_scan *s)
 {
-    free(s->cand);
-    free(s->npresent);
+    free(s->possible);
     free(s->seen[0]);
     free(s->seen[1]);
     if (s->lz) {

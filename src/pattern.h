@@ -169,6 +169,8 @@ void pat_index_free(struct pat_index *x);
  * can start, and where each pattern's first element can start. Built by
  * pat_scan_init (tokens borrowed, must outlive it), freed by pat_scan_free.
  * A pattern with an id the index does not know is always possible.
+ * Whether a pattern is possible is worked out the first time it is asked
+ * (its required elements against the entries seen), then remembered.
  * Positions are kept per word-map entry that starts a pattern (a "key":
  * slots of the word map, then of the prefix map), not per pattern: a common
  * word starts hundreds. A first element with several keys gets their
@@ -176,8 +178,7 @@ void pat_index_free(struct pat_index *x);
 struct pat_scan_lazy;
 struct pat_scan {
     const struct pat_index *ix;
-    unsigned char *cand;           /* bit per element id: present */
-    uint32_t *npresent;            /* per pattern id: how many of its required elements are */
+    unsigned char *possible;       /* per pattern id: 0 not asked yet, 1 not possible, 2 possible */
     unsigned char *seen[2];        /* bit per slot of the index's word / prefix map */
     uint32_t *head, *tail;         /* per key: first/last hit + 1 (valid when its slot is seen) */
     uint32_t (*hits)[2];           /* {position, next hit + 1} */
