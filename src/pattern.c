@@ -364,21 +364,46 @@ static int elem_starts_with_words(const struct pat_elem *e)
     return ok;
 }
 
+/* An element's starts and first bytes (see pattern.h). */
+static void elem_summary(struct pat_elem *e)
+{
+    int words = e->nalts > 0, nums = 0;
+    memset(e->first, 0, sizeof e->first);
+    for (size_t a = 0; a < e->nalts && words; a++) {
+        const struct pat_phrase *ph = &e->alts[a];
+        if (ph->n > 0 && ph->atoms[0].kind == PAT_NUMBER)
+            nums = 1;
+        else if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
+            words = 0;
+        else {
+            unsigned char b = (unsigned char)ph->atoms[0].s[0];
+            e->first[b >> 3] |= (unsigned char)(1u << (b & 7));
+        }
+    }
+    e->starts = !words ? 0 : nums ? 2 : 1;
+}
+
 /* The first-byte set and the anchor of a compiled pattern. */
 static void pattern_summary(struct pat_pattern *out)
 {
     const struct pat_elem *e0 = &out->elems[0];
-    out->has_first = 1;
+    int words = 1, nums = 0;
     memset(out->first, 0, sizeof out->first);
-    for (size_t a = 0; a < e0->nalts && out->has_first; a++) {
+    for (size_t a = 0; a < e0->nalts && words; a++) {
         const struct pat_phrase *ph = &e0->alts[a];
-        if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
-            out->has_first = 0;
+        if (ph->n > 0 && ph->atoms[0].kind == PAT_NUMBER)
+            nums = 1;
+        else if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
+            words = 0;
         else {
             unsigned char b = (unsigned char)ph->atoms[0].s[0];
             out->first[b >> 3] |= (unsigned char)(1u << (b & 7));
         }
     }
+    out->has_first = words && !nums;
+    out->num_first = words && nums;
+    if (!words)
+        memset(out->first, 0, sizeof out->first);
     out->anchor = NULL;
     for (size_t k = 0; k < out->n; k++) {
         const struct pat_elem *e = &out->elems[k];
@@ -421,6 +446,8 @@ int pat_compile(struct pat_compiler *c, const char *src, const char *where,
         return compile_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
     if (elem_optional(&b.elems[0]))
         return compile_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
+    for (size_t k = 0; k < b.n; k++)
+        elem_summary(&b.elems[k]);
     out->elems = b.elems;
     out->n = b.n;
     out->src = cstrndup(c, src, len);
@@ -508,19 +535,39 @@ static int match_elems(const struct pat_pattern *p, size_t ei, const struct pat_
     }
     const struct pat_elem *e = &p->elems[ei];
     int gap = ei == 0 ? 0 : e->gap;
-    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++)
+    for (int g = 0; g <= gap && pos + (size_t)g <= in->n; g++) {
+        if (e->starts && pos + (size_t)g < in->n) {
+            const struct pat_tok *t = &in->v[pos + (size_t)g];
+            if (t->n && !(e->starts == 2 && t->isnum) &&
+                !((e->first[(unsigned char)t->s[0] >> 3] >> ((unsigned char)t->s[0] & 7)) & 1))
+                continue;                /* no alternative can start at this token */
+        }
         for (size_t a = 0; a < e->nalts; a++) {
             const struct pat_phrase *ph = &e->alts[a];
             if (match_phrase(ph, in, pos + (size_t)g)
                 && match_elems(p, ei + 1, in, pos + (size_t)g + ph->n, end))
                 return 1;
         }
+    }
     return 0;
+}
+
+/* 0 when token t cannot start a match of p (its first byte starts no
+ * first alternative, nor is it a number one can start with). */
+static int cannot_start(const struct pat_pattern *p, const struct pat_tok *t)
+{
+    if (t->n == 0 || !(p->has_first || p->num_first))
+        return 0;
+    if (p->num_first && t->isnum)
+        return 0;
+    return !((p->first[(unsigned char)t->s[0] >> 3] >> ((unsigned char)t->s[0] & 7)) & 1);
 }
 
 int pat_match_at(const struct pat_pattern *p, const struct pat_input *in, size_t pos,
                  size_t *end)
 {
+    if (pos < in->n && cannot_start(p, &in->v[pos]))
+        return 0;
     return match_elems(p, 0, in, pos, end);
 }
 
@@ -531,11 +578,74 @@ struct pat_index {
     uint32_t *start;               /* pattern id -> start id of its first element, or PAT_NONE */
     uint32_t *start_of;            /* element id -> start id, or PAT_NONE */
     struct sids { uint32_t *v; uint32_t n; } *sids[2];   /* per slot of w[k]: the start ids among its ids */
+    uint32_t *sid_off, *sid_keys;  /* start id -> its keys: sid_keys[sid_off[id] .. sid_off[id+1]) */
+    uint32_t *eid_off, *eid_keys;  /* element id -> the keys of its alternatives, likewise */
+    size_t nkeys0;                 /* keys below it are slots of w[0], then w[1]'s */
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
+    unsigned char pfx[8192];       /* bit per low 16 bits of a prefix atom's hash */
     size_t npats, nelemids, nstarts, max_prefix;
 };
 
 #define BIT(v, i) (((v)[(i) >> 3] >> ((i) & 7)) & 1)
+
+/* Merged start positions of start ids with several keys, computed once
+ * per scan: bit per start id in done, then its positions are
+ * pos[off[id] .. off[id] + cnt[id]). */
+struct pat_scan_lazy {
+    unsigned char *done;
+    uint32_t *off, *cnt;
+    uint32_t *pos;
+    size_t npos, cappos;
+};
+
+static int key_seen(const struct pat_scan *s, uint32_t key)
+{
+    size_t n0 = s->ix->nkeys0;
+    return key < n0 ? BIT(s->seen[0], key) : BIT(s->seen[1], key - n0);
+}
+
+/* The positions (ascending, each once) where start id sid can start. */
+static size_t scan_merged(const struct pat_scan *s, uint32_t sid, const uint32_t **out)
+{
+    const struct pat_index *x = s->ix;
+    struct pat_scan_lazy *lz = s->lz;
+    if (!BIT(lz->done, sid)) {
+        size_t from = lz->npos;
+        for (uint32_t k = x->sid_off[sid]; k < x->sid_off[sid + 1]; k++) {
+            uint32_t key = x->sid_keys[k];
+            if (!key_seen(s, key))
+                continue;
+            for (uint32_t h = s->head[key]; h; h = s->hits[h - 1][1]) {
+                if (lz->npos == lz->cappos) {
+                    lz->cappos = lz->cappos ? 2 * lz->cappos : 256;
+                    lz->pos = xrealloc(lz->pos, lz->cappos * sizeof *lz->pos);
+                }
+                lz->pos[lz->npos++] = s->hits[h - 1][0];
+            }
+        }
+        /* insertion sort (a few positions), then each once */
+        size_t n = lz->npos - from, u = 0;
+        uint32_t *v = n ? lz->pos + from : NULL;
+        for (size_t i = 1; i < n; i++) {
+            uint32_t t = v[i];
+            size_t j = i;
+            while (j > 0 && v[j - 1] > t) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = t;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (u == 0 || v[u - 1] != v[i])
+                v[u++] = v[i];
+        lz->npos = from + u;
+        lz->off[sid] = (uint32_t)from;
+        lz->cnt[sid] = (uint32_t)u;
+        lz->done[sid >> 3] |= (unsigned char)(1u << (sid & 7));
+    }
+    *out = lz->cnt[sid] ? lz->pos + lz->off[sid] : NULL;
+    return lz->cnt[sid];
+}
 
 int pat_find(const struct pat_pattern *p, const struct pat_input *in, size_t from,
              size_t *start, size_t *end)
@@ -543,22 +653,32 @@ int pat_find(const struct pat_pattern *p, const struct pat_input *in, size_t fro
     const struct pat_scan *sc = in->scan;
     if (sc && sc->ix && p->id < sc->ix->npats && sc->ix->start[p->id] != PAT_NONE) {
         /* only where a token can start the first element */
-        uint32_t sid = sc->ix->start[p->id];
-        if (!BIT(sc->sbits, sid))
+        const struct pat_index *x = sc->ix;
+        uint32_t sid = x->start[p->id];
+        if (x->sid_off[sid + 1] - x->sid_off[sid] == 1) {
+            uint32_t key = x->sid_keys[x->sid_off[sid]];
+            if (!key_seen(sc, key))
+                return 0;
+            for (uint32_t h = sc->head[key]; h; h = sc->hits[h - 1][1]) {
+                size_t s = sc->hits[h - 1][0];
+                if (s >= from && match_elems(p, 0, in, s, end)) {
+                    *start = s;
+                    return 1;
+                }
+            }
             return 0;
-        for (uint32_t h = sc->head[sid]; h; h = sc->hits[h - 1][1]) {
-            size_t s = sc->hits[h - 1][0];
-            if (s >= from && match_elems(p, 0, in, s, end)) {
-                *start = s;
+        }
+        const uint32_t *pos;
+        size_t np = scan_merged(sc, sid, &pos);
+        for (size_t i = 0; i < np; i++)
+            if (pos[i] >= from && match_elems(p, 0, in, pos[i], end)) {
+                *start = pos[i];
                 return 1;
             }
-        }
         return 0;
     }
     for (size_t s = from; s < in->n; s++)
-        if ((!p->has_first || in->v[s].n == 0 ||
-             BIT(p->first, (unsigned char)in->v[s].s[0])) &&
-            match_elems(p, 0, in, s, end)) {
+        if (!cannot_start(p, &in->v[s]) && match_elems(p, 0, in, s, end)) {
             *start = s;
             return 1;
         }
@@ -571,7 +691,18 @@ int pat_possible(const struct pat_pattern *p, const struct pat_input *in)
     if (!p->anchor || !sc || !sc->ix || p->id >= sc->ix->npats)
         return 1;
     const struct pat_index *x = sc->ix;
-    return sc->npresent[p->id] == x->req_off[p->id + 1] - x->req_off[p->id];
+    if (!sc->possible[p->id]) {
+        /* every required element has an alternative whose first word or
+         * prefix some token is (the pattern's element ids are consecutive) */
+        int ok = 1;
+        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++) {
+            ok = 0;
+            for (uint32_t k = x->eid_off[eid]; !ok && k < x->eid_off[eid + 1]; k++)
+                ok = key_seen(sc, x->eid_keys[k]);
+        }
+        sc->possible[p->id] = (unsigned char)(ok ? 2 : 1);
+    }
+    return sc->possible[p->id] == 2;
 }
 
 /* ---------------------------------------------------------- word lists */
@@ -672,15 +803,19 @@ static void index_elem(struct pat_index *x, const struct pat_elem *e, uint32_t e
         if (at->kind == PAT_PREFIX) {
             unsigned b = pre3_hash(at->s);
             x->pre3[b >> 3] |= (unsigned char)(1u << (b & 7));
+            b = at->h & 65535u;
+            x->pfx[b >> 3] |= (unsigned char)(1u << (b & 7));
             if (at->n > x->max_prefix)
                 x->max_prefix = at->n;
         }
     }
 }
 
-/* Per slot of both word maps, the start ids among its element ids. */
+/* Per slot of both word maps, the start ids among its element ids; per
+ * start id, the keys (slots) that can start it. */
 static void index_sids(struct pat_index *x)
 {
+    x->nkeys0 = x->w[0].e ? x->w[0].mask + 1 : 0;
     for (int k = 0; k < 2; k++) {
         struct pat_words *w = &x->w[k];
         x->sids[k] = w->e ? xcalloc(w->mask + 1, sizeof *x->sids[k]) : NULL;
@@ -694,6 +829,21 @@ static void index_sids(struct pat_index *x)
                 }
         }
     }
+    x->sid_off = xcalloc(x->nstarts + 2, sizeof *x->sid_off);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; x->sids[k] && i <= x->w[k].mask; i++)
+            for (uint32_t j = 0; j < x->sids[k][i].n; j++)
+                x->sid_off[x->sids[k][i].v[j] + 1]++;
+    for (size_t i = 0; i < x->nstarts; i++)
+        x->sid_off[i + 1] += x->sid_off[i];
+    x->sid_keys = xmalloc((x->sid_off[x->nstarts] + 1) * sizeof *x->sid_keys);
+    uint32_t *fill = xmalloc((x->nstarts + 1) * sizeof *fill);
+    memcpy(fill, x->sid_off, (x->nstarts + 1) * sizeof *fill);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; x->sids[k] && i <= x->w[k].mask; i++)
+            for (uint32_t j = 0; j < x->sids[k][i].n; j++)
+                x->sid_keys[fill[x->sids[k][i].v[j]]++] = (uint32_t)(k ? x->nkeys0 + i : i);
+    free(fill);
 }
 
 struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t n)
@@ -726,6 +876,31 @@ struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t 
     }
     x->req_off[n] = (uint32_t)x->nelemids;
     index_sids(x);
+    /* per element id, the keys of its alternatives (slots are final now) */
+    x->eid_off = xcalloc(x->nelemids + 2, sizeof *x->eid_off);
+    size_t nek = 0, capek = 0;
+    for (size_t i = 0, eid = 0; i < n; i++)
+        for (size_t k = 0; k < pats[i]->n; k++) {
+            const struct pat_elem *e = &pats[i]->elems[k];
+            if (!elem_indexed(e))
+                continue;
+            x->eid_off[eid] = (uint32_t)nek;
+            for (size_t a = 0; a < e->nalts; a++) {
+                const struct pat_atom *at = &e->alts[a].atoms[0];
+                int kk = at->kind == PAT_PREFIX;
+                const struct pat_wentry *we = words_find(&x->w[kk], at->s, at->n, at->h);
+                if (!we)
+                    continue;                 /* cannot happen: index_elem added it */
+                if (nek == capek) {
+                    capek = capek ? 2 * capek : 4096;
+                    x->eid_keys = xrealloc(x->eid_keys, capek * sizeof *x->eid_keys);
+                }
+                size_t slot = (size_t)(we - x->w[kk].e);
+                x->eid_keys[nek++] = (uint32_t)(kk ? x->nkeys0 + slot : slot);
+            }
+            eid++;
+        }
+    x->eid_off[x->nelemids] = (uint32_t)nek;
     return x;
 }
 
@@ -743,14 +918,27 @@ void pat_index_free(struct pat_index *x)
     free(x->pat_of);
     free(x->start);
     free(x->start_of);
+    free(x->sid_off);
+    free(x->sid_keys);
+    free(x->eid_off);
+    free(x->eid_keys);
     free(x);
 }
 
-/* Records that start id sid can start at token pos. */
-static void scan_start(struct pat_scan *s, uint32_t sid, size_t pos)
+/* Token pos is the word (k 0) or has the prefix (k 1) of entry e: the
+ * entry is seen (pat_possible reads that); when it starts a pattern, its
+ * key's positions get pos (each token reaches an entry once). */
+static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, size_t pos)
 {
-    if (BIT(s->sbits, sid) && s->hits[s->tail[sid] - 1][0] == pos)
-        return;                           /* word and prefix both start it here */
+    const struct pat_index *x = s->ix;
+    size_t slot = (size_t)(e - x->w[k].e);
+    size_t key = k ? x->nkeys0 + slot : slot;
+    unsigned char *seen = s->seen[k];
+    int first = !BIT(seen, slot);
+    if (first)
+        seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
+    if (x->sids[k][slot].n == 0)
+        return;
     if (s->nhits == s->caphits) {
         s->caphits = s->caphits ? 2 * s->caphits : 256;
         s->hits = xrealloc(s->hits, s->caphits * sizeof *s->hits);
@@ -758,35 +946,11 @@ static void scan_start(struct pat_scan *s, uint32_t sid, size_t pos)
     s->hits[s->nhits][0] = (uint32_t)pos;
     s->hits[s->nhits][1] = 0;
     s->nhits++;
-    if (!BIT(s->sbits, sid)) {
-        s->sbits[sid >> 3] |= (unsigned char)(1u << (sid & 7));
-        s->head[sid] = (uint32_t)s->nhits;
-    } else
-        s->hits[s->tail[sid] - 1][1] = (uint32_t)s->nhits;
-    s->tail[sid] = (uint32_t)s->nhits;
-}
-
-/* Token pos is the word (k 0) or has the prefix (k 1) of entry e: the
- * first time the entry is seen, its elements count as present for their
- * patterns; every time, its start ids may start at pos. */
-static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, size_t pos)
-{
-    const struct pat_index *x = s->ix;
-    size_t slot = (size_t)(e - x->w[k].e);
-    unsigned char *seen = s->seen[k];
-    if (!BIT(seen, slot)) {
-        seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
-        for (uint32_t j = 0; j < e->nids; j++) {
-            uint32_t eid = e->ids[j];
-            if (!BIT(s->cand, eid)) {
-                s->cand[eid >> 3] |= (unsigned char)(1u << (eid & 7));
-                s->npresent[x->pat_of[eid]]++;
-            }
-        }
-    }
-    const struct sids *sd = &x->sids[k][slot];
-    for (uint32_t j = 0; j < sd->n; j++)
-        scan_start(s, sd->v[j], pos);
+    if (first)
+        s->head[key] = (uint32_t)s->nhits;
+    else
+        s->hits[s->tail[key] - 1][1] = (uint32_t)s->nhits;
+    s->tail[key] = (uint32_t)s->nhits;
 }
 
 void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
@@ -796,11 +960,14 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
     s->ix = ix;
     if (!ix)
         return;
-    s->cand = xcalloc((ix->nelemids + 8) / 8, 1);
-    s->npresent = xcalloc(ix->npats + 1, sizeof *s->npresent);
-    s->sbits = xcalloc((ix->nstarts + 8) / 8, 1);
-    s->head = xmalloc((ix->nstarts + 1) * sizeof *s->head);
-    s->tail = xmalloc((ix->nstarts + 1) * sizeof *s->tail);
+    s->possible = xcalloc(ix->npats + 1, 1);
+    size_t nkeys = ix->nkeys0 + (ix->w[1].e ? ix->w[1].mask + 1 : 0);
+    s->head = xmalloc((nkeys + 1) * sizeof *s->head);
+    s->tail = xmalloc((nkeys + 1) * sizeof *s->tail);
+    s->lz = xcalloc(1, sizeof *s->lz);
+    s->lz->done = xcalloc((ix->nstarts + 8) / 8, 1);
+    s->lz->off = xmalloc((ix->nstarts + 1) * sizeof *s->lz->off);
+    s->lz->cnt = xmalloc((ix->nstarts + 1) * sizeof *s->lz->cnt);
     for (int k = 0; k < 2; k++)
         s->seen[k] = xcalloc((ix->w[k].mask + 8) / 8 + 1, 1);
     for (size_t i = 0; i < n; i++) {
@@ -812,7 +979,8 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
         const struct pat_wentry *e;
         for (size_t len = 1; len <= v[i].n; len++) {
             h = (h ^ (unsigned char)w[len - 1]) * 16777619u;
-            if (len >= 3 && len <= top && (e = words_find(&ix->w[1], w, len, h)))
+            if (len >= 3 && len <= top && BIT(ix->pfx, h & 65535u) &&
+                (e = words_find(&ix->w[1], w, len, h)))
                 scan_entry(s, 1, e, i);
         }
         if ((e = words_find(&ix->w[0], w, v[i].n, h)))
@@ -822,11 +990,16 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
 
 void pat_scan_free(struct pat_scan *s)
 {
-    free(s->cand);
-    free(s->npresent);
+    free(s->possible);
     free(s->seen[0]);
     free(s->seen[1]);
-    free(s->sbits);
+    if (s->lz) {
+        free(s->lz->done);
+        free(s->lz->off);
+        free(s->lz->cnt);
+        free(s->lz->pos);
+        free(s->lz);
+    }
     free(s->head);
     free(s->tail);
     free(s->hits);

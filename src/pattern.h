@@ -38,11 +38,20 @@ enum { PAT_WORD, PAT_PREFIX, PAT_NUMBER, PAT_ANY };
 /* s: NUL-ended copy for words and prefixes; h: pat_hash(s, n). */
 struct pat_atom { int kind; const char *s; size_t n; double lo, hi; uint32_t h; };
 struct pat_phrase { const struct pat_atom *atoms; size_t n; };
-struct pat_elem { const struct pat_phrase *alts; size_t nalts; int gap; };
+/* starts (set by the compiler): 0, or every alternative starts with a word
+ * or a prefix whose first byte is in first (1), or with one of those or a
+ * number (2): a token that is neither cannot start the element. */
+struct pat_elem {
+    const struct pat_phrase *alts;
+    size_t nalts;
+    int gap;
+    int starts;
+    unsigned char first[32];
+};
 /* anchor: an element every match must use whose alternatives all start
  * with a word or prefix (the one with the fewest), or NULL. first: the
  * first bytes a match can start with, when has_first (every alternative
- * of the first element starts with a word or a prefix). id: the caller's
+ * of the first element starts with a word or a prefix) or num_first. id: the caller's
  * number for it, the pattern's index in the array given to pat_index_build. */
 struct pat_pattern {
     const struct pat_elem *elems;
@@ -52,6 +61,11 @@ struct pat_pattern {
     uint32_t id;
     int has_first;
     unsigned char first[32];
+    int num_first;                 /* no has_first, but every alternative of the first
+                                      element starts with a word, a prefix or a number
+                                      (at least one): first holds the words' and
+                                      prefixes' first bytes, and only such a byte or
+                                      a number token can start a match */
 };
 
 /* ------------------------------------------------------------ compiler */
@@ -154,16 +168,22 @@ void pat_index_free(struct pat_index *x);
 /* The index read over one token array: which required elements some token
  * can start, and where each pattern's first element can start. Built by
  * pat_scan_init (tokens borrowed, must outlive it), freed by pat_scan_free.
- * A pattern with an id the index does not know is always possible. */
+ * A pattern with an id the index does not know is always possible.
+ * Whether a pattern is possible is worked out the first time it is asked
+ * (its required elements against the entries seen), then remembered.
+ * Positions are kept per word-map entry that starts a pattern (a "key":
+ * slots of the word map, then of the prefix map), not per pattern: a common
+ * word starts hundreds. A first element with several keys gets their
+ * positions merged the first time pat_find asks (lazy, owned by the scan). */
+struct pat_scan_lazy;
 struct pat_scan {
     const struct pat_index *ix;
-    unsigned char *cand;           /* bit per element id: present */
-    uint32_t *npresent;            /* per pattern id: how many of its required elements are */
+    unsigned char *possible;       /* per pattern id: 0 not asked yet, 1 not possible, 2 possible */
     unsigned char *seen[2];        /* bit per slot of the index's word / prefix map */
-    uint32_t *head, *tail;         /* per start id: first/last hit + 1 (valid when its bit is set) */
-    unsigned char *sbits;          /* bit per start id */
+    uint32_t *head, *tail;         /* per key: first/last hit + 1 (valid when its slot is seen) */
     uint32_t (*hits)[2];           /* {position, next hit + 1} */
     size_t nhits, caphits;
+    struct pat_scan_lazy *lz;      /* merged positions per start id */
 };
 void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
                    const struct pat_tok *v, size_t n);

@@ -11,17 +11,27 @@
 #include <unistd.h>
 
 #define SPELL_CACHE 512            /* recent corrections, by hash */
-#define SPELL_KNOWN 4096           /* recent words that need none, by hash */
+#define SPELL_MEMO 65536           /* words looked up: two ways of a set per hash */
 #define SPELL_MAX_WORD 40
 
 struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; };
+
+/* What hunspell said about a word, which never changes for a speller:
+ * whether it is known (a vocabulary or real English word) and, once a
+ * suggestion look-up was made for it, its correction (maybe none). Only
+ * spares hunspell calls: the budget and the correction cache above are
+ * spent exactly as without it, so which words get corrected is the same. */
+#define MEMO_KNOWN_SET 1           /* known holds the answer */
+#define MEMO_KNOWN 2
+#define MEMO_FIX_SET 4             /* fix holds the suggestion look-up's answer */
+struct memo_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; unsigned char flags; };
 
 struct spell {
     Hunhandle *english;             /* is it a real word? */
     Hunhandle *letter[26];          /* the whole vocabulary, by first letter (NULL: none) */
     Hunhandle *target[26];          /* its English words: what a word may become */
     struct cache_ent cache[SPELL_CACHE];
-    char known[SPELL_KNOWN][SPELL_MAX_WORD];   /* vocabulary or real words: never corrected */
+    struct memo_ent *memo;          /* SPELL_MEMO entries */
     char **tw[26];                  /* target[c]'s words, sorted (for near_target) */
     unsigned char *twlen[26];       /* ... and their lengths */
     size_t ntw[26];
@@ -89,6 +99,7 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
     snprintf(dic, sizeof dic, "%s/en_US.dic", dir);
     if (access(aff, R_OK) || access(dic, R_OK)) return NULL;
     s = xcalloc(1, sizeof *s);
+    s->memo = xcalloc(SPELL_MEMO, sizeof *s->memo);
     s->english = Hunspell_create(aff, dic);
     /* the vocabulary's dictionaries need no affixes: a minimal .aff */
     fd = mkstemp(min);
@@ -140,6 +151,7 @@ void spell_close(struct spell *s)
         free(s->tw[c]);
         free(s->twlen[c]);
     }
+    free(s->memo);
     free(s);
 }
 
@@ -162,10 +174,37 @@ int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int c
     return d[alen][blen] > cap ? cap + 1 : d[alen][blen];
 }
 
+/* The memo entry of word (NUL-ended, len < SPELL_MAX_WORD, hash h): the
+ * one holding it, else an empty or the older-filled way, reset to it. */
+static struct memo_ent *memo_get(struct spell *s, const char *word, size_t len, unsigned h)
+{
+    struct memo_ent *a = &s->memo[(h * 2u) % SPELL_MEMO], *b = a + 1;
+    if (a->flags && memcmp(a->w, word, len + 1) == 0) return a;
+    if (b->flags && memcmp(b->w, word, len + 1) == 0) return b;
+    if (a->flags && !b->flags) a = b;
+    else if (a->flags) {            /* both full: the newer moves to the first way */
+        *b = *a;
+    }
+    memcpy(a->w, word, len + 1);
+    a->fix[0] = '\0';
+    a->flags = 0;
+    return a;
+}
+
+/* 1 when word (NUL-ended lowercase letters) is a vocabulary or real word. */
+static int memo_known(struct spell *s, struct memo_ent *m, const char *word)
+{
+    if (!(m->flags & MEMO_KNOWN_SET)) {
+        Hunhandle *voc = s->letter[word[0] - 'a'];
+        int k = (voc && Hunspell_spell(voc, word)) || (s->english && Hunspell_spell(s->english, word));
+        m->flags |= (unsigned char)(MEMO_KNOWN_SET | (k ? MEMO_KNOWN : 0));
+    }
+    return (m->flags & MEMO_KNOWN) != 0;
+}
+
 int spell_known(struct spell *s, const char *w, size_t len)
 {
     char word[SPELL_MAX_WORD];
-    Hunhandle *voc;
 
     if (!s) return -1;
     if (len == 0 || len >= SPELL_MAX_WORD) return 0;
@@ -173,8 +212,7 @@ int spell_known(struct spell *s, const char *w, size_t len)
         if (w[i] < 'a' || w[i] > 'z') return 0;
     memcpy(word, w, len);
     word[len] = '\0';
-    voc = s->letter[word[0] - 'a'];
-    return (voc && Hunspell_spell(voc, word)) || (s->english && Hunspell_spell(s->english, word));
+    return memo_known(s, memo_get(s, word, len, util_hash(word, len)), word);
 }
 
 size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen,
@@ -195,15 +233,11 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     unsigned h = util_hash(word, len);
     ce = &s->cache[h % SPELL_CACHE];
     if (ce->used && strcmp(ce->w, word) == 0) goto done;
-    /* the answer for a known word never changes: remember it (two
-     * hunspell look-ups per word were most of a long question's cost) */
-    char *kn = s->known[h % SPELL_KNOWN];
-    if (strcmp(kn, word) == 0) return 0;
-    voc = s->letter[word[0] - 'a'];
-    if (!voc || Hunspell_spell(voc, word) || (s->english && Hunspell_spell(s->english, word))) {
-        memcpy(kn, word, len + 1);
+    /* the answers for a word never change: remembered (two hunspell
+     * look-ups per word were most of a long question's cost) */
+    struct memo_ent *m = memo_get(s, word, len, h);
+    if (!s->letter[word[0] - 'a'] || memo_known(s, m, word))
         return 0;                                         /* vocabulary, or a real word */
-    }
     voc = s->target[word[0] - 'a'];
     if (!voc) return 0;
     if (budget && *budget <= 0) return 0;
@@ -211,6 +245,10 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     ce->used = 1;
     memcpy(ce->w, word, len + 1);
     ce->fix[0] = '\0';
+    if (m->flags & MEMO_FIX_SET) {
+        memcpy(ce->fix, m->fix, sizeof ce->fix);
+        goto done;
+    }
     int cap = len >= 5 ? 2 : 1;
     /* the same budget and cache as a look-up, so nothing else changes */
     n = near_target(s, word[0] - 'a', word, len, cap) ? Hunspell_suggest(voc, &list, word) : 0;
@@ -223,6 +261,8 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
         }
     }
     if (n > 0) Hunspell_free_list(voc, &list, n);
+    memcpy(m->fix, ce->fix, sizeof m->fix);
+    m->flags |= MEMO_FIX_SET;
 done:
     got = strlen(ce->fix);
     if (!got || got >= outlen) return 0;

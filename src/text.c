@@ -95,6 +95,13 @@ static enum ck classify_cp(unsigned cp)
 
 /* ------------------------------------------------------------- words */
 
+/* isalnum of an ASCII byte in the C locale (what the splitter has always
+ * meant), without the locale table look-up. */
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 static void word_finish(struct text_word *w)
 {
     while (w->nlen && w->norm[w->nlen - 1] == '\'') w->nlen--;   /* trailing ' */
@@ -127,7 +134,7 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             step = utf8_dec(s, i, len, &cp);
             if (step == 0) { EMIT(); i++; continue; }
             k = classify_cp(cp);
-        } else if (isalnum(c)) {
+        } else if (ascii_alnum(c)) {
             k = C_ALNUM;
         } else if (c == '\'' || c == '`') {
             k = C_APOS;
@@ -173,8 +180,8 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             break;
         case C_ALNUM:
             START(i);
-            norm_put(&cur, (char)tolower(c));
-            cur.flags |= isdigit(c) ? TEXT_DIGIT : c == '.' || c == '/' ? 0 : TEXT_ALPHA;
+            norm_put(&cur, (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
+            cur.flags |= (c >= '0' && c <= '9') ? TEXT_DIGIT : c == '.' || c == '/' ? 0 : TEXT_ALPHA;
             cur.len = (size_t)(text + i + 1 - cur.ptr);
             break;
         case C_LETTER: {
@@ -240,16 +247,22 @@ size_t text_pieces(const char *w, size_t len, struct text_span *out, size_t max)
 
 /* ----------------------------------------------------------- numbers */
 
-static const struct { const char *w; double v; } number_words[] = {
-    {"zero", 0}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
-    {"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9},
-    {"ten", 10}, {"eleven", 11}, {"twelve", 12}, {"thirteen", 13},
-    {"fourteen", 14}, {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17},
-    {"eighteen", 18}, {"nineteen", 19}, {"twenty", 20}, {"thirty", 30},
-    {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"half", 0.5},
-    {"quarter", 0.25},
+static const struct { const char *w; size_t n; double v; } number_words[] = {
+    {"zero", 4, 0}, {"one", 3, 1}, {"two", 3, 2}, {"three", 5, 3}, {"four", 4, 4},
+    {"five", 4, 5}, {"six", 3, 6}, {"seven", 5, 7}, {"eight", 5, 8}, {"nine", 4, 9},
+    {"ten", 3, 10}, {"eleven", 6, 11}, {"twelve", 6, 12}, {"thirteen", 8, 13},
+    {"fourteen", 8, 14}, {"fifteen", 7, 15}, {"sixteen", 7, 16}, {"seventeen", 9, 17},
+    {"eighteen", 8, 18}, {"nineteen", 8, 19}, {"twenty", 6, 20}, {"thirty", 6, 30},
+    {"forty", 5, 40}, {"fifty", 5, 50}, {"sixty", 5, 60}, {"half", 4, 0.5},
+    {"quarter", 7, 0.25},
 };
 #define NNUMBER_WORDS (sizeof number_words / sizeof number_words[0])
+#define NUMBER_WORD_MIN 3
+#define NUMBER_WORD_MAX 9
+/* bit c - 'a' set: some number word starts with c (e f h n o q s t z) */
+#define NUMBER_WORD_FIRST ((1u << ('e' - 'a')) | (1u << ('f' - 'a')) | (1u << ('h' - 'a')) | \
+                           (1u << ('n' - 'a')) | (1u << ('o' - 'a')) | (1u << ('q' - 'a')) | \
+                           (1u << ('s' - 'a')) | (1u << ('t' - 'a')) | (1u << ('z' - 'a')))
 
 int text_number(const char *w, size_t len, double *val)
 {
@@ -257,8 +270,11 @@ int text_number(const char *w, size_t len, double *val)
     int dots = 0;
     if (len == 0) return 0;
     if (!isdigit((unsigned char)w[0])) {
+        if (len < NUMBER_WORD_MIN || len > NUMBER_WORD_MAX || w[0] < 'a' || w[0] > 'z' ||
+            !((NUMBER_WORD_FIRST >> (w[0] - 'a')) & 1))
+            return 0;
         for (size_t i = 0; i < NNUMBER_WORDS; i++)
-            if (number_words[i].w[0] == w[0] && strlen(number_words[i].w) == len &&
+            if (number_words[i].w[0] == w[0] && number_words[i].n == len &&
                 memcmp(number_words[i].w, w, len) == 0) {
                 *val = number_words[i].v;
                 return 1;

@@ -20,11 +20,37 @@
 
 struct tentry { char *f; uint32_t h; float w[TMODEL_NCLASS]; };
 
+/* A feature absent from the table is most look-ups (bigrams): a bit filter
+ * of TMODEL_BLOOM_BITS bits per entry, two bits per feature hash, small
+ * enough to stay in cache, says so without probing the table. */
+#define TMODEL_BLOOM_BITS 16
+
 struct tmodel {
     struct tentry *e;
     size_t mask, n;
+    unsigned char *bloom;
+    size_t bmask;                 /* bits - 1 */
+    char *strs;                   /* after loading, every entry's f points in here */
     double bias[TMODEL_NCLASS], threshold[TMODEL_NCLASS], gate[TMODEL_NCLASS];
 };
+
+static size_t bloom_bit2(uint32_t h)
+{
+    return (size_t)((h >> 13) | (h << 19)) * 2654435761u;
+}
+
+static void bloom_add(struct tmodel *m, uint32_t h)
+{
+    size_t a = h & m->bmask, b = bloom_bit2(h) & m->bmask;
+    m->bloom[a >> 3] |= (unsigned char)(1u << (a & 7));
+    m->bloom[b >> 3] |= (unsigned char)(1u << (b & 7));
+}
+
+static int bloom_may(const struct tmodel *m, uint32_t h)
+{
+    size_t a = h & m->bmask, b = bloom_bit2(h) & m->bmask;
+    return ((m->bloom[a >> 3] >> (a & 7)) & 1) && ((m->bloom[b >> 3] >> (b & 7)) & 1);
+}
 
 static struct tentry *slot(const struct tmodel *m, const char *f, size_t n, uint32_t h)
 {
@@ -71,15 +97,28 @@ size_t tmodel_features(const char *text, size_t len,
     for (size_t i = 0; i < nw; i++) {
         size_t n = word_form(&w[i], cur, sizeof cur), pn;
         if (n == 0) continue;
-        int fl = snprintf(f, sizeof f, "u:%s", cur);
-        if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
-        if ((pn = prefix5(cur, n)) > 0) {
-            fl = snprintf(f, sizeof f, "p:%.*s", (int)pn, cur);
-            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        /* "u:word", "p:first5", "b:prev_word"; one that would not fit in
+         * f is skipped (as snprintf's truncation was) */
+        if (2 + n < sizeof f) {
+            memcpy(f, "u:", 2);
+            memcpy(f + 2, cur, n + 1);
+            emit(f, 2 + n, arg);
+            count++;
         }
-        if (prevn) {
-            fl = snprintf(f, sizeof f, "b:%s_%s", prev, cur);
-            if (fl > 0 && (size_t)fl < sizeof f) { emit(f, (size_t)fl, arg); count++; }
+        if ((pn = prefix5(cur, n)) > 0 && 2 + pn < sizeof f) {
+            memcpy(f, "p:", 2);
+            memcpy(f + 2, cur, pn);
+            f[2 + pn] = '\0';
+            emit(f, 2 + pn, arg);
+            count++;
+        }
+        if (prevn && 3 + prevn + n < sizeof f) {
+            memcpy(f, "b:", 2);
+            memcpy(f + 2, prev, prevn);
+            f[2 + prevn] = '_';
+            memcpy(f + 3 + prevn, cur, n + 1);
+            emit(f, 3 + prevn + n, arg);
+            count++;
         }
         memcpy(prev, cur, n + 1);
         prevn = (w[i].flags & TEXT_CLAUSE_END) ? 0 : n;
@@ -109,8 +148,10 @@ static int class_of(const char *s)
 void tmodel_free(struct tmodel *m)
 {
     if (!m) return;
-    for (size_t i = 0; m->e && i <= m->mask; i++) free(m->e[i].f);
+    for (size_t i = 0; !m->strs && m->e && i <= m->mask; i++) free(m->e[i].f);
+    free(m->strs);
     free(m->e);
+    free(m->bloom);
     free(m);
 }
 
@@ -180,6 +221,41 @@ struct tmodel *tmodel_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: empty: not a coachd triage model", path);
         goto out;
     }
+    {
+        /* sized from the line count the table is mostly empty (five lines
+         * a feature): rebuilt at twice the features, the strings in one
+         * block, so a question's look-ups touch a quarter of the memory */
+        size_t cap2 = 1024, bytes = 0, o = 0;
+        while (cap2 < 2 * m->n + 16) cap2 *= 2;
+        if (cap2 < m->mask + 1) {
+            struct tmodel nm = { .e = xcalloc(cap2, sizeof *m->e), .mask = cap2 - 1 };
+            for (size_t i = 0; i <= m->mask; i++)
+                if (m->e[i].f) bytes += strlen(m->e[i].f) + 1;
+            nm.strs = xmalloc(bytes ? bytes : 1);
+            for (size_t i = 0; i <= m->mask; i++) {
+                struct tentry *oe = &m->e[i];
+                if (!oe->f) continue;
+                size_t fl = strlen(oe->f);
+                struct tentry *ne = slot(&nm, oe->f, fl, oe->h);
+                *ne = *oe;
+                ne->f = memcpy(nm.strs + o, oe->f, fl + 1);
+                o += fl + 1;
+                free(oe->f);
+            }
+            free(m->e);
+            m->e = nm.e;
+            m->mask = nm.mask;
+            m->strs = nm.strs;
+        }
+    }
+    {
+        size_t bits = 1024;
+        while (bits < TMODEL_BLOOM_BITS * m->n) bits *= 2;
+        m->bloom = xcalloc(bits / 8, 1);
+        m->bmask = bits - 1;
+        for (size_t i = 0; i <= m->mask; i++)
+            if (m->e[i].f) bloom_add(m, m->e[i].h);
+    }
     ok = 1;
 out:
     fclose(fp);
@@ -203,7 +279,9 @@ struct sum {
 static void add_feature(const char *f, size_t n, void *arg)
 {
     struct sum *s = arg;
-    const struct tentry *e = slot(s->m, f, n, util_hash(f, n));
+    uint32_t h = util_hash(f, n);
+    if (!bloom_may(s->m, h)) return;    /* not in the table */
+    const struct tentry *e = slot(s->m, f, n, h);
     size_t i;
     if (!e->f) return;
     for (i = e->h % TMODEL_SEEN; s->seen[i] && s->seen[i] != e; i = (i + 1) % TMODEL_SEEN)

@@ -325,6 +325,40 @@ static void test_index(void **state)
     pat_index_free(ix);
 }
 
+/* The start filters (a first element of numbers and words, an element's
+ * first bytes in a gap) and the per-entry start positions of the scan
+ * (several entries start one element, a word and a prefix on the same
+ * token) never rule out or move a match: first_match compares with the
+ * matcher without the index. */
+static void test_start_filters(void **state)
+{
+    (void)state;
+    struct pat_pattern p;
+    reset();
+    assert_int_equal(pat_compile(&comp, "(fever|#38..43) ~2 (now|today)", "t", &p), 0);
+    assert_false(p.has_first);
+    assert_true(p.num_first);
+    assert_true(BIT(p.first, 'f') && !BIT(p.first, 'n'));
+    assert_int_equal(p.elems[0].starts, 2);
+    assert_int_equal(p.elems[1].starts, 1);
+    assert_true(BIT(p.elems[1].first, 'n') && BIT(p.elems[1].first, 't'));
+    reset();
+    assert_int_equal(pat_compile(&comp, "_ (a|) b", "t", &p), 0);
+    assert_false(p.num_first);
+    assert_int_equal(p.elems[0].starts, 0);
+    assert_int_equal(p.elems[1].starts, 0);             /* optional: no filter */
+    assert_int_equal(first_match("#1..5 (year|years) old", "she is 3 years old"), 205);
+    assert_int_equal(first_match("#1..5 (year|years) old", "she is 7 years old"), -1);
+    assert_int_equal(first_match("(fever|#38..43) ~2 (now|today)", "temp 39 now"), 103);
+    assert_int_equal(first_match("(fever|#38..43) ~2 (now|today)", "a fever since today"), 104);
+    assert_int_equal(first_match("(fever|#38..43) ~2 (now|today)", "37 now fever"), -1);
+    assert_int_equal(first_match("baby ~3 (choking|chokes)", "baby is now choking"), 4);
+    assert_int_equal(first_match("baby ~3 (choking|chokes)", "baby is now not really choking"), -1);
+    assert_int_equal(first_match("(chok*|choked|choke) ~2 grape", "she choked choked on a grape"), 206);
+    assert_int_equal(first_match("(chok*|choked|choke) ~2 grape", "choke grape choked"), 2);
+    assert_int_equal(first_match("(chok*|choke) (on|) @pill", "she choked on tablets"), 104);
+}
+
 static void test_words(void **state)
 {
     (void)state;
@@ -359,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_match_at_mask_and_from),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_index),
+        cmocka_unit_test(test_start_filters),
         cmocka_unit_test(test_words),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, teardown);

@@ -1241,6 +1241,22 @@ static void test_spell(void **state)
     assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 7);
     assert_int_equal(budget, 0);
     assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 7);  /* cached: free */
+    /* the memo spares hunspell, never the budget: once the correction
+     * cache has lost the word (as if another word took its slot), asking
+     * again spends a unit, and with none left it stays as it is */
+    sp->cache[util_hash("seizuer", 7) % SPELL_CACHE].used = 0;
+    budget = 0;
+    assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 0);
+    budget = 1;
+    assert_int_equal(spell_fix(sp, "seizuer", 7, out, sizeof out, &budget), 7);
+    assert_string_equal(out, "seizure");
+    assert_int_equal(budget, 0);
+    for (int r = 0; r < 2; r++) {      /* asked, then remembered: the same answers */
+        assert_int_equal(spell_known(sp, "breeding", 8), 1);
+        assert_int_equal(spell_known(sp, "seizure", 7), 1);
+        assert_int_equal(spell_known(sp, "zzzzzzzz", 8), 0);
+        assert_int_equal(spell_fix(sp, "breeding", 8, out, sizeof out, NULL), 0);
+    }
     spell_close(sp);
 }
 
