@@ -892,6 +892,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
      * conversation's passage is about one of its concepts at least (a
      * baby's name after a kitchen-safety question is no kitchen question). */
     if (context && out->nhits > 0 && !convo_leans_on_context(q, len) &&
+        !(cv_switch_marker(q, len) && cv_has_own_concept(q, len)) &&
         cv_off_thread(kb, prev, nprev, &th, ctx_top, out->hits[0].p)) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
@@ -930,6 +931,8 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                    alone.res.match_prob >= CONVO_OWN_MATCH) ||
                   (sj <= 0 && cv_names_new_thing(q, len))))
             *out = alone;           /* a question of its own, on a new concept */
+        else if (own && alone.nhits > 0 && cv_switch_marker(q, len))
+            *out = alone;           /* a marked change of subject the knowledge base covers */
         else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
                  cv_switch_marker(q, len) && (sj <= 0 || !out->res.key_about))
             *out = alone;           /* the earlier topic says nothing on it either */

@@ -364,7 +364,10 @@ static const struct convo_case convos[] = {
     {"hello then it", {{"hello there", 'S', NULL, -2}, {"how long does it usually last?", 'C', NULL, -2}}},
     /* a change of subject nothing covers is the no-match, not the old topic */
     {"switch to nothing", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
-                           {"random question but what age for a first haircut", 'N', NULL, -2}}},
+                           {"random question but how do i clean a teddy that says dont machine wash", 'N', NULL, -2}}},
+    /* a marked change of subject the knowledge base covers is read on its own */
+    {"switch to covered", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
+                           {"random question but what age for a first haircut", 'A', "haircuts", -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
