@@ -642,6 +642,95 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     }
 }
 
+/* Figures of speech a tired parent writes whose words name a subject the
+ * knowledge base has ("at a loss": grief, "pulling my hair out": lice,
+ * "driving me mad": teen driving, "hit a wall": hitting, "to be honest":
+ * lying, "brand new": formula brands). Each pattern is a run of words; a
+ * word marked '!' is dropped from the question when the whole run is
+ * there, the others stay. "|" separates alternatives for one word. */
+static const char *const kb_idioms[] = {
+    "!brand !new",
+    "!losing|!lost|!lose my|me|our !mind|!minds",
+    "!end of my|our !rope|!tether",
+    "!wits !end",
+    "!send !help",
+    "!driving|!drives|!drove me|us !mad|!crazy|!nuts|!insane|!bonkers",
+    "!driving|!drives me|us !up the !wall",
+    "!pulling|!tearing my|our !hair !out",
+    "at a !loss",
+    "!hit|!hitting a !wall",
+    "!hit|!hitting !rock !bottom",
+    "!walking|!walk on !eggshells",
+    "asking for a !friend",
+    "to be !honest",
+    "!honestly",
+    "for the !life of me",
+    "!running on !empty",
+    "on my|our !last !nerve",
+    "at the !end of the !day",
+    NULL};
+
+/* 1 when token w is one of pattern word pw's alternatives (pw without its
+ * '!' marks, "|"-separated, length pl); *drop gets the matched one's mark. */
+static int idiom_word(const char *pw, size_t pl, const char *w, int *drop)
+{
+    size_t i = 0;
+    while (i < pl) {
+        size_t e = i;
+        while (e < pl && pw[e] != '|') e++;
+        int d = pw[i] == '!';
+        size_t st = i + (size_t)d;
+        if (e - st == strlen(w) && strncmp(pw + st, w, e - st) == 0) {
+            *drop = d;
+            return 1;
+        }
+        i = e + 1;
+    }
+    return 0;
+}
+
+/* Drops the marked words of every figure of speech (kb_idioms) in tk. */
+#define KB_IDIOM_MAX 8          /* words in one pattern, at most */
+static void drop_idioms(struct tokens *tk)
+{
+    unsigned char gone[256] = {0};
+    size_t o = 0;
+    for (int k = 0; kb_idioms[k]; k++) {
+        const char *pat = kb_idioms[k];
+        for (size_t s = 0; s < tk->n; s++) {
+            const char *c = pat;
+            size_t i = s;
+            unsigned char mark[KB_IDIOM_MAX];
+            int ok = 1;
+            while (*c && ok) {
+                size_t pl = strcspn(c, " ");
+                int drop = 0;
+                if (i >= tk->n || i - s >= KB_IDIOM_MAX || !idiom_word(c, pl, tk->t[i], &drop))
+                    ok = 0;
+                else mark[i++ - s] = (unsigned char)drop;
+                c += pl;
+                while (*c == ' ') c++;
+            }
+            if (!ok) continue;
+            for (size_t m = s; m < i; m++) if (mark[m - s]) gone[m] = 1;
+        }
+    }
+    for (size_t i = 0; i < tk->n; i++) {
+        if (gone[i]) continue;
+        tk->t[o] = tk->t[i];
+        tk->name[o] = tk->name[i];
+        o++;
+    }
+    tk->n = o;
+}
+
+/* A parent's question as query words: tokenize, less figures of speech. */
+static void query_tokenize(const char *s, size_t len, struct tokens *tk)
+{
+    tokenize(s, len, tk);
+    drop_idioms(tk);
+}
+
 static void vocab_add_text(struct vword **v, size_t *n, size_t *cap, const char *s)
 {
     struct tokens tk;
@@ -1994,7 +2083,7 @@ static size_t split_sentences(const char *q, size_t len, size_t *st, size_t *en,
 static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct terms *t)
 {
     struct tokens tk;
-    tokenize(q, len, &tk);
+    query_tokenize(q, len, &tk);
     query_terms(kb, &tk, t);
     free(tk.buf);
     return (size_t)t->ngrp;
@@ -2045,7 +2134,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     memset(res, 0, sizeof *res);
     res->age = age;
     res->parts = 1;
-    tokenize(q, len, &tk);
+    query_tokenize(q, len, &tk);
     query_terms(kb, &tk, &terms);
     key_phrase(kb, &tk, res->concept, sizeof res->concept);
     if (terms.n == 0) {
@@ -2078,7 +2167,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
             struct tokens ptk;
             struct terms pt = {0};
             struct cover pcov;
-            tokenize(q + st[i], en[i] - st[i], &ptk);
+            query_tokenize(q + st[i], en[i] - st[i], &ptk);
             query_terms(kb, &ptk, &pt);
             /* a part of one word ("... loft conversion? naps") is a stray
              * word, not a question of its own; "How do I handle bedtime?"
@@ -2115,7 +2204,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct tokens stk;
                 struct terms stt = {0};
                 struct cover scov;
-                tokenize(q + sst[i], sen[i] - sst[i], &stk);
+                query_tokenize(q + sst[i], sen[i] - sst[i], &stk);
                 query_terms(kb, &stk, &stt);
                 size_t sn = stt.ngrp >= 2 ? run_query(kb, &stt, age, cand) : 0;
                 if (sn) {
@@ -2189,7 +2278,7 @@ double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, 
     struct tokens tk;
     struct terms terms = {0};
     struct cover cov = {0};
-    tokenize(q, len, &tk);
+    query_tokenize(q, len, &tk);
     query_terms(kb, &tk, &terms);
     if (terms.n) coverage(kb, &terms, p, &cov);
     terms_free(&terms);
@@ -2204,7 +2293,7 @@ static void kb_cover_of(struct kb *kb, const struct kb_passage *p, const char *q
     struct tokens tk;
     struct terms terms = {0};
     memset(cov, 0, sizeof *cov);
-    tokenize(q, len, &tk);
+    query_tokenize(q, len, &tk);
     query_terms(kb, &tk, &terms);
     if (terms.n) coverage(kb, &terms, p, cov);
     terms_free(&terms);

@@ -661,6 +661,31 @@ static void test_comparison_words_are_not_concepts(void **state)
     kb_free(kb);
 }
 
+/* A figure of speech is not the subject: "pulling my hair out" is not
+ * hair pulling, "driving me mad" is not teen driving, "at a loss" is not
+ * grief, "brand new" is not a formula brand (session 9, round 2). */
+static void test_figures_of_speech_are_not_subjects(void **state)
+{
+    const char *dirs[] = {"kb"};
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    struct kb_hit hits[3];
+    struct kb_result r;
+    static const struct { const char *q, *topic; } cases[] = {
+        {"I'm pulling my hair out, he won't stay in bed at night", "sleep-routines"},
+        {"she is driving me mad with the whining, how do I stop it", "whining-limits"},
+        {"how often do you wash a brand new baby", "baby-bathing-skin"},
+        {"I'm at a loss, he keeps hitting his sister", "hitting-biting"},
+    };
+    (void)state;
+    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_true(kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r) >= 1);
+        assert_string_equal(hits[0].p->topics[0], cases[i].topic);
+    }
+    kb_free(kb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_unknown_phrases_count_against),
         cmocka_unit_test(test_uk_us_spellings_agree),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
+        cmocka_unit_test(test_figures_of_speech_are_not_subjects),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
