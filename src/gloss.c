@@ -6,14 +6,18 @@
  * file and "bebe" or "BEBÉ" in a question are the same word. Matching is a
  * scan of every entry at every word, with a first-byte check: glossaries
  * hold a few thousand entries and only questions in another language are
- * read, so an index would buy little. Ownership: a gloss owns every string
- * it returns.
+ * read. Each word looks only at the entries whose first word starts with
+ * its first byte (a bucket per byte, in file order, so ties resolve as a
+ * scan of every entry would: 2026-12-03, a long question in another
+ * language read every entry at every word). Ownership: a gloss owns every
+ * string it returns.
  */
 #include "gloss.h"
 #include "text.h"
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,8 @@ struct gloss {
     size_t n, cap;
     char **langs;
     size_t nlangs;
+    uint32_t boff[257];                 /* entries by first byte: bidx[boff[b]..boff[b+1]) */
+    uint32_t *bidx;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -58,6 +64,7 @@ void gloss_free(struct gloss *g)
         free(g->langs[i]);
     free(g->langs);
     free(g->e);
+    free(g->bidx);
     free(g);
 }
 
@@ -168,6 +175,22 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
     return 0;
 }
 
+/* The entries by the first byte of their first word, each bucket in file
+ * order (every entry has a first word of one byte or more). */
+static void build_buckets(struct gloss *g)
+{
+    uint32_t fill[256];
+    memset(g->boff, 0, sizeof g->boff);
+    for (size_t i = 0; i < g->n; i++)
+        g->boff[(unsigned char)g->e[i].w[0].s[0] + 1]++;
+    for (size_t b = 0; b < 256; b++)
+        g->boff[b + 1] += g->boff[b];
+    memcpy(fill, g->boff, sizeof fill);
+    g->bidx = xmalloc((g->n ? g->n : 1) * sizeof *g->bidx);
+    for (size_t i = 0; i < g->n; i++)
+        g->bidx[fill[(unsigned char)g->e[i].w[0].s[0]]++] = (uint32_t)i;
+}
+
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct gloss *g = xcalloc(1, sizeof *g);
@@ -204,6 +227,7 @@ struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen
             goto fail;
         g->n++;
     }
+    build_buckets(g);
     return g;
 fail:
     gloss_free(g);
@@ -294,8 +318,12 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             want = i;
     for (size_t i = 0; i < n;) {
         const struct gentry *best = NULL;
-        for (size_t k = 0; k < g->n; k++) {
-            const struct gentry *e = &g->e[k];
+        /* only entries starting with this word's first byte can match it
+         * (word_matches); an empty word matches none */
+        unsigned b0 = words[i].n ? (unsigned char)words[i].s[0] : 0;
+        uint32_t kb = words[i].n ? g->boff[b0] : 0, ke = words[i].n ? g->boff[b0 + 1] : 0;
+        for (uint32_t kk = kb; kk < ke; kk++) {
+            const struct gentry *e = &g->e[g->bidx[kk]];
             size_t j = 0;
             if (e->nw > n - i || (best && e->nw < best->nw))
                 continue;
