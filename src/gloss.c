@@ -6,10 +6,12 @@
  * file and "bebe" or "BEBÉ" in a question are the same word. Matching is a
  * scan of every entry at every word, with a first-byte check: glossaries
  * hold a few thousand entries and only questions in another language are
- * read. Each word looks only at the entries whose first word starts with
- * its first byte (a bucket per byte, in file order, so ties resolve as a
- * scan of every entry would: 2026-12-03, a long question in another
- * language read every entry at every word). Ownership: a gloss owns every
+ * read. Each word looks only at the entries whose first word can start
+ * it: those of one byte, bucketed by that byte, and the longer ones,
+ * bucketed by a hash of their first two bytes; both buckets are in file
+ * order and are merged, so ties resolve as a scan of every entry would
+ * (2026-12-03: a long question in another language read every entry at
+ * every word). Ownership: a gloss owns every
  * string it returns.
  */
 #include "gloss.h"
@@ -24,6 +26,20 @@
 
 struct gword { char *s; size_t n; int prefix; };
 
+#define GLOSS_PAIR_BUCKETS 1024
+#define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
+
+/* The bucket of a first word of two bytes or more starting s[0], s[1]. */
+static size_t pair_bucket(const char *s)
+{
+    return 256 + (((unsigned char)s[0] * 31u + (unsigned char)s[1]) & (GLOSS_PAIR_BUCKETS - 1));
+}
+
+static size_t entry_bucket(const struct gword *w)
+{
+    return w->n == 1 ? (unsigned char)w->s[0] : pair_bucket(w->s);
+}
+
 struct gentry {
     size_t lang;                        /* index into langs */
     struct gword w[GLOSS_MAX_PIECES];
@@ -37,7 +53,10 @@ struct gloss {
     size_t n, cap;
     char **langs;
     size_t nlangs;
-    uint32_t boff[257];                 /* entries by first byte: bidx[boff[b]..boff[b+1]) */
+    /* entries by their first word: of one byte, by that byte (bucket b);
+     * longer, by pair_bucket of its first two bytes (bucket 256 + h).
+     * Bucket k is bidx[boff[k]..boff[k+1]), in file order. */
+    uint32_t boff[GLOSS_NBUCKETS + 1];
     uint32_t *bidx;
 };
 
@@ -175,20 +194,20 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
     return 0;
 }
 
-/* The entries by the first byte of their first word, each bucket in file
+/* The entries by their first word (entry_bucket), each bucket in file
  * order (every entry has a first word of one byte or more). */
 static void build_buckets(struct gloss *g)
 {
-    uint32_t fill[256];
+    uint32_t fill[GLOSS_NBUCKETS];
     memset(g->boff, 0, sizeof g->boff);
     for (size_t i = 0; i < g->n; i++)
-        g->boff[(unsigned char)g->e[i].w[0].s[0] + 1]++;
-    for (size_t b = 0; b < 256; b++)
+        g->boff[entry_bucket(&g->e[i].w[0]) + 1]++;
+    for (size_t b = 0; b < GLOSS_NBUCKETS; b++)
         g->boff[b + 1] += g->boff[b];
     memcpy(fill, g->boff, sizeof fill);
     g->bidx = xmalloc((g->n ? g->n : 1) * sizeof *g->bidx);
     for (size_t i = 0; i < g->n; i++)
-        g->bidx[fill[(unsigned char)g->e[i].w[0].s[0]]++] = (uint32_t)i;
+        g->bidx[fill[entry_bucket(&g->e[i].w[0])]++] = (uint32_t)i;
 }
 
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
@@ -318,12 +337,29 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             want = i;
     for (size_t i = 0; i < n;) {
         const struct gentry *best = NULL;
-        /* only entries starting with this word's first byte can match it
-         * (word_matches); an empty word matches none */
-        unsigned b0 = words[i].n ? (unsigned char)words[i].s[0] : 0;
-        uint32_t kb = words[i].n ? g->boff[b0] : 0, ke = words[i].n ? g->boff[b0 + 1] : 0;
-        for (uint32_t kk = kb; kk < ke; kk++) {
-            const struct gentry *e = &g->e[g->bidx[kk]];
+        /* only entries whose first word starts with this word's first
+         * byte and is no longer can match it (word_matches): those of one
+         * byte, and, for a word of two bytes or more, those sharing its
+         * first two bytes' bucket; the two buckets merged in file order.
+         * An empty word matches none. */
+        uint32_t a = 0, ae = 0, b = 0, be = 0;
+        if (words[i].n) {
+            size_t k1 = (unsigned char)words[i].s[0];
+            a = g->boff[k1];
+            ae = g->boff[k1 + 1];
+            if (words[i].n >= 2) {
+                size_t k2 = pair_bucket(words[i].s);
+                b = g->boff[k2];
+                be = g->boff[k2 + 1];
+            }
+        }
+        while (a < ae || b < be) {
+            uint32_t k;
+            if (b == be || (a < ae && g->bidx[a] < g->bidx[b]))
+                k = g->bidx[a++];
+            else
+                k = g->bidx[b++];
+            const struct gentry *e = &g->e[k];
             size_t j = 0;
             if (e->nw > n - i || (best && e->nw < best->nw))
                 continue;
