@@ -35,6 +35,20 @@ static size_t pair_bucket(const char *s)
     return 256 + (((unsigned char)s[0] * 31u + (unsigned char)s[1]) & (GLOSS_PAIR_BUCKETS - 1));
 }
 
+/* A bucket's entry: its index and the first bytes of its first word
+ * (up to 4, as head4 packs them), so most entries are ruled out without
+ * reading them. */
+struct gcand { uint32_t k, head, mask; };
+
+/* The first min(n, 4) bytes of s, packed (zero-padded). */
+static uint32_t head4(const char *s, size_t n)
+{
+    uint32_t h = 0;
+    for (size_t i = 0; i < 4 && i < n; i++)
+        h |= (uint32_t)(unsigned char)s[i] << (8 * i);
+    return h;
+}
+
 static size_t entry_bucket(const struct gword *w)
 {
     return w->n == 1 ? (unsigned char)w->s[0] : pair_bucket(w->s);
@@ -57,7 +71,7 @@ struct gloss {
      * longer, by pair_bucket of its first two bytes (bucket 256 + h).
      * Bucket k is bidx[boff[k]..boff[k+1]), in file order. */
     uint32_t boff[GLOSS_NBUCKETS + 1];
-    uint32_t *bidx;
+    struct gcand *bidx;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -206,8 +220,13 @@ static void build_buckets(struct gloss *g)
         g->boff[b + 1] += g->boff[b];
     memcpy(fill, g->boff, sizeof fill);
     g->bidx = xmalloc((g->n ? g->n : 1) * sizeof *g->bidx);
-    for (size_t i = 0; i < g->n; i++)
-        g->bidx[fill[entry_bucket(&g->e[i].w[0])]++] = (uint32_t)i;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct gword *w = &g->e[i].w[0];
+        struct gcand *c = &g->bidx[fill[entry_bucket(w)]++];
+        c->k = (uint32_t)i;
+        c->head = head4(w->s, w->n);
+        c->mask = w->n >= 4 ? 0xffffffffu : (1u << (8 * w->n)) - 1;
+    }
 }
 
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
@@ -342,7 +361,7 @@ size_t gloss_read(const struct gloss *g, const char *lang,
          * byte, and, for a word of two bytes or more, those sharing its
          * first two bytes' bucket; the two buckets merged in file order.
          * An empty word matches none. */
-        uint32_t a = 0, ae = 0, b = 0, be = 0;
+        uint32_t a = 0, ae = 0, b = 0, be = 0, wh = head4(words[i].s, words[i].n);
         if (words[i].n) {
             size_t k1 = (unsigned char)words[i].s[0];
             a = g->boff[k1];
@@ -354,12 +373,16 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             }
         }
         while (a < ae || b < be) {
-            uint32_t k;
-            if (b == be || (a < ae && g->bidx[a] < g->bidx[b]))
-                k = g->bidx[a++];
+            const struct gcand *c;
+            if (b == be || (a < ae && g->bidx[a].k < g->bidx[b].k))
+                c = &g->bidx[a++];
             else
-                k = g->bidx[b++];
-            const struct gentry *e = &g->e[k];
+                c = &g->bidx[b++];
+            /* the word must start with the entry's first word (its bytes
+             * are never 0, so a shorter word's padding differs) */
+            if ((wh ^ c->head) & c->mask)
+                continue;
+            const struct gentry *e = &g->e[c->k];
             size_t j = 0;
             if (e->nw > n - i || (best && e->nw < best->nw))
                 continue;
