@@ -117,7 +117,7 @@ int main(int argc, char **argv)
         struct safety_verdict v;
         struct toks t = {0};
         safety_triage(p, q, strlen(q), &v);
-        norm_tokens_opt(p, q, strlen(q), &t, 0);
+        norm_tokens_opt(p, q, strlen(q), &t, 0, NULL);
         struct gloss_word *w = xmalloc((t.n ? t.n : 1) * sizeof *w);
         for (size_t i = 0; i < t.n; i++) {
             w[i].s = t.v[i].s;

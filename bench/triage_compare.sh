@@ -8,15 +8,20 @@
 #   sh bench/triage_compare.sh save DIR     record the baseline into DIR
 #   sh bench/triage_compare.sh check DIR    compare with it (exit 1 on any difference)
 #
+# SETS=DIR reads the question sets from DIR instead of tests/safety (a
+# directory of links without the day's sealed sets, which no helper may
+# score).
+#
 # Uses the release build (build/release/bench_triage and
 # build/release/tests/eval_safety_eval); run from the repository root.
 set -eu
 mode=${1:?save or check}; dir=${2:?directory}
 B=build/release
+S=${SETS:-tests/safety}
 out=$dir/$mode
 mkdir -p "$out"
-"$B/bench_triage" --dump 1 > "$out/verdicts.txt"
-for f in tests/safety/*.tsv; do
+"$B/bench_triage" --dump 1 --dir "$S" > "$out/verdicts.txt"
+for f in "$S"/*.tsv; do
   n=$(basename "$f" .tsv)
   # exit status is part of the record (floors hold or not); output.tsv is not a question set
   rc=0; "$B/tests/eval_safety_eval" --quiet "$f" > "$out/eval-$n.txt" 2>&1 || rc=$?
@@ -24,7 +29,7 @@ for f in tests/safety/*.tsv; do
 done
 if [ "$mode" = check ]; then
   if diff -r "$dir/save" "$out" > "$dir/diff.txt"; then
-    echo "triage_compare: $(wc -l < "$out/verdicts.txt") verdicts and $(ls tests/safety/*.tsv | wc -l) eval outputs identical"
+    echo "triage_compare: $(wc -l < "$out/verdicts.txt") verdicts and $(ls "$S"/*.tsv | wc -l) eval outputs identical"
   else
     echo "triage_compare: DIFFERENT (see $dir/diff.txt)"; head -20 "$dir/diff.txt"; exit 1
   fi

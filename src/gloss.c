@@ -6,19 +6,53 @@
  * file and "bebe" or "BEBÉ" in a question are the same word. Matching is a
  * scan of every entry at every word, with a first-byte check: glossaries
  * hold a few thousand entries and only questions in another language are
- * read, so an index would buy little. Ownership: a gloss owns every string
- * it returns.
+ * read. Each word looks only at the entries whose first word can start
+ * it: those of one byte, bucketed by that byte, and the longer ones,
+ * bucketed by a hash of their first two bytes; both buckets are in file
+ * order and are merged, so ties resolve as a scan of every entry would
+ * (2026-12-03: a long question in another language read every entry at
+ * every word). Ownership: a gloss owns every
+ * string it returns.
  */
 #include "gloss.h"
 #include "text.h"
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct gword { char *s; size_t n; int prefix; };
+
+#define GLOSS_PAIR_BUCKETS 1024
+#define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
+
+/* The bucket of a first word of two bytes or more starting s[0], s[1]. */
+static size_t pair_bucket(const char *s)
+{
+    return 256 + (((unsigned char)s[0] * 31u + (unsigned char)s[1]) & (GLOSS_PAIR_BUCKETS - 1));
+}
+
+/* A bucket's entry: its index and the first bytes of its first word
+ * (up to 4, as head4 packs them), so most entries are ruled out without
+ * reading them. */
+struct gcand { uint32_t k, head, mask; };
+
+/* The first min(n, 4) bytes of s, packed (zero-padded). */
+static uint32_t head4(const char *s, size_t n)
+{
+    uint32_t h = 0;
+    for (size_t i = 0; i < 4 && i < n; i++)
+        h |= (uint32_t)(unsigned char)s[i] << (8 * i);
+    return h;
+}
+
+static size_t entry_bucket(const struct gword *w)
+{
+    return w->n == 1 ? (unsigned char)w->s[0] : pair_bucket(w->s);
+}
 
 struct gentry {
     size_t lang;                        /* index into langs */
@@ -33,6 +67,11 @@ struct gloss {
     size_t n, cap;
     char **langs;
     size_t nlangs;
+    /* entries by their first word: of one byte, by that byte (bucket b);
+     * longer, by pair_bucket of its first two bytes (bucket 256 + h).
+     * Bucket k is bidx[boff[k]..boff[k+1]), in file order. */
+    uint32_t boff[GLOSS_NBUCKETS + 1];
+    struct gcand *bidx;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -58,6 +97,7 @@ void gloss_free(struct gloss *g)
         free(g->langs[i]);
     free(g->langs);
     free(g->e);
+    free(g->bidx);
     free(g);
 }
 
@@ -168,6 +208,27 @@ static int parse_line(struct gloss *g, const char *s, size_t n, long lineno,
     return 0;
 }
 
+/* The entries by their first word (entry_bucket), each bucket in file
+ * order (every entry has a first word of one byte or more). */
+static void build_buckets(struct gloss *g)
+{
+    uint32_t fill[GLOSS_NBUCKETS];
+    memset(g->boff, 0, sizeof g->boff);
+    for (size_t i = 0; i < g->n; i++)
+        g->boff[entry_bucket(&g->e[i].w[0]) + 1]++;
+    for (size_t b = 0; b < GLOSS_NBUCKETS; b++)
+        g->boff[b + 1] += g->boff[b];
+    memcpy(fill, g->boff, sizeof fill);
+    g->bidx = xmalloc((g->n ? g->n : 1) * sizeof *g->bidx);
+    for (size_t i = 0; i < g->n; i++) {
+        const struct gword *w = &g->e[i].w[0];
+        struct gcand *c = &g->bidx[fill[entry_bucket(w)]++];
+        c->k = (uint32_t)i;
+        c->head = head4(w->s, w->n);
+        c->mask = w->n >= 4 ? 0xffffffffu : (1u << (8 * w->n)) - 1;
+    }
+}
+
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct gloss *g = xcalloc(1, sizeof *g);
@@ -204,6 +265,7 @@ struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen
             goto fail;
         g->n++;
     }
+    build_buckets(g);
     return g;
 fail:
     gloss_free(g);
@@ -294,8 +356,33 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             want = i;
     for (size_t i = 0; i < n;) {
         const struct gentry *best = NULL;
-        for (size_t k = 0; k < g->n; k++) {
-            const struct gentry *e = &g->e[k];
+        /* only entries whose first word starts with this word's first
+         * byte and is no longer can match it (word_matches): those of one
+         * byte, and, for a word of two bytes or more, those sharing its
+         * first two bytes' bucket; the two buckets merged in file order.
+         * An empty word matches none. */
+        uint32_t a = 0, ae = 0, b = 0, be = 0, wh = head4(words[i].s, words[i].n);
+        if (words[i].n) {
+            size_t k1 = (unsigned char)words[i].s[0];
+            a = g->boff[k1];
+            ae = g->boff[k1 + 1];
+            if (words[i].n >= 2) {
+                size_t k2 = pair_bucket(words[i].s);
+                b = g->boff[k2];
+                be = g->boff[k2 + 1];
+            }
+        }
+        while (a < ae || b < be) {
+            const struct gcand *c;
+            if (b == be || (a < ae && g->bidx[a].k < g->bidx[b].k))
+                c = &g->bidx[a++];
+            else
+                c = &g->bidx[b++];
+            /* the word must start with the entry's first word (its bytes
+             * are never 0, so a shorter word's padding differs) */
+            if ((wh ^ c->head) & c->mask)
+                continue;
+            const struct gentry *e = &g->e[c->k];
             size_t j = 0;
             if (e->nw > n - i || (best && e->nw < best->nw))
                 continue;

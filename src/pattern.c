@@ -11,8 +11,9 @@
  * the policy: built once, it maps every word and word prefix to the
  * required elements it can start. A question's scan (pat_scan_init) looks
  * each token up once (its prefix hashes computed in the same pass) and
- * records which required elements are present, so pat_possible rules a
- * pattern out with a few bit tests, and where each pattern's first element
+ * records which required elements are present (a bit per element id, set
+ * from the entries the tokens reach), so pat_possible rules a pattern out
+ * with a bit test per required element, and where each pattern's first element
  * can start, so pat_find tries only those positions instead of all. Neither
  * changes what matches: both only skip what cannot. */
 #include "pattern.h"
@@ -693,13 +694,11 @@ int pat_possible(const struct pat_pattern *p, const struct pat_input *in)
     const struct pat_index *x = sc->ix;
     if (!sc->possible[p->id]) {
         /* every required element has an alternative whose first word or
-         * prefix some token is (the pattern's element ids are consecutive) */
+         * prefix some token is (the pattern's element ids are consecutive;
+         * the scan marked the element ids of every entry a token reached) */
         int ok = 1;
-        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++) {
-            ok = 0;
-            for (uint32_t k = x->eid_off[eid]; !ok && k < x->eid_off[eid + 1]; k++)
-                ok = key_seen(sc, x->eid_keys[k]);
-        }
+        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++)
+            ok = BIT(sc->eid_seen, eid);
         sc->possible[p->id] = (unsigned char)(ok ? 2 : 1);
     }
     return sc->possible[p->id] == 2;
@@ -935,8 +934,11 @@ static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, si
     size_t key = k ? x->nkeys0 + slot : slot;
     unsigned char *seen = s->seen[k];
     int first = !BIT(seen, slot);
-    if (first)
+    if (first) {
         seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
+        for (uint32_t j = 0; j < e->nids; j++)
+            s->eid_seen[e->ids[j] >> 3] |= (unsigned char)(1u << (e->ids[j] & 7));
+    }
     if (x->sids[k][slot].n == 0)
         return;
     if (s->nhits == s->caphits) {
@@ -970,6 +972,7 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
     s->lz->cnt = xmalloc((ix->nstarts + 1) * sizeof *s->lz->cnt);
     for (int k = 0; k < 2; k++)
         s->seen[k] = xcalloc((ix->w[k].mask + 8) / 8 + 1, 1);
+    s->eid_seen = xcalloc((ix->nelemids + 8) / 8 + 1, 1);
     for (size_t i = 0; i < n; i++) {
         const char *w = v[i].s;
         size_t top = v[i].n < ix->max_prefix ? v[i].n : ix->max_prefix;
@@ -993,6 +996,7 @@ void pat_scan_free(struct pat_scan *s)
     free(s->possible);
     free(s->seen[0]);
     free(s->seen[1]);
+    free(s->eid_seen);
     if (s->lz) {
         free(s->lz->done);
         free(s->lz->off);

@@ -180,6 +180,7 @@ struct pat_scan {
     const struct pat_index *ix;
     unsigned char *possible;       /* per pattern id: 0 not asked yet, 1 not possible, 2 possible */
     unsigned char *seen[2];        /* bit per slot of the index's word / prefix map */
+    unsigned char *eid_seen;       /* bit per required element id: some token can start it */
     uint32_t *head, *tail;         /* per key: first/last hit + 1 (valid when its slot is seen) */
     uint32_t (*hits)[2];           /* {position, next hit + 1} */
     size_t nhits, caphits;

@@ -376,13 +376,55 @@ static void norm_raw(const struct safety_policy *p, struct toks *t, char *s, siz
     norm_word(p, t, s, w);
 }
 
+/* The words of one split of a question as text.c read them, before any
+ * spelling fix: each norm (NUL-ended, in buf at off[i], nl[i] bytes) and
+ * whether a clause ends after it. A question read twice (with and without
+ * the fixes) is split once (norm_tokens_split). Owns its arrays. */
+struct split {
+    char *buf;
+    size_t nb, bcap;
+    uint32_t *off;
+    unsigned char *nl, *brk;
+    size_t n, cap;
+};
+
+static void split_free(struct split *sp)
+{
+    free(sp->buf);
+    free(sp->off);
+    free(sp->nl);
+    free(sp->brk);
+    memset(sp, 0, sizeof *sp);
+}
+
+static void split_add(struct split *sp, const struct text_word *w)
+{
+    if (sp->n == sp->cap) {
+        sp->cap = sp->cap ? 2 * sp->cap : 64;
+        sp->off = xrealloc(sp->off, sp->cap * sizeof *sp->off);
+        sp->nl = xrealloc(sp->nl, sp->cap);
+        sp->brk = xrealloc(sp->brk, sp->cap);
+    }
+    sp->off[sp->n] = (uint32_t)sp->nb;
+    sp->nl[sp->n] = (unsigned char)w->nlen;         /* < TEXT_WORD_MAX */
+    sp->brk[sp->n] = (w->flags & TEXT_CLAUSE_END) != 0;
+    sp->n++;
+    if (sp->nb + w->nlen + 1 > sp->bcap) {
+        sp->bcap = 2 * sp->bcap + w->nlen + 1 + 256;
+        sp->buf = xrealloc(sp->buf, sp->bcap);
+    }
+    memcpy(sp->buf + sp->nb, w->norm, w->nlen + 1);
+    sp->nb += w->nlen + 1;
+}
+
 /* Text -> tokens: the words text.c reads (lowercased, accents folded, a
  * '.' kept between digits and a '/' inside a word), each then rewritten by
  * the policy's maps. With correct, a misspelt word that is no English word
- * becomes the nearest policy word (spell.c). t must be zeroed; free with
- * toks_free. */
+ * becomes the nearest policy word (spell.c). With save (zeroed), the words
+ * as split are kept there too, for norm_tokens_split. t must be zeroed;
+ * free with toks_free. */
 static void norm_tokens_opt(const struct safety_policy *p, const char *text,
-                            size_t len, struct toks *t, int correct)
+                            size_t len, struct toks *t, int correct, struct split *save)
 {
     struct text_word w[64];
     size_t off = 0, o = 0;
@@ -396,6 +438,8 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
         for (size_t i = 0; i < got; i++) {
             char *dst = t->buf + o;
             size_t wl = w[i].nlen, fl;
+            if (save)
+                split_add(save, &w[i]);
             memcpy(dst, w[i].norm, wl + 1);
             if (correct && p->speller && wl >= 5 && !(w[i].flags & (TEXT_DIGIT | TEXT_APOS)) &&
                 !map_find(&p->hspell, p->spell, dst, wl) &&
@@ -414,10 +458,30 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
     }
 }
 
+/* The tokens norm_tokens_opt(p, text, len, t, 0, NULL) gives, from the
+ * split that a first reading of the same text saved (len as then). */
+static void norm_tokens_split(const struct safety_policy *p, const struct split *sp,
+                              size_t len, struct toks *t)
+{
+    size_t o = 0;
+    if (len > SAFETY_MAX_INPUT)
+        len = SAFETY_MAX_INPUT;
+    t->buf = xmalloc(3 * len + 16);
+    for (size_t i = 0; i < sp->n; i++) {
+        char *dst = t->buf + o;
+        size_t wl = sp->nl[i];
+        memcpy(dst, sp->buf + sp->off[i], wl + 1);
+        o += wl + 1;
+        norm_raw(p, t, dst, wl);
+        if (sp->brk[i] && t->n)
+            t->v[t->n - 1].flags = TOK_BRK;
+    }
+}
+
 static void norm_tokens(const struct safety_policy *p, const char *text,
                         size_t len, struct toks *t)
 {
-    norm_tokens_opt(p, text, len, t, 0);
+    norm_tokens_opt(p, text, len, t, 0, NULL);
 }
 
 static void toks_free(struct toks *t)
@@ -2233,11 +2297,12 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
 {
     struct toks t = {0};
     struct verdict d = {0};
+    struct split sp = {0};      /* the words as split, for a reading without the fixes */
     int modeled = 0;            /* apply_model already ran on d */
     memset(v, 0, sizeof *v);
     if (!p || !text || len == 0)
         return;
-    norm_tokens_opt(p, text, len, &t, 1);
+    norm_tokens_opt(p, text, len, &t, 1, &sp);
     if (t.n)
         decide(p, t.v, t.n, &d);
     if (d.lang && t.corrected) {
@@ -2245,7 +2310,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
          * ("erpresst" is German, not a misspelt "express"); read it as written */
         toks_free(&t);
         memset(&t, 0, sizeof t);
-        norm_tokens_opt(p, text, len, &t, 0);
+        norm_tokens_split(p, &sp, len, &t);
         if (t.n)
             decide(p, t.v, t.n, &d);
     } else if (t.corrected && (d.cat == SAFETY_NONE || d.cat == SAFETY_OUT_OF_SCOPE)) {
@@ -2255,7 +2320,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
          * never gets here */
         struct toks raw = {0};
         struct verdict dr = {0}, dn = d;
-        norm_tokens_opt(p, text, len, &raw, 0);
+        norm_tokens_split(p, &sp, len, &raw);
         /* the reading as written counts only as another language, and
          * decide() takes it for one only through detect_language or
          * other_language (relaxed finds whatever strict does) on these
@@ -2279,6 +2344,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             modeled = 1;
         }
     }
+    split_free(&sp);
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
         read_glossed(p, &t, &d, v->english, sizeof v->english);
     toks_free(&t);

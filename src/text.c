@@ -274,7 +274,7 @@ int text_number(const char *w, size_t len, double *val)
             !((NUMBER_WORD_FIRST >> (w[0] - 'a')) & 1))
             return 0;
         for (size_t i = 0; i < NNUMBER_WORDS; i++)
-            if (number_words[i].w[0] == w[0] && number_words[i].n == len &&
+            if (number_words[i].n == len && number_words[i].w[0] == w[0] &&   /* length first: no pointer read */
                 memcmp(number_words[i].w, w, len) == 0) {
                 *val = number_words[i].v;
                 return 1;

@@ -2,7 +2,8 @@
  * errors, table-driven translation (longest match, prefixes, the
  * question's own language first, numbers kept, clause ends), bounds; and
  * that the shipped policy/glossary.tsv loads and reads ordinary questions
- * of eight languages as English keyword queries. */
+ * of eight languages as English keyword queries; that the first-word
+ * buckets read as a scan of every entry would. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,102 @@ static void test_digit_letters(void **state)
     gloss_free(g);
 }
 
+/* The old reader: every entry at every word (what the buckets must give). */
+static size_t read_scan(const struct gloss *g, const char *lang, const struct gloss_word *words,
+                        size_t n, char *out, size_t outcap)
+{
+    size_t o = 0, hits = 0, want = (size_t)-1;
+    out[0] = '\0';
+    for (size_t i = 0; lang && i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    for (size_t i = 0; i < n;) {
+        const struct gentry *best = NULL;
+        for (size_t k = 0; k < g->n; k++) {
+            const struct gentry *e = &g->e[k];
+            size_t j = 0;
+            if (e->nw > n - i || (best && e->nw < best->nw))
+                continue;
+            while (j < e->nw && word_matches(&e->w[j], &words[i + j]) &&
+                   (j + 1 == e->nw || !words[i + j].brk))
+                j++;
+            if (j < e->nw)
+                continue;
+            if (!best || e->nw > best->nw || (e->lang == want && best->lang != want))
+                best = e;
+        }
+        size_t step = best ? best->nw : 1;
+        int ok = 1;
+        if (best && !best->silent) {
+            ok = put(out, outcap, &o, best->eng, strlen(best->eng));
+            hits += ok;
+        } else if (!best && is_number(&words[i])) {
+            ok = put(out, outcap, &o, words[i].s, words[i].n);
+        }
+        if (!ok)
+            break;
+        if (words[i + step - 1].brk && o >= 2 && o + 3 <= outcap && out[o - 2] != '.') {
+            out[o - 1] = '.';
+            out[o++] = ' ';
+            out[o] = '\0';
+        }
+        i += step;
+    }
+    while (o && out[o - 1] == ' ')
+        out[--o] = '\0';
+    return hits;
+}
+
+/* The first-word buckets (one byte; a hash of two bytes, merged in file
+ * order; the first four bytes checked before the entry) read exactly as a
+ * scan of every entry: one-letter words and prefixes, "a3bc*" whose first
+ * word is one byte, ties between languages at equal length, words that
+ * share a bucket, on random questions over a small alphabet. */
+static void test_buckets_match_scan(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "es\ta\tto\n"
+        "pt\ta\tthe\n"
+        "es\ta b\tab\n"
+        "pt\tab\tpt ab\n"
+        "es\tab\tes ab\n"
+        "es\tabc*\tabc prefix\n"
+        "es\tabcd\tabcd\n"
+        "es\tabcde fg\tlong one\n"
+        "pl\ta3bc*\ta three\n"
+        "pl\tzz9q*\tzed\n"
+        "pl\tb\t_\n"
+        "pl\tba ab a\tthree words\n"
+        "es\tbaab*\tbaab prefix\n"
+        "es\tcab\tcab\n";
+    static const char *vocab[] = {"a", "b", "ab", "ba", "abc", "abcd", "abcde", "abcdef", "fg",
+                                  "baab", "baabc", "cab", "3", "a3", "c", "aab", "bab", "bc", "bcd", "zz", "9", "q", "qx"};
+    enum { NV = sizeof vocab / sizeof vocab[0] };
+    char err[200], out1[512], out2[512];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    unsigned seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        struct gloss_word w[12];
+        size_t n = 1 + (size_t)(round % 12);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *v = vocab[(seed >> 16) % NV];
+            w[i].s = v;
+            w[i].n = strlen(v);
+            w[i].brk = ((seed >> 8) & 7) == 0;
+        }
+        const char *lang = round % 3 == 0 ? "es" : round % 3 == 1 ? "pt" : "pl";
+        size_t h1 = gloss_translate(g, lang, w, n, out1, sizeof out1);
+        size_t h2 = read_scan(g, lang, w, n, out2, sizeof out2);
+        assert_string_equal(out1, out2);
+        assert_int_equal(h1, h2);
+    }
+    gloss_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_translate_bounds),
         cmocka_unit_test(test_shipped_glossary_loads),
         cmocka_unit_test(test_digit_letters),
+        cmocka_unit_test(test_buckets_match_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
