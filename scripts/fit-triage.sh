@@ -8,20 +8,17 @@
 # set and is skipped without being read; only dev sets (dev-*, labelled for
 # tuning) are read whatever their date. Sealed sets join the fit only after
 # the session that measured them moves the cut. Usage:
-# [HOLD_OUT="a.tsv b.tsv"] [OUT=file] [SEALED_FROM=YYYY-MM-DD]
+# [HOLD_OUT="a.tsv b.tsv"] [OUT=file] [SEALED_FROM=YYYY-MM-DD] [LIST_ONLY=1]
 # sh scripts/fit-triage.sh [--max-fpr 0.02] [--max-fpr-refuse 0.004];
 # HOLD_OUT names sets (base names) of tests/safety/ or tests/answers/ left out
-# of the fit, to score them honestly afterwards.
+# of the fit, to score them honestly afterwards. LIST_ONLY=1 prints the sets
+# that would be read (and, on stderr, those skipped) and fits nothing.
 set -eu
 # The cut: sets dated on or after this day are sealed (written to be scored
 # once, by the lead, at the end of the session that made them). Sealed sets
 # join the fit only after the session that measured them moves the cut:
 # move it forward here, in the commit that records their scores.
 SEALED_FROM=${SEALED_FROM:-2026-12-03}
-BIN=build/release/bench_triage_features
-make --no-print-directory "$BIN" >/dev/null
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
 
 # skip FILE: true (and says why on stderr) when FILE is held out or sealed.
 skip() {
@@ -35,6 +32,19 @@ skip() {
     fi
     return 1
 }
+
+if [ "${LIST_ONLY:-}" = 1 ]; then
+    for f in tests/safety/*.tsv tests/answers/blind-*.tsv tests/answers/dev-*.tsv tests/answers/conv-*.tsv; do
+        case "$f" in */output.tsv) continue ;; esac
+        if skip "$f"; then continue; fi
+        echo "$f"
+    done
+    exit 0
+fi
+BIN=build/release/bench_triage_features
+make --no-print-directory "$BIN" >/dev/null
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
 
 for f in tests/safety/*.tsv; do
     case "$f" in */output.tsv) continue ;; esac     # the output filter's set, not questions

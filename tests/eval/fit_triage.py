@@ -3,6 +3,7 @@
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
        [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
+       [--min-threshold 0.5]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -21,7 +22,9 @@ lowest that flags at most its share of the ordinary ("none" and "urgent")
 questions: --max-fpr for emergency and crisis, --max-fpr-refuse for each of
 the three refusals (a refused ordinary question is the cost they add), so
 the net's false alarms on ordinary questions are bounded on data it was not
-fitted on. The gate (written to the model, used by src/tmodel.c) is the
+fitted on, and never below --min-threshold (0.5 unless told: with a lower
+floor the --max-fpr share alone decides, so emergency and crisis can flag
+below an even chance where the ordinary questions allow it). The gate (written to the model, used by src/tmodel.c) is the
 weight one feature alone must carry for a class to fire. Prints the
 out-of-fold recall at each threshold. Pure Python (no numpy on the build
 machines); deterministic."""
@@ -101,6 +104,7 @@ def main(argv):
     max_fpr_refuse = opt(argv, '--max-fpr-refuse', 0.004)
     gate = opt(argv, '--gate', 0.8)
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
+    min_thr = opt(argv, '--min-threshold', 0.5)
     out, paths = argv[0], argv[1:]
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
@@ -119,7 +123,7 @@ def main(argv):
         benign = sorted((p for lab, p in oof[cls] if lab in ORDINARY), reverse=True)
         allowed = int(share * len(benign))
         thr = benign[allowed] + 1e-9 if allowed < len(benign) else 0.5
-        thresholds[cls] = max(thr, 0.5)
+        thresholds[cls] = max(thr, min_thr)
         pos = [p for lab, p in oof[cls] if lab == cls]
         rec = sum(p >= thresholds[cls] for p in pos) / max(1, len(pos))
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
