@@ -3,7 +3,7 @@
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
        [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
-       [--min-threshold 0.5]
+       [--min-threshold 0.5] [--l2 1e-5]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -50,7 +50,7 @@ def trains_on(cls, lab):
 
 COMMON = 0.05       # a feature in more of the questions than this is a function word
 
-def fit(rows, ids, common=frozenset()):
+def fit(rows, ids, common=frozenset(), l2=L2):
     """All five classes in one pass over rows: ([bias], [weights]) per class.
     The refusal classes give no weight to the common features (ids in
     common): "the", "to", "her" are in long questions more than in short
@@ -81,7 +81,7 @@ def fit(rows, ids, common=frozenset()):
                 gb[c] += err * err
                 bias[c] -= RATE * err / sqrt(gb[c])
                 for f in fs:
-                    gr = err + L2 * wc[f]
+                    gr = err + l2 * wc[f]
                     gc[f] += gr * gr
                     wc[f] -= RATE * gr / sqrt(gc[f])
     return bias, w
@@ -105,6 +105,7 @@ def main(argv):
     gate = opt(argv, '--gate', 0.8)
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
     min_thr = opt(argv, '--min-threshold', 0.5)
+    l2 = opt(argv, '--l2', L2)
     out, paths = argv[0], argv[1:]
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
@@ -113,7 +114,7 @@ def main(argv):
     folds = [rows[i::5] for i in range(5)]
     oof = {cls: [] for cls in CLASSES}
     for k in range(5):
-        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common)
+        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common, l2)
         for lab, fs in folds[k]:
             for c, cls in enumerate(CLASSES):
                 oof[cls].append((lab, score(m, c, fs, ids)))
@@ -129,7 +130,7 @@ def main(argv):
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
         print('%s: threshold %.3f, out-of-fold recall %.1f%% (%d), ordinary flagged %.2f%% (%d)'
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
-    model = fit(rows, ids, common)
+    model = fit(rows, ids, common, l2)
     names = sorted(ids, key=ids.get)
     with open(out, 'w', encoding='utf-8') as o:
         o.write('# coachd triage model 1\n')
