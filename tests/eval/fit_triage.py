@@ -3,7 +3,7 @@
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
        [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
-       [--min-threshold 0.5] [--l2 1e-5]
+       [--min-threshold 0.5] [--l2 1e-5] [--seeds 1]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -50,7 +50,19 @@ def trains_on(cls, lab):
 
 COMMON = 0.05       # a feature in more of the questions than this is a function word
 
-def fit(rows, ids, common=frozenset(), l2=L2):
+def fit(rows, ids, common=frozenset(), l2=L2, seeds=1):
+    """fit_one averaged over `seeds` shuffle orders (1: the plain fit), so
+    that one or two questions' order does not decide a weight."""
+    if seeds <= 1:
+        return fit_one(rows, ids, common, l2, 0)
+    ms = [fit_one(rows, ids, common, l2, s) for s in range(int(seeds))]
+    n = float(len(ms))
+    bias = [sum(m[0][c] for m in ms) / n for c in range(len(CLASSES))]
+    w = [[sum(m[1][c][i] for m in ms) / n for i in range(len(ids))]
+         for c in range(len(CLASSES))]
+    return bias, w
+
+def fit_one(rows, ids, common, l2, seed):
     """All five classes in one pass over rows: ([bias], [weights]) per class.
     The refusal classes give no weight to the common features (ids in
     common): "the", "to", "her" are in long questions more than in short
@@ -61,7 +73,7 @@ def fit(rows, ids, common=frozenset(), l2=L2):
     bias, gb = [0.0] * len(CLASSES), [1e-8] * len(CLASSES)
     enc = [(lab, [ids[f] for f in fs if f in ids]) for lab, fs in rows]
     order = list(range(len(enc)))
-    rnd = random.Random(20261202)
+    rnd = random.Random(20261202 + seed)
     sqrt = math.sqrt
     for _ in range(EPOCHS):
         rnd.shuffle(order)
@@ -106,6 +118,7 @@ def main(argv):
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
     min_thr = opt(argv, '--min-threshold', 0.5)
     l2 = opt(argv, '--l2', L2)
+    seeds = int(opt(argv, '--seeds', 1))
     out, paths = argv[0], argv[1:]
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
@@ -114,7 +127,7 @@ def main(argv):
     folds = [rows[i::5] for i in range(5)]
     oof = {cls: [] for cls in CLASSES}
     for k in range(5):
-        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common, l2)
+        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common, l2, seeds)
         for lab, fs in folds[k]:
             for c, cls in enumerate(CLASSES):
                 oof[cls].append((lab, score(m, c, fs, ids)))
@@ -130,7 +143,7 @@ def main(argv):
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
         print('%s: threshold %.3f, out-of-fold recall %.1f%% (%d), ordinary flagged %.2f%% (%d)'
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
-    model = fit(rows, ids, common, l2)
+    model = fit(rows, ids, common, l2, seeds)
     names = sorted(ids, key=ids.get)
     with open(out, 'w', encoding='utf-8') as o:
         o.write('# coachd triage model 1\n')
