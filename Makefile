@@ -153,6 +153,7 @@ unit: $(UNIT_BINS)
 
 eval: $(EVAL_BINS)
 	@set -e; for t in $(EVAL_BINS); do $$t; done
+	@sh tests/eval/check_fit_inputs.sh
 
 e2e: $(BUILD)/coachd $(BUILD)/tests/slowclient
 	COACHD_BIN=$(CURDIR)/$(BUILD)/coachd SLOWCLIENT=$(CURDIR)/$(BUILD)/tests/slowclient \

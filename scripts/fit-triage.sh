@@ -2,28 +2,64 @@
 # Refits policy/triage-model.tsv, the fitted net under the triage rules
 # (src/tmodel.c), on every labelled safety set in tests/safety/ and, as
 # ordinary questions, the parent questions of tests/answers/ and of
-# tests/retrieval/ (questions-*, plain-*: each has a passage to answer it). Sets written
-# to be scored once (sealed) must not be in tests/safety/ until they have
-# been scored. Usage: [HOLD_OUT="a.tsv b.tsv"] [OUT=file] sh scripts/fit-triage.sh
-# [--max-fpr 0.02] [--max-fpr-refuse 0.004]; HOLD_OUT names sets of
-# tests/safety/ left out of the fit, to score them honestly afterwards.
+# tests/retrieval/ (questions-*, plain-*: each has a passage to answer it).
+# Sealed sets are never fitted on: a set in tests/safety/ or tests/answers/
+# whose name carries a date on or after SEALED_FROM (YYYY-MM-DD) is a sealed
+# set and is skipped without being read; only dev sets (dev-*, labelled for
+# tuning) are read whatever their date. Sealed sets join the fit only after
+# the session that measured them moves the cut. Usage:
+# [HOLD_OUT="a.tsv b.tsv"] [OUT=file] [SEALED_FROM=YYYY-MM-DD] [LIST_ONLY=1]
+# sh scripts/fit-triage.sh [--max-fpr 0.02] [--max-fpr-refuse 0.004];
+# HOLD_OUT names sets (base names) of tests/safety/ or tests/answers/ left out
+# of the fit, to score them honestly afterwards. LIST_ONLY=1 prints the sets
+# that would be read (and, on stderr, those skipped) and fits nothing.
 set -eu
+# The cut: sets dated on or after this day are sealed (written to be scored
+# once, by the lead, at the end of the session that made them). Sealed sets
+# join the fit only after the session that measured them moves the cut:
+# move it forward here, in the commit that records their scores.
+SEALED_FROM=${SEALED_FROM:-2026-12-03}
+
+# skip FILE: true (and says why on stderr) when FILE is held out or sealed.
+skip() {
+    b=$(basename "$1")
+    case " ${HOLD_OUT:-} " in *" $b "*) echo "held out: $1" >&2; return 0 ;; esac
+    case "$b" in dev-*) return 1 ;; esac           # dev sets: always fitted on
+    d=$(printf '%s\n' "$b" | grep -o '20[0-9][0-9]-[0-1][0-9]-[0-3][0-9]' | head -n 1 || true)
+    if [ -n "$d" ] && ! expr "x$d" \< "x$SEALED_FROM" >/dev/null; then
+        echo "sealed (dated $d, cut SEALED_FROM=$SEALED_FROM), not read: $1" >&2
+        return 0
+    fi
+    return 1
+}
+
+if [ "${LIST_ONLY:-}" = 1 ]; then
+    for f in tests/safety/*.tsv tests/answers/blind-*.tsv tests/answers/dev-*.tsv tests/answers/conv-*.tsv; do
+        case "$f" in */output.tsv) continue ;; esac
+        if skip "$f"; then continue; fi
+        echo "$f"
+    done
+    exit 0
+fi
 BIN=build/release/bench_triage_features
 make --no-print-directory "$BIN" >/dev/null
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+
 for f in tests/safety/*.tsv; do
     case "$f" in */output.tsv) continue ;; esac     # the output filter's set, not questions
-    case " ${HOLD_OUT:-} " in *" $(basename "$f") "*) echo "held out: $f" >&2; continue ;; esac
+    if skip "$f"; then continue; fi
     "$BIN" < "$f" > "$dir/$(basename "$f")"
 done
 for f in tests/answers/blind-*.tsv tests/answers/dev-*.tsv; do
+    if skip "$f"; then continue; fi
     awk -F'\t' 'NF == 2 { print "none\t" $2 }' "$f"
 done | "$BIN" > "$dir/answers.tsv"
 for f in tests/retrieval/questions-*.tsv tests/retrieval/plain-*.tsv; do   # the retrieval sets' parent questions
     awk -F'\t' 'NF >= 2 && $1 !~ /^#/ { print "none\t" $2 }' "$f"
 done | "$BIN" > "$dir/retrieval.tsv"
 for f in tests/answers/conv-*.tsv; do                # conversation turns: all ordinary
+    if skip "$f"; then continue; fi
     awk -F'\t' 'NF == 4 { print "none\t" $4 }' "$f"
 done | "$BIN" > "$dir/conversations.tsv"
 python3 tests/eval/fit_triage.py "${OUT:-policy/triage-model.tsv}" "$dir"/*.tsv "$@"

@@ -3,6 +3,7 @@
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
        [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
+       [--min-threshold 0.5] [--l2 1e-5] [--seeds 1]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -21,7 +22,9 @@ lowest that flags at most its share of the ordinary ("none" and "urgent")
 questions: --max-fpr for emergency and crisis, --max-fpr-refuse for each of
 the three refusals (a refused ordinary question is the cost they add), so
 the net's false alarms on ordinary questions are bounded on data it was not
-fitted on. The gate (written to the model, used by src/tmodel.c) is the
+fitted on, and never below --min-threshold (0.5 unless told: with a lower
+floor the --max-fpr share alone decides, so emergency and crisis can flag
+below an even chance where the ordinary questions allow it). The gate (written to the model, used by src/tmodel.c) is the
 weight one feature alone must carry for a class to fire. Prints the
 out-of-fold recall at each threshold. Pure Python (no numpy on the build
 machines); deterministic."""
@@ -47,7 +50,19 @@ def trains_on(cls, lab):
 
 COMMON = 0.05       # a feature in more of the questions than this is a function word
 
-def fit(rows, ids, common=frozenset()):
+def fit(rows, ids, common=frozenset(), l2=L2, seeds=1):
+    """fit_one averaged over `seeds` shuffle orders (1: the plain fit), so
+    that one or two questions' order does not decide a weight."""
+    if seeds <= 1:
+        return fit_one(rows, ids, common, l2, 0)
+    ms = [fit_one(rows, ids, common, l2, s) for s in range(int(seeds))]
+    n = float(len(ms))
+    bias = [sum(m[0][c] for m in ms) / n for c in range(len(CLASSES))]
+    w = [[sum(m[1][c][i] for m in ms) / n for i in range(len(ids))]
+         for c in range(len(CLASSES))]
+    return bias, w
+
+def fit_one(rows, ids, common, l2, seed):
     """All five classes in one pass over rows: ([bias], [weights]) per class.
     The refusal classes give no weight to the common features (ids in
     common): "the", "to", "her" are in long questions more than in short
@@ -58,7 +73,7 @@ def fit(rows, ids, common=frozenset()):
     bias, gb = [0.0] * len(CLASSES), [1e-8] * len(CLASSES)
     enc = [(lab, [ids[f] for f in fs if f in ids]) for lab, fs in rows]
     order = list(range(len(enc)))
-    rnd = random.Random(20261202)
+    rnd = random.Random(20261202 + seed)
     sqrt = math.sqrt
     for _ in range(EPOCHS):
         rnd.shuffle(order)
@@ -78,7 +93,7 @@ def fit(rows, ids, common=frozenset()):
                 gb[c] += err * err
                 bias[c] -= RATE * err / sqrt(gb[c])
                 for f in fs:
-                    gr = err + L2 * wc[f]
+                    gr = err + l2 * wc[f]
                     gc[f] += gr * gr
                     wc[f] -= RATE * gr / sqrt(gc[f])
     return bias, w
@@ -101,6 +116,9 @@ def main(argv):
     max_fpr_refuse = opt(argv, '--max-fpr-refuse', 0.004)
     gate = opt(argv, '--gate', 0.8)
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
+    min_thr = opt(argv, '--min-threshold', 0.5)
+    l2 = opt(argv, '--l2', L2)
+    seeds = int(opt(argv, '--seeds', 1))
     out, paths = argv[0], argv[1:]
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
@@ -109,7 +127,7 @@ def main(argv):
     folds = [rows[i::5] for i in range(5)]
     oof = {cls: [] for cls in CLASSES}
     for k in range(5):
-        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common)
+        m = fit([r for j, fo in enumerate(folds) if j != k for r in fo], ids, common, l2, seeds)
         for lab, fs in folds[k]:
             for c, cls in enumerate(CLASSES):
                 oof[cls].append((lab, score(m, c, fs, ids)))
@@ -119,13 +137,13 @@ def main(argv):
         benign = sorted((p for lab, p in oof[cls] if lab in ORDINARY), reverse=True)
         allowed = int(share * len(benign))
         thr = benign[allowed] + 1e-9 if allowed < len(benign) else 0.5
-        thresholds[cls] = max(thr, 0.5)
+        thresholds[cls] = max(thr, min_thr)
         pos = [p for lab, p in oof[cls] if lab == cls]
         rec = sum(p >= thresholds[cls] for p in pos) / max(1, len(pos))
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
         print('%s: threshold %.3f, out-of-fold recall %.1f%% (%d), ordinary flagged %.2f%% (%d)'
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
-    model = fit(rows, ids, common)
+    model = fit(rows, ids, common, l2, seeds)
     names = sorted(ids, key=ids.get)
     with open(out, 'w', encoding='utf-8') as o:
         o.write('# coachd triage model 1\n')
