@@ -384,26 +384,18 @@ static void elem_summary(struct pat_elem *e)
     e->starts = !words ? 0 : nums ? 2 : 1;
 }
 
-/* The first-byte set and the anchor of a compiled pattern. */
+/* The first-byte set and the anchor of a compiled pattern: the first
+ * element's summary (elem_summary has run on every element). An element
+ * with no alternative never matches, so reading it as "any start" is
+ * the same verdict. */
 static void pattern_summary(struct pat_pattern *out)
 {
     const struct pat_elem *e0 = &out->elems[0];
-    int words = 1, nums = 0;
-    memset(out->first, 0, sizeof out->first);
-    for (size_t a = 0; a < e0->nalts && words; a++) {
-        const struct pat_phrase *ph = &e0->alts[a];
-        if (ph->n > 0 && ph->atoms[0].kind == PAT_NUMBER)
-            nums = 1;
-        else if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX))
-            words = 0;
-        else {
-            unsigned char b = (unsigned char)ph->atoms[0].s[0];
-            out->first[b >> 3] |= (unsigned char)(1u << (b & 7));
-        }
-    }
-    out->has_first = words && !nums;
-    out->num_first = words && nums;
-    if (!words)
+    out->has_first = e0->starts == 1;
+    out->num_first = e0->starts == 2;
+    if (e0->starts)
+        memcpy(out->first, e0->first, sizeof out->first);
+    else
         memset(out->first, 0, sizeof out->first);
     out->anchor = NULL;
     for (size_t k = 0; k < out->n; k++) {
