@@ -309,6 +309,30 @@ static int word_matches(const struct gword *gw, const struct gloss_word *w)
     return (gw->prefix || w->n == gw->n) && memcmp(w->s, gw->s, gw->n) == 0;
 }
 
+/* Whether entry e reads the question's words from i: every one of its
+ * words in turn, with no sentence break inside it. */
+static int entry_matches_at(const struct gentry *e, const struct gloss_word *words, size_t n,
+                            size_t i)
+{
+    size_t j = 0;
+    if (e->nw > n - i)
+        return 0;
+    while (j < e->nw && word_matches(&e->w[j], &words[i + j]) && (j + 1 == e->nw || !words[i + j].brk))
+        j++;
+    return j == e->nw;
+}
+
+/* Whether a matching e would replace best: longer wins; at equal length
+ * the question's own language (want). */
+static int entry_beats(const struct gentry *e, const struct gentry *best, size_t want)
+{
+    if (!best)
+        return 1;
+    if (e->nw != best->nw)
+        return e->nw > best->nw;
+    return e->lang == want && best->lang != want;
+}
+
 /* A number as text.c keeps it: digits with '.' or ',' inside. */
 static int is_number(const struct gloss_word *w)
 {
@@ -383,15 +407,7 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             if ((wh ^ c->head) & c->mask)
                 continue;
             const struct gentry *e = &g->e[c->k];
-            size_t j = 0;
-            if (e->nw > n - i || (best && e->nw < best->nw))
-                continue;
-            while (j < e->nw && word_matches(&e->w[j], &words[i + j]) && (j + 1 == e->nw || !words[i + j].brk))
-                j++;
-            if (j < e->nw)
-                continue;
-            /* longer wins; at equal length the question's own language */
-            if (!best || e->nw > best->nw || (e->lang == want && best->lang != want))
+            if (entry_beats(e, best, want) && entry_matches_at(e, words, n, i))
                 best = e;
         }
         size_t step = best ? best->nw : 1;

@@ -264,15 +264,7 @@ static size_t read_scan(const struct gloss *g, const char *lang, const struct gl
         const struct gentry *best = NULL;
         for (size_t k = 0; k < g->n; k++) {
             const struct gentry *e = &g->e[k];
-            size_t j = 0;
-            if (e->nw > n - i || (best && e->nw < best->nw))
-                continue;
-            while (j < e->nw && word_matches(&e->w[j], &words[i + j]) &&
-                   (j + 1 == e->nw || !words[i + j].brk))
-                j++;
-            if (j < e->nw)
-                continue;
-            if (!best || e->nw > best->nw || (e->lang == want && best->lang != want))
+            if (entry_beats(e, best, want) && entry_matches_at(e, words, n, i))
                 best = e;
         }
         size_t step = best ? best->nw : 1;
