@@ -7,7 +7,9 @@
 # whose name carries a date on or after SEALED_FROM (YYYY-MM-DD) is a sealed
 # set and is skipped without being read; only dev sets (dev-*, labelled for
 # tuning) are read whatever their date. Sealed sets join the fit only after
-# the session that measured them moves the cut. Usage:
+# the session that measured them moves the cut. A set named in
+# tests/sealed.list (one base name per line, # comments) is sealed whatever
+# its date: two sessions on one day each seal their own sets. Usage:
 # [HOLD_OUT="a.tsv b.tsv"] [OUT=file] [SEALED_FROM=YYYY-MM-DD] [LIST_ONLY=1]
 # sh scripts/fit-triage.sh [--max-fpr 0.02] [--max-fpr-refuse 0.004];
 # HOLD_OUT names sets (base names) of tests/safety/ or tests/answers/ left out
@@ -18,13 +20,18 @@ set -eu
 # once, by the lead, at the end of the session that made them). Sealed sets
 # join the fit only after the session that measured them moves the cut:
 # move it forward here, in the commit that records their scores.
-SEALED_FROM=${SEALED_FROM:-2026-12-03}
+SEALED_FROM=${SEALED_FROM:-2026-12-04}
+SEALED_LIST=${SEALED_LIST:-tests/sealed.list}
 
 # skip FILE: true (and says why on stderr) when FILE is held out or sealed.
 skip() {
     b=$(basename "$1")
     case " ${HOLD_OUT:-} " in *" $b "*) echo "held out: $1" >&2; return 0 ;; esac
     case "$b" in dev-*) return 1 ;; esac           # dev sets: always fitted on
+    if [ -f "$SEALED_LIST" ] && grep -qxF "$b" "$SEALED_LIST"; then
+        echo "sealed (listed in $SEALED_LIST), not read: $1" >&2
+        return 0
+    fi
     d=$(printf '%s\n' "$b" | grep -o '20[0-9][0-9]-[0-1][0-9]-[0-3][0-9]' | head -n 1 || true)
     if [ -n "$d" ] && ! expr "x$d" \< "x$SEALED_FROM" >/dev/null; then
         echo "sealed (dated $d, cut SEALED_FROM=$SEALED_FROM), not read: $1" >&2
