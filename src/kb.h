@@ -132,6 +132,13 @@ struct kb_result {
 size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
                     struct kb_hit *hits, size_t max, struct kb_result *res);
 
+/* kb_search_ex at another no-match point: match_min (0 switches the model
+ * off) in place of the kb's own, the rest of its thresholds as set. The kb
+ * is not changed (a conversation's joined reading searches at its own
+ * point without touching the shared thresholds). */
+size_t kb_search_at(struct kb *kb, const char *q, size_t len, int age_hint, double match_min,
+                    struct kb_hit *hits, size_t max, struct kb_result *res);
+
 /* The share (0..1, rarity-weighted) of q's concepts that passage p's
  * about-fields (title, keywords, asks, topic labels) hold. */
 double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len);
