@@ -406,16 +406,62 @@ static int trailing_period(const char *s)
     return l && (s[l - 1] == '.' || s[l - 1] == '!' || s[l - 1] == '?');
 }
 
+/* One part of the question and what answers it: the whole question, or
+ * for a question in parts (kb_hit.part) each part in the order asked, with
+ * its own best passage. */
+struct part_plan {
+    size_t u;                                   /* its passage: an index into used */
+    size_t st, en;                              /* its bytes of the question */
+    struct wordset qw;                          /* the part's words */
+    int yes_no, want_number;
+    const char *verdict;                        /* its yes or no (grounded_verdict), or NULL */
+    char sent[1024];                            /* its answering sentence */
+};
+
+/* How many of the words qw a passage's about-fields (title, keywords,
+ * example asks, topic labels) hold. */
+static size_t about_overlap(const struct kb *kb, const struct kb_passage *p,
+                            const struct wordset *qw)
+{
+    int found[64] = {0};
+    size_t n = 0;
+    for (size_t f = 0; f < 1 + p->nkeywords + p->nasks + p->ntopics; f++) {
+        const char *s = f == 0 ? p->title
+                        : f <= p->nkeywords ? p->keywords[f - 1]
+                        : f <= p->nkeywords + p->nasks ? p->asks[f - 1 - p->nkeywords]
+                        : kb_topic_label(kb, p->topics[f - 1 - p->nkeywords - p->nasks]);
+        struct wordset fw;
+        if (!s) continue;
+        words_of(s, &fw);
+        for (size_t i = 0; i < qw->n; i++)
+            for (size_t k = 0; !found[i] && k < fw.n; k++)
+                if (strcmp(qw->w[i], fw.w[k]) == 0) found[i] = 1;
+    }
+    for (size_t i = 0; i < qw->n; i++) n += (size_t)found[i];
+    return n;
+}
+
+/* Appends s with the [n] marker before its final stop. */
+static void cited(struct strbuf *b, const char *s, int no)
+{
+    if (trailing_period(s))
+        strbuf_printf(b, "%.*s [%d]%c", (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
+    else
+        strbuf_printf(b, "%s [%d]", s, no);
+}
+
 void grounded_compose(const struct kb *kb, const char *question, size_t len,
                       const struct kb_hit *hits, size_t nhits, int age_months,
                       char **text, json_t **citations)
 {
     struct pick picks[64], chosen[MAX_STEPS];
-    size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0;
-    int cite_no[MAX_USED] = {0}, next_no = 1;
+    struct part_plan parts[KB_MAX_PARTS];
+    size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0, nparts = 0;
+    size_t pst[KB_MAX_PARTS], pen[KB_MAX_PARTS], npt;
+    int cite_no[MAX_USED] = {0}, next_no = 1, multi = 0;
     struct wordset qw;
     struct strbuf b = {0};
-    char *q = xstrndup(question, len), agebuf[48], sent[1024];
+    char *q = xstrndup(question, len), agebuf[48];
     json_t *cit = json_array();
 
     if (nhits == 0) {
@@ -425,71 +471,138 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         return;
     }
     words_of(q, &qw);
-    /* Passages good enough to draw from: the best and any close to it. */
-    /* Steps come only from passages on the question's topic (sharing one
-     * with the best passage) or, for a question in several parts, from a
-     * part's own best passage (kb_hit.part); and, when the child's age is known, only from passages for
-     * that age. */
-    for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
-        const struct kb_passage *p = hits[i].p;
-        int on_topic = shares_topic(hits[0].p, p);
-        int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
-        if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
-                                    hits[i].part > 0)))
-            used[nused++] = i;
+    /* A question in parts whose parts have passages of their own (kb_hit.part):
+     * each part is answered, in the order asked, from its own passage, and
+     * the steps come from those passages only (the whole question's best
+     * passage may answer neither: "drop their naps" found vitamin D drops). */
+    npt = kb_split_parts(q, len, pst, pen);
+    for (size_t k = 1; k <= npt && nused < MAX_USED; k++)
+        for (size_t i = 0; i < nhits; i++) {
+            if (hits[i].part != (int)k) continue;
+            char *pt = xstrndup(q + pst[k - 1], pen[k - 1] - pst[k - 1]);
+            struct wordset pw;
+            int seen = 0;
+            words_of(pt, &pw);
+            /* the whole question's best passage answers the part when its
+             * about-fields hold more of the part's words ("kids should be
+             * doing 60 minutes a day?" alone found a milestones passage) */
+            size_t h = about_overlap(kb, hits[0].p, &pw) > about_overlap(kb, hits[i].p, &pw)
+                           ? 0 : i;
+            for (size_t u = 0; u < nused; u++) seen |= hits[used[u]].p == hits[h].p;
+            if (!seen) {
+                struct part_plan *pp = &parts[nparts++];
+                pp->u = nused;
+                pp->st = pst[k - 1];
+                pp->en = pen[k - 1];
+                pp->qw = pw;
+                pp->yes_no = grounded_is_yes_no(pt, strlen(pt));
+                pp->want_number = asks_for_number(pt);
+                best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
+                              strlen(pt), pp->sent, sizeof pp->sent);
+                pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
+                used[nused++] = h;
+            }
+            free(pt);
+            break;
+        }
+    multi = nparts >= 2;
+    if (!multi) {
+        /* One question: the best passage and any close to it. Steps come
+         * only from passages on the question's topic (sharing one with the
+         * best passage) and, when the child's age is known, only from
+         * passages for that age. */
+        nused = 0;
+        for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
+            const struct kb_passage *p = hits[i].p;
+            int on_topic = shares_topic(hits[0].p, p);
+            int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            if (i == 0 || (fits_age && on_topic && hits[i].score >= hits[0].score * 0.5))
+                used[nused++] = i;
+        }
+        /* The orienting sentence: the best passage's sentence that answers
+         * this question (an amount, age or limit first). */
+        nparts = 1;
+        parts[0].u = 0;
+        parts[0].st = 0;
+        parts[0].en = len;
+        parts[0].qw = qw;
+        parts[0].yes_no = grounded_is_yes_no(q, len);
+        parts[0].want_number = asks_for_number(q);
+        best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
+                      len, parts[0].sent, sizeof parts[0].sent);
+        parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
     }
-    /* The orienting sentence: the best passage's sentence that answers
-     * this question (an amount, age or limit first). */
-    int yes_no = grounded_is_yes_no(q, len), want_number = asks_for_number(q);
-    best_sentence(hits[0].p->body, &qw, want_number, yes_no ? q : NULL, len, sent,
-                  sizeof sent);
-    /* A question that asks for an amount, an age or a limit, answered by a
-     * sentence that gives one, gets that fact first: no opening line. */
-    int fact_first = want_number && !yes_no && has_number(sent, strlen(sent));
-    /* A yes/no question gets the passage's yes, no, "usually" or "it
-     * depends" first, in place of the topic's opening line. */
-    const char *verdict = yes_no ? grounded_verdict(q, len, sent) : NULL;
+    /* The first part (the whole question, or the part asked first) sets the
+     * opening. A question that asks for an amount, an age or a limit,
+     * answered by a sentence that gives one, gets that fact first: no
+     * opening line. A yes/no question gets the passage's yes, no,
+     * "usually" or "it depends" first, in place of the topic's opening
+     * line. */
+    const struct part_plan *lead = &parts[0];
+    int fact_first = lead->want_number && !lead->yes_no &&
+                     has_number(lead->sent, strlen(lead->sent));
+    const char *verdict = lead->verdict;
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
+        /* a part's passage is scored on the part's words */
+        const struct part_plan *pp = NULL;
+        for (size_t k = 0; k < nparts; k++) if (parts[k].u == u) pp = &parts[k];
+        const struct wordset *w = pp ? &pp->qw : &qw;
+        int want = pp ? pp->want_number : parts[0].want_number;
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
             struct wordset sw;
             words_of(p->steps[k], &sw);
-            /* Passage rank dominates; words shared with the question and
-             * an early position in the passage's list break the tie. */
-            double s = hits[used[u]].score / hits[0].score * 10.0 +
-                       (double)overlap(&qw, &sw) * 1.5 - (double)k * 0.4;
+            /* Passage rank dominates (each part's passage ranks first for
+             * its part); words shared with the question and an early
+             * position in the passage's list break the tie. */
+            double rank = multi ? 1.0 : hits[used[u]].score / hits[0].score;
+            double s = rank * 10.0 + (double)overlap(w, &sw) * 1.5 - (double)k * 0.4;
             /* the amount, age or limit asked for: a step that gives one */
-            if (want_number && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            if (want && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
-    /* Take the best steps, never two that say nearly the same thing, and at
-     * most two from one passage when another passage is nearly as good. */
-    int strong_other = 0;
+    /* Take the best steps, never two that say nearly the same thing (nor
+     * one that says an answering sentence again), and at most two from one
+     * passage when another passage is nearly as good; a question in parts
+     * gets its best step for each part first. */
+    int strong_other = multi;
     for (size_t u = 1; u < nused; u++)
         if (hits[used[u]].score >= hits[0].score * 0.8) strong_other = 1;
-    for (int pass = 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
+    for (int pass = multi ? -1 : 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
+        size_t want_u = 0;
         for (size_t i = 0; i < np && nchosen < MAX_STEPS; i++) {
             size_t same = 0, dup = 0;
-            if (similar(sent, picks[i].text)) dup = 1;     /* says the summary again */
+            if (pass < 0 && picks[i].passage != want_u) continue;
+            for (size_t k = 0; k < nparts; k++)
+                if (similar(parts[k].sent, picks[i].text)) dup = 1;
             for (size_t c = 0; c < nchosen; c++) {
                 if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
                 if (chosen[c].passage == picks[i].passage) same++;
             }
-            if (dup || (pass == 0 && same >= 2 && strong_other)) continue;
+            if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;
             chosen[nchosen++] = picks[i];
+            if (pass < 0) {                          /* the next part's passage */
+                if (++want_u >= nused) break;
+                i = (size_t)-1;
+            }
         }
     }
-    /* Number citations in order of first use: the orienting sentence comes
-     * from the best passage, so it is [1]. */
-    cite_no[0] = next_no++;
-    for (size_t c = 0; c < nchosen; c++) {
-        size_t u = chosen[c].passage;
+    /* A question in parts lists its steps in the order of its parts. */
+    for (size_t c = 1; multi && c < nchosen; c++)
+        for (size_t d = c; d > 0 && chosen[d - 1].passage > chosen[d].passage; d--) {
+            struct pick t = chosen[d];
+            chosen[d] = chosen[d - 1];
+            chosen[d - 1] = t;
+        }
+    /* Number citations in order of first use: the answering sentences
+     * first (the best passage's, or each part's in order), then the steps.
+     * Two passages from one page are one source: the number of the first
+     * (a list of sources that names one URL twice reads as padding). */
+    for (size_t c = 0; c < nparts + nchosen; c++) {
+        size_t u = c < nparts ? parts[c].u : chosen[c - nparts].passage;
         if (cite_no[u]) continue;
-        /* two passages from one page are one source: the number of the
-         * first (a list of sources that names one URL twice reads as
-         * padding) */
         for (size_t k = 0; k < nused && !cite_no[u]; k++)
             if (k != u && cite_no[k] && hits[used[k]].p->url && hits[used[u]].p->url &&
                 strcmp(hits[used[k]].p->url, hits[used[u]].p->url) == 0)
@@ -498,46 +611,46 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
 
     const struct kb_passage *best = hits[used[0]].p;
-    const char *opener = choose_opener(kb, best, &qw);
+    const char *opener = choose_opener(kb, best, &lead->qw);
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
     else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
     else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
 
-    if (trailing_period(sent)) {
-        char end = sent[strlen(sent) - 1];
-        sent[strlen(sent) - 1] = '\0';
-        strbuf_printf(&b, "%s [1]%c\n\n", sent, end);
-    } else {
-        strbuf_printf(&b, "%s [1]\n\n", sent);
+    for (size_t k = 0; k < nparts; k++) {
+        /* a later yes/no part gets its own yes or no first too */
+        if (k > 0 && parts[k].verdict && *parts[k].verdict)
+            strbuf_printf(&b, "%s ", parts[k].verdict);
+        cited(&b, parts[k].sent, cite_no[parts[k].u]);
+        strbuf_printf(&b, "\n\n");
     }
     /* The child's age is said back only when this question states it as a
      * number and the passage is for it: never an age read from a stage
      * word ("teen" is not "your 15-year-old") or carried from elsewhere. */
-    age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months &&
+    int steps_fit = 1;                           /* and every step's passage is for it */
+    for (size_t c = 0; c < nchosen; c++) {
+        const struct kb_passage *p = hits[used[chosen[c].passage]].p;
+        if (age_months < p->age_lo || age_months > p->age_hi) steps_fit = 0;
+    }
+    age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months && steps_fit &&
                        age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
     strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
     for (size_t c = 0; c < nchosen; c++) {
-        const char *s = chosen[c].text;
-        int no = cite_no[chosen[c].passage];
-        if (trailing_period(s))
-            strbuf_printf(&b, "%zu. %.*s [%d]%c\n", c + 1, (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
-        else
-            strbuf_printf(&b, "%zu. %s [%d]\n", c + 1, s, no);
+        strbuf_printf(&b, "%zu. ", c + 1);
+        cited(&b, chosen[c].text, cite_no[chosen[c].passage]);
+        strbuf_printf(&b, "\n");
     }
     /* When to get help: from the first used passage (by citation number)
-     * that has a line, so it is cited with a number already in the text. */
+     * that has a line, so it is cited with a number already in the text;
+     * only the topic's own passage (or a part's), never another topic's
+     * warning. */
     for (int no = 1; no < next_no; no++) {
         for (size_t u = 0; u < nused; u++) {
             const struct kb_passage *p = hits[used[u]].p;
-            /* the topic's own passage: never another topic's warning */
-            if (cite_no[u] != no || !p->help || !shares_topic(hits[used[0]].p, p)) continue;
-            if (trailing_period(p->help))
-                strbuf_printf(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
-                       p->help, no, p->help[strlen(p->help) - 1]);
-            else
-                strbuf_printf(&b, "\n**When to get help:** %s [%d]", p->help, no);
+            if (cite_no[u] != no || !p->help || !(multi || shares_topic(best, p))) continue;
+            strbuf_printf(&b, "\n**When to get help:** ");
+            cited(&b, p->help, no);
             no = next_no;
             break;
         }

@@ -2006,7 +2006,6 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
 /* Splits a question into its parts: at question marks and semicolons, and
  * before "also" (a sentence that only tells the story is not a part).
  * Writes [start, end) byte ranges; returns how many. */
-#define KB_MAX_PARTS 3
 static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
 {
     size_t n = 0, start = 0;
@@ -2255,7 +2254,11 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 if (!is_match(th, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
-                if (at < 3) continue;               /* already near the top */
+                if (at < 3) {                       /* already near the top: its part */
+                    if (!hits[at].part && part_asks(q, len, st[i], en[i]))  /* noted when */
+                        hits[at].part = (int)i + 1;                         /* it asks */
+                    continue;
+                }
                 if (at == n && n < max) n++;        /* new: append, then move up */
                 else if (at == n) at = n - 1;
                 for (size_t k = at; k > slot; k--) hits[k] = hits[k - 1];
@@ -2278,6 +2281,11 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                     size_t max, struct kb_result *res)
 {
     return search_th(kb, &kb->th, q, len, age_hint, hits, max, res);
+}
+
+size_t kb_split_parts(const char *q, size_t len, size_t *st, size_t *en)
+{
+    return split_parts(q, len, st, en);
 }
 
 size_t kb_search_at(struct kb *kb, const char *q, size_t len, int age_hint, double match_min,

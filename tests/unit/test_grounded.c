@@ -496,6 +496,53 @@ static void test_one_page_one_citation(void **state)
     json_decref(cit);
 }
 
+/* A question in two parts is answered in the order asked, each part from
+ * its own passage, both cited: the first citation is the first part's,
+ * and the steps list the first part's before the second's. The whole
+ * question's best passage used to lead ("how much formula ...? also when
+ * do babies drop their naps?" opened on vitamin D drops and left the naps
+ * out). A joined conversation reading carries no parts (convo.c). */
+static void test_two_part_questions_in_order(void **state)
+{
+    static const struct { const char *q, *first, *second; } two[] = {
+        {"how much formula should my 2 month old drink? also when do babies drop their naps?",
+         "bottle-feeding", "naps"},
+        {"how much screen time is ok for a 3 year old? and when do toddlers stop napping?",
+         "screen-time", "naps"},
+        {"how do I get rid of head lice? also my 7 year old has started swearing, how do I "
+         "stop it?", "lice", "swearing-manners"},
+        {"how do I sterilise baby bottles? and is a dummy ok for a newborn?", "bottle-feeding",
+         "pacifiers-thumb"},
+    };
+    for (size_t c = 0; c < sizeof two / sizeof two[0]; c++) {
+        struct kb_hit hits[8];
+        struct kb_result r;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search_ex(kb, two[c].q, strlen(two[c].q), -1, hits, 8, &r);
+        assert_true(n >= 2);
+        grounded_compose(kb, two[c].q, strlen(two[c].q), hits, n, r.age, &text, &cit);
+        check_markers(text, cit);
+        int first = -1, second = -1;
+        for (size_t i = 0; i < json_array_size(cit); i++) {
+            const char *t = json_string_value(json_object_get(json_array_get(cit, i), "title"));
+            for (size_t k = 0; k < kb_count(kb); k++) {
+                const struct kb_passage *p = kb_get(kb, k);
+                if (strcmp(p->title, t) != 0) continue;
+                if (first < 0 && has_topic(p, two[c].first)) first = (int)i;
+                if (second < 0 && has_topic(p, two[c].second)) second = (int)i;
+            }
+        }
+        if (first != 0 || second < 1) fprintf(stderr, "  %s\n%s\n", two[c].q, text);
+        assert_int_equal(first, 0);
+        assert_true(second >= 1);
+        /* the second part's sentence comes before the steps: [2] before "to try" */
+        assert_true(strstr(text, "[2]") < strstr(text, " to try"));
+        free(text);
+        json_decref(cit);
+    }
+}
+
 /* The grounded engine says it reads English (turn.c hands it a question
  * in another language as its English reading, by this flag, not by name). */
 static void test_reads_english(void **state)
@@ -521,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_no_invented_age),
         cmocka_unit_test(test_fact_first),
         cmocka_unit_test(test_one_page_one_citation),
+        cmocka_unit_test(test_two_part_questions_in_order),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
