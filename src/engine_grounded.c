@@ -161,12 +161,79 @@ static int has_number(const char *s, size_t len)
     return 0;
 }
 
+/* Whether a sentence is for a child of this age (months): 1 when it
+ * names an age range that holds it ("under 6 months", "from 12 months",
+ * "by 18 months", "3 to 5 years", "newborns"), -1 when it names ages and
+ * none holds it, 0 when it names none (or the age is unknown). A number
+ * counts as an age only after an age word (under, from, by, around, until,
+ * aged, between...) or before "old" ("a 2-year-old"): "every 3 to 4
+ * months" is a how-often, not an age. Pure. */
+static int age_fit(const char *s, size_t len, int age)
+{
+    static const char *const below[] = {"under", "before", "below", "younger", "until", "till",
+                                        "up", NULL};
+    static const char *const above[] = {"from", "after", "over", "older", "past", "since",
+                                        "beyond", "once", NULL};
+    static const char *const near[] = {"by", "at", "around", "about", "aged", "age", "ages",
+                                       "between", "roughly", "approximately", NULL};
+    struct text_word w[128];
+    size_t n = text_words(s, len, w, 128);
+    int named = 0, fits = 0;
+    if (age < 0) return 0;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(w[i].norm, "newborn") == 0 || strcmp(w[i].norm, "newborns") == 0) {
+            named = 1;
+            fits |= age <= 2;
+            continue;
+        }
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        double lo = w[i].num, hi = lo, unit = 0;
+        size_t j = i + 1;
+        if (j + 1 < n && (strcmp(w[j].norm, "to") == 0 || strcmp(w[j].norm, "and") == 0 ||
+                          strcmp(w[j].norm, "or") == 0) && (w[j + 1].flags & TEXT_NUMBER)) {
+            hi = w[j + 1].num;
+            j += 2;
+        } else if (j < n && (w[j].flags & TEXT_NUMBER)) {      /* "6-12 months" */
+            hi = w[j].num;
+            j++;
+        }
+        if (j >= n) continue;
+        const char *u = w[j].norm;
+        if (strncmp(u, "month", 5) == 0) unit = 1;
+        else if (strncmp(u, "week", 4) == 0) unit = 12.0 / 52.0;
+        else if (strncmp(u, "year", 4) == 0 || strcmp(u, "yr") == 0 || strcmp(u, "yrs") == 0)
+            unit = 12;
+        else continue;
+        int olds = j + 1 < n && strncmp(w[j + 1].norm, "old", 3) == 0;
+        const char *cue = i > 0 ? w[i - 1].norm : "";
+        if (i > 1 && (strcmp(cue, "about") == 0 || strcmp(cue, "around") == 0 ||
+                      strcmp(cue, "age") == 0))
+            cue = w[i - 2].norm;                 /* "under about 6 months" */
+        int k_below = 0, k_above = 0, k_near = 0;
+        for (int c = 0; below[c]; c++) k_below |= strcmp(cue, below[c]) == 0;
+        for (int c = 0; above[c]; c++) k_above |= strcmp(cue, above[c]) == 0;
+        for (int c = 0; near[c]; c++) k_near |= strcmp(cue, near[c]) == 0;
+        if (!k_below && !k_above && !k_near && !olds) continue;
+        lo *= unit;
+        hi *= unit;
+        named = 1;
+        if (k_below) fits |= age <= lo || (hi > lo && age <= hi);   /* "baby under 6 months" reads as 6 */
+        else if (k_above) fits |= age >= lo;
+        else {
+            double slack = lo / 3 > 1 ? lo / 3 : 1;
+            fits |= age >= lo - slack && age <= hi + (hi / 3 > 1 ? hi / 3 : 1);
+        }
+    }
+    return !named ? 0 : fits ? 1 : -1;
+}
+
 /* The sentence of a passage body that best answers the question: words
  * shared with the question count most; a question that asks for an
  * amount, age or limit prefers a sentence with a number; an earlier
  * sentence wins a tie. */
 static void best_sentence(const char *body, const struct wordset *qw, int want_number,
-                          const char *yes_no_q, size_t qlen, char *out, size_t n)
+                          const char *yes_no_q, size_t qlen, int age, char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
     double best = -1e9;
@@ -184,6 +251,9 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
             if (want_number && has_number(body + off, sl)) sc += 3.0;
+            /* for the child's age: "under 6 months" does not answer for
+             * an 8-month-old while "from 6 months" does */
+            sc += 2.0 * age_fit(body + off, sl, age);
             if (yes_no_q) {                      /* a sentence that says yes or no */
                 const char *v = grounded_verdict(yes_no_q, qlen, tmp);
                 if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
@@ -498,7 +568,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 pp->yes_no = grounded_is_yes_no(pt, strlen(pt));
                 pp->want_number = asks_for_number(pt);
                 best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
-                              strlen(pt), pp->sent, sizeof pp->sent);
+                              strlen(pt), age_months, pp->sent, sizeof pp->sent);
                 pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
                 used[nused++] = h;
             }
@@ -529,7 +599,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         parts[0].yes_no = grounded_is_yes_no(q, len);
         parts[0].want_number = asks_for_number(q);
         best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
-                      len, parts[0].sent, sizeof parts[0].sent);
+                      len, age_months, parts[0].sent, sizeof parts[0].sent);
         parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
     }
     /* The first part (the whole question, or the part asked first) sets the
@@ -559,6 +629,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             double s = rank * 10.0 + (double)overlap(w, &sw) * 1.5 - (double)k * 0.4;
             /* the amount, age or limit asked for: a step that gives one */
             if (want && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            /* a step for another age ("keep babies under 6 months out of
+             * direct sun" for a 3-year-old) goes last */
+            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }

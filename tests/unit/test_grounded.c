@@ -543,6 +543,51 @@ static void test_two_part_questions_in_order(void **state)
     }
 }
 
+/* The answering sentence and the steps fit the child's age: a sentence
+ * names an age range ("under 6 months", "from 12 months", "by 18 months",
+ * "3 to 5 years", "a 2-year-old") only with an age word or "old"; "every
+ * 3 to 4 months" is no age. "is it ok to give my 8 month old water?" was
+ * answered with the under-6-months sentence. */
+static void test_age_fit(void **state)
+{
+    static const struct { const char *s; int age, want; } ages[] = {
+        {"Babies under 6 months get all the fluid they need from milk.", 8, -1},
+        {"Babies under 6 months get all the fluid they need from milk.", 4, 1},
+        {"From about 6 months, offer sips of water from a cup.", 8, 1},
+        {"From about 6 months, offer sips of water from a cup.", 3, -1},
+        {"Most toddlers drop to one nap by 18 months.", 16, 1},
+        {"Most children give up napping between 3 and 5 years.", 48, 1},
+        {"Most children give up napping between 3 and 5 years.", 12, -1},
+        {"Replace the toothbrush every 3 to 4 months.", 30, 0},
+        {"A 2-year-old may say about 50 words.", 24, 1},
+        {"Newborns feed 8 to 12 times a day.", 1, 1},
+        {"Newborns feed 8 to 12 times a day.", 36, -1},
+        {"Offer water with meals.", 8, 0},
+        {"Babies under 6 months get all the fluid they need from milk.", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+        int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
+        if (got != ages[i].want) fprintf(stderr, "  %s (%d): %d\n", ages[i].s, ages[i].age, got);
+        assert_int_equal(got, ages[i].want);
+    }
+    const struct kb_passage *p = kb_find(kb, "drinks-water");
+    if (p) {
+        const char *q = "is it ok to give my 8 month old water?";
+        struct kb_hit hits[1] = {{p, 10, 0}};
+        char *text;
+        json_t *cit;
+        grounded_compose(kb, q, strlen(q), hits, 1, 8, &text, &cit);
+        const char *first = strstr(text, "[1]");
+        assert_non_null(first);
+        /* the answering sentence (up to its [1]) is not the under-6-months one */
+        char head[1024];
+        snprintf(head, sizeof head, "%.*s", (int)(first - text), text);
+        assert_true(age_fit(head, strlen(head), 8) >= 0);
+        free(text);
+        json_decref(cit);
+    }
+}
+
 /* The grounded engine says it reads English (turn.c hands it a question
  * in another language as its English reading, by this flag, not by name). */
 static void test_reads_english(void **state)
@@ -569,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_fact_first),
         cmocka_unit_test(test_one_page_one_citation),
         cmocka_unit_test(test_two_part_questions_in_order),
+        cmocka_unit_test(test_age_fit),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
