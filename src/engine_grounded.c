@@ -336,9 +336,36 @@ static const char *const yn_skip[] = {"so", "and", "but", "also", "ok", "okay", 
                                       "realistically", "seriously", "sorry", "hi", "hello",
                                       "please", "then", "like", "um", "well", NULL};
 
+/* Words after "or" that keep a yes/no question one ("... or is that too
+ * much", "... or will it cause nipple confusion", "... or not"): the
+ * alternative is the question asked again. Any other word makes it a
+ * choice ("should I ignore a tantrum or comfort them"), which no yes or
+ * no answers. */
+static const char *const yn_or_keeps[] = {
+    "is", "are", "am", "was", "will", "would", "does", "do", "did", "should", "can", "could",
+    "has", "have", "not", "it", "that", "this", "he", "she", "they", "we", "i", "am", "isnt",
+    "wont", "doesnt", "shouldnt", "just", "should", "maybe", "something", "anything", "no",
+    NULL};
+
+/* 1 when a clause (lower-cased cue text) asks to choose between two
+ * things to do: " or " followed by a word other than yn_or_keeps. */
+static int clause_is_choice(const char *c)
+{
+    for (const char *o = strstr(c, " or "); o; o = strstr(o + 1, " or ")) {
+        const char *w = o + 4;
+        size_t l = strcspn(w, " ");
+        int keeps = l == 0;
+        for (int k = 0; !keeps && yn_or_keeps[k]; k++)
+            keeps = strlen(yn_or_keeps[k]) == l && strncmp(w, yn_or_keeps[k], l) == 0;
+        if (!keeps) return 1;
+    }
+    return 0;
+}
+
 /* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
 static int clause_is_yes_no(const char *c)
 {
+    if (clause_is_choice(c)) return 0;
     for (;;) {                                   /* skip leading filler */
         int skipped = 0;
         for (int k = 0; yn_skip[k]; k++) {
@@ -386,6 +413,17 @@ static const char *const cue_no[] = {
     " unsafe ", " not recommended ", " no safe ", " isnt safe ", " not needed ", " no need ",
     " not necessary ", " not a good idea ", " is not a ", " are not a ", " not advised ",
     " wait until ", " too young ", NULL};
+/* The no that says a thing is not needed ("you do not need to
+ * deep-clean the house"): to a question whether it is needed (q_need),
+ * "No, there is no need.", not "best not to"; to another question ("can
+ * we catch up on missed shots?", "does not need to restart") no answer. */
+static const char *const cue_no_need[] = {
+    " no need ", " not needed ", " not necessary ", " do not need ", " dont need ",
+    " does not need ", " doesnt need ", " do not have to ", " dont have to ", " unnecessary ",
+    NULL};
+/* A question whether something is needed. */
+static const char *const q_need[] = {" have to ", " need ", " needed ", " necessary ", " must ",
+                                     " required ", " essential ", NULL};
 static const char *const cue_common[] = {
     " common ", " normal ", " most children ", " many children ", " most toddlers ",
     " many toddlers ", " most kids ", " many kids ", " most babies ", " many babies ",
@@ -417,7 +455,7 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
 {
     char qt[1024], st[1024];
-    int no, common, ok, cond;
+    int no, no_need, common, ok, cond;
     if (!grounded_is_yes_no(q, len)) return NULL;
     cue_text(q, len, qt, sizeof qt);
     cue_text(sentence, strlen(sentence), st, sizeof st);
@@ -426,8 +464,23 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
     /* Cues of yes and no count only in a clause about the question: one
      * that shares a content word with it ("do not use oil of lemon
      * eucalyptus" says nothing about sunscreen). */
-    no = ok = 0;
-    cond = has_cue(st, cue_if);                  /* a condition holds for the whole sentence */
+    no = no_need = ok = 0;
+    /* a condition holds for the whole sentence, unless it sits in a
+     * reason or a description ("..., because lice die within a day or two
+     * once they are off a head", "a class, which teaches what to do if a
+     * baby stops breathing"): that is no condition on the answer */
+    {
+        char head[1024];
+        const char *cut = NULL;
+        static const char *const asides[] = {" because ", " which ", " who ", " so that ",
+                                             " since ", NULL};
+        for (int k = 0; asides[k]; k++) {
+            const char *a = strstr(st, asides[k]);
+            if (a && (!cut || a < cut)) cut = a;
+        }
+        snprintf(head, sizeof head, "%.*s ", cut ? (int)(cut - st) : (int)strlen(st), st);
+        cond = has_cue(head, cue_if);
+    }
     common = has_cue(st, cue_common);            /* and "most children do" answers "is it normal" */
     {
         struct wordset qw;
@@ -445,6 +498,7 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
             if (overlap(&qw, &cw) > 0) {
                 cue_text(clause, strlen(clause), ct, sizeof ct);
                 no |= has_cue(ct, cue_no);
+                no_need |= has_cue(ct, cue_no_need);
                 ok |= has_cue(ct, cue_ok);
                 common |= has_cue(ct, cue_often);
             }
@@ -464,6 +518,8 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
     /* "can I", "should I", "is it ok to": a rule with a condition ("avoid
      * cow's milk before 12 months") depends on it */
     if (cond) return "It depends.";
+    /* "do I have to...", "do we need...": the not-needed no answers it */
+    if (no_need && has_cue(qt, q_need)) return "No, there is no need.";
     if (no) return "No, it is best not to.";
     if (ok) return "Yes, usually.";
     return NULL;

@@ -223,6 +223,12 @@ static void test_yes_no_questions(void **state)
         {"why does she wake at 5am? is it the light?", 0},
         {"if he bites, what do I do?", 0},
         {"bedtime is a fight every night", 0},
+        /* a choice between two things to do is no yes/no question */
+        {"should I ignore a tantrum or comfort them? getting mixed advice", 0},
+        {"should I push through or go back to nappies", 0},
+        {"should we use the proper names with toddlers or is that too much", 1},
+        {"should i give my newborn a soother or will it cause nipple confusion", 1},
+        {"is it ok to leave him or not?", 1},
         {"", 0},
         {"?", 0},
     };
@@ -274,6 +280,18 @@ static void test_yes_no_verdicts(void **state)
          "Most children walk by about 15 months.", NULL},
         {"should I be worried he doesn't talk much at 2?",
          "Most children say about 50 words by age 2.", NULL},
+        /* a condition in a reason or a description is none on the answer */
+        {"do i have to wash all the bedding if she's got head lice",
+         "You do not need to deep-clean the house for head lice, because lice die within a day "
+         "or two once they are off a human head.", "No, there is no need."},
+        {"should I do a baby first aid course before she's born",
+         "Every parent benefits from an infant CPR class, which teaches what to do if a baby "
+         "stops breathing.", NULL},
+        {"we missed the 1 year shots, can we catch up?",
+         "A child who has missed vaccines usually does not need to restart any series.", NULL},
+        /* a choice between two things to do gets no yes or no */
+        {"should I ignore a tantrum or comfort them?",
+         "Calmly ignoring the screaming, while staying close, does not change the answer.", NULL},
         /* no cue at all, or not a yes/no question */
         {"can I start a bedtime routine?", "A bedtime routine has four steps.", NULL},
         {"how do I stop the hitting?", "Never hit back.", NULL},
