@@ -635,14 +635,16 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     if (!multi) {
         /* One question: the best passage and any close to it. Steps come
          * only from passages on the question's topic (sharing one with the
-         * best passage) and, when the child's age is known, only from
-         * passages for that age. */
+         * best passage) or from a part's own best passage (one part with a
+         * passage of its own, the rest told), and, when the child's age is
+         * known, only from passages for that age. */
         nused = 0;
         for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
             const struct kb_passage *p = hits[i].p;
             int on_topic = shares_topic(hits[0].p, p);
             int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
-            if (i == 0 || (fits_age && on_topic && hits[i].score >= hits[0].score * 0.5))
+            if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
+                                        hits[i].part > 0)))
                 used[nused++] = i;
         }
         /* The orienting sentence: the best passage's sentence that answers
