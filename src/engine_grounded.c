@@ -385,7 +385,11 @@ static int clause_is_yes_no(const char *c)
     return 0;
 }
 
-int grounded_is_yes_no(const char *q, size_t len)
+/* 0: no yes/no question; 1: one by its opening words; 2: one by the forum
+ * shape (a judging word at the end), which only a definite yes or no
+ * answers (a sentence with a condition, "take off bulky coats before
+ * buckling", is no "It depends." to "puffy coat in car seat ok?"). */
+static int yes_no_shape(const char *q, size_t len)
 {
     size_t start = 0, qend = len;
     char buf[512];
@@ -398,6 +402,24 @@ int grounded_is_yes_no(const char *q, size_t len)
     if (qend <= start) return 0;
     cue_text(q + start, qend - start, buf, sizeof buf);
     if (clause_is_yes_no(buf)) return 1;
+    /* the forum shape "smelly cord stump normal?", "3 naps at 6 months
+     * ok?": a question that ends in a word judging it and opens with no
+     * question word of its own */
+    if (qend < len && !clause_is_choice(buf)) {
+        static const char *const tails[] = {" normal ", " ok ", " okay ", " safe ", " fine ",
+                                            " bad ", " common ", " typical ", " alright ",
+                                            " healthy ", " harmful ", " dangerous ", NULL};
+        static const char *const wh[] = {" what ", " how ", " why ", " when ", " where ",
+                                         " which ", " who ", " whats ", " hows ", NULL};
+        size_t bl = strlen(buf);
+        int tail = 0, opens_wh = 0;
+        for (int k = 0; tails[k]; k++) {
+            size_t tl = strlen(tails[k]);
+            tail |= bl >= tl && strcmp(buf + bl - tl, tails[k]) == 0;
+        }
+        for (int k = 0; wh[k]; k++) opens_wh |= strncmp(buf, wh[k], strlen(wh[k])) == 0;
+        if (tail && !opens_wh) return 2;
+    }
     /* "...when he gets stuck, should I finish his words?" */
     for (size_t i = qend; i > start; i--)
         if (q[i - 1] == ',') {
@@ -405,6 +427,11 @@ int grounded_is_yes_no(const char *q, size_t len)
             return clause_is_yes_no(buf);
         }
     return 0;
+}
+
+int grounded_is_yes_no(const char *q, size_t len)
+{
+    return yes_no_shape(q, len) != 0;
 }
 
 /* What the passage says, read from its answering sentence. */
@@ -452,11 +479,20 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
                                     " big deal ", " red flag ", " terrible ", " damage ",
                                     " damaging ", " cruel ", NULL};
 
+static const char *verdict_of(const char *q, size_t len, const char *sentence);
+
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
+{
+    int shape = yes_no_shape(q, len);
+    const char *v = shape ? verdict_of(q, len, sentence) : NULL;
+    if (shape == 2 && v && strcmp(v, "It depends.") == 0) return NULL;
+    return v;
+}
+
+static const char *verdict_of(const char *q, size_t len, const char *sentence)
 {
     char qt[1024], st[1024];
     int no, no_need, common, ok, cond;
-    if (!grounded_is_yes_no(q, len)) return NULL;
     cue_text(q, len, qt, sizeof qt);
     cue_text(sentence, strlen(sentence), st, sizeof st);
     if (strncmp(st, " yes ", 5) == 0 || strncmp(st, " no ", 4) == 0)

@@ -229,6 +229,11 @@ static void test_yes_no_questions(void **state)
         {"should we use the proper names with toddlers or is that too much", 1},
         {"should i give my newborn a soother or will it cause nipple confusion", 1},
         {"is it ok to leave him or not?", 1},
+        /* the forum shape: a judging word at the end */
+        {"smelly cord stump normal?", 1},
+        {"3 naps a day at 6 months ok?", 1},
+        {"how much milk is normal?", 0},
+        {"what temperature is safe?", 0},
         {"", 0},
         {"?", 0},
     };
@@ -289,6 +294,12 @@ static void test_yes_no_verdicts(void **state)
          "stops breathing.", NULL},
         {"we missed the 1 year shots, can we catch up?",
          "A child who has missed vaccines usually does not need to restart any series.", NULL},
+        /* the forum shape gets a definite yes or no only */
+        {"puffy winter coat in car seat ok?",
+         "Take off bulky coats and snowsuits before buckling your child into a car seat.", NULL},
+        {"leave baby alone w the dog for a minute, ever ok?",
+         "Babies should never be left alone with any dog, even a gentle family pet.",
+         "No, it is best not to."},
         /* a choice between two things to do gets no yes or no */
         {"should I ignore a tantrum or comfort them?",
          "Calmly ignoring the screaming, while staying close, does not change the answer.", NULL},
