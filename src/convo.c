@@ -695,21 +695,21 @@ static void cv_search(struct kb *kb, const char *q, size_t len, int age_hint,
  * after a refused melatonin question). Such a joined reading keeps the
  * no-match point the conversation rules were tuned at
  * (CONVO_JOINED_MATCH_MIN) when the shipped one is stricter; a question
- * read alone uses the shipped point. The knowledge base is only searched
- * from the loop thread, so setting and restoring its thresholds here is
- * safe. */
+ * read alone uses the shipped point. The search takes the point as a
+ * parameter (kb_search_at): the shared knowledge base is never changed.
+ * The joined text's parts are messages, so its hits carry no part. */
 #define CONVO_JOINED_MATCH_MIN 0.28
 
 static void cv_search_joined(struct kb *kb, const char *q, size_t len, int age_hint,
                              struct convo_plan *out)
 {
-    struct kb_thresholds th, joined;
+    struct kb_thresholds th;
     kb_get_thresholds(kb, &th);
-    joined = th;
-    if (joined.match_min > CONVO_JOINED_MATCH_MIN) joined.match_min = CONVO_JOINED_MATCH_MIN;
-    kb_set_thresholds(kb, &joined);
-    cv_search(kb, q, len, age_hint, out);
-    kb_set_thresholds(kb, &th);
+    double mm = th.match_min > CONVO_JOINED_MATCH_MIN ? CONVO_JOINED_MATCH_MIN : th.match_min;
+    out->nhits = kb_search_at(kb, q, len, age_hint, mm, out->hits, CONVO_HITS, &out->res);
+    /* the parts of a joined reading are the conversation's messages, not
+     * parts of the question the answer is composed for (kb_hit.part) */
+    for (size_t i = 0; i < out->nhits; i++) out->hits[i].part = 0;
 }
 
 /* The question the conversation's thread opened with, found when a

@@ -161,12 +161,79 @@ static int has_number(const char *s, size_t len)
     return 0;
 }
 
+/* Whether a sentence is for a child of this age (months): 1 when it
+ * names an age range that holds it ("under 6 months", "from 12 months",
+ * "by 18 months", "3 to 5 years", "newborns"), -1 when it names ages and
+ * none holds it, 0 when it names none (or the age is unknown). A number
+ * counts as an age only after an age word (under, from, by, around, until,
+ * aged, between...) or before "old" ("a 2-year-old"): "every 3 to 4
+ * months" is a how-often, not an age. Pure. */
+static int age_fit(const char *s, size_t len, int age)
+{
+    static const char *const below[] = {"under", "before", "below", "younger", "until", "till",
+                                        "up", NULL};
+    static const char *const above[] = {"from", "after", "over", "older", "past", "since",
+                                        "beyond", "once", NULL};
+    static const char *const near[] = {"by", "at", "around", "about", "aged", "age", "ages",
+                                       "between", "roughly", "approximately", NULL};
+    struct text_word w[128];
+    size_t n = text_words(s, len, w, 128);
+    int named = 0, fits = 0;
+    if (age < 0) return 0;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(w[i].norm, "newborn") == 0 || strcmp(w[i].norm, "newborns") == 0) {
+            named = 1;
+            fits |= age <= 2;
+            continue;
+        }
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        double lo = w[i].num, hi = lo, unit = 0;
+        size_t j = i + 1;
+        if (j + 1 < n && (strcmp(w[j].norm, "to") == 0 || strcmp(w[j].norm, "and") == 0 ||
+                          strcmp(w[j].norm, "or") == 0) && (w[j + 1].flags & TEXT_NUMBER)) {
+            hi = w[j + 1].num;
+            j += 2;
+        } else if (j < n && (w[j].flags & TEXT_NUMBER)) {      /* "6-12 months" */
+            hi = w[j].num;
+            j++;
+        }
+        if (j >= n) continue;
+        const char *u = w[j].norm;
+        if (strncmp(u, "month", 5) == 0) unit = 1;
+        else if (strncmp(u, "week", 4) == 0) unit = 12.0 / 52.0;
+        else if (strncmp(u, "year", 4) == 0 || strcmp(u, "yr") == 0 || strcmp(u, "yrs") == 0)
+            unit = 12;
+        else continue;
+        int olds = j + 1 < n && strncmp(w[j + 1].norm, "old", 3) == 0;
+        const char *cue = i > 0 ? w[i - 1].norm : "";
+        if (i > 1 && (strcmp(cue, "about") == 0 || strcmp(cue, "around") == 0 ||
+                      strcmp(cue, "age") == 0))
+            cue = w[i - 2].norm;                 /* "under about 6 months" */
+        int k_below = 0, k_above = 0, k_near = 0;
+        for (int c = 0; below[c]; c++) k_below |= strcmp(cue, below[c]) == 0;
+        for (int c = 0; above[c]; c++) k_above |= strcmp(cue, above[c]) == 0;
+        for (int c = 0; near[c]; c++) k_near |= strcmp(cue, near[c]) == 0;
+        if (!k_below && !k_above && !k_near && !olds) continue;
+        lo *= unit;
+        hi *= unit;
+        named = 1;
+        if (k_below) fits |= age <= lo || (hi > lo && age <= hi);   /* "baby under 6 months" reads as 6 */
+        else if (k_above) fits |= age >= lo;
+        else {
+            double slack = lo / 3 > 1 ? lo / 3 : 1;
+            fits |= age >= lo - slack && age <= hi + (hi / 3 > 1 ? hi / 3 : 1);
+        }
+    }
+    return !named ? 0 : fits ? 1 : -1;
+}
+
 /* The sentence of a passage body that best answers the question: words
  * shared with the question count most; a question that asks for an
  * amount, age or limit prefers a sentence with a number; an earlier
  * sentence wins a tie. */
 static void best_sentence(const char *body, const struct wordset *qw, int want_number,
-                          const char *yes_no_q, size_t qlen, char *out, size_t n)
+                          const char *yes_no_q, size_t qlen, int age, char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
     double best = -1e9;
@@ -184,6 +251,9 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
             if (want_number && has_number(body + off, sl)) sc += 3.0;
+            /* for the child's age: "under 6 months" does not answer for
+             * an 8-month-old while "from 6 months" does */
+            sc += 2.0 * age_fit(body + off, sl, age);
             if (yes_no_q) {                      /* a sentence that says yes or no */
                 const char *v = grounded_verdict(yes_no_q, qlen, tmp);
                 if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
@@ -266,9 +336,36 @@ static const char *const yn_skip[] = {"so", "and", "but", "also", "ok", "okay", 
                                       "realistically", "seriously", "sorry", "hi", "hello",
                                       "please", "then", "like", "um", "well", NULL};
 
+/* Words after "or" that keep a yes/no question one ("... or is that too
+ * much", "... or will it cause nipple confusion", "... or not"): the
+ * alternative is the question asked again. Any other word makes it a
+ * choice ("should I ignore a tantrum or comfort them"), which no yes or
+ * no answers. */
+static const char *const yn_or_keeps[] = {
+    "is", "are", "am", "was", "will", "would", "does", "do", "did", "should", "can", "could",
+    "has", "have", "not", "it", "that", "this", "he", "she", "they", "we", "i", "am", "isnt",
+    "wont", "doesnt", "shouldnt", "just", "should", "maybe", "something", "anything", "no",
+    NULL};
+
+/* 1 when a clause (lower-cased cue text) asks to choose between two
+ * things to do: " or " followed by a word other than yn_or_keeps. */
+static int clause_is_choice(const char *c)
+{
+    for (const char *o = strstr(c, " or "); o; o = strstr(o + 1, " or ")) {
+        const char *w = o + 4;
+        size_t l = strcspn(w, " ");
+        int keeps = l == 0;
+        for (int k = 0; !keeps && yn_or_keeps[k]; k++)
+            keeps = strlen(yn_or_keeps[k]) == l && strncmp(w, yn_or_keeps[k], l) == 0;
+        if (!keeps) return 1;
+    }
+    return 0;
+}
+
 /* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
 static int clause_is_yes_no(const char *c)
 {
+    if (clause_is_choice(c)) return 0;
     for (;;) {                                   /* skip leading filler */
         int skipped = 0;
         for (int k = 0; yn_skip[k]; k++) {
@@ -288,7 +385,11 @@ static int clause_is_yes_no(const char *c)
     return 0;
 }
 
-int grounded_is_yes_no(const char *q, size_t len)
+/* 0: no yes/no question; 1: one by its opening words; 2: one by the forum
+ * shape (a judging word at the end), which only a definite yes or no
+ * answers (a sentence with a condition, "take off bulky coats before
+ * buckling", is no "It depends." to "puffy coat in car seat ok?"). */
+static int yes_no_shape(const char *q, size_t len)
 {
     size_t start = 0, qend = len;
     char buf[512];
@@ -301,6 +402,24 @@ int grounded_is_yes_no(const char *q, size_t len)
     if (qend <= start) return 0;
     cue_text(q + start, qend - start, buf, sizeof buf);
     if (clause_is_yes_no(buf)) return 1;
+    /* the forum shape "smelly cord stump normal?", "3 naps at 6 months
+     * ok?": a question that ends in a word judging it and opens with no
+     * question word of its own */
+    if (qend < len && !clause_is_choice(buf)) {
+        static const char *const tails[] = {" normal ", " ok ", " okay ", " safe ", " fine ",
+                                            " bad ", " common ", " typical ", " alright ",
+                                            " healthy ", " harmful ", " dangerous ", NULL};
+        static const char *const wh[] = {" what ", " how ", " why ", " when ", " where ",
+                                         " which ", " who ", " whats ", " hows ", NULL};
+        size_t bl = strlen(buf);
+        int tail = 0, opens_wh = 0;
+        for (int k = 0; tails[k]; k++) {
+            size_t tl = strlen(tails[k]);
+            tail |= bl >= tl && strcmp(buf + bl - tl, tails[k]) == 0;
+        }
+        for (int k = 0; wh[k]; k++) opens_wh |= strncmp(buf, wh[k], strlen(wh[k])) == 0;
+        if (tail && !opens_wh) return 2;
+    }
     /* "...when he gets stuck, should I finish his words?" */
     for (size_t i = qend; i > start; i--)
         if (q[i - 1] == ',') {
@@ -310,12 +429,28 @@ int grounded_is_yes_no(const char *q, size_t len)
     return 0;
 }
 
+int grounded_is_yes_no(const char *q, size_t len)
+{
+    return yes_no_shape(q, len) != 0;
+}
+
 /* What the passage says, read from its answering sentence. */
 static const char *const cue_no[] = {
     " never ", " do not ", " dont ", " should not ", " shouldnt ", " avoid ", " not safe ",
     " unsafe ", " not recommended ", " no safe ", " isnt safe ", " not needed ", " no need ",
     " not necessary ", " not a good idea ", " is not a ", " are not a ", " not advised ",
     " wait until ", " too young ", NULL};
+/* The no that says a thing is not needed ("you do not need to
+ * deep-clean the house"): to a question whether it is needed (q_need),
+ * "No, there is no need.", not "best not to"; to another question ("can
+ * we catch up on missed shots?", "does not need to restart") no answer. */
+static const char *const cue_no_need[] = {
+    " no need ", " not needed ", " not necessary ", " do not need ", " dont need ",
+    " does not need ", " doesnt need ", " do not have to ", " dont have to ", " unnecessary ",
+    NULL};
+/* A question whether something is needed. */
+static const char *const q_need[] = {" have to ", " need ", " needed ", " necessary ", " must ",
+                                     " required ", " essential ", NULL};
 static const char *const cue_common[] = {
     " common ", " normal ", " most children ", " many children ", " most toddlers ",
     " many toddlers ", " most kids ", " many kids ", " most babies ", " many babies ",
@@ -344,11 +479,20 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
                                     " big deal ", " red flag ", " terrible ", " damage ",
                                     " damaging ", " cruel ", NULL};
 
+static const char *verdict_of(const char *q, size_t len, const char *sentence);
+
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
 {
+    int shape = yes_no_shape(q, len);
+    const char *v = shape ? verdict_of(q, len, sentence) : NULL;
+    if (shape == 2 && v && strcmp(v, "It depends.") == 0) return NULL;
+    return v;
+}
+
+static const char *verdict_of(const char *q, size_t len, const char *sentence)
+{
     char qt[1024], st[1024];
-    int no, common, ok, cond;
-    if (!grounded_is_yes_no(q, len)) return NULL;
+    int no, no_need, common, ok, cond;
     cue_text(q, len, qt, sizeof qt);
     cue_text(sentence, strlen(sentence), st, sizeof st);
     if (strncmp(st, " yes ", 5) == 0 || strncmp(st, " no ", 4) == 0)
@@ -356,8 +500,23 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
     /* Cues of yes and no count only in a clause about the question: one
      * that shares a content word with it ("do not use oil of lemon
      * eucalyptus" says nothing about sunscreen). */
-    no = ok = 0;
-    cond = has_cue(st, cue_if);                  /* a condition holds for the whole sentence */
+    no = no_need = ok = 0;
+    /* a condition holds for the whole sentence, unless it sits in a
+     * reason or a description ("..., because lice die within a day or two
+     * once they are off a head", "a class, which teaches what to do if a
+     * baby stops breathing"): that is no condition on the answer */
+    {
+        char head[1024];
+        const char *cut = NULL;
+        static const char *const asides[] = {" because ", " which ", " who ", " so that ",
+                                             " since ", NULL};
+        for (int k = 0; asides[k]; k++) {
+            const char *a = strstr(st, asides[k]);
+            if (a && (!cut || a < cut)) cut = a;
+        }
+        snprintf(head, sizeof head, "%.*s ", cut ? (int)(cut - st) : (int)strlen(st), st);
+        cond = has_cue(head, cue_if);
+    }
     common = has_cue(st, cue_common);            /* and "most children do" answers "is it normal" */
     {
         struct wordset qw;
@@ -375,6 +534,7 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
             if (overlap(&qw, &cw) > 0) {
                 cue_text(clause, strlen(clause), ct, sizeof ct);
                 no |= has_cue(ct, cue_no);
+                no_need |= has_cue(ct, cue_no_need);
                 ok |= has_cue(ct, cue_ok);
                 common |= has_cue(ct, cue_often);
             }
@@ -394,6 +554,8 @@ const char *grounded_verdict(const char *q, size_t len, const char *sentence)
     /* "can I", "should I", "is it ok to": a rule with a condition ("avoid
      * cow's milk before 12 months") depends on it */
     if (cond) return "It depends.";
+    /* "do I have to...", "do we need...": the not-needed no answers it */
+    if (no_need && has_cue(qt, q_need)) return "No, there is no need.";
     if (no) return "No, it is best not to.";
     if (ok) return "Yes, usually.";
     return NULL;
@@ -406,16 +568,62 @@ static int trailing_period(const char *s)
     return l && (s[l - 1] == '.' || s[l - 1] == '!' || s[l - 1] == '?');
 }
 
+/* One part of the question and what answers it: the whole question, or
+ * for a question in parts (kb_hit.part) each part in the order asked, with
+ * its own best passage. */
+struct part_plan {
+    size_t u;                                   /* its passage: an index into used */
+    size_t st, en;                              /* its bytes of the question */
+    struct wordset qw;                          /* the part's words */
+    int yes_no, want_number;
+    const char *verdict;                        /* its yes or no (grounded_verdict), or NULL */
+    char sent[1024];                            /* its answering sentence */
+};
+
+/* How many of the words qw a passage's about-fields (title, keywords,
+ * example asks, topic labels) hold. */
+static size_t about_overlap(const struct kb *kb, const struct kb_passage *p,
+                            const struct wordset *qw)
+{
+    int found[64] = {0};
+    size_t n = 0;
+    for (size_t f = 0; f < 1 + p->nkeywords + p->nasks + p->ntopics; f++) {
+        const char *s = f == 0 ? p->title
+                        : f <= p->nkeywords ? p->keywords[f - 1]
+                        : f <= p->nkeywords + p->nasks ? p->asks[f - 1 - p->nkeywords]
+                        : kb_topic_label(kb, p->topics[f - 1 - p->nkeywords - p->nasks]);
+        struct wordset fw;
+        if (!s) continue;
+        words_of(s, &fw);
+        for (size_t i = 0; i < qw->n; i++)
+            for (size_t k = 0; !found[i] && k < fw.n; k++)
+                if (strcmp(qw->w[i], fw.w[k]) == 0) found[i] = 1;
+    }
+    for (size_t i = 0; i < qw->n; i++) n += (size_t)found[i];
+    return n;
+}
+
+/* Appends s with the [n] marker before its final stop. */
+static void cited(struct strbuf *b, const char *s, int no)
+{
+    if (trailing_period(s))
+        strbuf_printf(b, "%.*s [%d]%c", (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
+    else
+        strbuf_printf(b, "%s [%d]", s, no);
+}
+
 void grounded_compose(const struct kb *kb, const char *question, size_t len,
                       const struct kb_hit *hits, size_t nhits, int age_months,
                       char **text, json_t **citations)
 {
     struct pick picks[64], chosen[MAX_STEPS];
-    size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0;
-    int cite_no[MAX_USED] = {0}, next_no = 1;
+    struct part_plan parts[KB_MAX_PARTS];
+    size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0, nparts = 0;
+    size_t pst[KB_MAX_PARTS], pen[KB_MAX_PARTS], npt;
+    int cite_no[MAX_USED] = {0}, next_no = 1, multi = 0;
     struct wordset qw;
     struct strbuf b = {0};
-    char *q = xstrndup(question, len), agebuf[48], sent[1024];
+    char *q = xstrndup(question, len), agebuf[48];
     json_t *cit = json_array();
 
     if (nhits == 0) {
@@ -425,71 +633,143 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         return;
     }
     words_of(q, &qw);
-    /* Passages good enough to draw from: the best and any close to it. */
-    /* Steps come only from passages on the question's topic (sharing one
-     * with the best passage) or, for a question in several parts, from a
-     * part's own best passage (kb_hit.part); and, when the child's age is known, only from passages for
-     * that age. */
-    for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
-        const struct kb_passage *p = hits[i].p;
-        int on_topic = shares_topic(hits[0].p, p);
-        int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
-        if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
-                                    hits[i].part > 0)))
-            used[nused++] = i;
+    /* A question in parts whose parts have passages of their own (kb_hit.part):
+     * each part is answered, in the order asked, from its own passage, and
+     * the steps come from those passages only (the whole question's best
+     * passage may answer neither: "drop their naps" found vitamin D drops). */
+    npt = kb_split_parts(q, len, pst, pen);
+    for (size_t k = 1; k <= npt && nused < MAX_USED; k++)
+        for (size_t i = 0; i < nhits; i++) {
+            if (hits[i].part != (int)k) continue;
+            char *pt = xstrndup(q + pst[k - 1], pen[k - 1] - pst[k - 1]);
+            struct wordset pw;
+            int seen = 0;
+            words_of(pt, &pw);
+            /* the whole question's best passage answers the part when its
+             * about-fields hold more of the part's words ("kids should be
+             * doing 60 minutes a day?" alone found a milestones passage) */
+            size_t h = about_overlap(kb, hits[0].p, &pw) > about_overlap(kb, hits[i].p, &pw)
+                           ? 0 : i;
+            for (size_t u = 0; u < nused; u++) seen |= hits[used[u]].p == hits[h].p;
+            if (!seen) {
+                struct part_plan *pp = &parts[nparts++];
+                pp->u = nused;
+                pp->st = pst[k - 1];
+                pp->en = pen[k - 1];
+                pp->qw = pw;
+                pp->yes_no = grounded_is_yes_no(pt, strlen(pt));
+                pp->want_number = asks_for_number(pt);
+                best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
+                              strlen(pt), age_months, pp->sent, sizeof pp->sent);
+                pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
+                used[nused++] = h;
+            }
+            free(pt);
+            break;
+        }
+    multi = nparts >= 2;
+    if (!multi) {
+        /* One question: the best passage and any close to it. Steps come
+         * only from passages on the question's topic (sharing one with the
+         * best passage) or from a part's own best passage (one part with a
+         * passage of its own, the rest told), and, when the child's age is
+         * known, only from passages for that age. */
+        nused = 0;
+        for (size_t i = 0; i < nhits && nused < MAX_USED; i++) {
+            const struct kb_passage *p = hits[i].p;
+            int on_topic = shares_topic(hits[0].p, p);
+            int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
+                                        hits[i].part > 0)))
+                used[nused++] = i;
+        }
+        /* The orienting sentence: the best passage's sentence that answers
+         * this question (an amount, age or limit first). */
+        nparts = 1;
+        parts[0].u = 0;
+        parts[0].st = 0;
+        parts[0].en = len;
+        parts[0].qw = qw;
+        parts[0].yes_no = grounded_is_yes_no(q, len);
+        parts[0].want_number = asks_for_number(q);
+        best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
+                      len, age_months, parts[0].sent, sizeof parts[0].sent);
+        parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
     }
-    /* The orienting sentence: the best passage's sentence that answers
-     * this question (an amount, age or limit first). */
-    int yes_no = grounded_is_yes_no(q, len), want_number = asks_for_number(q);
-    best_sentence(hits[0].p->body, &qw, want_number, yes_no ? q : NULL, len, sent,
-                  sizeof sent);
-    /* A question that asks for an amount, an age or a limit, answered by a
-     * sentence that gives one, gets that fact first: no opening line. */
-    int fact_first = want_number && !yes_no && has_number(sent, strlen(sent));
-    /* A yes/no question gets the passage's yes, no, "usually" or "it
-     * depends" first, in place of the topic's opening line. */
-    const char *verdict = yes_no ? grounded_verdict(q, len, sent) : NULL;
+    /* The first part (the whole question, or the part asked first) sets the
+     * opening. A question that asks for an amount, an age or a limit,
+     * answered by a sentence that gives one, gets that fact first: no
+     * opening line. A yes/no question gets the passage's yes, no,
+     * "usually" or "it depends" first, in place of the topic's opening
+     * line. */
+    const struct part_plan *lead = &parts[0];
+    int fact_first = lead->want_number && !lead->yes_no &&
+                     has_number(lead->sent, strlen(lead->sent));
+    const char *verdict = lead->verdict;
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
+        /* a part's passage is scored on the part's words */
+        const struct part_plan *pp = NULL;
+        for (size_t k = 0; k < nparts; k++) if (parts[k].u == u) pp = &parts[k];
+        const struct wordset *w = pp ? &pp->qw : &qw;
+        int want = pp ? pp->want_number : parts[0].want_number;
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
             struct wordset sw;
             words_of(p->steps[k], &sw);
-            /* Passage rank dominates; words shared with the question and
-             * an early position in the passage's list break the tie. */
-            double s = hits[used[u]].score / hits[0].score * 10.0 +
-                       (double)overlap(&qw, &sw) * 1.5 - (double)k * 0.4;
+            /* Passage rank dominates (each part's passage ranks first for
+             * its part); words shared with the question and an early
+             * position in the passage's list break the tie. */
+            double rank = multi ? 1.0 : hits[used[u]].score / hits[0].score;
+            double s = rank * 10.0 + (double)overlap(w, &sw) * 1.5 - (double)k * 0.4;
             /* the amount, age or limit asked for: a step that gives one */
-            if (want_number && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            if (want && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            /* a step for another age ("keep babies under 6 months out of
+             * direct sun" for a 3-year-old) goes last */
+            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
-    /* Take the best steps, never two that say nearly the same thing, and at
-     * most two from one passage when another passage is nearly as good. */
-    int strong_other = 0;
+    /* Take the best steps, never two that say nearly the same thing (nor
+     * one that says an answering sentence again), and at most two from one
+     * passage when another passage is nearly as good; a question in parts
+     * gets its best step for each part first. */
+    int strong_other = multi;
     for (size_t u = 1; u < nused; u++)
         if (hits[used[u]].score >= hits[0].score * 0.8) strong_other = 1;
-    for (int pass = 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
+    for (int pass = multi ? -1 : 0; pass < 2 && nchosen < MAX_STEPS; pass++) {
+        size_t want_u = 0;
         for (size_t i = 0; i < np && nchosen < MAX_STEPS; i++) {
             size_t same = 0, dup = 0;
-            if (similar(sent, picks[i].text)) dup = 1;     /* says the summary again */
+            if (pass < 0 && picks[i].passage != want_u) continue;
+            for (size_t k = 0; k < nparts; k++)
+                if (similar(parts[k].sent, picks[i].text)) dup = 1;
             for (size_t c = 0; c < nchosen; c++) {
                 if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
                 if (chosen[c].passage == picks[i].passage) same++;
             }
-            if (dup || (pass == 0 && same >= 2 && strong_other)) continue;
+            if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;
             chosen[nchosen++] = picks[i];
+            if (pass < 0) {                          /* the next part's passage */
+                if (++want_u >= nused) break;
+                i = (size_t)-1;
+            }
         }
     }
-    /* Number citations in order of first use: the orienting sentence comes
-     * from the best passage, so it is [1]. */
-    cite_no[0] = next_no++;
-    for (size_t c = 0; c < nchosen; c++) {
-        size_t u = chosen[c].passage;
+    /* A question in parts lists its steps in the order of its parts. */
+    for (size_t c = 1; multi && c < nchosen; c++)
+        for (size_t d = c; d > 0 && chosen[d - 1].passage > chosen[d].passage; d--) {
+            struct pick t = chosen[d];
+            chosen[d] = chosen[d - 1];
+            chosen[d - 1] = t;
+        }
+    /* Number citations in order of first use: the answering sentences
+     * first (the best passage's, or each part's in order), then the steps.
+     * Two passages from one page are one source: the number of the first
+     * (a list of sources that names one URL twice reads as padding). */
+    for (size_t c = 0; c < nparts + nchosen; c++) {
+        size_t u = c < nparts ? parts[c].u : chosen[c - nparts].passage;
         if (cite_no[u]) continue;
-        /* two passages from one page are one source: the number of the
-         * first (a list of sources that names one URL twice reads as
-         * padding) */
         for (size_t k = 0; k < nused && !cite_no[u]; k++)
             if (k != u && cite_no[k] && hits[used[k]].p->url && hits[used[u]].p->url &&
                 strcmp(hits[used[k]].p->url, hits[used[u]].p->url) == 0)
@@ -498,46 +778,46 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
 
     const struct kb_passage *best = hits[used[0]].p;
-    const char *opener = choose_opener(kb, best, &qw);
+    const char *opener = choose_opener(kb, best, &lead->qw);
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
     else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
     else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
 
-    if (trailing_period(sent)) {
-        char end = sent[strlen(sent) - 1];
-        sent[strlen(sent) - 1] = '\0';
-        strbuf_printf(&b, "%s [1]%c\n\n", sent, end);
-    } else {
-        strbuf_printf(&b, "%s [1]\n\n", sent);
+    for (size_t k = 0; k < nparts; k++) {
+        /* a later yes/no part gets its own yes or no first too */
+        if (k > 0 && parts[k].verdict && *parts[k].verdict)
+            strbuf_printf(&b, "%s ", parts[k].verdict);
+        cited(&b, parts[k].sent, cite_no[parts[k].u]);
+        strbuf_printf(&b, "\n\n");
     }
     /* The child's age is said back only when this question states it as a
      * number and the passage is for it: never an age read from a stage
      * word ("teen" is not "your 15-year-old") or carried from elsewhere. */
-    age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months &&
+    int steps_fit = 1;                           /* and every step's passage is for it */
+    for (size_t c = 0; c < nchosen; c++) {
+        const struct kb_passage *p = hits[used[chosen[c].passage]].p;
+        if (age_months < p->age_lo || age_months > p->age_hi) steps_fit = 0;
+    }
+    age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months && steps_fit &&
                        age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
     strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
     for (size_t c = 0; c < nchosen; c++) {
-        const char *s = chosen[c].text;
-        int no = cite_no[chosen[c].passage];
-        if (trailing_period(s))
-            strbuf_printf(&b, "%zu. %.*s [%d]%c\n", c + 1, (int)strlen(s) - 1, s, no, s[strlen(s) - 1]);
-        else
-            strbuf_printf(&b, "%zu. %s [%d]\n", c + 1, s, no);
+        strbuf_printf(&b, "%zu. ", c + 1);
+        cited(&b, chosen[c].text, cite_no[chosen[c].passage]);
+        strbuf_printf(&b, "\n");
     }
     /* When to get help: from the first used passage (by citation number)
-     * that has a line, so it is cited with a number already in the text. */
+     * that has a line, so it is cited with a number already in the text;
+     * only the topic's own passage (or a part's), never another topic's
+     * warning. */
     for (int no = 1; no < next_no; no++) {
         for (size_t u = 0; u < nused; u++) {
             const struct kb_passage *p = hits[used[u]].p;
-            /* the topic's own passage: never another topic's warning */
-            if (cite_no[u] != no || !p->help || !shares_topic(hits[used[0]].p, p)) continue;
-            if (trailing_period(p->help))
-                strbuf_printf(&b, "\n**When to get help:** %.*s [%d]%c", (int)strlen(p->help) - 1,
-                       p->help, no, p->help[strlen(p->help) - 1]);
-            else
-                strbuf_printf(&b, "\n**When to get help:** %s [%d]", p->help, no);
+            if (cite_no[u] != no || !p->help || !(multi || shares_topic(best, p))) continue;
+            strbuf_printf(&b, "\n**When to get help:** ");
+            cited(&b, p->help, no);
             no = next_no;
             break;
         }

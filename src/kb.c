@@ -1958,10 +1958,9 @@ static void topic_figures(struct kb *kb, const struct terms *t, const struct kb_
 }
 
 /* The best candidate is a match when the hand rule (kb.h) holds and the
- * model's probability reaches match_min. */
-static int is_match(const struct kb *kb, const struct kb_result *r)
+ * model's probability reaches match_min (thresholds t). */
+static int is_match(const struct kb_thresholds *t, const struct kb_result *r)
 {
-    const struct kb_thresholds *t = &kb->th;
     const struct cover c = {.about = r->about, .full = r->cover, .unit_sim = r->unit_sim};
     if (r->unknown_share > t->unknown_max) return 0;
     if (!(c.unit_sim >= t->unit_sim_min ||
@@ -2007,7 +2006,6 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
 /* Splits a question into its parts: at question marks and semicolons, and
  * before "also" (a sentence that only tells the story is not a part).
  * Writes [start, end) byte ranges; returns how many. */
-#define KB_MAX_PARTS 3
 static size_t split_parts(const char *q, size_t len, size_t *st, size_t *en)
 {
     size_t n = 0, start = 0;
@@ -2118,8 +2116,10 @@ static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, si
     topic_vote(cand, top);
 }
 
-size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
-                    size_t max, struct kb_result *res)
+/* kb_search_ex under thresholds th (the kb's own or a caller's copy):
+ * the kb is never changed. */
+static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const char *q, size_t len,
+                        int age_hint, struct kb_hit *hits, size_t max, struct kb_result *res)
 {
     struct tokens tk;
     struct terms terms = {0};
@@ -2157,7 +2157,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     candidate_figures(kb, &terms, cand, nc, &cov, res);
     res->match_prob = kb_match_prob(res);
 
-    if (!is_match(kb, res)) {
+    if (!is_match(th, res)) {
         /* A question in parts may still have one part we answer ("How do
          * I handle bedtime? And what's a good baby name?"): its hits. */
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
@@ -2181,7 +2181,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 rerank(kb, &pt, cand, pn);
                 candidate_figures(kb, &pt, cand, pn, &pcov, &pr);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
-                if (is_match(kb, &pr)) {
+                if (is_match(th, &pr)) {
                     found = 1;
                     nc = pn;
                 }
@@ -2212,7 +2212,7 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                     rerank(kb, &stt, cand, sn);
                     candidate_figures(kb, &stt, cand, sn, &scov, &sr);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
-                    if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
+                    if (passages_share_topic(cand[0].p, whole) && is_match(th, &sr)) {
                         found = 1;
                         nc = sn;
                     }
@@ -2251,10 +2251,14 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 if (!pn) continue;
                 rerank(kb, &pt[i], pc, pn);
                 candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr);
-                if (!is_match(kb, &pr)) continue;
+                if (!is_match(th, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
-                if (at < 3) continue;               /* already near the top */
+                if (at < 3) {                       /* already near the top: its part */
+                    if (!hits[at].part && part_asks(q, len, st[i], en[i]))  /* noted when */
+                        hits[at].part = (int)i + 1;                         /* it asks */
+                    continue;
+                }
                 if (at == n && n < max) n++;        /* new: append, then move up */
                 else if (at == n) at = n - 1;
                 for (size_t k = at; k > slot; k--) hits[k] = hits[k - 1];
@@ -2271,6 +2275,25 @@ out:
     terms_free(&terms);
     free(tk.buf);
     return n;
+}
+
+size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, struct kb_hit *hits,
+                    size_t max, struct kb_result *res)
+{
+    return search_th(kb, &kb->th, q, len, age_hint, hits, max, res);
+}
+
+size_t kb_split_parts(const char *q, size_t len, size_t *st, size_t *en)
+{
+    return split_parts(q, len, st, en);
+}
+
+size_t kb_search_at(struct kb *kb, const char *q, size_t len, int age_hint, double match_min,
+                    struct kb_hit *hits, size_t max, struct kb_result *res)
+{
+    struct kb_thresholds th = kb->th;
+    th.match_min = match_min;
+    return search_th(kb, &th, q, len, age_hint, hits, max, res);
 }
 
 double kb_about_share(struct kb *kb, const struct kb_passage *p, const char *q, size_t len)

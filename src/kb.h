@@ -27,7 +27,8 @@ struct kb_hit {
     const struct kb_passage *p;
     double score;                   /* higher is better */
     int part;                       /* 0: for the whole question; k > 0: the
-                                       best passage for its k-th part */
+                                       best passage for its k-th part (of
+                                       kb_split_parts), wherever it ranks */
 };
 
 struct kb;
@@ -130,6 +131,19 @@ struct kb_result {
  * the details; its pointers live as long as the kb. Not reentrant (one
  * connection, one loop). */
 size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
+                    struct kb_hit *hits, size_t max, struct kb_result *res);
+
+/* The parts a question is split into for kb_hit.part: at question marks,
+ * semicolons and before "also". Writes up to KB_MAX_PARTS [start, end)
+ * byte ranges; returns how many. Pure. */
+#define KB_MAX_PARTS 3
+size_t kb_split_parts(const char *q, size_t len, size_t *st, size_t *en);
+
+/* kb_search_ex at another no-match point: match_min (0 switches the model
+ * off) in place of the kb's own, the rest of its thresholds as set. The kb
+ * is not changed (a conversation's joined reading searches at its own
+ * point without touching the shared thresholds). */
+size_t kb_search_at(struct kb *kb, const char *q, size_t len, int age_hint, double match_min,
                     struct kb_hit *hits, size_t max, struct kb_result *res);
 
 /* The share (0..1, rarity-weighted) of q's concepts that passage p's

@@ -223,6 +223,17 @@ static void test_yes_no_questions(void **state)
         {"why does she wake at 5am? is it the light?", 0},
         {"if he bites, what do I do?", 0},
         {"bedtime is a fight every night", 0},
+        /* a choice between two things to do is no yes/no question */
+        {"should I ignore a tantrum or comfort them? getting mixed advice", 0},
+        {"should I push through or go back to nappies", 0},
+        {"should we use the proper names with toddlers or is that too much", 1},
+        {"should i give my newborn a soother or will it cause nipple confusion", 1},
+        {"is it ok to leave him or not?", 1},
+        /* the forum shape: a judging word at the end */
+        {"smelly cord stump normal?", 1},
+        {"3 naps a day at 6 months ok?", 1},
+        {"how much milk is normal?", 0},
+        {"what temperature is safe?", 0},
         {"", 0},
         {"?", 0},
     };
@@ -274,6 +285,24 @@ static void test_yes_no_verdicts(void **state)
          "Most children walk by about 15 months.", NULL},
         {"should I be worried he doesn't talk much at 2?",
          "Most children say about 50 words by age 2.", NULL},
+        /* a condition in a reason or a description is none on the answer */
+        {"do i have to wash all the bedding if she's got head lice",
+         "You do not need to deep-clean the house for head lice, because lice die within a day "
+         "or two once they are off a human head.", "No, there is no need."},
+        {"should I do a baby first aid course before she's born",
+         "Every parent benefits from an infant CPR class, which teaches what to do if a baby "
+         "stops breathing.", NULL},
+        {"we missed the 1 year shots, can we catch up?",
+         "A child who has missed vaccines usually does not need to restart any series.", NULL},
+        /* the forum shape gets a definite yes or no only */
+        {"puffy winter coat in car seat ok?",
+         "Take off bulky coats and snowsuits before buckling your child into a car seat.", NULL},
+        {"leave baby alone w the dog for a minute, ever ok?",
+         "Babies should never be left alone with any dog, even a gentle family pet.",
+         "No, it is best not to."},
+        /* a choice between two things to do gets no yes or no */
+        {"should I ignore a tantrum or comfort them?",
+         "Calmly ignoring the screaming, while staying close, does not change the answer.", NULL},
         /* no cue at all, or not a yes/no question */
         {"can I start a bedtime routine?", "A bedtime routine has four steps.", NULL},
         {"how do I stop the hitting?", "Never hit back.", NULL},
@@ -496,6 +525,98 @@ static void test_one_page_one_citation(void **state)
     json_decref(cit);
 }
 
+/* A question in two parts is answered in the order asked, each part from
+ * its own passage, both cited: the first citation is the first part's,
+ * and the steps list the first part's before the second's. The whole
+ * question's best passage used to lead ("how much formula ...? also when
+ * do babies drop their naps?" opened on vitamin D drops and left the naps
+ * out). A joined conversation reading carries no parts (convo.c). */
+static void test_two_part_questions_in_order(void **state)
+{
+    static const struct { const char *q, *first, *second; } two[] = {
+        {"how much formula should my 2 month old drink? also when do babies drop their naps?",
+         "bottle-feeding", "naps"},
+        {"how much screen time is ok for a 3 year old? and when do toddlers stop napping?",
+         "screen-time", "naps"},
+        {"how do I get rid of head lice? also my 7 year old has started swearing, how do I "
+         "stop it?", "lice", "swearing-manners"},
+        {"how do I sterilise baby bottles? and is a dummy ok for a newborn?", "bottle-feeding",
+         "pacifiers-thumb"},
+    };
+    for (size_t c = 0; c < sizeof two / sizeof two[0]; c++) {
+        struct kb_hit hits[8];
+        struct kb_result r;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search_ex(kb, two[c].q, strlen(two[c].q), -1, hits, 8, &r);
+        assert_true(n >= 2);
+        grounded_compose(kb, two[c].q, strlen(two[c].q), hits, n, r.age, &text, &cit);
+        check_markers(text, cit);
+        int first = -1, second = -1;
+        for (size_t i = 0; i < json_array_size(cit); i++) {
+            const char *t = json_string_value(json_object_get(json_array_get(cit, i), "title"));
+            for (size_t k = 0; k < kb_count(kb); k++) {
+                const struct kb_passage *p = kb_get(kb, k);
+                if (strcmp(p->title, t) != 0) continue;
+                if (first < 0 && has_topic(p, two[c].first)) first = (int)i;
+                if (second < 0 && has_topic(p, two[c].second)) second = (int)i;
+            }
+        }
+        if (first != 0 || second < 1) fprintf(stderr, "  %s\n%s\n", two[c].q, text);
+        assert_int_equal(first, 0);
+        assert_true(second >= 1);
+        /* the second part's sentence comes before the steps: [2] before "to try" */
+        assert_true(strstr(text, "[2]") < strstr(text, " to try"));
+        free(text);
+        json_decref(cit);
+    }
+}
+
+/* The answering sentence and the steps fit the child's age: a sentence
+ * names an age range ("under 6 months", "from 12 months", "by 18 months",
+ * "3 to 5 years", "a 2-year-old") only with an age word or "old"; "every
+ * 3 to 4 months" is no age. "is it ok to give my 8 month old water?" was
+ * answered with the under-6-months sentence. */
+static void test_age_fit(void **state)
+{
+    static const struct { const char *s; int age, want; } ages[] = {
+        {"Babies under 6 months get all the fluid they need from milk.", 8, -1},
+        {"Babies under 6 months get all the fluid they need from milk.", 4, 1},
+        {"From about 6 months, offer sips of water from a cup.", 8, 1},
+        {"From about 6 months, offer sips of water from a cup.", 3, -1},
+        {"Most toddlers drop to one nap by 18 months.", 16, 1},
+        {"Most children give up napping between 3 and 5 years.", 48, 1},
+        {"Most children give up napping between 3 and 5 years.", 12, -1},
+        {"Replace the toothbrush every 3 to 4 months.", 30, 0},
+        {"A 2-year-old may say about 50 words.", 24, 1},
+        {"Newborns feed 8 to 12 times a day.", 1, 1},
+        {"Newborns feed 8 to 12 times a day.", 36, -1},
+        {"Offer water with meals.", 8, 0},
+        {"Babies under 6 months get all the fluid they need from milk.", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+        int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
+        if (got != ages[i].want) fprintf(stderr, "  %s (%d): %d\n", ages[i].s, ages[i].age, got);
+        assert_int_equal(got, ages[i].want);
+    }
+    const struct kb_passage *p = kb_find(kb, "drinks-water");
+    if (p) {
+        const char *q = "is it ok to give my 8 month old water?";
+        struct kb_hit hits[1] = {{p, 10, 0}};
+        char *text;
+        json_t *cit;
+        grounded_compose(kb, q, strlen(q), hits, 1, 8, &text, &cit);
+        const char *first = strstr(text, "[1]");
+        assert_non_null(first);
+        /* the answering sentence (up to its [1]) is not the under-6-months one */
+        char head[1024];
+        snprintf(head, sizeof head, "%.*s", (int)(first - text), text);
+        assert_true(age_fit(head, strlen(head), 8) >= 0);
+        free(text);
+        json_decref(cit);
+    }
+}
+
 /* The grounded engine says it reads English (turn.c hands it a question
  * in another language as its English reading, by this flag, not by name). */
 static void test_reads_english(void **state)
@@ -521,6 +642,8 @@ int main(void)
         cmocka_unit_test(test_no_invented_age),
         cmocka_unit_test(test_fact_first),
         cmocka_unit_test(test_one_page_one_citation),
+        cmocka_unit_test(test_two_part_questions_in_order),
+        cmocka_unit_test(test_age_fit),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }

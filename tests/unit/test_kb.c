@@ -57,17 +57,25 @@ static const char good[] =
     "\n"
     "When to get help: Talk to your pediatrician if your child snores loudly every night.\n";
 
+/* The shipped knowledge base, loaded once for the group (loading it takes
+ * most of this binary's time): the tests that search it share it and
+ * must leave its thresholds as they found them. */
+static struct kb *shipped;
+
 static int setup(void **state)
 {
+    const char *dirs[1] = {"kb"};
     snprintf(tmpdir, sizeof tmpdir, "/tmp/coachd-kb-test-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    if (!mkdtemp(tmpdir)) return -1;
     write_file("topics.tsv", topics);
-    return 0;
+    return kb_load(dirs, 1, &shipped, NULL) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     char cmd[512];
+    kb_free(shipped);
+    shipped = NULL;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd);
 }
@@ -323,8 +331,7 @@ static void test_search_synonyms_and_spelling(void **state)
  * queries whole, even one of common words. */
 static void test_rank_is_fts5_bm25(void **state)
 {
-    const char *dirs[1] = {"kb"};
-    struct kb *kb = NULL;
+    struct kb *kb = shipped;
     static const char *const qs[] = {"my 2yo wont go to bed and screams at bedtime",
                                      "how much formula should a 2 month old drink",
                                      "teen vaping found in her bag what do i say",
@@ -333,7 +340,6 @@ static void test_rank_is_fts5_bm25(void **state)
                                         800, pruned while the budget was 800 (kbmore33) */
                                      "how do i help my baby sleep when she has a cold and wakes"
                                      " crying every night, what can my partner and i do"};
-    assert_int_equal(kb_load(dirs, 1, &kb, NULL), 0);
     for (int round = 0; round < 2; round++)        /* lengths looked up, then kept */
         for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
             struct tokens tk;
@@ -382,7 +388,6 @@ static void test_rank_is_fts5_bm25(void **state)
             terms_free(&t);
             free(tk.buf);
         }
-    kb_free(kb);
 }
 
 /* The no-match model on the shipped knowledge base: the topic-wide
@@ -392,13 +397,10 @@ static void test_rank_is_fts5_bm25(void **state)
  * more concepts, never through a single stray word after the question. */
 static void test_nomatch_model_and_parts(void **state)
 {
-    const char *dirs[1] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     static const char *const covered[] = {"How do I handle bedtime?",
                                           "how much formula should a 2 month old drink",
                                           "my toddler bites other children at nursery"};
@@ -425,7 +427,6 @@ static void test_nomatch_model_and_parts(void **state)
     const char *told = "should our baby get a double-barrelled surname? we're not married";
     assert_int_equal(kb_search_ex(kb, told, strlen(told), -1, hits, 3, &r), 0);
     assert_true(r.nomatch);
-    kb_free(kb);
 }
 
 /* A question that tells its story first is still answered when its passage
@@ -435,13 +436,10 @@ static void test_nomatch_model_and_parts(void **state)
  * lost covered questions like these to the model without the count. */
 static void test_long_story_question_is_answered(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     static const struct { const char *q, *topic; } cases[] = {
         {"My baby is five weeks old and I cry every day, I feel anxious all the time and I "
          "can't sleep even when she does. My partner says it is just the baby blues. Is it?",
@@ -470,7 +468,6 @@ static void test_long_story_question_is_answered(void **state)
         if (!on) fprintf(stderr, "  off topic: %s -> %s\n", cases[i].q, hits[0].p->id);
         assert_true(on);
     }
-    kb_free(kb);
 }
 
 /* Sentences: at . ! ? ; : and line breaks, not inside "2.5". */
@@ -505,15 +502,9 @@ static void test_split_sentences(void **state)
  * (kb->english NULL) every unknown word is corrected as before. */
 static void test_real_words_are_not_corrected(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
-    if (!kb->english) {
-        kb_free(kb);
-        skip();
-    }
+    if (!kb->english) skip();
     static const struct { const char *q, *want, *not; } cases[] = {
         {"change a car tire", "tire", "tired"},
         {"my toddlr bites", "toddler", "toddlr"},
@@ -533,7 +524,6 @@ static void test_real_words_are_not_corrected(void **state)
         assert_true(want);
         assert_false(not);
     }
-    kb_free(kb);
 }
 
 /* A word after "at" names the setting, not the subject: it counts at
@@ -541,13 +531,10 @@ static void test_real_words_are_not_corrected(void **state)
  * threadworm passage, not from choosing a nursery (it was, before). */
 static void test_setting_word_weighs_less(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     static const struct { const char *q, *word; double mul; } cases[] = {
         {"my toddler bites other children at nursery", "nursery", KB_SETTING_WEIGHT},
         {"my toddler bites other children at nursery", "bites", 1.0},
@@ -573,7 +560,6 @@ static void test_setting_word_weighs_less(void **state)
     const char *q = "my daughter picked up threadworms at nursery, how do we get rid of them";
     assert_true(kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r) >= 1);
     assert_string_equal(hits[0].p->topics[0], "childhood-infections");
-    kb_free(kb);
 }
 
 /* Two adjacent concept words no passage holds as a phrase ("photo album":
@@ -582,13 +568,10 @@ static void test_setting_word_weighs_less(void **state)
  * holds ("first foods") is not counted. */
 static void test_unknown_phrases_count_against(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     const char *unknown = "which photo album is best for baby pictures";
     kb_search_ex(kb, unknown, strlen(unknown), -1, hits, 3, &r);
     assert_true(r.phrases >= 1);
@@ -604,7 +587,6 @@ static void test_unknown_phrases_count_against(void **state)
     struct kb_result b = a;
     b.phrases_unknown = 2;
     assert_true(kb_match_prob(&b) < kb_match_prob(&a) - 0.02);
-    kb_free(kb);
 }
 
 /* British and American spellings are one concept: both forms are in the
@@ -613,13 +595,10 @@ static void test_unknown_phrases_count_against(void **state)
  * (session 9). */
 static void test_uk_us_spellings_agree(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit a[3], b[3];
     struct kb_result ra, rb;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     static const char *const pairs[][2] = {
         {"which colour should a baby's poo be", "which color should a baby's poo be"},
         {"my daughter's behaviour at school is getting worse",
@@ -635,7 +614,6 @@ static void test_uk_us_spellings_agree(void **state)
         assert_false(ra.nomatch);
         assert_false(rb.nomatch);
     }
-    kb_free(kb);
 }
 
 /* Whom the child is compared with, and forum shorthand for the family,
@@ -644,13 +622,10 @@ static void test_uk_us_spellings_agree(void **state)
  * question was turned away (session 9). */
 static void test_comparison_words_are_not_concepts(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     const char *walk = "my 14 month old isn't walking yet, his cousin was walking at 10 months";
     assert_true(kb_search_ex(kb, walk, strlen(walk), -1, hits, 3, &r) >= 1);
     assert_string_equal(hits[0].p->topics[0], "baby-movement");
@@ -658,7 +633,6 @@ static void test_comparison_words_are_not_concepts(void **state)
     const char *lo = "my LO is 3 weeks and won't latch";
     assert_true(kb_search_ex(kb, lo, strlen(lo), -1, hits, 3, &r) >= 1);
     assert_string_equal(hits[0].p->topics[0], "breastfeeding");
-    kb_free(kb);
 }
 
 /* A figure of speech is not the subject: "pulling my hair out" is not
@@ -666,9 +640,7 @@ static void test_comparison_words_are_not_concepts(void **state)
  * grief, "brand new" is not a formula brand (session 9, round 2). */
 static void test_figures_of_speech_are_not_subjects(void **state)
 {
-    const char *dirs[] = {"kb"};
-    struct kb *kb = NULL;
-    struct kb_problems pr = {0};
+    struct kb *kb = shipped;
     struct kb_hit hits[3];
     struct kb_result r;
     static const struct { const char *q, *topic; } cases[] = {
@@ -678,12 +650,37 @@ static void test_figures_of_speech_are_not_subjects(void **state)
         {"I'm at a loss, he keeps hitting his sister", "hitting-biting"},
     };
     (void)state;
-    assert_int_equal(kb_load(dirs, 1, &kb, &pr), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_true(kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r) >= 1);
         assert_string_equal(hits[0].p->topics[0], cases[i].topic);
     }
-    kb_free(kb);
+}
+
+/* kb_search_at searches at a caller's no-match point without touching the
+ * shared thresholds (a conversation's joined reading used to set and
+ * restore them): an unreachable point turns a covered question away, the
+ * model switched off answers an off-topic one, and the shipped search is
+ * the same before and after. */
+static void test_search_at_leaves_kb_alone(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3], again[3];
+    struct kb_result r;
+    struct kb_thresholds before, after;
+    (void)state;
+    kb_get_thresholds(kb, &before);
+    const char *q = "how much formula should a 2 month old drink";
+    size_t n = kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r);
+    assert_true(n >= 1);
+    assert_int_equal(kb_search_at(kb, q, strlen(q), -1, 1.01, again, 3, &r), 0);
+    assert_true(r.nomatch);
+    const char *off = "how do I change a car tire on the motorway";
+    assert_int_equal(kb_search_ex(kb, off, strlen(off), -1, again, 3, &r), 0);
+    assert_true(kb_search_at(kb, off, strlen(off), -1, 0, again, 3, &r) >= 1);
+    kb_get_thresholds(kb, &after);
+    assert_memory_equal(&before, &after, sizeof before);
+    assert_int_equal(kb_search_ex(kb, q, strlen(q), -1, again, 3, &r), n);
+    for (size_t i = 0; i < n; i++) assert_ptr_equal(again[i].p, hits[i].p);
 }
 
 int main(void)
@@ -723,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_uk_us_spellings_agree),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
+        cmocka_unit_test(test_search_at_leaves_kb_alone),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
