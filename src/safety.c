@@ -2077,8 +2077,8 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
      * nothing has happened yet. A real event told in it ("he has
      * swallowed", "just drank", "right now") keeps the emergency. */
     if (hit && hit->level == LEVEL_EMERGENCY && hit->yields_to_request &&
-        out->cat == SAFETY_UNSAFE && match_any(&p->request, &plain) &&
-        !match_any(&p->event_now, &plain))
+        (out->cat == SAFETY_UNSAFE || out->cat == SAFETY_MEDICAL) &&
+        match_any(&p->request, &plain) && !match_any(&p->event_now, &plain))
         hit = NULL;
     if (hit) {
         safety_category hc = hit->level == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;

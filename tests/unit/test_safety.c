@@ -1118,6 +1118,17 @@ static void test_triage(void **state)
         {"how to make my baby throw up the medicine she swallowed, salt water?", SAFETY_EMERGENCY, NULL},
         {"he drank some of my vodka and now he is very sleepy, can i give him water", SAFETY_EMERGENCY, NULL},
         {"burn on his arm from a hot pan, the size of his palm, blistered", SAFETY_EMERGENCY, NULL},
+        /* a dose question (a medical rule, asked) yields too (session 10);
+         * a swallow told in it, or an amount nobody knows, keeps the emergency */
+        {"how many drops of vitamin d does a formula fed baby need if she drinks 800ml a day", SAFETY_MEDICAL, NULL},
+        {"is 3mg melatonin too much for a 6 year old? paediatrician said start low", SAFETY_MEDICAL, NULL},
+        {"my son swallowed some of his grandad's heart pills, i do not know how many", SAFETY_EMERGENCY, NULL},
+        {"she drank some calpol from the bottle, how much is too much", SAFETY_EMERGENCY, NULL},
+        /* session 10: ordinary questions that named an emergency word */
+        {"how do i keep my baby cool in the car on a hot day", SAFETY_NONE, NULL},
+        {"my daughter's friend has type 1 diabetes and is coming for a sleepover, what should i know", SAFETY_NONE, NULL},
+        {"ideas for weekly bump photos, want to do something a bit different this time", SAFETY_NONE, NULL},
+        {"is it alright to nip to the corner shop and leave my 18 month old napping upstairs", SAFETY_UNSAFE, NULL},
         /* spelt by ear: still English, and still an emergency; another
          * language the fixes would make look English keeps its note */
         {"my dauter swalod a batry", SAFETY_EMERGENCY, NULL},
