@@ -1975,9 +1975,9 @@ static const struct language *other_language(const struct safety_policy *p,
 /* A short message the language tests above let through as English or out
  * of scope, though it is mostly not English: "nataka kujiua", "jag vill
  * dö", "ana 3ayez a2tel nafsi" (two or three words, or a marker too few).
- * At least two words, at most one English function word in three, at most
- * half (plus one) real English words by hunspell, and at least one that
- * is not. Returns the Latin-script language with the most marker words,
+ * At least two words, at least one of them no English word by hunspell,
+ * at most one English function word in three, and either none at all or
+ * at most half (plus one) real English words. Returns the Latin-script language with the most marker words,
  * else the "other" entry; NULL when it looks English. Its caller only
  * takes the glossary's reading of it when that reading is an emergency or
  * a crisis, so an ordinary answer is never turned into a language note. */
@@ -1996,7 +1996,7 @@ static const struct language *foreign_probe(const struct safety_policy *p,
         if (spell_known(p->speller, t->s, t->n) == 1)
             known++;
     }
-    if (words < 2 || known == words || known * 2 > words + 1)
+    if (words < 2 || known == words)
         return NULL;
     size_t hitbuf[64], *hits = p->nlangs < 64 ? hitbuf : xmalloc((p->nlangs + 1) * sizeof *hits);
     marker_hits(p, plain, hits);
@@ -2008,7 +2008,9 @@ static const struct language *foreign_probe(const struct safety_policy *p,
         }
     if (hits != hitbuf)
         free(hits);
-    if (en * 3 > words)
+    /* mostly real English words ("min man slår mig" is) pass only
+     * without a single English function word */
+    if (en * 3 > words || (en > 0 && known * 2 > words + 1))
         return NULL;
     return lang ? lang : p->other;
 }
