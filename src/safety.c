@@ -2387,15 +2387,21 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             modeled = 1;
         }
     }
-    split_free(&sp);
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
         read_glossed(p, &t, &d, v->english, sizeof v->english);
     else if ((d.cat == SAFETY_NONE || d.cat == SAFETY_OUT_OF_SCOPE) && !d.lang && p->gloss && t.n) {
         /* too short or too mixed for the language tests: a red flag the
-         * glossary reads in it still counts ("nataka kujiua") */
-        struct pat_input tp = { t.v, t.n, NULL, NULL };
+         * glossary reads in it still counts ("nataka kujiua"), read as
+         * written (the English fixes bend its words: "bebegim") */
+        struct toks raw = {0};
+        const struct toks *rt = &t;
+        if (t.corrected) {
+            norm_tokens_split(p, &sp, len, &raw);
+            rt = &raw;
+        }
+        struct pat_input tp = { rt->v, rt->n, NULL, NULL };
         struct verdict dg = {0};
-        if ((dg.lang = foreign_probe(p, &tp)) != NULL) {
+        if (rt->n && (dg.lang = foreign_probe(p, &tp)) != NULL) {
             int em = 0, cr = 0;
             for (size_t l = 0; !em && l < p->nlangs; l++)
                 em = p->langs[l].script == SCRIPT_LATIN && match_any(&p->langs[l].emergency, &tp);
@@ -2403,11 +2409,13 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
                 cr = p->langs[l].script == SCRIPT_LATIN && match_any(&p->langs[l].crisis, &tp);
             dg.cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
             if (dg.cat == SAFETY_LANGUAGE)
-                read_glossed(p, &t, &dg, NULL, 0);
+                read_glossed(p, rt, &dg, NULL, 0);
             if (dg.cat == SAFETY_EMERGENCY || dg.cat == SAFETY_CRISIS)
                 d = dg;
         }
+        toks_free(&raw);
     }
+    split_free(&sp);
     toks_free(&t);
     if (!modeled)
         apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);
