@@ -1984,19 +1984,15 @@ static const struct language *other_language(const struct safety_policy *p,
 static const struct language *foreign_probe(const struct safety_policy *p,
                                             const struct pat_input *plain)
 {
-    size_t words = 0, known = 0, en = 0, best = 0;
+    size_t words = 0, known = 0, checked = 0, en, best = 0;
     const struct language *lang = NULL;
     if (!p->other || !p->speller)
         return NULL;
-    for (size_t i = 0; i < plain->n && words < 64; i++) {
+    for (size_t i = 0; i < plain->n; i++) {
         const struct pat_tok *t = &plain->v[i];
-        if (t->isnum || t->n < 2 || word_script(t) != SCRIPT_LATIN)
-            continue;
-        words++;
-        if (spell_known(p->speller, t->s, t->n) == 1)
-            known++;
+        words += !t->isnum && t->n >= 2 && word_script(t) == SCRIPT_LATIN;
     }
-    if (words < 2 || known == words)
+    if (words < 2)
         return NULL;
     size_t hitbuf[64], *hits = p->nlangs < 64 ? hitbuf : xmalloc((p->nlangs + 1) * sizeof *hits);
     marker_hits(p, plain, hits);
@@ -2008,9 +2004,18 @@ static const struct language *foreign_probe(const struct safety_policy *p,
         }
     if (hits != hitbuf)
         free(hits);
+    if (en * 3 > words)          /* English: no dictionary look-up at all */
+        return NULL;
+    for (size_t i = 0; i < plain->n && checked < 64; i++) {
+        const struct pat_tok *t = &plain->v[i];
+        if (t->isnum || t->n < 2 || word_script(t) != SCRIPT_LATIN)
+            continue;
+        checked++;
+        known += spell_known(p->speller, t->s, t->n) == 1;
+    }
     /* mostly real English words ("min man slår mig" is) pass only
      * without a single English function word */
-    if (en * 3 > words || (en > 0 && known * 2 > words + 1))
+    if (known == checked || (en > 0 && known * 2 > checked + 1))
         return NULL;
     return lang ? lang : p->other;
 }
