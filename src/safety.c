@@ -1972,6 +1972,54 @@ static const struct language *other_language(const struct safety_policy *p,
     return NULL;
 }
 
+/* A short message the language tests above let through as English or out
+ * of scope, though it is mostly not English: "nataka kujiua", "jag vill
+ * dö", "ana 3ayez a2tel nafsi" (two or three words, or a marker too few).
+ * At least two words, at least one of them no English word by hunspell,
+ * at most one English function word in three, and either none at all or
+ * at most half (plus one) real English words. Returns the Latin-script language with the most marker words,
+ * else the "other" entry; NULL when it looks English. Its caller only
+ * takes the glossary's reading of it when that reading is an emergency or
+ * a crisis, so an ordinary answer is never turned into a language note. */
+static const struct language *foreign_probe(const struct safety_policy *p,
+                                            const struct pat_input *plain)
+{
+    size_t words = 0, known = 0, checked = 0, en, best = 0;
+    const struct language *lang = NULL;
+    if (!p->other || !p->speller)
+        return NULL;
+    for (size_t i = 0; i < plain->n; i++) {
+        const struct pat_tok *t = &plain->v[i];
+        words += !t->isnum && t->n >= 2 && word_script(t) == SCRIPT_LATIN;
+    }
+    if (words < 2)
+        return NULL;
+    size_t hitbuf[64], *hits = p->nlangs < 64 ? hitbuf : xmalloc((p->nlangs + 1) * sizeof *hits);
+    marker_hits(p, plain, hits);
+    en = hits[p->nlangs];
+    for (size_t l = 0; l < p->nlangs; l++)
+        if (p->langs[l].script == SCRIPT_LATIN && hits[l] > best) {
+            best = hits[l];
+            lang = &p->langs[l];
+        }
+    if (hits != hitbuf)
+        free(hits);
+    if (en * 3 > words)          /* English: no dictionary look-up at all */
+        return NULL;
+    for (size_t i = 0; i < plain->n && checked < 64; i++) {
+        const struct pat_tok *t = &plain->v[i];
+        if (t->isnum || t->n < 2 || word_script(t) != SCRIPT_LATIN)
+            continue;
+        checked++;
+        known += spell_known(p->speller, t->s, t->n) == 1;
+    }
+    /* mostly real English words ("min man slår mig" is) pass only
+     * without a single English function word */
+    if (known == checked || (en > 0 && known * 2 > checked + 1))
+        return NULL;
+    return lang ? lang : p->other;
+}
+
 /* ------------------------------------------------------ anchor index */
 
 /* After loading: pattern.c's index over every compiled pattern, and the
@@ -2344,9 +2392,35 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
             modeled = 1;
         }
     }
-    split_free(&sp);
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
         read_glossed(p, &t, &d, v->english, sizeof v->english);
+    else if ((d.cat == SAFETY_NONE || d.cat == SAFETY_OUT_OF_SCOPE) && !d.lang && p->gloss && t.n) {
+        /* too short or too mixed for the language tests: a red flag the
+         * glossary reads in it still counts ("nataka kujiua"), read as
+         * written (the English fixes bend its words: "bebegim") */
+        struct toks raw = {0};
+        const struct toks *rt = &t;
+        if (t.corrected) {
+            norm_tokens_split(p, &sp, len, &raw);
+            rt = &raw;
+        }
+        struct pat_input tp = { rt->v, rt->n, NULL, NULL };
+        struct verdict dg = {0};
+        if (rt->n && (dg.lang = foreign_probe(p, &tp)) != NULL) {
+            int em = 0, cr = 0;
+            for (size_t l = 0; !em && l < p->nlangs; l++)
+                em = p->langs[l].script == SCRIPT_LATIN && match_any(&p->langs[l].emergency, &tp);
+            for (size_t l = 0; !em && !cr && l < p->nlangs; l++)
+                cr = p->langs[l].script == SCRIPT_LATIN && match_any(&p->langs[l].crisis, &tp);
+            dg.cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
+            if (dg.cat == SAFETY_LANGUAGE)
+                read_glossed(p, rt, &dg, NULL, 0);
+            if (dg.cat == SAFETY_EMERGENCY || dg.cat == SAFETY_CRISIS)
+                d = dg;
+        }
+        toks_free(&raw);
+    }
+    split_free(&sp);
     toks_free(&t);
     if (!modeled)
         apply_model(p, text, len > SAFETY_MAX_INPUT ? SAFETY_MAX_INPUT : len, &d);

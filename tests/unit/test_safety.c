@@ -1094,6 +1094,18 @@ static void test_triage(void **state)
         {"a hair is wrapped tight round his toe and it's gone purple", SAFETY_EMERGENCY, NULL},
         {"my neighbour's son had a seizure at school last week and now my daughter is scared", SAFETY_NONE, NULL},
         {"this bedtime routine is killing me", SAFETY_NONE, NULL},
+        /* session 10 (tri35): families, and their look-alikes */
+        {"34 weeks pregnant and I have barely felt the baby move since last night", SAFETY_EMERGENCY, NULL},
+        {"when will I start to feel the baby kick, I am 17 weeks", SAFETY_NONE, NULL},
+        {"my wife gave birth a week ago and says she hears voices telling her the baby is evil", SAFETY_CRISIS, NULL},
+        {"my wife had the baby 3 weeks ago and she is tired and weepy, how can I help", SAFETY_NONE, NULL},
+        {"my son tried to put his belt round his neck yesterday, he said it was a joke", SAFETY_CRISIS, NULL},
+        {"my 5 year old asked me why daddy hurts mummy", SAFETY_CRISIS, NULL},
+        {"my 4 week old has chalky white poo and yellow eyes", SAFETY_EMERGENCY, NULL},
+        {"I am drowning in laundry with three kids", SAFETY_NONE, NULL},
+        {"nataka kujiua", SAFETY_CRISIS, NULL},
+        {"vreau sa mor, nu mai pot", SAFETY_CRISIS, NULL},
+        {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_LANGUAGE, NULL},
         {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
         /* crisis over emergency where the harm is the crisis (round S4) */
         {"some nights i just want to go to sleep and not wake up, i have two kids under 4", SAFETY_CRISIS, NULL},
