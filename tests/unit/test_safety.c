@@ -1003,6 +1003,10 @@ static void test_glossary_reading(void **state)
         {"min son vill inte sova p\xC3\xA5 kv\xC3\xA4llen, vad ska jag g\xC3\xB6ra?", "sv", SAFETY_NONE, 0},
         {"to paidi mou den thelei na fai, ti na kano?", "el-latn", SAFETY_NONE, 0},
         {"moy syn ne dyshit", "ru-latn", SAFETY_EMERGENCY, 0},
+        /* "vaknar" (wakes) alone is ordinary, so without the red flag
+         * "vaknar inte" this short emergency read "baby wakes up not" and
+         * was answered: the red flag stays, whatever its false alarms */
+        {"min bebis vaknar inte", "sv", SAFETY_EMERGENCY, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
