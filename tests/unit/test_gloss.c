@@ -213,6 +213,13 @@ static void test_shipped_glossary_loads(void **state)
         {"ro", "fiul meu face pipi în pat la 6 ani, e normal?", "child wets the bed 6 years old. is it normal."},
         {"de", "er möchte nicht mehr leben", "don't want to live anymore"},
         {"es", "dice que quiere morir", "says want to die"},
+        /* lang35: number words, "without" (French "sans" is no longer
+         * Hindi "sans" = breath), a medicine name spelt alike everywhere,
+         * and "saw" written "watched" (English "saw ... accident") */
+        {"es", "mi hija de tres años tiene rabietas", "child 3 years old has tantrums"},
+        {"fr", "comment réagir sans crier", "how should i react without shout"},
+        {"de", "wie viel Ibuprofen darf mein Sohn bekommen", "how much ibuprofen may child"},
+        {"es", "mi hijo vio un accidente", "child watched accident"},
     };
     for (size_t i = 0; i < sizeof ord / sizeof ord[0]; i++) {
         tr(g, ord[i].lang, ord[i].q, out, sizeof out);

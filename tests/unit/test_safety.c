@@ -989,7 +989,24 @@ static void test_glossary_reading(void **state)
          * rules missed: the note with the numbers, never an answer */
         {"Das Baby ist 5 Wochen alt, atmet sehr schnell, trinkt nicht mehr und ist ganz schlapp", "de", SAFETY_LANGUAGE, 0},
         /* one it reads only a word or two of keeps the note with the numbers */
-        {"anak saya tidak mau tidur siang, bagaimana caranya", "other", SAFETY_LANGUAGE, 0},
+        {"pitit mwen an pa vle manje legim ditou", "other", SAFETY_LANGUAGE, 0},
+        /* languages declared in session 10 (lang35): Indonesian, Czech,
+         * Swedish, Greek and Russian in Latin letters; ordinary questions
+         * answered, their own red flags refused (before: "other", the
+         * note only, and Greek "mou" read as French "mou" = floppy) */
+        {"anak saya tidak mau tidur siang, bagaimana caranya", "id", SAFETY_NONE, 0},
+        {"bayi saya 4 bulan jatuh dari kasur, ubun-ubunnya menonjol", "id", SAFETY_EMERGENCY, 0},
+        {"saya ingin bunuh diri", "id", SAFETY_CRISIS, 0},
+        {"m\xC5\xAFj syn nechce j\xC3\xADst zeleninu, co m\xC3\xA1m d\xC4\x9Blat?", "cs", SAFETY_NONE, 0},
+        {"chci se zab\xC3\xADt, u\xC5\xBE nem\xC5\xAF\xC5\xBEu", "cs", SAFETY_CRISIS, 0},
+        {"min dotter har svalt ett batteri", "sv", SAFETY_EMERGENCY, 0},
+        {"min son vill inte sova p\xC3\xA5 kv\xC3\xA4llen, vad ska jag g\xC3\xB6ra?", "sv", SAFETY_NONE, 0},
+        {"to paidi mou den thelei na fai, ti na kano?", "el-latn", SAFETY_NONE, 0},
+        {"moy syn ne dyshit", "ru-latn", SAFETY_EMERGENCY, 0},
+        /* "vaknar" (wakes) alone is ordinary, so without the red flag
+         * "vaknar inte" this short emergency read "baby wakes up not" and
+         * was answered: the red flag stays, whatever its false alarms */
+        {"min bebis vaknar inte", "sv", SAFETY_EMERGENCY, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
