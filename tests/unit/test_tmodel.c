@@ -198,6 +198,14 @@ static void test_shipped_model(void **state)
         "how do I get my 3 year old to sleep in her own bed",
         "what snacks are good for a toddler",
         "is it normal for a 2 year old to have tantrums every day",
+        /* ordinary questions whose words brush an alarm (session 10: the
+         * shipped net had called the first three an emergency, a crisis
+         * and unsafe) */
+        "tips for cooking dinner with a toddler hanging on my leg",
+        "he said goodbye to his friends",
+        "making vaccine shots less scary",
+        "my daughter is dying to go to the sleepover but she is only 6",
+        "the teething is killing me, she is up every hour",
     };
     int fl[TMODEL_NCLASS];
     for (size_t i = 0; i < sizeof em / sizeof em[0]; i++) {
