@@ -123,7 +123,8 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
     int in = 0;
 
 #define EMIT() do { if (in) { word_finish(&cur); if (n < max) out[n] = cur; n++; in = 0; } } while (0)
-#define START(at) do { if (!in) { memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
+#define START(at) do { if (!in) { if ((opts & TEXT_STOP_AT_MAX) && n >= max) return max + 1; \
+                                   memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
 
     while (i < len) {
         unsigned char c = s[i];
