@@ -107,6 +107,29 @@ static void test_stop_at_max(void **state)
         }
 }
 
+/* The number words are ordered by length and number_len_at gives each
+ * length's range: every one is found, with its value, and nothing else. */
+static void test_number_words_by_length(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof number_len_at, NUMBER_WORD_MAX - NUMBER_WORD_MIN + 2);
+    assert_int_equal(number_len_at[sizeof number_len_at - 1], NNUMBER_WORDS);
+    for (size_t i = 0; i < NNUMBER_WORDS; i++) {
+        double v = -1;
+        size_t n = number_words[i].n;
+        assert_int_equal(strlen(number_words[i].w), n);
+        assert_true(n >= NUMBER_WORD_MIN && n <= NUMBER_WORD_MAX);
+        assert_true(i >= number_len_at[n - NUMBER_WORD_MIN] && i < number_len_at[n - NUMBER_WORD_MIN + 1]);
+        assert_true(text_number(number_words[i].w, n, &v));
+        assert_true(v == number_words[i].v);
+    }
+    double v;
+    assert_false(text_number("once", 4, &v));
+    assert_false(text_number("tens", 4, &v));
+    assert_false(text_number("sevens", 6, &v));
+    assert_false(text_number("seventeens", 10, &v));
+}
+
 static void test_word_slices_and_flags(void **state)
 {
     const char *s = "Tylenol 5ml, then SLEEP. Half!";
@@ -251,6 +274,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_stop_at_max),
+        cmocka_unit_test(test_number_words_by_length),
         cmocka_unit_test(test_word_slices_and_flags),
         cmocka_unit_test(test_words_bounded),
         cmocka_unit_test(test_pieces),
