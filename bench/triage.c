@@ -11,7 +11,8 @@
  * With --dump it times nothing and prints every verdict instead, one line
  * per question (file, line, category, rule, protocol, notice, language),
  * so a change to the matcher can be checked to change no verdict
- * (bench/triage_compare.sh).
+ * (bench/triage_compare.sh). --dump 2 prints the 500 joined stories'
+ * verdicts after them (story number, then the same fields).
  * --dir reads the questions from another directory of .tsv files (for a
  * set of files without today's sealed sets: a directory of links).
  * usage: bench_triage [--rounds N] [--policy PATH] [--dump 1] [--dir DIR] */
@@ -155,12 +156,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_triage: %s\n", err);
         return 1;
     }
-    if (want_dump) {
+    if (want_dump == 1) {
         int rc = dump(p, dir);
         safety_policy_free(p);
         return rc;
     }
-    printf("policy load (with dictionaries): %.1f ms\n", (now_ns() - a) / 1e6);
+    if (!want_dump) printf("policy load (with dictionaries): %.1f ms\n", (now_ns() - a) / 1e6);
     load_dir(&qs, dir);
     if (qs.n == 0) return 1;
     /* ~2,000-character stories: consecutive questions joined */
@@ -173,6 +174,18 @@ int main(int argc, char **argv)
         }
         if (o < 1500) { i++; continue; }
         add(&longq, buf);
+    }
+    if (want_dump) {
+        int rc = dump(p, dir);
+        for (size_t i = 0; i < longq.n; i++) {
+            struct safety_verdict v;
+            safety_triage(p, longq.q[i], strlen(longq.q[i]), &v);
+            printf("story:%zu %s %s %s %s %s %s\n", i, safety_category_name(v.category),
+                   nz(v.rule_id), nz(v.protocol_id), nz(v.notice), nz(v.notice_id),
+                   nz(v.language));
+        }
+        safety_policy_free(p);
+        return rc;
     }
     time_set(p, &qs, 1, "questions, first round (cold cache)");
     time_set(p, &qs, rounds, "questions, warm");

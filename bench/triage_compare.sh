@@ -1,7 +1,8 @@
 #!/bin/sh
 # triage_compare.sh — checks that a change to the safety matcher changes no
 # verdict: every question of tests/safety/*.tsv through safety_triage
-# (bench_triage --dump: category, rule, protocol, notice, language) and the
+# (bench_triage --dump 2: category, rule, protocol, notice, language; then the
+# 500 joined ~2,000-character stories) and the
 # counts eval_safety_eval prints for every set, saved once as a baseline
 # and compared after.
 #
@@ -20,7 +21,7 @@ B=build/release
 S=${SETS:-tests/safety}
 out=$dir/$mode
 mkdir -p "$out"
-"$B/bench_triage" --dump 1 --dir "$S" > "$out/verdicts.txt"
+"$B/bench_triage" --dump 2 --dir "$S" > "$out/verdicts.txt"
 for f in "$S"/*.tsv; do
   n=$(basename "$f" .tsv)
   # exit status is part of the record (floors hold or not); output.tsv is not a question set

@@ -384,6 +384,41 @@ static void elem_summary(struct pat_elem *e)
     e->starts = !words ? 0 : nums ? 2 : 1;
 }
 
+/* 1 when alternative ph can match at a token whose first byte is b (a
+ * word or prefix must start with b; anything else may match anywhere). */
+static int alt_may_start(const struct pat_phrase *ph, unsigned b)
+{
+    if (ph->n == 0 || (ph->atoms[0].kind != PAT_WORD && ph->atoms[0].kind != PAT_PREFIX) ||
+        ph->atoms[0].n == 0)
+        return 1;
+    return (unsigned char)ph->atoms[0].s[0] == b;
+}
+
+/* e->bk for an element of many alternatives (see pattern.h), in the
+ * compiler's arena; left NULL for a short one. */
+static void elem_buckets(struct pat_compiler *c, struct pat_elem *e)
+{
+    size_t total = 0;
+    e->bk = NULL;
+    if (e->nalts < PAT_BUCKET_MIN || e->nalts > 65535)
+        return;
+    for (unsigned b = 0; b < 256; b++)
+        for (size_t a = 0; a < e->nalts; a++)
+            total += (size_t)alt_may_start(&e->alts[a], b);
+    if (total > 65535)
+        return;                          /* offsets would not fit: the full loop */
+    uint16_t *bk = c->alloc(c->actx, (257 + total) * sizeof *bk);
+    size_t k = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        bk[b] = (uint16_t)k;
+        for (size_t a = 0; a < e->nalts; a++)
+            if (alt_may_start(&e->alts[a], b))
+                bk[257 + k++] = (uint16_t)a;
+    }
+    bk[256] = (uint16_t)k;
+    e->bk = bk;
+}
+
 /* The first-byte set and the anchor of a compiled pattern: the first
  * element's summary (elem_summary has run on every element). An element
  * with no alternative never matches, so reading it as "any start" is
@@ -439,8 +474,10 @@ int pat_compile(struct pat_compiler *c, const char *src, const char *where,
         return compile_fail(c, "%s: pattern \"%s\" ends with a gap", where, src);
     if (elem_optional(&b.elems[0]))
         return compile_fail(c, "%s: pattern \"%s\" must not start with an optional group", where, src);
-    for (size_t k = 0; k < b.n; k++)
+    for (size_t k = 0; k < b.n; k++) {
         elem_summary(&b.elems[k]);
+        elem_buckets(c, &b.elems[k]);
+    }
     out->elems = b.elems;
     out->n = b.n;
     out->src = cstrndup(c, src, len);
@@ -534,6 +571,18 @@ static int match_elems(const struct pat_pattern *p, size_t ei, const struct pat_
             if (t->n && !(e->starts == 2 && t->isnum) &&
                 !((e->first[(unsigned char)t->s[0] >> 3] >> ((unsigned char)t->s[0] & 7)) & 1))
                 continue;                /* no alternative can start at this token */
+        }
+        if (e->bk && pos + (size_t)g < in->n && in->v[pos + (size_t)g].n) {
+            /* only the alternatives that can start at this token's first
+             * byte, in the same order: the same first match */
+            unsigned b = (unsigned char)in->v[pos + (size_t)g].s[0];
+            for (uint32_t k = e->bk[b]; k < e->bk[b + 1]; k++) {
+                const struct pat_phrase *ph = &e->alts[e->bk[257 + k]];
+                if (match_phrase(ph, in, pos + (size_t)g)
+                    && match_elems(p, ei + 1, in, pos + (size_t)g + ph->n, end))
+                    return 1;
+            }
+            continue;
         }
         for (size_t a = 0; a < e->nalts; a++) {
             const struct pat_phrase *ph = &e->alts[a];

@@ -41,12 +41,19 @@ struct pat_phrase { const struct pat_atom *atoms; size_t n; };
 /* starts (set by the compiler): 0, or every alternative starts with a word
  * or a prefix whose first byte is in first (1), or with one of those or a
  * number (2): a token that is neither cannot start the element. */
+/* bk (set by the compiler for an element of PAT_BUCKET_MIN alternatives
+ * or more, else NULL): the alternatives that can match at a token whose
+ * first byte is b, in their order, are bk[257 + bk[b]] .. bk[257 +
+ * bk[b + 1]) (every alternative not starting with a word or a prefix is in
+ * every list); the matcher tries only those, with the same result. */
+#define PAT_BUCKET_MIN 8
 struct pat_elem {
     const struct pat_phrase *alts;
     size_t nalts;
     int gap;
     int starts;
     unsigned char first[32];
+    const uint16_t *bk;
 };
 /* anchor: an element every match must use whose alternatives all start
  * with a word or prefix (the one with the fewest), or NULL. first: the

@@ -433,7 +433,7 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
         len = SAFETY_MAX_INPUT;
     t->buf = xmalloc(3 * len + 16);        /* norms (+2 for a correction) + NUL each */
     for (;;) {
-        size_t n = text_words_opt(text + off, len - off, w, 64, TEXT_KEEP_SLASH);
+        size_t n = text_words_opt(text + off, len - off, w, 64, TEXT_KEEP_SLASH | TEXT_STOP_AT_MAX);
         size_t got = n < 64 ? n : 64;
         for (size_t i = 0; i < got; i++) {
             char *dst = t->buf + o;

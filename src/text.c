@@ -123,7 +123,8 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
     int in = 0;
 
 #define EMIT() do { if (in) { word_finish(&cur); if (n < max) out[n] = cur; n++; in = 0; } } while (0)
-#define START(at) do { if (!in) { memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
+#define START(at) do { if (!in) { if ((opts & TEXT_STOP_AT_MAX) && n >= max) return max + 1; \
+                                   memset(&cur, 0, sizeof cur); cur.ptr = text + (at); in = 1; } } while (0)
 
     while (i < len) {
         unsigned char c = s[i];
@@ -247,15 +248,20 @@ size_t text_pieces(const char *w, size_t len, struct text_span *out, size_t max)
 
 /* ----------------------------------------------------------- numbers */
 
+/* by length (their order matters nowhere: no word is there twice), so
+ * text_number reads only the words of the length it has */
 static const struct { const char *w; size_t n; double v; } number_words[] = {
-    {"zero", 4, 0}, {"one", 3, 1}, {"two", 3, 2}, {"three", 5, 3}, {"four", 4, 4},
-    {"five", 4, 5}, {"six", 3, 6}, {"seven", 5, 7}, {"eight", 5, 8}, {"nine", 4, 9},
-    {"ten", 3, 10}, {"eleven", 6, 11}, {"twelve", 6, 12}, {"thirteen", 8, 13},
-    {"fourteen", 8, 14}, {"fifteen", 7, 15}, {"sixteen", 7, 16}, {"seventeen", 9, 17},
-    {"eighteen", 8, 18}, {"nineteen", 8, 19}, {"twenty", 6, 20}, {"thirty", 6, 30},
-    {"forty", 5, 40}, {"fifty", 5, 50}, {"sixty", 5, 60}, {"half", 4, 0.5},
-    {"quarter", 7, 0.25},
+    {"one", 3, 1}, {"two", 3, 2}, {"six", 3, 6}, {"ten", 3, 10},
+    {"zero", 4, 0}, {"four", 4, 4}, {"five", 4, 5}, {"nine", 4, 9}, {"half", 4, 0.5},
+    {"three", 5, 3}, {"seven", 5, 7}, {"eight", 5, 8}, {"forty", 5, 40}, {"fifty", 5, 50},
+    {"sixty", 5, 60},
+    {"eleven", 6, 11}, {"twelve", 6, 12}, {"twenty", 6, 20}, {"thirty", 6, 30},
+    {"fifteen", 7, 15}, {"sixteen", 7, 16}, {"quarter", 7, 0.25},
+    {"thirteen", 8, 13}, {"fourteen", 8, 14}, {"eighteen", 8, 18}, {"nineteen", 8, 19},
+    {"seventeen", 9, 17},
 };
+/* number_words[number_len_at[n - 3] .. number_len_at[n - 2]): the words of n bytes */
+static const unsigned char number_len_at[] = {0, 4, 9, 15, 19, 22, 26, 27};
 #define NNUMBER_WORDS (sizeof number_words / sizeof number_words[0])
 #define NUMBER_WORD_MIN 3
 #define NUMBER_WORD_MAX 9
@@ -273,9 +279,8 @@ int text_number(const char *w, size_t len, double *val)
         if (len < NUMBER_WORD_MIN || len > NUMBER_WORD_MAX || w[0] < 'a' || w[0] > 'z' ||
             !((NUMBER_WORD_FIRST >> (w[0] - 'a')) & 1))
             return 0;
-        for (size_t i = 0; i < NNUMBER_WORDS; i++)
-            if (number_words[i].n == len && number_words[i].w[0] == w[0] &&   /* length first: no pointer read */
-                memcmp(number_words[i].w, w, len) == 0) {
+        for (size_t i = number_len_at[len - NUMBER_WORD_MIN]; i < number_len_at[len - NUMBER_WORD_MIN + 1]; i++)
+            if (number_words[i].w[0] == w[0] && memcmp(number_words[i].w, w, len) == 0) {
                 *val = number_words[i].v;
                 return 1;
             }

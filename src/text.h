@@ -49,7 +49,12 @@ size_t text_words(const char *s, size_t len, struct text_word *out, size_t max);
 
 /* As text_words, with options: */
 enum {
-    TEXT_KEEP_SLASH = 1u << 0       /* a '/' between word characters stays ("b/c", "mg/kg") */
+    TEXT_KEEP_SLASH = 1u << 0,      /* a '/' between word characters stays ("b/c", "mg/kg") */
+    /* stop reading where word max + 1 starts and return max + 1 ("more"):
+     * the max words written, and their flags, are exactly as without it
+     * (a caller reading a long text max words at a time, from the end of
+     * the last, no longer reads the rest of the text at every step) */
+    TEXT_STOP_AT_MAX = 1u << 1
 };
 size_t text_words_opt(const char *s, size_t len, struct text_word *out, size_t max,
                       unsigned opts);

@@ -112,6 +112,17 @@ static int first_match(const char *src, const char *text)
         fail_msg("the index ruled out \"%s\" on \"%s\"", src, text);
     if (pat_find(&p, &in, 0, &s2, &e2) != r || s2 != s || e2 != e)
         fail_msg("the index moved the match of \"%s\" on \"%s\"", src, text);
+    /* the first-byte buckets of long elements change nothing either */
+    struct pat_elem el[32];
+    struct pat_pattern nb = p;
+    assert_true(p.n <= 32);
+    memcpy(el, p.elems, p.n * sizeof *el);
+    for (size_t k = 0; k < p.n; k++)
+        el[k].bk = NULL;
+    nb.elems = el;
+    in.scan = NULL;
+    if (pat_find(&nb, &in, 0, &s2, &e2) != r || s2 != s || e2 != e)
+        fail_msg("the buckets moved the match of \"%s\" on \"%s\"", src, text);
     pat_scan_free(&sc);
     pat_index_free(ix);
     return r ? (int)(s * 100 + e) : -1;
@@ -330,6 +341,49 @@ static void test_index(void **state)
  * (several entries start one element, a word and a prefix on the same
  * token) never rule out or move a match: first_match compares with the
  * matcher without the index. */
+/* Elements of PAT_BUCKET_MIN alternatives or more try only those that can
+ * start at the token's first byte, in file order (numbers, "_" and the
+ * empty alternative everywhere): same match, same end (first_match checks
+ * each against the matcher without the buckets). */
+static void test_buckets(void **state)
+{
+    (void)state;
+    struct pat_pattern p;
+    reset();
+    assert_int_equal(pat_compile(&comp, "go (ate|apple pie|app*|#1..3|bee|be|_ x|zoo|) end", "t", &p), 0);
+    assert_null(p.elems[0].bk);
+    assert_non_null(p.elems[1].bk);
+    assert_null(p.elems[2].bk);
+    const uint16_t *bk = p.elems[1].bk;
+    /* 'a': ate, apple pie, app*, then the number, "_ x" and the empty one */
+    assert_int_equal(bk['a' + 1] - bk['a'], 6);
+    assert_int_equal(bk[257 + bk['a']], 0);
+    assert_int_equal(bk[257 + bk['a'] + 3], 3);
+    assert_int_equal(bk['q' + 1] - bk['q'], 3);          /* only the three that start anywhere */
+    reset();
+    assert_int_equal(pat_compile(&comp, "(a|b)", "t", &p), 0);
+    assert_null(p.elems[0].bk);                          /* short: the plain loop */
+    static const char *const pats[] = {
+        "go (ate|apple pie|app*|#1..3|bee|be|_ x|zoo|) end",
+        "she ~3 (ate|apple pie|app*|#1..3|bee|be|zoo|choke*) ~2 (now|today|end)",
+        "(on|in|at|by|of|up|to|so|as|is) ~2 (fire|end)",
+    };
+    static const char *const texts[] = {
+        "go ate end", "go apple pie end", "go apple end", "go appetite end", "go 2 end",
+        "go 9 end", "go bee end", "go be end", "go q x end", "go end", "go zoo zoo end", "she ate it now",
+        "she really did choke today", "she is 2 now", "so it is on fire", "at end",
+        "she said apple pie then end", "x y z", "",
+    };
+    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
+        for (size_t j = 0; j < sizeof texts / sizeof *texts; j++)
+            first_match(pats[i], texts[j]);
+    assert_int_equal(first_match(pats[0], "go apple pie end"), 4);
+    assert_int_equal(first_match(pats[0], "go q x end"), 4);
+    assert_int_equal(first_match(pats[0], "go end"), 2);
+    assert_int_equal(first_match(pats[0], "go 9 end"), -1);
+    assert_int_equal(first_match(pats[2], "so it is on fire"), 205);
+}
+
 static void test_start_filters(void **state)
 {
     (void)state;
@@ -394,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_start_filters),
+        cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_words),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, teardown);

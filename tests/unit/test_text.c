@@ -63,6 +63,73 @@ static void test_words(void **state)
     }
 }
 
+/* TEXT_STOP_AT_MAX: every max, the words written and their flags are those
+ * of a full read, and reading max at a time from the end of the last word
+ * (as safety.c's normaliser does) gives the full read's words. */
+static void test_stop_at_max(void **state)
+{
+    static const char *const texts[] = {
+        "Tylenol 5ml, then SLEEP. Half! she's 38.5 b/c mg/kg; it's ok",
+        "a \xC2\xBD b\xC2\xBC c \xE5\xA5\xBD\xE5\x90\x97 d''e 'f' g. h - i (j) k\n l",
+        "x y z ... 1.2.3 w' 'v t\xE2\x80\x99s \xC3\x89t\xC3\xA9 \xFF q",
+        "", "   ", "one",
+    };
+    for (size_t c = 0; c < sizeof texts / sizeof *texts; c++)
+        for (unsigned opts = 0; opts <= TEXT_KEEP_SLASH; opts++) {
+            struct text_word all[64], part[64];
+            size_t len = strlen(texts[c]);
+            size_t total = text_words_opt(texts[c], len, all, 64, opts);
+            assert_true(total < 64);
+            for (size_t max = 1; max <= total + 1; max++) {
+                size_t n = text_words_opt(texts[c], len, part, max, opts | TEXT_STOP_AT_MAX);
+                assert_int_equal(n, total <= max ? total : max + 1);
+                for (size_t i = 0; i < (n < max ? n : max); i++) {
+                    assert_string_equal(part[i].norm, all[i].norm);
+                    assert_int_equal(part[i].flags, all[i].flags);
+                    assert_ptr_equal(part[i].ptr, all[i].ptr);
+                    assert_int_equal(part[i].len, all[i].len);
+                }
+                /* max at a time */
+                size_t off = 0, got = 0;
+                for (;;) {
+                    size_t k = text_words_opt(texts[c] + off, len - off, part, max,
+                                              opts | TEXT_STOP_AT_MAX);
+                    for (size_t i = 0; i < (k < max ? k : max); i++, got++) {
+                        assert_string_equal(part[i].norm, all[got].norm);
+                        assert_int_equal(part[i].flags, all[got].flags);
+                    }
+                    if (k <= max)
+                        break;
+                    off = (size_t)(part[max - 1].ptr + part[max - 1].len - texts[c]);
+                }
+                assert_int_equal(got, total);
+            }
+        }
+}
+
+/* The number words are ordered by length and number_len_at gives each
+ * length's range: every one is found, with its value, and nothing else. */
+static void test_number_words_by_length(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof number_len_at, NUMBER_WORD_MAX - NUMBER_WORD_MIN + 2);
+    assert_int_equal(number_len_at[sizeof number_len_at - 1], NNUMBER_WORDS);
+    for (size_t i = 0; i < NNUMBER_WORDS; i++) {
+        double v = -1;
+        size_t n = number_words[i].n;
+        assert_int_equal(strlen(number_words[i].w), n);
+        assert_true(n >= NUMBER_WORD_MIN && n <= NUMBER_WORD_MAX);
+        assert_true(i >= number_len_at[n - NUMBER_WORD_MIN] && i < number_len_at[n - NUMBER_WORD_MIN + 1]);
+        assert_true(text_number(number_words[i].w, n, &v));
+        assert_true(v == number_words[i].v);
+    }
+    double v;
+    assert_false(text_number("once", 4, &v));
+    assert_false(text_number("tens", 4, &v));
+    assert_false(text_number("sevens", 6, &v));
+    assert_false(text_number("seventeens", 10, &v));
+}
+
 static void test_word_slices_and_flags(void **state)
 {
     const char *s = "Tylenol 5ml, then SLEEP. Half!";
@@ -206,6 +273,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words),
+        cmocka_unit_test(test_stop_at_max),
+        cmocka_unit_test(test_number_words_by_length),
         cmocka_unit_test(test_word_slices_and_flags),
         cmocka_unit_test(test_words_bounded),
         cmocka_unit_test(test_pieces),
