@@ -31,6 +31,7 @@
 
 #include "spell.h"
 #include "text.h"
+#include "topicnet.h"
 #include "url.h"
 #include "util.h"
 
@@ -45,11 +46,27 @@
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
+/* Ranking: a leading candidate's score is multiplied by 1 + KB_TN_RANK x
+ * P(its topic | question) (tuned by halves of R1-R6, docs/knowledge-base.md). */
+#define KB_TN_RANK 0.0
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
+/* With a topic reader (topicnet.h): the same eleven and P(the best
+ * passage's topic | question), P(nomatch | question). */
+#define KB_MODEL_TN_N 13
+#define KB_MODEL_TN_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513, 0, 0}
+/* Tuning knobs (development only; removed before shipping). */
+static double tn_rank_weight(void)
+{
+    const char *e = getenv("KB_TN_RANK_DEV");
+    return e ? atof(e) : KB_TN_RANK;
+}
+static int tn_nm_off(void) { return getenv("KB_TN_NM_OFF") != NULL; }
 
 struct topic { char *id, *label, *opener; };
+#define KB_TN_TOPICS 4          /* a passage's topics the topic reader looks at */
+#define KB_TN_FILE "topic-model.tsv"
 /* A passage's stems for coverage (see passage_stems). */
 struct pstems {
     uint32_t *about, *all; size_t nabout, nall;
@@ -87,6 +104,13 @@ struct kb {
     struct kb_thresholds th;
     struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
+    /* The topic reader (topicnet.h; NULL when no directory has a
+     * topic-model.tsv): per passage, the model's class of each of its
+     * first KB_TN_TOPICS topics (-1: a topic the model does not know),
+     * and the class of "nomatch" (-1 when none). */
+    struct topicnet *tn;
+    int (*pcls)[KB_TN_TOPICS];
+    int tn_nomatch;
 };
 
 struct idref { const char *id; size_t idx; };
@@ -1087,6 +1111,53 @@ out:
     return rc;
 }
 
+/* ---------- the topic reader ---------- */
+
+/* Loads the first directory's topic-model.tsv (none: no topic reader) and
+ * maps each passage's topics to its classes. Every class must be a topic
+ * id of the knowledge base or "nomatch"; a topic the model does not know
+ * (added since it was fitted) is no problem: it is not boosted. */
+static void load_topic_model(struct kb *kb, const char *const *dirs, size_t ndirs,
+                             struct kb_problems *pr)
+{
+    char path[4096], err[512];
+    struct stat sb;
+    size_t i;
+    for (i = 0; i < ndirs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], KB_TN_FILE);
+        if (stat(path, &sb) == 0) break;
+    }
+    if (i == ndirs) return;
+    if (!(kb->tn = topicnet_load(path, err, sizeof err))) {
+        problem(pr, "knowledge base", 0, "%s", err);
+        return;
+    }
+    for (size_t c = 0; c < topicnet_nclass(kb->tn); c++) {
+        const char *name = topicnet_class_name(kb->tn, c);
+        if (strcmp(name, TOPICNET_NOMATCH) != 0 && !find_topic(kb, name))
+            problem(pr, path, 0, "class '%s' is not a topic id (refit: tests/eval/fit_topicnet.py)",
+                    name);
+    }
+    kb->tn_nomatch = topicnet_class(kb->tn, TOPICNET_NOMATCH);
+    kb->pcls = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pcls);
+    for (size_t p = 0; p < kb->np; p++)
+        for (size_t k = 0; k < KB_TN_TOPICS; k++)
+            kb->pcls[p][k] = k < kb->p[p].ntopics ? topicnet_class(kb->tn, kb->p[p].topics[k]) : -1;
+}
+
+/* P(topic | question) of passage p: the greatest over its topics (0
+ * without a topic reader or a topic it knows). */
+static double passage_topic_p(const struct kb *kb, const struct kb_passage *p, const double *tp)
+{
+    double best = 0;
+    if (!kb->tn || !tp) return 0;
+    for (size_t k = 0; k < KB_TN_TOPICS; k++) {
+        int c = kb->pcls[p - kb->p][k];
+        if (c >= 0 && tp[c] > best) best = tp[c];
+    }
+    return best;
+}
+
 /* ---------- public: load ---------- */
 
 int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_problems *pr)
@@ -1107,6 +1178,8 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     for (size_t i = 0; i < lists[FK_PASSAGE].n; i++) load_passage(kb, lists[FK_PASSAGE].v[i], pr);
     if (kb->np == 0 && pr->n == before)
         problem(pr, ndirs ? dirs[0] : "knowledge base", 0, "no passages found");
+    if (pr->n > before) goto out;
+    load_topic_model(kb, dirs, ndirs, pr);
     if (pr->n > before) goto out;
     if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
@@ -1161,6 +1234,8 @@ void kb_free(struct kb *kb)
     for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
     free(kb->df);
     free(kb->dl);
+    topicnet_free(kb->tn);
+    free(kb->pcls);
     sqlite3_finalize(kb->search);
     sqlite3_finalize(kb->count);
     if (kb->db) sqlite3_close(kb->db);
@@ -1882,15 +1957,21 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
  * passage holds (phrase_figures). */
 static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
+static const double kb_model_tn_w[KB_MODEL_TN_N] = KB_MODEL_TN_WEIGHTS;
+
 double kb_match_prob(const struct kb_result *r)
 {
-    double x[KB_MODEL_N] = {
+    double x[KB_MODEL_TN_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
         r->key_about, r->unknown_share, r->topic_about,
         r->concepts < 10 ? r->concepts / 10.0 : 1.0,
-        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0};
+        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0,
+        r->topic_p, r->topic_nomatch};
     double z = 0;
-    for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
+    if (r->has_topic && !tn_nm_off())
+        for (int i = 0; i < KB_MODEL_TN_N; i++) z += kb_model_tn_w[i] * x[i];
+    else
+        for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
 }
 
@@ -2092,12 +2173,24 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
 /* The figures of the best candidate cand[0] of n for terms t: its
  * coverage (into cov), score, consensus, topic and phrase figures (into r). */
 static void candidate_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
-                              size_t n, struct cover *cov, struct kb_result *r)
+                              size_t n, struct cover *cov, struct kb_result *r, const double *tp)
 {
     coverage(kb, t, cand[0].p, cov);
     result_figures(r, cand[0].score, cov, consensus(cand, n));
     topic_figures(kb, t, cand, n, cov, r);
     phrase_figures(t, r);
+    r->has_topic = kb->tn && tp;
+    r->topic_p = passage_topic_p(kb, cand[0].p, tp);
+    r->topic_nomatch = r->has_topic && kb->tn_nomatch >= 0 ? tp[kb->tn_nomatch] : 0;
+}
+
+/* The topic reader's P(class | text) into tp (room for TOPICNET_MAX_CLASS);
+ * returns tp, or NULL without a topic reader. */
+static const double *topic_probs(const struct kb *kb, const char *q, size_t len, double *tp)
+{
+    if (!kb->tn) return NULL;
+    topicnet_score(kb->tn, q, len, tp);
+    return tp;
 }
 
 /* Reranks the leading candidates by how much of the question their
@@ -2105,14 +2198,16 @@ static void candidate_figures(struct kb *kb, const struct terms *t, const struct
  * only mention them), then lets them vote by topic. Every ranking that
  * the no-match model reads goes through it: the whole question's and each
  * part's, so a part's figures are on the scale the model was fitted on. */
-static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, size_t nc)
+static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, size_t nc,
+                   const double *tp)
 {
     double lam = KB_RERANK_ABOUT;
     size_t top = nc < KB_RERANK ? nc : KB_RERANK;
     for (size_t i = 0; i < top && lam > 0; i++) {
         struct cover c;
         coverage(kb, t, cand[i].p, &c);
-        cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
+        cand[i].score *= (1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim) *
+                         (1.0 + tn_rank_weight() * passage_topic_p(kb, cand[i].p, tp));
     }
     if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
     topic_vote(cand, top);
@@ -2128,6 +2223,8 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
     struct cover cov = {0};
     size_t nc = 0, n = 0;
     int age = kb_parse_age(q, len);
+    double tpbuf[TOPICNET_MAX_CLASS], tpbuf2[TOPICNET_MAX_CLASS];
+    const double *tpq = NULL;
 
     if (age < 0) age = age_hint;
     if (!res) res = &local;
@@ -2147,14 +2244,15 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
         res->nomatch = 1;
         goto out;
     }
-    rerank(kb, &terms, cand, nc);
+    tpq = topic_probs(kb, q, len, tpbuf);
+    rerank(kb, &terms, cand, nc, tpq);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
         int seen = 0;
         for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
         if (!seen) res->near[res->nnear++] = tp;
     }
-    candidate_figures(kb, &terms, cand, nc, &cov, res);
+    candidate_figures(kb, &terms, cand, nc, &cov, res, tpq);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(kb, res)) {
@@ -2178,8 +2276,9 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                             : 0;
             if (pn) {
                 struct kb_result pr = {0};
-                rerank(kb, &pt, cand, pn);
-                candidate_figures(kb, &pt, cand, pn, &pcov, &pr);
+                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
+                rerank(kb, &pt, cand, pn, tpp);
+                candidate_figures(kb, &pt, cand, pn, &pcov, &pr, tpp);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(kb, &pr)) {
                     found = 1;
@@ -2209,8 +2308,9 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 size_t sn = stt.ngrp >= 2 ? run_query(kb, &stt, age, cand) : 0;
                 if (sn) {
                     struct kb_result sr = {0};
-                    rerank(kb, &stt, cand, sn);
-                    candidate_figures(kb, &stt, cand, sn, &scov, &sr);
+                    const double *tps = topic_probs(kb, q + sst[i], sen[i] - sst[i], tpbuf2);
+                    rerank(kb, &stt, cand, sn, tps);
+                    candidate_figures(kb, &stt, cand, sn, &scov, &sr, tps);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
                     if (passages_share_topic(cand[0].p, whole) && is_match(kb, &sr)) {
                         found = 1;
@@ -2249,8 +2349,9 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint, stru
                 struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
-                rerank(kb, &pt[i], pc, pn);
-                candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr);
+                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
+                rerank(kb, &pt[i], pc, pn, tpp);
+                candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr, tpp);
                 if (!is_match(kb, &pr)) continue;
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
