@@ -48,14 +48,15 @@
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* Ranking: a leading candidate's score is multiplied by 1 + KB_TN_RANK x
  * P(its topic | question) (tuned by halves of R1-R6, docs/knowledge-base.md). */
-#define KB_TN_RANK 0.0
+#define KB_TN_RANK 8.0
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
 /* With a topic reader (topicnet.h): the same eleven and P(the best
  * passage's topic | question), P(nomatch | question). */
 #define KB_MODEL_TN_N 13
-#define KB_MODEL_TN_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513, 0, 0}
+#define KB_MODEL_TN_WEIGHTS {-4.129, 0.254, 0.096, 0.280, 0.219, 0.539, 0.220, -0.400, 0.434, 0.505, -0.102, 0.406, -0.776}
+#define KB_TN_EPS 1e-3      /* the reader's probabilities enter as log(p + KB_TN_EPS) */
 /* Tuning knobs (development only; removed before shipping). */
 static double tn_rank_weight(void)
 {
@@ -1186,6 +1187,7 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     if (build_index(kb, pr)) goto out;
     kb->english = spell_open(NULL, 0, NULL);
     kb->th = (struct kb_thresholds)KB_THRESHOLDS_DEFAULT;
+    if (getenv("KB_MIN_DEV")) kb->th.match_min = atof(getenv("KB_MIN_DEV"));
     kb->pst = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pst);
     rc = 0;
 out:
@@ -1966,7 +1968,7 @@ double kb_match_prob(const struct kb_result *r)
         r->key_about, r->unknown_share, r->topic_about,
         r->concepts < 10 ? r->concepts / 10.0 : 1.0,
         r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0,
-        r->topic_p, r->topic_nomatch};
+        log(r->topic_p + KB_TN_EPS), log(r->topic_nomatch + KB_TN_EPS)};
     double z = 0;
     if (r->has_topic && !tn_nm_off())
         for (int i = 0; i < KB_MODEL_TN_N; i++) z += kb_model_tn_w[i] * x[i];

@@ -3,8 +3,9 @@
  * from its words rather than from the passages BM25 happens to reach.
  *
  * A multinomial logistic regression (softmax over every topic id plus a
- * "nomatch" class) over the same features as the triage net
- * (tmodel_features: words, five-letter stems, neighbouring word pairs),
+ * "nomatch" class) over the triage net's features (tmodel_features: words,
+ * five-letter stems, neighbouring word pairs) less the function words
+ * (topicnet_features; bench/topic_features.c prints them for fitting),
  * fitted offline by tests/eval/fit_topicnet.py on the passages' titles,
  * keywords and asks and on labelled development questions, and shipped as
  * kb/topic-model.tsv. kb.c loads it with the knowledge base and uses
@@ -40,6 +41,13 @@ size_t topicnet_nclass(const struct topicnet *m);
 const char *topicnet_class_name(const struct topicnet *m, size_t cls);
 /* The class index of a name, or -1. */
 int topicnet_class(const struct topicnet *m, const char *name);
+
+/* Calls emit(feature, length, arg) for each feature of text[0..len): the
+ * triage net's (tmodel_features) without function words ("u:our"), their
+ * five-letter stems ("p:shoul") and pairs of two function words
+ * ("b:how_do"). Returns the number emitted. Pure. */
+size_t topicnet_features(const char *text, size_t len,
+                         void (*emit)(const char *f, size_t n, void *arg), void *arg);
 
 /* P(class | text) for every class into p[0 .. topicnet_nclass(m)), which
  * must have room for them. Returns the number of distinct features of the

@@ -15,6 +15,8 @@
 #include "../../src/util.c"
 #include "../../src/text.c"
 #include "../../src/url.c"
+#include "../../src/tmodel.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #include "../../src/spell.c"
 
