@@ -28,6 +28,8 @@ struct kb_hit {
     double score;                   /* higher is better */
     int part;                       /* 0: for the whole question; k > 0: the
                                        best passage for its k-th part */
+    double lex;                     /* the score before the topic reader's
+                                       boost (what the no-match figures read) */
 };
 
 struct kb;

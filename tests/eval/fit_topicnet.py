@@ -3,9 +3,10 @@
 
 A multinomial logistic regression (softmax) over every topic id of the
 knowledge base plus a "nomatch" class, on the features topicnet.c scores
-with: tmodel_features (words "u:", five-letter stems "p:", neighbouring
-word pairs "b:"), printed by build/release/bench_triage_features so fitting
-and scoring cannot drift apart. Each distinct feature the model knows
+with: topicnet_features (tmodel_features' words "u:", five-letter stems
+"p:" and neighbouring word pairs "b:", less function words), printed by
+build/release/bench_topic_features so fitting and scoring cannot drift
+apart. Each distinct feature the model knows
 counts 1/sqrt(number of them), so a long story does not shout down a short
 question.
 
@@ -156,6 +157,22 @@ def score(W, b, fs):
     e = [math.exp(v - m) for v in z]
     s = sum(e)
     return [v / s for v in e]
+
+
+def load_model(path):
+    """(W, b, classes) of a topic-model.tsv."""
+    W, b, classes, idx = {}, [], [], {}
+    for l in open(path, encoding='utf-8'):
+        if l.startswith('#') or not l.strip():
+            continue
+        f, c, w = l.rstrip('\n').split('\t')
+        if f == 'bias':
+            idx[c] = len(classes)
+            classes.append(c)
+            b.append(float(w))
+        else:
+            W.setdefault(f, [0.0] * len(classes))[idx[c]] = float(w)
+    return W, b, classes
 
 
 def evaluate(W, b, classes, rows, feats):

@@ -9,10 +9,13 @@ questions, home education ...), and such a question is covered now. A
 "nomatch" line is stale here when the lexical engine alone (the knowledge
 base without its topic model) answers it from a passage whose primary topic
 first appeared in kb/topics*.tsv on or after the set's date (the date in its
-file name; git log gives each topic's first day). The labels themselves are
-left as written: this only keeps such lines out of the topic reader's fit.
+file name; git log gives each topic's first day), or, with --model, when a
+topic reader fitted on the passages alone (their titles, keywords and asks:
+fit_topicnet.py with no sets) gives such a newer topic P >= 0.3. The
+labels themselves are left as written: this only keeps such lines out of
+the topic reader's fit.
 
-usage: python3 tests/eval/stale_nomatch.py SET.tsv... > stale.txt
+usage: python3 tests/eval/stale_nomatch.py [--model ASKS-MODEL.tsv] SET.tsv... > stale.txt
 (prints the stale questions, one a line; the kb is ./kb)
 """
 import os
@@ -39,6 +42,10 @@ def topic_days():
 
 
 def main(sets):
+    model = None
+    if sets[:1] == ['--model']:
+        model = ft.load_model(sets[1])
+        sets = sets[2:]
     days = topic_days()
     prim = {}
     for root, _, files in os.walk('kb'):
@@ -63,6 +70,15 @@ def main(sets):
             m = re.search(r'20\d\d-\d\d-\d\d', os.path.basename(path))
             day = m.group(0) if m else '0000-00-00'
             nomatch = {q for lab, q in ft.labelled(path) if lab == ['nomatch']}
+            found = set()
+            if model:
+                W, b, classes = model
+                qs = sorted(nomatch)
+                for q, fs in zip(qs, ft.featurise(qs)):
+                    p = ft.score(W, b, fs)
+                    if any(p[i] >= 0.3 and days.get(c, '') >= day for i, c in enumerate(classes)
+                           if c != 'nomatch'):
+                        found.add(q)
             out = subprocess.run([EVAL, '--kb', kb0, '--cited', path], stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL).stdout.decode()
             for l in out.split('\n'):
@@ -72,7 +88,9 @@ def main(sets):
                 title = parts[2].split(': ', 1)[-1]
                 t = prim.get(title)
                 if t and days.get(t, '') >= day:
-                    print(parts[1])
+                    found.add(parts[1])
+            for q in sorted(found):
+                print(q)
     finally:
         shutil.rmtree(tmp)
 

@@ -30,6 +30,41 @@ static char *write_tmp(const char *body)
     return path;
 }
 
+struct buf { char s[4096]; size_t n; };
+
+static void collect(const char *f, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    if (b->n + n + 2 >= sizeof b->s) return;
+    if (b->n) b->s[b->n++] = ' ';
+    memcpy(b->s + b->n, f, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+/* The triage net's features less function words, their stems and pairs
+ * of two of them; a pair with one content word stays. */
+static void test_features(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; } cases[] = {
+        {"", ""},
+        {"how do I", ""},
+        {"Should we stop?", "u:stop b:we_stop"},
+        {"our 3yo naps", "u:3yo b:our_3yo u:naps b:3yo_naps"},
+        {"really bedtime", "u:bedtime p:bedti b:really_bedtime"},
+        {"Piano lessons, whats best", "u:piano u:lessons p:lesso b:piano_lessons u:best b:whats_best"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf b = {{0}, 0};
+        size_t n = topicnet_features(cases[i].in, strlen(cases[i].in), collect, &b);
+        assert_string_equal(b.s, cases[i].want);
+        size_t words = *b.s ? 1 : 0;
+        for (const char *c = b.s; *c; c++) words += *c == ' ';
+        assert_int_equal(n, words);
+    }
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -151,6 +186,7 @@ static void test_shipped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_shipped),
