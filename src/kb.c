@@ -31,6 +31,7 @@
 
 #include "spell.h"
 #include "text.h"
+#include "topicnet.h"
 #include "url.h"
 #include "util.h"
 
@@ -45,11 +46,30 @@
 /* BM25 column weights: title, keywords, topic labels, asks, body, steps */
 #define KB_BM25_WEIGHTS "6.0, 5.0, 4.0, 3.0, 1.5, 1.0"
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
+/* Ranking: a leading candidate's score is multiplied by 1 + KB_TN_RANK x
+ * P(its topic | question) (tuned by halves of R1-R6, docs/knowledge-base.md). */
+#define KB_TN_RANK 8.0
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
+/* With a topic reader (topicnet.h): the same eleven on the same figures
+ * (the no-match figures read each candidate's score before the reader's
+ * boost, kb_hit.lex, so the calibration holds), then log(P(the best
+ * passage's topic | question) + KB_TN_EPS) and log(P(nomatch | question) +
+ * KB_TN_EPS). Those two ship at 0. Fitted (fit_nomatch.py --topic on
+ * out-of-fold dumps: {-5.060, 0.335, 0.187, 0.330, 0.218, 0.503, 0.254,
+ * -0.322, 0.627, 0.374, -0.155, 0.666, -1.554}) they raised honest no-match
+ * on the R1-R6 halves by about 9 points, but turned away covered questions
+ * on the newest topics ("good party games for 7 year olds"): the
+ * tests/retrieval relevance floor (96%) fell to 89%. docs/knowledge-base.md,
+ * Session 10. */
+#define KB_MODEL_TN_N 13
+#define KB_MODEL_TN_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513, 0, 0}
+#define KB_TN_EPS 0.05      /* the reader's probabilities enter as log(p + KB_TN_EPS) */
 
 struct topic { char *id, *label, *opener; };
+#define KB_TN_TOPICS 4          /* a passage's topics the topic reader looks at */
+#define KB_TN_FILE "topic-model.tsv"
 /* A passage's stems for coverage (see passage_stems). */
 struct pstems {
     uint32_t *about, *all; size_t nabout, nall;
@@ -87,6 +107,13 @@ struct kb {
     struct kb_thresholds th;
     struct pstems *pst;     /* per passage, built lazily (coverage) */
     void *ids;              /* tsearch tree of struct idref, by id */
+    /* The topic reader (topicnet.h; NULL when no directory has a
+     * topic-model.tsv): per passage, the model's class of each of its
+     * first KB_TN_TOPICS topics (-1: a topic the model does not know),
+     * and the class of "nomatch" (-1 when none). */
+    struct topicnet *tn;
+    int (*pcls)[KB_TN_TOPICS];
+    int tn_nomatch;
 };
 
 struct idref { const char *id; size_t idx; };
@@ -1087,6 +1114,53 @@ out:
     return rc;
 }
 
+/* ---------- the topic reader ---------- */
+
+/* Loads the first directory's topic-model.tsv (none: no topic reader) and
+ * maps each passage's topics to its classes. Every class must be a topic
+ * id of the knowledge base or "nomatch"; a topic the model does not know
+ * (added since it was fitted) is no problem: it is not boosted. */
+static void load_topic_model(struct kb *kb, const char *const *dirs, size_t ndirs,
+                             struct kb_problems *pr)
+{
+    char path[4096], err[512];
+    struct stat sb;
+    size_t i;
+    for (i = 0; i < ndirs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], KB_TN_FILE);
+        if (stat(path, &sb) == 0) break;
+    }
+    if (i == ndirs) return;
+    if (!(kb->tn = topicnet_load(path, err, sizeof err))) {
+        problem(pr, "knowledge base", 0, "%s", err);
+        return;
+    }
+    for (size_t c = 0; c < topicnet_nclass(kb->tn); c++) {
+        const char *name = topicnet_class_name(kb->tn, c);
+        if (strcmp(name, TOPICNET_NOMATCH) != 0 && !find_topic(kb, name))
+            problem(pr, path, 0, "class '%s' is not a topic id (refit: tests/eval/fit_topicnet.py)",
+                    name);
+    }
+    kb->tn_nomatch = topicnet_class(kb->tn, TOPICNET_NOMATCH);
+    kb->pcls = xcalloc(kb->np ? kb->np : 1, sizeof *kb->pcls);
+    for (size_t p = 0; p < kb->np; p++)
+        for (size_t k = 0; k < KB_TN_TOPICS; k++)
+            kb->pcls[p][k] = k < kb->p[p].ntopics ? topicnet_class(kb->tn, kb->p[p].topics[k]) : -1;
+}
+
+/* P(topic | question) of passage p: the greatest over its topics (0
+ * without a topic reader or a topic it knows). */
+static double passage_topic_p(const struct kb *kb, const struct kb_passage *p, const double *tp)
+{
+    double best = 0;
+    if (!kb->tn || !tp) return 0;
+    for (size_t k = 0; k < KB_TN_TOPICS; k++) {
+        int c = kb->pcls[p - kb->p][k];
+        if (c >= 0 && tp[c] > best) best = tp[c];
+    }
+    return best;
+}
+
 /* ---------- public: load ---------- */
 
 int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_problems *pr)
@@ -1107,6 +1181,8 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out, struct kb_pr
     for (size_t i = 0; i < lists[FK_PASSAGE].n; i++) load_passage(kb, lists[FK_PASSAGE].v[i], pr);
     if (kb->np == 0 && pr->n == before)
         problem(pr, ndirs ? dirs[0] : "knowledge base", 0, "no passages found");
+    if (pr->n > before) goto out;
+    load_topic_model(kb, dirs, ndirs, pr);
     if (pr->n > before) goto out;
     if (kb->nsyn) qsort(kb->syn, kb->nsyn, sizeof *kb->syn, cmp_syn);
     build_vocab(kb);
@@ -1161,6 +1237,8 @@ void kb_free(struct kb *kb)
     for (size_t i = 0; i < kb->ndf; i++) free(kb->df[i].stem);
     free(kb->df);
     free(kb->dl);
+    topicnet_free(kb->tn);
+    free(kb->pcls);
     sqlite3_finalize(kb->search);
     sqlite3_finalize(kb->count);
     if (kb->db) sqlite3_close(kb->db);
@@ -1841,7 +1919,7 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
             if (age >= p->age_lo && age <= p->age_hi) score *= 1.15;
             else score *= 0.7;
         }
-        cand[nc++] = (struct kb_hit){p, score, 0};
+        cand[nc++] = (struct kb_hit){p, score, 0, score};
     }
     sqlite3_reset(kb->search);
     free(match);
@@ -1882,15 +1960,21 @@ static double unknown_share(const struct kb *kb, const struct tokens *tk, int *c
  * passage holds (phrase_figures). */
 static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
+static const double kb_model_tn_w[KB_MODEL_TN_N] = KB_MODEL_TN_WEIGHTS;
+
 double kb_match_prob(const struct kb_result *r)
 {
-    double x[KB_MODEL_N] = {
+    double x[KB_MODEL_TN_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
         r->key_about, r->unknown_share, r->topic_about,
         r->concepts < 10 ? r->concepts / 10.0 : 1.0,
-        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0};
+        r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0,
+        log(r->topic_p + KB_TN_EPS), log(r->topic_nomatch + KB_TN_EPS)};
     double z = 0;
-    for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
+    if (r->has_topic)
+        for (int i = 0; i < KB_MODEL_TN_N; i++) z += kb_model_tn_w[i] * x[i];
+    else
+        for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
 }
 
@@ -1899,8 +1983,8 @@ static double consensus(const struct kb_hit *cand, size_t nc)
 {
     double on = 0, all = 0;
     for (size_t i = 0; i < nc && i < 8; i++) {
-        all += cand[i].score;
-        if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].score;
+        all += cand[i].lex;
+        if (passages_share_topic(cand[0].p, cand[i].p)) on += cand[i].lex;
     }
     return all > 0 ? on / all : 0;
 }
@@ -2090,12 +2174,24 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
 /* The figures of the best candidate cand[0] of n for terms t: its
  * coverage (into cov), score, consensus, topic and phrase figures (into r). */
 static void candidate_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
-                              size_t n, struct cover *cov, struct kb_result *r)
+                              size_t n, struct cover *cov, struct kb_result *r, const double *tp)
 {
     coverage(kb, t, cand[0].p, cov);
-    result_figures(r, cand[0].score, cov, consensus(cand, n));
+    result_figures(r, cand[0].lex, cov, consensus(cand, n));
     topic_figures(kb, t, cand, n, cov, r);
     phrase_figures(t, r);
+    r->has_topic = kb->tn && tp;
+    r->topic_p = passage_topic_p(kb, cand[0].p, tp);
+    r->topic_nomatch = r->has_topic && kb->tn_nomatch >= 0 ? tp[kb->tn_nomatch] : 0;
+}
+
+/* The topic reader's P(class | text) into tp (room for TOPICNET_MAX_CLASS);
+ * returns tp, or NULL without a topic reader. */
+static const double *topic_probs(const struct kb *kb, const char *q, size_t len, double *tp)
+{
+    if (!kb->tn) return NULL;
+    topicnet_score(kb->tn, q, len, tp);
+    return tp;
 }
 
 /* Reranks the leading candidates by how much of the question their
@@ -2111,9 +2207,28 @@ static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, si
         struct cover c;
         coverage(kb, t, cand[i].p, &c);
         cand[i].score *= 1.0 + lam * c.about + KB_RERANK_UNIT * c.unit_sim;
+        cand[i].lex = cand[i].score;
     }
     if (top > 1 && lam > 0) qsort(cand, top, sizeof cand[0], cmp_hit);
     topic_vote(cand, top);
+}
+
+/* The order shown: once the no-match decision is made on the lexical
+ * ranking (rerank), the leading candidates' scores are multiplied by 1 +
+ * KB_TN_RANK x P(their topic | question) (topicnet.h) and sorted again, so
+ * the first passage comes from the topic the question reads as. tp NULL:
+ * no change. */
+static void topic_order(const struct kb *kb, struct kb_hit *cand, size_t nc, const double *tp)
+{
+    size_t top = nc < KB_RERANK ? nc : KB_RERANK;
+    if (!tp || top < 2) return;
+    /* the topic vote may have moved a passage above higher scores: the
+     * order it left is kept where the reader sees no difference */
+    for (size_t i = 1; i < top; i++)
+        if (cand[i].score > cand[i - 1].score) cand[i].score = cand[i - 1].score;
+    for (size_t i = 0; i < top; i++)
+        cand[i].score *= 1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp);
+    qsort(cand, top, sizeof cand[0], cmp_hit);
 }
 
 /* kb_search_ex under thresholds th (the kb's own or a caller's copy):
@@ -2128,6 +2243,8 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
     struct cover cov = {0};
     size_t nc = 0, n = 0;
     int age = kb_parse_age(q, len);
+    double tpbuf[TOPICNET_MAX_CLASS], tpbuf2[TOPICNET_MAX_CLASS];
+    const double *tpq = NULL;
 
     if (age < 0) age = age_hint;
     if (!res) res = &local;
@@ -2147,6 +2264,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
         res->nomatch = 1;
         goto out;
     }
+    tpq = topic_probs(kb, q, len, tpbuf);
     rerank(kb, &terms, cand, nc);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
@@ -2154,7 +2272,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
         for (size_t k = 0; k < res->nnear; k++) if (strcmp(res->near[k], tp) == 0) seen = 1;
         if (!seen) res->near[res->nnear++] = tp;
     }
-    candidate_figures(kb, &terms, cand, nc, &cov, res);
+    candidate_figures(kb, &terms, cand, nc, &cov, res, tpq);
     res->match_prob = kb_match_prob(res);
 
     if (!is_match(th, res)) {
@@ -2178,12 +2296,14 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                             : 0;
             if (pn) {
                 struct kb_result pr = {0};
+                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
                 rerank(kb, &pt, cand, pn);
-                candidate_figures(kb, &pt, cand, pn, &pcov, &pr);
+                candidate_figures(kb, &pt, cand, pn, &pcov, &pr, tpp);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
                 if (is_match(th, &pr)) {
                     found = 1;
                     nc = pn;
+                    topic_order(kb, cand, nc, tpp);
                 }
             }
             terms_free(&pt);
@@ -2209,12 +2329,14 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 size_t sn = stt.ngrp >= 2 ? run_query(kb, &stt, age, cand) : 0;
                 if (sn) {
                     struct kb_result sr = {0};
+                    const double *tps = topic_probs(kb, q + sst[i], sen[i] - sst[i], tpbuf2);
                     rerank(kb, &stt, cand, sn);
-                    candidate_figures(kb, &stt, cand, sn, &scov, &sr);
+                    candidate_figures(kb, &stt, cand, sn, &scov, &sr, tps);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
                     if (passages_share_topic(cand[0].p, whole) && is_match(th, &sr)) {
                         found = 1;
                         nc = sn;
+                        topic_order(kb, cand, nc, tps);
                     }
                 }
                 terms_free(&stt);
@@ -2228,6 +2350,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
         for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
         goto out;
     }
+    topic_order(kb, cand, nc, tpq);
     for (size_t i = 0; i < nc && n < max; i++) hits[n++] = cand[i];
     /* A question with several parts ("how much formula, and also when do
      * naps stop?"): each part's best passage joins the top three when the
@@ -2249,9 +2372,11 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
+                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
                 rerank(kb, &pt[i], pc, pn);
-                candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr);
+                candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr, tpp);
                 if (!is_match(th, &pr)) continue;
+                topic_order(kb, pc, pn, tpp);
                 size_t at = n;
                 for (size_t k = 0; k < n; k++) if (hits[k].p == pc[0].p) at = k;
                 if (at < 3) {                       /* already near the top: its part */

@@ -29,6 +29,8 @@ struct kb_hit {
     int part;                       /* 0: for the whole question; k > 0: the
                                        best passage for its k-th part (of
                                        kb_split_parts), wherever it ranks */
+    double lex;                     /* the score before the topic reader's
+                                       boost (what the no-match figures read) */
 };
 
 struct kb;
@@ -118,6 +120,9 @@ struct kb_result {
     int phrases, phrases_unknown;   /* the question's two-word phrases, and those
                                        no passage holds */
     int parts;                      /* parts the question was split into */
+    int has_topic;                  /* 1: the topic reader scored the question */
+    double topic_p;                 /* its P(the best passage's topic | question) */
+    double topic_nomatch;           /* its P(nomatch | question) */
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
                                        (kb_match_prob) */

@@ -32,6 +32,7 @@ import sys
 # phrases phrases_unknown
 S, ABOUT, COVER, ABOUT_W, COVER_W, NCON, KEY, CONS, UNK, UNIT = 0, 1, 2, 3, 4, 5, 9, 11, 12, 13
 TABOUT, PHR, PHR_UNK = 17, 19, 20
+TOPIC_P, TOPIC_NM = 21, 22
 # The concept count (concepts / 10, at most 1) is back (2026-12-02, round
 # 4): without it a long question that tells a story first ("Single dad here.
 # My daughter is 11 and ...") has low shares however well its passage fits,
@@ -44,6 +45,15 @@ TABOUT, PHR, PHR_UNK = 17, 19, 20
 # keeps about a point more covered questions, by set held out.
 NAMES = ['bias', 'log1p(bm25)', 'about', 'cover', 'unit_sim', 'consensus', 'key_about',
          'unknown_share', 'topic_about', 'min(concepts/10,1)', 'unknown_phrases']
+# With --topic (session 10, the topic reader src/topicnet.c): two more, the
+# reader's P(the best passage's topic | question) and P(nomatch | question)
+# (kb.c KB_MODEL_TN_WEIGHTS). Dumps for it must come from topic models that
+# were not fitted on the dumped set (out of fold), or the reader looks surer
+# than it will be on unseen questions.
+TOPIC = '--topic' in sys.argv
+if TOPIC:
+    sys.argv.remove('--topic')
+    NAMES += ['topic_p', 'topic_nomatch']
 
 
 def load(path):
@@ -53,7 +63,8 @@ def load(path):
 
 def feats(f):
     return [1.0, math.log1p(max(f[S], 0)), f[ABOUT], f[COVER], f[UNIT], f[CONS], f[KEY], f[UNK],
-            f[TABOUT], min(f[NCON] / 10, 1), f[PHR_UNK] / f[PHR] if f[PHR] > 0 else 0.0]
+            f[TABOUT], min(f[NCON] / 10, 1), f[PHR_UNK] / f[PHR] if f[PHR] > 0 else 0.0] + \
+           ([f[TOPIC_P], f[TOPIC_NM]] if TOPIC else [])
 
 
 def solve(a, b):
@@ -138,7 +149,7 @@ def cross_validate(paths):
         s = sums[t]
         print('mean held-out t=%.2f kept %.3f no-match %.3f' % (t, s[0] / s[1], s[2] / s[3]))
     w = fit([r for _, rows in sets for r in rows])
-    print('#define KB_MODEL_WEIGHTS {%s}' % ', '.join('%.3f' % x for x in w))
+    print('#define KB_MODEL%s_WEIGHTS {%s}' % ('_TN' if TOPIC else '', ', '.join('%.3f' % x for x in w)))
 
 
 def report(label, rows, w):
@@ -161,7 +172,7 @@ if sys.argv[1] == '--cv':
     sys.exit(0)
 rows = load(sys.argv[1])
 w = fit(rows)
-print('#define KB_MODEL_WEIGHTS {%s}' % ', '.join('%.3f' % x for x in w))
+print('#define KB_MODEL%s_WEIGHTS {%s}' % ('_TN' if TOPIC else '', ', '.join('%.3f' % x for x in w)))
 print('  (' + ', '.join('%s %.3f' % (n, x) for n, x in zip(NAMES, w)) + ')')
 report('fit', rows, w)
 if len(sys.argv) > 2:

@@ -31,6 +31,7 @@
 /* kb.c and safety.c each have a static expand_phrase(); rename one. */
 #define expand_phrase kb_expand_phrase_
 #include "../../src/url.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"

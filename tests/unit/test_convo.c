@@ -16,6 +16,7 @@
 
 #include "../../src/util.c"
 #include "../../src/text.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #include "../../src/safety.c"
 #include "../../src/tmodel.c"

@@ -317,7 +317,7 @@ static const struct kb_passage pa = {.title = "Bedtime routines", .source = "Ame
     .steps = steps_a, .nsteps = 1};
 static const struct kb_passage pb = {.title = "Wake times", .source = "NHS", .source_short = "NHS",
     .url = "https://example.org/b", .body = "Keep the same wake time."};
-static const struct kb_hit hits[2] = {{&pa, 9.0, 0}, {&pb, 5.0, 0}};
+static const struct kb_hit hits[2] = {{&pa, 9.0, 0, 9.0}, {&pb, 5.0, 0, 5.0}};
 
 static struct config test_config(char *url, size_t n, int port)
 {

@@ -15,6 +15,8 @@
 #include "../../src/util.c"
 #include "../../src/text.c"
 #include "../../src/url.c"
+#include "../../src/tmodel.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #include "../../src/spell.c"
 
@@ -510,7 +512,7 @@ static void test_one_page_one_citation(void **state)
     assert_non_null(a);
     assert_non_null(b2);
     assert_string_equal(a->url, b2->url);
-    struct kb_hit hits[3] = {{a, 10, 0}, {b2, 9, 0}, {c ? c : a, 8, 0}};
+    struct kb_hit hits[3] = {{a, 10, 0, 10}, {b2, 9, 0, 9}, {c ? c : a, 8, 0, 8}};
     const char *q = "my toddler bites other children at nursery, how do I stop it";
     char *text;
     json_t *cit;

@@ -16,6 +16,8 @@
 #include "../../src/util.c"
 #include "../../src/text.c"
 #include "../../src/url.c"
+#include "../../src/tmodel.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #include "../../src/spell.c"
 
@@ -589,6 +591,45 @@ static void test_unknown_phrases_count_against(void **state)
     assert_true(kb_match_prob(&b) < kb_match_prob(&a) - 0.02);
 }
 
+/* The topic reader's file (topic-model.tsv beside the topics): a class
+ * that is no topic id, or a malformed file, is a problem `kb check` lists;
+ * a good one loads and reorders nothing it does not know; without one the
+ * knowledge base has no reader (session 10). */
+static void test_topic_model_file(void **state)
+{
+    struct kb_problems pr;
+    struct kb *kb = NULL;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    char path[512];
+    (void)state;
+    write_file("topic-model.tsv", "# coachd topic model 1\nbias\tsleep\t0\nbias\tnaps\t0\n"
+                                  "bias\tnomatch\t0\n");
+    assert_int_equal(load_one(good, &pr, &kb), -1);
+    assert_true(pr.n >= 1);
+    assert_non_null(strstr(pr.items[0], "class 'naps' is not a topic id"));
+    kb_problems_free(&pr);
+    write_file("topic-model.tsv", "# coachd topic model 1\nbias\tsleep\tlots\n");
+    assert_int_equal(load_one(good, &pr, &kb), -1);
+    assert_non_null(strstr(pr.items[0], "topic-model.tsv:2: bad weight"));
+    kb_problems_free(&pr);
+    write_file("topic-model.tsv", "# coachd topic model 1\nbias\tsleep\t0\nbias\tnomatch\t0\n"
+                                  "u:bedtime\tsleep\t3\n");
+    assert_int_equal(load_one(good, &pr, &kb), 0);
+    kb_search_ex(kb, "bedtime routine", 15, -1, hits, 3, &r);   /* a match or not: figures */
+    assert_true(r.has_topic);
+    assert_true(r.topic_p > 0.9);
+    kb_free(kb);
+    kb_problems_free(&pr);
+    snprintf(path, sizeof path, "%s/topic-model.tsv", tmpdir);
+    unlink(path);
+    assert_int_equal(load_one(good, &pr, &kb), 0);
+    kb_search_ex(kb, "bedtime routine", 15, -1, hits, 3, &r);
+    assert_false(r.has_topic);
+    kb_free(kb);
+    kb_problems_free(&pr);
+}
+
 /* British and American spellings are one concept: both forms are in the
  * knowledge base, and a parent's spelling is a real word the spelling fix
  * leaves alone, so each spelling found only the passages written with it
@@ -718,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_setting_word_weighs_less),
         cmocka_unit_test(test_unknown_phrases_count_against),
         cmocka_unit_test(test_uk_us_spellings_agree),
+        cmocka_unit_test(test_topic_model_file),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
         cmocka_unit_test(test_search_at_leaves_kb_alone),

@@ -1338,7 +1338,7 @@ static void test_request_compat(void **state)
 
 static void test_request_json(void **state)
 {
-    struct kb_hit hits[2] = {{&pa, 9.0, 0}, {&pb, 5.0, 0}};
+    struct kb_hit hits[2] = {{&pa, 9.0, 0, 9.0}, {&pb, 5.0, 0, 5.0}};
     json_t *hist = json_array(), *req, *msgs;
     char *dump;
     const char *q = "How do I handle bedtime?XXX";
@@ -1417,7 +1417,7 @@ static void test_prompt_split(void **state)
 
 static void test_citations(void **state)
 {
-    struct kb_hit hits[2] = {{&pa, 9.0, 0}, {&pb, 5.0, 0}};
+    struct kb_hit hits[2] = {{&pa, 9.0, 0, 9.0}, {&pb, 5.0, 0, 5.0}};
     json_t *c;
     (void)state;
     c = prompt_citations(hits, 2, FILTER_BIT(2));

@@ -33,6 +33,7 @@
 #include "../../src/store.c"
 #define expand_phrase kb_expand_phrase_
 #include "../../src/url.c"
+#include "../../src/topicnet.c"
 #include "../../src/kb.c"
 #undef expand_phrase
 #include "../../src/safety.c"
