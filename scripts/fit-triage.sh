@@ -11,10 +11,16 @@
 # tests/sealed.list (one base name per line, # comments) is sealed whatever
 # its date: two sessions on one day each seal their own sets. Usage:
 # [HOLD_OUT="a.tsv b.tsv"] [OUT=file] [SEALED_FROM=YYYY-MM-DD] [LIST_ONLY=1]
+# [KEEP_FROM=model.tsv KEEP_CLASSES="emergency crisis"]
 # sh scripts/fit-triage.sh [--max-fpr 0.02] [--max-fpr-refuse 0.004];
 # HOLD_OUT names sets (base names) of tests/safety/ or tests/answers/ left out
 # of the fit, to score them honestly afterwards. LIST_ONLY=1 prints the sets
 # that would be read (and, on stderr, those skipped) and fits nothing.
+# KEEP_FROM takes the classes named in KEEP_CLASSES (threshold, gate, bias
+# and weights) from an existing model instead of the new fit: the five
+# classes are independent one-vs-rest models, so a refit can replace some
+# (session 10: medical, unsafe, out_of_scope) and keep others that passed
+# a held-out check (emergency, crisis).
 set -eu
 # The cut: sets dated on or after this day are sealed (written to be scored
 # once, by the lead, at the end of the session that made them). Sealed sets
@@ -69,4 +75,27 @@ for f in tests/answers/conv-*.tsv; do                # conversation turns: all o
     if skip "$f"; then continue; fi
     awk -F'\t' 'NF == 4 { print "none\t" $4 }' "$f"
 done | "$BIN" > "$dir/conversations.tsv"
-python3 tests/eval/fit_triage.py "${OUT:-policy/triage-model.tsv}" "$dir"/*.tsv "$@"
+if [ -z "${KEEP_FROM:-}" ]; then
+    python3 tests/eval/fit_triage.py "${OUT:-policy/triage-model.tsv}" "$dir"/*.tsv "$@"
+    exit 0
+fi
+python3 tests/eval/fit_triage.py "$dir/new.tsv" "$dir"/*.tsv "$@"
+keep=" ${KEEP_CLASSES:-emergency crisis} "
+{
+    head -n 1 "$dir/new.tsv"
+    echo "# classes$keep kept from $(basename "$KEEP_FROM"); the others refitted"
+    awk -F'\t' 'NR > 1 && /^#/' "$dir/new.tsv"
+    for pass in head body; do
+        awk -F'\t' -v keep="$keep" -v pass="$pass" '
+            /^#/ || NF != 3 { next }
+            { h = ($1 == "threshold" || $1 == "gate" || $1 == "bias") }
+            (pass == "head") != h { next }
+            index(keep, " " $2 " ") == 0 { print }' "$dir/new.tsv"
+        awk -F'\t' -v keep="$keep" -v pass="$pass" '
+            /^#/ || NF != 3 { next }
+            { h = ($1 == "threshold" || $1 == "gate" || $1 == "bias") }
+            (pass == "head") != h { next }
+            index(keep, " " $2 " ") > 0 { print }' "$KEEP_FROM"
+    done
+} > "$dir/out.tsv"
+mv "$dir/out.tsv" "${OUT:-policy/triage-model.tsv}"
