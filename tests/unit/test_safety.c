@@ -1135,7 +1135,7 @@ static void test_triage(void **state)
         {"my son says his little brother is suffocating him by following him everywhere", SAFETY_NONE, NULL},
         {"he spends too much time on the tablet, how do I cut back", SAFETY_NONE, NULL},
         {"what to do if my child gets lost at the beach", SAFETY_NONE, NULL},
-        {"my 4 year old is lost, I can't find him anywhere in the shopping centre", SAFETY_EMERGENCY, NULL},
+        {"my 4 year old is lost at the beach, I can't find him", SAFETY_EMERGENCY, NULL},
         {"is it hand foot and mouth? red spots on hands and feet, blisters in mouth", SAFETY_MEDICAL, "urgent"},
         {"what's this rash on his tummy, small red spots, he seems fine", SAFETY_MEDICAL, NULL},
         {"rash that won't fade under a glass and she's really sleepy", SAFETY_EMERGENCY, NULL},
