@@ -1965,7 +1965,7 @@ static const double kb_model_w[KB_MODEL_N] = KB_MODEL_WEIGHTS;
 
 static const double kb_model_tn_w[KB_MODEL_TN_N] = KB_MODEL_TN_WEIGHTS;
 
-double kb_match_prob(const struct kb_result *r)
+static double model_prob(const struct kb_result *r, int with_topic)
 {
     double x[KB_MODEL_TN_N] = {
         1.0, log1p(r->score > 0 ? r->score : 0), r->about, r->cover, r->unit_sim, r->consensus,
@@ -1974,12 +1974,16 @@ double kb_match_prob(const struct kb_result *r)
         r->phrases > 0 ? (double)r->phrases_unknown / r->phrases : 0.0,
         log(r->topic_p + KB_TN_EPS), log(r->topic_nomatch + KB_TN_EPS)};
     double z = 0;
-    if (r->has_topic)
+    if (with_topic && r->has_topic)
         for (int i = 0; i < KB_MODEL_TN_N; i++) z += kb_model_tn_w[i] * x[i];
     else
         for (int i = 0; i < KB_MODEL_N; i++) z += kb_model_w[i] * x[i];
     return 1.0 / (1.0 + exp(-z));
 }
+
+double kb_match_prob(const struct kb_result *r) { return model_prob(r, 1); }
+
+double kb_match_prob_lex(const struct kb_result *r) { return model_prob(r, 0); }
 
 /* Share of the leading candidates' score on the best one's topic. */
 static double consensus(const struct kb_hit *cand, size_t nc)
@@ -2277,6 +2281,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
     }
     candidate_figures(kb, &terms, cand, nc, &cov, res, tpq);
     res->match_prob = kb_match_prob(res);
+    res->match_prob_lex = kb_match_prob_lex(res);
 
     if (!is_match(th, res)) {
         /* A question in parts may still have one part we answer ("How do
