@@ -67,7 +67,7 @@
  * had shipped them at 0: its fit read the raw probabilities, not their
  * logs, and kept the stale nomatch lines, and the relevance floor fell. */
 #define KB_MODEL_TN_N 13
-#define KB_MODEL_TN_WEIGHTS {-6.362, 1.227, 0.556, 0.595, 0.567, 0.477, 0.364, -0.313, 0.733, 0.342, -0.479, 1.076, -1.445}
+#define KB_MODEL_TN_WEIGHTS {-6.955, 1.339, 0.570, 0.607, 0.598, 0.607, 0.346, -0.279, 0.746, 0.343, -0.523, 1.100, -1.350}
 #define KB_TN_EPS 0.05      /* the reader's probabilities enter as log(p + KB_TN_EPS) */
 
 struct topic { char *id, *label, *opener; };
@@ -2178,6 +2178,29 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
     return (size_t)t->ngrp;
 }
 
+/* P(topic | question) of the passage topic_order would put first among
+ * cand[0..n) (the one the question is answered from), not of cand[0]: the
+ * reader that disagrees with the lexical winner ("behavior at school":
+ * a discipline passage first, the school one answered) is no sign of a
+ * question the knowledge base does not cover (nomatch36). */
+static double ordered_topic_p(const struct kb *kb, const struct kb_hit *cand, size_t n,
+                              const double *tp)
+{
+    size_t top = n < KB_RERANK ? n : KB_RERANK;
+    double best = -1, best_p = 0, prev = 0;
+    if (!tp || n == 0) return 0;
+    for (size_t i = 0; i < top; i++) {
+        double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
+        double pt = passage_topic_p(kb, cand[i].p, tp);
+        prev = s;
+        if (s * (1.0 + KB_TN_RANK * pt) > best) {
+            best = s * (1.0 + KB_TN_RANK * pt);
+            best_p = pt;
+        }
+    }
+    return best_p;
+}
+
 /* The figures of the best candidate cand[0] of n for terms t: its
  * coverage (into cov), score, consensus, topic and phrase figures (into r). */
 static void candidate_figures(struct kb *kb, const struct terms *t, const struct kb_hit *cand,
@@ -2188,7 +2211,7 @@ static void candidate_figures(struct kb *kb, const struct terms *t, const struct
     topic_figures(kb, t, cand, n, cov, r);
     phrase_figures(t, r);
     r->has_topic = kb->tn && tp;
-    r->topic_p = passage_topic_p(kb, cand[0].p, tp);
+    r->topic_p = ordered_topic_p(kb, cand, n, tp);
     r->topic_nomatch = r->has_topic && kb->tn_nomatch >= 0 ? tp[kb->tn_nomatch] : 0;
 }
 

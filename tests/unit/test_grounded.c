@@ -604,7 +604,7 @@ static void test_age_fit(void **state)
     const struct kb_passage *p = kb_find(kb, "drinks-water");
     if (p) {
         const char *q = "is it ok to give my 8 month old water?";
-        struct kb_hit hits[1] = {{p, 10, 0}};
+        struct kb_hit hits[1] = {{p, 10, 0, 10}};
         char *text;
         json_t *cit;
         grounded_compose(kb, q, strlen(q), hits, 1, 8, &text, &cit);
