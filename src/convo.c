@@ -549,7 +549,7 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
         struct kb_result r;
         struct kb_hit h[1];
         if (rl && kb_search_ex(kb, rest, rl, -1, h, 1, &r) > 0 &&
-            r.match_prob >= CONVO_CHAT_MATCH_MIN)
+            r.match_prob_lex >= CONVO_CHAT_MATCH_MIN)
             return 0;
     }
     cv_chat_reply(tone, reply, n);
@@ -904,15 +904,15 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
          * not moving house) */
         int on = out->nhits > 0 &&
                  (cv_on_topics(out->hits[0].p, ctx_top, th.top) || (!ctx_top && !th.top) ||
-                  (alone.res.match_prob < CONVO_ALONE_WEAK &&
-                   out->res.match_prob >= CONVO_JOINED_SURE &&
+                  (alone.res.match_prob_lex < CONVO_ALONE_WEAK &&
+                   out->res.match_prob_lex >= CONVO_JOINED_SURE &&
                    (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
         if (on &&
-            ((alone.res.match_prob < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
+            ((alone.res.match_prob_lex < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len)))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
-                 alone.res.match_prob < CONVO_ALONE_WEAK)
+                 alone.res.match_prob_lex < CONVO_ALONE_WEAK)
             out->followup = 1;      /* the no-match the conversation opened with */
         else
             *out = alone;
@@ -926,9 +926,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
         else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
-                 (alone.res.match_prob >= CONVO_ALONE_STRONG ||
+                 (alone.res.match_prob_lex >= CONVO_ALONE_STRONG ||
                   (alone.res.concepts >= CONVO_OWN_CONCEPTS &&
-                   alone.res.match_prob >= CONVO_OWN_MATCH) ||
+                   alone.res.match_prob_lex >= CONVO_OWN_MATCH) ||
                   (sj <= 0 && cv_names_new_thing(q, len))))
             *out = alone;           /* a question of its own, on a new concept */
         else if (own && alone.nhits > 0 && cv_switch_marker(q, len))

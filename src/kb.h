@@ -126,6 +126,11 @@ struct kb_result {
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
                                        (kb_match_prob) */
+    double match_prob_lex;          /* the same model without the topic
+                                       reader's two figures
+                                       (kb_match_prob_lex): the
+                                       conversation reader's thresholds
+                                       (convo.c) were chosen on it */
 };
 
 /* Searches for passages that answer the question. Writes up to max hits,
@@ -195,6 +200,9 @@ struct kb_thresholds {
 
 /* The no-match model's probability for a result's figures (0..1). */
 double kb_match_prob(const struct kb_result *r);
+/* The eleven-figure model alone (KB_MODEL_WEIGHTS), whatever the topic
+ * reader said. */
+double kb_match_prob_lex(const struct kb_result *r);
 void kb_set_thresholds(struct kb *kb, const struct kb_thresholds *th);
 void kb_get_thresholds(const struct kb *kb, struct kb_thresholds *th);
 

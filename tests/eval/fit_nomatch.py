@@ -50,6 +50,10 @@ NAMES = ['bias', 'log1p(bm25)', 'about', 'cover', 'unit_sim', 'consensus', 'key_
 # (kb.c KB_MODEL_TN_WEIGHTS). Dumps for it must come from topic models that
 # were not fitted on the dumped set (out of fold), or the reader looks surer
 # than it will be on unseen questions.
+# They enter as log(p + KB_TN_EPS), as kb_match_prob reads them (the dump
+# prints the raw probabilities; before session 10's nomatch36 this script fitted
+# on the raw ones, so its weights did not mean what kb.c did with them).
+TN_EPS = 0.05
 TOPIC = '--topic' in sys.argv
 if TOPIC:
     sys.argv.remove('--topic')
@@ -64,7 +68,7 @@ def load(path):
 def feats(f):
     return [1.0, math.log1p(max(f[S], 0)), f[ABOUT], f[COVER], f[UNIT], f[CONS], f[KEY], f[UNK],
             f[TABOUT], min(f[NCON] / 10, 1), f[PHR_UNK] / f[PHR] if f[PHR] > 0 else 0.0] + \
-           ([f[TOPIC_P], f[TOPIC_NM]] if TOPIC else [])
+           ([math.log(f[TOPIC_P] + TN_EPS), math.log(f[TOPIC_NM] + TN_EPS)] if TOPIC else [])
 
 
 def solve(a, b):

@@ -619,6 +619,8 @@ static void test_topic_model_file(void **state)
     kb_search_ex(kb, "bedtime routine", 15, -1, hits, 3, &r);   /* a match or not: figures */
     assert_true(r.has_topic);
     assert_true(r.topic_p > 0.9);
+    assert_true(fabs(r.match_prob_lex - kb_match_prob_lex(&r)) < 1e-12);
+    assert_true(fabs(r.match_prob - kb_match_prob(&r)) < 1e-12);
     kb_free(kb);
     kb_problems_free(&pr);
     snprintf(path, sizeof path, "%s/topic-model.tsv", tmpdir);
@@ -626,6 +628,9 @@ static void test_topic_model_file(void **state)
     assert_int_equal(load_one(good, &pr, &kb), 0);
     kb_search_ex(kb, "bedtime routine", 15, -1, hits, 3, &r);
     assert_false(r.has_topic);
+    /* without a reader the two probabilities are one (the conversation
+     * reader's thresholds read match_prob_lex) */
+    assert_true(fabs(r.match_prob - r.match_prob_lex) < 1e-12);
     kb_free(kb);
     kb_problems_free(&pr);
 }
