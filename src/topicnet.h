@@ -4,8 +4,10 @@
  *
  * A multinomial logistic regression (softmax over every topic id plus a
  * "nomatch" class) over the triage net's features (tmodel_features: words,
- * five-letter stems, neighbouring word pairs) less the function words
- * (topicnet_features; bench/topic_features.c prints them for fitting),
+ * five-letter stems, neighbouring word pairs) less the function words,
+ * plus the words kb.c's query normalisation adds (synonyms, spelling fixes,
+ * UK/US spellings: topicnet_features_norm through kb_topic_features;
+ * bench/topic_features.c prints them for fitting),
  * fitted offline by tests/eval/fit_topicnet.py on the passages' titles,
  * keywords and asks and on labelled development questions, and shipped as
  * kb/topic-model.tsv. kb.c loads it with the knowledge base and uses
