@@ -1,10 +1,15 @@
-/* topic_features.c — prints the features topicnet.c scores, for fitting.
+/* topic_features.c — prints the features the topic reader scores, for fitting.
  *
  * Reads "label<TAB>question" lines on stdin and writes
  * "label<TAB>feature feature ..." lines on stdout, using the very function
- * the server scores with (topicnet_features), so the model fitted by
- * tests/eval/fit_topicnet.py sees exactly what coachd will see. */
-#include "topicnet.h"
+ * the server scores with (kb_topic_features: topicnet_features with the
+ * knowledge base's synonyms and spellings added), so the model fitted by
+ * tests/eval/fit_topicnet.py sees exactly what coachd will see.
+ *
+ * Usage: bench_topic_features [--kb DIR]   (DIR defaults to kb; the
+ * normalisation reads its synonyms and vocabulary). Exit 0, or 1 when the
+ * knowledge base does not load. */
+#include "kb.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +22,23 @@ static void put(const char *f, size_t n, void *arg)
     *first = 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static char line[65536];
+    const char *dir = "kb";
+    struct kb *kb = NULL;
+    struct kb_problems pr = {0};
+    int rc = 1;
+
+    if (argc == 3 && strcmp(argv[1], "--kb") == 0) dir = argv[2];
+    else if (argc != 1) {
+        fprintf(stderr, "usage: %s [--kb DIR]\n", argv[0]);
+        return 1;
+    }
+    if (kb_load(&dir, 1, &kb, &pr) != 0) {
+        for (size_t i = 0; i < pr.n; i++) fprintf(stderr, "%s\n", pr.items[i]);
+        goto out;
+    }
     while (fgets(line, sizeof line, stdin)) {
         size_t n = strlen(line);
         char *tab = strchr(line, '\t');
@@ -28,8 +47,12 @@ int main(void)
         if (!tab) continue;
         fwrite(line, 1, (size_t)(tab - line), stdout);
         fputc('\t', stdout);
-        topicnet_features(tab + 1, n - (size_t)(tab + 1 - line), put, &first);
+        kb_topic_features(kb, tab + 1, n - (size_t)(tab + 1 - line), put, &first);
         fputc('\n', stdout);
     }
-    return 0;
+    rc = 0;
+out:
+    kb_free(kb);
+    kb_problems_free(&pr);
+    return rc;
 }

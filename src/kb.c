@@ -2220,12 +2220,43 @@ static void candidate_figures(struct kb *kb, const struct terms *t, const struct
     r->topic_nomatch = r->has_topic && kb->tn_nomatch >= 0 ? tp[kb->tn_nomatch] : 0;
 }
 
+/* The topic reader's normaliser (struct topicnet_norm): the words the
+ * query's normalisation adds to text[0..len) (query_terms: synonyms and
+ * slang, spelling fixes, UK/US spellings) that the parent did not write.
+ * So the reader sees "colour" and "color", "nappy" and "diaper", "dd" and
+ * "daughter" alike, from the same tables and rules the search uses. */
+static void tn_norm_words(const char *text, size_t len,
+                          void (*word)(const char *w, size_t n, void *warg), void *warg,
+                          const void *arg)
+{
+    const struct kb *kb = arg;
+    struct tokens tk;
+    struct terms t = {0};
+    query_tokenize(text, len, &tk);
+    query_terms(kb, &tk, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        size_t k = 0;
+        while (k < tk.n && strcmp(tk.t[k], t.v[i]) != 0) k++;
+        if (k == tk.n) word(t.v[i], strlen(t.v[i]), warg);
+    }
+    terms_free(&t);
+    free(tk.buf);
+}
+
+size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
+                         void (*emit)(const char *f, size_t n, void *arg), void *arg)
+{
+    struct topicnet_norm norm = {tn_norm_words, kb};
+    return topicnet_features_norm(text, len, kb ? &norm : NULL, emit, arg);
+}
+
 /* The topic reader's P(class | text) into tp (room for TOPICNET_MAX_CLASS);
  * returns tp, or NULL without a topic reader. */
 static const double *topic_probs(const struct kb *kb, const char *q, size_t len, double *tp)
 {
+    struct topicnet_norm norm = {tn_norm_words, kb};
     if (!kb->tn) return NULL;
-    topicnet_score(kb->tn, q, len, tp);
+    topicnet_score_norm(kb->tn, &norm, q, len, tp);
     return tp;
 }
 

@@ -49,6 +49,14 @@ int kb_load(const char *const *dirs, size_t ndirs, struct kb **out,
             struct kb_problems *pr);
 void kb_free(struct kb *kb);
 
+/* The topic reader's features of text[0..len) (topicnet_features_norm)
+ * with the words this knowledge base's query normalisation adds (its
+ * synonyms, spelling fixes and UK/US spellings): the very features kb.c
+ * scores with, for bench/topic_features.c and fitting. kb NULL: none
+ * added. Returns the number emitted. */
+size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
+                         void (*emit)(const char *f, size_t n, void *arg), void *arg);
+
 /* Parses one passage (text[0..len), any bytes; the "---" front matter,
  * the body, "Steps:" and "When to get help:"), named path in problems and
  * in out->file. Pure: no file I/O. With kb (may be NULL) it also checks

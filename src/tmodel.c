@@ -75,7 +75,7 @@ static size_t word_form(const struct text_word *w, char *out, size_t outlen)
 }
 
 /* The first five letters (UTF-8 characters) of a word of at least six. */
-static size_t prefix5(const char *w, size_t n)
+size_t tmodel_prefix5(const char *w, size_t n)
 {
     size_t chars = 0, i = 0;
     while (i < n && chars < 5) {
@@ -105,7 +105,7 @@ size_t tmodel_features(const char *text, size_t len,
             emit(f, 2 + n, arg);
             count++;
         }
-        if ((pn = prefix5(cur, n)) > 0 && 2 + pn < sizeof f) {
+        if ((pn = tmodel_prefix5(cur, n)) > 0 && 2 + pn < sizeof f) {
             memcpy(f, "p:", 2);
             memcpy(f + 2, cur, pn);
             f[2 + pn] = '\0';

@@ -47,6 +47,10 @@ const char *tmodel_class_name(int cls);
 struct tmodel *tmodel_load(const char *path, char *err, size_t errlen);
 void tmodel_free(struct tmodel *m);
 
+/* The length in bytes of the first five letters (UTF-8 characters) of
+ * w[0..n) when it has at least six, else 0: the "p:" feature's stem. Pure. */
+size_t tmodel_prefix5(const char *w, size_t n);
+
 /* Calls emit(feature, length, arg) for each feature of text[0..len): at
  * most TMODEL_MAX_WORDS words are read. Returns the number emitted. Pure. */
 #define TMODEL_MAX_WORDS 400

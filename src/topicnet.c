@@ -5,7 +5,10 @@
  * features, each pointing at its run of (class, weight) pairs in one
  * array. Scoring walks tmodel_features (the features are shared with the
  * triage net, so there is one way to read a question's words), keeps each
- * known feature once, and adds its runs into the class sums. */
+ * known feature once, and adds its runs into the class sums. A normaliser
+ * (struct topicnet_norm: kb.c's synonyms and spellings) adds the words the
+ * knowledge base's query would add, so spellings and regional words read
+ * alike. */
 #include "topicnet.h"
 #include "tmodel.h"
 #include "util.h"
@@ -250,12 +253,36 @@ static void tn_filter_emit(const char *f, size_t n, void *arg)
     fl->emit(f, n, fl->arg);
 }
 
-size_t topicnet_features(const char *text, size_t len,
-                         void (*emit)(const char *f, size_t n, void *arg), void *arg)
+/* One added word: "u:word" and "p:stem", through the function-word filter. */
+static void tn_norm_word(const char *w, size_t n, void *arg)
+{
+    char f[TOPICNET_MAX_FEATURE];
+    size_t pn;
+    if (n == 0 || 2 + n >= sizeof f) return;
+    memcpy(f, "u:", 2);
+    memcpy(f + 2, w, n);
+    f[2 + n] = '\0';
+    tn_filter_emit(f, 2 + n, arg);
+    if ((pn = tmodel_prefix5(w, n)) > 0) {
+        f[0] = 'p';
+        f[2 + pn] = '\0';
+        tn_filter_emit(f, 2 + pn, arg);
+    }
+}
+
+size_t topicnet_features_norm(const char *text, size_t len, const struct topicnet_norm *norm,
+                              void (*emit)(const char *f, size_t n, void *arg), void *arg)
 {
     struct tn_filter fl = {emit, arg, 0};
     tmodel_features(text, len, tn_filter_emit, &fl);
+    if (norm && norm->fn) norm->fn(text, len, tn_norm_word, &fl, norm->arg);
     return fl.count;
+}
+
+size_t topicnet_features(const char *text, size_t len,
+                         void (*emit)(const char *f, size_t n, void *arg), void *arg)
+{
+    return topicnet_features_norm(text, len, NULL, emit, arg);
 }
 
 /* ------------------------------------------------------------- scoring */
@@ -285,11 +312,17 @@ static void tn_add_feature(const char *f, size_t n, void *arg)
 
 size_t topicnet_score(const struct topicnet *m, const char *text, size_t len, double *p)
 {
+    return topicnet_score_norm(m, NULL, text, len, p);
+}
+
+size_t topicnet_score_norm(const struct topicnet *m, const struct topicnet_norm *norm,
+                           const char *text, size_t len, double *p)
+{
     struct tn_sum s = {m, xcalloc(TOPICNET_SEEN, sizeof *s.seen),
                        xmalloc(TOPICNET_SEEN / 2 * sizeof *s.found), 0};
     double top = -1e300, sum = 0;
     for (size_t c = 0; c < m->ncls; c++) p[c] = m->bias[c];
-    topicnet_features(text, len, tn_add_feature, &s);
+    topicnet_features_norm(text, len, norm, tn_add_feature, &s);
     if (s.nfound) {
         double x = 1.0 / sqrt((double)s.nfound);
         for (size_t k = 0; k < s.nfound; k++) {

@@ -4,8 +4,10 @@
  *
  * A multinomial logistic regression (softmax over every topic id plus a
  * "nomatch" class) over the triage net's features (tmodel_features: words,
- * five-letter stems, neighbouring word pairs) less the function words
- * (topicnet_features; bench/topic_features.c prints them for fitting),
+ * five-letter stems, neighbouring word pairs) less the function words,
+ * plus the words kb.c's query normalisation adds (synonyms, spelling fixes,
+ * UK/US spellings: topicnet_features_norm through kb_topic_features;
+ * bench/topic_features.c prints them for fitting),
  * fitted offline by tests/eval/fit_topicnet.py on the passages' titles,
  * keywords and asks and on labelled development questions, and shipped as
  * kb/topic-model.tsv. kb.c loads it with the knowledge base and uses
@@ -49,9 +51,31 @@ int topicnet_class(const struct topicnet *m, const char *name);
 size_t topicnet_features(const char *text, size_t len,
                          void (*emit)(const char *f, size_t n, void *arg), void *arg);
 
+/* The words a normaliser adds to a text: the knowledge base's synonyms,
+ * spelling fixes and UK/US spellings (kb.c's query normalisation, through
+ * kb_topic_features), so "colour" also reads as "color", "nappy" as
+ * "diaper" and "dd" as "daughter". fn calls word(w, n, warg) for each word
+ * of text[0..len) that it adds (not the ones written); arg is fn's and not
+ * owned. NULL: no words added. */
+struct topicnet_norm {
+    void (*fn)(const char *text, size_t len, void (*word)(const char *w, size_t n, void *warg),
+               void *warg, const void *arg);
+    const void *arg;
+};
+
+/* topicnet_features, then "u:" and "p:" (the five-letter stem) of each word
+ * norm adds (no pairs: an added word has no place in the text), less the
+ * function words. Every fitting and scoring path goes through it
+ * (bench/topic_features.c, kb.c). norm may be NULL. */
+size_t topicnet_features_norm(const char *text, size_t len, const struct topicnet_norm *norm,
+                              void (*emit)(const char *f, size_t n, void *arg), void *arg);
+
 /* P(class | text) for every class into p[0 .. topicnet_nclass(m)), which
  * must have room for them. Returns the number of distinct features of the
  * text that the model knows (0: p is the prior, the softmax of the biases). */
 size_t topicnet_score(const struct topicnet *m, const char *text, size_t len, double *p);
+/* The same on topicnet_features_norm's features (norm may be NULL). */
+size_t topicnet_score_norm(const struct topicnet *m, const struct topicnet_norm *norm,
+                           const char *text, size_t len, double *p);
 
 #endif

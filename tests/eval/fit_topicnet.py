@@ -4,9 +4,11 @@
 A multinomial logistic regression (softmax) over every topic id of the
 knowledge base plus a "nomatch" class, on the features topicnet.c scores
 with: topicnet_features (tmodel_features' words "u:", five-letter stems
-"p:" and neighbouring word pairs "b:", less function words), printed by
-build/release/bench_topic_features so fitting and scoring cannot drift
-apart. Each distinct feature the model knows
+"p:" and neighbouring word pairs "b:", less function words) plus the words
+the --kb knowledge base's query normalisation adds (synonyms, spelling
+fixes, UK/US spellings: kb_topic_features), printed by
+build/release/bench_topic_features --kb KB so fitting and scoring cannot
+drift apart (--features BIN names another binary). Each distinct feature the model knows
 counts 1/sqrt(number of them), so a long story does not shout down a short
 question.
 
@@ -27,7 +29,7 @@ weights under --prune left out of the file.
 A "nomatch" line that a topic added since its set was written may cover is
 left out with --stale LIST (the questions, one a line: stale_nomatch.py).
 
-usage: python3 tests/eval/fit_topicnet.py [--kb kb] [--out kb/topic-model.tsv]
+usage: python3 tests/eval/fit_topicnet.py [--kb kb] [--features BIN] [--out kb/topic-model.tsv]
            [--epochs 8] [--set-weight 2] [--prune 0.15] [--stale LIST]
            [--eval HELDOUT.tsv...] SET.tsv...
 With --eval it prints top-1 / top-3 topic accuracy and the nomatch class's
@@ -40,6 +42,7 @@ import subprocess
 import sys
 
 FEATURES_BIN = 'build/release/bench_topic_features'
+KBDIR = 'kb'   # the knowledge base whose synonyms and spellings the features read
 
 
 def passages(kbdir):
@@ -99,7 +102,8 @@ def labelled(path):
 def featurise(texts):
     """tmodel_features of each text, through the C binary (one process)."""
     inp = ''.join('x\t%s\n' % t.replace('\t', ' ').replace('\n', ' ') for t in texts)
-    res = subprocess.run([FEATURES_BIN], input=inp.encode(), stdout=subprocess.PIPE, check=True)
+    res = subprocess.run([FEATURES_BIN, '--kb', KBDIR], input=inp.encode(), stdout=subprocess.PIPE,
+                         check=True)
     out = []
     for l in res.stdout.decode().split('\n')[:len(texts)]:
         out.append(l.split('\t', 1)[1].split() if '\t' in l else [])
@@ -195,6 +199,7 @@ def evaluate(W, b, classes, rows, feats):
 
 
 def main(argv):
+    global FEATURES_BIN, KBDIR
     kbdir, out, epochs, setw, l2, lr0, min_count, prune = 'kb', None, 8, 2.0, 1e-4, 1.0, 2, 0.15
     stale = set()
     sets, evals = [], []
@@ -202,11 +207,12 @@ def main(argv):
     mode = 'sets'
     while i < len(argv):
         a = argv[i]
-        if a in ('--kb', '--out', '--epochs', '--set-weight', '--l2', '--lr', '--min-count', '--prune',
+        if a in ('--kb', '--features', '--out', '--epochs', '--set-weight', '--l2', '--lr', '--min-count', '--prune',
                  '--stale'):
             v = argv[i + 1]
             i += 2
             if a == '--kb': kbdir = v
+            elif a == '--features': FEATURES_BIN = v
             elif a == '--out': out = v
             elif a == '--epochs': epochs = int(v)
             elif a == '--set-weight': setw = float(v)
@@ -229,6 +235,7 @@ def main(argv):
     for path in sets:
         if os.path.basename(path) in sealed:
             sys.exit('fit_topicnet: %s is sealed (tests/sealed.list): never fit on it' % path)
+    KBDIR = kbdir
     classes = topic_ids(kbdir) + ['nomatch']
     idx = {c: i for i, c in enumerate(classes)}
     texts, ys, wts = [], [], []
