@@ -31,6 +31,8 @@ struct gword { char *s; size_t n; int prefix; };
 /* Split phrases are read (entry_matches_gapped); test_gloss turns them
  * off to compare the buckets with a plain scan. */
 static int gloss_gaps = 1;
+static int gloss_stems = 1;
+
 #define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
 
 /* The bucket of a first word of two bytes or more starting s[0], s[1]. */
@@ -398,6 +400,42 @@ static const struct gentry *gap_entry(const struct gloss *g, size_t want,
     return best;
 }
 
+#define GLOSS_STEM_MIN 5        /* letters an inflected word shares with its entry */
+#define GLOSS_STEM_ENTRY_END 2  /* letters of the entry's ending that may differ */
+#define GLOSS_STEM_WORD_END 4   /* letters of the question word's ending that may differ */
+
+/* The question's own language's one-word entry that an unread word is an
+ * inflection of: they share their first GLOSS_STEM_MIN letters or more,
+ * and differ at most in the entry's last GLOSS_STEM_ENTRY_END and the
+ * word's last GLOSS_STEM_WORD_END ("skrtil" / "škrtí", "bijes" / "bije"):
+ * the longest shared start wins, the first in file order on a tie. */
+static const struct gentry *stem_entry(const struct gloss *g, size_t want,
+                                       const struct gloss_word *w)
+{
+    const struct gentry *best = NULL;
+    size_t bestc = 0;
+    /* "other" holds medicine names spelt alike everywhere: no endings
+     * ("tablette" is no "tablet*") */
+    if (w->n < GLOSS_STEM_MIN || strcmp(g->langs[want], "other") == 0)
+        return NULL;
+    for (size_t k = 0; k < g->n; k++) {
+        const struct gentry *e = &g->e[k];
+        if (e->lang != want || e->nw != 1 || e->silent || e->w[0].n < GLOSS_STEM_MIN ||
+            e->w[0].s[0] != w->s[0])
+            continue;
+        size_t m = e->w[0].n, c = 0;
+        while (c < m && c < w->n && e->w[0].s[c] == w->s[c])
+            c++;
+        if (c < GLOSS_STEM_MIN || m - c > GLOSS_STEM_ENTRY_END || w->n - c > GLOSS_STEM_WORD_END)
+            continue;
+        if (c > bestc) {
+            best = e;
+            bestc = c;
+        }
+    }
+    return best;
+}
+
 /* A number as text.c keeps it: digits with '.' or ',' inside. */
 static int is_number(const struct gloss_word *w)
 {
@@ -474,6 +512,12 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             const struct gentry *e = &g->e[c->k];
             if (entry_beats(e, best, want) && entry_matches_at(e, words, n, i))
                 best = e;
+        }
+        if ((!best || (best->nw == 1 && best->lang != want)) && gloss_stems &&
+            want != (size_t)-1 && !is_number(&words[i])) {
+            const struct gentry *st = stem_entry(g, want, &words[i]);
+            if (st)
+                best = st;
         }
         size_t step = best ? best->nw : 1;
         int gapped = 0;

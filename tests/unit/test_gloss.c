@@ -327,7 +327,8 @@ static void test_buckets_match_scan(void **state)
     if (!g)
         fail_msg("%s", err);
     unsigned seed = 12345;
-    gloss_gaps = 0;             /* read_scan reads no split phrases */
+    gloss_gaps = 0;             /* read_scan reads no split phrases, no stems */
+    gloss_stems = 0;
     for (int round = 0; round < 3000; round++) {
         struct gloss_word w[12];
         size_t n = 1 + (size_t)(round % 12);
@@ -345,6 +346,7 @@ static void test_buckets_match_scan(void **state)
         assert_int_equal(h1, h2);
     }
     gloss_gaps = 1;
+    gloss_stems = 1;
     gloss_free(g);
 }
 
@@ -406,6 +408,47 @@ static void test_split_phrases(void **state)
     gloss_free(g);
 }
 
+/* An unread word that is an inflection of a one-word entry of the
+ * question's own language is read as it: a shared start of five letters
+ * or more, the entry's last two letters and the word's last four free;
+ * not shorter words, not another language's entries, not "other". */
+static void test_stems(void **state)
+{
+    static const char text[] =
+        "cs\tskrti\tstrangles\n"
+        "cs\tmanzel\thusband\n"
+        "pl\tzemdlal\tpassed out\n"
+        "other\ttablet*\tpills\n"
+        "es\tmes\tmonths\n";
+    (void)state;
+    char err[200], out[128];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    assert_non_null(g);
+    struct gloss_cover c;
+    struct gloss_word a[] = { {"manzel", 6, 0}, {"skrtil", 6, 0} };
+    size_t h = gloss_read(g, "cs", a, 2, out, sizeof out, &c);
+    assert_string_equal(out, "husband strangles");
+    assert_int_equal(h, 2);
+    assert_int_equal(c.words, 2);
+    struct gloss_word b[] = { {"zemdleje", 8, 0} };
+    gloss_read(g, "pl", b, 1, out, sizeof out, &c);
+    assert_string_equal(out, "passed out");
+    /* another language's entries and "other" take no endings */
+    gloss_read(g, "cs", b, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    struct gloss_word d[] = { {"tablette", 8, 0} };
+    gloss_read(g, "other", d, 1, out, sizeof out, &c);
+    assert_string_equal(out, "pills");      /* the prefix entry itself */
+    struct gloss_word e[] = { {"tablu", 5, 0} };
+    gloss_read(g, "other", e, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    /* too short to be a stem: "mesi" is no "mes" */
+    struct gloss_word f[] = { {"mesi", 4, 0} };
+    gloss_read(g, "es", f, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    gloss_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_digit_letters),
         cmocka_unit_test(test_buckets_match_scan),
         cmocka_unit_test(test_split_phrases),
+        cmocka_unit_test(test_stems),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
