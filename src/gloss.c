@@ -27,6 +27,12 @@
 struct gword { char *s; size_t n; int prefix; };
 
 #define GLOSS_PAIR_BUCKETS 1024
+
+/* Split phrases are read (entry_matches_gapped); test_gloss turns them
+ * off to compare the buckets with a plain scan. */
+static int gloss_gaps = 1;
+static int gloss_stems = 1;
+
 #define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
 
 /* The bucket of a first word of two bytes or more starting s[0], s[1]. */
@@ -322,6 +328,53 @@ static int entry_matches_at(const struct gentry *e, const struct gloss_word *wor
     return j == e->nw;
 }
 
+/* A word that turns a phrase around ("wil niet doen"): never a gap. */
+static int is_negation(const struct gloss_word *w)
+{
+    static const char *const neg[] = {
+        "not", "no", "non", "ne", "pas", "nao", "niet", "geen", "nooit", "nicht",
+        "kein", "keine", "nie", "nu", "nunca", "jamais", "mai", "inte", "aldrig",
+        "ikke", "ei", "degil", "hindi", "khong", "tidak", "gak", "nggak", "bukan",
+        "hapana", "ani", "nem", "nahi", "nahin", "mat", "den", "dhen", "ne", "net",
+        "nikdy", "nigdy", "never", NULL,
+    };
+    for (size_t k = 0; neg[k]; k++)
+        if (strlen(neg[k]) == w->n && memcmp(neg[k], w->s, w->n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A phrase of two words or more of the question's own language split by
+ * one word ("zichzelf pijn wil doen", "me quiero matar" against "me ...
+ * matar"): Dutch and German modals and Romance clitics and adverbs put a
+ * word inside a fixed phrase. Matches e from i with exactly one question
+ * word, not a negation and not at a sentence break, between two of its
+ * words; returns the word count read (nw + 1), or 0. */
+static size_t entry_matches_gapped(const struct gentry *e, const struct gloss_word *words,
+                                   size_t n, size_t i, size_t *gap_at)
+{
+    if (e->nw < 2 || e->nw + 1 > n - i)
+        return 0;
+    for (size_t gap = 1; gap < e->nw; gap++) {
+        size_t j = 0, q = i;
+        int ok = 1;
+        for (; ok && j < e->nw; j++, q++) {
+            if (j == gap) {
+                if (words[q].brk || is_negation(&words[q]) || !words[q].n)
+                    ok = 0;
+                q++;
+            }
+            if (ok && (!word_matches(&e->w[j], &words[q]) || (j + 1 < e->nw && words[q].brk)))
+                ok = 0;
+        }
+        if (ok) {
+            *gap_at = i + gap;
+            return e->nw + 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether a matching e would replace best: longer wins; at equal length
  * the question's own language (want). */
 static int entry_beats(const struct gentry *e, const struct gentry *best, size_t want)
@@ -331,6 +384,56 @@ static int entry_beats(const struct gentry *e, const struct gentry *best, size_t
     if (e->nw != best->nw)
         return e->nw > best->nw;
     return e->lang == want && best->lang != want;
+}
+
+/* The one-word entry that reads words[at] (the question's own language
+ * first, as entry_beats ranks them), or NULL. */
+static const struct gentry *gap_entry(const struct gloss *g, size_t want,
+                                      const struct gloss_word *words, size_t n, size_t at)
+{
+    const struct gentry *best = NULL;
+    for (size_t k = 0; k < g->n; k++) {
+        const struct gentry *e = &g->e[k];
+        if (e->nw == 1 && entry_beats(e, best, want) && entry_matches_at(e, words, n, at))
+            best = e;
+    }
+    return best;
+}
+
+#define GLOSS_STEM_MIN 5        /* letters an inflected word shares with its entry */
+#define GLOSS_STEM_ENTRY_END 2  /* letters of the entry's ending that may differ */
+#define GLOSS_STEM_WORD_END 4   /* letters of the question word's ending that may differ */
+
+/* The question's own language's one-word entry that an unread word is an
+ * inflection of: they share their first GLOSS_STEM_MIN letters or more,
+ * and differ at most in the entry's last GLOSS_STEM_ENTRY_END and the
+ * word's last GLOSS_STEM_WORD_END ("skrtil" / "škrtí", "bijes" / "bije"):
+ * the longest shared start wins, the first in file order on a tie. */
+static const struct gentry *stem_entry(const struct gloss *g, size_t want,
+                                       const struct gloss_word *w)
+{
+    const struct gentry *best = NULL;
+    size_t bestc = 0;
+    /* "other" holds medicine names spelt alike everywhere: no endings
+     * ("tablette" is no "tablet*") */
+    if (w->n < GLOSS_STEM_MIN || strcmp(g->langs[want], "other") == 0)
+        return NULL;
+    for (size_t k = 0; k < g->n; k++) {
+        const struct gentry *e = &g->e[k];
+        if (e->lang != want || e->nw != 1 || e->silent || e->w[0].n < GLOSS_STEM_MIN ||
+            e->w[0].s[0] != w->s[0])
+            continue;
+        size_t m = e->w[0].n, c = 0;
+        while (c < m && c < w->n && e->w[0].s[c] == w->s[c])
+            c++;
+        if (c < GLOSS_STEM_MIN || m - c > GLOSS_STEM_ENTRY_END || w->n - c > GLOSS_STEM_WORD_END)
+            continue;
+        if (c > bestc) {
+            best = e;
+            bestc = c;
+        }
+    }
+    return best;
 }
 
 /* A number as text.c keeps it: digits with '.' or ',' inside. */
@@ -410,7 +513,42 @@ size_t gloss_read(const struct gloss *g, const char *lang,
             if (entry_beats(e, best, want) && entry_matches_at(e, words, n, i))
                 best = e;
         }
+        if ((!best || (best->nw == 1 && best->lang != want)) && gloss_stems &&
+            want != (size_t)-1 && !is_number(&words[i])) {
+            const struct gentry *st = stem_entry(g, want, &words[i]);
+            if (st)
+                best = st;
+        }
         size_t step = best ? best->nw : 1;
+        int gapped = 0;
+        const struct gentry *gap_word = NULL;
+        /* no phrase here as written: one of the question's own language
+         * with one word inside it, when it reads more than the words did */
+        if ((!best || best->nw < 2) && want != (size_t)-1 && words[i].n && gloss_gaps) {
+            const struct gentry *gbest = NULL;
+            size_t gstep = 0, gat = 0, at = 0;
+            for (size_t k = 0; k < g->n; k++) {
+                const struct gentry *e = &g->e[k];
+                if (e->lang != want || e->nw < 2 || e->silent || e->nw + 1 <= gstep ||
+                    e->w[0].s[0] != words[i].s[0])
+                    continue;
+                size_t m = entry_matches_gapped(e, words, n, i, &at);
+                if (m > gstep) {
+                    gbest = e;
+                    gstep = m;
+                    gat = at;
+                }
+            }
+            const struct gentry *gw = gbest ? gap_entry(g, want, words, n, gat) : NULL;
+            /* a word the phrase leaves unread must not cost a function
+             * word's reading ("su" + "propia cama" against "su ... cama") */
+            if (gbest && gstep > step && (gw || !best || !best->silent)) {
+                best = gbest;
+                step = gstep;
+                gapped = 1;
+                gap_word = gw;
+            }
+        }
         int ok = 1;
         if (best && best->silent) {
             cov += step;
@@ -418,7 +556,19 @@ size_t gloss_read(const struct gloss *g, const char *lang,
         } else if (best) {
             ok = put(out, outcap, &o, best->eng, strlen(best->eng));
             hits += ok;
-            cov += ok ? step : 0;
+            cov += ok ? step - (size_t)gapped : 0;
+            /* the word inside a split phrase is read on its own, after
+             * the phrase ("will abends nicht": "doesn't want in the
+             * evening"); unread when no one-word entry reads it, so the
+             * phrase never makes the answer gate easier to pass */
+            if (ok && gap_word && gap_word->silent) {
+                cov++;
+                fn++;
+            } else if (ok && gap_word) {
+                ok = put(out, outcap, &o, gap_word->eng, strlen(gap_word->eng));
+                hits += ok;
+                cov += ok;
+            }
         } else if (is_number(&words[i])) {
             ok = put(out, outcap, &o, words[i].s, words[i].n);
             cov += ok;

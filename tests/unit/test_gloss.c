@@ -327,6 +327,8 @@ static void test_buckets_match_scan(void **state)
     if (!g)
         fail_msg("%s", err);
     unsigned seed = 12345;
+    gloss_gaps = 0;             /* read_scan reads no split phrases, no stems */
+    gloss_stems = 0;
     for (int round = 0; round < 3000; round++) {
         struct gloss_word w[12];
         size_t n = 1 + (size_t)(round % 12);
@@ -343,6 +345,107 @@ static void test_buckets_match_scan(void **state)
         assert_string_equal(out1, out2);
         assert_int_equal(h1, h2);
     }
+    gloss_gaps = 1;
+    gloss_stems = 1;
+    gloss_free(g);
+}
+
+/* A phrase split by one word of the question (a modal, an adverb, a
+ * clitic) is still read; the word inside is read on its own after it, and
+ * stays unread (not covered) when no entry reads it; a negation or a
+ * sentence break never splits a phrase; a split never costs a function
+ * word's reading. */
+static void test_split_phrases(void **state)
+{
+    static const char text[] =
+        "nl\tzichzelf pijn doen\thurt herself\n"
+        "nl\twil\twants\n"
+        "nl\tzoon\tchild\n"
+        "nl\tmijn\t_\n"
+        "de\twill nicht\tdoesn't want\n"
+        "de\tabends\tin the evening\n"
+        "es\tsu\t_\n"
+        "es\tsu cama\town bed\n"
+        "es\tpropia cama\town bed\n";
+    (void)state;
+    char err[200], out[128];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    assert_non_null(g);
+    struct gloss_cover c;
+    struct gloss_word a[] = {
+        {"mijn", 4, 0}, {"zoon", 4, 0}, {"wil", 3, 0}, {"zichzelf", 8, 0},
+        {"pijn", 4, 0}, {"wil", 3, 0}, {"doen", 4, 0},
+    };
+    size_t h = gloss_read(g, "nl", a, 7, out, sizeof out, &c);
+    assert_string_equal(out, "child wants hurt herself wants");
+    assert_int_equal(h, 4);
+    assert_int_equal(c.words, 7);
+    /* the word inside unread: the phrase is read, the word is not covered */
+    struct gloss_word b[] = { {"zichzelf", 8, 0}, {"pijn", 4, 0}, {"echt", 4, 0}, {"doen", 4, 0} };
+    h = gloss_read(g, "nl", b, 4, out, sizeof out, &c);
+    assert_string_equal(out, "hurt herself");
+    assert_int_equal(c.words, 3);
+    /* no negation and no sentence break inside */
+    struct gloss_word n1[] = { {"zichzelf", 8, 0}, {"pijn", 4, 0}, {"niet", 4, 0}, {"doen", 4, 0} };
+    h = gloss_read(g, "nl", n1, 4, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    struct gloss_word n2[] = { {"zichzelf", 8, 0}, {"pijn", 4, 0}, {"wil", 3, 1}, {"doen", 4, 0} };
+    h = gloss_read(g, "nl", n2, 4, out, sizeof out, &c);
+    assert_string_equal(out, "wants.");
+    /* German: the adverb inside is read after the phrase */
+    struct gloss_word d[] = { {"will", 4, 0}, {"abends", 6, 0}, {"nicht", 5, 0} };
+    h = gloss_read(g, "de", d, 3, out, sizeof out, &c);
+    assert_string_equal(out, "doesn't want in the evening");
+    assert_int_equal(c.words, 3);
+    /* "su" (a function word) + "propia cama" reads every word: no split */
+    struct gloss_word e[] = { {"su", 2, 0}, {"propia", 6, 0}, {"cama", 4, 0} };
+    h = gloss_read(g, "es", e, 3, out, sizeof out, &c);
+    assert_string_equal(out, "own bed");
+    assert_int_equal(c.words, 3);
+    /* only the question's own language's phrases split */
+    h = gloss_read(g, "es", a, 7, out, sizeof out, &c);
+    assert_string_equal(out, "child wants wants");
+    gloss_free(g);
+}
+
+/* An unread word that is an inflection of a one-word entry of the
+ * question's own language is read as it: a shared start of five letters
+ * or more, the entry's last two letters and the word's last four free;
+ * not shorter words, not another language's entries, not "other". */
+static void test_stems(void **state)
+{
+    static const char text[] =
+        "cs\tskrti\tstrangles\n"
+        "cs\tmanzel\thusband\n"
+        "pl\tzemdlal\tpassed out\n"
+        "other\ttablet*\tpills\n"
+        "es\tmes\tmonths\n";
+    (void)state;
+    char err[200], out[128];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    assert_non_null(g);
+    struct gloss_cover c;
+    struct gloss_word a[] = { {"manzel", 6, 0}, {"skrtil", 6, 0} };
+    size_t h = gloss_read(g, "cs", a, 2, out, sizeof out, &c);
+    assert_string_equal(out, "husband strangles");
+    assert_int_equal(h, 2);
+    assert_int_equal(c.words, 2);
+    struct gloss_word b[] = { {"zemdleje", 8, 0} };
+    gloss_read(g, "pl", b, 1, out, sizeof out, &c);
+    assert_string_equal(out, "passed out");
+    /* another language's entries and "other" take no endings */
+    gloss_read(g, "cs", b, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    struct gloss_word d[] = { {"tablette", 8, 0} };
+    gloss_read(g, "other", d, 1, out, sizeof out, &c);
+    assert_string_equal(out, "pills");      /* the prefix entry itself */
+    struct gloss_word e[] = { {"tablu", 5, 0} };
+    gloss_read(g, "other", e, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
+    /* too short to be a stem: "mesi" is no "mes" */
+    struct gloss_word f[] = { {"mesi", 4, 0} };
+    gloss_read(g, "es", f, 1, out, sizeof out, &c);
+    assert_string_equal(out, "");
     gloss_free(g);
 }
 
@@ -357,6 +460,8 @@ int main(void)
         cmocka_unit_test(test_shipped_glossary_loads),
         cmocka_unit_test(test_digit_letters),
         cmocka_unit_test(test_buckets_match_scan),
+        cmocka_unit_test(test_split_phrases),
+        cmocka_unit_test(test_stems),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
