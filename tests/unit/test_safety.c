@@ -1325,10 +1325,53 @@ static void test_spell(void **state)
     spell_close(sp);
 }
 
+/* Session 10 rules36: emergencies and crises the fitted net alone used to
+ * carry must come from a rule (deterministic first), and their look-alikes
+ * must stay ordinary questions. */
+static void test_rules_carry(void **state)
+{
+    static const struct {
+        const char *q;
+        safety_category cat;
+    } cases[] = {
+        {"my 6 week old has been projectile vomiting every feed and is listless with dry nappies", SAFETY_EMERGENCY},
+        {"the baby vomited twice this evening and the second time it was bright green", SAFETY_EMERGENCY},
+        {"we think someone spiked our daughter's drink, she is 16, she can barely stand and keeps passing out", SAFETY_EMERGENCY},
+        {"my 2 year old drank lamp oil and is coughing and breathing fast", SAFETY_EMERGENCY},
+        {"my 14 year old scratches her legs until they bleed", SAFETY_CRISIS},
+        {"my son posted 'see you on the other side' and now he is not answering", SAFETY_CRISIS},
+        {"a man online keeps asking my 11 year old to undress on camera", SAFETY_CRISIS},
+        {"someone has been paying my 13 year old for pics on an app", SAFETY_CRISIS},
+    };
+    static const char *const ordinary[] = {
+        "my 5 week old sometimes brings up milk after feeds but is gaining weight well and has lots of wet nappies",
+        "my son bit his nails until they bled, how do I stop the nail biting habit",
+        "we wrote letters to Father Christmas, how do I make the reply look real",
+        "how do I get my 3 year old to stop taking her clothes off at nursery",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (v.category != cases[i].cat || !v.rule_id || strncmp(v.rule_id, "model.", 6) == 0)
+            fail_msg("\"%s\": got %s (%s), want %s from a rule", cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-",
+                     safety_category_name(cases[i].cat));
+    }
+    for (size_t i = 0; i < sizeof ordinary / sizeof ordinary[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, ordinary[i], strlen(ordinary[i]), &v);
+        if (v.category == SAFETY_EMERGENCY || v.category == SAFETY_CRISIS)
+            fail_msg("\"%s\": got %s (%s), want an ordinary answer", ordinary[i],
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_triage),
+        cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_triage_json),
         cmocka_unit_test(test_spell),
