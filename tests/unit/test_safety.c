@@ -1365,6 +1365,16 @@ static void test_rules_carry(void **state)
             fail_msg("\"%s\": got %s (%s), want an ordinary answer", ordinary[i],
                      safety_category_name(v.category), v.rule_id ? v.rule_id : "-");
     }
+    /* a water event keeps the drowning protocol's first aid: the generic
+     * "danger sign after an event" protocol steps aside for it */
+    {
+        const char *q = "he went under at the pool and swallowed loads of water, now coughing and breathing fast and really tired";
+        struct safety_verdict v;
+        safety_triage(us, q, strlen(q), &v);
+        assert_int_equal(v.category, SAFETY_EMERGENCY);
+        assert_non_null(v.protocol_id);
+        assert_string_equal(v.protocol_id, "protocol.drowning");
+    }
 }
 
 int main(void)
