@@ -2173,13 +2173,13 @@ static size_t split_sentences(const char *q, size_t len, size_t *st, size_t *en,
     return n;
 }
 
-/* Concept count of one part (terms it would query). */
-static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct terms *t)
+/* Concept count of one part (terms it would query); its tokens into tk
+ * (the caller frees tk->buf). */
+static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct tokens *tk,
+                         struct terms *t)
 {
-    struct tokens tk;
-    query_tokenize(q, len, &tk);
-    query_terms(kb, &tk, t);
-    free(tk.buf);
+    query_tokenize(q, len, tk);
+    query_terms(kb, tk, t);
     return (size_t)t->ngrp;
 }
 
@@ -2225,6 +2225,16 @@ static void candidate_figures(struct kb *kb, const struct terms *t, const struct
  * slang, spelling fixes, UK/US spellings) that the parent did not write.
  * So the reader sees "colour" and "color", "nappy" and "diaper", "dd" and
  * "daughter" alike, from the same tables and rules the search uses. */
+static void added_words(const struct tokens *tk, const struct terms *t,
+                        void (*word)(const char *w, size_t n, void *warg), void *warg)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        size_t k = 0;
+        while (k < tk->n && strcmp(tk->t[k], t->v[i]) != 0) k++;
+        if (k == tk->n) word(t->v[i], strlen(t->v[i]), warg);
+    }
+}
+
 static void tn_norm_words(const char *text, size_t len,
                           void (*word)(const char *w, size_t n, void *warg), void *warg,
                           const void *arg)
@@ -2234,13 +2244,23 @@ static void tn_norm_words(const char *text, size_t len,
     struct terms t = {0};
     query_tokenize(text, len, &tk);
     query_terms(kb, &tk, &t);
-    for (size_t i = 0; i < t.n; i++) {
-        size_t k = 0;
-        while (k < tk.n && strcmp(tk.t[k], t.v[i]) != 0) k++;
-        if (k == tk.n) word(t.v[i], strlen(t.v[i]), warg);
-    }
+    added_words(&tk, &t, word, warg);
     terms_free(&t);
     free(tk.buf);
+}
+
+/* The same words from a search's own tokens and terms of the text (the
+ * search has normalised it already: no second tokenising and spelling). */
+struct tn_parsed { const struct tokens *tk; const struct terms *t; };
+
+static void tn_parsed_words(const char *text, size_t len,
+                            void (*word)(const char *w, size_t n, void *warg), void *warg,
+                            const void *arg)
+{
+    const struct tn_parsed *pq = arg;
+    (void)text;
+    (void)len;
+    added_words(pq->tk, pq->t, word, warg);
 }
 
 size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
@@ -2251,10 +2271,13 @@ size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
 }
 
 /* The topic reader's P(class | text) into tp (room for TOPICNET_MAX_CLASS);
- * returns tp, or NULL without a topic reader. */
-static const double *topic_probs(const struct kb *kb, const char *q, size_t len, double *tp)
+ * returns tp, or NULL without a topic reader. tk and t: the text's tokens
+ * and query terms, as query_tokenize and query_terms made them. */
+static const double *topic_probs(const struct kb *kb, const struct tokens *tk,
+                                 const struct terms *t, const char *q, size_t len, double *tp)
 {
-    struct topicnet_norm norm = {tn_norm_words, kb};
+    struct tn_parsed pq = {tk, t};
+    struct topicnet_norm norm = {tn_parsed_words, &pq};
     if (!kb->tn) return NULL;
     topicnet_score_norm(kb->tn, &norm, q, len, tp);
     return tp;
@@ -2330,7 +2353,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
         res->nomatch = 1;
         goto out;
     }
-    tpq = topic_probs(kb, q, len, tpbuf);
+    tpq = topic_probs(kb, &tk, &terms, q, len, tpbuf);
     rerank(kb, &terms, cand, nc);
     for (size_t i = 0; i < nc && res->nnear < KB_NEAR_TOPICS; i++) {
         const char *tp = cand[i].p->topics[0];
@@ -2363,7 +2386,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                             : 0;
             if (pn) {
                 struct kb_result pr = {0};
-                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
+                const double *tpp = topic_probs(kb, &ptk, &pt, q + st[i], en[i] - st[i], tpbuf2);
                 rerank(kb, &pt, cand, pn);
                 candidate_figures(kb, &pt, cand, pn, &pcov, &pr, tpp);
                 pr.unknown_share = unknown_share(kb, &ptk, NULL);
@@ -2396,7 +2419,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 size_t sn = stt.ngrp >= 2 ? run_query(kb, &stt, age, cand) : 0;
                 if (sn) {
                     struct kb_result sr = {0};
-                    const double *tps = topic_probs(kb, q + sst[i], sen[i] - sst[i], tpbuf2);
+                    const double *tps = topic_probs(kb, &stk, &stt, q + sst[i], sen[i] - sst[i], tpbuf2);
                     rerank(kb, &stt, cand, sn);
                     candidate_figures(kb, &stt, cand, sn, &scov, &sr, tps);
                     sr.unknown_share = unknown_share(kb, &stk, NULL);
@@ -2425,9 +2448,11 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
     {
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en), good = 0;
         struct terms pt[KB_MAX_PARTS];
+        struct tokens ptk[KB_MAX_PARTS];
         memset(pt, 0, sizeof pt);
+        memset(ptk, 0, sizeof ptk);
         for (size_t i = 0; i < np; i++)
-            if (part_terms(kb, q + st[i], en[i] - st[i], &pt[i]) >= 2) good++;
+            if (part_terms(kb, q + st[i], en[i] - st[i], &ptk[i], &pt[i]) >= 2) good++;
         if (good >= 2 && max >= 2) {
             res->parts = (int)good;
             size_t slot = 1;
@@ -2439,7 +2464,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 struct kb_result pr = {0};
                 pn = run_query(kb, &pt[i], age, pc);
                 if (!pn) continue;
-                const double *tpp = topic_probs(kb, q + st[i], en[i] - st[i], tpbuf2);
+                const double *tpp = topic_probs(kb, &ptk[i], &pt[i], q + st[i], en[i] - st[i], tpbuf2);
                 rerank(kb, &pt[i], pc, pn);
                 candidate_figures(kb, &pt[i], pc, pn, &pcov, &pr, tpp);
                 if (!is_match(th, &pr)) continue;
@@ -2460,7 +2485,10 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
                 if (slot + 1 < 3) slot++;
             }
         }
-        for (size_t i = 0; i < KB_MAX_PARTS; i++) terms_free(&pt[i]);
+        for (size_t i = 0; i < KB_MAX_PARTS; i++) {
+            terms_free(&pt[i]);
+            free(ptk[i].buf);
+        }
     }
 out:
     res->nhits = n;
