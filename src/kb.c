@@ -641,7 +641,15 @@ static int cmp_vword(const void *a, const void *b)
 
 /* name[i]: t[i] was written capitalised inside a sentence ("We live in
  * Quentinborough"): a place or a person, which is not what is asked. */
-struct tokens { char *buf; char *t[256]; size_t n; unsigned char name[256]; };
+/* meant[i]: t[i] is not the parent's word but what their figure of speech
+ * means (drop_idioms). used and cap: bytes of buf in use and allocated. */
+struct tokens {
+    char *buf;
+    char *t[256];
+    size_t n;
+    unsigned char name[256], meant[256];
+    size_t used, cap;
+};
 
 /* The words of s through text.h (the one reader of parents' words):
  * normalised (lowercased, accents folded), split at digit/letter
@@ -653,6 +661,7 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     size_t nw = text_words(s, len, w, 256), o = 0;
     if (nw > 256) nw = 256;
     tk->buf = xmalloc(len * 2 + 2);
+    tk->cap = len * 2 + 2;
     tk->n = 0;
     for (size_t i = 0; i < nw; i++) {
         struct text_span sp[8];
@@ -671,10 +680,12 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
             if (!l || o + l + 1 > len * 2 + 2) continue;
             dst[l] = '\0';
             tk->name[tk->n] = (unsigned char)name;
+            tk->meant[tk->n] = 0;
             tk->t[tk->n++] = dst;
             o += l + 1;
         }
     }
+    tk->used = o;
 }
 
 /* Figures of speech a tired parent writes whose words name a subject the
@@ -682,7 +693,9 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
  * "driving me mad": teen driving, "hit a wall": hitting, "to be honest":
  * lying, "brand new": formula brands). Each pattern is a run of words; a
  * word marked '!' is dropped from the question when the whole run is
- * there, the others stay. "|" separates alternatives for one word. */
+ * there, the others stay. "|" separates alternatives for one word. A
+ * last "=word" (not part of the run) is the meaning: it takes the place of
+ * the first dropped word. */
 static const char *const kb_idioms[] = {
     "!brand !new",
     "!losing|!lost|!lose my|me|our !mind|!minds",
@@ -703,6 +716,38 @@ static const char *const kb_idioms[] = {
     "!running on !empty",
     "on my|our !last !nerve",
     "at the !end of the !day",
+    /* Session 11 (ret37): more of the same family, each word naming a
+       subject the knowledge base has: "sick and tired" (illness, sleep),
+       "fed up" (feeding), "bites my head off" (biting), "pulls his weight"
+       (body weight), "like cat and dog" (pets), "a pain in the bum"
+       (nappy rash), "worried sick", "bored to death" (grief), "dying to
+       go" (grief), "bedtime is a nightmare" (nightmares: "she had a
+       nightmare" keeps its word), "the cold shoulder" (colds). A pattern
+       ending in "=word" puts that word where its first dropped word was:
+       what the figure of speech means ("pulling their weight": chores). */
+    "!sick and !tired",
+    "!sick|!sicker of",
+    "!sick to !death",
+    "worried !sick",
+    "bored|scared|worried|frightened|terrified|petrified to !death",
+    "bored to !tears",
+    "!dying to|for",
+    "!fed !up",
+    "!bite|!bites|!biting|!bit my|his|her|our|your|their|me !head|!heads !off",
+    "!pull|!pulls|!pulling|!pulled my|his|her|their|our|your|its !weight =chores",
+    "like !cat|!cats and !dog|!dogs =fighting",
+    "!pain in the !neck|!bum|!butt|!backside|!arse|!ass",
+    "each others !throat|!throats =fighting",
+    "!hit|!hits|!hitting the !roof|!ceiling",
+    "!over the !moon",
+    "the !cold !shoulder",
+    "!tooth and !nail",
+    "!bite|!biting the !bullet",
+    "!holding|!hold my|our !breath",
+    "the !last !straw",
+    "!cost|!costs an !arm and a !leg",
+    "is|are|was|been|being|become|becomes a|an !nightmare",
+    "!absolute|!total|!complete|!living|!utter|!such !nightmare",
     NULL};
 
 /* 1 when token w is one of pattern word pw's alternatives (pw without its
@@ -732,28 +777,48 @@ static void drop_idioms(struct tokens *tk)
     size_t o = 0;
     for (int k = 0; kb_idioms[k]; k++) {
         const char *pat = kb_idioms[k];
+        const char *meaning = strchr(pat, '=');
+        size_t plen = meaning ? (size_t)(meaning - pat) : strlen(pat);
+        while (plen > 0 && pat[plen - 1] == ' ') plen--;
         for (size_t s = 0; s < tk->n; s++) {
-            const char *c = pat;
+            const char *c = pat, *cend = pat + plen;
             size_t i = s;
             unsigned char mark[KB_IDIOM_MAX];
             int ok = 1;
-            while (*c && ok) {
+            while (c < cend && ok) {
                 size_t pl = strcspn(c, " ");
                 int drop = 0;
                 if (i >= tk->n || i - s >= KB_IDIOM_MAX || !idiom_word(c, pl, tk->t[i], &drop))
                     ok = 0;
                 else mark[i++ - s] = (unsigned char)drop;
                 c += pl;
-                while (*c == ' ') c++;
+                while (c < cend && *c == ' ') c++;
             }
             if (!ok) continue;
-            for (size_t m = s; m < i; m++) if (mark[m - s]) gone[m] = 1;
+            int placed = 0;
+            for (size_t m = s; m < i; m++) {
+                if (!mark[m - s]) continue;
+                size_t ml = meaning ? strlen(meaning + 1) : 0;
+                if (meaning && !placed && tk->used + ml + 1 <= tk->cap) {
+                    /* the meaning goes after the words, in the same buffer */
+                    char *dst = tk->buf + tk->used;
+                    memcpy(dst, meaning + 1, ml + 1);
+                    tk->used += ml + 1;
+                    tk->t[m] = dst;
+                    tk->name[m] = 0;
+                    tk->meant[m] = 1;
+                    placed = 1;
+                    continue;
+                }
+                gone[m] = 1;
+            }
         }
     }
     for (size_t i = 0; i < tk->n; i++) {
         if (gone[i]) continue;
         tk->t[o] = tk->t[i];
         tk->name[o] = tk->name[i];
+        tk->meant[o] = tk->meant[i];
         o++;
     }
     tk->n = o;
@@ -2080,14 +2145,14 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
         size_t last = s;
         const char *w = tk->t[s];
         if (is_stopword(w) || strlen(w) < 2 || isdigit((unsigned char)w[0])) continue;
-        if (tk->name[s] && !vocab_has(kb, w)) continue;
+        if ((tk->name[s] && !vocab_has(kb, w)) || tk->meant[s]) continue;
         for (size_t e = s; e < tk->n && e < s + 6; e++) {
             const char *x = tk->t[e];
             int join = 0;
             for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
             if (join) continue;
             if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
-            if (tk->name[e] && !vocab_has(kb, x)) break;
+            if ((tk->name[e] && !vocab_has(kb, x)) || tk->meant[e]) break;
             sum += term_weight(kb, x);
             last = e;
             if (sum > best) { best = sum; bs = s; be = last + 1; }
@@ -2230,7 +2295,8 @@ static void added_words(const struct tokens *tk, const struct terms *t,
 {
     for (size_t i = 0; i < t->n; i++) {
         size_t k = 0;
-        while (k < tk->n && strcmp(tk->t[k], t->v[i]) != 0) k++;
+        /* a figure of speech's meaning is not in the text: it is added */
+        while (k < tk->n && (tk->meant[k] || strcmp(tk->t[k], t->v[i]) != 0)) k++;
         if (k == tk->n) word(t->v[i], strlen(t->v[i]), warg);
     }
 }

@@ -751,6 +751,12 @@ static void test_figures_of_speech_are_not_subjects(void **state)
         {"she is driving me mad with the whining, how do I stop it", "whining-limits"},
         {"how often do you wash a brand new baby", "baby-bathing-skin"},
         {"I'm at a loss, he keeps hitting his sister", "hitting-biting"},
+        /* session 11: "pulls his weight" means chores (with "=chores"),
+           "like cat and dog" is not pets, "a nightmare" is not nightmares */
+        {"my 15 year old never pulls his weight around the house", "chores-independence"},
+        {"my two are like cat and dog since the baby came", "siblings-new-baby"},
+        {"bedtime is an absolute nightmare with my 3 year old", "sleep-routines"},
+        {"my 4 year old had a nightmare and woke up screaming", "fears-nightmares"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
