@@ -1589,6 +1589,39 @@ static int setting_word(const struct tokens *tk, size_t i)
     return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
 }
 
+/* A child who says they are the other sex: "my son says he is a girl",
+ * "she says she's really a boy", "he wants to be a girl". Every word of it
+ * is a stop word (who the question is about), so the search saw nothing.
+ * 1 when the question's first word for the child (or a pronoun) is of one
+ * sex and "boy"/"girl" of the other follows a verb of being, wanting or
+ * feeling within three words ("is really a", "wants to be a", "feels like
+ * a"). Same-sex words ("he is a boy who loves dolls") do not count. */
+static int other_sex_claim(const struct tokens *tk)
+{
+    static const char *const male[] = {"son", "sons", "boy", "he", "him", "his", "hes",
+                                       "stepson", "ds", NULL};
+    static const char *const female[] = {"daughter", "daughters", "girl", "she", "her",
+                                         "shes", "stepdaughter", "dd", NULL};
+    static const char *const verbs[] = {"is", "be", "am", "im", "hes", "shes", "was",
+                                        "really", "feels", "feel", "identifies", "born",
+                                        "becoming", "become", NULL};
+    int sex = 0;                        /* 1 male, 2 female: the first word for the child */
+    for (size_t i = 0; i < tk->n && !sex; i++) {
+        for (int k = 0; male[k] && !sex; k++) if (strcmp(tk->t[i], male[k]) == 0) sex = 1;
+        for (int k = 0; female[k] && !sex; k++) if (strcmp(tk->t[i], female[k]) == 0) sex = 2;
+    }
+    if (!sex) return 0;
+    const char *other = sex == 1 ? "girl" : "boy";
+    for (size_t i = 1; i < tk->n; i++) {
+        size_t l = strlen(other);
+        if (strncmp(tk->t[i], other, l) != 0 || (tk->t[i][l] && strcmp(tk->t[i] + l, "s") != 0))
+            continue;
+        for (size_t b = i >= 3 ? i - 3 : 0; b < i; b++)
+            for (int k = 0; verbs[k]; k++) if (strcmp(tk->t[b], verbs[k]) == 0) return 1;
+    }
+    return 0;
+}
+
 /* Expands synonyms for single words and two-word phrases, corrects
  * unknown words, and collects the distinct query terms. */
 static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
@@ -1614,6 +1647,12 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
             }
         }
         add_term_spellings(kb, out, w);
+    }
+    if (other_sex_claim(tk)) {          /* one more concept: what the child says */
+        out->cur = out->ngrp;
+        out->cur_mul = 1.0;
+        add_term_spellings(kb, out, "gender");
+        add_term_spellings(kb, out, "identity");
     }
     for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
         const char *a = tk->t[i], *b = tk->t[i + 1];

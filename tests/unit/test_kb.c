@@ -765,6 +765,30 @@ static void test_figures_of_speech_are_not_subjects(void **state)
     }
 }
 
+/* A subject carried by stop words (session 11): "say no" (limits), "one
+ * child" (only children), and a child who says they are the other sex,
+ * where every word is a who-word. A same-sex sentence is not read as one. */
+static void test_stop_word_subjects(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    static const struct { const char *q, *topic; } cases[] = {
+        {"how do I say no to my 7 year old without feeling mean", "whining-limits"},
+        {"is it selfish to stop at one child", "only-child-spacing"},
+        {"my son says he is a girl, he is 5", "gender-identity"},
+        {"my 9 year old daughter says she is really a boy", "gender-identity"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_true(kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r) >= 1);
+        assert_string_equal(hits[0].p->topics[0], cases[i].topic);
+    }
+    const char *same = "my son is a boy who loves dolls, is that ok";
+    size_t n = kb_search_ex(kb, same, strlen(same), -1, hits, 3, &r);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(hits[i].p->topics[0], "gender-identity");
+}
+
 /* kb_search_at searches at a caller's no-match point without touching the
  * shared thresholds (a conversation's joined reading used to set and
  * restore them): an unreachable point turns a covered question away, the
@@ -832,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_topic_model_file),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
+        cmocka_unit_test(test_stop_word_subjects),
         cmocka_unit_test(test_search_at_leaves_kb_alone),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
