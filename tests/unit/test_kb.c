@@ -789,6 +789,23 @@ static void test_stop_word_subjects(void **state)
     for (size_t i = 0; i < n; i++) assert_string_not_equal(hits[i].p->topics[0], "gender-identity");
 }
 
+/* A question the topic reader reads as outside the knowledge base is not
+ * answered from a part that shares a word with a passage ("hurt": biting),
+ * while a covered part of a mixed question still answers (session 11). */
+static void test_uncovered_whole_keeps_its_parts_out(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    const char *q = "how do we pick godparents for the baby? will the ones we leave out be hurt?";
+    (void)state;
+    assert_int_equal(kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r), 0);
+    assert_true(r.nomatch);
+    const char *mixed = "How do I handle bedtime? And what's a good baby name?";
+    assert_true(kb_search_ex(kb, mixed, strlen(mixed), -1, hits, 3, &r) >= 1);
+    assert_string_equal(hits[0].p->topics[0], "sleep-routines");
+}
+
 /* kb_search_at searches at a caller's no-match point without touching the
  * shared thresholds (a conversation's joined reading used to set and
  * restore them): an unreachable point turns a covered question away, the
@@ -857,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
         cmocka_unit_test(test_stop_word_subjects),
+        cmocka_unit_test(test_uncovered_whole_keeps_its_parts_out),
         cmocka_unit_test(test_search_at_leaves_kb_alone),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
