@@ -70,9 +70,24 @@
  * 90.0%; the tests/retrieval floors hold (docs/knowledge-base.md).
  * Session 10 topicnet had shipped these two at 0: fit_nomatch.py read the
  * raw probabilities, not their logs, the stale nomatch lines were in the
- * fit, and the relevance floor fell. */
+ * fit, and the relevance floor fell.
+ * Session 11 (ret37): refitted the same way on today's features (tn36's
+ * reader, session 11's figures of speech and stop-word phrases), topic
+ * models A, B and N refitted on them; R7, R8 and R10 in no fit. The point
+ * is the fitted bias as it is (0.32): leave-one-set-out means kept 0.911,
+ * honest no-match 0.900 there (0.905 / 0.905 at 0.35), and through the
+ * pipeline the dev halves do best at 0.32 (0.35 gives 4 more honest
+ * no-matches for 10 fewer covered answers). Session 10's weights on the
+ * same dumps: 0.911 / 0.900, so the refit moves nothing measurable. */
 #define KB_MODEL_TN_N 13
-#define KB_MODEL_TN_WEIGHTS {-6.955, 1.339, 0.570, 0.607, 0.598, 0.607, 0.346, -0.279, 0.746, 0.343, -0.523, 1.100, -1.350}
+#define KB_MODEL_TN_WEIGHTS {-6.570, 1.229, 0.605, 0.661, 0.598, 0.448, 0.321, -0.278, 0.780, 0.348, -0.576, 1.079, -1.337}
+/* A question whose whole text the topic reader gives P(nomatch) of at
+ * least this is not answered from one of its parts or sentences (session
+ * 11: 0.3, 0.5 and 0.7 tried on the dev halves with out-of-fold readers;
+ * 0.7 is the one that costs them nothing). */
+#ifndef KB_PART_NOMATCH_MAX
+#define KB_PART_NOMATCH_MAX 0.7
+#endif
 #define KB_TN_EPS 0.05      /* the reader's probabilities enter as log(p + KB_TN_EPS) */
 
 struct topic { char *id, *label, *opener; };
@@ -641,7 +656,15 @@ static int cmp_vword(const void *a, const void *b)
 
 /* name[i]: t[i] was written capitalised inside a sentence ("We live in
  * Quentinborough"): a place or a person, which is not what is asked. */
-struct tokens { char *buf; char *t[256]; size_t n; unsigned char name[256]; };
+/* meant[i]: t[i] is not the parent's word but what their figure of speech
+ * means (drop_idioms). used and cap: bytes of buf in use and allocated. */
+struct tokens {
+    char *buf;
+    char *t[256];
+    size_t n;
+    unsigned char name[256], meant[256];
+    size_t used, cap;
+};
 
 /* The words of s through text.h (the one reader of parents' words):
  * normalised (lowercased, accents folded), split at digit/letter
@@ -653,6 +676,7 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     size_t nw = text_words(s, len, w, 256), o = 0;
     if (nw > 256) nw = 256;
     tk->buf = xmalloc(len * 2 + 2);
+    tk->cap = len * 2 + 2;
     tk->n = 0;
     for (size_t i = 0; i < nw; i++) {
         struct text_span sp[8];
@@ -671,10 +695,12 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
             if (!l || o + l + 1 > len * 2 + 2) continue;
             dst[l] = '\0';
             tk->name[tk->n] = (unsigned char)name;
+            tk->meant[tk->n] = 0;
             tk->t[tk->n++] = dst;
             o += l + 1;
         }
     }
+    tk->used = o;
 }
 
 /* Figures of speech a tired parent writes whose words name a subject the
@@ -682,7 +708,9 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
  * "driving me mad": teen driving, "hit a wall": hitting, "to be honest":
  * lying, "brand new": formula brands). Each pattern is a run of words; a
  * word marked '!' is dropped from the question when the whole run is
- * there, the others stay. "|" separates alternatives for one word. */
+ * there, the others stay. "|" separates alternatives for one word. A
+ * last "=word" (not part of the run) is the meaning: it takes the place of
+ * the first dropped word. */
 static const char *const kb_idioms[] = {
     "!brand !new",
     "!losing|!lost|!lose my|me|our !mind|!minds",
@@ -703,6 +731,38 @@ static const char *const kb_idioms[] = {
     "!running on !empty",
     "on my|our !last !nerve",
     "at the !end of the !day",
+    /* Session 11 (ret37): more of the same family, each word naming a
+       subject the knowledge base has: "sick and tired" (illness, sleep),
+       "fed up" (feeding), "bites my head off" (biting), "pulls his weight"
+       (body weight), "like cat and dog" (pets), "a pain in the bum"
+       (nappy rash), "worried sick", "bored to death" (grief), "dying to
+       go" (grief), "bedtime is a nightmare" (nightmares: "she had a
+       nightmare" keeps its word), "the cold shoulder" (colds). A pattern
+       ending in "=word" puts that word where its first dropped word was:
+       what the figure of speech means ("pulling their weight": chores). */
+    "!sick and !tired",
+    "!sick|!sicker of",
+    "!sick to !death",
+    "worried !sick",
+    "bored|scared|worried|frightened|terrified|petrified to !death",
+    "bored to !tears",
+    "!dying to|for",
+    "!fed !up",
+    "!bite|!bites|!biting|!bit my|his|her|our|your|their|me !head|!heads !off",
+    "!pull|!pulls|!pulling|!pulled my|his|her|their|our|your|its !weight =chores",
+    "like !cat|!cats and !dog|!dogs =fighting",
+    "!pain in the !neck|!bum|!butt|!backside|!arse|!ass",
+    "each others !throat|!throats =fighting",
+    "!hit|!hits|!hitting the !roof|!ceiling",
+    "!over the !moon",
+    "the !cold !shoulder",
+    "!tooth and !nail",
+    "!bite|!biting the !bullet",
+    "!holding|!hold my|our !breath",
+    "the !last !straw",
+    "!cost|!costs an !arm and a !leg",
+    "is|are|was|been|being|become|becomes a|an !nightmare",
+    "!absolute|!total|!complete|!living|!utter|!such !nightmare",
     NULL};
 
 /* 1 when token w is one of pattern word pw's alternatives (pw without its
@@ -732,28 +792,48 @@ static void drop_idioms(struct tokens *tk)
     size_t o = 0;
     for (int k = 0; kb_idioms[k]; k++) {
         const char *pat = kb_idioms[k];
+        const char *meaning = strchr(pat, '=');
+        size_t plen = meaning ? (size_t)(meaning - pat) : strlen(pat);
+        while (plen > 0 && pat[plen - 1] == ' ') plen--;
         for (size_t s = 0; s < tk->n; s++) {
-            const char *c = pat;
+            const char *c = pat, *cend = pat + plen;
             size_t i = s;
             unsigned char mark[KB_IDIOM_MAX];
             int ok = 1;
-            while (*c && ok) {
+            while (c < cend && ok) {
                 size_t pl = strcspn(c, " ");
                 int drop = 0;
                 if (i >= tk->n || i - s >= KB_IDIOM_MAX || !idiom_word(c, pl, tk->t[i], &drop))
                     ok = 0;
                 else mark[i++ - s] = (unsigned char)drop;
                 c += pl;
-                while (*c == ' ') c++;
+                while (c < cend && *c == ' ') c++;
             }
             if (!ok) continue;
-            for (size_t m = s; m < i; m++) if (mark[m - s]) gone[m] = 1;
+            int placed = 0;
+            for (size_t m = s; m < i; m++) {
+                if (!mark[m - s]) continue;
+                size_t ml = meaning ? strlen(meaning + 1) : 0;
+                if (meaning && !placed && tk->used + ml + 1 <= tk->cap) {
+                    /* the meaning goes after the words, in the same buffer */
+                    char *dst = tk->buf + tk->used;
+                    memcpy(dst, meaning + 1, ml + 1);
+                    tk->used += ml + 1;
+                    tk->t[m] = dst;
+                    tk->name[m] = 0;
+                    tk->meant[m] = 1;
+                    placed = 1;
+                    continue;
+                }
+                gone[m] = 1;
+            }
         }
     }
     for (size_t i = 0; i < tk->n; i++) {
         if (gone[i]) continue;
         tk->t[o] = tk->t[i];
         tk->name[o] = tk->name[i];
+        tk->meant[o] = tk->meant[i];
         o++;
     }
     tk->n = o;
@@ -1524,6 +1604,39 @@ static int setting_word(const struct tokens *tk, size_t i)
     return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
 }
 
+/* A child who says they are the other sex: "my son says he is a girl",
+ * "she says she's really a boy", "he wants to be a girl". Every word of it
+ * is a stop word (who the question is about), so the search saw nothing.
+ * 1 when the question's first word for the child (or a pronoun) is of one
+ * sex and "boy"/"girl" of the other follows a verb of being, wanting or
+ * feeling within three words ("is really a", "wants to be a", "feels like
+ * a"). Same-sex words ("he is a boy who loves dolls") do not count. */
+static int other_sex_claim(const struct tokens *tk)
+{
+    static const char *const male[] = {"son", "sons", "boy", "he", "him", "his", "hes",
+                                       "stepson", "ds", NULL};
+    static const char *const female[] = {"daughter", "daughters", "girl", "she", "her",
+                                         "shes", "stepdaughter", "dd", NULL};
+    static const char *const verbs[] = {"is", "be", "am", "im", "hes", "shes", "was",
+                                        "really", "feels", "feel", "identifies", "born",
+                                        "becoming", "become", NULL};
+    int sex = 0;                        /* 1 male, 2 female: the first word for the child */
+    for (size_t i = 0; i < tk->n && !sex; i++) {
+        for (int k = 0; male[k] && !sex; k++) if (strcmp(tk->t[i], male[k]) == 0) sex = 1;
+        for (int k = 0; female[k] && !sex; k++) if (strcmp(tk->t[i], female[k]) == 0) sex = 2;
+    }
+    if (!sex) return 0;
+    const char *other = sex == 1 ? "girl" : "boy";
+    for (size_t i = 1; i < tk->n; i++) {
+        size_t l = strlen(other);
+        if (strncmp(tk->t[i], other, l) != 0 || (tk->t[i][l] && strcmp(tk->t[i] + l, "s") != 0))
+            continue;
+        for (size_t b = i >= 3 ? i - 3 : 0; b < i; b++)
+            for (int k = 0; verbs[k]; k++) if (strcmp(tk->t[b], verbs[k]) == 0) return 1;
+    }
+    return 0;
+}
+
 /* Expands synonyms for single words and two-word phrases, corrects
  * unknown words, and collects the distinct query terms. */
 static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
@@ -1549,6 +1662,12 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
             }
         }
         add_term_spellings(kb, out, w);
+    }
+    if (other_sex_claim(tk)) {          /* one more concept: what the child says */
+        out->cur = out->ngrp;
+        out->cur_mul = 1.0;
+        add_term_spellings(kb, out, "gender");
+        add_term_spellings(kb, out, "identity");
     }
     for (size_t i = 0; i + 1 < tk->n && out->nph < KB_MAX_PHRASES; i++) {
         const char *a = tk->t[i], *b = tk->t[i + 1];
@@ -2080,14 +2199,14 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
         size_t last = s;
         const char *w = tk->t[s];
         if (is_stopword(w) || strlen(w) < 2 || isdigit((unsigned char)w[0])) continue;
-        if (tk->name[s] && !vocab_has(kb, w)) continue;
+        if ((tk->name[s] && !vocab_has(kb, w)) || tk->meant[s]) continue;
         for (size_t e = s; e < tk->n && e < s + 6; e++) {
             const char *x = tk->t[e];
             int join = 0;
             for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
             if (join) continue;
             if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
-            if (tk->name[e] && !vocab_has(kb, x)) break;
+            if ((tk->name[e] && !vocab_has(kb, x)) || tk->meant[e]) break;
             sum += term_weight(kb, x);
             last = e;
             if (sum > best) { best = sum; bs = s; be = last + 1; }
@@ -2230,7 +2349,8 @@ static void added_words(const struct tokens *tk, const struct terms *t,
 {
     for (size_t i = 0; i < t->n; i++) {
         size_t k = 0;
-        while (k < tk->n && strcmp(tk->t[k], t->v[i]) != 0) k++;
+        /* a figure of speech's meaning is not in the text: it is added */
+        while (k < tk->n && (tk->meant[k] || strcmp(tk->t[k], t->v[i]) != 0)) k++;
         if (k == tk->n) word(t->v[i], strlen(t->v[i]), warg);
     }
 }
@@ -2370,8 +2490,11 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
          * I handle bedtime? And what's a good baby name?"): its hits. */
         size_t st[KB_MAX_PARTS], en[KB_MAX_PARTS], np = split_parts(q, len, st, en);
         const struct kb_passage *best_whole = cand[0].p;
-        int found = 0;
-        for (size_t i = 0; np >= 2 && i < np && !found; i++) {
+        /* The topic reader reads the whole question as outside the
+         * knowledge base ("how do we choose godparents ...? will the
+         * others be hurt"): a part or sentence of it does not answer. */
+        int found = 0, whole_out = res->has_topic && res->topic_nomatch >= KB_PART_NOMATCH_MAX;
+        for (size_t i = 0; np >= 2 && i < np && !found && !whole_out; i++) {
             struct tokens ptk;
             struct terms pt = {0};
             struct cover pcov;
@@ -2406,7 +2529,7 @@ static size_t search_th(struct kb *kb, const struct kb_thresholds *th, const cha
          * sentence is a match on its own and its best passage shares a
          * topic with the whole question's best (a story sentence that
          * drifts to another subject does not count). */
-        if (!found) {
+        if (!found && !whole_out) {
             size_t sst[KB_MAX_SENTENCES], sen[KB_MAX_SENTENCES];
             size_t ns = split_sentences(q, len, sst, sen, KB_MAX_SENTENCES);
             const struct kb_passage *whole = best_whole;

@@ -751,12 +751,59 @@ static void test_figures_of_speech_are_not_subjects(void **state)
         {"she is driving me mad with the whining, how do I stop it", "whining-limits"},
         {"how often do you wash a brand new baby", "baby-bathing-skin"},
         {"I'm at a loss, he keeps hitting his sister", "hitting-biting"},
+        /* session 11: "pulls his weight" means chores (with "=chores"),
+           "like cat and dog" is not pets, "a nightmare" is not nightmares */
+        {"my 15 year old never pulls his weight around the house", "chores-independence"},
+        {"my two are like cat and dog since the baby came", "siblings-new-baby"},
+        {"bedtime is an absolute nightmare with my 3 year old", "sleep-routines"},
+        {"my 4 year old had a nightmare and woke up screaming", "fears-nightmares"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_true(kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r) >= 1);
         assert_string_equal(hits[0].p->topics[0], cases[i].topic);
     }
+}
+
+/* A subject carried by stop words (session 11): "say no" (limits), "one
+ * child" (only children), and a child who says they are the other sex,
+ * where every word is a who-word. A same-sex sentence is not read as one. */
+static void test_stop_word_subjects(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    static const struct { const char *q, *topic; } cases[] = {
+        {"how do I say no to my 7 year old without feeling mean", "whining-limits"},
+        {"is it selfish to stop at one child", "only-child-spacing"},
+        {"my son says he is a girl, he is 5", "gender-identity"},
+        {"my 9 year old daughter says she is really a boy", "gender-identity"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_true(kb_search_ex(kb, cases[i].q, strlen(cases[i].q), -1, hits, 3, &r) >= 1);
+        assert_string_equal(hits[0].p->topics[0], cases[i].topic);
+    }
+    const char *same = "my son is a boy who loves dolls, is that ok";
+    size_t n = kb_search_ex(kb, same, strlen(same), -1, hits, 3, &r);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(hits[i].p->topics[0], "gender-identity");
+}
+
+/* A question the topic reader reads as outside the knowledge base is not
+ * answered from a part that shares a word with a passage ("hurt": biting),
+ * while a covered part of a mixed question still answers (session 11). */
+static void test_uncovered_whole_keeps_its_parts_out(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    const char *q = "how do we pick godparents for the baby? will the ones we leave out be hurt?";
+    (void)state;
+    assert_int_equal(kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r), 0);
+    assert_true(r.nomatch);
+    const char *mixed = "How do I handle bedtime? And what's a good baby name?";
+    assert_true(kb_search_ex(kb, mixed, strlen(mixed), -1, hits, 3, &r) >= 1);
+    assert_string_equal(hits[0].p->topics[0], "sleep-routines");
 }
 
 /* kb_search_at searches at a caller's no-match point without touching the
@@ -826,6 +873,8 @@ int main(void)
         cmocka_unit_test(test_topic_model_file),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
+        cmocka_unit_test(test_stop_word_subjects),
+        cmocka_unit_test(test_uncovered_whole_keeps_its_parts_out),
         cmocka_unit_test(test_search_at_leaves_kb_alone),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
