@@ -351,10 +351,22 @@ static int cv_switch_marker(const char *q, size_t len)
                                          {"change", "of", "subject"},
                                          {"changing", "the", "subject"},
                                          {"on", "another", "note"}};
+    /* a word for another matter and a word for a question or subject,
+     * next to each other or one word apart ("totally different q",
+     * "another quick question", "new topic", "changing the subject"); "a
+     * new thing" or "a different book" is no change of subject */
+    static const char *const other[] = {"another", "different", "other", "new", "separate",
+                                        "change", "changing", "switching", NULL};
+    static const char *const matter[] = {"question", "questions", "q", "qn", "qu", "topic",
+                                         "subject", "note", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     for (size_t i = 0; i < nw; i++) {
         if (cv_in_list(w[i], one)) return 1;
+        if (cv_in_list(w[i], other) &&
+            ((i + 1 < nw && cv_in_list(w[i + 1], matter)) ||
+             (i + 2 < nw && cv_in_list(w[i + 2], matter))))
+            return 1;
         for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
             size_t m = 0;
             while (m < 3 && two[k][m] && i + m < nw && strcmp(w[i + m], two[k][m]) == 0) m++;
@@ -533,6 +545,37 @@ static int cv_greeting_vague(const char *q, size_t len)
  * give the same turns on all three dev sets). */
 #define CONVO_JOINED_SURE 0.8
 #define CONVO_OWN_MATCH 0.4
+/* 1 when the words past the chat markers (cv_past_chat) only say how the
+ * parent feels or how the moment is ("thanks, feel a lot calmer now",
+ * "this is so awkward haha", "ok phew, that's reassuring"): a feeling word
+ * with nothing around it but feeling verbs and filler. Nothing about the
+ * child gets through (a pronoun, a child word or any other word is not in
+ * the lists), so "thanks, she still wakes at 5" stays a question. Pure. */
+static int cv_feeling_only(const char *rest, size_t len)
+{
+    static const char *const feel[] = {
+        "calmer", "calm", "better", "relieved", "relief", "reassured", "reassuring", "awkward",
+        "embarrassing", "embarrassed", "cringe", "cringey", "silly", "hopeful", "confident",
+        "lighter", "clearer", "ready", "prepared", "positive", "weird", "strange", "funny",
+        "hilarious", "cute", "sweet", "mad", "crazy", "wild", "hard", "tough", "emotional",
+        "grateful", "thankful", "glad", "happy", "happier", "comforting", "encouraging", "alone",
+        NULL};
+    static const char *const pad[] = {
+        "feel", "feeling", "feels", "felt", "i", "im", "am", "is", "its", "it", "this", "that",
+        "so", "now", "already", "lot", "much", "way", "less", "more", "really",
+        "actually", "totally", "kinda", "quite", "all", "pretty", "makes", "made", "me",
+        "getting", "was", "be", "to", "ok", "okay", "bit", "little", "super", "well", "too",
+        "somehow", "of", "a", "the", "and", "honestly", "tbh", "about", NULL};
+    char w[16][32];
+    size_t nw = cv_words(rest, len, w, 16);
+    int f = 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], feel)) f = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
+    }
+    return f;
+}
+
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
@@ -548,6 +591,10 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
         size_t rl = cv_past_chat(q, len, rest, sizeof rest);
         struct kb_result r;
         struct kb_hit h[1];
+        if (rl && cv_feeling_only(rest, rl)) {
+            cv_chat_reply(tone, reply, n);
+            return 1;
+        }
         if (rl && kb_search_ex(kb, rest, rl, -1, h, 1, &r) > 0 &&
             r.match_prob_lex >= CONVO_CHAT_MATCH_MIN)
             return 0;
@@ -773,6 +820,21 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
     return !cv_on_topics(p, th->top, NULL);
 }
 
+/* A short question in a conversation that names too little to stand on
+ * its own ("what foods help", "how should i respond") whose own best
+ * passage is a weak match on a passing word, while reading it with the
+ * conversation finds the conversation's topic at least as confidently:
+ * the conversation's reading wins, even when the topic's passage does not
+ * hold the question's one word (a constipation passage says "fibre", not
+ * "foods"). A question with a concept count above CONVO_SHORT_CONCEPTS is
+ * a question of its own. */
+#define CONVO_SHORT_CONCEPTS 2
+static int cv_short_weak(const struct kb_result *alone, const struct kb_result *joined)
+{
+    return alone->concepts <= CONVO_SHORT_CONCEPTS && alone->match_prob_lex < CONVO_OWN_MATCH + 0.1 &&
+           joined->match_prob_lex >= alone->match_prob_lex;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                     const char *const *prev, size_t nprev, struct convo_plan *out)
 {
@@ -909,7 +971,8 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                    (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
         if (on &&
             ((alone.res.match_prob_lex < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
-             with >= kb_about_share(kb, alone.hits[0].p, q, len)))
+             with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
+             cv_short_weak(&alone.res, &out->res)))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
                  alone.res.match_prob_lex < CONVO_ALONE_WEAK)

@@ -199,6 +199,44 @@ static void test_greeting_vague_table(void **state)
     }
 }
 
+/* convo37: a change of subject said as "another/different/new" next to a
+ * word for a question or subject, one word apart at most; not "a new
+ * thing he does" or "a different book". */
+static void test_switch_marker_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"totally different q but he wants to quit swimming", 1},
+        {"another quick question, when do teeth come in", 1},
+        {"new topic: what age for a first phone", 1},
+        {"changing the subject, how much screen time is ok", 1},
+        {"on a different note, she hates baths", 1},
+        {"btw is juice ok", 1},
+        {"he has a new thing where he screams at dinner", 0},
+        {"should we try a different book at bedtime", 0},
+        {"what about naps", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_switch_marker(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* convo37: what is left past the thanks and filler that only says how the
+ * parent feels is chat; anything about the child or a thing is not. */
+static void test_feeling_only_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"feel calmer now", 1}, {"is awkward", 1}, {"im so relieved", 1},
+        {"feeling a lot more confident about it", 1}, {"makes me feel less alone", 1},
+        {"shes still waking at 5", 0}, {"bedtime is hard", 0}, {"feel", 0},
+        {"feel like a terrible mum", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_feeling_only(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -369,6 +407,16 @@ static const struct convo_case convos[] = {
     /* a marked change of subject the knowledge base covers is read on its own */
     {"switch to covered", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'A', "haircuts", -2}}},
+    /* convo37: a short follow-up that names little ("what foods help")
+     * stays on the conversation's topic rather than a passage its one
+     * word found elsewhere */
+    {"constipation then foods", {{"my 4 year old hasn't done a poo for 5 days and cries when she tries", 'A', "constipation", 48},
+                                 {"which foods help", 'A', "constipation", 48}}},
+    /* convo37: thanks with how the parent feels is small talk; a thanks
+     * with a new fact about the child is not */
+    {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
+                              {"thank you, I feel so much calmer now", 'S', NULL, -2},
+                              {"ok this is a bit embarrassing lol", 'S', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
@@ -469,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_chat_plan),
         cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_greeting_vague_table),
+        cmocka_unit_test(test_switch_marker_table),
+        cmocka_unit_test(test_feeling_only_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
