@@ -318,6 +318,19 @@ int convo_leans_on_context(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q points back at a thing said before: "it", "that", "this",
+ * "them", "those", "these" after its first word ("does that count?",
+ * "is it too late"; "that book" opening a message is its own). Pure. */
+static int cv_points_back(const char *q, size_t len)
+{
+    static const char *const thing[] = {"it", "that", "this", "them", "those", "these",
+                                        "thats", "its", NULL};
+    char w[32][32];
+    size_t nw = cv_words(q, len, w, 32);
+    for (size_t i = 1; i < nw; i++) if (cv_in_list(w[i], thing)) return 1;
+    return 0;
+}
+
 /* 1 when q opens by naming what it asks about instead ("what about at
  * the pool?", "how about daycare", "same for naps?"): the thing named is
  * the question, however weakly it matches on its own; not a time or a
@@ -970,7 +983,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                    out->res.match_prob_lex >= CONVO_JOINED_SURE &&
                    (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
         if (on &&
-            ((alone.res.match_prob_lex < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
+            ((alone.res.match_prob_lex < CONVO_ALONE_WEAK &&
+              (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
+                            out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
              cv_short_weak(&alone.res, &out->res)))
             out->followup = 1;
@@ -996,6 +1011,14 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             *out = alone;           /* a question of its own, on a new concept */
         else if (own && alone.nhits > 0 && cv_switch_marker(q, len))
             *out = alone;           /* a marked change of subject the knowledge base covers */
+        else if (own && alone.nhits > 0 && out->nhits > 0 && sj <= 0 && sa > 0 &&
+                 alone.res.concepts >= CONVO_OWN_CONCEPTS && !cv_points_back(q, len))
+            *out = alone;           /* several things of its own, none of them in the
+                                       conversation's passage, and no word pointing back
+                                       at it ("and my sister's bringing her big dog to
+                                       stay, any tips" after gun storage; "what about
+                                       video calls with nana, does that count?" after
+                                       screens stays) */
         else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
                  cv_switch_marker(q, len) && (sj <= 0 || !out->res.key_about))
             *out = alone;           /* the earlier topic says nothing on it either */

@@ -412,6 +412,10 @@ static const struct convo_case convos[] = {
      * word found elsewhere */
     {"constipation then foods", {{"my 4 year old hasn't done a poo for 5 days and cries when she tries", 'A', "constipation", 48},
                                  {"which foods help", 'A', "constipation", 48}}},
+    /* convo37: a follow-up with several things of its own, none in the
+     * conversation's passage, is read on its own */
+    {"guns then a dog", {{"we keep a rifle in the house, how do we store it safely with kids", 'A', "firearm-storage", -2},
+                         {"and my brother is coming with his big dog for a week, my youngest is 3, any tips", 'A', "pets-dog-safety", 36}}},
     /* convo37: thanks with how the parent feels is small talk; a thanks
      * with a new fact about the child is not */
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
