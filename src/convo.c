@@ -848,6 +848,91 @@ static int cv_short_weak(const struct kb_result *alone, const struct kb_result *
            joined->match_prob_lex >= alone->match_prob_lex;
 }
 
+/* ---------- who "he" and "she" are ---------- */
+
+/* Words for an adult, or anyone other than the child, a message may be
+ * about: with one in the conversation, "he" and "she" are not resolved. */
+static const char *const adult_words[] = {
+    "husband", "wife", "partner", "boyfriend", "girlfriend", "bf", "gf", "ex", "dad", "daddy",
+    "mum", "mom", "mummy", "mommy", "father", "mother", "stepdad", "stepmum", "stepmom",
+    "stepfather", "stepmother", "grandma", "grandpa", "gran", "nan", "nana", "grandad",
+    "granddad", "grandmother", "grandfather", "uncle", "aunt", "auntie", "man", "woman", "men",
+    "women", "guy", "lady", "teacher", "coach", "babysitter", "nanny", "childminder",
+    "neighbour", "neighbor", "friend", "friends", "boss", "brother", "sister", "someone",
+    "somebody", "person", "stranger", "adult", "adults", "inlaw", "law", "fiance", "fiancee",
+    "cousin", "doctor", "gp", "nurse", NULL};
+
+/* 1 when the words of s name the child ("my daughter", "my 4yo", "our
+ * toddler") or state an age; *adult set when they name anyone else. */
+static int cv_child_named(const char *s, size_t len, int *adult)
+{
+    static const char *const more_child[] = {"yo", "newborn", "preschooler", "tween",
+                                             "youngest", "eldest", "oldest", "twins", "bub",
+                                             NULL};
+    char w[64][32];
+    size_t nw = cv_words(s, len, w, 64);
+    int child = convo_stated_age(s, len) >= 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], child_words) || cv_in_list(w[i], more_child)) child = 1;
+        if (cv_in_list(w[i], adult_words)) *adult = 1;
+    }
+    return child;
+}
+
+/* A follow-up's "he" or "she" read as the child the conversation is
+ * about: q with each subject pronoun (he, she, he's, she'd, ...) written
+ * as "my child" ("what if she starts hitting me" after a talk about a
+ * two-year-old's tantrums reads "what if my child starts hitting me"),
+ * in buf; returns its length, or 0 when nothing is resolved: no earlier
+ * question names the child, anyone else is named in the conversation or
+ * the question, or q has no such pronoun. Object pronouns ("him", "her",
+ * "them") stay: "is that going to hurt them" is not about what a child
+ * does. Pure. */
+static size_t cv_resolve_child(const char *q, size_t len, const char *const *prev,
+                               size_t nprev, char *buf, size_t n)
+{
+    static const struct { const char *pron, *as; } subj[] = {
+        {"he", "my child"}, {"she", "my child"}, {"hes", "my child is"}, {"shes", "my child is"},
+        {"hed", "my child would"}, {"shed", "my child would"}, {"hell", "my child will"},
+        {"shell", "my child will"}};
+    struct text_word tw[64];
+    size_t nw, out = 0, from = 0, done = 0;
+    int adult = 0, child = 0;
+    for (size_t i = nprev > CONVO_PREV_MAX ? nprev - CONVO_PREV_MAX : 0; i < nprev; i++)
+        if (prev[i] && cv_child_named(prev[i], strlen(prev[i]), &adult)) child = 1;
+    cv_child_named(q, len, &adult);
+    if (!child || adult || n < 2) return 0;
+    nw = text_words(q, len, tw, 64);
+    if (nw > 64) nw = 64;
+    for (size_t i = 0; i < nw; i++) {
+        char w0[32];
+        size_t l = 0;
+        const char *as = NULL;
+        for (size_t k = 0; k < tw[i].nlen && l < 31; k++)
+            if (tw[i].norm[k] != '\'') w0[l++] = tw[i].norm[k];
+        w0[l] = '\0';
+        for (size_t k = 0; k < sizeof subj / sizeof subj[0] && !as; k++)
+            if (strcmp(w0, subj[k].pron) == 0) as = subj[k].as;
+        if (!as) continue;
+        {
+            size_t pre = (size_t)(tw[i].ptr - q) - from, al = strlen(as);
+            /* "she'll" is read as one word; "she 'll" never comes apart */
+            if (out + pre + al + 1 >= n) return 0;
+            memcpy(buf + out, q + from, pre);
+            out += pre;
+            memcpy(buf + out, as, al);
+            out += al;
+            from = (size_t)(tw[i].ptr - q) + tw[i].len;
+            done++;
+        }
+    }
+    if (!done || out + (len - from) + 1 >= n) return 0;
+    memcpy(buf + out, q + from, len - from);
+    out += len - from;
+    buf[out] = '\0';
+    return out;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                     const char *const *prev, size_t nprev, struct convo_plan *out)
 {
@@ -882,6 +967,23 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     safety_triage(policy, q, len, &out->verdict);
     c = out->verdict.category;
     rule = out->verdict.rule_id;
+    if (c != SAFETY_NONE && !out->verdict.english[0] && context &&
+        !(c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0)) {
+        /* a follow-up refused only because its "he" or "she" could be
+         * anyone: triaged again with the pronoun read as the child the
+         * conversation is about; every refusal of that reading stands */
+        char rq[1024];
+        size_t rl = cv_resolve_child(q, len, prev, nprev, rq, sizeof rq);
+        struct safety_verdict rv;
+        if (rl) {
+            safety_triage(policy, rq, rl, &rv);
+            if (rv.category == SAFETY_NONE && !rv.english[0]) {
+                out->verdict = rv;
+                c = SAFETY_NONE;
+                rule = NULL;
+            }
+        }
+    }
     if (c == SAFETY_NONE && out->verdict.english[0]) {
         /* another language, answered in English: from here on the question
          * is its English reading (safety.h) */

@@ -237,6 +237,32 @@ static void test_feeling_only_table(void **state)
     }
 }
 
+/* convo37: a follow-up's subject "he"/"she" is read as the child the
+ * conversation names, unless anyone else is named; object pronouns stay. */
+static void test_resolve_child_table(void **state)
+{
+    static const struct { const char *prev, *q, *want; } cases[] = {
+        {"my toddler screams on the floor at the shops", "what if she starts hitting me",
+         "what if my child starts hitting me"},
+        {"my son bit a kid at nursery", "he's 20 months, he can't talk yet",
+         "my child is 20 months, my child can't talk yet"},
+        {"my 3 year old won't sleep", "she'll be 4 soon", "my child will be 4 soon"},
+        /* nothing to resolve */
+        {"my husband and I argue about bedtime", "he hits me when I say no", NULL},
+        {"my toddler screams at the shops", "my partner says he hits me", NULL},
+        {"how do I cope with stress", "what if he hits me", NULL},
+        {"my 13 year old came out as non-binary", "is that going to hurt them", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        const char *prev[1] = {cases[i].prev};
+        size_t l = cv_resolve_child(cases[i].q, strlen(cases[i].q), prev, 1, buf, sizeof buf);
+        if (!cases[i].want && l) fail_msg("'%s': resolved to '%s'", cases[i].q, buf);
+        if (cases[i].want && (!l || strcmp(buf, cases[i].want) != 0))
+            fail_msg("'%s': got '%s'", cases[i].q, l ? buf : "(none)");
+    }
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -416,6 +442,16 @@ static const struct convo_case convos[] = {
      * conversation's passage, is read on its own */
     {"guns then a dog", {{"we keep a rifle in the house, how do we store it safely with kids", 'A', "firearm-storage", -2},
                          {"and my brother is coming with his big dog for a week, my youngest is 3, any tips", 'A', "pets-dog-safety", 36}}},
+    /* convo37: "she" in a follow-up is the toddler of the conversation:
+     * a child hitting a parent in a tantrum is no domestic violence */
+    {"tantrum then she hits", {{"my 2 year old daughter throws herself on the floor screaming when we leave the park", 'A', NULL, 24},
+                               {"what if she starts hitting me when it happens", 'A', NULL, 24}}},
+    /* ... but a partner named in the conversation is never read as the
+     * child, and an emergency in the resolved reading is still refused */
+    {"partner then he hits", {{"my husband and I keep arguing about our 4 year old's bedtime", 'A', NULL, 48},
+                              {"he hits me when I say no", 'R', NULL, -2}}},
+    {"fever then not breathing", {{"my 2 year old has a temperature of 38.5", 'A', NULL, 24},
+                                  {"she's not breathing properly and her lips look blue", 'R', NULL, -2}}},
     /* convo37: thanks with how the parent feels is small talk; a thanks
      * with a new fact about the child is not */
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
@@ -523,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_greeting_vague_table),
         cmocka_unit_test(test_switch_marker_table),
         cmocka_unit_test(test_feeling_only_table),
+        cmocka_unit_test(test_resolve_child_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
