@@ -589,11 +589,89 @@ static int cv_feeling_only(const char *rest, size_t len)
     return f;
 }
 
+/* 1 when q names a child (a child word or an age): then a question about
+ * the coach is no longer only about the coach ("can I ask about my
+ * son's sleep"). Pure. */
+static int cv_has_any_child_word(const char *q, size_t len)
+{
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], child_words)) return 1;
+    return convo_stated_age(q, len) >= 0;
+}
+
+/* Words that may close a question about the coach without making it a
+ * question about anything else ("how does this work then?", "can I ask
+ * you something quickly"). */
+static const char *const meta_tail[] = {
+    "then", "exactly", "lol", "haha", "please", "pls", "anyway", "here", "actually", "even",
+    "again", "for", "me", "us", "with", "x", "you", "something", "a", "question", "quick",
+    "quickly", "to", "ask", "this", "is", "it", "the", "or", "not", "if", "thing", "really",
+    "real", "person", "bot", "robot", "human", "ai", "an", "chatbot", "tbh", "honestly",
+    "sorry", "um", "hmm", NULL};
+
+/* 1 when the words w[0..nw) hold the phrase ph (NULL-ended) in a row and
+ * every word after it is in meta_tail (any = 1: whatever follows). */
+static int cv_has_phrase(char w[][32], size_t nw, const char *const *ph, int any)
+{
+    for (size_t i = 0; i < nw; i++) {
+        size_t k = 0, j;
+        while (ph[k] && i + k < nw && strcmp(w[i + k], ph[k]) == 0) k++;
+        if (ph[k]) continue;
+        for (j = i + k; j < nw && (any || cv_in_list(w[j], meta_tail)); j++) {}
+        if (j == nw) return 1;
+    }
+    return 0;
+}
+
+/* Questions about the coach itself rather than a child. 1: what it is or
+ * how to use it ("hey, how does this work?", "what can you help me
+ * with", "are you a real person?"): the greeting that says what it helps
+ * with. 2: asking whether to ask ("can I ask you something?", "not sure
+ * this is the right place to ask", "I have a question"): a clarifying
+ * question. A phrase counts only with nothing after it but the words of
+ * meta_tail ("what is this rash" and "can I ask how to stop biting" are
+ * questions); 0 also for a message of more than CONVO_META_WORDS words.
+ * Pure. */
+#define CONVO_META_WORDS 12
+static int cv_meta(const char *q, size_t len)
+{
+    static const char *const about[][6] = {
+        {"how", "does", "this", "work", NULL}, {"how", "do", "i", "use", "this", NULL},
+        {"how", "does", "this", "thing", "work", NULL}, {"what", "can", "you", "do", NULL},
+        {"what", "can", "you", "help", NULL}, {"what", "do", "you", "do", NULL},
+        {"who", "are", "you", NULL}, {"what", "are", "you", NULL}, {"are", "you", NULL},
+        {"is", "this", NULL}, {"what", "is", "this", NULL}, {"whats", "this", NULL}};
+    /* anywhere, whatever follows ("lol this is weird talking to a bot but
+     * here goes") */
+    static const char *const bot[][5] = {{"to", "a", "bot", NULL}, {"to", "a", "robot", NULL},
+                                         {"to", "an", "ai", NULL}, {"to", "a", "chatbot", NULL}};
+    static const char *const ask[][6] = {
+        {"right", "place", NULL}, {"can", "i", "ask", NULL}, {"could", "i", "ask", NULL},
+        {"may", "i", "ask", NULL}, {"i", "have", "a", NULL}, {"ive", "got", "a", NULL},
+        {"got", "a", NULL}, {"where", "to", "start", NULL}, {"how", "to", "ask", NULL},
+        {"how", "to", "put", "it", NULL}};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    if (nw == 0 || nw > CONVO_META_WORDS) return 0;
+    for (size_t i = 0; i < sizeof bot / sizeof bot[0]; i++)
+        if (cv_has_phrase(w, nw, bot[i], 1)) return 1;
+    for (size_t i = 0; i < sizeof about / sizeof about[0]; i++)
+        if (cv_has_phrase(w, nw, about[i], 0)) return 1;
+    for (size_t i = 0; i < sizeof ask / sizeof ask[0]; i++)
+        if (cv_has_phrase(w, nw, ask[i], 0)) return 2;
+    return 0;
+}
+
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_meta(q, len) == 1 && !cv_has_any_child_word(q, len)) {
+        cv_chat_reply(3, reply, n);
+        return 1;
+    }
     if (cv_greeting_vague(q, len)) return 0;      /* a question, however vague */
     tone = cv_chat_tone(q, len, &nw);
     if (!tone) return 0;
@@ -1033,7 +1111,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             kb_search_ex(kb, q, len, -1, h, 1, &r);
             /* nothing to go on, or a follow-up with nothing before it to
              * lean on ("how long will it last?" after a hello) */
-            if (r.empty || r.nomatch || convo_leans_on_context(q, len)) {
+            if (r.empty || r.nomatch || convo_leans_on_context(q, len) || cv_meta(q, len) == 2) {
                 out->kind = CONVO_CLARIFY;
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;
@@ -1043,6 +1121,11 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         }
     } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
+        return;
+    }
+    if (cv_meta(q, len) == 2 && !cv_has_any_child_word(q, len)) {
+        out->kind = CONVO_CLARIFY;      /* "can I ask you something?" */
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
     if (!context && cv_is_vague(q, len)) {

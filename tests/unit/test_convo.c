@@ -263,6 +263,28 @@ static void test_resolve_child_table(void **state)
     }
 }
 
+/* convo37: questions about the coach itself: what it is (1), whether to
+ * ask (2); a message that goes on to a real question is neither. */
+static void test_meta_table(void **state)
+{
+    static const struct { const char *q; int want; } cases[] = {
+        {"hey, how does this work?", 1}, {"what can you help me with", 1},
+        {"are you a real person?", 1}, {"hello, is this a bot", 1}, {"who are you", 1},
+        {"can I ask you something?", 2}, {"not sure if this is the right place", 2},
+        {"hi, I have a question", 2}, {"dont know where to start tbh", 2},
+        {"how do I get my 2 year old to sleep", 0}, {"what can I do about biting", 0},
+        {"can I ask you something about my toddler who wakes up at 5 every single day", 0},
+        {"what is this rash on her cheek", 0}, {"can I ask how to stop biting", 0},
+        {"the sleep training method, how does it work", 0}, {"is this normal?", 0},
+        {"is this a phase", 0}, {"are you sure", 0}, {"lol this is weird talking to a bot but here goes", 1},
+        {"I have a question", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_meta(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].want) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -452,6 +474,11 @@ static const struct convo_case convos[] = {
                               {"he hits me when I say no", 'R', NULL, -2}}},
     {"fever then not breathing", {{"my 2 year old has a temperature of 38.5", 'A', NULL, 24},
                                   {"she's not breathing properly and her lips look blue", 'R', NULL, -2}}},
+    /* convo37: asking about the coach gets the greeting; asking whether
+     * to ask gets a clarifying question; then the question is answered */
+    {"what is this, then ask", {{"hiya, what can you help with?", 'S', NULL, -2},
+                                {"can I ask you something?", 'C', NULL, -2},
+                                {"my 3 year old still wakes up twice a night", 'A', NULL, 36}}},
     /* convo37: thanks with how the parent feels is small talk; a thanks
      * with a new fact about the child is not */
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
@@ -560,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_switch_marker_table),
         cmocka_unit_test(test_feeling_only_table),
         cmocka_unit_test(test_resolve_child_table),
+        cmocka_unit_test(test_meta_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
