@@ -922,8 +922,9 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
 #define CONVO_SHORT_CONCEPTS 2
 static int cv_short_weak(const struct kb_result *alone, const struct kb_result *joined)
 {
-    return alone->concepts <= CONVO_SHORT_CONCEPTS && alone->match_prob_lex < CONVO_OWN_MATCH + 0.1 &&
-           joined->match_prob_lex >= alone->match_prob_lex;
+    return (alone->concepts <= CONVO_SHORT_CONCEPTS && alone->match_prob_lex < CONVO_OWN_MATCH + 0.1 &&
+            joined->match_prob_lex >= alone->match_prob_lex) ||
+           (alone->match_prob_lex < CONVO_OWN_MATCH && joined->match_prob_lex >= CONVO_JOINED_SURE);
 }
 
 /* ---------- who "he" and "she" are ---------- */

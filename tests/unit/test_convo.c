@@ -285,6 +285,22 @@ static void test_meta_table(void **state)
     }
 }
 
+/* convo37: when the conversation's reading beats a question's own weak one */
+static void test_short_weak(void **state)
+{
+    struct kb_result a, j;
+    memset(&a, 0, sizeof a);
+    memset(&j, 0, sizeof j);
+    a.concepts = 1; a.match_prob_lex = 0.42; j.match_prob_lex = 0.5;
+    assert_true(cv_short_weak(&a, &j));         /* "what foods help" */
+    j.match_prob_lex = 0.3;
+    assert_false(cv_short_weak(&a, &j));        /* the two together are no surer */
+    a.concepts = 5; a.match_prob_lex = 0.17; j.match_prob_lex = 0.95;
+    assert_true(cv_short_weak(&a, &j));         /* a barely-matching reading of its own */
+    a.match_prob_lex = 0.5;
+    assert_false(cv_short_weak(&a, &j));        /* a question of its own */
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -588,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_feeling_only_table),
         cmocka_unit_test(test_resolve_child_table),
         cmocka_unit_test(test_meta_table),
+        cmocka_unit_test(test_short_weak),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
