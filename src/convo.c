@@ -765,6 +765,27 @@ static int cv_medicine_refusal(const struct safety_verdict *v)
     return 0;
 }
 
+/* 1 when a follow-up q leans on an earlier question that is itself refused
+ * as a dose or a give-medicine question and q read together with it is
+ * refused that way too; *v gets that verdict. The newest such question
+ * within CONVO_PREV_MAX is used; buf (n bytes) is scratch. Pure. */
+static int cv_dose_before(const struct safety_policy *policy, const char *q, size_t len,
+                          const char *const *prev, size_t nprev, char *buf, size_t n,
+                          struct safety_verdict *v)
+{
+    for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
+        struct safety_verdict before;
+        size_t jl;
+        if (!prev[i]) continue;
+        safety_triage(policy, prev[i], strlen(prev[i]), &before);
+        if (!cv_medicine_refusal(&before)) continue;
+        jl = cv_joined(prev[i], q, len, buf, n);
+        safety_triage(policy, buf, jl, v);
+        return cv_medicine_refusal(v);
+    }
+    return 0;
+}
+
 /* 1 when the refusal v of a follow-up read together with the earlier
  * questions (buf[0..jl), the follow-up's len bytes first, cv_joined) is
  * the earlier questions' own, already given: they alone are refused the
@@ -1071,20 +1092,16 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         age = convo_stated_age(q, len);
         out->age = age >= 0 ? age : ctx_age;
     }
-    if (c == SAFETY_NONE && context && convo_leans_on_context(q, len)) {
+    if (c == SAFETY_NONE && nprev && convo_leans_on_context(q, len)) {
         /* "and how much at bedtime?" after a dose question asks a dose,
-         * though its own words ("bedtime") pass */
-        struct safety_verdict v2, before;
-        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
-        if (jl > len + 2) {
-            safety_triage(policy, buf + len + 2, jl - len - 2, &before);
-            if (cv_medicine_refusal(&before)) {
-                safety_triage(policy, buf, jl, &v2);
-                if (cv_medicine_refusal(&v2)) {
-                    cv_refuse(out, &v2);
-                    return;
-                }
-            }
+         * though its own words ("bedtime") pass: the newest earlier
+         * question refused as a dose on its own (it need not be the
+         * conversation's context or thread: a medicine word may give the
+         * knowledge base nothing to search) is read with it */
+        struct safety_verdict v2;
+        if (cv_dose_before(policy, q, len, prev, nprev, buf, sizeof buf, &v2)) {
+            cv_refuse(out, &v2);
+            return;
         }
     }
     if (c != SAFETY_NONE) {

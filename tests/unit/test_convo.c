@@ -542,11 +542,11 @@ static void test_conversation_suite(void **state)
         }
     }
     fprintf(stderr, "  conversations: %zu, turns: %zu, failed turns: %zu\n", n, turns, failed);
-    /* Known misses today (listed above; docs/knowledge-base.md): two, the
-     * baby-name question answered from a passage instead of no-match and a
-     * bedwetting question turned away. The suite fails if a third turn
-     * goes wrong. */
-    assert_true(failed <= 2);
+    /* Known misses today (listed above; docs/knowledge-base.md): one, the
+     * baby-name question answered from a passage instead of no-match (the
+     * third turn of the dose conversation is refused again since convo37:
+     * cv_dose_before). The suite fails if a second turn goes wrong. */
+    assert_true(failed <= 1);
 }
 
 /* The honest no-match cites nothing and names the concept. */
