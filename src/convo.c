@@ -768,7 +768,10 @@ static int cv_medicine_refusal(const struct safety_verdict *v)
 /* 1 when a follow-up q leans on an earlier question that is itself refused
  * as a dose or a give-medicine question and q read together with it is
  * refused that way too; *v gets that verdict. The newest such question
- * within CONVO_PREV_MAX is used; buf (n bytes) is scratch. Pure. */
+ * within CONVO_PREV_MAX is used, past follow-ups and chat refused for
+ * want of parenting words, but not past a question the safety layer
+ * passed ("how do I help her sleep when she's ill" between the dose
+ * question and "what about naps?"); buf (n bytes) is scratch. Pure. */
 static int cv_dose_before(const struct safety_policy *policy, const char *q, size_t len,
                           const char *const *prev, size_t nprev, char *buf, size_t n,
                           struct safety_verdict *v)
@@ -778,6 +781,7 @@ static int cv_dose_before(const struct safety_policy *policy, const char *q, siz
         size_t jl;
         if (!prev[i]) continue;
         safety_triage(policy, prev[i], strlen(prev[i]), &before);
+        if (before.category == SAFETY_NONE) return 0;  /* a question since, answered */
         if (!cv_medicine_refusal(&before)) continue;
         jl = cv_joined(prev[i], q, len, buf, n);
         safety_triage(policy, buf, jl, v);

@@ -457,6 +457,11 @@ static const struct convo_case convos[] = {
     {"dose opener, follow-up", {{"how much ibuprofen can i give my 3 year old", 'R', NULL, 36},
                                 {"and how much at night", 'R', NULL, 36},
                                 {"what about at bedtime?", 'R', NULL, 36}}},
+    /* convo37: past a question answered since, a dose question is not
+     * leaned on */
+    {"dose, then sleep, then naps", {{"how much calpol can i give my 2 year old", 'R', NULL, 24},
+                                     {"how do i help her sleep when she's poorly", 'A', NULL, 24},
+                                     {"what about naps?", 'A', "naps", 24}}},
     {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
                                   {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
     /* after a no-match, a generic follow-up is about that: no-match, not
