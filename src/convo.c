@@ -998,7 +998,7 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
     static const struct { const char *pron, *as; } subj[] = {
         {"he", "my child"}, {"she", "my child"}, {"hes", "my child is"}, {"shes", "my child is"},
         {"hed", "my child would"}, {"shed", "my child would"}, {"hell", "my child will"},
-        {"shell", "my child will"}};
+        {"shell", "my child will"}, {"him", "my child"}};
     struct text_word tw[64];
     size_t nw, out = 0, from = 0, done = 0;
     int adult = 0, child = 0;
