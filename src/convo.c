@@ -989,9 +989,10 @@ static int cv_child_named(const char *s, size_t len, int *adult)
  * two-year-old's tantrums reads "what if my child starts hitting me"),
  * in buf; returns its length, or 0 when nothing is resolved: no earlier
  * question names the child, anyone else is named in the conversation or
- * the question, or q has no such pronoun. Object pronouns ("him", "her",
- * "them") stay: "is that going to hurt them" is not about what a child
- * does. Pure. */
+ * the question, or q has no such pronoun. "him" is resolved too ("can i
+ * give him something cold to chew on"); "her" (also a possessive) and
+ * "them" (also the children, or anyone: "is that going to hurt them")
+ * stay. Pure. */
 static size_t cv_resolve_child(const char *q, size_t len, const char *const *prev,
                                size_t nprev, char *buf, size_t n)
 {

@@ -238,7 +238,8 @@ static void test_feeling_only_table(void **state)
 }
 
 /* convo37: a follow-up's subject "he"/"she" is read as the child the
- * conversation names, unless anyone else is named; object pronouns stay. */
+ * conversation names, unless anyone else is named; "him" too, "her" and
+ * "them" stay. */
 static void test_resolve_child_table(void **state)
 {
     static const struct { const char *prev, *q, *want; } cases[] = {
@@ -247,6 +248,8 @@ static void test_resolve_child_table(void **state)
         {"my son bit a kid at nursery", "he's 20 months, he can't talk yet",
          "my child is 20 months, my child can't talk yet"},
         {"my 3 year old won't sleep", "she'll be 4 soon", "my child will be 4 soon"},
+        {"my 7 month old is teething", "can i give him something cold to chew on",
+         "can i give my child something cold to chew on"},
         /* nothing to resolve */
         {"my husband and I argue about bedtime", "he hits me when I say no", NULL},
         {"my toddler screams at the shops", "my partner says he hits me", NULL},
