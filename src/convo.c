@@ -1195,7 +1195,10 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
               (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
-             cv_short_weak(&alone.res, &out->res)))
+             cv_short_weak(&alone.res, &out->res) ||
+             (with > 0 && alone.res.concepts < CONVO_OWN_CONCEPTS &&
+              out->res.match_prob_lex >= CONVO_JOINED_SURE &&
+              out->res.match_prob_lex > alone.res.match_prob_lex)))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
                  alone.res.match_prob_lex < CONVO_ALONE_WEAK)

@@ -503,6 +503,11 @@ static const struct convo_case convos[] = {
     {"what is this, then ask", {{"hiya, what can you help with?", 'S', NULL, -2},
                                 {"can I ask you something?", 'C', NULL, -2},
                                 {"my 3 year old still wakes up twice a night", 'A', NULL, 36}}},
+    /* convo37: a short question its own words send elsewhere ("nursery":
+     * working and childcare) stays with a surer reading of the
+     * conversation that holds its words */
+    {"cold then nursery", {{"my 3 year old has had a runny nose and a cough for over a week", 'A', "colds-illness", 36},
+                           {"when is she ok to go back to nursery", 'A', "colds-illness", 36}}},
     /* convo37: thanks with how the parent feels is small talk; a thanks
      * with a new fact about the child is not */
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
