@@ -1,6 +1,10 @@
 /* convo.c — reading a question as part of its conversation (see convo.h).
  *
  * Order of decisions for one question:
+ *   0. a follow-up refused as typed (other than for want of parenting
+ *      words) is triaged again with its "he"/"she"/"him" read as the
+ *      child the conversation names (cv_resolve_child); when that reading
+ *      passes, the question goes on as passed;
  *   1. the safety layer on the question as typed; any refusal stands (an
  *      emergency or a crisis in the question itself is never hidden by
  *      the conversation), except the "no parenting words" fallback, which
