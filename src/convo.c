@@ -487,6 +487,34 @@ static int cv_has_own_concept(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q asks only how to handle something, naming nothing: every word
+ * is a question word, a pronoun or filler (cv_has_own_concept's) or a verb
+ * of responding ("how should i respond", "what do I say", "how do I
+ * react to that", "best way to handle it"). Such a question is about
+ * whatever the conversation is about, however its verb matches a passage
+ * title on its own ("how to respond when..."). Pure. */
+static int cv_generic_only(const char *q, size_t len)
+{
+    static const char *const handle[] = {
+        "respond", "react", "reply", "answer", "say", "handle", "deal", "approach", "cope",
+        "talk", "explain", "tell", "word", "phrase", "put", "bring", "up", "start", "begin",
+        "best", "thing", "things", "advice", "tips", "help", "go", "back", "first", "next",
+        "exactly", "even", "actually", "me", "him", "her", "them", "tell", "should", "must",
+        "need", "supposed", "want", "ask", "any", "some", "there", "something", "anything",
+        "response", "reaction", "words", "were", "are", "am", "was", "has", "have", "had",
+        "where", "who", "which", "not", "dont", "didnt", "said", "reacted", "responded",
+        "handled", "handling", "responding", "reacting", "saying", "telling", "explaining", NULL};
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16);
+    int verb = 0;
+    if (nw == 0 || nw > 10) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], handle)) verb = 1;
+        else if (cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    }
+    return verb;
+}
+
 /* 1 when q says who it is about and that something is up, but not what:
  * "my baby keeps doing this weird thing, is that ok?", "need some advice
  * about my teenager pls", "my son has been acting weird lately". Every
@@ -1200,6 +1228,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
              cv_short_weak(&alone.res, &out->res) ||
+             /* nothing of its own but how to handle it ("how should i
+              * respond", "how do I react") in a conversation with a topic */
+             ((ctx_top || th.top) && cv_generic_only(q, len)) ||
              (with > 0 && alone.res.concepts < CONVO_OWN_CONCEPTS &&
               out->res.match_prob_lex >= CONVO_JOINED_SURE &&
               out->res.match_prob_lex > alone.res.match_prob_lex)))

@@ -304,6 +304,21 @@ static void test_short_weak(void **state)
     assert_false(cv_short_weak(&a, &j));        /* a question of its own */
 }
 
+/* convo37: a question only about how to handle something names nothing */
+static void test_generic_only_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"how should i respond", 1}, {"how do I react", 1}, {"what do I say to her", 1},
+        {"best way to handle it?", 1}, {"how do i bring it up with him", 1},
+        {"how should i respond to the bedwetting", 0}, {"what do I say to the school", 0},
+        {"how long will it last", 0}, {"is that normal", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_generic_only(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -508,6 +523,10 @@ static const struct convo_case convos[] = {
      * conversation that holds its words */
     {"cold then nursery", {{"my 3 year old has had a runny nose and a cough for over a week", 'A', "colds-illness", 36},
                            {"when is she ok to go back to nursery", 'A', "colds-illness", 36}}},
+    /* convo37: "how should i react" is about the conversation's topic,
+     * not a passage whose title has "react" */
+    {"boyfriend then react", {{"my 15 year old daughter has her first boyfriend", 'A', NULL, 180},
+                              {"how should i react", 'A', "dating-consent", 180}}},
     /* convo37: thanks with how the parent feels is small talk; a thanks
      * with a new fact about the child is not */
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
@@ -618,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_resolve_child_table),
         cmocka_unit_test(test_meta_table),
         cmocka_unit_test(test_short_weak),
+        cmocka_unit_test(test_generic_only_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
