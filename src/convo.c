@@ -1,6 +1,10 @@
 /* convo.c — reading a question as part of its conversation (see convo.h).
  *
  * Order of decisions for one question:
+ *   0. a follow-up refused as typed (other than for want of parenting
+ *      words) is triaged again with its "he"/"she"/"him" read as the
+ *      child the conversation names (cv_resolve_child); when that reading
+ *      passes, the question goes on as passed;
  *   1. the safety layer on the question as typed; any refusal stands (an
  *      emergency or a crisis in the question itself is never hidden by
  *      the conversation), except the "no parenting words" fallback, which
@@ -318,6 +322,19 @@ int convo_leans_on_context(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q points back at a thing said before: "it", "that", "this",
+ * "them", "those", "these" after its first word ("does that count?",
+ * "is it too late"; "that book" opening a message is its own). Pure. */
+static int cv_points_back(const char *q, size_t len)
+{
+    static const char *const thing[] = {"it", "that", "this", "them", "those", "these",
+                                        "thats", "its", NULL};
+    char w[32][32];
+    size_t nw = cv_words(q, len, w, 32);
+    for (size_t i = 1; i < nw; i++) if (cv_in_list(w[i], thing)) return 1;
+    return 0;
+}
+
 /* 1 when q opens by naming what it asks about instead ("what about at
  * the pool?", "how about daycare", "same for naps?"): the thing named is
  * the question, however weakly it matches on its own; not a time or a
@@ -351,10 +368,22 @@ static int cv_switch_marker(const char *q, size_t len)
                                          {"change", "of", "subject"},
                                          {"changing", "the", "subject"},
                                          {"on", "another", "note"}};
+    /* a word for another matter and a word for a question or subject,
+     * next to each other or one word apart ("totally different q",
+     * "another quick question", "new topic", "changing the subject"); "a
+     * new thing" or "a different book" is no change of subject */
+    static const char *const other[] = {"another", "different", "other", "new", "separate",
+                                        "change", "changing", "switching", NULL};
+    static const char *const matter[] = {"question", "questions", "q", "qn", "qu", "topic",
+                                         "subject", "note", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     for (size_t i = 0; i < nw; i++) {
         if (cv_in_list(w[i], one)) return 1;
+        if (cv_in_list(w[i], other) &&
+            ((i + 1 < nw && cv_in_list(w[i + 1], matter)) ||
+             (i + 2 < nw && cv_in_list(w[i + 2], matter))))
+            return 1;
         for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
             size_t m = 0;
             while (m < 3 && two[k][m] && i + m < nw && strcmp(w[i + m], two[k][m]) == 0) m++;
@@ -458,6 +487,34 @@ static int cv_has_own_concept(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q asks only how to handle something, naming nothing: every word
+ * is a question word, a pronoun or filler (cv_has_own_concept's) or a verb
+ * of responding ("how should i respond", "what do I say", "how do I
+ * react to that", "best way to handle it"). Such a question is about
+ * whatever the conversation is about, however its verb matches a passage
+ * title on its own ("how to respond when..."). Pure. */
+static int cv_generic_only(const char *q, size_t len)
+{
+    static const char *const handle[] = {
+        "respond", "react", "reply", "answer", "say", "handle", "deal", "approach", "cope",
+        "talk", "explain", "tell", "word", "phrase", "put", "bring", "up", "start", "begin",
+        "best", "thing", "things", "advice", "tips", "help", "go", "back", "first", "next",
+        "exactly", "even", "actually", "me", "him", "her", "them", "tell", "should", "must",
+        "need", "supposed", "want", "ask", "any", "some", "there", "something", "anything",
+        "response", "reaction", "words", "were", "are", "am", "was", "has", "have", "had",
+        "where", "who", "which", "not", "dont", "didnt", "said", "reacted", "responded",
+        "handled", "handling", "responding", "reacting", "saying", "telling", "explaining", NULL};
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16);
+    int verb = 0;
+    if (nw == 0 || nw > 10) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], handle)) verb = 1;
+        else if (cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    }
+    return verb;
+}
+
 /* 1 when q says who it is about and that something is up, but not what:
  * "my baby keeps doing this weird thing, is that ok?", "need some advice
  * about my teenager pls", "my son has been acting weird lately". Every
@@ -533,11 +590,120 @@ static int cv_greeting_vague(const char *q, size_t len)
  * give the same turns on all three dev sets). */
 #define CONVO_JOINED_SURE 0.8
 #define CONVO_OWN_MATCH 0.4
+/* 1 when the words past the chat markers (cv_past_chat) only say how the
+ * parent feels or how the moment is ("thanks, feel a lot calmer now",
+ * "this is so awkward haha", "ok phew, that's reassuring"): a feeling word
+ * with nothing around it but feeling verbs and filler. Nothing about the
+ * child gets through (a pronoun, a child word or any other word is not in
+ * the lists), so "thanks, she still wakes at 5" stays a question. Pure. */
+static int cv_feeling_only(const char *rest, size_t len)
+{
+    static const char *const feel[] = {
+        "calmer", "calm", "better", "relieved", "relief", "reassured", "reassuring", "awkward",
+        "embarrassing", "embarrassed", "cringe", "cringey", "silly", "hopeful", "confident",
+        "lighter", "clearer", "ready", "prepared", "positive", "weird", "strange", "funny",
+        "hilarious", "cute", "sweet", "mad", "crazy", "wild", "hard", "tough", "emotional",
+        "grateful", "thankful", "glad", "happy", "happier", "comforting", "encouraging", "alone",
+        NULL};
+    static const char *const pad[] = {
+        "feel", "feeling", "feels", "felt", "i", "im", "am", "is", "its", "it", "this", "that",
+        "so", "now", "already", "lot", "much", "way", "less", "more", "really",
+        "actually", "totally", "kinda", "quite", "all", "pretty", "makes", "made", "me",
+        "getting", "was", "be", "to", "ok", "okay", "bit", "little", "super", "well", "too",
+        "somehow", "of", "a", "the", "and", "honestly", "tbh", "about", NULL};
+    char w[16][32];
+    size_t nw = cv_words(rest, len, w, 16);
+    int f = 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], feel)) f = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
+    }
+    return f;
+}
+
+/* 1 when q names a child (a child word or an age): then a question about
+ * the coach is no longer only about the coach ("can I ask about my
+ * son's sleep"). Pure. */
+static int cv_has_any_child_word(const char *q, size_t len)
+{
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], child_words)) return 1;
+    return convo_stated_age(q, len) >= 0;
+}
+
+/* Words that may close a question about the coach without making it a
+ * question about anything else ("how does this work then?", "can I ask
+ * you something quickly"). */
+static const char *const meta_tail[] = {
+    "then", "exactly", "lol", "haha", "please", "pls", "anyway", "here", "actually", "even",
+    "again", "for", "me", "us", "with", "x", "you", "something", "a", "question", "quick",
+    "quickly", "to", "ask", "this", "is", "it", "the", "or", "not", "if", "thing", "really",
+    "real", "person", "bot", "robot", "human", "ai", "an", "chatbot", "tbh", "honestly",
+    "sorry", "um", "hmm", NULL};
+
+/* 1 when the words w[0..nw) hold the phrase ph (NULL-ended) in a row and
+ * every word after it is in meta_tail (any = 1: whatever follows). */
+static int cv_has_phrase(char w[][32], size_t nw, const char *const *ph, int any)
+{
+    for (size_t i = 0; i < nw; i++) {
+        size_t k = 0, j;
+        while (ph[k] && i + k < nw && strcmp(w[i + k], ph[k]) == 0) k++;
+        if (ph[k]) continue;
+        for (j = i + k; j < nw && (any || cv_in_list(w[j], meta_tail)); j++) {}
+        if (j == nw) return 1;
+    }
+    return 0;
+}
+
+/* Questions about the coach itself rather than a child. 1: what it is or
+ * how to use it ("hey, how does this work?", "what can you help me
+ * with", "are you a real person?"): the greeting that says what it helps
+ * with. 2: asking whether to ask ("can I ask you something?", "not sure
+ * this is the right place to ask", "I have a question"): a clarifying
+ * question. A phrase counts only with nothing after it but the words of
+ * meta_tail ("what is this rash" and "can I ask how to stop biting" are
+ * questions); 0 also for a message of more than CONVO_META_WORDS words.
+ * Pure. */
+#define CONVO_META_WORDS 12
+static int cv_meta(const char *q, size_t len)
+{
+    static const char *const about[][6] = {
+        {"how", "does", "this", "work", NULL}, {"how", "do", "i", "use", "this", NULL},
+        {"how", "does", "this", "thing", "work", NULL}, {"what", "can", "you", "do", NULL},
+        {"what", "can", "you", "help", NULL}, {"what", "do", "you", "do", NULL},
+        {"who", "are", "you", NULL}, {"what", "are", "you", NULL}, {"are", "you", NULL},
+        {"is", "this", NULL}, {"what", "is", "this", NULL}, {"whats", "this", NULL}};
+    /* anywhere, whatever follows ("lol this is weird talking to a bot but
+     * here goes") */
+    static const char *const bot[][5] = {{"to", "a", "bot", NULL}, {"to", "a", "robot", NULL},
+                                         {"to", "an", "ai", NULL}, {"to", "a", "chatbot", NULL}};
+    static const char *const ask[][6] = {
+        {"right", "place", NULL}, {"can", "i", "ask", NULL}, {"could", "i", "ask", NULL},
+        {"may", "i", "ask", NULL}, {"i", "have", "a", NULL}, {"ive", "got", "a", NULL},
+        {"got", "a", NULL}, {"where", "to", "start", NULL}, {"how", "to", "ask", NULL},
+        {"how", "to", "put", "it", NULL}};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    if (nw == 0 || nw > CONVO_META_WORDS) return 0;
+    for (size_t i = 0; i < sizeof bot / sizeof bot[0]; i++)
+        if (cv_has_phrase(w, nw, bot[i], 1)) return 1;
+    for (size_t i = 0; i < sizeof about / sizeof about[0]; i++)
+        if (cv_has_phrase(w, nw, about[i], 0)) return 1;
+    for (size_t i = 0; i < sizeof ask / sizeof ask[0]; i++)
+        if (cv_has_phrase(w, nw, ask[i], 0)) return 2;
+    return 0;
+}
+
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_meta(q, len) == 1 && !cv_has_any_child_word(q, len)) {
+        cv_chat_reply(3, reply, n);
+        return 1;
+    }
     if (cv_greeting_vague(q, len)) return 0;      /* a question, however vague */
     tone = cv_chat_tone(q, len, &nw);
     if (!tone) return 0;
@@ -548,6 +714,10 @@ static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t
         size_t rl = cv_past_chat(q, len, rest, sizeof rest);
         struct kb_result r;
         struct kb_hit h[1];
+        if (rl && cv_feeling_only(rest, rl)) {
+            cv_chat_reply(tone, reply, n);
+            return 1;
+        }
         if (rl && kb_search_ex(kb, rest, rl, -1, h, 1, &r) > 0 &&
             r.match_prob_lex >= CONVO_CHAT_MATCH_MIN)
             return 0;
@@ -624,6 +794,31 @@ static int cv_medicine_refusal(const struct safety_verdict *v)
                                                  NULL};
     for (size_t i = 0; v->category == SAFETY_MEDICAL && v->rule_id && medicine_rules[i]; i++)
         if (strncmp(v->rule_id, medicine_rules[i], strlen(medicine_rules[i])) == 0) return 1;
+    return 0;
+}
+
+/* 1 when a follow-up q leans on an earlier question that is itself refused
+ * as a dose or a give-medicine question and q read together with it is
+ * refused that way too; *v gets that verdict. The newest such question
+ * within CONVO_PREV_MAX is used, past follow-ups and chat refused for
+ * want of parenting words, but not past a question the safety layer
+ * passed ("how do I help her sleep when she's ill" between the dose
+ * question and "what about naps?"); buf (n bytes) is scratch. Pure. */
+static int cv_dose_before(const struct safety_policy *policy, const char *q, size_t len,
+                          const char *const *prev, size_t nprev, char *buf, size_t n,
+                          struct safety_verdict *v)
+{
+    for (size_t i = nprev; i-- > 0 && nprev - i <= CONVO_PREV_MAX;) {
+        struct safety_verdict before;
+        size_t jl;
+        if (!prev[i]) continue;
+        safety_triage(policy, prev[i], strlen(prev[i]), &before);
+        if (before.category == SAFETY_NONE) return 0;  /* a question since, answered */
+        if (!cv_medicine_refusal(&before)) continue;
+        jl = cv_joined(prev[i], q, len, buf, n);
+        safety_triage(policy, buf, jl, v);
+        return cv_medicine_refusal(v);
+    }
     return 0;
 }
 
@@ -773,6 +968,108 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
     return !cv_on_topics(p, th->top, NULL);
 }
 
+/* A short question in a conversation that names too little to stand on
+ * its own ("what foods help", "how should i respond") whose own best
+ * passage is a weak match on a passing word, while reading it with the
+ * conversation finds the conversation's topic at least as confidently:
+ * the conversation's reading wins, even when the topic's passage does not
+ * hold the question's one word (a constipation passage says "fibre", not
+ * "foods"). A question with a concept count above CONVO_SHORT_CONCEPTS is
+ * a question of its own. */
+#define CONVO_SHORT_CONCEPTS 2
+static int cv_short_weak(const struct kb_result *alone, const struct kb_result *joined)
+{
+    return (alone->concepts <= CONVO_SHORT_CONCEPTS && alone->match_prob_lex < CONVO_OWN_MATCH + 0.1 &&
+            joined->match_prob_lex >= alone->match_prob_lex) ||
+           (alone->match_prob_lex < CONVO_OWN_MATCH && joined->match_prob_lex >= CONVO_JOINED_SURE);
+}
+
+/* ---------- who "he" and "she" are ---------- */
+
+/* Words for an adult, or anyone other than the child, a message may be
+ * about: with one in the conversation, "he" and "she" are not resolved. */
+static const char *const adult_words[] = {
+    "husband", "wife", "partner", "boyfriend", "girlfriend", "bf", "gf", "ex", "dad", "daddy",
+    "mum", "mom", "mummy", "mommy", "father", "mother", "stepdad", "stepmum", "stepmom",
+    "stepfather", "stepmother", "grandma", "grandpa", "gran", "nan", "nana", "grandad",
+    "granddad", "grandmother", "grandfather", "uncle", "aunt", "auntie", "man", "woman", "men",
+    "women", "guy", "lady", "teacher", "coach", "babysitter", "nanny", "childminder",
+    "neighbour", "neighbor", "friend", "friends", "boss", "brother", "sister", "someone",
+    "somebody", "person", "stranger", "adult", "adults", "inlaw", "law", "fiance", "fiancee",
+    "cousin", "doctor", "gp", "nurse", NULL};
+
+/* 1 when the words of s name the child ("my daughter", "my 4yo", "our
+ * toddler") or state an age; *adult set when they name anyone else. */
+static int cv_child_named(const char *s, size_t len, int *adult)
+{
+    static const char *const more_child[] = {"yo", "newborn", "preschooler", "tween",
+                                             "youngest", "eldest", "oldest", "twins", "bub",
+                                             NULL};
+    char w[64][32];
+    size_t nw = cv_words(s, len, w, 64);
+    int child = convo_stated_age(s, len) >= 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], child_words) || cv_in_list(w[i], more_child)) child = 1;
+        if (cv_in_list(w[i], adult_words)) *adult = 1;
+    }
+    return child;
+}
+
+/* A follow-up's "he" or "she" read as the child the conversation is
+ * about: q with each subject pronoun (he, she, he's, she'd, ...) written
+ * as "my child" ("what if she starts hitting me" after a talk about a
+ * two-year-old's tantrums reads "what if my child starts hitting me"),
+ * in buf; returns its length, or 0 when nothing is resolved: no earlier
+ * question names the child, anyone else is named in the conversation or
+ * the question, or q has no such pronoun. "him" is resolved too ("can i
+ * give him something cold to chew on"); "her" (also a possessive) and
+ * "them" (also the children, or anyone: "is that going to hurt them")
+ * stay. Pure. */
+static size_t cv_resolve_child(const char *q, size_t len, const char *const *prev,
+                               size_t nprev, char *buf, size_t n)
+{
+    static const struct { const char *pron, *as; } subj[] = {
+        {"he", "my child"}, {"she", "my child"}, {"hes", "my child is"}, {"shes", "my child is"},
+        {"hed", "my child would"}, {"shed", "my child would"}, {"hell", "my child will"},
+        {"shell", "my child will"}, {"him", "my child"}};
+    struct text_word tw[64];
+    size_t nw, out = 0, from = 0, done = 0;
+    int adult = 0, child = 0;
+    for (size_t i = nprev > CONVO_PREV_MAX ? nprev - CONVO_PREV_MAX : 0; i < nprev; i++)
+        if (prev[i] && cv_child_named(prev[i], strlen(prev[i]), &adult)) child = 1;
+    cv_child_named(q, len, &adult);
+    if (!child || adult || n < 2) return 0;
+    nw = text_words(q, len, tw, 64);
+    if (nw > 64) nw = 64;
+    for (size_t i = 0; i < nw; i++) {
+        char w0[32];
+        size_t l = 0;
+        const char *as = NULL;
+        for (size_t k = 0; k < tw[i].nlen && l < 31; k++)
+            if (tw[i].norm[k] != '\'') w0[l++] = tw[i].norm[k];
+        w0[l] = '\0';
+        for (size_t k = 0; k < sizeof subj / sizeof subj[0] && !as; k++)
+            if (strcmp(w0, subj[k].pron) == 0) as = subj[k].as;
+        if (!as) continue;
+        {
+            size_t pre = (size_t)(tw[i].ptr - q) - from, al = strlen(as);
+            /* "she'll" is read as one word; "she 'll" never comes apart */
+            if (out + pre + al + 1 >= n) return 0;
+            memcpy(buf + out, q + from, pre);
+            out += pre;
+            memcpy(buf + out, as, al);
+            out += al;
+            from = (size_t)(tw[i].ptr - q) + tw[i].len;
+            done++;
+        }
+    }
+    if (!done || out + (len - from) + 1 >= n) return 0;
+    memcpy(buf + out, q + from, len - from);
+    out += len - from;
+    buf[out] = '\0';
+    return out;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                     const char *const *prev, size_t nprev, struct convo_plan *out)
 {
@@ -807,6 +1104,23 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     safety_triage(policy, q, len, &out->verdict);
     c = out->verdict.category;
     rule = out->verdict.rule_id;
+    if (c != SAFETY_NONE && !out->verdict.english[0] && context &&
+        !(c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0)) {
+        /* a follow-up refused only because its "he" or "she" could be
+         * anyone: triaged again with the pronoun read as the child the
+         * conversation is about; every refusal of that reading stands */
+        char rq[1024];
+        size_t rl = cv_resolve_child(q, len, prev, nprev, rq, sizeof rq);
+        struct safety_verdict rv;
+        if (rl) {
+            safety_triage(policy, rq, rl, &rv);
+            if (rv.category == SAFETY_NONE && !rv.english[0]) {
+                out->verdict = rv;
+                c = SAFETY_NONE;
+                rule = NULL;
+            }
+        }
+    }
     if (c == SAFETY_NONE && out->verdict.english[0]) {
         /* another language, answered in English: from here on the question
          * is its English reading (safety.h) */
@@ -815,20 +1129,16 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         age = convo_stated_age(q, len);
         out->age = age >= 0 ? age : ctx_age;
     }
-    if (c == SAFETY_NONE && context && convo_leans_on_context(q, len)) {
+    if (c == SAFETY_NONE && nprev && convo_leans_on_context(q, len)) {
         /* "and how much at bedtime?" after a dose question asks a dose,
-         * though its own words ("bedtime") pass */
-        struct safety_verdict v2, before;
-        size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
-        if (jl > len + 2) {
-            safety_triage(policy, buf + len + 2, jl - len - 2, &before);
-            if (cv_medicine_refusal(&before)) {
-                safety_triage(policy, buf, jl, &v2);
-                if (cv_medicine_refusal(&v2)) {
-                    cv_refuse(out, &v2);
-                    return;
-                }
-            }
+         * though its own words ("bedtime") pass: the newest earlier
+         * question refused as a dose on its own (it need not be the
+         * conversation's context or thread: a medicine word may give the
+         * knowledge base nothing to search) is read with it */
+        struct safety_verdict v2;
+        if (cv_dose_before(policy, q, len, prev, nprev, buf, sizeof buf, &v2)) {
+            cv_refuse(out, &v2);
+            return;
         }
     }
     if (c != SAFETY_NONE) {
@@ -856,7 +1166,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             kb_search_ex(kb, q, len, -1, h, 1, &r);
             /* nothing to go on, or a follow-up with nothing before it to
              * lean on ("how long will it last?" after a hello) */
-            if (r.empty || r.nomatch || convo_leans_on_context(q, len)) {
+            if (r.empty || r.nomatch || convo_leans_on_context(q, len) || cv_meta(q, len) == 2) {
                 out->kind = CONVO_CLARIFY;
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;
@@ -866,6 +1176,11 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         }
     } else if (cv_chat(kb, q, len, out->reply, sizeof out->reply)) {
         out->kind = CONVO_SMALLTALK;
+        return;
+    }
+    if (cv_meta(q, len) == 2 && !cv_has_any_child_word(q, len)) {
+        out->kind = CONVO_CLARIFY;      /* "can I ask you something?" */
+        snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
     if (!context && cv_is_vague(q, len)) {
@@ -908,8 +1223,17 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                    out->res.match_prob_lex >= CONVO_JOINED_SURE &&
                    (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
         if (on &&
-            ((alone.res.match_prob_lex < CONVO_ALONE_WEAK && (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)) ||
-             with >= kb_about_share(kb, alone.hits[0].p, q, len)))
+            ((alone.res.match_prob_lex < CONVO_ALONE_WEAK &&
+              (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
+                            out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
+             with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
+             cv_short_weak(&alone.res, &out->res) ||
+             /* nothing of its own but how to handle it ("how should i
+              * respond", "how do I react") in a conversation with a topic */
+             ((ctx_top || th.top) && cv_generic_only(q, len)) ||
+             (with > 0 && alone.res.concepts < CONVO_OWN_CONCEPTS &&
+              out->res.match_prob_lex >= CONVO_JOINED_SURE &&
+              out->res.match_prob_lex > alone.res.match_prob_lex)))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
                  alone.res.match_prob_lex < CONVO_ALONE_WEAK)
@@ -933,6 +1257,14 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             *out = alone;           /* a question of its own, on a new concept */
         else if (own && alone.nhits > 0 && cv_switch_marker(q, len))
             *out = alone;           /* a marked change of subject the knowledge base covers */
+        else if (own && alone.nhits > 0 && out->nhits > 0 && sj <= 0 && sa > 0 &&
+                 alone.res.concepts >= CONVO_OWN_CONCEPTS && !cv_points_back(q, len))
+            *out = alone;           /* several things of its own, none of them in the
+                                       conversation's passage, and no word pointing back
+                                       at it ("and my sister's bringing her big dog to
+                                       stay, any tips" after gun storage; "what about
+                                       video calls with nana, does that count?" after
+                                       screens stays) */
         else if (own && alone.nhits == 0 && alone.res.nomatch && out->nhits > 0 &&
                  cv_switch_marker(q, len) && (sj <= 0 || !out->res.key_about))
             *out = alone;           /* the earlier topic says nothing on it either */

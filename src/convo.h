@@ -4,16 +4,22 @@
  * question is, given the session's earlier questions:
  *   - a refusal (the safety layer's decision, unchanged: it always runs
  *     first on the question as typed);
- *   - small talk ("hi", "thanks", "that helps"): a short warm reply, no
- *     citation;
- *   - a vague first question ("is that normal?"): a clarifying question
- *     back (the child's age and what is happening);
+ *   - small talk ("hi", "thanks", "that helps", "thanks, I feel calmer
+ *     now", "how does this work?"): a short warm reply, no citation;
+ *   - a vague first question ("is that normal?") or asking whether to ask
+ *     ("can I ask you something?"): a clarifying question back (the
+ *     child's age and what is happening);
  *   - no match: the knowledge base has nothing vetted on the question's
  *     concept; an honest "I don't have vetted guidance on X yet" with the
  *     nearest topics it does cover, citing nothing;
  *   - an answer: the passages retrieved for the question read together with
  *     the conversation ("what about naps?", "she's 6", "and if he bites?"),
  *     and the child's age remembered from earlier questions.
+ *
+ * A follow-up refused as typed only because its "he", "she" or "him" could
+ * be anyone is triaged again with the pronoun read as the child the
+ * conversation names (never when anyone else is named); it goes on only
+ * when that reading passes, so every refusal of it stands.
  *
  * The safety layer is used, not changed: a follow-up the classifier calls
  * out of scope only because it has no parenting words of its own

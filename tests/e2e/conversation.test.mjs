@@ -111,6 +111,27 @@ for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]
   });
 }
 
+// convo37: "she" in a follow-up is the child the conversation is about (a
+// two-year-old hitting in a tantrum is answered, not sent to a domestic
+// violence line); a partner named in the conversation is never the child;
+// thanks with how the parent feels is small talk.
+for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]) {
+  test(`${name}: a follow-up's "she" is the child of the conversation`, async () => {
+    const sid = await newSession(srv.base);
+    await ask(sid, 'my 2 year old daughter throws herself on the floor screaming when we leave the park');
+    const s = await ask(sid, 'what if she starts hitting me when it happens');
+    assert.ok(!s.events.some((e) => e.data.type === 'refusal'), 'not refused');
+    assert.ok(s.events.at(-1).data.citations.length >= 1);
+    const t = await ask(sid, 'thank you, I feel so much calmer now');
+    assert.deepEqual(t.events.at(-1).data.citations, []);
+    assert.match(textOf(t.events), /welcome/i);
+    const p = await newSession(srv.base);
+    await ask(p, "my husband and I keep arguing about our 4 year old's bedtime");
+    const r = await ask(p, 'he hits me when I say no');
+    assert.ok(r.events.some((e) => e.data.type === 'refusal'), 'a partner hitting is refused');
+  });
+}
+
 test('history reload: after a restart the session still reads a follow-up with its earlier question', async () => {
   const a = await startServer();
   let b;

@@ -199,6 +199,126 @@ static void test_greeting_vague_table(void **state)
     }
 }
 
+/* convo37: a change of subject said as "another/different/new" next to a
+ * word for a question or subject, one word apart at most; not "a new
+ * thing he does" or "a different book". */
+static void test_switch_marker_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"totally different q but he wants to quit swimming", 1},
+        {"another quick question, when do teeth come in", 1},
+        {"new topic: what age for a first phone", 1},
+        {"changing the subject, how much screen time is ok", 1},
+        {"on a different note, she hates baths", 1},
+        {"btw is juice ok", 1},
+        {"he has a new thing where he screams at dinner", 0},
+        {"should we try a different book at bedtime", 0},
+        {"what about naps", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_switch_marker(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* convo37: what is left past the thanks and filler that only says how the
+ * parent feels is chat; anything about the child or a thing is not. */
+static void test_feeling_only_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"feel calmer now", 1}, {"is awkward", 1}, {"im so relieved", 1},
+        {"feeling a lot more confident about it", 1}, {"makes me feel less alone", 1},
+        {"shes still waking at 5", 0}, {"bedtime is hard", 0}, {"feel", 0},
+        {"feel like a terrible mum", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_feeling_only(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* convo37: a follow-up's subject "he"/"she" is read as the child the
+ * conversation names, unless anyone else is named; "him" too, "her" and
+ * "them" stay. */
+static void test_resolve_child_table(void **state)
+{
+    static const struct { const char *prev, *q, *want; } cases[] = {
+        {"my toddler screams on the floor at the shops", "what if she starts hitting me",
+         "what if my child starts hitting me"},
+        {"my son bit a kid at nursery", "he's 20 months, he can't talk yet",
+         "my child is 20 months, my child can't talk yet"},
+        {"my 3 year old won't sleep", "she'll be 4 soon", "my child will be 4 soon"},
+        {"my 7 month old is teething", "can i give him something cold to chew on",
+         "can i give my child something cold to chew on"},
+        /* nothing to resolve */
+        {"my husband and I argue about bedtime", "he hits me when I say no", NULL},
+        {"my toddler screams at the shops", "my partner says he hits me", NULL},
+        {"how do I cope with stress", "what if he hits me", NULL},
+        {"my 13 year old came out as non-binary", "is that going to hurt them", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        const char *prev[1] = {cases[i].prev};
+        size_t l = cv_resolve_child(cases[i].q, strlen(cases[i].q), prev, 1, buf, sizeof buf);
+        if (!cases[i].want && l) fail_msg("'%s': resolved to '%s'", cases[i].q, buf);
+        if (cases[i].want && (!l || strcmp(buf, cases[i].want) != 0))
+            fail_msg("'%s': got '%s'", cases[i].q, l ? buf : "(none)");
+    }
+}
+
+/* convo37: questions about the coach itself: what it is (1), whether to
+ * ask (2); a message that goes on to a real question is neither. */
+static void test_meta_table(void **state)
+{
+    static const struct { const char *q; int want; } cases[] = {
+        {"hey, how does this work?", 1}, {"what can you help me with", 1},
+        {"are you a real person?", 1}, {"hello, is this a bot", 1}, {"who are you", 1},
+        {"can I ask you something?", 2}, {"not sure if this is the right place", 2},
+        {"hi, I have a question", 2}, {"dont know where to start tbh", 2},
+        {"how do I get my 2 year old to sleep", 0}, {"what can I do about biting", 0},
+        {"can I ask you something about my toddler who wakes up at 5 every single day", 0},
+        {"what is this rash on her cheek", 0}, {"can I ask how to stop biting", 0},
+        {"the sleep training method, how does it work", 0}, {"is this normal?", 0},
+        {"is this a phase", 0}, {"are you sure", 0}, {"lol this is weird talking to a bot but here goes", 1},
+        {"I have a question", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_meta(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].want) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* convo37: when the conversation's reading beats a question's own weak one */
+static void test_short_weak(void **state)
+{
+    struct kb_result a, j;
+    memset(&a, 0, sizeof a);
+    memset(&j, 0, sizeof j);
+    a.concepts = 1; a.match_prob_lex = 0.42; j.match_prob_lex = 0.5;
+    assert_true(cv_short_weak(&a, &j));         /* "what foods help" */
+    j.match_prob_lex = 0.3;
+    assert_false(cv_short_weak(&a, &j));        /* the two together are no surer */
+    a.concepts = 5; a.match_prob_lex = 0.17; j.match_prob_lex = 0.95;
+    assert_true(cv_short_weak(&a, &j));         /* a barely-matching reading of its own */
+    a.match_prob_lex = 0.5;
+    assert_false(cv_short_weak(&a, &j));        /* a question of its own */
+}
+
+/* convo37: a question only about how to handle something names nothing */
+static void test_generic_only_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"how should i respond", 1}, {"how do I react", 1}, {"what do I say to her", 1},
+        {"best way to handle it?", 1}, {"how do i bring it up with him", 1},
+        {"how should i respond to the bedwetting", 0}, {"what do I say to the school", 0},
+        {"how long will it last", 0}, {"is that normal", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_generic_only(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
 static void test_nomatch_text(void **state)
 {
     const char *labels[2] = {"Sleep routines", "Naps"};
@@ -355,6 +475,11 @@ static const struct convo_case convos[] = {
     {"dose opener, follow-up", {{"how much ibuprofen can i give my 3 year old", 'R', NULL, 36},
                                 {"and how much at night", 'R', NULL, 36},
                                 {"what about at bedtime?", 'R', NULL, 36}}},
+    /* convo37: past a question answered since, a dose question is not
+     * leaned on */
+    {"dose, then sleep, then naps", {{"how much calpol can i give my 2 year old", 'R', NULL, 24},
+                                     {"how do i help her sleep when she's poorly", 'A', NULL, 24},
+                                     {"what about naps?", 'A', "naps", 24}}},
     {"a full question switches", {{"my 15 year old has started driving lessons and I'm a nervous wreck", 'A', "teen-driving", 180},
                                   {"and he's got a girlfriend now, how do we talk to him about consent", 'A', "dating-consent", 180}}},
     /* after a no-match, a generic follow-up is about that: no-match, not
@@ -369,6 +494,44 @@ static const struct convo_case convos[] = {
     /* a marked change of subject the knowledge base covers is read on its own */
     {"switch to covered", {{"what sun cream should I use for my toddler", 'A', "sun-safety", -2},
                            {"random question but what age for a first haircut", 'A', "haircuts", -2}}},
+    /* convo37: a short follow-up that names little ("what foods help")
+     * stays on the conversation's topic rather than a passage its one
+     * word found elsewhere */
+    {"constipation then foods", {{"my 4 year old hasn't done a poo for 5 days and cries when she tries", 'A', "constipation", 48},
+                                 {"which foods help", 'A', "constipation", 48}}},
+    /* convo37: a follow-up with several things of its own, none in the
+     * conversation's passage, is read on its own */
+    {"guns then a dog", {{"we keep a rifle in the house, how do we store it safely with kids", 'A', "firearm-storage", -2},
+                         {"and my brother is coming with his big dog for a week, my youngest is 3, any tips", 'A', "pets-dog-safety", 36}}},
+    /* convo37: "she" in a follow-up is the toddler of the conversation:
+     * a child hitting a parent in a tantrum is no domestic violence */
+    {"tantrum then she hits", {{"my 2 year old daughter throws herself on the floor screaming when we leave the park", 'A', NULL, 24},
+                               {"what if she starts hitting me when it happens", 'A', NULL, 24}}},
+    /* ... but a partner named in the conversation is never read as the
+     * child, and an emergency in the resolved reading is still refused */
+    {"partner then he hits", {{"my husband and I keep arguing about our 4 year old's bedtime", 'A', NULL, 48},
+                              {"he hits me when I say no", 'R', NULL, -2}}},
+    {"fever then not breathing", {{"my 2 year old has a temperature of 38.5", 'A', NULL, 24},
+                                  {"she's not breathing properly and her lips look blue", 'R', NULL, -2}}},
+    /* convo37: asking about the coach gets the greeting; asking whether
+     * to ask gets a clarifying question; then the question is answered */
+    {"what is this, then ask", {{"hiya, what can you help with?", 'S', NULL, -2},
+                                {"can I ask you something?", 'C', NULL, -2},
+                                {"my 3 year old still wakes up twice a night", 'A', NULL, 36}}},
+    /* convo37: a short question its own words send elsewhere ("nursery":
+     * working and childcare) stays with a surer reading of the
+     * conversation that holds its words */
+    {"cold then nursery", {{"my 3 year old has had a runny nose and a cough for over a week", 'A', "colds-illness", 36},
+                           {"when is she ok to go back to nursery", 'A', "colds-illness", 36}}},
+    /* convo37: "how should i react" is about the conversation's topic,
+     * not a passage whose title has "react" */
+    {"boyfriend then react", {{"my 15 year old daughter has her first boyfriend", 'A', NULL, 180},
+                              {"how should i react", 'A', "dating-consent", 180}}},
+    /* convo37: thanks with how the parent feels is small talk; a thanks
+     * with a new fact about the child is not */
+    {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
+                              {"thank you, I feel so much calmer now", 'S', NULL, -2},
+                              {"ok this is a bit embarrassing lol", 'S', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
@@ -411,11 +574,11 @@ static void test_conversation_suite(void **state)
         }
     }
     fprintf(stderr, "  conversations: %zu, turns: %zu, failed turns: %zu\n", n, turns, failed);
-    /* Known misses today (listed above; docs/knowledge-base.md): two, the
-     * baby-name question answered from a passage instead of no-match and a
-     * bedwetting question turned away. The suite fails if a third turn
-     * goes wrong. */
-    assert_true(failed <= 2);
+    /* Known misses today (listed above; docs/knowledge-base.md): one, the
+     * baby-name question answered from a passage instead of no-match (the
+     * third turn of the dose conversation is refused again since convo37:
+     * cv_dose_before). The suite fails if a second turn goes wrong. */
+    assert_true(failed <= 1);
 }
 
 /* The honest no-match cites nothing and names the concept. */
@@ -469,6 +632,12 @@ int main(void)
         cmocka_unit_test(test_chat_plan),
         cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_greeting_vague_table),
+        cmocka_unit_test(test_switch_marker_table),
+        cmocka_unit_test(test_feeling_only_table),
+        cmocka_unit_test(test_resolve_child_table),
+        cmocka_unit_test(test_meta_table),
+        cmocka_unit_test(test_short_weak),
+        cmocka_unit_test(test_generic_only_table),
         cmocka_unit_test(test_nomatch_plan),
         cmocka_unit_test(test_nomatch_suggestions),
         cmocka_unit_test(test_conversation_suite),
