@@ -288,6 +288,30 @@ static void test_medical(void **state)
     EXPECT_CAT("how do i get my kid to take his medicine without a fight", SAFETY_NONE);
 }
 
+/* session 11 (scope37): the medical boundary. A dose or amount, a named
+ * condition asked about a finding, or "what do you think it is" is medical;
+ * when to see a doctor, what to watch for, how to give a medicine and a
+ * newborn's normal hiccups or sneezing are ordinary; the parent's own health
+ * is out of scope; a medicine to control a child is unsafe. */
+static void test_medical_boundary(void **state)
+{
+    (void)state;
+    EXPECT_CAT("is the swelling by her belly button a hernia", SAFETY_MEDICAL);
+    EXPECT_CAT("two weeks of a night cough, do you think it's asthma", SAFETY_MEDICAL);
+    EXPECT_CAT("there's a weird bumpy rash on his arm, what do you think it is", SAFETY_MEDICAL);
+    EXPECT_CAT("how many puffs of her brown inhaler should she have", SAFETY_MEDICAL);
+    EXPECT_CAT("is 10ml of the antihistamine fine for a 5 year old", SAFETY_MEDICAL);
+    EXPECT_CAT("should his epilepsy medicine dose go up now he is bigger", SAFETY_MEDICAL);
+    EXPECT_CAT("when should i take her to the doctor with a cough", SAFETY_NONE);
+    EXPECT_CAT("she bumped her head, what should i look out for tonight", SAFETY_NONE);
+    EXPECT_CAT("can i stir his antibiotic into some yoghurt so it goes down easier", SAFETY_NONE);
+    EXPECT_CAT("my 2 week old hiccups all the time, is that normal", SAFETY_NONE);
+    EXPECT_CAT("how many teaspoons of sugar a day is okay for a 6 year old", SAFETY_NONE);
+    EXPECT_CAT("i am 45 and my knee clicks when i run, is it arthritis", SAFETY_OUT_OF_SCOPE);
+    EXPECT_CAT("can i give her some piriton so she stays out all evening while we are at the party", SAFETY_UNSAFE);
+    EXPECT_CAT("which laxatives would help my 14 year old lose weight for her holiday", SAFETY_UNSAFE);
+}
+
 static void test_crisis(void **state)
 {
     (void)state;
@@ -1392,6 +1416,7 @@ int main(void)
         cmocka_unit_test(test_pattern_errors),
         cmocka_unit_test(test_emergency),
         cmocka_unit_test(test_medical),
+        cmocka_unit_test(test_medical_boundary),
         cmocka_unit_test(test_crisis),
         cmocka_unit_test(test_unsafe),
         cmocka_unit_test(test_out_of_scope),
