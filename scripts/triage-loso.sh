@@ -34,6 +34,6 @@ for s in $SETS; do
     "$EV" --quiet "tests/safety/$s" "$tmp/policy/safety.json" 2>&1 | awk '
         /^  (emergency|crisis|unsafe|medical|out_of_scope) / && $5 != "0" {
             printf " %s %s", $1, $2 }
-        /benign refused/ { printf "  ordinary refused %s of %s", $3, $5 }
+        /^  benign refused/ { printf "  ordinary refused %s of %s", $3, $5 }
         END { print "" }'
 done
