@@ -3,7 +3,8 @@
 
 usage: fit_triage.py OUT.tsv FEATURES.tsv [FEATURES.tsv ...] [--max-fpr 0.02]
        [--max-fpr-refuse 0.004] [--gate 0.8] [--gate-refuse 0.8]
-       [--min-threshold 0.5] [--l2 1e-5] [--seeds 1]
+       [--min-threshold 0.5] [--min-threshold-refuse 0.05] [--l2 1e-5]
+       [--seeds 1] [--oof-only]
 
 Each FEATURES file holds "label<TAB>feature feature ..." lines, printed by
 build/release/bench_triage_features from a labelled set (label: emergency,
@@ -22,11 +23,18 @@ lowest that flags at most its share of the ordinary ("none" and "urgent")
 questions: --max-fpr for emergency and crisis, --max-fpr-refuse for each of
 the three refusals (a refused ordinary question is the cost they add), so
 the net's false alarms on ordinary questions are bounded on data it was not
-fitted on, and never below --min-threshold (0.5 unless told: with a lower
-floor the --max-fpr share alone decides, so emergency and crisis can flag
-below an even chance where the ordinary questions allow it). The gate (written to the model, used by src/tmodel.c) is the
+fitted on, and never below --min-threshold for emergency and crisis (0.5
+unless told: with a lower floor the --max-fpr share alone decides, so
+emergency and crisis can flag below an even chance where the ordinary
+questions allow it) nor below --min-threshold-refuse for the refusals (0.05
+unless told: their share is already small, so the out-of-fold share decides;
+session 11 measured the old floor of 0.5 holding out_of_scope at 0.5 where
+its share gave 0.30, six held-out refusals fewer and no ordinary question
+more refused). The gate (written to the model, used by src/tmodel.c) is the
 weight one feature alone must carry for a class to fire. Prints the
-out-of-fold recall at each threshold. Pure Python (no numpy on the build
+out-of-fold recall at each threshold, and at each of the budgets in SCAN
+(what another --max-fpr would give, measured out of fold); --oof-only stops
+there and writes no model (OUT is not touched). Pure Python (no numpy on the build
 machines); deterministic."""
 import math, random, sys
 from collections import Counter
@@ -35,6 +43,7 @@ CLASSES = ('emergency', 'crisis', 'medical', 'unsafe', 'out_of_scope')
 URGENT = ('emergency', 'crisis')        # fitted against every question
 ORDINARY = ('none', 'urgent')
 EPOCHS, RATE, L2 = 6, 0.3, 1e-5
+SCAN = (0.002, 0.004, 0.01, 0.02)   # false-alarm budgets the out-of-fold table shows
 
 def read(paths):
     rows = []
@@ -117,8 +126,11 @@ def main(argv):
     gate = opt(argv, '--gate', 0.8)
     gate_refuse = opt(argv, '--gate-refuse', 0.8)
     min_thr = opt(argv, '--min-threshold', 0.5)
+    min_thr_refuse = opt(argv, '--min-threshold-refuse', 0.05)
     l2 = opt(argv, '--l2', L2)
     seeds = int(opt(argv, '--seeds', 1))
+    oof_only = '--oof-only' in argv
+    argv = [a for a in argv if a != '--oof-only']
     out, paths = argv[0], argv[1:]
     rows = read(paths)
     df = Counter(f for _, fs in rows for f in fs)
@@ -137,12 +149,22 @@ def main(argv):
         benign = sorted((p for lab, p in oof[cls] if lab in ORDINARY), reverse=True)
         allowed = int(share * len(benign))
         thr = benign[allowed] + 1e-9 if allowed < len(benign) else 0.5
-        thresholds[cls] = max(thr, min_thr)
+        floor = min_thr if cls in URGENT else min_thr_refuse
+        thresholds[cls] = max(thr, floor)
         pos = [p for lab, p in oof[cls] if lab == cls]
         rec = sum(p >= thresholds[cls] for p in pos) / max(1, len(pos))
         fpr = sum(p >= thresholds[cls] for p in benign) / max(1, len(benign))
         print('%s: threshold %.3f, out-of-fold recall %.1f%% (%d), ordinary flagged %.2f%% (%d)'
               % (cls, thresholds[cls], 100 * rec, len(pos), 100 * fpr, len(benign)))
+        # the same out-of-fold scores at other false-alarm budgets, so a
+        # budget can be chosen on data the fit did not see (not in-sample)
+        for sh in SCAN:
+            al = int(sh * len(benign))
+            t = max(benign[al] + 1e-9 if al < len(benign) else 0.5, floor)
+            print('  %s at %.1f%% of ordinary flagged: threshold %.3f, recall %.1f%%'
+                  % (cls, 100 * sh, t, 100 * sum(p >= t for p in pos) / max(1, len(pos))))
+    if oof_only:
+        return
     model = fit(rows, ids, common, l2, seeds)
     names = sorted(ids, key=ids.get)
     with open(out, 'w', encoding='utf-8') as o:

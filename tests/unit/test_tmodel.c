@@ -193,6 +193,11 @@ static void test_shipped_model(void **state)
     static const char *const oos[] = {
         "write me a python script to rename all the files in a folder",
         "what is the best recipe for a beef lasagne with a creamy white sauce",
+        /* an adult's own task, a child named in passing (session 11,
+         * net37: the held-out misses were such topics, not spellings) */
+        "how do I reset our wifi router, the kids say the internet keeps dropping",
+        "help me write a complaint email to the airline about our lost suitcase",
+        "what is the best way to change the brake pads on my car myself",
     };
     static const char *const ok[] = {
         "how do I get my 3 year old to sleep in her own bed",
@@ -206,6 +211,10 @@ static void test_shipped_model(void **state)
         "making vaccine shots less scary",
         "my daughter is dying to go to the sleepover but she is only 6",
         "the teething is killing me, she is up every hour",
+        /* the same kind of words in a child's task: ordinary */
+        "how do I get my son to help me wash the car on saturdays",
+        "my daughter wants to write a letter to her grandma, how can I encourage her",
+        "how can I help my teenager save up his pocket money for a bike",
     };
     int fl[TMODEL_NCLASS];
     for (size_t i = 0; i < sizeof em / sizeof em[0]; i++) {
