@@ -293,6 +293,15 @@ static void test_summary(void **state)
     assert_null(p.anchor);
 }
 
+/* first_match (its index and bucket checks) for every pattern on every text. */
+static void first_match_all(const char *const *pats, size_t np, const char *const *texts,
+                            size_t nt)
+{
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < nt; j++)
+            first_match(pats[i], texts[j]);
+}
+
 /* The index: a pattern whose required word is absent is ruled out; one
  * with no indexable element, or unknown to the index, never is. */
 static void test_index(void **state)
@@ -376,9 +385,7 @@ static void test_buckets(void **state)
         "she really did choke today", "she is 2 now", "so it is on fire", "at end",
         "she said apple pie then end", "x y z", "",
     };
-    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
-        for (size_t j = 0; j < sizeof texts / sizeof *texts; j++)
-            first_match(pats[i], texts[j]);
+    first_match_all(pats, sizeof pats / sizeof *pats, texts, sizeof texts / sizeof *texts);
     assert_int_equal(first_match(pats[0], "go apple pie end"), 4);
     assert_int_equal(first_match(pats[0], "go q x end"), 4);
     assert_int_equal(first_match(pats[0], "go end"), 2);
@@ -435,9 +442,7 @@ static void test_number_key(void **state)
         "10 puffs and still wheezing", "puffs 2 still", "no numbers at all here", "", "5",
         "abcdefghijklmnopqrstuvwxyzs and 3",
     };
-    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
-        for (size_t j = 0; j < sizeof texts / sizeof *texts; j++)
-            first_match(pats[i], texts[j]);
+    first_match_all(pats, sizeof pats / sizeof *pats, texts, sizeof texts / sizeof *texts);
     assert_int_equal(first_match(pats[0], "2 3 4 years old"), 205);
     assert_int_equal(first_match(pats[2], "baby is 2 months old"), 205);
     assert_int_equal(first_match(pats[4], "she is 12 now and she is 3 now"), 4);
