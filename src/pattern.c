@@ -621,12 +621,6 @@ int pat_match_at(const struct pat_pattern *p, const struct pat_input *in, size_t
     return match_elems(p, 0, in, pos, end);
 }
 
-/* An entry that starts more than this many element ids ("the", "her",
- * "my": hundreds) is heavy: the scan marks only that it is seen, and
- * pat_possible asks an element for its heavy keys (a few) instead of
- * every question paying a bit per id of every such word it has. */
-#define PAT_HEAVY 64
-
 struct pat_index {
     struct pat_words w[2];         /* word / prefix -> element ids */
     uint32_t *req_off;             /* pattern id -> its required elements: req_off[id+1] - req_off[id] */
@@ -636,7 +630,6 @@ struct pat_index {
     struct sids { uint32_t *v; uint32_t n; } *sids[2];   /* per slot of w[k]: the start ids among its ids */
     uint32_t *sid_off, *sid_keys;  /* start id -> its keys: sid_keys[sid_off[id] .. sid_off[id+1]) */
     uint32_t *eid_off, *eid_keys;  /* element id -> the keys of its alternatives, likewise */
-    uint32_t *eid_hoff, *eid_hkeys; /* element id -> those keys whose entries are heavy */
     size_t nkeys0;                 /* keys below it are slots of w[0], then w[1]'s */
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
     unsigned char pfx[8192];       /* bit per low 16 bits of a prefix atom's hash */
@@ -754,11 +747,8 @@ int pat_possible(const struct pat_pattern *p, const struct pat_input *in)
          * prefix some token is (the pattern's element ids are consecutive;
          * the scan marked the element ids of every entry a token reached) */
         int ok = 1;
-        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++) {
+        for (uint32_t eid = x->req_off[p->id]; ok && eid < x->req_off[p->id + 1]; eid++)
             ok = BIT(sc->eid_seen, eid);
-            for (uint32_t k = x->eid_hoff[eid]; !ok && k < x->eid_hoff[eid + 1]; k++)
-                ok = key_seen(sc, x->eid_hkeys[k]);    /* a heavy entry seen */
-        }
         sc->possible[p->id] = (unsigned char)(ok ? 2 : 1);
     }
     return sc->possible[p->id] == 2;
@@ -989,22 +979,6 @@ struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t 
             eid++;
         }
     x->eid_off[x->nelemids] = (uint32_t)nek;
-    /* per element id, its keys whose entries are heavy (the scan does not
-     * mark their element ids; pat_possible asks for those keys instead) */
-    x->eid_hoff = xcalloc(x->nelemids + 2, sizeof *x->eid_hoff);
-    x->eid_hkeys = xmalloc((nek ? nek : 1) * sizeof *x->eid_hkeys);
-    size_t nh = 0;
-    for (size_t eid = 0; eid < x->nelemids; eid++) {
-        x->eid_hoff[eid] = (uint32_t)nh;
-        for (uint32_t k = x->eid_off[eid]; k < x->eid_off[eid + 1]; k++) {
-            uint32_t key = x->eid_keys[k];
-            const struct pat_wentry *we = key < x->nkeys0 ? &x->w[0].e[key]
-                                                          : &x->w[1].e[key - x->nkeys0];
-            if (we->nids > PAT_HEAVY)
-                x->eid_hkeys[nh++] = key;
-        }
-    }
-    x->eid_hoff[x->nelemids] = (uint32_t)nh;
     x->num = words_find(&x->w[0], PAT_NUM_KEY, 1, pat_hash(PAT_NUM_KEY, 1));
     return x;
 }
@@ -1027,15 +1001,12 @@ void pat_index_free(struct pat_index *x)
     free(x->sid_keys);
     free(x->eid_off);
     free(x->eid_keys);
-    free(x->eid_hoff);
-    free(x->eid_hkeys);
     free(x);
 }
 
 /* Token pos is the word (k 0) or has the prefix (k 1) of entry e: the
- * entry is seen and, unless it is heavy, its element ids (pat_possible
- * reads both); when it starts a pattern, its key's positions get pos
- * (each token reaches an entry once). */
+ * entry is seen (pat_possible reads that); when it starts a pattern, its
+ * key's positions get pos (each token reaches an entry once). */
 static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, size_t pos)
 {
     const struct pat_index *x = s->ix;
@@ -1045,7 +1016,7 @@ static void scan_entry(struct pat_scan *s, int k, const struct pat_wentry *e, si
     int first = !BIT(seen, slot);
     if (first) {
         seen[slot >> 3] |= (unsigned char)(1u << (slot & 7));
-        for (uint32_t j = 0; e->nids <= PAT_HEAVY && j < e->nids; j++)
+        for (uint32_t j = 0; j < e->nids; j++)
             s->eid_seen[e->ids[j] >> 3] |= (unsigned char)(1u << (e->ids[j] & 7));
     }
     if (x->sids[k][slot].n == 0)

@@ -468,57 +468,6 @@ static void test_number_key(void **state)
     pat_index_free(ix);
 }
 
-/* A word that starts more than PAT_HEAVY elements ("the" here, in 80
- * patterns) is heavy: the scan marks only that it is seen, and
- * pat_possible asks each element for its heavy keys. Same answers: a
- * pattern that needs it is possible where it stands and ruled out where
- * it does not, and matches stay where the matcher without the index puts
- * them. */
-static void test_heavy_entry(void **state)
-{
-    enum { NP = 80 };
-    static char srcs[NP + 2][32];
-    struct pat_pattern p[NP + 2];
-    const struct pat_pattern *pp[NP + 2];
-    (void)state;
-    reset();
-    for (uint32_t i = 0; i < NP; i++)
-        snprintf(srcs[i], sizeof srcs[i], "the w%c%c", 'a' + (int)(i / 26), 'a' + (int)(i % 26));
-    snprintf(srcs[NP], sizeof srcs[NP], "dog ~2 (the|a) cat");
-    snprintf(srcs[NP + 1], sizeof srcs[NP + 1], "dog ~2 the cat");
-    for (uint32_t i = 0; i < NP + 2; i++) {
-        assert_int_equal(pat_compile(&comp, srcs[i], "t", &p[i]), 0);
-        p[i].id = i;
-        pp[i] = &p[i];
-    }
-    assert_true(NP > PAT_HEAVY);
-    struct pat_index *ix = pat_index_build(pp, NP + 2);
-    static const char *const texts[] = {"dog and the cat", "dog and a cat", "the wab", "a dog cat"};
-    /* possible (every required word stands, not a match): NP, NP + 1 */
-    static const int want[][2] = {{1, 1}, {1, 0}, {0, 0}, {1, 0}};
-    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
-        char buf[64];
-        struct pat_tok tok[16];
-        struct pat_scan sc;
-        size_t s1, e1, s2, e2;
-        snprintf(buf, sizeof buf, "%s", texts[t]);
-        size_t n = tokens(buf, tok, 16);
-        pat_scan_init(&sc, ix, tok, n);
-        struct pat_input in = {tok, n, NULL, &sc}, plain = {tok, n, NULL, NULL};
-        assert_int_equal(pat_possible(&p[NP], &in), want[t][0]);
-        assert_int_equal(pat_possible(&p[NP + 1], &in), want[t][1]);
-        for (uint32_t i = 0; i < NP + 2; i++) {
-            int r1 = pat_find(&p[i], &plain, 0, &s1, &e1);
-            if (r1 && !pat_possible(&p[i], &in)) fail_msg("'%s' ruled out on '%s'", srcs[i], texts[t]);
-            int r2 = pat_find(&p[i], &in, 0, &s2, &e2);
-            assert_int_equal(r1, r2);
-            if (r1) assert_true(s1 == s2 && e1 == e2);
-        }
-        pat_scan_free(&sc);
-    }
-    pat_index_free(ix);
-}
-
 static void test_words(void **state)
 {
     (void)state;
@@ -556,7 +505,6 @@ int main(void)
         cmocka_unit_test(test_start_filters),
         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_number_key),
-        cmocka_unit_test(test_heavy_entry),
         cmocka_unit_test(test_words),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, teardown);
