@@ -4,7 +4,8 @@
  * "label<TAB>feature feature ..." lines on stdout, using the very function
  * the server scores with (kb_topic_features: topicnet_features with the
  * knowledge base's synonyms and spellings added), so the model fitted by
- * tests/eval/fit_topicnet.py sees exactly what coachd will see.
+ * tests/eval/fit_topicnet.py sees exactly what coachd will see (the loop
+ * is features_print.h's, shared with bench/triage_features.c).
  *
  * Usage: bench_topic_features [--kb DIR]   (DIR defaults to kb; the
  * normalisation reads its synonyms and vocabulary). Exit 0, or 1 when the
@@ -14,17 +15,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static void put(const char *f, size_t n, void *arg)
+#include "features_print.h"
+
+static void topic_features(const void *ctx, const char *text, size_t len,
+                           void (*emit)(const char *f, size_t n, void *arg), void *emit_arg)
 {
-    int *first = arg;
-    if (!*first) fputc(' ', stdout);
-    fwrite(f, 1, n, stdout);
-    *first = 0;
+    kb_topic_features(ctx, text, len, emit, emit_arg);
 }
 
 int main(int argc, char **argv)
 {
-    static char line[65536];
     const char *dir = "kb";
     struct kb *kb = NULL;
     struct kb_problems pr = {0};
@@ -39,17 +39,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < pr.n; i++) fprintf(stderr, "%s\n", pr.items[i]);
         goto out;
     }
-    while (fgets(line, sizeof line, stdin)) {
-        size_t n = strlen(line);
-        char *tab = strchr(line, '\t');
-        int first = 1;
-        if (n && line[n - 1] == '\n') line[--n] = '\0';
-        if (!tab) continue;
-        fwrite(line, 1, (size_t)(tab - line), stdout);
-        fputc('\t', stdout);
-        kb_topic_features(kb, tab + 1, n - (size_t)(tab + 1 - line), put, &first);
-        fputc('\n', stdout);
-    }
+    features_print(topic_features, kb);
     rc = 0;
 out:
     kb_free(kb);

@@ -3,33 +3,21 @@
  * Reads "label<TAB>question" lines on stdin and writes
  * "label<TAB>feature feature ..." lines on stdout, using the very function
  * the server scores with (tmodel_features), so the model fitted by
- * tests/eval/fit_triage.py sees exactly what coachd will see. */
+ * tests/eval/fit_triage.py sees exactly what coachd will see (the loop is
+ * features_print.h's, shared with bench/topic_features.c). */
 #include "tmodel.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "features_print.h"
 
-static void put(const char *f, size_t n, void *arg)
+static void triage_features(const void *ctx, const char *text, size_t len,
+                            void (*emit)(const char *f, size_t n, void *arg), void *emit_arg)
 {
-    int *first = arg;
-    if (!*first) fputc(' ', stdout);
-    fwrite(f, 1, n, stdout);
-    *first = 0;
+    (void)ctx;
+    tmodel_features(text, len, emit, emit_arg);
 }
 
 int main(void)
 {
-    static char line[65536];
-    while (fgets(line, sizeof line, stdin)) {
-        size_t n = strlen(line);
-        char *tab = strchr(line, '\t');
-        int first = 1;
-        if (n && line[n - 1] == '\n') line[--n] = '\0';
-        if (!tab) continue;
-        fwrite(line, 1, (size_t)(tab - line), stdout);
-        fputc('\t', stdout);
-        tmodel_features(tab + 1, n - (size_t)(tab + 1 - line), put, &first);
-        fputc('\n', stdout);
-    }
+    features_print(triage_features, NULL);
     return 0;
 }

@@ -2302,26 +2302,43 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
     return (size_t)t->ngrp;
 }
 
+/* The scores topic_order gives the leading candidates of cand[0..n) (tp
+ * not NULL): each capped at the one before it (the order the topic vote
+ * left is kept where the reader sees no difference), then multiplied by 1
+ * + KB_TN_RANK x P(its topic | question), into score[0..top) and that P
+ * into pt (both KB_RERANK long); returns top, min(n, KB_RERANK). The one
+ * computation of the order both topic_order and ordered_topic_p read. */
+static size_t topic_scores(const struct kb *kb, const struct kb_hit *cand, size_t n,
+                           const double *tp, double *score, double *pt)
+{
+    size_t top = n < KB_RERANK ? n : KB_RERANK;
+    double prev = 0;
+    for (size_t i = 0; i < top; i++) {
+        double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
+        prev = s;
+        pt[i] = passage_topic_p(kb, cand[i].p, tp);
+        score[i] = s * (1.0 + KB_TN_RANK * pt[i]);
+    }
+    return top;
+}
+
 /* P(topic | question) of the passage topic_order would put first among
  * cand[0..n) (the one the question is answered from), not of cand[0]: the
  * reader that disagrees with the lexical winner ("behavior at school":
  * a discipline passage first, the school one answered) is no sign of a
- * question the knowledge base does not cover (nomatch36). */
+ * question the knowledge base does not cover (nomatch36). On equal scores
+ * the earlier candidate's. */
 static double ordered_topic_p(const struct kb *kb, const struct kb_hit *cand, size_t n,
                               const double *tp)
 {
-    size_t top = n < KB_RERANK ? n : KB_RERANK;
-    double best = -1, best_p = 0, prev = 0;
+    double score[KB_RERANK], pt[KB_RERANK], best = -1, best_p = 0;
     if (!tp || n == 0) return 0;
-    for (size_t i = 0; i < top; i++) {
-        double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
-        double pt = passage_topic_p(kb, cand[i].p, tp);
-        prev = s;
-        if (s * (1.0 + KB_TN_RANK * pt) > best) {
-            best = s * (1.0 + KB_TN_RANK * pt);
-            best_p = pt;
+    size_t top = topic_scores(kb, cand, n, tp, score, pt);
+    for (size_t i = 0; i < top; i++)
+        if (score[i] > best) {
+            best = score[i];
+            best_p = pt[i];
         }
-    }
     return best_p;
 }
 
@@ -2429,14 +2446,12 @@ static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, si
  * no change. */
 static void topic_order(const struct kb *kb, struct kb_hit *cand, size_t nc, const double *tp)
 {
-    size_t top = nc < KB_RERANK ? nc : KB_RERANK;
-    if (!tp || top < 2) return;
+    double score[KB_RERANK], pt[KB_RERANK];
+    if (!tp || nc < 2) return;
     /* the topic vote may have moved a passage above higher scores: the
      * order it left is kept where the reader sees no difference */
-    for (size_t i = 1; i < top; i++)
-        if (cand[i].score > cand[i - 1].score) cand[i].score = cand[i - 1].score;
-    for (size_t i = 0; i < top; i++)
-        cand[i].score *= 1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp);
+    size_t top = topic_scores(kb, cand, nc, tp, score, pt);
+    for (size_t i = 0; i < top; i++) cand[i].score = score[i];
     qsort(cand, top, sizeof cand[0], cmp_hit);
 }
 

@@ -524,7 +524,15 @@ int pat_classes_resolve(struct pat_compiler *c)
 
 /* ------------------------------------------------------------- matcher */
 
-static int atom_match(const struct pat_atom *a, const struct pat_tok *t)
+/* Inlined into the matcher's loop (a call per alternative tried was a
+ * tenth of a long question's cost); the same function either way. */
+#if defined(__GNUC__)
+#define PAT_INLINE static inline __attribute__((always_inline))
+#else
+#define PAT_INLINE static inline
+#endif
+
+PAT_INLINE int atom_match(const struct pat_atom *a, const struct pat_tok *t)
 {
     switch (a->kind) {
     case PAT_WORD:
@@ -541,7 +549,7 @@ static int atom_match(const struct pat_atom *a, const struct pat_tok *t)
 
 /* 1 when the phrase matches the tokens starting at pos (an empty phrase
  * always matches: it makes a group optional). */
-static int match_phrase(const struct pat_phrase *ph, const struct pat_input *in, size_t pos)
+PAT_INLINE int match_phrase(const struct pat_phrase *ph, const struct pat_input *in, size_t pos)
 {
     if (pos + ph->n > in->n)
         return 0;
@@ -626,6 +634,7 @@ struct pat_index {
     unsigned char pre3[8192];      /* bit per hash of the first 3 bytes of a prefix atom */
     unsigned char pfx[8192];       /* bit per low 16 bits of a prefix atom's hash */
     size_t npats, nelemids, nstarts, max_prefix;
+    const struct pat_wentry *num;  /* PAT_NUM_KEY's entry in w[0], or NULL */
 };
 
 #define BIT(v, i) (((v)[(i) >> 3] >> ((i) & 7)) & 1)
@@ -816,16 +825,38 @@ void pat_words_free(struct pat_words *w)
 
 /* --------------------------------------------------------------- index */
 
+/* Number atoms ("#0..12") are indexed under one key of the word map, a
+ * word no token can be ('#' is no word byte): every number token reaches
+ * it, so a pattern that starts with a number ("#18..80 year old", "@young_age
+ * ~10 ...") is tried only where a number stands, not at every token. */
+#define PAT_NUM_KEY "#"
+
 /* 1 when element e gets an id: a match must use it and each alternative
- * starts with a word or a prefix short enough to index. */
+ * starts with a word, a prefix short enough to index or a number. */
 static int elem_indexed(const struct pat_elem *e)
 {
     int ok = e->nalts > 0 && !elem_optional(e);
     for (size_t a = 0; ok && a < e->nalts; a++) {
         const struct pat_atom *at = &e->alts[a].atoms[0];
-        ok = at->kind == PAT_WORD || (at->kind == PAT_PREFIX && at->n <= PAT_PREFIX_MAX);
+        ok = at->kind == PAT_WORD || (at->kind == PAT_PREFIX && at->n <= PAT_PREFIX_MAX) ||
+             at->kind == PAT_NUMBER;
     }
     return ok;
+}
+
+/* The word map and key an alternative's first atom is indexed under. */
+static const char *atom_key(const struct pat_atom *at, size_t *n, uint32_t *h, int *kk)
+{
+    if (at->kind == PAT_NUMBER) {
+        *n = 1;
+        *h = pat_hash(PAT_NUM_KEY, 1);
+        *kk = 0;
+        return PAT_NUM_KEY;
+    }
+    *n = at->n;
+    *h = at->h;
+    *kk = at->kind == PAT_PREFIX;
+    return at->s;
 }
 
 /* A prefix atom has 3 bytes or more; a token whose first 3 bytes start
@@ -839,7 +870,11 @@ static void index_elem(struct pat_index *x, const struct pat_elem *e, uint32_t e
 {
     for (size_t a = 0; a < e->nalts; a++) {
         const struct pat_atom *at = &e->alts[a].atoms[0];
-        pat_words_add(&x->w[at->kind == PAT_PREFIX], at->s, at->n, at->h, eid);
+        size_t kn;
+        uint32_t kh;
+        int kk;
+        const char *ks = atom_key(at, &kn, &kh, &kk);
+        pat_words_add(&x->w[kk], ks, kn, kh, eid);
         if (at->kind == PAT_PREFIX) {
             unsigned b = pre3_hash(at->s);
             x->pre3[b >> 3] |= (unsigned char)(1u << (b & 7));
@@ -927,8 +962,11 @@ struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t 
             x->eid_off[eid] = (uint32_t)nek;
             for (size_t a = 0; a < e->nalts; a++) {
                 const struct pat_atom *at = &e->alts[a].atoms[0];
-                int kk = at->kind == PAT_PREFIX;
-                const struct pat_wentry *we = words_find(&x->w[kk], at->s, at->n, at->h);
+                size_t kn;
+                uint32_t kh;
+                int kk;
+                const char *ks = atom_key(at, &kn, &kh, &kk);
+                const struct pat_wentry *we = words_find(&x->w[kk], ks, kn, kh);
                 if (!we)
                     continue;                 /* cannot happen: index_elem added it */
                 if (nek == capek) {
@@ -941,6 +979,7 @@ struct pat_index *pat_index_build(const struct pat_pattern *const *pats, size_t 
             eid++;
         }
     x->eid_off[x->nelemids] = (uint32_t)nek;
+    x->num = words_find(&x->w[0], PAT_NUM_KEY, 1, pat_hash(PAT_NUM_KEY, 1));
     return x;
 }
 
@@ -1029,6 +1068,8 @@ void pat_scan_init(struct pat_scan *s, const struct pat_index *ix,
         }
         if ((e = words_find(&ix->w[0], w, v[i].n, h)))
             scan_entry(s, 0, e, i);
+        if (v[i].isnum && ix->num)
+            scan_entry(s, 0, ix->num, i);
     }
 }
 

@@ -227,11 +227,28 @@ static int tn_is_stop(const char *w, size_t n)
                    tn_cmp_str) != NULL;
 }
 
+/* strcmp order of the NUL-ended a against w[0..n) (no NUL in w): equal
+ * on n bytes, a is w or longer. */
+static int tn_cmp_n(const char *a, const char *w, size_t n)
+{
+    int c = strncmp(a, w, n);
+    return c ? c : a[n] != '\0';
+}
+
 /* The five-letter stem of a function word of six letters or more
- * ("should" -> "shoul"). */
+ * ("should" -> "shoul"): some function word is longer than w[0..n) and
+ * starts with it. In the sorted list those words follow the first one not
+ * before w, which is w itself or the first of them: a binary search. */
 static int tn_is_stop_prefix(const char *w, size_t n)
 {
-    for (size_t i = 0; i < sizeof tn_stop / sizeof tn_stop[0]; i++)
+    size_t lo = 0, hi = sizeof tn_stop / sizeof tn_stop[0];
+    if (memchr(w, '\0', n)) return 0;      /* as no function word starts with it */
+    while (lo < hi) {                       /* first entry >= w[0..n) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (tn_cmp_n(tn_stop[mid], w, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t i = lo; i < lo + 2 && i < sizeof tn_stop / sizeof tn_stop[0]; i++)
         if (strlen(tn_stop[i]) > n && strncmp(tn_stop[i], w, n) == 0) return 1;
     return 0;
 }
@@ -287,13 +304,45 @@ size_t topicnet_features(const char *text, size_t len,
 
 /* ------------------------------------------------------------- scoring */
 
-/* Scoring: each known feature once (a set of entry pointers). */
+/* Scoring: each known feature once (a set of entry pointers), at most
+ * TOPICNET_SEEN / 2 of them. The set starts in the scorer's own frame
+ * (TN_SEEN0 slots: a question's known features fit there) and moves to
+ * the heap only when it is half full, doubling up to TOPICNET_SEEN slots,
+ * so a score allocates nothing for most texts and never more than the
+ * bound; it is the caller's frame, so scoring stays safe across threads.
+ * The set's size changes only where an entry sits in it, never which
+ * entries it holds nor the order found keeps: the same sums. */
+#define TN_SEEN0 256
 struct tn_sum {
     const struct topicnet *m;
-    const struct tn_entry **seen;       /* TOPICNET_SEEN slots */
-    const struct tn_entry **found;      /* in the order met */
-    size_t nfound;
+    const struct tn_entry **seen;       /* cap slots: seen0 or the heap */
+    const struct tn_entry **found;      /* in the order met: found0 or the heap */
+    size_t nfound, cap;
+    const struct tn_entry *seen0[TN_SEEN0], *found0[TN_SEEN0 / 2];
 };
+
+static void tn_seen_put(const struct tn_entry **seen, size_t cap, const struct tn_entry *e)
+{
+    size_t i;
+    for (i = e->h % cap; seen[i]; i = (i + 1) % cap)
+        ;
+    seen[i] = e;
+}
+
+/* Room for one more found entry: at half full, a set twice the size (the
+ * found entries put back in it) and a found array to match. */
+static void tn_sum_grow(struct tn_sum *s)
+{
+    size_t cap = s->cap * 2 < TOPICNET_SEEN ? s->cap * 2 : TOPICNET_SEEN;
+    const struct tn_entry **seen = xcalloc(cap, sizeof *seen);
+    const struct tn_entry **found = xmalloc(cap / 2 * sizeof *found);
+    memcpy(found, s->found, s->nfound * sizeof *found);
+    for (size_t k = 0; k < s->nfound; k++) tn_seen_put(seen, cap, found[k]);
+    if (s->seen != s->seen0) { free(s->seen); free(s->found); }
+    s->seen = seen;
+    s->found = found;
+    s->cap = cap;
+}
 
 static void tn_add_feature(const char *f, size_t n, void *arg)
 {
@@ -303,10 +352,15 @@ static void tn_add_feature(const char *f, size_t n, void *arg)
     const struct tn_entry *e = tn_slot(s->m, f, n, h);
     size_t i;
     if (!e->f) return;
-    for (i = e->h % TOPICNET_SEEN; s->seen[i] && s->seen[i] != e; i = (i + 1) % TOPICNET_SEEN)
+    for (i = e->h % s->cap; s->seen[i] && s->seen[i] != e; i = (i + 1) % s->cap)
         ;
     if (s->seen[i] || s->nfound >= TOPICNET_SEEN / 2) return;
-    s->seen[i] = e;
+    if (s->nfound >= s->cap / 2 && s->cap < TOPICNET_SEEN) {
+        tn_sum_grow(s);
+        tn_seen_put(s->seen, s->cap, e);
+    } else {
+        s->seen[i] = e;
+    }
     s->found[s->nfound++] = e;
 }
 
@@ -318,9 +372,14 @@ size_t topicnet_score(const struct topicnet *m, const char *text, size_t len, do
 size_t topicnet_score_norm(const struct topicnet *m, const struct topicnet_norm *norm,
                            const char *text, size_t len, double *p)
 {
-    struct tn_sum s = {m, xcalloc(TOPICNET_SEEN, sizeof *s.seen),
-                       xmalloc(TOPICNET_SEEN / 2 * sizeof *s.found), 0};
+    struct tn_sum s;
     double top = -1e300, sum = 0;
+    s.m = m;
+    s.nfound = 0;
+    s.cap = TN_SEEN0;
+    memset(s.seen0, 0, sizeof s.seen0);
+    s.seen = s.seen0;
+    s.found = s.found0;
     for (size_t c = 0; c < m->ncls; c++) p[c] = m->bias[c];
     topicnet_features_norm(text, len, norm, tn_add_feature, &s);
     if (s.nfound) {
@@ -333,7 +392,6 @@ size_t topicnet_score_norm(const struct topicnet *m, const struct topicnet_norm 
     for (size_t c = 0; c < m->ncls; c++) if (p[c] > top) top = p[c];
     for (size_t c = 0; c < m->ncls; c++) sum += (p[c] = exp(p[c] - top));
     for (size_t c = 0; c < m->ncls; c++) p[c] /= sum;
-    free(s.seen);
-    free(s.found);
+    if (s.seen != s.seen0) { free(s.seen); free(s.found); }
     return s.nfound;
 }

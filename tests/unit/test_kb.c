@@ -635,6 +635,57 @@ static void test_topic_model_file(void **state)
     kb_problems_free(&pr);
 }
 
+/* ordered_topic_p reads the order topic_order makes (topic_scores, the
+ * one computation both use): each leading score capped at the one before
+ * it, times 1 + KB_TN_RANK x P(its topic); the P it returns is that of the
+ * candidate topic_order puts first. Pinned on the shipped knowledge base
+ * and reader, over candidates whose scores rise once (the cap) and
+ * questions of different topics. */
+static void test_topic_order_and_its_p(void **state)
+{
+    struct kb *kb = shipped;
+    static const char *const qs[] = {
+        "how many naps should a 10 month old take",
+        "my toddler screams on the floor in the shop",
+        "when can my baby start eating solid food",
+        "my son is being picked on at school every day",
+    };
+    (void)state;
+    assert_non_null(kb->tn);
+    assert_true(kb->np >= 3 * KB_RERANK);
+    double *tp = xcalloc(topicnet_nclass(kb->tn), sizeof *tp);
+    for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
+        topicnet_score(kb->tn, qs[q], strlen(qs[q]), tp);
+        for (size_t off = 0; off + KB_RERANK + 2 <= kb->np && off < 3 * KB_RERANK; off += KB_RERANK) {
+            struct kb_hit cand[KB_RERANK + 2], sorted[KB_RERANK + 2];
+            double want[KB_RERANK], capped = 0;
+            size_t n = KB_RERANK + 2;
+            for (size_t i = 0; i < n; i++) {
+                cand[i].p = &kb->p[off + i];
+                cand[i].score = cand[i].lex = 20.0 - (double)i + (i == 3 ? 2.5 : 0);
+                cand[i].part = 0;
+            }
+            for (size_t i = 0; i < KB_RERANK; i++) {      /* by hand */
+                capped = i > 0 && cand[i].score > capped ? capped : cand[i].score;
+                want[i] = capped * (1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp));
+            }
+            memcpy(sorted, cand, sizeof cand);
+            topic_order(kb, sorted, n, tp);
+            for (size_t i = 0; i < KB_RERANK; i++) {      /* the leading ones, rescored */
+                int found = 0;
+                for (size_t j = 0; j < KB_RERANK; j++)
+                    found |= sorted[j].p == cand[i].p && sorted[j].score == want[i];
+                assert_true(found);
+            }
+            for (size_t i = KB_RERANK; i < n; i++)        /* the rest untouched */
+                assert_true(sorted[i].p == cand[i].p && sorted[i].score == cand[i].score);
+            assert_true(ordered_topic_p(kb, cand, n, tp) == passage_topic_p(kb, sorted[0].p, tp));
+        }
+    }
+    assert_true(ordered_topic_p(kb, NULL, 0, tp) == 0);
+    free(tp);
+}
+
 /* British and American spellings are one concept: both forms are in the
  * knowledge base, and a parent's spelling is a real word the spelling fix
  * leaves alone, so each spelling found only the passages written with it
@@ -871,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_topic_reader_reads_variants_alike),
         cmocka_unit_test(test_topic_features_add_normalised_words),
         cmocka_unit_test(test_topic_model_file),
+        cmocka_unit_test(test_topic_order_and_its_p),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
         cmocka_unit_test(test_stop_word_subjects),

@@ -293,6 +293,15 @@ static void test_summary(void **state)
     assert_null(p.anchor);
 }
 
+/* first_match (its index and bucket checks) for every pattern on every text. */
+static void first_match_all(const char *const *pats, size_t np, const char *const *texts,
+                            size_t nt)
+{
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < nt; j++)
+            first_match(pats[i], texts[j]);
+}
+
 /* The index: a pattern whose required word is absent is ruled out; one
  * with no indexable element, or unknown to the index, never is. */
 static void test_index(void **state)
@@ -328,7 +337,9 @@ static void test_index(void **state)
     assert_int_equal(s, 5);
     assert_false(pat_possible(&p[3], &in));           /* no word starts "swallow" */
     assert_false(pat_find(&p[3], &in, 0, &s, &e));
-    assert_true(pat_possible(&p[4], &in));            /* prefix too long to index */
+    /* its prefix is too long to index, but its number is (PAT_NUM_KEY):
+     * no number here */
+    assert_false(pat_possible(&p[4], &in));
     struct pat_pattern extra = p[3];
     extra.id = 99;                                    /* unknown to the index */
     assert_true(pat_possible(&extra, &in));
@@ -374,9 +385,7 @@ static void test_buckets(void **state)
         "she really did choke today", "she is 2 now", "so it is on fire", "at end",
         "she said apple pie then end", "x y z", "",
     };
-    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++)
-        for (size_t j = 0; j < sizeof texts / sizeof *texts; j++)
-            first_match(pats[i], texts[j]);
+    first_match_all(pats, sizeof pats / sizeof *pats, texts, sizeof texts / sizeof *texts);
     assert_int_equal(first_match(pats[0], "go apple pie end"), 4);
     assert_int_equal(first_match(pats[0], "go q x end"), 4);
     assert_int_equal(first_match(pats[0], "go end"), 2);
@@ -411,6 +420,52 @@ static void test_start_filters(void **state)
     assert_int_equal(first_match("(chok*|choked|choke) ~2 grape", "she choked choked on a grape"), 206);
     assert_int_equal(first_match("(chok*|choked|choke) ~2 grape", "choke grape choked"), 2);
     assert_int_equal(first_match("(chok*|choke) (on|) @pill", "she choked on tablets"), 104);
+}
+
+/* Number atoms are indexed under one key every number token reaches: a
+ * pattern that starts with a number (or a number or words) is tried only
+ * at numbers and its words, one that needs a number is ruled out without
+ * one, and neither moves a match (first_match compares with the matcher
+ * without the index). */
+static void test_number_key(void **state)
+{
+    (void)state;
+    static const char *const pats[] = {
+        "#1..5 (year|years) old", "(fever|#38..43) ~2 (now|today)", "#0..2.9 (month|months) old",
+        "(baby|#0..7 year old) ~4 asleep", "she is #1..17 now", "(#6..20 puffs|puffs) ~8 still",
+        "abcdefghijklmnopqrstuvwxyz* ~2 #1..5",
+    };
+    static const char *const texts[] = {
+        "she is 3 years old", "she is 7 years old", "2 3 4 years old", "temp 39 now",
+        "a fever since today", "37 now fever 38 today", "he is 2.5 months old", "baby is 2 months old",
+        "my 4 year old is asleep", "baby now asleep", "she is 12 now and she is 3 now",
+        "10 puffs and still wheezing", "puffs 2 still", "no numbers at all here", "", "5",
+        "abcdefghijklmnopqrstuvwxyzs and 3",
+    };
+    first_match_all(pats, sizeof pats / sizeof *pats, texts, sizeof texts / sizeof *texts);
+    assert_int_equal(first_match(pats[0], "2 3 4 years old"), 205);
+    assert_int_equal(first_match(pats[2], "baby is 2 months old"), 205);
+    assert_int_equal(first_match(pats[4], "she is 12 now and she is 3 now"), 4);
+    assert_int_equal(first_match(pats[6], "abcdefghijklmnopqrstuvwxyzs and 3"), 3);
+    /* needs a number: ruled out where none stands, possible where one does */
+    struct pat_pattern p;
+    reset();
+    assert_int_equal(pat_compile(&comp, "she is #1..17 now", "t", &p), 0);
+    const struct pat_pattern *pp = &p;
+    struct pat_index *ix = pat_index_build(&pp, 1);
+    const char *const cases[2] = {"she is now", "she is 4 now"};
+    for (int k = 0; k < 2; k++) {
+        char buf[64];
+        struct pat_tok tok[16];
+        struct pat_scan sc;
+        snprintf(buf, sizeof buf, "%s", cases[k]);
+        size_t n = tokens(buf, tok, 16);
+        pat_scan_init(&sc, ix, tok, n);
+        struct pat_input in = {tok, n, NULL, &sc};
+        assert_int_equal(pat_possible(&p, &in), k);
+        pat_scan_free(&sc);
+    }
+    pat_index_free(ix);
 }
 
 static void test_words(void **state)
@@ -449,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_start_filters),
         cmocka_unit_test(test_buckets),
+        cmocka_unit_test(test_number_key),
         cmocka_unit_test(test_words),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, teardown);

@@ -23,18 +23,7 @@
 #include "../../src/tmodel.c"
 #include "../../src/gloss.c"
 #include "../../src/safety.c"
-
-struct buf { char s[4096]; size_t n; };
-
-static void collect(const char *f, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    if (b->n + n + 2 >= sizeof b->s) return;
-    if (b->n) b->s[b->n++] = ' ';
-    memcpy(b->s + b->n, f, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
+#include "feature_helpers.h"
 
 static void test_features(void **state)
 {
@@ -60,16 +49,6 @@ static void test_features(void **state)
     struct buf b = {{0}, 0};
     assert_int_equal(tmodel_features(s, big, collect, &b), 2 * TMODEL_MAX_WORDS - 1);   /* u: each, b: between */
     free(s);
-}
-
-static char *write_tmp(const char *body)
-{
-    char *path = xstrdup("/tmp/coachd-tmodel-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-    close(fd);
-    return path;
 }
 
 static void test_load_errors(void **state)

@@ -19,28 +19,7 @@
 #include "../../src/text.c"
 #include "../../src/tmodel.c"
 #include "../../src/topicnet.c"
-
-static char *write_tmp(const char *body)
-{
-    char *path = xstrdup("/tmp/coachd-topicnet-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-    close(fd);
-    return path;
-}
-
-struct buf { char s[4096]; size_t n; };
-
-static void collect(const char *f, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    if (b->n + n + 2 >= sizeof b->s) return;
-    if (b->n) b->s[b->n++] = ' ';
-    memcpy(b->s + b->n, f, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
+#include "feature_helpers.h"
 
 /* The triage net's features less function words, their stems and pairs
  * of two of them; a pair with one content word stays. */
@@ -148,6 +127,81 @@ static void test_score(void **state)
     topicnet_free(NULL);
 }
 
+/* tn_is_stop_prefix (a binary search of the sorted function words) says
+ * what a scan of them says: some function word is longer than the stem
+ * and starts with it. Every prefix of every function word, and some
+ * stems of content words, against the scan. */
+static int stop_prefix_scan(const char *w, size_t n)
+{
+    for (size_t i = 0; i < sizeof tn_stop / sizeof tn_stop[0]; i++)
+        if (strlen(tn_stop[i]) > n && strncmp(tn_stop[i], w, n) == 0) return 1;
+    return 0;
+}
+
+static void test_stop_prefix(void **state)
+{
+    static const char *const other[] = {
+        "bedti", "shoul", "reall", "doesn", "there", "theyr", "whos", "zzzzz", "aaaaa",
+        "abouts", "yourse", "yours", "youre", "wh", "th", "", "\xc3\xa9t\xc3\xa9s",
+    };
+    (void)state;
+    for (size_t i = 1; i < sizeof tn_stop / sizeof tn_stop[0]; i++)
+        if (strcmp(tn_stop[i - 1], tn_stop[i]) >= 0)
+            fail_msg("function words not sorted at '%s'", tn_stop[i]);
+    for (size_t i = 0; i < sizeof tn_stop / sizeof tn_stop[0]; i++)
+        for (size_t n = 0; n <= strlen(tn_stop[i]); n++)
+            if (tn_is_stop_prefix(tn_stop[i], n) != stop_prefix_scan(tn_stop[i], n))
+                fail_msg("'%.*s'", (int)n, tn_stop[i]);
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_int_equal(tn_is_stop_prefix(other[i], strlen(other[i])),
+                         stop_prefix_scan(other[i], strlen(other[i])));
+    assert_true(tn_is_stop_prefix("shoul", 5));        /* "should" */
+    assert_true(tn_is_stop_prefix("reall", 5));        /* "really" */
+    assert_false(tn_is_stop_prefix("bedti", 5));
+    assert_false(tn_is_stop_prefix("their", 5));       /* "their" itself: no longer one */
+}
+
+/* Scoring's set of the features met starts small in the scorer's frame
+ * and grows (twice here): a text of 400 words (the most read), 300
+ * distinct known ones and 100 of them again after the growth, counts each
+ * once and sums as the closed form says, as a short text does. */
+static void test_score_many_features(void **state)
+{
+    enum { NW = 300, NREP = 100 };
+    char *model = xmalloc(64 * (NW + 4)), *text = xmalloc(8 * (NW + NREP) + 1), w[8];
+    size_t mo = 0, to = 0;
+    double p[2], err = 0;
+    (void)state;
+    mo += (size_t)sprintf(model + mo, "# coachd topic model 1\nbias\ta\t0\nbias\tnomatch\t0\n");
+    for (size_t i = 0; i < NW; i++) {
+        snprintf(w, sizeof w, "zq%c%c%c", 'a' + (int)(i / 676), 'a' + (int)(i / 26 % 26),
+                 'a' + (int)(i % 26));
+        mo += (size_t)sprintf(model + mo, "u:%s\ta\t%s\n", w, i % 2 ? "1" : "0.5");
+        to += (size_t)sprintf(text + to, "%s ", w);
+    }
+    for (size_t i = 0; i < NREP; i++) {                 /* again, after the set has grown */
+        snprintf(w, sizeof w, "zq%c%c%c", 'a' + (int)(i / 676), 'a' + (int)(i / 26 % 26),
+                 'a' + (int)(i % 26));
+        to += (size_t)sprintf(text + to, "%s ", w);
+    }
+    char errbuf[256], *path = write_tmp(model);
+    struct topicnet *m = topicnet_load(path, errbuf, sizeof errbuf);
+    if (!m) fail_msg("%s", errbuf);
+    assert_int_equal(topicnet_score(m, text, to, p), NW);
+    {
+        double z = (NW / 2 * 1.0 + NW / 2 * 0.5) / sqrt((double)NW);
+        err = fabs(p[0] - exp(z) / (exp(z) + 1));
+    }
+    assert_true(err < 1e-9);
+    assert_int_equal(topicnet_score(m, "zqaaa zqaab zqaaa", 17, p), 2);
+    assert_true(fabs(p[0] - exp(1.5 / sqrt(2)) / (exp(1.5 / sqrt(2)) + 1)) < 1e-9);
+    topicnet_free(m);
+    unlink(path);
+    free(path);
+    free(model);
+    free(text);
+}
+
 /* The shipped model reads ordinary questions (not from any development
  * set) as their topics: the right topic among its three likeliest. */
 static void test_shipped(void **state)
@@ -189,6 +243,8 @@ int main(void)
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_score),
+        cmocka_unit_test(test_stop_prefix),
+        cmocka_unit_test(test_score_many_features),
         cmocka_unit_test(test_shipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
