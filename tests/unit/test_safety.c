@@ -1009,9 +1009,11 @@ static void test_glossary_reading(void **state)
         {"meine Tochter sagt, alle w\xC3\xA4ren ohne sie besser dran", "de", SAFETY_CRISIS, 1},
         {"mi pareja me pega y me controla el dinero", "es", SAFETY_CRISIS, 1},
         {"mijn man slaat me en bedreigt me", "nl", SAFETY_CRISIS, 1},
-        /* read well, but the net takes the reading for an emergency the
-         * rules missed: the note with the numbers, never an answer */
-        {"Das Baby ist 5 Wochen alt, atmet sehr schnell, trinkt nicht mehr und ist ganz schlapp", "de", SAFETY_LANGUAGE, 0},
+        /* read well; the net used to be the only one to take the reading
+         * for an emergency (the note with the numbers); since session 11
+         * (rules37) the breathing-distress rule carries it: fast breathing
+         * in a 5-week-old who is floppy and not feeding */
+        {"Das Baby ist 5 Wochen alt, atmet sehr schnell, trinkt nicht mehr und ist ganz schlapp", "de", SAFETY_EMERGENCY, 0},
         /* one it reads only a word or two of keeps the note with the numbers */
         {"pitit mwen an pa vle manje legim ditou", "other", SAFETY_LANGUAGE, 0},
         /* languages declared in session 10 (lang35): Indonesian, Czech,
@@ -1349,9 +1351,9 @@ static void test_spell(void **state)
     spell_close(sp);
 }
 
-/* Session 10 rules36: emergencies and crises the fitted net alone used to
- * carry must come from a rule (deterministic first), and their look-alikes
- * must stay ordinary questions. */
+/* Session 10 rules36 and session 11 rules37: emergencies and crises the
+ * fitted net alone used to carry must come from a rule (deterministic
+ * first), and their look-alikes must stay ordinary questions. */
 static void test_rules_carry(void **state)
 {
     static const struct {
@@ -1366,12 +1368,30 @@ static void test_rules_carry(void **state)
         {"my son posted 'see you on the other side' and now he is not answering", SAFETY_CRISIS},
         {"a man online keeps asking my 11 year old to undress on camera", SAFETY_CRISIS},
         {"someone has been paying my 13 year old for pics on an app", SAFETY_CRISIS},
+        /* session 11 rules37: the second round of families */
+        {"her stepdad kicks her when he has been drinking and she has bruises on her legs", SAFETY_CRISIS},
+        {"my neighbour leaves her toddler alone in the flat all night while she goes out", SAFETY_CRISIS},
+        {"my 14 year old has a 23 year old boyfriend", SAFETY_CRISIS},
+        {"I have been saving up my painkillers and I have them lined up", SAFETY_CRISIS},
+        {"he told her it is their special secret and mummy will be cross", SAFETY_CRISIS},
+        {"they say they will post the video of my son unless he pays them", SAFETY_CRISIS},
+        {"a chest of drawers fell on my son and he is screaming", SAFETY_EMERGENCY},
+        {"my baby is 5 weeks old, breathing very fast and looks grey", SAFETY_EMERGENCY},
+        {"the oxygen reading on his finger says 85", SAFETY_EMERGENCY},
+        {"my partner is giving birth on the floor and I can see the head", SAFETY_EMERGENCY},
+        {"fever of 39 with a stiff neck and he says the light hurts", SAFETY_EMERGENCY},
+        {"he put a fork in the plug socket and got an electric shock", SAFETY_EMERGENCY},
     };
     static const char *const ordinary[] = {
         "my 5 week old sometimes brings up milk after feeds but is gaining weight well and has lots of wet nappies",
         "my son bit his nails until they bled, how do I stop the nail biting habit",
         "we wrote letters to Father Christmas, how do I make the reply look real",
         "how do I get my 3 year old to stop taking her clothes off at nursery",
+        "how do I strap the chest of drawers to the wall so it cannot fall on the baby",
+        "my son hit another child at nursery and left a bruise, how do I talk to him about it",
+        "it is our little secret that we are planning a surprise party for dad",
+        "my 5 year old has a stiff neck from sleeping awkwardly, no fever",
+        "what age is it safe to give popcorn and whole nuts to a toddler",
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
