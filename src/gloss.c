@@ -32,6 +32,9 @@ struct gword { char *s; size_t n; int prefix; };
  * off to compare the buckets with a plain scan. */
 static int gloss_gaps = 1;
 static int gloss_stems = 1;
+/* gap_entry, stem_entry and the split-phrase search read the first-word
+ * buckets; test_gloss sets this to read every entry instead and compares. */
+static int gloss_scan_all = 0;
 
 #define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
 
@@ -308,6 +311,54 @@ size_t gloss_nlangs(const struct gloss *g) { return g ? g->nlangs : 0; }
 const char *gloss_lang(const struct gloss *g, size_t i) { return g && i < g->nlangs ? g->langs[i] : NULL; }
 size_t gloss_nentries(const struct gloss *g) { return g ? g->n : 0; }
 
+/* The entries whose first word can begin word w (word_matches), in file
+ * order: those of one byte (bucket w[0]) and, for a word of two bytes or
+ * more, those of its pair_bucket, merged by index; with the first four
+ * bytes checked (a shorter word's padding never matches, its bytes are
+ * never 0). Every entry when gloss_scan_all. */
+struct cand_iter { const struct gloss *g; uint32_t a, ae, b, be, wh, all; };
+
+static void cand_start(struct cand_iter *it, const struct gloss *g, const struct gloss_word *w)
+{
+    memset(it, 0, sizeof *it);
+    it->g = g;
+    it->wh = head4(w->s, w->n);
+    if (gloss_scan_all) {
+        it->all = 1;
+        it->ae = (uint32_t)g->n;
+        return;
+    }
+    if (w->n) {
+        size_t k1 = (unsigned char)w->s[0];
+        it->a = g->boff[k1];
+        it->ae = g->boff[k1 + 1];
+        if (w->n >= 2) {
+            size_t k2 = pair_bucket(w->s);
+            it->b = g->boff[k2];
+            it->be = g->boff[k2 + 1];
+        }
+    }
+}
+
+/* The next candidate entry, or NULL. */
+static const struct gentry *cand_next(struct cand_iter *it)
+{
+    const struct gloss *g = it->g;
+    if (it->all)
+        return it->a < it->ae ? &g->e[it->a++] : NULL;
+    while (it->a < it->ae || it->b < it->be) {
+        const struct gcand *c;
+        if (it->b == it->be || (it->a < it->ae && g->bidx[it->a].k < g->bidx[it->b].k))
+            c = &g->bidx[it->a++];
+        else
+            c = &g->bidx[it->b++];
+        if ((it->wh ^ c->head) & c->mask)
+            continue;
+        return &g->e[c->k];
+    }
+    return NULL;
+}
+
 static int word_matches(const struct gword *gw, const struct gloss_word *w)
 {
     if (w->n < gw->n || w->s[0] != gw->s[0])
@@ -391,12 +442,12 @@ static int entry_beats(const struct gentry *e, const struct gentry *best, size_t
 static const struct gentry *gap_entry(const struct gloss *g, size_t want,
                                       const struct gloss_word *words, size_t n, size_t at)
 {
-    const struct gentry *best = NULL;
-    for (size_t k = 0; k < g->n; k++) {
-        const struct gentry *e = &g->e[k];
+    const struct gentry *best = NULL, *e;
+    struct cand_iter it;
+    cand_start(&it, g, &words[at]);
+    while ((e = cand_next(&it)) != NULL)
         if (e->nw == 1 && entry_beats(e, best, want) && entry_matches_at(e, words, n, at))
             best = e;
-    }
     return best;
 }
 
@@ -412,14 +463,18 @@ static const struct gentry *gap_entry(const struct gloss *g, size_t want,
 static const struct gentry *stem_entry(const struct gloss *g, size_t want,
                                        const struct gloss_word *w)
 {
-    const struct gentry *best = NULL;
+    const struct gentry *best = NULL, *e;
+    struct cand_iter it;
     size_t bestc = 0;
     /* "other" holds medicine names spelt alike everywhere: no endings
      * ("tablette" is no "tablet*") */
     if (w->n < GLOSS_STEM_MIN || strcmp(g->langs[want], "other") == 0)
         return NULL;
-    for (size_t k = 0; k < g->n; k++) {
-        const struct gentry *e = &g->e[k];
+    /* an entry sharing the first GLOSS_STEM_MIN letters is in the pair
+     * bucket of the word's first two, and its first four bytes are the
+     * word's: the word's own candidates hold every one */
+    cand_start(&it, g, w);
+    while ((e = cand_next(&it)) != NULL) {
         if (e->lang != want || e->nw != 1 || e->silent || e->w[0].n < GLOSS_STEM_MIN ||
             e->w[0].s[0] != w->s[0])
             continue;
@@ -527,8 +582,10 @@ size_t gloss_read(const struct gloss *g, const char *lang,
         if ((!best || best->nw < 2) && want != (size_t)-1 && words[i].n && gloss_gaps) {
             const struct gentry *gbest = NULL;
             size_t gstep = 0, gat = 0, at = 0;
-            for (size_t k = 0; k < g->n; k++) {
-                const struct gentry *e = &g->e[k];
+            const struct gentry *e;
+            struct cand_iter it;
+            cand_start(&it, g, &words[i]);
+            while ((e = cand_next(&it)) != NULL) {
                 if (e->lang != want || e->nw < 2 || e->silent || e->nw + 1 <= gstep ||
                     e->w[0].s[0] != words[i].s[0])
                     continue;
