@@ -63,6 +63,8 @@ static size_t entry_bucket(const struct gword *w)
     return w->n == 1 ? (unsigned char)w->s[0] : pair_bucket(w->s);
 }
 
+struct gvocab { uint32_t lang; int prefix; const char *s; size_t n; };
+
 struct gentry {
     size_t lang;                        /* index into langs */
     struct gword w[GLOSS_MAX_PIECES];
@@ -81,6 +83,10 @@ struct gloss {
      * Bucket k is bidx[boff[k]..boff[k+1]), in file order. */
     uint32_t boff[GLOSS_NBUCKETS + 1];
     struct gcand *bidx;
+    /* every word of every entry, sorted by (lang, prefix, word), for
+     * gloss_knows; the strings are the entries' */
+    struct gvocab *voc;
+    size_t nvoc;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -107,6 +113,7 @@ void gloss_free(struct gloss *g)
     free(g->langs);
     free(g->e);
     free(g->bidx);
+    free(g->voc);
     free(g);
 }
 
@@ -238,6 +245,81 @@ static void build_buckets(struct gloss *g)
     }
 }
 
+static int voc_cmp(const void *a, const void *b)
+{
+    const struct gvocab *x = a, *y = b;
+    if (x->lang != y->lang)
+        return x->lang < y->lang ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix - y->prefix;
+    size_t m = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, m);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* Every entry's words, sorted for gloss_knows. */
+static void build_vocab(struct gloss *g)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->n; i++)
+        k += g->e[i].nw;
+    g->voc = xmalloc((k ? k : 1) * sizeof *g->voc);
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t j = 0; j < g->e[i].nw; j++) {
+            struct gvocab *v = &g->voc[g->nvoc++];
+            v->lang = (uint32_t)g->e[i].lang;
+            v->prefix = g->e[i].w[j].prefix;
+            v->s = g->e[i].w[j].s;
+            v->n = g->e[i].w[j].n;
+        }
+    qsort(g->voc, g->nvoc, sizeof *g->voc, voc_cmp);
+}
+
+int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n)
+{
+    size_t want = (size_t)-1;
+    if (!g || !lang || !n)
+        return 0;
+    for (size_t i = 0; i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    if (want == (size_t)-1)
+        return 0;
+    struct gvocab key = { (uint32_t)want, 0, s, n };
+    if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, voc_cmp))
+        return 1;
+    key.prefix = 1;             /* "convuls*" knows "convulsiona" */
+    for (size_t l = 3; l <= n; l++) {
+        key.n = l;
+        if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, voc_cmp))
+            return 1;
+    }
+    return 0;
+}
+
+size_t gloss_lang_words(const struct gloss *g, const char *lang, const char **words,
+                        size_t *lens, size_t max)
+{
+    size_t want = (size_t)-1, k = 0;
+    if (!g || !lang)
+        return 0;
+    for (size_t i = 0; i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    for (size_t i = 0; want != (size_t)-1 && i < g->nvoc; i++) {
+        const struct gvocab *v = &g->voc[i];
+        if (v->lang != want || v->prefix)
+            continue;
+        if (k && lens[k - 1] == v->n && memcmp(words[k - 1], v->s, v->n) == 0)
+            continue;               /* sorted: the same word twice is adjacent */
+        if (k == max)
+            break;
+        words[k] = v->s;
+        lens[k++] = v->n;
+    }
+    return k;
+}
+
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct gloss *g = xcalloc(1, sizeof *g);
@@ -275,6 +357,7 @@ struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen
         g->n++;
     }
     build_buckets(g);
+    build_vocab(g);
     return g;
 fail:
     gloss_free(g);

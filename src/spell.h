@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#define SPELL_MAX_WORD_LEN 40     /* a word and its NUL, at most */
+
 struct spell;
 
 /* Builds a speller for these vocabulary words (lowercase ASCII, NUL-ended;
@@ -44,5 +46,44 @@ int spell_known(struct spell *s, const char *w, size_t len);
 /* Edit distance with adjacent transpositions (optimal string alignment),
  * capped: returns cap + 1 when larger. Pure. */
 int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int cap);
+
+
+/* --- Other languages' own dictionaries (2026-12-03) ---
+ *
+ * A question in Spanish says "niños", "nino" or "ninos"; the triage
+ * glossary knows "niño" (normalised "nino"). spell_lang reads a word of
+ * another language through that language's hunspell dictionary (the
+ * Debian hunspell-xx packages): a dictionary word gives its stems
+ * ("lloraba" -> "llorar"), a word the dictionary lacks (accents left out,
+ * a typo) gives the suggestions whose accent-folded form is within a small
+ * edit distance ("nino" -> "niño", "pequeno" -> "pequeño") and their
+ * stems, all accent-folded like text.c's words. The dictionaries are found
+ * by language code (spell_lang_open) and loaded on first use; a missing
+ * dictionary makes spell_lang_open return NULL (callers keep today's
+ * behaviour). Answers are cached per word; suggestions (the costly call)
+ * spend a caller's budget. Not thread-safe, as above. Memory: the reader
+ * owns its dictionaries and cache; candidates are written into the
+ * caller's array. */
+struct spell_lang;
+
+#define SPELL_LANG_MAX_CAND 6      /* candidates one word gives, at most */
+
+/* A reader for language code (es fr de pt it pl nl ro tr sv id cs vi sw;
+ * other codes: NULL) from dict_dir (NULL: $COACH_HUNSPELL_DIR or
+ * /usr/share/hunspell). NULL when none of its dictionaries is installed.
+ * Nothing is loaded yet: the first spell_lang_read does it. */
+struct spell_lang *spell_lang_open(const char *code, const char *dict_dir);
+void spell_lang_close(struct spell_lang *s);
+
+/* The dictionary's readings of w (len bytes, lowercase ASCII letters, as
+ * text.c folds a word): up to max (<= SPELL_LANG_MAX_CAND) candidate words,
+ * accent-folded, NUL-ended, into out, best first, w itself never among
+ * them. A word the dictionary knows gives its stems; one it does not give
+ * close suggestions (folded edit distance 0 up to 4 letters, 1 up to
+ * 7, 2 beyond) and their stems, spending one unit of *budget (NULL:
+ * unbounded; none made at 0). Returns how many were written (0: s NULL, a
+ * dictionary that failed to load, not plain ASCII letters, nothing). */
+size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
+                       char out[][SPELL_MAX_WORD_LEN], size_t max, int *budget);
 
 #endif
