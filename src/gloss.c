@@ -245,7 +245,7 @@ static void build_buckets(struct gloss *g)
     }
 }
 
-static int voc_cmp(const void *a, const void *b)
+static int gloss_voc_cmp(const void *a, const void *b)
 {
     const struct gvocab *x = a, *y = b;
     if (x->lang != y->lang)
@@ -258,7 +258,7 @@ static int voc_cmp(const void *a, const void *b)
 }
 
 /* Every entry's words, sorted for gloss_knows. */
-static void build_vocab(struct gloss *g)
+static void gloss_build_vocab(struct gloss *g)
 {
     size_t k = 0;
     for (size_t i = 0; i < g->n; i++)
@@ -272,7 +272,7 @@ static void build_vocab(struct gloss *g)
             v->s = g->e[i].w[j].s;
             v->n = g->e[i].w[j].n;
         }
-    qsort(g->voc, g->nvoc, sizeof *g->voc, voc_cmp);
+    qsort(g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp);
 }
 
 int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n)
@@ -286,12 +286,12 @@ int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n
     if (want == (size_t)-1)
         return 0;
     struct gvocab key = { (uint32_t)want, 0, s, n };
-    if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, voc_cmp))
+    if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp))
         return 1;
     key.prefix = 1;             /* "convuls*" knows "convulsiona" */
     for (size_t l = 3; l <= n; l++) {
         key.n = l;
-        if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, voc_cmp))
+        if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp))
             return 1;
     }
     return 0;
@@ -357,7 +357,7 @@ struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen
         g->n++;
     }
     build_buckets(g);
-    build_vocab(g);
+    gloss_build_vocab(g);
     return g;
 fail:
     gloss_free(g);

@@ -439,6 +439,42 @@ static void test_gap_stem_buckets_match_scan(void **state)
     gloss_free(sg);
 }
 
+/* gloss_knows: a word of an entry of that language, anywhere in the
+ * entry, or one a prefix* begins; not another language's, not unknown
+ * languages. gloss_lang_words: that language's whole words, once each. */
+static void test_knows(void **state)
+{
+    (void)state;
+    char err[200];
+    struct gloss *g = gloss_parse(SAMPLE, sizeof SAMPLE - 1, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    assert_true(gloss_knows(g, "es", "respira", 7));         /* second word of a phrase */
+    assert_true(gloss_knows(g, "es", "no", 2));
+    assert_true(gloss_knows(g, "es", "convulsiona", 11));    /* convuls* */
+    assert_true(gloss_knows(g, "es", "convuls", 7));
+    assert_false(gloss_knows(g, "es", "convu", 5));
+    assert_true(gloss_knows(g, "es", "bebe", 4));            /* "bebé" normalised */
+    assert_false(gloss_knows(g, "es", "nao", 3));            /* Portuguese only */
+    assert_true(gloss_knows(g, "pt", "nao", 3));
+    assert_false(gloss_knows(g, "xx", "no", 2));
+    assert_false(gloss_knows(g, NULL, "no", 2));
+    assert_false(gloss_knows(NULL, "es", "no", 2));
+    const char *w[16];
+    size_t l[16];
+    size_t n = gloss_lang_words(g, "es", w, l, 16);
+    assert_true(n >= 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(gloss_knows(g, "es", w[i], l[i]));
+        for (size_t j = 0; j < i; j++)
+            assert_false(l[i] == l[j] && memcmp(w[i], w[j], l[i]) == 0);
+        assert_false(l[i] == 7 && memcmp(w[i], "convuls", 7) == 0);   /* a prefix is no word */
+    }
+    assert_int_equal(gloss_lang_words(g, "es", w, l, 2), 2);
+    assert_int_equal(gloss_lang_words(g, "xx", w, l, 16), 0);
+    gloss_free(g);
+}
+
 /* A phrase split by one word of the question (a modal, an adverb, a
  * clitic) is still read; the word inside is read on its own after it, and
  * stays unread (not covered) when no entry reads it; a negation or a
@@ -550,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_digit_letters),
         cmocka_unit_test(test_buckets_match_scan),
         cmocka_unit_test(test_gap_stem_buckets_match_scan),
+        cmocka_unit_test(test_knows),
         cmocka_unit_test(test_split_phrases),
         cmocka_unit_test(test_stems),
     };
