@@ -2328,8 +2328,7 @@ static void lemma_build(const struct safety_policy *p, const struct language *l)
         char cand[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
         if (lens[i] < GLOSS_LEMMA_WORD)
             continue;
-        int none = 0;
-        size_t nc = spell_lang_read(l->dict, words[i], lens[i], cand, SPELL_LANG_MAX_CAND, &none);
+        size_t nc = spell_lang_read(l->dict, words[i], lens[i], cand, SPELL_LANG_MAX_CAND, NULL);
         for (size_t c = 0; c < nc; c++) {
             if (ix->n == cap) {
                 cap = cap ? 2 * cap : 256;
