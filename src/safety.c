@@ -110,6 +110,7 @@ struct language {
     struct patlist emergency, crisis; /* red flags written in that language */
     struct spell_lang *dict;          /* its hunspell dictionary (NULL: none installed) */
     struct lemma_ix *lix;             /* its glossary words by their dictionary stems (with dict) */
+    int slot;                         /* its slot in the policy's warm (with dict), else -1 */
 };
 
 /* A language's glossary words by the stems its dictionary gives them
@@ -179,6 +180,12 @@ struct safety_policy {
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
     struct spell *speller;               /* spelling tolerance (NULL: dictionaries missing) */
+    /* the languages' dictionaries (and their stem indexes), one slot each
+     * with a dictionary: loaded in the background by safety_policy_warm,
+     * else on first use (NULL warm: the CLI tools); see spell_warm */
+    struct spell_warm *warm;
+    const struct language **slot_lang;
+    size_t nslots;
     /* the anchor index over every compiled pattern (by id, pattern.c) and
      * the marker index: a marker word -> the languages it marks */
     const struct pat_pattern **pats;
@@ -252,6 +259,8 @@ void safety_policy_free(struct safety_policy *p)
 {
     if (!p)
         return;
+    spell_warm_free(p->warm);           /* joins the loader first */
+    free(p->slot_lang);
     spell_close(p->speller);
     for (size_t i = 0; p->langs && i < p->nlangs; i++) {
         spell_lang_close(p->langs[i].dict);
@@ -1692,10 +1701,16 @@ static int load_gloss(struct loadctx *c, const char *path)
     /* each language's own dictionary reads the words the glossary lacks
      * (read_glossed); loaded on first use, none when not installed */
     const char *off = getenv("COACH_SPELL");
-    for (size_t l = 0; !(off && strcmp(off, "0") == 0) && l < c->p->nlangs; l++)
-        if (c->p->langs[l].script == SCRIPT_LATIN &&
-            (c->p->langs[l].dict = spell_lang_open(c->p->langs[l].code, NULL)) != NULL)
+    c->p->slot_lang = xcalloc(c->p->nlangs ? c->p->nlangs : 1, sizeof *c->p->slot_lang);
+    for (size_t l = 0; l < c->p->nlangs; l++) {
+        c->p->langs[l].slot = -1;
+        if (!(off && strcmp(off, "0") == 0) && c->p->langs[l].script == SCRIPT_LATIN &&
+            (c->p->langs[l].dict = spell_lang_open(c->p->langs[l].code, NULL)) != NULL) {
             c->p->langs[l].lix = xcalloc(1, sizeof *c->p->langs[l].lix);
+            c->p->langs[l].slot = (int)c->p->nslots;
+            c->p->slot_lang[c->p->nslots++] = &c->p->langs[l];
+        }
+    }
     for (size_t i = 0; i < gloss_nlangs(c->p->gloss); i++)
         if (!find_language(c->p, gloss_lang(c->p->gloss, i)))
             return load_fail(c, "%s: language \"%s\" has no entry in triage.languages",
@@ -2301,6 +2316,7 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 #define SAFETY_MAX_LANG_SPELL 12   /* words of a question whose accents or typos are looked for */
 #define GLOSS_ANSWER_SHARE 0.4     /* entries, of the question's words */
 #define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
+#define SAFETY_DICT_WAIT_MS 10000  /* a question waits for its language's dictionary, at most */
 
 static int lemma_cmp(const void *a, const void *b)
 {
@@ -2343,6 +2359,56 @@ static void lemma_build(const struct safety_policy *p, const struct language *l)
         qsort(ix->v, ix->n, sizeof *ix->v, lemma_cmp);
     free(words);
     free(lens);
+}
+
+/* A language's slot of the warm (spell_warm's load): its dictionaries,
+ * then its glossary's stem index, both on the loading thread, which owns
+ * them until the slot is READY. */
+static void warm_load(void *arg, size_t i)
+{
+    const struct safety_policy *p = arg;
+    const struct language *l = p->slot_lang[i];
+    if (spell_lang_load(l->dict))
+        lemma_build(p, l);
+}
+
+int safety_policy_warm(struct safety_policy *p)
+{
+    if (!p || p->warm || p->nslots == 0)
+        return 0;
+    p->warm = spell_warm_new(p->nslots, warm_load, p, 1);
+    return p->warm ? 0 : -1;
+}
+
+size_t safety_policy_dicts(const struct safety_policy *p, size_t *total)
+{
+    if (!p) {
+        if (total) *total = 0;
+        return 0;
+    }
+    if (!p->warm) {                 /* on demand: loaded when first read */
+        if (total) *total = p->nslots;
+        return 0;
+    }
+    return spell_warm_ready(p->warm, total);
+}
+
+/* Language l's dictionary ready to read on this thread: with a warm, wait
+ * for its slot (at most SAFETY_DICT_WAIT_MS; it is loaded here if nobody
+ * has started it); without, it loads on first use as before. 0: give up on
+ * the dictionary for this question (only past the bound). */
+static int dict_ready(const struct safety_policy *p, const struct language *l)
+{
+    static unsigned long late;      /* questions past the bound (a count, no text) */
+    if (!l->dict)
+        return 0;
+    if (!p->warm || l->slot < 0)
+        return 1;
+    if (spell_warm_wait(p->warm, (size_t)l->slot, SAFETY_DICT_WAIT_MS, NULL) == 1)
+        return 1;
+    fprintf(stderr, "coachd: triage: the %s dictionary is still loading after %d ms; "
+            "read without it (%lu so far)\n", l->code, SAFETY_DICT_WAIT_MS, ++late);
+    return 0;
 }
 
 /* The first glossary word (in lemma_cmp order) whose stems include w
@@ -2405,6 +2471,7 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     struct toks et = {0};
     struct verdict e = {0};
     int budget = SAFETY_MAX_LANG_SPELL;
+    int dict = d->lang->dict ? -1 : 0;          /* -1: not asked for yet */
     for (size_t i = 0; i < t->n; i++) {
         w[i].s = t->v[i].s;
         w[i].n = t->v[i].n;
@@ -2413,8 +2480,10 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
          * dictionary: its stem ("lloraba" -> "llorar"), its accents
          * restored ("ninos" -> "niños" -> "niño"), or a glossary word of
          * the same stem ("lloraba" -> "lloran") */
-        if (d->lang->dict && w[i].n >= GLOSS_LEMMA_MIN &&
+        if (dict && w[i].n >= GLOSS_LEMMA_MIN &&
             !gloss_knows(p->gloss, d->lang->code, w[i].s, w[i].n)) {
+            if (dict < 0 && !(dict = dict_ready(p, d->lang)))
+                continue;       /* past the bound: read without it */
             if (!lemma)
                 lemma = xmalloc(t->n * sizeof *lemma);
             read_lemma(p, d->lang, &w[i], lemma[i], &budget);

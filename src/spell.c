@@ -4,7 +4,10 @@
 #include "text.h"
 #include "util.h"
 
+#include <errno.h>
 #include <hunspell/hunspell.h>
+#include <pthread.h>
+#include <time.h>
 #include <iconv.h>
 
 #include <stdio.h>
@@ -446,6 +449,11 @@ static int lang_load(struct spell_lang *s)
     return ok > 0;
 }
 
+int spell_lang_load(struct spell_lang *s)
+{
+    return s ? lang_load(s) : 0;
+}
+
 /* A dictionary word (its encoding) as a question's word: UTF-8, then
  * lowercased and accent-folded by text.c; 0 unless that is one word of
  * lowercase ASCII letters (len < SPELL_MAX_WORD_LEN) written to out. */
@@ -599,4 +607,161 @@ size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
     for (; got < m->n && got < max; got++)
         memcpy(out[got], m->cand[got], SPELL_MAX_WORD_LEN);
     return got;
+}
+
+/* --- spell_warm: the loader state machine (see spell.h) --- */
+
+struct spell_warm {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;              /* a slot became READY */
+    pthread_t thread;
+    int started, stop;
+    size_t n;
+    unsigned char *state;           /* SPELL_WARM_*, by slot, under mu */
+    void (*load)(void *arg, size_t i);
+    void *arg;
+};
+
+/* Claims slot i if IDLE (under mu): 1 claimed, the caller loads it. */
+static int warm_claim(struct spell_warm *w, size_t i)
+{
+    if (w->state[i] != SPELL_WARM_IDLE)
+        return 0;
+    w->state[i] = SPELL_WARM_LOADING;
+    return 1;
+}
+
+/* Loads claimed slot i (mu not held) and marks it READY. */
+static void warm_run(struct spell_warm *w, size_t i)
+{
+    w->load(w->arg, i);
+    pthread_mutex_lock(&w->mu);
+    w->state[i] = SPELL_WARM_READY;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *warm_main(void *arg)
+{
+    struct spell_warm *w = arg;
+    for (size_t i = 0; i < w->n; i++) {
+        pthread_mutex_lock(&w->mu);
+        int mine = !w->stop && warm_claim(w, i);
+        int stop = w->stop;
+        pthread_mutex_unlock(&w->mu);
+        if (stop)
+            break;
+        if (mine)
+            warm_run(w, i);
+    }
+    return NULL;
+}
+
+struct spell_warm *spell_warm_new(size_t n, void (*load)(void *arg, size_t i), void *arg,
+                                  int background)
+{
+    struct spell_warm *w = xcalloc(1, sizeof *w);
+    pthread_condattr_t ca;
+    w->n = n;
+    w->state = xcalloc(n ? n : 1, 1);
+    w->load = load;
+    w->arg = arg;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (background) {
+        if (pthread_create(&w->thread, NULL, warm_main, w) != 0) {
+            spell_warm_free(w);
+            return NULL;
+        }
+        w->started = 1;
+    }
+    return w;
+}
+
+void spell_warm_free(struct spell_warm *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->state);
+    free(w);
+}
+
+static double warm_ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int spell_warm_wait(struct spell_warm *w, size_t i, long timeout_ms, double *waited_ms)
+{
+    struct timespec t0, until;
+    int rc = 1;
+    if (waited_ms)
+        *waited_ms = 0;
+    if (!w || i >= w->n)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    until = t0;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (warm_claim(w, i)) {             /* nobody has started it: load it here */
+        pthread_mutex_unlock(&w->mu);
+        warm_run(w, i);
+        goto out;
+    }
+    while (w->state[i] != SPELL_WARM_READY) {
+        int e = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        if (e == ETIMEDOUT && w->state[i] != SPELL_WARM_READY) {
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+out:
+    if (waited_ms)
+        *waited_ms = warm_ms_since(&t0);
+    return rc;
+}
+
+int spell_warm_state(struct spell_warm *w, size_t i)
+{
+    int st;
+    if (!w || i >= w->n)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    st = w->state[i];
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+size_t spell_warm_ready(struct spell_warm *w, size_t *total)
+{
+    size_t r = 0;
+    if (total)
+        *total = w ? w->n : 0;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        r += w->state[i] == SPELL_WARM_READY;
+    pthread_mutex_unlock(&w->mu);
+    return r;
 }

@@ -86,4 +86,48 @@ void spell_lang_close(struct spell_lang *s);
 size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
                        char out[][SPELL_MAX_WORD_LEN], size_t max, int *budget);
 
+/* 1 when s's dictionaries are loaded (loading them now if they are not:
+ * 0.02-1 s), 0 when none could be. The thread that loads them owns s until
+ * it returns (see spell_warm). */
+int spell_lang_load(struct spell_lang *s);
+
+/* --- Loading every language's dictionaries in the background ---
+ *
+ * A server cannot stall its one event loop for a second on the first
+ * question in Swedish, and triage must not answer one way while the
+ * dictionary is loading and another once it is there. spell_warm is the
+ * state machine that prevents both: n slots (one a language), each IDLE,
+ * LOADING or READY; a background thread claims the IDLE ones in order and
+ * runs load(arg, i) on each (it creates the hunspell handles, and may do
+ * any more work on slot i's own data), then marks it READY. A caller about
+ * to use slot i calls spell_warm_wait first: READY returns at once; IDLE is
+ * claimed and loaded by the caller itself (so it never waits behind other
+ * languages); LOADING waits for the thread to finish that one slot, for up
+ * to timeout_ms. Slot i's data is touched by exactly one thread at a time:
+ * the loader while LOADING, the callers from READY on (the mutex orders
+ * the hand-over). Slots nobody asks for cost nothing to the callers.
+ * Memory: the warm owns its thread and slots, not the caller's data. */
+struct spell_warm;
+
+enum { SPELL_WARM_IDLE, SPELL_WARM_LOADING, SPELL_WARM_READY };
+
+/* n slots, none loaded yet. background: start the thread now (0: nothing
+ * loads until a caller asks, as the CLI tools do). NULL on failure to
+ * start the thread (the caller then loads on demand, as before). */
+struct spell_warm *spell_warm_new(size_t n, void (*load)(void *arg, size_t i), void *arg,
+                                  int background);
+/* Stops the thread after the slot it is loading (if any) and frees. NULL:
+ * no-op. */
+void spell_warm_free(struct spell_warm *w);
+
+/* Waits until slot i is READY (see above): 1 READY (loaded by whichever
+ * thread), 0 not within timeout_ms (the slot still LOADING), -1 i out of
+ * range or w NULL. *waited_ms (optional): how long this call took. */
+int spell_warm_wait(struct spell_warm *w, size_t i, long timeout_ms, double *waited_ms);
+
+/* Slot i's state now (SPELL_WARM_*; -1 out of range), and how many slots
+ * are READY (of *total, optional). For tests and the readiness endpoint. */
+int spell_warm_state(struct spell_warm *w, size_t i);
+size_t spell_warm_ready(struct spell_warm *w, size_t *total);
+
 #endif

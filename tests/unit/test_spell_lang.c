@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "../../src/util.c"
 #include "../../src/text.c"
@@ -177,6 +178,143 @@ static void test_real_spanish(void **state)
     spell_lang_close(s);
 }
 
+/* --- spell_warm, the loader state machine (background thread) ---
+ * A fake load per slot that records which thread ran it and can be held
+ * at a gate, so every state is reached on purpose, not by timing. */
+struct fake {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open;                   /* the gate: loads past it may finish */
+    int hold;                   /* slot whose load waits at the gate (-1: none) */
+    int started[8], runs[8];
+    pthread_t by[8];
+};
+
+static void fake_load(void *arg, size_t i)
+{
+    struct fake *f = arg;
+    pthread_mutex_lock(&f->mu);
+    f->started[i] = 1;
+    f->by[i] = pthread_self();
+    pthread_cond_broadcast(&f->cv);
+    while ((int)i == f->hold && !f->open)
+        pthread_cond_wait(&f->cv, &f->mu);
+    f->runs[i]++;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fake_init(struct fake *f, int hold)
+{
+    memset(f, 0, sizeof *f);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->hold = hold;
+}
+
+static void fake_wait_started(struct fake *f, size_t i)
+{
+    pthread_mutex_lock(&f->mu);
+    while (!f->started[i])
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fake_open(struct fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->open = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void test_warm_states(void **state)
+{
+    struct fake f;
+    size_t total = 0;
+    double waited;
+    (void)state;
+    /* no thread: nothing loads until asked; the asker loads it itself */
+    fake_init(&f, -1);
+    struct spell_warm *w = spell_warm_new(3, fake_load, &f, 0);
+    assert_non_null(w);
+    assert_int_equal(spell_warm_state(w, 1), SPELL_WARM_IDLE);
+    assert_int_equal(spell_warm_ready(w, &total), 0);
+    assert_int_equal(total, 3);
+    assert_int_equal(spell_warm_wait(w, 1, 0, NULL), 1);
+    assert_true(pthread_equal(f.by[1], pthread_self()));
+    assert_int_equal(spell_warm_state(w, 1), SPELL_WARM_READY);
+    assert_int_equal(spell_warm_state(w, 0), SPELL_WARM_IDLE);
+    assert_int_equal(spell_warm_wait(w, 1, 0, NULL), 1);      /* READY: not loaded twice */
+    assert_int_equal(f.runs[1], 1);
+    assert_int_equal(spell_warm_wait(w, 3, 0, NULL), -1);
+    assert_int_equal(spell_warm_state(w, 3), -1);
+    spell_warm_free(w);
+    assert_int_equal(spell_warm_wait(NULL, 0, 0, NULL), -1);
+    spell_warm_free(NULL);
+
+    /* the thread holds slot 0 at the gate: a caller of slot 0 times out
+     * (still LOADING), a caller of slot 2 (IDLE: the thread is behind)
+     * loads it itself, and slot 0's caller, once the gate opens, gets the
+     * thread's load; every slot is loaded exactly once */
+    fake_init(&f, 0);
+    w = spell_warm_new(3, fake_load, &f, 1);
+    assert_non_null(w);
+    fake_wait_started(&f, 0);
+    assert_int_equal(spell_warm_state(w, 0), SPELL_WARM_LOADING);
+    assert_int_equal(spell_warm_wait(w, 0, 30, &waited), 0);
+    assert_true(waited >= 25);
+    assert_int_equal(spell_warm_wait(w, 2, 0, NULL), 1);
+    assert_true(pthread_equal(f.by[2], pthread_self()));
+    fake_open(&f);
+    assert_int_equal(spell_warm_wait(w, 0, 10000, NULL), 1);
+    assert_false(pthread_equal(f.by[0], pthread_self()));
+    assert_int_equal(spell_warm_wait(w, 1, 10000, NULL), 1);
+    assert_int_equal(spell_warm_ready(w, &total), 3);
+    spell_warm_free(w);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f.runs[i], 1);
+
+    /* freed while the thread is loading: it finishes that slot and stops */
+    fake_init(&f, 0);
+    w = spell_warm_new(3, fake_load, &f, 1);
+    fake_wait_started(&f, 0);
+    fake_open(&f);
+    spell_warm_free(w);
+    assert_int_equal(f.runs[0], 1);
+    assert_int_equal(f.runs[1] + f.runs[2] <= 2, 1);
+}
+
+/* The real thing: every installed dictionary loaded on the thread, then
+ * read here (ASan/TSan see the hand-over). */
+static void warm_real_load(void *arg, size_t i)
+{
+    struct spell_lang **l = arg;
+    spell_lang_load(l[i]);
+}
+
+static void test_warm_real(void **state)
+{
+    static const char *const codes[] = {"es", "nl", "sv"};
+    struct spell_lang *l[3];
+    size_t n = 0;
+    (void)state;
+    for (size_t i = 0; i < 3; i++)
+        if ((l[n] = spell_lang_open(codes[i], "/usr/share/hunspell")) != NULL)
+            n++;
+    if (n == 0)
+        skip();
+    struct spell_warm *w = spell_warm_new(n, warm_real_load, l, 1);
+    assert_non_null(w);
+    for (size_t i = n; i-- > 0;) {
+        char out[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
+        assert_int_equal(spell_warm_wait(w, i, 10000, NULL), 1);
+        (void)spell_lang_read(l[i], "mama", 4, out, SPELL_LANG_MAX_CAND, NULL);
+    }
+    spell_warm_free(w);
+    for (size_t i = 0; i < n; i++)
+        spell_lang_close(l[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +323,8 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_without_dictionary),
         cmocka_unit_test(test_real_spanish),
+        cmocka_unit_test(test_warm_states),
+        cmocka_unit_test(test_warm_real),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
