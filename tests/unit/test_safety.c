@@ -1007,9 +1007,9 @@ static void test_dictionary_reading(void **state)
         struct safety_verdict c;
         safety_triage(p, crisis, strlen(crisis), &c);
         assert_int_equal(c.category, SAFETY_CRISIS);
-        if (pass == 2) {            /* es and nl were waited for; the rest load on */
+        if (pass == 2) {            /* es and nl were waited for; the rest load on (up to 60 s: sanitizers) */
             size_t total = 0;
-            for (int tries = 0; tries < 400 && safety_policy_dicts(p, &total) < total; tries++)
+            for (int tries = 0; tries < 2400 && safety_policy_dicts(p, &total) < total; tries++)
                 usleep(25 * 1000);
             assert_int_equal(safety_policy_dicts(p, &total), total);
             safety_policy_free(p);
