@@ -203,7 +203,7 @@ static void test_shipped_glossary_loads(void **state)
         {"pt", "meu filho não quer escovar os dentes", "child doesn't want brushing teeth"},
         {"it", "mio figlio non vuole fare i compiti", "child doesn't want do homework"},
         {"it", "mia figlia è gelosa del fratellino", "child jealous little brother"},
-        {"de", "mein Sohn lügt oft, warum?", "child lies. why."},
+        {"de", "mein Sohn lügt oft, warum?", "child lies often. why."},
         {"de", "Stillen und Fläschchen in der Nacht", "breastfeeding bottle at night"},
         {"nl", "mijn dochter is jaloers op haar broertje", "child jealous little brother"},
         {"nl", "hoe stoppen met de speen", "how stop dummy pacifier"},
