@@ -4,7 +4,7 @@
 # Usage: deps.sh build|test|fuzz
 set -e
 what=${1:-build}
-pkgs="build-essential pkg-config ca-certificates libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libcjson-dev libhunspell-dev hunspell-en-us libpq-dev"
+pkgs="build-essential pkg-config ca-certificates libevent-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libcjson-dev libhunspell-dev hunspell-en-us hunspell-es hunspell-fr hunspell-de-de hunspell-pt-br hunspell-pt-pt hunspell-it hunspell-pl hunspell-nl hunspell-ro hunspell-tr hunspell-sv hunspell-id hunspell-cs hunspell-sw libpq-dev"
 case "$what" in
   test) pkgs="$pkgs libcmocka-dev sqlite3 chromium nodejs npm prometheus postgresql nginx" ;;
   fuzz) pkgs="$pkgs clang" ;;

@@ -34,6 +34,7 @@
 #include "kb.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "safety.h"
 #include "sse.h"
 #include "store.h"
 #include "turn.h"
@@ -344,8 +345,12 @@ static void route_health(struct route_in *r, int ready)
     /* a database that answers but cannot keep what it is given is not ready */
     db = db && sh.writable && !sh.disk_full && sh.file_present;
     ok = db && kb && eng && !r->ctx->draining;
+    /* the other languages' dictionaries: reported, not required (a question
+     * in a language still loading waits for it, safety.h) */
+    size_t dtotal = 0, dready = safety_policy_dicts(r->ctx->policy, &dtotal);
     http_reply_json(r->req, ok ? 200 : 503,
-                    json_pack("{s:s, s:b, s:{s:b, s:b, s:b}, s:{s:b, s:I}, s:{s:s, s:b}, s:b}",
+                    json_pack("{s:s, s:b, s:{s:b, s:b, s:b}, s:{s:b, s:I}, s:{s:s, s:b}, s:b, "
+                              "s:{s:I, s:I, s:b}}",
                               "status", ok ? "ready" : "not_ready",
                               "database", db,
                               "storage", "writable", sh.writable, "disk_full", sh.disk_full,
@@ -353,7 +358,9 @@ static void route_health(struct route_in *r, int ready)
                               "knowledge_base", "loaded", kb, "passages",
                               (json_int_t)(r->ctx->kb ? kb_count(r->ctx->kb) : 0),
                               "engine", "name", r->ctx->engine->name, "ready", eng,
-                              "draining", r->ctx->draining),
+                              "draining", r->ctx->draining,
+                              "dictionaries", "loaded", (json_int_t)dready,
+                              "installed", (json_int_t)dtotal, "ready", dready == dtotal),
                     route);
 }
 
@@ -368,6 +375,11 @@ static void route_metrics(struct route_in *r)
     metrics_set_gauge(METRICS_STREAMS_ACTIVE, (double)sse_count());
     metrics_set_gauge(METRICS_TURNS_ACTIVE, (double)turn_running_count());
     metrics_set_gauge(METRICS_CONNECTIONS, (double)http_connection_count());
+    {
+        size_t dtotal = 0, dready = safety_policy_dicts(r->ctx->policy, &dtotal);
+        metrics_set_gauge(METRICS_DICTIONARIES_LOADED, (double)dready);
+        metrics_set_gauge(METRICS_DICTIONARIES, (double)dtotal);
+    }
     http_log(r->req, 200, route);     /* counted before rendering: this scrape is in it */
     metrics_render(&b);
     buf = evbuffer_new();

@@ -32,6 +32,9 @@ struct gword { char *s; size_t n; int prefix; };
  * off to compare the buckets with a plain scan. */
 static int gloss_gaps = 1;
 static int gloss_stems = 1;
+/* gap_entry, stem_entry and the split-phrase search read the first-word
+ * buckets; test_gloss sets this to read every entry instead and compares. */
+static int gloss_scan_all = 0;
 
 #define GLOSS_NBUCKETS (256 + GLOSS_PAIR_BUCKETS)
 
@@ -60,6 +63,8 @@ static size_t entry_bucket(const struct gword *w)
     return w->n == 1 ? (unsigned char)w->s[0] : pair_bucket(w->s);
 }
 
+struct gvocab { uint32_t lang; int prefix; const char *s; size_t n; };
+
 struct gentry {
     size_t lang;                        /* index into langs */
     struct gword w[GLOSS_MAX_PIECES];
@@ -78,6 +83,10 @@ struct gloss {
      * Bucket k is bidx[boff[k]..boff[k+1]), in file order. */
     uint32_t boff[GLOSS_NBUCKETS + 1];
     struct gcand *bidx;
+    /* every word of every entry, sorted by (lang, prefix, word), for
+     * gloss_knows; the strings are the entries' */
+    struct gvocab *voc;
+    size_t nvoc;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -104,6 +113,7 @@ void gloss_free(struct gloss *g)
     free(g->langs);
     free(g->e);
     free(g->bidx);
+    free(g->voc);
     free(g);
 }
 
@@ -235,6 +245,81 @@ static void build_buckets(struct gloss *g)
     }
 }
 
+static int gloss_voc_cmp(const void *a, const void *b)
+{
+    const struct gvocab *x = a, *y = b;
+    if (x->lang != y->lang)
+        return x->lang < y->lang ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix - y->prefix;
+    size_t m = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, m);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* Every entry's words, sorted for gloss_knows. */
+static void gloss_build_vocab(struct gloss *g)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->n; i++)
+        k += g->e[i].nw;
+    g->voc = xmalloc((k ? k : 1) * sizeof *g->voc);
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t j = 0; j < g->e[i].nw; j++) {
+            struct gvocab *v = &g->voc[g->nvoc++];
+            v->lang = (uint32_t)g->e[i].lang;
+            v->prefix = g->e[i].w[j].prefix;
+            v->s = g->e[i].w[j].s;
+            v->n = g->e[i].w[j].n;
+        }
+    qsort(g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp);
+}
+
+int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n)
+{
+    size_t want = (size_t)-1;
+    if (!g || !lang || !n)
+        return 0;
+    for (size_t i = 0; i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    if (want == (size_t)-1)
+        return 0;
+    struct gvocab key = { (uint32_t)want, 0, s, n };
+    if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp))
+        return 1;
+    key.prefix = 1;             /* "convuls*" knows "convulsiona" */
+    for (size_t l = 3; l <= n; l++) {
+        key.n = l;
+        if (bsearch(&key, g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp))
+            return 1;
+    }
+    return 0;
+}
+
+size_t gloss_lang_words(const struct gloss *g, const char *lang, const char **words,
+                        size_t *lens, size_t max)
+{
+    size_t want = (size_t)-1, k = 0;
+    if (!g || !lang)
+        return 0;
+    for (size_t i = 0; i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            want = i;
+    for (size_t i = 0; want != (size_t)-1 && i < g->nvoc; i++) {
+        const struct gvocab *v = &g->voc[i];
+        if (v->lang != want || v->prefix)
+            continue;
+        if (k && lens[k - 1] == v->n && memcmp(words[k - 1], v->s, v->n) == 0)
+            continue;               /* sorted: the same word twice is adjacent */
+        if (k == max)
+            break;
+        words[k] = v->s;
+        lens[k++] = v->n;
+    }
+    return k;
+}
+
 struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct gloss *g = xcalloc(1, sizeof *g);
@@ -272,6 +357,7 @@ struct gloss *gloss_parse(const char *text, size_t len, char *err, size_t errlen
         g->n++;
     }
     build_buckets(g);
+    gloss_build_vocab(g);
     return g;
 fail:
     gloss_free(g);
@@ -307,6 +393,54 @@ out:
 size_t gloss_nlangs(const struct gloss *g) { return g ? g->nlangs : 0; }
 const char *gloss_lang(const struct gloss *g, size_t i) { return g && i < g->nlangs ? g->langs[i] : NULL; }
 size_t gloss_nentries(const struct gloss *g) { return g ? g->n : 0; }
+
+/* The entries whose first word can begin word w (word_matches), in file
+ * order: those of one byte (bucket w[0]) and, for a word of two bytes or
+ * more, those of its pair_bucket, merged by index; with the first four
+ * bytes checked (a shorter word's padding never matches, its bytes are
+ * never 0). Every entry when gloss_scan_all. */
+struct cand_iter { const struct gloss *g; uint32_t a, ae, b, be, wh, all; };
+
+static void cand_start(struct cand_iter *it, const struct gloss *g, const struct gloss_word *w)
+{
+    memset(it, 0, sizeof *it);
+    it->g = g;
+    it->wh = head4(w->s, w->n);
+    if (gloss_scan_all) {
+        it->all = 1;
+        it->ae = (uint32_t)g->n;
+        return;
+    }
+    if (w->n) {
+        size_t k1 = (unsigned char)w->s[0];
+        it->a = g->boff[k1];
+        it->ae = g->boff[k1 + 1];
+        if (w->n >= 2) {
+            size_t k2 = pair_bucket(w->s);
+            it->b = g->boff[k2];
+            it->be = g->boff[k2 + 1];
+        }
+    }
+}
+
+/* The next candidate entry, or NULL. */
+static const struct gentry *cand_next(struct cand_iter *it)
+{
+    const struct gloss *g = it->g;
+    if (it->all)
+        return it->a < it->ae ? &g->e[it->a++] : NULL;
+    while (it->a < it->ae || it->b < it->be) {
+        const struct gcand *c;
+        if (it->b == it->be || (it->a < it->ae && g->bidx[it->a].k < g->bidx[it->b].k))
+            c = &g->bidx[it->a++];
+        else
+            c = &g->bidx[it->b++];
+        if ((it->wh ^ c->head) & c->mask)
+            continue;
+        return &g->e[c->k];
+    }
+    return NULL;
+}
 
 static int word_matches(const struct gword *gw, const struct gloss_word *w)
 {
@@ -391,12 +525,12 @@ static int entry_beats(const struct gentry *e, const struct gentry *best, size_t
 static const struct gentry *gap_entry(const struct gloss *g, size_t want,
                                       const struct gloss_word *words, size_t n, size_t at)
 {
-    const struct gentry *best = NULL;
-    for (size_t k = 0; k < g->n; k++) {
-        const struct gentry *e = &g->e[k];
+    const struct gentry *best = NULL, *e;
+    struct cand_iter it;
+    cand_start(&it, g, &words[at]);
+    while ((e = cand_next(&it)) != NULL)
         if (e->nw == 1 && entry_beats(e, best, want) && entry_matches_at(e, words, n, at))
             best = e;
-    }
     return best;
 }
 
@@ -412,14 +546,18 @@ static const struct gentry *gap_entry(const struct gloss *g, size_t want,
 static const struct gentry *stem_entry(const struct gloss *g, size_t want,
                                        const struct gloss_word *w)
 {
-    const struct gentry *best = NULL;
+    const struct gentry *best = NULL, *e;
+    struct cand_iter it;
     size_t bestc = 0;
     /* "other" holds medicine names spelt alike everywhere: no endings
      * ("tablette" is no "tablet*") */
     if (w->n < GLOSS_STEM_MIN || strcmp(g->langs[want], "other") == 0)
         return NULL;
-    for (size_t k = 0; k < g->n; k++) {
-        const struct gentry *e = &g->e[k];
+    /* an entry sharing the first GLOSS_STEM_MIN letters is in the pair
+     * bucket of the word's first two, and its first four bytes are the
+     * word's: the word's own candidates hold every one */
+    cand_start(&it, g, w);
+    while ((e = cand_next(&it)) != NULL) {
         if (e->lang != want || e->nw != 1 || e->silent || e->w[0].n < GLOSS_STEM_MIN ||
             e->w[0].s[0] != w->s[0])
             continue;
@@ -527,8 +665,10 @@ size_t gloss_read(const struct gloss *g, const char *lang,
         if ((!best || best->nw < 2) && want != (size_t)-1 && words[i].n && gloss_gaps) {
             const struct gentry *gbest = NULL;
             size_t gstep = 0, gat = 0, at = 0;
-            for (size_t k = 0; k < g->n; k++) {
-                const struct gentry *e = &g->e[k];
+            const struct gentry *e;
+            struct cand_iter it;
+            cand_start(&it, g, &words[i]);
+            while ((e = cand_next(&it)) != NULL) {
                 if (e->lang != want || e->nw < 2 || e->silent || e->nw + 1 <= gstep ||
                     e->w[0].s[0] != words[i].s[0])
                     continue;

@@ -57,6 +57,18 @@ size_t gloss_translate(const struct gloss *g, const char *lang,
                        const struct gloss_word *words, size_t n,
                        char *out, size_t outcap);
 
+/* 1 when an entry of language lang has s (n bytes, normalised) among its
+ * words, or a prefix* word s begins; 0 otherwise (lang NULL or not in g).
+ * A word the glossary does not know is one worth reading through the
+ * language's dictionary (safety.c, spell_lang_read). */
+int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n);
+
+/* The distinct whole words (no prefix*) of language lang's entries, sorted,
+ * up to max: pointers into g (not NUL-ended: lens) into words/lens.
+ * Returns how many were written (0: lang NULL or not in g). */
+size_t gloss_lang_words(const struct gloss *g, const char *lang, const char **words,
+                        size_t *lens, size_t max);
+
 /* How much of a question a reading covers: words, every word of each
  * entry matched ("no respira" is two), each function word ("_") and each
  * number kept; function, the function words among them. */

@@ -285,6 +285,12 @@ void metrics_render(struct strbuf *out)
                        mstate.gauges[METRICS_TURNS_ACTIVE]);
     metrics_gauge_line(out, "coachd_connections", "HTTP connections open now.",
                        mstate.gauges[METRICS_CONNECTIONS]);
+    metrics_gauge_line(out, "coachd_dictionaries_loaded",
+                       "Other languages' spelling dictionaries loaded (of coachd_dictionaries).",
+                       mstate.gauges[METRICS_DICTIONARIES_LOADED]);
+    metrics_gauge_line(out, "coachd_dictionaries",
+                       "Other languages' spelling dictionaries installed.",
+                       mstate.gauges[METRICS_DICTIONARIES]);
     metrics_counter_line(out, "coachd_connections_rejected_total",
                          "Connections turned away with 503 because the connection cap was reached.",
                          mstate.counters[METRICS_CONNECTIONS_REJECTED]);

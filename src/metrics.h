@@ -23,6 +23,8 @@ enum metrics_gauge {
     METRICS_STREAMS_ACTIVE,
     METRICS_TURNS_ACTIVE,
     METRICS_CONNECTIONS,
+    METRICS_DICTIONARIES_LOADED,    /* other languages' dictionaries loaded */
+    METRICS_DICTIONARIES,           /* ... installed */
     METRICS__NGAUGES
 };
 

@@ -108,7 +108,17 @@ struct language {
     size_t nwords;
     int script;                       /* SCRIPT_*: written in a non-Latin script */
     struct patlist emergency, crisis; /* red flags written in that language */
+    struct spell_lang *dict;          /* its hunspell dictionary (NULL: none installed) */
+    struct lemma_ix *lix;             /* its glossary words by their dictionary stems (with dict) */
+    int slot;                         /* its slot in the policy's warm (with dict), else -1 */
 };
+
+/* A language's glossary words by the stems its dictionary gives them
+ * ("lloran" under "llorar"), so a question's "lloraba", whose stem is
+ * "llorar" too, reads as "lloran" does. Built on the first question of
+ * that language read through the dictionary (lemma_build). */
+struct lemma_pair { char lemma[SPELL_MAX_WORD_LEN]; const char *word; size_t n; };
+struct lemma_ix { struct lemma_pair *v; size_t n; int built; };
 
 /* Non-Latin scripts a language entry may name ("script"). */
 enum { SCRIPT_LATIN, SCRIPT_ARABIC, SCRIPT_CYRILLIC, SCRIPT_DEVANAGARI, SCRIPT_BENGALI,
@@ -170,6 +180,12 @@ struct safety_policy {
     const char *const *english_w;        /* ... its single words, sorted */
     size_t nenglish_w;
     struct spell *speller;               /* spelling tolerance (NULL: dictionaries missing) */
+    /* the languages' dictionaries (and their stem indexes), one slot each
+     * with a dictionary: loaded in the background by safety_policy_warm,
+     * else on first use (NULL warm: the CLI tools); see spell_warm */
+    struct spell_warm *warm;
+    const struct language **slot_lang;
+    size_t nslots;
     /* the anchor index over every compiled pattern (by id, pattern.c) and
      * the marker index: a marker word -> the languages it marks */
     const struct pat_pattern **pats;
@@ -243,7 +259,15 @@ void safety_policy_free(struct safety_policy *p)
 {
     if (!p)
         return;
+    spell_warm_free(p->warm);           /* joins the loader first */
+    free(p->slot_lang);
     spell_close(p->speller);
+    for (size_t i = 0; p->langs && i < p->nlangs; i++) {
+        spell_lang_close(p->langs[i].dict);
+        if (p->langs[i].lix)
+            free(p->langs[i].lix->v);
+        free(p->langs[i].lix);
+    }
     tmodel_free(p->model);
     gloss_free(p->gloss);
     pat_index_free(p->ix);
@@ -1674,6 +1698,19 @@ static int load_gloss(struct loadctx *c, const char *path)
         return 0;
     if (!(c->p->gloss = gloss_load(gpath, gerr, sizeof gerr)))
         return load_fail(c, "%s", gerr);
+    /* each language's own dictionary reads the words the glossary lacks
+     * (read_glossed); loaded on first use, none when not installed */
+    const char *off = getenv("COACH_SPELL");
+    c->p->slot_lang = xcalloc(c->p->nlangs ? c->p->nlangs : 1, sizeof *c->p->slot_lang);
+    for (size_t l = 0; l < c->p->nlangs; l++) {
+        c->p->langs[l].slot = -1;
+        if (!(off && strcmp(off, "0") == 0) && c->p->langs[l].script == SCRIPT_LATIN &&
+            (c->p->langs[l].dict = spell_lang_open(c->p->langs[l].code, NULL)) != NULL) {
+            c->p->langs[l].lix = xcalloc(1, sizeof *c->p->langs[l].lix);
+            c->p->langs[l].slot = (int)c->p->nslots;
+            c->p->slot_lang[c->p->nslots++] = &c->p->langs[l];
+        }
+    }
     for (size_t i = 0; i < gloss_nlangs(c->p->gloss); i++)
         if (!find_language(c->p, gloss_lang(c->p->gloss, i)))
             return load_fail(c, "%s: language \"%s\" has no entry in triage.languages",
@@ -2274,24 +2311,188 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
  * text ("child 3 years old not eat") is not one; it flagged ordinary
  * questions. It may only keep one from being answered. */
 #define GLOSS_ANSWER_MIN 3         /* entries read */
+#define GLOSS_LEMMA_MIN 3          /* letters of a word read through the dictionary */
+#define GLOSS_LEMMA_WORD 4         /* letters of a word matched by a shared stem */
+#define SAFETY_MAX_LANG_SPELL 12   /* words of a question whose accents or typos are looked for */
 #define GLOSS_ANSWER_SHARE 0.4     /* entries, of the question's words */
 #define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
+#define SAFETY_DICT_WAIT_MS 10000  /* a question waits for its language's dictionary, at most */
+
+static int lemma_cmp(const void *a, const void *b)
+{
+    const struct lemma_pair *x = a, *y = b;
+    int c = strcmp(x->lemma, y->lemma);
+    if (c)
+        return c;
+    size_t m = x->n < y->n ? x->n : y->n;
+    c = memcmp(x->word, y->word, m);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* The stems of lang's glossary words (see struct lemma_ix), once. */
+static void lemma_build(const struct safety_policy *p, const struct language *l)
+{
+    struct lemma_ix *ix = l->lix;
+    size_t max = gloss_nentries(p->gloss) * GLOSS_MAX_PIECES, cap = 0;
+    if (ix->built)
+        return;
+    ix->built = 1;
+    const char **words = xmalloc((max ? max : 1) * sizeof *words);
+    size_t *lens = xmalloc((max ? max : 1) * sizeof *lens);
+    size_t nw = gloss_lang_words(p->gloss, l->code, words, lens, max);
+    for (size_t i = 0; i < nw; i++) {
+        char cand[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
+        if (lens[i] < GLOSS_LEMMA_WORD)
+            continue;
+        size_t nc = spell_lang_read(l->dict, words[i], lens[i], cand, SPELL_LANG_MAX_CAND, NULL);
+        for (size_t c = 0; c < nc; c++) {
+            if (ix->n == cap) {
+                cap = cap ? 2 * cap : 256;
+                ix->v = xrealloc(ix->v, cap * sizeof *ix->v);
+            }
+            memcpy(ix->v[ix->n].lemma, cand[c], SPELL_MAX_WORD_LEN);
+            ix->v[ix->n].word = words[i];
+            ix->v[ix->n++].n = lens[i];
+        }
+    }
+    if (ix->n)
+        qsort(ix->v, ix->n, sizeof *ix->v, lemma_cmp);
+    free(words);
+    free(lens);
+}
+
+/* A language's slot of the warm (spell_warm's load): its dictionaries,
+ * then its glossary's stem index, both on the loading thread, which owns
+ * them until the slot is READY. */
+static void warm_load(void *arg, size_t i)
+{
+    const struct safety_policy *p = arg;
+    const struct language *l = p->slot_lang[i];
+    if (spell_lang_load(l->dict))
+        lemma_build(p, l);
+}
+
+int safety_policy_warm(struct safety_policy *p)
+{
+    if (!p || p->warm || p->nslots == 0)
+        return 0;
+    p->warm = spell_warm_new(p->nslots, warm_load, p, 1);
+    return p->warm ? 0 : -1;
+}
+
+size_t safety_policy_dicts(const struct safety_policy *p, size_t *total)
+{
+    if (!p) {
+        if (total) *total = 0;
+        return 0;
+    }
+    if (!p->warm) {                 /* on demand: loaded when first read */
+        if (total) *total = p->nslots;
+        return 0;
+    }
+    return spell_warm_ready(p->warm, total);
+}
+
+/* Language l's dictionary ready to read on this thread: with a warm, wait
+ * for its slot (at most SAFETY_DICT_WAIT_MS; it is loaded here if nobody
+ * has started it); without, it loads on first use as before. 0: give up on
+ * the dictionary for this question (only past the bound). */
+static int dict_ready(const struct safety_policy *p, const struct language *l)
+{
+    static unsigned long late;      /* questions past the bound (a count, no text) */
+    if (!l->dict)
+        return 0;
+    if (!p->warm || l->slot < 0)
+        return 1;
+    if (spell_warm_wait(p->warm, (size_t)l->slot, SAFETY_DICT_WAIT_MS, NULL) == 1)
+        return 1;
+    fprintf(stderr, "coachd: triage: the %s dictionary is still loading after %d ms; "
+            "read without it (%lu so far)\n", l->code, SAFETY_DICT_WAIT_MS, ++late);
+    return 0;
+}
+
+/* The first glossary word (in lemma_cmp order) whose stems include w
+ * (NUL-ended), or NULL. */
+static const struct lemma_pair *lemma_find(const struct lemma_ix *ix, const char *w)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {               /* the first pair whose lemma is >= w */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->v[mid].lemma, w) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && strcmp(ix->v[lo].lemma, w) == 0 ? &ix->v[lo] : NULL;
+}
+
+/* The reading of question word w[i] (lang l, a word the glossary lacks)
+ * through l's dictionary: the first of its stems or restored forms the
+ * glossary knows, else a glossary word sharing a stem with it (or with
+ * the word itself); written to lemma and w[i] pointed at it. 0: none. */
+static int read_lemma(const struct safety_policy *p, const struct language *l,
+                      struct gloss_word *w, char *lemma, int *budget)
+{
+    char cand[SPELL_LANG_MAX_CAND + 1][SPELL_MAX_WORD_LEN];
+    size_t nc = spell_lang_read(l->dict, w->s, w->n, cand + 1, SPELL_LANG_MAX_CAND, budget);
+    for (size_t c = 1; c <= nc; c++) {
+        size_t cl = strlen(cand[c]);
+        if (cl >= GLOSS_LEMMA_MIN && gloss_knows(p->gloss, l->code, cand[c], cl)) {
+            memcpy(lemma, cand[c], cl + 1);
+            w->s = lemma;
+            w->n = cl;
+            return 1;
+        }
+    }
+    if (w->n < GLOSS_LEMMA_WORD)
+        return 0;
+    lemma_build(p, l);
+    memcpy(cand[0], w->s, w->n);
+    cand[0][w->n] = '\0';
+    for (size_t c = 0; c <= nc; c++) {
+        const struct lemma_pair *lp = lemma_find(l->lix, cand[c]);
+        if (lp && lp->n < SPELL_MAX_WORD_LEN) {
+            memcpy(lemma, lp->word, lp->n);
+            lemma[lp->n] = '\0';
+            w->s = lemma;
+            w->n = lp->n;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d,
                          char *english, size_t cap)
 {
     struct gloss_word *w = xmalloc((t->n ? t->n : 1) * sizeof *w);
+    char (*lemma)[SPELL_MAX_WORD_LEN] = NULL;   /* dictionary readings, by word */
     char eng[4 * 1024];
     struct toks et = {0};
     struct verdict e = {0};
+    int budget = SAFETY_MAX_LANG_SPELL;
+    int dict = d->lang->dict ? -1 : 0;          /* -1: not asked for yet */
     for (size_t i = 0; i < t->n; i++) {
         w[i].s = t->v[i].s;
         w[i].n = t->v[i].n;
         w[i].brk = (t->v[i].flags & TOK_BRK) != 0;
+        /* a word the glossary lacks, read through the language's own
+         * dictionary: its stem ("lloraba" -> "llorar"), its accents
+         * restored ("ninos" -> "niños" -> "niño"), or a glossary word of
+         * the same stem ("lloraba" -> "lloran") */
+        if (dict && w[i].n >= GLOSS_LEMMA_MIN &&
+            !gloss_knows(p->gloss, d->lang->code, w[i].s, w[i].n)) {
+            if (dict < 0 && !(dict = dict_ready(p, d->lang)))
+                continue;       /* past the bound: read without it */
+            if (!lemma)
+                lemma = xmalloc(t->n * sizeof *lemma);
+            read_lemma(p, d->lang, &w[i], lemma[i], &budget);
+        }
     }
     struct gloss_cover cov = {0, 0};
     size_t hits = gloss_read(p->gloss, d->lang->code, w, t->n, eng, sizeof eng, &cov);
     free(w);
+    free(lemma);
     if (hits == 0)
         return;
     norm_tokens(p, eng, strlen(eng), &et);

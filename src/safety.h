@@ -13,8 +13,11 @@
  * each locale, and the output hook that holds back model sentences that look
  * like a medicine dose. Nothing here touches the network or logs text.
  *
- * Thread-safety: a loaded policy is immutable and may be shared read-only by
- * any number of threads; every function below is pure with respect to it. */
+ * Thread-safety: a loaded policy's rules are immutable; the other
+ * languages' dictionaries it reads through keep caches, so triage runs on
+ * one thread (coachd's loop). safety_policy_warm's loader thread touches a
+ * language's dictionary only until it hands it over (spell.h, spell_warm).
+ * Verdicts are deterministic: they never depend on that timing. */
 #ifndef COACH_SAFETY_H
 #define COACH_SAFETY_H
 
@@ -35,7 +38,21 @@ struct safety_policy;  /* opaque; immutable after load, shared read-only */
 int safety_policy_load(const char *path, const char *locale,
                        struct safety_policy **out, char *err, size_t errlen);
 
-/* Frees a policy from safety_policy_load. NULL is a no-op. */
+/* Starts loading every installed language dictionary (and its stem index
+ * of the glossary) on a background thread (`coachd serve`): from then on a
+ * question in a language whose dictionary is still loading waits for it
+ * (at most one language's load, 0.02-1 s; bounded at 10 s), so its verdict
+ * is the one it gets later; other questions never wait. Without this call
+ * (the CLI tools) each loads on first use, as before. 0 on success or with
+ * nothing to load, -1 when the thread cannot start (loads on demand). */
+int safety_policy_warm(struct safety_policy *p);
+
+/* How many of the installed language dictionaries are loaded (of *total,
+ * optional): 0 of total until safety_policy_warm has loaded them. */
+size_t safety_policy_dicts(const struct safety_policy *p, size_t *total);
+
+/* Frees a policy from safety_policy_load (joining its loader thread, after
+ * the language it is loading, if any). NULL is a no-op. */
 void safety_policy_free(struct safety_policy *p);
 
 /* Classifies a question (UTF-8, up to a few KB; bytes past 16 KB are not

@@ -1,9 +1,14 @@
 /* spell.c — spelling tolerance on hunspell for the words triage matches.
  * See spell.h for what it does and why it is split by first letter. */
 #include "spell.h"
+#include "text.h"
 #include "util.h"
 
+#include <errno.h>
 #include <hunspell/hunspell.h>
+#include <pthread.h>
+#include <time.h>
+#include <iconv.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,4 +273,495 @@ done:
     if (!got || got >= outlen) return 0;
     memcpy(out, ce->fix, got + 1);
     return got;
+}
+
+/* --- other languages' dictionaries (see spell.h) ---
+ *
+ * Hunspell_suggest was measured at 10-500 ms a word on these dictionaries
+ * (es 40 ms, pl 300 ms, tr 250 ms), too slow for triage. A question's word
+ * has lost its accents far more often than it is misspelt, so the reader
+ * restores them itself: the letters that carry an accent in the language
+ * ("n" -> "ñ", "a" -> "á") are replaced, one, then two (three in pl cs ro
+ * tr) at a time, and each variant is checked with Hunspell_spell (about
+ * 10 us); the fewest replacements that make a dictionary word win. A word
+ * still unknown then tries the typos of one letter a phone keyboard makes
+ * most (a letter left out, doubled, or two swapped). Both are capped in
+ * checks per word. */
+
+#define SPELL_LANG_DICTS 2         /* dictionaries one language reads (pt: pt_BR, pt_PT) */
+#define SPELL_LANG_MEMO 2048       /* words remembered, per language (by hash, replaced) */
+#define SPELL_LANG_CHECKS 400      /* Hunspell_spell calls for one word's variants, at most */
+#define SPELL_LANG_ALTS 6          /* accented forms of one letter, at most */
+
+struct lang_memo {
+    char w[SPELL_MAX_WORD_LEN];
+    char cand[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
+    unsigned char n, set;
+};
+
+struct spell_lang {
+    char aff[SPELL_LANG_DICTS][512], dic[SPELL_LANG_DICTS][512];
+    size_t ndict;
+    int loaded;                     /* 1: tried (h may still be NULL) */
+    int maxsub;                     /* accents restored in one word, at most */
+    int capitalise;                 /* nouns are capitalised (de): try "Kind" for "kind" */
+    const char *accents;            /* "n:ñ a:á ..." (UTF-8), see lang_dicts */
+    Hunhandle *h[SPELL_LANG_DICTS];
+    iconv_t cv[SPELL_LANG_DICTS];   /* dictionary encoding -> UTF-8, (iconv_t)-1: UTF-8 */
+    /* each letter's accented forms, in the dictionary's encoding */
+    char alt[SPELL_LANG_DICTS][26][SPELL_LANG_ALTS][5];
+    unsigned char nalt[SPELL_LANG_DICTS][26];
+    struct lang_memo *memo;         /* SPELL_LANG_MEMO entries, on first use */
+};
+
+/* The dictionaries of each language (Debian's names): the first found, or
+ * with both, every one found (Brazilian and European Portuguese); the
+ * letters its accents go on and how many to restore in one word. */
+static const struct {
+    const char *code, *dict[SPELL_LANG_DICTS];
+    int both, maxsub, capitalise;
+    const char *accents;
+} lang_dicts[] = {
+    {"es", {"es_ES", "es_MX"}, 0, 2, 0, "a:á e:é i:í o:ó u:úü n:ñ"},
+    {"fr", {"fr_FR", "fr"}, 0, 2, 0, "a:àâ e:éèêë i:îï o:ô u:ùûü c:ç"},
+    {"de", {"de_DE", NULL}, 0, 2, 1, "a:ä o:ö u:ü"},
+    {"pt", {"pt_BR", "pt_PT"}, 1, 2, 0, "a:ãáâà e:éê i:í o:óôõ u:ú c:ç"},
+    {"it", {"it_IT", NULL}, 0, 1, 0, "a:à e:èé i:ì o:òó u:ù"},
+    {"pl", {"pl_PL", NULL}, 0, 3, 0, "a:ą c:ć e:ę l:ł n:ń o:ó s:ś z:żź"},
+    {"nl", {"nl_NL", "nl"}, 0, 1, 0, "e:éë i:ï o:ö"},
+    {"ro", {"ro_RO", NULL}, 0, 3, 0, "a:ăâ i:î s:șş t:țţ"},
+    {"tr", {"tr_TR", NULL}, 0, 3, 0, "c:ç g:ğ i:ı o:ö s:ş u:ü"},
+    {"sv", {"sv_SE", NULL}, 0, 2, 0, "a:äå o:ö e:é"},
+    {"id", {"id_ID", NULL}, 0, 0, 0, ""},
+    {"cs", {"cs_CZ", NULL}, 0, 3, 0, "a:á c:č d:ď e:éě i:í n:ň o:ó r:ř s:š t:ť u:úů y:ý z:ž"},
+    {"sw", {"sw_TZ", NULL}, 0, 0, 0, ""},
+};
+
+struct spell_lang *spell_lang_open(const char *code, const char *dict_dir)
+{
+    const char *dir = dict_dir ? dict_dir : getenv("COACH_HUNSPELL_DIR");
+    struct spell_lang *s = NULL;
+    if (!code)
+        return NULL;
+    if (!dir || !*dir) dir = "/usr/share/hunspell";
+    for (size_t i = 0; i < sizeof lang_dicts / sizeof lang_dicts[0]; i++) {
+        if (strcmp(lang_dicts[i].code, code) != 0) continue;
+        for (size_t k = 0; k < SPELL_LANG_DICTS && lang_dicts[i].dict[k]; k++) {
+            char aff[512], dic[512];
+            snprintf(aff, sizeof aff, "%s/%s.aff", dir, lang_dicts[i].dict[k]);
+            snprintf(dic, sizeof dic, "%s/%s.dic", dir, lang_dicts[i].dict[k]);
+            if (access(aff, R_OK) || access(dic, R_OK)) continue;
+            if (!s) s = xcalloc(1, sizeof *s);
+            memcpy(s->aff[s->ndict], aff, sizeof aff);
+            memcpy(s->dic[s->ndict], dic, sizeof dic);
+            s->ndict++;
+            if (!lang_dicts[i].both) break;
+        }
+        if (s) {
+            s->maxsub = lang_dicts[i].maxsub;
+            s->capitalise = lang_dicts[i].capitalise;
+            s->accents = lang_dicts[i].accents;
+        }
+        break;
+    }
+    return s;
+}
+
+void spell_lang_close(struct spell_lang *s)
+{
+    if (!s) return;
+    for (size_t k = 0; k < s->ndict; k++) {
+        if (s->h[k]) Hunspell_destroy(s->h[k]);
+        if (s->loaded && s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
+    }
+    free(s->memo);
+    free(s);
+}
+
+/* in (UTF-8, n bytes) in the encoding cd converts to, into out (cap
+ * bytes, NUL-ended); cd (iconv_t)-1: copied. 0 on failure. */
+static size_t lang_conv(iconv_t cd, const char *in, size_t n, char *out, size_t cap)
+{
+    if (cd == (iconv_t)-1) {
+        if (n >= cap) return 0;
+        memcpy(out, in, n);
+        out[n] = '\0';
+        return n;
+    }
+    char *ip = (char *)in, *op = out;
+    size_t il = n, ol = cap - 1;
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) return 0;
+    *op = '\0';
+    return (size_t)(op - out);
+}
+
+/* Each letter's accented forms (s->accents, "a:áà e:é"), in dictionary
+ * k's encoding (to: UTF-8 -> it; (iconv_t)-1: UTF-8). */
+static void lang_alts(struct spell_lang *s, size_t k, iconv_t to)
+{
+    const char *a = s->accents;
+    while (a && *a) {
+        while (*a == ' ') a++;
+        if (!*a || a[0] < 'a' || a[0] > 'z' || a[1] != ':') break;
+        int c = a[0] - 'a';
+        a += 2;
+        while (*a && *a != ' ') {
+            size_t l = 1;
+            while ((a[l] & 0xC0) == 0x80) l++;     /* one UTF-8 character */
+            char enc[8];
+            size_t el = lang_conv(to, a, l, enc, sizeof enc);
+            if (el && el < 5 && s->nalt[k][c] < SPELL_LANG_ALTS)
+                memcpy(s->alt[k][c][s->nalt[k][c]++], enc, el + 1);
+            a += l;
+        }
+    }
+}
+
+/* Loads the dictionaries once; 0 when none loaded. */
+static int lang_load(struct spell_lang *s)
+{
+    size_t ok = 0;
+    if (!s->loaded) {
+        s->loaded = 1;
+        s->memo = xcalloc(SPELL_LANG_MEMO, sizeof *s->memo);
+        for (size_t k = 0; k < s->ndict; k++) {
+            iconv_t to = (iconv_t)-1;
+            s->cv[k] = (iconv_t)-1;
+            s->h[k] = Hunspell_create(s->aff[k], s->dic[k]);
+            if (!s->h[k]) continue;
+            const char *enc = Hunspell_get_dic_encoding(s->h[k]);
+            if (enc && strcmp(enc, "UTF-8") != 0 && strcmp(enc, "utf-8") != 0) {
+                s->cv[k] = iconv_open("UTF-8", enc);
+                to = iconv_open(enc, "UTF-8");
+                if (s->cv[k] == (iconv_t)-1 || to == (iconv_t)-1) {   /* cannot read its words */
+                    if (s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
+                    s->cv[k] = (iconv_t)-1;
+                    Hunspell_destroy(s->h[k]);
+                    s->h[k] = NULL;
+                }
+            }
+            if (s->h[k]) lang_alts(s, k, to);
+            if (to != (iconv_t)-1) iconv_close(to);
+        }
+    }
+    for (size_t k = 0; k < s->ndict; k++) ok += s->h[k] != NULL;
+    return ok > 0;
+}
+
+int spell_lang_load(struct spell_lang *s)
+{
+    return s ? lang_load(s) : 0;
+}
+
+/* A dictionary word (its encoding) as a question's word: UTF-8, then
+ * lowercased and accent-folded by text.c; 0 unless that is one word of
+ * lowercase ASCII letters (len < SPELL_MAX_WORD_LEN) written to out. */
+static size_t lang_fold(struct spell_lang *s, size_t k, const char *in, char *out)
+{
+    char utf[4 * SPELL_MAX_WORD_LEN];
+    struct text_word tw[2];
+    size_t il = strlen(in);
+    if (il >= SPELL_MAX_WORD_LEN || !lang_conv(s->cv[k], in, il, utf, sizeof utf)) return 0;
+    if (text_words(utf, strlen(utf), tw, 2) != 1) return 0;
+    size_t n = tw[0].nlen;
+    if (n == 0 || n >= SPELL_MAX_WORD_LEN) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (tw[0].norm[i] < 'a' || tw[0].norm[i] > 'z') return 0;
+    memcpy(out, tw[0].norm, n + 1);
+    return n;
+}
+
+/* Adds c (folded) to m's candidates unless it is w or already there. */
+static void lang_add(struct lang_memo *m, const char *w, const char *c)
+{
+    if (m->n >= SPELL_LANG_MAX_CAND || strcmp(c, w) == 0) return;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->cand[i], c) == 0) return;
+    memcpy(m->cand[m->n++], c, strlen(c) + 1);
+}
+
+/* Whether dictionary k knows dw (its encoding), as written or, in a
+ * language that capitalises nouns, with a capital: the form it knows is
+ * left in dw. */
+static int lang_knows(struct spell_lang *s, size_t k, char *dw)
+{
+    if (Hunspell_spell(s->h[k], dw)) return 1;
+    if (s->capitalise && dw[0] >= 'a' && dw[0] <= 'z') {
+        dw[0] = (char)(dw[0] - 'a' + 'A');
+        if (Hunspell_spell(s->h[k], dw)) return 1;
+        dw[0] = (char)(dw[0] - 'A' + 'a');
+    }
+    return 0;
+}
+
+/* The stems of dictionary word dw (its encoding), folded, into m; and dw
+ * itself folded (for a variant: the restored word). */
+static void lang_stems(struct spell_lang *s, size_t k, const char *w, const char *dw,
+                       struct lang_memo *m)
+{
+    char **list = NULL, f[SPELL_MAX_WORD_LEN];
+    if (lang_fold(s, k, dw, f)) lang_add(m, w, f);
+    int n = Hunspell_stem(s->h[k], &list, dw);
+    for (int i = 0; i < n; i++)
+        if (lang_fold(s, k, list[i], f)) lang_add(m, w, f);
+    if (n > 0) Hunspell_free_list(s->h[k], &list, n);
+}
+
+/* The accent variants of w from position at on, with left replacements
+ * still to make (exactly), into buf (the variant so far, bl bytes, in
+ * dictionary k's encoding); each known one's stems go to m. *checks
+ * counts Hunspell_spell calls; stops at SPELL_LANG_CHECKS. */
+static void lang_variants(struct spell_lang *s, size_t k, const char *w, size_t len, size_t at,
+                          int left, char *buf, size_t bl, int *checks, struct lang_memo *m)
+{
+    if (*checks >= SPELL_LANG_CHECKS || m->n >= SPELL_LANG_MAX_CAND) return;
+    if (left == 0) {
+        char dw[4 * SPELL_MAX_WORD_LEN];
+        if (bl + (len - at) >= sizeof dw) return;
+        memcpy(dw, buf, bl);
+        memcpy(dw + bl, w + at, len - at);
+        dw[bl + len - at] = '\0';
+        (*checks)++;
+        if (lang_knows(s, k, dw)) lang_stems(s, k, w, dw, m);
+        return;
+    }
+    for (size_t i = at; i < len; i++) {
+        int c = w[i] - 'a';
+        for (unsigned a = 0; a < s->nalt[k][c]; a++) {
+            size_t al = strlen(s->alt[k][c][a]), nb = bl + (i - at);
+            if (nb + al + len >= 4 * SPELL_MAX_WORD_LEN) return;
+            memcpy(buf + bl, w + at, i - at);
+            memcpy(buf + nb, s->alt[k][c][a], al);
+            lang_variants(s, k, w, len, i + 1, left - 1, buf, nb + al, checks, m);
+        }
+    }
+}
+
+/* The one-letter typos of w a keyboard makes most (a letter left out and
+ * so missing here: not tried, since it means 26 letters at every place;
+ * one typed twice; two swapped): their stems into m. */
+static void lang_typos(struct spell_lang *s, size_t k, const char *w, size_t len, int *checks,
+                       struct lang_memo *m)
+{
+    char dw[SPELL_MAX_WORD_LEN];
+    for (size_t i = 0; i < len && *checks < SPELL_LANG_CHECKS; i++) {
+        if (i + 1 < len && w[i] == w[i + 1]) {          /* doubled: drop one */
+            memcpy(dw, w, i);
+            memcpy(dw + i, w + i + 1, len - i);
+            (*checks)++;
+            if (lang_knows(s, k, dw)) lang_stems(s, k, w, dw, m);
+        }
+        if (i + 1 < len && w[i] != w[i + 1]) {          /* swapped */
+            memcpy(dw, w, len + 1);
+            dw[i] = w[i + 1];
+            dw[i + 1] = w[i];
+            (*checks)++;
+            if (lang_knows(s, k, dw)) lang_stems(s, k, w, dw, m);
+        }
+    }
+}
+
+size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
+                       char out[][SPELL_MAX_WORD_LEN], size_t max, int *budget)
+{
+    char word[SPELL_MAX_WORD_LEN];
+    if (!s || len < 2 || len >= SPELL_MAX_WORD_LEN || !max) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] < 'a' || w[i] > 'z') return 0;
+    if (!lang_load(s)) return 0;
+    memcpy(word, w, len);
+    word[len] = '\0';
+    struct lang_memo *m = &s->memo[util_hash(word, len) % SPELL_LANG_MEMO];
+    if (!(m->set && strcmp(m->w, word) == 0)) {
+        struct lang_memo fresh;
+        char dw[SPELL_MAX_WORD_LEN];
+        int known = 0;
+        memset(&fresh, 0, sizeof fresh);
+        memcpy(fresh.w, word, len + 1);
+        for (size_t k = 0; k < s->ndict; k++) {
+            memcpy(dw, word, len + 1);
+            if (s->h[k] && lang_knows(s, k, dw)) {
+                known = 1;
+                lang_stems(s, k, word, dw, &fresh);
+            }
+        }
+        if (!known) {
+            /* not a word as written: its accents left out, or a typo */
+            char buf[4 * SPELL_MAX_WORD_LEN];
+            if (budget && *budget <= 0) return 0;       /* not remembered: later, maybe */
+            if (budget) (*budget)--;
+            for (size_t k = 0; k < s->ndict; k++) {
+                int checks = 0;
+                if (!s->h[k]) continue;
+                for (int sub = 1; sub <= s->maxsub && !fresh.n; sub++)
+                    lang_variants(s, k, word, len, 0, sub, buf, 0, &checks, &fresh);
+                if (!fresh.n && len >= 5)
+                    lang_typos(s, k, word, len, &checks, &fresh);
+            }
+        }
+        fresh.set = 1;
+        *m = fresh;
+    }
+    size_t got = 0;
+    for (; got < m->n && got < max; got++)
+        memcpy(out[got], m->cand[got], SPELL_MAX_WORD_LEN);
+    return got;
+}
+
+/* --- spell_warm: the loader state machine (see spell.h) --- */
+
+struct spell_warm {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;              /* a slot became READY */
+    pthread_t thread;
+    int started, stop;
+    size_t n;
+    unsigned char *state;           /* SPELL_WARM_*, by slot, under mu */
+    void (*load)(void *arg, size_t i);
+    void *arg;
+};
+
+/* Claims slot i if IDLE (under mu): 1 claimed, the caller loads it. */
+static int warm_claim(struct spell_warm *w, size_t i)
+{
+    if (w->state[i] != SPELL_WARM_IDLE)
+        return 0;
+    w->state[i] = SPELL_WARM_LOADING;
+    return 1;
+}
+
+/* Loads claimed slot i (mu not held) and marks it READY. */
+static void warm_run(struct spell_warm *w, size_t i)
+{
+    w->load(w->arg, i);
+    pthread_mutex_lock(&w->mu);
+    w->state[i] = SPELL_WARM_READY;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *warm_main(void *arg)
+{
+    struct spell_warm *w = arg;
+    for (size_t i = 0; i < w->n; i++) {
+        pthread_mutex_lock(&w->mu);
+        int mine = !w->stop && warm_claim(w, i);
+        int stop = w->stop;
+        pthread_mutex_unlock(&w->mu);
+        if (stop)
+            break;
+        if (mine)
+            warm_run(w, i);
+    }
+    return NULL;
+}
+
+struct spell_warm *spell_warm_new(size_t n, void (*load)(void *arg, size_t i), void *arg,
+                                  int background)
+{
+    struct spell_warm *w = xcalloc(1, sizeof *w);
+    pthread_condattr_t ca;
+    w->n = n;
+    w->state = xcalloc(n ? n : 1, 1);
+    w->load = load;
+    w->arg = arg;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (background) {
+        if (pthread_create(&w->thread, NULL, warm_main, w) != 0) {
+            spell_warm_free(w);
+            return NULL;
+        }
+        w->started = 1;
+    }
+    return w;
+}
+
+void spell_warm_free(struct spell_warm *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->state);
+    free(w);
+}
+
+static double warm_ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int spell_warm_wait(struct spell_warm *w, size_t i, long timeout_ms, double *waited_ms)
+{
+    struct timespec t0, until;
+    int rc = 1;
+    if (waited_ms)
+        *waited_ms = 0;
+    if (!w || i >= w->n)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    until = t0;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (warm_claim(w, i)) {             /* nobody has started it: load it here */
+        pthread_mutex_unlock(&w->mu);
+        warm_run(w, i);
+        goto out;
+    }
+    while (w->state[i] != SPELL_WARM_READY) {
+        int e = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        if (e == ETIMEDOUT && w->state[i] != SPELL_WARM_READY) {
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+out:
+    if (waited_ms)
+        *waited_ms = warm_ms_since(&t0);
+    return rc;
+}
+
+int spell_warm_state(struct spell_warm *w, size_t i)
+{
+    int st;
+    if (!w || i >= w->n)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    st = w->state[i];
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+size_t spell_warm_ready(struct spell_warm *w, size_t *total)
+{
+    size_t r = 0;
+    if (total)
+        *total = w ? w->n : 0;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n; i++)
+        r += w->state[i] == SPELL_WARM_READY;
+    pthread_mutex_unlock(&w->mu);
+    return r;
 }

@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#define SPELL_MAX_WORD_LEN 40     /* a word and its NUL, at most */
+
 struct spell;
 
 /* Builds a speller for these vocabulary words (lowercase ASCII, NUL-ended;
@@ -44,5 +46,88 @@ int spell_known(struct spell *s, const char *w, size_t len);
 /* Edit distance with adjacent transpositions (optimal string alignment),
  * capped: returns cap + 1 when larger. Pure. */
 int spell_distance(const char *a, size_t alen, const char *b, size_t blen, int cap);
+
+
+/* --- Other languages' own dictionaries (2026-12-03) ---
+ *
+ * A question in Spanish says "niños", "nino" or "ninos"; the triage
+ * glossary knows "niño" (normalised "nino"). spell_lang reads a word of
+ * another language through that language's hunspell dictionary (the
+ * Debian hunspell-xx packages): a dictionary word gives its stems
+ * ("lloraba" -> "llorar"), a word the dictionary lacks (accents left out,
+ * a typo) gives the suggestions whose accent-folded form is within a small
+ * edit distance ("nino" -> "niño", "pequeno" -> "pequeño") and their
+ * stems, all accent-folded like text.c's words. The dictionaries are found
+ * by language code (spell_lang_open) and loaded on first use; a missing
+ * dictionary makes spell_lang_open return NULL (callers keep today's
+ * behaviour). Answers are cached per word; suggestions (the costly call)
+ * spend a caller's budget. Not thread-safe, as above. Memory: the reader
+ * owns its dictionaries and cache; candidates are written into the
+ * caller's array. */
+struct spell_lang;
+
+#define SPELL_LANG_MAX_CAND 6      /* candidates one word gives, at most */
+
+/* A reader for language code (es fr de pt it pl nl ro tr sv id cs vi sw;
+ * other codes: NULL) from dict_dir (NULL: $COACH_HUNSPELL_DIR or
+ * /usr/share/hunspell). NULL when none of its dictionaries is installed.
+ * Nothing is loaded yet: the first spell_lang_read does it. */
+struct spell_lang *spell_lang_open(const char *code, const char *dict_dir);
+void spell_lang_close(struct spell_lang *s);
+
+/* The dictionary's readings of w (len bytes, lowercase ASCII letters, as
+ * text.c folds a word): up to max (<= SPELL_LANG_MAX_CAND) candidate words,
+ * accent-folded, NUL-ended, into out, best first, w itself never among
+ * them. A word the dictionary knows gives its stems; one it does not give
+ * close suggestions (folded edit distance 0 up to 4 letters, 1 up to
+ * 7, 2 beyond) and their stems, spending one unit of *budget (NULL:
+ * unbounded; none made at 0). Returns how many were written (0: s NULL, a
+ * dictionary that failed to load, not plain ASCII letters, nothing). */
+size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
+                       char out[][SPELL_MAX_WORD_LEN], size_t max, int *budget);
+
+/* 1 when s's dictionaries are loaded (loading them now if they are not:
+ * 0.02-1 s), 0 when none could be. The thread that loads them owns s until
+ * it returns (see spell_warm). */
+int spell_lang_load(struct spell_lang *s);
+
+/* --- Loading every language's dictionaries in the background ---
+ *
+ * A server cannot stall its one event loop for a second on the first
+ * question in Swedish, and triage must not answer one way while the
+ * dictionary is loading and another once it is there. spell_warm is the
+ * state machine that prevents both: n slots (one a language), each IDLE,
+ * LOADING or READY; a background thread claims the IDLE ones in order and
+ * runs load(arg, i) on each (it creates the hunspell handles, and may do
+ * any more work on slot i's own data), then marks it READY. A caller about
+ * to use slot i calls spell_warm_wait first: READY returns at once; IDLE is
+ * claimed and loaded by the caller itself (so it never waits behind other
+ * languages); LOADING waits for the thread to finish that one slot, for up
+ * to timeout_ms. Slot i's data is touched by exactly one thread at a time:
+ * the loader while LOADING, the callers from READY on (the mutex orders
+ * the hand-over). Slots nobody asks for cost nothing to the callers.
+ * Memory: the warm owns its thread and slots, not the caller's data. */
+struct spell_warm;
+
+enum { SPELL_WARM_IDLE, SPELL_WARM_LOADING, SPELL_WARM_READY };
+
+/* n slots, none loaded yet. background: start the thread now (0: nothing
+ * loads until a caller asks, as the CLI tools do). NULL on failure to
+ * start the thread (the caller then loads on demand, as before). */
+struct spell_warm *spell_warm_new(size_t n, void (*load)(void *arg, size_t i), void *arg,
+                                  int background);
+/* Stops the thread after the slot it is loading (if any) and frees. NULL:
+ * no-op. */
+void spell_warm_free(struct spell_warm *w);
+
+/* Waits until slot i is READY (see above): 1 READY (loaded by whichever
+ * thread), 0 not within timeout_ms (the slot still LOADING), -1 i out of
+ * range or w NULL. *waited_ms (optional): how long this call took. */
+int spell_warm_wait(struct spell_warm *w, size_t i, long timeout_ms, double *waited_ms);
+
+/* Slot i's state now (SPELL_WARM_*; -1 out of range), and how many slots
+ * are READY (of *total, optional). For tests and the readiness endpoint. */
+int spell_warm_state(struct spell_warm *w, size_t i);
+size_t spell_warm_ready(struct spell_warm *w, size_t *total);
 
 #endif

@@ -138,6 +138,43 @@ test('another language: an ordinary question is answered in English after the no
   assert.equal(e.events.find((x) => x.data.type === 'refusal').data.data.category, 'emergency');
 });
 
+// The other languages' dictionaries load on a thread at start-up (about
+// 3.5 s for all); a question asked before its language's is there waits
+// for it, so it gets the verdict it gets later, and /readyz and /metrics
+// say how many are loaded. The questions are ones only the dictionaries
+// read ("llore" is "llorar", "bedje" is "bed"; test_safety has them too).
+test('dictionaries loading at start-up: an other-language question asked at once gets the same verdict as later; readiness reports them', async () => {
+  const qs = ['que hago para que mi hija de 2 años deje el chupete sin que llore toda la noche',
+    'mijn dochtertje van 2 wil niet in haar eigen bedje slapen',
+    'mi prima me contó que su padrastro se mete en su cama por la noche'];
+  const verdict = (s) => {
+    const r = s.events.find((e) => e.data.type === 'refusal');
+    const t = s.events.find((e) => e.data.type === 'triage');
+    return r ? 'refusal:' + r.data.data.category : t ? 'answer:' + t.data.data.level : 'answer';
+  };
+  const fresh = await startServer();
+  try {
+    const early = await Promise.all(qs.map(async (q) => verdict((await seed(fresh, q)).s)));
+    let ready;
+    for (let i = 0; i < 1200; i++) {   // 60 s: sanitizer builds are slow
+      ready = (await api(fresh.base, 'GET', '/readyz')).json.dictionaries;
+      if (ready.ready) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(ready.ready, true, 'every dictionary loaded within 60 s');
+    assert.equal(ready.loaded, ready.installed);
+    const m = await fetch(fresh.base + '/metrics').then((r) => r.text());
+    assert.match(m, new RegExp(`coachd_dictionaries_loaded ${ready.loaded}\\b`));
+    const later = [];
+    for (const q of qs) later.push(verdict((await seed(fresh, q)).s));
+    assert.deepEqual(early, later);
+    if (ready.installed > 0)      // with the Debian dictionaries (scripts/deps.sh)
+      assert.deepEqual(later, ['answer:language', 'answer:language', 'refusal:crisis']);
+  } finally {
+    await fresh.stop(); fresh.cleanup();
+  }
+});
+
 // Indonesian had no entry of its own until session 10 (lang35 declared it);
 // Hungarian still has none.
 test('a language with no entry of its own (Hungarian): the note in English with the numbers, never out of scope', async () => {

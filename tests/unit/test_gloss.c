@@ -203,7 +203,7 @@ static void test_shipped_glossary_loads(void **state)
         {"pt", "meu filho não quer escovar os dentes", "child doesn't want brushing teeth"},
         {"it", "mio figlio non vuole fare i compiti", "child doesn't want do homework"},
         {"it", "mia figlia è gelosa del fratellino", "child jealous little brother"},
-        {"de", "mein Sohn lügt oft, warum?", "child lies. why."},
+        {"de", "mein Sohn lügt oft, warum?", "child lies often. why."},
         {"de", "Stillen und Fläschchen in der Nacht", "breastfeeding bottle at night"},
         {"nl", "mijn dochter is jaloers op haar broertje", "child jealous little brother"},
         {"nl", "hoe stoppen met de speen", "how stop dummy pacifier"},
@@ -350,6 +350,131 @@ static void test_buckets_match_scan(void **state)
     gloss_free(g);
 }
 
+/* gap_entry, stem_entry and the split-phrase search read the first-word
+ * buckets; they must pick exactly what a scan of every entry picks (ties
+ * in file order), with split phrases and stems on: random questions over
+ * a small alphabet on a table with phrases, prefixes, stems and ties
+ * between languages, and the shipped glossary on real words. */
+static void test_gap_stem_buckets_match_scan(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "es\tabcdef\tone\n"
+        "es\tabcdeg\ttwo\n"
+        "es\tabcdxy\tthree\n"
+        "pt\tabcdef\tpt one\n"
+        "es\tme matar\tkill myself\n"
+        "es\tme de matar\tlonger\n"
+        "pt\tme matar\tpt kill\n"
+        "es\tme\t_\n"
+        "es\tde\tof\n"
+        "pt\tde\tpt of\n"
+        "es\tmatarse\tsuicide\n"
+        "es\tmat*\tmat prefix\n"
+        "es\tzu viel\ttoo much\n"
+        "es\tzuv*\tzuv\n"
+        "es\tdoen pijn\thurt\n"
+        "es\tdoenx\tdoenx\n";
+    static const char *vocab[] = {"abcdefg", "abcdegh", "abcdxyz", "abcde", "abcdef", "me", "de",
+                                  "matar", "matarse", "matarlo", "zu", "viel", "zuvo", "doen",
+                                  "pijn", "doenxx", "no", "x", "mas", "mx"};
+    enum { NV = sizeof vocab / sizeof vocab[0] };
+    char err[200], out1[512], out2[512];
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    unsigned seed = 777;
+    for (int round = 0; round < 4000; round++) {
+        struct gloss_word w[10];
+        struct gloss_cover c1, c2;
+        size_t n = 1 + (size_t)(round % 10);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *v = vocab[(seed >> 16) % NV];
+            w[i].s = v;
+            w[i].n = strlen(v);
+            w[i].brk = ((seed >> 8) & 7) == 0;
+        }
+        const char *lang = round % 2 ? "es" : "pt";
+        gloss_scan_all = 0;
+        size_t h1 = gloss_read(g, lang, w, n, out1, sizeof out1, &c1);
+        gloss_scan_all = 1;
+        size_t h2 = gloss_read(g, lang, w, n, out2, sizeof out2, &c2);
+        gloss_scan_all = 0;
+        assert_string_equal(out1, out2);
+        assert_int_equal(h1, h2);
+        assert_int_equal(c1.words, c2.words);
+        assert_int_equal(c1.function, c2.function);
+    }
+    gloss_free(g);
+    struct gloss *sg = gloss_load("policy/glossary.tsv", err, sizeof err);
+    if (!sg)
+        fail_msg("%s", err);
+    static const struct { const char *lang, *q; } qs[] = {
+        {"es", "mi hija de catorce anos me dijo que se quiere matar no se que hacer"},
+        {"nl", "mijn zoon wil zichzelf pijn doen en zegt dat hij niet meer wil leven"},
+        {"de", "mein kind will abends nicht schlafen und weint immer beim zahneputzen"},
+        {"fr", "ma fille de 4 ans fait des coleres tous les jours quoi faire"},
+        {"pl", "moj syn ciagle placze i nie chce jesc obiadu co robic"},
+        {"pt", "meu filho nao quer dormir sozinho no quarto dele"},
+        {"it", "mio figlio non vuole andare a scuola e piange ogni mattina"},
+    };
+    for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+        struct text_word tw[40];
+        struct gloss_word w[40];
+        size_t n = text_words(qs[k].q, strlen(qs[k].q), tw, 40);
+        for (size_t i = 0; i < n; i++) {
+            w[i].s = tw[i].norm;
+            w[i].n = tw[i].nlen;
+            w[i].brk = 0;
+        }
+        gloss_scan_all = 0;
+        size_t h1 = gloss_read(sg, qs[k].lang, w, n, out1, sizeof out1, NULL);
+        gloss_scan_all = 1;
+        size_t h2 = gloss_read(sg, qs[k].lang, w, n, out2, sizeof out2, NULL);
+        gloss_scan_all = 0;
+        assert_string_equal(out1, out2);
+        assert_int_equal(h1, h2);
+    }
+    gloss_free(sg);
+}
+
+/* gloss_knows: a word of an entry of that language, anywhere in the
+ * entry, or one a prefix* begins; not another language's, not unknown
+ * languages. gloss_lang_words: that language's whole words, once each. */
+static void test_knows(void **state)
+{
+    (void)state;
+    char err[200];
+    struct gloss *g = gloss_parse(SAMPLE, sizeof SAMPLE - 1, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    assert_true(gloss_knows(g, "es", "respira", 7));         /* second word of a phrase */
+    assert_true(gloss_knows(g, "es", "no", 2));
+    assert_true(gloss_knows(g, "es", "convulsiona", 11));    /* convuls* */
+    assert_true(gloss_knows(g, "es", "convuls", 7));
+    assert_false(gloss_knows(g, "es", "convu", 5));
+    assert_true(gloss_knows(g, "es", "bebe", 4));            /* "bebé" normalised */
+    assert_false(gloss_knows(g, "es", "nao", 3));            /* Portuguese only */
+    assert_true(gloss_knows(g, "pt", "nao", 3));
+    assert_false(gloss_knows(g, "xx", "no", 2));
+    assert_false(gloss_knows(g, NULL, "no", 2));
+    assert_false(gloss_knows(NULL, "es", "no", 2));
+    const char *w[16];
+    size_t l[16];
+    size_t n = gloss_lang_words(g, "es", w, l, 16);
+    assert_true(n >= 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(gloss_knows(g, "es", w[i], l[i]));
+        for (size_t j = 0; j < i; j++)
+            assert_false(l[i] == l[j] && memcmp(w[i], w[j], l[i]) == 0);
+        assert_false(l[i] == 7 && memcmp(w[i], "convuls", 7) == 0);   /* a prefix is no word */
+    }
+    assert_int_equal(gloss_lang_words(g, "es", w, l, 2), 2);
+    assert_int_equal(gloss_lang_words(g, "xx", w, l, 16), 0);
+    gloss_free(g);
+}
+
 /* A phrase split by one word of the question (a modal, an adverb, a
  * clitic) is still read; the word inside is read on its own after it, and
  * stays unread (not covered) when no entry reads it; a negation or a
@@ -460,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_shipped_glossary_loads),
         cmocka_unit_test(test_digit_letters),
         cmocka_unit_test(test_buckets_match_scan),
+        cmocka_unit_test(test_gap_stem_buckets_match_scan),
+        cmocka_unit_test(test_knows),
         cmocka_unit_test(test_split_phrases),
         cmocka_unit_test(test_stems),
     };

@@ -974,6 +974,79 @@ static void test_policy_validation(void **state)
 }
 
 
+/* Words the glossary lacks, read through the language's own hunspell
+ * dictionary (session 11): "llore" is "llorar" (cry), "bedje" (a little
+ * bed) is "bed", both stems the glossary has. With the Debian
+ * dictionaries installed these ordinary questions are answered; with only
+ * en_US (no other dictionary) they keep the note, as before, and nothing
+ * crashes; a crisis stays a crisis either way. */
+static void test_dictionary_reading(void **state)
+{
+    static const struct { const char *q, *lang; } ordinary[] = {
+        {"que hago para que mi hija de 2 a\xC3\xB1os deje el chupete sin que llore toda la noche", "es"},
+        {"mijn dochtertje van 2 wil niet in haar eigen bedje slapen", "nl"},
+    };
+    static const char crisis[] = "mi prima me cont\xC3\xB3 que su padrastro se mete en su cama por la noche";
+    (void)state;
+    if (access("/usr/share/hunspell/es_ES.aff", R_OK) || access("/usr/share/hunspell/nl_NL.aff", R_OK) ||
+        access("/usr/share/hunspell/en_US.aff", R_OK))
+        skip();
+    for (int pass = 0; pass < 3; pass++) {
+        struct safety_policy *p = us;
+        char dir[] = "/tmp/coachd-enonly-XXXXXX", a[96], d[96], err[256];
+        if (pass == 2) {            /* as `coachd serve`: loading in the background, asked at once */
+            size_t total = 0;
+            p = NULL;
+            if (safety_policy_load(policy_path(), "US", &p, err, sizeof err) < 0)
+                fail_msg("%s", err);
+            assert_int_equal(safety_policy_dicts(p, &total), 0);
+            assert_true(total >= 2);
+            assert_int_equal(safety_policy_warm(p), 0);
+        }
+        if (pass == 1) {            /* only en_US: the other languages' dictionaries missing */
+            assert_non_null(mkdtemp(dir));
+            snprintf(a, sizeof a, "%s/en_US.aff", dir);
+            snprintf(d, sizeof d, "%s/en_US.dic", dir);
+            assert_int_equal(symlink("/usr/share/hunspell/en_US.aff", a), 0);
+            assert_int_equal(symlink("/usr/share/hunspell/en_US.dic", d), 0);
+            setenv("COACH_HUNSPELL_DIR", dir, 1);
+            p = NULL;
+            int rc = safety_policy_load(policy_path(), "US", &p, err, sizeof err);
+            unsetenv("COACH_HUNSPELL_DIR");
+            if (rc < 0)
+                fail_msg("%s", err);
+        }
+        for (size_t i = 0; i < sizeof ordinary / sizeof ordinary[0]; i++) {
+            struct safety_verdict v;
+            safety_triage(p, ordinary[i].q, strlen(ordinary[i].q), &v);
+            assert_non_null(v.language);
+            assert_string_equal(v.language, ordinary[i].lang);
+            if (pass != 1 && (v.category != SAFETY_NONE || !v.notice || strcmp(v.notice, "language") != 0))
+                fail_msg("\"%s\": got %s, want an answer with the language notice", ordinary[i].q,
+                         safety_category_name(v.category));
+            if (pass == 1 && v.category != SAFETY_LANGUAGE)
+                fail_msg("\"%s\": without dictionaries got %s, want the language note", ordinary[i].q,
+                         safety_category_name(v.category));
+        }
+        struct safety_verdict c;
+        safety_triage(p, crisis, strlen(crisis), &c);
+        assert_int_equal(c.category, SAFETY_CRISIS);
+        if (pass == 2) {            /* es and nl were waited for; the rest load on (up to 60 s: sanitizers) */
+            size_t total = 0;
+            for (int tries = 0; tries < 2400 && safety_policy_dicts(p, &total) < total; tries++)
+                usleep(25 * 1000);
+            assert_int_equal(safety_policy_dicts(p, &total), total);
+            safety_policy_free(p);
+        }
+        if (pass == 1) {
+            safety_policy_free(p);
+            unlink(a);
+            unlink(d);
+            rmdir(dir);
+        }
+    }
+}
+
 /* The glossary (policy/glossary.tsv, src/gloss.c): a question in another
  * language whose own red flags find nothing is read as English by the
  * English rules, protocols and net. What it finds is answered with the
@@ -1427,6 +1500,7 @@ int main(void)
         cmocka_unit_test(test_triage),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
+        cmocka_unit_test(test_dictionary_reading),
         cmocka_unit_test(test_triage_json),
         cmocka_unit_test(test_spell),
         cmocka_unit_test(test_normalise),
