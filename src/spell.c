@@ -24,7 +24,7 @@ struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; }
 /* What hunspell said about a word, which never changes for a speller:
  * whether it is known (a vocabulary or real English word) and, once a
  * suggestion look-up was made for it, its correction (maybe none). Only
- * spares hunspell calls: the budget and the correction cache above are
+ * spares hunspell calls: the budget (spent by cached words too) and the correction cache above are
  * spent exactly as without it, so which words get corrected is the same. */
 #define MEMO_KNOWN_SET 1           /* known holds the answer */
 #define MEMO_KNOWN 2
@@ -237,7 +237,14 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     word[len] = '\0';
     unsigned h = util_hash(word, len);
     ce = &s->cache[h % SPELL_CACHE];
-    if (ce->used && strcmp(ce->w, word) == 0) goto done;
+    if (ce->used && strcmp(ce->w, word) == 0) {
+        /* a cached word spends the budget as a first look-up would, so
+         * which words of a question get corrected never depends on the
+         * questions asked before it */
+        if (budget && *budget <= 0) return 0;
+        if (budget) (*budget)--;
+        goto done;
+    }
     /* the answers for a word never change: remembered (two hunspell
      * look-ups per word were most of a long question's cost) */
     struct memo_ent *m = memo_get(s, word, len, h);
@@ -296,7 +303,7 @@ done:
 struct lang_memo {
     char w[SPELL_MAX_WORD_LEN];
     char cand[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
-    unsigned char n, set;
+    unsigned char n, set, costly;   /* costly: not a word as written (spends budget) */
 };
 
 struct spell_lang {
@@ -573,7 +580,12 @@ size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
     memcpy(word, w, len);
     word[len] = '\0';
     struct lang_memo *m = &s->memo[util_hash(word, len) % SPELL_LANG_MEMO];
-    if (!(m->set && strcmp(m->w, word) == 0)) {
+    if (m->set && strcmp(m->w, word) == 0) {
+        /* remembered: it spends the budget as its first reading did, so
+         * what a question reads never depends on the questions before it */
+        if (m->costly && budget && *budget <= 0) return 0;
+        if (m->costly && budget) (*budget)--;
+    } else {
         struct lang_memo fresh;
         char dw[SPELL_MAX_WORD_LEN];
         int known = 0;
@@ -591,6 +603,7 @@ size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
             char buf[4 * SPELL_MAX_WORD_LEN];
             if (budget && *budget <= 0) return 0;       /* not remembered: later, maybe */
             if (budget) (*budget)--;
+            fresh.costly = 1;
             for (size_t k = 0; k < s->ndict; k++) {
                 int checks = 0;
                 if (!s->h[k]) continue;

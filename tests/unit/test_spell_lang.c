@@ -119,8 +119,8 @@ static void test_nothing(void **state)
     spell_lang_close(s);
 }
 
-/* A word the dictionary lacks spends the budget; none is spent, and
- * nothing remembered, at 0; a dictionary word costs nothing. */
+/* A word the dictionary lacks spends the budget, remembered or not; none
+ * is spent, and nothing read, at 0; a dictionary word costs nothing. */
 static void test_budget(void **state)
 {
     (void)state;
@@ -133,7 +133,14 @@ static void test_budget(void **state)
     budget = 1;
     assert_true(spell_lang_read(s, "ninos", 5, cand, SPELL_LANG_MAX_CAND, &budget) > 0);
     assert_int_equal(budget, 0);
+    /* remembered, it costs what its first reading cost: with the budget
+     * spent it reads nothing, as it would have the first time (what a
+     * question reads never depends on the questions before it) */
+    assert_int_equal(spell_lang_read(s, "ninos", 5, cand, SPELL_LANG_MAX_CAND, &budget), 0);
+    budget = 1;
     assert_true(spell_lang_read(s, "ninos", 5, cand, SPELL_LANG_MAX_CAND, &budget) > 0);
+    assert_int_equal(budget, 0);
+    assert_true(spell_lang_read(s, "lloraba", 7, cand, SPELL_LANG_MAX_CAND, &budget) > 0);
     spell_lang_close(s);
 }
 
