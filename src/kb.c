@@ -1654,7 +1654,7 @@ static const char *const sense_room_ctx[] = {
     NULL};
 static const char *const sense_nursery_keep[] = {
     "daycare", "childcare", "staff", "settl", "keyworker", "key", "drop", "pickup", "fees",
-    "ofsted", "teacher", "friends", "start", "starting", "go", "going", "send", "fever",
+    "ofsted", "teacher", "friends", "go", "going", "send", "fever",
     "ill", "sick", "poorly", "unwell", "infection", "cough", "bug", NULL};
 static const char *const sense_temp_ctx[] = {
     "room", "bedroom", "nursery", "house", "home", "bath", "bathwater", "water", "heating",
