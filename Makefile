@@ -60,7 +60,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor triage-model
+.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor triage-model topic-model topic-model-check
 
 all: coachd
 
@@ -186,6 +186,15 @@ bench: deps coachd $(BUILD)/bench_retrieval $(BUILD)/bench_storecost
 # (docs/safety.md, session 10 lead and session 11 net37).
 triage-model:
 	@KEEP_FROM=policy/triage-model.tsv KEEP_CLASSES="emergency crisis" sh scripts/fit-triage.sh --seeds 3
+
+# Refit the topic reader (kb/topic-model.tsv) the documented way (about two
+# minutes); topic-model-check fits to a temporary file and says whether it
+# reproduces the shipped one byte for byte.
+topic-model:
+	@sh scripts/fit-topic-model.sh
+
+topic-model-check:
+	@CHECK=1 sh scripts/fit-topic-model.sh
 
 kb-links:
 	@sh scripts/kb-links.sh kb

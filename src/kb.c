@@ -1637,6 +1637,85 @@ static int other_sex_claim(const struct tokens *tk)
     return 0;
 }
 
+/* Words with two senses whose synonyms carry only one: "nursery" is a
+ * daycare and also a baby's room ("paint the nursery", "how warm should
+ * the nursery be"), "temperature" is a fever and also a room's, a bath's
+ * or a bottle's ("what temperature should a baby's bedroom be"). The
+ * word's synonym expansion is skipped when another word of the question
+ * begins with one of its other sense's context stems, unless a word that
+ * marks the synonyms' sense (keep) is there too. The word itself is still
+ * searched. */
+struct kb_sense { const char *word; const char *const *ctx; const char *const *keep; };
+static const char *const sense_room_ctx[] = {
+    "room", "bedroom", "decor", "paint", "wallpaper", "furnish", "furniture", "cot", "crib",
+    "curtain", "blind", "blackout", "theme", "rhyme", "warm", "warmth", "cold", "hot",
+    "heater", "heating", "thermostat", "radiator", "humidifier", "fan", "draught", "draft",
+    "temperature", "degree", "wardrobe", "shelf", "shelves", "rug", "mural", "lamp", "layout",
+    NULL};
+static const char *const sense_nursery_keep[] = {
+    "daycare", "childcare", "staff", "settl", "keyworker", "key", "drop", "pickup", "fees",
+    "ofsted", "teacher", "friends", "go", "going", "send", "fever",
+    "ill", "sick", "poorly", "unwell", "infection", "cough", "bug", NULL};
+static const char *const sense_temp_ctx[] = {
+    "room", "bedroom", "nursery", "house", "home", "bath", "bathwater", "water", "heating",
+    "thermostat", "radiator", "outside", "weather", "milk", "bottle", "formula", "food",
+    "fridge", "freezer", "pool", "tog", "degree", NULL};
+static const char *const sense_temp_keep[] = {
+    "fever", "feverish", "ill", "sick", "poorly", "unwell", "thermometer", "forehead", "high",
+    "spike", "spiking", "hot", "teething", "jab", "vaccin", "calpol", "paracetamol",
+    "ibuprofen", NULL};
+static const struct kb_sense kb_senses[] = {
+    {"nursery", sense_room_ctx, sense_nursery_keep},
+    {"temperature", sense_temp_ctx, sense_temp_keep},
+    {NULL, NULL, NULL},
+};
+
+/* 1 when a word of tk other than tk->t[skip] is one of stems: a stem of
+ * five letters or more begins the word, a shorter one is the word or its
+ * plural ("cot", "cots"; not "cotton"). */
+static int word_starts(const struct tokens *tk, size_t skip, const char *const *stems)
+{
+    for (size_t i = 0; i < tk->n; i++) {
+        if (i == skip) continue;
+        for (int k = 0; stems[k]; k++) {
+            size_t l = strlen(stems[k]);
+            if (strncmp(tk->t[i], stems[k], l) != 0) continue;
+            if (l >= 5 || !tk->t[i][l] || strcmp(tk->t[i] + l, "s") == 0) return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when the word before tk->t[i] (past determiners) is a preposition of
+ * going somewhere: "at nursery", "to the nursery", "after nursery". */
+static int place_word(const struct tokens *tk, size_t i)
+{
+    static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
+                                       "your", "this", "that", NULL};
+    static const char *const preps[] = {"at", "to", "from", "after", "before", NULL};
+    size_t k = i;
+    for (;;) {
+        int det = 0;
+        if (k == 0) return 0;
+        for (int d = 0; dets[d]; d++) if (strcmp(tk->t[k - 1], dets[d]) == 0) det = 1;
+        if (!det) break;
+        k--;
+    }
+    for (int p = 0; preps[p]; p++) if (strcmp(tk->t[k - 1], preps[p]) == 0) return 1;
+    return 0;
+}
+
+/* 1 when tk->t[i]'s synonyms are of the sense the question is not in. */
+static int other_sense(const struct tokens *tk, size_t i)
+{
+    for (int s = 0; kb_senses[s].word; s++) {
+        if (strcmp(tk->t[i], kb_senses[s].word) != 0) continue;
+        return !place_word(tk, i) && word_starts(tk, i, kb_senses[s].ctx) &&
+               !word_starts(tk, i, kb_senses[s].keep);
+    }
+    return 0;
+}
+
 /* Expands synonyms for single words and two-word phrases, corrects
  * unknown words, and collects the distinct query terms. */
 static void query_terms(const struct kb *kb, const struct tokens *tk, struct terms *out)
@@ -1651,7 +1730,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
         }
-        matched = syn_expand(kb, w, add_expansion, out);
+        matched = other_sense(tk, i) ? 0 : syn_expand(kb, w, add_expansion, out);
         if (is_stopword(w) || isdigit((unsigned char)w[0])) continue;
         if (tk->name[i] && !matched && !vocab_has(kb, w)) continue;   /* a name we do not know */
         if (!matched && !vocab_has(kb, w) && !english_word(kb, w)) {

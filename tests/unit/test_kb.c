@@ -770,6 +770,31 @@ static void test_topic_features_add_normalised_words(void **state)
     assert_null(strstr(b.s, "u:color "));
 }
 
+/* A word with two senses gets its synonyms only in their sense (session 11,
+ * ret38): "temperature" of a bedroom or a bottle is not a fever, "nursery"
+ * being painted is not a daycare, but a child with a temperature, or going
+ * to nursery, keeps them. */
+static int topic_feature(const char *q, const char *f)
+{
+    struct feat_buf b = {{0}, 0};
+    assert_true(kb_topic_features(shipped, q, strlen(q), feat_put, &b) > 0);
+    return strstr(b.s, f) != NULL;
+}
+
+static void test_two_sense_words_keep_their_sense(void **state)
+{
+    (void)state;
+    assert_false(topic_feature("what temperature should my baby's bedroom be", "u:fever "));
+    assert_false(topic_feature("what temperature should the bath water be", "u:fever "));
+    assert_true(topic_feature("my toddler has a temperature and won't eat", "u:fever "));
+    assert_true(topic_feature("what temperature is a fever in a baby", "u:fever "));
+    assert_false(topic_feature("when should we start decorating the nursery", "u:daycare "));
+    assert_false(topic_feature("how warm should the nursery be at night", "u:daycare "));
+    assert_true(topic_feature("he cries at drop off every morning at nursery", "u:daycare "));
+    assert_true(topic_feature("can she go to nursery with a temperature", "u:daycare "));
+    assert_true(topic_feature("is nursery or a childminder better", "u:daycare "));
+}
+
 /* Whom the child is compared with, and forum shorthand for the family,
  * are not what the question is about: "cousin" was the rarest word of
  * "isn't walking yet, his cousin was walking at 10 months" and the
@@ -921,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_uk_us_spellings_agree),
         cmocka_unit_test(test_topic_reader_reads_variants_alike),
         cmocka_unit_test(test_topic_features_add_normalised_words),
+        cmocka_unit_test(test_two_sense_words_keep_their_sense),
         cmocka_unit_test(test_topic_model_file),
         cmocka_unit_test(test_topic_order_and_its_p),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
