@@ -2291,6 +2291,32 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
             if (sum > best) { best = sum; bs = s; be = last + 1; }
         }
     }
+    /* The phrase is named back to the parent ("I don't have vetted
+     * guidance on ear piercing yet"): a run longer than three words
+     * ("wants to watch the bin lorry") or one holding a word that names
+     * nothing ("go", "nothing") reads as garbled, so the reply then says
+     * "that" instead (rubric review 2026-12-03). */
+    static const char *const vague[] = {"go", "going", "get", "getting", "got", "do", "doing",
+        "make", "making", "nothing", "anything", "something", "everything", "thing", "things",
+        "stuff", "really", "actually", "normal", "okay", "ok", "fine", "need", "want", "wants",
+        "next", "minute", "without", "both", NULL};
+    size_t words = 0;
+    for (int end = 0; end < 2; end++)       /* vague or short words trimmed off both ends */
+        while (bs < be) {
+            const char *x = tk->t[end ? be - 1 : bs];
+            int cut = strlen(x) < 3;
+            for (int v = 0; vague[v] && !cut; v++) cut = strcmp(x, vague[v]) == 0;
+            if (!cut) break;
+            if (end) be--; else bs++;
+        }
+    for (size_t i = bs; i < be; i++) {
+        int join = 0;
+        for (int j = 0; joins[j]; j++) if (strcmp(tk->t[i], joins[j]) == 0) join = 1;
+        words += !join;                     /* "ear piercing for a baby": three */
+        for (int v = 0; vague[v]; v++)
+            if (strcmp(tk->t[i], vague[v]) == 0) words = 99;      /* one inside: garbled */
+    }
+    if (words > 3) return;
     for (size_t i = bs; i < be; i++) {
         size_t l = strlen(out);
         snprintf(out + l, n - l, "%s%s", l ? " " : "", tk->t[i]);

@@ -887,6 +887,27 @@ static void test_uncovered_whole_keeps_its_parts_out(void **state)
  * restore them): an unreachable point turns a covered question away, the
  * model switched off answers an off-topic one, and the shipped search is
  * the same before and after. */
+/* The key concept is named back in the no-match reply: a clean phrase of
+ * at most three words ("double buggy for twins"), with vague words trimmed
+ * ("need"), and nothing ("that") rather than a garbled run such as "wants
+ * to watch the bin lorry" (rubric review 2026-12-03). */
+static void test_key_phrase_reads_cleanly(void **state)
+{
+    struct kb *kb = shipped;
+    struct kb_hit hits[3];
+    struct kb_result r;
+    (void)state;
+    const char *q = "we need a double buggy for twins which one";
+    kb_search_ex(kb, q, strlen(q), -1, hits, 3, &r);
+    assert_string_equal(r.concept, "double buggy for twins");
+    const char *q2 = "my 2yo wants to watch the bin lorry every single morning is that normal";
+    kb_search_ex(kb, q2, strlen(q2), -1, hits, 3, &r);
+    assert_null(strstr(r.concept, "wants"));
+    size_t words = r.concept[0] ? 1 : 0;
+    for (const char *c = r.concept; *c; c++) words += *c == ' ';
+    assert_true(words <= 3);
+}
+
 static void test_search_at_leaves_kb_alone(void **state)
 {
     struct kb *kb = shipped;
@@ -954,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_stop_word_subjects),
         cmocka_unit_test(test_uncovered_whole_keeps_its_parts_out),
         cmocka_unit_test(test_search_at_leaves_kb_alone),
+        cmocka_unit_test(test_key_phrase_reads_cleanly),
     };
     return cmocka_run_group_tests_name("kb", tests, setup, teardown);
 }
