@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hunspell/hunspell.h>
 #include <pthread.h>
 #include <time.h>
@@ -426,15 +427,41 @@ static void lang_alts(struct spell_lang *s, size_t k, iconv_t to)
 }
 
 /* Loads the dictionaries once; 0 when none loaded. */
+/* 1 when both files open, 0 when one is missing or unreadable, -1 when
+ * the process is out of descriptors (EMFILE/ENFILE): hunspell would then
+ * print its own "cannot open" lines on stderr and load nothing, so the
+ * caller waits a little and tries again, and past that leaves the
+ * language to a later question. */
+static int lang_files_open(const char *aff, const char *dic)
+{
+    const char *f[2] = {aff, dic};
+    for (int i = 0; i < 2; i++) {
+        int fd = open(f[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return errno == EMFILE || errno == ENFILE ? -1 : 0;
+        close(fd);
+    }
+    return 1;
+}
+
 static int lang_load(struct spell_lang *s)
 {
     size_t ok = 0;
     if (!s->loaded) {
+        int later = 0;
         s->loaded = 1;
-        s->memo = xcalloc(SPELL_LANG_MEMO, sizeof *s->memo);
+        if (!s->memo) s->memo = xcalloc(SPELL_LANG_MEMO, sizeof *s->memo);
         for (size_t k = 0; k < s->ndict; k++) {
             iconv_t to = (iconv_t)-1;
+            int files = lang_files_open(s->aff[k], s->dic[k]);
+            for (int tries = 0; files < 0 && tries < 20; tries++) {
+                struct timespec ts = {0, 10 * 1000 * 1000};     /* 10 ms, 0.2 s at most */
+                nanosleep(&ts, NULL);
+                files = lang_files_open(s->aff[k], s->dic[k]);
+            }
             s->cv[k] = (iconv_t)-1;
+            s->h[k] = NULL;
+            if (files < 0) later = 1;
+            if (files <= 0) continue;
             s->h[k] = Hunspell_create(s->aff[k], s->dic[k]);
             if (!s->h[k]) continue;
             const char *enc = Hunspell_get_dic_encoding(s->h[k]);
@@ -450,6 +477,16 @@ static int lang_load(struct spell_lang *s)
             }
             if (s->h[k]) lang_alts(s, k, to);
             if (to != (iconv_t)-1) iconv_close(to);
+        }
+        if (later) {                        /* out of descriptors: tried again next time */
+            for (size_t k = 0; k < s->ndict; k++) {
+                if (s->h[k]) Hunspell_destroy(s->h[k]);
+                if (s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
+                s->h[k] = NULL;
+                s->cv[k] = (iconv_t)-1;
+                memset(s->nalt[k], 0, sizeof s->nalt[k]);
+            }
+            s->loaded = 0;
         }
     }
     for (size_t k = 0; k < s->ndict; k++) ok += s->h[k] != NULL;

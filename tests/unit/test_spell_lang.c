@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <pthread.h>
 
 #include "../../src/util.c"
@@ -141,6 +143,36 @@ static void test_budget(void **state)
     assert_true(spell_lang_read(s, "ninos", 5, cand, SPELL_LANG_MAX_CAND, &budget) > 0);
     assert_int_equal(budget, 0);
     assert_true(spell_lang_read(s, "lloraba", 7, cand, SPELL_LANG_MAX_CAND, &budget) > 0);
+    spell_lang_close(s);
+}
+
+/* Out of descriptors (as when accept() has taken them all): the reader
+ * loads nothing and says nothing (hunspell's own "cannot open" lines are
+ * never reached), and the next reading, with descriptors back, loads it. */
+static void test_out_of_descriptors(void **state)
+{
+    (void)state;
+    struct spell_lang *s = spell_lang_open("es", dir);
+    char cand[SPELL_LANG_MAX_CAND][SPELL_MAX_WORD_LEN];
+    int fds[4096];
+    size_t n = 0;
+    struct rlimit was, low;
+    assert_non_null(s);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    low = was;
+    if (low.rlim_cur > 256) low.rlim_cur = 256;     /* reachable within fds[] */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (n < sizeof fds / sizeof fds[0]) {
+        int fd = open("/dev/null", O_RDONLY);
+        if (fd < 0) break;
+        fds[n++] = fd;
+    }
+    assert_true(n < sizeof fds / sizeof fds[0]);
+    assert_int_equal(spell_lang_read(s, "lloraba", 7, cand, SPELL_LANG_MAX_CAND, NULL), 0);
+    while (n) close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    assert_true(spell_lang_read(s, "lloraba", 7, cand, SPELL_LANG_MAX_CAND, NULL) > 0);
+    assert_string_equal(cand[0], "llorar");
     spell_lang_close(s);
 }
 
@@ -328,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_nothing),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_out_of_descriptors),
         cmocka_unit_test(test_without_dictionary),
         cmocka_unit_test(test_real_spanish),
         cmocka_unit_test(test_warm_states),
