@@ -166,7 +166,8 @@ static int has_number(const char *s, size_t len)
  * "by 18 months", "3 to 5 years", "newborns"), -1 when it names ages and
  * none holds it, 0 when it names none (or the age is unknown). A number
  * counts as an age only after an age word (under, from, by, around, until,
- * aged, between...) or before "old" ("a 2-year-old"): "every 3 to 4
+ * aged, between...), before "old" ("a 2-year-old") or before "and
+ * over" / "and under" ("babies of 4 months and over"): "every 3 to 4
  * months" is a how-often, not an age. Pure. */
 static int age_fit(const char *s, size_t len, int age)
 {
@@ -214,6 +215,15 @@ static int age_fit(const char *s, size_t len, int age)
         for (int c = 0; below[c]; c++) k_below |= strcmp(cue, below[c]) == 0;
         for (int c = 0; above[c]; c++) k_above |= strcmp(cue, above[c]) == 0;
         for (int c = 0; near[c]; c++) k_near |= strcmp(cue, near[c]) == 0;
+        if (j + 2 < n && (strcmp(w[j + 1].norm, "and") == 0 || strcmp(w[j + 1].norm, "or") == 0)) {
+            const char *after = w[j + 2].norm;  /* "babies of 4 months and over" */
+            if (!strcmp(after, "over") || !strcmp(after, "older") || !strcmp(after, "up") ||
+                !strcmp(after, "above"))
+                k_above = 1, k_below = 0, k_near = 0;
+            else if (!strcmp(after, "under") || !strcmp(after, "younger") ||
+                     !strcmp(after, "below"))
+                k_below = 1, k_above = 0, k_near = 0;
+        }
         if (!k_below && !k_above && !k_near && !olds) continue;
         lo *= unit;
         hi *= unit;

@@ -595,6 +595,11 @@ static void test_age_fit(void **state)
         {"Newborns feed 8 to 12 times a day.", 36, -1},
         {"Offer water with meals.", 8, 0},
         {"Babies under 6 months get all the fluid they need from milk.", -1, 0},
+        /* an age range told after the number (README example, 2026-12-03:
+         * a cup step "for babies of 4 months and over" for a 2-month-old) */
+        {"Try a free-flow beaker, which many babies of 4 months and over accept.", 2, -1},
+        {"Try a free-flow beaker, which many babies of 4 months and over accept.", 6, 1},
+        {"Children of 5 years or younger need a booster.", 8 * 12, -1},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
