@@ -60,7 +60,7 @@ PORT      ?= 8080
 ASAN_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor triage-model topic-model topic-model-check
+.PHONY: FORCE all run test asan deps test-deps unit eval e2e e2e-pg browser test-llama bench fuzz clean check kb-links vendor triage-model topic-model topic-model-check nomatch-fit
 
 all: coachd
 
@@ -195,6 +195,12 @@ topic-model:
 
 topic-model-check:
 	@CHECK=1 sh scripts/fit-topic-model.sh
+
+# Refit the no-match weights (KB_MODEL_TN_WEIGHTS) out of fold: readers A, B
+# and N, stale-free dumps, fit_nomatch.py --topic --cv; prints the weights
+# (about six minutes; changes no tracked file).
+nomatch-fit:
+	@sh scripts/fit-nomatch.sh
 
 kb-links:
 	@sh scripts/kb-links.sh kb
