@@ -29,7 +29,7 @@ const idTopic = (id) => {
 
 const plain = [];
 const seen = new Set();
-for (const f of readdirSync(join(ROOT, 'tests', 'retrieval')).filter((x) => /^plain-.*\.tsv$/.test(x))) {
+for (const f of readdirSync(join(ROOT, 'tests', 'retrieval')).filter((x) => /^plain-.*\.tsv$/.test(x)).sort()) {   // sorted: readdir order is the file system's
   for (const line of readFileSync(join(ROOT, 'tests', 'retrieval', f), 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const [ids, q] = line.split('\t');
