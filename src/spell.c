@@ -25,8 +25,9 @@ struct cache_ent { char w[SPELL_MAX_WORD]; char fix[SPELL_MAX_WORD]; int used; }
 /* What hunspell said about a word, which never changes for a speller:
  * whether it is known (a vocabulary or real English word) and, once a
  * suggestion look-up was made for it, its correction (maybe none). Only
- * spares hunspell calls: the budget (spent by cached words too) and the correction cache above are
- * spent exactly as without it, so which words get corrected is the same. */
+ * spares hunspell calls: the budget is spent exactly as without it (and
+ * as without the correction cache above), so which words get corrected is
+ * the same. */
 #define MEMO_KNOWN_SET 1           /* known holds the answer */
 #define MEMO_KNOWN 2
 #define MEMO_FIX_SET 4             /* fix holds the suggestion look-up's answer */
@@ -221,6 +222,17 @@ int spell_known(struct spell *s, const char *w, size_t len)
     return memo_known(s, memo_get(s, word, len, util_hash(word, len)), word);
 }
 
+/* Spends one unit of *budget (NULL: unbounded): 0 when none is left. A
+ * word spends it whenever it would need a look-up read cold, remembered
+ * or not, so what a question reads never depends on the questions asked
+ * before it. */
+static int budget_take(int *budget)
+{
+    if (budget && *budget <= 0) return 0;
+    if (budget) (*budget)--;
+    return 1;
+}
+
 size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t outlen,
                  int *budget)
 {
@@ -239,11 +251,7 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
     unsigned h = util_hash(word, len);
     ce = &s->cache[h % SPELL_CACHE];
     if (ce->used && strcmp(ce->w, word) == 0) {
-        /* a cached word spends the budget as a first look-up would, so
-         * which words of a question get corrected never depends on the
-         * questions asked before it */
-        if (budget && *budget <= 0) return 0;
-        if (budget) (*budget)--;
+        if (!budget_take(budget)) return 0;     /* cached: costs as a first look-up */
         goto done;
     }
     /* the answers for a word never change: remembered (two hunspell
@@ -253,8 +261,7 @@ size_t spell_fix(struct spell *s, const char *w, size_t len, char *out, size_t o
         return 0;                                         /* vocabulary, or a real word */
     voc = s->target[word[0] - 'a'];
     if (!voc) return 0;
-    if (budget && *budget <= 0) return 0;
-    if (budget) (*budget)--;
+    if (!budget_take(budget)) return 0;
     ce->used = 1;
     memcpy(ce->w, word, len + 1);
     ce->fix[0] = '\0';
@@ -375,13 +382,24 @@ struct spell_lang *spell_lang_open(const char *code, const char *dict_dir)
     return s;
 }
 
-void spell_lang_close(struct spell_lang *s)
+/* Frees what lang_load made (cv is set only once loading was tried) and
+ * leaves s as before it: nothing loaded, no accented forms. */
+static void lang_unload(struct spell_lang *s)
 {
-    if (!s) return;
     for (size_t k = 0; k < s->ndict; k++) {
         if (s->h[k]) Hunspell_destroy(s->h[k]);
         if (s->loaded && s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
+        s->h[k] = NULL;
+        s->cv[k] = (iconv_t)-1;
+        memset(s->nalt[k], 0, sizeof s->nalt[k]);
     }
+    s->loaded = 0;
+}
+
+void spell_lang_close(struct spell_lang *s)
+{
+    if (!s) return;
+    lang_unload(s);
     free(s->memo);
     free(s);
 }
@@ -426,7 +444,6 @@ static void lang_alts(struct spell_lang *s, size_t k, iconv_t to)
     }
 }
 
-/* Loads the dictionaries once; 0 when none loaded. */
 /* 1 when both files open, 0 when one is missing or unreadable, -1 when
  * the process is out of descriptors (EMFILE/ENFILE): hunspell would then
  * print its own "cannot open" lines on stderr and load nothing, so the
@@ -443,6 +460,7 @@ static int lang_files_open(const char *aff, const char *dic)
     return 1;
 }
 
+/* Loads the dictionaries once; 0 when none loaded. */
 static int lang_load(struct spell_lang *s)
 {
     size_t ok = 0;
@@ -478,16 +496,8 @@ static int lang_load(struct spell_lang *s)
             if (s->h[k]) lang_alts(s, k, to);
             if (to != (iconv_t)-1) iconv_close(to);
         }
-        if (later) {                        /* out of descriptors: tried again next time */
-            for (size_t k = 0; k < s->ndict; k++) {
-                if (s->h[k]) Hunspell_destroy(s->h[k]);
-                if (s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
-                s->h[k] = NULL;
-                s->cv[k] = (iconv_t)-1;
-                memset(s->nalt[k], 0, sizeof s->nalt[k]);
-            }
-            s->loaded = 0;
-        }
+        if (later)                          /* out of descriptors: tried again next time */
+            lang_unload(s);
     }
     for (size_t k = 0; k < s->ndict; k++) ok += s->h[k] != NULL;
     return ok > 0;
@@ -618,10 +628,7 @@ size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
     word[len] = '\0';
     struct lang_memo *m = &s->memo[util_hash(word, len) % SPELL_LANG_MEMO];
     if (m->set && strcmp(m->w, word) == 0) {
-        /* remembered: it spends the budget as its first reading did, so
-         * what a question reads never depends on the questions before it */
-        if (m->costly && budget && *budget <= 0) return 0;
-        if (m->costly && budget) (*budget)--;
+        if (m->costly && !budget_take(budget)) return 0;   /* as its first reading */
     } else {
         struct lang_memo fresh;
         char dw[SPELL_MAX_WORD_LEN];
@@ -638,8 +645,7 @@ size_t spell_lang_read(struct spell_lang *s, const char *w, size_t len,
         if (!known) {
             /* not a word as written: its accents left out, or a typo */
             char buf[4 * SPELL_MAX_WORD_LEN];
-            if (budget && *budget <= 0) return 0;       /* not remembered: later, maybe */
-            if (budget) (*budget)--;
+            if (!budget_take(budget)) return 0;         /* not remembered: later, maybe */
             fresh.costly = 1;
             for (size_t k = 0; k < s->ndict; k++) {
                 int checks = 0;
