@@ -1370,14 +1370,26 @@ static int number_word(const char *w)
     return (int)v;
 }
 
+/* Determiners a word may stand behind ("at the beach", "to my mum's"). */
+static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
+                                   "your", "this", "that", NULL};
+
+/* 1 when w is one of list's words (NULL-ended). */
+static int word_in(const char *const *list, const char *w)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(w, list[i]) == 0) return 1;
+    return 0;
+}
+
 static int unit_months(const char *u)
 {
     static const char *const years[] = {"y", "yo", "yr", "yrs", "year", "years", "yro", "yearold", NULL};
     static const char *const months[] = {"m", "mo", "mos", "mth", "mths", "month", "months", "mon", "mnth", "mnths", NULL};
     static const char *const weeks[] = {"w", "wk", "wks", "week", "weeks", "wo", NULL};
-    for (int i = 0; years[i]; i++) if (strcmp(u, years[i]) == 0) return 12;
-    for (int i = 0; months[i]; i++) if (strcmp(u, months[i]) == 0) return 1;
-    for (int i = 0; weeks[i]; i++) if (strcmp(u, weeks[i]) == 0) return 0;
+    if (word_in(years, u)) return 12;
+    if (word_in(months, u)) return 1;
+    if (word_in(weeks, u)) return 0;
     return -1;
 }
 
@@ -1592,15 +1604,8 @@ static void add_term_spellings(const struct kb *kb, struct terms *t, const char 
  * ("at the beach", "at my mum's"). */
 static int setting_word(const struct tokens *tk, size_t i)
 {
-    static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
-                                       "your", "this", "that", NULL};
     size_t k = i;
-    while (k > 0) {
-        int det = 0;
-        for (int d = 0; dets[d]; d++) if (strcmp(tk->t[k - 1], dets[d]) == 0) det = 1;
-        if (!det) break;
-        k--;
-    }
+    while (k > 0 && word_in(dets, tk->t[k - 1])) k--;
     return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
 }
 
@@ -1632,7 +1637,7 @@ static int other_sex_claim(const struct tokens *tk)
         if (strncmp(tk->t[i], other, l) != 0 || (tk->t[i][l] && strcmp(tk->t[i] + l, "s") != 0))
             continue;
         for (size_t b = i >= 3 ? i - 3 : 0; b < i; b++)
-            for (int k = 0; verbs[k]; k++) if (strcmp(tk->t[b], verbs[k]) == 0) return 1;
+            if (word_in(verbs, tk->t[b])) return 1;
     }
     return 0;
 }
@@ -1690,19 +1695,10 @@ static int word_starts(const struct tokens *tk, size_t skip, const char *const *
  * going somewhere: "at nursery", "to the nursery", "after nursery". */
 static int place_word(const struct tokens *tk, size_t i)
 {
-    static const char *const dets[] = {"a", "an", "the", "my", "his", "her", "their", "our",
-                                       "your", "this", "that", NULL};
     static const char *const preps[] = {"at", "to", "from", "after", "before", NULL};
     size_t k = i;
-    for (;;) {
-        int det = 0;
-        if (k == 0) return 0;
-        for (int d = 0; dets[d]; d++) if (strcmp(tk->t[k - 1], dets[d]) == 0) det = 1;
-        if (!det) break;
-        k--;
-    }
-    for (int p = 0; preps[p]; p++) if (strcmp(tk->t[k - 1], preps[p]) == 0) return 1;
-    return 0;
+    while (k > 0 && word_in(dets, tk->t[k - 1])) k--;
+    return k > 0 && word_in(preps, tk->t[k - 1]);
 }
 
 /* 1 when tk->t[i]'s synonyms are of the sense the question is not in. */
@@ -2281,9 +2277,7 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
         if ((tk->name[s] && !vocab_has(kb, w)) || tk->meant[s]) continue;
         for (size_t e = s; e < tk->n && e < s + 6; e++) {
             const char *x = tk->t[e];
-            int join = 0;
-            for (int j = 0; joins[j]; j++) if (strcmp(x, joins[j]) == 0) join = 1;
-            if (join) continue;
+            if (word_in(joins, x)) continue;
             if (is_stopword(x) || strlen(x) < 2 || isdigit((unsigned char)x[0])) break;
             if ((tk->name[e] && !vocab_has(kb, x)) || tk->meant[e]) break;
             sum += term_weight(kb, x);
@@ -2296,25 +2290,19 @@ static void key_phrase(const struct kb *kb, const struct tokens *tk, char *out, 
      * ("wants to watch the bin lorry") or one holding a word that names
      * nothing ("go", "nothing") reads as garbled, so the reply then says
      * "that" instead (rubric review 2026-12-03). */
-    static const char *const vague[] = {"go", "going", "get", "getting", "got", "do", "doing",
-        "make", "making", "nothing", "anything", "something", "everything", "thing", "things",
-        "stuff", "really", "actually", "normal", "okay", "ok", "fine", "need", "want", "wants",
-        "next", "minute", "without", "both", NULL};
+    /* (stop words never reach a run, so the list holds only others) */
+    static const char *const vague[] = {"go", "making", "nothing", "everything", "stuff",
+        "wants", "next", "minute", "without", "both", NULL};
     size_t words = 0;
     for (int end = 0; end < 2; end++)       /* vague or short words trimmed off both ends */
         while (bs < be) {
             const char *x = tk->t[end ? be - 1 : bs];
-            int cut = strlen(x) < 3;
-            for (int v = 0; vague[v] && !cut; v++) cut = strcmp(x, vague[v]) == 0;
-            if (!cut) break;
+            if (strlen(x) >= 3 && !word_in(vague, x)) break;
             if (end) be--; else bs++;
         }
     for (size_t i = bs; i < be; i++) {
-        int join = 0;
-        for (int j = 0; joins[j]; j++) if (strcmp(tk->t[i], joins[j]) == 0) join = 1;
-        words += !join;                     /* "ear piercing for a baby": three */
-        for (int v = 0; vague[v]; v++)
-            if (strcmp(tk->t[i], vague[v]) == 0) words = 99;      /* one inside: garbled */
+        words += !word_in(joins, tk->t[i]); /* "ear piercing for a baby": three */
+        if (word_in(vague, tk->t[i])) words = 99;                  /* one inside: garbled */
     }
     if (words > 3) return;
     for (size_t i = bs; i < be; i++) {
@@ -2371,7 +2359,7 @@ static int part_asks(const char *q, size_t len, size_t st, size_t en)
         if (strcmp(w, "and") == 0 || strcmp(w, "but") == 0 || strcmp(w, "so") == 0 ||
             strcmp(w, "also") == 0 || strcmp(w, "or") == 0)
             continue;
-        for (int o = 0; openers[o]; o++) if (strcmp(w, openers[o]) == 0) return 1;
+        if (word_in(openers, w)) return 1;
         return 0;
     }
     return 0;

@@ -882,14 +882,9 @@ static void test_uncovered_whole_keeps_its_parts_out(void **state)
     assert_string_equal(hits[0].p->topics[0], "sleep-routines");
 }
 
-/* kb_search_at searches at a caller's no-match point without touching the
- * shared thresholds (a conversation's joined reading used to set and
- * restore them): an unreachable point turns a covered question away, the
- * model switched off answers an off-topic one, and the shipped search is
- * the same before and after. */
 /* The key concept is named back in the no-match reply: a clean phrase of
- * at most three words ("double buggy for twins"), with vague words trimmed
- * ("need"), and nothing ("that") rather than a garbled run such as "wants
+ * at most three words, joining words not counted ("double buggy for
+ * twins"), and nothing ("that") rather than a garbled run such as "wants
  * to watch the bin lorry" (rubric review 2026-12-03). */
 static void test_key_phrase_reads_cleanly(void **state)
 {
@@ -908,6 +903,11 @@ static void test_key_phrase_reads_cleanly(void **state)
     assert_true(words <= 3);
 }
 
+/* kb_search_at searches at a caller's no-match point without touching the
+ * shared thresholds (a conversation's joined reading used to set and
+ * restore them): an unreachable point turns a covered question away, the
+ * model switched off answers an off-topic one, and the shipped search is
+ * the same before and after. */
 static void test_search_at_leaves_kb_alone(void **state)
 {
     struct kb *kb = shipped;
