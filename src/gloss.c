@@ -275,14 +275,20 @@ static void gloss_build_vocab(struct gloss *g)
     qsort(g->voc, g->nvoc, sizeof *g->voc, gloss_voc_cmp);
 }
 
+/* The index of language code lang in g, or (size_t)-1 (also for NULL). */
+static size_t lang_find(const struct gloss *g, const char *lang)
+{
+    for (size_t i = 0; lang && i < g->nlangs; i++)
+        if (strcmp(g->langs[i], lang) == 0)
+            return i;
+    return (size_t)-1;
+}
+
 int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n)
 {
-    size_t want = (size_t)-1;
     if (!g || !lang || !n)
         return 0;
-    for (size_t i = 0; i < g->nlangs; i++)
-        if (strcmp(g->langs[i], lang) == 0)
-            want = i;
+    size_t want = lang_find(g, lang);
     if (want == (size_t)-1)
         return 0;
     struct gvocab key = { (uint32_t)want, 0, s, n };
@@ -300,12 +306,10 @@ int gloss_knows(const struct gloss *g, const char *lang, const char *s, size_t n
 size_t gloss_lang_words(const struct gloss *g, const char *lang, const char **words,
                         size_t *lens, size_t max)
 {
-    size_t want = (size_t)-1, k = 0;
+    size_t want, k = 0;
     if (!g || !lang)
         return 0;
-    for (size_t i = 0; i < g->nlangs; i++)
-        if (strcmp(g->langs[i], lang) == 0)
-            want = i;
+    want = lang_find(g, lang);
     for (size_t i = 0; want != (size_t)-1 && i < g->nvoc; i++) {
         const struct gvocab *v = &g->voc[i];
         if (v->lang != want || v->prefix)
@@ -616,9 +620,7 @@ size_t gloss_read(const struct gloss *g, const char *lang,
     out[0] = '\0';
     if (!g)
         return 0;
-    for (size_t i = 0; lang && i < g->nlangs; i++)
-        if (strcmp(g->langs[i], lang) == 0)
-            want = i;
+    want = lang_find(g, lang);
     for (size_t i = 0; i < n;) {
         const struct gentry *best = NULL;
         /* only entries whose first word starts with this word's first
