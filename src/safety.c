@@ -1335,6 +1335,14 @@ static int safety_cmp_words(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* COACH_SPELL=0 turns off the English speller and the other languages'
+ * dictionaries alike. */
+static int spelling_on(void)
+{
+    const char *off = getenv("COACH_SPELL");
+    return !(off && strcmp(off, "0") == 0);
+}
+
 /* Every word the rules and protocols look for, for the speller. */
 static void load_speller(struct safety_policy *p)
 {
@@ -1355,8 +1363,7 @@ static void load_speller(struct safety_policy *p)
             if (u == 0 || strcmp(vo.v[u - 1], vo.v[i]) != 0)
                 vo.v[u++] = vo.v[i];
     }
-    const char *off = getenv("COACH_SPELL");
-    if (!(off && strcmp(off, "0") == 0))
+    if (spelling_on())
         p->speller = spell_open(vo.v, u, NULL);
     free(vo.v);
 }
@@ -1700,11 +1707,11 @@ static int load_gloss(struct loadctx *c, const char *path)
         return load_fail(c, "%s", gerr);
     /* each language's own dictionary reads the words the glossary lacks
      * (read_glossed); loaded on first use, none when not installed */
-    const char *off = getenv("COACH_SPELL");
+    int spell = spelling_on();
     c->p->slot_lang = xcalloc(c->p->nlangs ? c->p->nlangs : 1, sizeof *c->p->slot_lang);
     for (size_t l = 0; l < c->p->nlangs; l++) {
         c->p->langs[l].slot = -1;
-        if (!(off && strcmp(off, "0") == 0) && c->p->langs[l].script == SCRIPT_LATIN &&
+        if (spell && c->p->langs[l].script == SCRIPT_LATIN &&
             (c->p->langs[l].dict = spell_lang_open(c->p->langs[l].code, NULL)) != NULL) {
             c->p->langs[l].lix = xcalloc(1, sizeof *c->p->langs[l].lix);
             c->p->langs[l].slot = (int)c->p->nslots;
