@@ -131,13 +131,39 @@ int convo_smalltalk(const char *q, size_t len, char *reply, size_t n)
                                         "appreciated", "wonderful", "excellent", "nice", "cool",
                                         "super", "fab", "fantastic", "sense", "noted", NULL};
     static const char *const bye[] = {"bye", "goodbye", "goodnight", "cya", "later", NULL};
+    /* asking after the coach is a greeting ("how r u", "hey, how's it
+     * going?", "you ok?"); the words that may close it ("how are you
+     * doing today") count only after one */
+    static const char *const how_are_you[][5] = {
+        {"how", "are", "you", NULL}, {"how", "r", "u", NULL}, {"how", "are", "u", NULL},
+        {"how", "r", "you", NULL}, {"how", "are", "ya", NULL}, {"how", "you", "doing", NULL},
+        {"how", "ya", "doing", NULL}, {"how", "u", "doing", NULL}, {"hows", "you", NULL},
+        {"hows", "it", "going", NULL}, {"how", "is", "it", "going", NULL},
+        {"how", "are", "things", NULL}, {"hows", "things", NULL}, {"are", "you", "ok", NULL},
+        {"are", "you", "well", NULL}, {"you", "ok", NULL}, {"u", "ok", NULL},
+        {"you", "alright", NULL}, {"whats", "up", NULL}, {"wassup", NULL}, {"sup", NULL},
+        {"hope", "youre", "well", NULL}, {"hope", "you", "are", "well", NULL},
+        {"hows", "your", "day", NULL}, {"how", "is", "your", "day", NULL}};
+    static const char *const after_how[] = {"doing", "today", "going", "hun", "mate", NULL};
     char w[16][32];
     size_t nw;
-    int g = 0, t = 0, b = 0;
+    int g = 0, t = 0, b = 0, how = 0;
     if (len > 120) return 0;
     nw = cv_words(q, len, w, 16);
     if (nw == 0 || nw > 12) return 0;
     for (size_t i = 0; i < nw; i++) {
+        size_t k = 0;
+        for (size_t p = 0; p < sizeof how_are_you / sizeof how_are_you[0] && !k; p++) {
+            while (how_are_you[p][k] && i + k < nw && strcmp(w[i + k], how_are_you[p][k]) == 0)
+                k++;
+            if (how_are_you[p][k]) k = 0;
+        }
+        if (k) {
+            g = how = 1;
+            i += k - 1;
+            continue;
+        }
+        if (how && cv_in_list(w[i], after_how)) continue;
         if (cv_in_list(w[i], smalltalk_greet)) g = 1;
         else if (cv_in_list(w[i], thank)) t = 1;
         else if (cv_in_list(w[i], bye)) b = 1;
@@ -217,7 +243,14 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
     for (size_t i = 0; i < nw; i++) {
         /* thanks and goodbyes count anywhere; a greeting, an approval
          * ("perfect, ...") or an "ok", "haha" only opening the message */
-        int t = cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
+        /* "if that helps", "in case it's useful" offer something, they
+         * thank for nothing ("hes into football if that helps") */
+        int offer = strncmp(w[i], "help", 4) == 0 &&
+                    ((i >= 1 && (strcmp(w[i - 1], "if") == 0 || strcmp(w[i - 1], "case") == 0)) ||
+                     (i >= 2 && (strcmp(w[i - 2], "if") == 0 || strcmp(w[i - 2], "case") == 0 ||
+                                 strcmp(w[i - 2], "whether") == 0)) ||
+                     (i >= 3 && (strcmp(w[i - 3], "if") == 0 || strcmp(w[i - 3], "case") == 0)));
+        int t = offer ? 0 : cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
                 : i > i0 ? 0 : cv_in_list(w[i], chat_approve) ? 1
                 : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
         if (t && (!tone || t < tone)) tone = t;
@@ -354,7 +387,8 @@ static int cv_names_new_thing(const char *q, size_t len)
 
 /* 1 when q says it changes the subject: "random one but...", "also,
  * unrelated...", "btw", "by the way", "different question", "on another
- * note", "off topic", "quick one". Pure. */
+ * note", "off topic", "quick one". A one-word marker closing the message
+ * is an afterthought on the same subject ("he's 3 btw"). Pure. */
 static int cv_switch_marker(const char *q, size_t len)
 {
     static const char *const one[] = {"random", "unrelated", "btw", "separately", "also",
@@ -379,7 +413,10 @@ static int cv_switch_marker(const char *q, size_t len)
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     for (size_t i = 0; i < nw; i++) {
-        if (cv_in_list(w[i], one)) return 1;
+        /* one word closing the message adds to what was said ("he's 3
+         * btw", "she wets the bed also"); it opens a new subject only
+         * before the question it marks */
+        if (cv_in_list(w[i], one) && i + 1 < nw) return 1;
         if (cv_in_list(w[i], other) &&
             ((i + 1 < nw && cv_in_list(w[i + 1], matter)) ||
              (i + 2 < nw && cv_in_list(w[i + 2], matter))))
@@ -415,6 +452,10 @@ int convo_stated_age(const char *q, size_t len)
     static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
                                        "turning", "age", "aged", "shell", "hell", "be", "nearly",
                                        "almost", "actually", "only", "over", "mines", NULL};
+    static const char *const age_close[] = {"btw", "fyi", "though", "tho", "actually", "lol",
+                                            "haha", "already", "too", "also", "by", "the", "way",
+                                            "x", "sorry", "forgot", "to", "say", "mention",
+                                            "anyway", "if", "that", "helps", "matters", NULL};
     struct text_word tw[48];
     char copy[1024];
     size_t nw;
@@ -460,6 +501,10 @@ int convo_stated_age(const char *q, size_t len)
         /* "she's 6", "he is 4 now", "she's 3. she sucks her thumb" */
         end = i + 1 == nw || (tw[i].flags & TEXT_CLAUSE_END) ||
               strcmp(tw[i + 1].norm, "now") == 0 || strcmp(tw[i + 1].norm, "soon") == 0;
+        /* "she's 4 btw", "he's 7 though", "she's 2 by the way": only
+         * afterthought words close the clause */
+        for (size_t j = i + 1; !end && j < nw && cv_in_list(tw[j].norm, age_close); j++)
+            if (j + 1 == nw || (tw[j].flags & TEXT_CLAUSE_END)) end = 1;
         if (end) return (int)v * 12;
     }
     return -1;

@@ -63,6 +63,10 @@ static void test_smalltalk_table(void **state)
         {"hi, my son won't sleep", 0}, {"thanks but he still bites", 0},
         {"help", 0}, {"is that normal?", 0}, {"", 0}, {"my baby is not breathing", 0},
         {"thanks, he has a fever of 40", 0},
+        /* convo39: asking after the coach is a greeting */
+        {"how r u", 1}, {"hey, how's it going?", 1}, {"hi how are you doing today", 1},
+        {"you ok?", 1}, {"how are you meant to get a toddler to sleep", 0},
+        {"hi how are you, my son won't eat", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char reply[CONVO_REPLY_MAX] = "";
@@ -105,6 +109,9 @@ static void test_stated_age_table(void **state)
         /* corrections and other ways of saying it */
         {"shes actually nearly 4", 48}, {"not a baby anymore, she's 3. she sucks her thumb", 36},
         {"My son (12) is being teased", 144}, {"she’s 6", 72},
+        /* convo39: afterthought words may close the age */
+        {"she's 4 btw", 48}, {"he's 7 though", 84}, {"she's 2 by the way", 24},
+        {"he's 3 if that matters", 36}, {"she's 6 to 7 hours a night", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = convo_stated_age(cases[i].q, strlen(cases[i].q));
@@ -131,6 +138,9 @@ static void test_chat_tone_table(void **state)
         {"perfect, sending this to my mum", 1}, {"brilliant, printing that out", 1},
         {"this is all so embarrassing haha", 4}, {"he did it again lol", 0},
         {"any ideas lol", 0},
+        /* convo39: "if that helps" offers a fact, it thanks for nothing */
+        {"she loves horses if that helps", 0}, {"in case it helps, he's an only child", 0},
+        {"that helps, thanks", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t nw;
@@ -214,6 +224,8 @@ static void test_switch_marker_table(void **state)
         {"he has a new thing where he screams at dinner", 0},
         {"should we try a different book at bedtime", 0},
         {"what about naps", 0},
+        /* convo39: a one-word marker closing the message is an afterthought */
+        {"he's 3 btw", 0}, {"she wets the bed also", 0}, {"also, is juice ok", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_switch_marker(cases[i].q, strlen(cases[i].q));
@@ -532,6 +544,13 @@ static const struct convo_case convos[] = {
     {"thanks and a feeling", {{"my 2 year old has a temperature of 38.2 but is eating and playing", 'A', NULL, 24},
                               {"thank you, I feel so much calmer now", 'S', NULL, -2},
                               {"ok this is a bit embarrassing lol", 'S', NULL, -2}}},
+    /* convo39: an age added "btw" stays on the topic; a fact offered "if
+     * that helps" is no thanks; asking after the coach is a greeting */
+    {"age btw", {{"my daughter only eats white food, rice and bread and nothing else", 'A', "picky-eating", -2},
+                 {"she's 4 btw", 'A', "picky-eating", 48}}},
+    {"how are you then a fact", {{"hiya, how are you?", 'S', NULL, -2},
+                                 {"my 6 year old won't do his homework without a fight", 'A', NULL, 72},
+                                 {"he loves minecraft if that helps", 'A', NULL, 72}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
