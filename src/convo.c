@@ -2,7 +2,7 @@
  *
  * Order of decisions for one question:
  *   0. a follow-up refused as typed (other than for want of parenting
- *      words) is triaged again with its "he"/"she"/"him" read as the
+ *      words) is triaged again with its "he"/"she"/"him"/object "her" read as the
  *      child the conversation names (cv_resolve_child); when that reading
  *      passes, the question goes on as passed;
  *   1. the safety layer on the question as typed; any refusal stands (an
@@ -1067,9 +1067,10 @@ static int cv_child_named(const char *s, size_t len, int *adult)
  * in buf; returns its length, or 0 when nothing is resolved: no earlier
  * question names the child, anyone else is named in the conversation or
  * the question, or q has no such pronoun. "him" is resolved too ("can i
- * give him something cold to chew on"); "her" (also a possessive) and
- * "them" (also the children, or anyone: "is that going to hurt them")
- * stay. Pure. */
+ * give him something cold to chew on"), and "her" where it is an object
+ * (closing a clause or before a preposition, article or conjunction:
+ * "keep her in the shade"; "her teeth" stays, a possessive); "them" (also
+ * the children, or anyone: "is that going to hurt them") stays. Pure. */
 static size_t cv_resolve_child(const char *q, size_t len, const char *const *prev,
                                size_t nprev, char *buf, size_t n)
 {
@@ -1077,6 +1078,16 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
         {"he", "my child"}, {"she", "my child"}, {"hes", "my child is"}, {"shes", "my child is"},
         {"hed", "my child would"}, {"shed", "my child would"}, {"hell", "my child will"},
         {"shell", "my child will"}, {"him", "my child"}};
+    /* words that follow "her" only when it is an object: prepositions,
+     * particles, articles, conjunctions, other pronouns */
+    static const char *const her_object_next[] = {
+        "in", "on", "at", "to", "into", "onto", "out", "up", "down", "off", "over", "under",
+        "with", "without", "from", "for", "by", "a", "an", "the", "some", "any", "something",
+        "anything", "back", "away", "home", "inside", "outside", "indoors", "outdoors",
+        "instead", "too", "again", "now", "then", "when", "if", "so", "and", "or", "but",
+        "because", "while", "until", "till", "alone", "still", "there", "here", "it", "i",
+        "we", "you", "he", "she", "they", "myself", "ourselves", "anymore", "yet", "enough",
+        "less", "more", "much", "all", "every", "each", "before", "after", "during", NULL};
     struct text_word tw[64];
     size_t nw, out = 0, from = 0, done = 0;
     int adult = 0, child = 0;
@@ -1095,6 +1106,13 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
         w0[l] = '\0';
         for (size_t k = 0; k < sizeof subj / sizeof subj[0] && !as; k++)
             if (strcmp(w0, subj[k].pron) == 0) as = subj[k].as;
+        /* "her" as an object ("keep her in the shade", "should I wake
+         * her?"): closing a clause or before a word no noun is; before any
+         * other word it may own it ("her teeth") and stays */
+        if (!as && strcmp(w0, "her") == 0 &&
+            (i + 1 == nw || (tw[i].flags & TEXT_CLAUSE_END) ||
+             cv_in_list(tw[i + 1].norm, her_object_next)))
+            as = "my child";
         if (!as) continue;
         {
             size_t pre = (size_t)(tw[i].ptr - q) - from, al = strlen(as);

@@ -16,8 +16,8 @@
  *     the conversation ("what about naps?", "she's 6", "and if he bites?"),
  *     and the child's age remembered from earlier questions.
  *
- * A follow-up refused as typed only because its "he", "she" or "him" could
- * be anyone is triaged again with the pronoun read as the child the
+ * A follow-up refused as typed only because its "he", "she", "him" or
+ * object "her" could be anyone is triaged again with the pronoun read as the child the
  * conversation names (never when anyone else is named); it goes on only
  * when that reading passes, so every refusal of it stands.
  *

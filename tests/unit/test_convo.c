@@ -262,6 +262,12 @@ static void test_resolve_child_table(void **state)
         {"my 3 year old won't sleep", "she'll be 4 soon", "my child will be 4 soon"},
         {"my 7 month old is teething", "can i give him something cold to chew on",
          "can i give my child something cold to chew on"},
+        /* convo39: "her" as an object; a possessive "her" stays */
+        {"what factor sun cream for my 1 year old", "is it ok to keep her in the shade instead?",
+         "is it ok to keep my child in the shade instead?"},
+        {"my 4 month old hates the car seat", "should I take her out when she cries",
+         "should I take my child out when my child cries"},
+        {"my 2 year old is teething", "her gums look red", NULL},
         /* nothing to resolve */
         {"my husband and I argue about bedtime", "he hits me when I say no", NULL},
         {"my toddler screams at the shops", "my partner says he hits me", NULL},
