@@ -1285,12 +1285,24 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                   (alone.res.match_prob_lex < CONVO_ALONE_WEAK &&
                    out->res.match_prob_lex >= CONVO_JOINED_SURE &&
                    (with > 0 || kb_cover_share(kb, out->hits[0].p, q, len) > 0)));
-        if (on &&
+        double sa = kb_about_share(kb, alone.hits[0].p, q, len);
+        /* a question of its own (CONVO_OWN_CONCEPTS concepts or more, its
+         * key one in its own passage's about-fields, that passage at least
+         * twice as much about it as the conversation's, and no thing
+         * pronoun pointing back) is read alone, however weak its match:
+         * "honestly i'm not coping, i cry every day" in a colic talk is
+         * about the parent; "speaking of which, when do babies smile and
+         * laugh?" after a no-match opening is a question the knowledge
+         * base covers. "how long should it take? ours takes an hour"
+         * points back and stays */
+        int own_q = alone.res.key_about && alone.res.concepts >= CONVO_OWN_CONCEPTS &&
+                    alone.res.match_prob_lex >= CONVO_OWN_MATCH && sa >= 2 * with &&
+                    !cv_points_back(q, len);
+        if (on && !own_q &&
             ((alone.res.match_prob_lex < CONVO_ALONE_WEAK &&
               (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
-             with >= kb_about_share(kb, alone.hits[0].p, q, len) ||
-             cv_short_weak(&alone.res, &out->res) ||
+             with >= sa || cv_short_weak(&alone.res, &out->res) ||
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||
@@ -1299,7 +1311,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
               out->res.match_prob_lex > alone.res.match_prob_lex)))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
-                 alone.res.match_prob_lex < CONVO_ALONE_WEAK)
+                 alone.res.match_prob_lex < CONVO_ALONE_WEAK && !own_q)
             out->followup = 1;      /* the no-match the conversation opened with */
         else
             *out = alone;
