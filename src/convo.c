@@ -1060,6 +1060,26 @@ static int cv_child_named(const char *s, size_t len, int *adult)
     return child;
 }
 
+/* 1 when q reports what another adult says or thinks ("my mother in law
+ * says we should space them out", "her dad thinks we should take the
+ * phone away", "the nurse told us to wait"): a word for an adult followed,
+ * at most two words on, by a verb of saying or thinking. The view
+ * reported is about whatever the conversation is about. Pure. */
+static int cv_reports_view(const char *q, size_t len)
+{
+    static const char *const say[] = {"says", "said", "thinks", "thought", "reckons",
+                                       "reckoned", "told", "tells", "insists", "insisted",
+                                       "believes", "wants", "suggested", "suggests", "keeps",
+                                       "swears", "claims", "disagrees", "argues", NULL};
+    char w[32][32];
+    size_t nw = cv_words(q, len, w, 32);
+    for (size_t i = 0; i < nw; i++)
+        if (cv_in_list(w[i], adult_words))
+            for (size_t k = i + 1; k < nw && k <= i + 3; k++)
+                if (cv_in_list(w[k], say)) return 1;
+    return 0;
+}
+
 /* A follow-up's "he" or "she" read as the child the conversation is
  * about: q with each subject pronoun (he, she, he's, she'd, ...) written
  * as "my child" ("what if she starts hitting me" after a talk about a
@@ -1303,6 +1323,10 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
               (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= sa || cv_short_weak(&alone.res, &out->res) ||
+             /* another adult's view of what was said before ("my mother
+              * in law says we should space them out, is that a thing") */
+             (cv_reports_view(q, len) && cv_points_back(q, len) &&
+              out->res.match_prob_lex >= alone.res.match_prob_lex) ||
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||

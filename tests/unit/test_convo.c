@@ -284,6 +284,22 @@ static void test_resolve_child_table(void **state)
     }
 }
 
+/* convo39: another adult's view reported ("X says/thinks/told ..."). */
+static void test_reports_view_table(void **state)
+{
+    static const struct { const char *q; int yes; } cases[] = {
+        {"my mother in law says we should wait, is that right", 1},
+        {"her dad thinks we should take the phone away", 1},
+        {"the nurse told us to space them out", 1}, {"my husband really wants to try it", 1},
+        {"she says she hates school", 0}, {"my dad died last year", 0},
+        {"what does the research say", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = cv_reports_view(cases[i].q, strlen(cases[i].q));
+        if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
 /* convo37: questions about the coach itself: what it is (1), whether to
  * ask (2); a message that goes on to a real question is neither. */
 static void test_meta_table(void **state)
@@ -561,6 +577,10 @@ static const struct convo_case convos[] = {
      * back) leaves a no-match opening (and a conversation's topic: the
      * parent's own low mood in a colic talk, but this suite's paraphrases
      * of that are refused or retrieved too weakly to test it) */
+    /* convo39: another adult's view of what was said before stays on
+     * the conversation's topic */
+    {"jabs then a grandparent's view", {{"my son has his 12 week jabs tomorrow, what side effects are normal afterwards", 'A', "vaccines", -2},
+                                        {"his grandma thinks we should spread them out, is that a thing", 'A', "vaccines", -2}}},
     {"no-match then its own", {{"what should we write in a baby memory book", 'N', NULL, -2},
                                {"speaking of which, at what age do babies first smile and laugh?", 'A', "milestones", -2}}},
 };
@@ -667,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_feeling_only_table),
         cmocka_unit_test(test_resolve_child_table),
         cmocka_unit_test(test_meta_table),
+        cmocka_unit_test(test_reports_view_table),
         cmocka_unit_test(test_short_weak),
         cmocka_unit_test(test_generic_only_table),
         cmocka_unit_test(test_nomatch_plan),
