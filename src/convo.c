@@ -1041,7 +1041,10 @@ static const char *const adult_words[] = {
     "women", "guy", "lady", "teacher", "coach", "babysitter", "nanny", "childminder",
     "neighbour", "neighbor", "friend", "friends", "boss", "brother", "sister", "someone",
     "somebody", "person", "stranger", "adult", "adults", "inlaw", "law", "fiance", "fiancee",
-    "cousin", "doctor", "gp", "nurse", NULL};
+    "cousin", "doctor", "gp", "nurse",
+    /* and animals: "my cat keeps scratching, how do i stop her" */
+    "cat", "cats", "kitten", "dog", "dogs", "puppy", "pup", "pet", "pets", "hamster", "rabbit",
+    "bunny", "horse", "pony", "guinea", "bird", "fish", NULL};
 
 /* 1 when the words of s name the child ("my daughter", "my 4yo", "our
  * toddler") or state an age; *adult set when they name anyone else. */
@@ -1080,6 +1083,31 @@ static int cv_reports_view(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q names a child of its own with "my" or "our" and, within four
+ * words, a word for a child or an age ("my 2 yr old", "our teenage son",
+ * "my 16yo's mate"). Pure. */
+static int cv_names_own_child(const char *q, size_t len)
+{
+    static const char *const aged[] = {"old", "olds", "yo", "yos", "yr", "yrs", "month",
+                                       "months", "week", "weeks", "newborn", "youngest",
+                                       "eldest", "oldest", "twins", "preschooler", "tween",
+                                       NULL};
+    char w[64][32];
+    size_t nw = cv_words(q, len, w, 64);
+    for (size_t i = 0; i < nw; i++) {
+        if (strcmp(w[i], "my") != 0 && strcmp(w[i], "our") != 0) continue;
+        for (size_t k = i + 1; k < nw && k <= i + 4; k++) {
+            size_t l = strlen(w[k]);
+            if (cv_in_list(w[k], child_words) || cv_in_list(w[k], aged)) return 1;
+            /* "16yo", "16yos" */
+            if (w[k][0] >= '0' && w[k][0] <= '9' && l >= 3 &&
+                (strcmp(w[k] + l - 2, "yo") == 0 || strcmp(w[k] + l - 3, "yos") == 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* A follow-up's "he" or "she" read as the child the conversation is
  * about: q with each subject pronoun (he, she, he's, she'd, ...) written
  * as "my child" ("what if she starts hitting me" after a talk about a
@@ -1113,8 +1141,11 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
     int adult = 0, child = 0;
     for (size_t i = nprev > CONVO_PREV_MAX ? nprev - CONVO_PREV_MAX : 0; i < nprev; i++)
         if (prev[i] && cv_child_named(prev[i], strlen(prev[i]), &adult)) child = 1;
+    /* the question names its own child ("my 2 yr old ... give her
+     * anything", "my daughter ... without her") or someone else: its
+     * pronoun has its antecedent there ("he's 20 months" names none) */
     cv_child_named(q, len, &adult);
-    if (!child || adult || n < 2) return 0;
+    if (!child || adult || n < 2 || cv_names_own_child(q, len)) return 0;
     nw = text_words(q, len, tw, 64);
     if (nw > 64) nw = 64;
     for (size_t i = 0; i < nw; i++) {
@@ -1187,11 +1218,18 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     safety_triage(policy, q, len, &out->verdict);
     c = out->verdict.category;
     rule = out->verdict.rule_id;
-    if (c != SAFETY_NONE && !out->verdict.english[0] && context &&
-        !(c == SAFETY_OUT_OF_SCOPE && rule && strcmp(rule, NO_CONTEXT_RULE) == 0)) {
+    if (c != SAFETY_NONE && c != SAFETY_EMERGENCY && c != SAFETY_CRISIS &&
+        !out->verdict.english[0] && context && rule && strncmp(rule, "model.", 6) == 0 &&
+        !(c == SAFETY_OUT_OF_SCOPE && strcmp(rule, NO_CONTEXT_RULE) == 0)) {
         /* a follow-up refused only because its "he" or "she" could be
          * anyone: triaged again with the pronoun read as the child the
-         * conversation is about; every refusal of that reading stands */
+         * conversation is about; every refusal of that reading stands.
+         * Only the fitted model's unsafe, medical and out-of-scope
+         * verdicts are reconsidered: an emergency or a crisis as typed
+         * always stands (convo39: the resolved reading of "she is blue",
+         * "she said she's been planning how to do it" or a partner's "he
+         * hits me" was passed by the model), and so does a policy rule's
+         * refusal */
         char rq[1024];
         size_t rl = cv_resolve_child(q, len, prev, nprev, rq, sizeof rq);
         struct safety_verdict rv;
