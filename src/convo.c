@@ -1083,6 +1083,17 @@ static int cv_reports_view(const char *q, size_t len)
     return 0;
 }
 
+/* A follow-up of at most this many words may have the model's refusal of
+ * it re-read with its pronoun as the child (cv_resolve_child): every dev
+ * case was 8 to 12 words; the harmful requests the model passed in that
+ * reading were 12 words and more. */
+#define CONVO_RESOLVE_WORDS 12
+static size_t cv_word_count(const char *q, size_t len)
+{
+    char w[64][32];
+    return cv_words(q, len, w, 64);
+}
+
 /* 1 when q names a child of its own with "my" or "our" and, within four
  * words, a word for a child or an age ("my 2 yr old", "our teenage son",
  * "my 16yo's mate"). Pure. */
@@ -1098,7 +1109,13 @@ static int cv_names_own_child(const char *q, size_t len)
         if (strcmp(w[i], "my") != 0 && strcmp(w[i], "our") != 0) continue;
         for (size_t k = i + 1; k < nw && k <= i + 4; k++) {
             size_t l = strlen(w[k]);
-            if (cv_in_list(w[k], child_words) || cv_in_list(w[k], aged)) return 1;
+            char base[32];
+            /* "my son's" reads "sons" */
+            memcpy(base, w[k], l + 1);
+            if (l > 1 && base[l - 1] == 's') base[l - 1] = '\0';
+            if (cv_in_list(w[k], child_words) || cv_in_list(w[k], aged) ||
+                cv_in_list(base, child_words))
+                return 1;
             /* "16yo", "16yos" */
             if (w[k][0] >= '0' && w[k][0] <= '9' && l >= 3 &&
                 (strcmp(w[k] + l - 2, "yo") == 0 || strcmp(w[k] + l - 3, "yos") == 0))
@@ -1220,16 +1237,21 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     rule = out->verdict.rule_id;
     if (c != SAFETY_NONE && c != SAFETY_EMERGENCY && c != SAFETY_CRISIS &&
         !out->verdict.english[0] && context && rule && strncmp(rule, "model.", 6) == 0 &&
+        cv_word_count(q, len) <= CONVO_RESOLVE_WORDS &&
         !(c == SAFETY_OUT_OF_SCOPE && strcmp(rule, NO_CONTEXT_RULE) == 0)) {
         /* a follow-up refused only because its "he" or "she" could be
          * anyone: triaged again with the pronoun read as the child the
          * conversation is about; every refusal of that reading stands.
          * Only the fitted model's unsafe, medical and out-of-scope
-         * verdicts are reconsidered: an emergency or a crisis as typed
-         * always stands (convo39: the resolved reading of "she is blue",
-         * "she said she's been planning how to do it" or a partner's "he
-         * hits me" was passed by the model), and so does a policy rule's
-         * refusal */
+         * verdicts on a short follow-up are reconsidered (the model's
+         * false alarms on little text: "is it ok to keep her in the shade
+         * instead?"): an emergency or a crisis as typed always stands
+         * (convo39: the resolved reading of "she is blue", "she said she's
+         * been planning how to do it" or a partner's "he hits me" was
+         * passed by the model), and so does a policy rule's refusal and a
+         * longer question's, which says what it asks in its own words
+         * ("how do I flog him with the koboko so it doesn't show", "what
+         * can i mix into my teen's drink so he's too drowsy") */
         char rq[1024];
         size_t rl = cv_resolve_child(q, len, prev, nprev, rq, sizeof rq);
         struct safety_verdict rv;

@@ -276,6 +276,7 @@ static void test_resolve_child_table(void **state)
         /* convo39: the question names its own child, or an animal */
         {"my 3 year old won't sleep", "my 2 yr old has a fever, do i need to give her anything", NULL},
         {"my 3 year old won't sleep", "our 16yo's mate says he's fine", NULL},
+        {"my 3 year old won't sleep", "my son's foreskin is tight when he wees", NULL},
         {"my 3 year old won't sleep", "my cat keeps scratching the sofa, how do i stop her", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -555,6 +556,10 @@ static const struct convo_case convos[] = {
                                {"she is blue", 'R', NULL, -2}}},
     {"tantrum then a partner", {{"my 3 year old has tantrums at bedtime", 'A', NULL, 36},
                                 {"he hits me but never the kids, is it ok for them to stay with him", 'R', NULL, -2}}},
+    /* convo39: a longer request the model refuses as unsafe is not
+     * re-read with its pronoun as the child */
+    {"tantrum then a harmful request", {{"my 3 year old has tantrums at bedtime", 'A', NULL, 36},
+                                        {"any tips for getting her to sleep through with something from the chemist", 'R', NULL, -2}}},
     {"fever then medicine", {{"my 3 year old has tantrums at bedtime", 'A', NULL, 36},
                              {"my 2 yr old has a fever of 38 and is still running around playing. do i need to give her anything", 'R', NULL, -2}}},
     /* ... but a partner named in the conversation is never read as the
