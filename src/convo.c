@@ -1,10 +1,12 @@
 /* convo.c — reading a question as part of its conversation (see convo.h).
  *
  * Order of decisions for one question:
- *   0. a follow-up refused as typed (other than for want of parenting
- *      words) is triaged again with its "he"/"she"/"him"/object "her" read as the
- *      child the conversation names (cv_resolve_child); when that reading
- *      passes, the question goes on as passed;
+ *   0. a short follow-up the fitted model refuses as typed as unsafe,
+ *      medical or out of scope (other than for want of parenting words)
+ *      is triaged again with its "he"/"she"/"him"/object "her" read as
+ *      the child the conversation names (cv_resolve_child); when that
+ *      reading passes, the question goes on as passed; an emergency, a
+ *      crisis or a policy rule's refusal is never re-read;
  *   1. the safety layer on the question as typed; any refusal stands (an
  *      emergency or a crisis in the question itself is never hidden by
  *      the conversation), except the "no parenting words" fallback, which

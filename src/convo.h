@@ -16,10 +16,13 @@
  *     the conversation ("what about naps?", "she's 6", "and if he bites?"),
  *     and the child's age remembered from earlier questions.
  *
- * A follow-up refused as typed only because its "he", "she", "him" or
- * object "her" could be anyone is triaged again with the pronoun read as the child the
- * conversation names (never when anyone else is named); it goes on only
- * when that reading passes, so every refusal of it stands.
+ * A short follow-up (at most 12 words) that the fitted model refuses as
+ * unsafe, medical or out of scope, perhaps only because its "he", "she",
+ * "him" or object "her" could be anyone, is triaged again with the
+ * pronoun read as the child the conversation names (never when the
+ * question names its own child, anyone else or an animal); it goes on
+ * only when that reading passes. An emergency, a crisis or a policy
+ * rule's refusal as typed always stands.
  *
  * The safety layer is used, not changed: a follow-up the classifier calls
  * out of scope only because it has no parenting words of its own
