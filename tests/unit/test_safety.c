@@ -978,8 +978,9 @@ static void test_policy_validation(void **state)
  * dictionary (session 11): "llore" is "llorar" (cry), "bedje" (a little
  * bed) is "bed", both stems the glossary has. With the Debian
  * dictionaries installed these ordinary questions are answered; with only
- * en_US (no other dictionary) they keep the note, as before, and nothing
- * crashes; a crisis stays a crisis either way. */
+ * en_US (no other dictionary) they are never refused (the note, or, read
+ * with no alarm word, an answer) and nothing crashes; a crisis stays a
+ * crisis either way. */
 static void test_dictionary_reading(void **state)
 {
     static const struct { const char *q, *lang; } ordinary[] = {
@@ -1024,8 +1025,10 @@ static void test_dictionary_reading(void **state)
             if (pass != 1 && (v.category != SAFETY_NONE || !v.notice || strcmp(v.notice, "language") != 0))
                 fail_msg("\"%s\": got %s, want an answer with the language notice", ordinary[i].q,
                          safety_category_name(v.category));
-            if (pass == 1 && v.category != SAFETY_LANGUAGE)
-                fail_msg("\"%s\": without dictionaries got %s, want the language note", ordinary[i].q,
+            /* without: the note, or (lang39's looser gate for readings with
+             * no alarm word) an answer; never a refusal */
+            if (pass == 1 && v.category != SAFETY_LANGUAGE && v.category != SAFETY_NONE)
+                fail_msg("\"%s\": without dictionaries got %s, want the note or an answer", ordinary[i].q,
                          safety_category_name(v.category));
         }
         struct safety_verdict c;
@@ -1221,7 +1224,9 @@ static void test_triage(void **state)
         {"I am drowning in laundry with three kids", SAFETY_NONE, NULL},
         {"nataka kujiua", SAFETY_CRISIS, NULL},
         {"vreau sa mor, nu mai pot", SAFETY_CRISIS, NULL},
-        {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_LANGUAGE, NULL},
+        /* read "baby studies slowly. how baby": no alarm word, a topic, so
+         * the looser gate answers it (lang39; it kept the note before) */
+        {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_NONE, "language"},
         {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
         /* session 10 (tri36): everyday senses of alarm words, and the real thing beside them */
         {"tips for cooking dinner with a toddler hanging off my leg", SAFETY_NONE, NULL},
