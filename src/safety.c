@@ -2556,6 +2556,10 @@ static int gloss_reads(const char *const *list, const struct toks *et, int dangl
 {
     for (size_t i = 0; i < et->n; i++) {
         const struct pat_tok *w = &et->v[i];
+        /* "falls asleep" is sleep, not a fall */
+        if (dangling && i + 1 < et->n && et->v[i + 1].n == 6 &&
+            memcmp(et->v[i + 1].s, "asleep", 6) == 0)
+            continue;
         if (gloss_word_in(list, w))
             return 1;
         if (dangling && w->n == 3 && memcmp(w->s, "not", 3) == 0 &&
