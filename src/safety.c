@@ -2323,8 +2323,8 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 #define SAFETY_MAX_LANG_SPELL 12   /* words of a question whose accents or typos are looked for */
 #define GLOSS_ANSWER_SHARE 0.4     /* entries, of the question's words */
 #define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
-#define GLOSS_CALM_SHARE 0.25      /* the same when no alarm word is read (lang39) */
-#define GLOSS_CALM_UNREAD 3
+#define GLOSS_CALM_SHARE 0.3        /* the same when no alarm word is read (lang39) */
+#define GLOSS_CALM_UNREAD 2
 #define SAFETY_DICT_WAIT_MS 10000  /* a question waits for its language's dictionary, at most */
 
 static int lemma_cmp(const void *a, const void *b)
@@ -2510,12 +2510,13 @@ static const char *const gloss_alarm_words[] = {
     "antibiotic*", "melatonin", "inhaler", "asthma", "allerg*", "diabet*", "sting*", "stung",
     "bite", "bites", "bitten", "snake", "scorpion", "dog", "head", "fell", "fall", "falls",
     "banged", "burn*", "cut", "cuts", "cutting", "knife", "gun", "weapon*", "belt", "beat*",
-    "kick*", "slap*", "shook", "shaking", "shake*", "kill*", "die", "dies", "died", "dying",
+    "kick*", "slap*", "spank*", "shook", "shaking", "shake*", "kill*", "die", "dies", "died", "dying",
     "dead", "death", "disappear*", "touch*", "naked", "private", "parts", "secret*", "photos",
     "threat*", "drugs", "alcohol", "drunk", "smokes", "pool", "water", "window", "balcony",
     "gas", "fire", "pale", "blue", "grey", "purple", "stiff", "numb", "sleepy", "drowsy",
     "confused", "dizzy", "doctor", "hospital", "emergency", "police", "sick", "ill", "alone",
     "harm*", "self", "myself", "himself", "herself", "anymore", "forced", "marriage",
+    "cleaning", "product", "products", "chemical*", "cleaner", "liquid", "plant", "mushrooms",
     "jaundice", "fontanelle", "dehydrated", "testicle", "chest", "heart", "eye", "ear", "neck",
     NULL,
 };
@@ -2539,6 +2540,11 @@ static const char *const gloss_vague_words[] = {
     NULL,
 };
 
+static const char *const gloss_hit_words[] = { "hit", "hits", "hitting", "smack*", NULL };
+static const char *const gloss_child_words[] = {
+    "child", "children", "baby", "son", "daughter", "kid", "kids", "toddler", "boy", "girl", NULL,
+};
+
 static int gloss_word_in(const char *const *list, const struct pat_tok *w)
 {
     for (size_t i = 0; list[i]; i++) {
@@ -2556,6 +2562,11 @@ static int gloss_reads(const char *const *list, const struct toks *et, int dangl
 {
     for (size_t i = 0; i < et->n; i++) {
         const struct pat_tok *w = &et->v[i];
+        /* "hit child": the reading lost who hits, and a parent hitting a
+         * child is no everyday question ("child hits" is) */
+        if (dangling && i + 1 < et->n && gloss_word_in(gloss_hit_words, w) &&
+            gloss_word_in(gloss_child_words, &et->v[i + 1]))
+            return 1;
         /* "falls asleep" is sleep, not a fall */
         if (dangling && i + 1 < et->n && et->v[i + 1].n == 6 &&
             memcmp(et->v[i + 1].s, "asleep", 6) == 0)

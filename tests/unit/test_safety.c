@@ -1060,7 +1060,7 @@ static void test_dictionary_reading(void **state)
  * English rules need a verb for ("baby battery") is an emergency, and the
  * net's emergency or crisis on a reading is one, instead of the bare
  * language note; a reading with no alarm word and a topic passes a looser
- * gate (a quarter of its words read, or 3 unread); an alarm word keeps the
+ * gate (3 in 10 of its words read, or 2 unread); an alarm word keeps the
  * stricter one; a reading with no topic is never answered. */
 static void test_glossed_keywords(void **state)
 {
@@ -1071,8 +1071,8 @@ static void test_glossed_keywords(void **state)
     } cases[] = {
         /* "chewed" unread: read "baby battery" */
         {"bebisen har tuggat p\xC3\xA5 ett batteri", "sv", SAFETY_EMERGENCY, "gloss.emergency"},
-        /* 4 entries of 17 words, 3 unread, no alarm word: answered */
-        {"mi chamaco de 6 se la pasa jugando maincra todo el santo dia y no hace caso", "es", SAFETY_NONE, NULL},
+        /* 4 entries of 16 words, 2 unread, no alarm word: answered */
+        {"mi chamaco de 6 se la pasa jugando maincra todo el dia y no hace caso", "es", SAFETY_NONE, NULL},
         /* the same share with a fever and a rash: the note */
         {"mi hija de 3 a\xC3\xB1os tiene fiebre y unas manchitas raras en la barriga desde anoche", "es",
          SAFETY_LANGUAGE, "es"},
