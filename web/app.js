@@ -96,7 +96,7 @@
   'www.mayoclinic.org', 'www.moneyhelper.org.uk', 'www.mountsinai.org',
   'www.msdmanuals.com', 'www.mummypages.ie', 'www.mumsnet.com', 'www.nagc.org',
   'www.nationalcac.org', 'www.nationalparenthelpline.org',
-  'www.nationwidechildrens.org', 'www.ncpoisoncontrol.org',
+  'www.nationwidechildrens.org', 'www.nct.org.uk', 'www.ncpoisoncontrol.org',
   'www.nenc-healthiertogether.nhs.uk', 'www.net-aware.org.uk', 'www.nfpa.org',
   'www.nhs.uk', 'www.nhtsa.gov', 'www.niaid.nih.gov', 'www.nice.org.uk',
   'www.nichd.nih.gov', 'www.nidcd.nih.gov', 'www.niddk.nih.gov',
