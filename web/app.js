@@ -66,7 +66,7 @@
   'rbs.mymoneysense.com', 'rdash.nhs.uk', 'reallifegoodfood.umn.edu',
   'riseandshine.childrensnational.org', 'roadsafetygb.org.uk',
   'sparrowsports.com.au', 'static.ausport.gov.au', 'stutteringhelp.org',
-  'theliteracylink.extension.wisc.edu', 'thriving.childrenshospital.org',
+  'theliteracylink.extension.wisc.edu', 'thesleepcharity.org.uk', 'thriving.childrenshospital.org',
   'vetoviolence.cdc.gov', 'walshcountynd.com', 'wicbreastfeeding.fns.usda.gov',
   'worcestershire.gov.uk', 'wtop.com', 'www.aad.org', 'www.aap.org',
   'www.aapd.org', 'www.achievesolutions.net', 'www.actionforchildren.org.uk',
