@@ -105,7 +105,7 @@ $(BUILD)/bench_relayload: bench/relayload.c | $(BUILD)
 
 # The glossary reader includes safety.c (as the unit tests do) to reach its
 # tokeniser, so it links only the libraries and the pattern archive.
-$(BUILD)/bench_glossread: bench/glossread.c $(BUILD)/libpattern.a $(BUILD)/.flags | $(BUILD)
+$(BUILD)/bench_glossread $(BUILD)/bench_langgate: $(BUILD)/bench_%: bench/%.c src/safety.c src/gloss.c src/spell.c src/text.c src/tmodel.c $(BUILD)/libpattern.a $(BUILD)/.flags | $(BUILD)
 	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(BUILD)/libpattern.a $(FINAL_LIBS)
 
 $(BUILD)/bench_%: bench/%.c $(LIBOBJS) | $(BUILD)

@@ -2323,6 +2323,8 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 #define SAFETY_MAX_LANG_SPELL 12   /* words of a question whose accents or typos are looked for */
 #define GLOSS_ANSWER_SHARE 0.4     /* entries, of the question's words */
 #define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
+#define GLOSS_CALM_SHARE 0.3        /* the same when no alarm word is read (lang39) */
+#define GLOSS_CALM_UNREAD 2
 #define SAFETY_DICT_WAIT_MS 10000  /* a question waits for its language's dictionary, at most */
 
 static int lemma_cmp(const void *a, const void *b)
@@ -2469,6 +2471,126 @@ static int read_lemma(const struct safety_policy *p, const struct language *l,
     return 0;
 }
 
+#ifdef SAFETY_GLOSS_DIAG
+/* bench/langgate.c only (it includes this file): what read_glossed saw */
+struct gloss_diag { int seen, hits, words, covered, ecat, net, alarm, topic; char eng[4 * 1024]; };
+static struct gloss_diag *gloss_diag;
+#endif
+
+/* The English words of a glossed reading, as classes (lang39). A reading
+ * is keyword text ("baby battery hours.", "child bleach. what"): the verbs
+ * and function words the English rules need are often the words the
+ * glossary did not read. So on a reading the rules do not decide:
+ *   - a hazard word is an emergency and a crisis word a crisis, when the
+ *     question would otherwise get only the language note (a refusal
+ *     either way: the answer gate never sees them);
+ *   - an alarm word (the body, illness, medicines, injuries, harm, abuse;
+ *     hazard and crisis words too) or a negation left dangling at a
+ *     clause end ("head blood not": its verb unread) keeps the stricter
+ *     gate; a reading with none of them may leave more words unread.
+ * A word ending in '*' matches any word it begins. Lists written from
+ * the glossary's English side (policy/glossary.tsv) and the red-flag
+ * families of docs/safety.md, not from dev lines. */
+static const char *const gloss_hazard_words[] = {
+    "battery", "batteries", "bleach", "magnet*", "poison*", "antifreeze", "kerosene",
+    "insecticide", "detergent", "pod", "drowned", "drowning", "unconscious", "fainted",
+    "seizure", "convuls*", "strangled", "scald*", "electrocut*", "overdose", "limp", "floppy",
+    NULL,
+};
+static const char *const gloss_crisis_words[] = {
+    "suicid*", "abuse*", "abusing", "sexual*", "porn*", "molest*", "rape*", "raped", "groom*",
+    NULL,
+};
+static const char *const gloss_alarm_words[] = {
+    "fever", "temperature", "rash", "hives", "spots", "blisters", "vomit*", "diarrh*", "blood",
+    "bleed*", "bruise*", "swell*", "swollen", "lump", "pain", "hurt*", "headache", "cough*",
+    "wheez*", "breath*", "choke*", "choking", "swallow*", "ate", "drank", "chewed", "drink",
+    "medicine*", "medication*", "dose*", "dosing", "pill*", "tablet", "tablets", "syrup",
+    "paracetamol", "ibuprofen", "nurofen", "panadol", "calpol", "tylenol", "acetaminophen",
+    "antibiotic*", "melatonin", "inhaler", "asthma", "allerg*", "diabet*", "sting*", "stung",
+    "bite", "bites", "bitten", "snake", "scorpion", "dog", "head", "fell", "fall", "falls",
+    "banged", "burn*", "cut", "cuts", "cutting", "knife", "gun", "weapon*", "belt", "beat*",
+    "kick*", "slap*", "spank*", "shook", "shaking", "shake*", "kill*", "die", "dies", "died", "dying",
+    "dead", "death", "disappear*", "touch*", "naked", "private", "parts", "secret*", "photos",
+    "threat*", "drugs", "alcohol", "drunk", "smokes", "pool", "water", "window", "balcony",
+    "gas", "fire", "pale", "blue", "grey", "purple", "stiff", "numb", "sleepy", "drowsy",
+    "confused", "dizzy", "doctor", "hospital", "emergency", "police", "sick", "ill", "alone",
+    "harm*", "self", "myself", "himself", "herself", "anymore", "forced", "marriage",
+    "cleaning", "product", "products", "chemical*", "cleaner", "liquid", "plant", "mushrooms",
+    "jaundice", "fontanelle", "dehydrated", "testicle", "chest", "heart", "eye", "ear", "neck",
+    NULL,
+};
+
+/* Words that say who and when but not what: a reading made of these and
+ * numbers ("child 12 years old. problem", "sometimes want. not mum") has
+ * no topic to answer, so it needs the stricter gate. */
+static const char *const gloss_vague_words[] = {
+    "child", "children", "baby", "babies", "son", "sons", "daughter", "daughters", "kid",
+    "kids", "toddler", "teenager", "teen", "boy", "girl", "mum", "mom", "dad", "father",
+    "mother", "parents", "parent", "husband", "wife", "year", "years", "old", "month",
+    "months", "week", "weeks", "day", "days", "hour", "hours", "age", "today", "tomorrow",
+    "yesterday", "not", "no", "doesn't", "don't", "won't", "can't", "can", "cannot", "want",
+    "wants", "sometimes", "always", "never", "every", "all", "lot", "very", "much", "how",
+    "what", "why", "when", "where", "who", "which", "do", "does", "did", "is", "it", "be",
+    "i", "my", "me", "he", "she", "him", "her", "his", "they", "we", "you", "and", "or",
+    "but", "with", "without", "at", "in", "on", "to", "of", "for", "the", "a", "this",
+    "that", "should", "help", "tips", "ok", "problem", "problems", "normal", "thing",
+    "things", "time", "times", "still", "also", "just", "really", "go", "goes", "get",
+    "has", "have", "said", "says", "told", "tell", "about", "everything", "something",
+    NULL,
+};
+
+static const char *const gloss_hit_words[] = { "hit", "hits", "hitting", "smack*", NULL };
+static const char *const gloss_child_words[] = {
+    "child", "children", "baby", "son", "daughter", "kid", "kids", "toddler", "boy", "girl", NULL,
+};
+
+static int gloss_word_in(const char *const *list, const struct pat_tok *w)
+{
+    for (size_t i = 0; list[i]; i++) {
+        size_t n = strlen(list[i]);
+        if (list[i][n - 1] == '*' ? w->n >= n - 1 && memcmp(w->s, list[i], n - 1) == 0
+                                  : w->n == n && memcmp(w->s, list[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when some word of et is in list; for the alarm list, also a negation
+ * that ends its clause or the text */
+static int gloss_reads(const char *const *list, const struct toks *et, int dangling)
+{
+    for (size_t i = 0; i < et->n; i++) {
+        const struct pat_tok *w = &et->v[i];
+        /* "hit child": the reading lost who hits, and a parent hitting a
+         * child is no everyday question ("child hits" is) */
+        if (dangling && i + 1 < et->n && gloss_word_in(gloss_hit_words, w) &&
+            gloss_word_in(gloss_child_words, &et->v[i + 1]))
+            return 1;
+        /* "falls asleep" is sleep, not a fall */
+        if (dangling && i + 1 < et->n && et->v[i + 1].n == 6 &&
+            memcmp(et->v[i + 1].s, "asleep", 6) == 0)
+            continue;
+        if (gloss_word_in(list, w))
+            return 1;
+        if (dangling && w->n == 3 && memcmp(w->s, "not", 3) == 0 &&
+            (i + 1 == et->n || (w->flags & TOK_BRK)))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when some word of et is neither a number nor a vague word */
+static int gloss_topic(const struct toks *et)
+{
+    for (size_t i = 0; i < et->n; i++) {
+        const struct pat_tok *w = &et->v[i];
+        if (w->n && !(w->s[0] >= '0' && w->s[0] <= '9') && !gloss_word_in(gloss_vague_words, w))
+            return 1;
+    }
+    return 0;
+}
+
 static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d,
                          char *english, size_t cap)
 {
@@ -2505,7 +2627,27 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     norm_tokens(p, eng, strlen(eng), &et);
     if (et.n)
         decide(p, et.v, et.n, &e);
+    int hazard = gloss_reads(gloss_hazard_words, &et, 0);
+    int crisis = !hazard && gloss_reads(gloss_crisis_words, &et, 0);
+    int alarm = hazard || crisis || gloss_reads(gloss_alarm_words, &et, 1);
+    int topic = gloss_topic(&et);
     toks_free(&et);
+#ifdef SAFETY_GLOSS_DIAG
+    if (gloss_diag) {
+        gloss_diag->seen = 1;
+        gloss_diag->hits = (int)hits;
+        gloss_diag->words = (int)t->n;
+        gloss_diag->covered = (int)cov.words;
+        gloss_diag->ecat = (int)e.cat;
+        snprintf(gloss_diag->eng, sizeof gloss_diag->eng, "%s", eng);
+        if (p->model) {
+            double pr[TMODEL_NCLASS];
+            int fl[TMODEL_NCLASS];
+            tmodel_flags(p->model, eng, strlen(eng), pr, fl);
+            gloss_diag->net = fl[TMODEL_EMERGENCY] ? 1 : fl[TMODEL_CRISIS] ? 2 : 0;
+        }
+    }
+#endif
     if (e.cat == SAFETY_EMERGENCY || e.cat == SAFETY_CRISIS ||
         e.cat == SAFETY_MEDICAL || e.cat == SAFETY_UNSAFE) {
         d->cat = e.cat;
@@ -2514,23 +2656,55 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
         d->notice = NULL;
         return;
     }
-    /* the reading must cover enough of the question: a few red-flag words
-     * read out of an ordinary sentence ("child ... blood") are no question */
-    int read_enough = hits >= GLOSS_ANSWER_MIN &&
-        ((double)hits >= GLOSS_ANSWER_SHARE * (double)t->n ||
-         t->n - cov.words <= GLOSS_ANSWER_UNREAD);
-    if (e.cat != SAFETY_NONE || e.lang || !read_enough || !english || cap == 0)
-        return;
-    /* the rules missed it, but a reading the net takes for an emergency
-     * or a crisis ("baby 5 weeks old. breathing fast. not feeding floppy
-     * limp") is not answered: it keeps the note with the numbers */
+    /* the net on the reading: an emergency or a crisis it reads there
+     * ("baby 5 weeks old. breathing fast. not feeding floppy limp") is
+     * never answered */
+    int net = -1;
     if (p->model) {
         double pr[TMODEL_NCLASS];
         int fl[TMODEL_NCLASS];
         tmodel_flags(p->model, eng, strlen(eng), pr, fl);
-        if (fl[TMODEL_EMERGENCY] || fl[TMODEL_CRISIS])
-            return;
+        if (fl[TMODEL_EMERGENCY] && (!fl[TMODEL_CRISIS] || pr[TMODEL_EMERGENCY] >= pr[TMODEL_CRISIS]))
+            net = TMODEL_EMERGENCY;
+        else if (fl[TMODEL_CRISIS])
+            net = TMODEL_CRISIS;
     }
+#ifdef SAFETY_GLOSS_DIAG
+    if (gloss_diag)
+        gloss_diag->alarm = hazard ? 3 : crisis ? 2 : alarm;
+    if (gloss_diag)
+        gloss_diag->topic = topic;
+#endif
+    /* the reading must cover enough of the question: a few red-flag words
+     * read out of an ordinary sentence ("child ... blood") are no question.
+     * A word of it must name a topic (not only who and when: "child 14
+     * years old says wants always" is a reading whose verb was lost), and
+     * two in five words must be read or every word but one; with no alarm
+     * word read and no negation left dangling, a looser share or more
+     * words unread */
+    double share = t->n ? (double)hits / (double)t->n : 0;
+    size_t unread = t->n - cov.words;
+    int read_enough = hits >= GLOSS_ANSWER_MIN && topic &&
+        (share >= GLOSS_ANSWER_SHARE || unread <= GLOSS_ANSWER_UNREAD ||
+         (!alarm && (share >= GLOSS_CALM_SHARE || unread <= GLOSS_CALM_UNREAD)));
+    if (net < 0 && !hazard && !crisis && e.cat == SAFETY_NONE && !e.lang && read_enough &&
+        english && cap > 0)
+        goto answer;
+    /* not answered: the language note, unless the reading names an
+     * emergency or a crisis the rules, written for sentences, missed in
+     * keyword text. Only for the question's own reading (english set):
+     * a short message foreign_probe reads may be English */
+    if (!english)
+        return;
+    if (net >= 0 || hazard || crisis) {
+        d->cat = net >= 0 ? model_cats[net] : hazard ? SAFETY_EMERGENCY : SAFETY_CRISIS;
+        d->model = net >= 0 ? model_ids[net] : hazard ? "gloss.emergency" : "gloss.crisis";
+        d->rule = NULL;
+        d->proto = NULL;
+        d->notice = NULL;
+    }
+    return;
+answer:
     d->cat = SAFETY_NONE;
     d->rule = NULL;
     d->proto = NULL;

@@ -196,6 +196,9 @@ const foreign = [
   ['Turkish (short)', 'emergency', 'Oğlum çamaşır suyu içti kusuyor', /acil/],
   ['Portuguese crisis', 'crisis', 'Meu filho de 12 anos disse que vai se matar', /Obrigado/],
   ['Arabic crisis', 'crisis', 'ابني يقول إنه يريد أن يموت', /شكراً/],
+  // no Swedish red flag matches, the reading is "baby battery" (keyword
+  // text the English rules miss): an emergency, not the bare note (lang39)
+  ['Swedish keyword reading', 'emergency', 'bebisen har tuggat på ett batteri', /nödläge/],
 ];
 for (const [name, category, q, line] of foreign) {
   test(`${name}: ${category} with the language's own line and the number (seed and POST, US and UK)`, async () => {

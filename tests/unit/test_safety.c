@@ -978,8 +978,9 @@ static void test_policy_validation(void **state)
  * dictionary (session 11): "llore" is "llorar" (cry), "bedje" (a little
  * bed) is "bed", both stems the glossary has. With the Debian
  * dictionaries installed these ordinary questions are answered; with only
- * en_US (no other dictionary) they keep the note, as before, and nothing
- * crashes; a crisis stays a crisis either way. */
+ * en_US (no other dictionary) they are never refused (the note, or, read
+ * with no alarm word, an answer) and nothing crashes; a crisis stays a
+ * crisis either way. */
 static void test_dictionary_reading(void **state)
 {
     static const struct { const char *q, *lang; } ordinary[] = {
@@ -1024,8 +1025,10 @@ static void test_dictionary_reading(void **state)
             if (pass != 1 && (v.category != SAFETY_NONE || !v.notice || strcmp(v.notice, "language") != 0))
                 fail_msg("\"%s\": got %s, want an answer with the language notice", ordinary[i].q,
                          safety_category_name(v.category));
-            if (pass == 1 && v.category != SAFETY_LANGUAGE)
-                fail_msg("\"%s\": without dictionaries got %s, want the language note", ordinary[i].q,
+            /* without: the note, or (lang39's looser gate for readings with
+             * no alarm word) an answer; never a refusal */
+            if (pass == 1 && v.category != SAFETY_LANGUAGE && v.category != SAFETY_NONE)
+                fail_msg("\"%s\": without dictionaries got %s, want the note or an answer", ordinary[i].q,
                          safety_category_name(v.category));
         }
         struct safety_verdict c;
@@ -1053,6 +1056,60 @@ static void test_dictionary_reading(void **state)
  * note in the question's language; an ordinary question keeps the
  * language note. glossed: the decision came from the English reading (its
  * rule id is an English rule's, not the language's code). */
+/* Readings are keyword text (session 12, lang39): a hazard word the
+ * English rules need a verb for ("baby battery") is an emergency, and the
+ * net's emergency or crisis on a reading is one, instead of the bare
+ * language note; a reading with no alarm word and a topic passes a looser
+ * gate (3 in 10 of its words read, or 2 unread); an alarm word keeps the
+ * stricter one; a reading with no topic is never answered. */
+static void test_glossed_keywords(void **state)
+{
+    static const struct {
+        const char *q, *lang;
+        safety_category cat;
+        const char *rule;           /* NULL: any */
+    } cases[] = {
+        /* "chewed" unread: read "baby battery" */
+        {"bebisen har tuggat p\xC3\xA5 ett batteri", "sv", SAFETY_EMERGENCY, "gloss.emergency"},
+        /* 4 entries of 16 words, 2 unread, no alarm word: answered */
+        {"mi chamaco de 6 se la pasa jugando maincra todo el dia y no hace caso", "es", SAFETY_NONE, NULL},
+        /* the same share with a fever and a rash: the note */
+        {"mi hija de 3 a\xC3\xB1os tiene fiebre y unas manchitas raras en la barriga desde anoche", "es",
+         SAFETY_LANGUAGE, "es"},
+        /* read "child 14 years old says wants always" (disappear unread): no
+         * topic, never answered */
+        {"moja c\xC3\xB3rka ma 14 lat i m\xC3\xB3wi \xC5\xBC\x65 chce znikn\xC4\x85\xC4\x87 na zawsze", "pl",
+         SAFETY_LANGUAGE, "pl"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (v.category != cases[i].cat || !v.language || strcmp(v.language, cases[i].lang) != 0 ||
+            (cases[i].rule && (!v.rule_id || strcmp(v.rule_id, cases[i].rule) != 0)))
+            fail_msg("\"%s\": got %s (%s, language %s), want %s (%s) in %s", cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-",
+                     v.language ? v.language : "-", safety_category_name(cases[i].cat),
+                     cases[i].rule ? cases[i].rule : "-", cases[i].lang);
+        if (cases[i].cat == SAFETY_NONE &&
+            (!v.notice || strcmp(v.notice, "language") != 0 || !v.english[0]))
+            fail_msg("\"%s\": answered without the language notice or an English reading", cases[i].q);
+        if (cases[i].cat != SAFETY_NONE && v.english[0])
+            fail_msg("\"%s\": a refusal keeps no English reading", cases[i].q);
+    }
+    /* the hazard's refusal is a full emergency refusal, in that language */
+    struct safety_verdict e;
+    safety_triage(us, cases[0].q, strlen(cases[0].q), &e);
+    json_t *r = safety_verdict_json(us, &e);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "category")), "emergency");
+    assert_string_equal(json_string_value(json_object_get(r, "language")), "sv");
+    char *rt = json_dumps(json_object_get(r, "resources"), 0);
+    assert_non_null(strstr(rt, "911"));
+    free(rt);
+    json_decref(r);
+}
+
 static void test_glossary_reading(void **state)
 {
     static const struct {
@@ -1221,7 +1278,9 @@ static void test_triage(void **state)
         {"I am drowning in laundry with three kids", SAFETY_NONE, NULL},
         {"nataka kujiua", SAFETY_CRISIS, NULL},
         {"vreau sa mor, nu mai pot", SAFETY_CRISIS, NULL},
-        {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_LANGUAGE, NULL},
+        /* read "baby studies slowly. how baby": no alarm word, a topic, so
+         * the looser gate answers it (lang39; it kept the note before) */
+        {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_NONE, "language"},
         {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
         /* session 10 (tri36): everyday senses of alarm words, and the real thing beside them */
         {"tips for cooking dinner with a toddler hanging off my leg", SAFETY_NONE, NULL},
@@ -1506,6 +1565,7 @@ int main(void)
         cmocka_unit_test(test_triage),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
+        cmocka_unit_test(test_glossed_keywords),
         cmocka_unit_test(test_dictionary_reading),
         cmocka_unit_test(test_triage_json),
         cmocka_unit_test(test_spell),
