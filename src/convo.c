@@ -1370,15 +1370,15 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         double sa = kb_about_share(kb, alone.hits[0].p, q, len);
         /* a question of its own (CONVO_OWN_CONCEPTS concepts or more, its
          * key one in its own passage's about-fields, that passage at least
-         * twice as much about it as the conversation's, and no thing
+         * three times as much about it as the conversation's, and no thing
          * pronoun pointing back) is read alone, however weak its match:
-         * "honestly i'm not coping, i cry every day" in a colic talk is
-         * about the parent; "speaking of which, when do babies smile and
-         * laugh?" after a no-match opening is a question the knowledge
-         * base covers. "how long should it take? ours takes an hour"
-         * points back and stays */
+         * "speaking of which, when do babies smile and laugh?" after a
+         * no-match opening is a question the knowledge base covers. "how
+         * long should it take? ours takes an hour" points back and stays;
+         * "she says her tummy hurts before mock tests" in an exam-stress
+         * talk is not three times as much about school refusal */
         int own_q = alone.res.key_about && alone.res.concepts >= CONVO_OWN_CONCEPTS &&
-                    alone.res.match_prob_lex >= CONVO_OWN_MATCH && sa >= 2 * with &&
+                    alone.res.match_prob_lex >= CONVO_OWN_MATCH && sa >= 3 * with &&
                     !cv_points_back(q, len);
         if (on && !own_q &&
             ((alone.res.match_prob_lex < CONVO_ALONE_WEAK &&

@@ -40,7 +40,7 @@
  * tests/answers/conv-*.tsv (docs/knowledge-base.md): 0.82 -> 0.84 in round
  * 4 (85.9% of 355 turns); 0.87 in session 9 (87.9%, 312 of 355); 0.88 in
  * session 11 (convo37: 91.3%, 348 of 381 with conv-dev-2026-12-03-s11);
- * 0.91 in session 12 (convo39: 91.8%, 405 of 441 with
+ * 0.91 in session 12 (convo39: 92.1%, 406 of 441 with
  * conv-dev-2026-12-03-cv39). */
 #define DEFAULT_FLOOR 0.91
 
