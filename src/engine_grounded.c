@@ -136,11 +136,14 @@ static void age_phrase(int months, char *out, size_t n)
 
 /* 1 when the question asks for an amount, an age, a time or a limit
  * ("how much", "how many", "how long", "how often", "what age", "when",
- * "what temperature", "limit", "enough"). */
+ * "what temperature", "limit", "enough"). "When" asks only where it opens
+ * a question clause ("when can he face forward", "7 months, when do night
+ * feeds stop"): "he only listens when I shout" tells a story and asks for
+ * no time. */
 static int asks_for_number(const char *q)
 {
     static const char *const cues[] = {"how much", "how many", "how long", "how often", "how old",
-                                       "what age", "which age", "at what age", "when ", "how late",
+                                       "what age", "which age", "at what age", "how late",
                                        "how early", "temperature", "temp ", "limit", "enough",
                                        "how hot", "how warm", "how cold", "ounces", "ml ", NULL};
     char low[512];
@@ -149,15 +152,43 @@ static int asks_for_number(const char *q)
     low[i++] = ' ';
     low[i] = '\0';
     for (int k = 0; cues[k]; k++) if (strstr(low, cues[k])) return 1;
+    for (const char *w = strstr(low, "when "); w; w = strstr(w + 1, "when ")) {
+        const char *b = w;                       /* the text before it, spaces skipped */
+        while (b > low && b[-1] == ' ') b--;
+        if (b == low || strchr("?.!,;:(", b[-1])) return 1;
+        if ((b - low >= 3 && strncmp(b - 3, "and", 3) == 0 && (b - 3 == low || b[-4] == ' ')) ||
+            (b - low >= 2 && strncmp(b - 2, "so", 2) == 0 && (b - 2 == low || b[-3] == ' ')) ||
+            (b - low >= 3 && strncmp(b - 3, "but", 3) == 0 && (b - 3 == low || b[-4] == ' ')))
+            return 1;
+    }
     return 0;
 }
 
-static int has_number(const char *s, size_t len)
+/* 1 when a sentence gives an amount, an age, a time or a limit: a number
+ * written in digits, or a number word before a unit ("two years", "ten
+ * minutes"). "Give one instruction at a time" and "linking one cycle to
+ * the next" give none, so they do not open the answer as its fact. */
+static int gives_quantity(const char *s, size_t len)
 {
+    static const char *const units[] = {"month", "year", "week", "day", "hour", "minut",
+                                        "second", "ounc", "oz", "ml", "time", "feed", "nap",
+                                        "night", "word", "hr", "hrs", "min", "mins", "kg",
+                                        "pound", "degre", "cup", "portion", "serv", "meal",
+                                        "teaspoon", "tablespoon", "gram", NULL};
     struct text_word w[96];
     size_t n = text_words(s, len, w, 96);
     if (n > 96) n = 96;
-    for (size_t i = 0; i < n; i++) if (w[i].flags & TEXT_NUMBER) return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        if (w[i].nlen && isdigit((unsigned char)w[i].norm[0])) return 1;
+        for (size_t j = i + 1; j < n && j <= i + 3; j++) {
+            for (int k = 0; units[k]; k++)
+                if (strncmp(w[j].norm, units[k], strlen(units[k])) == 0) return 1;
+            if (!(w[j].flags & TEXT_NUMBER) && strcmp(w[j].norm, "to") != 0 &&
+                strcmp(w[j].norm, "or") != 0 && strcmp(w[j].norm, "and") != 0)
+                break;
+        }
+    }
     return 0;
 }
 
@@ -238,12 +269,115 @@ static int age_fit(const char *s, size_t len, int age)
     return !named ? 0 : fits ? 1 : -1;
 }
 
+/* Words that say too little to tie a step to a question ("how do I
+ * help" and "helping pick a middle name"). */
+static int vague_word(const char *w)
+{
+    static const char *const vague[] = {"help", "need", "want", "make", "thing", "good", "time",
+                                        "just", "realli", "veri", "much", "mani", "even", "still",
+                                        "also", "like", "know", "think", "doe", "should", "would",
+                                        "could", "keep", "take", "give", "tri", "start", NULL};
+    for (int k = 0; vague[k]; k++) if (strcmp(w, vague[k]) == 0) return 1;
+    return plain_word(w);
+}
+
+/* How many of b's words that are not plain or vague words a holds. */
+static size_t key_overlap(const struct wordset *a, const struct wordset *b)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        if (vague_word(b->w[k])) continue;
+        for (size_t i = 0; i < a->n; i++)
+            if (strcmp(a->w[i], b->w[k]) == 0) { n++; break; }
+    }
+    return n;
+}
+
+/* The words of what the parent says they have already tried, which a
+ * step should not offer again: a clause after "tried", "already",
+ * "not even", "even" ("we've tried white noise", "not even the bitter
+ * polish"), a clause ending in "doesn't work" / "didn't help" ("bath book
+ * bed doesnt work anymore"), and a list of three or more past-tense words
+ * ("fed changed burped cuddled"). Writes the stemmed words to out. Pure. */
+static void tried_words(const char *q, size_t len, struct wordset *out)
+{
+    static const char *const before[] = {"tried", "trying", "attempted", NULL};
+    static const char *const after[] = {"doesnt work", "didnt work", "dont work", "isnt working",
+                                        "not working", "didnt help", "doesnt help",
+                                        "does nothing", "did nothing", "no luck", NULL};
+    struct text_word w[128];
+    size_t n = text_words(q, len, w, 128), cs = 0;
+    char buf[512];
+    out->n = 0;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i <= n; i++) {
+        /* clause ends at a stop, a comma, "but" or the end */
+        int end = i == n;
+        if (!end) {
+            size_t at = (size_t)(w[i].ptr - q) + w[i].len;
+            end = at < len && strchr(",.;!?", q[at]) != NULL;
+        }
+        if (!end) continue;
+        size_t ce = i == n ? n : i + 1;          /* words [cs, ce) */
+        int from = -1, runs = 0;
+        for (size_t k = cs; k < ce; k++) {
+            for (int c = 0; before[c] && from < 0; c++)
+                if (strcmp(w[k].norm, before[c]) == 0) from = (int)k + 1;
+            if (from < 0 && k > cs && strcmp(w[k].norm, "even") == 0 &&
+                strcmp(w[k - 1].norm, "not") == 0)
+                from = (int)k + 1;                /* "nothing works, not even the polish" */
+        }
+        /* a clause that says it does not work */
+        {
+            size_t a = cs < ce ? (size_t)(w[cs].ptr - q) : 0;
+            size_t b = cs < ce ? (size_t)(w[ce - 1].ptr - q) + w[ce - 1].len : 0;
+            size_t l = 0;
+            for (size_t k = a; k < b && k < len && l + 1 < sizeof buf; k++)
+                if (q[k] != '\'') buf[l++] = (char)tolower((unsigned char)q[k]);
+            buf[l] = '\0';
+            for (int c = 0; after[c] && from < 0; c++)
+                if (strstr(buf, after[c])) from = (int)cs;
+        }
+        /* three or more past-tense words in a row */
+        for (size_t k = cs; k < ce; k++) {
+            if (w[k].nlen >= 3 && strcmp(w[k].norm + w[k].nlen - 2, "ed") == 0) {
+                if (++runs >= 3 && from < 0) from = (int)(k - 2);
+            } else runs = 0;
+        }
+        if (from >= 0 && (size_t)from < ce) {
+            size_t a = (size_t)(w[from].ptr - q), b = (size_t)(w[ce - 1].ptr - q) + w[ce - 1].len;
+            snprintf(buf, sizeof buf, "%.*s", (int)(b - a), q + a);
+            struct wordset tw;
+            words_of(buf, &tw);
+            for (size_t k = 0; k < tw.n && out->n < 64; k++)
+                if (!plain_word(tw.w[k]) && strncmp(tw.w[k], "work", 4) != 0 &&
+                    strncmp(tw.w[k], "help", 4) != 0 && strncmp(tw.w[k], "noth", 4) != 0 &&
+                    strncmp(tw.w[k], "anymor", 6) != 0)
+                    memcpy(out->w[out->n++], tw.w[k], sizeof tw.w[0]);
+        }
+        cs = ce;
+    }
+}
+
+/* qw without the words of tw. */
+static void minus_words(struct wordset *qw, const struct wordset *tw)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < qw->n; i++) {
+        int drop = 0;
+        for (size_t k = 0; k < tw->n && !drop; k++) drop = strcmp(qw->w[i], tw->w[k]) == 0;
+        if (!drop) memmove(qw->w[o++], qw->w[i], sizeof qw->w[0]);
+    }
+    qw->n = o;
+}
+
 /* The sentence of a passage body that best answers the question: words
  * shared with the question count most; a question that asks for an
  * amount, age or limit prefers a sentence with a number; an earlier
  * sentence wins a tie. */
 static void best_sentence(const char *body, const struct wordset *qw, int want_number,
-                          const char *yes_no_q, size_t qlen, int age, char *out, size_t n)
+                          const char *yes_no_q, size_t qlen, int age, const struct wordset *tried,
+                          char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
     double best = -1e9;
@@ -260,7 +394,9 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             snprintf(tmp, sizeof tmp, "%.*s", (int)sl, body + off);
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
-            if (want_number && has_number(body + off, sl)) sc += 3.0;
+            /* what the parent has already tried is no answer */
+            if (tried && tried->n && key_overlap(tried, &sw)) sc -= 3.0;
+            if (want_number && gives_quantity(body + off, sl)) sc += 3.0;
             /* for the child's age: "under 6 months" does not answer for
              * an 8-month-old while "from 6 months" does */
             sc += 2.0 * age_fit(body + off, sl, age);
@@ -631,10 +767,11 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0, nparts = 0;
     size_t pst[KB_MAX_PARTS], pen[KB_MAX_PARTS], npt;
     int cite_no[MAX_USED] = {0}, next_no = 1, multi = 0;
-    struct wordset qw;
+    struct wordset qw, tried;
     struct strbuf b = {0};
     char *q = xstrndup(question, len), agebuf[48];
     json_t *cit = json_array();
+    struct kb_hit *own = NULL;                  /* hits reordered, when they are */
 
     if (nhits == 0) {
         *text = xstrdup(no_match_text);
@@ -643,14 +780,36 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         return;
     }
     words_of(q, &qw);
+    tried_words(q, len, &tried);
+    minus_words(&qw, &tried);
     /* A question in parts whose parts have passages of their own (kb_hit.part):
      * each part is answered, in the order asked, from its own passage, and
      * the steps come from those passages only (the whole question's best
      * passage may answer neither: "drop their naps" found vitamin D drops). */
     npt = kb_split_parts(q, len, pst, pen);
+    /* A question with one asking part and the rest story ("how long can a
+     * newborn be in a car seat? we have a 4 hour drive"): the asking
+     * part's own passage answers, ahead of one the story's words found. */
+    if (npt >= 2) {
+        size_t asking = 0, ask_k = 0;
+        for (size_t k = 0; k < npt; k++)
+            if (kb_part_asks(q, len, pst[k], pen[k])) { asking++; ask_k = k + 1; }
+        for (size_t i = 1; asking == 1 && i < nhits; i++) {
+            if (hits[i].part != (int)ask_k) continue;
+            own = xmalloc(nhits * sizeof *own);
+            own[0] = hits[i];
+            own[0].score = hits[0].score;
+            for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
+            hits = own;
+            break;
+        }
+    }
     for (size_t k = 1; k <= npt && nused < MAX_USED; k++)
         for (size_t i = 0; i < nhits; i++) {
             if (hits[i].part != (int)k) continue;
+            /* a part that tells ("... car seat? we have a 4 hour drive")
+             * is the story, not a question of its own */
+            if (!kb_part_asks(q, len, pst[k - 1], pen[k - 1])) break;
             char *pt = xstrndup(q + pst[k - 1], pen[k - 1] - pst[k - 1]);
             struct wordset pw;
             int seen = 0;
@@ -669,8 +828,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 pp->qw = pw;
                 pp->yes_no = grounded_is_yes_no(pt, strlen(pt));
                 pp->want_number = asks_for_number(pt);
+                minus_words(&pp->qw, &tried);
                 best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
-                              strlen(pt), age_months, pp->sent, sizeof pp->sent);
+                              strlen(pt), age_months, &tried, pp->sent, sizeof pp->sent);
                 pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
                 used[nused++] = h;
             }
@@ -689,8 +849,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             const struct kb_passage *p = hits[i].p;
             int on_topic = shares_topic(hits[0].p, p);
             int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            int asked = hits[i].part > 0 && (size_t)hits[i].part <= npt &&
+                        kb_part_asks(q, len, pst[hits[i].part - 1], pen[hits[i].part - 1]);
             if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
-                                        hits[i].part > 0)))
+                                        asked)))
                 used[nused++] = i;
         }
         /* The orienting sentence: the best passage's sentence that answers
@@ -703,7 +865,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         parts[0].yes_no = grounded_is_yes_no(q, len);
         parts[0].want_number = asks_for_number(q);
         best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
-                      len, age_months, parts[0].sent, sizeof parts[0].sent);
+                      len, age_months, &tried, parts[0].sent, sizeof parts[0].sent);
         parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
     }
     /* The first part (the whole question, or the part asked first) sets the
@@ -714,7 +876,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
      * line. */
     const struct part_plan *lead = &parts[0];
     int fact_first = lead->want_number && !lead->yes_no &&
-                     has_number(lead->sent, strlen(lead->sent));
+                     gives_quantity(lead->sent, strlen(lead->sent));
     const char *verdict = lead->verdict;
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
@@ -726,16 +888,22 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
             struct wordset sw;
             words_of(p->steps[k], &sw);
+            /* a weaker passage's step must be about something asked:
+             * "offer to show him how to shave" shares no word with "how
+             * do I have the sex talk" */
+            if (!multi && u > 0 && key_overlap(w, &sw) == 0) continue;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
             double rank = multi ? 1.0 : hits[used[u]].score / hits[0].score;
             double s = rank * 10.0 + (double)overlap(w, &sw) * 1.5 - (double)k * 0.4;
             /* the amount, age or limit asked for: a step that gives one */
-            if (want && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            if (want && gives_quantity(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
             if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
+            /* a step the parent has already tried goes last */
+            if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
             picks[np++] = (struct pick){u, p->steps[k], s};
         }
     }
@@ -847,6 +1015,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     while (b.len && b.s[b.len - 1] == '\n') b.s[--b.len] = '\0';
     *text = b.s;
     *citations = cit;
+    free(own);
     free(q);
 }
 
