@@ -441,7 +441,7 @@ static const char *choose_opener(const struct kb *kb, const struct kb_passage *p
     return best;
 }
 
-/* ---------- yes/no questions ---------- */
+
 
 /* Lower-cases s[0..len) into out with spaces around it and between words
  * (every non-alphanumeric byte is a space), so cues match whole words. */
@@ -466,6 +466,136 @@ static int has_cue(const char *text, const char *const *cues)
     for (int k = 0; cues[k]; k++) if (strstr(text, cues[k])) return 1;
     return 0;
 }
+
+/* ---------- what kind of question ---------- */
+
+/* The parent's own feeling, when the question names one: a feeling word
+ * just after "I", "I'm", "we", "me" ("im completely burnt out", "we're
+ * losing our minds"), a first-person phrase ("on my knees", "mum guilt"),
+ * or a feeling word standing alone as a sentence ("... group chat.
+ * mortified."). "she's worried" and "he is scared of the dark" are the
+ * child's, and the topic's own opener speaks to those. The line answers
+ * the feeling in place of the topic's opening line: a reply that names
+ * what the parent said reads less like a form. NULL when none. Pure. */
+struct feeling { const char *const *cues; const char *line; };
+
+static const char *const f_tired[] = {"exhausted", "knackered", "shattered", "burnt", "burned",
+                                      "burnout", "drained", "tired", "zombie", NULL};
+static const char *const f_worry[] = {"worried", "worrying", "scared", "terrified", "panicking",
+                                      "panicked", "nervous", "freaking", "anxious", "paranoid",
+                                      NULL};
+static const char *const f_guilt[] = {"guilty", "guilt", "failing", "awful", "terrible",
+                                      NULL};
+static const char *const f_frust[] = {"frustrated", "desperate", "fed", "stuck", "losing",
+                                      "cracking", "tearing", "overwhelmed", NULL};
+static const char *const f_shock[] = {"mortified", "embarrassed", "ashamed", "horrified",
+                                      "shocked", "gutted", "heartbroken", "devastated", NULL};
+static const struct feeling feelings[] = {
+    {f_tired, "That sounds exhausting, and it makes complete sense to want something to change."},
+    {f_worry, "It is natural to feel worried about this, and asking is a sensible first step."},
+    {f_guilt, "A lot of parents feel this way, and the fact that you are asking shows how much "
+              "you care."},
+    {f_frust, "That sounds really hard going, and a calm, steady plan can take some of the "
+              "pressure off."},
+    {f_shock, "That is a lot to take in, and it is good that you want to handle it well."},
+};
+/* First-person phrases that say the feeling whatever comes before. */
+static const struct { const char *cue; size_t f; } f_phrases[] = {
+    {" on my knees ", 0}, {" running on empty ", 0}, {" havent slept ", 0},
+    {" no sleep ", 0}, {" nothing left ", 0}, {" mum guilt ", 2}, {" mom guilt ", 2},
+    {" parent guilt ", 2}, {" feel bad ", 2}, {" bad mum ", 2}, {" bad mom ", 2},
+    {" bad parent ", 2}, {" never doing enough ", 2}, {" my wits end ", 3},
+    {" losing my mind ", 3}, {" losing our minds ", 3}, {" at a loss ", 3},
+    {" cant cope ", 3}, {" driving me mad ", 3}, {" driving me crazy ", 3},
+    {" going insane ", 3}, {" losing it ", 3}, {" so worried ", 1}, {" really worried ", 1},
+    {" so scared ", 1},
+};
+static const char *const f_subject[] = {"i", "im", "ive", "id", "me", "we", "were", "weve", "us",
+                                        "myself", NULL};
+
+static const char *feeling_line(const char *q, size_t len)
+{
+    char t[1024];
+    cue_text(q, len, t, sizeof t);
+    for (size_t k = 0; k < sizeof f_phrases / sizeof f_phrases[0]; k++)
+        if (strstr(t, f_phrases[k].cue)) return feelings[f_phrases[k].f].line;
+    struct text_word w[128];
+    size_t n = text_words(q, len, w, 128);
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n; i++) {
+        char wn[TEXT_WORD_MAX];
+        size_t l = 0;
+        for (size_t c = 0; w[i].norm[c] && l + 1 < sizeof wn; c++)
+            if (w[i].norm[c] != '\'') wn[l++] = w[i].norm[c];
+        wn[l] = '\0';
+        for (size_t f = 0; f < sizeof feelings / sizeof feelings[0]; f++) {
+            int hit = 0;
+            for (int c = 0; feelings[f].cues[c] && !hit; c++) hit = strcmp(wn, feelings[f].cues[c]) == 0;
+            if (!hit) continue;
+            /* "fed" and "stuck" and "losing" feel only as "fed up",
+             * "feel stuck", "losing my/our..." (the phrases above) */
+            if (f == 3 && (strcmp(wn, "fed") == 0 || strcmp(wn, "losing") == 0 ||
+                           strcmp(wn, "stuck") == 0) &&
+                !(strcmp(wn, "fed") == 0 && i + 1 < n && strcmp(w[i + 1].norm, "up") == 0))
+                continue;
+            /* "awful" and "terrible" are guilt only as "I feel awful" or
+             * "I was awful at maths" is not: after "feel" */
+            if (f == 2 && (strcmp(wn, "awful") == 0 || strcmp(wn, "terrible") == 0) &&
+                !(i > 0 && strncmp(w[i - 1].norm, "feel", 4) == 0))
+                continue;
+            /* the parent's: a first-person word within the three before */
+            int mine = 0;
+            for (size_t b = i > 3 ? i - 3 : 0; b < i && !mine; b++) {
+                char bn[TEXT_WORD_MAX];
+                size_t bl = 0;
+                for (size_t c = 0; w[b].norm[c] && bl + 1 < sizeof bn; c++)
+                    if (w[b].norm[c] != '\'') bn[bl++] = w[b].norm[c];
+                bn[bl] = '\0';
+                for (int c = 0; f_subject[c]; c++) mine |= strcmp(bn, f_subject[c]) == 0;
+                /* a third person in between: "i think she's anxious" */
+                if (mine && b + 1 < i)
+                    for (size_t m = b + 1; m < i; m++)
+                        if (!strcmp(w[m].norm, "she") || !strcmp(w[m].norm, "he") ||
+                            !strcmp(w[m].norm, "she's") || !strcmp(w[m].norm, "he's") ||
+                            !strcmp(w[m].norm, "they") || !strcmp(w[m].norm, "shes") ||
+                            !strcmp(w[m].norm, "hes") || !strcmp(w[m].norm, "it"))
+                            mine = 0;
+            }
+            /* or the word is a sentence by itself ("mortified.") */
+            if (!mine) {
+                size_t a = (size_t)(w[i].ptr - q), e = a + w[i].len;
+                while (a > 0 && q[a - 1] == ' ') a--;
+                while (e < len && q[e] == ' ') e++;
+                mine = (a == 0 || strchr(".!?,", q[a - 1])) && (e >= len || strchr(".!?,", q[e]));
+            }
+            if (mine) return feelings[f].line;
+        }
+    }
+    return NULL;
+}
+
+/* The heading of the steps, shaped by what was asked: ideas for a
+ * request for ideas, ways in for a question about how to talk about
+ * something, things to try otherwise. */
+static const char *steps_noun(const char *q, size_t len)
+{
+    static const char *const ideas[] = {" ideas ", " idea ", " suggestions ", " activities ",
+                                        " things to do ", " what can we do ", " ideas pls ",
+                                        " fun ", NULL};
+    static const char *const talk[] = {" talk to ", " talk about ", " how do i explain ",
+                                       " how to explain ", " how do i tell ", " how to tell ",
+                                       " bring up ", " have the talk ", " the sex talk ",
+                                       " have a conversation ", " what do i say ",
+                                       " what should i say ", " how do we explain ",
+                                       " how do we tell ", " how do i talk ", NULL};
+    char t[1024];
+    cue_text(q, len, t, sizeof t);
+    if (has_cue(t, ideas)) return "ideas";
+    if (has_cue(t, talk)) return "ways to go about it";
+    return "things";
+}
+
+/* ---------- yes/no questions ---------- */
 
 /* Words that open a yes/no question. */
 static const char *const yn_starts[] = {
@@ -796,6 +926,15 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             if (kb_part_asks(q, len, pst[k], pen[k])) { asking++; ask_k = k + 1; }
         for (size_t i = 1; asking == 1 && i < nhits; i++) {
             if (hits[i].part != (int)ask_k) continue;
+            /* only when its about-fields hold more of the asking part's
+             * words than the whole question's best passage does: "when
+             * should I start potty training? 2 yo shows zero interest"
+             * keeps its readiness passage */
+            char *pt = xstrndup(q + pst[ask_k - 1], pen[ask_k - 1] - pst[ask_k - 1]);
+            struct wordset pw;
+            words_of(pt, &pw);
+            free(pt);
+            if (about_overlap(kb, hits[i].p, &pw) <= about_overlap(kb, hits[0].p, &pw)) break;
             own = xmalloc(nhits * sizeof *own);
             own[0] = hits[i];
             own[0].score = hits[0].score;
@@ -878,6 +1017,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     int fact_first = lead->want_number && !lead->yes_no &&
                      gives_quantity(lead->sent, strlen(lead->sent));
     const char *verdict = lead->verdict;
+    struct wordset lead_w;                      /* the answering sentence's words */
+    words_of(lead->sent, &lead_w);
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
         /* a part's passage is scored on the part's words */
@@ -890,8 +1031,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             words_of(p->steps[k], &sw);
             /* a weaker passage's step must be about something asked:
              * "offer to show him how to shave" shares no word with "how
-             * do I have the sex talk" */
-            if (!multi && u > 0 && key_overlap(w, &sw) == 0) continue;
+             * do I have the sex talk", nor with the answer's sentence */
+            if (!multi && u > 0 && key_overlap(w, &sw) == 0 && key_overlap(&lead_w, &sw) == 0)
+                continue;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
@@ -960,7 +1102,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
     else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
-    else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    else {
+        /* the parent's own feeling, when they name one, is answered in
+         * place of the topic's opening line */
+        const char *feel = feeling_line(q, len);
+        strbuf_printf(&b, "%s\n\n", feel ? feel : opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    }
 
     for (size_t k = 0; k < nparts; k++) {
         /* a later yes/no part gets its own yes or no first too */
@@ -980,7 +1127,17 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months && steps_fit &&
                        age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
-    strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
+    {
+        const char *noun = steps_noun(q, len);
+        int ways = strcmp(noun, "things") != 0 && strcmp(noun, "ideas") != 0;
+        if (ways)                                /* "Three ways to go about it with your 12-year-old:" */
+            strbuf_printf(&b, "%s %s%s:\n", nchosen == 3 ? "Three" : nchosen == 2 ? "Two" : "One",
+                          nchosen == 1 ? "way to go about it" : noun, agebuf);
+        else
+            strbuf_printf(&b, "%s %s to try%s:\n",
+                          nchosen == 3 ? "Three" : nchosen == 2 ? "Two" : "One",
+                          nchosen == 1 ? (noun[0] == 'i' ? "idea" : "thing") : noun, agebuf);
+    }
     for (size_t c = 0; c < nchosen; c++) {
         strbuf_printf(&b, "%zu. ", c + 1);
         cited(&b, chosen[c].text, cite_no[chosen[c].passage]);
