@@ -837,6 +837,186 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
     return NULL;
 }
 
+/* ---------- a number asked about, against the passage's guide ---------- */
+
+/* One amount in a text: its value, its unit (normalised: "oz", "ml",
+ * "hour", "minute", "nap", "word", "time", "feed", "month", "year",
+ * "week", "night"), and what the text says of it: a range's upper end
+ * (hi > lo), "more than" (kind 1), "fewer than" / "under" (kind -1). */
+struct amount { double lo, hi; char unit[8], per[8]; int kind; };
+
+static int unit_of(const char *w, size_t l, char *out, size_t n)
+{
+    static const struct { const char *pre; const char *unit; } u[] = {
+        {"oz", "oz"}, {"ounce", "oz"}, {"ml", "ml"}, {"hour", "hour"}, {"hr", "hour"},
+        {"minute", "minute"}, {"min", "minute"}, {"nap", "nap"}, {"word", "word"},
+        {"times", "time"}, {"feed", "feed"}, {"bottle", "feed"}, {"month", "month"},
+        {"mo", "month"}, {"year", "year"}, {"yr", "year"}, {"yo", "year"}, {"week", "week"},
+        {"wk", "week"}, {"night", "night"}};
+    for (size_t k = 0; k < sizeof u / sizeof u[0]; k++) {
+        size_t pl = strlen(u[k].pre);
+        if (l >= pl && strncasecmp(w, u[k].pre, pl) == 0 &&
+            (l == pl || strchr("sS", w[pl]) || pl >= 3)) {
+            snprintf(out, n, "%s", u[k].unit);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The amounts of s with a unit ("35oz", "6 to 8 ounces", "more than 32
+ * ounces", "fewer than about 50 words"), at most max. Pure. */
+static size_t amounts_of(const char *s, struct amount *a, size_t max)
+{
+    size_t n = 0, l = strlen(s);
+    for (size_t i = 0; i < l && n < max;) {
+        if (!isdigit((unsigned char)s[i]) || (i > 0 && isalnum((unsigned char)s[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        char *end;
+        double v = strtod(s + i, &end), hi = v;
+        i = (size_t)(end - s);
+        /* "6 to 8", "6-8", "6 or 7", "between 8 and 13" */
+        size_t j = i;
+        while (j < l && s[j] == ' ') j++;
+        if (j < l && (s[j] == '-' || strncmp(s + j, "to ", 3) == 0 || strncmp(s + j, "or ", 3) == 0 ||
+                      strncmp(s + j, "and ", 4) == 0)) {
+            size_t k = j + (s[j] == '-' ? 1 : s[j] == 'a' ? 4 : 3);
+            while (k < l && s[k] == ' ') k++;
+            if (k < l && isdigit((unsigned char)s[k])) {
+                hi = strtod(s + k, &end);
+                i = (size_t)(end - s);
+            }
+        }
+        /* an opening bracket's second unit ("4 ounces (120 ml)") is the same amount */
+        j = i;
+        while (j < l && s[j] == ' ') j++;
+        size_t wl = 0;
+        while (j + wl < l && isalpha((unsigned char)s[j + wl])) wl++;
+        struct amount am = {v, hi, "", "", 0};
+        if (!wl || !unit_of(s + j, wl, am.unit, sizeof am.unit)) continue;
+        i = j + wl;
+        /* its rate: "a day", "per feed", "each night" (past a bracket) */
+        {
+            size_t r = i;
+            while (r < l && s[r] == ' ') r++;
+            if (r < l && s[r] == '(') {
+                while (r < l && s[r] != ')') r++;
+                if (r < l) r++;
+                while (r < l && s[r] == ' ') r++;
+            }
+            static const char *const per[] = {"a ", "per ", "each ", "every ", NULL};
+            for (int k = 0; per[k]; k++) {
+                size_t pl = strlen(per[k]);
+                if (strncasecmp(s + r, per[k], pl) != 0) continue;
+                size_t w0 = r + pl, w1 = w0;
+                while (w1 < l && isalpha((unsigned char)s[w1])) w1++;
+                if (w1 - w0 >= 3 && w1 - w0 < sizeof am.per) {
+                    snprintf(am.per, sizeof am.per, "%.*s", (int)(w1 - w0), s + w0);
+                    for (char *c = am.per; *c; c++) *c = (char)tolower((unsigned char)*c);
+                    if (strcmp(am.per, "bottle") == 0) strcpy(am.per, "feed");
+                }
+                break;
+            }
+        }
+        /* what comes before: "more than", "over", "fewer than", "under" */
+        char before[40];
+        size_t b0 = start > 30 ? start - 30 : 0;
+        snprintf(before, sizeof before, "%.*s", (int)(start - b0), s + b0);
+        for (char *c = before; *c; c++) *c = (char)tolower((unsigned char)*c);
+        if (strstr(before, "more than ") || strstr(before, "over ") || strstr(before, "above ") ||
+            strstr(before, "at most "))
+            am.kind = 1;
+        else if (strstr(before, "fewer than ") || strstr(before, "less than ") ||
+                 strstr(before, "under ") || strstr(before, "at least "))
+            am.kind = -1;
+        a[n++] = am;
+    }
+    return n;
+}
+
+/* For a question that gives a number and asks whether it is normal, too
+ * much or too little ("35oz a day, is that too much formula", "only says
+ * about 10 words, is that behind?"): the passage's guide for the same
+ * unit, read from the answering sentence or the help line, said first
+ * ("That is more than the usual guide of about 32 oz a day."). Writes the
+ * line and returns 1, or 0 when the passage gives no guide in that unit.
+ * Pure. */
+static int compare_line(const char *q, size_t qlen, const char *sent, const char *help,
+                        int age, char *out, size_t n)
+{
+    static const char *const asks[] = {" too ", " normal ", " enough ", " behind ", " ok ",
+                                       " okay ", " a lot ", " a problem ", " worry ", " bad ",
+                                       " early ", " late ", " little ", " much ", " many ",
+                                       " typical ", NULL};
+    char qt[1024], *qs;
+    struct amount qa[4], ga[16];
+    size_t nq, ng = 0;
+    cue_text(q, qlen, qt, sizeof qt);
+    if (!has_cue(qt, asks)) return 0;
+    qs = xstrndup(q, qlen);
+    nq = amounts_of(qs, qa, 4);
+    free(qs);
+    /* a guide for another age ("fewer than 50 words by age 2" for a
+     * 1-year-old) is no guide */
+    if (sent && age_fit(sent, strlen(sent), age) >= 0) ng = amounts_of(sent, ga, 16);
+    if (help && age_fit(help, strlen(help), age) >= 0) ng += amounts_of(help, ga + ng, 16 - ng);
+    for (size_t i = 0; i < nq; i++) {
+        /* an age is the child's, not the amount asked about */
+        if (!strcmp(qa[i].unit, "month") || !strcmp(qa[i].unit, "year") ||
+            !strcmp(qa[i].unit, "week"))
+            continue;
+        double v = qa[i].lo;
+        const char *u = qa[i].unit;
+        const char *shown = !strcmp(u, "time") ? "times" : !strcmp(u, "oz") ? "oz"
+                            : !strcmp(u, "ml") ? "ml" : NULL;
+        char unit_txt[24];
+        snprintf(unit_txt, sizeof unit_txt, "%s%s", shown ? shown : u, shown ? "" : "s");
+        for (size_t k = 0; k < ng; k++) {
+            const struct amount *g = &ga[k];
+            /* the same unit at the same rate: 35 oz a day is not 6 to 8 oz a feed */
+            if (strcmp(g->unit, u) != 0 || strcmp(g->per, qa[i].per) != 0) continue;
+            if (g->per[0]) {
+                size_t ul = strlen(unit_txt);
+                snprintf(unit_txt + ul, sizeof unit_txt - ul, " a %s", g->per);
+            }
+            if (g->kind == 1 && g->hi == g->lo) {
+                if (v > g->lo)
+                    snprintf(out, n, "That is more than the usual upper limit of about %g %s.", g->lo,
+                             unit_txt);
+                else
+                    snprintf(out, n, "That is within the usual upper limit of about %g %s.",
+                             g->lo, unit_txt);
+                return 1;
+            }
+            if (g->kind == -1 && g->hi == g->lo) {
+                if (v < g->lo)
+                    snprintf(out, n, "That is below the usual guide of at least %g %s.", g->lo,
+                             unit_txt);
+                else
+                    snprintf(out, n, "That meets the usual guide of at least %g %s.",
+                             g->lo, unit_txt);
+                return 1;
+            }
+            if (g->hi > g->lo) {
+                if (v > g->hi)
+                    snprintf(out, n, "That is more than the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                else if (v < g->lo)
+                    snprintf(out, n, "That is less than the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                else
+                    snprintf(out, n, "That is within the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Strips one trailing '.' so a [n] marker can go before the full stop. */
 static int trailing_period(const char *s)
 {
@@ -1017,6 +1197,14 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     int fact_first = lead->want_number && !lead->yes_no &&
                      gives_quantity(lead->sent, strlen(lead->sent));
     const char *verdict = lead->verdict;
+    /* a number the parent gives, against the passage's own guide: said
+     * first, in place of a stock yes or no ("is 35oz too much?") */
+    char compare[160];
+    if (compare_line(q + lead->st, lead->en - lead->st, lead->sent, hits[used[lead->u]].p->help,
+                     age_months, compare, sizeof compare)) {
+        verdict = compare;
+        fact_first = 0;
+    }
     struct wordset lead_w;                      /* the answering sentence's words */
     words_of(lead->sent, &lead_w);
     for (size_t u = 0; u < nused; u++) {
