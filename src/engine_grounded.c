@@ -304,7 +304,9 @@ static void tried_words(const char *q, size_t len, struct wordset *out)
     static const char *const before[] = {"tried", "trying", "attempted", NULL};
     static const char *const after[] = {"doesnt work", "didnt work", "dont work", "isnt working",
                                         "not working", "didnt help", "doesnt help",
-                                        "does nothing", "did nothing", "no luck", NULL};
+                                        "does nothing", "did nothing", "no luck",
+                                        "nothing helps", "nothing works", "not helping",
+                                        "hasnt helped", "havent helped", NULL};
     struct text_word w[128];
     size_t n = text_words(q, len, w, 128), cs = 0;
     char buf[512];
@@ -319,7 +321,7 @@ static void tried_words(const char *q, size_t len, struct wordset *out)
         }
         if (!end) continue;
         size_t ce = i == n ? n : i + 1;          /* words [cs, ce) */
-        int from = -1, runs = 0;
+        int from = -1;
         for (size_t k = cs; k < ce; k++) {
             for (int c = 0; before[c] && from < 0; c++)
                 if (strcmp(w[k].norm, before[c]) == 0) from = (int)k + 1;
@@ -338,12 +340,6 @@ static void tried_words(const char *q, size_t len, struct wordset *out)
             for (int c = 0; after[c] && from < 0; c++)
                 if (strstr(buf, after[c])) from = (int)cs;
         }
-        /* three or more past-tense words in a row */
-        for (size_t k = cs; k < ce; k++) {
-            if (w[k].nlen >= 3 && strcmp(w[k].norm + w[k].nlen - 2, "ed") == 0) {
-                if (++runs >= 3 && from < 0) from = (int)(k - 2);
-            } else runs = 0;
-        }
         if (from >= 0 && (size_t)from < ce) {
             size_t a = (size_t)(w[from].ptr - q), b = (size_t)(w[ce - 1].ptr - q) + w[ce - 1].len;
             snprintf(buf, sizeof buf, "%.*s", (int)(b - a), q + a);
@@ -356,6 +352,31 @@ static void tried_words(const char *q, size_t len, struct wordset *out)
                     memcpy(out->w[out->n++], tw.w[k], sizeof tw.w[0]);
         }
         cs = ce;
+    }
+    /* a list of three or more past-tense words ("fed, changed, burped
+     * and rocked"), across commas and "and" */
+    for (size_t k = 0, runs = 0, rs = 0; k < n; k++) {
+        if (w[k].nlen >= 3 && strcmp(w[k].norm + w[k].nlen - 2, "ed") == 0) {
+            if (!runs) rs = k;
+            runs++;
+            if (k + 1 < n && runs >= 1) continue;
+        } else if (runs && (strcmp(w[k].norm, "and") == 0 || strcmp(w[k].norm, "or") == 0 ||
+                            strcmp(w[k].norm, "then") == 0) && k + 1 < n) {
+            continue;
+        }
+        if (runs >= 3) {
+            size_t last = k;
+            while (last > rs && !(w[last].nlen >= 3 &&
+                                  strcmp(w[last].norm + w[last].nlen - 2, "ed") == 0))
+                last--;
+            size_t a = (size_t)(w[rs].ptr - q), b = (size_t)(w[last].ptr - q) + w[last].len;
+            snprintf(buf, sizeof buf, "%.*s", (int)(b - a), q + a);
+            struct wordset tw;
+            words_of(buf, &tw);
+            for (size_t m = 0; m < tw.n && out->n < 64; m++)
+                if (!plain_word(tw.w[m])) memcpy(out->w[out->n++], tw.w[m], sizeof tw.w[0]);
+        }
+        runs = 0;
     }
 }
 

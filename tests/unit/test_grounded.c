@@ -482,7 +482,7 @@ static void test_fact_first(void **state)
         assert_non_null(m);
         /* the first line is the cited fact, and it holds a number */
         assert_true(strchr(text, '\n') == NULL || strchr(text, '\n') > m);
-        assert_true(has_number(text, (size_t)(m - text)));
+        assert_true(gives_quantity(text, (size_t)(m - text)));
         free(text);
         json_decref(cit);
     }
