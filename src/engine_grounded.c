@@ -230,9 +230,17 @@ static int age_fit(const char *s, size_t len, int age)
             hi = w[j].num;
             j++;
         }
-        if (j >= n) continue;
-        const char *u = w[j].norm;
-        if (strncmp(u, "month", 5) == 0) unit = 1;
+        /* "by age 2", "from age 3 to 5": years with no unit word */
+        int age_word = i > 0 && (strcmp(w[i - 1].norm, "age") == 0 ||
+                                 strcmp(w[i - 1].norm, "ages") == 0 ||
+                                 strcmp(w[i - 1].norm, "aged") == 0);
+        const char *u = j < n ? w[j].norm : "";
+        if (age_word && strncmp(u, "month", 5) != 0 && strncmp(u, "week", 4) != 0 &&
+            strncmp(u, "year", 4) != 0) {
+            unit = 12;
+            j--;                                 /* no unit word to step over */
+        } else if (j >= n) continue;
+        else if (strncmp(u, "month", 5) == 0) unit = 1;
         else if (strncmp(u, "week", 4) == 0) unit = 12.0 / 52.0;
         else if (strncmp(u, "year", 4) == 0 || strcmp(u, "yr") == 0 || strcmp(u, "yrs") == 0)
             unit = 12;
@@ -246,6 +254,7 @@ static int age_fit(const char *s, size_t len, int age)
         for (int c = 0; below[c]; c++) k_below |= strcmp(cue, below[c]) == 0;
         for (int c = 0; above[c]; c++) k_above |= strcmp(cue, above[c]) == 0;
         for (int c = 0; near[c]; c++) k_near |= strcmp(cue, near[c]) == 0;
+        if (age_word && !k_below && !k_above) k_near = 1;   /* "children age 2" */
         if (j + 2 < n && (strcmp(w[j + 1].norm, "and") == 0 || strcmp(w[j + 1].norm, "or") == 0)) {
             const char *after = w[j + 2].norm;  /* "babies of 4 months and over" */
             if (!strcmp(after, "over") || !strcmp(after, "older") || !strcmp(after, "up") ||
