@@ -106,7 +106,7 @@ static int similar(const char *x, const char *y)
     return 0;
 }
 
-struct pick { size_t passage; const char *text; double score; };
+struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked */
 
 /* 1 when two passages share a topic: a weaker second passage is drawn on
  * only when it is about the same thing as the best one. */
@@ -285,7 +285,10 @@ static int vague_word(const char *w)
     static const char *const vague[] = {"help", "need", "want", "make", "thing", "good", "time",
                                         "just", "realli", "veri", "much", "mani", "even", "still",
                                         "also", "like", "know", "think", "doe", "should", "would",
-                                        "could", "keep", "take", "give", "tri", "start", NULL};
+                                        "could", "keep", "take", "give", "tri", "start", "such",
+                                        "other", "most", "well", "over", "after", "befor", "same",
+                                        "then", "where", "which", "while", "those", "these",
+                                        "thing", "everi", "whole", "wai", NULL};
     for (int k = 0; vague[k]; k++) if (strcmp(w, vague[k]) == 0) return 1;
     return plain_word(w);
 }
@@ -424,6 +427,23 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             snprintf(tmp, sizeof tmp, "%.*s", (int)sl, body + off);
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
+            /* the answering sentence stands alone: one that points back
+             * ("The AAP advises this because...", "These help...") reads
+             * as a fragment out of its passage */
+            {
+                static const char *const back[] = {"this ", "these ", "those ", "that ", "so ",
+                                                   "but ", "also ", "then ", NULL};
+                char low[48];
+                size_t ll = 0;
+                for (; ll < sl && ll + 1 < sizeof low; ll++)
+                    low[ll] = (char)tolower((unsigned char)body[off + ll]);
+                low[ll] = '\0';
+                int points_back = strstr(tmp, " this because") != NULL ||
+                                  strstr(tmp, " advises this") != NULL;
+                for (int k = 0; back[k] && !points_back; k++)
+                    points_back = strncmp(low, back[k], strlen(back[k])) == 0;
+                if (points_back && idx > 0) sc -= 2.0;
+            }
             /* what the parent has already tried is no answer */
             if (tried && tried->n && key_overlap(tried, &sw)) sc -= 3.0;
             if (want_number && gives_quantity(body + off, sl)) sc += 3.0;
@@ -1249,9 +1269,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             words_of(p->steps[k], &sw);
             /* a weaker passage's step must be about something asked:
              * "offer to show him how to shave" shares no word with "how
-             * do I have the sex talk", nor with the answer's sentence */
-            if (!multi && u > 0 && key_overlap(w, &sw) == 0 && key_overlap(&lead_w, &sw) == 0)
-                continue;
+             * do I have the sex talk", nor with the answer's sentence:
+             * it goes last */
+            int off_q = !multi && u > 0 && key_overlap(w, &sw) == 0 &&
+                        key_overlap(&lead_w, &sw) == 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
@@ -1264,7 +1285,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
             /* a step the parent has already tried goes last */
             if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
-            picks[np++] = (struct pick){u, p->steps[k], s};
+            /* and one tied to nothing asked is taken only to make up the
+             * three when nothing else is left */
+            if (off_q) s -= 20.0;
+            picks[np++] = (struct pick){u, p->steps[k], s, off_q};
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
@@ -1287,6 +1311,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;
+            if (pass == 0 && picks[i].off) continue;     /* only to make up the three */
             chosen[nchosen++] = picks[i];
             if (pass < 0) {                          /* the next part's passage */
                 if (++want_u >= nused) break;
