@@ -288,7 +288,8 @@ static int vague_word(const char *w)
                                         "could", "keep", "take", "give", "tri", "start", "such",
                                         "other", "most", "well", "over", "after", "befor", "same",
                                         "then", "where", "which", "while", "those", "these",
-                                        "thing", "everi", "whole", "wai", NULL};
+                                        "thing", "everi", "whole", "wai", "place", "sure",
+                                        "around", "right", "first", "alwai", NULL};
     for (int k = 0; vague[k]; k++) if (strcmp(w, vague[k]) == 0) return 1;
     return plain_word(w);
 }
@@ -404,6 +405,9 @@ static void minus_words(struct wordset *qw, const struct wordset *tw)
     qw->n = o;
 }
 
+/* 1 when q asks "is it normal" and sentence says how common (below). */
+static int says_common(const char *q, size_t qlen, const char *sentence);
+
 /* The sentence of a passage body that best answers the question: words
  * shared with the question count most; a question that asks for an
  * amount, age or limit prefers a sentence with a number; an earlier
@@ -453,6 +457,10 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             if (yes_no_q) {                      /* a sentence that says yes or no */
                 const char *v = grounded_verdict(yes_no_q, qlen, tmp);
                 if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
+                /* "is this normal?" is answered by the sentence that says
+                 * how common it is ("very common to catch one cold after
+                 * another"), not by one that only gives a reason */
+                if (says_common(yes_no_q, qlen, tmp)) sc += 1.5;
             }
             if (sc > best) {
                 best = sc;
@@ -806,6 +814,14 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
                                     " damaging ", " cruel ", NULL};
 
 static const char *verdict_of(const char *q, size_t len, const char *sentence);
+
+static int says_common(const char *q, size_t qlen, const char *sentence)
+{
+    char qt[1024], st[1024];
+    cue_text(q, qlen, qt, sizeof qt);
+    cue_text(sentence, strlen(sentence), st, sizeof st);
+    return has_cue(qt, q_normal) && has_cue(st, cue_common) && !has_cue(qt, q_negated);
+}
 
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
 {
