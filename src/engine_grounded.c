@@ -1285,10 +1285,13 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             words_of(p->steps[k], &sw);
             /* a weaker passage's step must be about something asked:
              * "offer to show him how to shave" shares no word with "how
-             * do I have the sex talk", nor with the answer's sentence:
-             * it goes last */
+             * do I have the sex talk", nor with the answer's sentence,
+             * from a passage whose about-fields hold fewer than two of the
+             * question's words ("screams ... colic" keeps the soothing
+             * passage's steps): it goes last */
             int off_q = !multi && u > 0 && key_overlap(w, &sw) == 0 &&
-                        key_overlap(&lead_w, &sw) == 0;
+                        key_overlap(&lead_w, &sw) == 0 && p->ntopics && hits[used[0]].p->ntopics &&
+                        strcmp(p->topics[0], hits[used[0]].p->topics[0]) != 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
