@@ -11,6 +11,12 @@
  * get help" line when a used passage has one. Every sentence after the
  * opener carries an [n] marker for the passage it came from, and the
  * citations are exactly those passages, numbered in order of first use.
+ * The shape follows the question (session 12): a part that tells the story
+ * is no part; a number the parent gives is set against the passage's guide
+ * first; what they say they have tried goes last; a weaker passage's step
+ * must be tied to the question; the parent's own feeling is answered in
+ * place of the topic's opener; the steps' heading fits a request for ideas
+ * or for how to talk about something.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
