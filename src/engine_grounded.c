@@ -11,6 +11,12 @@
  * get help" line when a used passage has one. Every sentence after the
  * opener carries an [n] marker for the passage it came from, and the
  * citations are exactly those passages, numbered in order of first use.
+ * The shape follows the question (session 12): a part that tells the story
+ * is no part; a number the parent gives is set against the passage's guide
+ * first; what they say they have tried goes last; a weaker passage's step
+ * must be tied to the question; the parent's own feeling is answered in
+ * place of the topic's opener; the steps' heading fits a request for ideas
+ * or for how to talk about something.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
@@ -106,7 +112,7 @@ static int similar(const char *x, const char *y)
     return 0;
 }
 
-struct pick { size_t passage; const char *text; double score; };
+struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked */
 
 /* 1 when two passages share a topic: a weaker second passage is drawn on
  * only when it is about the same thing as the best one. */
@@ -136,11 +142,14 @@ static void age_phrase(int months, char *out, size_t n)
 
 /* 1 when the question asks for an amount, an age, a time or a limit
  * ("how much", "how many", "how long", "how often", "what age", "when",
- * "what temperature", "limit", "enough"). */
+ * "what temperature", "limit", "enough"). "When" asks only where it opens
+ * a question clause ("when can he face forward", "7 months, when do night
+ * feeds stop"): "he only listens when I shout" tells a story and asks for
+ * no time. */
 static int asks_for_number(const char *q)
 {
     static const char *const cues[] = {"how much", "how many", "how long", "how often", "how old",
-                                       "what age", "which age", "at what age", "when ", "how late",
+                                       "what age", "which age", "at what age", "how late",
                                        "how early", "temperature", "temp ", "limit", "enough",
                                        "how hot", "how warm", "how cold", "ounces", "ml ", NULL};
     char low[512];
@@ -149,15 +158,43 @@ static int asks_for_number(const char *q)
     low[i++] = ' ';
     low[i] = '\0';
     for (int k = 0; cues[k]; k++) if (strstr(low, cues[k])) return 1;
+    for (const char *w = strstr(low, "when "); w; w = strstr(w + 1, "when ")) {
+        const char *b = w;                       /* the text before it, spaces skipped */
+        while (b > low && b[-1] == ' ') b--;
+        if (b == low || strchr("?.!,;:(", b[-1])) return 1;
+        if ((b - low >= 3 && strncmp(b - 3, "and", 3) == 0 && (b - 3 == low || b[-4] == ' ')) ||
+            (b - low >= 2 && strncmp(b - 2, "so", 2) == 0 && (b - 2 == low || b[-3] == ' ')) ||
+            (b - low >= 3 && strncmp(b - 3, "but", 3) == 0 && (b - 3 == low || b[-4] == ' ')))
+            return 1;
+    }
     return 0;
 }
 
-static int has_number(const char *s, size_t len)
+/* 1 when a sentence gives an amount, an age, a time or a limit: a number
+ * written in digits, or a number word before a unit ("two years", "ten
+ * minutes"). "Give one instruction at a time" and "linking one cycle to
+ * the next" give none, so they do not open the answer as its fact. */
+static int gives_quantity(const char *s, size_t len)
 {
+    static const char *const units[] = {"month", "year", "week", "day", "hour", "minut",
+                                        "second", "ounc", "oz", "ml", "time", "feed", "nap",
+                                        "night", "word", "hr", "hrs", "min", "mins", "kg",
+                                        "pound", "degre", "cup", "portion", "serv", "meal",
+                                        "teaspoon", "tablespoon", "gram", NULL};
     struct text_word w[96];
     size_t n = text_words(s, len, w, 96);
     if (n > 96) n = 96;
-    for (size_t i = 0; i < n; i++) if (w[i].flags & TEXT_NUMBER) return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        if (w[i].nlen && isdigit((unsigned char)w[i].norm[0])) return 1;
+        for (size_t j = i + 1; j < n && j <= i + 3; j++) {
+            for (int k = 0; units[k]; k++)
+                if (strncmp(w[j].norm, units[k], strlen(units[k])) == 0) return 1;
+            if (!(w[j].flags & TEXT_NUMBER) && strcmp(w[j].norm, "to") != 0 &&
+                strcmp(w[j].norm, "or") != 0 && strcmp(w[j].norm, "and") != 0)
+                break;
+        }
+    }
     return 0;
 }
 
@@ -199,9 +236,17 @@ static int age_fit(const char *s, size_t len, int age)
             hi = w[j].num;
             j++;
         }
-        if (j >= n) continue;
-        const char *u = w[j].norm;
-        if (strncmp(u, "month", 5) == 0) unit = 1;
+        /* "by age 2", "from age 3 to 5": years with no unit word */
+        int age_word = i > 0 && (strcmp(w[i - 1].norm, "age") == 0 ||
+                                 strcmp(w[i - 1].norm, "ages") == 0 ||
+                                 strcmp(w[i - 1].norm, "aged") == 0);
+        const char *u = j < n ? w[j].norm : "";
+        if (age_word && strncmp(u, "month", 5) != 0 && strncmp(u, "week", 4) != 0 &&
+            strncmp(u, "year", 4) != 0) {
+            unit = 12;
+            j--;                                 /* no unit word to step over */
+        } else if (j >= n) continue;
+        else if (strncmp(u, "month", 5) == 0) unit = 1;
         else if (strncmp(u, "week", 4) == 0) unit = 12.0 / 52.0;
         else if (strncmp(u, "year", 4) == 0 || strcmp(u, "yr") == 0 || strcmp(u, "yrs") == 0)
             unit = 12;
@@ -215,6 +260,7 @@ static int age_fit(const char *s, size_t len, int age)
         for (int c = 0; below[c]; c++) k_below |= strcmp(cue, below[c]) == 0;
         for (int c = 0; above[c]; c++) k_above |= strcmp(cue, above[c]) == 0;
         for (int c = 0; near[c]; c++) k_near |= strcmp(cue, near[c]) == 0;
+        if (age_word && !k_below && !k_above) k_near = 1;   /* "children age 2" */
         if (j + 2 < n && (strcmp(w[j + 1].norm, "and") == 0 || strcmp(w[j + 1].norm, "or") == 0)) {
             const char *after = w[j + 2].norm;  /* "babies of 4 months and over" */
             if (!strcmp(after, "over") || !strcmp(after, "older") || !strcmp(after, "up") ||
@@ -238,12 +284,143 @@ static int age_fit(const char *s, size_t len, int age)
     return !named ? 0 : fits ? 1 : -1;
 }
 
+/* Words that say too little to tie a step to a question ("how do I
+ * help" and "helping pick a middle name"). */
+static int vague_word(const char *w)
+{
+    static const char *const vague[] = {"help", "need", "want", "make", "thing", "good", "time",
+                                        "just", "realli", "veri", "much", "mani", "even", "still",
+                                        "also", "like", "know", "think", "doe", "should", "would",
+                                        "could", "keep", "take", "give", "tri", "start", "such",
+                                        "other", "most", "well", "over", "after", "befor", "same",
+                                        "then", "where", "which", "while", "those", "these",
+                                        "thing", "everi", "whole", "wai", "place", "sure",
+                                        "around", "right", "first", "alwai", NULL};
+    for (int k = 0; vague[k]; k++) if (strcmp(w, vague[k]) == 0) return 1;
+    return plain_word(w);
+}
+
+/* How many of b's words that are not plain or vague words a holds. */
+static size_t key_overlap(const struct wordset *a, const struct wordset *b)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        if (vague_word(b->w[k])) continue;
+        for (size_t i = 0; i < a->n; i++)
+            if (strcmp(a->w[i], b->w[k]) == 0) { n++; break; }
+    }
+    return n;
+}
+
+/* The words of what the parent says they have already tried, which a
+ * step should not offer again: a clause after "tried", "already",
+ * "not even", "even" ("we've tried white noise", "not even the bitter
+ * polish"), a clause ending in "doesn't work" / "didn't help" ("bath book
+ * bed doesnt work anymore"), and a list of three or more past-tense words
+ * ("fed changed burped cuddled"). Writes the stemmed words to out. Pure. */
+static void tried_words(const char *q, size_t len, struct wordset *out)
+{
+    static const char *const before[] = {"tried", "trying", "attempted", NULL};
+    static const char *const after[] = {"doesnt work", "didnt work", "dont work", "isnt working",
+                                        "not working", "didnt help", "doesnt help",
+                                        "does nothing", "did nothing", "no luck",
+                                        "nothing helps", "nothing works", "not helping",
+                                        "hasnt helped", "havent helped", NULL};
+    struct text_word w[128];
+    size_t n = text_words(q, len, w, 128), cs = 0;
+    char buf[512];
+    out->n = 0;
+    if (n > 128) n = 128;
+    for (size_t i = 0; i <= n; i++) {
+        /* clause ends at a stop, a comma, "but" or the end */
+        int end = i == n;
+        if (!end) {
+            size_t at = (size_t)(w[i].ptr - q) + w[i].len;
+            end = at < len && strchr(",.;!?", q[at]) != NULL;
+        }
+        if (!end) continue;
+        size_t ce = i == n ? n : i + 1;          /* words [cs, ce) */
+        int from = -1;
+        for (size_t k = cs; k < ce; k++) {
+            for (int c = 0; before[c] && from < 0; c++)
+                if (strcmp(w[k].norm, before[c]) == 0) from = (int)k + 1;
+            if (from < 0 && k > cs && strcmp(w[k].norm, "even") == 0 &&
+                strcmp(w[k - 1].norm, "not") == 0)
+                from = (int)k + 1;                /* "nothing works, not even the polish" */
+        }
+        /* a clause that says it does not work */
+        {
+            size_t a = cs < ce ? (size_t)(w[cs].ptr - q) : 0;
+            size_t b = cs < ce ? (size_t)(w[ce - 1].ptr - q) + w[ce - 1].len : 0;
+            size_t l = 0;
+            for (size_t k = a; k < b && k < len && l + 1 < sizeof buf; k++)
+                if (q[k] != '\'') buf[l++] = (char)tolower((unsigned char)q[k]);
+            buf[l] = '\0';
+            for (int c = 0; after[c] && from < 0; c++)
+                if (strstr(buf, after[c])) from = (int)cs;
+        }
+        if (from >= 0 && (size_t)from < ce) {
+            size_t a = (size_t)(w[from].ptr - q), b = (size_t)(w[ce - 1].ptr - q) + w[ce - 1].len;
+            snprintf(buf, sizeof buf, "%.*s", (int)(b - a), q + a);
+            struct wordset tw;
+            words_of(buf, &tw);
+            for (size_t k = 0; k < tw.n && out->n < 64; k++)
+                if (!plain_word(tw.w[k]) && strncmp(tw.w[k], "work", 4) != 0 &&
+                    strncmp(tw.w[k], "help", 4) != 0 && strncmp(tw.w[k], "noth", 4) != 0 &&
+                    strncmp(tw.w[k], "anymor", 6) != 0)
+                    memcpy(out->w[out->n++], tw.w[k], sizeof tw.w[0]);
+        }
+        cs = ce;
+    }
+    /* a list of three or more past-tense words ("fed, changed, burped
+     * and rocked"), across commas and "and" */
+    for (size_t k = 0, runs = 0, rs = 0; k < n; k++) {
+        if (w[k].nlen >= 3 && strcmp(w[k].norm + w[k].nlen - 2, "ed") == 0) {
+            if (!runs) rs = k;
+            runs++;
+            if (k + 1 < n && runs >= 1) continue;
+        } else if (runs && (strcmp(w[k].norm, "and") == 0 || strcmp(w[k].norm, "or") == 0 ||
+                            strcmp(w[k].norm, "then") == 0) && k + 1 < n) {
+            continue;
+        }
+        if (runs >= 3) {
+            size_t last = k;
+            while (last > rs && !(w[last].nlen >= 3 &&
+                                  strcmp(w[last].norm + w[last].nlen - 2, "ed") == 0))
+                last--;
+            size_t a = (size_t)(w[rs].ptr - q), b = (size_t)(w[last].ptr - q) + w[last].len;
+            snprintf(buf, sizeof buf, "%.*s", (int)(b - a), q + a);
+            struct wordset tw;
+            words_of(buf, &tw);
+            for (size_t m = 0; m < tw.n && out->n < 64; m++)
+                if (!plain_word(tw.w[m])) memcpy(out->w[out->n++], tw.w[m], sizeof tw.w[0]);
+        }
+        runs = 0;
+    }
+}
+
+/* qw without the words of tw. */
+static void minus_words(struct wordset *qw, const struct wordset *tw)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < qw->n; i++) {
+        int drop = 0;
+        for (size_t k = 0; k < tw->n && !drop; k++) drop = strcmp(qw->w[i], tw->w[k]) == 0;
+        if (!drop) memmove(qw->w[o++], qw->w[i], sizeof qw->w[0]);
+    }
+    qw->n = o;
+}
+
+/* 1 when q asks "is it normal" and sentence says how common (below). */
+static int says_common(const char *q, size_t qlen, const char *sentence);
+
 /* The sentence of a passage body that best answers the question: words
  * shared with the question count most; a question that asks for an
  * amount, age or limit prefers a sentence with a number; an earlier
  * sentence wins a tie. */
 static void best_sentence(const char *body, const struct wordset *qw, int want_number,
-                          const char *yes_no_q, size_t qlen, int age, char *out, size_t n)
+                          const char *yes_no_q, size_t qlen, int age, const struct wordset *tried,
+                          char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
     double best = -1e9;
@@ -260,13 +437,36 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
             snprintf(tmp, sizeof tmp, "%.*s", (int)sl, body + off);
             words_of(tmp, &sw);
             double sc = (double)overlap(qw, &sw) * 2.0 - (double)idx * 0.6;
-            if (want_number && has_number(body + off, sl)) sc += 3.0;
+            /* the answering sentence stands alone: one that points back
+             * ("The AAP advises this because...", "These help...") reads
+             * as a fragment out of its passage */
+            {
+                static const char *const back[] = {"this ", "these ", "those ", "that ", "so ",
+                                                   "but ", "also ", "then ", NULL};
+                char low[48];
+                size_t ll = 0;
+                for (; ll < sl && ll + 1 < sizeof low; ll++)
+                    low[ll] = (char)tolower((unsigned char)body[off + ll]);
+                low[ll] = '\0';
+                int points_back = strstr(tmp, " this because") != NULL ||
+                                  strstr(tmp, " advises this") != NULL;
+                for (int k = 0; back[k] && !points_back; k++)
+                    points_back = strncmp(low, back[k], strlen(back[k])) == 0;
+                if (points_back && idx > 0) sc -= 2.0;
+            }
+            /* what the parent has already tried is no answer */
+            if (tried && tried->n && key_overlap(tried, &sw)) sc -= 3.0;
+            if (want_number && gives_quantity(body + off, sl)) sc += 3.0;
             /* for the child's age: "under 6 months" does not answer for
              * an 8-month-old while "from 6 months" does */
             sc += 2.0 * age_fit(body + off, sl, age);
             if (yes_no_q) {                      /* a sentence that says yes or no */
                 const char *v = grounded_verdict(yes_no_q, qlen, tmp);
                 if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
+                /* "is this normal?" is answered by the sentence that says
+                 * how common it is ("very common to catch one cold after
+                 * another"), not by one that only gives a reason */
+                if (says_common(yes_no_q, qlen, tmp)) sc += 1.5;
             }
             if (sc > best) {
                 best = sc;
@@ -305,7 +505,7 @@ static const char *choose_opener(const struct kb *kb, const struct kb_passage *p
     return best;
 }
 
-/* ---------- yes/no questions ---------- */
+
 
 /* Lower-cases s[0..len) into out with spaces around it and between words
  * (every non-alphanumeric byte is a space), so cues match whole words. */
@@ -330,6 +530,136 @@ static int has_cue(const char *text, const char *const *cues)
     for (int k = 0; cues[k]; k++) if (strstr(text, cues[k])) return 1;
     return 0;
 }
+
+/* ---------- what kind of question ---------- */
+
+/* The parent's own feeling, when the question names one: a feeling word
+ * just after "I", "I'm", "we", "me" ("im completely burnt out", "we're
+ * losing our minds"), a first-person phrase ("on my knees", "mum guilt"),
+ * or a feeling word standing alone as a sentence ("... group chat.
+ * mortified."). "she's worried" and "he is scared of the dark" are the
+ * child's, and the topic's own opener speaks to those. The line answers
+ * the feeling in place of the topic's opening line: a reply that names
+ * what the parent said reads less like a form. NULL when none. Pure. */
+struct feeling { const char *const *cues; const char *line; };
+
+static const char *const f_tired[] = {"exhausted", "knackered", "shattered", "burnt", "burned",
+                                      "burnout", "drained", "tired", "zombie", NULL};
+static const char *const f_worry[] = {"worried", "worrying", "scared", "terrified", "panicking",
+                                      "panicked", "nervous", "freaking", "anxious", "paranoid",
+                                      NULL};
+static const char *const f_guilt[] = {"guilty", "guilt", "failing", "awful", "terrible",
+                                      NULL};
+static const char *const f_frust[] = {"frustrated", "desperate", "fed", "stuck", "losing",
+                                      "cracking", "tearing", "overwhelmed", NULL};
+static const char *const f_shock[] = {"mortified", "embarrassed", "ashamed", "horrified",
+                                      "shocked", "gutted", "heartbroken", "devastated", NULL};
+static const struct feeling feelings[] = {
+    {f_tired, "That sounds exhausting, and it makes complete sense to want something to change."},
+    {f_worry, "It is natural to feel worried about this, and asking is a sensible first step."},
+    {f_guilt, "A lot of parents feel this way, and the fact that you are asking shows how much "
+              "you care."},
+    {f_frust, "That sounds really hard going, and a calm, steady plan can take some of the "
+              "pressure off."},
+    {f_shock, "That is a lot to take in, and it is good that you want to handle it well."},
+};
+/* First-person phrases that say the feeling whatever comes before. */
+static const struct { const char *cue; size_t f; } f_phrases[] = {
+    {" on my knees ", 0}, {" running on empty ", 0}, {" havent slept ", 0},
+    {" no sleep ", 0}, {" nothing left ", 0}, {" mum guilt ", 2}, {" mom guilt ", 2},
+    {" parent guilt ", 2}, {" feel bad ", 2}, {" bad mum ", 2}, {" bad mom ", 2},
+    {" bad parent ", 2}, {" never doing enough ", 2}, {" my wits end ", 3},
+    {" losing my mind ", 3}, {" losing our minds ", 3}, {" at a loss ", 3},
+    {" cant cope ", 3}, {" driving me mad ", 3}, {" driving me crazy ", 3},
+    {" going insane ", 3}, {" losing it ", 3}, {" so worried ", 1}, {" really worried ", 1},
+    {" so scared ", 1},
+};
+static const char *const f_subject[] = {"i", "im", "ive", "id", "me", "we", "were", "weve", "us",
+                                        "myself", NULL};
+
+static const char *feeling_line(const char *q, size_t len)
+{
+    char t[1024];
+    cue_text(q, len, t, sizeof t);
+    for (size_t k = 0; k < sizeof f_phrases / sizeof f_phrases[0]; k++)
+        if (strstr(t, f_phrases[k].cue)) return feelings[f_phrases[k].f].line;
+    struct text_word w[128];
+    size_t n = text_words(q, len, w, 128);
+    if (n > 128) n = 128;
+    for (size_t i = 0; i < n; i++) {
+        char wn[TEXT_WORD_MAX];
+        size_t l = 0;
+        for (size_t c = 0; w[i].norm[c] && l + 1 < sizeof wn; c++)
+            if (w[i].norm[c] != '\'') wn[l++] = w[i].norm[c];
+        wn[l] = '\0';
+        for (size_t f = 0; f < sizeof feelings / sizeof feelings[0]; f++) {
+            int hit = 0;
+            for (int c = 0; feelings[f].cues[c] && !hit; c++) hit = strcmp(wn, feelings[f].cues[c]) == 0;
+            if (!hit) continue;
+            /* "fed" and "stuck" and "losing" feel only as "fed up",
+             * "feel stuck", "losing my/our..." (the phrases above) */
+            if (f == 3 && (strcmp(wn, "fed") == 0 || strcmp(wn, "losing") == 0 ||
+                           strcmp(wn, "stuck") == 0) &&
+                !(strcmp(wn, "fed") == 0 && i + 1 < n && strcmp(w[i + 1].norm, "up") == 0))
+                continue;
+            /* "awful" and "terrible" are guilt only as "I feel awful" or
+             * "I was awful at maths" is not: after "feel" */
+            if (f == 2 && (strcmp(wn, "awful") == 0 || strcmp(wn, "terrible") == 0) &&
+                !(i > 0 && strncmp(w[i - 1].norm, "feel", 4) == 0))
+                continue;
+            /* the parent's: a first-person word within the three before */
+            int mine = 0;
+            for (size_t b = i > 3 ? i - 3 : 0; b < i && !mine; b++) {
+                char bn[TEXT_WORD_MAX];
+                size_t bl = 0;
+                for (size_t c = 0; w[b].norm[c] && bl + 1 < sizeof bn; c++)
+                    if (w[b].norm[c] != '\'') bn[bl++] = w[b].norm[c];
+                bn[bl] = '\0';
+                for (int c = 0; f_subject[c]; c++) mine |= strcmp(bn, f_subject[c]) == 0;
+                /* a third person in between: "i think she's anxious" */
+                if (mine && b + 1 < i)
+                    for (size_t m = b + 1; m < i; m++)
+                        if (!strcmp(w[m].norm, "she") || !strcmp(w[m].norm, "he") ||
+                            !strcmp(w[m].norm, "she's") || !strcmp(w[m].norm, "he's") ||
+                            !strcmp(w[m].norm, "they") || !strcmp(w[m].norm, "shes") ||
+                            !strcmp(w[m].norm, "hes") || !strcmp(w[m].norm, "it"))
+                            mine = 0;
+            }
+            /* or the word is a sentence by itself ("mortified.") */
+            if (!mine) {
+                size_t a = (size_t)(w[i].ptr - q), e = a + w[i].len;
+                while (a > 0 && q[a - 1] == ' ') a--;
+                while (e < len && q[e] == ' ') e++;
+                mine = (a == 0 || strchr(".!?,", q[a - 1])) && (e >= len || strchr(".!?,", q[e]));
+            }
+            if (mine) return feelings[f].line;
+        }
+    }
+    return NULL;
+}
+
+/* The heading of the steps, shaped by what was asked: ideas for a
+ * request for ideas, ways in for a question about how to talk about
+ * something, things to try otherwise. */
+static const char *steps_noun(const char *q, size_t len)
+{
+    static const char *const ideas[] = {" ideas ", " idea ", " suggestions ", " activities ",
+                                        " things to do ", " what can we do ", " ideas pls ",
+                                        " fun ", NULL};
+    static const char *const talk[] = {" talk to ", " talk about ", " how do i explain ",
+                                       " how to explain ", " how do i tell ", " how to tell ",
+                                       " bring up ", " have the talk ", " the sex talk ",
+                                       " have a conversation ", " what do i say ",
+                                       " what should i say ", " how do we explain ",
+                                       " how do we tell ", " how do i talk ", NULL};
+    char t[1024];
+    cue_text(q, len, t, sizeof t);
+    if (has_cue(t, ideas)) return "ideas";
+    if (has_cue(t, talk)) return "ways to go about it";
+    return "things";
+}
+
+/* ---------- yes/no questions ---------- */
 
 /* Words that open a yes/no question. */
 static const char *const yn_starts[] = {
@@ -491,6 +821,14 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
 
 static const char *verdict_of(const char *q, size_t len, const char *sentence);
 
+static int says_common(const char *q, size_t qlen, const char *sentence)
+{
+    char qt[1024], st[1024];
+    cue_text(q, qlen, qt, sizeof qt);
+    cue_text(sentence, strlen(sentence), st, sizeof st);
+    return has_cue(qt, q_normal) && has_cue(st, cue_common) && !has_cue(qt, q_negated);
+}
+
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
 {
     int shape = yes_no_shape(q, len);
@@ -571,6 +909,186 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
     return NULL;
 }
 
+/* ---------- a number asked about, against the passage's guide ---------- */
+
+/* One amount in a text: its value, its unit (normalised: "oz", "ml",
+ * "hour", "minute", "nap", "word", "time", "feed", "month", "year",
+ * "week", "night"), and what the text says of it: a range's upper end
+ * (hi > lo), "more than" (kind 1), "fewer than" / "under" (kind -1). */
+struct amount { double lo, hi; char unit[8], per[8]; int kind; };
+
+static int unit_of(const char *w, size_t l, char *out, size_t n)
+{
+    static const struct { const char *pre; const char *unit; } u[] = {
+        {"oz", "oz"}, {"ounce", "oz"}, {"ml", "ml"}, {"hour", "hour"}, {"hr", "hour"},
+        {"minute", "minute"}, {"min", "minute"}, {"nap", "nap"}, {"word", "word"},
+        {"times", "time"}, {"feed", "feed"}, {"bottle", "feed"}, {"month", "month"},
+        {"mo", "month"}, {"year", "year"}, {"yr", "year"}, {"yo", "year"}, {"week", "week"},
+        {"wk", "week"}, {"night", "night"}};
+    for (size_t k = 0; k < sizeof u / sizeof u[0]; k++) {
+        size_t pl = strlen(u[k].pre);
+        if (l >= pl && strncasecmp(w, u[k].pre, pl) == 0 &&
+            (l == pl || strchr("sS", w[pl]) || pl >= 3)) {
+            snprintf(out, n, "%s", u[k].unit);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The amounts of s with a unit ("35oz", "6 to 8 ounces", "more than 32
+ * ounces", "fewer than about 50 words"), at most max. Pure. */
+static size_t amounts_of(const char *s, struct amount *a, size_t max)
+{
+    size_t n = 0, l = strlen(s);
+    for (size_t i = 0; i < l && n < max;) {
+        if (!isdigit((unsigned char)s[i]) || (i > 0 && isalnum((unsigned char)s[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        char *end;
+        double v = strtod(s + i, &end), hi = v;
+        i = (size_t)(end - s);
+        /* "6 to 8", "6-8", "6 or 7", "between 8 and 13" */
+        size_t j = i;
+        while (j < l && s[j] == ' ') j++;
+        if (j < l && (s[j] == '-' || strncmp(s + j, "to ", 3) == 0 || strncmp(s + j, "or ", 3) == 0 ||
+                      strncmp(s + j, "and ", 4) == 0)) {
+            size_t k = j + (s[j] == '-' ? 1 : s[j] == 'a' ? 4 : 3);
+            while (k < l && s[k] == ' ') k++;
+            if (k < l && isdigit((unsigned char)s[k])) {
+                hi = strtod(s + k, &end);
+                i = (size_t)(end - s);
+            }
+        }
+        /* an opening bracket's second unit ("4 ounces (120 ml)") is the same amount */
+        j = i;
+        while (j < l && s[j] == ' ') j++;
+        size_t wl = 0;
+        while (j + wl < l && isalpha((unsigned char)s[j + wl])) wl++;
+        struct amount am = {v, hi, "", "", 0};
+        if (!wl || !unit_of(s + j, wl, am.unit, sizeof am.unit)) continue;
+        i = j + wl;
+        /* its rate: "a day", "per feed", "each night" (past a bracket) */
+        {
+            size_t r = i;
+            while (r < l && s[r] == ' ') r++;
+            if (r < l && s[r] == '(') {
+                while (r < l && s[r] != ')') r++;
+                if (r < l) r++;
+                while (r < l && s[r] == ' ') r++;
+            }
+            static const char *const per[] = {"a ", "per ", "each ", "every ", NULL};
+            for (int k = 0; per[k]; k++) {
+                size_t pl = strlen(per[k]);
+                if (strncasecmp(s + r, per[k], pl) != 0) continue;
+                size_t w0 = r + pl, w1 = w0;
+                while (w1 < l && isalpha((unsigned char)s[w1])) w1++;
+                if (w1 - w0 >= 3 && w1 - w0 < sizeof am.per) {
+                    snprintf(am.per, sizeof am.per, "%.*s", (int)(w1 - w0), s + w0);
+                    for (char *c = am.per; *c; c++) *c = (char)tolower((unsigned char)*c);
+                    if (strcmp(am.per, "bottle") == 0) strcpy(am.per, "feed");
+                }
+                break;
+            }
+        }
+        /* what comes before: "more than", "over", "fewer than", "under" */
+        char before[40];
+        size_t b0 = start > 30 ? start - 30 : 0;
+        snprintf(before, sizeof before, "%.*s", (int)(start - b0), s + b0);
+        for (char *c = before; *c; c++) *c = (char)tolower((unsigned char)*c);
+        if (strstr(before, "more than ") || strstr(before, "over ") || strstr(before, "above ") ||
+            strstr(before, "at most "))
+            am.kind = 1;
+        else if (strstr(before, "fewer than ") || strstr(before, "less than ") ||
+                 strstr(before, "under ") || strstr(before, "at least "))
+            am.kind = -1;
+        a[n++] = am;
+    }
+    return n;
+}
+
+/* For a question that gives a number and asks whether it is normal, too
+ * much or too little ("35oz a day, is that too much formula", "only says
+ * about 10 words, is that behind?"): the passage's guide for the same
+ * unit, read from the answering sentence or the help line, said first
+ * ("That is more than the usual guide of about 32 oz a day."). Writes the
+ * line and returns 1, or 0 when the passage gives no guide in that unit.
+ * Pure. */
+static int compare_line(const char *q, size_t qlen, const char *sent, const char *help,
+                        int age, char *out, size_t n)
+{
+    static const char *const asks[] = {" too ", " normal ", " enough ", " behind ", " ok ",
+                                       " okay ", " a lot ", " a problem ", " worry ", " bad ",
+                                       " early ", " late ", " little ", " much ", " many ",
+                                       " typical ", NULL};
+    char qt[1024], *qs;
+    struct amount qa[4], ga[16];
+    size_t nq, ng = 0;
+    cue_text(q, qlen, qt, sizeof qt);
+    if (!has_cue(qt, asks)) return 0;
+    qs = xstrndup(q, qlen);
+    nq = amounts_of(qs, qa, 4);
+    free(qs);
+    /* a guide for another age ("fewer than 50 words by age 2" for a
+     * 1-year-old) is no guide */
+    if (sent && age_fit(sent, strlen(sent), age) >= 0) ng = amounts_of(sent, ga, 16);
+    if (help && age_fit(help, strlen(help), age) >= 0) ng += amounts_of(help, ga + ng, 16 - ng);
+    for (size_t i = 0; i < nq; i++) {
+        /* an age is the child's, not the amount asked about */
+        if (!strcmp(qa[i].unit, "month") || !strcmp(qa[i].unit, "year") ||
+            !strcmp(qa[i].unit, "week"))
+            continue;
+        double v = qa[i].lo;
+        const char *u = qa[i].unit;
+        const char *shown = !strcmp(u, "time") ? "times" : !strcmp(u, "oz") ? "oz"
+                            : !strcmp(u, "ml") ? "ml" : NULL;
+        char unit_txt[24];
+        snprintf(unit_txt, sizeof unit_txt, "%s%s", shown ? shown : u, shown ? "" : "s");
+        for (size_t k = 0; k < ng; k++) {
+            const struct amount *g = &ga[k];
+            /* the same unit at the same rate: 35 oz a day is not 6 to 8 oz a feed */
+            if (strcmp(g->unit, u) != 0 || strcmp(g->per, qa[i].per) != 0) continue;
+            if (g->per[0]) {
+                size_t ul = strlen(unit_txt);
+                snprintf(unit_txt + ul, sizeof unit_txt - ul, " a %s", g->per);
+            }
+            if (g->kind == 1 && g->hi == g->lo) {
+                if (v > g->lo)
+                    snprintf(out, n, "That is more than the usual upper limit of about %g %s.", g->lo,
+                             unit_txt);
+                else
+                    snprintf(out, n, "That is within the usual upper limit of about %g %s.",
+                             g->lo, unit_txt);
+                return 1;
+            }
+            if (g->kind == -1 && g->hi == g->lo) {
+                if (v < g->lo)
+                    snprintf(out, n, "That is below the usual guide of at least %g %s.", g->lo,
+                             unit_txt);
+                else
+                    snprintf(out, n, "That meets the usual guide of at least %g %s.",
+                             g->lo, unit_txt);
+                return 1;
+            }
+            if (g->hi > g->lo) {
+                if (v > g->hi)
+                    snprintf(out, n, "That is more than the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                else if (v < g->lo)
+                    snprintf(out, n, "That is less than the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                else
+                    snprintf(out, n, "That is within the usual range of %g to %g %s.", g->lo,
+                             g->hi, unit_txt);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Strips one trailing '.' so a [n] marker can go before the full stop. */
 static int trailing_period(const char *s)
 {
@@ -631,10 +1149,11 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     size_t np = 0, nchosen = 0, used[MAX_USED], nused = 0, nparts = 0;
     size_t pst[KB_MAX_PARTS], pen[KB_MAX_PARTS], npt;
     int cite_no[MAX_USED] = {0}, next_no = 1, multi = 0;
-    struct wordset qw;
+    struct wordset qw, tried;
     struct strbuf b = {0};
     char *q = xstrndup(question, len), agebuf[48];
     json_t *cit = json_array();
+    struct kb_hit *own = NULL;                  /* hits reordered, when they are */
 
     if (nhits == 0) {
         *text = xstrdup(no_match_text);
@@ -643,14 +1162,45 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         return;
     }
     words_of(q, &qw);
+    tried_words(q, len, &tried);
+    minus_words(&qw, &tried);
     /* A question in parts whose parts have passages of their own (kb_hit.part):
      * each part is answered, in the order asked, from its own passage, and
      * the steps come from those passages only (the whole question's best
      * passage may answer neither: "drop their naps" found vitamin D drops). */
     npt = kb_split_parts(q, len, pst, pen);
+    /* A question with one asking part and the rest story ("how long can a
+     * newborn be in a car seat? we have a 4 hour drive"): the asking
+     * part's own passage answers, ahead of one the story's words found. */
+    if (npt >= 2) {
+        size_t asking = 0, ask_k = 0;
+        for (size_t k = 0; k < npt; k++)
+            if (kb_part_asks(q, len, pst[k], pen[k])) { asking++; ask_k = k + 1; }
+        for (size_t i = 1; asking == 1 && i < nhits; i++) {
+            if (hits[i].part != (int)ask_k) continue;
+            /* only when its about-fields hold more of the asking part's
+             * words than the whole question's best passage does: "when
+             * should I start potty training? 2 yo shows zero interest"
+             * keeps its readiness passage */
+            char *pt = xstrndup(q + pst[ask_k - 1], pen[ask_k - 1] - pst[ask_k - 1]);
+            struct wordset pw;
+            words_of(pt, &pw);
+            free(pt);
+            if (about_overlap(kb, hits[i].p, &pw) <= about_overlap(kb, hits[0].p, &pw)) break;
+            own = xmalloc(nhits * sizeof *own);
+            own[0] = hits[i];
+            own[0].score = hits[0].score;
+            for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
+            hits = own;
+            break;
+        }
+    }
     for (size_t k = 1; k <= npt && nused < MAX_USED; k++)
         for (size_t i = 0; i < nhits; i++) {
             if (hits[i].part != (int)k) continue;
+            /* a part that tells ("... car seat? we have a 4 hour drive")
+             * is the story, not a question of its own */
+            if (!kb_part_asks(q, len, pst[k - 1], pen[k - 1])) break;
             char *pt = xstrndup(q + pst[k - 1], pen[k - 1] - pst[k - 1]);
             struct wordset pw;
             int seen = 0;
@@ -669,8 +1219,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 pp->qw = pw;
                 pp->yes_no = grounded_is_yes_no(pt, strlen(pt));
                 pp->want_number = asks_for_number(pt);
+                minus_words(&pp->qw, &tried);
                 best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
-                              strlen(pt), age_months, pp->sent, sizeof pp->sent);
+                              strlen(pt), age_months, &tried, pp->sent, sizeof pp->sent);
                 pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
                 used[nused++] = h;
             }
@@ -689,8 +1240,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             const struct kb_passage *p = hits[i].p;
             int on_topic = shares_topic(hits[0].p, p);
             int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            int asked = hits[i].part > 0 && (size_t)hits[i].part <= npt &&
+                        kb_part_asks(q, len, pst[hits[i].part - 1], pen[hits[i].part - 1]);
             if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
-                                        hits[i].part > 0)))
+                                        asked)))
                 used[nused++] = i;
         }
         /* The orienting sentence: the best passage's sentence that answers
@@ -703,7 +1256,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         parts[0].yes_no = grounded_is_yes_no(q, len);
         parts[0].want_number = asks_for_number(q);
         best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
-                      len, age_months, parts[0].sent, sizeof parts[0].sent);
+                      len, age_months, &tried, parts[0].sent, sizeof parts[0].sent);
         parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
     }
     /* The first part (the whole question, or the part asked first) sets the
@@ -714,8 +1267,18 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
      * line. */
     const struct part_plan *lead = &parts[0];
     int fact_first = lead->want_number && !lead->yes_no &&
-                     has_number(lead->sent, strlen(lead->sent));
+                     gives_quantity(lead->sent, strlen(lead->sent));
     const char *verdict = lead->verdict;
+    /* a number the parent gives, against the passage's own guide: said
+     * first, in place of a stock yes or no ("is 35oz too much?") */
+    char compare[160];
+    if (compare_line(q + lead->st, lead->en - lead->st, lead->sent, hits[used[lead->u]].p->help,
+                     age_months, compare, sizeof compare)) {
+        verdict = compare;
+        fact_first = 0;
+    }
+    struct wordset lead_w;                      /* the answering sentence's words */
+    words_of(lead->sent, &lead_w);
     for (size_t u = 0; u < nused; u++) {
         const struct kb_passage *p = hits[used[u]].p;
         /* a part's passage is scored on the part's words */
@@ -726,17 +1289,31 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         for (size_t k = 0; k < p->nsteps && np < 64; k++) {
             struct wordset sw;
             words_of(p->steps[k], &sw);
+            /* a weaker passage's step must be about something asked:
+             * "offer to show him how to shave" shares no word with "how
+             * do I have the sex talk", nor with the answer's sentence,
+             * from a passage whose about-fields hold fewer than two of the
+             * question's words ("screams ... colic" keeps the soothing
+             * passage's steps): it goes last */
+            int off_q = !multi && u > 0 && key_overlap(w, &sw) == 0 &&
+                        key_overlap(&lead_w, &sw) == 0 && p->ntopics && hits[used[0]].p->ntopics &&
+                        strcmp(p->topics[0], hits[used[0]].p->topics[0]) != 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
             double rank = multi ? 1.0 : hits[used[u]].score / hits[0].score;
             double s = rank * 10.0 + (double)overlap(w, &sw) * 1.5 - (double)k * 0.4;
             /* the amount, age or limit asked for: a step that gives one */
-            if (want && has_number(p->steps[k], strlen(p->steps[k]))) s += 1.5;
+            if (want && gives_quantity(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
             if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
-            picks[np++] = (struct pick){u, p->steps[k], s};
+            /* a step the parent has already tried goes last */
+            if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
+            /* and one tied to nothing asked is taken only to make up the
+             * three when nothing else is left */
+            if (off_q) s -= 20.0;
+            picks[np++] = (struct pick){u, p->steps[k], s, off_q};
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
@@ -759,6 +1336,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;
+            if (pass == 0 && picks[i].off) continue;     /* only to make up the three */
             chosen[nchosen++] = picks[i];
             if (pass < 0) {                          /* the next part's passage */
                 if (++want_u >= nused) break;
@@ -792,7 +1370,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
     else if (verdict) { /* the sentence says yes or no itself: no opener */ }
     else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
-    else strbuf_printf(&b, "%s\n\n", opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    else {
+        /* the parent's own feeling, when they name one, is answered in
+         * place of the topic's opening line */
+        const char *feel = feeling_line(q, len);
+        strbuf_printf(&b, "%s\n\n", feel ? feel : opener ? opener : "That's a very common question, and a few steady habits usually help.");
+    }
 
     for (size_t k = 0; k < nparts; k++) {
         /* a later yes/no part gets its own yes or no first too */
@@ -812,7 +1395,17 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     age_phrase(age_months >= 0 && kb_stated_age(q, len) == age_months && steps_fit &&
                        age_months >= best->age_lo && age_months <= best->age_hi
                    ? age_months : -1, agebuf, sizeof agebuf);
-    strbuf_printf(&b, "%s to try%s:\n", nchosen == 3 ? "Three things" : nchosen == 2 ? "Two things" : "One thing", agebuf);
+    {
+        const char *noun = steps_noun(q, len);
+        int ways = strcmp(noun, "things") != 0 && strcmp(noun, "ideas") != 0;
+        if (ways)                                /* "Three ways to go about it with your 12-year-old:" */
+            strbuf_printf(&b, "%s %s%s:\n", nchosen == 3 ? "Three" : nchosen == 2 ? "Two" : "One",
+                          nchosen == 1 ? "way to go about it" : noun, agebuf);
+        else
+            strbuf_printf(&b, "%s %s to try%s:\n",
+                          nchosen == 3 ? "Three" : nchosen == 2 ? "Two" : "One",
+                          nchosen == 1 ? (noun[0] == 'i' ? "idea" : "thing") : noun, agebuf);
+    }
     for (size_t c = 0; c < nchosen; c++) {
         strbuf_printf(&b, "%zu. ", c + 1);
         cited(&b, chosen[c].text, cite_no[chosen[c].passage]);
@@ -847,6 +1440,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     while (b.len && b.s[b.len - 1] == '\n') b.s[--b.len] = '\0';
     *text = b.s;
     *citations = cit;
+    free(own);
     free(q);
 }
 

@@ -2739,6 +2739,11 @@ size_t kb_split_parts(const char *q, size_t len, size_t *st, size_t *en)
     return split_parts(q, len, st, en);
 }
 
+int kb_part_asks(const char *q, size_t len, size_t st, size_t en)
+{
+    return part_asks(q, len, st, en);
+}
+
 size_t kb_search_at(struct kb *kb, const char *q, size_t len, int age_hint, double match_min,
                     struct kb_hit *hits, size_t max, struct kb_result *res)
 {

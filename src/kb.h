@@ -156,6 +156,11 @@ size_t kb_search_ex(struct kb *kb, const char *q, size_t len, int age_hint,
  * byte ranges; returns how many. Pure. */
 #define KB_MAX_PARTS 3
 size_t kb_split_parts(const char *q, size_t len, size_t *st, size_t *en);
+/* 1 when part [st, en) of q (from kb_split_parts) asks rather than tells:
+ * a question mark follows it or it opens with a question word ("how",
+ * "should", "any", "ideas"). "... car seat? we have a 4 hour drive" tells.
+ * Pure. */
+int kb_part_asks(const char *q, size_t len, size_t st, size_t en);
 
 /* kb_search_ex at another no-match point: match_min (0 switches the model
  * off) in place of the kb's own, the rest of its thresholds as set. The kb

@@ -482,7 +482,7 @@ static void test_fact_first(void **state)
         assert_non_null(m);
         /* the first line is the cited fact, and it holds a number */
         assert_true(strchr(text, '\n') == NULL || strchr(text, '\n') > m);
-        assert_true(has_number(text, (size_t)(m - text)));
+        assert_true(gives_quantity(text, (size_t)(m - text)));
         free(text);
         json_decref(cit);
     }
@@ -633,6 +633,140 @@ static void test_reads_english(void **state)
     e->destroy(e);
 }
 
+
+/* Session 12 (compose39): what kind of question it is. "When" asks a time
+ * only where it opens a clause; a fact is a number in digits or a number
+ * word before a unit ("one instruction at a time" is none). */
+static void test_question_shape(void **state)
+{
+    (void)state;
+    assert_true(asks_for_number("when can my baby eat eggs"));
+    assert_true(asks_for_number("she's 7 months, when do night feeds stop"));
+    assert_true(asks_for_number("and when does the clinginess end"));
+    assert_false(asks_for_number("he only does his homework when i shout at him"));
+    assert_false(asks_for_number("what do i do when she bites"));
+    assert_true(gives_quantity("Offer 6 to 8 ounces", 19));
+    assert_true(gives_quantity("for about two years", 19));
+    assert_false(gives_quantity("Give one instruction at a time", 30));
+    assert_false(gives_quantity("linking one cycle to the next", 29));
+}
+
+/* What the parent says they already tried: after "tried", "not even",
+ * in a clause that "doesn't work", or a list of past-tense verbs. */
+static void test_tried_words(void **state)
+{
+    (void)state;
+    static const struct { const char *q, *step; int tried; } tc[] = {
+        {"we've tried white noise and a dream feed, still up at 5", "Use white noise", 1},
+        {"she wakes every hour. fed, winded, changed, swaddled, still crying", "Wind your baby",
+         1},
+        {"bath story song doesnt work anymore, he is up till 10", "Give a bath", 1},
+        {"he picks his skin, not even plasters stop him", "Cover it with a plaster", 1},
+        {"she loves the white noise machine, how do i get longer naps", "Use white noise", 0},
+        {"what happened at school today, he won't say", "Ask what happened", 0},
+    };
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+        struct wordset tw, sw;
+        tried_words(tc[i].q, strlen(tc[i].q), &tw);
+        words_of(tc[i].step, &sw);
+        if ((key_overlap(&tw, &sw) > 0) != tc[i].tried) fprintf(stderr, "  %s\n", tc[i].q);
+        assert_int_equal(key_overlap(&tw, &sw) > 0, tc[i].tried);
+    }
+}
+
+/* The parent's own feeling is answered; a child's feeling is not the
+ * parent's ("she's worried"), and "awful at maths" is no guilt. */
+static void test_feeling_line(void **state)
+{
+    (void)state;
+    static const struct { const char *q; int feels; } tc[] = {
+        {"i'm so exhausted, the twins are up all night", 1},
+        {"we are shattered, 4 month old wakes hourly", 1},
+        {"honestly I feel awful for shouting at her this morning", 1},
+        {"he hit another kid at the park in front of everyone. embarrassed.", 1},
+        {"i'm really worried about his speech", 1},
+        {"she's worried about starting secondary school", 0},
+        {"i was awful at maths, how do i help with homework", 0},
+        {"he gets tired after school and melts down", 0},
+        {"how much milk does a 1 year old need", 0},
+    };
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+        const char *l = feeling_line(tc[i].q, strlen(tc[i].q));
+        if ((l != NULL) != tc[i].feels) fprintf(stderr, "  %s\n", tc[i].q);
+        assert_int_equal(l != NULL, tc[i].feels);
+    }
+}
+
+/* The steps' heading follows the question. */
+static void test_steps_heading(void **state)
+{
+    (void)state;
+    assert_string_equal(steps_noun("any ideas for a long car journey", 32), "ideas");
+    assert_string_equal(steps_noun("how do i explain divorce to a 6 year old", 40),
+                        "ways to go about it");
+    assert_string_equal(steps_noun("how do i stop my toddler biting", 31), "things");
+}
+
+/* A number the parent gives, against the passage's guide in the same
+ * unit and at the same rate. */
+static void test_compare_line(void **state)
+{
+    (void)state;
+    char out[160];
+    const char *help = "Call your doctor if your baby takes more than 32 ounces a day";
+    const char *q1 = "my 3 month old drinks 40 oz a day, is that too much";
+    assert_true(compare_line(q1, strlen(q1), "Most take 4 ounces a feed.", help, 3, out,
+                             sizeof out));
+    assert_non_null(strstr(out, "more than"));
+    assert_non_null(strstr(out, "32"));
+    const char *q2 = "she has about 28oz a day, is that ok?";
+    assert_true(compare_line(q2, strlen(q2), "", help, 5, out, sizeof out));
+    assert_non_null(strstr(out, "within"));
+    /* a day is not a feed */
+    const char *q3 = "35 oz a day, too much?";
+    assert_false(compare_line(q3, strlen(q3), "Most take 6 to 8 ounces per feed.", NULL, 5, out,
+                              sizeof out));
+    /* no question about the number */
+    const char *q4 = "she drinks 30 oz a day, how do i start solids";
+    assert_false(compare_line(q4, strlen(q4), "", help, 5, out, sizeof out));
+    /* a guide for another age is no guide */
+    const char *q5 = "my 14 month old says 5 words, is that normal";
+    const char *h5 = "Ask for a check if your child has fewer than 50 words by age 2.";
+    assert_false(compare_line(q5, strlen(q5), "", h5, 14, out, sizeof out));
+    const char *q6 = "my 2 year old only says 20 words, is that behind";
+    assert_true(compare_line(q6, strlen(q6), "", h5, 24, out, sizeof out));
+    assert_non_null(strstr(out, "below"));
+}
+
+/* A weaker passage's step shares a key word with the question (or the
+ * answering sentence); a part that tells ("... she says all her friends
+ * can") draws no passage of its own; steps already tried go last. */
+static void test_steps_from_the_question(void **state)
+{
+    (void)state;
+    static const struct { const char *q, *absent; } tc[] = {
+        {"how do i talk to my 11 year old son about sex without it being awkward", "shave"},
+        {"should my 14 year old keep her phone in her room at night? she says her friends all do",
+         "sibling"},
+        {"my 2 week old screams every evening, we've fed, changed, burped and rocked her",
+         "1. Burp"},
+    };
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+        struct kb_hit hits[8];
+        struct kb_result r;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search_ex(kb, tc[i].q, strlen(tc[i].q), -1, hits, 8, &r);
+        assert_true(n > 0);
+        grounded_compose(kb, tc[i].q, strlen(tc[i].q), hits, n, r.age, &text, &cit);
+        check_markers(text, cit);
+        if (strstr(text, tc[i].absent)) fprintf(stderr, "  %s\n%s\n", tc[i].q, text);
+        assert_null(strstr(text, tc[i].absent));
+        free(text);
+        json_decref(cit);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +785,12 @@ int main(void)
         cmocka_unit_test(test_one_page_one_citation),
         cmocka_unit_test(test_two_part_questions_in_order),
         cmocka_unit_test(test_age_fit),
+        cmocka_unit_test(test_question_shape),
+        cmocka_unit_test(test_tried_words),
+        cmocka_unit_test(test_feeling_line),
+        cmocka_unit_test(test_steps_heading),
+        cmocka_unit_test(test_compare_line),
+        cmocka_unit_test(test_steps_from_the_question),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
