@@ -15,13 +15,13 @@
 #        HOLD_OUT="blind-2026-12-02-r7.tsv blind-2026-12-02-r8.tsv" ...
 #                                        (base names left out of the fit)
 #        PASSAGES=1 ...                  (stale_nomatch.py --passages: a line
-#                                         answered from a passage newer than its set;
-#                                         the default since topic39, PASSAGES=0 turns it off)
-#        FIT_ARGS="--l2 1e-4" ...        (fit_topicnet.py options; default below)
+#                                         answered from a passage newer than its set)
+#        FIT_ARGS="--l2 1e-4" ...        (fit_topicnet.py options)
 #        EXTRA_SETS="tests/answers/X.tsv" ... (more labelled sets in the fit)
-# The defaults are the inputs of the shipped model (topic39, session 12):
-# R1-R8 + D2 + R10 + R11 + X10, PASSAGES=1, --l2 2e-3. The session 10 model
-# (6ca804e) was R1-R8 + D2, PASSAGES=0, l2 1e-4.
+#        TOPIC39=1 ...                   (topic39's candidate, session 12, measured and
+#                                         not shipped: + R10 + R11 + X10, PASSAGES=1,
+#                                         --l2 2e-3 unless FIT_ARGS is given)
+# The defaults are the inputs of the shipped model (6ca804e): R1-R8 + D2.
 #        CHECK=1 sh scripts/fit-topic-model.sh    (fits to a temporary file and
 #                                                  says whether it equals kb/topic-model.tsv)
 # Sealed sets (tests/sealed.list) are refused by fit_topicnet.py.
@@ -30,12 +30,17 @@ A=tests/answers
 SETS="$A/blind-2026-12-01-r1.tsv $A/blind-2026-12-01-r2.tsv $A/blind-2026-12-02-r3.tsv
       $A/blind-2026-12-02-r4.tsv $A/blind-2026-12-02-r5.tsv $A/blind-2026-12-02-r6.tsv
       $A/blind-2026-12-02-r7.tsv $A/blind-2026-12-02-r8.tsv $A/dev-2026-12-01-d2.tsv
-      $A/blind-2026-12-03-r10.tsv $A/blind-2026-12-03-r11.tsv $A/dev-2026-12-03-x10.tsv
       ${EXTRA_SETS:-}"
-# the L2 penalty chosen by leaving one outsider set out at a time (topic39)
-FIT_ARGS=${FIT_ARGS:---l2 2e-3}
+FIT_ARGS=${FIT_ARGS:-}
+PASSAGES=${PASSAGES:-0}
+if [ "${TOPIC39:-0}" = 1 ]; then
+    # topic39's candidate: R10, R11 and X10 in the fit, stale lines dated by
+    # topic and passage file, L2 chosen by leaving one outsider set out
+    SETS="$SETS $A/blind-2026-12-03-r10.tsv $A/blind-2026-12-03-r11.tsv $A/dev-2026-12-03-x10.tsv"
+    PASSAGES=1
+    [ -n "$FIT_ARGS" ] || FIT_ARGS="--l2 2e-3"
+fi
 HOLD_OUT=${HOLD_OUT:-}
-PASSAGES=${PASSAGES:-1}
 OUT=${OUT:-kb/topic-model.tsv}
 CHECK=${CHECK:-0}
 fit=""
