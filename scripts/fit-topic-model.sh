@@ -16,6 +16,11 @@
 #                                        (base names left out of the fit)
 #        PASSAGES=1 ...                  (stale_nomatch.py --passages: a line
 #                                         answered from a passage newer than its set)
+#        FIT_ARGS="--l2 1e-4" ...        (fit_topicnet.py options)
+#        EXTRA_SETS="tests/answers/X.tsv" ... (more labelled sets in the fit)
+#        TOPIC39=1 ...                   (topic39's candidate, session 12, measured and
+#                                         not shipped: + R10 + R11 + X10, PASSAGES=1,
+#                                         --l2 2e-3 unless FIT_ARGS is given)
 # The defaults are the inputs of the shipped model (6ca804e): R1-R8 + D2.
 #        CHECK=1 sh scripts/fit-topic-model.sh    (fits to a temporary file and
 #                                                  says whether it equals kb/topic-model.tsv)
@@ -24,9 +29,18 @@ set -eu
 A=tests/answers
 SETS="$A/blind-2026-12-01-r1.tsv $A/blind-2026-12-01-r2.tsv $A/blind-2026-12-02-r3.tsv
       $A/blind-2026-12-02-r4.tsv $A/blind-2026-12-02-r5.tsv $A/blind-2026-12-02-r6.tsv
-      $A/blind-2026-12-02-r7.tsv $A/blind-2026-12-02-r8.tsv $A/dev-2026-12-01-d2.tsv"
-HOLD_OUT=${HOLD_OUT:-}
+      $A/blind-2026-12-02-r7.tsv $A/blind-2026-12-02-r8.tsv $A/dev-2026-12-01-d2.tsv
+      ${EXTRA_SETS:-}"
+FIT_ARGS=${FIT_ARGS:-}
 PASSAGES=${PASSAGES:-0}
+if [ "${TOPIC39:-0}" = 1 ]; then
+    # topic39's candidate: R10, R11 and X10 in the fit, stale lines dated by
+    # topic and passage file, L2 chosen by leaving one outsider set out
+    SETS="$SETS $A/blind-2026-12-03-r10.tsv $A/blind-2026-12-03-r11.tsv $A/dev-2026-12-03-x10.tsv"
+    PASSAGES=1
+    [ -n "$FIT_ARGS" ] || FIT_ARGS="--l2 2e-3"
+fi
+HOLD_OUT=${HOLD_OUT:-}
 OUT=${OUT:-kb/topic-model.tsv}
 CHECK=${CHECK:-0}
 fit=""
@@ -46,7 +60,7 @@ echo "fit-topic-model: $(wc -l < "$tmp/stale.txt") stale nomatch lines left out"
 dest=$OUT
 [ "$CHECK" = 1 ] && dest="$tmp/model.tsv"
 # shellcheck disable=SC2086
-python3 tests/eval/fit_topicnet.py --stale "$tmp/stale.txt" --out "$dest" $fit
+python3 tests/eval/fit_topicnet.py $FIT_ARGS --stale "$tmp/stale.txt" --out "$dest" $fit
 if [ "$CHECK" = 1 ]; then
     if cmp -s "$dest" kb/topic-model.tsv; then echo "fit-topic-model: reproduces kb/topic-model.tsv"
     else echo "fit-topic-model: differs from kb/topic-model.tsv" >&2; exit 1; fi

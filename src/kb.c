@@ -48,7 +48,9 @@
 #define KB_BM25_WEIGHTS_V 6.0, 5.0, 4.0, 3.0, 1.5, 1.0  /* the same, for kb_rank */
 /* Ranking: a leading candidate's score is multiplied by 1 + KB_TN_RANK x
  * P(its topic | question) (tuned by halves of R1-R6, docs/knowledge-base.md). */
+#ifndef KB_TN_RANK
 #define KB_TN_RANK 8.0
+#endif
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
@@ -80,7 +82,9 @@
  * no-matches for 10 fewer covered answers). Session 10's weights on the
  * same dumps: 0.911 / 0.900, so the refit moves nothing measurable. */
 #define KB_MODEL_TN_N 13
+#ifndef KB_MODEL_TN_WEIGHTS
 #define KB_MODEL_TN_WEIGHTS {-6.570, 1.229, 0.605, 0.661, 0.598, 0.448, 0.321, -0.278, 0.780, 0.348, -0.576, 1.079, -1.337}
+#endif
 /* A question whose whole text the topic reader gives P(nomatch) of at
  * least this is not answered from one of its parts or sentences (session
  * 11: 0.3, 0.5 and 0.7 tried on the dev halves with out-of-fold readers;
