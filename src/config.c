@@ -56,9 +56,10 @@ static const struct option long_opts[] = {
 void config_usage(FILE *out)
 {
     fputs(
-"usage: coachd [options]            serve the coach\n"
+"usage: coachd [serve] [options]    serve the coach\n"
 "       coachd ask \"question\" [options]   print one answer and its citations\n"
 "       coachd kb check [DIR...]     validate knowledge-base directories\n"
+"       coachd help                  this text\n"
 "\n"
 "Server (environment variable in brackets):\n"
 "  --port N                 TCP port (COACH_PORT, default 8080)\n"
@@ -314,6 +315,14 @@ int config_load(struct config *cfg, int argc, char **argv, int first)
             continue;
         }
         if (apply(cfg, opt, opt == OPT_QUIET || opt == OPT_TRUSTPROXY ? "1" : optarg, 0)) return -1;
+    }
+    if (optind < argc) {
+        /* `coachd serve`, `coachd help` or a question without `ask`: not
+         * silently ignored (the word is not echoed: it may be a question) */
+        fputs("coachd: unexpected argument; the commands are `coachd [serve] [options]`, "
+              "`coachd ask \"question\" [options]` and `coachd kb check [DIR...]` "
+              "(see --help)\n", stderr);
+        return -1;
     }
     if (cfg->n_kb_dirs == 0 && !env_kb)
         cfg->kb_dirs[cfg->n_kb_dirs++] = "kb";

@@ -316,7 +316,7 @@ static void raise_fd_limit(void)
     }
 }
 
-static int serve(int argc, char **argv)
+static int serve(int argc, char **argv, int first)
 {
     struct config cfg;
     struct safety_policy *policy = NULL;
@@ -328,7 +328,7 @@ static int serve(int argc, char **argv)
     char err[512];
     int rc = 2, fixed;
 
-    rc = config_load(&cfg, argc, argv, 1);
+    rc = config_load(&cfg, argc, argv, first);
     if (rc) return rc < 0 ? 2 : 0;
     rc = 1;
     signal(SIGPIPE, SIG_IGN);
@@ -448,5 +448,10 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "kb") == 0 && strcmp(argv[2], "check") == 0)
         return cmd_kb_check(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "ask") == 0) return cmd_ask(argc, argv);
-    return serve(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "help") == 0) {
+        config_usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve(argc, argv, 2);
+    return serve(argc, argv, 1);
 }

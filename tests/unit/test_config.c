@@ -344,6 +344,19 @@ static void test_help(void **state)
     assert_int_equal(LOAD(&c, "--port", "1", "--help", "--port", "70000"), 1);
 }
 
+static void test_stray_argument_rejected(void **state)
+{
+    (void)state;
+    /* `coachd help`, `coachd serve` or a bare question once started the
+     * server with the word ignored */
+    struct config c;
+    assert_int_equal(LOAD(&c, "help"), -1);
+    assert_int_equal(LOAD(&c, "--port", "81", "serve"), -1);
+    assert_int_equal(LOAD(&c, "how do I handle bedtime?"), -1);
+    char *argv[] = {"coachd", "ask", "question", "--locale", "UK", "extra", NULL};
+    assert_int_equal(quiet_load(&c, 6, argv, 3), -1);
+}
+
 static void test_first_skips_subcommand(void **state)
 {
     (void)state;
@@ -392,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_edges_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stray_argument_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_skips_subcommand, setup, teardown),
         cmocka_unit_test(test_usage_mentions_every_flag),
     };
