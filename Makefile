@@ -183,9 +183,13 @@ bench: deps coachd $(BUILD)/bench_retrieval $(BUILD)/bench_storecost
 # Refit the triage net (policy/triage-model.tsv) on the labelled safety sets,
 # the shipped recipe: medical, unsafe and out of scope refitted (three
 # shuffle orders averaged), emergency and crisis kept from the current model
-# (docs/safety.md, session 10 lead and session 11 net37).
+# (docs/safety.md, session 10 lead and session 11 net37); the refusal
+# thresholds at 0.6% of the ordinary questions out of fold (session 12,
+# net39). pypy3 when installed: the same model byte for byte, four times
+# faster.
 triage-model:
-	@KEEP_FROM=policy/triage-model.tsv KEEP_CLASSES="emergency crisis" sh scripts/fit-triage.sh --seeds 3
+	@PYTHON=$$(command -v pypy3 || echo python3) KEEP_FROM=policy/triage-model.tsv \
+	  KEEP_CLASSES="emergency crisis" sh scripts/fit-triage.sh --seeds 3 --max-fpr-refuse 0.006
 
 # Refit the topic reader (kb/topic-model.tsv) the documented way (about two
 # minutes); topic-model-check fits to a temporary file and says whether it

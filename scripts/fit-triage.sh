@@ -76,10 +76,10 @@ for f in tests/answers/conv-*.tsv; do                # conversation turns: all o
     awk -F'\t' 'NF == 4 { print "none\t" $4 }' "$f"
 done | "$BIN" > "$dir/conversations.tsv"
 if [ -z "${KEEP_FROM:-}" ]; then
-    python3 tests/eval/fit_triage.py "${OUT:-policy/triage-model.tsv}" "$dir"/*.tsv "$@"
+    "${PYTHON:-python3}" tests/eval/fit_triage.py "${OUT:-policy/triage-model.tsv}" "$dir"/*.tsv "$@"
     exit 0
 fi
-python3 tests/eval/fit_triage.py "$dir/new.tsv" "$dir"/*.tsv "$@"
+"${PYTHON:-python3}" tests/eval/fit_triage.py "$dir/new.tsv" "$dir"/*.tsv "$@"
 keep=" ${KEEP_CLASSES:-emergency crisis} "
 {
     head -n 1 "$dir/new.tsv"
