@@ -222,8 +222,37 @@ static int age_fit(const char *s, size_t len, int age)
     for (size_t i = 0; i < n; i++) {
         if (strcmp(w[i].norm, "newborn") == 0 || strcmp(w[i].norm, "newborns") == 0) {
             named = 1;
-            fits |= age <= 2;
+            fits |= age <= 1;
             continue;
+        }
+        /* "in the first days", "the first 6 weeks", "the first few
+         * months": up to that age; "by the end of the first month": about
+         * that age */
+        if (strcmp(w[i].norm, "first") == 0 && i + 1 < n) {
+            size_t j = i + 1;
+            double count = 1, upto = -1;
+            if (strcmp(w[j].norm, "few") == 0 || strcmp(w[j].norm, "couple") == 0) {
+                count = 3;
+                j++;
+                if (j < n && strcmp(w[j].norm, "of") == 0) j++;
+            } else if (w[j].flags & TEXT_NUMBER) {
+                count = w[j].num;
+                j++;
+            }
+            if (j < n) {
+                if (strncmp(w[j].norm, "day", 3) == 0) upto = 0;
+                else if (strncmp(w[j].norm, "week", 4) == 0) upto = count * 12.0 / 52.0;
+                else if (strncmp(w[j].norm, "month", 5) == 0) upto = count;
+            }
+            if (upto >= 0) {
+                int end_of = i >= 3 && strcmp(w[i - 1].norm, "the") == 0 &&
+                             strcmp(w[i - 2].norm, "of") == 0 && strcmp(w[i - 3].norm, "end") == 0;
+                named = 1;
+                if (end_of) fits |= age >= upto - 1 && age <= upto + 1;
+                else fits |= age <= upto + 0.01;
+                i = j;
+                continue;
+            }
         }
         if (!(w[i].flags & TEXT_NUMBER)) continue;
         double lo = w[i].num, hi = lo, unit = 0;
@@ -1307,7 +1336,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             if (want && gives_quantity(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
-            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 3.0;
+            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 6.0;
             /* a step the parent has already tried goes last */
             if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
             /* and one tied to nothing asked is taken only to make up the

@@ -600,6 +600,15 @@ static void test_age_fit(void **state)
         {"Try a free-flow beaker, which many babies of 4 months and over accept.", 2, -1},
         {"Try a free-flow beaker, which many babies of 4 months and over accept.", 6, 1},
         {"Children of 5 years or younger need a booster.", 8 * 12, -1},
+        /* README example, session 12: "how much formula should my 2 month
+         * old drink" opened on the first-days amount */
+        {"In the first days, newborns usually take about 1 to 2 ounces every 2 to 3 hours.", 2, -1},
+        {"In the first days, newborns usually take about 1 to 2 ounces every 2 to 3 hours.", 0, 1},
+        {"By the end of the first month most take around 4 ounces every 3 to 4 hours.", 2, 1},
+        {"By the end of the first month most take around 4 ounces every 3 to 4 hours.", 5, -1},
+        {"Skin-to-skin helps in the first 6 weeks.", 1, 1},
+        {"Skin-to-skin helps in the first 6 weeks.", 3, -1},
+        {"Sleep is patchy for the first few months.", 2, 1},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
