@@ -8,7 +8,16 @@
  * loaded, then again once the passages the questions reach have their
  * coverage stems (built on first use). --slowest K prints the K questions with the greatest CPU
  * time on each knowledge base (to see what the p99 is made of).
- * usage: bench_retrieval [--synthetic N] [--kb DIR] [--slowest K] */
+ * --questions FILE (repeatable) reads the questions from FILE (a TSV whose
+ * second column is the question) instead of tests/retrieval/; --rounds N
+ * sets the rounds on the large knowledge base (2); --syndir DIR writes the
+ * synthetic passages to DIR and keeps them, or reuses DIR when it already
+ * holds them (to profile without generating them again). --dump times
+ * nothing and prints, per knowledge base, every question's hits (id, score,
+ * part) and no-match figures at full precision, so a change to the query
+ * path can be checked to change no result, at 100,000 passages too.
+ * usage: bench_retrieval [--synthetic N] [--kb DIR] [--slowest K]
+ *                        [--questions FILE]... [--rounds N] [--syndir DIR] [--dump] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +51,15 @@ static int cmp_u64(const void *a, const void *b)
 
 struct qset { char **q; size_t n; };
 
-static void load_questions(struct qset *qs)
+static void load_questions(struct qset *qs, const char *const *given, size_t ngiven)
 {
-    static const char *const files[] = {"tests/retrieval/questions-a.tsv",
-                                        "tests/retrieval/questions-b.tsv",
-                                        "tests/retrieval/questions-c.tsv"};
+    static const char *const defaults[] = {"tests/retrieval/questions-a.tsv",
+                                           "tests/retrieval/questions-b.tsv",
+                                           "tests/retrieval/questions-c.tsv"};
+    const char *const *files = ngiven ? given : defaults;
+    size_t nfiles = ngiven ? ngiven : 3;
     char line[8192];
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < nfiles; i++) {
         FILE *f = fopen(files[i], "r");
         if (!f) continue;
         while (fgets(line, sizeof line, f)) {
@@ -63,6 +74,23 @@ static void load_questions(struct qset *qs)
 }
 
 static size_t slowest;
+static int dump;
+
+static void dump_results(const char *label, struct kb *kb, const struct qset *qs)
+{
+    struct kb_hit hits[5];
+    struct kb_result r;
+    for (size_t i = 0; i < qs->n; i++) {
+        size_t n = kb_search_ex(kb, qs->q[i], strlen(qs->q[i]), -1, hits, 5, &r);
+        printf("%s\t%zu\tnomatch %d empty %d parts %d age %d prob %.17g lex %.17g score %.17g "
+               "about %.17g cover %.17g unit %.17g unk %.17g topic %.17g\t", label, i, r.nomatch,
+               r.empty, r.parts, r.age, r.match_prob, r.match_prob_lex, r.score, r.about,
+               r.cover, r.unit_sim, r.unknown_share, r.topic_p);
+        for (size_t k = 0; k < n; k++)
+            printf(" %s:%.17g:%d", hits[k].p->id, hits[k].score, hits[k].part);
+        printf("\n");
+    }
+}
 
 struct qtime { uint64_t ns; size_t q; };
 static int cmp_qtime(const void *a, const void *b)
@@ -73,6 +101,10 @@ static int cmp_qtime(const void *a, const void *b)
 
 static void measure(const char *label, struct kb *kb, const struct qset *qs, int rounds)
 {
+    if (dump) {
+        dump_results(label, kb, qs);
+        return;
+    }
     size_t n = qs->n * (size_t)rounds, k = 0;
     uint64_t *lat = xmalloc(n * sizeof *lat), *cpu = xmalloc(n * sizeof *cpu);
     struct qtime *per = xcalloc(qs->n, sizeof *per);
@@ -146,7 +178,10 @@ static void synthesize(const struct kb *real, const char *dir, size_t n)
 int main(int argc, char **argv)
 {
     const char *dirs[2] = {"kb", NULL};
-    size_t synthetic = 100000;
+    const char *qfiles[16], *syndir = NULL;
+    size_t synthetic = 100000, nqfiles = 0;
+    int rounds = 2, keep = 0;
+    struct stat st;
     struct kb *kb = NULL, *big = NULL;
     struct qset qs = {0};
     char tmp[] = "/tmp/coachd-bench-kb-XXXXXX";
@@ -156,33 +191,50 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--synthetic") && i + 1 < argc) synthetic = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--kb") && i + 1 < argc) dirs[0] = argv[++i];
         else if (!strcmp(argv[i], "--slowest") && i + 1 < argc) slowest = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--questions") && i + 1 < argc && nqfiles < 16) qfiles[nqfiles++] = argv[++i];
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--syndir") && i + 1 < argc) syndir = argv[++i];
+        else if (!strcmp(argv[i], "--dump")) dump = 1;
     }
-    load_questions(&qs);
+    if (rounds < 1) rounds = 1;
+    load_questions(&qs, qfiles, nqfiles);
     if (!qs.n || kb_load(dirs, 1, &kb, NULL)) {
         fprintf(stderr, "bench_retrieval: run from the repository root (needs kb/ and tests/retrieval/)\n");
         return 1;
     }
     measure("shipped knowledge base", kb, &qs, 20);
     if (synthetic) {
-        if (!mkdtemp(tmp)) return 1;
-        t0 = now_ns();
-        synthesize(kb, tmp, synthetic);
-        dirs[1] = tmp;
-        printf("generated %zu synthetic passages in %.1f s\n", synthetic, (double)(now_ns() - t0) / 1e9);
+        if (syndir) {
+            keep = 1;
+            dirs[1] = syndir;
+        } else {
+            if (!mkdtemp(tmp)) return 1;
+            dirs[1] = tmp;
+        }
+        if (!syndir || stat(syndir, &st) != 0) {
+            t0 = now_ns();
+            synthesize(kb, dirs[1], synthetic);
+            printf("generated %zu synthetic passages in %.1f s\n", synthetic,
+                   (double)(now_ns() - t0) / 1e9);
+        } else {
+            printf("reusing the synthetic passages in %s\n", syndir);
+        }
         t0 = now_ns();
         if (kb_load(dirs, 2, &big, NULL)) {
             fprintf(stderr, "bench_retrieval: synthetic knowledge base did not load\n");
             return 1;
         }
         printf("loaded and indexed in %.1f s\n", (double)(now_ns() - t0) / 1e9);
-        measure("shipped + synthetic", big, &qs, 2);
+        measure("shipped + synthetic", big, &qs, rounds);
         /* the same again: every passage the questions reach now has its
          * coverage stems built (kb.c builds them on first use), so this is
          * the steady state of a long-running server */
-        measure("shipped + synthetic, again", big, &qs, 2);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd)) { /* best effort */ }
+        measure("shipped + synthetic, again", big, &qs, rounds);
+        if (!keep) {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+            if (system(cmd)) { /* best effort */ }
+        }
     }
     kb_free(kb);
     kb_free(big);

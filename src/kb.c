@@ -1194,8 +1194,13 @@ static int build_index(struct kb *kb, struct kb_problems *pr)
     if (sqlite3_prepare_v2(kb->db, "SELECT count(*) FROM fts WHERE fts MATCH ?1", -1,
                            &kb->count, NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1"
-                           " ORDER BY rank LIMIT ?2", -1, &kb->search, NULL) != SQLITE_OK)
+    /* Every matching row with its score, unsorted: run_query keeps the
+     * best KB_CANDIDATES itself (util_topk_push). "ORDER BY rank LIMIT"
+     * made FTS5 prepare a statement per query and sort every matching row
+     * (up to a whole common term's postings past the budget) for the 40
+     * it returned. */
+    if (sqlite3_prepare_v2(kb->db, "SELECT rowid, -rank FROM fts WHERE fts MATCH ?1", -1,
+                           &kb->search, NULL) != SQLITE_OK)
         goto out;
     rc = 0;
 out:
@@ -2070,7 +2075,8 @@ static void topic_vote(struct kb_hit *cand, size_t n)
 static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_hit *cand)
 {
     char *match = NULL;
-    size_t nc = 0;
+    struct util_scored top[KB_CANDIDATES];
+    size_t nc = 0, ntop = 0;
     if (terms->n == 0) return 0;
     prune_terms(kb, terms);
     for (size_t i = 0; i < terms->n; i++) {
@@ -2116,11 +2122,15 @@ static size_t run_query(struct kb *kb, struct terms *terms, int age, struct kb_h
     }
     sqlite3_reset(kb->search);
     sqlite3_bind_text(kb->search, 1, match, -1, SQLITE_STATIC);
-    sqlite3_bind_int(kb->search, 2, KB_CANDIDATES);
-    while (nc < KB_CANDIDATES && sqlite3_step(kb->search) == SQLITE_ROW) {
-        size_t idx = (size_t)sqlite3_column_int64(kb->search, 0) - 1;
-        double score = sqlite3_column_double(kb->search, 1);
-        const struct kb_passage *p = &kb->p[idx];
+    while (sqlite3_step(kb->search) == SQLITE_ROW)
+        util_topk_push(top, &ntop, KB_CANDIDATES, sqlite3_column_double(kb->search, 1),
+                       sqlite3_column_int64(kb->search, 0));
+    for (size_t i = 0; i < ntop; i++) {
+        size_t idx = (size_t)top[i].id - 1;
+        double score = top[i].score;
+        const struct kb_passage *p;
+        if (top[i].id < 1 || idx >= kb->np) continue;
+        p = &kb->p[idx];
         if (age >= 0) {
             if (age >= p->age_lo && age <= p->age_hi) score *= 1.15;
             else score *= 0.7;

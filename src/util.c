@@ -201,3 +201,24 @@ uint64_t util_utc_midnight_ms(uint64_t wall_ms)
 {
     return wall_ms - wall_ms % (86400u * 1000u);
 }
+
+/* 1 when (sa, ia) ranks above (sb, ib): the higher score, then the lower id. */
+static int topk_above(double sa, int64_t ia, double sb, int64_t ib)
+{
+    return sa > sb || (sa == sb && ia < ib);
+}
+
+int util_topk_push(struct util_scored *top, size_t *n, size_t k, double score, int64_t id)
+{
+    size_t at;
+    if (k == 0) return 0;
+    if (*n == k && !topk_above(score, id, top[k - 1].score, top[k - 1].id)) return 0;
+    at = *n < k ? *n : k - 1;           /* the free slot, or the last one's */
+    while (at > 0 && topk_above(score, id, top[at - 1].score, top[at - 1].id)) {
+        top[at] = top[at - 1];
+        at--;
+    }
+    top[at] = (struct util_scored){score, id};
+    if (*n < k) (*n)++;
+    return 1;
+}

@@ -56,4 +56,15 @@ void util_iso8601(uint64_t wall_ms, char *out, size_t outlen);
  * [A-Za-z0-9_-]. Used to reject junk before touching the database. */
 int util_id_valid(const char *id);
 
+/* A bounded best-k list: entries ordered by score, higher first, and an
+ * equal score by id, lower first. util_topk_push offers one (score, id):
+ * kept when fewer than k are held or it ranks above the last, which then
+ * falls off. top (caller-owned, room for k) and *n start empty (0); never
+ * more than k are held. Pure. Returns 1 when the entry was kept. */
+struct util_scored {
+    double score;
+    int64_t id;
+};
+int util_topk_push(struct util_scored *top, size_t *n, size_t k, double score, int64_t id);
+
 #endif

@@ -259,6 +259,54 @@ static void test_xalloc(void **state)
     free(z);
 }
 
+/* util_topk_push keeps the best k, higher score first, an equal score by
+ * the lower id first (a fixed rule: kb.c's run_query keeps its candidates
+ * with it), whatever order the entries come in. */
+static void test_topk(void **state)
+{
+    (void)state;
+    struct util_scored top[3];
+    size_t n = 0;
+    assert_int_equal(util_topk_push(top, &n, 0, 1.0, 1), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(util_topk_push(top, &n, 3, 1.0, 5), 1);
+    assert_int_equal(util_topk_push(top, &n, 3, 3.0, 9), 1);
+    assert_int_equal(util_topk_push(top, &n, 3, 2.0, 7), 1);
+    assert_int_equal(n, 3);
+    assert_true(top[0].id == 9 && top[1].id == 7 && top[2].id == 5);
+    assert_int_equal(util_topk_push(top, &n, 3, 0.5, 1), 0);   /* below the last */
+    assert_int_equal(util_topk_push(top, &n, 3, 1.0, 6), 0);   /* a tie, higher id */
+    assert_int_equal(util_topk_push(top, &n, 3, 1.0, 4), 1);   /* a tie, lower id */
+    assert_true(top[2].id == 4 && top[2].score == 1.0);
+    assert_int_equal(util_topk_push(top, &n, 3, 3.0, 2), 1);   /* ties the first */
+    assert_int_equal(n, 3);
+    assert_true(top[0].id == 2 && top[1].id == 9 && top[2].id == 7);
+    /* against a full sort: 200 pseudo-random scores with many ties */
+    {
+        struct util_scored best[10], all[200];
+        size_t nb = 0;
+        uint32_t r = 12345;
+        for (int i = 0; i < 200; i++) {
+            r = r * 1103515245u + 12345u;
+            all[i] = (struct util_scored){(double)((r >> 16) % 20), 200 - i};
+            util_topk_push(best, &nb, 10, all[i].score, all[i].id);
+        }
+        for (int i = 0; i < 200; i++)            /* selection sort of all */
+            for (int j = i + 1; j < 200; j++)
+                if (all[j].score > all[i].score ||
+                    (all[j].score == all[i].score && all[j].id < all[i].id)) {
+                    struct util_scored tmp = all[i];
+                    all[i] = all[j];
+                    all[j] = tmp;
+                }
+        assert_int_equal(nb, 10);
+        for (int i = 0; i < 10; i++) {
+            assert_true(best[i].score == all[i].score);
+            assert_int_equal(best[i].id, all[i].id);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_iso8601_bounded),
         cmocka_unit_test(test_clocks),
         cmocka_unit_test(test_xalloc),
+        cmocka_unit_test(test_topk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
