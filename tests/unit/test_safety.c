@@ -1159,6 +1159,17 @@ static void test_glossary_reading(void **state)
         {"min son vill inte sova p\xC3\xA5 kv\xC3\xA4llen, vad ska jag g\xC3\xB6ra?", "sv", SAFETY_NONE, 0},
         {"to paidi mou den thelei na fai, ti na kano?", "el-latn", SAFETY_NONE, 0},
         {"moy syn ne dyshit", "ru-latn", SAFETY_EMERGENCY, 0},
+        /* languages declared in session 12 (lang40): Hungarian and
+         * Finnish (before: "other", the English note only); an ordinary
+         * question answered, their own red flags refused, and a glossary
+         * red flag ("pariston", battery, read through the Finnish entry's
+         * endings) read as a hazard by the word classes */
+        {"a fiam 3 \xC3\xA9ves \xC3\xA9s nem akar aludni, mit tegyek?", "hu", SAFETY_NONE, 0},
+        {"a babam nem l\xC3\xA9legzik", "hu", SAFETY_EMERGENCY, 0},
+        {"a l\xC3\xA1nyom \xC3\xB6ngyilkos akar lenni", "hu", SAFETY_CRISIS, 0},
+        {"lapseni ei hengit\xC3\xA4", "fi", SAFETY_EMERGENCY, 0},
+        {"poikani ei halua nukkua y\xC3\xB6ll\xC3\xA4, mit\xC3\xA4 teen?", "fi", SAFETY_NONE, 0},
+        {"lapseni s\xC3\xB6i pariston, mit\xC3\xA4 teen", "fi", SAFETY_EMERGENCY, 1},
         /* "vaknar" (wakes) alone is ordinary, so without the red flag
          * "vaknar inte" this short emergency read "baby wakes up not" and
          * was answered: the red flag stays, whatever its false alarms */
