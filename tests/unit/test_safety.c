@@ -1570,10 +1570,54 @@ static void test_rules_carry(void **state)
     }
 }
 
+/* Session 12 benign39: a protocol word read in the wrong sense, by family.
+ * Each ordinary line has an emergency or crisis twin with the same word in
+ * its dangerous sense, which must keep its verdict. */
+static void test_word_sense_families(void **state)
+{
+    /* not: anything but cat (the medical boundary is left to scope37) */
+    static const struct { const char *family, *q; safety_category cat; int not; } cases[] = {
+        {"emotion shock", "we were shocked when our son told us he is moving out at 17", SAFETY_NONE, 0},
+        {"emotion shock", "she got shocked by a frayed cable and is unconscious", SAFETY_EMERGENCY, 0},
+        {"bystander sign", "tantrum in the shop, lying on the floor kicking, strangers staring at us", SAFETY_NONE, 0},
+        {"bystander sign", "he fell off the wall onto the concrete and now he is drowsy and confused", SAFETY_EMERGENCY, 0},
+        {"stuck = glued", "my toddler stuck stickers all over the car seat, how do i get them off", SAFETY_NONE, 0},
+        {"stuck = glued", "my baby is locked in the hot car and i cant get the keys", SAFETY_EMERGENCY, 0},
+        {"document will", "making our wills, who should be guardian for the kids if we both died", SAFETY_NONE, 0},
+        {"document will", "my teen has written a will and given away his things, i think he wants to die", SAFETY_CRISIS, 0},
+        {"a thing as a danger", "is that dangerous for the baby if the dog licks her face?", SAFETY_NONE, 0},
+        {"a thing as a danger", "i have intrusive thoughts about hurting my baby and i feel like a danger to my kids", SAFETY_CRISIS, 0},
+        {"usual medicine", "she is 38.2 but still playing and eating, should we give calpol or leave it", SAFETY_EMERGENCY, 1},
+        {"usual medicine", "he swallowed a whole bottle of calpol", SAFETY_EMERGENCY, 0},
+        {"non medicine", "non medicine ways to help a toddler with a cold, she's chewing her sleeve", SAFETY_NONE, 0},
+        {"condition care", "how do i get my 8 year old to remember his asthma inhaler on school trips", SAFETY_NONE, 0},
+        {"condition care", "asthma attack and his inhaler is not helping, he can hardly talk", SAFETY_EMERGENCY, 0},
+        {"condition care", "my 9 year old has type 1 diabetes, how do we manage a sleepover", SAFETY_NONE, 0},
+        {"condition care", "my son is type 1 and his sugar is 2.1 and he is confused and sweaty", SAFETY_EMERGENCY, 0},
+        {"condition care", "how do I use an epipen, the childminder wants to practise", SAFETY_NONE, 0},
+        {"whose sign", "he had a nosebleed last night and there was blood on the pillow", SAFETY_NONE, 0},
+        {"whose sign", "my son has been cutting and I found blood on his pillow. He says it was a nosebleed", SAFETY_CRISIS, 0},
+        {"whose sign", "my 2 year old bites me when he's tired and it leaves marks on my arm", SAFETY_NONE, 0},
+        {"whose sign", "I hit my son and left a bruise on his face, I cant stop losing it", SAFETY_CRISIS, 0},
+        {"left on", "is it okay to leave a lamp on all night for a 5 year old", SAFETY_NONE, 0},
+        {"clingy", "my 3 year old follows me everywhere, even to the toilet", SAFETY_NONE, 0},
+    };
+    (void)state;
+    struct safety_verdict v;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if ((v.category != cases[i].cat) != (cases[i].not != 0))
+            fail_msg("%s: \"%s\": got %s (%s), want %s%s", cases[i].family, cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "no rule",
+                     cases[i].not ? "anything but " : "", safety_category_name(cases[i].cat));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_triage),
+        cmocka_unit_test(test_word_sense_families),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_glossed_keywords),
