@@ -661,13 +661,19 @@ static int cmp_vword(const void *a, const void *b)
 /* name[i]: t[i] was written capitalised inside a sentence ("We live in
  * Quentinborough"): a place or a person, which is not what is asked. */
 /* meant[i]: t[i] is not the parent's word but what their figure of speech
- * means (drop_idioms). used and cap: bytes of buf in use and allocated. */
+ * means (drop_idioms). used and cap: bytes of buf in use and allocated.
+ * off[i], len[i]: the bytes of the text the word t[i] came from. fig_off,
+ * fig_len: the nfig spans of the text whose words drop_idioms took out or
+ * replaced by their meaning (the topic reader skips them too). */
+#define KB_FIG_MAX 64
 struct tokens {
     char *buf;
     char *t[256];
     size_t n;
     unsigned char name[256], meant[256];
     size_t used, cap;
+    size_t off[256], len[256];
+    size_t fig_off[KB_FIG_MAX], fig_len[KB_FIG_MAX], nfig;
 };
 
 /* The words of s through text.h (the one reader of parents' words):
@@ -682,6 +688,7 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
     tk->buf = xmalloc(len * 2 + 2);
     tk->cap = len * 2 + 2;
     tk->n = 0;
+    tk->nfig = 0;
     for (size_t i = 0; i < nw; i++) {
         struct text_span sp[8];
         size_t np = text_pieces(w[i].norm, w[i].nlen, sp, 8);
@@ -700,6 +707,8 @@ static void tokenize(const char *s, size_t len, struct tokens *tk)
             dst[l] = '\0';
             tk->name[tk->n] = (unsigned char)name;
             tk->meant[tk->n] = 0;
+            tk->off[tk->n] = (size_t)(w[i].ptr - s);
+            tk->len[tk->n] = w[i].len;
             tk->t[tk->n++] = dst;
             o += l + 1;
         }
@@ -788,6 +797,16 @@ static int idiom_word(const char *pw, size_t pl, const char *w, int *drop)
     return 0;
 }
 
+/* Notes that the text's word under token m is a figure of speech's. */
+static void fig_span(struct tokens *tk, size_t m)
+{
+    for (size_t k = 0; k < tk->nfig; k++)
+        if (tk->fig_off[k] == tk->off[m]) return;
+    if (tk->nfig >= KB_FIG_MAX) return;
+    tk->fig_off[tk->nfig] = tk->off[m];
+    tk->fig_len[tk->nfig++] = tk->len[m];
+}
+
 /* Drops the marked words of every figure of speech (kb_idioms) in tk. */
 #define KB_IDIOM_MAX 8          /* words in one pattern, at most */
 static void drop_idioms(struct tokens *tk)
@@ -817,6 +836,7 @@ static void drop_idioms(struct tokens *tk)
             int placed = 0;
             for (size_t m = s; m < i; m++) {
                 if (!mark[m - s]) continue;
+                if (!tk->meant[m]) fig_span(tk, m);
                 size_t ml = meaning ? strlen(meaning + 1) : 0;
                 if (meaning && !placed && tk->used + ml + 1 <= tk->cap) {
                     /* the meaning goes after the words, in the same buffer */
@@ -838,6 +858,8 @@ static void drop_idioms(struct tokens *tk)
         tk->t[o] = tk->t[i];
         tk->name[o] = tk->name[i];
         tk->meant[o] = tk->meant[i];
+        tk->off[o] = tk->off[i];
+        tk->len[o] = tk->len[i];
         o++;
     }
     tk->n = o;
@@ -2479,20 +2501,6 @@ static void added_words(const struct tokens *tk, const struct terms *t,
     }
 }
 
-static void tn_norm_words(const char *text, size_t len,
-                          void (*word)(const char *w, size_t n, void *warg), void *warg,
-                          const void *arg)
-{
-    const struct kb *kb = arg;
-    struct tokens tk;
-    struct terms t = {0};
-    query_tokenize(text, len, &tk);
-    query_terms(kb, &tk, &t);
-    added_words(&tk, &t, word, warg);
-    terms_free(&t);
-    free(tk.buf);
-}
-
 /* The same words from a search's own tokens and terms of the text (the
  * search has normalised it already: no second tokenising and spelling). */
 struct tn_parsed { const struct tokens *tk; const struct terms *t; };
@@ -2507,11 +2515,47 @@ static void tn_parsed_words(const char *text, size_t len,
     added_words(pq->tk, pq->t, word, warg);
 }
 
+/* The text the topic reader reads: text[0..len) less the words of its
+ * figures of speech (tk->fig_*: "like cat and dog" is no question about
+ * pets), each such word's bytes blanked to a comma and spaces so that no
+ * word pair spans the gap. Returns text itself when there is none, else a
+ * copy the caller frees (*own set). */
+static const char *tn_text(const struct tokens *tk, const char *text, size_t len, char **own)
+{
+    char *c;
+    *own = NULL;
+    if (!tk->nfig) return text;
+    c = xmalloc(len + 1);
+    memcpy(c, text, len);
+    c[len] = '\0';
+    for (size_t k = 0; k < tk->nfig; k++) {
+        if (tk->fig_off[k] + tk->fig_len[k] > len || !tk->fig_len[k]) continue;
+        memset(c + tk->fig_off[k], ' ', tk->fig_len[k]);
+        c[tk->fig_off[k]] = ',';
+    }
+    *own = c;
+    return c;
+}
+
 size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
                          void (*emit)(const char *f, size_t n, void *arg), void *arg)
 {
-    struct topicnet_norm norm = {tn_norm_words, kb};
-    return topicnet_features_norm(text, len, kb ? &norm : NULL, emit, arg);
+    struct tokens tk;
+    struct terms t = {0};
+    char *own;
+    size_t r;
+    if (!kb) return topicnet_features_norm(text, len, NULL, emit, arg);
+    /* the scoring path's own steps (topic_probs): tokens, terms, text */
+    query_tokenize(text, len, &tk);
+    query_terms(kb, &tk, &t);
+    struct tn_parsed pq = {&tk, &t};
+    struct topicnet_norm norm = {tn_parsed_words, &pq};
+    const char *rt = tn_text(&tk, text, len, &own);
+    r = topicnet_features_norm(rt, len, &norm, emit, arg);
+    free(own);
+    terms_free(&t);
+    free(tk.buf);
+    return r;
 }
 
 /* The topic reader's P(class | text) into tp (room for TOPICNET_MAX_CLASS);
@@ -2522,8 +2566,10 @@ static const double *topic_probs(const struct kb *kb, const struct tokens *tk,
 {
     struct tn_parsed pq = {tk, t};
     struct topicnet_norm norm = {tn_parsed_words, &pq};
+    char *own;
     if (!kb->tn) return NULL;
-    topicnet_score_norm(kb->tn, &norm, q, len, tp);
+    topicnet_score_norm(kb->tn, &norm, tn_text(tk, q, len, &own), len, tp);
+    free(own);
     return tp;
 }
 

@@ -52,8 +52,11 @@ void kb_free(struct kb *kb);
 /* The topic reader's features of text[0..len) (topicnet_features_norm)
  * with the words this knowledge base's query normalisation adds (its
  * synonyms, spelling fixes and UK/US spellings): the very features kb.c
- * scores with, for bench/topic_features.c and fitting. kb NULL: none
- * added. Returns the number emitted. */
+ * scores with, for bench/topic_features.c and fitting. The words of a
+ * figure of speech the search drops ("like cat and dog", "sick and
+ * tired") are not read; its meaning, where it has one, is added. kb NULL:
+ * the raw text's features, none added or skipped. Returns the number
+ * emitted. */
 size_t kb_topic_features(const struct kb *kb, const char *text, size_t len,
                          void (*emit)(const char *f, size_t n, void *arg), void *arg);
 

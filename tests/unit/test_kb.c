@@ -795,6 +795,25 @@ static void test_two_sense_words_keep_their_sense(void **state)
     assert_true(topic_feature("is nursery or a childminder better", "u:daycare "));
 }
 
+/* Session 12 (topic40): the reader's features skip the words of a figure
+ * of speech, in fitting (kb_topic_features) as in scoring (the same text
+ * goes to both): "like cat and dog" gives no "u:cat"/"u:dog" nor a pair
+ * across the gap, its meaning ("fighting") is added; "sick and tired" no
+ * "u:sick"; a real cat or a sick child keeps its word. */
+static void test_topic_features_skip_figures_of_speech(void **state)
+{
+    (void)state;
+    assert_false(topic_feature("my two fight like cat and dog all day", "u:cat "));
+    assert_false(topic_feature("my two fight like cat and dog all day", "u:dog "));
+    assert_false(topic_feature("my two fight like cat and dog all day", "b:like_and "));
+    assert_true(topic_feature("my two fight like cat and dog all day", "u:fighting "));
+    assert_true(topic_feature("my two fight like cat and dog all day", "u:fight "));
+    assert_false(topic_feature("I am sick and tired of the bedtime battles", "u:sick "));
+    assert_true(topic_feature("I am sick and tired of the bedtime battles", "u:bedtime "));
+    assert_true(topic_feature("is our cat safe around a newborn", "u:cat "));
+    assert_true(topic_feature("my son was sick twice in the night", "u:sick "));
+}
+
 /* Whom the child is compared with, and forum shorthand for the family,
  * are not what the question is about: "cousin" was the rarest word of
  * "isn't walking yet, his cousin was walking at 10 months" and the
@@ -972,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_topic_order_and_its_p),
         cmocka_unit_test(test_comparison_words_are_not_concepts),
         cmocka_unit_test(test_figures_of_speech_are_not_subjects),
+        cmocka_unit_test(test_topic_features_skip_figures_of_speech),
         cmocka_unit_test(test_stop_word_subjects),
         cmocka_unit_test(test_uncovered_whole_keeps_its_parts_out),
         cmocka_unit_test(test_search_at_leaves_kb_alone),
