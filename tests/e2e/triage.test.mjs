@@ -175,11 +175,11 @@ test('dictionaries loading at start-up: an other-language question asked at once
   }
 });
 
-// Indonesian had no entry of its own until session 10 (lang35 declared it);
-// Hungarian still has none.
-test('a language with no entry of its own (Hungarian): the note in English with the numbers, never out of scope', async () => {
+// Indonesian had no entry of its own until session 10 (lang35 declared it),
+// Hungarian until session 12 (lang40); Danish still has none.
+test('a language with no entry of its own (Danish): the note in English with the numbers, never out of scope', async () => {
   for (const [srv, phone] of [[uk, '999'], [us, '911']]) {
-    const { s } = await seed(srv, 'a fiam nem akar délután aludni, mit csináljak');
+    const { s } = await seed(srv, 'min søn vil ikke sove om eftermiddagen, hvad skal jeg gøre');
     const r = s.events.find((e) => e.data.type === 'refusal').data.data;
     assert.equal(r.category, 'language');
     assert.match(r.empathy, /only answer in English/);
