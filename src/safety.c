@@ -2124,6 +2124,7 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
      * "how do I talk to him about it" after a disclosure) still reads it */
     prepare |= teach;
     const struct protocol *lvl_hit[2] = {NULL, NULL};
+    const struct protocol *over = NULL;  /* first crisis protocol that outranks an emergency */
     for (int lvl = LEVEL_EMERGENCY; lvl <= LEVEL_CRISIS; lvl++) {
         safety_category cat = lvl == LEVEL_EMERGENCY ? SAFETY_EMERGENCY : SAFETY_CRISIS;
         struct pat_input masked = { v, n, masks + (size_t)cat * n, plain.scan };
@@ -2142,6 +2143,17 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
             lvl_hit[lvl] = pr;
         }
     }
+    /* a crisis protocol that outranks an emergency does so even when a
+     * more specific crisis protocol without that flag also fired ("the
+     * voices tell me to drown her" read as postpartum psychosis too) */
+    for (size_t i = 0; lvl_hit[LEVEL_CRISIS] && !lvl_hit[LEVEL_CRISIS]->over_emergency &&
+                       !over && i < p->nprotos; i++) {
+        const struct protocol *pr = &p->protos[i];
+        struct pat_input masked = { v, n, masks + (size_t)SAFETY_CRISIS * n, plain.scan };
+        if (pr->level == LEVEL_CRISIS && pr->over_emergency && pr != lvl_hit[LEVEL_CRISIS] &&
+            proto_fires(p, pr, &masked, &plain, cache))
+            over = pr;
+    }
     if (prepare && !prep && !lvl_hit[LEVEL_EMERGENCY]) {
         struct pat_input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.scan };
         for (size_t i = 0; !prep && i < p->nprotos; i++)
@@ -2156,6 +2168,9 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
         out->rule = NULL;
     }
     hit = lvl_hit[LEVEL_EMERGENCY] ? lvl_hit[LEVEL_EMERGENCY] : lvl_hit[LEVEL_CRISIS];
+    if (lvl_hit[LEVEL_CRISIS] && !lvl_hit[LEVEL_CRISIS]->over_emergency && over &&
+        (out->cat == SAFETY_EMERGENCY || hit != lvl_hit[LEVEL_CRISIS]))
+        lvl_hit[LEVEL_CRISIS] = over;
     if (lvl_hit[LEVEL_CRISIS] && lvl_hit[LEVEL_CRISIS]->over_emergency &&
         (out->cat == SAFETY_EMERGENCY || hit != lvl_hit[LEVEL_CRISIS])) {
         hit = lvl_hit[LEVEL_CRISIS];     /* e.g. a partner's hands round the neck */
