@@ -117,7 +117,8 @@
   'www.unicef.org.au', 'www.verywell.com', 'www.virtua.org',
   'www.what0-18.nhs.uk', 'www.who.int', 'www.youngminds.org.uk',
   'www.zerotothree.org', 'zerotothree.org',
-  'www.gksnetwork.org', 'www.sortingoutseparation.org.uk', 'www.wirral.gov.uk',
+  'www.gksnetwork.org', 'www.newcastle.gov.uk', 'www.sortingoutseparation.org.uk',
+  'www.wirral.gov.uk',
   'www2.aap.org', 'www2.hse.ie', 'wwwnc.cdc.gov',
   'wyhealthiertogether.nhs.uk', 'yourteenmag.com'
   ]);
