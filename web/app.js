@@ -45,7 +45,7 @@
   'cddft.nhs.uk', 'chiffpartyideas.blogspot.com', 'childlawadvice.org.uk',
   'childmind.org', 'contact.org.uk', 'childrenshospitalvanderbilt.org', 'chop.edu', 'chp.edu',
   'coloradowic.gov', 'consumer.ftc.gov', 'coventry.gov.uk', 'developingchild.harvard.edu',
-  'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'docslib.org', 'dontshake.ca',
+  'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'docslib.org', 'doi.org', 'dontshake.ca',
   'e-cigarettes.surgeongeneral.gov', 'families.barnardos.org.uk',
   'familiesforlife.sg', 'familydoctor.org', 'firearminjury.umich.edu',
   'fnhc.org.je', 'freeportecon.com', 'gosh.nhs.uk', 'greatdad.com',
