@@ -44,8 +44,8 @@
   'blog.pregistry.com', 'bmjpaedsopen.bmj.com', 'calpoison.org',
   'cddft.nhs.uk', 'chiffpartyideas.blogspot.com', 'childlawadvice.org.uk',
   'childmind.org', 'contact.org.uk', 'childrenshospitalvanderbilt.org', 'chop.edu', 'chp.edu',
-  'coloradowic.gov', 'consumer.ftc.gov', 'developingchild.harvard.edu',
-  'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'docslib.org', 'dontshake.ca',
+  'coloradowic.gov', 'consumer.ftc.gov', 'coventry.gov.uk', 'developingchild.harvard.edu',
+  'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'docslib.org', 'doi.org', 'dontshake.ca',
   'e-cigarettes.surgeongeneral.gov', 'families.barnardos.org.uk',
   'familiesforlife.sg', 'familydoctor.org', 'firearminjury.umich.edu',
   'fnhc.org.je', 'freeportecon.com', 'gosh.nhs.uk', 'greatdad.com',
@@ -76,7 +76,7 @@
   'www.balancestreetpractice.co.uk', 'www.baltimoresun.com', 'www.bbc.co.uk',
   'www.betterliveshealthyfuturesbw.nhs.uk', 'www.bhf.org.uk',
   'www.bliss.org.uk', 'www.brook.org.uk', 'www.bsuh.nhs.uk', 'www.burlingtonwa.gov',
-  'www.capt.org.uk', 'www.cdc.gov', 'www.cde.ca.gov', 'www.childline.org.uk',
+  'www.capt.org.uk', 'www.cdc.gov', 'www.cheshirefire.gov.uk', 'www.cde.ca.gov', 'www.childline.org.uk',
   'www.childrens.com', 'www.childrensmercy.org', 'www.childrensmn.org',
   'www.childsafetyhub.com.au', 'www.chkd.org', 'www.chop.edu', 'www.cmh.edu',
   'www.columbusparent.com', 'www.connecticutchildrens.org',
@@ -116,7 +116,10 @@
   'www.ucas.com', 'www.underagesales.co.uk', 'www.unicef.org',
   'www.unicef.org.au', 'www.verywell.com', 'www.virtua.org',
   'www.what0-18.nhs.uk', 'www.who.int', 'www.youngminds.org.uk',
-  'www.zerotothree.org', 'www2.aap.org', 'www2.hse.ie', 'wwwnc.cdc.gov',
+  'www.zerotothree.org', 'zerotothree.org',
+  'www.gksnetwork.org', 'www.newcastle.gov.uk', 'www.sortingoutseparation.org.uk',
+  'www.wirral.gov.uk',
+  'www2.aap.org', 'www2.hse.ie', 'wwwnc.cdc.gov',
   'wyhealthiertogether.nhs.uk', 'yourteenmag.com'
   ]);
 
