@@ -103,10 +103,24 @@ static int similar(const char *x, const char *y)
         if (!plain_word(b.w[i])) memcpy(kb2.w[kb2.n++], b.w[i], sizeof b.w[0]);
     lo = ka.n < kb2.n ? ka.n : kb2.n;
     if (lo >= 4 && overlap(&ka, &kb2) * 10 >= lo * 6) return 1;
-    /* four or more such words and half the shorter one's ("check
-     * references and a background check for a nanny" twice, from two
-     * passages; rubric review 2026-12-03) */
-    if (lo >= 4 && overlap(&ka, &kb2) >= 4 && overlap(&ka, &kb2) * 2 >= lo) return 1;
+    /* four or more distinct such words and two fifths of the shorter
+     * one's distinct words ("check references and a background check for
+     * a nanny" twice, from two passages; rubric review 2026-12-03) */
+    {
+        struct wordset da = {.n = 0}, db = {.n = 0};
+        for (size_t i = 0; i < ka.n; i++) {
+            int seen = 0;
+            for (size_t k = 0; k < da.n && !seen; k++) seen = strcmp(da.w[k], ka.w[i]) == 0;
+            if (!seen) memcpy(da.w[da.n++], ka.w[i], sizeof ka.w[0]);
+        }
+        for (size_t i = 0; i < kb2.n; i++) {
+            int seen = 0;
+            for (size_t k = 0; k < db.n && !seen; k++) seen = strcmp(db.w[k], kb2.w[i]) == 0;
+            if (!seen) memcpy(db.w[db.n++], kb2.w[i], sizeof kb2.w[0]);
+        }
+        size_t dlo = da.n < db.n ? da.n : db.n, dov = overlap(&da, &db);
+        if (dov >= 4 && dov * 5 >= dlo * 2) return 1;
+    }
     for (size_t i = 0; i + 2 < a.n; i++)
         for (size_t k = 0; k + 2 < b.n; k++) {
             size_t r = 0;
@@ -525,7 +539,7 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
              * as a fragment out of its passage */
             {
                 static const char *const back[] = {"this ", "these ", "those ", "that ", "so ",
-                                                   "but ", "also ", "then ", NULL};
+                                                   "but ", "also ", "then ", "after that ", NULL};
                 char low[48];
                 size_t ll = 0;
                 for (; ll < sl && ll + 1 < sizeof low; ll++)
@@ -1359,6 +1373,38 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             break;
         }
     multi = nparts >= 2;
+    /* One question about a child of a known age whose best passage
+     * answers for another age only ("babies of 4 to 12 months need 12 to
+     * 16 hours" for a 2-week-old, "from about age 6" for a 3-year-old):
+     * a close passage on the same topic whose answering sentence fits the
+     * age leads instead (rubric review 2026-12-03). The order of the
+     * others is kept. */
+    if (!multi && age_months >= 0 && nhits > 1) {
+        char s0[1024];
+        const struct kb_passage *p0 = hits[0].p;
+        best_sentence(p0->body, &qw, asks_for_number(q), grounded_is_yes_no(q, len) ? q : NULL,
+                      len, age_months, &tried, s0, sizeof s0);
+        if (age_fit(s0, strlen(s0), age_months) < 0)
+            for (size_t i = 1; i < nhits; i++) {
+                const struct kb_passage *p = hits[i].p;
+                char si[1024];
+                if (!shares_topic(p0, p) || hits[i].score < hits[0].score * 0.5 ||
+                    age_months < p->age_lo || age_months > p->age_hi)
+                    continue;
+                best_sentence(p->body, &qw, asks_for_number(q),
+                              grounded_is_yes_no(q, len) ? q : NULL, len, age_months, &tried, si,
+                              sizeof si);
+                if (age_fit(si, strlen(si), age_months) < 0) continue;
+                struct kb_hit *re = xmalloc(nhits * sizeof *re);
+                re[0] = hits[i];
+                re[0].score = hits[0].score;
+                for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) re[o++] = hits[k];
+                free(own);
+                own = re;
+                hits = own;
+                break;
+            }
+    }
     if (!multi) {
         /* One question: the best passage and any close to it. Steps come
          * only from passages on the question's topic (sharing one with the
