@@ -103,24 +103,6 @@ static int similar(const char *x, const char *y)
         if (!plain_word(b.w[i])) memcpy(kb2.w[kb2.n++], b.w[i], sizeof b.w[0]);
     lo = ka.n < kb2.n ? ka.n : kb2.n;
     if (lo >= 4 && overlap(&ka, &kb2) * 10 >= lo * 6) return 1;
-    /* four or more distinct such words and two fifths of the shorter
-     * one's distinct words ("check references and a background check for
-     * a nanny" twice, from two passages; rubric review 2026-12-03) */
-    {
-        struct wordset da = {.n = 0}, db = {.n = 0};
-        for (size_t i = 0; i < ka.n; i++) {
-            int seen = 0;
-            for (size_t k = 0; k < da.n && !seen; k++) seen = strcmp(da.w[k], ka.w[i]) == 0;
-            if (!seen) memcpy(da.w[da.n++], ka.w[i], sizeof ka.w[0]);
-        }
-        for (size_t i = 0; i < kb2.n; i++) {
-            int seen = 0;
-            for (size_t k = 0; k < db.n && !seen; k++) seen = strcmp(db.w[k], kb2.w[i]) == 0;
-            if (!seen) memcpy(db.w[db.n++], kb2.w[i], sizeof kb2.w[0]);
-        }
-        size_t dlo = da.n < db.n ? da.n : db.n, dov = overlap(&da, &db);
-        if (dov >= 4 && dov * 5 >= dlo * 2) return 1;
-    }
     for (size_t i = 0; i + 2 < a.n; i++)
         for (size_t k = 0; k + 2 < b.n; k++) {
             size_t r = 0;
@@ -128,6 +110,34 @@ static int similar(const char *x, const char *y)
             if (r == 3) return 1;
         }
     return 0;
+}
+
+/* 1 when two steps say nearly the same thing: similar(), or four or more
+ * distinct words that are neither plain nor vague are shared, two fifths
+ * of the shorter one's ("for a nanny, check identity, references ... and
+ * a background check" and "check licensing ..., and references and
+ * background checks for a nanny", from two passages; rubric review
+ * 2026-12-03). Only between steps: an answering sentence and a step may
+ * share a routine's words ("a calm routine like a bath, a book") and say
+ * different things. */
+static int vague_word(const char *w);
+static int similar_steps(const char *x, const char *y)
+{
+    struct wordset a, b, da = {.n = 0}, db = {.n = 0};
+    if (similar(x, y)) return 1;
+    words_of(x, &a);
+    words_of(y, &b);
+    for (int side = 0; side < 2; side++) {
+        const struct wordset *src = side ? &b : &a;
+        struct wordset *dst = side ? &db : &da;
+        for (size_t i = 0; i < src->n; i++) {
+            int seen = vague_word(src->w[i]);
+            for (size_t k = 0; k < dst->n && !seen; k++) seen = strcmp(dst->w[k], src->w[i]) == 0;
+            if (!seen) memcpy(dst->w[dst->n++], src->w[i], sizeof src->w[0]);
+        }
+    }
+    size_t dlo = da.n < db.n ? da.n : db.n, dov = overlap(&da, &db);
+    return dov >= 4 && dov * 5 >= dlo * 2;
 }
 
 struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked, or for another age */
@@ -1514,7 +1524,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             for (size_t k = 0; k < nparts; k++)
                 if (similar(parts[k].sent, picks[i].text)) dup = 1;
             for (size_t c = 0; c < nchosen; c++) {
-                if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
+                if (chosen[c].text == picks[i].text || similar_steps(chosen[c].text, picks[i].text))
+                    dup = 1;
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;

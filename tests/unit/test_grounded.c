@@ -365,6 +365,18 @@ static void test_yes_no_answer_comes_first(void **state)
     }
 }
 
+/* Session 13: two steps sharing four distinct words that say something
+ * (similar_steps), from two passages. */
+static void test_similar_steps_shared_words(void **state)
+{
+    assert_true(similar_steps(
+        "For a nanny, check identity, references from previous families, and a background check.",
+        "Check licensing for nurseries, and references and background checks for a nanny."));
+    assert_false(similar_steps(
+        "Check belt fit before ditching the booster: your child sits with their back against the seat.",
+        "Choose a high-back booster if your car has no head restraint or a low seat back."));
+}
+
 /* Near-duplicate steps: a table for similar(). */
 static void test_similar_steps(void **state)
 {
@@ -377,9 +389,6 @@ static void test_similar_steps(void **state)
         {"Talk to your child about what happened.", "Talk to your child's teacher about the plan.", 0},
         {"Offer a small open cup at meals.", "Read a bedtime story together every night.", 0},
         {"Give a 5-minute warning before lights out.", "Use a timer so the clock signals the change.", 0},
-        /* session 13: four shared words, half the shorter one */
-        {"For a nanny, check identity, references from previous families, and a background check.",
-         "Check licensing for nurseries, and references and background checks for a nanny.", 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         int got = similar(t[i].a, t[i].b);
@@ -834,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_yes_no_verdicts),
         cmocka_unit_test(test_yes_no_answer_comes_first),
         cmocka_unit_test(test_similar_steps),
+        cmocka_unit_test(test_similar_steps_shared_words),
         cmocka_unit_test(test_no_repeated_steps),
         cmocka_unit_test(test_no_invented_age),
         cmocka_unit_test(test_fact_first),
