@@ -1426,6 +1426,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             const struct kb_passage *p = hits[i].p;
             int on_topic = shares_topic(hits[0].p, p);
             int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            /* with no age given, a passage for ages the best one does not
+             * cover at all ("milestones at 2 and 4 months" beside "at 4
+             * and 5 years") is for another child (rubric review
+             * 2026-12-03) */
+            if (age_months < 0 && (p->age_lo > hits[0].p->age_hi || p->age_hi < hits[0].p->age_lo))
+                fits_age = 0;
             int asked = hits[i].part > 0 && (size_t)hits[i].part <= npt &&
                         kb_part_asks(q, len, pst[hits[i].part - 1], pen[hits[i].part - 1]);
             if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
