@@ -54,9 +54,11 @@
  *      about the question's key concept, else the conversation's own. */
 #include "convo.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "text.h"
 #include "util.h"
@@ -779,6 +781,19 @@ void convo_nomatch_text(const char *concept, const char *const *near_labels, siz
                         char *out, size_t n)
 {
     size_t l;
+    /* A phrase that opens on a word of amount or frequency ("many minutes
+     * a day", "every other weekend") is a piece of the question, not a
+     * thing to name back: "that" instead (rubric review 2026-12-03). */
+    static const char *const partial[] = {"many", "much", "long", "often", "every", "other",
+                                          "few", "some", "more", "most", "less", "fewer", "any",
+                                          "all", "each", "times", "old", "late", "early", NULL};
+    if (concept && *concept) {
+        size_t fl = strcspn(concept, " ");
+        for (int k = 0; concept && partial[k]; k++)
+            if (strlen(partial[k]) == fl && strncasecmp(concept, partial[k], fl) == 0) concept = NULL;
+        for (const char *c = concept; c && *c; c++)
+            if (isdigit((unsigned char)*c)) concept = NULL;
+    }
     if (concept && *concept)
         snprintf(out, n, "I don't have vetted guidance on %s yet, so I'd rather not guess.",
                  concept);

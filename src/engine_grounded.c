@@ -112,7 +112,35 @@ static int similar(const char *x, const char *y)
     return 0;
 }
 
-struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked */
+/* 1 when two steps say nearly the same thing: similar(), or four or more
+ * distinct words that are neither plain nor vague are shared, two fifths
+ * of the shorter one's ("for a nanny, check identity, references ... and
+ * a background check" and "check licensing ..., and references and
+ * background checks for a nanny", from two passages; rubric review
+ * 2026-12-03). Only between steps: an answering sentence and a step may
+ * share a routine's words ("a calm routine like a bath, a book") and say
+ * different things. */
+static int vague_word(const char *w);
+static int similar_steps(const char *x, const char *y)
+{
+    struct wordset a, b, da = {.n = 0}, db = {.n = 0};
+    if (similar(x, y)) return 1;
+    words_of(x, &a);
+    words_of(y, &b);
+    for (int side = 0; side < 2; side++) {
+        const struct wordset *src = side ? &b : &a;
+        struct wordset *dst = side ? &db : &da;
+        for (size_t i = 0; i < src->n; i++) {
+            int seen = vague_word(src->w[i]);
+            for (size_t k = 0; k < dst->n && !seen; k++) seen = strcmp(dst->w[k], src->w[i]) == 0;
+            if (!seen) memcpy(dst->w[dst->n++], src->w[i], sizeof src->w[0]);
+        }
+    }
+    size_t dlo = da.n < db.n ? da.n : db.n, dov = overlap(&da, &db);
+    return dov >= 4 && dov * 5 >= dlo * 2;
+}
+
+struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked, or for another age */
 
 /* 1 when two passages share a topic: a weaker second passage is drawn on
  * only when it is about the same thing as the best one. */
@@ -254,6 +282,29 @@ static int age_fit(const char *s, size_t len, int age)
                 continue;
             }
         }
+        /* a stage named for a group ("give toddlers and older children a
+         * drink with a straw", "with young children, stop tickling"):
+         * the ages the word covers (a 9-month-old is neither) */
+        {
+            static const struct { const char *w, *w2; int lo, hi; } stages[] = {
+                {"toddler", NULL, 10, 42}, {"toddlers", NULL, 10, 42},
+                {"preschooler", NULL, 30, 66}, {"preschoolers", NULL, 30, 66},
+                {"teen", NULL, 144, 228}, {"teens", NULL, 144, 228},
+                {"teenager", NULL, 144, 228}, {"teenagers", NULL, 144, 228},
+                {"young", "children", 0, 96}, {"younger", "children", 0, 96},
+                {"young", "kids", 0, 96}, {"little", "ones", 0, 96},
+                {"older", "children", 48, 216}, {"older", "kids", 48, 216}};
+            int st = -1;
+            for (size_t k = 0; k < sizeof stages / sizeof stages[0] && st < 0; k++)
+                if (strcmp(w[i].norm, stages[k].w) == 0 &&
+                    (!stages[k].w2 || (i + 1 < n && strcmp(w[i + 1].norm, stages[k].w2) == 0)))
+                    st = (int)k;
+            if (st >= 0) {
+                named = 1;
+                fits |= age >= stages[st].lo && age <= stages[st].hi;
+                continue;
+            }
+        }
         if (!(w[i].flags & TEXT_NUMBER)) continue;
         double lo = w[i].num, hi = lo, unit = 0;
         size_t j = i + 1;
@@ -270,7 +321,30 @@ static int age_fit(const char *s, size_t len, int age)
                                  strcmp(w[i - 1].norm, "ages") == 0 ||
                                  strcmp(w[i - 1].norm, "aged") == 0);
         const char *u = j < n ? w[j].norm : "";
-        if (age_word && strncmp(u, "month", 5) != 0 && strncmp(u, "week", 4) != 0 &&
+        /* "children under 5", "kids over about 8": years with no unit
+         * word, after a word for children and an age cue */
+        int kid_cue = 0;
+        {
+            static const char *const kids[] = {"children", "kids", "child", "those", "ones",
+                                               NULL};
+            size_t c = i;
+            if (c > 0 && (strcmp(w[c - 1].norm, "about") == 0 ||
+                          strcmp(w[c - 1].norm, "around") == 0 || strcmp(w[c - 1].norm, "age") == 0))
+                c--;
+            if (c >= 2 && (strcmp(w[c - 1].norm, "under") == 0 ||
+                           strcmp(w[c - 1].norm, "over") == 0 ||
+                           strcmp(w[c - 1].norm, "aged") == 0))
+                for (int k = 0; kids[k] && !kid_cue; k++)
+                    kid_cue = strcmp(w[c - 2].norm, kids[k]) == 0;
+            if (kid_cue && w[i].num > 18) kid_cue = 0;
+            /* "kids over 2 hours a day" gives an amount, not an age */
+            static const char *const amounts[] = {"hour", "minut", "day", "time", "ounc", "ml",
+                                                  "oz", "kg", "pound", "cup", "percent", "feet",
+                                                  "foot", "inch", "cm", "hr", "min", NULL};
+            for (int k = 0; kid_cue && amounts[k]; k++)
+                if (strncmp(u, amounts[k], strlen(amounts[k])) == 0) kid_cue = 0;
+        }
+        if ((age_word || kid_cue) && strncmp(u, "month", 5) != 0 && strncmp(u, "week", 4) != 0 &&
             strncmp(u, "year", 4) != 0) {
             unit = 12;
             j--;                                 /* no unit word to step over */
@@ -305,7 +379,11 @@ static int age_fit(const char *s, size_t len, int age)
         named = 1;
         if (k_below) fits |= age <= lo || (hi > lo && age <= hi);   /* "baby under 6 months" reads as 6 */
         else if (k_above) fits |= age >= lo;
-        else {
+        else if (hi > lo) {
+            /* a range says its own ends ("6 to 9-year-olds" is not for a
+             * 5-year-old): a little slack only */
+            fits |= age >= lo - (lo / 12 > 1 ? lo / 12 : 1) && age <= hi + (hi / 12 > 1 ? hi / 12 : 1);
+        } else {
             double slack = lo / 3 > 1 ? lo / 3 : 1;
             fits |= age >= lo - slack && age <= hi + (hi / 3 > 1 ? hi / 3 : 1);
         }
@@ -471,7 +549,7 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
              * as a fragment out of its passage */
             {
                 static const char *const back[] = {"this ", "these ", "those ", "that ", "so ",
-                                                   "but ", "also ", "then ", NULL};
+                                                   "but ", "also ", "then ", "after that ", NULL};
                 char low[48];
                 size_t ll = 0;
                 for (; ll < sl && ll + 1 < sizeof low; ll++)
@@ -798,6 +876,47 @@ static int yes_no_shape(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when the question opens by asking for information ("what should I
+ * ask at the parent-teacher meeting", "how often should a 6 yo have a
+ * bath", "which sunscreen"), not for help with something that is
+ * happening ("what do I do when she bites", "how do I stop..."): its
+ * answer opens on the fact asked for, since a topic's warm opening line
+ * ("School worries can weigh on the whole family") rarely fits such a
+ * question (rubric review 2026-12-03). Filler words at the start are
+ * skipped. Pure. */
+static int asks_info(const char *q, size_t len)
+{
+    static const char *const starts[] = {" what ", " whats ", " which ", " when ", " where ",
+                                         " who ", " how much ", " how many ", " how often ",
+                                         " how long ", " how old ", " how early ", " how late ",
+                                         " at what ", " from what ", " by what ", NULL};
+    static const char *const helps[] = {" what do i do ", " what can i do ", " what should i do ",
+                                        " what do we do ", " what can we do ", " what should we do ",
+                                        " what to do ", " what else ", " what am i doing ",
+                                        " what is wrong ", " whats wrong ", " what happened ",
+                                        NULL};
+    char t[512];
+    const char *c = t;
+    cue_text(q, len, t, sizeof t);
+    for (;;) {                                   /* skip leading filler */
+        int skipped = 0;
+        for (int k = 0; yn_skip[k]; k++) {
+            size_t l = strlen(yn_skip[k]);
+            if (c[0] == ' ' && strncmp(c + 1, yn_skip[k], l) == 0 && c[1 + l] == ' ') {
+                c += 1 + l;
+                skipped = 1;
+                break;
+            }
+        }
+        if (!skipped) break;
+    }
+    for (int k = 0; helps[k]; k++)
+        if (strncmp(c, helps[k], strlen(helps[k])) == 0) return 0;
+    for (int k = 0; starts[k]; k++)
+        if (strncmp(c, starts[k], strlen(starts[k])) == 0) return 1;
+    return 0;
+}
+
 int grounded_is_yes_no(const char *q, size_t len)
 {
     return yes_no_shape(q, len) != 0;
@@ -919,9 +1038,15 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
         }
     }
     if (common && has_cue(qt, q_negated)) common = 0;
+    /* "some tenderness is common, but pain through the whole feed means
+     * the latch needs adjusting": what is common is only half the
+     * sentence, and "Usually not." to "is her latch wrong?" says the
+     * opposite of its other half (rubric review 2026-12-03) */
+    static const char *const contrast[] = {" but ", " however ", " although ", NULL};
     if (has_cue(qt, q_bad)) {                    /* "is it bad to...", "should I worry" */
         if (no && !cond) return "Yes, it is best avoided.";
-        if (common) return "Usually not.";
+        if (common && !has_cue(st, contrast)) return "Usually not.";
+        if (common) return NULL;
         return cond ? "It depends." : NULL;
     }
     if (has_cue(qt, q_normal)) {                 /* "is it normal that..." */
@@ -1258,6 +1383,38 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             break;
         }
     multi = nparts >= 2;
+    /* One question about a child of a known age whose best passage
+     * answers for another age only ("babies of 4 to 12 months need 12 to
+     * 16 hours" for a 2-week-old, "from about age 6" for a 3-year-old):
+     * a close passage on the same topic whose answering sentence fits the
+     * age leads instead (rubric review 2026-12-03). The order of the
+     * others is kept. */
+    if (!multi && age_months >= 0 && nhits > 1) {
+        char s0[1024];
+        const struct kb_passage *p0 = hits[0].p;
+        best_sentence(p0->body, &qw, asks_for_number(q), grounded_is_yes_no(q, len) ? q : NULL,
+                      len, age_months, &tried, s0, sizeof s0);
+        if (age_fit(s0, strlen(s0), age_months) < 0)
+            for (size_t i = 1; i < nhits; i++) {
+                const struct kb_passage *p = hits[i].p;
+                char si[1024];
+                if (!shares_topic(p0, p) || hits[i].score < hits[0].score * 0.5 ||
+                    age_months < p->age_lo || age_months > p->age_hi)
+                    continue;
+                best_sentence(p->body, &qw, asks_for_number(q),
+                              grounded_is_yes_no(q, len) ? q : NULL, len, age_months, &tried, si,
+                              sizeof si);
+                if (age_fit(si, strlen(si), age_months) < 0) continue;
+                struct kb_hit *re = xmalloc(nhits * sizeof *re);
+                re[0] = hits[i];
+                re[0].score = hits[0].score;
+                for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) re[o++] = hits[k];
+                free(own);
+                own = re;
+                hits = own;
+                break;
+            }
+    }
     if (!multi) {
         /* One question: the best passage and any close to it. Steps come
          * only from passages on the question's topic (sharing one with the
@@ -1269,6 +1426,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             const struct kb_passage *p = hits[i].p;
             int on_topic = shares_topic(hits[0].p, p);
             int fits_age = age_months < 0 || (age_months >= p->age_lo && age_months <= p->age_hi);
+            /* with no age given, a passage for ages the best one does not
+             * cover at all ("milestones at 2 and 4 months" beside "at 4
+             * and 5 years") is for another child (rubric review
+             * 2026-12-03) */
+            if (age_months < 0 && (p->age_lo > hits[0].p->age_hi || p->age_hi < hits[0].p->age_lo))
+                fits_age = 0;
             int asked = hits[i].part > 0 && (size_t)hits[i].part <= npt &&
                         kb_part_asks(q, len, pst[hits[i].part - 1], pen[hits[i].part - 1]);
             if (i == 0 || (fits_age && ((on_topic && hits[i].score >= hits[0].score * 0.5) ||
@@ -1325,8 +1488,14 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * question's words ("screams ... colic" keeps the soothing
              * passage's steps): it goes last */
             int off_q = !multi && u > 0 && key_overlap(w, &sw) == 0 &&
-                        key_overlap(&lead_w, &sw) == 0 && p->ntopics && hits[used[0]].p->ntopics &&
-                        strcmp(p->topics[0], hits[used[0]].p->topics[0]) != 0;
+                        key_overlap(&lead_w, &sw) < 2;
+            /* (session 13: also from a passage of the same first topic:
+             * "let children say no to hugs" from a consent passage shares
+             * nothing with a 12-year-old's boyfriend, nor "wash the
+             * repellent off with soap and water" with a sunscreen question
+             * beyond one word of its answer) */
+            /* a step for another age is no step for this child either */
+            int other_age = age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
@@ -1342,7 +1511,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             /* and one tied to nothing asked is taken only to make up the
              * three when nothing else is left */
             if (off_q) s -= 20.0;
-            picks[np++] = (struct pick){u, p->steps[k], s, off_q};
+            picks[np++] = (struct pick){u, p->steps[k], s, off_q || other_age};
         }
     }
     qsort(picks, np, sizeof picks[0], cmp_pick);
@@ -1361,11 +1530,15 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             for (size_t k = 0; k < nparts; k++)
                 if (similar(parts[k].sent, picks[i].text)) dup = 1;
             for (size_t c = 0; c < nchosen; c++) {
-                if (chosen[c].text == picks[i].text || similar(chosen[c].text, picks[i].text)) dup = 1;
+                if (chosen[c].text == picks[i].text || similar_steps(chosen[c].text, picks[i].text))
+                    dup = 1;
                 if (chosen[c].passage == picks[i].passage) same++;
             }
             if (dup || (pass < 0 && same) || (pass == 0 && same >= 2 && strong_other)) continue;
-            if (pass == 0 && picks[i].off) continue;     /* only to make up the three */
+            /* one tied to nothing asked, or for another age, only to make
+             * up two: two steps that fit read better than three where one
+             * drifts to another subject or age (rubric review 2026-12-03) */
+            if (picks[i].off && (pass == 0 || nchosen >= 2)) continue;
             chosen[nchosen++] = picks[i];
             if (pass < 0) {                          /* the next part's passage */
                 if (++want_u >= nused) break;
@@ -1403,7 +1576,9 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         /* the parent's own feeling, when they name one, is answered in
          * place of the topic's opening line */
         const char *feel = feeling_line(q, len);
-        strbuf_printf(&b, "%s\n\n", feel ? feel : opener ? opener : "That's a very common question, and a few steady habits usually help.");
+        /* a question asking for information opens on its answer */
+        if (feel || !asks_info(q, len))
+            strbuf_printf(&b, "%s\n\n", feel ? feel : opener ? opener : "That's a very common question, and a few steady habits usually help.");
     }
 
     for (size_t k = 0; k < nparts; k++) {

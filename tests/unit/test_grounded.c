@@ -126,7 +126,7 @@ static void check_markers(const char *text, json_t *cit)
 
 static void test_every_topic_gets_a_cited_three_step_answer(void **state)
 {
-    int failures = 0;
+    int failures = 0, two_steps = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct kb_hit hits[5];
         int age;
@@ -146,7 +146,12 @@ static void test_every_topic_gets_a_cited_three_step_answer(void **state)
         assert_true(json_equal(cit, cit2));
         assert_non_null(strstr(text, "\n1. "));
         assert_non_null(strstr(text, "\n2. "));
-        assert_non_null(strstr(text, "\n3. "));
+        /* two steps that fit rather than a third from another subject or
+         * age (session 13): a few answers only */
+        if (!strstr(text, "\n3. ")) {
+            fprintf(stderr, "  two steps: '%s'\n", q);
+            two_steps++;
+        }
         assert_true(json_array_size(cit) >= 1);
         check_markers(text, cit);
         assert_null(strchr(text, '<'));
@@ -158,6 +163,10 @@ static void test_every_topic_gets_a_cited_three_step_answer(void **state)
      * (its keywords say "how much water") over the formula-amounts one
      * (docs/knowledge-base.md). More misses fail the test. */
     assert_true(failures <= 1);
+    /* session 13: the sunscreen question's fourth step was insect
+     * repellent, the time-out length question's third for children under
+     * 2; at most 3 of the 50 may have two */
+    assert_true(two_steps <= 3);
 }
 
 static void test_no_match_has_no_citations(void **state)
@@ -275,6 +284,11 @@ static void test_yes_no_verdicts(void **state)
          "Wetting at night is common up to about age 7.", "Usually not."},
         /* the passage says yes or no itself: no extra words */
         {"should I make him switch hands?", "No: let a left-handed child use the left hand.", ""},
+        /* what is common is only half a sentence with a but: no "Usually
+         * not." to a question whether something is wrong */
+        {"breastfeeding hurts and my nipples are cracked, is her latch wrong",
+         "Some tenderness in the first days is common, but pain that lasts through the whole "
+         "feed usually means the latch needs adjusting.", NULL},
         /* a cue in a clause about something else does not count */
         {"is it safe to use sunscreen on my baby?",
          "Keep babies in the shade; do not use oil of lemon eucalyptus on them.", NULL},
@@ -349,6 +363,18 @@ static void test_yes_no_answer_comes_first(void **state)
         free(text);
         json_decref(cit);
     }
+}
+
+/* Session 13: two steps sharing four distinct words that say something
+ * (similar_steps), from two passages. */
+static void test_similar_steps_shared_words(void **state)
+{
+    assert_true(similar_steps(
+        "For a nanny, check identity, references from previous families, and a background check.",
+        "Check licensing for nurseries, and references and background checks for a nanny."));
+    assert_false(similar_steps(
+        "Check belt fit before ditching the booster: your child sits with their back against the seat.",
+        "Choose a high-back booster if your car has no head restraint or a low seat back."));
 }
 
 /* Near-duplicate steps: a table for similar(). */
@@ -486,6 +512,21 @@ static void test_fact_first(void **state)
         free(text);
         json_decref(cit);
     }
+    /* a question asking for information opens on its answer, not on a
+     * topic's warm line (session 13) */
+    {
+        const char *q = "what should i ask at the parent teacher meeting";
+        struct kb_hit hits[5];
+        int age;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        assert_true(n > 0);
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        assert_true(strchr(text, '\n') > strstr(text, " [1]"));
+        free(text);
+        json_decref(cit);
+    }
     {
         const char *q = "how do I get my 2 year old to sleep in her own bed";
         struct kb_hit hits[5];
@@ -609,6 +650,20 @@ static void test_age_fit(void **state)
         {"Skin-to-skin helps in the first 6 weeks.", 1, 1},
         {"Skin-to-skin helps in the first 6 weeks.", 3, -1},
         {"Sleep is patchy for the first few months.", 2, 1},
+        /* session 13 (rubric review 2026-12-03): stages named for a
+         * group, ages with no unit word after a word for children, and a
+         * range that says its own ends */
+        {"Give toddlers and older children a drink with a straw.", 9, -1},
+        {"Give toddlers and older children a drink with a straw.", 24, 1},
+        {"Teach children over about 5 to yawn or swallow.", 9, -1},
+        {"Teach children over about 5 to yawn or swallow.", 84, 1},
+        {"For children under 5, respond to tall stories with interest.", 72, -1},
+        {"For children under 5, respond to tall stories with interest.", 36, 1},
+        {"Give 6 to 9-year-olds jobs like packing their school bag.", 60, -1},
+        {"Give 6 to 9-year-olds jobs like packing their school bag.", 84, 1},
+        {"With young children, stop tickling as soon as they say stop.", 144, -1},
+        {"Keep regular contact with your teen through family meals.", 72, -1},
+        {"Do not let kids over 2 hours a day on screens.", 36, 0},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
@@ -788,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_yes_no_verdicts),
         cmocka_unit_test(test_yes_no_answer_comes_first),
         cmocka_unit_test(test_similar_steps),
+        cmocka_unit_test(test_similar_steps_shared_words),
         cmocka_unit_test(test_no_repeated_steps),
         cmocka_unit_test(test_no_invented_age),
         cmocka_unit_test(test_fact_first),
