@@ -577,7 +577,12 @@ static int cv_is_vague(const char *q, size_t len)
         "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
         "kind", "tips", "any", "anyone", "there", "hes", "shes", "going", "on", "all",
         "very", "weirdly", "differently", "different", "me", "us", "wont", "doesnt", "dont",
-        "cant", "isnt", "start", "started", "worried", "worrying", "about", NULL};
+        "cant", "isnt", "start", "started", "worried", "worrying", "about",
+        /* asking to ask, or struggling with no what ("can I ask you
+         * something about my kid", "I'm struggling a bit with my son") */
+        "ask", "asking", "questions", "query", "advise", "im", "struggling", "struggle",
+        "struggles", "trouble", "troubles", "having", "hard", "tough", "difficult",
+        "wondering", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24), i0 = 0;
     int who = 0;
@@ -742,11 +747,52 @@ static int cv_meta(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q only praises the coach ("you're a star", "just wanted to say
+ * this app is great", "you've been so helpful", "love this app"): a word
+ * for the coach (you, this, app, coach, bot, site) and a word of praise,
+ * every other word filler, no question mark and nothing about the child
+ * (a pronoun or child word is not in the lists: "she's a star" is about
+ * her). Pure. */
+static int cv_compliment(const char *q, size_t len)
+{
+    static const char *const coach[] = {"you", "youre", "youve", "u", "ur", "this", "app",
+                                        "coach", "bot", "site", "website", "service", "thing",
+                                        "tool", "chat", NULL};
+    static const char *const praise[] = {
+        "star", "legend", "great", "amazing", "brilliant", "awesome", "fantastic", "wonderful",
+        "excellent", "lifesaver", "godsend", "gem", "best", "helpful", "useful", "fab",
+        "superb", "love", "loving", "genius", "incredible", "marvellous", "marvelous", "good",
+        "lovely", "kind", "angel", "hero", "smart", "clever", NULL};
+    static const char *const pad[] = {
+        "a", "an", "the", "so", "such", "really", "very", "just", "wanted", "want", "to",
+        "say", "said", "i", "im", "is", "are", "have", "been", "absolute", "absolutely",
+        "total", "totally", "honestly", "seriously", "actually", "well", "oh", "wow", "ok",
+        "okay", "and", "x", "xx", "xxx", "lol", "haha", "must", "say", "thought", "think",
+        "id", "let", "know", "it", "its", "of", "most", "ever", "thanks", "thank", "cheers",
+        "btw", "by", "way", "too", "all", "quite", "pretty", "truly", "massively", NULL};
+    char w[16][32];
+    size_t nw;
+    int c = 0, pr = 0;
+    if (len == 0 || len > 120 || memchr(q, '?', len)) return 0;
+    nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > 12) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], coach)) c = 1;
+        else if (cv_in_list(w[i], praise)) pr = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
+    }
+    return c && pr;
+}
+
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_compliment(q, len)) {
+        cv_chat_reply(1, reply, n);
+        return 1;
+    }
     if (cv_meta(q, len) == 1 && !cv_has_any_child_word(q, len)) {
         cv_chat_reply(3, reply, n);
         return 1;
@@ -982,8 +1028,13 @@ static void cv_find_thread(struct kb *kb, const char *const *prev, size_t nprev,
         nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
         if (r.empty) continue;
         leans = convo_leans_on_context(p, strlen(p));
+        /* a marked change of subject with a concept of its own ("totally
+         * different question, how do I get her to stay in bed") opens
+         * another thread: "she's 3" after it is about bed, not the food
+         * the talk opened with */
         if (!th->anchor || (leans && cv_has_own_concept(p, strlen(p)) && nh && th->top &&
-                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0]))) {
+                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0])) ||
+            (cv_switch_marker(p, strlen(p)) && cv_has_own_concept(p, strlen(p)))) {
             th->anchor = p;
             th->top = nh ? h[0].p : NULL;
         }
