@@ -451,7 +451,7 @@ static int cv_time_span(const struct text_word *w, size_t n, size_t i)
 
 int convo_stated_age(const char *q, size_t len)
 {
-    static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
+    static const char *const lead[] = {"shes", "hes", "theyre", "whos", "is", "turned", "just", "now",
                                        "turning", "age", "aged", "shell", "hell", "be", "nearly",
                                        "almost", "actually", "only", "over", "mines", NULL};
     static const char *const age_close[] = {"btw", "fyi", "though", "tho", "actually", "lol",
@@ -1254,6 +1254,41 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
     return out;
 }
 
+/* 1 when q only brings in another child ("and his sister is 11, same
+ * rules?", "what about her brother who's 6", "do i need to treat her
+ * brother too", "his twin sister already can"): a word for a brother,
+ * sister or twin, and every other word a question word, a pronoun, an age
+ * or filler (cv_has_own_concept's, or asking whether the same goes for
+ * them). The question is the conversation's, asked for that child. Pure. */
+static int cv_other_child(const char *q, size_t len)
+{
+    static const char *const sib[] = {"brother", "brothers", "sister", "sisters", "twin",
+                                      "twins", "sibling", "siblings", "bro", "sis",
+                                      "stepbrother", "stepsister", NULL};
+    static const char *const pad[] = {
+        "who", "whos", "same", "rules", "rule", "apply", "applies", "also", "already", "need",
+        "needs", "treat", "treating", "works", "work", "his", "her", "their", "has", "have",
+        "as", "well", "both", "either", "there", "any", "different", "differently", "like",
+        "just", "cant", "dont", "doesnt", "isnt", "older", "younger", "big", "little", "baby",
+        "eldest", "youngest", "oldest", "middle", "other", "year", "years", "yr", "yrs", "yo",
+        "old", "olds", "month", "months", "nearly", "almost", "only", "turned", "goes",
+        "go", "true", "count", "counts", "him", "she", "he", "them", "advice", "answer",
+        "ok", "okay", "thanks", "tho", "though", "too", "is", "was", "does", "do", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    int s = 0;
+    if (nw == 0 || nw > 14) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        size_t l = strlen(w[i]);
+        if (cv_in_list(w[i], sib)) s = 1;
+        else if (cv_in_list(w[i], pad) || (w[i][0] >= '0' && w[i][0] <= '9')) continue;
+        else if (l >= 3 && strcmp(w[i] + l - 2, "yo") == 0 && w[i][0] >= '0' && w[i][0] <= '9')
+            continue;
+        else if (cv_has_own_concept(w[i], l)) return 0;
+    }
+    return s;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                     const char *const *prev, size_t nprev, struct convo_plan *out)
 {
@@ -1386,6 +1421,26 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     }
 
     cv_search(kb, q, len, out->age, out);
+    if (context && cv_other_child(q, len)) {
+        /* another child brought in ("and his sister is 11, same rules?"):
+         * the conversation's question asked for that child, its age (or
+         * none) read first; the word "sister" is no question about
+         * siblings */
+        struct convo_plan alone = *out;
+        char lead[64] = "";
+        size_t ll = 0, jl;
+        if (age >= 24) ll = (size_t)snprintf(lead, sizeof lead, "my %d year old", age / 12);
+        else if (age >= 0) ll = (size_t)snprintf(lead, sizeof lead, "my %d month old", age);
+        out->age = age;
+        jl = cv_joined_thread(kb, prev, nprev, &th, context, lead, ll, buf, sizeof buf);
+        cv_search_joined(kb, buf, jl, out->age, out);
+        if (out->nhits == 0 && alone.nhits > 0) *out = alone;
+        else out->followup = 1;
+        if (out->nhits > 0) {
+            out->kind = CONVO_ANSWER;
+            return;
+        }
+    }
     /* A follow-up ("and if he bites?", "how long will it last?", "she's
      * 6") is read with the question before it. The conversation's reading
      * wins when its passage is about this question's own concept too, or
