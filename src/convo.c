@@ -1052,6 +1052,37 @@ static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t np
     return cv_append(buf, jl, n, th->anchor != context ? th->anchor : NULL);
 }
 
+/* 1 when q is a bare detail added to what was said, asking nothing:
+ * at most CONVO_DETAIL_WORDS words, no question mark, not opening with a
+ * question word or a verb that asks ("is", "should", "can"), no word that
+ * asks for something ("tips", "help", "how") and no marked change of
+ * subject ("only on the left side", "mostly at bedtime", "since we moved
+ * house"). Pure. */
+#define CONVO_DETAIL_WORDS 7
+static int cv_bare_detail(const char *q, size_t len)
+{
+    static const char *const opens[] = {"is", "are", "am", "was", "were", "do", "does", "did",
+                                        "will", "shall", "may", "might", "must", "whose", "who",
+                                        "has", "have", "any", NULL};
+    char w[16][32];
+    size_t nw;
+    if (memchr(q, '?', len)) return 0;
+    nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > CONVO_DETAIL_WORDS || cv_in_list(w[0], opens)) return 0;
+    for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], chat_asks)) return 0;
+    return !cv_switch_marker(q, len);
+}
+
+/* 1 when passages p and a share their main subject: p's main topic is
+ * one of a's, or a's main topic one of p's. A passage that shares only a
+ * side topic (a choking passage's "starting solids" with a drinks
+ * passage's) is on another subject. */
+static int cv_main_on(const struct kb_passage *p, const struct kb_passage *a)
+{
+    return (p->ntopics && cv_has_topic(a, p->topics[0])) ||
+           (a->ntopics && cv_has_topic(p, a->topics[0]));
+}
+
 /* 1 when passage p is on neither the context's best passage's topics nor
  * the thread's, or the conversation has no passage yet (it opened with a
  * no-match): a passage the question's own words found, to be checked
@@ -1060,10 +1091,10 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
                          struct cv_thread *th, const struct kb_passage *ctx_top,
                          const struct kb_passage *p)
 {
-    if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
+    if (ctx_top && cv_main_on(p, ctx_top)) return 0;
     cv_find_thread(kb, prev, nprev, th);
     if (!ctx_top && !th->top) return 1;     /* no passage yet: nothing is on it */
-    return !cv_on_topics(p, th->top, NULL);
+    return !th->top || !cv_main_on(p, th->top);
 }
 
 /* A short question in a conversation that names too little to stand on
@@ -1491,6 +1522,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
               (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= sa || cv_short_weak(&alone.res, &out->res) ||
+             /* a bare detail ("only on the left side") read with the
+              * conversation at least as confidently as alone */
+             (cv_bare_detail(q, len) && out->res.match_prob_lex >= alone.res.match_prob_lex) ||
              /* another adult's view of what was said before ("my mother
               * in law says we should space them out, is that a thing") */
              (cv_reports_view(q, len) && cv_points_back(q, len) &&
