@@ -20,7 +20,8 @@
  *      it does not have ("how long will it last?" after a hello); a
  *      question the layer passes that leans on a dose question ("what
  *      about at bedtime?") is triaged with it and refused as a dose;
- *   2. small talk: a message made only of greeting, thanks or goodbye
+ *   2. small talk: praise of the coach ("you're a star", cv_compliment), a
+ *      message made only of greeting, thanks or goodbye
  *      words, or chat that asks nothing ("ok thank you, gonna try
  *      tonight", "perfect, screenshotting this", "this is so awkward
  *      haha", an emoji) whose words past the thanks and filler the
@@ -47,6 +48,14 @@
  *      it stays on topic and is at least as much about the question, or
  *      its own reading is weak and the conversation's passage holds its
  *      words;
+ *       A follow-up that only brings in another child ("and his sister is
+ *      11, same rules?", cv_other_child) is the conversation's question
+ *      asked for that child: the conversation read with that child's
+ *      age first, never the word "sister" on its own. A passage off the
+ *      conversation's main subject (sharing only a side topic) counts as
+ *      off its thread, and a bare detail ("only on the left side",
+ *      cv_bare_detail) keeps the conversation's reading when that is at
+ *      least as confident;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match, also for a
  *      marked change of subject ("random one but...") the conversation's
