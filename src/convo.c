@@ -20,7 +20,8 @@
  *      it does not have ("how long will it last?" after a hello); a
  *      question the layer passes that leans on a dose question ("what
  *      about at bedtime?") is triaged with it and refused as a dose;
- *   2. small talk: a message made only of greeting, thanks or goodbye
+ *   2. small talk: praise of the coach ("you're a star", cv_compliment), a
+ *      message made only of greeting, thanks or goodbye
  *      words, or chat that asks nothing ("ok thank you, gonna try
  *      tonight", "perfect, screenshotting this", "this is so awkward
  *      haha", an emoji) whose words past the thanks and filler the
@@ -47,6 +48,14 @@
  *      it stays on topic and is at least as much about the question, or
  *      its own reading is weak and the conversation's passage holds its
  *      words;
+ *       A follow-up that only brings in another child ("and his sister is
+ *      11, same rules?", cv_other_child) is the conversation's question
+ *      asked for that child: the conversation read with that child's
+ *      age first, never the word "sister" on its own. A passage off the
+ *      conversation's main subject (sharing only a side topic) counts as
+ *      off its thread, and a bare detail ("only on the left side",
+ *      cv_bare_detail) keeps the conversation's reading when that is at
+ *      least as confident;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match, also for a
  *      marked change of subject ("random one but...") the conversation's
@@ -453,7 +462,7 @@ static int cv_time_span(const struct text_word *w, size_t n, size_t i)
 
 int convo_stated_age(const char *q, size_t len)
 {
-    static const char *const lead[] = {"shes", "hes", "theyre", "is", "turned", "just", "now",
+    static const char *const lead[] = {"shes", "hes", "theyre", "whos", "is", "turned", "just", "now",
                                        "turning", "age", "aged", "shell", "hell", "be", "nearly",
                                        "almost", "actually", "only", "over", "mines", NULL};
     static const char *const age_close[] = {"btw", "fyi", "though", "tho", "actually", "lol",
@@ -579,7 +588,12 @@ static int cv_is_vague(const char *q, size_t len)
         "bit", "lil", "just", "like", "not", "himself", "herself", "quite", "kinda", "sort",
         "kind", "tips", "any", "anyone", "there", "hes", "shes", "going", "on", "all",
         "very", "weirdly", "differently", "different", "me", "us", "wont", "doesnt", "dont",
-        "cant", "isnt", "start", "started", "worried", "worrying", "about", NULL};
+        "cant", "isnt", "start", "started", "worried", "worrying", "about",
+        /* asking to ask, or struggling with no what ("can I ask you
+         * something about my kid", "I'm struggling a bit with my son") */
+        "ask", "asking", "questions", "query", "advise", "im", "struggling", "struggle",
+        "struggles", "trouble", "troubles", "having", "hard", "tough", "difficult",
+        "wondering", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24), i0 = 0;
     int who = 0;
@@ -744,11 +758,52 @@ static int cv_meta(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q only praises the coach ("you're a star", "just wanted to say
+ * this app is great", "you've been so helpful", "love this app"): a word
+ * for the coach (you, this, app, coach, bot, site) and a word of praise,
+ * every other word filler, no question mark and nothing about the child
+ * (a pronoun or child word is not in the lists: "she's a star" is about
+ * her). Pure. */
+static int cv_compliment(const char *q, size_t len)
+{
+    static const char *const coach[] = {"you", "youre", "youve", "u", "ur", "this", "app",
+                                        "coach", "bot", "site", "website", "service", "thing",
+                                        "tool", "chat", NULL};
+    static const char *const praise[] = {
+        "star", "legend", "great", "amazing", "brilliant", "awesome", "fantastic", "wonderful",
+        "excellent", "lifesaver", "godsend", "gem", "best", "helpful", "useful", "fab",
+        "superb", "love", "loving", "genius", "incredible", "marvellous", "marvelous", "good",
+        "lovely", "kind", "angel", "hero", "smart", "clever", NULL};
+    static const char *const pad[] = {
+        "a", "an", "the", "so", "such", "really", "very", "just", "wanted", "want", "to",
+        "say", "said", "i", "im", "is", "are", "have", "been", "absolute", "absolutely",
+        "total", "totally", "honestly", "seriously", "actually", "well", "oh", "wow", "ok",
+        "okay", "and", "x", "xx", "xxx", "lol", "haha", "must", "say", "thought", "think",
+        "id", "let", "know", "it", "its", "of", "most", "ever", "thanks", "thank", "cheers",
+        "btw", "by", "way", "too", "all", "quite", "pretty", "truly", "massively", NULL};
+    char w[16][32];
+    size_t nw;
+    int c = 0, pr = 0;
+    if (len == 0 || len > 120 || memchr(q, '?', len)) return 0;
+    nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > 12) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], coach)) c = 1;
+        else if (cv_in_list(w[i], praise)) pr = 1;
+        else if (!cv_in_list(w[i], pad)) return 0;
+    }
+    return c && pr;
+}
+
 static int cv_chat(struct kb *kb, const char *q, size_t len, char *reply, size_t n)
 {
     size_t nw;
     int tone;
     if (convo_smalltalk(q, len, reply, n)) return 1;
+    if (cv_compliment(q, len)) {
+        cv_chat_reply(1, reply, n);
+        return 1;
+    }
     if (cv_meta(q, len) == 1 && !cv_has_any_child_word(q, len)) {
         cv_chat_reply(3, reply, n);
         return 1;
@@ -997,8 +1052,13 @@ static void cv_find_thread(struct kb *kb, const char *const *prev, size_t nprev,
         nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
         if (r.empty) continue;
         leans = convo_leans_on_context(p, strlen(p));
+        /* a marked change of subject with a concept of its own ("totally
+         * different question, how do I get her to stay in bed") opens
+         * another thread: "she's 3" after it is about bed, not the food
+         * the talk opened with */
         if (!th->anchor || (leans && cv_has_own_concept(p, strlen(p)) && nh && th->top &&
-                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0]))) {
+                            h[0].p->ntopics && !cv_has_topic(th->top, h[0].p->topics[0])) ||
+            (cv_switch_marker(p, strlen(p)) && cv_has_own_concept(p, strlen(p)))) {
             th->anchor = p;
             th->top = nh ? h[0].p : NULL;
         }
@@ -1016,6 +1076,37 @@ static size_t cv_joined_thread(struct kb *kb, const char *const *prev, size_t np
     return cv_append(buf, jl, n, th->anchor != context ? th->anchor : NULL);
 }
 
+/* 1 when q is a bare detail added to what was said, asking nothing:
+ * at most CONVO_DETAIL_WORDS words, no question mark, not opening with a
+ * question word or a verb that asks ("is", "should", "can"), no word that
+ * asks for something ("tips", "help", "how") and no marked change of
+ * subject ("only on the left side", "mostly at bedtime", "since we moved
+ * house"). Pure. */
+#define CONVO_DETAIL_WORDS 7
+static int cv_bare_detail(const char *q, size_t len)
+{
+    static const char *const opens[] = {"is", "are", "am", "was", "were", "do", "does", "did",
+                                        "will", "shall", "may", "might", "must", "whose", "who",
+                                        "has", "have", "any", NULL};
+    char w[16][32];
+    size_t nw;
+    if (memchr(q, '?', len)) return 0;
+    nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > CONVO_DETAIL_WORDS || cv_in_list(w[0], opens)) return 0;
+    for (size_t i = 0; i < nw; i++) if (cv_in_list(w[i], chat_asks)) return 0;
+    return !cv_switch_marker(q, len);
+}
+
+/* 1 when passages p and a share their main subject: p's main topic is
+ * one of a's, or a's main topic one of p's. A passage that shares only a
+ * side topic (a choking passage's "starting solids" with a drinks
+ * passage's) is on another subject. */
+static int cv_main_on(const struct kb_passage *p, const struct kb_passage *a)
+{
+    return (p->ntopics && cv_has_topic(a, p->topics[0])) ||
+           (a->ntopics && cv_has_topic(p, a->topics[0]));
+}
+
 /* 1 when passage p is on neither the context's best passage's topics nor
  * the thread's, or the conversation has no passage yet (it opened with a
  * no-match): a passage the question's own words found, to be checked
@@ -1024,10 +1115,10 @@ static int cv_off_thread(struct kb *kb, const char *const *prev, size_t nprev,
                          struct cv_thread *th, const struct kb_passage *ctx_top,
                          const struct kb_passage *p)
 {
-    if (ctx_top && cv_on_topics(p, ctx_top, NULL)) return 0;
+    if (ctx_top && cv_main_on(p, ctx_top)) return 0;
     cv_find_thread(kb, prev, nprev, th);
     if (!ctx_top && !th->top) return 1;     /* no passage yet: nothing is on it */
-    return !cv_on_topics(p, th->top, NULL);
+    return !th->top || !cv_main_on(p, th->top);
 }
 
 /* A short question in a conversation that names too little to stand on
@@ -1218,6 +1309,41 @@ static size_t cv_resolve_child(const char *q, size_t len, const char *const *pre
     return out;
 }
 
+/* 1 when q only brings in another child ("and his sister is 11, same
+ * rules?", "what about her brother who's 6", "do i need to treat her
+ * brother too", "his twin sister already can"): a word for a brother,
+ * sister or twin, and every other word a question word, a pronoun, an age
+ * or filler (cv_has_own_concept's, or asking whether the same goes for
+ * them). The question is the conversation's, asked for that child. Pure. */
+static int cv_other_child(const char *q, size_t len)
+{
+    static const char *const sib[] = {"brother", "brothers", "sister", "sisters", "twin",
+                                      "twins", "sibling", "siblings", "bro", "sis",
+                                      "stepbrother", "stepsister", NULL};
+    static const char *const pad[] = {
+        "who", "whos", "same", "rules", "rule", "apply", "applies", "also", "already", "need",
+        "needs", "treat", "treating", "works", "work", "his", "her", "their", "has", "have",
+        "as", "well", "both", "either", "there", "any", "different", "differently", "like",
+        "just", "cant", "dont", "doesnt", "isnt", "older", "younger", "big", "little", "baby",
+        "eldest", "youngest", "oldest", "middle", "other", "year", "years", "yr", "yrs", "yo",
+        "old", "olds", "month", "months", "nearly", "almost", "only", "turned", "goes",
+        "go", "true", "count", "counts", "him", "she", "he", "them", "advice", "answer",
+        "ok", "okay", "thanks", "tho", "though", "too", "is", "was", "does", "do", NULL};
+    char w[24][32];
+    size_t nw = cv_words(q, len, w, 24);
+    int s = 0;
+    if (nw == 0 || nw > 14) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        size_t l = strlen(w[i]);
+        if (cv_in_list(w[i], sib)) s = 1;
+        else if (cv_in_list(w[i], pad) || (w[i][0] >= '0' && w[i][0] <= '9')) continue;
+        else if (l >= 3 && strcmp(w[i] + l - 2, "yo") == 0 && w[i][0] >= '0' && w[i][0] <= '9')
+            continue;
+        else if (cv_has_own_concept(w[i], l)) return 0;
+    }
+    return s;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                     const char *const *prev, size_t nprev, struct convo_plan *out)
 {
@@ -1350,6 +1476,26 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     }
 
     cv_search(kb, q, len, out->age, out);
+    if (context && cv_other_child(q, len)) {
+        /* another child brought in ("and his sister is 11, same rules?"):
+         * the conversation's question asked for that child, its age (or
+         * none) read first; the word "sister" is no question about
+         * siblings */
+        struct convo_plan alone = *out;
+        char lead[64] = "";
+        size_t ll = 0, jl;
+        if (age >= 24) ll = (size_t)snprintf(lead, sizeof lead, "my %d year old", age / 12);
+        else if (age >= 0) ll = (size_t)snprintf(lead, sizeof lead, "my %d month old", age);
+        out->age = age;
+        jl = cv_joined_thread(kb, prev, nprev, &th, context, lead, ll, buf, sizeof buf);
+        cv_search_joined(kb, buf, jl, out->age, out);
+        if (out->nhits == 0 && alone.nhits > 0) *out = alone;
+        else out->followup = 1;
+        if (out->nhits > 0) {
+            out->kind = CONVO_ANSWER;
+            return;
+        }
+    }
     /* A follow-up ("and if he bites?", "how long will it last?", "she's
      * 6") is read with the question before it. The conversation's reading
      * wins when its passage is about this question's own concept too, or
@@ -1400,6 +1546,9 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
               (with > 0 || (kb_cover_share(kb, out->hits[0].p, q, len) > 0 &&
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= sa || cv_short_weak(&alone.res, &out->res) ||
+             /* a bare detail ("only on the left side") read with the
+              * conversation at least as confidently as alone */
+             (cv_bare_detail(q, len) && out->res.match_prob_lex >= alone.res.match_prob_lex) ||
              /* another adult's view of what was said before ("my mother
               * in law says we should space them out, is that a thing") */
              (cv_reports_view(q, len) && cv_points_back(q, len) &&

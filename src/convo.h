@@ -5,7 +5,8 @@
  *   - a refusal (the safety layer's decision, unchanged: it always runs
  *     first on the question as typed);
  *   - small talk ("hi", "thanks", "that helps", "thanks, I feel calmer
- *     now", "how does this work?"): a short warm reply, no citation;
+ *     now", "how does this work?", "you're a star"): a short warm reply,
+ *     no citation;
  *   - a vague first question ("is that normal?") or asking whether to ask
  *     ("can I ask you something?"): a clarifying question back (the
  *     child's age and what is happening);
@@ -14,7 +15,9 @@
  *     nearest topics it does cover, citing nothing;
  *   - an answer: the passages retrieved for the question read together with
  *     the conversation ("what about naps?", "she's 6", "and if he bites?"),
- *     and the child's age remembered from earlier questions.
+ *     and the child's age remembered from earlier questions; a follow-up
+ *     that only brings in another child ("what about her brother who's
+ *     6") is the conversation's question asked for that child's age.
  *
  * A short follow-up (at most 12 words) that the fitted model refuses as
  * unsafe, medical or out of scope, perhaps only because its "he", "she",

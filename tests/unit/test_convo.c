@@ -604,6 +604,13 @@ static const struct convo_case convos[] = {
                                         {"his grandma thinks we should spread them out, is that a thing", 'A', "vaccines", -2}}},
     {"no-match then its own", {{"what should we write in a baby memory book", 'N', NULL, -2},
                                {"speaking of which, at what age do babies first smile and laugh?", 'A', "milestones", -2}}},
+    /* convo41: another child brought in is the conversation's question
+     * asked for that child, with its age; praise of the coach is small
+     * talk; struggling with a named child says no what */
+    {"screens then a sibling", {{"what's a sensible screen time limit for my 5 year old", 'A', "screen-time", 60},
+                                {"does the same go for her brother who's 10", 'A', "screen-time", 120}}},
+    {"praise then struggling", {{"you are an absolute lifesaver", 'S', NULL, -2},
+                                {"having some trouble with my son lately", 'C', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
