@@ -2629,17 +2629,36 @@ static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, si
 /* The order shown: once the no-match decision is made on the lexical
  * ranking (rerank), the leading candidates' scores are multiplied by 1 +
  * KB_TN_RANK x P(their topic | question) (topicnet.h) and sorted again, so
- * the first passage comes from the topic the question reads as. tp NULL:
- * no change. */
+ * the first passage comes from the topic the question reads as. The first
+ * is topic_scores' best (a later topic counting for less, KB_TN_SECONDARY);
+ * the rest keep the order of the plain P, every topic of a passage alike
+ * (the supporting citations are not reshuffled for the first one's sake).
+ * tp NULL: no change. */
 static void topic_order(const struct kb *kb, struct kb_hit *cand, size_t nc, const double *tp)
 {
-    double score[KB_RERANK], pt[KB_RERANK];
+    double score[KB_RERANK], pt[KB_RERANK], plain[KB_RERANK], prev = 0;
+    const struct kb_passage *first;
+    size_t best = 0, at = 0;
     if (!tp || nc < 2) return;
     /* the topic vote may have moved a passage above higher scores: the
      * order it left is kept where the reader sees no difference */
     size_t top = topic_scores(kb, cand, nc, tp, score, pt);
-    for (size_t i = 0; i < top; i++) cand[i].score = score[i];
+    for (size_t i = 0; i < top; i++) {
+        double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
+        prev = s;
+        plain[i] = s * (1.0 + KB_TN_RANK * pt[i]);
+        if (score[i] > score[best]) best = i;
+    }
+    first = cand[best].p;
+    for (size_t i = 0; i < top; i++) cand[i].score = plain[i];
     qsort(cand, top, sizeof cand[0], cmp_hit);
+    while (at < top && cand[at].p != first) at++;
+    if (at > 0 && at < top) {
+        struct kb_hit h = cand[at];
+        memmove(&cand[1], &cand[0], at * sizeof cand[0]);
+        if (h.score < cand[1].score) h.score = cand[1].score;
+        cand[0] = h;
+    }
 }
 
 /* kb_search_ex under thresholds th (the kb's own or a caller's copy):
