@@ -51,6 +51,28 @@
 #ifndef KB_TN_RANK
 #define KB_TN_RANK 8.0
 #endif
+/* In that boost a passage's second and later topics count in full up to
+ * KB_TN_SECONDARY_KNEE and at KB_TN_SECONDARY of the rest above it: a
+ * passage filed under constipation and also tagged picky-eating is not a
+ * picky-eating answer as much as a picky-eating passage is when the reader
+ * is sure the question is about picky eating, while an unsure reading
+ * (every topic unlikely) still leaves the order to the words (rank41,
+ * session 13; K7's graders judged the first title). */
+#ifndef KB_TN_SECONDARY
+#define KB_TN_SECONDARY 0.5
+#endif
+#ifndef KB_TN_SECONDARY_KNEE
+#define KB_TN_SECONDARY_KNEE 0.15
+#endif
+/* ... and only as far as the reader finds the passage's own (first) topic
+ * unlikely: from KB_TN_SECONDARY at P(first topic) = 0 to in full at
+ * KB_TN_SECONDARY_FIRST and above. A follow-up ("what about naps?" after a
+ * night-waking question) is read mostly as the earlier subject; a naps
+ * passage also filed under night waking stays ahead of the night-waking
+ * one there, as the reader gives naps some weight too. */
+#ifndef KB_TN_SECONDARY_FIRST
+#define KB_TN_SECONDARY_FIRST 0.05
+#endif
 /* The no-match model (kb_match_prob), printed by tests/eval/fit_nomatch.py. */
 #define KB_MODEL_N 11
 #define KB_MODEL_WEIGHTS {-6.701, 1.290, 0.427, 0.602, 0.875, 1.324, 0.052, -0.546, 0.993, 0.943, -0.513}
@@ -1268,14 +1290,25 @@ static void load_topic_model(struct kb *kb, const char *const *dirs, size_t ndir
 }
 
 /* P(topic | question) of passage p: the greatest over its topics (0
- * without a topic reader or a topic it knows). */
-static double passage_topic_p(const struct kb *kb, const struct kb_passage *p, const double *tp)
+ * without a topic reader or a topic it knows); secondary scales the second
+ * and later topics' probabilities above KB_TN_SECONDARY_KNEE (1: all
+ * alike, the no-match figure). */
+static double passage_topic_p(const struct kb *kb, const struct kb_passage *p, const double *tp,
+                              double secondary)
 {
-    double best = 0;
+    double best = 0, first;
+    int c0;
     if (!kb->tn || !tp) return 0;
+    c0 = kb->pcls[p - kb->p][0];
+    first = c0 >= 0 ? tp[c0] : 0;
+    if (secondary < 1 && KB_TN_SECONDARY_FIRST > 0)
+        secondary += (1 - secondary) * (first < KB_TN_SECONDARY_FIRST ? first / KB_TN_SECONDARY_FIRST : 1);
     for (size_t k = 0; k < KB_TN_TOPICS; k++) {
         int c = kb->pcls[p - kb->p][k];
-        if (c >= 0 && tp[c] > best) best = tp[c];
+        double v = c >= 0 ? tp[c] : 0;
+        if (k && v > KB_TN_SECONDARY_KNEE)
+            v = KB_TN_SECONDARY_KNEE + secondary * (v - KB_TN_SECONDARY_KNEE);
+        if (v > best) best = v;
     }
     return best;
 }
@@ -2434,8 +2467,9 @@ static size_t part_terms(const struct kb *kb, const char *q, size_t len, struct 
 /* The scores topic_order gives the leading candidates of cand[0..n) (tp
  * not NULL): each capped at the one before it (the order the topic vote
  * left is kept where the reader sees no difference), then multiplied by 1
- * + KB_TN_RANK x P(its topic | question), into score[0..top) and that P
- * into pt (both KB_RERANK long); returns top, min(n, KB_RERANK). The one
+ * + KB_TN_RANK x P(its topic | question) (a second topic's P at
+ * KB_TN_SECONDARY), into score[0..top) and the plain P into pt (both
+ * KB_RERANK long); returns top, min(n, KB_RERANK). The one
  * computation of the order both topic_order and ordered_topic_p read. */
 static size_t topic_scores(const struct kb *kb, const struct kb_hit *cand, size_t n,
                            const double *tp, double *score, double *pt)
@@ -2445,8 +2479,8 @@ static size_t topic_scores(const struct kb *kb, const struct kb_hit *cand, size_
     for (size_t i = 0; i < top; i++) {
         double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
         prev = s;
-        pt[i] = passage_topic_p(kb, cand[i].p, tp);
-        score[i] = s * (1.0 + KB_TN_RANK * pt[i]);
+        pt[i] = passage_topic_p(kb, cand[i].p, tp, 1.0);
+        score[i] = s * (1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp, KB_TN_SECONDARY));
     }
     return top;
 }
@@ -2595,17 +2629,36 @@ static void rerank(struct kb *kb, const struct terms *t, struct kb_hit *cand, si
 /* The order shown: once the no-match decision is made on the lexical
  * ranking (rerank), the leading candidates' scores are multiplied by 1 +
  * KB_TN_RANK x P(their topic | question) (topicnet.h) and sorted again, so
- * the first passage comes from the topic the question reads as. tp NULL:
- * no change. */
+ * the first passage comes from the topic the question reads as. The first
+ * is topic_scores' best (a later topic counting for less, KB_TN_SECONDARY);
+ * the rest keep the order of the plain P, every topic of a passage alike
+ * (the supporting citations are not reshuffled for the first one's sake).
+ * tp NULL: no change. */
 static void topic_order(const struct kb *kb, struct kb_hit *cand, size_t nc, const double *tp)
 {
-    double score[KB_RERANK], pt[KB_RERANK];
+    double score[KB_RERANK], pt[KB_RERANK], plain[KB_RERANK], prev = 0;
+    const struct kb_passage *first;
+    size_t best = 0, at = 0;
     if (!tp || nc < 2) return;
     /* the topic vote may have moved a passage above higher scores: the
      * order it left is kept where the reader sees no difference */
     size_t top = topic_scores(kb, cand, nc, tp, score, pt);
-    for (size_t i = 0; i < top; i++) cand[i].score = score[i];
+    for (size_t i = 0; i < top; i++) {
+        double s = i > 0 && cand[i].score > prev ? prev : cand[i].score;
+        prev = s;
+        plain[i] = s * (1.0 + KB_TN_RANK * pt[i]);
+        if (score[i] > score[best]) best = i;
+    }
+    first = cand[best].p;
+    for (size_t i = 0; i < top; i++) cand[i].score = plain[i];
     qsort(cand, top, sizeof cand[0], cmp_hit);
+    while (at < top && cand[at].p != first) at++;
+    if (at > 0 && at < top) {
+        struct kb_hit h = cand[at];
+        memmove(&cand[1], &cand[0], at * sizeof cand[0]);
+        if (h.score < cand[1].score) h.score = cand[1].score;
+        cand[0] = h;
+    }
 }
 
 /* kb_search_ex under thresholds th (the kb's own or a caller's copy):

@@ -18,13 +18,15 @@
  *
  * usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F]
  *                     [--floor-relevance F] [--floor-nomatch F]
- *                     [--open] [--dump] FILE.tsv...
+ *                     [--open] [--dump] [--cited] [--primary] FILE.tsv...
  * --open matches every question (ranking only); --dump prints each
  * question's no-match features for tests/eval/fit_nomatch.py (calibration on
  * development sets only); --cited prints, for each question of a set with
  * free-text labels (K1, K2), what the answer cites first as a grader saw
  * it ("source_short: title", NO-MATCH or REFUSED), to compare with a graded
- * file's column. */
+ * file's column; --primary counts relevance only when the label names the
+ * cited passage's first (filing) topic, the stricter reading a grader of
+ * titles makes. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ static struct item items[MAXQ];
 static size_t nitems;
 
 static int free_labels;   /* --cited: labels are free text, not scored */
+static int primary_only;  /* --primary: relevance reads the passage's first topic only */
 
 static int label_kind(const struct kb *kb, const char *label, const char *file, size_t line,
                       int *bad)
@@ -74,7 +77,7 @@ static int has_any_topic(const struct kb_passage *p, const char *label)
     char *copy = xstrdup(label), *save = NULL;
     int found = 0;
     for (char *id = strtok_r(copy, ",", &save); id && !found; id = strtok_r(NULL, ",", &save))
-        for (size_t i = 0; i < p->ntopics; i++)
+        for (size_t i = 0; i < p->ntopics && (i == 0 || !primary_only); i++)
             if (strcmp(p->topics[i], id) == 0) found = 1;
     free(copy);
     return found;
@@ -217,6 +220,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dump")) dump = 1;
         else if (!strcmp(argv[i], "--open")) open_all = 1;
         else if (!strcmp(argv[i], "--cited")) free_labels = 1;
+        else if (!strcmp(argv[i], "--primary")) primary_only = 1;
         else if (!strcmp(argv[i], "--thresholds") && i + 1 < argc) {
             th_arg.match_min = 0;       /* the 9th value is optional */
             have_th = sscanf(argv[++i], "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &th_arg.unit_sim_min,
@@ -254,7 +258,7 @@ int main(int argc, char **argv)
     }
     if (nf == 0) {
         fprintf(stderr, "usage: answers_eval [--kb DIR]... [--policy PATH] [-v] [--floor-hit F] "
-                        "[--floor-relevance F] [--floor-nomatch F] [--open] [--dump] FILE.tsv...\n");
+                        "[--floor-relevance F] [--floor-nomatch F] [--open] [--dump] [--cited] [--primary] FILE.tsv...\n");
         return 2;
     }
     if (kb_load(kbdirs, nkb ? nkb : 1, &kb, &pr)) {

@@ -658,7 +658,8 @@ static void test_topic_order_and_its_p(void **state)
         topicnet_score(kb->tn, qs[q], strlen(qs[q]), tp);
         for (size_t off = 0; off + KB_RERANK + 2 <= kb->np && off < 3 * KB_RERANK; off += KB_RERANK) {
             struct kb_hit cand[KB_RERANK + 2], sorted[KB_RERANK + 2];
-            double want[KB_RERANK], capped = 0;
+            double want[KB_RERANK], rankp[KB_RERANK], capped = 0;
+            size_t best = 0;
             size_t n = KB_RERANK + 2;
             for (size_t i = 0; i < n; i++) {
                 cand[i].p = &kb->p[off + i];
@@ -667,19 +668,41 @@ static void test_topic_order_and_its_p(void **state)
             }
             for (size_t i = 0; i < KB_RERANK; i++) {      /* by hand */
                 capped = i > 0 && cand[i].score > capped ? capped : cand[i].score;
-                want[i] = capped * (1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp));
+                want[i] = capped * (1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp, 1.0));
+                rankp[i] = capped * (1.0 + KB_TN_RANK * passage_topic_p(kb, cand[i].p, tp,
+                                                                       KB_TN_SECONDARY));
+                if (rankp[i] > rankp[best]) best = i;
             }
             memcpy(sorted, cand, sizeof cand);
             topic_order(kb, sorted, n, tp);
             for (size_t i = 0; i < KB_RERANK; i++) {      /* the leading ones, rescored */
                 int found = 0;
                 for (size_t j = 0; j < KB_RERANK; j++)
-                    found |= sorted[j].p == cand[i].p && sorted[j].score == want[i];
+                    found |= sorted[j].p == cand[i].p && (sorted[j].score == want[i] || j == 0);
                 assert_true(found);
             }
+            /* the first by the ranking's P, the rest by the plain P */
+            assert_true(sorted[0].p == cand[best].p);
+            for (size_t i = 2; i < KB_RERANK; i++) assert_true(sorted[i - 1].score >= sorted[i].score);
             for (size_t i = KB_RERANK; i < n; i++)        /* the rest untouched */
                 assert_true(sorted[i].p == cand[i].p && sorted[i].score == cand[i].score);
-            assert_true(ordered_topic_p(kb, cand, n, tp) == passage_topic_p(kb, sorted[0].p, tp));
+            assert_true(ordered_topic_p(kb, cand, n, tp) ==
+                        passage_topic_p(kb, sorted[0].p, tp, 1.0));
+            /* the ranking's P: a passage's first topic in full, a later one
+             * in full up to the knee and for less above it while the first
+             * topic is unlikely (under KB_TN_SECONDARY_FIRST) */
+            for (size_t i = 0; i < n; i++) {
+                const struct kb_passage *p = cand[i].p;
+                double full = passage_topic_p(kb, p, tp, 1.0);
+                double rank = passage_topic_p(kb, p, tp, KB_TN_SECONDARY);
+                int c0 = kb->pcls[p - kb->p][0];
+                double first = c0 >= 0 ? tp[c0] : 0;
+                assert_true(rank <= full && rank >= first);
+                if (full > first && full > KB_TN_SECONDARY_KNEE && KB_TN_SECONDARY < 1 &&
+                    first < KB_TN_SECONDARY_FIRST)
+                    assert_true(rank < full);
+                if (first >= KB_TN_SECONDARY_FIRST) assert_true(rank == full);
+            }
         }
     }
     assert_true(ordered_topic_p(kb, NULL, 0, tp) == 0);
