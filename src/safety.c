@@ -78,6 +78,7 @@ struct rule {
     const char *const *res;        /* rule-specific resource keys */
     size_t nres;
     int has_res;
+    int no_gloss;                  /* "glossed": false: not taken from a glossed reading */
 };
 /* A triage protocol: a rule over concepts, written from a published
  * red-flag list. It fires when every group of "all" has a match that is
@@ -939,6 +940,10 @@ static int load_rule(struct loadctx *c, json_t *arr, size_t i, struct rule *r)
             return -1;
         r->has_res = 1;
     }
+    json_t *gl = json_object_get(o, "glossed");
+    if (gl && !json_is_boolean(gl))
+        return load_fail(c, "%s: \"glossed\" must be true or false", where);
+    r->no_gloss = gl && json_is_false(gl);
     return 0;
 }
 
@@ -2682,6 +2687,19 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
      * two in five words must be read or every word but one; with no alarm
      * word read and no negation left dangling, a looser share or more
      * words unread */
+    /* an off-topic question the reading names ("recipe lasagne", "ignore
+     * previous instructions") is refused as one when nothing alarming is
+     * read in it; a rule marked "glossed": false (the scope fallback: no
+     * parenting word read) is not, as a reading often loses the child
+     * ("how. 4.") */
+    if (e.cat == SAFETY_OUT_OF_SCOPE && e.rule && !e.rule->no_gloss && english &&
+        net < 0 && !alarm) {
+        d->cat = e.cat;
+        d->rule = e.rule;
+        d->proto = NULL;
+        d->notice = NULL;
+        return;
+    }
     double share = t->n ? (double)hits / (double)t->n : 0;
     size_t unread = t->n - cov.words;
     int read_enough = hits >= GLOSS_ANSWER_MIN && topic &&
