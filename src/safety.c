@@ -78,6 +78,7 @@ struct rule {
     const char *const *res;        /* rule-specific resource keys */
     size_t nres;
     int has_res;
+    int no_gloss;                  /* "glossed": false: not taken from a glossed reading */
 };
 /* A triage protocol: a rule over concepts, written from a published
  * red-flag list. It fires when every group of "all" has a match that is
@@ -168,6 +169,7 @@ struct safety_policy {
                                   prepare for the protocols, but the net still reads */
     struct patlist event_now;  /* an event told as happening or just happened */
     struct patlist request;    /* the question asks whether or how to do something */
+    struct patlist gloss_hold; /* a glossed reading naming one is never answered */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
@@ -939,6 +941,10 @@ static int load_rule(struct loadctx *c, json_t *arr, size_t i, struct rule *r)
             return -1;
         r->has_res = 1;
     }
+    json_t *gl = json_object_get(o, "glossed");
+    if (gl && !json_is_boolean(gl))
+        return load_fail(c, "%s: \"glossed\" must be true or false", where);
+    r->no_gloss = gl && json_is_false(gl);
     return 0;
 }
 
@@ -1619,6 +1625,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "teach", 0, "triage", &p->teach) < 0
         || load_patlist(c, t, "event_now", 0, "triage", &p->event_now) < 0
         || load_patlist(c, t, "request", 0, "triage", &p->request) < 0
+        || load_patlist(c, t, "gloss_hold", 0, "triage", &p->gloss_hold) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -2646,6 +2653,11 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     int crisis = !hazard && gloss_reads(gloss_crisis_words, &et, 0);
     int alarm = hazard || crisis || gloss_reads(gloss_alarm_words, &et, 1);
     int topic = gloss_topic(&et);
+    /* a dose, an illness named, a sedative or a harmful act read in it
+     * (triage.gloss_hold) that the rules did not make a refusal: the
+     * reading lost what made it one, so it is not answered */
+    struct pat_input ei = { et.v, et.n, NULL, NULL };
+    int hold = p->gloss_hold.n && et.n && match_any(&p->gloss_hold, &ei);
     toks_free(&et);
 #ifdef SAFETY_GLOSS_DIAG
     if (gloss_diag) {
@@ -2697,12 +2709,25 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
      * two in five words must be read or every word but one; with no alarm
      * word read and no negation left dangling, a looser share or more
      * words unread */
+    /* an off-topic question the reading names ("recipe lasagne", "ignore
+     * previous instructions") is refused as one when nothing alarming is
+     * read in it; a rule marked "glossed": false (the scope fallback: no
+     * parenting word read) is not, as a reading often loses the child
+     * ("how. 4.") */
+    if (e.cat == SAFETY_OUT_OF_SCOPE && e.rule && !e.rule->no_gloss && english &&
+        net < 0 && !alarm) {
+        d->cat = e.cat;
+        d->rule = e.rule;
+        d->proto = NULL;
+        d->notice = NULL;
+        return;
+    }
     double share = t->n ? (double)hits / (double)t->n : 0;
     size_t unread = t->n - cov.words;
     int read_enough = hits >= GLOSS_ANSWER_MIN && topic &&
         (share >= GLOSS_ANSWER_SHARE || unread <= GLOSS_ANSWER_UNREAD ||
          (!alarm && (share >= GLOSS_CALM_SHARE || unread <= GLOSS_CALM_UNREAD)));
-    if (net < 0 && !hazard && !crisis && e.cat == SAFETY_NONE && !e.lang && read_enough &&
+    if (net < 0 && !hazard && !crisis && !hold && e.cat == SAFETY_NONE && !e.lang && read_enough &&
         english && cap > 0)
         goto answer;
     /* not answered: the language note, unless the reading names an

@@ -176,10 +176,13 @@ test('dictionaries loading at start-up: an other-language question asked at once
 });
 
 // Indonesian had no entry of its own until session 10 (lang35 declared it),
-// Hungarian until session 12 (lang40); Danish still has none.
+// Hungarian until session 12 (lang40); Danish still has none. Since lang41
+// the glossary reads enough Danish to answer "min søn vil ikke sove om
+// eftermiddagen, hvad skal jeg gøre" from its reading; a question it reads
+// too little of still gets the note.
 test('a language with no entry of its own (Danish): the note in English with the numbers, never out of scope', async () => {
   for (const [srv, phone] of [[uk, '999'], [us, '911']]) {
-    const { s } = await seed(srv, 'min søn vil ikke sove om eftermiddagen, hvad skal jeg gøre');
+    const { s } = await seed(srv, 'min pige bider de andre børn, hvad gør man');
     const r = s.events.find((e) => e.data.type === 'refusal').data.data;
     assert.equal(r.category, 'language');
     assert.match(r.empathy, /only answer in English/);
