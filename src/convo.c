@@ -16,8 +16,9 @@
  *      own, already given (they alone are refused the same way) and is no
  *      emergency, crisis or question of how much medicine to give
  *      (cv_refused_before); a first question gets a clarifying question
- *      when it says nothing the knowledge base knows or leans on a "before"
- *      it does not have ("how long will it last?" after a hello); a
+ *      when it says nothing the knowledge base knows, leans on a "before"
+ *      it does not have ("how long will it last?" after a hello) or is a
+ *      short fragment ("every morning is a battle", CONVO_FRAGMENT_WORDS); a
  *      question the layer passes that leans on a dose question ("what
  *      about at bedtime?") is triaged with it and refused as a dose;
  *   2. small talk: praise of the coach ("you're a star", cv_compliment), a
@@ -1202,6 +1203,12 @@ static size_t cv_word_count(const char *q, size_t len)
     return cv_words(q, len, w, 64);
 }
 
+
+/* A first message of at most this many words that has no parenting word
+ * (the out_of_scope.no_parenting_context fallback) gets a clarifying
+ * question, not an out-of-scope refusal: X15's short chat fragments ("I
+ * feel guilty all the time", "how many nights") were 5 to 7 words. */
+#define CONVO_FRAGMENT_WORDS 8
 /* 1 when q names a child of its own with "my" or "our" and, within four
  * words, a word for a child or an age ("my 2 yr old", "our teenage son",
  * "my 16yo's mate"). Pure. */
@@ -1451,8 +1458,13 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
             struct kb_hit h[1];
             kb_search_ex(kb, q, len, -1, h, 1, &r);
             /* nothing to go on, or a follow-up with nothing before it to
-             * lean on ("how long will it last?" after a hello) */
-            if (r.empty || r.nomatch || convo_leans_on_context(q, len) || cv_meta(q, len) == 2) {
+             * lean on ("how long will it last?" after a hello), or a short
+             * message the knowledge base does find something in ("every
+             * morning is a battle", "I work nights"): too little to answer,
+             * and nothing off-topic in it (off-topic requests have rules
+             * of their own), so ask rather than refuse */
+            if (r.empty || r.nomatch || convo_leans_on_context(q, len) || cv_meta(q, len) == 2 ||
+                cv_word_count(q, len) <= CONVO_FRAGMENT_WORDS) {
                 out->kind = CONVO_CLARIFY;
                 snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
                 return;

@@ -611,6 +611,12 @@ static const struct convo_case convos[] = {
                                 {"does the same go for her brother who's 10", 'A', "screen-time", 120}}},
     {"praise then struggling", {{"you are an absolute lifesaver", 'S', NULL, -2},
                                 {"having some trouble with my son lately", 'C', NULL, -2}}},
+    /* lead, session 13: a short first message with no parenting word that
+     * the knowledge base finds something in is asked about, not refused
+     * as out of scope; an off-topic request is still refused */
+    {"a short fragment first", {{"every morning is a battle", 'C', NULL, -2}}},
+    {"a shift worker first", {{"I work nights", 'C', NULL, -2}}},
+    {"off topic first", {{"what is the capital of france", 'R', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
