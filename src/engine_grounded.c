@@ -809,11 +809,11 @@ static int clause_is_choice(const char *c)
     return 0;
 }
 
-/* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
-static int clause_is_yes_no(const char *c)
+/* c past its leading filler words (yn_skip: " so", " honestly", ...);
+ * c is lower-cased cue text with a space before each word. Pure. */
+static const char *skip_filler(const char *c)
 {
-    if (clause_is_choice(c)) return 0;
-    for (;;) {                                   /* skip leading filler */
+    for (;;) {
         int skipped = 0;
         for (int k = 0; yn_skip[k]; k++) {
             size_t l = strlen(yn_skip[k]);
@@ -823,8 +823,15 @@ static int clause_is_yes_no(const char *c)
                 break;
             }
         }
-        if (!skipped) break;
+        if (!skipped) return c;
     }
+}
+
+/* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
+static int clause_is_yes_no(const char *c)
+{
+    if (clause_is_choice(c)) return 0;
+    c = skip_filler(c);
     for (int k = 0; yn_requests[k]; k++)
         if (strncmp(c, yn_requests[k], strlen(yn_requests[k])) == 0) return 0;
     for (int k = 0; yn_starts[k]; k++)
@@ -898,18 +905,7 @@ static int asks_info(const char *q, size_t len)
     char t[512];
     const char *c = t;
     cue_text(q, len, t, sizeof t);
-    for (;;) {                                   /* skip leading filler */
-        int skipped = 0;
-        for (int k = 0; yn_skip[k]; k++) {
-            size_t l = strlen(yn_skip[k]);
-            if (c[0] == ' ' && strncmp(c + 1, yn_skip[k], l) == 0 && c[1 + l] == ' ') {
-                c += 1 + l;
-                skipped = 1;
-                break;
-            }
-        }
-        if (!skipped) break;
-    }
+    c = skip_filler(c);
     for (int k = 0; helps[k]; k++)
         if (strncmp(c, helps[k], strlen(helps[k])) == 0) return 0;
     for (int k = 0; starts[k]; k++)
