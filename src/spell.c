@@ -16,6 +16,30 @@
 #include <string.h>
 #include <unistd.h>
 
+/* hunspell keeps one process-wide UTF-8 table, reference-counted without a
+ * lock (initialize_utf_tbl / free_utf_tbl, run when a handle is made and
+ * destroyed): the loader thread and the loop making handles at the same
+ * time could both allocate it (LeakSanitizer saw the 384 KiB table leak in
+ * test_warm_real) or free it under the other. Every handle is made and
+ * destroyed under this one lock; using a handle needs none. */
+static pthread_mutex_t hs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static Hunhandle *hs_create(const char *aff, const char *dic)
+{
+    Hunhandle *h;
+    pthread_mutex_lock(&hs_mu);
+    h = Hunspell_create(aff, dic);
+    pthread_mutex_unlock(&hs_mu);
+    return h;
+}
+
+static void hs_destroy(Hunhandle *h)
+{
+    pthread_mutex_lock(&hs_mu);
+    Hunspell_destroy(h);
+    pthread_mutex_unlock(&hs_mu);
+}
+
 #define SPELL_CACHE 512            /* recent corrections, by hash */
 #define SPELL_MEMO 65536           /* words looked up: two ways of a set per hash */
 #define SPELL_MAX_WORD 40
@@ -89,7 +113,7 @@ static Hunhandle *letter_dict(const char *aff, const char *const *vocab, size_t 
     fprintf(f, "%zu\n", k);
     for (size_t i = 0; i < n; i++)
         if (vocab[i][0] == c) fprintf(f, "%s\n", vocab[i]);
-    if (fclose(f) == 0 && k) h = Hunspell_create(aff, path);
+    if (fclose(f) == 0 && k) h = hs_create(aff, path);
     unlink(path);
     return h;
 }
@@ -107,7 +131,7 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
     if (access(aff, R_OK) || access(dic, R_OK)) return NULL;
     s = xcalloc(1, sizeof *s);
     s->memo = xcalloc(SPELL_MEMO, sizeof *s->memo);
-    s->english = Hunspell_create(aff, dic);
+    s->english = hs_create(aff, dic);
     /* the vocabulary's dictionaries need no affixes: a minimal .aff */
     fd = mkstemp(min);
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
@@ -150,10 +174,10 @@ struct spell *spell_open(const char *const *vocab, size_t n, const char *dict_di
 void spell_close(struct spell *s)
 {
     if (!s) return;
-    if (s->english) Hunspell_destroy(s->english);
+    if (s->english) hs_destroy(s->english);
     for (int c = 0; c < 26; c++) {
-        if (s->letter[c]) Hunspell_destroy(s->letter[c]);
-        if (s->target[c]) Hunspell_destroy(s->target[c]);
+        if (s->letter[c]) hs_destroy(s->letter[c]);
+        if (s->target[c]) hs_destroy(s->target[c]);
         for (size_t i = 0; i < s->ntw[c]; i++) free(s->tw[c][i]);
         free(s->tw[c]);
         free(s->twlen[c]);
@@ -387,7 +411,7 @@ struct spell_lang *spell_lang_open(const char *code, const char *dict_dir)
 static void lang_unload(struct spell_lang *s)
 {
     for (size_t k = 0; k < s->ndict; k++) {
-        if (s->h[k]) Hunspell_destroy(s->h[k]);
+        if (s->h[k]) hs_destroy(s->h[k]);
         if (s->loaded && s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
         s->h[k] = NULL;
         s->cv[k] = (iconv_t)-1;
@@ -480,7 +504,7 @@ static int lang_load(struct spell_lang *s)
             s->h[k] = NULL;
             if (files < 0) later = 1;
             if (files <= 0) continue;
-            s->h[k] = Hunspell_create(s->aff[k], s->dic[k]);
+            s->h[k] = hs_create(s->aff[k], s->dic[k]);
             if (!s->h[k]) continue;
             const char *enc = Hunspell_get_dic_encoding(s->h[k]);
             if (enc && strcmp(enc, "UTF-8") != 0 && strcmp(enc, "utf-8") != 0) {
@@ -489,7 +513,7 @@ static int lang_load(struct spell_lang *s)
                 if (s->cv[k] == (iconv_t)-1 || to == (iconv_t)-1) {   /* cannot read its words */
                     if (s->cv[k] != (iconv_t)-1) iconv_close(s->cv[k]);
                     s->cv[k] = (iconv_t)-1;
-                    Hunspell_destroy(s->h[k]);
+                    hs_destroy(s->h[k]);
                     s->h[k] = NULL;
                 }
             }
