@@ -827,16 +827,20 @@ static const char *skip_filler(const char *c)
     }
 }
 
+/* 1 when c begins with one of list's entries (NULL-terminated). Pure. */
+static int opens_with_any(const char *c, const char *const *list)
+{
+    for (int k = 0; list[k]; k++)
+        if (strncmp(c, list[k], strlen(list[k])) == 0) return 1;
+    return 0;
+}
+
 /* 1 when a clause (lower-cased cue text) opens like a yes/no question. */
 static int clause_is_yes_no(const char *c)
 {
     if (clause_is_choice(c)) return 0;
     c = skip_filler(c);
-    for (int k = 0; yn_requests[k]; k++)
-        if (strncmp(c, yn_requests[k], strlen(yn_requests[k])) == 0) return 0;
-    for (int k = 0; yn_starts[k]; k++)
-        if (strncmp(c, yn_starts[k], strlen(yn_starts[k])) == 0) return 1;
-    return 0;
+    return !opens_with_any(c, yn_requests) && opens_with_any(c, yn_starts);
 }
 
 /* 0: no yes/no question; 1: one by its opening words; 2: one by the forum
@@ -906,11 +910,7 @@ static int asks_info(const char *q, size_t len)
     const char *c = t;
     cue_text(q, len, t, sizeof t);
     c = skip_filler(c);
-    for (int k = 0; helps[k]; k++)
-        if (strncmp(c, helps[k], strlen(helps[k])) == 0) return 0;
-    for (int k = 0; starts[k]; k++)
-        if (strncmp(c, starts[k], strlen(starts[k])) == 0) return 1;
-    return 0;
+    return !opens_with_any(c, helps) && opens_with_any(c, starts);
 }
 
 int grounded_is_yes_no(const char *q, size_t len)
