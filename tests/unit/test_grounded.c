@@ -488,6 +488,17 @@ static void test_no_invented_age(void **state)
     assert_int_equal(kb_stated_age("six week old baby", 17), 1);
 }
 
+/* The answer to q as a first question (its five best hits, the age it
+ * states): *text and *cit are the caller's to free. Asserts a hit. */
+static void compose_first(const char *q, char **text, json_t **cit)
+{
+    struct kb_hit hits[5];
+    int age;
+    size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+    assert_true(n > 0);
+    grounded_compose(kb, q, strlen(q), hits, n, age, text, cit);
+}
+
 /* A question asking for an amount, an age or a limit opens on the
  * sentence that gives it (a number, cited [1]), not on a warm opening line;
  * other questions keep the opening line. */
@@ -497,13 +508,9 @@ static void test_fact_first(void **state)
                                      "how much screen time is ok for a 3 year old",
                                      "how many naps does a 1 year old need"};
     for (size_t i = 0; i < 3; i++) {
-        struct kb_hit hits[5];
-        int age;
         char *text;
         json_t *cit;
-        size_t n = kb_search(kb, qs[i], strlen(qs[i]), hits, 5, &age);
-        assert_true(n > 0);
-        grounded_compose(kb, qs[i], strlen(qs[i]), hits, n, age, &text, &cit);
+        compose_first(qs[i], &text, &cit);
         const char *m = strstr(text, " [1]");
         assert_non_null(m);
         /* the first line is the cited fact, and it holds a number */
@@ -515,27 +522,17 @@ static void test_fact_first(void **state)
     /* a question asking for information opens on its answer, not on a
      * topic's warm line (session 13) */
     {
-        const char *q = "what should i ask at the parent teacher meeting";
-        struct kb_hit hits[5];
-        int age;
         char *text;
         json_t *cit;
-        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
-        assert_true(n > 0);
-        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        compose_first("what should i ask at the parent teacher meeting", &text, &cit);
         assert_true(strchr(text, '\n') > strstr(text, " [1]"));
         free(text);
         json_decref(cit);
     }
     {
-        const char *q = "how do I get my 2 year old to sleep in her own bed";
-        struct kb_hit hits[5];
-        int age;
         char *text;
         json_t *cit;
-        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
-        assert_true(n > 0);
-        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        compose_first("how do I get my 2 year old to sleep in her own bed", &text, &cit);
         assert_true(strchr(text, '\n') < strstr(text, " [1]"));   /* an opening line first */
         free(text);
         json_decref(cit);
