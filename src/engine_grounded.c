@@ -315,7 +315,10 @@ static int age_fit(const char *s, size_t len, int age)
                 {"teenager", NULL, 144, 228}, {"teenagers", NULL, 144, 228},
                 {"young", "children", 0, 96}, {"younger", "children", 0, 96},
                 {"young", "kids", 0, 96}, {"little", "ones", 0, 96},
-                {"older", "children", 48, 216}, {"older", "kids", 48, 216}};
+                {"older", "children", 48, 216}, {"older", "kids", 48, 216},
+                /* "give older babies plenty of time on a safe floor" is not
+                 * for a 2-month-old (compose42) */
+                {"older", "babies", 6, 24}, {"older", "baby", 6, 24}};
             int st = -1;
             for (size_t k = 0; k < sizeof stages / sizeof stages[0] && st < 0; k++)
                 if (strcmp(w[i].norm, stages[k].w) == 0 &&
@@ -552,6 +555,7 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
                           char *out, size_t n)
 {
     size_t len = strlen(body), from = 0, best_off = 0, best_len = 0, idx = 0;
+    size_t prev_off = 0, best_prev = (size_t)-1;   /* the sentence before, for a carried one */
     double best = -1e9;
     while (from < len) {
         size_t end = text_sentence_end(body, len, from);
@@ -601,10 +605,44 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
                 best = sc;
                 best_off = off;
                 best_len = sl;
+                best_prev = idx > 0 ? prev_off : (size_t)-1;
             }
+            prev_off = off;
             idx++;
         }
         from = end;
+    }
+    /* A question asking for an amount whose answering sentence is
+     * carried on by the next one ("no juice at all under 12 months. After
+     * that, ... no more than 4 ounces a day for ages 1 to 3"): the next
+     * sentence goes with it when it points back and gives the amounts,
+     * so the answer holds the numbers asked for (compose42). */
+    static const char *const on[] = {"After that", "After this", "From then", "Then ",
+                                     "Beyond that", NULL};
+    /* and one that is carried on from the sentence before reads as a
+     * fragment by itself ("After that, ... 4 ounces a day for ages 1 to
+     * 3"): the sentence before goes with it */
+    for (int k = 0; on[k] && best_prev != (size_t)-1; k++)
+        if (strncmp(body + best_off, on[k], strlen(on[k])) == 0 &&
+            best_off + best_len - best_prev < 700) {
+            best_len = best_off + best_len - best_prev;
+            best_off = best_prev;
+            break;
+        }
+    if (want_number && best_len) {
+        size_t from2 = best_off + best_len;
+        while (from2 < len && body[from2] != ' ') from2++;   /* past the stop */
+        size_t end2 = from2 < len ? text_sentence_end(body, len, from2) : 0;
+        if (end2 == 0 && from2 < len) end2 = len;
+        size_t off2 = from2;
+        while (off2 < end2 && body[off2] == ' ') off2++;
+        size_t l2 = end2 > off2 ? end2 - off2 : 0;
+        while (l2 && body[off2 + l2 - 1] == ' ') l2--;
+        int carries = 0;
+        for (int k = 0; on[k] && l2; k++) carries |= strncmp(body + off2, on[k], strlen(on[k])) == 0;
+        if (carries && gives_quantity(body + off2, l2) && off2 + l2 - best_off < n &&
+            off2 + l2 - best_off < 700)
+            best_len = off2 + l2 - best_off;
     }
     if (best_len >= n) best_len = n - 1;
     memcpy(out, body + best_off, best_len);

@@ -897,6 +897,40 @@ static void test_step_repeats_sentence(void **state)
         "Wake up 10 to 15 minutes earlier than you need to so there is a buffer for surprises."));
 }
 
+/* compose42: an answering sentence carried on by the next ("After that,
+ * ... 4 ounces a day") takes it along for an amount; one carried on from
+ * the sentence before takes that one along (no "After that" fragment). */
+static void test_carried_sentence(void **state)
+{
+    const char *body = "Give no juice at all to babies under 12 months, since it adds sugar. "
+                       "After that, keep juice to 4 ounces a day for ages 1 to 3 years. "
+                       "Whole fruit is always a better choice for teeth.";
+    const char *q = "how much juice can kids have per day";
+    struct wordset qw;
+    char out[1024];
+    words_of(q, &qw);
+    best_sentence(body, &qw, 1, NULL, strlen(q), -1, NULL, out, sizeof out);
+    assert_true(strncmp(out, "Give no juice", 13) == 0);
+    assert_non_null(strstr(out, "4 ounces a day"));
+    assert_null(strstr(out, "Whole fruit"));
+    best_sentence(body, &qw, 1, NULL, strlen(q), 24, NULL, out, sizeof out);
+    assert_true(strncmp(out, "Give no juice", 13) == 0);    /* not "After that, ..." alone */
+    assert_non_null(strstr(out, "4 ounces"));
+    /* a question not asking for an amount keeps its one sentence */
+    words_of("is juice bad for teeth", &qw);
+    best_sentence(body, &qw, 0, NULL, 22, -1, NULL, out, sizeof out);
+    assert_null(strstr(out, "After that"));
+}
+
+/* compose42: "older babies" names an age, so a tummy-time step for them
+ * is not for a 2-month-old. */
+static void test_older_babies_age(void **state)
+{
+    const char *s = "Give older babies plenty of time on a safe floor to reach and roll.";
+    assert_int_equal(age_fit(s, strlen(s), 2), -1);
+    assert_int_equal(age_fit(s, strlen(s), 9), 1);
+}
+
 /* compose42: the steps' heading is not the same on every answer, and the
  * same question always gets the same one. */
 static void test_headings_vary(void **state)
@@ -954,6 +988,8 @@ int main(void)
         cmocka_unit_test(test_struggle_line),
         cmocka_unit_test(test_step_repeats_sentence),
         cmocka_unit_test(test_headings_vary),
+        cmocka_unit_test(test_carried_sentence),
+        cmocka_unit_test(test_older_babies_age),
         cmocka_unit_test(test_steps_heading),
         cmocka_unit_test(test_compare_line),
         cmocka_unit_test(test_steps_from_the_question),
