@@ -1540,6 +1540,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         verdict = compare;
         fact_first = 0;
     }
+    int talk_q = strcmp(steps_noun(q, len), "ways to go about it") == 0;
     struct wordset lead_w;                      /* the answering sentence's words */
     words_of(lead->sent, &lead_w);
     for (size_t u = 0; u < nused; u++) {
@@ -1582,6 +1583,10 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             /* and one tied to nothing asked is taken only to make up the
              * three when nothing else is left */
             if (off_q) s -= 20.0;
+            /* asked how to talk about something: a step that quotes what
+             * to say comes first among its passage's (compose42) */
+            if (talk_q && (strchr(p->steps[k], '"') || strstr(p->steps[k], "\xe2\x80\x9c")))
+                s += 2.0;
             picks[np++] = (struct pick){u, p->steps[k], s, off_q || other_age};
         }
     }

@@ -922,6 +922,26 @@ static void test_carried_sentence(void **state)
     assert_null(strstr(out, "After that"));
 }
 
+/* compose42: asked how to talk about something, the step that quotes
+ * what to say comes first. */
+static void test_talk_quote_first(void **state)
+{
+    static const char *const qs[] = {"how do i talk to my teen about vaping",
+                                     "how do i explain death to a 4 year old"};
+    for (size_t i = 0; i < 2; i++) {
+        char *text;
+        json_t *cit;
+        compose_first(qs[i], &text, &cit);
+        const char *one = strstr(text, "\n1. "), *two = strstr(text, "\n2. ");
+        assert_non_null(one);
+        assert_non_null(two);
+        const char *qt = strchr(one, '"');
+        assert_true(qt && qt < two);
+        free(text);
+        json_decref(cit);
+    }
+}
+
 /* compose42: "older babies" names an age, so a tummy-time step for them
  * is not for a 2-month-old. */
 static void test_older_babies_age(void **state)
@@ -990,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_headings_vary),
         cmocka_unit_test(test_carried_sentence),
         cmocka_unit_test(test_older_babies_age),
+        cmocka_unit_test(test_talk_quote_first),
         cmocka_unit_test(test_steps_heading),
         cmocka_unit_test(test_compare_line),
         cmocka_unit_test(test_steps_from_the_question),
