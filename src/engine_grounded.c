@@ -147,7 +147,8 @@ static int similar_steps(const char *x, const char *y)
  * much as you can the night before, such as packing bags and laying out
  * clothes"; compose42, 2026-12-04). A step that shares a routine's few
  * words with the sentence ("a calm routine like a bath, a book") and says
- * something else is kept. Pure. */
+ * something else is kept: two of the step's first three such words must
+ * be the sentence's too. Pure. */
 static int repeats_sentence(const char *sentence, const char *step)
 {
     struct wordset a, b, db = {.n = 0};
@@ -158,8 +159,14 @@ static int repeats_sentence(const char *sentence, const char *step)
         for (size_t k = 0; k < db.n && !seen; k++) seen = strcmp(db.w[k], b.w[i]) == 0;
         if (!seen) memcpy(db.w[db.n++], b.w[i], sizeof b.w[0]);
     }
-    size_t ov = overlap(&db, &a);
-    return ov >= 4 && ov * 2 >= db.n;
+    size_t ov = overlap(&db, &a), lead = 0;
+    /* and the step's own opening words (what it says to do) are the
+     * sentence's: "switch off screens ... replace them with a calm routine
+     * like a bath, a book" shares the routine, not what it asks */
+    for (size_t i = 0; i < db.n && i < 3; i++)
+        for (size_t k = 0; k < a.n; k++)
+            if (strcmp(db.w[i], a.w[k]) == 0) { lead++; break; }
+    return ov >= 4 && ov * 2 >= db.n && lead >= 2;
 }
 
 struct pick { size_t passage; const char *text; double score; int off; };  /* off: tied to nothing asked, or for another age */

@@ -893,6 +893,11 @@ static void test_step_repeats_sentence(void **state)
         "A calm routine like a bath, a book and a song helps children settle.",
         "Keep the bath warm, not hot, and test it with your elbow first."));
     assert_false(repeats_sentence(
+        "A bedtime routine of about 20 to 30 minutes with the same calm steps in the same order "
+        "every night, such as bath, pyjamas, teeth, a book and bed, helps children settle.",
+        "Switch off all screens at least 30 to 60 minutes before bedtime and replace them with "
+        "a calm routine like a bath, a book and a chat."));
+    assert_false(repeats_sentence(
         "Do as much as you can the night before, such as packing bags and laying out clothes.",
         "Wake up 10 to 15 minutes earlier than you need to so there is a buffer for surprises."));
 }
