@@ -1,10 +1,11 @@
 /* engine_grounded.c — the embedded default engine: answers composed from
  * the retrieved passages only, with no network and no key.
  *
- * An answer is: the topic's warm opening line (for a yes/no question, the
- * passage's yes, no, "usually" or "it depends" instead, when its answering
- * sentence says one; for a question asking for an amount, an age or a
- * limit, nothing, when the sentence gives one: the fact comes first); one
+ * An answer is: a line for the parent's own feeling or struggle when they
+ * tell one, never a topic's stock opening line (session 14); for a yes/no
+ * question the passage's yes, no, "usually" or "it depends" first, when
+ * its answering sentence says one; for a question asking for an amount,
+ * an age or a limit, the fact first, when the sentence gives one; one
  * orienting sentence from the best passage; three concrete steps drawn from the best passages
  * (the steps that share most words with the question, de-duplicated, from
  * passages that fit the child's age when one was given); and the "when to
