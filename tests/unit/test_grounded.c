@@ -532,8 +532,14 @@ static void test_fact_first(void **state)
     {
         char *text;
         json_t *cit;
+        /* compose42: no topic's stock opening line either; the parent's
+         * own feeling or struggle, when told, is answered first */
         compose_first("how do I get my 2 year old to sleep in her own bed", &text, &cit);
-        assert_true(strchr(text, '\n') < strstr(text, " [1]"));   /* an opening line first */
+        assert_true(strchr(text, '\n') > strstr(text, " [1]"));
+        free(text);
+        json_decref(cit);
+        compose_first("bedtime is a battle every single night with my 4 year old", &text, &cit);
+        assert_true(strchr(text, '\n') < strstr(text, " [1]"));   /* a line for the struggle first */
         free(text);
         json_decref(cit);
     }
@@ -605,8 +611,8 @@ static void test_two_part_questions_in_order(void **state)
         if (first != 0 || second < 1) fprintf(stderr, "  %s\n%s\n", two[c].q, text);
         assert_int_equal(first, 0);
         assert_true(second >= 1);
-        /* the second part's sentence comes before the steps: [2] before "to try" */
-        assert_true(strstr(text, "[2]") < strstr(text, " to try"));
+        /* the second part's sentence comes before the steps: [2] before "1." */
+        assert_true(strstr(text, "[2]") < strstr(text, "\n1. "));
         free(text);
         json_decref(cit);
     }
@@ -828,6 +834,159 @@ static void test_steps_from_the_question(void **state)
     }
 }
 
+/* compose42: no answer opens on its topic's stock opening line (the same
+ * line for every question on the topic); one with no feeling told opens on
+ * its cited answering sentence. */
+static void test_no_stock_opener(void **state)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct kb_hit hits[5];
+        int age;
+        const char *q = cases[i].q;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        if (n == 0) continue;
+        char *text;
+        json_t *cit;
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        for (size_t k = 0; k < n; k++)
+            for (size_t t = 0; t < hits[k].p->ntopics; t++) {
+                const char *op = kb_topic_opener(kb, hits[k].p->topics[t]);
+                if (op && strncmp(text, op, strlen(op)) == 0)
+                    fprintf(stderr, "  stock opener: '%s'\n", q);
+                assert_false(op && strncmp(text, op, strlen(op)) == 0);
+            }
+        if (!feeling_line(q, strlen(q))) assert_true(strchr(text, '\n') > strstr(text, "[1]"));
+        free(text);
+        json_decref(cit);
+    }
+}
+
+/* compose42: a struggle told without a feeling word is answered as one;
+ * a plain question is not. */
+static void test_struggle_line(void **state)
+{
+    static const char *const hard[] = {"dinner is a battle every single night",
+                                       "school mornings are chaos with three kids",
+                                       "touched out and exhausted, no time for myself",
+                                       "bath time is a nightmare with my 2 year old"};
+    for (size_t i = 0; i < sizeof hard / sizeof hard[0]; i++)
+        assert_non_null(feeling_line(hard[i], strlen(hard[i])));
+    static const char *const plain[] = {"how often should a 6 year old have a bath",
+                                        "what should i pack for nursery",
+                                        "when do babies start crawling"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        assert_null(feeling_line(plain[i], strlen(plain[i])));
+}
+
+/* compose42: a step that says the answering sentence again is not a step. */
+static void test_step_repeats_sentence(void **state)
+{
+    assert_true(repeats_sentence(
+        "Do as much as you can the night before, such as packing bags and laying out clothes, "
+        "and keep the same short morning sequence each day.",
+        "The night before, lay out clothes, pack school bags and put shoes by the door."));
+    assert_true(repeats_sentence(
+        "Introduce yourself to the teacher early in the year, tell them about changes at home.",
+        "Introduce yourself at the start of the year and ask how the teacher prefers to be "
+        "contacted."));
+    assert_false(repeats_sentence(
+        "A calm routine like a bath, a book and a song helps children settle.",
+        "Keep the bath warm, not hot, and test it with your elbow first."));
+    assert_false(repeats_sentence(
+        "A bedtime routine of about 20 to 30 minutes with the same calm steps in the same order "
+        "every night, such as bath, pyjamas, teeth, a book and bed, helps children settle.",
+        "Switch off all screens at least 30 to 60 minutes before bedtime and replace them with "
+        "a calm routine like a bath, a book and a chat."));
+    assert_false(repeats_sentence(
+        "Do as much as you can the night before, such as packing bags and laying out clothes.",
+        "Wake up 10 to 15 minutes earlier than you need to so there is a buffer for surprises."));
+}
+
+/* compose42: an answering sentence carried on by the next ("After that,
+ * ... 4 ounces a day") takes it along for an amount; one carried on from
+ * the sentence before takes that one along (no "After that" fragment). */
+static void test_carried_sentence(void **state)
+{
+    const char *body = "Give no juice at all to babies under 12 months, since it adds sugar. "
+                       "After that, keep juice to 4 ounces a day for ages 1 to 3 years. "
+                       "Whole fruit is always a better choice for teeth.";
+    const char *q = "how much juice can kids have per day";
+    struct wordset qw;
+    char out[1024];
+    words_of(q, &qw);
+    best_sentence(body, &qw, 1, NULL, strlen(q), -1, NULL, out, sizeof out);
+    assert_true(strncmp(out, "Give no juice", 13) == 0);
+    assert_non_null(strstr(out, "4 ounces a day"));
+    assert_null(strstr(out, "Whole fruit"));
+    best_sentence(body, &qw, 1, NULL, strlen(q), 24, NULL, out, sizeof out);
+    assert_true(strncmp(out, "Give no juice", 13) == 0);    /* not "After that, ..." alone */
+    assert_non_null(strstr(out, "4 ounces"));
+    /* a question not asking for an amount keeps its one sentence */
+    words_of("is juice bad for teeth", &qw);
+    best_sentence(body, &qw, 0, NULL, 22, -1, NULL, out, sizeof out);
+    assert_null(strstr(out, "After that"));
+}
+
+/* compose42: asked how to talk about something, the step that quotes
+ * what to say comes first. */
+static void test_talk_quote_first(void **state)
+{
+    static const char *const qs[] = {"how do i talk to my teen about vaping",
+                                     "how do i explain death to a 4 year old"};
+    for (size_t i = 0; i < 2; i++) {
+        char *text;
+        json_t *cit;
+        compose_first(qs[i], &text, &cit);
+        const char *one = strstr(text, "\n1. "), *two = strstr(text, "\n2. ");
+        assert_non_null(one);
+        assert_non_null(two);
+        const char *qt = strchr(one, '"');
+        assert_true(qt && qt < two);
+        free(text);
+        json_decref(cit);
+    }
+}
+
+/* compose42: "older babies" names an age, so a tummy-time step for them
+ * is not for a 2-month-old. */
+static void test_older_babies_age(void **state)
+{
+    const char *s = "Give older babies plenty of time on a safe floor to reach and roll.";
+    assert_int_equal(age_fit(s, strlen(s), 2), -1);
+    assert_int_equal(age_fit(s, strlen(s), 9), 1);
+}
+
+/* compose42: the steps' heading is not the same on every answer, and the
+ * same question always gets the same one. */
+static void test_headings_vary(void **state)
+{
+    char seen[8][64];
+    size_t nseen = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text;
+        json_t *cit;
+        struct kb_hit hits[5];
+        int age;
+        const char *q = cases[i].q;
+        size_t n = kb_search(kb, q, strlen(q), hits, 5, &age);
+        if (n == 0) continue;
+        grounded_compose(kb, q, strlen(q), hits, n, age, &text, &cit);
+        const char *one = strstr(text, "\n1. "), *h = one;
+        assert_non_null(one);
+        while (h > text && h[-1] != '\n') h--;
+        char line[64];
+        snprintf(line, sizeof line, "%.*s", (int)(one - h), h);
+        char *w = strstr(line, " with your");    /* the age does not make a new heading */
+        if (w) strcpy(w, ":");
+        int dup = 0;
+        for (size_t k = 0; k < nseen; k++) dup |= strcmp(seen[k], line) == 0;
+        if (!dup && nseen < 8) strcpy(seen[nseen++], line);
+        free(text);
+        json_decref(cit);
+    }
+    assert_true(nseen >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -850,6 +1009,13 @@ int main(void)
         cmocka_unit_test(test_question_shape),
         cmocka_unit_test(test_tried_words),
         cmocka_unit_test(test_feeling_line),
+        cmocka_unit_test(test_no_stock_opener),
+        cmocka_unit_test(test_struggle_line),
+        cmocka_unit_test(test_step_repeats_sentence),
+        cmocka_unit_test(test_headings_vary),
+        cmocka_unit_test(test_carried_sentence),
+        cmocka_unit_test(test_older_babies_age),
+        cmocka_unit_test(test_talk_quote_first),
         cmocka_unit_test(test_steps_heading),
         cmocka_unit_test(test_compare_line),
         cmocka_unit_test(test_steps_from_the_question),
