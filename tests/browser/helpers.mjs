@@ -109,6 +109,18 @@ export async function answerText(locator) {
   return (await locator.locator('.answer').innerText()).replace(/▮/g, '').trim();
 }
 
+// The answer's text with each rendered citation mark written back as the
+// "[n]" the saved markdown has, so a saved line can be found in it. The
+// marks render as links whose screen-reader label ("source ") is absolutely
+// positioned, which innerText breaks onto lines of its own.
+export async function answerWithMarks(locator) {
+  return (await locator.locator('.answer').evaluate((el) => {
+    const c = el.cloneNode(true);
+    for (const s of c.querySelectorAll('sup.ref')) s.replaceWith(' [' + s.textContent.replace(/\D/g, '') + ']');
+    return c.textContent;
+  })).replace(/▮/g, '').replace(/ +\[/g, ' [').trim();
+}
+
 export const sessionIdOf = (page) => page.evaluate(() => localStorage.getItem('coach.session'));
 
 // The saved session as the API returns it.

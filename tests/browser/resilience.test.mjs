@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  browserSuite, openPage, startSession, ask, waitFinished, lastAnswer, answerText,
+  browserSuite, openPage, startSession, ask, waitFinished, lastAnswer, answerText, answerWithMarks,
   savedSession, gate, sseBody, midOfStreamUrl, STREAM_GLOB,
 } from './helpers.mjs';
 
@@ -125,7 +125,7 @@ test('a stream that answers 204 (already finished): the saved answer is loaded',
   const ans = lastAnswer(page);
   assert.equal(await ans.locator('a.badge').count(), saved.citations.length);
   assert.ok(saved.citations.length >= 1);
-  assert.ok((await answerText(ans)).startsWith(saved.content.split('\n')[0].replace(/ \[\d+\]/g, '')));
+  assert.ok((await answerWithMarks(ans)).startsWith(saved.content.split('\n')[0]), 'the answer opens with the saved opening line');
   await p.check();
   await p.close();
 });
