@@ -76,7 +76,7 @@
   'www.balancestreetpractice.co.uk', 'www.baltimoresun.com', 'www.bbc.co.uk',
   'www.betterliveshealthyfuturesbw.nhs.uk', 'www.bhf.org.uk',
   'www.bliss.org.uk', 'www.brook.org.uk', 'www.bsuh.nhs.uk', 'www.burlingtonwa.gov',
-  'www.capt.org.uk', 'www.hse.gov.uk', 'www.parentalchoice.co.uk', 'www.cdc.gov', 'www.cheshirefire.gov.uk', 'www.cde.ca.gov', 'www.childline.org.uk',
+  'www.capt.org.uk', 'www.hse.gov.uk', 'www.parentalchoice.co.uk', 'www.cdc.gov', 'www.cheshirefire.gov.uk', 'www.cde.ca.gov', 'www.colourblindawareness.org', 'www.childline.org.uk',
   'www.childrens.com', 'www.childrensmercy.org', 'www.childrensmn.org',
   'www.childsafetyhub.com.au', 'www.chkd.org', 'www.chop.edu', 'www.cmh.edu',
   'www.columbusparent.com', 'www.connecticutchildrens.org',
