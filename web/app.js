@@ -57,7 +57,7 @@
   'learning.nspcc.org.uk', 'legacy.rospa.com', 'lifestyle.howstuffworks.com',
   'llli.org', 'mcc.gse.harvard.edu', 'mchb.hrsa.gov', 'middleearthnj.org',
   'mylittlepartyplanner.webs.com', 'naeyc.org',
-  'health.osu.edu', 'nationalcareers.service.gov.uk', 'nationalseniors.com.au',
+  'health.osu.edu', 'healthy.kaiserpermanente.org', 'nationalcareers.service.gov.uk', 'nationalseniors.com.au',
   'newcastle-hospitals.nhs.uk', 'news.sanfordhealth.org', 'nhs.uk',
   'nice.org.uk', 'nidirect.gov.uk', 'panda.org.au', 'parenting.sa.gov.au',
   'parents.actionforchildren.org.uk', 'parentspositifs.ca',
