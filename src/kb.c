@@ -1524,6 +1524,11 @@ static int is_stopword(const char *w)
         "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
         /* "up til 11", "wait until he's 2": the time or event after it is the concept */
         "til", "till", "until", "untill",
+        /* chat asides ("... without them noticing lol") */
+        "lol", "lmao", "haha", "omg",
+        /* "I think he's being bullied" hedges; "stuff" names nothing ("buy
+           stuff online": a debit card) */
+        "think", "thinks", "thought", "stuff",
         /* who the question is about says little about what it is about */
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
         "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
@@ -1724,9 +1729,9 @@ static int other_sex_claim(const struct tokens *tk)
     if (!sex) return 0;
     const char *other = sex == 1 ? "girl" : "boy";
     for (size_t i = 1; i < tk->n; i++) {
-        size_t l = strlen(other);
-        if (strncmp(tk->t[i], other, l) != 0 || (tk->t[i][l] && strcmp(tk->t[i] + l, "s") != 0))
-            continue;
+        /* "girl", not "girls": "I thought it was only for girls" is about a
+         * group, no claim of the child's own (session 15) */
+        if (strcmp(tk->t[i], other) != 0) continue;
         for (size_t b = i >= 3 ? i - 3 : 0; b < i; b++)
             if (word_in(verbs, tk->t[b])) return 1;
     }

@@ -907,6 +907,8 @@ static void test_stop_word_subjects(void **state)
         {"is it selfish to stop at one child", "only-child-spacing"},
         {"my son says he is a girl, he is 5", "gender-identity"},
         {"my 9 year old daughter says she is really a boy", "gender-identity"},
+        /* "stuff" names nothing (session 15) */
+        {"my 14 year old wants a debit card so she can buy stuff online", "pocket-money"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -921,9 +923,21 @@ static void test_stop_word_subjects(void **state)
     /* "til", "till", "until" name no concept (it was the key concept of
      * "stay up til 11") */
     assert_true(is_stopword("til") && is_stopword("till") && is_stopword("until"));
+    assert_true(is_stopword("lol") && is_stopword("think") && is_stopword("stuff"));
     const char *late = "she wants to stay up til 11 like her friends";
     kb_search_ex(kb, late, strlen(late), -1, hits, 3, &r);
     assert_null(strstr(r.concept, "til"));
+    /* a group ("only for girls") is no claim of the child's own */
+    {
+        struct tokens tk;
+        const char *grp = "does my son need the hpv jab? he's a boy, i thought it was only for girls";
+        tokenize(grp, strlen(grp), &tk);
+        assert_int_equal(other_sex_claim(&tk), 0);
+        free(tk.buf);
+        tokenize(cases[2].q, strlen(cases[2].q), &tk);
+        assert_int_equal(other_sex_claim(&tk), 1);
+        free(tk.buf);
+    }
     const char *same = "my son is a boy who loves dolls, is that ok";
     size_t n = kb_search_ex(kb, same, strlen(same), -1, hits, 3, &r);
     for (size_t i = 0; i < n; i++) assert_string_not_equal(hits[i].p->topics[0], "gender-identity");
