@@ -1522,6 +1522,13 @@ static int is_stopword(const char *w)
         "because", "bc", "b", "c", "anything", "something", "someone", "yes", "no", "not",
         "cant", "wont", "isnt", "doesnt", "didnt", "keep", "keeps", "make", "around", "ever",
         "lately", "recently", "now", "today", "going", "gonna", "wanna", "kinda", "sorta",
+        /* "up til 11", "wait until he's 2": the time or event after it is the concept */
+        "til", "till", "until", "untill",
+        /* chat asides ("... without them noticing lol") */
+        "lol", "lmao", "haha", "omg",
+        /* "I think he's being bullied" hedges; "stuff" names nothing ("buy
+           stuff online": a debit card) */
+        "think", "thinks", "thought", "stuff",
         /* who the question is about says little about what it is about */
         "son", "sons", "daughter", "daughters", "kid", "kids", "child", "children", "childs",
         "little", "one", "ones", "boy", "boys", "girl", "girls", "husband", "wife", "partner",
@@ -1673,6 +1680,31 @@ static int setting_word(const struct tokens *tk, size_t i)
     return k > 0 && strcmp(tk->t[k - 1], "at") == 0;
 }
 
+/* 1 when word i names a childcare setting, a school or a professional
+ * who reports on the child rather than the subject asked about: a verb of
+ * saying or noticing follows it, next or past "have", "has", "also" ...
+ * ("nursery mentioned he doesn't respond to his name", "nursery have
+ * mentioned it", "our health visitor said"). Such a word counts at
+ * KB_SETTING_WEIGHT, like a setting after "at" (session 15). */
+static int reporter_word(const struct tokens *tk, size_t i)
+{
+    static const char *const who[] = {"nursery", "nurseries", "preschool", "daycare", "creche",
+                                      "childminder", "kindergarten", "kindy", "school",
+                                      "teacher", "teachers", "gp", "doctor", "midwife",
+                                      "visitor", NULL};
+    static const char *const say[] = {"says", "said", "say", "mentioned", "mention", "told",
+                                      "tells", "thinks", "think", "reckons", "noticed",
+                                      "suggested", "recommended", "called", "rang", "flagged",
+                                      "raised", "reported", "wants", "uses", "use", NULL};
+    static const char *const aux[] = {"have", "has", "had", "also", "just", "now", NULL};
+    if (!word_in(who, tk->t[i])) return 0;
+    for (size_t k = i + 1; k < tk->n && k <= i + 3; k++) {
+        if (word_in(say, tk->t[k])) return 1;
+        if (!word_in(aux, tk->t[k])) return 0;
+    }
+    return 0;
+}
+
 /* A child who says they are the other sex: "my son says he is a girl",
  * "she says she's really a boy", "he wants to be a girl". Every word of it
  * is a stop word (who the question is about), so the search saw nothing.
@@ -1697,9 +1729,9 @@ static int other_sex_claim(const struct tokens *tk)
     if (!sex) return 0;
     const char *other = sex == 1 ? "girl" : "boy";
     for (size_t i = 1; i < tk->n; i++) {
-        size_t l = strlen(other);
-        if (strncmp(tk->t[i], other, l) != 0 || (tk->t[i][l] && strcmp(tk->t[i] + l, "s") != 0))
-            continue;
+        /* "girl", not "girls": "I thought it was only for girls" is about a
+         * group, no claim of the child's own (session 15) */
+        if (strcmp(tk->t[i], other) != 0) continue;
         for (size_t b = i >= 3 ? i - 3 : 0; b < i; b++)
             if (word_in(verbs, tk->t[b])) return 1;
     }
@@ -1785,7 +1817,7 @@ static void query_terms(const struct kb *kb, const struct tokens *tk, struct ter
         int matched = 0;
         char pair[160];
         out->cur = out->ngrp;
-        out->cur_mul = setting_word(tk, i) ? KB_SETTING_WEIGHT : 1.0;
+        out->cur_mul = setting_word(tk, i) || reporter_word(tk, i) ? KB_SETTING_WEIGHT : 1.0;
         if (i + 1 < tk->n) {
             snprintf(pair, sizeof pair, "%s %s", w, tk->t[i + 1]);
             syn_expand(kb, pair, add_expansion, out);
