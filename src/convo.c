@@ -1719,8 +1719,11 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= sa || cv_short_weak(&alone.res, &out->res) ||
              /* a bare detail ("only on the left side") read with the
-              * conversation at least as confidently as alone */
-             (cv_bare_detail(q, len) && out->res.match_prob_lex >= alone.res.match_prob_lex) ||
+              * conversation at least as confidently as alone, or
+              * confidently (CONVO_ALONE_WEAK): "she's 11, just moved up
+              * to secondary" after school refusal adds to that question */
+             (cv_bare_detail(q, len) && (out->res.match_prob_lex >= alone.res.match_prob_lex ||
+                                         out->res.match_prob_lex >= CONVO_ALONE_WEAK)) ||
              /* another adult's view of what was said before ("my mother
               * in law says we should space them out, is that a thing") */
              (cv_reports_view(q, len) && cv_points_back(q, len) &&
@@ -1750,6 +1753,14 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
+        else if (cv_bare_detail(q, len) && out->nhits > 0 &&
+                 cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
+                 out->res.match_prob_lex >= CONVO_ALONE_WEAK)
+            out->followup = 1;      /* a detail added, no question of its own ("he's 12,
+                                       just started secondary" after he won't go to
+                                       school): the conversation's question, read
+                                       with it confidently (CONVO_ALONE_WEAK), on its
+                                       topics */
         else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
                  (alone.res.match_prob_lex >= CONVO_ALONE_STRONG ||
                   (alone.res.concepts >= CONVO_OWN_CONCEPTS &&

@@ -668,6 +668,10 @@ static const struct convo_case convos[] = {
     {"pronoun first", {{"is it bad?", 'C', NULL, -2},
                        {"my daughter is being strange", 'C', NULL, -2},
                        {"she's 14, hardly talks to us and stays in her room", 'A', "teens-communication", 168}}},
+    /* a detail added with the age asks nothing of its own: the
+     * conversation's question stands */
+    {"refusal then a detail", {{"my daughter refuses to go to school, says her tummy hurts every morning", 'A', "school-refusal", -2},
+                               {"shes 11, just moved up to secondary", 'A', "school-refusal", 132}}},
     /* a follow-up never lowers safety: the triage reads each message on
      * its own first, so an emergency after a vague opening or a cold, or
      * a dose asked again for another age, is still refused */
