@@ -1735,9 +1735,14 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||
+             /* a sure reading with the conversation, unless the question's
+              * own is sure too and at least twice as much about it
+              * ("nursery or childminder for a 10 month old?" after guilt
+              * about going back to work asks about childcare) */
              (with > 0 && alone.res.concepts < CONVO_OWN_CONCEPTS &&
               out->res.match_prob_lex >= CONVO_JOINED_SURE &&
-              out->res.match_prob_lex > alone.res.match_prob_lex)))
+              out->res.match_prob_lex > alone.res.match_prob_lex &&
+              !(alone.res.match_prob_lex >= CONVO_JOINED_SURE && sa >= 2 * with))))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
                  alone.res.match_prob_lex < CONVO_ALONE_WEAK && !own_q)

@@ -672,6 +672,10 @@ static const struct convo_case convos[] = {
      * conversation's question stands */
     {"refusal then a detail", {{"my daughter refuses to go to school, says her tummy hurts every morning", 'A', "school-refusal", -2},
                                {"shes 11, just moved up to secondary", 'A', "school-refusal", 132}}},
+    /* a sure question of its own, twice as much about itself as the
+     * conversation's passage is, keeps its own reading */
+    {"guilt then childcare", {{"back at work full time after maternity leave and I feel so guilty", 'A', "working-parents", -2},
+                              {"should we pick a nursery or a childminder?", 'A', "choosing-childcare", -2}}},
     /* a follow-up never lowers safety: the triage reads each message on
      * its own first, so an emergency after a vague opening or a cold, or
      * a dose asked again for another age, is still refused */
