@@ -56,7 +56,14 @@
  *      conversation's main subject (sharing only a side topic) counts as
  *      off its thread, and a bare detail ("only on the left side",
  *      cv_bare_detail) keeps the conversation's reading when that is at
- *      least as confident;
+ *      least as confident, or confident on its own terms. An age alone
+ *      ("what about when he's like 5", cv_age_only) goes the other
+ *      child's way, and for both the answer given last (the earlier
+ *      question planned again) stands when the new reading leaves its
+ *      subject and its passage is for the new age. A report that it did
+ *      not work ("tried that, nothing helps", cv_effort_only), an age
+ *      alone and a judgement on a pronoun ("is it bad?") are never the
+ *      context a later follow-up is read with;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match, also for a
  *      marked change of subject ("random one but...") the conversation's
