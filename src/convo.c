@@ -56,7 +56,14 @@
  *      conversation's main subject (sharing only a side topic) counts as
  *      off its thread, and a bare detail ("only on the left side",
  *      cv_bare_detail) keeps the conversation's reading when that is at
- *      least as confident;
+ *      least as confident, or confident on its own terms. An age alone
+ *      ("what about when he's like 5", cv_age_only) goes the other
+ *      child's way, and for both the answer given last (the earlier
+ *      question planned again) stands when the new reading leaves its
+ *      subject and its passage is for the new age. A report that it did
+ *      not work ("tried that, nothing helps", cv_effort_only), an age
+ *      alone and a judgement on a pronoun ("is it bad?") are never the
+ *      context a later follow-up is read with;
  *   4. with no concept at all and nothing before it: a clarifying question;
  *   5. below the no-match threshold: the honest no-match, also for a
  *      marked change of subject ("random one but...") the conversation's
@@ -264,6 +271,14 @@ static int cv_chat_tone(const char *q, size_t len, size_t *nwords)
                      (i >= 2 && (strcmp(w[i - 2], "if") == 0 || strcmp(w[i - 2], "case") == 0 ||
                                  strcmp(w[i - 2], "whether") == 0)) ||
                      (i >= 3 && (strcmp(w[i - 3], "if") == 0 || strcmp(w[i - 3], "case") == 0)));
+        /* "nothing helps", "it didn't help": a report that it failed */
+        static const char *const negation[] = {"nothing", "not", "doesnt", "didnt", "dont",
+                                               "never", "no", "wont", "isnt", "hasnt",
+                                               "havent", "cant", NULL};
+        if (!offer && strncmp(w[i], "help", 4) == 0 &&
+            ((i >= 1 && cv_in_list(w[i - 1], negation)) ||
+             (i >= 2 && cv_in_list(w[i - 2], negation))))
+            offer = 1;
         int t = offer ? 0 : cv_in_list(w[i], chat_thank) ? 1 : cv_in_list(w[i], chat_bye) ? 2
                 : i > i0 ? 0 : cv_in_list(w[i], chat_approve) ? 1
                 : cv_in_list(w[i], chat_greet) ? 3 : cv_in_list(w[i], chat_ack) ? 4 : 0;
@@ -382,6 +397,34 @@ static int cv_points_back(const char *q, size_t len)
     return 0;
 }
 
+/* 1 when q has a thing pronoun as the object of what it asks ("how do i
+ * bring it up", "do i punish it", "tried that", "should I stop them"):
+ * "it" or "them" after a word that makes it no subject ("is it ok",
+ * "does it last", "when it happens" are its own question), or "that",
+ * "this", "those", "these" closing the message or before a particle
+ * ("do that again"). What it points at is what the conversation is
+ * about. Pure. */
+static int cv_points_back_object(const char *q, size_t len)
+{
+    static const char *const subj_before[] = {
+        "is", "was", "isnt", "wasnt", "does", "did", "doesnt", "didnt", "will", "would",
+        "could", "can", "should", "might", "may", "must", "has", "had", "when", "if",
+        "because", "since", "until", "while", "so", "and", "but", "or", "as", "though",
+        "although", "unless", "once", "before", "after", "till", "whether", "how", "what",
+        "why", "where", "think", "thinks", "hope", "feel", "feels", NULL};
+    static const char *const particle[] = {"up", "out", "off", "again", "too", "anymore",
+                                           "away", "down", "over", "back", "on", NULL};
+    static const char *const obj[] = {"it", "them", NULL};
+    static const char *const dem[] = {"that", "this", "those", "these", NULL};
+    char w[32][32];
+    size_t nw = cv_words(q, len, w, 32);
+    for (size_t i = 1; i < nw; i++) {
+        if (cv_in_list(w[i], obj) && !cv_in_list(w[i - 1], subj_before)) return 1;
+        if (cv_in_list(w[i], dem) && (i + 1 == nw || cv_in_list(w[i + 1], particle))) return 1;
+    }
+    return 0;
+}
+
 /* 1 when q opens by naming what it asks about instead ("what about at
  * the pool?", "how about daycare", "same for naps?"): the thing named is
  * the question, however weakly it matches on its own; not a time or a
@@ -466,6 +509,7 @@ int convo_stated_age(const char *q, size_t len)
     static const char *const lead[] = {"shes", "hes", "theyre", "whos", "is", "turned", "just", "now",
                                        "turning", "age", "aged", "shell", "hell", "be", "nearly",
                                        "almost", "actually", "only", "over", "mines", NULL};
+    static const char *const rough[] = {"like", "about", "around", "roughly", NULL};
     static const char *const age_close[] = {"btw", "fyi", "though", "tho", "actually", "lol",
                                             "haha", "already", "too", "also", "by", "the", "way",
                                             "x", "sorry", "forgot", "to", "say", "mention",
@@ -502,6 +546,15 @@ int convo_stated_age(const char *q, size_t len)
                 if (tw[i - 1].norm[k] != '\'') w0[l++] = tw[i - 1].norm[k];
             w0[l] = '\0';
             lead_ok = cv_in_list(w0, lead);
+            /* "when he's like 5", "she's about 4", "he's around 3": a
+             * word of rough measure between an age verb and the number */
+            if (!lead_ok && i > 1 && cv_in_list(w0, rough)) {
+                size_t m = 0;
+                for (size_t k = 0; k < tw[i - 2].nlen && m < 31; k++)
+                    if (tw[i - 2].norm[k] != '\'') w0[m++] = tw[i - 2].norm[k];
+                w0[m] = '\0';
+                lead_ok = cv_in_list(w0, lead) && strcmp(w0, "is") != 0;
+            }
         }
         /* "my son (12)" */
         paren = tw[i].ptr > q && tw[i].ptr[-1] == '(' && tw[i].ptr + tw[i].len < q + len &&
@@ -538,7 +591,7 @@ static int cv_has_own_concept(const char *q, size_t len)
         "on", "with", "still", "again", "more", "less", "else", "usually", "take", "stop",
         "keep", "going", "happen", "happens", "mean", "means", "worry", "worried", "i", "we",
         "my", "our", "you", "your", "right", "really", "now", "yet", "ever", "way", "wrong",
-        "same", "one", "ones", "time", "times", NULL};
+        "same", "one", "ones", "time", "times", "like", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     for (size_t i = 0; i < nw; i++)
@@ -594,7 +647,9 @@ static int cv_is_vague(const char *q, size_t len)
          * something about my kid", "I'm struggling a bit with my son") */
         "ask", "asking", "questions", "query", "advise", "im", "struggling", "struggle",
         "struggles", "trouble", "troubles", "having", "hard", "tough", "difficult",
-        "wondering", NULL};
+        "wondering",
+        /* a state with no what ("my son is being weird", "she seems off") */
+        "being", "seems", "seem", "seemed", "acts", "act", "acted", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24), i0 = 0;
     int who = 0;
@@ -607,6 +662,27 @@ static int cv_is_vague(const char *q, size_t len)
         else if (!cv_in_list(w[i], vague) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
     }
     return i0 == 0 || who;
+}
+
+/* 1 when q is a short question built on a pronoun that asks only
+ * whether something is all right ("is it bad?", "is that safe?", "should
+ * I worry about it?"): every word a question word, a pronoun or filler
+ * (cv_has_own_concept's), a number or a word of judgement. As a first
+ * message it says neither who nor what: a clarifying question, not a guess from the
+ * judgement word ("bad" is no question about swearing). Pure. */
+static int cv_judgement_only(const char *q, size_t len)
+{
+    static const char *const judge[] = {
+        "bad", "good", "safe", "unsafe", "serious", "dangerous", "harmful", "healthy",
+        "unhealthy", "common", "typical", "concerning", "worrying", "weird", "strange", "odd",
+        "alright", "problem", "big", "deal", "sign", "something", "anything", "am", "are",
+        "was", "were", "has", "have", NULL};
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > 6 || !convo_leans_on_context(q, len)) return 0;
+    for (size_t i = 0; i < nw; i++)
+        if (!cv_in_list(w[i], judge) && cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    return 1;
 }
 
 /* 1 when q opens with a greeting and the rest is vague and names the
@@ -1335,7 +1411,10 @@ static int cv_other_child(const char *q, size_t len)
         "eldest", "youngest", "oldest", "middle", "other", "year", "years", "yr", "yrs", "yo",
         "old", "olds", "month", "months", "nearly", "almost", "only", "turned", "goes",
         "go", "true", "count", "counts", "him", "she", "he", "them", "advice", "answer",
-        "ok", "okay", "thanks", "tho", "though", "too", "is", "was", "does", "do", NULL};
+        "ok", "okay", "thanks", "tho", "though", "too", "is", "was", "does", "do",
+        /* the same thing wanted, or the same trouble ("she wants one too
+         * now", "hes even worse") */
+        "want", "wants", "wanted", "one", "now", "even", "worse", "better", NULL};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
     int s = 0;
@@ -1351,10 +1430,68 @@ static int cv_other_child(const char *q, size_t len)
     return s;
 }
 
+/* 1 when q only reports that what was tried has not worked ("tried
+ * that, doesnt work", "we did, nothing helps", "still not working"):
+ * every word a question word, a pronoun or filler (cv_has_own_concept's)
+ * or a word of trying and failing. It names no concept of its own ("doesnt
+ * work" is no question about time-outs not working): it is about the
+ * conversation's topic, and it is no topic for a later follow-up to be
+ * read with. Pure. */
+static int cv_effort_only(const char *q, size_t len)
+{
+    static const char *const effort[] = {
+        "tried", "try", "trying", "tries", "work", "works", "worked", "working", "doesnt",
+        "didnt", "dont", "isnt", "wont", "hasnt", "havent", "nothing", "help", "helps",
+        "helped", "helping", "already", "everything", "all", "not", "no", "luck", "done",
+        "did", "have", "has", "had", "ive", "weve", "yes", "yeah", "yep", "nope", "use",
+        "used", "using", "bit", "much", "any", "either", "sadly", "unfortunately", "honestly",
+        "tbh", NULL};
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16);
+    int tried = 0;
+    if (nw == 0 || nw > 8) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (cv_in_list(w[i], effort)) tried = 1;
+        else if (cv_has_own_concept(w[i], strlen(w[i]))) return 0;
+    }
+    return tried;
+}
+
+/* 1 when q states an age and says nothing else ("what about when he's
+ * like 5", "and if she's 10?", "she's 6 now", "my youngest is 3"): every
+ * word is a question word, a pronoun or filler (cv_has_own_concept's), a
+ * word of age or a number. The question is the conversation's, asked for
+ * that age. Pure. */
+static int cv_age_only(const char *q, size_t len)
+{
+    static const char *const agew[] = {"year", "years", "yr", "yrs", "yo", "old", "olds",
+                                       "month", "months", "mo", "week", "weeks", "turned",
+                                       "turns", "turning", "nearly", "almost", "about",
+                                       "around", "roughly", "only", "just", "youngest",
+                                       "eldest", "oldest", "little", "one", "half", "older",
+                                       "younger",
+                                       /* comparing with the child before ("hes even
+                                        * worse", "she wants one too") */
+                                       "even", "worse", "better", "as", "well", "both",
+                                       "want", "wants", "wanted", NULL};
+    char w[16][32];
+    size_t nw = cv_words(q, len, w, 16);
+    if (nw == 0 || nw > 10 || convo_stated_age(q, len) < 0) return 0;
+    for (size_t i = 0; i < nw; i++) {
+        size_t l = strlen(w[i]);
+        if (cv_in_list(w[i], agew) || (w[i][0] >= '0' && w[i][0] <= '9')) continue;
+        if (l >= 3 && strcmp(w[i] + l - 2, "yo") == 0 && w[i][0] >= '0' && w[i][0] <= '9')
+            continue;
+        if (cv_has_own_concept(w[i], l)) return 0;
+    }
+    return 1;
+}
+
 static void cv_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
-                    const char *const *prev, size_t nprev, struct convo_plan *out)
+                    const char *const *prev, size_t nprev, int depth, struct convo_plan *out)
 {
     const char *rule = NULL, *context = NULL;
+    size_t ctx_i = 0;
     const struct kb_passage *ctx_top = NULL;
     struct cv_thread th = {0, NULL, NULL};
     char buf[4096];
@@ -1370,12 +1507,19 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         char dummy[8];
         if (!p) continue;
         if (ctx_age < 0) ctx_age = convo_stated_age(p, strlen(p));
-        if (!context && !cv_chat(kb, p, strlen(p), dummy, sizeof dummy)) {
+        /* a turn that only gave an age, said it did not work or asked
+         * whether it is all right ("she's 6", "tried that, doesnt work",
+         * "is it bad?") is read with the conversation itself: the
+         * question before it is the context */
+        if (!context && !cv_chat(kb, p, strlen(p), dummy, sizeof dummy) &&
+            !cv_effort_only(p, strlen(p)) && !cv_age_only(p, strlen(p)) &&
+            !cv_judgement_only(p, strlen(p))) {
             struct kb_result r;
             struct kb_hit h[1];
             size_t nh = kb_search_ex(kb, p, strlen(p), -1, h, 1, &r);
             if (!r.empty) {
                 context = p;
+                ctx_i = i;
                 ctx_top = nh ? h[0].p : NULL;
             }
         }
@@ -1481,14 +1625,14 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
-    if (!context && cv_is_vague(q, len)) {
+    if (!context && (cv_is_vague(q, len) || cv_judgement_only(q, len))) {
         out->kind = CONVO_CLARIFY;
         snprintf(out->reply, sizeof out->reply, "%s", clarify_text);
         return;
     }
 
     cv_search(kb, q, len, out->age, out);
-    if (context && cv_other_child(q, len)) {
+    if (context && (cv_other_child(q, len) || cv_age_only(q, len))) {
         /* another child brought in ("and his sister is 11, same rules?"):
          * the conversation's question asked for that child, its age (or
          * none) read first; the word "sister" is no question about
@@ -1503,6 +1647,29 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
         cv_search_joined(kb, buf, jl, out->age, out);
         if (out->nhits == 0 && alone.nhits > 0) *out = alone;
         else out->followup = 1;
+        if (depth == 0 && out->nhits > 0) {
+            /* the conversation's question as it was answered: the earlier
+             * question planned again with its own conversation; when the
+             * reading for this child's age leaves that answer's subject
+             * ("what about when he's like 5" after leaving a puppy and a
+             * toddler alone together is no question about home alone),
+             * that answer's passages stand when they are for this age,
+             * composed for it (an answer for teens is no answer for "7
+             * months") */
+            struct convo_plan *sub = malloc(sizeof *sub);
+            if (sub) {
+                cv_plan(kb, policy, context, strlen(context), prev, ctx_i, 1, sub);
+                if (sub->kind == CONVO_ANSWER && sub->nhits > 0 &&
+                    !cv_main_on(out->hits[0].p, sub->hits[0].p) &&
+                    (age < 0 || (sub->hits[0].p->age_lo <= age && age <= sub->hits[0].p->age_hi))) {
+                    memcpy(out->hits, sub->hits, sizeof out->hits);
+                    out->nhits = sub->nhits;
+                    out->res = sub->res;
+                    out->followup = 1;
+                }
+                free(sub);
+            }
+        }
         if (out->nhits > 0) {
             out->kind = CONVO_ANSWER;
             return;
@@ -1559,18 +1726,30 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
                             out->res.match_prob_lex >= alone.res.match_prob_lex))) ||
              with >= sa || cv_short_weak(&alone.res, &out->res) ||
              /* a bare detail ("only on the left side") read with the
-              * conversation at least as confidently as alone */
-             (cv_bare_detail(q, len) && out->res.match_prob_lex >= alone.res.match_prob_lex) ||
+              * conversation at least as confidently as alone, or
+              * confidently (CONVO_ALONE_WEAK): "she's 11, just moved up
+              * to secondary" after school refusal adds to that question */
+             (cv_bare_detail(q, len) && (out->res.match_prob_lex >= alone.res.match_prob_lex ||
+                                         out->res.match_prob_lex >= CONVO_ALONE_WEAK)) ||
              /* another adult's view of what was said before ("my mother
               * in law says we should space them out, is that a thing") */
              (cv_reports_view(q, len) && cv_points_back(q, len) &&
               out->res.match_prob_lex >= alone.res.match_prob_lex) ||
+             /* a thing pointed back at as what it asks about ("how do I
+              * bring it up without her shutting down" after finding a
+              * vape), read with the conversation confidently */
+             (cv_points_back_object(q, len) && out->res.match_prob_lex >= CONVO_JOINED_SURE) ||
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||
+             /* a sure reading with the conversation, unless the question's
+              * own is sure too and at least twice as much about it
+              * ("nursery or childminder for a 10 month old?" after guilt
+              * about going back to work asks about childcare) */
              (with > 0 && alone.res.concepts < CONVO_OWN_CONCEPTS &&
               out->res.match_prob_lex >= CONVO_JOINED_SURE &&
-              out->res.match_prob_lex > alone.res.match_prob_lex)))
+              out->res.match_prob_lex > alone.res.match_prob_lex &&
+              !(alone.res.match_prob_lex >= CONVO_JOINED_SURE && sa >= 2 * with))))
             out->followup = 1;
         else if (out->nhits == 0 && !ctx_top && !th.top &&
                  alone.res.match_prob_lex < CONVO_ALONE_WEAK && !own_q)
@@ -1580,12 +1759,20 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
     } else if (context && (out->nhits == 0 || convo_leans_on_context(q, len))) {
         struct convo_plan alone = *out;
         size_t jl = cv_joined_thread(kb, prev, nprev, &th, context, q, len, buf, sizeof buf);
-        int own = cv_has_own_concept(q, len);
+        int own = cv_has_own_concept(q, len) && !cv_effort_only(q, len);
         cv_search_joined(kb, buf, jl, out->age, out);
         double sj = out->nhits > 0 ? kb_about_share(kb, out->hits[0].p, q, len) : 0;
         double sa = alone.nhits > 0 ? kb_about_share(kb, alone.hits[0].p, q, len) : 0;
         if (out->nhits == 0 && alone.nhits > 0)
             *out = alone;           /* reading it together made it worse */
+        else if (cv_bare_detail(q, len) && out->nhits > 0 &&
+                 cv_on_topics(out->hits[0].p, ctx_top, th.top) &&
+                 out->res.match_prob_lex >= CONVO_ALONE_WEAK)
+            out->followup = 1;      /* a detail added, no question of its own ("he's 12,
+                                       just started secondary" after he won't go to
+                                       school): the conversation's question, read
+                                       with it confidently (CONVO_ALONE_WEAK), on its
+                                       topics */
         else if (own && alone.nhits > 0 && out->nhits > 0 && alone.res.key_about && sa > sj &&
                  (alone.res.match_prob_lex >= CONVO_ALONE_STRONG ||
                   (alone.res.concepts >= CONVO_OWN_CONCEPTS &&
@@ -1642,7 +1829,7 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
 void convo_plan(struct kb *kb, const struct safety_policy *policy, const char *q, size_t len,
                 const char *const *prev, size_t nprev, struct convo_plan *out)
 {
-    cv_plan(kb, policy, q, len, prev, nprev, out);
+    cv_plan(kb, policy, q, len, prev, nprev, 0, out);
     if (out->verdict.english[0] && out->verdict.language &&
         (out->kind == CONVO_CLARIFY || out->kind == CONVO_SMALLTALK)) {
         safety_verdict_language(&out->verdict);

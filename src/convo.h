@@ -17,7 +17,9 @@
  *     the conversation ("what about naps?", "she's 6", "and if he bites?"),
  *     and the child's age remembered from earlier questions; a follow-up
  *     that only brings in another child ("what about her brother who's
- *     6") is the conversation's question asked for that child's age.
+ *     6") or only an age ("what about when he's like 5") is the
+ *     conversation's question asked for that child's age, and keeps the
+ *     answer given last when that answer's passage is for that age.
  *
  * A short follow-up (at most 12 words) that the fitted model refuses as
  * unsafe, medical or out of scope, perhaps only because its "he", "she",

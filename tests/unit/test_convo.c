@@ -112,6 +112,9 @@ static void test_stated_age_table(void **state)
         /* convo39: afterthought words may close the age */
         {"she's 4 btw", 48}, {"he's 7 though", 84}, {"she's 2 by the way", 24},
         {"he's 3 if that matters", 36}, {"she's 6 to 7 hours a night", -1},
+        /* convo43: a word of rough measure after the age verb */
+        {"what about when he's like 5", 60}, {"she's about 4", 48}, {"he's around 3 now", 36},
+        {"he wakes about 3", -1}, {"bedtime is about 8", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = convo_stated_age(cases[i].q, strlen(cases[i].q));
@@ -140,6 +143,8 @@ static void test_chat_tone_table(void **state)
         {"any ideas lol", 0},
         /* convo39: "if that helps" offers a fact, it thanks for nothing */
         {"she loves horses if that helps", 0}, {"in case it helps, he's an only child", 0},
+        /* convo43: a report that it failed thanks for nothing */
+        {"we did the alarm, nothing helps", 0}, {"tried it, didn't help", 0},
         {"that helps, thanks", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -187,10 +192,41 @@ static void test_vague_table(void **state)
         /* conv32: a negated verb says nothing of what */
         {"my son wont stop doing it", 1}, {"my daughter doesn't stop", 1},
         {"my son won't stop hitting", 0},
+        /* convo43: a state with no what */
+        {"my son is being weird", 1}, {"my daughter seems off", 1},
+        {"my son is being rude to his teacher", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_is_vague(cases[i].q, strlen(cases[i].q));
         if (got != cases[i].yes) fail_msg("'%s': got %d", cases[i].q, got);
+    }
+}
+
+/* convo43: the parts of a follow-up that say nothing of their own: a
+ * judgement on a pronoun ("is it bad?"), a report that it did not work,
+ * an age alone, a thing pointed back at as the object of the question. */
+static void test_followup_parts_table(void **state)
+{
+    static const struct { const char *q; int judge, effort, age, obj; } cases[] = {
+        {"is it bad?", 1, 0, 0, 0}, {"is that safe", 1, 0, 0, 0},
+        {"should i worry about it?", 1, 0, 0, 1}, {"is it eczema?", 0, 0, 0, 0},
+        {"is it bad to skip naps", 0, 0, 0, 0},
+        {"tried that, doesnt work", 0, 1, 0, 0}, {"we did the alarm, nothing helps", 0, 0, 0, 0},
+        {"still not working", 0, 1, 0, 0}, {"we tried prunes, no luck", 0, 0, 0, 0},
+        {"what about when he's like 5", 1, 0, 1, 0}, {"she's 6 now", 1, 0, 1, 0},
+        {"same for my 9 year old? hes even worse", 0, 0, 1, 0},
+        {"she's 6 and hates baths", 0, 0, 0, 0}, {"hes 12, just started secondary", 0, 0, 0, 0},
+        {"how do i bring it up without her shutting down", 0, 0, 0, 1},
+        {"do i punish it or let it go", 0, 0, 0, 1}, {"is it ok to give him a dummy", 0, 0, 0, 0},
+        {"how long does it last", 1, 0, 0, 0}, {"when it happens what do i do", 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *q = cases[i].q;
+        size_t l = strlen(q);
+        if (cv_judgement_only(q, l) != cases[i].judge) fail_msg("judgement '%s'", q);
+        if (cv_effort_only(q, l) != cases[i].effort) fail_msg("effort '%s'", q);
+        if (cv_age_only(q, l) != cases[i].age) fail_msg("age only '%s'", q);
+        if (cv_points_back_object(q, l) != cases[i].obj) fail_msg("object '%s'", q);
     }
 }
 
@@ -617,6 +653,38 @@ static const struct convo_case convos[] = {
     {"a short fragment first", {{"every morning is a battle", 'C', NULL, -2}}},
     {"a shift worker first", {{"I work nights", 'C', NULL, -2}}},
     {"off topic first", {{"what is the capital of france", 'R', NULL, -2}}},
+    /* convo43: an age alone after a follow-up is the question answered
+     * last, for that age; a report that it did not work is no thanks and
+     * no topic; a vague first message built on a pronoun gets a
+     * clarifying question; a judgement word is no topic */
+    {"age after a follow-up", {{"we are getting a puppy and we have a 1 year old", 'A', "pets-dog-safety", 12},
+                               {"should they ever be left alone together", 'A', "pets-dog-safety", 12},
+                               {"what about when hes like 4", 'A', "pets-dog-safety", 48}}},
+    {"it did not work", {{"my 4 year old whines about everything and it goes on for ages", 'A', "whining-limits", 48},
+                         {"we tried that, nothing helps", 'A', "whining-limits", 48},
+                         {"what if i just give in sometimes", 'A', "whining-limits", 48}}},
+    {"screens then an older child", {{"how many hours of tablet is too much for a 6 year old", 'A', "screen-time", 72},
+                                     {"same for my 12 year old? hes even worse", 'A', "screen-time", 144}}},
+    {"pronoun first", {{"is it bad?", 'C', NULL, -2},
+                       {"my daughter is being strange", 'C', NULL, -2},
+                       {"she's 14, hardly talks to us and stays in her room", 'A', "teens-communication", 168}}},
+    /* a detail added with the age asks nothing of its own: the
+     * conversation's question stands */
+    {"refusal then a detail", {{"my daughter refuses to go to school, says her tummy hurts every morning", 'A', "school-refusal", -2},
+                               {"shes 11, just moved up to secondary", 'A', "school-refusal", 132}}},
+    /* a sure question of its own, twice as much about itself as the
+     * conversation's passage is, keeps its own reading */
+    {"guilt then childcare", {{"back at work full time after maternity leave and I feel so guilty", 'A', "working-parents", -2},
+                              {"should we pick a nursery or a childminder?", 'A', "choosing-childcare", -2}}},
+    /* a follow-up never lowers safety: the triage reads each message on
+     * its own first, so an emergency after a vague opening or a cold, or
+     * a dose asked again for another age, is still refused */
+    {"emergency after vague", {{"is it serious?", 'C', NULL, -2},
+                               {"my 2 year old has a temperature of 38.5 and is floppy", 'R', NULL, -2}}},
+    {"emergency in a follow-up", {{"my 2 year old has a bad cold", 'A', NULL, 24},
+                                  {"she is struggling to breathe", 'R', NULL, -2}}},
+    {"dose then an age", {{"how much paracetamol can i give my 2 year old", 'R', NULL, -2},
+                          {"what about when shes 4", 'R', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
@@ -717,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_chat_plan),
         cmocka_unit_test(test_vague_table),
         cmocka_unit_test(test_greeting_vague_table),
+        cmocka_unit_test(test_followup_parts_table),
         cmocka_unit_test(test_switch_marker_table),
         cmocka_unit_test(test_feeling_only_table),
         cmocka_unit_test(test_resolve_child_table),
