@@ -879,7 +879,9 @@ static void test_figures_of_speech_are_not_subjects(void **state)
         {"I'm pulling my hair out, he won't stay in bed at night", "sleep-routines"},
         {"she is driving me mad with the whining, how do I stop it", "whining-limits"},
         {"how often do you wash a brand new baby", "baby-bathing-skin"},
-        {"I'm at a loss, he keeps hitting his sister", "hitting-biting"},
+        /* "at a loss" is not grief; (hitting "his sister" is now read,
+           fairly, as sibling fighting since session 15's passages) */
+        {"I'm at a loss, he keeps hitting other kids at nursery", "hitting-biting"},
         /* session 11: "pulls his weight" means chores (with "=chores"),
            "like cat and dog" is not pets, "a nightmare" is not nightmares */
         {"my 15 year old never pulls his weight around the house", "chores-independence"},
