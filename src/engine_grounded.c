@@ -408,8 +408,15 @@ static int age_fit(const char *s, size_t len, int age)
                     (!stages[k].w2 || (i + 1 < n && strcmp(w[i + 1].norm, stages[k].w2) == 0)))
                     st = (int)k;
             if (st >= 0) {
+                int lo = stages[st].lo;
+                /* "older children and teens": school age and up, not a
+                 * 4-year-old (compose43) */
+                if (stages[st].lo == 48 && i + 3 < n &&
+                    (strcmp(w[i + 2].norm, "and") == 0 || strcmp(w[i + 2].norm, "or") == 0) &&
+                    strncmp(w[i + 3].norm, "teen", 4) == 0)
+                    lo = 96;
                 named = 1;
-                fits |= age >= stages[st].lo && age <= stages[st].hi;
+                fits |= age >= lo && age <= stages[st].hi;
                 continue;
             }
         }

@@ -1083,6 +1083,12 @@ static void test_points_back_mid(void **state)
  * title leads. */
 static void test_steps_on_the_subject(void **state)
 {
+    /* "older children and teens" is no step for a 4-year-old */
+    const char *older = "Let older children and teens know they can ask you anything.";
+    assert_int_equal(age_fit(older, strlen(older), 48), -1);
+    assert_int_equal(age_fit(older, strlen(older), 120), 1);
+    const char *kids = "Give older children a drink or a snack.";
+    assert_int_equal(age_fit(kids, strlen(kids), 48), 1);
     struct wordset a, b;
     words_of("how long should my 9 year old spend on homework", &a);
     words_of("Introduce yourself at the start of the year", &b);
