@@ -17,7 +17,12 @@
  * first; what they say they have tried goes last; a weaker passage's step
  * must be tied to the question; the parent's own feeling is answered in
  * place of the topic's opener; the steps' heading fits a request for ideas
- * or for how to talk about something.
+ * or for how to talk about something. Session 15 (compose43): asked how
+ * much or how many, the amount beats an age; a rule for the child's own
+ * age range is a yes or no, not "it depends"; a step that opens on a no
+ * about what was asked answers a yes/no question the sentence leaves
+ * open; a weaker passage on another subject gives steps only on two of
+ * the question's key words; a stop after a number ends a sentence.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
@@ -198,6 +203,30 @@ static void age_phrase(int months, char *out, size_t n)
     else snprintf(out, n, " with your %d-year-old", months / 12);
 }
 
+/* text_sentence_end for a passage's prose, with one more end: text.c reads
+ * a word of up to three digits before a stop as a list number ("1. Offer
+ * ..."), so "8 ounces for ages 7 to 18. Whole fruit is always better" ran
+ * on as one sentence and an answer asking for the amount took along the
+ * next one. A number that follows a word of its own sentence, then its
+ * stop, a space and a capital letter, ends the sentence (compose43). */
+static size_t body_sentence_end(const char *s, size_t len, size_t from)
+{
+    size_t end = text_sentence_end(s, len, from), lim = end ? end : len;
+    for (size_t i = from + 1; i + 2 < lim; i++) {
+        if (s[i] != '.' || !isdigit((unsigned char)s[i - 1]) || s[i + 1] != ' ' ||
+            !isupper((unsigned char)s[i + 2]))
+            continue;
+        size_t st = i;
+        while (st > from && isdigit((unsigned char)s[st - 1])) st--;
+        if (st == from || s[st - 1] != ' ') continue;
+        size_t k = st - 1;                       /* a word before it in this sentence */
+        while (k > from && s[k - 1] == ' ') k--;
+        if (k == from || s[k - 1] == '\n') continue;   /* a list number opens its line */
+        return i + 2;
+    }
+    return end;
+}
+
 /* 1 when the question asks for an amount, an age, a time or a limit
  * ("how much", "how many", "how long", "how often", "what age", "when",
  * "what temperature", "limit", "enough"). "When" asks only where it opens
@@ -215,6 +244,12 @@ static int asks_for_number(const char *q)
     for (; q[i] && i < sizeof low - 2; i++) low[i] = (char)tolower((unsigned char)q[i]);
     low[i++] = ' ';
     low[i] = '\0';
+    /* an amount or a count ("how much milk", "how many naps", "how
+     * often"): 2, so that a sentence giving one beats a sentence giving
+     * only an age (compose43) */
+    static const char *const amount[] = {"how much", "how many", "how often", "ounces", "ml ",
+                                         NULL};
+    for (int k = 0; amount[k]; k++) if (strstr(low, amount[k])) return 2;
     for (int k = 0; cues[k]; k++) if (strstr(low, cues[k])) return 1;
     for (const char *w = strstr(low, "when "); w; w = strstr(w + 1, "when ")) {
         const char *b = w;                       /* the text before it, spaces skipped */
@@ -252,6 +287,46 @@ static int gives_quantity(const char *s, size_t len)
                 strcmp(w[j].norm, "or") != 0 && strcmp(w[j].norm, "and") != 0)
                 break;
         }
+    }
+    return 0;
+}
+
+/* 1 when a sentence gives an amount or a count that is not an age: a
+ * number whose next word (past a range's "to 24") is no age or duration
+ * unit ("16 to 24 ounces a day", "two or three baths a week", "at least
+ * 6 wet diapers"; not "at 12 months", "by age 2", "a 3-year-old"). Pure. */
+static int gives_amount(const char *s, size_t len)
+{
+    static const char *const ages[] = {"month", "year", "week", "yr", "mo", "old", "day",
+                                       "decad", NULL};
+    struct text_word w[96];
+    size_t n = text_words(s, len, w, 96);
+    if (n > 96) n = 96;
+    for (size_t i = 0; i < n; i++) {
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        if (i > 0 && (strcmp(w[i - 1].norm, "age") == 0 || strcmp(w[i - 1].norm, "ages") == 0 ||
+                      strcmp(w[i - 1].norm, "aged") == 0))
+            continue;
+        size_t j = i + 1;
+        while (j < n && ((w[j].flags & TEXT_NUMBER) || strcmp(w[j].norm, "to") == 0 ||
+                         strcmp(w[j].norm, "or") == 0 || strcmp(w[j].norm, "and") == 0))
+            j++;
+        if (j >= n) continue;
+        int age = 0;
+        for (int k = 0; ages[k] && !age; k++)
+            age = strncmp(w[j].norm, ages[k], strlen(ages[k])) == 0;
+        /* a number word counts before a unit only ("one thing at a time"
+         * gives no amount) */
+        static const char *const units[] = {"ounc", "oz", "ml", "cup", "gram", "teaspoon",
+                                            "tablespoon", "portion", "serv", "meal", "snack",
+                                            "hour", "minut", "hr", "min", "time", "feed", "nap",
+                                            "bath", "word", "nappi", "diaper", "percent",
+                                            "bottle", "glass", "litr", "kg", "pound", NULL};
+        int unit = isdigit((unsigned char)w[i].norm[0]);
+        for (int k = 0; units[k] && !unit; k++)
+            unit = strncmp(w[j].norm, units[k], strlen(units[k])) == 0;
+        if (!age && unit && (w[j].flags & TEXT_ALPHA)) return 1;
+        i = j - 1;
     }
     return 0;
 }
@@ -333,8 +408,15 @@ static int age_fit(const char *s, size_t len, int age)
                     (!stages[k].w2 || (i + 1 < n && strcmp(w[i + 1].norm, stages[k].w2) == 0)))
                     st = (int)k;
             if (st >= 0) {
+                int lo = stages[st].lo;
+                /* "older children and teens": school age and up, not a
+                 * 4-year-old (compose43) */
+                if (stages[st].lo == 48 && i + 3 < n &&
+                    (strcmp(w[i + 2].norm, "and") == 0 || strcmp(w[i + 2].norm, "or") == 0) &&
+                    strncmp(w[i + 3].norm, "teen", 4) == 0)
+                    lo = 96;
                 named = 1;
-                fits |= age >= stages[st].lo && age <= stages[st].hi;
+                fits |= age >= lo && age <= stages[st].hi;
                 continue;
             }
         }
@@ -440,12 +522,36 @@ static int vague_word(const char *w)
     return plain_word(w);
 }
 
-/* How many of b's words that are not plain or vague words a holds. */
+/* A word of the child's age ("my 9 year old", "18 months"): it ties a
+ * step to nothing asked ("introduce yourself at the start of the year"
+ * for a 9-year-old's homework time; compose43). */
+static int age_unit_word(const char *w)
+{
+    return strcmp(w, "year") == 0 || strcmp(w, "month") == 0 || strcmp(w, "week") == 0;
+}
+
+/* How many of b's words that are not plain or vague words, nor the
+ * child's age, a holds. */
 static size_t key_overlap(const struct wordset *a, const struct wordset *b)
 {
     size_t n = 0;
     for (size_t k = 0; k < b->n; k++) {
-        if (vague_word(b->w[k])) continue;
+        if (vague_word(b->w[k]) || age_unit_word(b->w[k])) continue;
+        for (size_t i = 0; i < a->n; i++)
+            if (strcmp(a->w[i], b->w[k]) == 0) { n++; break; }
+    }
+    return n;
+}
+
+/* key_overlap counting each word once ("a seat ... car seat" shares one
+ * word with a booster-seat question, not two). */
+static size_t key_overlap_distinct(const struct wordset *a, const struct wordset *b)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        int again = 0;
+        for (size_t j = 0; j < k && !again; j++) again = strcmp(b->w[j], b->w[k]) == 0;
+        if (again || vague_word(b->w[k]) || age_unit_word(b->w[k])) continue;
         for (size_t i = 0; i < a->n; i++)
             if (strcmp(a->w[i], b->w[k]) == 0) { n++; break; }
     }
@@ -551,6 +657,8 @@ static void minus_words(struct wordset *qw, const struct wordset *tw)
     qw->n = o;
 }
 
+static const char *verdict_for_age(const char *q, size_t len, const char *sentence, int age);
+
 /* 1 when q asks "is it normal" and sentence says how common (below). */
 static int says_common(const char *q, size_t qlen, const char *sentence);
 
@@ -566,7 +674,7 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
     size_t prev_off = 0, best_prev = (size_t)-1;   /* the sentence before, for a carried one */
     double best = -1e9;
     while (from < len) {
-        size_t end = text_sentence_end(body, len, from);
+        size_t end = body_sentence_end(body, len, from);
         if (end == 0) end = len;
         size_t off = from;
         while (off < end && body[off] == ' ') off++;
@@ -591,18 +699,30 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
                 low[ll] = '\0';
                 int points_back = strstr(tmp, " this because") != NULL ||
                                   strstr(tmp, " advises this") != NULL;
+                /* and one that names what came before mid-sentence
+                 * ("Mornings go more smoothly with that preparation and
+                 * routine"; compose43) */
+                static const char *const mid[] = {" with that ", " with this ", " with these ",
+                                                  " with those ", " for that reason",
+                                                  " from that ", " from this ", NULL};
+                for (int k = 0; mid[k] && !points_back; k++)
+                    points_back = strstr(tmp, mid[k]) != NULL;
                 for (int k = 0; back[k] && !points_back; k++)
                     points_back = strncmp(low, back[k], strlen(back[k])) == 0;
                 if (points_back && idx > 0) sc -= 2.0;
             }
             /* what the parent has already tried is no answer */
             if (tried && tried->n && key_overlap(tried, &sw)) sc -= 3.0;
-            if (want_number && gives_quantity(body + off, sl)) sc += 3.0;
+            /* asked how much, how many or how often: the amount, and an
+             * age alone is not it ("at 12 months" for how much milk a
+             * day; compose43) */
+            if (want_number == 2 ? gives_amount(body + off, sl) : want_number && gives_quantity(body + off, sl))
+                sc += want_number == 2 ? 6.0 : 3.0;
             /* for the child's age: "under 6 months" does not answer for
              * an 8-month-old while "from 6 months" does */
             sc += 2.0 * age_fit(body + off, sl, age);
             if (yes_no_q) {                      /* a sentence that says yes or no */
-                const char *v = grounded_verdict(yes_no_q, qlen, tmp);
+                const char *v = verdict_for_age(yes_no_q, qlen, tmp, age);
                 if (v && strcmp(v, "It depends.") != 0) sc += 1.0;
                 /* "is this normal?" is answered by the sentence that says
                  * how common it is ("very common to catch one cold after
@@ -640,7 +760,7 @@ static void best_sentence(const char *body, const struct wordset *qw, int want_n
     if (want_number && best_len) {
         size_t from2 = best_off + best_len;
         while (from2 < len && body[from2] != ' ') from2++;   /* past the stop */
-        size_t end2 = from2 < len ? text_sentence_end(body, len, from2) : 0;
+        size_t end2 = from2 < len ? body_sentence_end(body, len, from2) : 0;
         if (end2 == 0 && from2 < len) end2 = len;
         size_t off2 = from2;
         while (off2 < end2 && body[off2] == ' ') off2++;
@@ -1046,7 +1166,7 @@ static const char *const q_bad[] = {" bad ", " wrong ", " harmful ", " dangerous
                                     " big deal ", " red flag ", " terrible ", " damage ",
                                     " damaging ", " cruel ", NULL};
 
-static const char *verdict_of(const char *q, size_t len, const char *sentence);
+static const char *verdict_of(const char *q, size_t len, const char *sentence, int age);
 
 static int says_common(const char *q, size_t qlen, const char *sentence)
 {
@@ -1058,16 +1178,26 @@ static int says_common(const char *q, size_t qlen, const char *sentence)
 
 const char *grounded_verdict(const char *q, size_t len, const char *sentence)
 {
+    return verdict_for_age(q, len, sentence, -1);
+}
+
+/* grounded_verdict for a child of a known age (months; -1: unknown): a
+ * rule for an age range the child is in is no condition ("avoid screens
+ * before 18 months" to "is it ok for my 10 month old to watch tv" is a
+ * no, not "it depends"), and a rule for an age range the child is not in
+ * says no no (compose43). */
+static const char *verdict_for_age(const char *q, size_t len, const char *sentence, int age)
+{
     int shape = yes_no_shape(q, len);
-    const char *v = shape ? verdict_of(q, len, sentence) : NULL;
+    const char *v = shape ? verdict_of(q, len, sentence, age) : NULL;
     if (shape == 2 && v && strcmp(v, "It depends.") == 0) return NULL;
     return v;
 }
 
-static const char *verdict_of(const char *q, size_t len, const char *sentence)
+static const char *verdict_of(const char *q, size_t len, const char *sentence, int age)
 {
     char qt[1024], st[1024];
-    int no, no_need, common, ok, cond;
+    int no, no_need, common, ok, cond, no_for_age = 0;
     cue_text(q, len, qt, sizeof qt);
     cue_text(sentence, strlen(sentence), st, sizeof st);
     if (strncmp(st, " yes ", 5) == 0 || strncmp(st, " no ", 4) == 0)
@@ -1107,7 +1237,13 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
             snprintf(clause, sizeof clause, "%.*s", (int)(to - from), sentence + from);
             words_of(clause, &cw);
             if (overlap(&qw, &cw) > 0) {
+                int af = age >= 0 ? age_fit(clause, strlen(clause), age) : 0;
                 cue_text(clause, strlen(clause), ct, sizeof ct);
+                if (af > 0 && has_cue(ct, cue_no)) no_for_age = 1;
+                if (af < 0 && has_cue(ct, cue_no)) {   /* another age's rule */
+                    from = to + 1;
+                    continue;
+                }
                 no |= has_cue(ct, cue_no);
                 no_need |= has_cue(ct, cue_no_need);
                 ok |= has_cue(ct, cue_ok);
@@ -1123,7 +1259,7 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
      * opposite of its other half (rubric review 2026-12-03) */
     static const char *const contrast[] = {" but ", " however ", " although ", NULL};
     if (has_cue(qt, q_bad)) {                    /* "is it bad to...", "should I worry" */
-        if (no && !cond) return "Yes, it is best avoided.";
+        if (no && (!cond || no_for_age)) return "Yes, it is best avoided.";
         if (common && !has_cue(st, contrast)) return "Usually not.";
         if (common) return NULL;
         return cond ? "It depends." : NULL;
@@ -1134,6 +1270,7 @@ static const char *verdict_of(const char *q, size_t len, const char *sentence)
     }
     /* "can I", "should I", "is it ok to": a rule with a condition ("avoid
      * cow's milk before 12 months") depends on it */
+    if (no_for_age && !no_need) return "No, it is best not to.";
     if (cond) return "It depends.";
     /* "do I have to...", "do we need...": the not-needed no answers it */
     if (no_need && has_cue(qt, q_need)) return "No, there is no need.";
@@ -1428,6 +1565,50 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             break;
         }
     }
+    /* One sentence of the question asks and the rest tell ("my 9 year
+     * old's grandma died. should he go to the funeral"): when the best
+     * passage's title holds none of the asking sentence's key words while
+     * a close passage on the same subject names what is asked in its
+     * title, that one answers (the story's words found how grieving children
+     * behave, beside "Should my child go to the funeral"; compose43). */
+    if (!own && nhits > 1) {
+        size_t sst[8], sen[8], ns = 0, asking = 0, ask_s = 0;
+        for (size_t i = 0, b0 = 0; i <= len && ns < 8; i++)
+            if (i == len || ((q[i] == '.' || q[i] == '?' || q[i] == '!') && i + 1 < len &&
+                             q[i + 1] == ' ')) {
+                size_t e = i < len ? i + 1 : len;
+                while (b0 < e && q[b0] == ' ') b0++;
+                if (e > b0) { sst[ns] = b0; sen[ns] = e; ns++; }
+                b0 = e;
+            }
+        for (size_t k = 0; k < ns; k++)
+            if (kb_part_asks(q, len, sst[k], sen[k])) { asking++; ask_s = k; }
+        if (ns >= 2 && asking == 1) {
+            char *pt = xstrndup(q + sst[ask_s], sen[ask_s] - sst[ask_s]);
+            struct wordset pw, tw;
+            words_of(pt, &pw);
+            free(pt);
+            words_of(hits[0].p->title, &tw);
+            for (size_t i = 1; key_overlap_distinct(&pw, &tw) == 0 && i < nhits; i++) {
+                const struct kb_passage *p = hits[i].p;
+                /* the same subject: the best passage's first topic */
+                if (hits[i].part != 0 || !p->ntopics || !hits[0].p->ntopics ||
+                    strcmp(p->topics[0], hits[0].p->topics[0]) != 0 ||
+                    hits[i].score < hits[0].score * 0.5 ||
+                    (age_months >= 0 && (age_months < p->age_lo || age_months > p->age_hi)))
+                    continue;
+                struct wordset iw;
+                words_of(p->title, &iw);
+                if (key_overlap_distinct(&pw, &iw) == 0) continue;
+                own = xmalloc(nhits * sizeof *own);
+                own[0] = hits[i];
+                own[0].score = hits[0].score;
+                for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
+                hits = own;
+                break;
+            }
+        }
+    }
     for (size_t k = 1; k <= npt && nused < MAX_USED; k++)
         for (size_t i = 0; i < nhits; i++) {
             if (hits[i].part != (int)k) continue;
@@ -1455,7 +1636,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 minus_words(&pp->qw, &tried);
                 best_sentence(hits[h].p->body, &pp->qw, pp->want_number, pp->yes_no ? pt : NULL,
                               strlen(pt), age_months, &tried, pp->sent, sizeof pp->sent);
-                pp->verdict = pp->yes_no ? grounded_verdict(pt, strlen(pt), pp->sent) : NULL;
+                pp->verdict = pp->yes_no ? verdict_for_age(pt, strlen(pt), pp->sent, age_months) : NULL;
                 used[nused++] = h;
             }
             free(pt);
@@ -1528,7 +1709,46 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         parts[0].want_number = asks_for_number(q);
         best_sentence(hits[0].p->body, &qw, parts[0].want_number, parts[0].yes_no ? q : NULL,
                       len, age_months, &tried, parts[0].sent, sizeof parts[0].sent);
-        parts[0].verdict = parts[0].yes_no ? grounded_verdict(q, len, parts[0].sent) : NULL;
+        parts[0].verdict = parts[0].yes_no ? verdict_for_age(q, len, parts[0].sent, age_months) : NULL;
+        /* A yes/no question whose answering sentence gives no yes or no
+         * (or only "it depends"), while one of the passage's own steps is
+         * about more of what was asked and opens on a no: that step answers
+         * ("is it safe for my baby to sleep on her side?" is answered by
+         * "Avoid side sleeping, because babies can roll onto their
+         * tummy", not by "It depends. Put your baby on their back ...
+         * until their first birthday"; compose43). It is then no step. */
+        if (parts[0].yes_no && (!parts[0].verdict || strcmp(parts[0].verdict, "It depends.") == 0)) {
+            const struct kb_passage *p0 = hits[0].p;
+            struct wordset sw0;
+            words_of(parts[0].sent, &sw0);
+            size_t best_k = p0->nsteps, best_ov = key_overlap_distinct(&qw, &sw0);
+            const char *best_v = NULL;
+            for (size_t k = 0; k < p0->nsteps; k++) {
+                struct wordset kw;
+                words_of(p0->steps[k], &kw);
+                size_t ov = key_overlap_distinct(&qw, &kw);
+                if (ov < 2 || ov <= best_ov) continue;
+                if (age_fit(p0->steps[k], strlen(p0->steps[k]), age_months) < 0) continue;
+                /* only a step that opens on its no ("Avoid side sleeping"):
+                 * "Role-play opening a present you don't like" holds a
+                 * "don't" that answers nothing */
+                static const char *const opens_no[] = {"Avoid ", "Never ", "Do not ", "Don't ",
+                                                       "Don\xe2\x80\x99t ", NULL};
+                int opens = 0;
+                for (int o = 0; opens_no[o] && !opens; o++)
+                    opens = strncmp(p0->steps[k], opens_no[o], strlen(opens_no[o])) == 0;
+                if (!opens) continue;
+                const char *v = verdict_for_age(q, len, p0->steps[k], age_months);
+                if (!v || !*v || strcmp(v, "It depends.") == 0) continue;
+                best_k = k;
+                best_ov = ov;
+                best_v = v;
+            }
+            if (best_k < p0->nsteps && strlen(p0->steps[best_k]) < sizeof parts[0].sent) {
+                snprintf(parts[0].sent, sizeof parts[0].sent, "%s", p0->steps[best_k]);
+                parts[0].verdict = best_v;
+            }
+        }
     }
     /* The first part (the whole question, or the part asked first) sets the
      * opening. A question that asks for an amount, an age or a limit,
@@ -1569,6 +1789,17 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * passage's steps): it goes last */
             int off_q = !multi && u > 0 && key_overlap(w, &sw) == 0 &&
                         key_overlap(&lead_w, &sw) < 2;
+            /* a weaker passage whose own subject (its first topic) is
+             * another, drawn on through a topic it only touches: its step
+             * must share two of the question's key words, one is chance
+             * ("help your child return it, with an apology to the friend"
+             * from a stealing passage for a child with no friends; "a seat
+             * for your child under 2" from a flying passage for a booster
+             * question; compose43) */
+            if (!multi && u > 0 && p->ntopics && hits[used[0]].p->ntopics &&
+                strcmp(p->topics[0], hits[used[0]].p->topics[0]) != 0 &&
+                key_overlap_distinct(w, &sw) < 2)
+                off_q = 1;
             /* (session 13: also from a passage of the same first topic:
              * "let children say no to hugs" from a consent passage shares
              * nothing with a 12-year-old's boyfriend, nor "wash the

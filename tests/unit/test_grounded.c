@@ -987,6 +987,137 @@ static void test_headings_vary(void **state)
     assert_true(nseen >= 4);
 }
 
+/* compose43: a stop after a number ends a sentence in a passage's prose
+ * ("for ages 7 to 18. Whole fruit ..."), while a list number opening its
+ * line and a decimal do not. */
+static void test_sentence_after_number(void **state)
+{
+    const char *b = "Keep it to 8 ounces for ages 7 to 18. Whole fruit is better.";
+    size_t e = body_sentence_end(b, strlen(b), 0);
+    assert_int_equal(e, strlen("Keep it to 8 ounces for ages 7 to 18. "));
+    const char *l = "1. Offer water first. Then milk.";
+    assert_int_equal(body_sentence_end(l, strlen(l), 0), strlen("1. Offer water first. "));
+    const char *d = "About 2.5 cups a day. More fills them up.";
+    assert_int_equal(body_sentence_end(d, strlen(d), 0), strlen("About 2.5 cups a day. "));
+    /* and the amount's answer no longer takes the next sentence along */
+    const char *body = "Give no juice to babies under 12 months. After that, keep juice to 4 "
+                       "ounces a day for ages 1 to 3 and 8 ounces for ages 7 to 18. Whole "
+                       "fruit is always a better choice.";
+    struct wordset qw;
+    char out[1024];
+    words_of("how much juice for a 4 year old", &qw);
+    best_sentence(body, &qw, 2, NULL, 0, 48, NULL, out, sizeof out);
+    assert_non_null(strstr(out, "4 ounces"));
+    assert_null(strstr(out, "Whole fruit"));
+}
+
+/* compose43: asked how much, the sentence with the amount answers, not
+ * the one with an age only ("at 12 months"). */
+static void test_amount_not_age(void **state)
+{
+    const char *body = "Plain cow's milk can become your child's main milk drink at 12 months. "
+                       "From 12 to 24 months, children need whole milk, about 16 to 24 ounces "
+                       "(2 to 3 cups) a day. More than about 24 ounces a day can lower iron.";
+    const char *q = "how much cows milk should a 1 year old drink a day";
+    struct wordset qw;
+    char out[1024];
+    assert_int_equal(asks_for_number(q), 2);
+    assert_int_equal(asks_for_number("what age can he drink cows milk"), 1);
+    words_of(q, &qw);
+    best_sentence(body, &qw, asks_for_number(q), NULL, 0, 12, NULL, out, sizeof out);
+    assert_true(strncmp(out, "From 12 to 24 months", 20) == 0);
+    assert_true(gives_amount("about 16 to 24 ounces a day", 27));
+    assert_true(gives_amount("two or three baths a week", 25));
+    assert_false(gives_amount("main milk drink at 12 months", 28));
+    assert_false(gives_amount("give one thing at a time", 24));
+    assert_false(gives_amount("by age 2", 8));
+}
+
+/* compose43: a rule for an age range the child is in is a no, not "it
+ * depends"; one for ages the child is past says nothing. */
+static void test_verdict_for_age(void **state)
+{
+    const char *q = "is it ok for my 10 month old to watch a bit of tv";
+    const char *s = "Avoid screens other than video chatting before 18 months, and from 18 "
+                    "to 24 months choose only high-quality programmes and watch them together.";
+    assert_string_equal(verdict_for_age(q, strlen(q), s, 10), "No, it is best not to.");
+    assert_string_equal(verdict_for_age(q, strlen(q), s, 20), "It depends.");
+    assert_string_equal(grounded_verdict(q, strlen(q), s), "It depends.");
+}
+
+/* compose43: a yes/no question whose sentence says only "it depends" is
+ * answered by the passage's step that opens on a no about what was asked;
+ * a "don't" inside a step answers nothing. */
+static void test_step_answers_yes_no(void **state)
+{
+    char *text;
+    json_t *cit;
+    compose_first("is it safe for my baby to sleep on her side", &text, &cit);
+    assert_true(strncmp(text, "No, it is best not to. Avoid side sleeping", 42) == 0);
+    assert_null(strstr(strchr(text, '\n'), "Avoid side sleeping"));   /* and is no step */
+    free(text);
+    json_decref(cit);
+    compose_first("should kids write thank you cards for birthday presents and from what age",
+                  &text, &cit);
+    assert_true(strncmp(text, "No,", 3) != 0);
+    free(text);
+    json_decref(cit);
+}
+
+/* compose43: a sentence naming what came before mid-sentence ("with that
+ * preparation") is no answering sentence. */
+static void test_points_back_mid(void **state)
+{
+    const char *body = "Do as much as you can the night before, such as packing bags. "
+                       "Mornings go more smoothly with that preparation and routine.";
+    struct wordset qw;
+    char out[1024];
+    words_of("how can I make mornings less stressful", &qw);
+    best_sentence(body, &qw, 0, NULL, 0, -1, NULL, out, sizeof out);
+    assert_true(strncmp(out, "Do as much", 10) == 0);
+}
+
+/* compose43: the child's age ties a step to nothing; a weaker passage on
+ * another subject gives a step only when it shares two of the question's
+ * key words; the asking sentence's subject named in a close passage's
+ * title leads. */
+static void test_steps_on_the_subject(void **state)
+{
+    /* "older children and teens" is no step for a 4-year-old */
+    const char *older = "Let older children and teens know they can ask you anything.";
+    assert_int_equal(age_fit(older, strlen(older), 48), -1);
+    assert_int_equal(age_fit(older, strlen(older), 120), 1);
+    const char *kids = "Give older children a drink or a snack.";
+    assert_int_equal(age_fit(kids, strlen(kids), 48), 1);
+    struct wordset a, b;
+    words_of("how long should my 9 year old spend on homework", &a);
+    words_of("Introduce yourself at the start of the year", &b);
+    assert_int_equal(key_overlap(&a, &b), 0);
+    words_of("what age should a child stop using a car seat booster", &a);
+    words_of("Consider buying a seat for your child under 2 so they can use their own car seat",
+             &b);
+    assert_int_equal(key_overlap_distinct(&a, &b), 1);
+    static const char *const qs[] = {
+        "my 10 year old says he has no friends at school. how do I help",
+        "what age should a child stop using a car seat booster"};
+    static const char *const not[] = {"return it", "under 2"};
+    for (size_t i = 0; i < 2; i++) {
+        char *text;
+        json_t *cit;
+        compose_first(qs[i], &text, &cit);
+        assert_null(strstr(text, not[i]));
+        free(text);
+        json_decref(cit);
+    }
+    char *text;
+    json_t *cit;
+    compose_first("my 9 year old's grandma died. should he go to the funeral", &text, &cit);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cit, 0), "title")),
+                        "Should my child go to the funeral");
+    free(text);
+    json_decref(cit);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1019,6 +1150,12 @@ int main(void)
         cmocka_unit_test(test_steps_heading),
         cmocka_unit_test(test_compare_line),
         cmocka_unit_test(test_steps_from_the_question),
+        cmocka_unit_test(test_sentence_after_number),
+        cmocka_unit_test(test_amount_not_age),
+        cmocka_unit_test(test_verdict_for_age),
+        cmocka_unit_test(test_step_answers_yes_no),
+        cmocka_unit_test(test_points_back_mid),
+        cmocka_unit_test(test_steps_on_the_subject),
     };
     return cmocka_run_group_tests_name("grounded", tests, setup, teardown);
 }
