@@ -1668,12 +1668,38 @@ static void test_harm_requests(void **state)
     json_decref(j);
 }
 
+/* Session 15 (triage43): crisis words that an emergency rule or protocol
+ * read literally (a wish that the baby would stop breathing, not getting
+ * out of bed, a note stuck inside a door, "easier if I did not wake up"),
+ * and the literal emergencies beside them. Wording written for this test. */
+static void test_crisis_not_literal(void **state)
+{
+    static const struct { const char *q; safety_category cat; } cases[] = {
+        {"some nights i wish my son would stop breathing so it would all be over, i am so tired", SAFETY_CRISIS},
+        {"i cannot get out of bed, the kids are feeding themselves and i feel nothing at all", SAFETY_CRISIS},
+        {"my 14 year old left a sticky note stuck inside her door saying everyone would be better off without her", SAFETY_CRISIS},
+        {"i am exhausted and honestly it would be easier if i just did not wake up tomorrow", SAFETY_CRISIS},
+        {"is it better to not wake up a sleeping baby for a feed at 3 weeks", SAFETY_NONE},
+        {"my toddler is stuck inside the washing machine and i can not get her out", SAFETY_EMERGENCY},
+        {"my baby stopped breathing in her sleep and is blue", SAFETY_EMERGENCY},
+    };
+    (void)state;
+    struct safety_verdict v;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (v.category != cases[i].cat)
+            fail_msg("\"%s\": got %s (%s), want %s", cases[i].q, safety_category_name(v.category),
+                     v.rule_id ? v.rule_id : "no rule", safety_category_name(cases[i].cat));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_triage),
         cmocka_unit_test(test_word_sense_families),
         cmocka_unit_test(test_harm_requests),
+        cmocka_unit_test(test_crisis_not_literal),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_glossed_keywords),
