@@ -79,6 +79,9 @@ struct rule {
     size_t nres;
     int has_res;
     int no_gloss;                  /* "glossed": false: not taken from a glossed reading */
+    int harm_request;              /* "harm_request": true (unsafe rules): a request to do or
+                                      hide a harm to a child is refused as that request even
+                                      when a crisis rule or protocol reads its words too */
 };
 /* A triage protocol: a rule over concepts, written from a published
  * red-flag list. It fires when every group of "all" has a match that is
@@ -945,6 +948,12 @@ static int load_rule(struct loadctx *c, json_t *arr, size_t i, struct rule *r)
     if (gl && !json_is_boolean(gl))
         return load_fail(c, "%s: \"glossed\" must be true or false", where);
     r->no_gloss = gl && json_is_false(gl);
+    json_t *hr = json_object_get(o, "harm_request");
+    if (hr && !json_is_boolean(hr))
+        return load_fail(c, "%s: \"harm_request\" must be true or false", where);
+    if (hr && json_is_true(hr) && r->cat != SAFETY_UNSAFE)
+        return load_fail(c, "%s: \"harm_request\" is for unsafe rules only", where);
+    r->harm_request = hr && json_is_true(hr);
     return 0;
 }
 
@@ -1832,6 +1841,8 @@ struct verdict {
     int lang_answer;                    /* another language, answered from its English reading */
     int lang_relaxed;                   /* taken for another language only because it
                                            would be out of scope: the net still reads it */
+    int harm_request;                   /* a harm_request rule decided: the net does not
+                                           turn it into a crisis or an emergency */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -2208,6 +2219,26 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
             out->proto = hit;
         }
     }
+    /* a request to do or to hide a harm to a child ("how do I get her to
+     * keep quiet about the smacks", "what makeup covers the bruise where I
+     * grabbed him", "how do I make him sleep in the shed") is refused as
+     * that request, by the rules that say so (harm_request), though its
+     * words also read as the crisis they describe (or an emergency rule's
+     * words: "a bit of my sleeping pill"): asked (the rule's own requires),
+     * with nothing happening now and no emergency protocol read. The rule's
+     * resources keep the child-abuse line. */
+    if ((out->cat == SAFETY_CRISIS || (out->cat == SAFETY_EMERGENCY && out->rule)) &&
+        !lvl_hit[LEVEL_EMERGENCY] && !match_any(&p->event_now, &plain)) {
+        struct pat_input masked = { v, n, masks + (size_t)SAFETY_UNSAFE * n, plain.scan };
+        for (size_t i = 0; i < p->nrules; i++)
+            if (p->rules[i].harm_request && rule_fires(p, &p->rules[i], &masked, &plain, cache)) {
+                out->cat = SAFETY_UNSAFE;
+                out->rule = &p->rules[i];
+                out->proto = NULL;
+                break;
+            }
+    }
+    out->harm_request = out->cat == SAFETY_UNSAFE && out->rule && out->rule->harm_request;
     if (out->cat != SAFETY_EMERGENCY && out->cat != SAFETY_CRISIS) {
         struct pat_input masked = { v, n, masks + (size_t)SAFETY_EMERGENCY * n, plain.scan };
         for (size_t i = 0; !out->notice && i < p->nprotos; i++)
@@ -2289,7 +2320,7 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
     if (!p->model || d->cat == SAFETY_EMERGENCY || d->cat == SAFETY_CRISIS ||
         (d->lang && !d->lang_relaxed))
         return;
-    int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]);
+    int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]) && !d->harm_request;
     int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT);
     if (!urgent_ok && !refuse_ok)
         return;
