@@ -24,8 +24,10 @@
 
 #include <stddef.h>
 
-#define GLOSS_MAX_WORDS 6       /* words in one entry's foreign side */
-#define GLOSS_MAX_PIECES 12     /* the same once digits are split from letters */
+/* words in one entry's foreign side: a Chinese or Japanese character is a
+ * word, and so is a Thai piece (text.h), so phrases of those run long */
+#define GLOSS_MAX_WORDS 10
+#define GLOSS_MAX_PIECES 14     /* the same once digits are split from letters */
 #define GLOSS_MAX_ENTRIES 20000
 #define GLOSS_MAX_LINE 512
 

@@ -173,6 +173,8 @@ struct safety_policy {
     struct patlist event_now;  /* an event told as happening or just happened */
     struct patlist request;    /* the question asks whether or how to do something */
     struct patlist gloss_hold; /* a glossed reading naming one is never answered */
+    struct patlist gloss_unsafe, gloss_medical; /* ... and refused as such when nothing
+                                  more urgent is read in it (lang43) */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
@@ -1635,6 +1637,8 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "event_now", 0, "triage", &p->event_now) < 0
         || load_patlist(c, t, "request", 0, "triage", &p->request) < 0
         || load_patlist(c, t, "gloss_hold", 0, "triage", &p->gloss_hold) < 0
+        || load_patlist(c, t, "gloss_unsafe", 0, "triage", &p->gloss_unsafe) < 0
+        || load_patlist(c, t, "gloss_medical", 0, "triage", &p->gloss_medical) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -2689,6 +2693,12 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
      * reading lost what made it one, so it is not answered */
     struct pat_input ei = { et.v, et.n, NULL, NULL };
     int hold = p->gloss_hold.n && et.n && match_any(&p->gloss_hold, &ei);
+    /* the keyword reading of a harmful request or a medical question
+     * (triage.gloss_unsafe, triage.gloss_medical: "how hit child without
+     * marks", "child sleep sleeping pills", "3 years old how much ibuprofen")
+     * that the rules, written for sentences, did not refuse */
+    int as_unsafe = p->gloss_unsafe.n && et.n && match_any(&p->gloss_unsafe, &ei);
+    int as_medical = !as_unsafe && p->gloss_medical.n && et.n && match_any(&p->gloss_medical, &ei);
     toks_free(&et);
 #ifdef SAFETY_GLOSS_DIAG
     if (gloss_diag) {
@@ -2758,7 +2768,8 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     int read_enough = hits >= GLOSS_ANSWER_MIN && topic &&
         (share >= GLOSS_ANSWER_SHARE || unread <= GLOSS_ANSWER_UNREAD ||
          (!alarm && (share >= GLOSS_CALM_SHARE || unread <= GLOSS_CALM_UNREAD)));
-    if (net < 0 && !hazard && !crisis && !hold && e.cat == SAFETY_NONE && !e.lang && read_enough &&
+    if (net < 0 && !hazard && !crisis && !hold && !as_unsafe && !as_medical &&
+        e.cat == SAFETY_NONE && !e.lang && read_enough &&
         english && cap > 0)
         goto answer;
     /* not answered: the language note, unless the reading names an
@@ -2770,6 +2781,12 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     if (net >= 0 || hazard || crisis) {
         d->cat = net >= 0 ? model_cats[net] : hazard ? SAFETY_EMERGENCY : SAFETY_CRISIS;
         d->model = net >= 0 ? model_ids[net] : hazard ? "gloss.emergency" : "gloss.crisis";
+        d->rule = NULL;
+        d->proto = NULL;
+        d->notice = NULL;
+    } else if ((as_unsafe || as_medical) && (e.cat == SAFETY_NONE || e.cat == SAFETY_OUT_OF_SCOPE)) {
+        d->cat = as_unsafe ? SAFETY_UNSAFE : SAFETY_MEDICAL;
+        d->model = as_unsafe ? "gloss.unsafe" : "gloss.medical";
         d->rule = NULL;
         d->proto = NULL;
         d->notice = NULL;

@@ -40,9 +40,22 @@ static char latin_base(unsigned cp)
     return 0;
 }
 
-/* The lowercase of a Greek or Cyrillic capital, else cp itself. */
+/* The lowercase of a Greek or Cyrillic capital, else cp itself. Greek
+ * letters also lose their tonos and dialytika ("Πώς" -> "πως"), as Latin
+ * letters lose their accents: parents type Greek with and without them. */
 static unsigned lower_cp(unsigned cp)
 {
+    if (cp >= 0x386 && cp <= 0x3CE) {
+        static const struct { unsigned short from, to; } greek[] = {
+            {0x386, 0x3B1}, {0x388, 0x3B5}, {0x389, 0x3B7}, {0x38A, 0x3B9}, {0x38C, 0x3BF},
+            {0x38E, 0x3C5}, {0x38F, 0x3C9}, {0x390, 0x3B9}, {0x3AA, 0x3B9}, {0x3AB, 0x3C5},
+            {0x3AC, 0x3B1}, {0x3AD, 0x3B5}, {0x3AE, 0x3B7}, {0x3AF, 0x3B9}, {0x3B0, 0x3C5},
+            {0x3CA, 0x3B9}, {0x3CB, 0x3C5}, {0x3CC, 0x3BF}, {0x3CD, 0x3C5}, {0x3CE, 0x3C9},
+        };
+        for (size_t k = 0; k < sizeof greek / sizeof greek[0]; k++)
+            if (greek[k].from == cp)
+                return greek[k].to;
+    }
     if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 0x20;
     if (cp >= 0x410 && cp <= 0x42F) return cp + 0x20;
     if (cp >= 0x400 && cp <= 0x40F) return cp + 0x50;
@@ -79,12 +92,67 @@ static size_t utf8_dec(const unsigned char *s, size_t i, size_t len, unsigned *c
 
 enum ck { C_SEP, C_ALNUM, C_APOS, C_FRAC, C_LETTER };
 
+/* The value of a decimal digit of another script (Arabic-Indic, Persian,
+ * Devanagari, Bengali, Gurmukhi, Gujarati, Tamil, Thai, fullwidth), read
+ * as the ASCII digit ("١٢ كيلو" is "12 kilo"); -1 for any other code point. */
+static int script_digit(unsigned cp)
+{
+    static const unsigned zero[] = { 0x660, 0x6F0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xBE6, 0xE50, 0xFF10 };
+    for (size_t k = 0; k < sizeof zero / sizeof zero[0]; k++)
+        if (cp >= zero[k] && cp <= zero[k] + 9)
+            return (int)(cp - zero[k]);
+    return -1;
+}
+
+/* Punctuation of other scripts that ends a sentence: Arabic question mark
+ * and Urdu full stop, the Devanagari danda (Hindi, Bengali, Punjabi), the
+ * Ethiopic full stop and question mark, the Greek question mark, the
+ * Hebrew sof pasuq, fullwidth full stop. */
+static int script_sentence_end(unsigned cp)
+{
+    return cp == 0x61F || cp == 0x6D4 || cp == 0x964 || cp == 0x965 || cp == 0x1362 ||
+           cp == 0x1367 || cp == 0x37E || cp == 0x5C3 || cp == 0xFF0E;
+}
+
+/* ... and the ones that end a clause: Arabic comma and semicolon, the
+ * ideographic and fullwidth commas, fullwidth colon and semicolon, the
+ * Ethiopic comma and semicolon. */
+static int script_clause_end(unsigned cp)
+{
+    return cp == 0x60C || cp == 0x61B || cp == 0x3001 || cp == 0xFF0C || cp == 0xFF1A ||
+           cp == 0xFF1B || cp == 0x1363 || cp == 0x1364;
+}
+
+/* Thai is written without spaces between words. A Thai run is split into
+ * syllable-like pieces, each a word of its own: a piece starts at a
+ * consonant (U+0E01..U+0E2E) unless a leading vowel (U+0E40..U+0E44: เ แ
+ * โ ใ ไ) opened it just before, or at a leading vowel; vowel signs, tone
+ * marks and the following vowels stay with the piece before them
+ * ("ไม่หายใจ" -> "ไม่" "หา" "ย" "ใจ"). Patterns and glossary entries write
+ * Thai the same way, pieces spaced. */
+static int thai_starts_piece(unsigned cp, unsigned prev)
+{
+    if (cp >= 0xE40 && cp <= 0xE44) return 1;
+    if (cp >= 0xE01 && cp <= 0xE2E) return !(prev >= 0xE40 && prev <= 0xE44);
+    return 0;
+}
+
+static int is_thai(unsigned cp)
+{
+    return cp >= 0xE01 && cp <= 0xE4E && cp != 0xE3F;
+}
+
 /* What a code point is to the splitter. */
 static enum ck classify_cp(unsigned cp)
 {
     if (cp == 0x2018 || cp == 0x2019 || cp == 0x02BC) return C_APOS;
     if (cp == 0xBC || cp == 0xBD || cp == 0xBE) return C_FRAC;
     if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7) return C_SEP;
+    if (script_digit(cp) >= 0) return C_ALNUM;
+    if (script_sentence_end(cp) || script_clause_end(cp)) return C_SEP;
+    if (cp == 0x5BE || cp == 0xE2F || cp == 0xE3F || cp == 0xE46 || cp == 0xE4F ||
+        cp == 0xE5A || cp == 0xE5B || (cp >= 0x1360 && cp <= 0x1368))
+        return C_SEP;           /* Hebrew maqaf, Thai signs, Ethiopic punctuation */
     if (cp >= 0x2000 && cp <= 0x2BFF) return C_SEP;     /* punctuation, symbols, arrows */
     if (cp >= 0x3000 && cp <= 0x303F) return C_SEP;     /* CJK punctuation */
     if (cp >= 0xFE00 && cp <= 0xFE6F) return C_SEP;
@@ -121,6 +189,7 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
     size_t n = 0, i = 0;
     struct text_word cur;
     int in = 0;
+    unsigned prev_cp = 0;       /* the code point before, for Thai pieces */
 
 #define EMIT() do { if (in) { word_finish(&cur); if (n < max) out[n] = cur; n++; in = 0; } } while (0)
 #define START(at) do { if (!in) { if ((opts & TEXT_STOP_AT_MAX) && n >= max) return max + 1; \
@@ -133,8 +202,10 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
         enum ck k;
         if (c >= 0x80) {
             step = utf8_dec(s, i, len, &cp);
-            if (step == 0) { EMIT(); i++; continue; }
+            if (step == 0) { EMIT(); i++; prev_cp = 0; continue; }
             k = classify_cp(cp);
+            if (k == C_ALNUM)
+                c = (unsigned char)('0' + script_digit(cp));  /* read as its ASCII digit */
         } else if (ascii_alnum(c)) {
             k = C_ALNUM;
         } else if (c == '\'' || c == '`') {
@@ -154,10 +225,12 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             EMIT();
             /* a sentence ends after the last word: . ! ? newline 。 ！ ？ */
             if (n && n <= max && (c == '.' || c == '!' || c == '?' || c == '\n' ||
-                                  cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F))
+                                  cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F ||
+                                  script_sentence_end(cp)))
                 out[n - 1].flags |= TEXT_SENT_END | TEXT_CLAUSE_END;
             else if (n && n <= max && (c == ',' || c == ';' || c == ':' || c == '(' || c == ')' ||
-                                       c == '-' || cp == 0x2013 || cp == 0x2014))
+                                       c == '-' || cp == 0x2013 || cp == 0x2014 ||
+                                       script_clause_end(cp)))
                 out[n - 1].flags |= TEXT_CLAUSE_END;
             break;
         case C_APOS:
@@ -180,10 +253,12 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             EMIT();
             break;
         case C_ALNUM:
+            if (in && is_thai(prev_cp))
+                EMIT();                                    /* Thai letters, then digits */
             START(i);
             norm_put(&cur, (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
             cur.flags |= (c >= '0' && c <= '9') ? TEXT_DIGIT : c == '.' || c == '/' ? 0 : TEXT_ALPHA;
-            cur.len = (size_t)(text + i + 1 - cur.ptr);
+            cur.len = (size_t)(text + i + step - cur.ptr);
             break;
         case C_LETTER: {
             char b = latin_base(cp);
@@ -198,6 +273,14 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
                 cur.len = step;
                 EMIT();
                 break;
+            }
+            if (is_thai(cp)) {
+                /* a Thai piece ends where the next begins, and after a
+                 * word of other letters or digits */
+                if (in && (!is_thai(prev_cp) || thai_starts_piece(cp, prev_cp)))
+                    EMIT();
+            } else if (in && is_thai(prev_cp)) {
+                EMIT();
             }
             START(i);
             if (b) {
@@ -214,6 +297,7 @@ size_t text_words_opt(const char *text, size_t len, struct text_word *out, size_
             break;
         }
         }
+        prev_cp = cp;
         i += step;
     }
     EMIT();

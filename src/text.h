@@ -41,7 +41,14 @@ struct text_word {
  * "¾" are words of their own, normalised to "0.5", "0.25", "0.75". ASCII
  * letters are lowercased, and Latin-1 and Latin Extended-A letters are
  * lowercased and lose their accents ("Convulsión" -> "convulsion",
- * "łóżko" -> "lozko"); other scripts are kept as they are. Words are not
+ * "łóżko" -> "lozko"); Greek and Cyrillic are lowercased and Greek loses
+ * its tonos ("Πώς" -> "πως"); other scripts are kept as they are. Decimal
+ * digits of other scripts (Arabic-Indic, Persian, Devanagari, Bengali,
+ * Gurmukhi, Gujarati, Tamil, Thai, fullwidth) are read as ASCII digits,
+ * and their punctuation (، ؛ ؟ ۔ । 、 ， and the Ethiopic marks) ends a
+ * clause or a sentence as its ASCII counterpart does. Chinese and Japanese
+ * characters are a word each; Thai, written without spaces, is split into
+ * syllable-like pieces (text.c, thai_starts_piece). Words are not
  * split at digit/letter boundaries here: text_pieces does that.
  * Writes up to max words and returns how many there are in all (which may
  * be more than max). */

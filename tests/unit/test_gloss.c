@@ -44,6 +44,36 @@ static size_t tr(const struct gloss *g, const char *lang, const char *text, char
     return gloss_translate(g, lang, gw, n < 64 ? n : 64, out, cap);
 }
 
+/* Other scripts (lang43): Thai pieces and Chinese characters are words,
+ * entries are written spaced; a phrase of more than six of them reads;
+ * Arabic-Indic digits are kept as ASCII digits. */
+static void test_scripts(void **state)
+{
+    static const char text[] =
+        "th\t\xE0\xB9\x84\xE0\xB8\xA1\xE0\xB9\x88 \xE0\xB8\xAB\xE0\xB8\xB2 \xE0\xB8\xA2 \xE0\xB9\x83\xE0\xB8\x88\tnot breathing\n"
+        "th\t\xE0\xB8\xA5\xE0\xB8\xB9 \xE0\xB8\x81\tchild\n"
+        "zh\t\xE5\xAF\xB9 \xE4\xB9\x99 \xE9\x85\xB0 \xE6\xB0\xA8 \xE5\x9F\xBA \xE9\x85\x9A\tparacetamol\n"
+        "zh\t\xE5\xA4\x9A \xE5\xB0\x91 \xE6\xAF\xAB \xE5\x8D\x87 \xE4\xB8\x80 \xE6\xAC\xA1 \xE5\x90\x83\thow many ml\n"
+        "ar\t\xD9\x83\xD9\x8A\xD9\x84\xD9\x88\tkg\n";
+    char err[200], out[256];
+    (void)state;
+    struct gloss *g = gloss_parse(text, sizeof text - 1, err, sizeof err);
+    assert_non_null(g);
+    /* ลูกไม่หายใจ */
+    assert_int_equal(tr(g, "th", "\xE0\xB8\xA5\xE0\xB8\xB9\xE0\xB8\x81\xE0\xB9\x84\xE0\xB8\xA1\xE0\xB9\x88"
+                                 "\xE0\xB8\xAB\xE0\xB8\xB2\xE0\xB8\xA2\xE0\xB9\x83\xE0\xB8\x88", out, sizeof out), 2);
+    assert_string_equal(out, "child not breathing");
+    /* 对乙酰氨基酚多少毫升一次吃 */
+    assert_int_equal(tr(g, "zh", "\xE5\xAF\xB9\xE4\xB9\x99\xE9\x85\xB0\xE6\xB0\xA8\xE5\x9F\xBA\xE9\x85\x9A"
+                                 "\xE5\xA4\x9A\xE5\xB0\x91\xE6\xAF\xAB\xE5\x8D\x87\xE4\xB8\x80\xE6\xAC\xA1\xE5\x90\x83",
+                        out, sizeof out), 2);
+    assert_string_equal(out, "paracetamol how many ml");
+    /* ١٢ كيلو */
+    tr(g, "ar", "\xD9\xA1\xD9\xA2 \xD9\x83\xD9\x8A\xD9\x84\xD9\x88", out, sizeof out);
+    assert_string_equal(out, "12 kg");
+    gloss_free(g);
+}
+
 static void test_parse_and_counts(void **state)
 {
     (void)state;
@@ -69,7 +99,7 @@ static void test_parse_errors(void **state)
         {"es\t\tnot\n", "line 1: need foreign"},
         {"es\tno\t\n", "line 1: need foreign"},
         {"es\tab*\tnot\n", "line 1: each of"},
-        {"es\ta b c d e f g\tnot\n", "line 1: each of"},
+        {"es\ta b c d e f g h i j k\tnot\n", "line 1: each of"},
         {"es\tno\tone two three four five six seven eight nine\n", "line 1: need foreign"},
         {"es\tno-se\tnot\n", "line 1: each of"},
     };
@@ -589,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_knows),
         cmocka_unit_test(test_split_phrases),
         cmocka_unit_test(test_stems),
+        cmocka_unit_test(test_scripts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,16 @@ static const struct { const char *in; unsigned opts; const char *want; } word_ca
     {"kh\xC3\xB4ng th\xE1\xBB\x9F \xC4\x91\xC6\xB0\xE1\xBB\xA3\x63", 0, "khong|tho|duoc"},  /* Vietnamese */
     {"Feti\xC8\x9B\x61 \xC8\x99i", 0, "fetita|si"},                    /* Romanian comma below */
     {"ab\xE6\x95\x91\xE5\x91\xBD!", 0, "ab|\xE6\x95\x91|\xE5\x91\xBD"},    /* CJK: a word per character */
+    /* other scripts' digits read as ASCII digits, their punctuation as punctuation */
+    {"\xD9\xA1\xD9\xA2 \xDA\xA9\xDB\x8C\xD9\x84\xD9\x88\xD8\x8C \xDB\xB1\xDB\xB6\xD8\x9F", 0,
+     "12|\xDA\xA9\xDB\x8C\xD9\x84\xD9\x88|16"},                       /* Arabic, Persian */
+    {"\xE0\xA5\xA9 \xE0\xA7\xAB\xE0\xA5\xA4 \xEF\xBC\x93\xEF\xBC\x98 \xE0\xB9\x92", 0, "3|5|38|2"},  /* Devanagari, Bengali, fullwidth, Thai */
+    /* Thai pieces: ไม่หายใจ -> ไม่ หา ย ใจ; digits and Latin letters apart */
+    {"\xE0\xB9\x84\xE0\xB8\xA1\xE0\xB9\x88\xE0\xB8\xAB\xE0\xB8\xB2\xE0\xB8\xA2\xE0\xB9\x83\xE0\xB8\x88", 0,
+     "\xE0\xB9\x84\xE0\xB8\xA1\xE0\xB9\x88|\xE0\xB8\xAB\xE0\xB8\xB2|\xE0\xB8\xA2|\xE0\xB9\x83\xE0\xB8\x88"},
+    {"ab\xE0\xB8\x81" "3", 0, "ab|\xE0\xB8\x81|3"},
+    {"\xCE\xA0\xCF\x8E\xCF\x82 \xCF\x80\xCE\xB1\xCE\xB9\xCE\xB4\xCE\xAF", 0,      /* Greek: tonos folded */
+     "\xCF\x80\xCF\x89\xCF\x82|\xCF\x80\xCE\xB1\xCE\xB9\xCE\xB4\xCE\xB9"},
     {"fire\xF0\x9F\x94\xA5now \xE2\x80\x94 dash", 0, "fire|now|dash"},
     {"bad \xFF byte", 0, "bad|byte"},
     {"x\xC3", 0, "x"},
@@ -148,6 +158,15 @@ static void test_word_slices_and_flags(void **state)
     assert_true(w[4].flags & TEXT_NUMBER);
     assert_true(w[4].num == 0.5);
     assert_true(w[4].flags & TEXT_SENT_END);
+    /* an Arabic comma ends a clause, an Arabic question mark and a danda a sentence */
+    const char *a = "\xD8\xA8\xD8\x8C \xD8\xAC\xD8\x9F \xE0\xA4\x95\xE0\xA5\xA4 x";
+    n = text_words(a, strlen(a), w, 8);
+    assert_int_equal(n, 4);
+    assert_true(w[0].flags & TEXT_CLAUSE_END);
+    assert_false(w[0].flags & TEXT_SENT_END);
+    assert_true(w[1].flags & TEXT_SENT_END);
+    assert_true(w[2].flags & TEXT_SENT_END);
+    assert_true(w[1].len == 2);
 }
 
 static void test_words_bounded(void **state)
