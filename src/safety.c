@@ -175,6 +175,8 @@ struct safety_policy {
     struct patlist gloss_hold; /* a glossed reading naming one is never answered */
     struct patlist gloss_unsafe, gloss_medical; /* ... and refused as such when nothing
                                   more urgent is read in it (lang43) */
+    struct patlist gloss_offtopic, gloss_parenting; /* a reading naming the first and
+                                  none of the second is out of scope (scope44) */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
@@ -1639,6 +1641,8 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "gloss_hold", 0, "triage", &p->gloss_hold) < 0
         || load_patlist(c, t, "gloss_unsafe", 0, "triage", &p->gloss_unsafe) < 0
         || load_patlist(c, t, "gloss_medical", 0, "triage", &p->gloss_medical) < 0
+        || load_patlist(c, t, "gloss_offtopic", 0, "triage", &p->gloss_offtopic) < 0
+        || load_patlist(c, t, "gloss_parenting", 0, "triage", &p->gloss_parenting) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -2699,6 +2703,11 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
      * that the rules, written for sentences, did not refuse */
     int as_unsafe = p->gloss_unsafe.n && et.n && match_any(&p->gloss_unsafe, &ei);
     int as_medical = !as_unsafe && p->gloss_medical.n && et.n && match_any(&p->gloss_medical, &ei);
+    /* positive evidence of another subject (triage.gloss_offtopic: a
+     * recipe, a car, a flight, a match, taxes) and no child, family or
+     * parenting word read (triage.gloss_parenting) */
+    int offtopic = p->gloss_offtopic.n && p->gloss_parenting.n && et.n &&
+        match_any(&p->gloss_offtopic, &ei) && !match_any(&p->gloss_parenting, &ei);
     toks_free(&et);
 #ifdef SAFETY_GLOSS_DIAG
     if (gloss_diag) {
@@ -2759,6 +2768,19 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
         net < 0 && !alarm) {
         d->cat = e.cat;
         d->rule = e.rule;
+        d->proto = NULL;
+        d->notice = NULL;
+        return;
+    }
+    /* the catch-all scope rule is not applied to a reading (it often
+     * loses the child), but a reading that names another subject and no
+     * child, family or parenting word is refused as an English one would
+     * be: never when anything alarming, a dose or a harmful act is read */
+    if (offtopic && english && net < 0 && !alarm && !hold && !as_unsafe && !as_medical &&
+        (e.cat == SAFETY_NONE || e.cat == SAFETY_OUT_OF_SCOPE) && !e.notice) {
+        d->cat = SAFETY_OUT_OF_SCOPE;
+        d->rule = NULL;
+        d->model = "gloss.out_of_scope";
         d->proto = NULL;
         d->notice = NULL;
         return;

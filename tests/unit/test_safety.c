@@ -1115,6 +1115,41 @@ static void test_glossed_keywords(void **state)
     json_decref(r);
 }
 
+/* scope44: a reading that names another subject (triage.gloss_offtopic)
+ * and no child, family or parenting word (triage.gloss_parenting) is
+ * refused as out of scope; the same subject with a child read in it is
+ * never refused as out of scope (answered or the note) */
+static void test_glossed_out_of_scope(void **state)
+{
+    static const struct {
+        const char *q, *lang;
+        int oos;
+    } cases[] = {
+        /* "how much ticket football match" */
+        {"ile kosztuje bilet na mecz w sobot\xC4\x99", "pl", 1},
+        {"quanto costa un biglietto per la partita di calcio domenica", "it", 1},
+        /* the same subjects about a child */
+        {"moja c\xC3\xB3rka chce bilet na mecz, ale ma dopiero 9 lat, czy to dobry pomys\xC5\x82", "pl", 0},
+        {"mein sohn will nur fu\xC3\x9F" "ball spielen und keine hausaufgaben machen", "de", 0},
+        {"mi hija de 10 a\xC3\xB1os quiere ir al partido de futbol con sus amigas, la dejo ir sola?", "es", 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct safety_verdict v;
+        safety_triage(us, cases[i].q, strlen(cases[i].q), &v);
+        if (!v.language || strcmp(v.language, cases[i].lang) != 0)
+            fail_msg("\"%s\": language %s, want %s", cases[i].q, v.language ? v.language : "-",
+                     cases[i].lang);
+        if (cases[i].oos && (v.category != SAFETY_OUT_OF_SCOPE || !v.rule_id ||
+                             strcmp(v.rule_id, "gloss.out_of_scope") != 0))
+            fail_msg("\"%s\": got %s (%s), want out_of_scope (gloss.out_of_scope)", cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-");
+        if (!cases[i].oos && v.category != SAFETY_NONE && v.category != SAFETY_LANGUAGE)
+            fail_msg("\"%s\": a parenting question got %s (%s)", cases[i].q,
+                     safety_category_name(v.category), v.rule_id ? v.rule_id : "-");
+    }
+}
+
 static void test_glossary_reading(void **state)
 {
     static const struct {
@@ -1720,6 +1755,7 @@ int main(void)
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_glossed_keywords),
+        cmocka_unit_test(test_glossed_out_of_scope),
         cmocka_unit_test(test_dictionary_reading),
         cmocka_unit_test(test_triage_json),
         cmocka_unit_test(test_spell),
