@@ -1510,6 +1510,18 @@ static void cited(struct strbuf *b, const char *s, int no)
         strbuf_printf(b, "%s [%d]", s, no);
 }
 
+/* A copy of hits with hits[i] first at hits[0]'s score and the rest in
+ * their order (the caller frees it): the passage that answers the asking
+ * part or sentence leads. */
+static struct kb_hit *hits_lead_with(const struct kb_hit *hits, size_t nhits, size_t i)
+{
+    struct kb_hit *own = xmalloc(nhits * sizeof *own);
+    own[0] = hits[i];
+    own[0].score = hits[0].score;
+    for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
+    return own;
+}
+
 void grounded_compose(const struct kb *kb, const char *question, size_t len,
                       const struct kb_hit *hits, size_t nhits, int age_months,
                       char **text, json_t **citations)
@@ -1557,11 +1569,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             words_of(pt, &pw);
             free(pt);
             if (about_overlap(kb, hits[i].p, &pw) <= about_overlap(kb, hits[0].p, &pw)) break;
-            own = xmalloc(nhits * sizeof *own);
-            own[0] = hits[i];
-            own[0].score = hits[0].score;
-            for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
-            hits = own;
+            hits = own = hits_lead_with(hits, nhits, i);
             break;
         }
     }
@@ -1600,11 +1608,7 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
                 struct wordset iw;
                 words_of(p->title, &iw);
                 if (key_overlap_distinct(&pw, &iw) == 0) continue;
-                own = xmalloc(nhits * sizeof *own);
-                own[0] = hits[i];
-                own[0].score = hits[0].score;
-                for (size_t k = 0, o = 1; k < nhits; k++) if (k != i) own[o++] = hits[k];
-                hits = own;
+                hits = own = hits_lead_with(hits, nhits, i);
                 break;
             }
         }
