@@ -48,7 +48,7 @@
   'digitalmedia.hhs.gov', 'discover.pbcgov.org', 'docslib.org', 'doi.org', 'dontshake.ca',
   'e-cigarettes.surgeongeneral.gov', 'families.barnardos.org.uk',
   'familiesforlife.sg', 'familydoctor.org', 'firearminjury.umich.edu',
-  'fnhc.org.je', 'freeportecon.com', 'gosh.nhs.uk', 'gov.uk', 'greatdad.com',
+  'fnhc.org.je', 'freeportecon.com', 'gosh.nhs.uk', 'greatdad.com',
   'health.wyo.gov', 'healthforunder5s.co.uk', 'healthwell.eani.org.uk',
   'healthychildren.org', 'hey.nhs.uk', 'hhma.org', 'hook-jun.hants.sch.uk',
   'hullccg.nhs.uk', 'hwehealthiertogether.nhs.uk', 'improvingme.org.uk',
