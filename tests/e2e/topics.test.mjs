@@ -51,6 +51,7 @@ test('there is a plain question for every new topic', () => {
     .concat(readFileSync(join(ROOT, 'kb', 'topics-j.tsv'), 'utf8').split('\n'))
     .concat(readFileSync(join(ROOT, 'kb', 'topics-k.tsv'), 'utf8').split('\n'))
     .concat(readFileSync(join(ROOT, 'kb', 'topics-l.tsv'), 'utf8').split('\n'))
+    .concat(readFileSync(join(ROOT, 'kb', 'topics-m.tsv'), 'utf8').split('\n'))
     .filter((l) => l.trim()).map((l) => l.split('\t')[0]);
   assert.ok(newTopics.length >= 56);
   for (const t of newTopics) assert.ok(seen.has(t), `a plain question for ${t}`);
