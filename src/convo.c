@@ -48,7 +48,9 @@
  *      no-match opening) is read that way too, and keeps that reading when
  *      it stays on topic and is at least as much about the question, or
  *      its own reading is weak and the conversation's passage holds its
- *      words;
+ *      words, or it is short of concepts, its own reading unsure and the
+ *      conversation's confident and more so ("we bath her every night, is
+ *      that too much" after eczema);
  *       A follow-up that only brings in another child ("and his sister is
  *      11, same rules?", cv_other_child) is the conversation's question
  *      asked for that child: the conversation read with that child's
@@ -1742,6 +1744,17 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||
+             /* a question short of concepts whose own reading is not
+              * sure, read with the conversation confidently and more
+              * confidently than alone: its words came up on a passing
+              * subject ("we bath her every night, is that too much"
+              * after eczema, "is it weird that she talks to him at
+              * dinner" after an imaginary friend), even when the
+              * conversation's passage does not hold them */
+             (alone.res.concepts < CONVO_OWN_CONCEPTS &&
+              out->res.match_prob_lex >= CONVO_ALONE_WEAK &&
+              out->res.match_prob_lex > alone.res.match_prob_lex &&
+              alone.res.match_prob_lex < CONVO_JOINED_SURE) ||
              /* a sure reading with the conversation, unless the question's
               * own is sure too and at least twice as much about it
               * ("nursery or childminder for a 10 month old?" after guilt

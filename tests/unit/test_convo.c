@@ -685,6 +685,14 @@ static const struct convo_case convos[] = {
                                   {"she is struggling to breathe", 'R', NULL, -2}}},
     {"dose then an age", {{"how much paracetamol can i give my 2 year old", 'R', NULL, -2},
                           {"what about when shes 4", 'R', NULL, -2}}},
+    /* convo45: a question short of concepts whose own reading is unsure
+     * stays on the conversation's topic when that reading is confident
+     * and more so: the bath is asked about because of the eczema, the
+     * dinner because of the imaginary friend */
+    {"eczema then baths", {{"babys cheeks have red rough dry patches and she scratches them", 'A', "eczema", -2},
+                           {"we bath her every night is that too much", 'A', "eczema", -2}}},
+    {"imaginary friend at dinner", {{"my 4yo has an imaginary friend called bob who gets blamed for everything", 'A', "imaginary-friends", 48},
+                                    {"is it weird that she talks to him at dinner", 'A', "imaginary-friends", 48}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
