@@ -446,7 +446,7 @@ static int cv_names_new_thing(const char *q, size_t len)
 
 /* 1 when q says it changes the subject: "random one but...", "also,
  * unrelated...", "btw", "by the way", "different question", "on another
- * note", "off topic", "quick one". A one-word marker closing the message
+ * note", "off topic", "quick one", "separate thing but..." opening it. A one-word marker closing the message
  * is an afterthought on the same subject ("he's 3 btw"). Pure. */
 static int cv_switch_marker(const char *q, size_t len)
 {
@@ -469,8 +469,17 @@ static int cv_switch_marker(const char *q, size_t len)
                                         "change", "changing", "switching", NULL};
     static const char *const matter[] = {"question", "questions", "q", "qn", "qu", "topic",
                                          "subject", "note", NULL};
+    /* opening the message only ("separate thing, but...", "ok
+     * different thing: ..."; "she wants a different thing each night" is
+     * no change of subject) */
+    static const char *const two_open[][2] = {{"separate", "thing"}, {"different", "thing"}};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw && i < 3; i++)
+        for (size_t k = 0; k < sizeof two_open / sizeof two_open[0]; k++)
+            if (i + 2 < nw && strcmp(w[i], two_open[k][0]) == 0 &&
+                strcmp(w[i + 1], two_open[k][1]) == 0)
+                return 1;
     for (size_t i = 0; i < nw; i++) {
         /* one word closing the message adds to what was said ("he's 3
          * btw", "she wets the bed also"); it opens a new subject only

@@ -262,6 +262,10 @@ static void test_switch_marker_table(void **state)
         {"what about naps", 0},
         /* convo39: a one-word marker closing the message is an afterthought */
         {"he's 3 btw", 0}, {"she wets the bed also", 0}, {"also, is juice ok", 1},
+        /* convo45: "separate thing" or "different thing" opening it */
+        {"separate thing but should we name a guardian in our will?", 1},
+        {"ok different thing, when do teeth come in", 1},
+        {"she wants a different thing for dinner every night", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_switch_marker(cases[i].q, strlen(cases[i].q));
@@ -693,6 +697,12 @@ static const struct convo_case convos[] = {
                            {"we bath her every night is that too much", 'A', "eczema", -2}}},
     {"imaginary friend at dinner", {{"my 4yo has an imaginary friend called bob who gets blamed for everything", 'A', "imaginary-friends", 48},
                                     {"is it weird that she talks to him at dinner", 'A', "imaginary-friends", 48}}},
+    /* convo45: "separate thing but..." changes the subject; what the
+     * knowledge base does not cover is the honest no-match, also for a
+     * detail added to it */
+    {"separate thing, not covered", {{"my mum keeps giving the kids sweets even though I've asked her not to", 'A', NULL, -2},
+                                     {"separate thing but should we name my sister as guardian in our will?", 'N', NULL, -2},
+                                     {"we have 2 kids", 'N', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
