@@ -659,6 +659,9 @@ static int cv_is_vague(const char *q, size_t len)
         "ask", "asking", "questions", "query", "advise", "im", "struggling", "struggle",
         "struggles", "trouble", "troubles", "having", "hard", "tough", "difficult",
         "wondering",
+        /* not knowing what to make of it ("i dont know if i should
+         * worry", "not sure whether it matters") */
+        "know", "sure", "whether", "matters", "matter",
         /* a state with no what ("my son is being weird", "she seems off") */
         "being", "seems", "seem", "seemed", "acts", "act", "acted", NULL};
     char w[24][32];

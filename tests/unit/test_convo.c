@@ -195,6 +195,10 @@ static void test_vague_table(void **state)
         /* convo43: a state with no what */
         {"my son is being weird", 1}, {"my daughter seems off", 1},
         {"my son is being rude to his teacher", 0},
+        /* convo45: not knowing what to make of it says nothing of what */
+        {"my kid keeps doing this thing and i dont know if i should worry", 1},
+        {"not sure whether it matters but my son is acting odd", 1},
+        {"my son doesnt know his letters yet", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_is_vague(cases[i].q, strlen(cases[i].q));
