@@ -48,7 +48,9 @@
  *      no-match opening) is read that way too, and keeps that reading when
  *      it stays on topic and is at least as much about the question, or
  *      its own reading is weak and the conversation's passage holds its
- *      words;
+ *      words, or it is short of concepts, its own reading unsure and the
+ *      conversation's confident and more so ("we bath her every night, is
+ *      that too much" after eczema);
  *       A follow-up that only brings in another child ("and his sister is
  *      11, same rules?", cv_other_child) is the conversation's question
  *      asked for that child: the conversation read with that child's
@@ -444,7 +446,7 @@ static int cv_names_new_thing(const char *q, size_t len)
 
 /* 1 when q says it changes the subject: "random one but...", "also,
  * unrelated...", "btw", "by the way", "different question", "on another
- * note", "off topic", "quick one". A one-word marker closing the message
+ * note", "off topic", "quick one", "separate thing but..." opening it. A one-word marker closing the message
  * is an afterthought on the same subject ("he's 3 btw"). Pure. */
 static int cv_switch_marker(const char *q, size_t len)
 {
@@ -467,8 +469,17 @@ static int cv_switch_marker(const char *q, size_t len)
                                         "change", "changing", "switching", NULL};
     static const char *const matter[] = {"question", "questions", "q", "qn", "qu", "topic",
                                          "subject", "note", NULL};
+    /* opening the message only ("separate thing, but...", "ok
+     * different thing: ..."; "she wants a different thing each night" is
+     * no change of subject) */
+    static const char *const two_open[][2] = {{"separate", "thing"}, {"different", "thing"}};
     char w[24][32];
     size_t nw = cv_words(q, len, w, 24);
+    for (size_t i = 0; i < nw && i < 3; i++)
+        for (size_t k = 0; k < sizeof two_open / sizeof two_open[0]; k++)
+            if (i + 2 < nw && strcmp(w[i], two_open[k][0]) == 0 &&
+                strcmp(w[i + 1], two_open[k][1]) == 0)
+                return 1;
     for (size_t i = 0; i < nw; i++) {
         /* one word closing the message adds to what was said ("he's 3
          * btw", "she wets the bed also"); it opens a new subject only
@@ -648,6 +659,9 @@ static int cv_is_vague(const char *q, size_t len)
         "ask", "asking", "questions", "query", "advise", "im", "struggling", "struggle",
         "struggles", "trouble", "troubles", "having", "hard", "tough", "difficult",
         "wondering",
+        /* not knowing what to make of it ("i dont know if i should
+         * worry", "not sure whether it matters") */
+        "know", "sure", "whether", "matters", "matter",
         /* a state with no what ("my son is being weird", "she seems off") */
         "being", "seems", "seem", "seemed", "acts", "act", "acted", NULL};
     char w[24][32];
@@ -1742,6 +1756,17 @@ static void cv_plan(struct kb *kb, const struct safety_policy *policy, const cha
              /* nothing of its own but how to handle it ("how should i
               * respond", "how do I react") in a conversation with a topic */
              ((ctx_top || th.top) && cv_generic_only(q, len)) ||
+             /* a question short of concepts whose own reading is not
+              * sure, read with the conversation confidently and more
+              * confidently than alone: its words came up on a passing
+              * subject ("we bath her every night, is that too much"
+              * after eczema, "is it weird that she talks to him at
+              * dinner" after an imaginary friend), even when the
+              * conversation's passage does not hold them */
+             (alone.res.concepts < CONVO_OWN_CONCEPTS &&
+              out->res.match_prob_lex >= CONVO_ALONE_WEAK &&
+              out->res.match_prob_lex > alone.res.match_prob_lex &&
+              alone.res.match_prob_lex < CONVO_JOINED_SURE) ||
              /* a sure reading with the conversation, unless the question's
               * own is sure too and at least twice as much about it
               * ("nursery or childminder for a 10 month old?" after guilt

@@ -138,6 +138,32 @@ for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]
   });
 }
 
+// convo45: a short follow-up whose own words came up on a passing subject
+// (a bath after eczema, dinner after an imaginary friend) keeps the
+// conversation's topic when that reading is confident and more so; a
+// "separate thing" the knowledge base does not cover is the honest
+// no-match, on both ways of asking.
+for (const [name, ask] of [['seed stream', viaSeed], ['POST messages', viaPost]]) {
+  test(`${name}: a follow-up on a passing subject keeps the conversation's topic`, async () => {
+    const sid = await newSession(srv.base);
+    await ask(sid, 'babys cheeks have red rough dry patches and she scratches them');
+    const s = await ask(sid, 'we bath her every night is that too much');
+    assert.match(s.events.at(-1).data.citations.map((x) => x.title).join(' | '), /eczema/i);
+    const f = await newSession(srv.base);
+    await ask(f, 'my 4yo has an imaginary friend called bob who gets blamed for everything');
+    const d = await ask(f, 'is it weird that she talks to him at dinner');
+    assert.match(d.events.at(-1).data.citations.map((x) => x.title).join(' | '), /imaginary/i);
+  });
+
+  test(`${name}: a "separate thing" the knowledge base does not cover is the no-match`, async () => {
+    const sid = await newSession(srv.base);
+    await ask(sid, "my mum keeps giving the kids sweets even though I've asked her not to");
+    const s = await ask(sid, 'separate thing but should we name my sister as guardian in our will?');
+    assert.equal(s.events.at(-1).data.nomatch, true);
+    assert.deepEqual(s.events.at(-1).data.citations, []);
+  });
+}
+
 test('history reload: after a restart the session still reads a follow-up with its earlier question', async () => {
   const a = await startServer();
   let b;

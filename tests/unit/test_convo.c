@@ -195,6 +195,10 @@ static void test_vague_table(void **state)
         /* convo43: a state with no what */
         {"my son is being weird", 1}, {"my daughter seems off", 1},
         {"my son is being rude to his teacher", 0},
+        /* convo45: not knowing what to make of it says nothing of what */
+        {"my kid keeps doing this thing and i dont know if i should worry", 1},
+        {"not sure whether it matters but my son is acting odd", 1},
+        {"my son doesnt know his letters yet", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_is_vague(cases[i].q, strlen(cases[i].q));
@@ -262,6 +266,10 @@ static void test_switch_marker_table(void **state)
         {"what about naps", 0},
         /* convo39: a one-word marker closing the message is an afterthought */
         {"he's 3 btw", 0}, {"she wets the bed also", 0}, {"also, is juice ok", 1},
+        /* convo45: "separate thing" or "different thing" opening it */
+        {"separate thing but should we name a guardian in our will?", 1},
+        {"ok different thing, when do teeth come in", 1},
+        {"she wants a different thing for dinner every night", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = cv_switch_marker(cases[i].q, strlen(cases[i].q));
@@ -685,6 +693,20 @@ static const struct convo_case convos[] = {
                                   {"she is struggling to breathe", 'R', NULL, -2}}},
     {"dose then an age", {{"how much paracetamol can i give my 2 year old", 'R', NULL, -2},
                           {"what about when shes 4", 'R', NULL, -2}}},
+    /* convo45: a question short of concepts whose own reading is unsure
+     * stays on the conversation's topic when that reading is confident
+     * and more so: the bath is asked about because of the eczema, the
+     * dinner because of the imaginary friend */
+    {"eczema then baths", {{"babys cheeks have red rough dry patches and she scratches them", 'A', "eczema", -2},
+                           {"we bath her every night is that too much", 'A', "eczema", -2}}},
+    {"imaginary friend at dinner", {{"my 4yo has an imaginary friend called bob who gets blamed for everything", 'A', "imaginary-friends", 48},
+                                    {"is it weird that she talks to him at dinner", 'A', "imaginary-friends", 48}}},
+    /* convo45: "separate thing but..." changes the subject; what the
+     * knowledge base does not cover is the honest no-match, also for a
+     * detail added to it */
+    {"separate thing, not covered", {{"my mum keeps giving the kids sweets even though I've asked her not to", 'A', NULL, -2},
+                                     {"separate thing but should we name my sister as guardian in our will?", 'N', NULL, -2},
+                                     {"we have 2 kids", 'N', NULL, -2}}},
 };
 
 static int has_topic(const struct kb_passage *p, const char *topic)
