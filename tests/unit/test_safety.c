@@ -1764,6 +1764,14 @@ static void test_ordinary_families(void **state)
         {"move out", "my 16 year old says she wants to leave home and move in with her boyfriend", SAFETY_NONE, 0},
         {"move out", "my 14 year old left home after an argument and is not answering her phone", SAFETY_CRISIS, 0},
         {"move out", "my 15 year old wants to move in with her 24 year old boyfriend", SAFETY_CRISIS, 0},
+        {"child's own act", "daycare says my 3 year old is hitting and kicking the staff", SAFETY_NONE, 0},
+        {"child's own act", "the nursery says my daughter hit a staff member today, how do i respond at home", SAFETY_NONE, 0},
+        {"child's own act", "a kid at daycare bit my daughter, how do i bring it up with the other parents", SAFETY_NONE, 0},
+        {"child's own act", "my son got hit by a boy on the other team at rugby and now does not want to go back", SAFETY_NONE, 0},
+        {"child's own act", "my son says the nursery worker grabs him and shakes him when he cries", SAFETY_CRISIS, 0},
+        {"child's own act", "my daughter told me the teacher hit her and the other kids", SAFETY_CRISIS, 0},
+        {"child's own act", "my partner hits me when the kids are in bed", SAFETY_CRISIS, 0},
+        {"child's own act", "a man at the park hit my son and ran off", SAFETY_CRISIS, 0},
     };
     (void)state;
     check_family_cases(cases, sizeof cases / sizeof cases[0]);
