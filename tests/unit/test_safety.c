@@ -1772,6 +1772,8 @@ static void test_ordinary_families(void **state)
         {"child's own act", "my daughter told me the teacher hit her and the other kids", SAFETY_CRISIS, 0},
         {"child's own act", "my partner hits me when the kids are in bed", SAFETY_CRISIS, 0},
         {"child's own act", "a man at the park hit my son and ran off", SAFETY_CRISIS, 0},
+        {"acting out = misbehaving", "he is acting out at school, also the baby is cold and floppy and has not fed since this morning", SAFETY_EMERGENCY, 0},
+        {"acting out = misbehaving", "my 4 year old keeps acting out the bit in the film where the dog gets hit by a car, is that normal", SAFETY_NONE, 0},
     };
     (void)state;
     check_family_cases(cases, sizeof cases / sizeof cases[0]);
