@@ -1785,6 +1785,12 @@ static void test_ordinary_families(void **state)
         {"exasperation", "i swear i will kill her if she takes the kids again", SAFETY_CRISIS, 0},
         {"school meeting", "my 5 year old keeps pushing other kids and his teacher wants a meeting", SAFETY_NONE, 0},
         {"school meeting", "the football coach wants to meet my son alone at his flat", SAFETY_CRISIS, 0},
+        {"scope words", "how many minutes should we read together each day", SAFETY_NONE, 0},
+        {"scope words", "are sticker charts a good idea or is it just bribery", SAFETY_NONE, 0},
+        {"scope words", "what should i read on holiday this summer", SAFETY_OUT_OF_SCOPE, 0},
+        {"scope words", "what parental controls should i set up on an iphone and the xbox", SAFETY_NONE, 0},
+        {"scope words", "we want a date night, how old should a babysitter be for a 3 year old", SAFETY_NONE, 0},
+        {"scope words", "tips for a romantic date night with my husband", SAFETY_OUT_OF_SCOPE, 0},
         {"acting out = misbehaving", "he is acting out at school, also the baby is cold and floppy and has not fed since this morning", SAFETY_EMERGENCY, 0},
         {"acting out = misbehaving", "my 4 year old keeps acting out the bit in the film where the dog gets hit by a car, is that normal", SAFETY_NONE, 0},
     };
