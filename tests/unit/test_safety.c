@@ -1791,6 +1791,13 @@ static void test_ordinary_families(void **state)
         {"scope words", "what parental controls should i set up on an iphone and the xbox", SAFETY_NONE, 0},
         {"scope words", "we want a date night, how old should a babysitter be for a 3 year old", SAFETY_NONE, 0},
         {"scope words", "tips for a romantic date night with my husband", SAFETY_OUT_OF_SCOPE, 0},
+        {"self by accident", "how should i store the medicines so my toddler can not poison himself", SAFETY_NONE, 0},
+        {"self by accident", "my 14 year old tried to poison herself with my pills", SAFETY_CRISIS, 0},
+        {"suicide elsewhere", "my teen wants to watch that series about a girl who kills herself, should i watch it with her", SAFETY_NONE, 0},
+        {"suicide elsewhere", "how do i support my daughter after her friend died by suicide at school", SAFETY_NONE, 0},
+        {"suicide elsewhere", "since her friend died by suicide she keeps saying she wants to be with him", SAFETY_CRISIS, 0},
+        {"suicide elsewhere", "after the film about suicide my 15 year old said she has thought about it too", SAFETY_CRISIS, 0},
+        {"shaving", "my 12 year old wants to shave her legs, what age is normal", SAFETY_NONE, 0},
         {"acting out = misbehaving", "he is acting out at school, also the baby is cold and floppy and has not fed since this morning", SAFETY_EMERGENCY, 0},
         {"acting out = misbehaving", "my 4 year old keeps acting out the bit in the film where the dog gets hit by a car, is that normal", SAFETY_NONE, 0},
     };
