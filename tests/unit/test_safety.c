@@ -928,6 +928,10 @@ static void m_unknown_placeholder(json_t *r)
     json_object_set_new(json_object_get(json_object_get(r, "templates"), "medical"), "message",
                         json_string("Call {emergency.fax} now"));
 }
+static void m_unknown_net_calm(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "triage"), "net_calm", json_pack("[s]", "no_such_frame"));
+}
 static void m_unchanged(json_t *r) { (void)r; }
 
 static void test_policy_validation(void **state)
@@ -947,6 +951,7 @@ static void test_policy_validation(void **state)
         {m_unknown_resource, "resource \"pizza\"", "not defined"},
         {m_harm_request_not_unsafe, "\"harm_request\" is for unsafe rules only", "rules[0]"},
         {m_unknown_placeholder, "unknown placeholder {emergency.fax}", "templates.medical"},
+        {m_unknown_net_calm, "triage.net_calm", "unknown frame"},
     };
     char err[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
