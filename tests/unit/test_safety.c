@@ -1803,6 +1803,11 @@ static void test_ordinary_families(void **state)
         {"suicide elsewhere", "since her friend died by suicide she keeps saying she wants to be with him", SAFETY_CRISIS, 0},
         {"suicide elsewhere", "after the film about suicide my 15 year old said she has thought about it too", SAFETY_CRISIS, 0},
         {"shaving", "my 12 year old wants to shave her legs, what age is normal", SAFETY_NONE, 0},
+        {"toddler hits parent", "he hits me when i say no to more biscuits, he is three", SAFETY_NONE, 0},
+        {"toddler hits parent", "he hits me in front of our 3 year old", SAFETY_CRISIS, 0},
+        {"toddler hits parent", "he hits me when i say no to sex", SAFETY_CRISIS, 0},
+        {"gagging while weaning", "my 7mo gags on every lump, how do i tell gagging from choking and should i go back to purees", SAFETY_NONE, 0},
+        {"gagging while weaning", "she was gagging on a lump of apple and now she has gone blue and can not breathe", SAFETY_EMERGENCY, 0},
         {"acting out = misbehaving", "he is acting out at school, also the baby is cold and floppy and has not fed since this morning", SAFETY_EMERGENCY, 0},
         {"acting out = misbehaving", "my 4 year old keeps acting out the bit in the film where the dog gets hit by a car, is that normal", SAFETY_NONE, 0},
     };
