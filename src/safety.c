@@ -178,6 +178,9 @@ struct safety_policy {
     struct patlist gloss_offtopic, gloss_parenting; /* a reading naming the first and
                                   none of the second is out of scope (scope44) */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
+    size_t net_calm[8];                  /* frames of an ordinary question the net's
+                                            medical / unsafe / out-of-scope refusal
+                                            stands down for (benign45); indices + 1 */
     struct patlist story;                /* a film, book, game or pretend play */
     int neg_window;
     struct language *langs;
@@ -1646,6 +1649,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
+        || triage_frames(c, t, "net_calm", p->net_calm, sizeof p->net_calm / sizeof p->net_calm[0]) < 0
         || load_patlist(c, t, "story", 0, "triage", &p->story) < 0
         || load_languages(c, root, t, want) < 0)
         return -1;
@@ -1851,6 +1855,8 @@ struct verdict {
                                            would be out of scope: the net still reads it */
     int harm_request;                   /* a harm_request rule decided: the net does not
                                            turn it into a crisis or an emergency */
+    int calm;                           /* a triage.net_calm frame is active: the net
+                                           refuses nothing (its emergency and crisis stand) */
 };
 
 /* 1 when some pattern of l matches at exactly pos. */
@@ -2144,6 +2150,8 @@ static void decide(const struct safety_policy *p, const struct pat_tok *v, size_
         past = frame_active(p, p->past_frames[i] - 1, &plain, cache);
     int story = p->story.n && match_any(&p->story, &plain);
     out->framed = prepare || past || story;
+    for (size_t i = 0; !out->calm && i < sizeof p->net_calm / sizeof p->net_calm[0] && p->net_calm[i]; i++)
+        out->calm = frame_active(p, p->net_calm[i] - 1, &plain, cache);
     /* a question about how to talk to or teach a child ("how do I talk to
      * my teen about drinking", "how do I get her to carry her EpiPen") is
      * no event: the protocols read it as a what-if, the net (which knows
@@ -2312,7 +2320,10 @@ static const char *verdict_rule_id(const struct verdict *d)
  * that: the order stays emergency > crisis > medical / unsafe >
  * out-of-scope > urgent notice > answer, so the net's refusals never hide
  * a "see a doctor today" the rules found, nor an emergency. The rules
- * always win where they found one. */
+ * always win where they found one. An ordinary question the policy names
+ * (triage.net_calm frames: "at what age can she stay home alone", a
+ * teenager who wants to move out) is not refused by the net; its
+ * emergency and crisis readings still stand. */
 static const char *const model_ids[TMODEL_NCLASS] = {
     "model.emergency", "model.crisis", "model.medical", "model.unsafe", "model.out_of_scope",
 };
@@ -2329,7 +2340,8 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
         (d->lang && !d->lang_relaxed))
         return;
     int urgent_ok = !d->framed && !(d->masked[0] && d->masked[1]) && !d->harm_request;
-    int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT);
+    int refuse_ok = d->cat == SAFETY_NONE && !(d->notice && d->notice_level == LEVEL_URGENT) &&
+                    !d->calm;
     if (!urgent_ok && !refuse_ok)
         return;
     tmodel_flags(p->model, text, len, pr, fl);
