@@ -1081,10 +1081,11 @@ static void test_glossed_keywords(void **state)
         /* the same share with a fever and a rash: the note */
         {"mi hija de 3 a\xC3\xB1os tiene fiebre y unas manchitas raras en la barriga desde anoche", "es",
          SAFETY_LANGUAGE, "es"},
-        /* read "child 14 years old says wants always" (disappear unread): no
-         * topic, never answered */
+        /* read "child 14 years old says wants disappear forever" since
+         * crisis45 (it was "... wants always", disappear unread, and got
+         * only the note): the wish to disappear for ever is a crisis */
         {"moja c\xC3\xB3rka ma 14 lat i m\xC3\xB3wi \xC5\xBC\x65 chce znikn\xC4\x85\xC4\x87 na zawsze", "pl",
-         SAFETY_LANGUAGE, "pl"},
+         SAFETY_CRISIS, NULL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1750,7 +1751,8 @@ static void test_crisis_not_literal(void **state)
  * child gone overnight or for days (a crisis over the abduction emergency),
  * a young person's partner who hurts or controls them, an adult's touching
  * kept secret by a threat, a parent numb to the baby, wounds where people
- * cut, voices about the baby; with the ordinary look-alikes. Wording
+ * cut, voices about the baby, and in other languages the same concepts read
+ * as keywords (triage.gloss_crisis); with the ordinary look-alikes. Wording
  * written for this test, not taken from any set. */
 static void test_crisis_concepts(void **state)
 {
@@ -1777,6 +1779,12 @@ static void test_crisis_concepts(void **state)
         {"voices", "i keep hearing a voice telling me the baby is not my baby", SAFETY_CRISIS, 0},
         {"no life wish", "my teenager told me he does not want to live anymore", SAFETY_CRISIS, 0},
         {"no life look-alike", "my son does not want to live in the city when he grows up, he loves the farm", SAFETY_NONE, 0},
+        {"glossed missing", "mi hija de 15 anos se escapo de casa y tiene el celular apagado desde anoche", SAFETY_CRISIS, 0},
+        {"glossed no life", "мой сын говорит что не хочет жить, у него порезы на руках", SAFETY_CRISIS, 0},
+        {"glossed wounds", "我 女儿 手腕 上 有 很多 刀痕", SAFETY_CRISIS, 0},
+        {"glossed missing", "meri beti ghar se bhag gayi, phone band hai", SAFETY_CRISIS, 0},
+        {"glossed ordinary", "mi hijo de 5 anos no quiere ir al colegio, que hago", SAFETY_CRISIS, 1},
+        {"glossed ordinary", "как приучить ребенка к горшку", SAFETY_CRISIS, 1},
     };
     (void)state;
     check_family_cases(cases, sizeof cases / sizeof cases[0]);
