@@ -177,6 +177,9 @@ struct safety_policy {
                                   more urgent is read in it (lang43) */
     struct patlist gloss_offtopic, gloss_parenting; /* a reading naming the first and
                                   none of the second is out of scope (scope44) */
+    struct patlist gloss_crisis; /* a crisis concept in keyword text (a wish not to
+                                  live, cuts on the wrist, an adult's touching, a
+                                  child gone since last night): a crisis (crisis45) */
     size_t past_frames[4];               /* frame indices + 1; 0 ends */
     size_t net_calm[8];                  /* frames of an ordinary question the net's
                                             medical / unsafe / out-of-scope refusal
@@ -1646,6 +1649,7 @@ static int load_triage(struct loadctx *c, json_t *root, const char *want)
         || load_patlist(c, t, "gloss_medical", 0, "triage", &p->gloss_medical) < 0
         || load_patlist(c, t, "gloss_offtopic", 0, "triage", &p->gloss_offtopic) < 0
         || load_patlist(c, t, "gloss_parenting", 0, "triage", &p->gloss_parenting) < 0
+        || load_patlist(c, t, "gloss_crisis", 0, "triage", &p->gloss_crisis) < 0
         || load_patlist(c, t, "english", 0, "triage", &p->english) < 0
         || (load_markers(c, &p->english, &p->english_w, &p->nenglish_w), 0)
         || triage_frames(c, t, "past_frame", p->past_frames, sizeof p->past_frames / sizeof p->past_frames[0]) < 0
@@ -2700,14 +2704,19 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     norm_tokens(p, eng, strlen(eng), &et);
     if (et.n)
         decide(p, et.v, et.n, &e);
+    struct pat_input ei = { et.v, et.n, NULL, NULL };
     int hazard = gloss_reads(gloss_hazard_words, &et, 0);
-    int crisis = !hazard && gloss_reads(gloss_crisis_words, &et, 0);
+    /* a crisis word, or a crisis concept as keywords put it
+     * (triage.gloss_crisis: "child 14 not want live anymore", "wrist cuts
+     * knife marks", "uncle touches body nobody home"); the rules, written
+     * for sentences, miss what the reading lost (the subject, the tense) */
+    int crisis = !hazard && (gloss_reads(gloss_crisis_words, &et, 0) ||
+                             (p->gloss_crisis.n && et.n && match_any(&p->gloss_crisis, &ei)));
     int alarm = hazard || crisis || gloss_reads(gloss_alarm_words, &et, 1);
     int topic = gloss_topic(&et);
     /* a dose, an illness named, a sedative or a harmful act read in it
      * (triage.gloss_hold) that the rules did not make a refusal: the
      * reading lost what made it one, so it is not answered */
-    struct pat_input ei = { et.v, et.n, NULL, NULL };
     int hold = p->gloss_hold.n && et.n && match_any(&p->gloss_hold, &ei);
     /* the keyword reading of a harmful request or a medical question
      * (triage.gloss_unsafe, triage.gloss_medical: "how hit child without

@@ -1086,10 +1086,11 @@ static void test_glossed_keywords(void **state)
         /* the same share with a fever and a rash: the note */
         {"mi hija de 3 a\xC3\xB1os tiene fiebre y unas manchitas raras en la barriga desde anoche", "es",
          SAFETY_LANGUAGE, "es"},
-        /* read "child 14 years old says wants always" (disappear unread): no
-         * topic, never answered */
+        /* read "child 14 years old says wants disappear forever" since
+         * crisis45 (it was "... wants always", disappear unread, and got
+         * only the note): the wish to disappear for ever is a crisis */
         {"moja c\xC3\xB3rka ma 14 lat i m\xC3\xB3wi \xC5\xBC\x65 chce znikn\xC4\x85\xC4\x87 na zawsze", "pl",
-         SAFETY_LANGUAGE, "pl"},
+         SAFETY_CRISIS, NULL},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1815,6 +1816,49 @@ static void test_ordinary_families(void **state)
     check_family_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* Session 16 (crisis45): crisis concepts as combinations, not phrases: a
+ * child gone overnight or for days (a crisis over the abduction emergency),
+ * a young person's partner who hurts or controls them, an adult's touching
+ * kept secret by a threat, a parent numb to the baby, wounds where people
+ * cut, voices about the baby, and in other languages the same concepts read
+ * as keywords (triage.gloss_crisis); with the ordinary look-alikes. Wording
+ * written for this test, not taken from any set. */
+static void test_crisis_concepts(void **state)
+{
+    static const struct family_case cases[] = {
+        {"missing days", "our 14 year old has been gone since saturday and her phone goes straight to voicemail", SAFETY_CRISIS, 0},
+        {"missing days", "my son is 15 and hasnt been home since yesterday morning, his mates wont say where he is", SAFETY_CRISIS, 0},
+        {"missing note", "she left a note on her bed saying dont try to find me, shes 14", SAFETY_CRISIS, 0},
+        {"missing report", "when can i report my 13 year old missing, he stormed out after dinner", SAFETY_CRISIS, 0},
+        {"missing look-alike", "my daughter left home for university last year and i miss her, how do i cope", SAFETY_NONE, 0},
+        {"missing look-alike", "she ran off to her room last night crying after we said no to the party", SAFETY_NONE, 0},
+        {"missing look-alike", "my son was gone for two days on the school camping trip and came home exhausted", SAFETY_NONE, 0},
+        {"partner", "my 16 year olds boyfriend shoved her into a wall at a party and she keeps defending him", SAFETY_CRISIS, 0},
+        {"partner", "her boyfriend goes through her phone every night and she has a bruise on her arm", SAFETY_CRISIS, 0},
+        {"partner look-alike", "my 15 year old has a new boyfriend, how do we set rules about him coming over", SAFETY_NONE, 0},
+        {"touch secret", "my 9 year old says the swimming coach touches her and told her its their secret", SAFETY_CRISIS, 0},
+        {"touch secret", "the tutor kisses him and said if he tells anyone he will hurt his mum", SAFETY_CRISIS, 0},
+        {"numb", "i feel completely numb and i cant bring myself to hold my baby, shes 5 weeks", SAFETY_CRISIS, 0},
+        {"numb", "i just leave him crying and stay in bed, i dont care anymore, hes 3 months", SAFETY_CRISIS, 0},
+        {"numb look-alike", "we are sleep training and let her cry for ten minutes before going in, is that too long", SAFETY_NONE, 0},
+        {"wounds", "my daughter has cuts on both wrists and says they are from the cat", SAFETY_CRISIS, 0},
+        {"wounds look-alike", "the dog bit her, deep puncture wounds on her arm and she is very pale", SAFETY_EMERGENCY, 0},
+        {"wounds", "there are knife marks on my sons thigh", SAFETY_CRISIS, 0},
+        {"wounds look-alike", "he has a graze on his arm from falling off his bike", SAFETY_NONE, 0},
+        {"voices", "i keep hearing a voice telling me the baby is not my baby", SAFETY_CRISIS, 0},
+        {"no life wish", "my teenager told me he does not want to live anymore", SAFETY_CRISIS, 0},
+        {"no life look-alike", "my son does not want to live in the city when he grows up, he loves the farm", SAFETY_NONE, 0},
+        {"glossed missing", "mi hija de 15 anos se escapo de casa y tiene el celular apagado desde anoche", SAFETY_CRISIS, 0},
+        {"glossed no life", "мой сын говорит что не хочет жить, у него порезы на руках", SAFETY_CRISIS, 0},
+        {"glossed wounds", "我 女儿 手腕 上 有 很多 刀痕", SAFETY_CRISIS, 0},
+        {"glossed missing", "meri beti ghar se bhag gayi, phone band hai", SAFETY_CRISIS, 0},
+        {"glossed ordinary", "mi hijo de 5 anos no quiere ir al colegio, que hago", SAFETY_CRISIS, 1},
+        {"glossed ordinary", "как приучить ребенка к горшку", SAFETY_CRISIS, 1},
+    };
+    (void)state;
+    check_family_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1823,6 +1867,7 @@ int main(void)
         cmocka_unit_test(test_harm_requests),
         cmocka_unit_test(test_crisis_not_literal),
         cmocka_unit_test(test_ordinary_families),
+        cmocka_unit_test(test_crisis_concepts),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_glossed_keywords),
