@@ -27,7 +27,8 @@
  * answered first in one short line, ahead of a yes, a no or a number too:
  * condolence for a loss (naming whom, when the parent's own), the parent's
  * feeling or self-doubt, a child's hurt the parent watches; none for a
- * plain question.
+ * plain question. A bare "It depends." is never said: the sentence that
+ * says what it depends on opens by itself.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
@@ -2120,11 +2121,17 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
         const char *feel = feeling_line(q, len, fbuf, sizeof fbuf);
         if (feel) strbuf_printf(&b, "%s\n\n", feel);
     }
+    /* "It depends." said first reads robotic (blind rubric 2026-12-04,
+     * four times): the answering sentence says what it depends on ("once
+     * they can climb out", "if the school agrees"), so it opens by itself
+     * (compose45). grounded_verdict still reads it as "It depends." */
+    if (verdict && strcmp(verdict, "It depends.") == 0) verdict = "";
     if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
 
     for (size_t k = 0; k < nparts; k++) {
         /* a later yes/no part gets its own yes or no first too */
-        if (k > 0 && parts[k].verdict && *parts[k].verdict)
+        if (k > 0 && parts[k].verdict && *parts[k].verdict &&
+            strcmp(parts[k].verdict, "It depends.") != 0)
             strbuf_printf(&b, "%s ", parts[k].verdict);
         cited(&b, parts[k].sent, cite_no[parts[k].u]);
         strbuf_printf(&b, "\n\n");
