@@ -397,17 +397,28 @@ static int age_fit(const char *s, size_t len, int age)
          * drink with a straw", "with young children, stop tickling"):
          * the ages the word covers (a 9-month-old is neither) */
         {
-            static const struct { const char *w, *w2; int lo, hi; } stages[] = {
-                {"toddler", NULL, 10, 42}, {"toddlers", NULL, 10, 42},
-                {"preschooler", NULL, 30, 66}, {"preschoolers", NULL, 30, 66},
-                {"teen", NULL, 144, 228}, {"teens", NULL, 144, 228},
-                {"teenager", NULL, 144, 228}, {"teenagers", NULL, 144, 228},
-                {"young", "children", 0, 96}, {"younger", "children", 0, 96},
-                {"young", "kids", 0, 96}, {"little", "ones", 0, 96},
-                {"older", "children", 48, 216}, {"older", "kids", 48, 216},
+            static const struct { const char *w, *w2; int lo, hi, against_only; } stages[] = {
+                {"toddler", NULL, 10, 42, 0}, {"toddlers", NULL, 10, 42, 0},
+                {"preschooler", NULL, 30, 66, 0}, {"preschoolers", NULL, 30, 66, 0},
+                {"teen", NULL, 144, 228, 0}, {"teens", NULL, 144, 228, 0},
+                {"teenager", NULL, 144, 228, 0}, {"teenagers", NULL, 144, 228, 0},
+                {"young", "children", 0, 96, 0}, {"younger", "children", 0, 96, 0},
+                {"young", "kids", 0, 96, 0}, {"little", "ones", 0, 96, 0},
+                {"older", "children", 48, 216, 0}, {"older", "kids", 48, 216, 0},
                 /* "give older babies plenty of time on a safe floor" is not
                  * for a 2-month-old (compose42) */
-                {"older", "babies", 6, 24}, {"older", "baby", 6, 24}};
+                {"older", "babies", 6, 24, 0}, {"older", "baby", 6, 24, 0},
+                /* words of a stage of sleep and care (compose45): a step
+                 * "adding night sleep and naps together" is not for a
+                 * 10-year-old, "when dropping the morning nap" not for a
+                 * 4-year-old, "lay your baby down" not for a 3-year-old
+                 * (blind rubric 2026-12-04). They tell against an age
+                 * only: a sentence about naps is not for a 4-year-old
+                 * more than one that names none */
+                {"morning", "nap", 6, 24, 1}, {"morning", "naps", 6, 24, 1},
+                {"two", "naps", 4, 24, 1}, {"nap", NULL, 0, 66, 1}, {"naps", NULL, 0, 66, 1},
+                {"your", "baby", 0, 24, 1}, {"your", "baby's", 0, 24, 1},
+                {"your", "babys", 0, 24, 1}};
             int st = -1;
             for (size_t k = 0; k < sizeof stages / sizeof stages[0] && st < 0; k++)
                 if (strcmp(w[i].norm, stages[k].w) == 0 &&
@@ -421,8 +432,10 @@ static int age_fit(const char *s, size_t len, int age)
                     (strcmp(w[i + 2].norm, "and") == 0 || strcmp(w[i + 2].norm, "or") == 0) &&
                     strncmp(w[i + 3].norm, "teen", 4) == 0)
                     lo = 96;
-                named = 1;
-                fits |= age >= lo && age <= stages[st].hi;
+                int in = age >= lo && age <= stages[st].hi;
+                if (!stages[st].against_only || !in) named = 1;
+                if (!stages[st].against_only) fits |= in;
+                if (stages[st].w2) i++;          /* "morning nap" is not also "nap" */
                 continue;
             }
         }

@@ -667,6 +667,17 @@ static void test_age_fit(void **state)
         {"With young children, stop tickling as soon as they say stop.", 144, -1},
         {"Keep regular contact with your teen through family meals.", 72, -1},
         {"Do not let kids over 2 hours a day on screens.", 36, 0},
+        /* compose45: words of a stage of sleep and care tell against an
+         * age only (blind rubric 2026-12-04: a naps step for a 10-year-old,
+         * a morning-nap step for a 4-year-old) */
+        {"Count total sleep, adding night sleep and naps together.", 120, -1},
+        {"Count total sleep, adding night sleep and naps together.", 36, 0},
+        {"When dropping the morning nap, push it later every few days.", 48, -1},
+        {"When dropping the morning nap, push it later every few days.", 15, 0},
+        {"Lay your baby down on their back in the cot.", 36, -1},
+        {"Lay your baby down on their back in the cot.", 6, 0},
+        {"Most toddlers move from two naps to one, and most children give up napping "
+         "between 3 and 5 years.", 48, 1},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
