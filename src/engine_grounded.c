@@ -28,7 +28,10 @@
  * condolence for a loss (naming whom, when the parent's own), the parent's
  * feeling or self-doubt, a child's hurt the parent watches; none for a
  * plain question. A bare "It depends." is never said: the sentence that
- * says what it depends on opens by itself.
+ * says what it depends on opens by itself. Words of a stage of sleep and
+ * care ("naps", "the morning nap", "your baby") tell against an age; a
+ * step framed for starting at an age long past ("from about 6 months"
+ * for a 14-month-old) is taken only to make up two.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
@@ -523,6 +526,35 @@ static int age_fit(const char *s, size_t len, int age)
         }
     }
     return !named ? 0 : fits ? 1 : -1;
+}
+
+/* 1 when a step is framed for starting something at an age the child is
+ * long past: its age is a "from about 6 months" (or "from 1 year") that
+ * the child passed by half their age or more and by at least 6 months
+ * ("offer a small open cup ... from about 6 months, holding it to your
+ * baby's lips" for a 14-month-old; blind rubric 2026-12-04: "steps framed
+ * for 6 months, not 14"). age_fit says it fits (it is for any age from
+ * then); composition takes it only when no step fits better. Pure. */
+static int age_started_long_ago(const char *s, size_t len, int age)
+{
+    struct text_word w[128];
+    size_t n = text_words(s, len, w, 128);
+    if (age < 0 || age_fit(s, len, age) <= 0) return 0;
+    if (n > 128) n = 128;
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        size_t c = i - 1;
+        if (c > 0 && (strcmp(w[c].norm, "about") == 0 || strcmp(w[c].norm, "around") == 0 ||
+                      strcmp(w[c].norm, "age") == 0))
+            c--;
+        if (strcmp(w[c].norm, "from") != 0) continue;
+        double unit = strncmp(w[i + 1].norm, "month", 5) == 0 ? 1
+                      : strncmp(w[i + 1].norm, "year", 4) == 0 ? 12 : 0;
+        if (!unit) continue;
+        double from = w[i].num * unit;
+        if (from * 2 <= age && age - from >= 6) return 1;
+    }
+    return 0;
 }
 
 /* Words that say too little to tie a step to a question ("how do I
@@ -2051,6 +2083,13 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
             if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 6.0;
+            /* a step framed for starting at an age long past ("from
+             * about 6 months" for a 14-month-old) is taken, like another
+             * age's, only to make up two (compose45) */
+            if (age_started_long_ago(p->steps[k], strlen(p->steps[k]), age_months)) {
+                s -= 2.0;
+                other_age = 1;
+            }
             /* a step the parent has already tried goes last */
             if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
             /* and one tied to nothing asked is taken only to make up the

@@ -876,6 +876,37 @@ static void test_no_stock_opener(void **state)
     }
 }
 
+/* compose45: a step framed for starting at an age long past ("from about
+ * 6 months" for a 14-month-old) is told apart from one for this age, and
+ * composition takes the steps that fit better. */
+static void test_started_long_ago(void **state)
+{
+    (void)state;
+    const char *s = "Offer a small open cup with a little water at meals from about 6 months.";
+    assert_true(age_started_long_ago(s, strlen(s), 14));
+    assert_false(age_started_long_ago(s, strlen(s), 8));    /* just begun */
+    assert_false(age_started_long_ago(s, strlen(s), 3));    /* not yet: another age */
+    assert_false(age_started_long_ago(s, strlen(s), -1));
+    const char *s2 = "From 12 months, give whole cow's milk as a main drink.";
+    assert_false(age_started_long_ago(s2, strlen(s2), 20));
+    assert_true(age_started_long_ago(s2, strlen(s2), 48));
+    const char *q = "is a sippy cup or an open cup better for a 14 month old?";
+    struct kb_hit hits[8];
+    struct kb_result r;
+    char *text;
+    json_t *cit;
+    size_t n = kb_search_ex(kb, q, strlen(q), -1, hits, 8, &r);
+    assert_true(n > 0);
+    grounded_compose(kb, q, strlen(q), hits, n, r.age, &text, &cit);
+    check_markers(text, cit);
+    const char *steps = strstr(text, "1. ");
+    assert_non_null(steps);
+    if (strstr(steps, "from about 6 months")) fprintf(stderr, "%s\n", text);
+    assert_null(strstr(steps, "from about 6 months"));
+    free(text);
+    json_decref(cit);
+}
+
 /* compose45: a loss is answered with condolence, naming whom the parent
  * lost when it is their own; a child's hurt the parent watches, with the
  * child's pronoun; self-doubt in the parent's words; no line for a plain
@@ -1228,6 +1259,7 @@ int main(void)
         cmocka_unit_test(test_tried_words),
         cmocka_unit_test(test_feeling_line),
         cmocka_unit_test(test_loss_and_hurt_lines),
+        cmocka_unit_test(test_started_long_ago),
         cmocka_unit_test(test_no_stock_opener),
         cmocka_unit_test(test_struggle_line),
         cmocka_unit_test(test_step_repeats_sentence),
