@@ -537,9 +537,10 @@ static int age_fit(const char *s, size_t len, int age)
  * then); composition takes it only when no step fits better. Pure. */
 static int age_started_long_ago(const char *s, size_t len, int age)
 {
+    if (age < 0 || (!strstr(s, "from ") && !strstr(s, "From ")) || age_fit(s, len, age) <= 0)
+        return 0;
     struct text_word w[128];
     size_t n = text_words(s, len, w, 128);
-    if (age < 0 || age_fit(s, len, age) <= 0) return 0;
     if (n > 128) n = 128;
     for (size_t i = 1; i + 1 < n; i++) {
         if (!(w[i].flags & TEXT_NUMBER)) continue;
@@ -2072,7 +2073,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * repellent off with soap and water" with a sunscreen question
              * beyond one word of its answer) */
             /* a step for another age is no step for this child either */
-            int other_age = age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0;
+            int step_fit = age_fit(p->steps[k], strlen(p->steps[k]), age_months);
+            int other_age = step_fit < 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
@@ -2082,11 +2084,12 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             if (want && gives_quantity(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
-            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 6.0;
+            if (step_fit < 0) s -= 6.0;
             /* a step framed for starting at an age long past ("from
              * about 6 months" for a 14-month-old) is taken, like another
              * age's, only to make up two (compose45) */
-            if (age_started_long_ago(p->steps[k], strlen(p->steps[k]), age_months)) {
+            if (step_fit > 0 &&
+                age_started_long_ago(p->steps[k], strlen(p->steps[k]), age_months)) {
                 s -= 2.0;
                 other_age = 1;
             }
