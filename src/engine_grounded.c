@@ -916,7 +916,9 @@ static const struct { const char *cue; size_t f; } f_phrases[] = {
      * single night", "school mornings are chaos"): the story is answered
      * in place of a stock opening line (compose42, 2026-12-04) */
     {" a battle ", 3}, {" battles ", 3}, {" are chaos ", 3}, {" is chaos ", 3},
-    {" chaotic ", 3}, {" a nightmare ", 3}, {" a war ", 3}, {" a war zone ", 3},
+    {" chaotic ", 3}, {" is a nightmare ", 3}, {" are a nightmare ", 3},
+    {" its a nightmare ", 3}, {" been a nightmare ", 3}, {" such a nightmare ", 3},
+    {" total nightmare ", 3}, {" absolute nightmare ", 3}, {" a war ", 3}, {" a war zone ", 3},
     {" every single night ", 3}, {" every single day ", 3}, {" every single time ", 3},
     {" a struggle ", 3}, {" a fight ", 3}, {" screaming matches ", 3},
 };
@@ -967,6 +969,9 @@ static const char *parent_feeling(const char *q, size_t len)
                 if (mine && b + 1 < i)
                     for (size_t m = b + 1; m < i; m++)
                         if (!strcmp(w[m].norm, "she") || !strcmp(w[m].norm, "he") ||
+                            /* "how do i help her worry less" (compose45) */
+                            !strcmp(w[m].norm, "her") || !strcmp(w[m].norm, "him") ||
+                            !strcmp(w[m].norm, "them") ||
                             !strcmp(w[m].norm, "she's") || !strcmp(w[m].norm, "he's") ||
                             !strcmp(w[m].norm, "they") || !strcmp(w[m].norm, "shes") ||
                             !strcmp(w[m].norm, "hes") || !strcmp(w[m].norm, "it"))
@@ -1089,11 +1094,31 @@ static int loss_line(const char *t, char *out, size_t n)
 }
 
 /* The child's pronouns: from the last she/he/they (or son, daughter)
- * among w[0..e), "your child" when none. */
-static void child_pronouns(char (*w)[24], size_t e, const char **obj, const char **subj,
-                        const char **poss)
+ * among w[0..e), else the first among w[e..n), "your child" when none. */
+static void child_pronouns(char (*w)[24], size_t n, size_t e, const char **obj,
+                           const char **subj, const char **poss)
 {
     *obj = "your child", *subj = "your child", *poss = "your child's";
+    /* none before: the first after ("my 8 year old is being bullied, he
+     * won't say much") */
+    size_t from = 0;
+    for (size_t b = 0; b < e; b++)
+        if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", "he", "hes",
+                                               "son", "boy", "they", "theyre", "kids", "twins",
+                                               NULL}))
+            from = e + 1;
+    if (from == 0) {
+        for (size_t b = e; b < n; b++) {
+            if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", NULL})) {
+                *obj = "her", *subj = "she", *poss = "her";
+                return;
+            }
+            if (one_of(w[b], (const char *const[]){"he", "hes", "son", "boy", NULL})) {
+                *obj = "him", *subj = "he", *poss = "his";
+                return;
+            }
+        }
+    }
     for (size_t b = 0; b < e; b++) {
         if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", NULL}))
             *obj = "her", *subj = "she", *poss = "her";
@@ -1118,8 +1143,7 @@ static int child_hurt_line(const char *t, char *out, size_t n)
     static const char *const picked[] = {" being bullied ", " is bullied ", " been bullied ",
                                          " gets bullied ", " getting bullied ",
                                          " called names ", " picked on ", " being teased ",
-                                         " getting teased ", " left out ", " being excluded ",
-                                         NULL};
+                                         " getting teased ", NULL};
     static const char *const self[] = {"i", "im", "ive", "me", "we", "were", "us", "myself",
                                        NULL};
     char w[96][24];
@@ -1130,7 +1154,7 @@ static int child_hurt_line(const char *t, char *out, size_t n)
         if (!at) continue;
         size_t e = 0;
         for (const char *p = t; p < at; p++) if (*p == ' ' && p[1] && p[1] != ' ') e++;
-        child_pronouns(w, e, &obj, &subj, &poss);
+        child_pronouns(w, nw, e, &obj, &subj, &poss);
         snprintf(out, n, "I'm sorry %s %s going through this; being picked on hurts, and "
                          "knowing you are on %s side makes a real difference.",
                  subj, strcmp(subj, "they") == 0 ? "are" : "is", poss);
@@ -1155,7 +1179,7 @@ static int child_hurt_line(const char *t, char *out, size_t n)
                 child = 0;
         }
         if (!child) continue;
-        child_pronouns(w, i, &obj, &subj, &poss);
+        child_pronouns(w, nw, i, &obj, &subj, &poss);
         const char *how = one_of(w[i], (const char *const[]){"crying", "sobbing", "tears",
                                                               NULL})
                               ? "upset" : w[i];

@@ -926,6 +926,7 @@ static void test_loss_and_hurt_lines(void **state)
          "see her so stressed"},
         {"my son is being called names at school because of his glasses",
          "sorry he is going through"},
+        {"I think my 8 year old is being bullied at school, he won't say much", "his side"},
         {"how long should she nap? i feel like im getting it wrong", "getting it wrong"},
         {"my 2 year old only says 10 words, when should i actually worry", "worried"},
         {"i keep shouting at my kids and then feeling awful afterwards", "how much you care"},
@@ -947,6 +948,8 @@ static void test_loss_and_hurt_lines(void **state)
         "he is scared of the dark, what helps",
         "my 3 month old cries a lot in the evening",
         "how much sleep does a 10 year old need",
+        "my 7 year old worries about everything. how do I help her worry less",
+        "what's the difference between a night terror and a nightmare in a toddler",
     };
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
         const char *l = feeling_line(none[i], strlen(none[i]), buf, sizeof buf);
