@@ -23,6 +23,15 @@
  * about what was asked answers a yes/no question the sentence leaves
  * open; a weaker passage on another subject gives steps only on two of
  * the question's key words; a stop after a number ends a sentence.
+ * Session 16 (compose45): what the question carries of feeling is
+ * answered first in one short line, ahead of a yes, a no or a number too:
+ * condolence for a loss (naming whom, when the parent's own), the parent's
+ * feeling or self-doubt, a child's hurt the parent watches; none for a
+ * plain question. A bare "It depends." is never said: the sentence that
+ * says what it depends on opens by itself. Words of a stage of sleep and
+ * care ("naps", "the morning nap", "your baby") tell against an age; a
+ * step framed for starting at an age long past ("from about 6 months"
+ * for a 14-month-old) is taken only to make up two.
  * Composition is pure and deterministic; streaming is a timer that releases
  * one word-sized chunk every pace_ms (all at once when pace is 0). */
 #include "engine_grounded.h"
@@ -391,17 +400,28 @@ static int age_fit(const char *s, size_t len, int age)
          * drink with a straw", "with young children, stop tickling"):
          * the ages the word covers (a 9-month-old is neither) */
         {
-            static const struct { const char *w, *w2; int lo, hi; } stages[] = {
-                {"toddler", NULL, 10, 42}, {"toddlers", NULL, 10, 42},
-                {"preschooler", NULL, 30, 66}, {"preschoolers", NULL, 30, 66},
-                {"teen", NULL, 144, 228}, {"teens", NULL, 144, 228},
-                {"teenager", NULL, 144, 228}, {"teenagers", NULL, 144, 228},
-                {"young", "children", 0, 96}, {"younger", "children", 0, 96},
-                {"young", "kids", 0, 96}, {"little", "ones", 0, 96},
-                {"older", "children", 48, 216}, {"older", "kids", 48, 216},
+            static const struct { const char *w, *w2; int lo, hi, against_only; } stages[] = {
+                {"toddler", NULL, 10, 42, 0}, {"toddlers", NULL, 10, 42, 0},
+                {"preschooler", NULL, 30, 66, 0}, {"preschoolers", NULL, 30, 66, 0},
+                {"teen", NULL, 144, 228, 0}, {"teens", NULL, 144, 228, 0},
+                {"teenager", NULL, 144, 228, 0}, {"teenagers", NULL, 144, 228, 0},
+                {"young", "children", 0, 96, 0}, {"younger", "children", 0, 96, 0},
+                {"young", "kids", 0, 96, 0}, {"little", "ones", 0, 96, 0},
+                {"older", "children", 48, 216, 0}, {"older", "kids", 48, 216, 0},
                 /* "give older babies plenty of time on a safe floor" is not
                  * for a 2-month-old (compose42) */
-                {"older", "babies", 6, 24}, {"older", "baby", 6, 24}};
+                {"older", "babies", 6, 24, 0}, {"older", "baby", 6, 24, 0},
+                /* words of a stage of sleep and care (compose45): a step
+                 * "adding night sleep and naps together" is not for a
+                 * 10-year-old, "when dropping the morning nap" not for a
+                 * 4-year-old, "lay your baby down" not for a 3-year-old
+                 * (blind rubric 2026-12-04). They tell against an age
+                 * only: a sentence about naps is not for a 4-year-old
+                 * more than one that names none */
+                {"morning", "nap", 6, 24, 1}, {"morning", "naps", 6, 24, 1},
+                {"two", "naps", 4, 24, 1}, {"nap", NULL, 0, 66, 1}, {"naps", NULL, 0, 66, 1},
+                {"your", "baby", 0, 24, 1}, {"your", "baby's", 0, 24, 1},
+                {"your", "babys", 0, 24, 1}};
             int st = -1;
             for (size_t k = 0; k < sizeof stages / sizeof stages[0] && st < 0; k++)
                 if (strcmp(w[i].norm, stages[k].w) == 0 &&
@@ -415,8 +435,10 @@ static int age_fit(const char *s, size_t len, int age)
                     (strcmp(w[i + 2].norm, "and") == 0 || strcmp(w[i + 2].norm, "or") == 0) &&
                     strncmp(w[i + 3].norm, "teen", 4) == 0)
                     lo = 96;
-                named = 1;
-                fits |= age >= lo && age <= stages[st].hi;
+                int in = age >= lo && age <= stages[st].hi;
+                if (!stages[st].against_only || !in) named = 1;
+                if (!stages[st].against_only) fits |= in;
+                if (stages[st].w2) i++;          /* "morning nap" is not also "nap" */
                 continue;
             }
         }
@@ -504,6 +526,36 @@ static int age_fit(const char *s, size_t len, int age)
         }
     }
     return !named ? 0 : fits ? 1 : -1;
+}
+
+/* 1 when a step is framed for starting something at an age the child is
+ * long past: its age is a "from about 6 months" (or "from 1 year") that
+ * the child passed by half their age or more and by at least 6 months
+ * ("offer a small open cup ... from about 6 months, holding it to your
+ * baby's lips" for a 14-month-old; blind rubric 2026-12-04: "steps framed
+ * for 6 months, not 14"). age_fit says it fits (it is for any age from
+ * then); composition takes it only when no step fits better. Pure. */
+static int age_started_long_ago(const char *s, size_t len, int age)
+{
+    if (age < 0 || (!strstr(s, "from ") && !strstr(s, "From ")) || age_fit(s, len, age) <= 0)
+        return 0;
+    struct text_word w[128];
+    size_t n = text_words(s, len, w, 128);
+    if (n > 128) n = 128;
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (!(w[i].flags & TEXT_NUMBER)) continue;
+        size_t c = i - 1;
+        if (c > 0 && (strcmp(w[c].norm, "about") == 0 || strcmp(w[c].norm, "around") == 0 ||
+                      strcmp(w[c].norm, "age") == 0))
+            c--;
+        if (strcmp(w[c].norm, "from") != 0) continue;
+        double unit = strncmp(w[i + 1].norm, "month", 5) == 0 ? 1
+                      : strncmp(w[i + 1].norm, "year", 4) == 0 ? 12 : 0;
+        if (!unit) continue;
+        double from = w[i].num * unit;
+        if (from * 2 <= age && age - from >= 6) return 1;
+    }
+    return 0;
 }
 
 /* Words that say too little to tie a step to a question ("how do I
@@ -815,7 +867,7 @@ struct feeling { const char *const *cues; const char *line; };
 
 static const char *const f_tired[] = {"exhausted", "knackered", "shattered", "burnt", "burned",
                                       "burnout", "drained", "tired", "zombie", NULL};
-static const char *const f_worry[] = {"worried", "worrying", "scared", "terrified", "panicking",
+static const char *const f_worry[] = {"worried", "worrying", "worry", "concerned", "scared", "terrified", "panicking",
                                       "panicked", "nervous", "freaking", "anxious", "paranoid",
                                       NULL};
 static const char *const f_guilt[] = {"guilty", "guilt", "failing", "awful", "terrible",
@@ -832,6 +884,10 @@ static const struct feeling feelings[] = {
     {f_frust, "That sounds really hard going, and a calm, steady plan can take some of the "
               "pressure off."},
     {f_shock, "That is a lot to take in, and it is good that you want to handle it well."},
+    /* self-doubt (compose45): the parent's fear of getting it wrong, not
+     * guilt for something done; no single word says it, the phrases do */
+    {NULL, "Most parents feel they are getting it wrong at some point; that you are asking "
+           "shows you are paying close attention."},
 };
 /* First-person phrases that say the feeling whatever comes before. */
 static const struct { const char *cue; size_t f; } f_phrases[] = {
@@ -843,18 +899,33 @@ static const struct { const char *cue; size_t f; } f_phrases[] = {
     {" cant cope ", 3}, {" driving me mad ", 3}, {" driving me crazy ", 3},
     {" going insane ", 3}, {" losing it ", 3}, {" so worried ", 1}, {" really worried ", 1},
     {" so scared ", 1},
+    /* self-doubt told in the parent's words ("i feel like im getting it
+     * wrong", "is it my fault"): the blind rubric's "no reassurance for a
+     * worried parent" (compose45, 2026-12-04) */
+    {" getting it wrong ", 5}, {" getting this wrong ", 5}, {" doing it wrong ", 5},
+    {" doing this wrong ", 5}, {" doing it all wrong ", 5}, {" doing something wrong ", 5},
+    {" done something wrong ", 5}, {" my fault ", 5}, {" our fault ", 5},
+    {" messed him up ", 5}, {" messed her up ", 5}, {" messing him up ", 5},
+    {" messing her up ", 5}, {" not good enough ", 5},
+    {" out of my depth ", 5}, {" no idea what im doing ", 5},
+    {" dont know what im doing ", 5}, {" im a failure ", 5}, {" failed her ", 5},
+    {" failed him ", 5},
+    {" then feeling awful ", 2}, {" then feeling guilty ", 2}, {" then feel awful ", 2},
+    {" then feel guilty ", 2}, {" then feeling terrible ", 2}, {" then feel terrible ", 2},
     /* a struggle told without a feeling word ("meals are a battle every
      * single night", "school mornings are chaos"): the story is answered
      * in place of a stock opening line (compose42, 2026-12-04) */
     {" a battle ", 3}, {" battles ", 3}, {" are chaos ", 3}, {" is chaos ", 3},
-    {" chaotic ", 3}, {" a nightmare ", 3}, {" a war ", 3}, {" a war zone ", 3},
+    {" chaotic ", 3}, {" is a nightmare ", 3}, {" are a nightmare ", 3},
+    {" its a nightmare ", 3}, {" been a nightmare ", 3}, {" such a nightmare ", 3},
+    {" total nightmare ", 3}, {" absolute nightmare ", 3}, {" a war ", 3}, {" a war zone ", 3},
     {" every single night ", 3}, {" every single day ", 3}, {" every single time ", 3},
     {" a struggle ", 3}, {" a fight ", 3}, {" screaming matches ", 3},
 };
 static const char *const f_subject[] = {"i", "im", "ive", "id", "me", "we", "were", "weve", "us",
                                         "myself", NULL};
 
-static const char *feeling_line(const char *q, size_t len)
+static const char *parent_feeling(const char *q, size_t len)
 {
     char t[1024];
     cue_text(q, len, t, sizeof t);
@@ -871,7 +942,8 @@ static const char *feeling_line(const char *q, size_t len)
         wn[l] = '\0';
         for (size_t f = 0; f < sizeof feelings / sizeof feelings[0]; f++) {
             int hit = 0;
-            for (int c = 0; feelings[f].cues[c] && !hit; c++) hit = strcmp(wn, feelings[f].cues[c]) == 0;
+            for (int c = 0; feelings[f].cues && feelings[f].cues[c] && !hit; c++)
+                hit = strcmp(wn, feelings[f].cues[c]) == 0;
             if (!hit) continue;
             /* "fed" and "stuck" and "losing" feel only as "fed up",
              * "feel stuck", "losing my/our..." (the phrases above) */
@@ -897,6 +969,9 @@ static const char *feeling_line(const char *q, size_t len)
                 if (mine && b + 1 < i)
                     for (size_t m = b + 1; m < i; m++)
                         if (!strcmp(w[m].norm, "she") || !strcmp(w[m].norm, "he") ||
+                            /* "how do i help her worry less" (compose45) */
+                            !strcmp(w[m].norm, "her") || !strcmp(w[m].norm, "him") ||
+                            !strcmp(w[m].norm, "them") ||
                             !strcmp(w[m].norm, "she's") || !strcmp(w[m].norm, "he's") ||
                             !strcmp(w[m].norm, "they") || !strcmp(w[m].norm, "shes") ||
                             !strcmp(w[m].norm, "hes") || !strcmp(w[m].norm, "it"))
@@ -912,6 +987,221 @@ static const char *feeling_line(const char *q, size_t len)
             if (mine) return feelings[f].line;
         }
     }
+    return NULL;
+}
+
+/* ---------- a loss, or a child's hurt, told in the question ---------- */
+
+/* The words of cue text t (cue_text: lower-cased, spaced), at most max. */
+static size_t cue_split(const char *t, char (*w)[24], size_t max)
+{
+    size_t n = 0;
+    for (const char *p = t; *p && n < max;) {
+        while (*p == ' ') p++;
+        size_t l = 0;
+        while (p[l] && p[l] != ' ') l++;
+        if (!l) break;
+        snprintf(w[n++], 24, "%.*s", (int)(l < 23 ? l : 23), p);
+        p += l;
+    }
+    return n;
+}
+
+static int one_of(const char *w, const char *const *list)
+{
+    for (int k = 0; list[k]; k++) if (strcmp(w, list[k]) == 0) return 1;
+    return 0;
+}
+
+/* A death in the family, told ("my dad passed away and the funeral is next
+ * week", "my 9 year old's grandma died", "our dog died"): condolence,
+ * naming whom the parent lost when it is their own ("your dad"), before
+ * anything else (blind rubric 2026-12-04: "no condolence for a bereaved
+ * parent"). "nearly died", "the battery died", "how do I explain death"
+ * are no loss. 1 and the line in out, or 0. Pure. */
+static const char *const g_people[] = {
+    "dad", "daddy", "father", "mum", "mummy", "mom", "mommy", "mother", "grandma", "granny",
+    "gran", "nan", "nana", "nanna", "nanny", "grandmother", "grandad", "granddad", "grandpa",
+    "grandfather", "husband", "wife", "partner", "brother", "sister", "son", "daughter", "baby",
+    "friend", "uncle", "aunt", "auntie", "aunty", "cousin", "stepdad", "stepmum", "stepmom",
+    "grandparent", "grandparents", "parent", "parents", "ex", "nephew", "niece", "boyfriend",
+    "girlfriend", NULL};
+static const char *const g_pets[] = {"dog", "cat", "puppy", "kitten", "hamster", "rabbit",
+                                     "bunny", "goldfish", "pet", "horse", "pony", "budgie",
+                                     "tortoise", NULL};
+
+static int loss_line(const char *t, char *out, size_t n)
+{
+    char w[96][24];
+    size_t nw = cue_split(t, w, 96);
+    for (size_t d = 0; d < nw; d++) {
+        int death = strcmp(w[d], "died") == 0 ||
+                    (strcmp(w[d], "passed") == 0 && d + 1 < nw &&
+                     (strcmp(w[d + 1], "away") == 0 || strcmp(w[d + 1], "on") == 0));
+        int lost = strcmp(w[d], "lost") == 0 || strcmp(w[d], "losing") == 0;
+        if (!death && !lost) {
+            if (one_of(w[d], (const char *const[]){"miscarriage", "miscarried", "stillbirth",
+                                                   "stillborn", "bereaved", "bereavement",
+                                                   NULL})) {
+                snprintf(out, n, "I'm so sorry for your loss.");
+                return 1;
+            }
+            continue;
+        }
+        if (d > 0 && (strcmp(w[d - 1], "nearly") == 0 || strcmp(w[d - 1], "almost") == 0))
+            continue;
+        /* whom: before the verb ("my dad died"), after "lost" ("we lost
+         * our dog") */
+        size_t r = nw;
+        if (death)
+            for (size_t b = d > 4 ? d - 4 : 0; b < d; b++)
+                if (one_of(w[b], g_people) || one_of(w[b], g_pets)) r = b;
+        if (lost)
+            for (size_t a = d + 1; a < nw && a <= d + 3; a++)
+                if ((one_of(w[a], g_people) || one_of(w[a], g_pets)) && a >= 1 &&
+                    one_of(w[a - 1], (const char *const[]){"my", "our", "his", "her", "their",
+                                                           "grandma", "grandpa", "late", "step",
+                                                           NULL})) {
+                    r = a;
+                    break;
+                }
+        if (r == nw) continue;
+        /* "lost" about a person is a death only in "lost my dad" (not
+         * "lost her temper", nor "losing my husband's patience") */
+        if (lost && r + 1 < nw && (strcmp(w[r + 1], "s") == 0)) continue;
+        size_t p = r;
+        while (p > 0 && one_of(w[p - 1], (const char *const[]){"best", "late", "step", "great",
+                                                                "beloved", "dear", NULL}))
+            p--;
+        int own = p > 0 && (strcmp(w[p - 1], "my") == 0 || strcmp(w[p - 1], "our") == 0);
+        char who[48];
+        snprintf(who, sizeof who, "%s", w[r]);
+        if (r + 2 < nw && strcmp(w[r + 1], "in") == 0 && strcmp(w[r + 2], "law") == 0)
+            snprintf(who, sizeof who, "%s-in-law", w[r]);
+        if (!own)
+            snprintf(out, n, "I'm so sorry; a loss like this is hard on the whole family.");
+        else if (one_of(w[r], g_pets))
+            snprintf(out, n, "I'm so sorry about your %s; losing a pet is a real loss for the "
+                             "whole family.", who);
+        else if (!strcmp(w[r], "son") || !strcmp(w[r], "daughter") || !strcmp(w[r], "baby"))
+            snprintf(out, n, "I am so very sorry about your %s.", who);
+        else
+            snprintf(out, n, "I'm so sorry about your %s; helping a child through this while "
+                             "you are grieving too is a lot to carry.", who);
+        return 1;
+    }
+    return 0;
+}
+
+/* The child's pronouns: from the last she/he/they (or son, daughter)
+ * among w[0..e), else the first among w[e..n), "your child" when none. */
+static void child_pronouns(char (*w)[24], size_t n, size_t e, const char **obj,
+                           const char **subj, const char **poss)
+{
+    *obj = "your child", *subj = "your child", *poss = "your child's";
+    /* none before: the first after ("my 8 year old is being bullied, he
+     * won't say much") */
+    size_t from = 0;
+    for (size_t b = 0; b < e; b++)
+        if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", "he", "hes",
+                                               "son", "boy", "they", "theyre", "kids", "twins",
+                                               NULL}))
+            from = e + 1;
+    if (from == 0) {
+        for (size_t b = e; b < n; b++) {
+            if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", NULL})) {
+                *obj = "her", *subj = "she", *poss = "her";
+                return;
+            }
+            if (one_of(w[b], (const char *const[]){"he", "hes", "son", "boy", NULL})) {
+                *obj = "him", *subj = "he", *poss = "his";
+                return;
+            }
+        }
+    }
+    for (size_t b = 0; b < e; b++) {
+        if (one_of(w[b], (const char *const[]){"she", "shes", "daughter", "girl", NULL}))
+            *obj = "her", *subj = "she", *poss = "her";
+        else if (one_of(w[b], (const char *const[]){"he", "hes", "son", "boy", NULL}))
+            *obj = "him", *subj = "he", *poss = "his";
+        else if (one_of(w[b], (const char *const[]){"they", "theyre", "kids", "twins", NULL}))
+            *obj = "them", *subj = "they", *poss = "their";
+    }
+}
+
+/* A child's hurt, told ("she's so stressed about her exams she's crying
+ * every night", "my son is being called names at school"): the parent
+ * watching it is answered, with the child's own pronoun (blind rubric
+ * 2026-12-04: "no acknowledgement of distress"). Milder words a topic
+ * is about ("she's worried about starting school", "scared of the dark")
+ * are not. 1 and the line in out, or 0. Pure. */
+static int child_hurt_line(const char *t, char *out, size_t n)
+{
+    static const char *const hurt[] = {"stressed", "upset", "distressed", "miserable",
+                                       "unhappy", "sad", "lonely", "heartbroken", "devastated",
+                                       "crying", "sobbing", "tears", NULL};
+    static const char *const picked[] = {" being bullied ", " is bullied ", " been bullied ",
+                                         " gets bullied ", " getting bullied ",
+                                         " called names ", " picked on ", " being teased ",
+                                         " getting teased ", NULL};
+    static const char *const self[] = {"i", "im", "ive", "me", "we", "were", "us", "myself",
+                                       NULL};
+    char w[96][24];
+    size_t nw = cue_split(t, w, 96);
+    const char *obj, *subj, *poss;
+    for (int k = 0; picked[k]; k++) {
+        const char *at = strstr(t, picked[k]);
+        if (!at) continue;
+        size_t e = 0;
+        for (const char *p = t; p < at; p++) if (*p == ' ' && p[1] && p[1] != ' ') e++;
+        child_pronouns(w, nw, e, &obj, &subj, &poss);
+        snprintf(out, n, "I'm sorry %s %s going through this; being picked on hurts, and "
+                         "knowing you are on %s side makes a real difference.",
+                 subj, strcmp(subj, "they") == 0 ? "are" : "is", poss);
+        return 1;
+    }
+    for (size_t i = 0; i < nw; i++) {
+        if (!one_of(w[i], hurt)) continue;
+        if (!strcmp(w[i], "tears") && !(i > 0 && !strcmp(w[i - 1], "in"))) continue;
+        if ((!strcmp(w[i], "crying") || !strcmp(w[i], "sobbing")) &&
+            !(i + 1 < nw && one_of(w[i + 1], (const char *const[]){"every", "all", "herself",
+                                                                    "himself", "themselves",
+                                                                    "at", "most", NULL})))
+            continue;
+        /* whose: a child's word in the four before, and no "i" nearer */
+        int child = 0;
+        for (size_t b = i > 4 ? i - 4 : 0; b < i; b++) {
+            if (one_of(w[b], (const char *const[]){"she", "shes", "he", "hes", "they",
+                                                    "theyre", "son", "daughter", "boy", "girl",
+                                                    "child", "kid", NULL}))
+                child = 1;
+            else if (one_of(w[b], self))
+                child = 0;
+        }
+        if (!child) continue;
+        child_pronouns(w, nw, i, &obj, &subj, &poss);
+        const char *how = one_of(w[i], (const char *const[]){"crying", "sobbing", "tears",
+                                                              NULL})
+                              ? "upset" : w[i];
+        snprintf(out, n, "It is hard to see %s so %.16s, and wanting to help %s through it is "
+                         "exactly right.", obj, how, strcmp(obj, "your child") == 0 ? "them" : obj);
+        return 1;
+    }
+    return 0;
+}
+
+/* The line for what the question carries of feeling: a loss first,
+ * then the parent's own feeling or struggle, then a child's hurt the
+ * parent watches; NULL when it carries none (a plain question gets no
+ * formula line). The line is a constant or is written into buf. Pure. */
+static const char *feeling_line(const char *q, size_t len, char *buf, size_t n)
+{
+    char t[1024];
+    cue_text(q, len, t, sizeof t);
+    if (loss_line(t, buf, n)) return buf;
+    const char *f = parent_feeling(q, len);
+    if (f) return f;
+    if (child_hurt_line(t, buf, n)) return buf;
     return NULL;
 }
 
@@ -1756,13 +2046,11 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
     /* The first part (the whole question, or the part asked first) sets the
      * opening. A question that asks for an amount, an age or a limit,
-     * answered by a sentence that gives one, gets that fact first: no
-     * opening line. A yes/no question gets the passage's yes, no,
-     * "usually" or "it depends" first, in place of the topic's opening
-     * line. */
+     * answered by a sentence that gives one, gets that fact first
+     * (best_sentence). A yes/no question gets the passage's yes, no or
+     * "usually" first; only a line for what the question carries of
+     * feeling comes before. */
     const struct part_plan *lead = &parts[0];
-    int fact_first = lead->want_number && !lead->yes_no &&
-                     gives_quantity(lead->sent, strlen(lead->sent));
     const char *verdict = lead->verdict;
     /* a number the parent gives, against the passage's own guide: said
      * first, in place of a stock yes or no ("is 35oz too much?") */
@@ -1770,7 +2058,6 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     if (compare_line(q + lead->st, lead->en - lead->st, lead->sent, hits[used[lead->u]].p->help,
                      age_months, compare, sizeof compare)) {
         verdict = compare;
-        fact_first = 0;
     }
     int talk_q = strcmp(steps_noun(q, len), "ways to go about it") == 0;
     struct wordset lead_w;                      /* the answering sentence's words */
@@ -1810,7 +2097,8 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
              * repellent off with soap and water" with a sunscreen question
              * beyond one word of its answer) */
             /* a step for another age is no step for this child either */
-            int other_age = age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0;
+            int step_fit = age_fit(p->steps[k], strlen(p->steps[k]), age_months);
+            int other_age = step_fit < 0;
             /* Passage rank dominates (each part's passage ranks first for
              * its part); words shared with the question and an early
              * position in the passage's list break the tie. */
@@ -1820,7 +2108,15 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
             if (want && gives_quantity(p->steps[k], strlen(p->steps[k]))) s += 1.5;
             /* a step for another age ("keep babies under 6 months out of
              * direct sun" for a 3-year-old) goes last */
-            if (age_fit(p->steps[k], strlen(p->steps[k]), age_months) < 0) s -= 6.0;
+            if (step_fit < 0) s -= 6.0;
+            /* a step framed for starting at an age long past ("from
+             * about 6 months" for a 14-month-old) is taken, like another
+             * age's, only to make up two (compose45) */
+            if (step_fit > 0 &&
+                age_started_long_ago(p->steps[k], strlen(p->steps[k]), age_months)) {
+                s -= 2.0;
+                other_age = 1;
+            }
             /* a step the parent has already tried goes last */
             if (tried.n && key_overlap(&tried, &sw)) s -= 6.0;
             /* and one tied to nothing asked is taken only to make up the
@@ -1889,23 +2185,32 @@ void grounded_compose(const struct kb *kb, const char *question, size_t len,
     }
 
     const struct kb_passage *best = hits[used[0]].p;
-    if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
-    else if (verdict) { /* the sentence says yes or no itself: no opener */ }
-    else if (fact_first) { /* the amount, age or limit asked for opens the answer */ }
-    else {
-        /* the parent's own feeling (or the struggle they tell), when they
-         * name one, is answered first. Otherwise the answering sentence
-         * opens: a topic's one opening line ("School worries can weigh on
-         * the whole family") is the same for every question on the topic,
-         * and blind reviewers marked it stock and often off the question
-         * (compose42, 2026-12-04; kb_topic_opener is kept for others). */
-        const char *feel = feeling_line(q, len);
+    {
+        /* what the question carries of feeling (a loss, the parent's own
+         * feeling or struggle, a child's hurt) is answered first, in one
+         * short line, also ahead of a yes, a no or the number asked for:
+         * "how long should she be awake ... i feel like im getting it
+         * wrong" went unanswered as a feeling (blind rubric 2026-12-04,
+         * compose45). A question with none gets no line: a topic's one
+         * opening line ("School worries can weigh on the whole family")
+         * is the same for every question on the topic, and blind reviewers
+         * marked it stock and often off the question (compose42,
+         * 2026-12-04; kb_topic_opener is kept for others). */
+        char fbuf[256];
+        const char *feel = feeling_line(q, len, fbuf, sizeof fbuf);
         if (feel) strbuf_printf(&b, "%s\n\n", feel);
     }
+    /* "It depends." said first reads robotic (blind rubric 2026-12-04,
+     * four times): the answering sentence says what it depends on ("once
+     * they can climb out", "if the school agrees"), so it opens by itself
+     * (compose45). grounded_verdict still reads it as "It depends." */
+    if (verdict && strcmp(verdict, "It depends.") == 0) verdict = "";
+    if (verdict && *verdict) strbuf_printf(&b, "%s ", verdict);
 
     for (size_t k = 0; k < nparts; k++) {
         /* a later yes/no part gets its own yes or no first too */
-        if (k > 0 && parts[k].verdict && *parts[k].verdict)
+        if (k > 0 && parts[k].verdict && *parts[k].verdict &&
+            strcmp(parts[k].verdict, "It depends.") != 0)
             strbuf_printf(&b, "%s ", parts[k].verdict);
         cited(&b, parts[k].sent, cite_no[parts[k].u]);
         strbuf_printf(&b, "\n\n");

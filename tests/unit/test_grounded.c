@@ -667,6 +667,17 @@ static void test_age_fit(void **state)
         {"With young children, stop tickling as soon as they say stop.", 144, -1},
         {"Keep regular contact with your teen through family meals.", 72, -1},
         {"Do not let kids over 2 hours a day on screens.", 36, 0},
+        /* compose45: words of a stage of sleep and care tell against an
+         * age only (blind rubric 2026-12-04: a naps step for a 10-year-old,
+         * a morning-nap step for a 4-year-old) */
+        {"Count total sleep, adding night sleep and naps together.", 120, -1},
+        {"Count total sleep, adding night sleep and naps together.", 36, 0},
+        {"When dropping the morning nap, push it later every few days.", 48, -1},
+        {"When dropping the morning nap, push it later every few days.", 15, 0},
+        {"Lay your baby down on their back in the cot.", 36, -1},
+        {"Lay your baby down on their back in the cot.", 6, 0},
+        {"Most toddlers move from two naps to one, and most children give up napping "
+         "between 3 and 5 years.", 48, 1},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         int got = age_fit(ages[i].s, strlen(ages[i].s), ages[i].age);
@@ -758,7 +769,8 @@ static void test_feeling_line(void **state)
         {"how much milk does a 1 year old need", 0},
     };
     for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
-        const char *l = feeling_line(tc[i].q, strlen(tc[i].q));
+        char buf[256];
+        const char *l = feeling_line(tc[i].q, strlen(tc[i].q), buf, sizeof buf);
         if ((l != NULL) != tc[i].feels) fprintf(stderr, "  %s\n", tc[i].q);
         assert_int_equal(l != NULL, tc[i].feels);
     }
@@ -855,7 +867,115 @@ static void test_no_stock_opener(void **state)
                     fprintf(stderr, "  stock opener: '%s'\n", q);
                 assert_false(op && strncmp(text, op, strlen(op)) == 0);
             }
-        if (!feeling_line(q, strlen(q))) assert_true(strchr(text, '\n') > strstr(text, "[1]"));
+        char fb[256];
+        /* compose45: nor on a bare "It depends." */
+        assert_null(strstr(text, "It depends."));
+        if (!feeling_line(q, strlen(q), fb, sizeof fb)) assert_true(strchr(text, '\n') > strstr(text, "[1]"));
+        free(text);
+        json_decref(cit);
+    }
+}
+
+/* compose45: a step framed for starting at an age long past ("from about
+ * 6 months" for a 14-month-old) is told apart from one for this age, and
+ * composition takes the steps that fit better. */
+static void test_started_long_ago(void **state)
+{
+    (void)state;
+    const char *s = "Offer a small open cup with a little water at meals from about 6 months.";
+    assert_true(age_started_long_ago(s, strlen(s), 14));
+    assert_false(age_started_long_ago(s, strlen(s), 8));    /* just begun */
+    assert_false(age_started_long_ago(s, strlen(s), 3));    /* not yet: another age */
+    assert_false(age_started_long_ago(s, strlen(s), -1));
+    const char *s2 = "From 12 months, give whole cow's milk as a main drink.";
+    assert_false(age_started_long_ago(s2, strlen(s2), 20));
+    assert_true(age_started_long_ago(s2, strlen(s2), 48));
+    const char *q = "is a sippy cup or an open cup better for a 14 month old?";
+    struct kb_hit hits[8];
+    struct kb_result r;
+    char *text;
+    json_t *cit;
+    size_t n = kb_search_ex(kb, q, strlen(q), -1, hits, 8, &r);
+    assert_true(n > 0);
+    grounded_compose(kb, q, strlen(q), hits, n, r.age, &text, &cit);
+    check_markers(text, cit);
+    const char *steps = strstr(text, "1. ");
+    assert_non_null(steps);
+    if (strstr(steps, "from about 6 months")) fprintf(stderr, "%s\n", text);
+    assert_null(strstr(steps, "from about 6 months"));
+    free(text);
+    json_decref(cit);
+}
+
+/* compose45: a loss is answered with condolence, naming whom the parent
+ * lost when it is their own; a child's hurt the parent watches, with the
+ * child's pronoun; self-doubt in the parent's words; no line for a plain
+ * question, nor for "died" or "lost" that is no death. */
+static void test_loss_and_hurt_lines(void **state)
+{
+    (void)state;
+    static const struct { const char *q, *want; } tc[] = {
+        {"My dad passed away and the funeral is next week. Should I take my 5 year old?",
+         "sorry about your dad"},
+        {"my 9 year old's grandma died. should he go to the funeral", "whole family"},
+        {"Our dog died last week. how do I explain death to a 4 year old", "your dog"},
+        {"my mother in law died in march and my son keeps asking about her",
+         "your mother-in-law"},
+        {"we lost our baby at 20 weeks, how do we tell our 3 year old", "your baby"},
+        {"my daughter is so stressed about her exams she's crying every night",
+         "see her so stressed"},
+        {"my son is being called names at school because of his glasses",
+         "sorry he is going through"},
+        {"I think my 8 year old is being bullied at school, he won't say much", "his side"},
+        {"how long should she nap? i feel like im getting it wrong", "getting it wrong"},
+        {"my 2 year old only says 10 words, when should i actually worry", "worried"},
+        {"i keep shouting at my kids and then feeling awful afterwards", "how much you care"},
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+        const char *l = feeling_line(tc[i].q, strlen(tc[i].q), buf, sizeof buf);
+        if (!l || !strstr(l, tc[i].want)) fprintf(stderr, "  %s -> %s\n", tc[i].q, l ? l : "-");
+        assert_non_null(l);
+        assert_non_null(strstr(l, tc[i].want));
+    }
+    static const char *const none[] = {
+        "my phone died so i missed the school email, what should i do",
+        "he nearly died of embarrassment when i kissed him at the gate",
+        "how do i explain death to a 4 year old",
+        "she lost her temper at the party and hit another child",
+        "my son lost his first tooth, how much does the tooth fairy give",
+        "she's worried about starting secondary school",
+        "he is scared of the dark, what helps",
+        "my 3 month old cries a lot in the evening",
+        "how much sleep does a 10 year old need",
+        "my 7 year old worries about everything. how do I help her worry less",
+        "what's the difference between a night terror and a nightmare in a toddler",
+    };
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        const char *l = feeling_line(none[i], strlen(none[i]), buf, sizeof buf);
+        if (l) fprintf(stderr, "  %s -> %s\n", none[i], l);
+        assert_null(l);
+    }
+    /* the line comes first, ahead of the number asked for, and a question
+     * the passage answers "it depends" to opens on its sentence */
+    static const struct { const char *q; int feels; } cq[] = {
+        {"how long should my 4 month old be awake between naps? i feel like im getting it wrong",
+         1},
+        {"My 19 month old has started climbing out of his cot at night. Do we move him to a bed?",
+         0},
+    };
+    for (size_t i = 0; i < sizeof cq / sizeof cq[0]; i++) {
+        struct kb_hit hits[8];
+        struct kb_result r;
+        char *text;
+        json_t *cit;
+        size_t n = kb_search_ex(kb, cq[i].q, strlen(cq[i].q), -1, hits, 8, &r);
+        assert_true(n > 0);
+        grounded_compose(kb, cq[i].q, strlen(cq[i].q), hits, n, r.age, &text, &cit);
+        check_markers(text, cit);
+        assert_null(strstr(text, "It depends"));
+        if (cq[i].feels) assert_non_null(strstr(text, "getting it wrong"));
+        if (cq[i].feels) assert_true(strstr(text, "getting it wrong") < strstr(text, "[1]"));
         free(text);
         json_decref(cit);
     }
@@ -869,13 +989,14 @@ static void test_struggle_line(void **state)
                                        "school mornings are chaos with three kids",
                                        "touched out and exhausted, no time for myself",
                                        "bath time is a nightmare with my 2 year old"};
+    char fb[256];
     for (size_t i = 0; i < sizeof hard / sizeof hard[0]; i++)
-        assert_non_null(feeling_line(hard[i], strlen(hard[i])));
+        assert_non_null(feeling_line(hard[i], strlen(hard[i]), fb, sizeof fb));
     static const char *const plain[] = {"how often should a 6 year old have a bath",
                                         "what should i pack for nursery",
                                         "when do babies start crawling"};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        assert_null(feeling_line(plain[i], strlen(plain[i])));
+        assert_null(feeling_line(plain[i], strlen(plain[i]), fb, sizeof fb));
 }
 
 /* compose42: a step that says the answering sentence again is not a step. */
@@ -1140,6 +1261,8 @@ int main(void)
         cmocka_unit_test(test_question_shape),
         cmocka_unit_test(test_tried_words),
         cmocka_unit_test(test_feeling_line),
+        cmocka_unit_test(test_loss_and_hurt_lines),
+        cmocka_unit_test(test_started_long_ago),
         cmocka_unit_test(test_no_stock_opener),
         cmocka_unit_test(test_struggle_line),
         cmocka_unit_test(test_step_repeats_sentence),
