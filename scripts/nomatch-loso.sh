@@ -11,9 +11,10 @@
 # file.
 #
 # usage: WORK=/tmp/loso sh scripts/nomatch-loso.sh   (after topic-loso.sh with the same WORK and LOSO)
+#        NOMATCH_ARGS="--lead" ...   (more fit_nomatch.py options: --lead, --key)
 set -eu
 A=tests/answers
-LOSO=${LOSO:-"dev-2026-12-03-x10.tsv blind-2026-12-03-r11.tsv blind-2026-12-03-r10.tsv blind-2026-12-02-r7.tsv blind-2026-12-02-r8.tsv"}
+LOSO=${LOSO:-"blind-2026-12-04-r14.tsv dev-2026-12-04-r15.tsv blind-2026-12-04-r13.tsv blind-2026-12-03-r12.tsv blind-2026-12-03-r11.tsv dev-2026-12-03-x10.tsv"}
 WORK=${WORK:?WORK must name topic-loso.sh\'s directory}
 E=build/release/tests/eval_answers_eval
 mkdir -p "$WORK/sets" "$WORK/dump"
@@ -37,4 +38,4 @@ EOF
 done
 $E --kb "$WORK/kb_$first" --dump tests/retrieval/*.tsv | grep '^dump' > "$WORK/dump/retrieval.txt"
 # shellcheck disable=SC2086
-python3 tests/eval/fit_nomatch.py --topic --cv $dumps "$WORK/dump/retrieval.txt"
+python3 tests/eval/fit_nomatch.py --topic ${NOMATCH_ARGS:-} --cv $dumps "$WORK/dump/retrieval.txt"

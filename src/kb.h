@@ -134,6 +134,9 @@ struct kb_result {
     int has_topic;                  /* 1: the topic reader scored the question */
     double topic_p;                 /* its P(the best passage's topic | question) */
     double topic_nomatch;           /* its P(nomatch | question) */
+    double topic_top, topic_gap;    /* its largest P(topic | question) over the
+                                       topics (nomatch not one), and that
+                                       topic's lead over the second */
     double match_prob;              /* the no-match model's probability
                                        that the best candidate answers
                                        (kb_match_prob) */

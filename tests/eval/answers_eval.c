@@ -297,11 +297,11 @@ int main(int argc, char **argv)
             size_t nh = kb_search_ex(kb, it->q, strlen(it->q), -1, h, TOPK, &r);
             int ok = it->kind == K_NOMATCH ? 0 : it->kind == K_PASSAGE ? has_any_id(h, nh, it->label)
                      : nh && has_any_topic(h[0].p, it->label);
-            printf("dump\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%zu\t%.3f\t%.3f\t%.3f\t%.4f\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t%.4f\t%.4f\n",
+            printf("dump\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%zu\t%.3f\t%.3f\t%.3f\t%.4f\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.4f\n",
                    it->kind, ok, r.score, r.about, r.cover, r.about_w, r.cover_w, r.concepts,
                    r.concepts_about, r.concepts_cover, r.unknown, r.key_about, nh, r.consensus, r.unknown_share, r.unit_sim, r.match_prob,
                    r.key_full, r.miss_max, r.topic_about, r.margin, r.phrases, r.phrases_unknown,
-                   r.topic_p, r.topic_nomatch);
+                   r.topic_p, r.topic_nomatch, r.topic_top, r.topic_gap);
         }
         goto out;
     }

@@ -29,10 +29,12 @@ import sys
 # dump columns after kind and ok: score about cover about_w cover_w concepts
 # concepts_about concepts_cover unknown key_about nhits consensus
 # unknown_share unit_sim match_prob key_full miss_max topic_about margin
-# phrases phrases_unknown
+# phrases phrases_unknown topic_p topic_nomatch topic_top topic_gap
 S, ABOUT, COVER, ABOUT_W, COVER_W, NCON, KEY, CONS, UNK, UNIT = 0, 1, 2, 3, 4, 5, 9, 11, 12, 13
 TABOUT, PHR, PHR_UNK = 17, 19, 20
 TOPIC_P, TOPIC_NM = 21, 22
+TOPIC_TOP, TOPIC_GAP = 23, 24
+KEY_FULL, MISS_MAX = 15, 16
 # The concept count (concepts / 10, at most 1) is back (2026-12-02, round
 # 4): without it a long question that tells a story first ("Single dad here.
 # My daughter is 11 and ...") has low shares however well its passage fits,
@@ -58,6 +60,20 @@ TOPIC = '--topic' in sys.argv
 if TOPIC:
     sys.argv.remove('--topic')
     NAMES += ['topic_p', 'topic_nomatch']
+# With --lead as well (session 16, nomatch45): how sure the reader is of
+# any one topic, log(its largest P(topic | question) + TN_EPS) and that
+# topic's lead over the second (kb.c reader_lead): a question the reader
+# spreads over many topics is one no topic covers.
+LEAD = '--lead' in sys.argv
+if LEAD:
+    sys.argv.remove('--lead')
+    NAMES += ['topic_top', 'topic_gap']
+# --key (tried in session 16): the key concept anywhere in the passage, and
+# the rarity of the rarest concept it lacks.
+KEYF = '--key' in sys.argv
+if KEYF:
+    sys.argv.remove('--key')
+    NAMES += ['key_full', 'miss_max']
 
 
 def load(path):
@@ -68,7 +84,9 @@ def load(path):
 def feats(f):
     return [1.0, math.log1p(max(f[S], 0)), f[ABOUT], f[COVER], f[UNIT], f[CONS], f[KEY], f[UNK],
             f[TABOUT], min(f[NCON] / 10, 1), f[PHR_UNK] / f[PHR] if f[PHR] > 0 else 0.0] + \
-           ([math.log(f[TOPIC_P] + TN_EPS), math.log(f[TOPIC_NM] + TN_EPS)] if TOPIC else [])
+           ([math.log(f[TOPIC_P] + TN_EPS), math.log(f[TOPIC_NM] + TN_EPS)] if TOPIC else []) + \
+           ([math.log(f[TOPIC_TOP] + TN_EPS), f[TOPIC_GAP]] if TOPIC and LEAD else []) + \
+           ([f[KEY_FULL], f[MISS_MAX]] if KEYF else [])
 
 
 def solve(a, b):
