@@ -2666,10 +2666,10 @@ static int gloss_topic(const struct toks *et)
 static void gloss_lookup(const struct safety_policy *p, const char *lang, struct toks *t,
                          const char *s, size_t n)
 {
-    if (gloss_knows(p->gloss, lang, s, n))
-        toks_push(t, s, n);
-    else
+    if (map_find(&p->hspell, p->spell, s, n) && !gloss_knows(p->gloss, lang, s, n))
         norm_lookup(p, t, s, n);
+    else
+        toks_push(t, s, n);
 }
 
 /* One word as split, for the glossary: norm_word's pieces with
@@ -2711,16 +2711,19 @@ static void gloss_norm_word(const struct safety_policy *p, const char *lang, str
     }
     if (n == 0)
         return;
-    if (gloss_knows(p->gloss, lang, s, n) || !map_find(&p->hspell, p->spell, s, n)) {
-        struct text_span sp[TEXT_WORD_MAX];
-        size_t np = memchr(s, '/', n) ? 0 : text_pieces(s, n, sp, TEXT_WORD_MAX);
-        if (np == 1 || gloss_knows(p->gloss, lang, s, n)) {
+    /* as norm_word: the whole word's map, then slash parts and pieces
+     * (gloss_knows only for a word a map would change: most words have
+     * none, and a long question has hundreds of words) */
+    if (map_find(&p->hspell, p->spell, s, n)) {
+        gloss_lookup(p, lang, t, s, n);
+        return;
+    }
+    if (!memchr(s, '/', n)) {
+        struct text_span sp[2];
+        if (text_pieces(s, n, sp, 2) == 1) {
             toks_push(t, s, n);
             return;
         }
-    } else {
-        norm_lookup(p, t, s, n);            /* a map's own word ("yrs") */
-        return;
     }
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
