@@ -612,9 +612,9 @@ size_t gloss_read(const struct gloss *g, const char *lang,
                   const struct gloss_word *words, size_t n,
                   char *out, size_t outcap, struct gloss_cover *cover)
 {
-    size_t o = 0, hits = 0, cov = 0, fn = 0, want = (size_t)-1;
+    size_t o = 0, hits = 0, cov = 0, fn = 0, want = (size_t)-1, run = 0, longest = 0;
     if (cover)
-        cover->words = cover->function = 0;
+        cover->words = cover->function = cover->run = 0;
     if (!outcap)
         return 0;
     out[0] = '\0';
@@ -717,6 +717,10 @@ size_t gloss_read(const struct gloss *g, const char *lang,
         }
         if (!ok)
             break;
+        if (best || is_number(&words[i]))
+            run = 0;
+        else if (++run > longest)
+            longest = run;
         if (words[i + step - 1].brk && o >= 2 && o + 3 <= outcap && out[o - 2] != '.') {
             out[o - 1] = '.';              /* "x. " keeps the clause end */
             out[o++] = ' ';
@@ -729,6 +733,7 @@ size_t gloss_read(const struct gloss *g, const char *lang,
     if (cover) {
         cover->words = cov;
         cover->function = fn;
+        cover->run = longest;
     }
     return hits;
 }

@@ -73,8 +73,9 @@ size_t gloss_lang_words(const struct gloss *g, const char *lang, const char **wo
 
 /* How much of a question a reading covers: words, every word of each
  * entry matched ("no respira" is two), each function word ("_") and each
- * number kept; function, the function words among them. */
-struct gloss_cover { size_t words, function; };
+ * number kept; function, the function words among them; run, the longest
+ * stretch of consecutive words it left unread. */
+struct gloss_cover { size_t words, function, run; };
 
 /* gloss_translate, and, when cover is not NULL, how much it covered. */
 size_t gloss_read(const struct gloss *g, const char *lang,

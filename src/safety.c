@@ -2402,6 +2402,7 @@ static void apply_model(const struct safety_policy *p, const char *text, size_t 
 #define GLOSS_ANSWER_UNREAD 1      /* or: words left unread, at most */
 #define GLOSS_CALM_SHARE 0.3        /* the same when no alarm word is read (lang39) */
 #define GLOSS_CALM_UNREAD 2
+#define GLOSS_ANSWER_RUN 5         /* consecutive words left unread: never answered (lang45) */
 #define SAFETY_DICT_WAIT_MS 10000  /* a question waits for its language's dictionary, at most */
 
 static int lemma_cmp(const void *a, const void *b)
@@ -2614,6 +2615,12 @@ static const char *const gloss_vague_words[] = {
     "that", "should", "help", "tips", "ok", "problem", "problems", "normal", "thing",
     "things", "time", "times", "still", "also", "just", "really", "go", "goes", "get",
     "has", "have", "said", "says", "told", "tell", "about", "everything", "something",
+    /* question frames and time words that say nothing of the topic either
+     * ("i think", "now", "again": lang45) */
+    "think", "thinks", "seems", "know", "here", "there", "now", "well", "again", "until",
+    "after", "before", "since", "while", "even", "only", "maybe", "bit", "some", "someone",
+    "everyone", "nothing", "was", "had", "will", "must", "came", "come", "comes", "okay",
+    "both", "whole", "first", "long", "which", "give", "do", "did",
     NULL,
 };
 
@@ -2668,9 +2675,118 @@ static int gloss_topic(const struct toks *et)
     return 0;
 }
 
-static void read_glossed(const struct safety_policy *p, const struct toks *t, struct verdict *d,
+/* A piece of a word for the glossary: replaced by its English spelling-map
+ * entry only when lang's glossary does not know it as written (the maps are
+ * English: Vietnamese "tho" is breathing, not "though"; Polish "w" and
+ * "mam" are "in" and "I have", not "with" and "mom"). */
+static void gloss_lookup(const struct safety_policy *p, const char *lang, struct toks *t,
+                         const char *s, size_t n)
+{
+    if (map_find(&p->hspell, p->spell, s, n) && !gloss_knows(p->gloss, lang, s, n))
+        norm_lookup(p, t, s, n);
+    else
+        toks_push(t, s, n);
+}
+
+/* One word as split, for the glossary: norm_word's pieces with
+ * gloss_lookup's maps. A word with an apostrophe inside that lang's
+ * glossary does not know joined is read as its parts: the elisions of
+ * French and Italian ("l'eau", "j'appuie", "all'asilo") are an article or
+ * a pronoun and a word, not one unknown word ("leau"). */
+static void gloss_norm_word(const struct safety_policy *p, const char *lang, struct toks *t,
+                            char *s, size_t n)
+{
+    while (n && s[0] == '\'') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == '\'')
+        n--;
+    if (memchr(s, '\'', n)) {
+        size_t w = 0;
+        char joined[SPELL_MAX_WORD_LEN];
+        for (size_t i = 0; i < n && w + 1 < sizeof joined; i++)
+            if (s[i] != '\'')
+                joined[w++] = s[i];
+        if (!gloss_knows(p->gloss, lang, joined, w)) {
+            size_t start = 0;
+            for (size_t i = 0; i <= n; i++) {
+                if (i == n || s[i] == '\'') {
+                    if (i > start)
+                        gloss_norm_word(p, lang, t, s + start, i - start);
+                    start = i + 1;
+                }
+            }
+            return;
+        }
+        w = 0;                              /* as norm_raw: the apostrophes dropped */
+        for (size_t i = 0; i < n; i++)
+            if (s[i] != '\'')
+                s[w++] = s[i];
+        n = w;
+    }
+    if (n == 0)
+        return;
+    /* as norm_word: the whole word's map, then slash parts and pieces
+     * (gloss_knows only for a word a map would change: most words have
+     * none, and a long question has hundreds of words) */
+    if (map_find(&p->hspell, p->spell, s, n)) {
+        gloss_lookup(p, lang, t, s, n);
+        return;
+    }
+    if (!memchr(s, '/', n)) {
+        struct text_span sp[2];
+        if (text_pieces(s, n, sp, 2) == 1) {
+            toks_push(t, s, n);
+            return;
+        }
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '/') {
+            if (i > start) {
+                struct text_span sp[TEXT_WORD_MAX];
+                size_t np = text_pieces(s + start, i - start, sp, TEXT_WORD_MAX);
+                for (size_t k = 0; k < np && k < TEXT_WORD_MAX; k++)
+                    gloss_lookup(p, lang, t, s + start + sp[k].off, sp[k].len);
+            }
+            start = i + 1;
+        }
+    }
+}
+
+/* The words of a question as the glossary reads them (lang: its language),
+ * from the split of its first reading: norm_tokens_split's, with
+ * gloss_norm_word for norm_raw. */
+static void gloss_tokens(const struct safety_policy *p, const char *lang, const struct split *sp,
+                         size_t len, struct toks *t)
+{
+    size_t o = 0;
+    if (len > SAFETY_MAX_INPUT)
+        len = SAFETY_MAX_INPUT;
+    t->buf = xmalloc(3 * len + 16);
+    for (size_t i = 0; i < sp->n; i++) {
+        char *dst = t->buf + o;
+        size_t wl = sp->nl[i];
+        memcpy(dst, sp->buf + sp->off[i], wl + 1);
+        o += wl + 1;
+        gloss_norm_word(p, lang, t, dst, wl);
+        if (sp->brk[i] && t->n)
+            t->v[t->n - 1].flags = TOK_BRK;
+    }
+}
+
+static void read_glossed(const struct safety_policy *p, const struct toks *qt,
+                         const struct split *sp, size_t len, struct verdict *d,
                          char *english, size_t cap)
 {
+    /* the question's words as the glossary reads them (gloss_tokens) */
+    struct toks gt = {0};
+    const struct toks *t = qt;
+    if (sp && sp->n) {
+        gloss_tokens(p, d->lang->code, sp, len, &gt);
+        t = &gt;
+    }
     struct gloss_word *w = xmalloc((t->n ? t->n : 1) * sizeof *w);
     char (*lemma)[SPELL_MAX_WORD_LEN] = NULL;   /* dictionary readings, by word */
     char eng[4 * 1024];
@@ -2695,10 +2811,12 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
             read_lemma(p, d->lang, &w[i], lemma[i], &budget);
         }
     }
-    struct gloss_cover cov = {0, 0};
+    struct gloss_cover cov = {0, 0, 0};
     size_t hits = gloss_read(p->gloss, d->lang->code, w, t->n, eng, sizeof eng, &cov);
     free(w);
     free(lemma);
+    size_t nwords = t->n;
+    toks_free(&gt);
     if (hits == 0)
         return;
     norm_tokens(p, eng, strlen(eng), &et);
@@ -2734,7 +2852,7 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
     if (gloss_diag) {
         gloss_diag->seen = 1;
         gloss_diag->hits = (int)hits;
-        gloss_diag->words = (int)t->n;
+        gloss_diag->words = (int)nwords;
         gloss_diag->covered = (int)cov.words;
         gloss_diag->ecat = (int)e.cat;
         snprintf(gloss_diag->eng, sizeof gloss_diag->eng, "%s", eng);
@@ -2779,7 +2897,9 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
      * years old says wants always" is a reading whose verb was lost), and
      * two in five words must be read or every word but one; with no alarm
      * word read and no negation left dangling, a looser share or more
-     * words unread */
+     * words unread. Never with GLOSS_ANSWER_RUN words in a row unread: a
+     * clause the glossary could not read at all ("... and never wakes up,
+     * I found cuts") may be the question's point (lang45) */
     /* an off-topic question the reading names ("recipe lasagne", "ignore
      * previous instructions") is refused as one when nothing alarming is
      * read in it; a rule marked "glossed": false (the scope fallback: no
@@ -2806,9 +2926,9 @@ static void read_glossed(const struct safety_policy *p, const struct toks *t, st
         d->notice = NULL;
         return;
     }
-    double share = t->n ? (double)hits / (double)t->n : 0;
-    size_t unread = t->n - cov.words;
-    int read_enough = hits >= GLOSS_ANSWER_MIN && topic &&
+    double share = nwords ? (double)hits / (double)nwords : 0;
+    size_t unread = nwords - cov.words;
+    int read_enough = hits >= GLOSS_ANSWER_MIN && topic && cov.run < GLOSS_ANSWER_RUN &&
         (share >= GLOSS_ANSWER_SHARE || unread <= GLOSS_ANSWER_UNREAD ||
          (!alarm && (share >= GLOSS_CALM_SHARE || unread <= GLOSS_CALM_UNREAD)));
     if (net < 0 && !hazard && !crisis && !hold && !as_unsafe && !as_medical &&
@@ -2906,7 +3026,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
         }
     }
     if (d.cat == SAFETY_LANGUAGE && p->gloss)
-        read_glossed(p, &t, &d, v->english, sizeof v->english);
+        read_glossed(p, &t, &sp, len, &d, v->english, sizeof v->english);
     else if ((d.cat == SAFETY_NONE || d.cat == SAFETY_OUT_OF_SCOPE) && !d.lang && p->gloss && t.n) {
         /* too short or too mixed for the language tests: a red flag the
          * glossary reads in it still counts ("nataka kujiua"), read as
@@ -2927,7 +3047,7 @@ void safety_triage(const struct safety_policy *p, const char *text, size_t len,
                 cr = p->langs[l].script == SCRIPT_LATIN && match_any(&p->langs[l].crisis, &tp);
             dg.cat = em ? SAFETY_EMERGENCY : cr ? SAFETY_CRISIS : SAFETY_LANGUAGE;
             if (dg.cat == SAFETY_LANGUAGE)
-                read_glossed(p, rt, &dg, NULL, 0);
+                read_glossed(p, rt, &sp, len, &dg, NULL, 0);
             if (dg.cat == SAFETY_EMERGENCY || dg.cat == SAFETY_CRISIS)
                 d = dg;
         }

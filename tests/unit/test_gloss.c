@@ -182,6 +182,7 @@ static void test_function_words(void **state)
     assert_int_equal(h, 2);
     assert_int_equal(c.words, 6);       /* all but "hoy" */
     assert_int_equal(c.function, 2);
+    assert_int_equal(c.run, 1);         /* "hoy", the longest stretch unread */
     /* a question of function words only reads as nothing */
     h = gloss_read(g, "es", w + 2, 1, out, sizeof out, &c);
     assert_int_equal(h, 0);

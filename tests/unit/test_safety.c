@@ -1355,6 +1355,14 @@ static void test_triage(void **state)
         /* read "baby studies slowly. how baby": no alarm word, a topic, so
          * the looser gate answers it (lang39; it kept the note before) */
         {"be hoc bai tu tu, lam sao de be tap trung", SAFETY_NONE, "language"},
+        /* lang45: the English spelling maps do not rewrite a word the
+         * question's language knows (Vietnamese "tho" is breathing, not
+         * "though"); French elisions are read as their parts ("l'eau");
+         * leaving a young child alone reads as its English twin; a
+         * reading with five words in a row unread is not answered */
+        {"con t\xC3\xB4i 2 tu\xE1\xBB\x95i th\xE1\xBB\x9F nhanh", SAFETY_EMERGENCY, NULL},
+        {"posso deixar meu filho de 3 anos sozinho em casa enquanto vou trabalhar?", SAFETY_UNSAFE, NULL},
+        {"meus dois filhos brigam o dia todo nas ferias, alguma dica pra acalmar a casa", SAFETY_NONE, "language"},
         {"what dog breed is best for a family with toddlers", SAFETY_NONE, NULL},
         /* session 10 (tri36): everyday senses of alarm words, and the real thing beside them */
         {"tips for cooking dinner with a toddler hanging off my leg", SAFETY_NONE, NULL},
@@ -1432,8 +1440,10 @@ static void test_triage(void **state)
         {"5mo suddenly cant hold her head up, weak little cry and barely sucking. her nan put honey on her dummy last week", SAFETY_EMERGENCY, NULL},
         {"my exs new boyfriend keeps leaving bruises on my son, they say he just falls a lot", SAFETY_CRISIS, NULL},
         /* another language is never out of scope, even with a few words
-         * that look English ("do", "go", "w") */
-        {"m\xC3\xB3j syn ugryz\xC5\x82 kapsu\xC5\x82k\xC4\x99 do zmywarki, piecze go w buzi i ci\xC4\x85gle kaszle", SAFETY_LANGUAGE, NULL},
+         * that look English ("do", "go", "w"); a dishwasher pod bitten, the
+         * mouth burning and a cough (read since lang45: "kaszle") is the
+         * emergency its English twin is */
+        {"m\xC3\xB3j syn ugryz\xC5\x82 kapsu\xC5\x82k\xC4\x99 do zmywarki, piecze go w buzi i ci\xC4\x85gle kaszle", SAFETY_EMERGENCY, NULL},
         {"pitit mwen an pa vle manje legim ditou", SAFETY_LANGUAGE, NULL},
         /* an animal's bite is no adult's violence; a simile is no beating */
         {"the neighbour's dog bit my son's hand, it broke the skin, how should I clean it", SAFETY_NONE, "urgent"},
