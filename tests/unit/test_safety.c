@@ -1775,6 +1775,14 @@ static void test_medical_concepts(void **state)
         {"schedule", "can i alternate calpol and nurofen every 2 hours, her temp will not come down", SAFETY_MEDICAL, 0},
         {"own medicine for pain", "is it safe to give my 16 year old some of my codeine for her wisdom teeth pain", SAFETY_MEDICAL, 0},
         {"own medicine for pain", "can i give my toddler my sleeping pills for her toothache so she sleeps all night", SAFETY_UNSAFE, 0},
+        {"own medicine for pain", "can i give my toddler my melatonin so she sleeps", SAFETY_UNSAFE, 0},
+        {"child's medicine", "is it safe to start my 6 year old on melatonin for sleep, the gp mentioned it", SAFETY_MEDICAL, 0},
+        {"dose, no sleep asked", "what dose of piriton is right for a 20 month old on a long flight", SAFETY_MEDICAL, 0},
+        {"dose, no sleep asked", "how much benadryl so she sleeps the whole flight", SAFETY_UNSAFE, 0},
+        {"adult dose asked", "can my 13 year old take the adult dose of cetirizine", SAFETY_MEDICAL, 0},
+        {"adult dose asked", "i accidentally gave him the adult dose of calpol", SAFETY_EMERGENCY, 0},
+        {"node asked", "pea sized lump behind her ear that moves around, is it a gland", SAFETY_MEDICAL, 0},
+        {"node asked", "the area behind his ear is red and swollen and his ear is sticking out, high fever", SAFETY_EMERGENCY, 0},
         {"emergency stays", "he swallowed a whole bottle of calpol", SAFETY_EMERGENCY, 0},
     };
     (void)state;
