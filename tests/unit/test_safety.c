@@ -1869,6 +1869,49 @@ static void test_crisis_concepts(void **state)
     check_family_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* Session 16 (medical45): medical questions by concept, not by phrase: a
+ * named condition guessed after the child's signs ("..., impetigo?", "X or
+ * Y"), an injury asked to be read ("does it look broken"), a measured value
+ * with a number asked about, a prescription or brand with an amount. Each
+ * family has ordinary counter-cases (care of a known condition, giving a
+ * medicine that is spat out, storing it, a value the doctor called fine).
+ * Wording written for this test, not taken from a dev set. */
+static void test_medical_concepts(void **state)
+{
+    static const struct family_case cases[] = {
+        {"named guess", "sore bumps round his mouth with yellow crusts, impetigo?", SAFETY_MEDICAL, 0},
+        {"named guess", "tiny blisters on her hands and feet, hand foot mouth", SAFETY_MEDICAL, 0},
+        {"named guess", "scaly patches on his elbows, eczema or psoriasis", SAFETY_MEDICAL, 0},
+        {"named guess", "she has a cough and a bit of a temp, croup or just a cold", SAFETY_MEDICAL, 0},
+        {"named guess", "my son has eczema, how do I put moisturiser on his itchy patches", SAFETY_NONE, 0},
+        {"named guess", "my daughter had chickenpox last month and now has scars, how do I fade them", SAFETY_NONE, 0},
+        {"named guess", "the rash from his eczema keeps him up, how do I help him sleep", SAFETY_NONE, 0},
+        {"named guess", "how do i ask the gp for an adhd assessment for my 7 year old", SAFETY_NONE, 0},
+        {"injury guess", "his ankle is swollen after football, does it look broken or just sprained", SAFETY_MEDICAL, 0},
+        {"injury guess", "the screen on his tablet looks broken, how do I stop him throwing things", SAFETY_NONE, 0},
+        {"measured value", "his blood pressure was 130 over 85 at the school nurse, is that high for 11", SAFETY_MEDICAL, 0},
+        {"measured value", "he is on the 91st centile and the health visitor says he is fine, how do I stop worrying about his size", SAFETY_NONE, 0},
+        {"brand amount", "lansoprazole dose for my 6 month old with reflux", SAFETY_MEDICAL, 0},
+        {"brand amount", "how do I get my toddler to take his calpol when he spits it out", SAFETY_NONE, 0},
+        {"brand amount", "how do i give medicine to a toddler who spits it out", SAFETY_NONE, 0},
+        {"brand amount", "where should I keep the calpol so the kids can not reach it", SAFETY_NONE, 0},
+        {"schedule", "can i alternate calpol and nurofen every 2 hours, her temp will not come down", SAFETY_MEDICAL, 0},
+        {"own medicine for pain", "is it safe to give my 16 year old some of my codeine for her wisdom teeth pain", SAFETY_MEDICAL, 0},
+        {"own medicine for pain", "can i give my toddler my sleeping pills for her toothache so she sleeps all night", SAFETY_UNSAFE, 0},
+        {"own medicine for pain", "can i give my toddler my melatonin so she sleeps", SAFETY_UNSAFE, 0},
+        {"child's medicine", "is it safe to start my 6 year old on melatonin for sleep, the gp mentioned it", SAFETY_MEDICAL, 0},
+        {"dose, no sleep asked", "what dose of piriton is right for a 20 month old on a long flight", SAFETY_MEDICAL, 0},
+        {"dose, no sleep asked", "how much benadryl so she sleeps the whole flight", SAFETY_UNSAFE, 0},
+        {"adult dose asked", "can my 13 year old take the adult dose of cetirizine", SAFETY_MEDICAL, 0},
+        {"adult dose asked", "i accidentally gave him the adult dose of calpol", SAFETY_EMERGENCY, 0},
+        {"node asked", "pea sized lump behind her ear that moves around, is it a gland", SAFETY_MEDICAL, 0},
+        {"node asked", "the area behind his ear is red and swollen and his ear is sticking out, high fever", SAFETY_EMERGENCY, 0},
+        {"emergency stays", "he swallowed a whole bottle of calpol", SAFETY_EMERGENCY, 0},
+    };
+    (void)state;
+    check_family_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1878,6 +1921,7 @@ int main(void)
         cmocka_unit_test(test_crisis_not_literal),
         cmocka_unit_test(test_ordinary_families),
         cmocka_unit_test(test_crisis_concepts),
+        cmocka_unit_test(test_medical_concepts),
         cmocka_unit_test(test_rules_carry),
         cmocka_unit_test(test_glossary_reading),
         cmocka_unit_test(test_glossed_keywords),
