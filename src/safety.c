@@ -2704,7 +2704,7 @@ static void gloss_norm_word(const struct safety_policy *p, const char *lang, str
         n--;
     if (memchr(s, '\'', n)) {
         size_t w = 0;
-        char joined[SPELL_MAX_WORD_LEN];
+        char joined[SPELL_MAX_WORD_LEN] = "";
         for (size_t i = 0; i < n && w + 1 < sizeof joined; i++)
             if (s[i] != '\'')
                 joined[w++] = s[i];
