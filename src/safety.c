@@ -346,30 +346,25 @@ static void norm_lookup(const struct safety_policy *p, struct toks *t,
         toks_push(t, e->out[i].s, e->out[i].n);
 }
 
-/* Splits at digit/letter boundaries ("5ml", "2yo") and looks each part up. */
-static void norm_piece(const struct safety_policy *p, struct toks *t,
-                       const char *s, size_t n)
-{
-    struct text_span sp[TEXT_WORD_MAX];
-    size_t np = text_pieces(s, n, sp, TEXT_WORD_MAX);
-    for (size_t i = 0; i < np && i < TEXT_WORD_MAX; i++)
-        norm_lookup(p, t, s + sp[i].off, sp[i].len);
-}
+/* A look-up of one piece of a word: English (norm_lookup) or another
+ * language's (gloss_lookup; lang its code, NULL for English). */
+typedef void (*piece_lookup)(const struct safety_policy *p, const char *lang, struct toks *t,
+                             const char *s, size_t n);
 
-/* A word without apostrophes: whole-word lookup first ("b/c"), then the
- * slash-separated parts, then digit/letter pieces. */
-static void norm_word(const struct safety_policy *p, struct toks *t,
-                      const char *s, size_t n)
+/* The pieces of a word without apostrophes, each handed to look: the whole
+ * word when the spelling map has it ("b/c"); the word as it is when it is
+ * one piece (most words: no second look-up); else its slash-separated
+ * parts, split at digit/letter boundaries ("5ml", "2yo"). English and the
+ * glossary (gloss_norm_word) read words the same way through it. */
+static void word_pieces(const struct safety_policy *p, const char *lang, struct toks *t,
+                        const char *s, size_t n, piece_lookup look)
 {
     if (n == 0)
         return;
-    const struct mapent *e = map_find(&p->hspell, p->spell, s, n);
-    if (e) {
-        for (size_t i = 0; i < e->nout; i++)
-            toks_push(t, e->out[i].s, e->out[i].n);
+    if (map_find(&p->hspell, p->spell, s, n)) {
+        look(p, lang, t, s, n);
         return;
     }
-    /* most words: no slash and one piece, which has just been looked up */
     if (!memchr(s, '/', n)) {
         struct text_span sp[2];
         if (text_pieces(s, n, sp, 2) == 1) {
@@ -380,11 +375,29 @@ static void norm_word(const struct safety_policy *p, struct toks *t,
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || s[i] == '/') {
-            if (i > start)
-                norm_piece(p, t, s + start, i - start);
+            if (i > start) {
+                struct text_span sp[TEXT_WORD_MAX];
+                size_t np = text_pieces(s + start, i - start, sp, TEXT_WORD_MAX);
+                for (size_t k = 0; k < np && k < TEXT_WORD_MAX; k++)
+                    look(p, lang, t, s + start + sp[k].off, sp[k].len);
+            }
             start = i + 1;
         }
     }
+}
+
+static void norm_lookup_en(const struct safety_policy *p, const char *lang, struct toks *t,
+                           const char *s, size_t n)
+{
+    (void)lang;
+    norm_lookup(p, t, s, n);
+}
+
+/* A word without apostrophes, read as English. */
+static void norm_word(const struct safety_policy *p, struct toks *t,
+                      const char *s, size_t n)
+{
+    word_pieces(p, NULL, t, s, n, norm_lookup_en);
 }
 
 /* A raw word that may carry apostrophes (s is writable, owned by toks). */
@@ -2725,34 +2738,10 @@ static void gloss_norm_word(const struct safety_policy *p, const char *lang, str
                 s[w++] = s[i];
         n = w;
     }
-    if (n == 0)
-        return;
     /* as norm_word: the whole word's map, then slash parts and pieces
      * (gloss_knows only for a word a map would change: most words have
      * none, and a long question has hundreds of words) */
-    if (map_find(&p->hspell, p->spell, s, n)) {
-        gloss_lookup(p, lang, t, s, n);
-        return;
-    }
-    if (!memchr(s, '/', n)) {
-        struct text_span sp[2];
-        if (text_pieces(s, n, sp, 2) == 1) {
-            toks_push(t, s, n);
-            return;
-        }
-    }
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || s[i] == '/') {
-            if (i > start) {
-                struct text_span sp[TEXT_WORD_MAX];
-                size_t np = text_pieces(s + start, i - start, sp, TEXT_WORD_MAX);
-                for (size_t k = 0; k < np && k < TEXT_WORD_MAX; k++)
-                    gloss_lookup(p, lang, t, s + start + sp[k].off, sp[k].len);
-            }
-            start = i + 1;
-        }
-    }
+    word_pieces(p, lang, t, s, n, gloss_lookup);
 }
 
 /* The words of a question as the glossary reads them (lang: its language),
