@@ -619,9 +619,20 @@ static void test_async_reconnect(void **state)
     assert_int_equal(store_async_start(f->st, base), 0);
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
              "WHERE datname = '%s' AND application_name = 'coachd'", f->name);
-    for (int i = 0; i < 100 && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            "application_name = 'coachd'") < 1 + STORE_PG_POOL; i++)
-        usleep(20 * 1000);                      /* the worker's and the pool's first connects */
+    /* the worker's and the pool's first connects, made and prepared: a
+     * backend terminated while the worker is still preparing its
+     * statements leaves the worker no connection at all, and a connect
+     * that fails is not tried again at once, so the write would fail
+     * (what this test kills is a connection the worker holds). Counting
+     * backends alone let the kill land mid-connect about once in four
+     * runs. */
+    for (int i = 0; i < 100; i++) {
+        store_health(f->st, &h);
+        if (h.writable && query_int(f, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                       "application_name = 'coachd'") >= 1 + STORE_PG_POOL)
+            break;
+        usleep(20 * 1000);
+    }
     assert_int_equal(admin_exec(sql), 0);
     save_two(f->st, &seen);
     run_until(base, &seen.saved);
