@@ -510,10 +510,15 @@ static void norm_tokens_opt(const struct safety_policy *p, const char *text,
     }
 }
 
-/* The tokens norm_tokens_opt(p, text, len, t, 0, NULL) gives, from the
- * split that a first reading of the same text saved (len as then). */
-static void norm_tokens_split(const struct safety_policy *p, const struct split *sp,
-                              size_t len, struct toks *t)
+/* A reader of one raw word (writable, owned by toks) into tokens: English
+ * (norm_raw) or another language's (gloss_norm_word; lang its code). */
+typedef void (*word_reader)(const struct safety_policy *p, const char *lang, struct toks *t,
+                            char *s, size_t n);
+
+/* The tokens of a split that a first reading of the same text saved (len
+ * as then), each word read by read. */
+static void split_read(const struct safety_policy *p, const char *lang, const struct split *sp,
+                       size_t len, struct toks *t, word_reader read)
 {
     size_t o = 0;
     if (len > SAFETY_MAX_INPUT)
@@ -524,10 +529,25 @@ static void norm_tokens_split(const struct safety_policy *p, const struct split 
         size_t wl = sp->nl[i];
         memcpy(dst, sp->buf + sp->off[i], wl + 1);
         o += wl + 1;
-        norm_raw(p, t, dst, wl);
+        read(p, lang, t, dst, wl);
         if (sp->brk[i] && t->n)
             t->v[t->n - 1].flags = TOK_BRK;
     }
+}
+
+static void norm_raw_en(const struct safety_policy *p, const char *lang, struct toks *t,
+                        char *s, size_t n)
+{
+    (void)lang;
+    norm_raw(p, t, s, n);
+}
+
+/* The tokens norm_tokens_opt(p, text, len, t, 0, NULL) gives, from the
+ * split that a first reading of the same text saved (len as then). */
+static void norm_tokens_split(const struct safety_policy *p, const struct split *sp,
+                              size_t len, struct toks *t)
+{
+    split_read(p, NULL, sp, len, t, norm_raw_en);
 }
 
 static void norm_tokens(const struct safety_policy *p, const char *text,
@@ -2750,19 +2770,7 @@ static void gloss_norm_word(const struct safety_policy *p, const char *lang, str
 static void gloss_tokens(const struct safety_policy *p, const char *lang, const struct split *sp,
                          size_t len, struct toks *t)
 {
-    size_t o = 0;
-    if (len > SAFETY_MAX_INPUT)
-        len = SAFETY_MAX_INPUT;
-    t->buf = xmalloc(3 * len + 16);
-    for (size_t i = 0; i < sp->n; i++) {
-        char *dst = t->buf + o;
-        size_t wl = sp->nl[i];
-        memcpy(dst, sp->buf + sp->off[i], wl + 1);
-        o += wl + 1;
-        gloss_norm_word(p, lang, t, dst, wl);
-        if (sp->brk[i] && t->n)
-            t->v[t->n - 1].flags = TOK_BRK;
-    }
+    split_read(p, lang, sp, len, t, gloss_norm_word);
 }
 
 static void read_glossed(const struct safety_policy *p, const struct toks *qt,
