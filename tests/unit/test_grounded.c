@@ -499,6 +499,19 @@ static void compose_first(const char *q, char **text, json_t **cit)
     grounded_compose(kb, q, strlen(q), hits, n, age, text, cit);
 }
 
+/* The answer to q from its eight best hits (kb_search_ex, the age it
+ * states), its citation marks checked: *text and *cit are the caller's to
+ * free. Asserts a hit. */
+static void compose_eight(const char *q, char **text, json_t **cit)
+{
+    struct kb_hit hits[8];
+    struct kb_result r;
+    size_t n = kb_search_ex(kb, q, strlen(q), -1, hits, 8, &r);
+    assert_true(n > 0);
+    grounded_compose(kb, q, strlen(q), hits, n, r.age, text, cit);
+    check_markers(*text, *cit);
+}
+
 /* A question asking for an amount, an age or a limit opens on the
  * sentence that gives it (a number, cited [1]), not on a warm opening line;
  * other questions keep the opening line. */
@@ -831,14 +844,9 @@ static void test_steps_from_the_question(void **state)
          "1. Burp"},
     };
     for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
-        struct kb_hit hits[8];
-        struct kb_result r;
         char *text;
         json_t *cit;
-        size_t n = kb_search_ex(kb, tc[i].q, strlen(tc[i].q), -1, hits, 8, &r);
-        assert_true(n > 0);
-        grounded_compose(kb, tc[i].q, strlen(tc[i].q), hits, n, r.age, &text, &cit);
-        check_markers(text, cit);
+        compose_eight(tc[i].q, &text, &cit);
         if (strstr(text, tc[i].absent)) fprintf(stderr, "  %s\n%s\n", tc[i].q, text);
         assert_null(strstr(text, tc[i].absent));
         free(text);
@@ -891,14 +899,9 @@ static void test_started_long_ago(void **state)
     assert_false(age_started_long_ago(s2, strlen(s2), 20));
     assert_true(age_started_long_ago(s2, strlen(s2), 48));
     const char *q = "is a sippy cup or an open cup better for a 14 month old?";
-    struct kb_hit hits[8];
-    struct kb_result r;
     char *text;
     json_t *cit;
-    size_t n = kb_search_ex(kb, q, strlen(q), -1, hits, 8, &r);
-    assert_true(n > 0);
-    grounded_compose(kb, q, strlen(q), hits, n, r.age, &text, &cit);
-    check_markers(text, cit);
+    compose_eight(q, &text, &cit);
     const char *steps = strstr(text, "1. ");
     assert_non_null(steps);
     if (strstr(steps, "from about 6 months")) fprintf(stderr, "%s\n", text);
@@ -965,14 +968,9 @@ static void test_loss_and_hurt_lines(void **state)
          0},
     };
     for (size_t i = 0; i < sizeof cq / sizeof cq[0]; i++) {
-        struct kb_hit hits[8];
-        struct kb_result r;
         char *text;
         json_t *cit;
-        size_t n = kb_search_ex(kb, cq[i].q, strlen(cq[i].q), -1, hits, 8, &r);
-        assert_true(n > 0);
-        grounded_compose(kb, cq[i].q, strlen(cq[i].q), hits, n, r.age, &text, &cit);
-        check_markers(text, cit);
+        compose_eight(cq[i].q, &text, &cit);
         assert_null(strstr(text, "It depends"));
         if (cq[i].feels) assert_non_null(strstr(text, "getting it wrong"));
         if (cq[i].feels) assert_true(strstr(text, "getting it wrong") < strstr(text, "[1]"));
